@@ -1,0 +1,88 @@
+//! `config export`: the wizard's "View or export current configuration".
+
+use super::cert::certificate_rows;
+use super::output::{Output, fields, or_dash, yes_no};
+use crate::engine::{ConfigurationReport, LocalServer, configuration};
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Show the configuration, or write it to a file.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write to FILE instead of stdout (JSON with --json, text otherwise).
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+pub fn run(command: ConfigCommand, server: &LocalServer, out: &Output) -> anyhow::Result<()> {
+    let ConfigCommand::Export(args) = command;
+    let report = configuration(server)?;
+    match args.output {
+        None => out.show(&report, human),
+        Some(path) => {
+            let text = if out.json {
+                serde_json::to_string_pretty(&report)? + "\n"
+            } else {
+                human(&report)
+            };
+            std::fs::write(&path, text)
+                .with_context(|| format!("cannot write the configuration to {}", path.display()))?;
+            eprintln!("Configuration exported to {}.", path.display());
+            Ok(())
+        }
+    }
+}
+
+fn human(report: &ConfigurationReport) -> String {
+    let mut rows = vec![
+        ("ConnectorIdentityType", report.identity_type.to_string()),
+        ("InstallationId", report.installation_id.clone()),
+    ];
+    if let Some(account) = &report.service_account {
+        rows.push(("ServiceAccount", account.clone()));
+    }
+    if report.application_id.is_some() {
+        rows.extend([
+            ("TenantId", or_dash(report.tenant_id.as_ref())),
+            ("ApplicationId", or_dash(report.application_id.as_ref())),
+            (
+                "ServicePrincipalId",
+                or_dash(report.service_principal_id.as_ref()),
+            ),
+            (
+                "ApplicationManagedBy",
+                or_dash(report.application_managed_by.map(|m| m.as_str())),
+            ),
+        ]);
+    }
+    if let Some(certificate) = &report.certificate {
+        rows.extend([
+            (
+                "CertificateManagedBy",
+                certificate.managed_by.as_str().to_string(),
+            ),
+            (
+                "AutomaticRotationEnabled",
+                yes_no(certificate.automatic_rotation_enabled),
+            ),
+            ("KeyStore", certificate.key_store.as_str().to_string()),
+        ]);
+        match &certificate.details {
+            Some(info) => rows.extend(certificate_rows(info)),
+            None => rows.extend([
+                ("SHA256Hash", certificate.sha256_hash.clone()),
+                (
+                    "Certificate",
+                    "MISSING from the key store: the connector cannot sign in until the certificate is restored or rotated".to_string(),
+                ),
+            ]),
+        }
+    }
+    fields(&rows)
+}

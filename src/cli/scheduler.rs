@@ -1,0 +1,68 @@
+//! `scheduler show` and `scheduler set` (Get-ADSyncScheduler, Set-ADSyncScheduler).
+
+use super::output::{Output, fields, or_dash, yes_no};
+use crate::domain::{SchedulerSettings, format_time};
+use crate::engine::{LocalServer, SchedulerChange, change_scheduler};
+use clap::{ArgGroup, Args, Subcommand};
+
+#[derive(Debug, Subcommand)]
+pub enum SchedulerCommand {
+    /// Show the scheduler settings.
+    Show,
+    /// Change scheduler settings; what is not given stays as it is.
+    Set(SetArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("change").required(true).multiple(true)))]
+pub struct SetArgs {
+    /// Run synchronization cycles.
+    #[arg(long, value_name = "true|false", group = "change")]
+    sync_cycle_enabled: Option<bool>,
+    /// Run maintenance (certificate expiry checks and automatic rotation).
+    #[arg(long, value_name = "true|false", group = "change")]
+    maintenance_enabled: Option<bool>,
+    /// Suspend the scheduler entirely.
+    #[arg(long, value_name = "true|false", group = "change")]
+    suspended: Option<bool>,
+    /// Minutes between cycles (1 to 10080).
+    #[arg(long, value_name = "N", group = "change",
+          value_parser = clap::value_parser!(u32).range(1..=10080))]
+    interval_minutes: Option<u32>,
+}
+
+pub fn run(
+    command: SchedulerCommand,
+    server: &mut LocalServer,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let settings = match command {
+        SchedulerCommand::Show => server.scheduler()?,
+        SchedulerCommand::Set(args) => change_scheduler(
+            server,
+            &SchedulerChange {
+                sync_cycle_enabled: args.sync_cycle_enabled,
+                maintenance_enabled: args.maintenance_enabled,
+                scheduler_suspended: args.suspended,
+                interval_minutes: args.interval_minutes,
+            },
+        )?,
+    };
+    out.show(&settings, human)
+}
+
+fn human(settings: &SchedulerSettings) -> String {
+    fields(&[
+        ("SyncCycleEnabled", yes_no(settings.sync_cycle_enabled)),
+        ("MaintenanceEnabled", yes_no(settings.maintenance_enabled)),
+        ("SchedulerSuspended", yes_no(settings.scheduler_suspended)),
+        (
+            "SyncCycleIntervalMinutes",
+            settings.interval_minutes.to_string(),
+        ),
+        (
+            "NextSyncCycleStartTimeInUTC",
+            or_dash(settings.next_run_at.map(format_time)),
+        ),
+    ])
+}

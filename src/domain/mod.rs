@@ -1,0 +1,234 @@
+//! Plain types shared by every layer. No I/O here.
+
+mod hash;
+
+pub use hash::{CertificateHash, HashParseError};
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use time::OffsetDateTime;
+
+/// The certificate subject and issuer of every certificate this tool creates.
+pub const MANAGED_CERTIFICATE_SUBJECT: &str = "CN=Entra Connect Sync Provisioning";
+
+/// Certificates expiring within this many days raise event 1011 (rotation due).
+pub const ROTATION_WARNING_DAYS: i64 = 150;
+
+/// Validity of a newly created certificate, in days.
+pub const DEFAULT_CERTIFICATE_DAYS: u32 = 180;
+pub const MAX_CERTIFICATE_DAYS: u32 = 730;
+
+/// Which kind of account the connector signs in with
+/// (`ConnectorIdentityType` in Get-ADSyncEntraConnectorCredential).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConnectorIdentityType {
+    None,
+    ServiceAccount,
+    Application,
+}
+
+impl ConnectorIdentityType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "None",
+            Self::ServiceAccount => "ServiceAccount",
+            Self::Application => "Application",
+        }
+    }
+}
+
+impl fmt::Display for ConnectorIdentityType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who looks after an application or a certificate: this tool (and so rotates it
+/// automatically), or the administrator (Bring Your Own Certificate / Application).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ManagedBy {
+    EntraConnect,
+    Customer,
+}
+
+impl ManagedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EntraConnect => "EntraConnect",
+            Self::Customer => "Customer",
+        }
+    }
+}
+
+impl std::str::FromStr for ManagedBy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "EntraConnect" => Ok(Self::EntraConnect),
+            "Customer" => Ok(Self::Customer),
+            other => Err(format!("unknown managed-by value {other:?}")),
+        }
+    }
+}
+
+/// Where a private key lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StoreKind {
+    Tpm,
+    Software,
+}
+
+impl StoreKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tpm => "TPM",
+            Self::Software => "Software",
+        }
+    }
+}
+
+impl std::str::FromStr for StoreKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "TPM" => Ok(Self::Tpm),
+            "Software" => Ok(Self::Software),
+            other => Err(format!("unknown key store {other:?}")),
+        }
+    }
+}
+
+/// The connector credential of this server, as the local state records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectorCredential {
+    None,
+    ServiceAccount(ServiceAccountCredential),
+    Application(ApplicationCredential),
+}
+
+impl ConnectorCredential {
+    pub fn identity_type(&self) -> ConnectorIdentityType {
+        match self {
+            Self::None => ConnectorIdentityType::None,
+            Self::ServiceAccount(_) => ConnectorIdentityType::ServiceAccount,
+            Self::Application(_) => ConnectorIdentityType::Application,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceAccountCredential {
+    pub user_principal_name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub configured_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApplicationCredential {
+    pub tenant_id: String,
+    pub application_id: String,
+    pub service_principal_id: String,
+    pub certificate_sha256: CertificateHash,
+    pub key_store: StoreKind,
+    pub application_managed_by: ManagedBy,
+    pub certificate_managed_by: ManagedBy,
+    #[serde(with = "time::serde::rfc3339")]
+    pub configured_at: OffsetDateTime,
+}
+
+impl ApplicationCredential {
+    /// The tool rotates only certificates it created itself.
+    pub fn automatic_rotation(&self) -> bool {
+        self.certificate_managed_by == ManagedBy::EntraConnect
+    }
+}
+
+/// Scheduler settings, as Get-ADSyncScheduler shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SchedulerSettings {
+    pub sync_cycle_enabled: bool,
+    pub maintenance_enabled: bool,
+    pub scheduler_suspended: bool,
+    pub interval_minutes: u32,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub next_run_at: Option<OffsetDateTime>,
+}
+
+impl Default for SchedulerSettings {
+    fn default() -> Self {
+        Self {
+            sync_cycle_enabled: true,
+            maintenance_enabled: true,
+            scheduler_suspended: false,
+            interval_minutes: 30,
+            next_run_at: None,
+        }
+    }
+}
+
+/// Well-known event ids written to the local event log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventId(pub u32);
+
+impl EventId {
+    pub const ROTATION_DUE: EventId = EventId(1011);
+    pub const CERTIFICATE_EXPIRED: EventId = EventId(1012);
+    pub const KEY_NOT_IN_TPM: EventId = EventId(1014);
+    pub const CERTIFICATE_CREATED: EventId = EventId(1100);
+    pub const CERTIFICATE_IMPORTED: EventId = EventId(1101);
+    pub const CERTIFICATE_DELETED: EventId = EventId(1102);
+    pub const SCHEDULER_CHANGED: EventId = EventId(1200);
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventLevel {
+    Information,
+    Warning,
+    Error,
+}
+
+impl EventLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Information => "Information",
+            Self::Warning => "Warning",
+            Self::Error => "Error",
+        }
+    }
+}
+
+impl std::str::FromStr for EventLevel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "Information" => Ok(Self::Information),
+            "Warning" => Ok(Self::Warning),
+            "Error" => Ok(Self::Error),
+            other => Err(format!("unknown event level {other:?}")),
+        }
+    }
+}
+
+/// One row of the local event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Event {
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+    pub level: EventLevel,
+    pub id: u32,
+    pub message: String,
+}
+
+/// Times as stored and shown: RFC 3339 in UTC, whole seconds.
+pub fn format_time(time: OffsetDateTime) -> String {
+    let utc = time.to_offset(time::UtcOffset::UTC);
+    utc.replace_nanosecond(0)
+        .unwrap_or(utc)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+pub fn parse_time(text: &str) -> Result<OffsetDateTime, String> {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("{text:?} is not an RFC 3339 time ({e})"))
+}

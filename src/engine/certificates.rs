@@ -1,0 +1,93 @@
+//! Creating, importing and deleting certificates in the local key store.
+
+use super::{EngineError, LocalServer};
+use crate::domain::{CertificateHash, ConnectorCredential, EventId, EventLevel, StoreKind};
+use crate::host::events;
+use crate::keys::{KeyMaterial, KeyStore, StoredCertificate};
+
+/// Where a new key should go. `Auto` prefers a TPM; until TPM support lands it
+/// means the software store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StoreChoice {
+    Auto,
+    Software,
+}
+
+pub fn create_certificate(
+    server: &mut LocalServer,
+    choice: StoreChoice,
+    days: u32,
+) -> Result<StoredCertificate, EngineError> {
+    let store = match choice {
+        StoreChoice::Auto | StoreChoice::Software => server.key_store()?,
+    };
+    let created = store.create(days)?;
+    record_new_key(server, &created, EventId::CERTIFICATE_CREATED, "Created")?;
+    Ok(created)
+}
+
+pub fn import_certificate(
+    server: &mut LocalServer,
+    material: KeyMaterial,
+) -> Result<StoredCertificate, EngineError> {
+    let store = server.key_store()?;
+    let imported = store.import(material)?;
+    record_new_key(server, &imported, EventId::CERTIFICATE_IMPORTED, "Imported")?;
+    Ok(imported)
+}
+
+/// Writes the information event for a new key and, when the key is not in a
+/// TPM, warning 1014, once for the operation.
+fn record_new_key(
+    server: &mut LocalServer,
+    certificate: &StoredCertificate,
+    id: EventId,
+    verb: &str,
+) -> Result<(), EngineError> {
+    let hash = &certificate.info.sha256;
+    let message = format!(
+        "{verb} certificate {hash} ({}, valid until {}) in the {} key store.",
+        certificate.info.subject,
+        crate::domain::format_time(certificate.info.not_after),
+        certificate.store.as_str()
+    );
+    let in_software = certificate.store == StoreKind::Software;
+    let keys_dir = server.state_dir().join("keys");
+    server.db.write(|tx| {
+        events::record(tx, EventLevel::Information, id, &message)?;
+        if in_software {
+            let warning = format!(
+                "The private key of certificate {hash} is not protected by a TPM: it is a file in {}. Keep that directory owner-only and back it up securely.",
+                keys_dir.display()
+            );
+            events::record(tx, EventLevel::Warning, EventId::KEY_NOT_IN_TPM, &warning)?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Deletes a certificate and its key, unless the connector signs in with it.
+pub fn delete_certificate(
+    server: &mut LocalServer,
+    hash: &CertificateHash,
+) -> Result<(), EngineError> {
+    if let ConnectorCredential::Application(app) = server.credential()? {
+        if &app.certificate_sha256 == hash {
+            return Err(EngineError::CertificateInUse(hash.clone()));
+        }
+    }
+    let store = server.key_store()?;
+    store.find(hash)?;
+    store.delete(hash)?;
+    let message = format!("Deleted certificate {hash} and its private key.");
+    server.db.write(|tx| {
+        events::record(
+            tx,
+            EventLevel::Information,
+            EventId::CERTIFICATE_DELETED,
+            &message,
+        )
+    })?;
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! The local event log (the server's equivalent of the Application event log
+//! entries Entra Connect writes).
+
+use super::{column, format_time, parse_time};
+use crate::domain::{Event, EventId, EventLevel};
+use rusqlite::{Connection, params};
+use time::OffsetDateTime;
+
+/// Appends an event; call inside [`super::StateDb::write`] so it lands with the
+/// change it describes. Messages must never carry secrets.
+pub fn record(
+    conn: &Connection,
+    level: EventLevel,
+    id: EventId,
+    message: &str,
+) -> rusqlite::Result<()> {
+    tracing::info!(event_id = id.0, level = level.as_str(), message, "event");
+    conn.execute(
+        "INSERT INTO events (time, level, event_id, message) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            format_time(OffsetDateTime::now_utc()),
+            level.as_str(),
+            id.0,
+            message
+        ],
+    )
+    .map(|_| ())
+}
+
+/// Events in the order they were written, optionally from a time on and of one id.
+pub fn query(
+    conn: &Connection,
+    since: Option<OffsetDateTime>,
+    id: Option<u32>,
+) -> rusqlite::Result<Vec<Event>> {
+    let mut statement = conn.prepare(
+        "SELECT time, level, event_id, message FROM events
+         WHERE (?1 IS NULL OR time >= ?1) AND (?2 IS NULL OR event_id = ?2)
+         ORDER BY seq",
+    )?;
+    let rows = statement.query_map(params![since.map(format_time), id], |row| {
+        Ok(Event {
+            time: column(0, &row.get::<_, String>(0)?, parse_time)?,
+            level: column(1, &row.get::<_, String>(1)?, str::parse)?,
+            id: row.get(2)?,
+            message: row.get(3)?,
+        })
+    })?;
+    rows.collect()
+}

@@ -1,0 +1,102 @@
+//! Certificates and the private keys behind them. A [`KeyStore`] signs on the
+//! caller's behalf and never hands out a private key.
+
+mod certificate;
+mod import;
+mod software;
+
+pub use certificate::{CertificateInfo, CertificateProblem, read_certificate_file, self_signed};
+pub use import::{KeyMaterial, read_key_material};
+pub use software::SoftwareKeyStore;
+
+use crate::domain::{CertificateHash, StoreKind};
+use serde::Serialize;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error(
+        "no certificate with SHA-256 hash {0} in the key store; `entra-connect cert list` shows the ones there"
+    )]
+    NotFound(CertificateHash),
+    #[error("the certificate {0} is in the key store, but its private key is missing")]
+    PrivateKeyMissing(CertificateHash),
+    #[error(
+        "{path} is readable by other users (mode {mode:03o}); the key store refuses it. Fix: chmod {fix} {path}"
+    )]
+    InsecurePermissions {
+        path: PathBuf,
+        mode: u32,
+        fix: &'static str,
+    },
+    #[error("cannot read or write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the {what} is malformed: {why}")]
+    Malformed { what: String, why: String },
+    #[error("the certificate {hash} cannot be used: {problem}")]
+    Unusable {
+        hash: CertificateHash,
+        problem: CertificateProblem,
+    },
+    #[error("the private key does not match the certificate {0}")]
+    KeyMismatch(CertificateHash),
+    #[error("the PFX password is wrong (or the file was altered)")]
+    WrongPassword,
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("a cryptographic operation failed: {0}")]
+    Crypto(String),
+}
+
+impl KeyError {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> KeyError {
+        let path = path.into();
+        move |source| KeyError::Io { path, source }
+    }
+}
+
+/// The JWS algorithms a key can sign with (the client assertion uses PS256 by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningAlgorithm {
+    Rs256,
+    Ps256,
+}
+
+/// A certificate in a store, and whether its private key is there to sign with.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredCertificate {
+    #[serde(flatten)]
+    pub info: CertificateInfo,
+    pub store: StoreKind,
+    pub has_private_key: bool,
+}
+
+pub trait KeyStore {
+    fn kind(&self) -> StoreKind;
+
+    /// Every certificate in the store, ordered by not-after (newest last).
+    fn list(&self) -> Result<Vec<StoredCertificate>, KeyError>;
+
+    /// The certificate with this SHA-256 hash, or [`KeyError::NotFound`].
+    fn find(&self, hash: &CertificateHash) -> Result<StoredCertificate, KeyError>;
+
+    /// Creates a new RSA 2048 key and its self-signed certificate, valid for `days`.
+    fn create(&self, days: u32) -> Result<StoredCertificate, KeyError>;
+
+    /// Stores a certificate and its private key brought by the administrator.
+    fn import(&self, material: KeyMaterial) -> Result<StoredCertificate, KeyError>;
+
+    /// Signs `message` with the certificate's private key.
+    fn sign(
+        &self,
+        hash: &CertificateHash,
+        algorithm: SigningAlgorithm,
+        message: &[u8],
+    ) -> Result<Vec<u8>, KeyError>;
+
+    /// Removes the certificate and destroys its private key.
+    fn delete(&self, hash: &CertificateHash) -> Result<(), KeyError>;
+}
