@@ -1,0 +1,116 @@
+//! Helpers shared by the command-line tests: run the binary against a
+//! temporary state directory, and ask openssl (an independent implementation)
+//! about the files it writes.
+#![allow(dead_code)] // each test file uses a different part of this module
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// The binary, with its state in `state`.
+pub fn entra(state: &Path) -> Command {
+    let mut command = Command::cargo_bin("entra-connect").expect("binary built by cargo");
+    command
+        .env("ENTRA_CONNECT_STATE_DIR", state)
+        .env_remove("RUST_LOG");
+    command
+}
+
+/// Runs and returns stdout, failing the test with stderr when the command fails.
+pub fn run_ok(state: &Path, args: &[&str]) -> String {
+    let output = entra(state).args(args).output().expect("run entra-connect");
+    assert!(
+        output.status.success(),
+        "entra-connect {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8 stdout")
+}
+
+pub fn run_json(state: &Path, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let text = run_ok(state, &all);
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{args:?} printed invalid JSON ({e}): {text}"))
+}
+
+/// Runs expecting failure with `code`; returns stderr.
+pub fn run_fails(state: &Path, args: &[&str], code: i32) -> String {
+    let output = entra(state).args(args).output().expect("run entra-connect");
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "entra-connect {args:?}: stdout {} stderr {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stderr).expect("utf-8 stderr")
+}
+
+pub fn openssl(args: &[&str]) -> Output {
+    let output = std::process::Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl is installed by scripts/test");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// openssl's fingerprint of a PEM certificate (`sha256` or `sha1`), as bare uppercase hex.
+pub fn openssl_fingerprint(cert: &Path, digest: &str) -> String {
+    let output = openssl(&[
+        "x509",
+        "-in",
+        cert.to_str().expect("utf-8 path"),
+        "-noout",
+        "-fingerprint",
+        &format!("-{digest}"),
+    ]);
+    let text = String::from_utf8(output.stdout).expect("utf-8");
+    let (_, value) = text.trim().split_once('=').expect("Fingerprint=...");
+    value.replace(':', "").to_uppercase()
+}
+
+/// A self-signed certificate and key made by openssl: `newkey` as for
+/// `openssl req -newkey` (e.g. "rsa:2048", "ec"), plus extra arguments.
+pub fn openssl_certificate(
+    dir: &Path,
+    name: &str,
+    newkey: &str,
+    extra: &[&str],
+) -> (PathBuf, PathBuf) {
+    let cert = dir.join(format!("{name}.crt.pem"));
+    let key = dir.join(format!("{name}.key.pem"));
+    let mut args = vec![
+        "req",
+        "-x509",
+        "-newkey",
+        newkey,
+        "-nodes",
+        "-days",
+        "30",
+        "-subj",
+        "/CN=Contoso BYOC",
+        "-keyout",
+        key.to_str().expect("utf-8"),
+        "-out",
+        cert.to_str().expect("utf-8"),
+    ];
+    args.extend_from_slice(extra);
+    openssl(&args);
+    (cert, key)
+}
+
+/// Certificate and key concatenated in one PEM file, as many tools export them.
+pub fn combined_pem(dir: &Path, name: &str, cert: &Path, key: &Path) -> PathBuf {
+    let path = dir.join(format!("{name}.pem"));
+    let mut text = std::fs::read_to_string(cert).expect("read cert");
+    text.push_str(&std::fs::read_to_string(key).expect("read key"));
+    std::fs::write(&path, text).expect("write combined PEM");
+    path
+}
