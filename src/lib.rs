@@ -5,5 +5,6 @@
 pub mod cli;
 pub mod domain;
 pub mod engine;
+pub mod entra;
 pub mod host;
 pub mod keys;

@@ -1,0 +1,90 @@
+//! The authority: `{authority_host}/{tenant}`, and the endpoints its OpenID
+//! discovery document names. Fetched once per run; nothing else is assumed
+//! about paths, so the same code serves Entra, national clouds and the sandbox.
+
+use super::EntraError;
+use super::cloud::checked_url;
+use super::http::HttpClient;
+use super::oauth::token_error;
+use serde::Deserialize;
+use tokio::sync::OnceCell;
+use url::Url;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct OpenIdConfiguration {
+    pub issuer: String,
+    pub token_endpoint: String,
+    pub device_authorization_endpoint: Option<String>,
+}
+
+/// The endpoints of one tenant, checked to be https (or loopback http).
+#[derive(Debug, Clone)]
+pub struct TenantEndpoints {
+    /// The tenant's id (a GUID), read from the issuer.
+    pub tenant_id: String,
+    pub token: Url,
+    pub device_code: Option<Url>,
+}
+
+pub struct Authority {
+    http: HttpClient,
+    host: Url,
+    tenant: String,
+    endpoints: OnceCell<TenantEndpoints>,
+}
+
+impl Authority {
+    pub fn new(http: HttpClient, host: Url, tenant: &str) -> Self {
+        Authority {
+            http,
+            host,
+            tenant: tenant.trim().to_string(),
+            endpoints: OnceCell::new(),
+        }
+    }
+
+    /// `{host}/{tenant}`: what the cache keys tokens by.
+    pub fn url(&self) -> String {
+        format!(
+            "{}/{}",
+            self.host.as_str().trim_end_matches('/'),
+            self.tenant
+        )
+    }
+
+    pub async fn endpoints(&self) -> Result<&TenantEndpoints, EntraError> {
+        self.endpoints.get_or_try_init(|| self.discover()).await
+    }
+
+    async fn discover(&self) -> Result<TenantEndpoints, EntraError> {
+        if self.tenant.is_empty() || self.tenant.contains(['/', '?', '#']) {
+            return Err(EntraError::Config(format!(
+                "{:?} is not a tenant: give the tenant id (a GUID) or a domain such as contoso.onmicrosoft.com",
+                self.tenant
+            )));
+        }
+        let url = format!("{}/v2.0/.well-known/openid-configuration", self.url());
+        let reply = self.http.send(|client| client.get(&url), |_| None).await?;
+        if !reply.status.is_success() {
+            return Err(token_error(&reply));
+        }
+        let document: OpenIdConfiguration = reply.json()?;
+        let tenant_id = Url::parse(&document.issuer)
+            .ok()
+            .and_then(|issuer| issuer.path_segments()?.next().map(str::to_string))
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| EntraError::Parse {
+                url: url.clone(),
+                why: format!("the issuer {:?} names no tenant", document.issuer),
+            })?;
+        Ok(TenantEndpoints {
+            tenant_id,
+            token: checked_url(&document.token_endpoint)?,
+            device_code: document
+                .device_authorization_endpoint
+                .as_deref()
+                .map(checked_url)
+                .transpose()?,
+        })
+    }
+}

@@ -1,0 +1,117 @@
+//! The Microsoft identity platform and Microsoft Graph, in layers like MSAL's:
+//! where Entra is ([`cloud`], [`discovery`]), how a request travels ([`http`],
+//! one retry policy), the OAuth grants ([`oauth`], [`assertion`]), where tokens
+//! are kept ([`cache`]), and Graph ([`graph`]).
+
+pub mod assertion;
+pub mod cache;
+pub mod cloud;
+pub mod discovery;
+pub mod graph;
+pub mod http;
+pub mod oauth;
+
+use std::fmt;
+
+pub use cloud::{Cloud, Endpoints};
+pub use http::{HttpClient, RetryNotice, RetryPolicy};
+
+/// A value that must never be printed: tokens, device codes, passwords.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Secret)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EntraError {
+    /// The token endpoint refused (OAuth error response).
+    #[error("{}", describe_token_error(.code, *.aadsts, .description))]
+    Token {
+        status: u16,
+        code: String,
+        aadsts: Option<u32>,
+        description: String,
+    },
+    /// Microsoft Graph refused.
+    #[error("Microsoft Graph answered {status} {code}: {message}")]
+    Graph {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("cannot reach {url}: {why}")]
+    Transport { url: String, why: String },
+    #[error("unexpected answer from {url}: {why}")]
+    Parse { url: String, why: String },
+    #[error(
+        "{0} is not allowed: Entra endpoints must use https (plain http only for loopback addresses)"
+    )]
+    InsecureEndpoint(String),
+    #[error("{0}")]
+    Config(String),
+    #[error("the sign-in code expired before it was used; start the sign-in again")]
+    DeviceCodeExpired,
+    #[error("the sign-in was declined at the verification page")]
+    DeviceCodeDeclined,
+    #[error(transparent)]
+    Key(#[from] crate::keys::KeyError),
+}
+
+impl EntraError {
+    /// The AADSTS code of a token error, if any.
+    pub fn aadsts(&self) -> Option<u32> {
+        match self {
+            EntraError::Token { aadsts, .. } => *aadsts,
+            _ => None,
+        }
+    }
+}
+
+/// The server's description (its first line: the rest is trace and correlation
+/// ids), with what to do for the errors an administrator meets.
+fn describe_token_error(code: &str, aadsts: Option<u32>, description: &str) -> String {
+    let first_line = description.lines().next().unwrap_or(code);
+    let hint = match aadsts {
+        Some(90002) => {
+            " Check --tenant: use the tenant id or a verified domain such as contoso.onmicrosoft.com."
+        }
+        Some(50126) => " Check the user name and password.",
+        Some(50076) | Some(50079) => {
+            " This account needs multi-factor authentication: sign in with --sign-in device-code."
+        }
+        Some(700016) => {
+            " The application does not exist in this tenant (yet): check the application id, or wait a minute for replication."
+        }
+        Some(700027) => {
+            " The certificate is not registered on the application, or the assertion signature is invalid."
+        }
+        _ => "",
+    };
+    format!("sign-in refused ({code}): {first_line}{hint}")
+}

@@ -1,0 +1,237 @@
+//! The OAuth 2.0 grants the tool uses, as the specs and the Microsoft identity
+//! platform define them: device authorization (RFC 8628), client credentials
+//! with a JWT assertion (RFC 7523), and resource owner password. This layer
+//! knows nothing of caches or key stores.
+
+use super::http::{HttpClient, Reply};
+use super::{EntraError, Secret};
+use serde::Deserialize;
+use std::time::{Duration, Instant};
+use url::Url;
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// An access token and when to stop using it.
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    pub secret: Secret,
+    pub expires_at: Instant,
+    /// Seconds of lifetime the server granted.
+    pub lifetime: Duration,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: Secret,
+    expires_in: u64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ErrorResponse {
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    error_description: String,
+    #[serde(default)]
+    error_codes: Vec<u32>,
+}
+
+/// A token-endpoint (or discovery) error answer as a typed error.
+pub fn token_error(reply: &Reply) -> EntraError {
+    let parsed: ErrorResponse = serde_json::from_slice(&reply.body).unwrap_or_default();
+    if parsed.error.is_empty() {
+        return EntraError::Parse {
+            url: reply.url.clone(),
+            why: format!("HTTP {} without an OAuth error", reply.status.as_u16()),
+        };
+    }
+    let aadsts = parsed
+        .error_codes
+        .first()
+        .copied()
+        .or_else(|| aadsts_in(&parsed.error_description));
+    EntraError::Token {
+        status: reply.status.as_u16(),
+        code: parsed.error,
+        aadsts,
+        description: parsed.error_description,
+    }
+}
+
+/// "AADSTS700016: ..." -> 700016
+fn aadsts_in(description: &str) -> Option<u32> {
+    let rest = &description[description.find("AADSTS")? + 6..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+async fn request_token(
+    http: &HttpClient,
+    token_endpoint: &Url,
+    form: &[(&str, &str)],
+    not_replicated: impl Fn(&Reply) -> Option<String>,
+) -> Result<AccessToken, EntraError> {
+    let reply = http
+        .send(
+            |client| client.post(token_endpoint.clone()).form(form),
+            not_replicated,
+        )
+        .await?;
+    if !reply.status.is_success() {
+        return Err(token_error(&reply));
+    }
+    let token: TokenResponse = reply.json()?;
+    let lifetime = Duration::from_secs(token.expires_in);
+    Ok(AccessToken {
+        secret: token.access_token,
+        expires_at: Instant::now() + lifetime,
+        lifetime,
+    })
+}
+
+/// Client credentials with a signed client assertion. A new application or key
+/// is refused until Entra has replicated it (AADSTS700016, 700027, 7000215):
+/// those answers are retried within the replication budget.
+pub async fn client_credentials(
+    http: &HttpClient,
+    token_endpoint: &Url,
+    client_id: &str,
+    scope: &str,
+    assertion: &Secret,
+) -> Result<AccessToken, EntraError> {
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", client_id),
+        ("scope", scope),
+        ("client_assertion_type", JWT_BEARER),
+        ("client_assertion", assertion.expose()),
+    ];
+    request_token(http, token_endpoint, &form, |reply| {
+        match token_error(reply).aadsts() {
+            Some(700016) => {
+                Some("the application is not visible to sign-in yet (replication)".into())
+            }
+            Some(700027) => {
+                Some("the certificate is not visible to sign-in yet (replication)".into())
+            }
+            _ => None,
+        }
+    })
+    .await
+}
+
+/// Resource owner password credentials: for accounts without MFA only.
+pub async fn password(
+    http: &HttpClient,
+    token_endpoint: &Url,
+    client_id: &str,
+    scope: &str,
+    username: &str,
+    password: &Secret,
+) -> Result<AccessToken, EntraError> {
+    let form = [
+        ("grant_type", "password"),
+        ("client_id", client_id),
+        ("scope", scope),
+        ("username", username),
+        ("password", password.expose()),
+    ];
+    request_token(http, token_endpoint, &form, |_| None).await
+}
+
+/// What the administrator needs to complete a device-code sign-in.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeviceCode {
+    pub user_code: String,
+    pub device_code: Secret,
+    pub verification_uri: String,
+    pub expires_in: u64,
+    #[serde(default = "default_interval")]
+    pub interval: u64,
+    #[serde(default)]
+    pub message: String,
+}
+
+fn default_interval() -> u64 {
+    5
+}
+
+/// Step one of the device flow: ask for a code to show the administrator.
+pub async fn start_device_code(
+    http: &HttpClient,
+    device_code_endpoint: &Url,
+    client_id: &str,
+    scope: &str,
+    login_hint: Option<&str>,
+) -> Result<DeviceCode, EntraError> {
+    let mut form = vec![("client_id", client_id), ("scope", scope)];
+    if let Some(hint) = login_hint {
+        form.push(("login_hint", hint));
+    }
+    let reply = http
+        .send(
+            |client| client.post(device_code_endpoint.clone()).form(&form),
+            |_| None,
+        )
+        .await?;
+    if !reply.status.is_success() {
+        return Err(token_error(&reply));
+    }
+    reply.json()
+}
+
+/// Step two: poll until the administrator approves, declines, or the code
+/// expires. `authorization_pending` and `slow_down` are states, whatever HTTP
+/// status they come with; `slow_down` adds 5 seconds to the interval. The
+/// caller cancels by dropping the future.
+pub async fn poll_device_code(
+    http: &HttpClient,
+    token_endpoint: &Url,
+    client_id: &str,
+    code: &DeviceCode,
+) -> Result<AccessToken, EntraError> {
+    let deadline = Instant::now() + Duration::from_secs(code.expires_in);
+    let mut interval = Duration::from_secs(code.interval.max(1));
+    let form = [
+        ("grant_type", DEVICE_CODE_GRANT),
+        ("client_id", client_id),
+        ("device_code", code.device_code.expose()),
+    ];
+    loop {
+        if Instant::now() + interval > deadline {
+            return Err(EntraError::DeviceCodeExpired);
+        }
+        tokio::time::sleep(interval).await;
+        match request_token(http, token_endpoint, &form, |_| None).await {
+            Ok(token) => return Ok(token),
+            Err(EntraError::Token { code, .. }) if code == "authorization_pending" => {}
+            Err(EntraError::Token { code, .. }) if code == "slow_down" => {
+                interval += Duration::from_secs(5);
+            }
+            Err(EntraError::Token { code, .. }) if code == "expired_token" => {
+                return Err(EntraError::DeviceCodeExpired);
+            }
+            Err(EntraError::Token { code, .. })
+                if code == "authorization_declined" || code == "access_denied" =>
+            {
+                return Err(EntraError::DeviceCodeDeclined);
+            }
+            Err(other) => return Err(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::aadsts_in;
+
+    #[test]
+    fn aadsts_code_is_read_from_the_description() {
+        assert_eq!(
+            aadsts_in("AADSTS700016: Application not found"),
+            Some(700016)
+        );
+        assert_eq!(aadsts_in("no code here"), None);
+    }
+}
