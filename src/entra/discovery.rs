@@ -64,7 +64,10 @@ impl Authority {
             )));
         }
         let url = format!("{}/v2.0/.well-known/openid-configuration", self.url());
-        let reply = self.http.send(|client| client.get(&url), |_| None).await?;
+        let reply = self
+            .http
+            .send(|client| Ok(client.get(&url)), |_| None)
+            .await?;
         if !reply.status.is_success() {
             return Err(token_error(&reply));
         }

@@ -182,10 +182,10 @@ impl GraphClient {
                     let request = client
                         .request(method.clone(), url)
                         .bearer_auth(self.token.expose());
-                    match body {
+                    Ok(match body {
                         Some(json) => request.json(json),
                         None => request,
-                    }
+                    })
                 },
                 |reply| {
                     (consistency == Consistency::JustCreated && looks_unreplicated(reply)).then(

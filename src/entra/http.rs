@@ -100,13 +100,14 @@ impl HttpClient {
         })
     }
 
-    /// Sends the request `make` builds (again on each attempt) until it gets an
+    /// Sends the request `make` builds (anew for each attempt, so signed
+    /// assertions are fresh) until it gets an
     /// answer that is not worth retrying. `not_replicated` names answers that
     /// mean "exists, but not visible yet"; those are retried within the
     /// replication budget, then returned as they are for the caller to report.
     pub async fn send(
         &self,
-        make: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        make: impl Fn(&reqwest::Client) -> Result<reqwest::RequestBuilder, EntraError>,
         not_replicated: impl Fn(&Reply) -> Option<String>,
     ) -> Result<Reply, EntraError> {
         let started = Instant::now();
@@ -114,7 +115,7 @@ impl HttpClient {
         loop {
             attempt += 1;
             let backoff = self.backoff(attempt);
-            let (reason, delay) = match make(&self.client).send().await {
+            let (reason, delay) = match make(&self.client)?.send().await {
                 Err(error) => {
                     let url = error.url().map(|u| u.to_string()).unwrap_or_default();
                     let why = describe_transport(&error);

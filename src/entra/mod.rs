@@ -5,6 +5,7 @@
 
 pub mod assertion;
 pub mod cache;
+pub mod client;
 pub mod cloud;
 pub mod discovery;
 pub mod graph;

@@ -66,15 +66,16 @@ fn aadsts_in(description: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
+/// Posts the form `form` makes (anew for each attempt) to the token endpoint.
 async fn request_token(
     http: &HttpClient,
     token_endpoint: &Url,
-    form: &[(&str, &str)],
+    form: impl Fn() -> Result<Vec<(&'static str, String)>, EntraError>,
     not_replicated: impl Fn(&Reply) -> Option<String>,
 ) -> Result<AccessToken, EntraError> {
     let reply = http
         .send(
-            |client| client.post(token_endpoint.clone()).form(form),
+            |client| Ok(client.post(token_endpoint.clone()).form(&form()?)),
             not_replicated,
         )
         .await?;
@@ -90,24 +91,27 @@ async fn request_token(
     })
 }
 
-/// Client credentials with a signed client assertion. A new application or key
-/// is refused until Entra has replicated it (AADSTS700016, 700027, 7000215):
-/// those answers are retried within the replication budget.
+/// Client credentials with a client assertion that `assertion` signs for each
+/// attempt (a jti is never sent twice). A new application or key is refused
+/// until Entra has replicated it (AADSTS700016, 700027): those answers are
+/// retried within the replication budget.
 pub async fn client_credentials(
     http: &HttpClient,
     token_endpoint: &Url,
     client_id: &str,
     scope: &str,
-    assertion: &Secret,
+    assertion: impl Fn() -> Result<Secret, EntraError>,
 ) -> Result<AccessToken, EntraError> {
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("client_id", client_id),
-        ("scope", scope),
-        ("client_assertion_type", JWT_BEARER),
-        ("client_assertion", assertion.expose()),
-    ];
-    request_token(http, token_endpoint, &form, |reply| {
+    let form = || {
+        Ok(vec![
+            ("grant_type", "client_credentials".to_string()),
+            ("client_id", client_id.to_string()),
+            ("scope", scope.to_string()),
+            ("client_assertion_type", JWT_BEARER.to_string()),
+            ("client_assertion", assertion()?.expose().to_string()),
+        ])
+    };
+    request_token(http, token_endpoint, form, |reply| {
         match token_error(reply).aadsts() {
             Some(700016) => {
                 Some("the application is not visible to sign-in yet (replication)".into())
@@ -130,14 +134,16 @@ pub async fn password(
     username: &str,
     password: &Secret,
 ) -> Result<AccessToken, EntraError> {
-    let form = [
-        ("grant_type", "password"),
-        ("client_id", client_id),
-        ("scope", scope),
-        ("username", username),
-        ("password", password.expose()),
-    ];
-    request_token(http, token_endpoint, &form, |_| None).await
+    let form = || {
+        Ok(vec![
+            ("grant_type", "password".to_string()),
+            ("client_id", client_id.to_string()),
+            ("scope", scope.to_string()),
+            ("username", username.to_string()),
+            ("password", password.expose().to_string()),
+        ])
+    };
+    request_token(http, token_endpoint, form, |_| None).await
 }
 
 /// What the administrator needs to complete a device-code sign-in.
@@ -171,7 +177,7 @@ pub async fn start_device_code(
     }
     let reply = http
         .send(
-            |client| client.post(device_code_endpoint.clone()).form(&form),
+            |client| Ok(client.post(device_code_endpoint.clone()).form(&form)),
             |_| None,
         )
         .await?;
@@ -193,17 +199,19 @@ pub async fn poll_device_code(
 ) -> Result<AccessToken, EntraError> {
     let deadline = Instant::now() + Duration::from_secs(code.expires_in);
     let mut interval = Duration::from_secs(code.interval.max(1));
-    let form = [
-        ("grant_type", DEVICE_CODE_GRANT),
-        ("client_id", client_id),
-        ("device_code", code.device_code.expose()),
-    ];
+    let form = || {
+        Ok(vec![
+            ("grant_type", DEVICE_CODE_GRANT.to_string()),
+            ("client_id", client_id.to_string()),
+            ("device_code", code.device_code.expose().to_string()),
+        ])
+    };
     loop {
         if Instant::now() + interval > deadline {
             return Err(EntraError::DeviceCodeExpired);
         }
         tokio::time::sleep(interval).await;
-        match request_token(http, token_endpoint, &form, |_| None).await {
+        match request_token(http, token_endpoint, form, |_| None).await {
             Ok(token) => return Ok(token),
             Err(EntraError::Token { code, .. }) if code == "authorization_pending" => {}
             Err(EntraError::Token { code, .. }) if code == "slow_down" => {

@@ -4,6 +4,7 @@
 pub mod credential;
 mod db;
 pub mod events;
+pub mod journal;
 pub mod scheduler;
 pub mod settings;
 

@@ -1,0 +1,177 @@
+//! One connection to a tenant for the length of a run: the authority, the
+//! token cache, and the grants wired to them (the MSAL "application" layer).
+
+use super::cache::{CacheKey, TokenCache};
+use super::discovery::Authority;
+use super::graph::{GRAPH_APP_ID, GraphClient};
+use super::http::{HttpClient, RetryObserver, RetryPolicy};
+use super::oauth::{self, DeviceCode};
+use super::{Endpoints, EntraError, Secret, assertion};
+use crate::keys::{CertificateInfo, KeyStore, SigningAlgorithm};
+use std::path::PathBuf;
+use time::OffsetDateTime;
+
+/// Microsoft Graph Command Line Tools: a public client tenants commonly allow.
+pub const DEFAULT_ADMIN_CLIENT_ID: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
+
+/// Where and how to reach Entra.
+#[derive(Debug, Clone)]
+pub struct ConnectionSettings {
+    pub tenant: String,
+    pub endpoints: Endpoints,
+    pub ca_cert: Option<PathBuf>,
+    pub admin_client_id: String,
+    pub retry: RetryPolicy,
+}
+
+/// How the administrator signs in.
+#[derive(Debug, Clone)]
+pub enum AdminSignIn {
+    /// Device code flow; the signed-in account must be `upn`.
+    DeviceCode { upn: String },
+    /// Password grant, for accounts without MFA.
+    Password { upn: String, password: Secret },
+}
+
+impl AdminSignIn {
+    pub fn upn(&self) -> &str {
+        match self {
+            AdminSignIn::DeviceCode { upn } | AdminSignIn::Password { upn, .. } => upn,
+        }
+    }
+}
+
+pub struct EntraClient {
+    http: HttpClient,
+    authority: Authority,
+    settings: ConnectionSettings,
+    cache: TokenCache,
+}
+
+fn graph_scope() -> String {
+    format!("{GRAPH_APP_ID}/.default")
+}
+
+impl EntraClient {
+    pub fn new(settings: ConnectionSettings, observer: RetryObserver) -> Result<Self, EntraError> {
+        let http = HttpClient::new(
+            settings.ca_cert.as_deref(),
+            settings.retry.clone(),
+            observer,
+        )?;
+        let authority = Authority::new(
+            http.clone(),
+            settings.endpoints.authority_host.clone(),
+            &settings.tenant,
+        );
+        Ok(EntraClient {
+            http,
+            authority,
+            settings,
+            cache: TokenCache::default(),
+        })
+    }
+
+    /// The tenant's id, from discovery (also proves the tenant exists).
+    pub async fn tenant_id(&self) -> Result<String, EntraError> {
+        Ok(self.authority.endpoints().await?.tenant_id.clone())
+    }
+
+    /// Signs the administrator in for Graph. `show_code` is called with the
+    /// code to enter at the verification page (device code flow only).
+    pub async fn sign_in_admin(
+        &self,
+        sign_in: &AdminSignIn,
+        show_code: impl FnOnce(&DeviceCode),
+    ) -> Result<GraphClient, EntraError> {
+        let key = CacheKey {
+            authority: self.authority.url(),
+            client_id: format!("{}:{}", self.settings.admin_client_id, sign_in.upn()),
+            scope: graph_scope(),
+        };
+        if let Some(token) = self.cache.get(&key) {
+            return Ok(self.graph(token));
+        }
+        let endpoints = self.authority.endpoints().await?;
+        let client_id = &self.settings.admin_client_id;
+        let token = match sign_in {
+            AdminSignIn::Password { upn, password } => {
+                oauth::password(
+                    &self.http,
+                    &endpoints.token,
+                    client_id,
+                    &graph_scope(),
+                    upn,
+                    password,
+                )
+                .await?
+            }
+            AdminSignIn::DeviceCode { upn } => {
+                let endpoint = endpoints.device_code.as_ref().ok_or_else(|| {
+                    EntraError::Config(
+                        "this authority offers no device code sign-in; use --sign-in password"
+                            .into(),
+                    )
+                })?;
+                let code = oauth::start_device_code(
+                    &self.http,
+                    endpoint,
+                    client_id,
+                    &graph_scope(),
+                    Some(upn),
+                )
+                .await?;
+                show_code(&code);
+                oauth::poll_device_code(&self.http, &endpoints.token, client_id, &code).await?
+            }
+        };
+        let secret = token.secret.clone();
+        self.cache.put(key, token);
+        Ok(self.graph(secret))
+    }
+
+    /// A token for `scope` as the application `client_id`, signed in with the
+    /// certificate (whose key stays in `store`). Cached for its lifetime.
+    pub async fn app_token(
+        &self,
+        store: &dyn KeyStore,
+        certificate: &CertificateInfo,
+        client_id: &str,
+        scope: &str,
+    ) -> Result<Secret, EntraError> {
+        let key = CacheKey {
+            authority: self.authority.url(),
+            client_id: format!("{client_id}:{}", certificate.sha256),
+            scope: scope.to_string(),
+        };
+        if let Some(token) = self.cache.get(&key) {
+            return Ok(token);
+        }
+        let endpoints = self.authority.endpoints().await?;
+        let token_endpoint = endpoints.token.as_str();
+        let assertion = || {
+            Ok(assertion::client_assertion(
+                store,
+                certificate,
+                SigningAlgorithm::Ps256,
+                client_id,
+                token_endpoint,
+                OffsetDateTime::now_utc(),
+            )?)
+        };
+        let token =
+            oauth::client_credentials(&self.http, &endpoints.token, client_id, scope, assertion)
+                .await?;
+        let secret = token.secret.clone();
+        self.cache.put(key, token);
+        Ok(secret)
+    }
+
+    pub fn graph(&self, token: Secret) -> GraphClient {
+        GraphClient::new(
+            self.http.clone(),
+            self.settings.endpoints.graph_url.clone(),
+            token,
+        )
+    }
+}

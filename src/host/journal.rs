@@ -1,0 +1,114 @@
+//! Operation journals: one row per operation, one per completed (or failed)
+//! step with what it produced (remote ids), so a rerun after a crash resumes
+//! instead of creating anything twice. Step rows are written in the same
+//! transaction as the local change the step made.
+
+use super::format_time;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::Value;
+use std::collections::HashMap;
+use time::OffsetDateTime;
+
+pub const RUNNING: &str = "Running";
+pub const SUCCEEDED: &str = "Succeeded";
+pub const FAILED: &str = "Failed";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperationRecord {
+    pub id: String,
+    pub kind: String,
+    pub started_at: String,
+    /// Completed steps and what each recorded.
+    pub done: HashMap<String, Value>,
+}
+
+pub fn begin(conn: &Connection, id: &str, kind: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO operations (id, kind, status, started_at) VALUES (?1, ?2, ?3, ?4)",
+        params![id, kind, RUNNING, format_time(OffsetDateTime::now_utc())],
+    )
+    .map(|_| ())
+}
+
+/// The operation of `kind` that started and never finished, if any.
+pub fn unfinished(conn: &Connection, kind: &str) -> rusqlite::Result<Option<OperationRecord>> {
+    let found: Option<(String, String)> = conn
+        .query_row(
+            "SELECT id, started_at FROM operations WHERE kind = ?1 AND status != ?2 AND status != ?3
+             ORDER BY started_at DESC LIMIT 1",
+            params![kind, SUCCEEDED, FAILED],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    found
+        .map(|(id, started_at)| {
+            Ok(OperationRecord {
+                done: completed_steps(conn, &id)?,
+                id,
+                kind: kind.to_string(),
+                started_at,
+            })
+        })
+        .transpose()
+}
+
+/// Every operation that never finished, of any kind.
+pub fn all_unfinished(conn: &Connection) -> rusqlite::Result<Vec<OperationRecord>> {
+    let mut statement = conn.prepare(
+        "SELECT id, kind, started_at FROM operations WHERE status != ?1 AND status != ?2 ORDER BY started_at",
+    )?;
+    let rows: Vec<(String, String, String)> = statement
+        .query_map(params![SUCCEEDED, FAILED], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    rows.into_iter()
+        .map(|(id, kind, started_at)| {
+            Ok(OperationRecord {
+                done: completed_steps(conn, &id)?,
+                id,
+                kind,
+                started_at,
+            })
+        })
+        .collect()
+}
+
+fn completed_steps(conn: &Connection, id: &str) -> rusqlite::Result<HashMap<String, Value>> {
+    let mut statement = conn.prepare(
+        "SELECT step, detail FROM operation_steps WHERE operation_id = ?1 AND status = ?2",
+    )?;
+    let rows = statement.query_map(params![id, SUCCEEDED], |row| {
+        let detail: String = row.get(1)?;
+        Ok((
+            row.get::<_, String>(0)?,
+            serde_json::from_str(&detail).unwrap_or(Value::Null),
+        ))
+    })?;
+    rows.collect()
+}
+
+/// Records a step's outcome; call in the transaction of the step's local change.
+pub fn record_step(
+    conn: &Connection,
+    id: &str,
+    step: &str,
+    status: &str,
+    detail: &Value,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO operation_steps (operation_id, step, status, detail, at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (operation_id, step) DO UPDATE SET status = excluded.status,
+             detail = excluded.detail, at = excluded.at",
+        params![id, step, status, detail.to_string(), format_time(OffsetDateTime::now_utc())],
+    )
+    .map(|_| ())
+}
+
+pub fn finish(conn: &Connection, id: &str, status: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE operations SET status = ?2, finished_at = ?3 WHERE id = ?1",
+        params![id, status, format_time(OffsetDateTime::now_utc())],
+    )
+    .map(|_| ())
+}
