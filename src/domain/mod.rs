@@ -14,6 +14,26 @@ pub const MANAGED_CERTIFICATE_SUBJECT: &str = "CN=Entra Connect Sync Provisionin
 /// Certificates expiring within this many days raise event 1011 (rotation due).
 pub const ROTATION_WARNING_DAYS: i64 = 150;
 
+/// Microsoft Entra AD Synchronization Service (all clouds) and its app role.
+pub const SYNC_SERVICE_APP_ID: &str = "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016";
+pub const SYNC_SERVICE_ROLE: &str = "ADSynchronization.ReadWrite.All";
+
+/// Microsoft password reset service (public cloud id) and the roles password
+/// writeback needs.
+pub const PASSWORD_RESET_APP_ID: &str = "93625bc8-bfe2-437a-97e0-3d0060024faa";
+pub const PASSWORD_WRITEBACK_ROLES: [&str; 3] = [
+    "PasswordWriteback.OffboardClient.All",
+    "PasswordWriteback.RegisterClientVersion.All",
+    "PasswordWriteback.RefreshClient.All",
+];
+
+/// Directory role templates.
+pub const HYBRID_IDENTITY_ADMINISTRATOR: &str = "8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2";
+pub const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
+
+/// The display name prefix of every application this tool registers.
+pub const APPLICATION_NAME_PREFIX: &str = "ConnectSyncProvisioning";
+
 /// Validity of a newly created certificate, in days.
 pub const DEFAULT_CERTIFICATE_DAYS: u32 = 180;
 pub const MAX_CERTIFICATE_DAYS: u32 = 730;
@@ -177,7 +197,10 @@ impl EventId {
     pub const CERTIFICATE_CREATED: EventId = EventId(1100);
     pub const CERTIFICATE_IMPORTED: EventId = EventId(1101);
     pub const CERTIFICATE_DELETED: EventId = EventId(1102);
+    pub const APPLICATION_REGISTERED: EventId = EventId(1110);
+    pub const CREDENTIAL_CHANGED: EventId = EventId(1120);
     pub const SCHEDULER_CHANGED: EventId = EventId(1200);
+    pub const OPERATION_INTERRUPTED: EventId = EventId(1300);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,13 +5,23 @@
 
 mod certificates;
 mod config;
+pub mod connection;
+mod credential_test;
+pub mod link;
+pub mod onboard;
+pub mod operation;
+pub mod progress;
+pub mod register;
 mod scheduler;
 
 pub use certificates::{StoreChoice, create_certificate, delete_certificate, import_certificate};
 pub use config::{CertificateSection, ConfigurationReport, configuration};
+pub use credential_test::{CredentialTest, test_credential};
 pub use scheduler::{SchedulerChange, change_scheduler};
 
 use crate::domain::{CertificateHash, ConnectorCredential, Event, SchedulerSettings};
+use crate::entra::EntraError;
+use crate::entra::client::{AdminSignIn, ConnectionSettings, EntraClient};
 use crate::host::{self, StateDb, StateError};
 use crate::keys::{KeyError, KeyStore, SoftwareKeyStore, StoredCertificate};
 use std::path::{Path, PathBuf};
@@ -27,6 +37,40 @@ pub enum EngineError {
         "the certificate {0} is the connector's current credential; rotate to another certificate before deleting it"
     )]
     CertificateInUse(CertificateHash),
+    #[error(transparent)]
+    Entra(#[from] EntraError),
+    /// A precondition failed; the message says what to do.
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// Where Entra is and who signs in, for operations that reach it.
+#[derive(Debug, Clone)]
+pub struct EntraRequest {
+    pub connection: ConnectionSettings,
+    pub sign_in: AdminSignIn,
+}
+
+impl EntraRequest {
+    /// A client whose retries show up as progress of `run`'s current step.
+    fn client(&self, run: &operation::Run) -> Result<EntraClient, EngineError> {
+        Ok(EntraClient::new(
+            self.connection.clone(),
+            run.retry_observer(),
+        )?)
+    }
+}
+
+/// Register, link and onboard start from a server that does not use an
+/// application yet (the seed's precondition).
+fn ensure_not_application(server: &LocalServer) -> Result<(), EngineError> {
+    match server.credential()? {
+        ConnectorCredential::Application(app) => Err(EngineError::Refused(format!(
+            "the connector already signs in as application {}; nothing was changed. To change its certificate use `entra-connect app rotate`",
+            app.application_id
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// This Connect server: its state database and its key store.
@@ -48,7 +92,7 @@ impl LocalServer {
     }
 
     /// Runs a read against the database, mapping its error like a write's.
-    fn read<T>(
+    pub(crate) fn read<T>(
         &self,
         query: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
     ) -> Result<T, EngineError> {

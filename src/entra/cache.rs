@@ -1,7 +1,6 @@
 //! Tokens kept in memory for the run, per (authority, client, scope), and
 //! reused until five minutes before they expire. Never written anywhere.
 
-use super::Secret;
 use super::oauth::AccessToken;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -23,7 +22,7 @@ pub struct TokenCache {
 
 impl TokenCache {
     /// A cached token with more than five minutes left, if any.
-    pub fn get(&self, key: &CacheKey) -> Option<Secret> {
+    pub fn get(&self, key: &CacheKey) -> Option<AccessToken> {
         let tokens = self
             .tokens
             .lock()
@@ -31,7 +30,7 @@ impl TokenCache {
         tokens
             .get(key)
             .filter(|token| token.expires_at > Instant::now() + REFRESH_MARGIN)
-            .map(|token| token.secret.clone())
+            .cloned()
     }
 
     pub fn put(&self, key: CacheKey, token: AccessToken) {
@@ -46,6 +45,7 @@ impl TokenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::entra::Secret;
 
     fn key() -> CacheKey {
         CacheKey {

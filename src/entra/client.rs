@@ -5,7 +5,7 @@ use super::cache::{CacheKey, TokenCache};
 use super::discovery::Authority;
 use super::graph::{GRAPH_APP_ID, GraphClient};
 use super::http::{HttpClient, RetryObserver, RetryPolicy};
-use super::oauth::{self, DeviceCode};
+use super::oauth::{self, AccessToken, DeviceCode};
 use super::{Endpoints, EntraError, Secret, assertion};
 use crate::keys::{CertificateInfo, KeyStore, SigningAlgorithm};
 use std::path::PathBuf;
@@ -90,7 +90,7 @@ impl EntraClient {
             scope: graph_scope(),
         };
         if let Some(token) = self.cache.get(&key) {
-            return Ok(self.graph(token));
+            return Ok(self.graph(token.secret));
         }
         let endpoints = self.authority.endpoints().await?;
         let client_id = &self.settings.admin_client_id;
@@ -138,7 +138,7 @@ impl EntraClient {
         certificate: &CertificateInfo,
         client_id: &str,
         scope: &str,
-    ) -> Result<Secret, EntraError> {
+    ) -> Result<AccessToken, EntraError> {
         let key = CacheKey {
             authority: self.authority.url(),
             client_id: format!("{client_id}:{}", certificate.sha256),
@@ -162,9 +162,8 @@ impl EntraClient {
         let token =
             oauth::client_credentials(&self.http, &endpoints.token, client_id, scope, assertion)
                 .await?;
-        let secret = token.secret.clone();
-        self.cache.put(key, token);
-        Ok(secret)
+        self.cache.put(key, token.clone());
+        Ok(token)
     }
 
     pub fn graph(&self, token: Secret) -> GraphClient {

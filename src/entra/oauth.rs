@@ -21,6 +21,33 @@ pub struct AccessToken {
     pub lifetime: Duration,
 }
 
+/// What an access token says about itself, read (not verified: it came
+/// straight from the token endpoint) for display.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TokenClaims {
+    #[serde(default)]
+    pub tid: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+impl AccessToken {
+    pub fn claims(&self) -> TokenClaims {
+        use base64::Engine;
+        self.secret
+            .expose()
+            .split('.')
+            .nth(1)
+            .and_then(|payload| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(payload)
+                    .ok()
+            })
+            .and_then(|json| serde_json::from_slice(&json).ok())
+            .unwrap_or_default()
+    }
+}
+
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: Secret,

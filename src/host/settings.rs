@@ -19,3 +19,13 @@ pub fn get(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
 pub fn installation_id(conn: &Connection) -> rusqlite::Result<String> {
     get(conn, INSTALLATION_ID)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
 }
+
+/// Call inside [`super::StateDb::write`].
+pub fn set(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )
+    .map(|_| ())
+}

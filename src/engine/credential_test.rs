@@ -1,0 +1,46 @@
+//! `credential test`: sign in with the connector's current credential for the
+//! synchronization service, and say who, with what, until when.
+
+use super::{EngineError, LocalServer};
+use crate::domain::{ConnectorCredential, SYNC_SERVICE_APP_ID};
+use crate::entra::client::{ConnectionSettings, EntraClient};
+use crate::entra::http::RetryObserver;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CredentialTest {
+    pub client_id: String,
+    pub tenant_id: String,
+    pub roles: Vec<String>,
+    pub expires_in_seconds: u64,
+}
+
+pub async fn test_credential(
+    server: &LocalServer,
+    connection: ConnectionSettings,
+    observer: RetryObserver,
+) -> Result<CredentialTest, EngineError> {
+    let ConnectorCredential::Application(app) = server.credential()? else {
+        return Err(EngineError::Refused(
+            "the connector has no application credential to test; configure one with `entra-connect app register` and `app link`".into(),
+        ));
+    };
+    let stored = super::register::usable_certificate(server, &app.certificate_sha256)?;
+    let store = server.key_store()?;
+    let client = EntraClient::new(connection, observer)?;
+    let token = client
+        .app_token(
+            &store,
+            &stored.info,
+            &app.application_id,
+            &format!("{SYNC_SERVICE_APP_ID}/.default"),
+        )
+        .await?;
+    let claims = token.claims();
+    Ok(CredentialTest {
+        client_id: app.application_id,
+        tenant_id: claims.tid.unwrap_or(app.tenant_id),
+        roles: claims.roles,
+        expires_in_seconds: token.lifetime.as_secs(),
+    })
+}

@@ -1,0 +1,72 @@
+//! What an operation reports while it runs. The CLI prints these as lines; the
+//! wizard draws them as a checklist. Events carry their data, so the listener
+//! never has to ask.
+
+use serde::Serialize;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum StepStatus {
+    Running,
+    Retrying {
+        why: String,
+        delay_ms: u64,
+    },
+    /// Completed in an earlier, interrupted run of the same operation.
+    AlreadyDone,
+    Done {
+        detail: String,
+    },
+    Failed {
+        error: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Progress {
+    Step {
+        operation: String,
+        step: &'static str,
+        title: &'static str,
+        #[serde(flatten)]
+        status: StepStatus,
+    },
+    /// The administrator must enter `user_code` at `verification_uri`.
+    SignInCode {
+        verification_uri: String,
+        user_code: String,
+        expires_in_seconds: u64,
+    },
+}
+
+pub type ProgressSender = mpsc::UnboundedSender<Progress>;
+
+impl Progress {
+    /// One line for a terminal.
+    pub fn line(&self) -> String {
+        match self {
+            Progress::Step { title, status, .. } => match status {
+                StepStatus::Running => format!("[ .. ] {title}"),
+                StepStatus::Retrying { why, delay_ms } => format!(
+                    "[ .. ] {title}: {why}; retrying in {:.1} s",
+                    Duration::from_millis(*delay_ms).as_secs_f64()
+                ),
+                StepStatus::AlreadyDone => format!("[ ok ] {title} (done in an earlier run)"),
+                StepStatus::Done { detail } if detail.is_empty() => format!("[ ok ] {title}"),
+                StepStatus::Done { detail } => format!("[ ok ] {title}: {detail}"),
+                StepStatus::Failed { error } => format!("[FAIL] {title}: {error}"),
+            },
+            Progress::SignInCode {
+                verification_uri,
+                user_code,
+                expires_in_seconds,
+            } => format!(
+                "To sign in, open {verification_uri} in a browser on any device and enter the code {user_code} (valid {} minutes).",
+                expires_in_seconds / 60
+            ),
+        }
+    }
+}
