@@ -1,8 +1,10 @@
 //! `credential show` (Get-ADSyncEntraConnectorCredential).
 
+use super::connection::{ConnectionArgs, run_operation};
 use super::output::{Output, fields};
 use crate::domain::{ConnectorCredential, ConnectorIdentityType, format_time};
-use crate::engine::LocalServer;
+use crate::engine::{LocalServer, test_credential};
+use crate::entra::client::DEFAULT_ADMIN_CLIENT_ID;
 use clap::Subcommand;
 use serde::Serialize;
 
@@ -10,6 +12,8 @@ use serde::Serialize;
 pub enum CredentialCommand {
     /// Show what the connector signs in with.
     Show,
+    /// Sign in with the current credential for the synchronization service; prints who, roles and expiry (never the token).
+    Test(ConnectionArgs),
 }
 
 #[derive(Serialize)]
@@ -19,8 +23,30 @@ struct CredentialView<'a> {
     application: Option<&'a crate::domain::ApplicationCredential>,
 }
 
-pub fn run(command: CredentialCommand, server: &LocalServer, out: &Output) -> anyhow::Result<()> {
+pub fn run(
+    command: CredentialCommand,
+    server: &mut LocalServer,
+    out: &Output,
+) -> anyhow::Result<()> {
     match command {
+        CredentialCommand::Test(connection) => {
+            let tenant = match server.credential()? {
+                ConnectorCredential::Application(app) => Some(app.tenant_id),
+                _ => None,
+            };
+            let settings = connection.settings(server, DEFAULT_ADMIN_CLIENT_ID, tenant)?;
+            let result = run_operation(server, async |server, progress| {
+                test_credential(server, settings, progress).await
+            })?;
+            out.show(&result, |r| {
+                fields(&[
+                    ("ClientId", r.client_id.clone()),
+                    ("TenantId", r.tenant_id.clone()),
+                    ("Roles", r.roles.join(", ")),
+                    ("ExpiresInSeconds", r.expires_in_seconds.to_string()),
+                ])
+            })
+        }
         CredentialCommand::Show => {
             let credential = server.credential()?;
             let view = CredentialView {

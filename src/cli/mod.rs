@@ -1,8 +1,10 @@
 //! The command line: clap definitions and one handler per command group. Each
 //! handler calls the engine and prints the result (a table, or JSON with --json).
 
+mod app;
 mod cert;
 mod config;
+mod connection;
 mod credential;
 mod events;
 mod output;
@@ -45,6 +47,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Application identity in Entra (register, link).
+    #[command(subcommand)]
+    App(app::AppCommand),
     /// The connector credential (Get-ADSyncEntraConnectorCredential).
     #[command(subcommand)]
     Credential(credential::CredentialCommand),
@@ -80,7 +85,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     tracing::debug!(state_dir = %state_dir.display(), "opening state");
     let mut server = LocalServer::open(&state_dir)?;
     match cli.command {
-        Command::Credential(command) => credential::run(command, &server, &out),
+        Command::App(command) => app::run(command, &mut server, &out),
+        Command::Credential(command) => credential::run(command, &mut server, &out),
         Command::Scheduler(command) => scheduler::run(command, &mut server, &out),
         Command::Cert(command) => cert::run(command, &mut server, &out),
         Command::Config(command) => config::run(command, &server, &out),

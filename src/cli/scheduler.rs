@@ -2,8 +2,10 @@
 
 use super::output::{Output, fields, or_dash, yes_no};
 use crate::domain::{SchedulerSettings, format_time};
+use crate::engine::operation::{InterruptedOperation, interrupted};
 use crate::engine::{LocalServer, SchedulerChange, change_scheduler};
 use clap::{ArgGroup, Args, Subcommand};
+use serde::Serialize;
 
 #[derive(Debug, Subcommand)]
 pub enum SchedulerCommand {
@@ -48,11 +50,24 @@ pub fn run(
             },
         )?,
     };
-    out.show(&settings, human)
+    let view = SchedulerView {
+        settings,
+        interrupted_operations: interrupted(server)?,
+    };
+    out.show(&view, human)
 }
 
-fn human(settings: &SchedulerSettings) -> String {
-    fields(&[
+/// The settings, and any operation that stopped with sync cycles turned off.
+#[derive(Serialize)]
+struct SchedulerView {
+    #[serde(flatten)]
+    settings: SchedulerSettings,
+    interrupted_operations: Vec<InterruptedOperation>,
+}
+
+fn human(view: &SchedulerView) -> String {
+    let settings = &view.settings;
+    let mut text = fields(&[
         ("SyncCycleEnabled", yes_no(settings.sync_cycle_enabled)),
         ("MaintenanceEnabled", yes_no(settings.maintenance_enabled)),
         ("SchedulerSuspended", yes_no(settings.scheduler_suspended)),
@@ -64,5 +79,12 @@ fn human(settings: &SchedulerSettings) -> String {
             "NextSyncCycleStartTimeInUTC",
             or_dash(settings.next_run_at.map(format_time)),
         ),
-    ])
+    ]);
+    for operation in &view.interrupted_operations {
+        text.push_str(&format!(
+            "Interrupted: the {} operation {} (started {}) stopped with sync cycles disabled; SyncCycleEnabled goes back to {} when it is run again or another operation starts.\n",
+            operation.kind, operation.id, operation.started_at, operation.sync_cycle_enabled_before
+        ));
+    }
+    text
 }

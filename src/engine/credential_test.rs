@@ -1,10 +1,16 @@
 //! `credential test`: sign in with the connector's current credential for the
 //! synchronization service, and say who, with what, until when.
 
+use super::operation::{CurrentStep, Step, retry_progress};
+use super::progress::ProgressSender;
 use super::{EngineError, LocalServer};
 use crate::domain::{ConnectorCredential, SYNC_SERVICE_APP_ID};
 use crate::entra::client::{ConnectionSettings, EntraClient};
-use crate::entra::http::RetryObserver;
+
+const TOKEN: Step = Step {
+    name: "token",
+    title: "Sign in with the connector credential",
+};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -18,7 +24,7 @@ pub struct CredentialTest {
 pub async fn test_credential(
     server: &LocalServer,
     connection: ConnectionSettings,
-    observer: RetryObserver,
+    progress: ProgressSender,
 ) -> Result<CredentialTest, EngineError> {
     let ConnectorCredential::Application(app) = server.credential()? else {
         return Err(EngineError::Refused(
@@ -27,7 +33,11 @@ pub async fn test_credential(
     };
     let stored = super::register::usable_certificate(server, &app.certificate_sha256)?;
     let store = server.key_store()?;
-    let client = EntraClient::new(connection, observer)?;
+    let current = CurrentStep::new(std::sync::Mutex::new(Some(TOKEN)));
+    let client = EntraClient::new(
+        connection,
+        retry_progress(progress, "credential-test".into(), current),
+    )?;
     let token = client
         .app_token(
             &store,

@@ -34,7 +34,7 @@ struct SchedulerSaved {
 }
 
 /// The step running now, so retry notices from the HTTP layer name it.
-type CurrentStep = Arc<Mutex<Option<Step>>>;
+pub type CurrentStep = Arc<Mutex<Option<Step>>>;
 
 pub struct Run {
     pub id: String,
@@ -89,23 +89,7 @@ impl Run {
 
     /// Turns HTTP retries into `Retrying` progress of the step running now.
     pub fn retry_observer(&self) -> RetryObserver {
-        let current = self.current.clone();
-        let progress = self.progress.clone();
-        let id = self.id.clone();
-        Arc::new(move |notice: RetryNotice| {
-            let step = *current.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(step) = step {
-                let _ = progress.send(Progress::Step {
-                    operation: id.clone(),
-                    step: step.name,
-                    title: step.title,
-                    status: StepStatus::Retrying {
-                        why: notice.reason,
-                        delay_ms: notice.delay.as_millis() as u64,
-                    },
-                });
-            }
-        })
+        retry_progress(self.progress.clone(), self.id.clone(), self.current.clone())
     }
 
     /// What `step` recorded in an earlier run, if it completed then.
@@ -289,6 +273,29 @@ pub fn recover_scheduler(server: &mut LocalServer) -> Result<(), EngineError> {
         }
     }
     Ok(())
+}
+
+/// An observer that reports each HTTP retry as `Retrying` progress of the
+/// step in `current` (the step running at the time).
+pub fn retry_progress(
+    progress: ProgressSender,
+    operation: String,
+    current: CurrentStep,
+) -> RetryObserver {
+    Arc::new(move |notice: RetryNotice| {
+        let step = *current.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(step) = step {
+            let _ = progress.send(Progress::Step {
+                operation: operation.clone(),
+                step: step.name,
+                title: step.title,
+                status: StepStatus::Retrying {
+                    why: notice.reason,
+                    delay_ms: notice.delay.as_millis() as u64,
+                },
+            });
+        }
+    })
 }
 
 /// Test hook: `ENTRA_CONNECT_TEST_ABORT_AFTER=<step>` kills the process right

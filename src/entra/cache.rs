@@ -69,7 +69,7 @@ mod tests {
         assert!(cache.get(&key()).is_none());
         cache.put(key(), token(Duration::from_secs(3600)));
         assert_eq!(
-            cache.get(&key()).map(|s| s.expose().to_string()),
+            cache.get(&key()).map(|t| t.secret.expose().to_string()),
             Some("tok".into())
         );
         cache.put(key(), token(Duration::from_secs(299)));
