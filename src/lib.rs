@@ -7,3 +7,4 @@ pub mod domain;
 pub mod engine;
 pub mod host;
 pub mod keys;
+pub mod sandbox;

@@ -72,10 +72,10 @@ pub fn delete_certificate(
     server: &mut LocalServer,
     hash: &CertificateHash,
 ) -> Result<(), EngineError> {
-    if let ConnectorCredential::Application(app) = server.credential()? {
-        if &app.certificate_sha256 == hash {
-            return Err(EngineError::CertificateInUse(hash.clone()));
-        }
+    if let ConnectorCredential::Application(app) = server.credential()?
+        && &app.certificate_sha256 == hash
+    {
+        return Err(EngineError::CertificateInUse(hash.clone()));
     }
     let store = server.key_store()?;
     store.find(hash)?;
