@@ -6,6 +6,7 @@ mod config;
 mod credential;
 mod events;
 mod output;
+mod sandbox;
 mod scheduler;
 
 use crate::engine::LocalServer;
@@ -59,6 +60,9 @@ enum Command {
     Config(config::ConfigCommand),
     /// The local event log.
     Events(events::EventsArgs),
+    /// The sandbox tenant: a local emulation of Entra ID and Graph for tests and demos.
+    #[command(subcommand)]
+    Sandbox(sandbox::SandboxCommand),
 }
 
 impl Cli {
@@ -69,6 +73,10 @@ impl Cli {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let out = Output { json: cli.json };
+    // The sandbox keeps no local state: it runs before the state directory is resolved.
+    if let Command::Sandbox(command) = cli.command {
+        return sandbox::run(command);
+    }
     let state_dir = match cli.state_dir {
         Some(dir) => dir,
         None => crate::host::default_state_dir()
@@ -85,5 +93,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cert(command) => cert::run(command, &mut server, &out),
         Command::Config(command) => config::run(command, &server, &out),
         Command::Events(args) => events::run(args, &server, &out),
+        Command::Sandbox(_) => unreachable!("dispatched before the state is opened"),
     }
 }
