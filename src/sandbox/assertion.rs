@@ -28,13 +28,21 @@ pub struct Expected<'a> {
     pub require_jti: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct VerifiedClaims {
     pub exp: i64,
-    #[serde(default)]
     pub nbf: Option<i64>,
-    #[serde(default)]
     pub jti: Option<String>,
+}
+
+/// The claims as sent: NumericDate may carry fractions (MSAL for Python sends them).
+#[derive(Deserialize)]
+struct RawClaims {
+    exp: f64,
+    #[serde(default)]
+    nbf: Option<f64>,
+    #[serde(default)]
+    jti: Option<String>,
 }
 
 /// Why a JWT was refused; the token endpoint and Graph map these to their codes.
@@ -113,7 +121,7 @@ pub fn verify(
     validation.set_issuer(&[expected.issuer]);
     validation.sub = expected.subject.map(str::to_string);
     let decoding = DecodingKey::from_rsa_der(&key.certificate.rsa_public_key);
-    let claims = jsonwebtoken::decode::<VerifiedClaims>(jwt, &decoding, &validation)
+    let raw = jsonwebtoken::decode::<RawClaims>(jwt, &decoding, &validation)
         .map_err(|e| match e.kind() {
             ErrorKind::InvalidSignature | ErrorKind::InvalidRsaKey(_) => AssertionError::Signature,
             ErrorKind::InvalidAudience => AssertionError::Audience(expected.audiences.join(" or ")),
@@ -125,6 +133,12 @@ pub fn verify(
             _ => AssertionError::Malformed(e.to_string()),
         })?
         .claims;
+    // Whole seconds, rounded so that a fraction never lengthens validity.
+    let claims = VerifiedClaims {
+        exp: raw.exp.floor() as i64,
+        nbf: raw.nbf.map(|n| n.ceil() as i64),
+        jti: raw.jti,
+    };
 
     let now_unix = now.unix_timestamp();
     if claims.exp <= now_unix {
