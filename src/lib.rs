@@ -8,3 +8,4 @@ pub mod engine;
 pub mod entra;
 pub mod host;
 pub mod keys;
+pub mod sandbox;

@@ -8,6 +8,7 @@ mod connection;
 mod credential;
 mod events;
 mod output;
+mod sandbox;
 mod scheduler;
 
 use crate::engine::LocalServer;
@@ -64,6 +65,9 @@ enum Command {
     Config(config::ConfigCommand),
     /// The local event log.
     Events(events::EventsArgs),
+    /// The sandbox tenant: a local emulation of Entra ID and Graph for tests and demos.
+    #[command(subcommand)]
+    Sandbox(sandbox::SandboxCommand),
 }
 
 impl Cli {
@@ -74,6 +78,10 @@ impl Cli {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let out = Output { json: cli.json };
+    // The sandbox keeps no local state: it runs before the state directory is resolved.
+    if let Command::Sandbox(command) = cli.command {
+        return sandbox::run(command);
+    }
     let state_dir = match cli.state_dir {
         Some(dir) => dir,
         None => crate::host::default_state_dir()
@@ -91,5 +99,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cert(command) => cert::run(command, &mut server, &out),
         Command::Config(command) => config::run(command, &server, &out),
         Command::Events(args) => events::run(args, &server, &out),
+        Command::Sandbox(_) => unreachable!("dispatched before the state is opened"),
     }
 }

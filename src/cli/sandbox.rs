@@ -1,0 +1,97 @@
+//! `sandbox serve`: run the sandbox tenant until killed. Needs no state directory.
+
+use crate::sandbox::{Sandbox, SandboxConfig};
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Serve the sandbox tenant on 127.0.0.1; the first stdout line is a JSON
+    /// object with its endpoints and seeded credentials.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Serve HTTPS with a generated CA (its PEM path is in the startup line).
+    #[arg(long)]
+    tls: bool,
+    /// A seed tenant file replacing the built-in one.
+    #[arg(long, value_name = "FILE")]
+    seed: Option<PathBuf>,
+    /// Approve every device code for this user after about 1.5 s.
+    #[arg(long, value_name = "UPN")]
+    auto_approve: Option<String>,
+    /// Delay every response by this many milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    latency_ms: u64,
+    /// New applications, service principals, keys and users stay invisible this long.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    replication_lag_ms: u64,
+    /// Share of requests (0 to 1) answered with 429 (Retry-After) or 503.
+    #[arg(long, value_name = "R", default_value_t = 0.0, value_parser = fault_rate)]
+    fault_rate: f64,
+    /// Seed of the fault RNG, so a run's faults are reproducible.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    fault_seed: u64,
+}
+
+fn fault_rate(text: &str) -> Result<f64, String> {
+    let rate: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if (0.0..=1.0).contains(&rate) {
+        Ok(rate)
+    } else {
+        Err(format!("{rate} is not between 0 and 1"))
+    }
+}
+
+pub fn run(command: SandboxCommand) -> anyhow::Result<()> {
+    let SandboxCommand::Serve(args) = command;
+    let seed = match &args.seed {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the seed file {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let config = SandboxConfig {
+        port: args.port,
+        tls: args.tls,
+        seed,
+        auto_approve: args.auto_approve,
+        latency: Duration::from_millis(args.latency_ms),
+        replication_lag: Duration::from_millis(args.replication_lag_ms),
+        fault_rate: args.fault_rate,
+        fault_seed: args.fault_seed,
+        ..SandboxConfig::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let handle = Sandbox::start(config).await?;
+        let line = serde_json::to_string(&handle.info)?;
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{line}")?;
+        stdout.flush()?;
+        drop(stdout);
+        eprintln!(
+            "sandbox tenant {} serving at {} (Ctrl-C to stop)",
+            handle.tenant_domain, handle.authority_host
+        );
+        tokio::signal::ctrl_c()
+            .await
+            .context("cannot wait for Ctrl-C")?;
+        drop(handle);
+        Ok(())
+    })
+}

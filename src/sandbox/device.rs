@@ -1,0 +1,311 @@
+//! The device code flow: the devicecode endpoint, redemption at the token
+//! endpoint, and the sandbox's stand-in for https://microsoft.com/devicelogin
+//! (an HTML page, a JSON endpoint for tests, and `--auto-approve`).
+
+use super::AppState;
+use super::directory::{DeviceCode, DeviceCodeState};
+use super::errors::OAuthError;
+use super::identity::{
+    Form, delegated_permissions, find_resource, parse_scope, public_client, resolve_tenant,
+    user_claims,
+};
+use super::tokens::AccessClaims;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/devicelogin", get(login_page).post(login_submit))
+        .route("/sandbox/device/approve", post(approve_json))
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeviceCodeResponse {
+    user_code: String,
+    device_code: String,
+    verification_uri: String,
+    expires_in: u64,
+    interval: u64,
+    message: String,
+}
+
+fn whole_seconds(duration: Duration) -> u64 {
+    duration.as_secs_f64().ceil().max(1.0) as u64
+}
+
+pub async fn device_code(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<DeviceCodeResponse>, OAuthError> {
+    resolve_tenant(&state, &tenant)?;
+    let form = Form(url::form_urlencoded::parse(&body).into_owned().collect());
+    let instant = Instant::now();
+    let scope_text = form.require("scope")?.to_string();
+    let (client_id, user_code, device_code) = {
+        let mut directory = state.directory();
+        let client = public_client(&directory, &form, instant)?;
+        let scope = parse_scope(&scope_text)?;
+        let resource = find_resource(&directory, &scope.resource, instant)?;
+        delegated_permissions(client, resource, &scope)?;
+        let client_id = client.app_id.clone();
+        let user_code = new_user_code();
+        let device_code = format!(
+            "DAQABAAEAAAD{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        directory.device_codes.insert(
+            device_code.clone(),
+            DeviceCode {
+                user_code: user_code.clone(),
+                client_id: client_id.clone(),
+                scope: scope_text,
+                expires_at: instant + state.config.device_code_lifetime,
+                interval: state.config.device_code_interval,
+                last_poll: None,
+                state: DeviceCodeState::Pending,
+            },
+        );
+        (client_id, user_code, device_code)
+    };
+    tracing::debug!(client_id, "device code issued");
+    if let Some(upn) = state.config.auto_approve.clone() {
+        let state = state.clone();
+        let user_code = user_code.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(state.config.auto_approve_delay).await;
+            if let Err(error) = decide(&state, &user_code, &upn, true) {
+                tracing::warn!(%error, "auto-approve failed");
+            }
+        });
+    }
+    let verification_uri = format!("{}/devicelogin", state.base_url(&headers));
+    Ok(Json(DeviceCodeResponse {
+        message: format!(
+            "To sign in, use a web browser to open the page {verification_uri} and enter the code {user_code} to authenticate."
+        ),
+        user_code,
+        device_code,
+        verification_uri,
+        expires_in: whole_seconds(state.config.device_code_lifetime),
+        interval: whole_seconds(state.config.device_code_interval),
+    }))
+}
+
+/// Nine letters, like the platform's codes; no 0/O or 1/I to misread.
+fn new_user_code() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..9)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// The device code grant at the token endpoint.
+pub fn redeem(state: &AppState, form: &Form, issuer: &str) -> Result<AccessClaims, OAuthError> {
+    let instant = Instant::now();
+    let mut directory = state.directory();
+    let client_id = public_client(&directory, form, instant)?.app_id.clone();
+    let code_value = form.require("device_code")?.to_string();
+    let invalid = || {
+        OAuthError::bad_request(
+            "invalid_grant",
+            70000,
+            "The provided value for the input parameter 'device_code' is not valid.",
+        )
+    };
+    let code = directory
+        .device_codes
+        .get_mut(&code_value)
+        .filter(|c| c.client_id.eq_ignore_ascii_case(&client_id))
+        .ok_or_else(invalid)?;
+    if instant >= code.expires_at {
+        return Err(OAuthError::bad_request(
+            "expired_token",
+            70020,
+            "The provided value for the input parameter 'device_code' is not valid. This device code has expired.",
+        ));
+    }
+    let previous = code.last_poll.replace(instant);
+    if matches!(code.state, DeviceCodeState::Pending)
+        && previous.is_some_and(|p| instant.duration_since(p) < code.interval)
+    {
+        return Err(OAuthError::bad_request(
+            "slow_down",
+            70016,
+            "OAuth 2.0 device flow error. The client is polling faster than the interval; slow down.",
+        ));
+    }
+    let user_id = match &code.state {
+        DeviceCodeState::Pending => {
+            return Err(OAuthError::bad_request(
+                "authorization_pending",
+                70016,
+                "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
+            ));
+        }
+        DeviceCodeState::Declined => {
+            return Err(OAuthError::bad_request(
+                "authorization_declined",
+                70000,
+                "The user declined the sign-in request.",
+            ));
+        }
+        DeviceCodeState::Redeemed => {
+            return Err(OAuthError::bad_request(
+                "invalid_grant",
+                54005,
+                "OAuth2 device code was already redeemed, please retry with a new valid code.",
+            ));
+        }
+        DeviceCodeState::Approved { user_id } => user_id.clone(),
+    };
+    code.state = DeviceCodeState::Redeemed;
+    let scope_text = code.scope.clone();
+    let scope = parse_scope(&scope_text)?;
+    let client = public_client(&directory, form, instant)?;
+    let resource = find_resource(&directory, &scope.resource, instant)?;
+    let permissions = delegated_permissions(client, resource, &scope)?;
+    let user = directory.user(&user_id, instant).ok_or_else(invalid)?;
+    Ok(user_claims(
+        &directory,
+        user,
+        client,
+        &scope.resource,
+        &permissions,
+        issuer,
+    ))
+}
+
+#[derive(Debug, thiserror::Error)]
+enum DecideError {
+    #[error("no pending sign-in has the code {0}")]
+    UnknownCode(String),
+    #[error("the sign-in with this code is no longer pending")]
+    NotPending,
+    #[error("the user {0} does not exist")]
+    UnknownUser(String),
+    #[error("the password is wrong")]
+    WrongPassword,
+}
+
+/// Approves or declines the pending code `user_code` for the user `upn`.
+fn decide(state: &AppState, user_code: &str, upn: &str, approve: bool) -> Result<(), DecideError> {
+    decide_checked(state, user_code, upn, None, approve)
+}
+
+fn decide_checked(
+    state: &AppState,
+    user_code: &str,
+    upn: &str,
+    password: Option<&str>,
+    approve: bool,
+) -> Result<(), DecideError> {
+    let instant = Instant::now();
+    let mut directory = state.directory();
+    let user = directory
+        .user(upn, instant)
+        .ok_or_else(|| DecideError::UnknownUser(upn.to_string()))?;
+    if let Some(password) = password
+        && user.password != password
+    {
+        return Err(DecideError::WrongPassword);
+    }
+    let user_id = user.id.clone();
+    let code = directory
+        .device_code_by_user_code(user_code)
+        .filter(|c| instant < c.expires_at)
+        .ok_or_else(|| DecideError::UnknownCode(user_code.to_string()))?;
+    if !matches!(code.state, DeviceCodeState::Pending) {
+        return Err(DecideError::NotPending);
+    }
+    code.state = if approve {
+        DeviceCodeState::Approved { user_id }
+    } else {
+        DeviceCodeState::Declined
+    };
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+struct ApproveRequest {
+    user_code: String,
+    upn: String,
+    #[serde(default)]
+    decline: bool,
+}
+
+/// Test hook: approve (or decline) a code for a user, no password asked.
+async fn approve_json(
+    State(state): State<AppState>,
+    Json(request): Json<ApproveRequest>,
+) -> Response {
+    match decide(&state, &request.user_code, &request.upn, !request.decline) {
+        Ok(()) => Json(serde_json::json!({
+            "status": if request.decline { "declined" } else { "approved" }
+        }))
+        .into_response(),
+        Err(error) => (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({ "error": error.to_string() })),
+        )
+            .into_response(),
+    }
+}
+
+const PAGE: &str = r#"<!doctype html>
+<html><head><meta charset="utf-8"><title>Sandbox device sign-in</title></head>
+<body style="font-family: sans-serif; max-width: 32em; margin: 3em auto">
+<h1>Sign in to the sandbox tenant</h1>
+<p>{message}</p>
+<form method="post" action="/devicelogin">
+<p><label>Code <input name="user_code" autocomplete="off" required></label></p>
+<p><label>User <input name="upn" type="email" required></label></p>
+<p><label>Password <input name="password" type="password" required></label></p>
+<p><button name="action" value="approve">Approve</button>
+<button name="action" value="decline">Decline</button></p>
+</form></body></html>"#;
+
+fn page(message: &str) -> Html<String> {
+    Html(PAGE.replace("{message}", &escape(message)))
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+async fn login_page() -> Html<String> {
+    page("Enter the code shown by the application, then sign in.")
+}
+
+async fn login_submit(State(state): State<AppState>, body: Bytes) -> Response {
+    let form = Form(url::form_urlencoded::parse(&body).into_owned().collect());
+    let field = |name: &str| form.get(name).unwrap_or_default().to_string();
+    let approve = field("action") != "decline";
+    match decide_checked(
+        &state,
+        &field("user_code"),
+        &field("upn"),
+        Some(&field("password")),
+        approve,
+    ) {
+        Ok(()) if approve => {
+            page("Approved. You can close this window and return to the application.")
+                .into_response()
+        }
+        Ok(()) => page("Declined. The application will not be signed in.").into_response(),
+        Err(error) => (StatusCode::BAD_REQUEST, page(&error.to_string())).into_response(),
+    }
+}

@@ -1,0 +1,188 @@
+//! The two error shapes the sandbox answers with, each rendered in one place:
+//! the identity platform's (`error`, `error_description` with an AADSTS code,
+//! `error_codes`, ...) and Microsoft Graph's (`{"error":{"code","message"}}`).
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// A refusal from the token or device-code endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    pub status: StatusCode,
+    /// The OAuth 2.0 error (`invalid_client`, `invalid_grant`, ...).
+    pub error: &'static str,
+    /// The AADSTS number; 0 for the device flow's states, which carry none of note.
+    pub code: u32,
+    pub message: String,
+    pub suberror: Option<&'static str>,
+}
+
+impl OAuthError {
+    pub fn new(
+        status: StatusCode,
+        error: &'static str,
+        code: u32,
+        message: impl Into<String>,
+    ) -> Self {
+        OAuthError {
+            status,
+            error,
+            code,
+            message: message.into(),
+            suberror: None,
+        }
+    }
+
+    pub fn bad_request(error: &'static str, code: u32, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, error, code, message)
+    }
+
+    pub fn unauthorized(error: &'static str, code: u32, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, error, code, message)
+    }
+
+    pub fn tenant_not_found(tenant: &str) -> Self {
+        Self::bad_request(
+            "invalid_request",
+            90002,
+            format!(
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+            ),
+        )
+    }
+
+    pub fn missing_parameter(name: &str) -> Self {
+        Self::bad_request(
+            "invalid_request",
+            900144,
+            format!("The request body must contain the following parameter: '{name}'."),
+        )
+    }
+
+    pub fn with_suberror(mut self, suberror: &'static str) -> Self {
+        self.suberror = Some(suberror);
+        self
+    }
+}
+
+#[derive(Serialize)]
+struct OAuthErrorBody<'a> {
+    error: &'a str,
+    error_description: String,
+    error_codes: Vec<u32>,
+    timestamp: String,
+    trace_id: String,
+    correlation_id: String,
+    error_uri: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suberror: Option<&'a str>,
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let timestamp = time::OffsetDateTime::now_utc()
+            .format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second]Z"
+            ))
+            .unwrap_or_default();
+        let trace_id = uuid::Uuid::new_v4().to_string();
+        let correlation_id = uuid::Uuid::new_v4().to_string();
+        let body = OAuthErrorBody {
+            error: self.error,
+            error_description: format!(
+                "AADSTS{}: {} Trace ID: {trace_id} Correlation ID: {correlation_id} Timestamp: {timestamp}",
+                self.code, self.message
+            ),
+            error_codes: vec![self.code],
+            error_uri: format!("https://login.microsoftonline.com/error?code={}", self.code),
+            timestamp,
+            trace_id,
+            correlation_id,
+            suberror: self.suberror,
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// A refusal from the Graph subset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl GraphError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        GraphError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "Request_BadRequest", message)
+    }
+
+    pub fn not_found(what: &str, id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            format!(
+                "Resource '{id}' does not exist or one of its queried reference-property objects are not present. ({what})"
+            ),
+        )
+    }
+
+    pub fn denied() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        )
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            message,
+        )
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "Request_MultipleObjectsWithSameKeyValue",
+            message,
+        )
+    }
+}
+
+impl IntoResponse for GraphError {
+    fn into_response(self) -> Response {
+        let date = crate::domain::format_time(time::OffsetDateTime::now_utc());
+        let body = serde_json::json!({
+            "error": {
+                "code": self.code,
+                "message": self.message,
+                "innerError": {
+                    "date": date,
+                    "request-id": uuid::Uuid::new_v4().to_string(),
+                    "client-request-id": uuid::Uuid::new_v4().to_string(),
+                }
+            }
+        });
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"\", error=\"invalid_token\""),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,284 @@
+//! `/servicePrincipals`: create for an appId, read by id or `(appId='…')`,
+//! list with `$filter`, and `appRoleAssignments` (list, grant, revoke).
+
+use super::{
+    Caller, Ctx, created, graph_time, keyed, method_not_allowed, no_content, ok, unknown_segment,
+};
+use crate::sandbox::directory::{AppHome, AppRoleAssignment, Directory, ServicePrincipal, new_id};
+use crate::sandbox::errors::GraphError;
+use axum::http::Method;
+use axum::response::Response;
+use serde::Deserialize;
+use std::time::Instant;
+use time::OffsetDateTime;
+
+/// Microsoft's own tenant, which owns the first-party applications.
+const MICROSOFT_TENANT_ID: &str = "f8cdef31-a31e-4b4a-93e4-5f571e91255a";
+
+pub fn route(ctx: &Ctx<'_>, method: &Method, segments: &[&str]) -> Result<Response, GraphError> {
+    if segments == ["servicePrincipals"] {
+        return match *method {
+            Method::GET => list(ctx),
+            Method::POST => create(ctx),
+            _ => Err(method_not_allowed()),
+        };
+    }
+    let (target, rest) = match segments {
+        ["servicePrincipals", id, rest @ ..] => ((*id, false), rest),
+        [first, rest @ ..] => match keyed(first, "servicePrincipals", "appId") {
+            Some(app_id) => ((app_id, true), rest),
+            None => return Err(unknown_segment(first)),
+        },
+        [] => return Err(unknown_segment("")),
+    };
+    match (method, rest) {
+        (&Method::GET, []) => get(ctx, target),
+        (&Method::GET, ["appRoleAssignments"]) => list_assignments(ctx, target),
+        (&Method::POST, ["appRoleAssignments"]) => assign(ctx, target),
+        (&Method::DELETE, ["appRoleAssignments", id]) => unassign(ctx, target, id),
+        (_, [] | ["appRoleAssignments", ..]) => Err(method_not_allowed()),
+        (_, [.., last]) => Err(unknown_segment(last)),
+    }
+}
+
+fn find(
+    directory: &Directory,
+    (value, by_app_id): (&str, bool),
+    instant: Instant,
+) -> Result<usize, GraphError> {
+    directory
+        .service_principals
+        .iter()
+        .position(|s| {
+            instant >= s.visible_from
+                && if by_app_id {
+                    s.app_id.eq_ignore_ascii_case(value)
+                } else {
+                    s.id.eq_ignore_ascii_case(value)
+                }
+        })
+        .ok_or_else(|| GraphError::not_found("servicePrincipal", value))
+}
+
+fn sp_json(directory: &Directory, sp: &ServicePrincipal) -> serde_json::Value {
+    let owned_here = directory
+        .applications
+        .iter()
+        .any(|a| a.home == AppHome::Tenant && a.app_id == sp.app_id);
+    serde_json::json!({
+        "id": sp.id,
+        "appId": sp.app_id,
+        "displayName": sp.display_name,
+        "appDisplayName": sp.display_name,
+        "servicePrincipalType": "Application",
+        "accountEnabled": true,
+        "appOwnerOrganizationId": if owned_here { directory.tenant_id.as_str() } else { MICROSOFT_TENANT_ID },
+        "servicePrincipalNames": sp.service_principal_names,
+        "createdDateTime": graph_time(sp.created),
+        "appRoles": sp.app_roles.iter().map(|r| serde_json::json!({
+            "id": r.id,
+            "value": r.value,
+            "displayName": r.display_name,
+            "description": r.display_name,
+            "allowedMemberTypes": ["Application"],
+            "isEnabled": true,
+        })).collect::<Vec<_>>(),
+        "oauth2PermissionScopes": sp.delegated_scopes.iter().map(|s| serde_json::json!({
+            "value": s,
+            "type": "Admin",
+            "isEnabled": true,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn assignment_json(directory: &Directory, a: &AppRoleAssignment) -> serde_json::Value {
+    let name = |id: &str| {
+        directory
+            .service_principals
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.display_name.clone())
+    };
+    serde_json::json!({
+        "id": a.id,
+        "principalId": a.principal_id,
+        "principalType": "ServicePrincipal",
+        "principalDisplayName": name(&a.principal_id),
+        "resourceId": a.resource_id,
+        "resourceDisplayName": name(&a.resource_id),
+        "appRoleId": a.app_role_id,
+        "createdDateTime": graph_time(a.created),
+    })
+}
+
+/// Applications may read their own service principal; delegated callers any.
+fn may_read(ctx: &Ctx<'_>, sp: &ServicePrincipal) -> Result<(), GraphError> {
+    match &ctx.caller {
+        Caller::User { .. } => Ok(()),
+        Caller::App { app_id } if app_id.eq_ignore_ascii_case(&sp.app_id) => Ok(()),
+        Caller::App { .. } => Err(GraphError::denied()),
+    }
+}
+
+fn list(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
+    ctx.require_delegated()?;
+    let filter = ctx.filter("servicePrincipal", &["appId", "displayName"])?;
+    let items = {
+        let directory = ctx.state.directory();
+        directory
+            .service_principals
+            .iter()
+            .filter(|s| ctx.instant >= s.visible_from)
+            .filter(|s| match &filter {
+                None => true,
+                Some(f) if f.property().eq_ignore_ascii_case("appId") => f.accepts(&s.app_id),
+                Some(f) => f.accepts(&s.display_name),
+            })
+            .map(|s| (s.seq, sp_json(&directory, s)))
+            .collect()
+    };
+    ctx.page(items)
+}
+
+fn get(ctx: &Ctx<'_>, target: (&str, bool)) -> Result<Response, GraphError> {
+    let directory = ctx.state.directory();
+    let index = find(&directory, target, ctx.instant)?;
+    let sp = &directory.service_principals[index];
+    may_read(ctx, sp)?;
+    Ok(ok(sp_json(&directory, sp)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NewServicePrincipal {
+    app_id: String,
+}
+
+fn create(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
+    let body: NewServicePrincipal = ctx.json()?;
+    let mut directory = ctx.state.directory();
+    ctx.require_admin(&directory)?;
+    let app = directory
+        .application_by_app_id(&body.app_id, ctx.instant)
+        .ok_or_else(|| {
+            GraphError::bad_request(format!(
+                "The appId '{}' of the service principal does not reference a valid application object.",
+                body.app_id
+            ))
+        })?;
+    let (app_id, display_name) = (app.app_id.clone(), app.display_name.clone());
+    // Uniqueness holds across replication.
+    if directory
+        .service_principals
+        .iter()
+        .any(|s| s.app_id == app_id)
+    {
+        return Err(GraphError::conflict(format!(
+            "A service principal for the application {app_id} already exists."
+        )));
+    }
+    let seq = directory.next_seq();
+    let sp = ServicePrincipal {
+        id: new_id(),
+        seq,
+        service_principal_names: vec![app_id.clone()],
+        app_id,
+        display_name,
+        app_roles: Vec::new(),
+        delegated_scopes: Vec::new(),
+        created: OffsetDateTime::now_utc(),
+        visible_from: directory.visible_from_now(),
+    };
+    let json = sp_json(&directory, &sp);
+    directory.service_principals.push(sp);
+    Ok(created(json))
+}
+
+fn list_assignments(ctx: &Ctx<'_>, target: (&str, bool)) -> Result<Response, GraphError> {
+    let items = {
+        let directory = ctx.state.directory();
+        let index = find(&directory, target, ctx.instant)?;
+        let sp = &directory.service_principals[index];
+        may_read(ctx, sp)?;
+        directory
+            .assignments
+            .iter()
+            .filter(|a| a.principal_id == sp.id)
+            .map(|a| (a.seq, assignment_json(&directory, a)))
+            .collect()
+    };
+    ctx.page(items)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NewAssignment {
+    principal_id: String,
+    resource_id: String,
+    app_role_id: String,
+}
+
+fn assign(ctx: &Ctx<'_>, target: (&str, bool)) -> Result<Response, GraphError> {
+    let body: NewAssignment = ctx.json()?;
+    let mut directory = ctx.state.directory();
+    ctx.require_admin(&directory)?;
+    let index = find(&directory, target, ctx.instant)?;
+    let principal_id = directory.service_principals[index].id.clone();
+    if !body.principal_id.eq_ignore_ascii_case(&principal_id) {
+        return Err(GraphError::bad_request(
+            "The principalId must be the service principal the assignment is posted to.",
+        ));
+    }
+    let resource = directory
+        .service_principals
+        .iter()
+        .find(|s| ctx.instant >= s.visible_from && s.id.eq_ignore_ascii_case(&body.resource_id))
+        .ok_or_else(|| GraphError::not_found("servicePrincipal", &body.resource_id))?;
+    if !resource
+        .app_roles
+        .iter()
+        .any(|r| r.id.eq_ignore_ascii_case(&body.app_role_id))
+    {
+        return Err(GraphError::bad_request(
+            "Permission being assigned was not found on application",
+        ));
+    }
+    let resource_id = resource.id.clone();
+    let app_role_id = body.app_role_id.to_ascii_lowercase();
+    if directory.assignments.iter().any(|a| {
+        a.principal_id == principal_id
+            && a.resource_id == resource_id
+            && a.app_role_id.eq_ignore_ascii_case(&app_role_id)
+    }) {
+        return Err(GraphError::conflict(
+            "Permission being assigned already exists on the object",
+        ));
+    }
+    let seq = directory.next_seq();
+    let assignment = AppRoleAssignment {
+        id: new_id(),
+        seq,
+        principal_id,
+        resource_id,
+        app_role_id,
+        created: OffsetDateTime::now_utc(),
+    };
+    let json = assignment_json(&directory, &assignment);
+    directory.assignments.push(assignment);
+    Ok(created(json))
+}
+
+fn unassign(ctx: &Ctx<'_>, target: (&str, bool), id: &str) -> Result<Response, GraphError> {
+    let mut directory = ctx.state.directory();
+    ctx.require_admin(&directory)?;
+    let index = find(&directory, target, ctx.instant)?;
+    let principal_id = directory.service_principals[index].id.clone();
+    let before = directory.assignments.len();
+    directory
+        .assignments
+        .retain(|a| !(a.principal_id == principal_id && a.id.eq_ignore_ascii_case(id)));
+    if directory.assignments.len() == before {
+        return Err(GraphError::not_found("appRoleAssignment", id));
+    }
+    Ok(no_content())
+}

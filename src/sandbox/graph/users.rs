@@ -1,0 +1,256 @@
+//! `/organization`, `/me`, `/me/transitiveMemberOf/microsoft.graph.directoryRole`
+//! and `/users`.
+
+use super::{
+    Caller, Ctx, created, graph_time, method_not_allowed, no_content, ok, unknown_segment,
+};
+use crate::sandbox::directory::{DirectoryRole, User, new_id};
+use crate::sandbox::errors::GraphError;
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+pub fn route(ctx: &Ctx<'_>, method: &Method, segments: &[&str]) -> Result<Response, GraphError> {
+    match (method, segments) {
+        (&Method::GET, ["organization"]) => organization(ctx),
+        (&Method::GET, ["me"]) => me(ctx),
+        (&Method::GET, ["me", "transitiveMemberOf", "microsoft.graph.directoryRole"]) => {
+            my_roles(ctx)
+        }
+        (&Method::GET, ["users"]) => list(ctx),
+        (&Method::POST, ["users"]) => create(ctx),
+        (&Method::GET, ["users", id]) => get(ctx, id),
+        (&Method::DELETE, ["users", id]) => delete(ctx, id),
+        (_, ["organization" | "me" | "users", ..]) if segments.len() <= 2 => {
+            Err(method_not_allowed())
+        }
+        _ => Err(unknown_segment(
+            segments.last().copied().unwrap_or_default(),
+        )),
+    }
+}
+
+pub fn user_json(user: &User) -> serde_json::Value {
+    serde_json::json!({
+        "@odata.type": "#microsoft.graph.user",
+        "id": user.id,
+        "userPrincipalName": user.upn,
+        "displayName": user.display_name,
+        "mailNickname": user.mail_nickname,
+        "accountEnabled": user.account_enabled,
+        "createdDateTime": graph_time(user.created),
+    })
+}
+
+pub fn role_json(role: &DirectoryRole) -> serde_json::Value {
+    serde_json::json!({
+        "@odata.type": "#microsoft.graph.directoryRole",
+        "id": role.id,
+        "displayName": role.display_name,
+        "roleTemplateId": role.template_id,
+        "description": format!("Members of this role are {}s.", role.display_name),
+    })
+}
+
+fn organization(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
+    ctx.require_delegated()?;
+    let directory = ctx.state.directory();
+    let org = serde_json::json!({
+        "id": directory.tenant_id,
+        "displayName": directory.display_name,
+        "createdDateTime": graph_time(directory.created),
+        "verifiedDomains": [{
+            "name": directory.tenant_domain,
+            "isDefault": true,
+            "isInitial": true,
+            "type": "Managed",
+            "capabilities": "Email, OfficeCommunicationsOnline",
+        }],
+        "onPremisesSyncEnabled": true,
+    });
+    drop(directory);
+    ctx.page(vec![(1, org)])
+}
+
+fn me(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
+    let Caller::User { user_id } = &ctx.caller else {
+        return Err(GraphError::new(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "/me request is only valid with delegated authentication flow.",
+        ));
+    };
+    let directory = ctx.state.directory();
+    let user = directory
+        .user(user_id, ctx.instant)
+        .ok_or_else(|| GraphError::not_found("user", user_id))?;
+    Ok(ok(user_json(user)))
+}
+
+fn my_roles(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
+    let Caller::User { user_id } = &ctx.caller else {
+        return Err(GraphError::new(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "/me request is only valid with delegated authentication flow.",
+        ));
+    };
+    let items = {
+        let directory = ctx.state.directory();
+        directory
+            .user_roles(user_id)
+            .enumerate()
+            .map(|(i, r)| (i as u64 + 1, role_json(r)))
+            .collect()
+    };
+    ctx.page(items)
+}
+
+fn list(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
+    ctx.require_delegated()?;
+    let filter = ctx.filter("user", &["userPrincipalName", "displayName"])?;
+    let items = {
+        let directory = ctx.state.directory();
+        directory
+            .users
+            .iter()
+            .filter(|u| ctx.instant >= u.visible_from)
+            .filter(|u| match &filter {
+                None => true,
+                Some(f) if f.property().eq_ignore_ascii_case("userPrincipalName") => {
+                    f.accepts(&u.upn)
+                }
+                Some(f) => f.accepts(&u.display_name),
+            })
+            .map(|u| (u.seq, user_json(u)))
+            .collect()
+    };
+    ctx.page(items)
+}
+
+fn get(ctx: &Ctx<'_>, id: &str) -> Result<Response, GraphError> {
+    ctx.require_delegated()?;
+    let directory = ctx.state.directory();
+    let user = directory
+        .user(id, ctx.instant)
+        .ok_or_else(|| GraphError::not_found("user", id))?;
+    Ok(ok(user_json(user)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NewUser {
+    account_enabled: Option<bool>,
+    display_name: Option<String>,
+    mail_nickname: Option<String>,
+    user_principal_name: Option<String>,
+    password_profile: Option<PasswordProfile>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PasswordProfile {
+    password: Option<String>,
+    #[serde(default = "yes")]
+    force_change_password_next_sign_in: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The tenant's default rule: 8 to 256 characters, three of four character classes.
+fn complex_enough(password: &str) -> bool {
+    let classes = [
+        password.chars().any(|c| c.is_ascii_lowercase()),
+        password.chars().any(|c| c.is_ascii_uppercase()),
+        password.chars().any(|c| c.is_ascii_digit()),
+        password.chars().any(|c| !c.is_ascii_alphanumeric()),
+    ];
+    (8..=256).contains(&password.chars().count()) && classes.iter().filter(|c| **c).count() >= 3
+}
+
+fn create(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
+    let request: NewUser = ctx.json()?;
+    let mut directory = ctx.state.directory();
+    ctx.require_admin(&directory)?;
+    let missing = |property: &str| {
+        GraphError::bad_request(format!(
+            "Invalid value specified for property '{property}' of resource 'User'."
+        ))
+    };
+    let upn = request
+        .user_principal_name
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| missing("userPrincipalName"))?;
+    let display_name = request
+        .display_name
+        .filter(|d| !d.is_empty())
+        .ok_or_else(|| missing("displayName"))?;
+    let mail_nickname = request
+        .mail_nickname
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| missing("mailNickname"))?;
+    let account_enabled = request
+        .account_enabled
+        .ok_or_else(|| missing("accountEnabled"))?;
+    let profile = request
+        .password_profile
+        .ok_or_else(|| missing("passwordProfile"))?;
+    let password = profile
+        .password
+        .ok_or_else(|| missing("passwordProfile.password"))?;
+    let domain = upn.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+    if !domain.eq_ignore_ascii_case(&directory.tenant_domain) {
+        return Err(GraphError::bad_request(
+            "The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.",
+        ));
+    }
+    // Uniqueness holds across replication: count every user, visible or not.
+    if directory
+        .users
+        .iter()
+        .any(|u| u.upn.eq_ignore_ascii_case(&upn))
+    {
+        return Err(GraphError::bad_request(
+            "Another object with the same value for property userPrincipalName already exists.",
+        ));
+    }
+    if !complex_enough(&password) {
+        return Err(GraphError::bad_request(
+            "The specified password does not comply with password complexity requirements. Please provide a different password.",
+        ));
+    }
+    let seq = directory.next_seq();
+    let user = User {
+        id: new_id(),
+        seq,
+        upn,
+        display_name,
+        mail_nickname,
+        password,
+        mfa_required: false,
+        force_change_password: profile.force_change_password_next_sign_in,
+        account_enabled,
+        created: OffsetDateTime::now_utc(),
+        visible_from: directory.visible_from_now(),
+    };
+    let body = user_json(&user);
+    directory.users.push(user);
+    Ok(created(body))
+}
+
+fn delete(ctx: &Ctx<'_>, id: &str) -> Result<Response, GraphError> {
+    let mut directory = ctx.state.directory();
+    ctx.require_admin(&directory)?;
+    let user_id = directory
+        .user(id, ctx.instant)
+        .map(|u| u.id.clone())
+        .ok_or_else(|| GraphError::not_found("user", id))?;
+    directory.users.retain(|u| u.id != user_id);
+    for role in directory.roles.iter_mut() {
+        role.members.retain(|m| m != &user_id);
+    }
+    Ok(no_content())
+}

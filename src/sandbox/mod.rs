@@ -1,0 +1,303 @@
+//! The sandbox tenant: a strict local emulation of the Microsoft identity
+//! platform and the Microsoft Graph subset this tool uses, in the spirit of
+//! Azurite. Started by `entra-connect sandbox serve` or in-process with
+//! [`Sandbox::start`]; binds 127.0.0.1 only.
+
+mod assertion;
+mod device;
+mod directory;
+mod errors;
+mod faults;
+mod graph;
+mod identity;
+mod seed;
+mod tls;
+mod tokens;
+
+pub use seed::{DEFAULT_SEED, SeededUser};
+
+use axum::Router;
+use axum::http::HeaderMap;
+use directory::Directory;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokens::TokenSigner;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("the seed tenant is invalid: {0}")]
+    Seed(String),
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    Bind { port: u16, source: std::io::Error },
+    #[error("cannot write the CA certificate to {path}: {source}")]
+    CaFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Crypto(String),
+}
+
+/// How a sandbox behaves. `Default` is what `sandbox serve` uses without options.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// 0 picks a free port.
+    pub port: u16,
+    /// Serve HTTPS with a generated CA and server certificate.
+    pub tls: bool,
+    /// Where the CA PEM goes with `tls`; default: a file in the temporary directory.
+    pub ca_cert_path: Option<PathBuf>,
+    /// The seed tenant as JSON text; default: `assets/sandbox-tenant.json`.
+    pub seed: Option<String>,
+    /// Approve every device code for this user after `auto_approve_delay`.
+    pub auto_approve: Option<String>,
+    pub auto_approve_delay: Duration,
+    /// Added before every response.
+    pub latency: Duration,
+    /// New objects stay invisible to other readers and the token endpoint this long.
+    pub replication_lag: Duration,
+    /// Share of requests (0..=1) answered with 429 or 503.
+    pub fault_rate: f64,
+    pub fault_seed: u64,
+    pub device_code_lifetime: Duration,
+    pub device_code_interval: Duration,
+    /// Items per Graph list page.
+    pub page_size: usize,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            port: 0,
+            tls: false,
+            ca_cert_path: None,
+            seed: None,
+            auto_approve: None,
+            auto_approve_delay: Duration::from_millis(1500),
+            latency: Duration::ZERO,
+            replication_lag: Duration::ZERO,
+            fault_rate: 0.0,
+            fault_seed: 0,
+            device_code_lifetime: Duration::from_secs(900),
+            device_code_interval: Duration::from_secs(5),
+            page_size: 10,
+        }
+    }
+}
+
+/// What a started sandbox tells its user: the first stdout line of `sandbox serve`.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct StartupInfo {
+    pub authority_host: String,
+    pub graph_url: String,
+    pub tenant_id: String,
+    pub tenant_domain: String,
+    pub admin_upn: String,
+    pub admin_password: String,
+    pub users: Vec<SeededUser>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ca_cert: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for StartupInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StartupInfo")
+            .field("authority_host", &self.authority_host)
+            .field("graph_url", &self.graph_url)
+            .field("tenant_id", &self.tenant_id)
+            .field("admin_upn", &self.admin_upn)
+            .field("admin_password", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+impl StartupInfo {
+    /// The seeded user whose UPN starts with `name@`.
+    pub fn user(&self, name: &str) -> Option<&SeededUser> {
+        let prefix = format!("{}@", name.to_ascii_lowercase());
+        self.users
+            .iter()
+            .find(|u| u.upn.to_ascii_lowercase().starts_with(&prefix))
+    }
+
+    pub fn authority(&self) -> String {
+        format!("{}/{}", self.authority_host, self.tenant_id)
+    }
+
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/oauth2/v2.0/token", self.authority())
+    }
+}
+
+/// State shared by every request handler.
+pub(crate) struct Shared {
+    directory: Mutex<Directory>,
+    signer: TokenSigner,
+    config: SandboxConfig,
+    scheme: &'static str,
+    faults: Mutex<ChaCha8Rng>,
+}
+
+impl Shared {
+    /// The directory, even if a handler panicked while holding it (the data is
+    /// still consistent: handlers validate before they mutate).
+    fn directory(&self) -> MutexGuard<'_, Directory> {
+        self.directory
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// This server's base URL as the client addressed it.
+    fn base_url(&self, headers: &HeaderMap, port: u16) -> String {
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| !h.is_empty() && !h.contains(['/', ' ', '"', '<', '>']))
+            .map_or_else(|| format!("127.0.0.1:{port}"), str::to_string);
+        format!("{}://{host}", self.scheme)
+    }
+}
+
+pub(crate) type AppState = Arc<SandboxState>;
+
+pub(crate) struct SandboxState {
+    shared: Shared,
+    port: u16,
+}
+
+impl SandboxState {
+    fn base_url(&self, headers: &HeaderMap) -> String {
+        self.shared.base_url(headers, self.port)
+    }
+}
+
+impl std::ops::Deref for SandboxState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
+}
+
+pub struct Sandbox;
+
+/// A running sandbox; dropping it stops the server.
+pub struct SandboxHandle {
+    pub info: StartupInfo,
+    pub addr: SocketAddr,
+    server: axum_server::Handle<SocketAddr>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::ops::Deref for SandboxHandle {
+    type Target = StartupInfo;
+    fn deref(&self) -> &StartupInfo {
+        &self.info
+    }
+}
+
+impl Drop for SandboxHandle {
+    fn drop(&mut self) {
+        self.server.shutdown();
+        self.task.abort();
+    }
+}
+
+impl Sandbox {
+    /// Starts a sandbox on the current tokio runtime and returns once it listens.
+    pub async fn start(config: SandboxConfig) -> Result<SandboxHandle, SandboxError> {
+        let seed = seed::Seed::parse(config.seed.as_deref().unwrap_or(DEFAULT_SEED))?;
+        let (directory, users) = seed.into_directory(config.replication_lag);
+        let listener =
+            std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).map_err(|source| {
+                SandboxError::Bind {
+                    port: config.port,
+                    source,
+                }
+            })?;
+        let addr = listener.local_addr().map_err(|source| SandboxError::Bind {
+            port: config.port,
+            source,
+        })?;
+        let signer = TokenSigner::generate()?;
+        let scheme = if config.tls { "https" } else { "http" };
+        let authority_host = format!("{scheme}://127.0.0.1:{}", addr.port());
+        let admin = users
+            .iter()
+            .find(|u| u.admin)
+            .cloned()
+            .ok_or_else(|| SandboxError::Seed("no admin user".into()))?;
+        let mut info = StartupInfo {
+            graph_url: format!("{authority_host}/v1.0"),
+            authority_host,
+            tenant_id: directory.tenant_id.clone(),
+            tenant_domain: directory.tenant_domain.clone(),
+            admin_upn: admin.upn,
+            admin_password: admin.password,
+            users,
+            ca_cert: None,
+        };
+        let state = Arc::new(SandboxState {
+            shared: Shared {
+                directory: Mutex::new(directory),
+                signer,
+                faults: Mutex::new(ChaCha8Rng::seed_from_u64(config.fault_seed)),
+                scheme,
+                config: config.clone(),
+            },
+            port: addr.port(),
+        });
+        let app = router(state);
+        let server = axum_server::Handle::new();
+        let task = if config.tls {
+            let (rustls, ca_path) = tls::server_config(&config, addr.port()).await?;
+            info.ca_cert = Some(ca_path);
+            let builder = axum_server::tls_rustls::from_tcp_rustls(listener, rustls)
+                .map_err(|source| SandboxError::Bind {
+                    port: config.port,
+                    source,
+                })?
+                .handle(server.clone());
+            tokio::spawn(async move {
+                if let Err(error) = builder.serve(app.into_make_service()).await {
+                    tracing::error!(%error, "sandbox server stopped");
+                }
+            })
+        } else {
+            let builder = axum_server::from_tcp(listener)
+                .map_err(|source| SandboxError::Bind {
+                    port: config.port,
+                    source,
+                })?
+                .handle(server.clone());
+            tokio::spawn(async move {
+                if let Err(error) = builder.serve(app.into_make_service()).await {
+                    tracing::error!(%error, "sandbox server stopped");
+                }
+            })
+        };
+        tracing::info!(%addr, "sandbox listening");
+        Ok(SandboxHandle {
+            info,
+            addr,
+            server,
+            task,
+        })
+    }
+}
+
+fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(identity::routes())
+        .merge(device::routes())
+        .merge(graph::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            faults::latency_and_faults,
+        ))
+        .with_state(state)
+}

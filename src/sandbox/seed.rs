@@ -1,0 +1,246 @@
+//! The seed tenant (`assets/sandbox-tenant.json`, or `--seed FILE`) and how it
+//! becomes a directory. Passwords are drawn fresh on every start unless the seed
+//! fixes them; they are returned to the caller and never logged.
+
+use super::SandboxError;
+use super::directory::{
+    AppHome, AppRole, Application, Directory, DirectoryRole, ServicePrincipal, User, new_id,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+
+pub const DEFAULT_SEED: &str = include_str!("../../assets/sandbox-tenant.json");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seed {
+    pub tenant_id: String,
+    pub tenant_domain: String,
+    pub display_name: String,
+    pub roles: Vec<SeedRole>,
+    pub users: Vec<SeedUser>,
+    pub service_principals: Vec<SeedServicePrincipal>,
+    pub public_clients: Vec<SeedPublicClient>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedRole {
+    pub template_id: String,
+    pub display_name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedUser {
+    /// The part before the @; the tenant domain follows it.
+    pub name: String,
+    pub display_name: String,
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub admin: bool,
+    #[serde(default)]
+    pub mfa_required: bool,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for SeedUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeedUser")
+            .field("name", &self.name)
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedServicePrincipal {
+    pub app_id: String,
+    pub display_name: String,
+    pub service_principal_names: Vec<String>,
+    pub app_roles: Vec<SeedAppRole>,
+    #[serde(default)]
+    pub delegated_scopes: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedAppRole {
+    pub id: String,
+    pub value: String,
+    pub display_name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedPublicClient {
+    pub app_id: String,
+    pub display_name: String,
+    pub delegated_permissions: BTreeMap<String, Vec<String>>,
+}
+
+/// A seeded user as the startup line and the handle show it.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SeededUser {
+    pub upn: String,
+    pub password: String,
+    pub roles: Vec<String>,
+    pub mfa_required: bool,
+    #[serde(skip)]
+    pub admin: bool,
+}
+
+impl std::fmt::Debug for SeededUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeededUser")
+            .field("upn", &self.upn)
+            .field("password", &"[redacted]")
+            .field("roles", &self.roles)
+            .field("mfa_required", &self.mfa_required)
+            .finish()
+    }
+}
+
+impl Seed {
+    pub fn parse(text: &str) -> Result<Seed, SandboxError> {
+        let seed: Seed =
+            serde_json::from_str(text).map_err(|e| SandboxError::Seed(e.to_string()))?;
+        if seed.users.iter().filter(|u| u.admin).count() != 1 {
+            return Err(SandboxError::Seed(
+                "exactly one user must be marked \"admin\": true".into(),
+            ));
+        }
+        for user in &seed.users {
+            for role in &user.roles {
+                if !seed.roles.iter().any(|r| &r.display_name == role) {
+                    return Err(SandboxError::Seed(format!(
+                        "user {} holds role {role:?}, which the seed does not define",
+                        user.name
+                    )));
+                }
+            }
+        }
+        Ok(seed)
+    }
+
+    pub fn into_directory(self, lag: Duration) -> (Directory, Vec<SeededUser>) {
+        let mut directory = Directory::new(
+            self.tenant_id.clone(),
+            self.tenant_domain.clone(),
+            self.display_name,
+            lag,
+        );
+        let now = OffsetDateTime::now_utc();
+        // Seeded objects have always been there: no replication lag.
+        let visible = Instant::now();
+        directory.roles = self
+            .roles
+            .iter()
+            .map(|r| DirectoryRole {
+                id: new_id(),
+                template_id: r.template_id.clone(),
+                display_name: r.display_name.clone(),
+                members: Vec::new(),
+            })
+            .collect();
+        let mut seeded = Vec::new();
+        for user in self.users {
+            let upn = format!("{}@{}", user.name, self.tenant_domain);
+            let password = user.password.unwrap_or_else(random_password);
+            let id = new_id();
+            for role in directory.roles.iter_mut() {
+                if user.roles.contains(&role.display_name) {
+                    role.members.push(id.clone());
+                }
+            }
+            let seq = directory.next_seq();
+            directory.users.push(User {
+                id,
+                seq,
+                upn: upn.clone(),
+                display_name: user.display_name,
+                mail_nickname: user.name,
+                password: password.clone(),
+                mfa_required: user.mfa_required,
+                force_change_password: false,
+                account_enabled: true,
+                created: now,
+                visible_from: visible,
+            });
+            seeded.push(SeededUser {
+                upn,
+                password,
+                roles: user.roles,
+                mfa_required: user.mfa_required,
+                admin: user.admin,
+            });
+        }
+        for sp in self.service_principals {
+            let seq = directory.next_seq();
+            directory.service_principals.push(ServicePrincipal {
+                id: new_id(),
+                seq,
+                app_id: sp.app_id,
+                display_name: sp.display_name,
+                service_principal_names: sp.service_principal_names,
+                app_roles: sp
+                    .app_roles
+                    .into_iter()
+                    .map(|r| AppRole {
+                        id: r.id,
+                        value: r.value,
+                        display_name: r.display_name,
+                    })
+                    .collect(),
+                delegated_scopes: sp.delegated_scopes,
+                created: now,
+                visible_from: visible,
+            });
+        }
+        for client in self.public_clients {
+            let seq = directory.next_seq();
+            directory.applications.push(Application {
+                id: new_id(),
+                seq,
+                app_id: client.app_id.clone(),
+                display_name: client.display_name.clone(),
+                sign_in_audience: "AzureADMultipleOrgs".into(),
+                home: AppHome::Microsoft,
+                public_client: true,
+                key_credentials: Vec::new(),
+                required_resource_access: Vec::new(),
+                delegated_permissions: client.delegated_permissions,
+                created: now,
+                visible_from: visible,
+            });
+            let seq = directory.next_seq();
+            directory.service_principals.push(ServicePrincipal {
+                id: new_id(),
+                seq,
+                app_id: client.app_id.clone(),
+                display_name: client.display_name,
+                service_principal_names: vec![client.app_id],
+                app_roles: Vec::new(),
+                delegated_scopes: Vec::new(),
+                created: now,
+                visible_from: visible,
+            });
+        }
+        (directory, seeded)
+    }
+}
+
+/// 16 characters from three classes, so it meets the tenant's complexity rule.
+fn random_password() -> String {
+    use rand::RngExt;
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let mut rng = rand::rng();
+    let body: String = (0..13)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
+    format!("Sb{body}7!")
+}
