@@ -221,12 +221,16 @@ impl GraphClient {
     }
 
     /// Every item of the list at `url`, following `@odata.nextLink`.
-    async fn list<T: DeserializeOwned>(&self, url: String) -> Result<Vec<T>, EntraError> {
+    async fn list<T: DeserializeOwned>(
+        &self,
+        url: String,
+        consistency: Consistency,
+    ) -> Result<Vec<T>, EntraError> {
         let mut items = Vec::new();
         let mut next = Some(url);
         while let Some(url) = next {
             let page: Page<T> = self
-                .call(Method::GET, &url, None, Consistency::Settled)
+                .call(Method::GET, &url, None, consistency)
                 .await?
                 .json()?;
             items.extend(page.value);
@@ -253,8 +257,11 @@ impl GraphClient {
 
     /// The directory roles the signed-in user holds, directly or through groups.
     pub async fn my_directory_roles(&self) -> Result<Vec<DirectoryRole>, EntraError> {
-        self.list(self.url("/me/transitiveMemberOf/microsoft.graph.directoryRole"))
-            .await
+        self.list(
+            self.url("/me/transitiveMemberOf/microsoft.graph.directoryRole"),
+            Consistency::Settled,
+        )
+        .await
     }
 
     pub async fn service_principal_by_app_id(
@@ -282,7 +289,7 @@ impl GraphClient {
         let mut url = Url::parse(&self.url("/applications"))
             .map_err(|e| EntraError::Config(format!("Graph URL: {e}")))?;
         url.query_pairs_mut().append_pair("$filter", &filter);
-        self.list(url.into()).await
+        self.list(url.into(), Consistency::Settled).await
     }
 
     pub async fn create_application(
@@ -307,10 +314,11 @@ impl GraphClient {
         &self,
         service_principal_id: &str,
     ) -> Result<Vec<AppRoleAssignment>, EntraError> {
-        self.list(self.url(&format!(
+        // Called with service principals found or created moments before.
+        let url = self.url(&format!(
             "/servicePrincipals/{service_principal_id}/appRoleAssignments"
-        )))
-        .await
+        ));
+        self.list(url, Consistency::JustCreated).await
     }
 
     /// Grants an app role to a service principal created moments ago.

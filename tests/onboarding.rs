@@ -1,0 +1,787 @@
+//! `app register`, `app link` and `credential test` as processes against the
+//! in-process sandbox tenant over loopback: Managed, BYOC and BYOA end to end,
+//! what exists in the tenant afterwards, and every refusal before a change.
+
+mod common;
+mod support;
+
+use common::{GRAPH_CLI, SYNC_APP_ID, SYNC_ROLE_ID, admin_token, graph};
+use entra_connect::sandbox::{SandboxConfig, SandboxHandle};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::process::Output;
+use std::time::Duration;
+use tempfile::TempDir;
+
+/// A sandbox tenant and a fresh server state pointed at it.
+struct Server {
+    sb: SandboxHandle,
+    state: TempDir,
+}
+
+impl Server {
+    async fn new() -> Server {
+        Server::with(SandboxConfig::default()).await
+    }
+
+    async fn with(config: SandboxConfig) -> Server {
+        Server {
+            sb: common::start_with(config).await,
+            state: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn connection(&self) -> Vec<String> {
+        vec![
+            "--tenant".into(),
+            self.sb.tenant_id.clone(),
+            "--authority-host".into(),
+            self.sb.authority_host.clone(),
+            "--graph-url".into(),
+            self.sb.graph_url.clone(),
+        ]
+    }
+
+    /// Runs the binary with `args` and `stdin`, off the async runtime.
+    async fn run(&self, args: Vec<String>, stdin: String, env: Vec<(String, String)>) -> Output {
+        let state = self.state.path().to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            support::entra(&state)
+                .args(&args)
+                .envs(env)
+                .write_stdin(stdin)
+                .timeout(Duration::from_secs(120))
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    }
+
+    /// `app <command>` signed in with the password grant as `user` (a seeded name).
+    async fn app(&self, command: &str, user: &str, extra: &[&str]) -> Output {
+        self.app_env(command, user, extra, vec![]).await
+    }
+
+    async fn app_env(
+        &self,
+        command: &str,
+        user: &str,
+        extra: &[&str],
+        env: Vec<(String, String)>,
+    ) -> Output {
+        let user = self.sb.user(user).expect("seeded user").clone();
+        let mut args: Vec<String> = vec!["--json".into(), "app".into(), command.into()];
+        args.extend([
+            "--upn".into(),
+            user.upn.clone(),
+            "--sign-in".into(),
+            "password".into(),
+            "--password-stdin".into(),
+        ]);
+        args.extend(self.connection());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        self.run(args, format!("{}\n", user.password), env).await
+    }
+
+    async fn local(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json".to_string()];
+        all.extend(args.iter().map(|s| s.to_string()));
+        let output = self.run(all, String::new(), vec![]).await;
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+
+    async fn new_certificate(&self) -> String {
+        let output = self
+            .run(vec!["cert".into(), "new".into()], String::new(), vec![])
+            .await;
+        assert!(output.status.success(), "{}", stderr(&output));
+        String::from_utf8(output.stdout).unwrap().trim().to_string()
+    }
+
+    /// Every application of this tool in the tenant.
+    async fn provisioning_apps(&self) -> Vec<Value> {
+        let token = admin_token(&self.sb).await;
+        let mut apps = Vec::new();
+        let mut next =
+            "/applications?$filter=startswith(displayName,'ConnectSyncProvisioning_')".to_string();
+        loop {
+            let (status, page) = graph(&self.sb, &token, Method::GET, &next, None).await;
+            assert!(status.is_success(), "{page}");
+            apps.extend(page["value"].as_array().unwrap().iter().cloned());
+            match page["@odata.nextLink"].as_str() {
+                Some(link) => next = link.to_string(),
+                None => return apps,
+            }
+        }
+    }
+
+    /// The app role assignments of the service principal of `app_id`.
+    async fn assignments(&self, app_id: &str) -> Vec<Value> {
+        let token = admin_token(&self.sb).await;
+        let (_, sp) = graph(
+            &self.sb,
+            &token,
+            Method::GET,
+            &format!("/servicePrincipals(appId='{app_id}')"),
+            None,
+        )
+        .await;
+        let id = sp["id"].as_str().expect("service principal");
+        let (_, list) = graph(
+            &self.sb,
+            &token,
+            Method::GET,
+            &format!("/servicePrincipals/{id}/appRoleAssignments"),
+            None,
+        )
+        .await;
+        list["value"].as_array().unwrap().clone()
+    }
+
+    async fn sync_service_principal_id(&self) -> String {
+        let token = admin_token(&self.sb).await;
+        let (_, sp) = graph(
+            &self.sb,
+            &token,
+            Method::GET,
+            &format!("/servicePrincipals(appId='{SYNC_APP_ID}')"),
+            None,
+        )
+        .await;
+        sp["id"].as_str().unwrap().to_string()
+    }
+
+    /// Checks the tenant holds exactly one application of this tool, with the
+    /// certificate as its only key and only the synchronization role granted.
+    async fn assert_one_application(&self, app_id: &str, hash: &str) {
+        let apps = self.provisioning_apps().await;
+        assert_eq!(apps.len(), 1, "{apps:#?}");
+        assert_eq!(apps[0]["appId"], app_id);
+        let keys = apps[0]["keyCredentials"].as_array().unwrap();
+        assert_eq!(keys.len(), 1, "{keys:?}");
+        let thumbprint = self.local(&["cert", "show", hash]).await["thumbprint"].clone();
+        assert_eq!(keys[0]["customKeyIdentifier"], thumbprint);
+        let required = &apps[0]["requiredResourceAccess"];
+        assert_eq!(
+            required,
+            &json!([{ "resourceAppId": SYNC_APP_ID, "resourceAccess": [{ "id": SYNC_ROLE_ID, "type": "Role" }] }])
+        );
+        let assignments = self.assignments(app_id).await;
+        assert_eq!(assignments.len(), 1, "{assignments:?}");
+        assert_eq!(assignments[0]["appRoleId"], SYNC_ROLE_ID);
+        assert_eq!(
+            assignments[0]["resourceId"],
+            self.sync_service_principal_id().await.as_str()
+        );
+    }
+
+    async fn assert_application_credential(
+        &self,
+        app_id: &str,
+        hash: &str,
+        certificate_managed_by: &str,
+    ) {
+        let credential = self.local(&["credential", "show"]).await;
+        assert_eq!(credential["connector_identity_type"], "Application");
+        assert_eq!(credential["application"]["application_id"], app_id);
+        assert_eq!(
+            credential["application"]["tenant_id"],
+            self.sb.tenant_id.as_str()
+        );
+        assert_eq!(credential["application"]["certificate_sha256"], hash);
+        assert_eq!(
+            credential["application"]["certificate_managed_by"],
+            certificate_managed_by
+        );
+    }
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn json_of(output: &Output) -> Value {
+    assert!(output.status.success(), "{}", stderr(output));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn refused(output: &Output, text: &str) {
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(output));
+    assert!(
+        stderr(output).contains(text),
+        "expected {text:?} in:\n{}",
+        stderr(output)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managed_register_then_link() {
+    let server = Server::new().await;
+    let registered = json_of(&server.app("register", "hybrid.admin", &[]).await);
+    let app_id = registered["app_id"].as_str().unwrap().to_string();
+    let hash = registered["certificate_sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(registered["credential_type"], "None");
+    assert_eq!(
+        server.local(&["credential", "show"]).await["connector_identity_type"],
+        "None"
+    );
+
+    let linked = json_of(&server.app("link", "hybrid.admin", &[]).await);
+    assert_eq!(linked["credential_type"], "Application");
+    assert_eq!(linked["app_id"], app_id.as_str());
+    assert_eq!(
+        linked["service_principal_id"],
+        registered["service_principal_id"]
+    );
+    server
+        .assert_application_credential(&app_id, &hash, "EntraConnect")
+        .await;
+    server.assert_one_application(&app_id, &hash).await;
+    assert_eq!(
+        server.local(&["scheduler", "show"]).await["sync_cycle_enabled"],
+        true
+    );
+
+    // The credential signs in, and says so without printing the token.
+    let tested = server
+        .run(
+            vec!["--json".into(), "credential".into(), "test".into()],
+            String::new(),
+            vec![],
+        )
+        .await;
+    let tested = json_of(&tested);
+    assert_eq!(tested["client_id"], app_id.as_str());
+    assert_eq!(tested["roles"], json!(["ADSynchronization.ReadWrite.All"]));
+    assert!(tested["expires_in_seconds"].as_u64().unwrap() > 600);
+
+    // Already Application: register and link refuse before any change.
+    refused(
+        &server.app("register", "hybrid.admin", &[]).await,
+        "the connector already signs in as application",
+    );
+    assert_eq!(server.provisioning_apps().await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn byoc_register_then_link() {
+    let server = Server::new().await;
+    let hash = server.new_certificate().await;
+    let registered = json_of(
+        &server
+            .app(
+                "register",
+                "global.admin",
+                &["--certificate-sha256", &hash.to_lowercase()],
+            )
+            .await,
+    );
+    assert_eq!(registered["certificate_sha256"], hash.as_str());
+    let app_id = registered["app_id"].as_str().unwrap().to_string();
+    json_of(&server.app("link", "global.admin", &[]).await);
+    server
+        .assert_application_credential(&app_id, &hash, "Customer")
+        .await;
+    server.assert_one_application(&app_id, &hash).await;
+    // The store holds just the administrator's certificate: nothing new was made.
+    assert_eq!(
+        server
+            .local(&["cert", "list"])
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+/// An application made by the administrator, as BYOA expects it.
+async fn administrator_application(server: &Server, hash: &str, grant: bool) -> String {
+    let token = admin_token(&server.sb).await;
+    let pem = server
+        .run(
+            vec!["cert".into(), "show".into(), hash.into(), "--pem".into()],
+            String::new(),
+            vec![],
+        )
+        .await;
+    let der = pem::parse(&pem.stdout).unwrap().into_contents();
+    use base64::Engine;
+    let key = base64::engine::general_purpose::STANDARD.encode(der);
+    let (status, app) = graph(
+        &server.sb,
+        &token,
+        Method::POST,
+        "/applications",
+        Some(json!({
+            "displayName": "Contoso sync app",
+            "signInAudience": "AzureADMyOrg",
+            "keyCredentials": [{ "type": "AsymmetricX509Cert", "usage": "Verify", "key": key }],
+        })),
+    )
+    .await;
+    assert!(status.is_success(), "{app}");
+    let app_id = app["appId"].as_str().unwrap().to_string();
+    let (status, sp) = graph(
+        &server.sb,
+        &token,
+        Method::POST,
+        "/servicePrincipals",
+        Some(json!({ "appId": app_id })),
+    )
+    .await;
+    assert!(status.is_success(), "{sp}");
+    if grant {
+        let sync = server.sync_service_principal_id().await;
+        let path = format!(
+            "/servicePrincipals/{}/appRoleAssignments",
+            sp["id"].as_str().unwrap()
+        );
+        let body =
+            json!({ "principalId": sp["id"], "resourceId": sync, "appRoleId": SYNC_ROLE_ID });
+        let (status, body) = graph(&server.sb, &token, Method::POST, &path, Some(body)).await;
+        assert!(status.is_success(), "{body}");
+    }
+    app_id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn byoa_link() {
+    let server = Server::new().await;
+    let hash = server.new_certificate().await;
+    let app_id = administrator_application(&server, &hash, true).await;
+    let linked = json_of(
+        &server
+            .app(
+                "link",
+                "hybrid.admin",
+                &[
+                    "--application-app-id",
+                    &app_id,
+                    "--certificate-sha256",
+                    &hash,
+                ],
+            )
+            .await,
+    );
+    assert_eq!(linked["app_id"], app_id.as_str());
+    server
+        .assert_application_credential(&app_id, &hash, "Customer")
+        .await;
+    let credential = server.local(&["credential", "show"]).await;
+    assert_eq!(
+        credential["application"]["application_managed_by"],
+        "Customer"
+    );
+    // BYOA registers nothing of its own.
+    assert!(server.provisioning_apps().await.is_empty());
+    assert_eq!(
+        server.local(&["scheduler", "show"]).await["sync_cycle_enabled"],
+        true
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn byoa_refusals_name_each_missing_piece() {
+    let server = Server::new().await;
+    let hash = server.new_certificate().await;
+    let other = server.new_certificate().await;
+
+    let unknown = "0f0f0f0f-1111-2222-3333-444444444444";
+    let output = server
+        .app(
+            "link",
+            "hybrid.admin",
+            &[
+                "--application-app-id",
+                unknown,
+                "--certificate-sha256",
+                &hash,
+            ],
+        )
+        .await;
+    refused(
+        &output,
+        &format!("no application with application id {unknown} in this tenant"),
+    );
+
+    let ungranted = administrator_application(&server, &hash, false).await;
+    let output = server
+        .app(
+            "link",
+            "hybrid.admin",
+            &[
+                "--application-app-id",
+                &ungranted,
+                "--certificate-sha256",
+                &other,
+            ],
+        )
+        .await;
+    refused(
+        &output,
+        &format!("the certificate {other} is not among the application's certificates"),
+    );
+    refused(&output, "is not granted ADSynchronization.ReadWrite.All");
+    assert_eq!(
+        server.local(&["credential", "show"]).await["connector_identity_type"],
+        "None"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_before_any_change() {
+    let server = Server::new().await;
+    // No role.
+    refused(
+        &server.app("register", "plain.user", &[]).await,
+        "holds neither the Hybrid Identity Administrator nor the Global Administrator role; nothing was changed",
+    );
+    // BYOC hash unknown, then a certificate that cannot be used.
+    let unknown = "AB".repeat(32);
+    refused(
+        &server
+            .app(
+                "register",
+                "hybrid.admin",
+                &["--certificate-sha256", &unknown],
+            )
+            .await,
+        &format!("no certificate with SHA-256 hash {unknown} in the key store"),
+    );
+    // MFA account with the password grant.
+    refused(
+        &server.app("register", "mfa.admin", &[]).await,
+        "sign in with --sign-in device-code",
+    );
+    // Nothing was created, not even a certificate.
+    assert!(server.provisioning_apps().await.is_empty());
+    assert_eq!(server.local(&["cert", "list"]).await, json!([]));
+
+    // Unknown tenant.
+    let user = server.sb.user("hybrid.admin").unwrap().clone();
+    let args: Vec<String> = [
+        "app",
+        "register",
+        "--upn",
+        &user.upn,
+        "--sign-in",
+        "password",
+        "--password-stdin",
+        "--tenant",
+        "nonexistent.onmicrosoft.com",
+        "--authority-host",
+        &server.sb.authority_host,
+        "--graph-url",
+        &server.sb.graph_url,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let output = server
+        .run(args, format!("{}\n", user.password), vec![])
+        .await;
+    refused(&output, "AADSTS90002");
+    refused(&output, "Check --tenant");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_certificate_is_refused_for_byoc() {
+    let server = Server::new().await;
+    let files = tempfile::tempdir().unwrap();
+    // Valid now, expired by the time it is used: make one valid for a second.
+    let key = rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
+        .unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+    params.not_after = time::OffsetDateTime::now_utc() + time::Duration::seconds(2);
+    let pem_path = files.path().join("short.pem");
+    std::fs::write(
+        &pem_path,
+        params.self_signed(&key).unwrap().pem() + &key.serialize_pem(),
+    )
+    .unwrap();
+    let output = server
+        .run(
+            vec![
+                "cert".into(),
+                "import".into(),
+                pem_path.to_str().unwrap().into(),
+            ],
+            String::new(),
+            vec![],
+        )
+        .await;
+    let hash = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    assert_eq!(hash.len(), 64, "{}", stderr(&output));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    refused(
+        &server
+            .app("register", "hybrid.admin", &["--certificate-sha256", &hash])
+            .await,
+        &format!("the certificate {hash} cannot be used: it expired on"),
+    );
+    assert!(server.provisioning_apps().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_survives_replication_lag_and_faults_and_says_so() {
+    let mut config = SandboxConfig::default();
+    config.replication_lag = Duration::from_millis(2000);
+    config.fault_rate = 0.1;
+    config.fault_seed = 7;
+    let server = Server::with(config).await;
+    let output = server.app("register", "hybrid.admin", &[]).await;
+    let registered = json_of(&output);
+    let mut log = stderr(&output);
+    let output = server.app("link", "hybrid.admin", &[]).await;
+    json_of(&output);
+    log.push_str(&stderr(&output));
+    // Each kind of retry is reported as progress of the step it delays.
+    assert!(
+        log.contains("is not visible yet (replication); retrying in"),
+        "{log}"
+    );
+    assert!(
+        log.contains("throttled (HTTP 429); retrying in")
+            || log.contains("throttled (HTTP 503); retrying in"),
+        "{log}"
+    );
+    server
+        .assert_application_credential(
+            registered["app_id"].as_str().unwrap(),
+            registered["certificate_sha256"].as_str().unwrap(),
+            "EntraConnect",
+        )
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_resumes_after_a_crash_at_every_step() {
+    let server = Server::new().await;
+    for step in [
+        "certificate",
+        "application",
+        "service-principal",
+        "app-roles",
+    ] {
+        let output = server
+            .app_env(
+                "register",
+                "hybrid.admin",
+                &[],
+                vec![("ENTRA_CONNECT_TEST_ABORT_AFTER".into(), step.into())],
+            )
+            .await;
+        assert!(
+            !output.status.success(),
+            "{step}: the process should have aborted"
+        );
+        assert!(
+            stderr(&output).contains(&format!("aborting after step {step}")),
+            "{}",
+            stderr(&output)
+        );
+    }
+    let output = server.app("register", "hybrid.admin", &[]).await;
+    let log = stderr(&output);
+    let registered = json_of(&output);
+    assert!(log.contains("(done in an earlier run)"), "{log}");
+    json_of(&server.app("link", "hybrid.admin", &[]).await);
+    let hash = registered["certificate_sha256"].as_str().unwrap();
+    server
+        .assert_one_application(registered["app_id"].as_str().unwrap(), hash)
+        .await;
+    // One certificate: the resumed runs reused the first one.
+    assert_eq!(
+        server
+            .local(&["cert", "list"])
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_code_sign_in_shows_the_code_and_checks_the_account() {
+    let mut config = SandboxConfig::default();
+    config.auto_approve = Some("global.admin@contoso-sandbox.onmicrosoft.com".into());
+    config.auto_approve_delay = Duration::from_millis(200);
+    config.device_code_interval = Duration::from_secs(1);
+    let server = Server::with(config).await;
+    let admin = server.sb.user("hybrid.admin").unwrap().upn.clone();
+    let mut args: Vec<String> = vec![
+        "app".into(),
+        "register".into(),
+        "--upn".into(),
+        admin.clone(),
+    ];
+    args.extend(server.connection());
+    let output = server.run(args, String::new(), vec![]).await;
+    refused(
+        &output,
+        &format!(
+            "the account signed in is global.admin@contoso-sandbox.onmicrosoft.com, not {admin}"
+        ),
+    );
+    assert!(
+        stderr(&output).contains("enter the code"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(server.provisioning_apps().await.is_empty());
+
+    let global = server.sb.user("global.admin").unwrap().upn.clone();
+    let mut args: Vec<String> = vec![
+        "--json".into(),
+        "app".into(),
+        "register".into(),
+        "--upn".into(),
+        global,
+    ];
+    args.extend(server.connection());
+    json_of(&server.run(args, String::new(), vec![]).await);
+    assert_eq!(server.provisioning_apps().await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_code_expired_and_declined_are_reported() {
+    let mut config = SandboxConfig::default();
+    config.device_code_lifetime = Duration::from_secs(3);
+    config.device_code_interval = Duration::from_secs(1);
+    let server = Server::with(config).await;
+    let admin = server.sb.user("hybrid.admin").unwrap().upn.clone();
+    let mut args: Vec<String> = vec![
+        "app".into(),
+        "register".into(),
+        "--upn".into(),
+        admin.clone(),
+    ];
+    args.extend(server.connection());
+    refused(
+        &server.run(args.clone(), String::new(), vec![]).await,
+        "the sign-in code expired before it was used",
+    );
+
+    // Declined: read the code from stderr as an administrator would, decline it.
+    let state = server.state.path().to_path_buf();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("entra-connect"))
+        .env("ENTRA_CONNECT_STATE_DIR", &state)
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr_pipe = child.stderr.take().unwrap();
+    let (code, rest) = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        let mut lines = std::io::BufReader::new(stderr_pipe).lines();
+        let code = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|line| {
+                line.split("enter the code ")
+                    .nth(1)
+                    .map(|rest| rest.split(' ').next().unwrap_or("").to_string())
+            })
+            .expect("the code is shown");
+        (code, lines)
+    })
+    .await
+    .unwrap();
+    let response = common::http()
+        .post(format!(
+            "{}/sandbox/device/approve",
+            server.sb.authority_host
+        ))
+        .json(&json!({ "user_code": code, "upn": admin, "decline": true }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let tail = tokio::task::spawn_blocking(move || {
+        rest.map_while(Result::ok).collect::<Vec<_>>().join("\n")
+    })
+    .await
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+    assert!(tail.contains("the sign-in was declined"), "{tail}");
+    let _ = GRAPH_CLI;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_token_key_or_password_in_outputs_events_or_journal() {
+    let server = Server::new().await;
+    let admin = server.sb.user("hybrid.admin").unwrap().clone();
+    let mut transcript = String::new();
+    for command in ["register", "link"] {
+        let mut args: Vec<String> = vec![
+            "-vv".into(),
+            "app".into(),
+            command.into(),
+            "--upn".into(),
+            admin.upn.clone(),
+        ];
+        args.extend([
+            "--sign-in".into(),
+            "password".into(),
+            "--password-stdin".into(),
+        ]);
+        args.extend(server.connection());
+        let output = server
+            .run(args, format!("{}\n", admin.password), vec![])
+            .await;
+        assert!(output.status.success(), "{}", stderr(&output));
+        transcript.push_str(&String::from_utf8_lossy(&output.stdout));
+        transcript.push_str(&stderr(&output));
+    }
+    let output = server
+        .run(
+            vec!["-vv".into(), "credential".into(), "test".into()],
+            String::new(),
+            vec![],
+        )
+        .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    transcript.push_str(&String::from_utf8_lossy(&output.stdout));
+    transcript.push_str(&stderr(&output));
+
+    let db = rusqlite::Connection::open(server.state.path().join("entra-connect.db")).unwrap();
+    let mut rows = Vec::new();
+    for sql in [
+        "SELECT message FROM events",
+        "SELECT detail FROM operation_steps",
+        "SELECT value FROM settings",
+    ] {
+        let mut statement = db.prepare(sql).unwrap();
+        rows.extend(
+            statement
+                .query_map([], |r| r.get::<_, String>(0))
+                .unwrap()
+                .map(Result::unwrap),
+        );
+    }
+    let everything = format!("{transcript}\n{}", rows.join("\n"));
+    assert!(
+        everything.contains("Sign in as the application"),
+        "progress was captured: {everything}"
+    );
+    assert!(
+        !everything.contains(&admin.password),
+        "the administrator's password leaked"
+    );
+    assert!(
+        !everything.contains("eyJ"),
+        "a JWT (token or assertion) leaked"
+    );
+    assert!(!everything.contains("PRIVATE KEY"), "a private key leaked");
+}
