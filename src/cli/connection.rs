@@ -1,7 +1,7 @@
 //! The connection options every command that reaches Entra takes, resolved
 //! against what the state remembers, and the progress printer.
 
-use crate::domain::CertificateHash;
+use crate::domain::{Answers, CertificateHash, SignInAnswer};
 use crate::engine::connection::{RememberedConnection, remember, remembered};
 use crate::engine::progress::{Progress, ProgressSender};
 use crate::engine::{EngineError, EntraRequest, LocalServer};
@@ -66,6 +66,24 @@ pub struct CertificateArg {
 }
 
 impl ConnectionArgs {
+    /// The connection an answers file describes.
+    pub fn from_answers(answers: &Answers) -> anyhow::Result<ConnectionArgs> {
+        let cloud = match &answers.cloud {
+            Some(name) => Some(Cloud::from_str(name, true).map_err(|_| {
+                anyhow::anyhow!("cloud = {name:?} in the answers file: use public, usgov or china")
+            })?),
+            None => None,
+        };
+        Ok(ConnectionArgs {
+            tenant: Some(answers.tenant.clone()),
+            cloud,
+            authority_host: answers.authority_host.clone(),
+            graph_url: answers.graph_url.clone(),
+            ca_cert: answers.ca_cert.clone(),
+            replication_timeout: 300,
+        })
+    }
+
     /// Resolves the options against the remembered connection and remembers the result.
     /// `fallback_tenant` is used when neither the options nor the state name one.
     pub fn settings(
@@ -107,6 +125,18 @@ impl ConnectionArgs {
 }
 
 impl SignInArgs {
+    pub fn from_answers(answers: &Answers) -> SignInArgs {
+        SignInArgs {
+            upn: answers.upn.clone(),
+            sign_in: match answers.sign_in {
+                SignInAnswer::DeviceCode => SignInMethod::DeviceCode,
+                SignInAnswer::Password => SignInMethod::Password,
+            },
+            password_stdin: true,
+            admin_client_id: DEFAULT_ADMIN_CLIENT_ID.to_string(),
+        }
+    }
+
     pub fn request(
         &self,
         connection: &ConnectionArgs,

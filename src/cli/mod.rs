@@ -10,6 +10,7 @@ mod events;
 mod output;
 mod sandbox;
 mod scheduler;
+mod wizard;
 
 use crate::engine::LocalServer;
 use anyhow::Context;
@@ -65,6 +66,8 @@ enum Command {
     Config(config::ConfigCommand),
     /// The local event log.
     Events(events::EventsArgs),
+    /// The onboarding wizard (for now unattended, from an answers file).
+    Wizard(wizard::WizardArgs),
     /// The sandbox tenant: a local emulation of Entra ID and Graph for tests and demos.
     #[command(subcommand)]
     Sandbox(sandbox::SandboxCommand),
@@ -99,6 +102,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cert(command) => cert::run(command, &mut server, &out),
         Command::Config(command) => config::run(command, &server, &out),
         Command::Events(args) => events::run(args, &server, &out),
+        Command::Wizard(args) => wizard::run(args, &mut server, &out),
         Command::Sandbox(_) => unreachable!("dispatched before the state is opened"),
     }
 }

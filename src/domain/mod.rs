@@ -1,7 +1,9 @@
 //! Plain types shared by every layer. No I/O here.
 
+mod answers;
 mod hash;
 
+pub use answers::{Answers, MethodAnswer, SignInAnswer};
 pub use hash::{CertificateHash, HashParseError};
 
 use serde::{Deserialize, Serialize};

@@ -199,7 +199,7 @@ pub async fn link(
     choice: &LinkChoice,
     progress: super::progress::ProgressSender,
 ) -> Result<ApplicationCredential, EngineError> {
-    super::ensure_not_application(server)?;
+    super::ensure_not_application(server, "link")?;
     super::operation::recover_scheduler(server)?;
     let mut run = Run::start(server, "link", progress)?;
     let result = async {

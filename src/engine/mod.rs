@@ -62,9 +62,14 @@ impl EntraRequest {
 }
 
 /// Register, link and onboard start from a server that does not use an
-/// application yet (the seed's precondition).
-fn ensure_not_application(server: &LocalServer) -> Result<(), EngineError> {
+/// application yet (the seed's precondition), unless they resume a run of
+/// `kind` that already switched the credential.
+fn ensure_not_application(server: &LocalServer, kind: &str) -> Result<(), EngineError> {
+    let resuming_switched = server
+        .read(|conn| crate::host::journal::unfinished(conn, kind))?
+        .is_some_and(|run| run.done.contains_key(link::SAVE_CREDENTIAL.name));
     match server.credential()? {
+        ConnectorCredential::Application(_) if resuming_switched => Ok(()),
         ConnectorCredential::Application(app) => Err(EngineError::Refused(format!(
             "the connector already signs in as application {}; nothing was changed. To change its certificate use `entra-connect app rotate`",
             app.application_id

@@ -35,7 +35,7 @@ pub async fn onboard(
     options: &OnboardOptions,
     progress: ProgressSender,
 ) -> Result<ApplicationCredential, EngineError> {
-    ensure_not_application(server)?;
+    ensure_not_application(server, "onboard")?;
     recover_scheduler(server)?;
     let mut run = Run::start(server, "onboard", progress)?;
     let result = async {

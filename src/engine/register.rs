@@ -427,7 +427,7 @@ pub async fn register(
     password_writeback: bool,
     progress: super::progress::ProgressSender,
 ) -> Result<Registration, EngineError> {
-    super::ensure_not_application(server)?;
+    super::ensure_not_application(server, "register")?;
     super::operation::recover_scheduler(server)?;
     let mut run = Run::start(server, "register", progress)?;
     let result = async {
