@@ -189,6 +189,8 @@ pub struct Sandbox;
 pub struct SandboxHandle {
     pub info: StartupInfo,
     pub addr: SocketAddr,
+    /// The CA file the sandbox chose itself, removed when it stops.
+    own_ca_file: Option<PathBuf>,
     server: axum_server::Handle<SocketAddr>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -204,6 +206,9 @@ impl Drop for SandboxHandle {
     fn drop(&mut self) {
         self.server.shutdown();
         self.task.abort();
+        if let Some(path) = &self.own_ca_file {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
@@ -281,9 +286,14 @@ impl Sandbox {
             })
         };
         tracing::info!(%addr, "sandbox listening");
+        let own_ca_file = match config.ca_cert_path {
+            None => info.ca_cert.clone(),
+            Some(_) => None,
+        };
         Ok(SandboxHandle {
             info,
             addr,
+            own_ca_file,
             server,
             task,
         })
