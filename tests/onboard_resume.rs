@@ -27,7 +27,12 @@ fn answers(sb: &SandboxHandle, dir: &Path, extra: &str) -> std::path::PathBuf {
     path
 }
 
-async fn wizard(sb: &SandboxHandle, state: &Path, answers: &Path, abort_after: Option<&str>) -> Output {
+async fn wizard(
+    sb: &SandboxHandle,
+    state: &Path,
+    answers: &Path,
+    abort_after: Option<&str>,
+) -> Output {
     let password = format!("{}\n", sb.user("hybrid.admin").unwrap().password);
     let state = state.to_path_buf();
     let answers = answers.to_path_buf();
@@ -38,7 +43,11 @@ async fn wizard(sb: &SandboxHandle, state: &Path, answers: &Path, abort_after: O
         if let Some(step) = abort_after {
             command.env("ENTRA_CONNECT_TEST_ABORT_AFTER", step);
         }
-        command.write_stdin(password).timeout(Duration::from_secs(120)).output().unwrap()
+        command
+            .write_stdin(password)
+            .timeout(Duration::from_secs(120))
+            .output()
+            .unwrap()
     })
     .await
     .unwrap()
@@ -80,7 +89,10 @@ async fn onboarding_resumes_after_a_crash_at_every_step() {
         let output = wizard(&sb, state.path(), &answers, Some(step)).await;
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(!output.status.success(), "{step}: {stderr}");
-        assert!(stderr.contains(&format!("aborting after step {step}")), "{stderr}");
+        assert!(
+            stderr.contains(&format!("aborting after step {step}")),
+            "{stderr}"
+        );
 
         // On disk: sync cycles off, and the operation reported as interrupted.
         let scheduler = json(state.path(), &["scheduler", "show"]);
@@ -90,7 +102,10 @@ async fn onboarding_resumes_after_a_crash_at_every_step() {
         assert_eq!(interrupted[0]["kind"], "onboard");
         assert_eq!(interrupted[0]["sync_cycle_enabled_before"], true);
         let human = support::run_ok(state.path(), &["scheduler", "show"]);
-        assert!(human.contains("Interrupted: the onboard operation"), "{human}");
+        assert!(
+            human.contains("Interrupted: the onboard operation"),
+            "{human}"
+        );
         // Never a second application, whatever the step.
         assert!(provisioning_apps(&sb).await <= 1, "after {step}");
     }
@@ -103,12 +118,25 @@ async fn onboarding_resumes_after_a_crash_at_every_step() {
     let scheduler = json(state.path(), &["scheduler", "show"]);
     assert_eq!(scheduler["sync_cycle_enabled"], true);
     assert_eq!(scheduler["interrupted_operations"], serde_json::json!([]));
-    assert_eq!(json(state.path(), &["credential", "show"])["connector_identity_type"], "Application");
+    assert_eq!(
+        json(state.path(), &["credential", "show"])["connector_identity_type"],
+        "Application"
+    );
     // Each recovery said what it did.
     let recovered = json(state.path(), &["events", "--id", "1300"]);
-    assert_eq!(recovered.as_array().unwrap().len(), steps.len(), "{recovered}");
+    assert_eq!(
+        recovered.as_array().unwrap().len(),
+        steps.len(),
+        "{recovered}"
+    );
     // One certificate for all those runs.
-    assert_eq!(json(state.path(), &["cert", "list"]).as_array().unwrap().len(), 1);
+    assert_eq!(
+        json(state.path(), &["cert", "list"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -116,10 +144,20 @@ async fn onboarding_keeps_a_disabled_scheduler_disabled() {
     let sb = common::start().await;
     let state = tempfile::tempdir().unwrap();
     let files = tempfile::tempdir().unwrap();
-    support::run_ok(state.path(), &["scheduler", "set", "--sync-cycle-enabled", "false"]);
+    support::run_ok(
+        state.path(),
+        &["scheduler", "set", "--sync-cycle-enabled", "false"],
+    );
     let output = wizard(&sb, state.path(), &answers(&sb, files.path(), ""), None).await;
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(json(state.path(), &["scheduler", "show"])["sync_cycle_enabled"], false);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        json(state.path(), &["scheduler", "show"])["sync_cycle_enabled"],
+        false
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,15 +167,22 @@ async fn a_failed_onboarding_restores_the_scheduler_and_says_what_exists() {
     let files = tempfile::tempdir().unwrap();
     let unknown = "CD".repeat(32);
     let answers = answers(&sb, files.path(), "");
-    let text = std::fs::read_to_string(&answers)
-        .unwrap()
-        .replace("method = \"managed\"", &format!("method = \"byoc\"\ncertificate_sha256 = \"{unknown}\""));
+    let text = std::fs::read_to_string(&answers).unwrap().replace(
+        "method = \"managed\"",
+        &format!("method = \"byoc\"\ncertificate_sha256 = \"{unknown}\""),
+    );
     std::fs::write(&answers, text).unwrap();
     let output = wizard(&sb, state.path(), &answers, None).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains(&format!("no certificate with SHA-256 hash {unknown}")), "{stderr}");
-    assert!(stderr.contains("[FAIL] Prepare the certificate"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("no certificate with SHA-256 hash {unknown}")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("[FAIL] Prepare the certificate"),
+        "{stderr}"
+    );
     let scheduler = json(state.path(), &["scheduler", "show"]);
     assert_eq!(scheduler["sync_cycle_enabled"], true);
     assert_eq!(scheduler["interrupted_operations"], serde_json::json!([]));
@@ -146,8 +191,10 @@ async fn a_failed_onboarding_restores_the_scheduler_and_says_what_exists() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_during_onboarding_restores_the_scheduler() {
-    let mut config = SandboxConfig::default();
-    config.latency = Duration::from_millis(700);
+    let config = SandboxConfig {
+        latency: Duration::from_millis(700),
+        ..SandboxConfig::default()
+    };
     let sb = common::start_with(config).await;
     let state = tempfile::tempdir().unwrap();
     let files = tempfile::tempdir().unwrap();
@@ -163,7 +210,12 @@ async fn ctrl_c_during_onboarding_restores_the_scheduler() {
     {
         use std::io::Write;
         let password = sb.user("hybrid.admin").unwrap().password.clone();
-        child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{password}\n").as_bytes())
+            .unwrap();
     }
     let pid = child.id();
     let stderr = child.stderr.take().unwrap();
@@ -174,7 +226,10 @@ async fn ctrl_c_during_onboarding_restores_the_scheduler() {
             let disabled = line.starts_with("[ ok ] Disable the sync scheduler");
             seen.push(line);
             if disabled {
-                let status = Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap();
+                let status = Command::new("kill")
+                    .args(["-INT", &pid.to_string()])
+                    .status()
+                    .unwrap();
                 assert!(status.success());
                 break;
             }
@@ -186,10 +241,16 @@ async fn ctrl_c_during_onboarding_restores_the_scheduler() {
     .unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(1), "{tail}");
-    assert!(tail.contains("cancelled: the scheduler was restored"), "{tail}");
+    assert!(
+        tail.contains("cancelled: the scheduler was restored"),
+        "{tail}"
+    );
     let scheduler = json(state.path(), &["scheduler", "show"]);
     assert_eq!(scheduler["sync_cycle_enabled"], true, "{tail}");
-    assert_eq!(json(state.path(), &["credential", "show"])["connector_identity_type"], "None");
+    assert_eq!(
+        json(state.path(), &["credential", "show"])["connector_identity_type"],
+        "None"
+    );
 }
 
 #[test]
@@ -198,8 +259,15 @@ fn a_bad_answers_file_is_refused_before_anything() {
     let files = tempfile::tempdir().unwrap();
     let path = files.path().join("answers.toml");
     std::fs::write(&path, "tenant = \"t\"\nupn = \"a@b\"\nmethod = \"byoc\"\n").unwrap();
-    let err = support::run_fails(state.path(), &["wizard", "--answers", path.to_str().unwrap()], 1);
-    assert!(err.contains("is not valid: method = \"byoc\" needs certificate_sha256"), "{err}");
+    let err = support::run_fails(
+        state.path(),
+        &["wizard", "--answers", path.to_str().unwrap()],
+        1,
+    );
+    assert!(
+        err.contains("is not valid: method = \"byoc\" needs certificate_sha256"),
+        "{err}"
+    );
     let err = support::run_fails(state.path(), &["wizard"], 2);
     assert!(err.contains("--answers <FILE>"), "{err}");
 }

@@ -531,10 +531,12 @@ async fn an_expired_certificate_is_refused_for_byoc() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_survives_replication_lag_and_faults_and_says_so() {
-    let mut config = SandboxConfig::default();
-    config.replication_lag = Duration::from_millis(2000);
-    config.fault_rate = 0.1;
-    config.fault_seed = 7;
+    let config = SandboxConfig {
+        replication_lag: Duration::from_millis(2000),
+        fault_rate: 0.1,
+        fault_seed: 7,
+        ..SandboxConfig::default()
+    };
     let server = Server::with(config).await;
     let output = server.app("register", "hybrid.admin", &[]).await;
     let registered = json_of(&output);
@@ -611,10 +613,12 @@ async fn register_resumes_after_a_crash_at_every_step() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn device_code_sign_in_shows_the_code_and_checks_the_account() {
-    let mut config = SandboxConfig::default();
-    config.auto_approve = Some("global.admin@contoso-sandbox.onmicrosoft.com".into());
-    config.auto_approve_delay = Duration::from_millis(200);
-    config.device_code_interval = Duration::from_secs(1);
+    let config = SandboxConfig {
+        auto_approve: Some("global.admin@contoso-sandbox.onmicrosoft.com".into()),
+        auto_approve_delay: Duration::from_millis(200),
+        device_code_interval: Duration::from_secs(1),
+        ..SandboxConfig::default()
+    };
     let server = Server::with(config).await;
     let admin = server.sb.user("hybrid.admin").unwrap().upn.clone();
     let mut args: Vec<String> = vec![
@@ -653,9 +657,11 @@ async fn device_code_sign_in_shows_the_code_and_checks_the_account() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn device_code_expired_and_declined_are_reported() {
-    let mut config = SandboxConfig::default();
-    config.device_code_lifetime = Duration::from_secs(3);
-    config.device_code_interval = Duration::from_secs(1);
+    let config = SandboxConfig {
+        device_code_lifetime: Duration::from_secs(3),
+        device_code_interval: Duration::from_secs(1),
+        ..SandboxConfig::default()
+    };
     let server = Server::with(config).await;
     let admin = server.sb.user("hybrid.admin").unwrap().upn.clone();
     let mut args: Vec<String> = vec![

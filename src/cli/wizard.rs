@@ -20,15 +20,26 @@ pub struct WizardArgs {
 pub fn run(args: WizardArgs, server: &mut LocalServer, out: &Output) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.answers)
         .with_context(|| format!("cannot read the answers file {}", args.answers.display()))?;
-    let answers = Answers::parse(&text)
-        .map_err(|why| anyhow::anyhow!("the answers file {} is not valid: {why}", args.answers.display()))?;
+    let answers = Answers::parse(&text).map_err(|why| {
+        anyhow::anyhow!(
+            "the answers file {} is not valid: {why}",
+            args.answers.display()
+        )
+    })?;
     let connection = ConnectionArgs::from_answers(&answers)?;
     let request = SignInArgs::from_answers(&answers).request(&connection, server)?;
     let certificate = answers.certificate_sha256.clone();
-    let method = match (answers.method, certificate, answers.application_app_id.clone()) {
+    let method = match (
+        answers.method,
+        certificate,
+        answers.application_app_id.clone(),
+    ) {
         (MethodAnswer::Managed, _, _) => Method::Managed,
         (MethodAnswer::Byoc, Some(hash), _) => Method::Byoc(hash),
-        (MethodAnswer::Byoa, Some(certificate), Some(app_id)) => Method::Byoa { app_id, certificate },
+        (MethodAnswer::Byoa, Some(certificate), Some(app_id)) => Method::Byoa {
+            app_id,
+            certificate,
+        },
         _ => anyhow::bail!("the answers file lacks what its method needs"),
     };
     let options = OnboardOptions {

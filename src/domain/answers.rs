@@ -60,8 +60,12 @@ impl Answers {
             MethodAnswer::Byoc if answers.certificate_sha256.is_none() => {
                 return Err("method = \"byoc\" needs certificate_sha256".into());
             }
-            MethodAnswer::Byoa if answers.certificate_sha256.is_none() || answers.application_app_id.is_none() => {
-                return Err("method = \"byoa\" needs certificate_sha256 and application_app_id".into());
+            MethodAnswer::Byoa
+                if answers.certificate_sha256.is_none() || answers.application_app_id.is_none() =>
+            {
+                return Err(
+                    "method = \"byoa\" needs certificate_sha256 and application_app_id".into(),
+                );
             }
             _ => {}
         }
@@ -87,12 +91,23 @@ mod tests {
 
     #[test]
     fn a_method_missing_its_inputs_is_refused() {
-        let err = Answers::parse("tenant = \"t\"\nupn = \"a@b\"\nmethod = \"byoa\"\ncertificate_sha256 = \"AB\"").unwrap_err();
+        let err = Answers::parse(
+            "tenant = \"t\"\nupn = \"a@b\"\nmethod = \"byoa\"\ncertificate_sha256 = \"AB\"",
+        )
+        .unwrap_err();
         assert!(err.contains("expected 64 hexadecimal digits"), "{err}");
         let hash = "AB".repeat(32);
-        let err = Answers::parse(&format!("tenant = \"t\"\nupn = \"a@b\"\nmethod = \"byoa\"\ncertificate_sha256 = \"{hash}\"")).unwrap_err();
-        assert_eq!(err, "method = \"byoa\" needs certificate_sha256 and application_app_id");
-        let err = Answers::parse("tenant = \"t\"\nupn = \"a@b\"\nmethod = \"managed\"\npassword = \"x\"").unwrap_err();
+        let err = Answers::parse(&format!(
+            "tenant = \"t\"\nupn = \"a@b\"\nmethod = \"byoa\"\ncertificate_sha256 = \"{hash}\""
+        ))
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "method = \"byoa\" needs certificate_sha256 and application_app_id"
+        );
+        let err =
+            Answers::parse("tenant = \"t\"\nupn = \"a@b\"\nmethod = \"managed\"\npassword = \"x\"")
+                .unwrap_err();
         assert!(err.contains("unknown field `password`"), "{err}");
     }
 }
