@@ -271,3 +271,21 @@ fn a_bad_answers_file_is_refused_before_anything() {
     let err = support::run_fails(state.path(), &["wizard"], 2);
     assert!(err.contains("--answers <FILE>"), "{err}");
 }
+
+/// The dependency chain of a Managed onboarding allows 8 rounds and 10
+/// requests (see the README's performance section); more means a token was
+/// fetched twice or a lookup was made for something this run just created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managed_onboarding_makes_the_minimum_of_requests() {
+    let sb = common::start().await;
+    let state = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let before = sb.requests_served();
+    let output = wizard(&sb, state.path(), &answers(&sb, files.path(), ""), None).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(sb.requests_served() - before, 10);
+}

@@ -90,7 +90,8 @@ pub async fn sign_in_checked(
             });
         })
         .await?;
-    let me = graph.me().await?;
+    let (me, roles) = tokio::join!(graph.me(), graph.my_directory_roles());
+    let me = me?;
     if !me.user_principal_name.eq_ignore_ascii_case(sign_in.upn()) {
         return Err(EngineError::Refused(format!(
             "the account signed in is {}, not {}; sign in with the account given in --upn",
@@ -98,7 +99,7 @@ pub async fn sign_in_checked(
             sign_in.upn()
         )));
     }
-    let roles = graph.my_directory_roles().await?;
+    let roles = roles?;
     let allowed = roles.iter().any(|role| {
         role.role_template_id == HYBRID_IDENTITY_ADMINISTRATOR
             || role.role_template_id == GLOBAL_ADMINISTRATOR
@@ -288,6 +289,8 @@ pub async fn register_steps(
 
     // The permissions are looked up once, alongside the first call that needs them.
     let mut grants = None;
+    // What this run created itself is known to be bare: no lookups for it.
+    let mut created_application = false;
     let (application, duplicates) = match run.resume::<RegisteredApplication>(APPLICATION) {
         Some(done) => (done, Vec::new()),
         None => {
@@ -331,6 +334,7 @@ pub async fn register_steps(
                             })
                             .collect(),
                     };
+                    created_application = true;
                     graph.create_application(&request).await?
                 }
             };
@@ -362,16 +366,25 @@ pub async fn register_steps(
         }
     };
 
+    let mut created_service_principal = false;
     let service_principal_id = match run.resume::<String>(SERVICE_PRINCIPAL) {
         Some(id) => id,
         None => {
             run.begin(SERVICE_PRINCIPAL);
-            let sp = match graph
-                .service_principal_by_app_id(&application.app_id)
-                .await?
-            {
+            let existing = match created_application {
+                true => None,
+                false => {
+                    graph
+                        .service_principal_by_app_id(&application.app_id)
+                        .await?
+                }
+            };
+            let sp = match existing {
                 Some(sp) => sp,
-                None => graph.create_service_principal(&application.app_id).await?,
+                None => {
+                    created_service_principal = true;
+                    graph.create_service_principal(&application.app_id).await?
+                }
             };
             run.complete(server, SERVICE_PRINCIPAL, &sp.id, sp.id.clone(), |_| Ok(()))?;
             sp.id
@@ -384,7 +397,10 @@ pub async fn register_steps(
             Some(grants) => grants,
             None => required_access(graph, password_writeback).await?,
         };
-        let granted = graph.app_role_assignments(&service_principal_id).await?;
+        let granted = match created_service_principal {
+            true => Vec::new(),
+            false => graph.app_role_assignments(&service_principal_id).await?,
+        };
         let mut assigned = Vec::new();
         for (resource, ids) in &grants {
             for id in ids {

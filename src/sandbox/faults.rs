@@ -18,6 +18,9 @@ pub async fn latency_and_faults(
     request: Request,
     next: Next,
 ) -> Response {
+    state
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let path = request.uri().path();
     let control = path.starts_with("/sandbox/") || path.starts_with("/devicelogin");
     let graph = path.starts_with("/v1.0/");

@@ -141,6 +141,8 @@ pub(crate) struct Shared {
     config: SandboxConfig,
     scheme: &'static str,
     faults: Mutex<ChaCha8Rng>,
+    /// Requests answered, control endpoints included (for benchmarks and tests).
+    requests: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -193,6 +195,16 @@ pub struct SandboxHandle {
     own_ca_file: Option<PathBuf>,
     server: axum_server::Handle<SocketAddr>,
     task: tokio::task::JoinHandle<()>,
+    state: AppState,
+}
+
+impl SandboxHandle {
+    /// How many HTTP requests the sandbox has received so far.
+    pub fn requests_served(&self) -> u64 {
+        self.state
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl std::ops::Deref for SandboxHandle {
@@ -253,10 +265,11 @@ impl Sandbox {
                 faults: Mutex::new(ChaCha8Rng::seed_from_u64(config.fault_seed)),
                 scheme,
                 config: config.clone(),
+                requests: std::sync::atomic::AtomicU64::new(0),
             },
             port: addr.port(),
         });
-        let app = router(state);
+        let app = router(state.clone());
         let server = axum_server::Handle::new();
         let task = if config.tls {
             let (rustls, ca_path) = tls::server_config(&config, addr.port()).await?;
@@ -296,6 +309,7 @@ impl Sandbox {
             own_ca_file,
             server,
             task,
+            state,
         })
     }
 }

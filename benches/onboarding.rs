@@ -1,0 +1,71 @@
+//! A whole Managed onboarding (sign-in, key and certificate, application,
+//! service principal, role, token check, local switch) against the in-process
+//! sandbox on loopback: wall time per run, and the HTTP requests it makes.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use entra_connect::engine::onboard::{Method, OnboardOptions, onboard};
+use entra_connect::engine::{EntraRequest, LocalServer};
+use entra_connect::entra::client::{AdminSignIn, ConnectionSettings, DEFAULT_ADMIN_CLIENT_ID};
+use entra_connect::entra::{Cloud, Endpoints, RetryPolicy, Secret};
+use entra_connect::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
+
+fn request(sandbox: &SandboxHandle) -> EntraRequest {
+    EntraRequest {
+        connection: ConnectionSettings {
+            tenant: sandbox.tenant_id.clone(),
+            endpoints: Endpoints::new(
+                Cloud::Public,
+                Some(&sandbox.authority_host),
+                Some(&sandbox.graph_url),
+            )
+            .expect("loopback endpoints"),
+            ca_cert: None,
+            admin_client_id: DEFAULT_ADMIN_CLIENT_ID.into(),
+            retry: RetryPolicy::default(),
+        },
+        sign_in: AdminSignIn::Password {
+            upn: sandbox.admin_upn.clone(),
+            password: Secret::new(sandbox.admin_password.clone()),
+        },
+    }
+}
+
+/// One onboarding on a fresh server state; returns the requests it made.
+async fn onboard_once(sandbox: &SandboxHandle) -> u64 {
+    let state = tempfile::tempdir().expect("state dir");
+    let mut server = LocalServer::open(state.path()).expect("state");
+    let options = OnboardOptions {
+        method: Method::Managed,
+        password_writeback: false,
+    };
+    let (progress, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let drain = tokio::spawn(async move { while events.recv().await.is_some() {} });
+    let before = sandbox.requests_served();
+    onboard(&mut server, &request(sandbox), &options, progress)
+        .await
+        .expect("onboarding succeeds");
+    let _ = drain.await;
+    sandbox.requests_served() - before
+}
+
+fn managed_onboarding(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let sandbox = runtime
+        .block_on(Sandbox::start(SandboxConfig::default()))
+        .expect("sandbox");
+    let requests = runtime.block_on(onboard_once(&sandbox));
+    println!("managed onboarding: {requests} HTTP requests");
+    let mut group = c.benchmark_group("onboarding");
+    group.sample_size(10);
+    group.bench_function("managed", |b| {
+        b.iter(|| runtime.block_on(onboard_once(&sandbox)));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, managed_onboarding);
+criterion_main!(benches);
