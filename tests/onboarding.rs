@@ -791,3 +791,43 @@ async fn no_token_key_or_password_in_outputs_events_or_journal() {
     );
     assert!(!everything.contains("PRIVATE KEY"), "a private key leaked");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managed_onboarding_over_https_with_the_sandbox_ca() {
+    let server = Server::with(SandboxConfig {
+        tls: true,
+        ..SandboxConfig::default()
+    })
+    .await;
+    assert!(server.sb.authority_host.starts_with("https://127.0.0.1:"));
+    let ca = server.sb.ca_cert.clone().expect("a CA file with --tls");
+    let ca = ca.to_str().unwrap().to_string();
+
+    // Without the CA the server's certificate is not trusted, and nothing changes.
+    let output = server.app("register", "hybrid.admin", &[]).await;
+    refused(&output, "cannot reach https://127.0.0.1:");
+
+    let registered = json_of(
+        &server
+            .app("register", "hybrid.admin", &["--ca-cert", &ca])
+            .await,
+    );
+    // The CA is remembered with the rest of the connection.
+    let linked = json_of(&server.app("link", "hybrid.admin", &[]).await);
+    assert_eq!(linked["app_id"], registered["app_id"]);
+    let app_id = registered["app_id"].as_str().unwrap();
+    let hash = registered["certificate_sha256"].as_str().unwrap();
+    server
+        .assert_application_credential(app_id, hash, "EntraConnect")
+        .await;
+    let tested = json_of(
+        &server
+            .run(
+                vec!["--json".into(), "credential".into(), "test".into()],
+                String::new(),
+                vec![],
+            )
+            .await,
+    );
+    assert_eq!(tested["client_id"], app_id);
+}

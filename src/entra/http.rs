@@ -119,7 +119,8 @@ impl HttpClient {
                 Err(error) => {
                     let url = error.url().map(|u| u.to_string()).unwrap_or_default();
                     let why = describe_transport(&error);
-                    if attempt >= self.policy.max_attempts {
+                    // An untrusted certificate will not become trusted by waiting.
+                    if attempt >= self.policy.max_attempts || is_tls_refusal(&error) {
                         return Err(EntraError::Transport { url, why });
                     }
                     (format!("connection failed ({why})"), backoff)
@@ -217,4 +218,21 @@ fn describe_transport(error: &reqwest::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// Whether TLS itself refused the connection (certificate not trusted, wrong
+/// name, handshake failure): a rustls error somewhere in the cause chain,
+/// possibly inside layers of `io::Error`.
+fn is_tls_refusal(error: &reqwest::Error) -> bool {
+    fn holds_rustls(error: &(dyn std::error::Error + 'static)) -> bool {
+        if error.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        let inner = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|inner| inner as &(dyn std::error::Error + 'static));
+        inner.is_some_and(holds_rustls) || error.source().is_some_and(holds_rustls)
+    }
+    holds_rustls(error)
 }
