@@ -22,6 +22,7 @@ fn request(sandbox: &SandboxHandle) -> EntraRequest {
             ca_cert: None,
             admin_client_id: DEFAULT_ADMIN_CLIENT_ID.into(),
             retry: RetryPolicy::default(),
+            cache: Default::default(),
         },
         sign_in: AdminSignIn::Password {
             upn: sandbox.admin_upn.clone(),

@@ -9,3 +9,4 @@ pub mod entra;
 pub mod host;
 pub mod keys;
 pub mod sandbox;
+pub mod tui;

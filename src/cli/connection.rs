@@ -120,6 +120,7 @@ impl ConnectionArgs {
                 replication_budget: Duration::from_secs(self.replication_timeout),
                 ..RetryPolicy::default()
             },
+            cache: Default::default(),
         })
     }
 }

@@ -14,8 +14,9 @@ mod wizard;
 
 use crate::engine::LocalServer;
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use output::Output;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -44,7 +45,7 @@ pub struct Cli {
     verbose: u8,
 
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,7 +67,7 @@ enum Command {
     Config(config::ConfigCommand),
     /// The local event log.
     Events(events::EventsArgs),
-    /// The onboarding wizard (for now unattended, from an answers file).
+    /// The onboarding wizard: pages in this terminal, or unattended with --answers.
     Wizard(wizard::WizardArgs),
     /// The sandbox tenant: a local emulation of Entra ID and Graph for tests and demos.
     #[command(subcommand)]
@@ -81,28 +82,48 @@ impl Cli {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let out = Output { json: cli.json };
-    // The sandbox keeps no local state: it runs before the state directory is resolved.
-    if let Command::Sandbox(command) = cli.command {
-        return sandbox::run(command);
-    }
-    let state_dir = match cli.state_dir {
-        Some(dir) => dir,
-        None => crate::host::default_state_dir()
+    // With no command on a terminal, the wizard opens; anywhere else it is a usage error.
+    let command = match cli.command {
+        Some(command) => command,
+        None if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() => {
+            Command::Wizard(wizard::WizardArgs::default())
+        }
+        None => Cli::command()
+            .error(
+                clap::error::ErrorKind::MissingSubcommand,
+                "no command given (the wizard opens only on a terminal); see --help",
+            )
+            .exit(),
+    };
+    // Commands that keep no local state run before the state directory is resolved.
+    let command = match command {
+        Command::Sandbox(command) => return sandbox::run(command),
+        Command::Cert(cert::CertCommand::Hash(args)) => return cert::hash(args, &out),
+        other => other,
+    };
+    // `wizard --sandbox` is a demo: a throwaway state unless one is given.
+    let mut _throwaway = None;
+    let state_dir = match (cli.state_dir, &command) {
+        (Some(dir), _) => dir,
+        (None, Command::Wizard(args)) if args.sandbox => {
+            let dir = tempfile::tempdir().context("cannot create a temporary state directory")?;
+            let path = dir.path().to_path_buf();
+            _throwaway = Some(dir);
+            path
+        }
+        (None, _) => crate::host::default_state_dir()
             .context("no home directory to keep state in; give --state-dir DIR")?,
     };
-    if let Command::Cert(cert::CertCommand::Hash(args)) = cli.command {
-        return cert::hash(args, &out);
-    }
     tracing::debug!(state_dir = %state_dir.display(), "opening state");
     let mut server = LocalServer::open(&state_dir)?;
-    match cli.command {
+    match command {
         Command::App(command) => app::run(command, &mut server, &out),
         Command::Credential(command) => credential::run(command, &mut server, &out),
         Command::Scheduler(command) => scheduler::run(command, &mut server, &out),
         Command::Cert(command) => cert::run(command, &mut server, &out),
         Command::Config(command) => config::run(command, &server, &out),
         Command::Events(args) => events::run(args, &server, &out),
-        Command::Wizard(args) => wizard::run(args, &mut server, &out),
-        Command::Sandbox(_) => unreachable!("dispatched before the state is opened"),
+        Command::Wizard(args) => wizard::run(args, server, &out),
+        Command::Sandbox(_) => Ok(()),
     }
 }

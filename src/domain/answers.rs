@@ -43,9 +43,10 @@ pub enum SignInAnswer {
     Password,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MethodAnswer {
+    #[default]
     Managed,
     Byoc,
     Byoa,

@@ -61,6 +61,19 @@ impl EntraRequest {
     }
 }
 
+/// Signs the administrator in and checks account and role, changing nothing.
+/// The token stays in the request's cache for the operation that follows.
+/// Returns the signed-in account.
+pub async fn sign_in(
+    request: &EntraRequest,
+    progress: progress::ProgressSender,
+) -> Result<String, EngineError> {
+    let run = operation::Run::untracked("sign-in", progress);
+    let client = request.client(&run)?;
+    register::sign_in_checked(&run, &client, &request.sign_in).await?;
+    Ok(request.sign_in.upn().to_string())
+}
+
 /// Register, link and onboard start from a server that does not use an
 /// application yet (the seed's precondition), unless they resume a run of
 /// `kind` that already switched the credential.

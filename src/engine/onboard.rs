@@ -23,7 +23,7 @@ pub enum Method {
     },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OnboardOptions {
     pub method: Method,
     pub password_writeback: bool,
@@ -78,4 +78,80 @@ pub async fn onboard(
     }
     .await;
     conclude(run, server, result)
+}
+
+/// An onboarding as the Ready page shows it: every change, in order, and the
+/// options that carry it out exactly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub options: OnboardOptions,
+    pub changes: Vec<String>,
+}
+
+/// Describes what `onboard` with `options` will change on this server and in
+/// `tenant`, before anything is changed.
+pub fn plan(
+    server: &LocalServer,
+    tenant: &str,
+    options: OnboardOptions,
+) -> Result<Plan, EngineError> {
+    use crate::domain::{
+        DEFAULT_CERTIFICATE_DAYS, MANAGED_CERTIFICATE_SUBJECT, PASSWORD_WRITEBACK_ROLES,
+        SYNC_SERVICE_ROLE,
+    };
+    let mut changes = Vec::new();
+    let roles = || {
+        let mut roles = format!("{SYNC_SERVICE_ROLE} (Microsoft Entra AD Synchronization Service)");
+        if options.password_writeback {
+            roles.push_str(&format!(
+                ", {} (Microsoft password reset service, if present)",
+                PASSWORD_WRITEBACK_ROLES.join(", ")
+            ));
+        }
+        roles
+    };
+    let certificate = match &options.method {
+        Method::Managed => {
+            changes.push(format!(
+                "Create an RSA 2048 key and a self-signed certificate {MANAGED_CERTIFICATE_SUBJECT}, valid {DEFAULT_CERTIFICATE_DAYS} days, in the software key store (no TPM); rotated automatically"
+            ));
+            None
+        }
+        Method::Byoc(hash)
+        | Method::Byoa {
+            certificate: hash, ..
+        } => {
+            let stored = super::register::usable_certificate(server, hash)?;
+            changes.push(format!(
+                "Use certificate {hash} ({}, valid until {}) from the key store",
+                stored.info.subject,
+                crate::domain::format_time(stored.info.not_after)
+            ));
+            Some(hash.clone())
+        }
+    };
+    match &options.method {
+        Method::Byoa { app_id, .. } => changes.push(format!(
+            "Use the existing application {app_id}: nothing is created in Entra; it must carry the certificate and hold {}",
+            roles()
+        )),
+        _ => {
+            changes.push(format!(
+                "Register the application {} in tenant {tenant} (this organization only) with the certificate{}",
+                super::register::application_name(server)?,
+                if certificate.is_none() { "" } else { " above" }
+            ));
+            changes.push(format!("Create its service principal and grant it {}", roles()));
+        }
+    }
+    let scheduler = server.scheduler()?;
+    changes.push(format!(
+        "Turn sync cycles off during the change (SyncCycleEnabled is {}) and put them back as they were afterwards",
+        scheduler.sync_cycle_enabled
+    ));
+    changes.push(format!(
+        "Switch the connector credential from {} to Application, after a test sign-in with the certificate",
+        server.credential()?.identity_type()
+    ));
+    Ok(Plan { options, changes })
 }

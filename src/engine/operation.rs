@@ -74,6 +74,17 @@ impl Run {
         Ok(run)
     }
 
+    /// A run that journals nothing: for steps that change nothing (the
+    /// wizard's sign-in page), so they report progress like any other.
+    pub fn untracked(kind: &str, progress: ProgressSender) -> Run {
+        Run {
+            id: kind.to_string(),
+            done: HashMap::new(),
+            progress,
+            current: CurrentStep::default(),
+        }
+    }
+
     fn emit(&self, step: Step, status: StepStatus) {
         let _ = self.progress.send(Progress::Step {
             operation: self.id.clone(),

@@ -20,6 +20,12 @@ pub struct TokenCache {
     tokens: Mutex<HashMap<CacheKey, AccessToken>>,
 }
 
+impl std::fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenCache([redacted])")
+    }
+}
+
 impl TokenCache {
     /// A cached token with more than five minutes left, if any.
     pub fn get(&self, key: &CacheKey) -> Option<AccessToken> {

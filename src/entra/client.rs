@@ -22,6 +22,9 @@ pub struct ConnectionSettings {
     pub ca_cert: Option<PathBuf>,
     pub admin_client_id: String,
     pub retry: RetryPolicy,
+    /// Shared by every client made from these settings, so a sign-in on one
+    /// page is not asked for again by the operation that follows.
+    pub cache: std::sync::Arc<TokenCache>,
 }
 
 /// How the administrator signs in.
@@ -45,7 +48,6 @@ pub struct EntraClient {
     http: HttpClient,
     authority: Authority,
     settings: ConnectionSettings,
-    cache: TokenCache,
 }
 
 fn graph_scope() -> String {
@@ -68,7 +70,6 @@ impl EntraClient {
             http,
             authority,
             settings,
-            cache: TokenCache::default(),
         })
     }
 
@@ -89,7 +90,7 @@ impl EntraClient {
             client_id: format!("{}:{}", self.settings.admin_client_id, sign_in.upn()),
             scope: graph_scope(),
         };
-        if let Some(token) = self.cache.get(&key) {
+        if let Some(token) = self.settings.cache.get(&key) {
             return Ok(self.graph(token.secret));
         }
         let endpoints = self.authority.endpoints().await?;
@@ -126,7 +127,7 @@ impl EntraClient {
             }
         };
         let secret = token.secret.clone();
-        self.cache.put(key, token);
+        self.settings.cache.put(key, token);
         Ok(self.graph(secret))
     }
 
@@ -144,7 +145,7 @@ impl EntraClient {
             client_id: format!("{client_id}:{}", certificate.sha256),
             scope: scope.to_string(),
         };
-        if let Some(token) = self.cache.get(&key) {
+        if let Some(token) = self.settings.cache.get(&key) {
             return Ok(token);
         }
         let endpoints = self.authority.endpoints().await?;
@@ -162,7 +163,7 @@ impl EntraClient {
         let token =
             oauth::client_credentials(&self.http, &endpoints.token, client_id, scope, assertion)
                 .await?;
-        self.cache.put(key, token.clone());
+        self.settings.cache.put(key, token.clone());
         Ok(token)
     }
 

@@ -1,0 +1,40 @@
+//! Options: the password writeback permissions.
+
+use super::Transition;
+use crate::tui::app::{Model, WizardData};
+use crate::tui::widgets::prose;
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+
+#[derive(Debug, Clone, Default)]
+pub struct State;
+
+pub fn on_key(data: &mut WizardData, key: KeyEvent) -> Transition {
+    match key.code {
+        KeyCode::Char(' ') => {
+            data.password_writeback = !data.password_writeback;
+            Transition::Stay
+        }
+        KeyCode::Enter => Transition::Next,
+        _ => Transition::Stay,
+    }
+}
+
+pub fn view(model: &Model, frame: &mut Frame, area: Rect) {
+    let theme = &model.theme;
+    let mark = if model.data.password_writeback {
+        "[x]"
+    } else {
+        "[ ]"
+    };
+    let lines = vec![
+        Line::styled(format!(" {mark} Password writeback"), theme.current()),
+        Line::styled(
+            "       also grant the Microsoft password reset service roles (when that service is in the tenant)",
+            theme.muted(),
+        ),
+    ];
+    prose(frame, area, "Options", lines, theme);
+}

@@ -1,0 +1,211 @@
+//! Sign in: device code (the default on a console without a browser), or a
+//! user name and password for accounts without MFA. Shows the code, a
+//! countdown and a spinner while waiting for approval.
+
+use super::Transition;
+use crate::domain::SignInAnswer;
+use crate::engine::progress::Progress;
+use crate::tui::app::{Command, Model, WizardData};
+use crate::tui::widgets::{SPINNER, TextInput, choice_lines, move_choice, prose};
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+/// Ticks per second of the app loop while something animates.
+pub const TICKS_PER_SECOND: u32 = 10;
+
+#[derive(Debug, Clone)]
+pub struct State {
+    method: usize,
+    upn: TextInput,
+    password: TextInput,
+    /// 0: method, 1: account, 2: password.
+    focus: usize,
+    waiting: Option<Waiting>,
+    error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Waiting {
+    code: Option<(String, String, u64)>,
+    ticks: u32,
+}
+
+const METHODS: [(&str, &str); 2] = [
+    (
+        "Device code (recommended)",
+        "open a URL on any device with a browser and enter a code",
+    ),
+    (
+        "User name and password",
+        "only for accounts without multi-factor authentication",
+    ),
+];
+
+impl State {
+    pub fn new(data: &WizardData) -> State {
+        State {
+            method: match data.sign_in {
+                SignInAnswer::DeviceCode => 0,
+                SignInAnswer::Password => 1,
+            },
+            upn: TextInput::new(&data.upn),
+            password: TextInput::masked(),
+            focus: 1,
+            waiting: None,
+            error: None,
+        }
+    }
+
+    pub fn waiting(&self) -> bool {
+        self.waiting.is_some()
+    }
+
+    fn fields(&self) -> usize {
+        if self.method == 1 { 3 } else { 2 }
+    }
+
+    pub fn on_key(&mut self, data: &mut WizardData, key: KeyEvent) -> Transition {
+        if self.waiting() {
+            return Transition::Stay;
+        }
+        match key.code {
+            KeyCode::Tab => self.focus = (self.focus + 1) % self.fields(),
+            KeyCode::BackTab => self.focus = (self.focus + self.fields() - 1) % self.fields(),
+            KeyCode::Enter => {
+                let upn = self.upn.value.trim().to_string();
+                if !upn.contains('@') {
+                    self.error = Some("Enter the administrator's user principal name, e.g. admin@contoso.onmicrosoft.com.".into());
+                    return Transition::Stay;
+                }
+                if self.method == 1 && self.password.value.is_empty() {
+                    self.error = Some("Enter the password, or use the device code.".into());
+                    self.focus = 2;
+                    return Transition::Stay;
+                }
+                data.upn = upn.clone();
+                data.sign_in = if self.method == 0 {
+                    SignInAnswer::DeviceCode
+                } else {
+                    SignInAnswer::Password
+                };
+                self.error = None;
+                self.waiting = Some(Waiting::default());
+                let password = (self.method == 1).then(|| std::mem::take(&mut self.password.value));
+                return Transition::Run(Command::StartSignIn { upn, password });
+            }
+            code if self.focus == 0 => {
+                if let Some(next) = move_choice(self.method, METHODS.len(), code) {
+                    self.method = next;
+                }
+            }
+            _ => {
+                let field = if self.focus == 2 {
+                    &mut self.password
+                } else {
+                    &mut self.upn
+                };
+                if field.handle(key) {
+                    self.error = None;
+                }
+            }
+        }
+        Transition::Stay
+    }
+
+    pub fn tick(&mut self) {
+        if let Some(waiting) = &mut self.waiting {
+            waiting.ticks += 1;
+        }
+    }
+
+    pub fn progress(&mut self, progress: Progress) {
+        if let (
+            Some(waiting),
+            Progress::SignInCode {
+                verification_uri,
+                user_code,
+                expires_in_seconds,
+            },
+        ) = (&mut self.waiting, progress)
+        {
+            waiting.code = Some((verification_uri, user_code, expires_in_seconds));
+            waiting.ticks = 0;
+        }
+    }
+
+    pub fn signed_in(&mut self, result: Result<String, String>) -> Transition {
+        self.waiting = None;
+        match result {
+            Ok(_) => Transition::Next,
+            Err(why) => {
+                self.error = Some(why);
+                Transition::Stay
+            }
+        }
+    }
+
+    pub fn view(&self, model: &Model, frame: &mut Frame, area: Rect) {
+        let theme = &model.theme;
+        let mut lines = Vec::new();
+        if let Some(waiting) = &self.waiting {
+            let spinner = SPINNER[(waiting.ticks as usize) % SPINNER.len()];
+            match &waiting.code {
+                Some((uri, code, expires)) => {
+                    let left = expires.saturating_sub(u64::from(waiting.ticks / TICKS_PER_SECOND));
+                    lines.extend([
+                        Line::raw("On any device with a browser, open:"),
+                        Line::raw(""),
+                        Line::styled(format!("    {uri}"), theme.current()),
+                        Line::raw(""),
+                        Line::from(vec![
+                            Span::raw("and enter the code:  "),
+                            Span::styled(code.clone(), theme.title()),
+                        ]),
+                        Line::raw(""),
+                        Line::raw(format!("then sign in as {}.", self.upn.value.trim())),
+                        Line::raw(""),
+                        Line::styled(
+                            format!(
+                                "{spinner} Waiting for approval… the code expires in {}:{:02}",
+                                left / 60,
+                                left % 60
+                            ),
+                            theme.muted(),
+                        ),
+                    ]);
+                }
+                None => lines.push(Line::styled(
+                    format!("{spinner} Signing in as {}…", self.upn.value.trim()),
+                    theme.muted(),
+                )),
+            }
+            prose(frame, area, "Sign in", lines, theme);
+            return;
+        }
+        lines.push(Line::raw(
+            "Sign in as a Hybrid Identity Administrator (or Global Administrator) of the tenant.",
+        ));
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            "Method",
+            if self.focus == 0 {
+                theme.current()
+            } else {
+                theme.muted()
+            },
+        ));
+        lines.extend(choice_lines(&METHODS, self.method, theme));
+        lines.push(Line::raw(""));
+        lines.push(self.upn.line("Account (UPN)", self.focus == 1, theme));
+        if self.method == 1 {
+            lines.push(self.password.line("Password", self.focus == 2, theme));
+        }
+        if let Some(error) = &self.error {
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(error.clone(), theme.error()));
+        }
+        prose(frame, area, "Sign in", lines, theme);
+    }
+}

@@ -1,0 +1,89 @@
+//! Additional tasks (second pass): what can be done on a configured server.
+
+use super::{Page, Transition, connect, scheduler, view_config};
+use crate::domain::ConnectorIdentityType;
+use crate::tui::app::{Context, Model};
+use crate::tui::widgets::{choice_lines, move_choice, prose};
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Task {
+    ViewConfiguration,
+    ConfigureApplication,
+    Scheduler,
+}
+
+impl Task {
+    fn label(self) -> (&'static str, &'static str) {
+        match self {
+            Task::ViewConfiguration => (
+                "View or export current configuration",
+                "what the connector signs in with",
+            ),
+            Task::ConfigureApplication => (
+                "Configure application-based authentication",
+                "switch from the service account to application identity",
+            ),
+            Task::Scheduler => (
+                "Scheduler settings",
+                "view and turn sync cycles and maintenance on or off",
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    selected: usize,
+}
+
+/// The tasks that exist for this server.
+fn tasks(context: &Context) -> Vec<Task> {
+    let mut tasks = vec![Task::ViewConfiguration];
+    if context.configured == Some(ConnectorIdentityType::ServiceAccount) {
+        tasks.push(Task::ConfigureApplication);
+    }
+    tasks.push(Task::Scheduler);
+    tasks
+}
+
+impl State {
+    pub fn on_key(&mut self, context: &Context, key: KeyEvent) -> Transition {
+        match key.code {
+            KeyCode::Enter => Transition::Next,
+            KeyCode::Char('q') => Transition::Quit,
+            code => {
+                if let Some(next) = move_choice(self.selected, tasks(context).len(), code) {
+                    self.selected = next;
+                }
+                Transition::Stay
+            }
+        }
+    }
+
+    pub fn open(&self, model: &Model) -> Page {
+        match tasks(&model.context).get(self.selected) {
+            Some(Task::ConfigureApplication) => Page::Connect(connect::State::new(&model.data)),
+            Some(Task::Scheduler) => Page::Scheduler(scheduler::State),
+            _ => Page::ViewConfig(view_config::State::default()),
+        }
+    }
+
+    pub fn view(&self, model: &Model, frame: &mut Frame, area: Rect) {
+        let configured = model
+            .context
+            .configured
+            .unwrap_or(ConnectorIdentityType::None);
+        let tasks = tasks(&model.context);
+        let options: Vec<(&str, &str)> = tasks.iter().map(|t| t.label()).collect();
+        let mut lines = vec![
+            Line::raw(format!("The connector signs in with: {configured}")),
+            Line::raw(""),
+        ];
+        lines.extend(choice_lines(&options, self.selected, &model.theme));
+        prose(frame, area, "Additional tasks", lines, &model.theme);
+    }
+}

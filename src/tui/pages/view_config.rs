@@ -1,0 +1,114 @@
+//! View or export current configuration (the same content as `config export`).
+
+use super::Transition;
+use crate::domain::format_time;
+use crate::engine::ConfigurationReport;
+use crate::tui::app::{Command, Model};
+use crate::tui::widgets::{TextInput, prose};
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use std::path::PathBuf;
+
+pub const DEFAULT_EXPORT_FILE: &str = "entra-connect-configuration.json";
+
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    exporting: Option<TextInput>,
+}
+
+impl State {
+    pub fn exporting(&self) -> bool {
+        self.exporting.is_some()
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) -> Transition {
+        if let Some(input) = &mut self.exporting {
+            match key.code {
+                KeyCode::Esc => self.exporting = None,
+                KeyCode::Enter => {
+                    let path = PathBuf::from(input.value.trim());
+                    self.exporting = None;
+                    return Transition::Run(Command::Export(path));
+                }
+                _ => {
+                    input.handle(key);
+                }
+            }
+            return Transition::Stay;
+        }
+        match key.code {
+            KeyCode::Char('e') => {
+                self.exporting = Some(TextInput::new(DEFAULT_EXPORT_FILE));
+                Transition::Stay
+            }
+            KeyCode::Char('q') => Transition::Quit,
+            _ => Transition::Stay,
+        }
+    }
+
+    pub fn view(&self, model: &Model, frame: &mut Frame, area: Rect) {
+        let theme = &model.theme;
+        let mut lines: Vec<Line> = match &model.context.configuration {
+            Some(report) => rows(report)
+                .into_iter()
+                .map(|(k, v)| Line::raw(format!("{k:<28}{v}")))
+                .collect(),
+            None => vec![Line::styled(
+                "The configuration could not be read.",
+                theme.error(),
+            )],
+        };
+        if let Some(input) = &self.exporting {
+            lines.push(Line::raw(""));
+            lines.push(input.line("Export to (JSON)", true, theme));
+        }
+        prose(frame, area, "Current configuration", lines, theme);
+    }
+}
+
+fn rows(report: &ConfigurationReport) -> Vec<(&'static str, String)> {
+    let mut rows = vec![("Connector identity type", report.identity_type.to_string())];
+    let mut push = |name, value: Option<String>| {
+        if let Some(value) = value {
+            rows.push((name, value));
+        }
+    };
+    push("Service account", report.service_account.clone());
+    push("Tenant", report.tenant_id.clone());
+    push("Application id", report.application_id.clone());
+    if let Some(certificate) = &report.certificate {
+        push(
+            "Certificate managed by",
+            Some(certificate.managed_by.as_str().to_string()),
+        );
+        push(
+            "Automatic rotation",
+            Some(
+                if certificate.automatic_rotation_enabled {
+                    "enabled"
+                } else {
+                    "disabled"
+                }
+                .to_string(),
+            ),
+        );
+        push("SHA-256 hash", Some(certificate.sha256_hash.clone()));
+        match &certificate.details {
+            Some(info) => {
+                push("Thumbprint", Some(info.thumbprint.clone()));
+                push("Subject", Some(info.subject.clone()));
+                push("Issuer", Some(info.issuer.clone()));
+                push("Serial number", Some(info.serial_number.clone()));
+                push("Not valid before", Some(format_time(info.not_before)));
+                push("Not valid after", Some(format_time(info.not_after)));
+            }
+            None => push(
+                "Certificate",
+                Some("MISSING from the key store".to_string()),
+            ),
+        }
+    }
+    rows
+}

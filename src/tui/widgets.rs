@@ -1,0 +1,238 @@
+//! Widgets every page shares: the step header, text inputs, choice lists,
+//! the status and key-help lines, the checklist and the too-small notice.
+
+use super::app::Model;
+use super::theme::Theme;
+use crate::engine::progress::StepStatus;
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Alignment, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+/// The first-pass steps along the top, each done, current or still ahead.
+pub fn header(frame: &mut Frame, area: Rect, model: &Model) {
+    let theme = &model.theme;
+    let steps = model.page.steps(&model.data);
+    // The steps say where the first pass is; elsewhere, a title.
+    let mut spans = if steps.is_empty() {
+        vec![Span::styled(
+            " Entra Connect: application identity",
+            theme.title(),
+        )]
+    } else {
+        vec![Span::raw(" ")]
+    };
+    for (index, (name, state)) in steps.iter().enumerate() {
+        if index > 0 {
+            spans.push(Span::styled(" › ", theme.muted()));
+        }
+        let style = match state {
+            StepState::Done => theme.done(),
+            StepState::Current => theme.current(),
+            StepState::Ahead => theme.muted(),
+        };
+        let mark = match state {
+            StepState::Done => "✓",
+            _ => "",
+        };
+        spans.push(Span::styled(format!("{mark}{name}"), style));
+    }
+    let block = Block::default()
+        .borders(Borders::BOTTOM)
+        .border_style(theme.muted());
+    frame.render_widget(
+        Paragraph::new(Line::from(spans))
+            .block(block)
+            .wrap(Wrap { trim: true }),
+        area,
+    );
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepState {
+    Done,
+    Current,
+    Ahead,
+}
+
+pub fn status_line(frame: &mut Frame, area: Rect, text: Option<&str>, theme: &Theme) {
+    if let Some(text) = text {
+        frame.render_widget(
+            Paragraph::new(Span::styled(format!(" {text}"), theme.warning())),
+            area,
+        );
+    }
+}
+
+/// `keys`: (key, what it does) pairs, always on the last line.
+pub fn key_help(frame: &mut Frame, area: Rect, keys: &[(&str, &str)], theme: &Theme) {
+    let mut spans = vec![Span::raw(" ")];
+    for (index, (key, action)) in keys.iter().enumerate() {
+        if index > 0 {
+            spans.push(Span::styled("  ", theme.muted()));
+        }
+        spans.push(Span::styled(*key, theme.key()));
+        spans.push(Span::styled(format!(" {action}"), theme.muted()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+pub fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let text = format!(
+        "Make the window larger: the wizard needs at least {}x{} (now {}x{}).",
+        super::app::MIN_WIDTH,
+        super::app::MIN_HEIGHT,
+        area.width,
+        area.height
+    );
+    frame.render_widget(
+        Paragraph::new(Span::styled(text, theme.warning()))
+            .wrap(Wrap { trim: true })
+            .alignment(Alignment::Center),
+        area,
+    );
+}
+
+/// A page's text: a title, then paragraphs.
+pub fn prose(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line<'static>>, theme: &Theme) {
+    let mut all = vec![
+        Line::styled(title.to_string(), theme.title()),
+        Line::raw(""),
+    ];
+    all.extend(lines);
+    frame.render_widget(
+        Paragraph::new(all).wrap(Wrap { trim: false }),
+        area.inner(ratatui::layout::Margin::new(2, 1)),
+    );
+}
+
+/// A one-line text field; `masked` shows bullets instead of the text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TextInput {
+    pub value: String,
+    pub masked: bool,
+}
+
+impl TextInput {
+    pub fn new(value: &str) -> TextInput {
+        TextInput {
+            value: value.to_string(),
+            masked: false,
+        }
+    }
+
+    pub fn masked() -> TextInput {
+        TextInput {
+            value: String::new(),
+            masked: true,
+        }
+    }
+
+    /// Edits on typing keys; returns whether the key was used.
+    pub fn handle(&mut self, key: KeyEvent) -> bool {
+        match key.code {
+            KeyCode::Char(c) if !c.is_control() => {
+                self.value.push(c);
+                true
+            }
+            KeyCode::Backspace => {
+                self.value.pop();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// `label: [value_]`, with a cursor when focused.
+    pub fn line(&self, label: &str, focused: bool, theme: &Theme) -> Line<'static> {
+        let shown = if self.masked {
+            "•".repeat(self.value.chars().count())
+        } else {
+            self.value.clone()
+        };
+        let cursor = if focused { "▏" } else { "" };
+        let style = if focused {
+            theme.current()
+        } else {
+            Style::new()
+        };
+        Line::from(vec![
+            Span::styled(format!("{label:<18}"), style),
+            Span::raw("["),
+            Span::raw(shown),
+            Span::styled(cursor.to_string(), theme.current()),
+            Span::raw("]"),
+        ])
+    }
+}
+
+/// Choices with one selected; Up/Down move.
+pub fn choice_lines(
+    options: &[(&str, &str)],
+    selected: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    for (index, (name, meaning)) in options.iter().enumerate() {
+        let marker = if index == selected { "(•)" } else { "( )" };
+        let style = if index == selected {
+            theme.current()
+        } else {
+            Style::new()
+        };
+        lines.push(Line::from(vec![Span::styled(
+            format!(" {marker} {name}"),
+            style,
+        )]));
+        if !meaning.is_empty() {
+            lines.push(Line::styled(format!("       {meaning}"), theme.muted()));
+        }
+    }
+    lines
+}
+
+pub fn move_choice(selected: usize, len: usize, key: KeyCode) -> Option<usize> {
+    match key {
+        KeyCode::Up | KeyCode::Char('k') => Some(selected.saturating_sub(1)),
+        KeyCode::Down | KeyCode::Char('j') => Some((selected + 1).min(len.saturating_sub(1))),
+        _ => None,
+    }
+}
+
+/// One checklist line for a step's status.
+pub fn checklist_line(
+    title: &str,
+    status: &StepStatus,
+    spinner: char,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let (mark, style) = match status {
+        StepStatus::Running | StepStatus::Retrying { .. } => {
+            (format!("[{spinner}]"), theme.current())
+        }
+        StepStatus::Done { .. } | StepStatus::AlreadyDone => ("[✓]".to_string(), theme.done()),
+        StepStatus::Failed { .. } => ("[✗]".to_string(), theme.error()),
+    };
+    let mut lines = vec![Line::from(vec![
+        Span::styled(format!(" {mark} "), style),
+        Span::raw(title.to_string()),
+    ])];
+    let detail = match status {
+        StepStatus::Retrying { why, delay_ms } => Some((
+            format!("{why}; retrying in {:.1} s", *delay_ms as f64 / 1000.0),
+            theme.warning(),
+        )),
+        StepStatus::Done { detail } if !detail.is_empty() => Some((detail.clone(), theme.muted())),
+        StepStatus::AlreadyDone => Some(("done in an earlier run".to_string(), theme.muted())),
+        StepStatus::Failed { error } => Some((error.clone(), theme.error())),
+        _ => None,
+    };
+    if let Some((text, style)) = detail {
+        lines.push(Line::styled(format!("       {text}"), style));
+    }
+    lines
+}
+
+pub const SPINNER: [char; 4] = ['|', '/', '-', '\\'];
