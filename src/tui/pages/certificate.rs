@@ -50,8 +50,11 @@ impl State {
                     self.error = Some("The key store is empty: create or import a certificate first (entra-connect cert new / cert import).".into());
                     return Transition::Stay;
                 };
-                if let Some(why) = unusable(chosen, context) {
-                    self.error = Some(format!("This certificate cannot be used: {why}."));
+                if unusable(chosen, context).is_some() {
+                    self.error = Some(
+                        "Choose a usable certificate; the reason this one cannot be used is above."
+                            .into(),
+                    );
                     return Transition::Stay;
                 }
                 data.certificate = Some(chosen.info.sha256.clone());
@@ -81,7 +84,7 @@ impl State {
             theme,
         );
         let rows = context.certificates.iter().enumerate().map(|(index, c)| {
-            let status = unusable(c, context).unwrap_or_else(|| "usable".into());
+            let status = status_label(c, context);
             let style = if index == self.selected {
                 theme.selected()
             } else if unusable(c, context).is_some() {
@@ -118,6 +121,12 @@ impl State {
         if let Some(chosen) = context.certificates.get(self.selected) {
             lines.push(Line::raw(format!("SHA-256  {}", chosen.info.sha256)));
             lines.push(Line::raw(format!("Issuer   {}", chosen.info.issuer)));
+            if let Some(why) = unusable(chosen, context) {
+                lines.push(Line::styled(
+                    format!("Cannot be used: {why}"),
+                    theme.warning(),
+                ));
+            }
         } else {
             lines.push(Line::styled(
                 "The key store holds no certificates.",
@@ -143,4 +152,18 @@ fn unusable(certificate: &crate::keys::StoredCertificate, context: &Context) -> 
         return Some(problem.to_string());
     }
     (!certificate.has_private_key).then(|| "its private key is missing".to_string())
+}
+
+/// The table's short status; the detail pane gives the whole reason.
+fn status_label(certificate: &crate::keys::StoredCertificate, context: &Context) -> String {
+    use crate::keys::CertificateProblem::*;
+    match certificate.info.problem(context.now) {
+        Some(NotRsa(_)) => "not RSA".into(),
+        Some(WrongKeySize(bits)) => format!("RSA {bits}"),
+        Some(WrongSignature(_)) => "not SHA-256".into(),
+        Some(NotYetValid(_)) => "not yet valid".into(),
+        Some(Expired(_)) => "expired".into(),
+        None if !certificate.has_private_key => "no key".into(),
+        None => "usable".into(),
+    }
 }

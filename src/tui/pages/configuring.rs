@@ -104,12 +104,9 @@ impl State {
         }
         if let Some(Err(why)) = &self.result {
             lines.push(Line::raw(""));
-            lines.push(Line::styled(
-                format!("The configuration stopped: {why}"),
-                theme.error(),
-            ));
+            lines.push(Line::styled(format!("Stopped: {why}"), theme.error()));
             lines.push(Line::raw(
-                "Sync cycles were put back as they were. Steps marked ✓ stay done; a retry continues from where it stopped.",
+                "Sync cycles are back as they were; a retry continues where it stopped.",
             ));
         }
         prose(frame, area, "Configuring", lines, theme);

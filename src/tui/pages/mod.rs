@@ -282,7 +282,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Transition {
         context,
         ..
     } = model;
-    let transition = match page {
+    match page {
         Page::Welcome(_) => welcome::on_key(key),
         Page::Connect(state) => state.on_key(data, key),
         Page::SignIn(state) => state.on_key(data, key),
@@ -296,8 +296,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Transition {
         Page::Tasks(state) => state.on_key(context, key),
         Page::ViewConfig(state) => state.on_key(key),
         Page::Scheduler(_) => scheduler::on_key(&context.scheduler, key),
-    };
-    transition
+    }
 }
 
 fn apply(model: &mut Model, transition: Transition) -> Option<Command> {
@@ -308,10 +307,10 @@ fn apply(model: &mut Model, transition: Transition) -> Option<Command> {
             None
         }
         Transition::Run(command) => {
-            if let (Command::Run(_), Page::Ready(state)) = (&command, &model.page) {
-                if let Some(plan) = state.plan() {
-                    model.page = Page::Configuring(configuring::State::new(plan.clone()));
-                }
+            if let (Command::Run(_), Page::Ready(state)) = (&command, &model.page)
+                && let Some(plan) = state.plan()
+            {
+                model.page = Page::Configuring(configuring::State::new(plan.clone()));
             }
             Some(command)
         }

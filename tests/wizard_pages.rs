@@ -1,0 +1,690 @@
+//! The wizard without a terminal: the state machine driven by messages (update
+//! tests), and every page rendered on ratatui's TestBackend at 80x24 and
+//! 120x40 (insta snapshots in the top-level `snapshots/` folder). Clock, ids
+//! and certificates are fixed here, so snapshots hold no real dates or secrets.
+
+use entra_connect::domain::{
+    CertificateHash, ConnectorIdentityType, ManagedBy, MethodAnswer, SchedulerSettings,
+    SignInAnswer, StoreKind,
+};
+use entra_connect::engine::onboard::{Method, OnboardOptions, Plan};
+use entra_connect::engine::progress::{Progress, StepStatus};
+use entra_connect::engine::{CertificateSection, ConfigurationReport};
+use entra_connect::keys::{CertificateInfo, StoredCertificate};
+use entra_connect::tui::app::{self, Cloud, Command, Context, Message, Model, Outcome, WizardData};
+use entra_connect::tui::pages::Page;
+use entra_connect::tui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use time::macros::datetime;
+
+const NOW: time::OffsetDateTime = datetime!(2026-11-24 12:00 UTC);
+
+fn hash(fill: &str) -> CertificateHash {
+    fill.repeat(32).parse().unwrap()
+}
+
+fn certificate(
+    fill: &str,
+    subject: &str,
+    not_after: time::OffsetDateTime,
+    has_key: bool,
+) -> StoredCertificate {
+    StoredCertificate {
+        info: CertificateInfo {
+            sha256: hash(fill),
+            thumbprint: fill.repeat(20),
+            subject: subject.into(),
+            issuer: subject.into(),
+            serial_number: "0123456789ABCDEF".into(),
+            not_before: datetime!(2026-01-01 00:00 UTC),
+            not_after,
+            key_algorithm: "RSA".into(),
+            key_bits: 2048,
+            signature_algorithm: "sha256WithRSAEncryption".into(),
+            der: Vec::new(),
+            rsa_public_key: Vec::new(),
+        },
+        store: StoreKind::Software,
+        has_private_key: has_key,
+    }
+}
+
+fn context(configured: ConnectorIdentityType) -> Context {
+    Context {
+        configured: Some(configured),
+        tpm_present: false,
+        certificates: vec![
+            certificate(
+                "AB",
+                "CN=Contoso Sync",
+                datetime!(2027-06-01 00:00 UTC),
+                true,
+            ),
+            certificate("CD", "CN=Old Sync", datetime!(2026-03-01 00:00 UTC), true),
+            certificate("EF", "CN=Keyless", datetime!(2027-06-01 00:00 UTC), false),
+        ],
+        configuration: Some(ConfigurationReport {
+            identity_type: configured,
+            installation_id: "0123456789ab".into(),
+            service_account: (configured == ConnectorIdentityType::ServiceAccount)
+                .then(|| "Sync_CONNECT01_0123456789ab@contoso.onmicrosoft.com".into()),
+            tenant_id: (configured == ConnectorIdentityType::Application)
+                .then(|| "5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f".into()),
+            application_id: (configured == ConnectorIdentityType::Application)
+                .then(|| "11111111-2222-3333-4444-555555555555".into()),
+            service_principal_id: None,
+            application_managed_by: None,
+            certificate: (configured == ConnectorIdentityType::Application).then(|| {
+                CertificateSection {
+                    managed_by: ManagedBy::EntraConnect,
+                    automatic_rotation_enabled: true,
+                    key_store: StoreKind::Software,
+                    sha256_hash: hash("AB").to_string(),
+                    details: Some(
+                        certificate(
+                            "AB",
+                            "CN=Entra Connect Sync Provisioning",
+                            datetime!(2027-06-01 00:00 UTC),
+                            true,
+                        )
+                        .info,
+                    ),
+                }
+            }),
+        }),
+        scheduler: SchedulerSettings::default(),
+        application_name: "ConnectSyncProvisioning_CONNECT01_0123456789ab".into(),
+        sandbox: false,
+        now: NOW,
+    }
+}
+
+fn data() -> WizardData {
+    WizardData {
+        tenant: "contoso.onmicrosoft.com".into(),
+        upn: "admin@contoso.onmicrosoft.com".into(),
+        ..WizardData::default()
+    }
+}
+
+fn first_pass() -> Model {
+    Model::new(
+        context(ConnectorIdentityType::None),
+        data(),
+        Theme { color: false },
+    )
+}
+
+fn key(code: KeyCode) -> Message {
+    Message::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn ctrl_c() -> Message {
+    Message::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))
+}
+
+fn send(model: &mut Model, message: Message) -> Option<Command> {
+    app::update(model, message)
+}
+
+fn type_text(model: &mut Model, text: &str) {
+    for c in text.chars() {
+        send(model, key(KeyCode::Char(c)));
+    }
+}
+
+fn clear(model: &mut Model, count: usize) {
+    for _ in 0..count {
+        send(model, key(KeyCode::Backspace));
+    }
+}
+
+fn title(model: &Model) -> &'static str {
+    match model.page {
+        Page::Welcome(_) => "welcome",
+        Page::Connect(_) => "connect",
+        Page::SignIn(_) => "sign-in",
+        Page::Method(_) => "method",
+        Page::Certificate(_) => "certificate",
+        Page::AppId(_) => "app-id",
+        Page::Options(_) => "options",
+        Page::Ready(_) => "ready",
+        Page::Configuring(_) => "configuring",
+        Page::Done(_) => "done",
+        Page::Tasks(_) => "tasks",
+        Page::ViewConfig(_) => "view-config",
+        Page::Scheduler(_) => "scheduler",
+    }
+}
+
+fn plan() -> Plan {
+    Plan {
+        options: OnboardOptions {
+            method: Method::Managed,
+            password_writeback: false,
+        },
+        changes: vec![
+            "Create an RSA 2048 key and a self-signed certificate CN=Entra Connect Sync Provisioning, valid 180 days, in the software key store (no TPM); rotated automatically".into(),
+            "Register the application ConnectSyncProvisioning_CONNECT01_0123456789ab in tenant contoso.onmicrosoft.com (this organization only) with the certificate".into(),
+            "Create its service principal and grant it ADSynchronization.ReadWrite.All (Microsoft Entra AD Synchronization Service)".into(),
+            "Turn sync cycles off during the change (SyncCycleEnabled is true) and put them back as they were afterwards".into(),
+            "Switch the connector credential from None to Application, after a test sign-in with the certificate".into(),
+        ],
+    }
+}
+
+/// Drives a first pass up to the page `until` ("sign-in", "method", "ready", ...).
+fn drive_to(model: &mut Model, until: &str) {
+    type Step = (&'static str, fn(&mut Model));
+    let steps: [Step; 6] = [
+        ("connect", |m| {
+            send(m, key(KeyCode::Enter));
+        }),
+        ("sign-in", |m| {
+            send(m, key(KeyCode::Enter));
+        }),
+        ("method", |m| {
+            send(m, key(KeyCode::Enter));
+            send(
+                m,
+                Message::SignedIn(Ok("admin@contoso.onmicrosoft.com".into())),
+            );
+        }),
+        ("options", |m| {
+            send(m, key(KeyCode::Enter));
+        }),
+        ("ready", |m| {
+            send(m, key(KeyCode::Enter));
+            send(m, Message::Planned(Ok(plan())));
+        }),
+        ("configuring", |m| {
+            send(m, key(KeyCode::Enter));
+        }),
+    ];
+    for (page, step) in steps {
+        step(model);
+        assert_eq!(title(model), page);
+        if page == until {
+            return;
+        }
+    }
+}
+
+fn render(model: &Model, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| app::view(model, frame)).unwrap();
+    terminal.backend().to_string()
+}
+
+/// Snapshots `model` at 80x24 and 120x40 as `<name>@80x24` and `<name>@120x40`.
+fn snapshot(name: &str, model: &Model) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| {
+        insta::assert_snapshot!(format!("{name}@80x24"), render(model, 80, 24));
+        insta::assert_snapshot!(format!("{name}@120x40"), render(model, 120, 40));
+    });
+}
+
+// --- update tests ------------------------------------------------------------------
+
+#[test]
+fn first_pass_starts_at_welcome_and_second_pass_at_tasks() {
+    assert_eq!(title(&first_pass()), "welcome");
+    for configured in [
+        ConnectorIdentityType::ServiceAccount,
+        ConnectorIdentityType::Application,
+    ] {
+        let model = Model::new(context(configured), data(), Theme { color: false });
+        assert_eq!(title(&model), "tasks");
+    }
+}
+
+#[test]
+fn back_navigation_keeps_entered_values() {
+    let mut model = first_pass();
+    send(&mut model, key(KeyCode::Enter));
+    clear(&mut model, 40);
+    type_text(&mut model, "fabrikam.onmicrosoft.com");
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "sign-in");
+    assert_eq!(model.data.tenant, "fabrikam.onmicrosoft.com");
+    send(&mut model, key(KeyCode::Esc));
+    assert_eq!(title(&model), "connect");
+    assert!(render(&model, 80, 24).contains("[fabrikam.onmicrosoft.com"));
+    send(&mut model, key(KeyCode::Esc));
+    assert_eq!(title(&model), "welcome");
+}
+
+#[test]
+fn an_invalid_tenant_is_refused_with_a_message() {
+    let mut model = first_pass();
+    send(&mut model, key(KeyCode::Enter));
+    clear(&mut model, 40);
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "connect");
+    assert!(render(&model, 100, 30).contains("Enter the tenant id or a domain"));
+    type_text(&mut model, "not a tenant");
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "connect");
+    assert!(render(&model, 120, 30).contains("is neither a tenant id (GUID) nor a domain name"));
+    snapshot("connect-invalid", &model);
+}
+
+#[test]
+fn sign_in_asks_the_engine_and_sends_a_password_only_when_chosen() {
+    let mut model = first_pass();
+    drive_to(&mut model, "sign-in");
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert_eq!(
+        command,
+        Some(Command::StartSignIn {
+            upn: "admin@contoso.onmicrosoft.com".into(),
+            password: None
+        })
+    );
+    assert!(model.wants_ticks(), "the spinner animates while waiting");
+    send(&mut model, Message::SignedIn(Err("sign-in refused (invalid_grant): AADSTS50126: Error validating credentials. Check the user name and password.".into())));
+    assert_eq!(title(&model), "sign-in");
+    assert!(!model.wants_ticks());
+    assert!(render(&model, 120, 30).contains("AADSTS50126"));
+
+    // Password: choose the method, type it (masked), Enter.
+    send(&mut model, key(KeyCode::BackTab));
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Tab));
+    send(&mut model, key(KeyCode::Tab));
+    type_text(&mut model, "Pa55word!");
+    let screen = render(&model, 100, 30);
+    assert!(
+        screen.contains("•••••••••") && !screen.contains("Pa55word!"),
+        "{screen}"
+    );
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert_eq!(
+        command,
+        Some(Command::StartSignIn {
+            upn: "admin@contoso.onmicrosoft.com".into(),
+            password: Some("Pa55word!".into())
+        })
+    );
+    assert_eq!(model.data.sign_in, SignInAnswer::Password);
+}
+
+#[test]
+fn an_account_without_at_sign_is_refused() {
+    let mut model = first_pass();
+    drive_to(&mut model, "sign-in");
+    clear(&mut model, 60);
+    type_text(&mut model, "admin");
+    assert_eq!(send(&mut model, key(KeyCode::Enter)), None);
+    assert!(render(&model, 120, 30).contains("Enter the administrator's user principal name"));
+    snapshot("sign-in-invalid", &model);
+}
+
+#[test]
+fn managed_goes_straight_to_options_and_ready_builds_the_plan() {
+    let mut model = first_pass();
+    drive_to(&mut model, "method");
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "options");
+    send(&mut model, key(KeyCode::Char(' ')));
+    assert!(model.data.password_writeback);
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "ready");
+    assert_eq!(command, Some(Command::BuildPlan));
+    send(&mut model, Message::Planned(Ok(plan())));
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert_eq!(command, Some(Command::Run(plan())));
+    assert_eq!(title(&model), "configuring");
+}
+
+#[test]
+fn byoc_picks_a_usable_certificate_only() {
+    let mut model = first_pass();
+    drive_to(&mut model, "method");
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "certificate");
+    // The expired one is refused with its reason.
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "certificate");
+    let screen = render(&model, 120, 40);
+    assert!(
+        screen.contains("Cannot be used: it expired on 2026-03-01T00:00:00Z"),
+        "{screen}"
+    );
+    assert!(screen.contains("Choose a usable certificate"), "{screen}");
+    snapshot("certificate-refused", &model);
+    send(&mut model, key(KeyCode::Up));
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "options");
+    assert_eq!(model.data.method, MethodAnswer::Byoc);
+    assert_eq!(model.data.certificate, Some(hash("AB")));
+    send(&mut model, key(KeyCode::Esc));
+    assert_eq!(
+        title(&model),
+        "certificate",
+        "back from options returns to the picker"
+    );
+}
+
+#[test]
+fn byoa_asks_for_a_guid_application_id() {
+    let mut model = first_pass();
+    drive_to(&mut model, "method");
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Enter));
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "app-id");
+    type_text(&mut model, "my-app");
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "app-id");
+    assert!(render(&model, 120, 30).contains("\"my-app\" is not an application id"));
+    snapshot("app-id-invalid", &model);
+    clear(&mut model, 6);
+    type_text(&mut model, "11111111-2222-3333-4444-555555555555");
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "options");
+    assert_eq!(model.data.app_id, "11111111-2222-3333-4444-555555555555");
+    let answers = app::answers(&model.data);
+    assert_eq!(answers.method, MethodAnswer::Byoa);
+    assert_eq!(
+        answers.application_app_id.as_deref(),
+        Some("11111111-2222-3333-4444-555555555555")
+    );
+}
+
+#[test]
+fn ctrl_c_asks_first_and_cancels_a_running_change() {
+    let mut model = first_pass();
+    assert_eq!(send(&mut model, ctrl_c()), None);
+    assert!(model.confirm_quit && !model.quit);
+    assert!(render(&model, 80, 24).contains("Quit the wizard? (y/n)"));
+    send(&mut model, key(KeyCode::Char('n')));
+    assert!(!model.confirm_quit && !model.quit);
+    assert_eq!(title(&model), "welcome");
+
+    drive_to(&mut model, "configuring");
+    send(&mut model, ctrl_c());
+    assert!(
+        render(&model, 120, 30)
+            .contains("Quit and cancel the running change? The scheduler is put back. (y/n)")
+    );
+    assert_eq!(
+        send(&mut model, key(KeyCode::Char('y'))),
+        Some(Command::Cancel)
+    );
+    assert!(model.quit);
+}
+
+#[test]
+fn a_failed_step_offers_retry_back_and_quit() {
+    let mut model = first_pass();
+    drive_to(&mut model, "configuring");
+    send(&mut model, Message::Finished(Err("Microsoft Graph answered 403 Authorization_RequestDenied: Insufficient privileges to complete the operation.".into())));
+    assert_eq!(title(&model), "configuring");
+    assert!(!model.wants_ticks());
+    assert_eq!(
+        send(&mut model, key(KeyCode::Char('r'))),
+        Some(Command::Run(plan()))
+    );
+    send(&mut model, Message::Finished(Err("again".into())));
+    send(&mut model, key(KeyCode::Char('b')));
+    assert_eq!(title(&model), "ready");
+}
+
+#[test]
+fn second_pass_tasks_follow_the_credential() {
+    let service_account = Model::new(
+        context(ConnectorIdentityType::ServiceAccount),
+        data(),
+        Theme { color: false },
+    );
+    assert!(
+        render(&service_account, 100, 30).contains("Configure application-based authentication")
+    );
+    let mut application = Model::new(
+        context(ConnectorIdentityType::Application),
+        data(),
+        Theme { color: false },
+    );
+    assert!(!render(&application, 100, 30).contains("Configure application-based authentication"));
+    send(&mut application, key(KeyCode::Down));
+    send(&mut application, key(KeyCode::Enter));
+    assert_eq!(title(&application), "scheduler");
+    assert_eq!(
+        send(&mut application, key(KeyCode::Char('s'))),
+        Some(Command::SetScheduler {
+            sync_cycle_enabled: Some(false),
+            maintenance_enabled: None
+        })
+    );
+    send(&mut application, key(KeyCode::Esc));
+    send(&mut application, key(KeyCode::Up));
+    send(&mut application, key(KeyCode::Enter));
+    assert_eq!(title(&application), "view-config");
+    send(&mut application, key(KeyCode::Char('e')));
+    let command = send(&mut application, key(KeyCode::Enter));
+    assert_eq!(
+        command,
+        Some(Command::Export("entra-connect-configuration.json".into()))
+    );
+}
+
+// --- snapshots of every page in its states --------------------------------------------
+
+#[test]
+fn snapshots_first_pass() {
+    let mut model = first_pass();
+    snapshot("welcome", &model);
+    send(&mut model, key(KeyCode::Enter));
+    snapshot("connect", &model);
+    send(&mut model, key(KeyCode::Enter));
+    snapshot("sign-in", &model);
+    send(&mut model, key(KeyCode::Enter));
+    snapshot("sign-in-starting", &model);
+    send(
+        &mut model,
+        Message::Progress(Progress::SignInCode {
+            verification_uri: "https://microsoft.com/devicelogin".into(),
+            user_code: "F7K2QWXZ9".into(),
+            expires_in_seconds: 900,
+        }),
+    );
+    for _ in 0..23 {
+        send(&mut model, Message::Tick);
+    }
+    snapshot("sign-in-waiting", &model);
+    send(
+        &mut model,
+        Message::SignedIn(Err(
+            "the sign-in was declined at the verification page".into()
+        )),
+    );
+    snapshot("sign-in-failed", &model);
+    send(&mut model, key(KeyCode::Enter));
+    send(
+        &mut model,
+        Message::SignedIn(Ok("admin@contoso.onmicrosoft.com".into())),
+    );
+    snapshot("method", &model);
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Enter));
+    snapshot("certificate", &model);
+    send(&mut model, key(KeyCode::Enter));
+    send(&mut model, key(KeyCode::Char(' ')));
+    snapshot("options", &model);
+    send(&mut model, key(KeyCode::Enter));
+    snapshot("ready-planning", &model);
+    send(&mut model, Message::Planned(Ok(plan())));
+    snapshot("ready", &model);
+    send(&mut model, key(KeyCode::Char('s')));
+    snapshot("ready-save-answers", &model);
+    send(&mut model, key(KeyCode::Esc));
+    send(&mut model, key(KeyCode::Enter));
+    let step = |name, title, status| {
+        Message::Progress(Progress::Step {
+            operation: "op".into(),
+            step: name,
+            title,
+            status,
+        })
+    };
+    send(
+        &mut model,
+        step(
+            "sign-in",
+            "Sign in as Hybrid Identity Administrator",
+            StepStatus::Done {
+                detail: "signed in as admin@contoso.onmicrosoft.com".into(),
+            },
+        ),
+    );
+    send(
+        &mut model,
+        step(
+            "disable-scheduler",
+            "Disable the sync scheduler for the change",
+            StepStatus::Done {
+                detail: "SyncCycleEnabled was true, now false until the change is done".into(),
+            },
+        ),
+    );
+    send(
+        &mut model,
+        step(
+            "certificate",
+            "Prepare the certificate",
+            StepStatus::AlreadyDone,
+        ),
+    );
+    send(
+        &mut model,
+        step(
+            "application",
+            "Register this server's application",
+            StepStatus::Running,
+        ),
+    );
+    for _ in 0..37 {
+        send(&mut model, Message::Tick);
+    }
+    snapshot("configuring-running", &model);
+    send(
+        &mut model,
+        step(
+            "application",
+            "Register this server's application",
+            StepStatus::Retrying {
+                why: "throttled (HTTP 429)".into(),
+                delay_ms: 1500,
+            },
+        ),
+    );
+    snapshot("configuring-retrying", &model);
+    send(&mut model, step("application", "Register this server's application", StepStatus::Failed { error: "Microsoft Graph answered 403 Authorization_RequestDenied: Insufficient privileges.".into() }));
+    send(
+        &mut model,
+        Message::Finished(Err(
+            "Microsoft Graph answered 403 Authorization_RequestDenied: Insufficient privileges."
+                .into(),
+        )),
+    );
+    snapshot("configuring-failed", &model);
+    send(&mut model, key(KeyCode::Char('r')));
+    send(
+        &mut model,
+        Message::Finished(Ok(Outcome {
+            app_id: "11111111-2222-3333-4444-555555555555".into(),
+            certificate: hash("AB"),
+        })),
+    );
+    assert_eq!(title(&model), "done");
+    snapshot("done", &model);
+}
+
+#[test]
+fn snapshots_plan_refused_and_empty_store() {
+    let mut model = first_pass();
+    drive_to(&mut model, "options");
+    send(&mut model, key(KeyCode::Enter));
+    send(
+        &mut model,
+        Message::Planned(Err(
+            "no certificate with SHA-256 hash ABAB… in the key store".into(),
+        )),
+    );
+    snapshot("ready-refused", &model);
+
+    let mut empty = Model::new(
+        Context {
+            certificates: Vec::new(),
+            ..context(ConnectorIdentityType::None)
+        },
+        WizardData {
+            method: MethodAnswer::Byoc,
+            cloud: Cloud::Public,
+            ..data()
+        },
+        Theme { color: false },
+    );
+    drive_to(&mut empty, "method");
+    send(&mut empty, key(KeyCode::Down));
+    send(&mut empty, key(KeyCode::Enter));
+    send(&mut empty, key(KeyCode::Enter));
+    snapshot("certificate-empty-store", &empty);
+}
+
+#[test]
+fn snapshots_second_pass() {
+    let mut model = Model::new(
+        context(ConnectorIdentityType::ServiceAccount),
+        data(),
+        Theme { color: false },
+    );
+    snapshot("tasks-service-account", &model);
+    send(&mut model, key(KeyCode::Enter));
+    snapshot("view-config-service-account", &model);
+    let mut model = Model::new(
+        context(ConnectorIdentityType::Application),
+        data(),
+        Theme { color: false },
+    );
+    snapshot("tasks-application", &model);
+    send(&mut model, key(KeyCode::Enter));
+    snapshot("view-config-application", &model);
+    send(&mut model, key(KeyCode::Char('e')));
+    snapshot("view-config-exporting", &model);
+    send(&mut model, key(KeyCode::Enter));
+    send(
+        &mut model,
+        Message::Saved(Ok("entra-connect-configuration.json".into())),
+    );
+    snapshot("view-config-exported", &model);
+    send(&mut model, key(KeyCode::Esc));
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Enter));
+    snapshot("scheduler", &model);
+}
+
+#[test]
+fn below_80x24_asks_for_a_larger_window() {
+    let model = first_pass();
+    let screen = render(&model, 79, 24);
+    assert!(screen.contains("Make the window larger"), "{screen}");
+    let screen = render(&model, 80, 23);
+    assert!(
+        screen.contains("needs at least 80x24 (now 80x23)"),
+        "{screen}"
+    );
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!("too-small@60x20", render(&model, 60, 20)));
+}
