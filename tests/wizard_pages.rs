@@ -95,7 +95,6 @@ fn context(configured: ConnectorIdentityType) -> Context {
             }),
         }),
         scheduler: SchedulerSettings::default(),
-        application_name: "ConnectSyncProvisioning_CONNECT01_0123456789ab".into(),
         sandbox: false,
         now: NOW,
     }

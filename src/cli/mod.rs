@@ -124,6 +124,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config(command) => config::run(command, &server, &out),
         Command::Events(args) => events::run(args, &server, &out),
         Command::Wizard(args) => wizard::run(args, server, &out),
-        Command::Sandbox(_) => Ok(()),
+        Command::Sandbox(command) => sandbox::run(command),
     }
 }

@@ -65,7 +65,6 @@ pub struct Context {
     pub certificates: Vec<StoredCertificate>,
     pub configuration: Option<ConfigurationReport>,
     pub scheduler: SchedulerSettings,
-    pub application_name: String,
     pub sandbox: bool,
     pub now: OffsetDateTime,
 }

@@ -44,7 +44,6 @@ pub fn load_context(server: &LocalServer, sandbox: bool) -> Result<Context, Engi
         certificates: server.certificates()?,
         configuration: configuration(server).ok(),
         scheduler: server.scheduler()?,
-        application_name: crate::engine::register::application_name(server)?,
         sandbox,
         now: time::OffsetDateTime::now_utc(),
     })
@@ -151,9 +150,11 @@ impl Runner {
         sender
     }
 
+    /// The connection and sign-in for what was entered, remembered for later commands.
     fn request(
         &mut self,
         data: &WizardData,
+        upn: String,
         password: Option<String>,
     ) -> Result<EntraRequest, String> {
         let endpoints = match (data.cloud, &self.setup.sandbox_endpoints) {
@@ -167,12 +168,10 @@ impl Runner {
         .map_err(|e| e.to_string())?;
         let sign_in = match (data.sign_in, password) {
             (SignInAnswer::Password, Some(password)) => AdminSignIn::Password {
-                upn: data.upn.clone(),
+                upn,
                 password: Secret::new(password),
             },
-            _ => AdminSignIn::DeviceCode {
-                upn: data.upn.clone(),
-            },
+            _ => AdminSignIn::DeviceCode { upn },
         };
         if let Some(server) = &mut self.server {
             let remembered = connection::RememberedConnection {
@@ -199,8 +198,8 @@ impl Runner {
 
     async fn execute(&mut self, command: Command, model: &Model) {
         match command {
-            Command::StartSignIn { upn: _, password } => {
-                let request = match self.request(&model.data, password) {
+            Command::StartSignIn { upn, password } => {
+                let request = match self.request(&model.data, upn, password) {
                     Ok(request) => request,
                     Err(why) => return self.send(Message::SignedIn(Err(why))),
                 };
