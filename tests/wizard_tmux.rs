@@ -1,0 +1,437 @@
+//! The wizard end to end in a real terminal: `entra-connect wizard --sandbox`
+//! runs inside tmux (its own server socket per test), keys go in with
+//! `send-keys`, each page is read back with `capture-pane`, and what the wizard
+//! changed is checked with the command line in the same state directory.
+//! tmux is required: these tests fail (never skip) without it.
+
+mod tmux;
+
+use assert_cmd::cargo::cargo_bin;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use tmux::{Tmux, has_line, quote, wizard_command};
+
+fn binary() -> PathBuf {
+    cargo_bin("entra-connect")
+}
+
+/// The wizard, then a marker with its exit status, then a pause so the pane
+/// (and what the shell shows after the wizard) stays readable.
+fn wizard_then_marker(state: &Path) -> String {
+    format!(
+        "echo SHELL-BEFORE-WIZARD; {}; echo EXITED:$?; sleep 120",
+        wizard_command(&binary(), state)
+    )
+}
+
+/// `entra-connect ARGS` in `state`, stdout parsed as JSON.
+fn cli_json(state: &Path, args: &[&str]) -> Value {
+    let output = std::process::Command::new(binary())
+        .env("ENTRA_CONNECT_STATE_DIR", state)
+        .args(args)
+        .output()
+        .expect("run entra-connect");
+    assert!(
+        output.status.success(),
+        "entra-connect {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "entra-connect {args:?} did not print JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+fn credential(state: &Path) -> Value {
+    cli_json(state, &["--json", "credential", "show"])
+}
+
+fn scheduler(state: &Path) -> Value {
+    cli_json(state, &["scheduler", "show", "--json"])
+}
+
+/// The scheduler as a fresh server has it: sync cycles on, nothing interrupted.
+fn assert_scheduler_untouched(state: &Path) {
+    let scheduler = scheduler(state);
+    assert_eq!(scheduler["sync_cycle_enabled"], true, "{scheduler:#}");
+    assert_eq!(
+        scheduler["interrupted_operations"],
+        serde_json::json!([]),
+        "{scheduler:#}"
+    );
+}
+
+/// The value after `label` on the screen's line that starts with it.
+fn field(screen: &str, label: &str) -> String {
+    screen
+        .lines()
+        .find_map(|line| line.trim().strip_prefix(label))
+        .unwrap_or_else(|| panic!("no {label:?} line on the screen:\n{screen}"))
+        .trim()
+        .to_string()
+}
+
+/// Welcome -> Connect -> Sign in (device code) -> approval -> Method page.
+fn sign_in(tmux: &Tmux) {
+    let screen = tmux.wait_for_page("Welcome");
+    assert!(
+        screen.contains("Enter start  q quit  Ctrl-C quit"),
+        "{screen}"
+    );
+    tmux.send_keys(&["Enter"]);
+
+    let screen = tmux.wait_for_page("Connect to Microsoft Entra ID");
+    assert!(
+        screen.contains("(•) Sandbox tenant (local emulation)"),
+        "{screen}"
+    );
+    assert!(screen.contains(".onmicrosoft.com"), "{screen}");
+    tmux.send_keys(&["Enter"]);
+
+    let screen = tmux.wait_for_page("Sign in");
+    assert!(screen.contains("(•) Device code"), "{screen}");
+    tmux.send_keys(&["Enter"]);
+
+    let screen = tmux.wait_for("Waiting for approval");
+    assert!(
+        has_line(&screen, "On any device with a browser, open:"),
+        "{screen}"
+    );
+    assert!(screen.contains("/devicelogin"), "{screen}");
+    assert!(screen.contains("and enter the code:"), "{screen}");
+    assert!(screen.contains("the code expires in 1"), "{screen}");
+
+    // The sandbox approves after ~2 s and the wizard moves on by itself.
+    let screen = tmux.wait_for_page("Authentication method");
+    assert!(
+        screen.contains("(•) Managed by Entra Connect (recommended)"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("( ) Bring Your Own Certificate"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("( ) Bring Your Own Application"),
+        "{screen}"
+    );
+}
+
+/// The Ready page with its list of changes (it first says "Working out the
+/// changes…", and ignores Enter until the plan is there).
+fn wait_for_ready(tmux: &Tmux) -> String {
+    tmux.wait_until("the Ready page with its numbered changes", |screen| {
+        has_line(screen, "Ready to configure") && screen.contains(" 1. ")
+    })
+}
+
+/// Options -> Ready -> Configuring -> Done; returns the Done screen.
+fn options_ready_configure(tmux: &Tmux) -> String {
+    let screen = tmux.wait_for_page("Options");
+    assert!(screen.contains("[ ] Password writeback"), "{screen}");
+    tmux.send_keys(&["Enter"]);
+
+    let screen = wait_for_ready(tmux);
+    assert!(screen.contains("nothing has changed yet"), "{screen}");
+    tmux.send_keys(&["Enter"]);
+
+    // The sandbox is fast: Configuring may already be over when first read.
+    let screen = tmux.wait_until("the Configuring or Done page", |screen| {
+        has_line(screen, "Configuring") || has_line(screen, "Done")
+    });
+    if has_line(&screen, "Configuring") {
+        assert!(screen.contains("Elapsed "), "{screen}");
+    }
+    let screen = tmux.wait_for_page("Done");
+    assert!(
+        screen.contains("The connector now signs in with application identity."),
+        "{screen}"
+    );
+    assert!(screen.contains("Enter/q quit"), "{screen}");
+    screen
+}
+
+/// Waits for the process to have exited with status 0.
+fn assert_exited_cleanly(tmux: &Tmux) -> String {
+    let screen = tmux.wait_for("EXITED:");
+    assert!(
+        screen.contains("EXITED:0"),
+        "the wizard did not exit with 0:\n{screen}"
+    );
+    screen
+}
+
+/// The wizard's screen is gone and the shell's output is back, cursor shown.
+fn assert_terminal_restored(tmux: &Tmux, screen: &str) {
+    assert!(
+        screen.contains("SHELL-BEFORE-WIZARD"),
+        "the shell's output before the wizard is not visible again (alternate screen not left?):\n{screen}"
+    );
+    for wizard_text in ["Waiting for approval", "Welcome ›", "Ctrl-C", "(y/n)"] {
+        assert!(
+            !screen.contains(wizard_text),
+            "the wizard's screen is still visible ({wizard_text:?}):\n{screen}"
+        );
+    }
+    assert_eq!(
+        tmux.display("#{alternate_on}"),
+        "0",
+        "still in the alternate screen"
+    );
+    assert_eq!(tmux.display("#{cursor_flag}"), "1", "the cursor is hidden");
+}
+
+#[test]
+fn managed_onboarding_page_by_page() {
+    let state = tempfile::tempdir().expect("state dir");
+    let tmux = Tmux::start("managed", 100, 30, &wizard_then_marker(state.path()));
+    sign_in(&tmux);
+    tmux.send_keys(&["Enter"]);
+
+    let done = options_ready_configure(&tmux);
+    let app_id = field(&done, "Application id");
+    let hash = field(&done, "Certificate SHA-256");
+    tmux.send_keys(&["q"]);
+    let screen = assert_exited_cleanly(&tmux);
+    assert_terminal_restored(&tmux, &screen);
+
+    let credential = credential(state.path());
+    assert_eq!(
+        credential["connector_identity_type"], "Application",
+        "{credential:#}"
+    );
+    let application = &credential["application"];
+    assert_eq!(
+        application["application_id"],
+        app_id.as_str(),
+        "{credential:#}"
+    );
+    assert_eq!(
+        application["certificate_sha256"],
+        hash.as_str(),
+        "{credential:#}"
+    );
+    assert_eq!(
+        application["certificate_managed_by"], "EntraConnect",
+        "{credential:#}"
+    );
+    assert_scheduler_untouched(state.path());
+}
+
+#[test]
+fn byoc_onboarding_with_a_certificate_made_beforehand() {
+    let state = tempfile::tempdir().expect("state dir");
+    let created = std::process::Command::new(binary())
+        .env("ENTRA_CONNECT_STATE_DIR", state.path())
+        .args(["cert", "new"])
+        .output()
+        .expect("cert new");
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let hash = String::from_utf8(created.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string();
+    assert_eq!(hash.len(), 64, "cert new printed {hash:?}");
+
+    let tmux = Tmux::start("byoc", 100, 30, &wizard_then_marker(state.path()));
+    sign_in(&tmux);
+    tmux.send_keys(&["Down"]);
+    let screen = tmux.wait_for("(•) Bring Your Own Certificate");
+    assert!(
+        screen.contains("( ) Managed by Entra Connect (recommended)"),
+        "{screen}"
+    );
+    tmux.send_keys(&["Enter"]);
+
+    let screen = tmux.wait_for_page("Choose the certificate");
+    assert!(
+        screen.contains(&hash[..8]),
+        "the table does not show {}:\n{screen}",
+        &hash[..8]
+    );
+    assert!(screen.contains("usable"), "{screen}");
+    tmux.send_keys(&["Enter"]);
+
+    let done = options_ready_configure(&tmux);
+    assert_eq!(field(&done, "Certificate SHA-256"), hash, "{done}");
+    tmux.send_keys(&["q"]);
+    assert_exited_cleanly(&tmux);
+
+    let credential = credential(state.path());
+    assert_eq!(
+        credential["connector_identity_type"], "Application",
+        "{credential:#}"
+    );
+    assert_eq!(
+        credential["application"]["certificate_sha256"],
+        hash.as_str(),
+        "{credential:#}"
+    );
+    assert_eq!(
+        credential["application"]["certificate_managed_by"], "Customer",
+        "{credential:#}"
+    );
+    assert_scheduler_untouched(state.path());
+}
+
+/// Welcome -> Connect -> Sign in -> waiting for the device code's approval.
+fn to_waiting_for_approval(tmux: &Tmux) {
+    tmux.wait_for_page("Welcome");
+    tmux.send_keys(&["Enter"]);
+    tmux.wait_for_page("Connect to Microsoft Entra ID");
+    tmux.send_keys(&["Enter"]);
+    tmux.wait_for_page("Sign in");
+    tmux.send_keys(&["Enter"]);
+    tmux.wait_for("Waiting for approval");
+}
+
+#[test]
+fn ctrl_c_while_waiting_for_approval_then_y_quits_and_restores_the_terminal() {
+    let state = tempfile::tempdir().expect("state dir");
+    let tmux = Tmux::start("ctrlc-yes", 100, 30, &wizard_then_marker(state.path()));
+    to_waiting_for_approval(&tmux);
+    tmux.send_keys(&["C-c"]);
+    let screen = tmux.wait_for("(y/n)");
+    assert!(
+        screen.contains("Quit and cancel the running change? The scheduler is put back. (y/n)"),
+        "{screen}"
+    );
+    tmux.send_keys(&["y"]);
+
+    let screen = assert_exited_cleanly(&tmux);
+    assert_terminal_restored(&tmux, &screen);
+    assert_eq!(credential(state.path())["connector_identity_type"], "None");
+    assert_scheduler_untouched(state.path());
+}
+
+#[test]
+fn ctrl_c_then_n_keeps_the_wizard_running() {
+    let state = tempfile::tempdir().expect("state dir");
+    let tmux = Tmux::start("ctrlc-no", 100, 30, &wizard_then_marker(state.path()));
+    to_waiting_for_approval(&tmux);
+    tmux.send_keys(&["C-c"]);
+    tmux.wait_for("(y/n)");
+    tmux.send_keys(&["n"]);
+
+    let screen = tmux.wait_until("the question to go away", |screen| {
+        !screen.contains("(y/n)")
+    });
+    assert!(!screen.contains("EXITED:"), "{screen}");
+    // The sign-in carried on in the background and the wizard moves on.
+    tmux.wait_for_page("Authentication method");
+    tmux.send_keys(&["q"]);
+    let screen = assert_exited_cleanly(&tmux);
+    assert_terminal_restored(&tmux, &screen);
+    assert_scheduler_untouched(state.path());
+}
+
+#[test]
+fn ctrl_c_right_after_starting_the_change_cancels_it_and_puts_the_scheduler_back() {
+    let state = tempfile::tempdir().expect("state dir");
+    let tmux = Tmux::start("ctrlc-run", 100, 30, &wizard_then_marker(state.path()));
+    sign_in(&tmux);
+    tmux.send_keys(&["Enter"]);
+    tmux.wait_for_page("Options");
+    tmux.send_keys(&["Enter"]);
+    wait_for_ready(&tmux);
+    // One write: the change starts, then Ctrl-C and `y` arrive while it runs
+    // (the sandbox finishes a whole onboarding in well under a second).
+    tmux.send_keys(&["Enter", "C-c", "y"]);
+
+    let screen = assert_exited_cleanly(&tmux);
+    assert_terminal_restored(&tmux, &screen);
+    let credential = credential(state.path());
+    assert_eq!(
+        credential["connector_identity_type"], "None",
+        "the change was not cancelled: {credential:#}"
+    );
+    assert_scheduler_untouched(state.path());
+}
+
+#[test]
+fn below_80x24_asks_for_a_larger_window_and_recovers_on_resize() {
+    let state = tempfile::tempdir().expect("state dir");
+    let tmux = Tmux::start("small", 70, 20, &wizard_command(&binary(), state.path()));
+    let screen = tmux.wait_for("Make the window larger");
+    assert!(screen.contains("80x24"), "{screen}");
+    assert!(!has_line(&screen, "Welcome"), "{screen}");
+
+    tmux.resize(100, 30);
+    let screen = tmux.wait_for_page("Welcome");
+    assert!(!screen.contains("Make the window larger"), "{screen}");
+    assert!(
+        screen.contains("Enter start  q quit  Ctrl-C quit"),
+        "{screen}"
+    );
+}
+
+/// Foreground or background colour parameters in the screen's SGR sequences.
+fn colour_sequences(screen: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for sequence in screen.split('\x1b').skip(1) {
+        let Some(params) = sequence
+            .strip_prefix('[')
+            .and_then(|rest| rest.split_once('m'))
+            .map(|(params, _)| params)
+        else {
+            continue;
+        };
+        if !params.chars().all(|c| c.is_ascii_digit() || c == ';') {
+            continue;
+        }
+        let colour = params.split(';').any(|p| {
+            matches!(
+                p.parse::<u32>(),
+                Ok(30..=38 | 40..=48 | 90..=97 | 100..=107)
+            )
+        });
+        if colour {
+            found.push(format!("\\x1b[{params}m"));
+        }
+    }
+    found
+}
+
+#[test]
+fn no_color_draws_the_welcome_page_without_colours() {
+    // With colours first, so the check below can see colour when there is some.
+    let state = tempfile::tempdir().expect("state dir");
+    let command = format!(
+        "env -u NO_COLOR {}",
+        wizard_command(&binary(), state.path())
+    );
+    let coloured = Tmux::start("colour", 100, 30, &command);
+    coloured.wait_for_page("Welcome");
+    let screen = coloured.screen_with_escapes();
+    assert!(
+        !colour_sequences(&screen).is_empty(),
+        "no colour even without NO_COLOR:\n{screen:?}"
+    );
+    drop(coloured);
+
+    let state = tempfile::tempdir().expect("state dir");
+    let command = format!(
+        "env NO_COLOR={} {}",
+        quote("1"),
+        wizard_command(&binary(), state.path())
+    );
+    let plain = Tmux::start("no-color", 100, 30, &command);
+    let screen = plain.wait_for_page("Welcome");
+    assert!(
+        screen.contains("Enter start  q quit  Ctrl-C quit"),
+        "{screen}"
+    );
+    assert!(screen.contains("You need:"), "{screen}");
+    let escaped = plain.screen_with_escapes();
+    let colours = colour_sequences(&escaped);
+    assert!(
+        colours.is_empty(),
+        "colour sequences with NO_COLOR=1: {colours:?}\n{escaped:?}"
+    );
+}
