@@ -162,7 +162,10 @@ impl Server {
         let keys = apps[0]["keyCredentials"].as_array().unwrap();
         assert_eq!(keys.len(), 1, "{keys:?}");
         let thumbprint = self.local(&["cert", "show", hash]).await["thumbprint"].clone();
-        assert_eq!(keys[0]["customKeyIdentifier"], thumbprint);
+        let raw = hex::decode(thumbprint.as_str().unwrap()).unwrap();
+        use base64::Engine;
+        let expected = base64::engine::general_purpose::STANDARD.encode(raw);
+        assert_eq!(keys[0]["customKeyIdentifier"], expected.as_str());
         let required = &apps[0]["requiredResourceAccess"];
         assert_eq!(
             required,

@@ -84,7 +84,8 @@ pub fn key_json(key: &KeyCredential) -> serde_json::Value {
         "type": "AsymmetricX509Cert",
         "usage": "Verify",
         "displayName": key.display_name.clone().unwrap_or_else(|| key.certificate.subject.clone()),
-        "customKeyIdentifier": key.certificate.thumbprint,
+        // Edm.Binary, as Graph returns it: base64 of the SHA-1 thumbprint's bytes.
+        "customKeyIdentifier": hex::decode(&key.certificate.thumbprint).map(|raw| STANDARD.encode(raw)).unwrap_or_default(),
         "key": STANDARD.encode(&key.certificate.der),
         "startDateTime": graph_time(key.start),
         "endDateTime": graph_time(key.end),
