@@ -40,83 +40,65 @@ pub const APPLICATION_NAME_PREFIX: &str = "ConnectSyncProvisioning";
 pub const DEFAULT_CERTIFICATE_DAYS: u32 = 180;
 pub const MAX_CERTIFICATE_DAYS: u32 = 730;
 
-/// Which kind of account the connector signs in with
-/// (`ConnectorIdentityType` in Get-ADSyncEntraConnectorCredential).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ConnectorIdentityType {
-    None,
-    ServiceAccount,
-    Application,
+/// Enums stored and shown by name: one list gives `as_str`, `FromStr` and `Display`.
+macro_rules! named_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        pub enum $name {
+            $($variant),+
+        }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text),+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok(Self::$variant),)+
+                    other => Err(format!("{other:?} is not a {}", stringify!($name))),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
 }
 
-impl ConnectorIdentityType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "None",
-            Self::ServiceAccount => "ServiceAccount",
-            Self::Application => "Application",
-        }
+named_enum! {
+    /// Which kind of account the connector signs in with
+    /// (`ConnectorIdentityType` in Get-ADSyncEntraConnectorCredential).
+    pub enum ConnectorIdentityType {
+        None => "None",
+        ServiceAccount => "ServiceAccount",
+        Application => "Application",
     }
 }
 
-impl fmt::Display for ConnectorIdentityType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+named_enum! {
+    /// Who looks after an application or a certificate: this tool (and so rotates
+    /// it automatically), or the administrator (Bring Your Own Certificate / Application).
+    pub enum ManagedBy {
+        EntraConnect => "EntraConnect",
+        Customer => "Customer",
     }
 }
 
-/// Who looks after an application or a certificate: this tool (and so rotates it
-/// automatically), or the administrator (Bring Your Own Certificate / Application).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ManagedBy {
-    EntraConnect,
-    Customer,
-}
-
-impl ManagedBy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::EntraConnect => "EntraConnect",
-            Self::Customer => "Customer",
-        }
-    }
-}
-
-impl std::str::FromStr for ManagedBy {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "EntraConnect" => Ok(Self::EntraConnect),
-            "Customer" => Ok(Self::Customer),
-            other => Err(format!("unknown managed-by value {other:?}")),
-        }
-    }
-}
-
-/// Where a private key lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum StoreKind {
-    Tpm,
-    Software,
-}
-
-impl StoreKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Tpm => "TPM",
-            Self::Software => "Software",
-        }
-    }
-}
-
-impl std::str::FromStr for StoreKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "TPM" => Ok(Self::Tpm),
-            "Software" => Ok(Self::Software),
-            other => Err(format!("unknown key store {other:?}")),
-        }
+named_enum! {
+    /// Where a private key lives.
+    pub enum StoreKind {
+        Tpm => "TPM",
+        Software => "Software",
     }
 }
 
@@ -205,32 +187,11 @@ impl EventId {
     pub const OPERATION_INTERRUPTED: EventId = EventId(1300);
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum EventLevel {
-    Information,
-    Warning,
-    Error,
-}
-
-impl EventLevel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Information => "Information",
-            Self::Warning => "Warning",
-            Self::Error => "Error",
-        }
-    }
-}
-
-impl std::str::FromStr for EventLevel {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "Information" => Ok(Self::Information),
-            "Warning" => Ok(Self::Warning),
-            "Error" => Ok(Self::Error),
-            other => Err(format!("unknown event level {other:?}")),
-        }
+named_enum! {
+    pub enum EventLevel {
+        Information => "Information",
+        Warning => "Warning",
+        Error => "Error",
     }
 }
 
