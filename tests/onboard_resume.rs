@@ -270,9 +270,15 @@ fn a_bad_answers_file_is_refused_before_anything() {
     );
     // Without a terminal the pages cannot be shown: say how to run unattended.
     let err = support::run_fails(state.path(), &["wizard"], 1);
-    assert!(err.contains("the wizard needs a terminal; to run it unattended give --answers FILE"), "{err}");
+    assert!(
+        err.contains("the wizard needs a terminal; to run it unattended give --answers FILE"),
+        "{err}"
+    );
     let err = support::run_fails(state.path(), &[], 2);
-    assert!(err.contains("no command given (the wizard opens only on a terminal)"), "{err}");
+    assert!(
+        err.contains("no command given (the wizard opens only on a terminal)"),
+        "{err}"
+    );
 }
 
 /// The dependency chain of a Managed onboarding allows 8 rounds and 10
