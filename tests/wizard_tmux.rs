@@ -134,7 +134,7 @@ fn options_ready_configure(tmux: &Tmux) -> String {
     tmux.send_keys(&["Enter"]);
 
     let screen = wait_for_ready(tmux);
-    assert!(screen.contains("nothing has changed yet"), "{screen}");
+    assert!(screen.contains("Nothing has changed yet"), "{screen}");
     tmux.send_keys(&["Enter"]);
 
     // The sandbox is fast: Configuring may already be over when first read.
@@ -299,7 +299,7 @@ fn ctrl_c_while_waiting_for_approval_then_y_quits_and_restores_the_terminal() {
     tmux.send_keys(&["C-c"]);
     let screen = tmux.wait_for("(y/n)");
     assert!(
-        screen.contains("Quit and cancel the running change? The scheduler is put back. (y/n)"),
+        screen.contains("Quit? The sign-in is abandoned; nothing has been changed. (y/n)"),
         "{screen}"
     );
     tmux.send_keys(&["y"]);
@@ -427,7 +427,7 @@ fn no_color_draws_the_welcome_page_without_colours() {
         screen.contains("Enter start  q quit  Ctrl-C quit"),
         "{screen}"
     );
-    assert!(screen.contains("You need:"), "{screen}");
+    assert!(screen.contains("You need that role"), "{screen}");
     let escaped = plain.screen_with_escapes();
     let colours = colour_sequences(&escaped);
     assert!(

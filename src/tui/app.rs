@@ -234,11 +234,7 @@ pub fn view(model: &Model, frame: &mut Frame) {
     widgets::header(frame, header, model);
     pages::view(model, frame, body);
     let status_text = if model.confirm_quit {
-        Some(if model.page.is_running() {
-            "Quit and cancel the running change? The scheduler is put back. (y/n)".to_string()
-        } else {
-            "Quit the wizard? (y/n)".to_string()
-        })
+        Some(model.page.quit_question().to_string())
     } else {
         model.notice.clone()
     };

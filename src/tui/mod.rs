@@ -88,11 +88,18 @@ async fn event_loop(
 ) -> anyhow::Result<()> {
     let mut input = EventStream::new();
     let mut ticker = tokio::time::interval(Duration::from_millis(100));
+    // Ticks missed while nothing animated are dropped, not delivered in a burst.
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticking = false;
     loop {
         terminal.draw(|frame| app::view(model, frame))?;
         if model.quit {
             return Ok(());
         }
+        if model.wants_ticks() && !ticking {
+            ticker.reset();
+        }
+        ticking = model.wants_ticks();
         let message = tokio::select! {
             event = input.next() => match event {
                 Some(Ok(Event::Key(key))) => Message::Key(key),

@@ -95,17 +95,51 @@ pub fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
     );
 }
 
-/// A page's text: a title, then paragraphs.
+/// A page's text: a title, then paragraphs. Long lines wrap under their own
+/// text (after the indent and any list marker), not at the left edge.
 pub fn prose(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line<'static>>, theme: &Theme) {
+    let inner = area.inner(ratatui::layout::Margin::new(2, 0));
+    let width = usize::from(inner.width.max(20));
     let mut all = vec![
         Line::styled(title.to_string(), theme.title()),
         Line::raw(""),
     ];
-    all.extend(lines);
-    frame.render_widget(
-        Paragraph::new(all).wrap(Wrap { trim: false }),
-        area.inner(ratatui::layout::Margin::new(2, 1)),
-    );
+    for line in lines {
+        all.extend(hanging(line, width));
+    }
+    frame.render_widget(Paragraph::new(all).wrap(Wrap { trim: false }), inner);
+}
+
+/// Wraps a one-span line with a hanging indent; other lines are left to the paragraph.
+fn hanging(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
+    let [span] = line.spans.as_slice() else {
+        return vec![line];
+    };
+    let text = span.content.as_ref();
+    if unicode_width(text) <= width {
+        return vec![line];
+    }
+    let indent = text.len() - text.trim_start().len();
+    let rest = &text[indent..];
+    let marker = ["(•) ", "( ) ", "[✓] ", "[✗] ", "• "]
+        .iter()
+        .find(|m| rest.starts_with(**m))
+        .map(|m| m.chars().count())
+        .or_else(|| {
+            let digits = rest.chars().take_while(char::is_ascii_digit).count();
+            (digits > 0 && rest[digits..].starts_with(". ")).then_some(digits + 2)
+        })
+        .unwrap_or(0);
+    let subsequent = " ".repeat(indent + marker);
+    let options = textwrap::Options::new(width).subsequent_indent(&subsequent);
+    textwrap::wrap(text, options)
+        .into_iter()
+        .map(|part| Line::styled(part.into_owned(), span.style))
+        .collect()
+}
+
+fn unicode_width(text: &str) -> usize {
+    textwrap::core::display_width(text)
 }
 
 /// A one-line text field; `masked` shows bullets instead of the text.

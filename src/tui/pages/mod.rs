@@ -129,6 +129,19 @@ impl Page {
             || matches!(self, Page::SignIn(state) if state.waiting())
     }
 
+    /// What Ctrl-C asks, saying what quitting now would stop.
+    pub fn quit_question(&self) -> &'static str {
+        match self {
+            Page::Configuring(state) if state.running() => {
+                "Quit and cancel the running change? The scheduler is put back. (y/n)"
+            }
+            Page::SignIn(state) if state.waiting() => {
+                "Quit? The sign-in is abandoned; nothing has been changed. (y/n)"
+            }
+            _ => "Quit the wizard? (y/n)",
+        }
+    }
+
     pub fn key_help(&self) -> &'static [(&'static str, &'static str)] {
         match self {
             Page::Welcome(_) => &[("Enter", "start"), ("q", "quit"), ("Ctrl-C", "quit")],

@@ -72,10 +72,9 @@ impl State {
                 lines.push(Line::raw("Press Esc to go back and change your choices."));
             }
             Some(Ok(plan)) => {
-                lines.push(Line::raw(format!(
-                    "Tenant {} · signed in as {} · nothing has changed yet. Enter makes these changes:",
-                    model.data.tenant, model.data.upn
-                )));
+                lines.push(Line::raw(
+                    "Nothing has changed yet. Enter makes these changes, in this order:",
+                ));
                 lines.push(Line::raw(""));
                 for (index, change) in plan.changes.iter().enumerate() {
                     lines.push(Line::raw(format!(" {}. {change}", index + 1)));
