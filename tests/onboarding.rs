@@ -834,3 +834,78 @@ async fn managed_onboarding_over_https_with_the_sandbox_ca() {
     );
     assert_eq!(tested["client_id"], app_id);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_register_is_resumed_by_the_next_run_not_repeated() {
+    let server = Server::with(SandboxConfig {
+        replication_lag: Duration::from_millis(1500),
+        ..SandboxConfig::default()
+    })
+    .await;
+    // No patience for replication: the new application is not visible yet
+    // when its service principal is created, so the run fails there.
+    let output = server
+        .app("register", "hybrid.admin", &["--replication-timeout", "0"])
+        .await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("[FAIL] Create the application's service principal"),
+        "{}",
+        stderr(&output)
+    );
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+
+    let output = server.app("register", "hybrid.admin", &[]).await;
+    let log = stderr(&output);
+    let registered = json_of(&output);
+    assert!(
+        log.contains("[ ok ] Prepare the certificate (done in an earlier run)"),
+        "{log}"
+    );
+    assert!(
+        log.contains("[ ok ] Register this server's application (done in an earlier run)"),
+        "{log}"
+    );
+    json_of(&server.app("link", "hybrid.admin", &[]).await);
+    let hash = registered["certificate_sha256"].as_str().unwrap();
+    server
+        .assert_one_application(registered["app_id"].as_str().unwrap(), hash)
+        .await;
+    assert_eq!(
+        server
+            .local(&["cert", "list"])
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_with_other_inputs_starts_afresh() {
+    let server = Server::new().await;
+    let unknown = "EF".repeat(32);
+    refused(
+        &server
+            .app(
+                "register",
+                "hybrid.admin",
+                &["--certificate-sha256", &unknown],
+            )
+            .await,
+        "no certificate with SHA-256 hash",
+    );
+    // A Managed run is another request: it does not pick up the BYOC attempt.
+    let registered = json_of(&server.app("register", "hybrid.admin", &[]).await);
+    assert_ne!(registered["certificate_sha256"], unknown.as_str());
+    let db = rusqlite::Connection::open(server.state.path().join("entra-connect.db")).unwrap();
+    let statuses: Vec<String> = db
+        .prepare("SELECT status FROM operations WHERE kind = 'register' ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(statuses, ["Abandoned", "Succeeded"]);
+}

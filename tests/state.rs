@@ -23,7 +23,7 @@ fn state_dir_and_database_are_created_owner_only() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
     let app_id: i64 = conn
         .query_row("PRAGMA application_id", [], |r| r.get(0))
         .unwrap();
@@ -120,7 +120,7 @@ fn a_database_from_a_newer_version_is_refused() {
         .unwrap();
     let err = run_fails(state.path(), &["scheduler", "show"], 1);
     assert!(
-        err.contains("has schema version 99, newer than this entra-connect supports (1)"),
+        err.contains("has schema version 99, newer than this entra-connect supports (2)"),
         "{err}"
     );
 }

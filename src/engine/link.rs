@@ -183,7 +183,7 @@ pub async fn link_steps(
 
 /// What `app link` links: the application `app register` made on this server
 /// (Managed, BYOC), or an existing one (BYOA).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub enum LinkChoice {
     Registered,
     Existing {
@@ -201,7 +201,7 @@ pub async fn link(
 ) -> Result<ApplicationCredential, EngineError> {
     super::ensure_not_application(server, "link")?;
     super::operation::recover_scheduler(server)?;
-    let mut run = Run::start(server, "link", progress)?;
+    let mut run = Run::start(server, "link", choice, progress)?;
     let result = async {
         let client = request.client(&run)?;
         let target = match choice {

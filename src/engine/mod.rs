@@ -79,7 +79,7 @@ pub async fn sign_in(
 /// `kind` that already switched the credential.
 fn ensure_not_application(server: &LocalServer, kind: &str) -> Result<(), EngineError> {
     let resuming_switched = server
-        .read(|conn| crate::host::journal::unfinished(conn, kind))?
+        .read(|conn| crate::host::journal::open_run(conn, kind, None))?
         .is_some_and(|run| run.done.contains_key(link::SAVE_CREDENTIAL.name));
     match server.credential()? {
         ConnectorCredential::Application(_) if resuming_switched => Ok(()),

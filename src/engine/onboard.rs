@@ -10,7 +10,7 @@ use super::{EngineError, EntraRequest, LocalServer, ensure_not_application};
 use crate::domain::{ApplicationCredential, CertificateHash};
 
 /// The three ways to get an application credential.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub enum Method {
     /// A new certificate and application, both looked after by this tool.
     Managed,
@@ -23,7 +23,7 @@ pub enum Method {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct OnboardOptions {
     pub method: Method,
     pub password_writeback: bool,
@@ -37,7 +37,7 @@ pub async fn onboard(
 ) -> Result<ApplicationCredential, EngineError> {
     ensure_not_application(server, "onboard")?;
     recover_scheduler(server)?;
-    let mut run = Run::start(server, "onboard", progress)?;
+    let mut run = Run::start(server, "onboard", options, progress)?;
     let result = async {
         let client = request.client(&run)?;
         let graph = sign_in_checked(&run, &client, &request.sign_in).await?;

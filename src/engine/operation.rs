@@ -44,32 +44,35 @@ pub struct Run {
 }
 
 impl Run {
-    /// Resumes the unfinished operation of `kind`, or begins a new one.
+    /// Resumes the last run of `kind` with the same `inputs` that stopped
+    /// (crash, kill, failure) before it succeeded, or begins a new one. Other
+    /// open runs of `kind` are abandoned.
     pub fn start(
         server: &mut LocalServer,
         kind: &'static str,
+        inputs: &impl Serialize,
         progress: ProgressSender,
     ) -> Result<Run, EngineError> {
-        let run = server.db.write(|tx| match journal::unfinished(tx, kind)? {
-            Some(record) => Ok(Run {
-                id: record.id,
-                done: record.done,
+        let inputs = serde_json::to_string(inputs).unwrap_or_default();
+        let run = server.db.write(|tx| {
+            let (id, done) = match journal::open_run(tx, kind, Some(&inputs))? {
+                Some(record) => (record.id, record.done),
+                None => {
+                    let id = uuid::Uuid::new_v4().to_string();
+                    journal::begin(tx, &id, kind, &inputs)?;
+                    (id, HashMap::new())
+                }
+            };
+            journal::reopen(tx, &id, kind)?;
+            Ok(Run {
+                id,
+                done,
                 progress: progress.clone(),
                 current: CurrentStep::default(),
-            }),
-            None => {
-                let id = uuid::Uuid::new_v4().to_string();
-                journal::begin(tx, &id, kind)?;
-                Ok(Run {
-                    id,
-                    done: HashMap::new(),
-                    progress: progress.clone(),
-                    current: CurrentStep::default(),
-                })
-            }
+            })
         })?;
         if !run.done.is_empty() {
-            tracing::info!(operation = %run.id, "resuming an interrupted operation");
+            tracing::info!(operation = %run.id, "resuming an operation that stopped before it finished");
         }
         Ok(run)
     }

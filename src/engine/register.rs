@@ -42,7 +42,7 @@ pub const APP_ROLES: Step = Step {
 };
 
 /// Where the certificate comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum CertificateSource {
     /// Managed: a new key and certificate in this server's store; rotated automatically.
     Managed,
@@ -445,7 +445,7 @@ pub async fn register(
 ) -> Result<Registration, EngineError> {
     super::ensure_not_application(server, "register")?;
     super::operation::recover_scheduler(server)?;
-    let mut run = Run::start(server, "register", progress)?;
+    let mut run = Run::start(server, "register", &(source, password_writeback), progress)?;
     let result = async {
         let client = request.client(&run)?;
         let graph = sign_in_checked(&run, &client, &request.sign_in).await?;

@@ -18,7 +18,8 @@ const APPLICATION_ID: i64 = 0x4543_4E54;
 const LOCK_WAIT: Duration = Duration::from_secs(5);
 
 /// Schema migrations; `PRAGMA user_version` is the number applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE connector_credential (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     identity_type TEXT NOT NULL CHECK (identity_type IN ('None', 'ServiceAccount', 'Application')),
@@ -76,7 +77,12 @@ CREATE TABLE settings (
     value TEXT NOT NULL
 );
 INSERT INTO settings (key, value) VALUES ('installation_id', lower(hex(randomblob(6))));
-"#];
+"#,
+    r#"
+-- What an operation was asked to do, so a rerun resumes only the same request.
+ALTER TABLE operations ADD COLUMN inputs TEXT NOT NULL DEFAULT '';
+"#,
+];
 
 pub struct StateDb {
     conn: Connection,

@@ -12,6 +12,8 @@ use time::OffsetDateTime;
 pub const RUNNING: &str = "Running";
 pub const SUCCEEDED: &str = "Succeeded";
 pub const FAILED: &str = "Failed";
+/// Superseded by a run with other inputs; never resumed.
+pub const ABANDONED: &str = "Abandoned";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct OperationRecord {
@@ -22,21 +24,33 @@ pub struct OperationRecord {
     pub done: HashMap<String, Value>,
 }
 
-pub fn begin(conn: &Connection, id: &str, kind: &str) -> rusqlite::Result<()> {
+pub fn begin(conn: &Connection, id: &str, kind: &str, inputs: &str) -> rusqlite::Result<()> {
     conn.execute(
-        "INSERT INTO operations (id, kind, status, started_at) VALUES (?1, ?2, ?3, ?4)",
-        params![id, kind, RUNNING, format_time(OffsetDateTime::now_utc())],
+        "INSERT INTO operations (id, kind, status, started_at, inputs) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            id,
+            kind,
+            RUNNING,
+            format_time(OffsetDateTime::now_utc()),
+            inputs
+        ],
     )
     .map(|_| ())
 }
 
-/// The operation of `kind` that started and never finished, if any.
-pub fn unfinished(conn: &Connection, kind: &str) -> rusqlite::Result<Option<OperationRecord>> {
+/// The latest run of `kind` that stopped (killed or failed) without
+/// succeeding, if `inputs` is given only one with those inputs.
+pub fn open_run(
+    conn: &Connection,
+    kind: &str,
+    inputs: Option<&str>,
+) -> rusqlite::Result<Option<OperationRecord>> {
     let found: Option<(String, String)> = conn
         .query_row(
-            "SELECT id, started_at FROM operations WHERE kind = ?1 AND status != ?2 AND status != ?3
-             ORDER BY started_at DESC LIMIT 1",
-            params![kind, SUCCEEDED, FAILED],
+            "SELECT id, started_at FROM operations
+             WHERE kind = ?1 AND status IN (?2, ?3) AND (?4 IS NULL OR inputs = ?4)
+             ORDER BY started_at DESC, rowid DESC LIMIT 1",
+            params![kind, RUNNING, FAILED, inputs],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
         .optional()?;
@@ -52,13 +66,27 @@ pub fn unfinished(conn: &Connection, kind: &str) -> rusqlite::Result<Option<Oper
         .transpose()
 }
 
-/// Every operation that never finished, of any kind.
+/// Marks run `id` running again (a rerun resumes it) and every other open run
+/// of its kind abandoned.
+pub fn reopen(conn: &Connection, id: &str, kind: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE operations SET status = ?3 WHERE kind = ?1 AND id != ?2 AND status IN (?4, ?5)",
+        params![kind, id, ABANDONED, RUNNING, FAILED],
+    )?;
+    conn.execute(
+        "UPDATE operations SET status = ?2, finished_at = NULL WHERE id = ?1",
+        params![id, RUNNING],
+    )
+    .map(|_| ())
+}
+
+/// Every operation still marked running: stopped by a crash or a kill.
 pub fn all_unfinished(conn: &Connection) -> rusqlite::Result<Vec<OperationRecord>> {
     let mut statement = conn.prepare(
-        "SELECT id, kind, started_at FROM operations WHERE status != ?1 AND status != ?2 ORDER BY started_at",
+        "SELECT id, kind, started_at FROM operations WHERE status = ?1 ORDER BY started_at",
     )?;
     let rows: Vec<(String, String, String)> = statement
-        .query_map(params![SUCCEEDED, FAILED], |row| {
+        .query_map(params![RUNNING], |row| {
             Ok((row.get(0)?, row.get(1)?, row.get(2)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
