@@ -176,13 +176,27 @@ fn read_password(from_stdin: bool, upn: &str) -> anyhow::Result<Secret> {
     ))?))
 }
 
-/// Prints progress lines to stderr as they come; returns the sender for the
-/// engine and a handle that finishes once the sender is dropped.
+/// Prints progress to stderr as it comes: one line per event, or on a terminal
+/// a live line for the running step that its outcome then replaces. Returns
+/// the sender for the engine and a handle that finishes once the sender is dropped.
 pub fn progress_printer() -> (ProgressSender, tokio::task::JoinHandle<()>) {
+    use crate::engine::progress::StepStatus;
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Progress>();
+    let live = std::io::stderr().is_terminal();
     let printer = tokio::spawn(async move {
         while let Some(progress) = receiver.recv().await {
-            eprintln!("{}", progress.line());
+            let transient = matches!(
+                &progress,
+                Progress::Step {
+                    status: StepStatus::Running | StepStatus::Retrying { .. },
+                    ..
+                }
+            );
+            match (live, transient) {
+                (true, true) => eprint!("\r\x1b[2K{}", progress.line()),
+                (true, false) => eprintln!("\r\x1b[2K{}", progress.line()),
+                (false, _) => eprintln!("{}", progress.line()),
+            }
         }
     });
     (sender, printer)
