@@ -909,3 +909,45 @@ async fn a_run_with_other_inputs_starts_afresh() {
         .collect();
     assert_eq!(statuses, ["Abandoned", "Succeeded"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_applications_for_this_host_are_reported_and_left_alone() {
+    let server = Server::new().await;
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let host = host.trim().split('.').next().unwrap().to_ascii_uppercase();
+    let other_name = format!("ConnectSyncProvisioning_{host}_aaaaaaaaaaaa");
+    let token = admin_token(&server.sb).await;
+    let (status, other) = graph(
+        &server.sb,
+        &token,
+        Method::POST,
+        "/applications",
+        Some(json!({ "displayName": other_name, "signInAudience": "AzureADMyOrg" })),
+    )
+    .await;
+    assert!(status.is_success(), "{other}");
+
+    let output = server.app("register", "hybrid.admin", &[]).await;
+    let registered = json_of(&output);
+    let duplicates = registered["duplicates"]
+        .as_array()
+        .expect("duplicates listed");
+    assert_eq!(duplicates.len(), 1, "{registered}");
+    assert!(
+        duplicates[0].as_str().unwrap().starts_with(&other_name),
+        "{registered}"
+    );
+    assert!(
+        stderr(&output).contains("other applications for this host were left alone"),
+        "{}",
+        stderr(&output)
+    );
+    // Both exist, the other one untouched (no key was added to it).
+    let apps = server.provisioning_apps().await;
+    assert_eq!(apps.len(), 2);
+    let untouched = apps
+        .iter()
+        .find(|a| a["displayName"] == other_name.as_str())
+        .unwrap();
+    assert_eq!(untouched["keyCredentials"], json!([]));
+}
