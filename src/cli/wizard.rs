@@ -46,10 +46,7 @@ async fn interactive(sandbox: bool, server: LocalServer) -> anyhow::Result<()> {
     let mut setup = WizardSetup::default();
     let mut _tenant = None;
     if sandbox {
-        let admin = Sandbox::start(SandboxConfig::default())
-            .await?
-            .admin_upn
-            .clone();
+        let admin = Sandbox::seeded_admin(None)?;
         let handle = Sandbox::start(SandboxConfig {
             auto_approve: Some(admin),
             auto_approve_delay: std::time::Duration::from_secs(2),

@@ -225,6 +225,14 @@ impl Drop for SandboxHandle {
 }
 
 impl Sandbox {
+    /// The administrator a seed (the built-in one when `None`) signs in as,
+    /// known before starting (for `--auto-approve` of that user).
+    pub fn seeded_admin(seed: Option<&str>) -> Result<String, SandboxError> {
+        seed::Seed::parse(seed.unwrap_or(DEFAULT_SEED))?
+            .admin_upn()
+            .ok_or_else(|| SandboxError::Seed("no admin user".into()))
+    }
+
     /// Starts a sandbox on the current tokio runtime and returns once it listens.
     pub async fn start(config: SandboxConfig) -> Result<SandboxHandle, SandboxError> {
         let seed = seed::Seed::parse(config.seed.as_deref().unwrap_or(DEFAULT_SEED))?;

@@ -127,6 +127,14 @@ impl Seed {
         Ok(seed)
     }
 
+    /// The UPN of the seeded administrator (the user marked `admin`).
+    pub fn admin_upn(&self) -> Option<String> {
+        self.users
+            .iter()
+            .find(|user| user.admin)
+            .map(|user| format!("{}@{}", user.name, self.tenant_domain))
+    }
+
     pub fn into_directory(self, lag: Duration) -> (Directory, Vec<SeededUser>) {
         let mut directory = Directory::new(
             self.tenant_id.clone(),

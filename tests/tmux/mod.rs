@@ -168,8 +168,16 @@ impl Tmux {
 
     /// Waits (polling every 100 ms, up to [`TIMEOUT`]) until `ready` holds;
     /// fails with the last screen.
+    /// Returns a settled screen: one that reads the same twice 50 ms apart, so
+    /// a frame caught half drawn is never judged.
     pub fn wait_until(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
-        self.poll(Duration::from_millis(100), TIMEOUT, ready)
+        let settled = |screen: &str| {
+            ready(screen) && {
+                std::thread::sleep(Duration::from_millis(50));
+                self.screen() == screen
+            }
+        };
+        self.poll(Duration::from_millis(100), TIMEOUT, settled)
             .unwrap_or_else(|screen| {
                 panic!(
                     "timed out after {}s waiting for {what}; the screen was:\n{screen}",
