@@ -9,6 +9,7 @@ use common::{GRAPH_CLI, SYNC_APP_ID, SYNC_ROLE_ID, admin_token, graph};
 use entra_connect::sandbox::{SandboxConfig, SandboxHandle};
 use reqwest::Method;
 use serde_json::{Value, json};
+use sha2::Digest;
 use std::process::Output;
 use std::time::Duration;
 use tempfile::TempDir;
@@ -496,38 +497,28 @@ async fn refusals_before_any_change() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_certificate_is_refused_for_byoc() {
     let server = Server::new().await;
-    let files = tempfile::tempdir().unwrap();
-    // Valid now, expired by the time it is used: make one valid for a second.
+    // A certificate that expired while it sat in the key store: written in the
+    // store's own layout, since `cert import` refuses expired certificates.
+    server.local(&["cert", "list"]).await;
     let key = rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
         .unwrap();
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(1);
-    params.not_after = time::OffsetDateTime::now_utc() + time::Duration::seconds(2);
-    let pem_path = files.path().join("short.pem");
-    std::fs::write(
-        &pem_path,
-        params.self_signed(&key).unwrap().pem() + &key.serialize_pem(),
-    )
-    .unwrap();
-    let output = server
-        .run(
-            vec![
-                "cert".into(),
-                "import".into(),
-                pem_path.to_str().unwrap().into(),
-            ],
-            String::new(),
-            vec![],
-        )
-        .await;
-    let hash = String::from_utf8_lossy(&output.stdout).trim().to_string();
-    assert_eq!(hash.len(), 64, "{}", stderr(&output));
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    params.not_before = time::macros::datetime!(2025-01-01 00:00 UTC);
+    params.not_after = time::macros::datetime!(2026-01-01 00:00 UTC);
+    let certificate = params.self_signed(&key).unwrap();
+    let hash = hex::encode_upper(sha2::Sha256::digest(certificate.der()));
+    let keys = server.state.path().join("keys");
+    std::fs::write(keys.join(format!("{hash}.crt")), certificate.pem()).unwrap();
+    let key_file = keys.join(format!("{hash}.key"));
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+
     refused(
         &server
             .app("register", "hybrid.admin", &["--certificate-sha256", &hash])
             .await,
-        &format!("the certificate {hash} cannot be used: it expired on"),
+        &format!("the certificate {hash} cannot be used: it expired on 2026-01-01T00:00:00Z"),
     );
     assert!(server.provisioning_apps().await.is_empty());
 }
