@@ -297,4 +297,12 @@ async fn managed_onboarding_makes_the_minimum_of_requests() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert_eq!(sb.requests_served() - before, 10);
+    // The software key was created and used in one operation: one warning 1014.
+    assert_eq!(
+        json(state.path(), &["events", "--id", "1014"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }

@@ -292,6 +292,9 @@ async fn byoc_register_then_link() {
         .assert_application_credential(&app_id, &hash, "Customer")
         .await;
     server.assert_one_application(&app_id, &hash).await;
+    // Warning 1014 once for `cert new` and once for `app link`, which signed with the key.
+    let warnings = server.local(&["events", "--id", "1014"]).await;
+    assert_eq!(warnings.as_array().unwrap().len(), 2, "{warnings}");
     // The store holds just the administrator's certificate: nothing new was made.
     assert_eq!(
         server

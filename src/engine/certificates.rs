@@ -52,14 +52,10 @@ fn record_new_key(
         certificate.store.as_str()
     );
     let in_software = certificate.store == StoreKind::Software;
-    let keys_dir = server.state_dir().join("keys");
+    let warning = software_key_warning(server, hash);
     server.db.write(|tx| {
         events::record(tx, EventLevel::Information, id, &message)?;
         if in_software {
-            let warning = format!(
-                "The private key of certificate {hash} is not protected by a TPM: it is a file in {}. Keep that directory owner-only and back it up securely.",
-                keys_dir.display()
-            );
             events::record(tx, EventLevel::Warning, EventId::KEY_NOT_IN_TPM, &warning)?;
         }
         Ok(())
@@ -90,4 +86,12 @@ pub fn delete_certificate(
         )
     })?;
     Ok(())
+}
+
+/// The text of warning 1014 for a key in the software store.
+pub(super) fn software_key_warning(server: &LocalServer, hash: &CertificateHash) -> String {
+    format!(
+        "The private key of certificate {hash} is not protected by a TPM: it is a file in {}. Keep that directory owner-only and back it up securely.",
+        server.state_dir().join("keys").display()
+    )
 }

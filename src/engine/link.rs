@@ -162,6 +162,10 @@ pub async fn link_steps(
             credential.application_id, credential.certificate_sha256
         );
         let saved = ConnectorCredential::Application(credential.clone());
+        let warn_software_key =
+            stored.store == crate::domain::StoreKind::Software && !run.software_key_warned;
+        let warning =
+            super::certificates::software_key_warning(server, &credential.certificate_sha256);
         run.complete(
             server,
             SAVE_CREDENTIAL,
@@ -169,6 +173,9 @@ pub async fn link_steps(
             "ConnectorIdentityType Application".into(),
             |tx| {
                 credential::save(tx, &saved)?;
+                if warn_software_key {
+                    events::record(tx, EventLevel::Warning, EventId::KEY_NOT_IN_TPM, &warning)?;
+                }
                 events::record(
                     tx,
                     EventLevel::Information,
@@ -177,6 +184,7 @@ pub async fn link_steps(
                 )
             },
         )?;
+        run.software_key_warned |= warn_software_key;
     }
     Ok(credential)
 }

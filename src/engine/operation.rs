@@ -41,6 +41,8 @@ pub struct Run {
     done: HashMap<String, Value>,
     progress: ProgressSender,
     current: CurrentStep,
+    /// Warning 1014 (key not in a TPM) is written once per run.
+    pub software_key_warned: bool,
 }
 
 impl Run {
@@ -69,6 +71,7 @@ impl Run {
                 done,
                 progress: progress.clone(),
                 current: CurrentStep::default(),
+                software_key_warned: false,
             })
         })?;
         if !run.done.is_empty() {
@@ -85,6 +88,7 @@ impl Run {
             done: HashMap::new(),
             progress,
             current: CurrentStep::default(),
+            software_key_warned: false,
         }
     }
 

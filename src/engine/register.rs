@@ -127,6 +127,8 @@ pub fn prepare_certificate(
     run.begin(CERTIFICATE);
     let choice = match source {
         CertificateSource::Managed => {
+            // Creating the key already writes warning 1014 when it is not in a TPM.
+            run.software_key_warned = true;
             let created = super::create_certificate(
                 server,
                 super::StoreChoice::Auto,
