@@ -9,10 +9,8 @@ use crate::keys::{CertificateInfo, StoredCertificate, read_certificate_file, rea
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde::Serialize;
-use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use time::OffsetDateTime;
-use zeroize::Zeroizing;
 
 #[derive(Debug, Subcommand)]
 pub enum CertCommand {
@@ -115,7 +113,7 @@ pub fn run(command: CertCommand, server: &mut LocalServer, out: &Output) -> anyh
             let material = read_key_material(
                 &args.file,
                 args.key.as_deref(),
-                read_pfx_password,
+                || super::read_secret("PFX password: ", false),
                 OffsetDateTime::now_utc(),
             )?;
             let imported = import_certificate(server, material)?;
@@ -185,15 +183,4 @@ fn status(stored: &StoredCertificate, now: OffsetDateTime) -> String {
         None if !stored.has_private_key => "Unusable: private key missing".into(),
         None => "Valid".into(),
     }
-}
-
-/// One line from stdin; a prompt without echo when stdin is a terminal.
-fn read_pfx_password() -> std::io::Result<Zeroizing<String>> {
-    if std::io::stdin().is_terminal() {
-        return rpassword::prompt_password("PFX password: ").map(Zeroizing::new);
-    }
-    let mut line = Zeroizing::new(String::new());
-    std::io::stdin().lock().read_line(&mut line)?;
-    let trimmed = Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_string());
-    Ok(trimmed)
 }

@@ -9,7 +9,7 @@ use crate::entra::client::{AdminSignIn, ConnectionSettings, DEFAULT_ADMIN_CLIENT
 use crate::entra::{Cloud, Endpoints, RetryPolicy, Secret};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use std::io::{BufRead, IsTerminal};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -160,20 +160,9 @@ impl SignInArgs {
 }
 
 fn read_password(from_stdin: bool, upn: &str) -> anyhow::Result<Secret> {
-    if from_stdin || !std::io::stdin().is_terminal() {
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
-        let password = Secret::new(line.trim_end_matches(['\r', '\n']));
-        zeroize::Zeroize::zeroize(&mut line);
-        anyhow::ensure!(
-            !password.expose().is_empty(),
-            "no password on standard input"
-        );
-        return Ok(password);
-    }
-    Ok(Secret::new(rpassword::prompt_password(format!(
-        "Password for {upn}: "
-    ))?))
+    let password = super::read_secret(&format!("Password for {upn}: "), from_stdin)?;
+    anyhow::ensure!(!password.is_empty(), "no password on standard input");
+    Ok(Secret::new(password.as_str()))
 }
 
 /// Prints progress to stderr as it comes: one line per event, or on a terminal

@@ -127,3 +127,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sandbox(command) => sandbox::run(command),
     }
 }
+
+/// A secret typed by the administrator: prompted without echo on a terminal
+/// (unless `from_stdin`), otherwise one line of standard input.
+fn read_secret(prompt: &str, from_stdin: bool) -> std::io::Result<zeroize::Zeroizing<String>> {
+    use std::io::BufRead;
+    if !from_stdin && std::io::stdin().is_terminal() {
+        return rpassword::prompt_password(prompt).map(zeroize::Zeroizing::new);
+    }
+    let mut line = zeroize::Zeroizing::new(String::new());
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(zeroize::Zeroizing::new(
+        line.trim_end_matches(['\r', '\n']).to_string(),
+    ))
+}

@@ -55,14 +55,7 @@ pub fn open_run(
         )
         .optional()?;
     found
-        .map(|(id, started_at)| {
-            Ok(OperationRecord {
-                done: completed_steps(conn, &id)?,
-                id,
-                kind: kind.to_string(),
-                started_at,
-            })
-        })
+        .map(|(id, started_at)| record(conn, id, kind.to_string(), started_at))
         .transpose()
 }
 
@@ -91,15 +84,23 @@ pub fn all_unfinished(conn: &Connection) -> rusqlite::Result<Vec<OperationRecord
         })?
         .collect::<rusqlite::Result<_>>()?;
     rows.into_iter()
-        .map(|(id, kind, started_at)| {
-            Ok(OperationRecord {
-                done: completed_steps(conn, &id)?,
-                id,
-                kind,
-                started_at,
-            })
-        })
+        .map(|(id, kind, started_at)| record(conn, id, kind, started_at))
         .collect()
+}
+
+/// An operation with the steps it completed.
+fn record(
+    conn: &Connection,
+    id: String,
+    kind: String,
+    started_at: String,
+) -> rusqlite::Result<OperationRecord> {
+    Ok(OperationRecord {
+        done: completed_steps(conn, &id)?,
+        id,
+        kind,
+        started_at,
+    })
 }
 
 fn completed_steps(conn: &Connection, id: &str) -> rusqlite::Result<HashMap<String, Value>> {

@@ -202,6 +202,27 @@ impl TextInput {
     }
 }
 
+/// What a key did to a file name being typed for a save.
+pub enum FileNameKey {
+    Editing,
+    Cancelled,
+    Chosen(std::path::PathBuf),
+}
+
+impl TextInput {
+    /// Keys of a file-name prompt: Enter chooses, Esc cancels, the rest edit.
+    pub fn file_name_key(&mut self, key: KeyEvent) -> FileNameKey {
+        match key.code {
+            KeyCode::Esc => FileNameKey::Cancelled,
+            KeyCode::Enter => FileNameKey::Chosen(self.value.trim().into()),
+            _ => {
+                self.handle(key);
+                FileNameKey::Editing
+            }
+        }
+    }
+}
+
 /// Choices with one selected; Up/Down move.
 pub fn choice_lines(
     options: &[(&str, &str)],

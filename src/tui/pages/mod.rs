@@ -320,10 +320,11 @@ fn apply(model: &mut Model, transition: Transition) -> Option<Command> {
             None
         }
         Transition::Run(command) => {
-            if let (Command::Run(_), Page::Ready(state)) = (&command, &model.page)
-                && let Some(plan) = state.plan()
+            // Confirming the plan on Ready moves on as the flow says.
+            if let (Command::Run(_), Page::Ready(_)) = (&command, &model.page)
+                && let Some(next) = model.page.next(model)
             {
-                model.page = Page::Configuring(configuring::State::new(plan.clone()));
+                model.page = next;
             }
             Some(command)
         }

@@ -4,12 +4,11 @@
 use super::Transition;
 use crate::engine::onboard::Plan;
 use crate::tui::app::{Command, Model, WizardData, answers};
-use crate::tui::widgets::{TextInput, prose};
+use crate::tui::widgets::{FileNameKey, TextInput, prose};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::text::Line;
-use std::path::PathBuf;
 
 #[derive(Debug, Clone, Default)]
 pub struct State {
@@ -34,15 +33,12 @@ impl State {
 
     pub fn on_key(&mut self, key: KeyEvent, data: &WizardData) -> Transition {
         if let Some(input) = &mut self.saving {
-            match key.code {
-                KeyCode::Esc => self.saving = None,
-                KeyCode::Enter => {
-                    let path = PathBuf::from(input.value.trim());
+            match input.file_name_key(key) {
+                FileNameKey::Editing => {}
+                FileNameKey::Cancelled => self.saving = None,
+                FileNameKey::Chosen(path) => {
                     self.saving = None;
                     return Transition::Run(Command::SaveAnswers(path, Box::new(answers(data))));
-                }
-                _ => {
-                    input.handle(key);
                 }
             }
             return Transition::Stay;

@@ -4,12 +4,11 @@ use super::Transition;
 use crate::domain::format_time;
 use crate::engine::ConfigurationReport;
 use crate::tui::app::{Command, Model};
-use crate::tui::widgets::{TextInput, prose};
+use crate::tui::widgets::{FileNameKey, TextInput, prose};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::text::Line;
-use std::path::PathBuf;
 
 pub const DEFAULT_EXPORT_FILE: &str = "entra-connect-configuration.json";
 
@@ -25,15 +24,12 @@ impl State {
 
     pub fn on_key(&mut self, key: KeyEvent) -> Transition {
         if let Some(input) = &mut self.exporting {
-            match key.code {
-                KeyCode::Esc => self.exporting = None,
-                KeyCode::Enter => {
-                    let path = PathBuf::from(input.value.trim());
+            match input.file_name_key(key) {
+                FileNameKey::Editing => {}
+                FileNameKey::Cancelled => self.exporting = None,
+                FileNameKey::Chosen(path) => {
                     self.exporting = None;
                     return Transition::Run(Command::Export(path));
-                }
-                _ => {
-                    input.handle(key);
                 }
             }
             return Transition::Stay;
