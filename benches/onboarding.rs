@@ -3,20 +3,21 @@
 //! sandbox on loopback: wall time per run, and the HTTP requests it makes.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use entra_connect::engine::onboard::{Method, OnboardOptions, onboard};
-use entra_connect::engine::{EntraRequest, LocalServer};
+use entra_connect::domain::{Cloud, Method};
+use entra_connect::engine::onboard::Onboard;
+use entra_connect::engine::{EntraRequest, LocalServer, OperationRequest, execute, plan};
 use entra_connect::entra::client::{AdminSignIn, ConnectionSettings, DEFAULT_ADMIN_CLIENT_ID};
-use entra_connect::entra::{Cloud, Endpoints, RetryPolicy, Secret};
+use entra_connect::entra::{Endpoints, RetryPolicy, Secret};
 use entra_connect::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 
 fn request(sandbox: &SandboxHandle) -> EntraRequest {
     EntraRequest {
         connection: ConnectionSettings {
-            tenant: sandbox.tenant_id.clone(),
+            tenant: sandbox.tenant_id.parse().expect("tenant id"),
             endpoints: Endpoints::new(
                 Cloud::Public,
-                Some(&sandbox.authority_host),
-                Some(&sandbox.graph_url),
+                Some(&sandbox.authority_host.parse().expect("loopback URL")),
+                Some(&sandbox.graph_url.parse().expect("loopback URL")),
             )
             .expect("loopback endpoints"),
             ca_cert: None,
@@ -35,14 +36,16 @@ fn request(sandbox: &SandboxHandle) -> EntraRequest {
 async fn onboard_once(sandbox: &SandboxHandle) -> u64 {
     let state = tempfile::tempdir().expect("state dir");
     let mut server = LocalServer::open(state.path()).expect("state");
-    let options = OnboardOptions {
+    let onboarding = OperationRequest::Onboard(Onboard {
         method: Method::Managed,
         password_writeback: false,
-    };
+    });
+    let request = request(sandbox);
+    let plan = plan(&server, request.target(), onboarding).expect("plan");
     let (progress, mut events) = tokio::sync::mpsc::unbounded_channel();
     let drain = tokio::spawn(async move { while events.recv().await.is_some() {} });
     let before = sandbox.requests_served();
-    onboard(&mut server, &request(sandbox), &options, progress)
+    execute(&mut server, &request, &plan, progress)
         .await
         .expect("onboarding succeeds");
     let _ = drain.await;

@@ -7,11 +7,14 @@
 #[path = "../tests/tmux/mod.rs"]
 mod tmux;
 
-use entra_connect::engine::onboard::{Method, OnboardOptions, plan};
+use entra_connect::domain::{ConnectionInputs, Method};
+use entra_connect::engine::onboard::Onboard;
 use entra_connect::engine::progress::{Progress, StepStatus};
 use entra_connect::engine::{LocalServer, StoreChoice, create_certificate};
-use entra_connect::tui::app::{Cloud, Context, Message, Model, Outcome, WizardData, update, view};
+use entra_connect::engine::{OperationRequest, Target, plan};
+use entra_connect::tui::app::{Model, update, view};
 use entra_connect::tui::load_context;
+use entra_connect::tui::model::{Context, EngineEvent, Message, OpId, WizardData};
 use entra_connect::tui::pages::Page;
 use entra_connect::tui::theme::Theme;
 use ratatui::Terminal;
@@ -287,12 +290,15 @@ fn pages() -> (Model, Vec<(&'static str, Page, WizardData, Context)>) {
     let mut server = LocalServer::open(dir.path()).expect("state");
     let certificate = create_certificate(&mut server, StoreChoice::Software, 180).expect("cert");
     let hash = certificate.info.sha256.clone();
-    let context = load_context(&server, true).expect("context");
+    let context = load_context(&server, None).expect("context");
     let tenant = "contoso-sandbox.onmicrosoft.com";
+    let upn = format!("hybrid.admin@{tenant}");
     let data = WizardData {
-        tenant: tenant.into(),
-        cloud: Cloud::Sandbox,
-        upn: format!("hybrid.admin@{tenant}"),
+        connection: ConnectionInputs {
+            tenant: Some(tenant.parse().expect("tenant")),
+            ..ConnectionInputs::default()
+        },
+        upn: Some(upn.parse().expect("upn")),
         ..WizardData::default()
     };
     let mut model = Model::new(context.clone(), data, Theme { color: true });
@@ -316,9 +322,14 @@ fn pages() -> (Model, Vec<(&'static str, Page, WizardData, Context)>) {
     update(&mut model, key(KeyCode::Enter));
     keep("Sign in", &model, |p| matches!(p, Page::SignIn(_)));
     update(&mut model, key(KeyCode::Enter));
-    update(
+    // What the running engine task reports.
+    let engine = |model: &mut Model, event| {
+        let op = model.running.unwrap_or(OpId(0));
+        update(model, Message::Engine(op, event));
+    };
+    engine(
         &mut model,
-        Message::Progress(Progress::SignInCode {
+        EngineEvent::Progress(Progress::SignInCode {
             verification_uri: "http://127.0.0.1:41089/devicelogin".into(),
             user_code: "Z2ZTCQQDC".into(),
             expires_in_seconds: 900,
@@ -330,8 +341,7 @@ fn pages() -> (Model, Vec<(&'static str, Page, WizardData, Context)>) {
     keep("Sign in (waiting)", &model, |p| {
         matches!(p, Page::SignIn(_))
     });
-    let upn = model.data.upn.clone();
-    update(&mut model, Message::SignedIn(Ok(upn)));
+    engine(&mut model, EngineEvent::SignedIn(Ok(upn.clone())));
     keep("Method", &model, |p| matches!(p, Page::Method(_)));
     update(&mut model, key(KeyCode::Down));
     update(&mut model, key(KeyCode::Enter));
@@ -339,21 +349,26 @@ fn pages() -> (Model, Vec<(&'static str, Page, WizardData, Context)>) {
     update(&mut model, key(KeyCode::Enter));
     keep("Options", &model, |p| matches!(p, Page::Options(_)));
     update(&mut model, key(KeyCode::Enter));
-    let options = OnboardOptions {
+    let onboarding = OperationRequest::Onboard(Onboard {
         method: Method::Byoc(hash.clone()),
         password_writeback: false,
+    });
+    let target = Target {
+        tenant: tenant.into(),
+        admin_upn: upn,
     };
-    update(
-        &mut model,
-        Message::Planned(plan(&server, tenant, options).map_err(|e| e.to_string())),
-    );
+    let planned = plan(&server, target, onboarding).map_err(std::sync::Arc::new);
+    update(&mut model, Message::Planned(planned));
     keep("Ready", &model, |p| matches!(p, Page::Ready(_)));
     update(&mut model, key(KeyCode::Enter));
     let steps = [
-        ("sign_in", "Sign in as Hybrid Identity Administrator"),
-        ("scheduler_off", "Disable the sync scheduler for the change"),
-        ("register", "Register this server's application"),
-        ("grant", "Grant the synchronization permission"),
+        ("sign-in", "Sign in as Hybrid Identity Administrator"),
+        (
+            "disable-scheduler",
+            "Disable the sync scheduler for the change",
+        ),
+        ("certificate", "Prepare the certificate"),
+        ("application", "Register this server's application"),
     ];
     for (index, (step, title)) in steps.into_iter().enumerate() {
         let status = if index + 1 < steps.len() {
@@ -363,24 +378,28 @@ fn pages() -> (Model, Vec<(&'static str, Page, WizardData, Context)>) {
         } else {
             StepStatus::Running
         };
-        update(
-            &mut model,
-            Message::Progress(Progress::Step {
-                operation: "onboard".into(),
-                step,
-                title,
-                status,
-            }),
-        );
+        let progress = EngineEvent::Progress(Progress::Step {
+            operation: "onboard".into(),
+            step,
+            title,
+            status,
+        });
+        engine(&mut model, progress);
     }
     keep("Configuring", &model, |p| matches!(p, Page::Configuring(_)));
-    update(
-        &mut model,
-        Message::Finished(Ok(Outcome {
-            app_id: "0e9fc857-a9c5-4310-9120-3d489217e0f5".into(),
-            certificate: hash,
-        })),
-    );
+    let credential = entra_connect::domain::ApplicationCredential {
+        tenant_id: "5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f".into(),
+        application_id: "0e9fc857-a9c5-4310-9120-3d489217e0f5".into(),
+        service_principal_id: "22222222-3333-4444-5555-666666666666".into(),
+        certificate_sha256: hash,
+        key_store: entra_connect::domain::StoreKind::Software,
+        application_managed_by: entra_connect::domain::ManagedBy::EntraConnect,
+        certificate_managed_by: entra_connect::domain::ManagedBy::EntraConnect,
+        configured_at: time::OffsetDateTime::now_utc(),
+    };
+    let finished =
+        EngineEvent::Finished(Ok(entra_connect::engine::Outcome::Credential(credential)));
+    engine(&mut model, finished);
     keep("Done", &model, |p| matches!(p, Page::Done(_)));
 
     let mut second = context;

@@ -312,7 +312,7 @@ fn cert_delete_refuses_the_certificate_in_use() {
     drop(db);
     let err = run_fails(dir.path(), &["cert", "delete", &hash], 1);
     assert!(
-        err.contains("is the connector's current credential; rotate"),
+        err.contains("is the connector's current credential; it cannot be deleted"),
         "{err}"
     );
     assert_eq!(

@@ -258,11 +258,16 @@ fn a_bad_answers_file_is_refused_before_anything() {
     let state = tempfile::tempdir().unwrap();
     let files = tempfile::tempdir().unwrap();
     let path = files.path().join("answers.toml");
-    std::fs::write(&path, "tenant = \"t\"\nupn = \"a@b\"\nmethod = \"byoc\"\n").unwrap();
+    std::fs::write(
+        &path,
+        "tenant = \"contoso.onmicrosoft.com\"\nupn = \"a@contoso.onmicrosoft.com\"\nmethod = \"byoc\"\n",
+    )
+    .unwrap();
+    // Malformed input is a usage error: exit 2.
     let err = support::run_fails(
         state.path(),
         &["wizard", "--answers", path.to_str().unwrap()],
-        1,
+        2,
     );
     assert!(
         err.contains("is not valid: method = \"byoc\" needs certificate_sha256"),

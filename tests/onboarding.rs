@@ -879,20 +879,24 @@ async fn a_failed_register_is_resumed_by_the_next_run_not_repeated() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_with_other_inputs_starts_afresh() {
     let server = Server::new().await;
-    let unknown = "EF".repeat(32);
-    refused(
-        &server
-            .app(
-                "register",
-                "hybrid.admin",
-                &["--certificate-sha256", &unknown],
-            )
-            .await,
-        "no certificate with SHA-256 hash",
-    );
-    // A Managed run is another request: it does not pick up the BYOC attempt.
+    let byoc = server.new_certificate().await;
+    // A BYOC run that stops after its certificate step...
+    let fault = vec![(
+        "ENTRA_CONNECT_TEST_FAIL_AFTER".to_string(),
+        "certificate".to_string(),
+    )];
+    let output = server
+        .app_env(
+            "register",
+            "hybrid.admin",
+            &["--certificate-sha256", &byoc],
+            fault,
+        )
+        .await;
+    refused(&output, "test fault after step certificate");
+    // ...is not picked up by a Managed run, which is another request.
     let registered = json_of(&server.app("register", "hybrid.admin", &[]).await);
-    assert_ne!(registered["certificate_sha256"], unknown.as_str());
+    assert_ne!(registered["certificate_sha256"], byoc.as_str());
     let db = rusqlite::Connection::open(server.state.path().join("entra-connect.db")).unwrap();
     let statuses: Vec<String> = db
         .prepare("SELECT status FROM operations WHERE kind = 'register' ORDER BY rowid")

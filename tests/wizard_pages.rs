@@ -4,19 +4,27 @@
 //! and certificates are fixed here, so snapshots hold no real dates or secrets.
 
 use entra_connect::domain::{
-    CertificateHash, ConnectorIdentityType, ManagedBy, MethodAnswer, SchedulerSettings,
-    SignInAnswer, StoreKind,
+    ApplicationCredential, CertificateHash, ConnectionInputs, ConnectorIdentityType, ManagedBy,
+    Method, MethodAnswer, SchedulerSettings, SignInAnswer, StoreKind,
 };
-use entra_connect::engine::onboard::{Method, OnboardOptions, Plan};
+use entra_connect::engine::onboard::Onboard;
 use entra_connect::engine::progress::{Progress, StepStatus};
-use entra_connect::engine::{CertificateSection, ConfigurationReport};
-use entra_connect::keys::{CertificateInfo, StoredCertificate};
-use entra_connect::tui::app::{self, Cloud, Command, Context, Message, Model, Outcome, WizardData};
+use entra_connect::engine::{
+    CertificateSection, ConfigurationReport, EngineError, OperationRequest, Outcome, Plan,
+    PlannedStep, Target,
+};
+use entra_connect::entra::{EntraError, Secret};
+use entra_connect::keys::{CertificateInfo, KeyError, StoredCertificate};
+use entra_connect::tui::app::{self, Model};
+use entra_connect::tui::model::{
+    Command, Context, EngineEvent, Failure, Message, OpId, Task, WizardData,
+};
 use entra_connect::tui::pages::Page;
 use entra_connect::tui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::sync::Arc;
 use time::macros::datetime;
 
 const NOW: time::OffsetDateTime = datetime!(2026-11-24 12:00 UTC);
@@ -95,18 +103,23 @@ fn context(configured: ConnectorIdentityType) -> Context {
             }),
         }),
         scheduler: SchedulerSettings::default(),
-        sandbox: false,
+        sandbox: None,
         now: NOW,
     }
 }
 
 fn data() -> WizardData {
     WizardData {
-        tenant: "contoso.onmicrosoft.com".into(),
-        upn: "admin@contoso.onmicrosoft.com".into(),
+        connection: ConnectionInputs {
+            tenant: Some("contoso.onmicrosoft.com".parse().unwrap()),
+            ..ConnectionInputs::default()
+        },
+        upn: Some(ADMIN.parse().unwrap()),
         ..WizardData::default()
     }
 }
+
+const ADMIN: &str = "admin@contoso.onmicrosoft.com";
 
 fn first_pass() -> Model {
     Model::new(
@@ -126,6 +139,31 @@ fn ctrl_c() -> Message {
 
 fn send(model: &mut Model, message: Message) -> Option<Command> {
     app::update(model, message)
+}
+
+/// What the running engine task reports (the model's current task).
+fn engine(model: &mut Model, event: EngineEvent) -> Option<Command> {
+    let op = model.running.expect("an engine task is running");
+    send(model, Message::Engine(op, event))
+}
+
+fn failure(error: EngineError) -> Failure {
+    Arc::new(error)
+}
+
+fn graph_403() -> Failure {
+    failure(EngineError::Entra(EntraError::Graph {
+        status: 403,
+        code: "Authorization_RequestDenied".into(),
+        message: "Insufficient privileges to complete the operation.".into(),
+    }))
+}
+
+fn onboarding() -> OperationRequest {
+    OperationRequest::Onboard(Onboard {
+        method: Method::Managed,
+        password_writeback: false,
+    })
 }
 
 fn type_text(model: &mut Model, text: &str) {
@@ -159,19 +197,82 @@ fn title(model: &Model) -> &'static str {
 }
 
 fn plan() -> Plan {
+    let step = |name, title, detail: &str, changes| PlannedStep {
+        name,
+        title,
+        detail: detail.into(),
+        changes,
+    };
     Plan {
-        options: OnboardOptions {
-            method: Method::Managed,
-            password_writeback: false,
+        request: onboarding(),
+        target: Target {
+            tenant: "contoso.onmicrosoft.com".into(),
+            admin_upn: ADMIN.into(),
         },
-        changes: vec![
-            "Create an RSA 2048 key and a self-signed certificate CN=Entra Connect Sync Provisioning, valid 180 days, in the software key store (no TPM); rotated automatically".into(),
-            "Register the application ConnectSyncProvisioning_CONNECT01_0123456789ab in tenant contoso.onmicrosoft.com (this organization only) with the certificate".into(),
-            "Create its service principal and grant it ADSynchronization.ReadWrite.All (Microsoft Entra AD Synchronization Service)".into(),
-            "Turn sync cycles off during the change (SyncCycleEnabled is true) and put them back as they were afterwards".into(),
-            "Switch the connector credential from None to Application, after a test sign-in with the certificate".into(),
+        steps: vec![
+            step(
+                "sign-in",
+                "Sign in as Hybrid Identity Administrator",
+                "Sign in as admin@contoso.onmicrosoft.com to tenant contoso.onmicrosoft.com and check the account holds Hybrid Identity Administrator (or Global Administrator)",
+                false,
+            ),
+            step(
+                "disable-scheduler",
+                "Disable the sync scheduler for the change",
+                "Turn sync cycles off during the change (SyncCycleEnabled is true) and put them back as they were afterwards",
+                true,
+            ),
+            step(
+                "certificate",
+                "Prepare the certificate",
+                "Create an RSA 2048 key and a self-signed certificate CN=Entra Connect Sync Provisioning, valid 180 days, in the software key store (no TPM)",
+                true,
+            ),
+            step(
+                "application",
+                "Register this server's application",
+                "Register the application ConnectSyncProvisioning_CONNECT01_0123456789ab in tenant contoso.onmicrosoft.com (this organization only) with the certificate, unless it exists there already with it",
+                true,
+            ),
+            step(
+                "service-principal",
+                "Create the application's service principal",
+                "Create its service principal, unless it has one",
+                true,
+            ),
+            step(
+                "app-roles",
+                "Grant the synchronization permissions",
+                "Grant it ADSynchronization.ReadWrite.All (Microsoft Entra AD Synchronization Service)",
+                true,
+            ),
+            step(
+                "verify-token",
+                "Sign in as the application for the synchronization service",
+                "Acquire a token for the synchronization service with the certificate, waiting for Entra to replicate a new application",
+                false,
+            ),
+            step(
+                "save-credential",
+                "Switch the connector to application identity",
+                "Switch the connector credential from None to Application",
+                true,
+            ),
         ],
     }
+}
+
+fn onboarded() -> Outcome {
+    Outcome::Credential(ApplicationCredential {
+        tenant_id: "5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f".into(),
+        application_id: "11111111-2222-3333-4444-555555555555".into(),
+        service_principal_id: "22222222-3333-4444-5555-666666666666".into(),
+        certificate_sha256: hash("AB"),
+        key_store: StoreKind::Software,
+        application_managed_by: ManagedBy::EntraConnect,
+        certificate_managed_by: ManagedBy::EntraConnect,
+        configured_at: NOW,
+    })
 }
 
 /// Drives a first pass up to the page `until` ("sign-in", "method", "ready", ...).
@@ -186,10 +287,7 @@ fn drive_to(model: &mut Model, until: &str) {
         }),
         ("method", |m| {
             send(m, key(KeyCode::Enter));
-            send(
-                m,
-                Message::SignedIn(Ok("admin@contoso.onmicrosoft.com".into())),
-            );
+            engine(m, EngineEvent::SignedIn(Ok(ADMIN.into())));
         }),
         ("options", |m| {
             send(m, key(KeyCode::Enter));
@@ -250,7 +348,10 @@ fn back_navigation_keeps_entered_values() {
     type_text(&mut model, "fabrikam.onmicrosoft.com");
     send(&mut model, key(KeyCode::Enter));
     assert_eq!(title(&model), "sign-in");
-    assert_eq!(model.data.tenant, "fabrikam.onmicrosoft.com");
+    assert_eq!(
+        model.data.connection.tenant.as_ref().map(|t| t.as_str()),
+        Some("fabrikam.onmicrosoft.com")
+    );
     send(&mut model, key(KeyCode::Esc));
     assert_eq!(title(&model), "connect");
     assert!(render(&model, 80, 24).contains("[fabrikam.onmicrosoft.com"));
@@ -265,11 +366,14 @@ fn an_invalid_tenant_is_refused_with_a_message() {
     clear(&mut model, 40);
     send(&mut model, key(KeyCode::Enter));
     assert_eq!(title(&model), "connect");
-    assert!(render(&model, 100, 30).contains("Enter the tenant id or a domain"));
+    assert!(render(&model, 100, 30).contains("\"\" is not a tenant: expected the tenant id"));
     type_text(&mut model, "not a tenant");
     send(&mut model, key(KeyCode::Enter));
     assert_eq!(title(&model), "connect");
-    assert!(render(&model, 120, 30).contains("is neither a tenant id (GUID) nor a domain name"));
+    assert!(
+        render(&model, 120, 30)
+            .contains("\"not a tenant\" is not a tenant: expected the tenant id")
+    );
     snapshot("connect-invalid", &model);
 }
 
@@ -280,13 +384,25 @@ fn sign_in_asks_the_engine_and_sends_a_password_only_when_chosen() {
     let command = send(&mut model, key(KeyCode::Enter));
     assert_eq!(
         command,
-        Some(Command::StartSignIn {
-            upn: "admin@contoso.onmicrosoft.com".into(),
-            password: None
+        Some(Command::Start {
+            op: OpId(1),
+            task: Task::SignIn {
+                upn: ADMIN.parse().unwrap(),
+                password: None
+            }
         })
     );
     assert!(model.wants_ticks(), "the spinner animates while waiting");
-    send(&mut model, Message::SignedIn(Err("sign-in refused (invalid_grant): AADSTS50126: Error validating credentials. Check the user name and password.".into())));
+    let refused = EntraError::Token {
+        status: 400,
+        code: "invalid_grant".into(),
+        aadsts: Some(50126),
+        description: "AADSTS50126: Error validating credentials.".into(),
+    };
+    engine(
+        &mut model,
+        EngineEvent::SignedIn(Err(failure(refused.into()))),
+    );
     assert_eq!(title(&model), "sign-in");
     assert!(!model.wants_ticks());
     assert!(render(&model, 120, 30).contains("AADSTS50126"));
@@ -305,9 +421,12 @@ fn sign_in_asks_the_engine_and_sends_a_password_only_when_chosen() {
     let command = send(&mut model, key(KeyCode::Enter));
     assert_eq!(
         command,
-        Some(Command::StartSignIn {
-            upn: "admin@contoso.onmicrosoft.com".into(),
-            password: Some("Pa55word!".into())
+        Some(Command::Start {
+            op: OpId(2),
+            task: Task::SignIn {
+                upn: ADMIN.parse().unwrap(),
+                password: Some(Secret::new("Pa55word!"))
+            }
         })
     );
     assert_eq!(model.data.sign_in, SignInAnswer::Password);
@@ -320,7 +439,7 @@ fn an_account_without_at_sign_is_refused() {
     clear(&mut model, 60);
     type_text(&mut model, "admin");
     assert_eq!(send(&mut model, key(KeyCode::Enter)), None);
-    assert!(render(&model, 120, 30).contains("Enter the administrator's user principal name"));
+    assert!(render(&model, 120, 30).contains("\"admin\" is not a user principal name"));
     snapshot("sign-in-invalid", &model);
 }
 
@@ -334,10 +453,22 @@ fn managed_goes_straight_to_options_and_ready_builds_the_plan() {
     assert!(model.data.password_writeback);
     let command = send(&mut model, key(KeyCode::Enter));
     assert_eq!(title(&model), "ready");
-    assert_eq!(command, Some(Command::BuildPlan));
+    assert_eq!(
+        command,
+        Some(Command::Plan(OperationRequest::Onboard(Onboard {
+            method: Method::Managed,
+            password_writeback: true,
+        })))
+    );
     send(&mut model, Message::Planned(Ok(plan())));
     let command = send(&mut model, key(KeyCode::Enter));
-    assert_eq!(command, Some(Command::Run(plan())));
+    assert_eq!(
+        command,
+        Some(Command::Start {
+            op: OpId(2),
+            task: Task::Run(plan())
+        })
+    );
     assert_eq!(title(&model), "configuring");
 }
 
@@ -390,12 +521,16 @@ fn byoa_asks_for_a_guid_application_id() {
     type_text(&mut model, "11111111-2222-3333-4444-555555555555");
     send(&mut model, key(KeyCode::Enter));
     assert_eq!(title(&model), "options");
-    assert_eq!(model.data.app_id, "11111111-2222-3333-4444-555555555555");
-    let answers = app::answers(&model.data);
+    let app_id = "11111111-2222-3333-4444-555555555555";
+    assert_eq!(
+        model.data.app_id.as_ref().map(|id| id.as_str()),
+        Some(app_id)
+    );
+    let answers = model.data.answers().unwrap();
     assert_eq!(answers.method, MethodAnswer::Byoa);
     assert_eq!(
-        answers.application_app_id.as_deref(),
-        Some("11111111-2222-3333-4444-555555555555")
+        answers.application_app_id.as_ref().map(|id| id.as_str()),
+        Some(app_id)
     );
 }
 
@@ -415,9 +550,10 @@ fn ctrl_c_asks_first_and_cancels_a_running_change() {
         render(&model, 120, 30)
             .contains("Quit and cancel the running change? The scheduler is put back. (y/n)")
     );
+    let running = model.running.expect("the change runs");
     assert_eq!(
         send(&mut model, key(KeyCode::Char('y'))),
-        Some(Command::Cancel)
+        Some(Command::Cancel(running))
     );
     assert!(model.quit);
 }
@@ -426,16 +562,65 @@ fn ctrl_c_asks_first_and_cancels_a_running_change() {
 fn a_failed_step_offers_retry_back_and_quit() {
     let mut model = first_pass();
     drive_to(&mut model, "configuring");
-    send(&mut model, Message::Finished(Err("Microsoft Graph answered 403 Authorization_RequestDenied: Insufficient privileges to complete the operation.".into())));
+    engine(&mut model, EngineEvent::Finished(Err(graph_403())));
     assert_eq!(title(&model), "configuring");
     assert!(!model.wants_ticks());
+    let retry = send(&mut model, key(KeyCode::Char('r')));
     assert_eq!(
-        send(&mut model, key(KeyCode::Char('r'))),
-        Some(Command::Run(plan()))
+        retry,
+        Some(Command::Start {
+            op: OpId(3),
+            task: Task::Run(plan())
+        })
     );
-    send(&mut model, Message::Finished(Err("again".into())));
-    send(&mut model, key(KeyCode::Char('b')));
+    engine(&mut model, EngineEvent::Finished(Err(graph_403())));
+    // Back asks for the plan again, worked out from the server as it now is,
+    // and Ready shows it.
+    let back = send(&mut model, key(KeyCode::Char('b')));
     assert_eq!(title(&model), "ready");
+    assert_eq!(back, Some(Command::Plan(onboarding())));
+    assert!(render(&model, 120, 40).contains("Working out the changes"));
+    send(&mut model, Message::Planned(Ok(plan())));
+    let screen = render(&model, 120, 40);
+    assert!(
+        screen.contains("1. Sign in as Hybrid Identity Administrator (no change)"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("8. Switch the connector to application identity"),
+        "{screen}"
+    );
+    snapshot("ready-after-failure", &model);
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert_eq!(
+        command,
+        Some(Command::Start {
+            op: OpId(4),
+            task: Task::Run(plan())
+        })
+    );
+    assert_eq!(title(&model), "configuring");
+}
+
+#[test]
+fn a_result_of_a_cancelled_or_replaced_task_is_dropped() {
+    let mut model = first_pass();
+    drive_to(&mut model, "configuring");
+    let current = model.running.expect("the change runs");
+    let stale = OpId(current.0 - 1);
+    send(
+        &mut model,
+        Message::Engine(stale, EngineEvent::Finished(Ok(onboarded()))),
+    );
+    assert_eq!(
+        title(&model),
+        "configuring",
+        "a stale result changes nothing"
+    );
+    assert_eq!(model.running, Some(current));
+    engine(&mut model, EngineEvent::Finished(Ok(onboarded())));
+    assert_eq!(title(&model), "done");
+    assert_eq!(model.running, None);
 }
 
 #[test]
@@ -488,9 +673,9 @@ fn snapshots_first_pass() {
     snapshot("sign-in", &model);
     send(&mut model, key(KeyCode::Enter));
     snapshot("sign-in-starting", &model);
-    send(
+    engine(
         &mut model,
-        Message::Progress(Progress::SignInCode {
+        EngineEvent::Progress(Progress::SignInCode {
             verification_uri: "https://microsoft.com/devicelogin".into(),
             user_code: "F7K2QWXZ9".into(),
             expires_in_seconds: 900,
@@ -500,18 +685,13 @@ fn snapshots_first_pass() {
         send(&mut model, Message::Tick);
     }
     snapshot("sign-in-waiting", &model);
-    send(
+    engine(
         &mut model,
-        Message::SignedIn(Err(
-            "the sign-in was declined at the verification page".into()
-        )),
+        EngineEvent::SignedIn(Err(failure(EntraError::DeviceCodeDeclined.into()))),
     );
     snapshot("sign-in-failed", &model);
     send(&mut model, key(KeyCode::Enter));
-    send(
-        &mut model,
-        Message::SignedIn(Ok("admin@contoso.onmicrosoft.com".into())),
-    );
+    engine(&mut model, EngineEvent::SignedIn(Ok(ADMIN.into())));
     snapshot("method", &model);
     send(&mut model, key(KeyCode::Down));
     send(&mut model, key(KeyCode::Enter));
@@ -528,14 +708,14 @@ fn snapshots_first_pass() {
     send(&mut model, key(KeyCode::Esc));
     send(&mut model, key(KeyCode::Enter));
     let step = |name, title, status| {
-        Message::Progress(Progress::Step {
+        EngineEvent::Progress(Progress::Step {
             operation: "op".into(),
             step: name,
             title,
             status,
         })
     };
-    send(
+    engine(
         &mut model,
         step(
             "sign-in",
@@ -545,7 +725,7 @@ fn snapshots_first_pass() {
             },
         ),
     );
-    send(
+    engine(
         &mut model,
         step(
             "disable-scheduler",
@@ -555,7 +735,7 @@ fn snapshots_first_pass() {
             },
         ),
     );
-    send(
+    engine(
         &mut model,
         step(
             "certificate",
@@ -563,7 +743,7 @@ fn snapshots_first_pass() {
             StepStatus::AlreadyDone,
         ),
     );
-    send(
+    engine(
         &mut model,
         step(
             "application",
@@ -575,7 +755,7 @@ fn snapshots_first_pass() {
         send(&mut model, Message::Tick);
     }
     snapshot("configuring-running", &model);
-    send(
+    engine(
         &mut model,
         step(
             "application",
@@ -587,23 +767,20 @@ fn snapshots_first_pass() {
         ),
     );
     snapshot("configuring-retrying", &model);
-    send(&mut model, step("application", "Register this server's application", StepStatus::Failed { error: "Microsoft Graph answered 403 Authorization_RequestDenied: Insufficient privileges.".into() }));
-    send(
+    engine(
         &mut model,
-        Message::Finished(Err(
-            "Microsoft Graph answered 403 Authorization_RequestDenied: Insufficient privileges."
-                .into(),
-        )),
+        step(
+            "application",
+            "Register this server's application",
+            StepStatus::Failed {
+                error: graph_403().to_string(),
+            },
+        ),
     );
+    engine(&mut model, EngineEvent::Finished(Err(graph_403())));
     snapshot("configuring-failed", &model);
     send(&mut model, key(KeyCode::Char('r')));
-    send(
-        &mut model,
-        Message::Finished(Ok(Outcome {
-            app_id: "11111111-2222-3333-4444-555555555555".into(),
-            certificate: hash("AB"),
-        })),
-    );
+    engine(&mut model, EngineEvent::Finished(Ok(onboarded())));
     assert_eq!(title(&model), "done");
     snapshot("done", &model);
 }
@@ -613,12 +790,11 @@ fn snapshots_plan_refused_and_empty_store() {
     let mut model = first_pass();
     drive_to(&mut model, "options");
     send(&mut model, key(KeyCode::Enter));
-    send(
-        &mut model,
-        Message::Planned(Err(
-            "no certificate with SHA-256 hash ABAB… in the key store".into(),
-        )),
-    );
+    let refusal = EngineError::StepRefused {
+        step: "Prepare the certificate",
+        source: Box::new(EngineError::Key(KeyError::NotFound(hash("AB")))),
+    };
+    send(&mut model, Message::Planned(Err(failure(refusal))));
     snapshot("ready-refused", &model);
 
     let mut empty = Model::new(
@@ -628,7 +804,6 @@ fn snapshots_plan_refused_and_empty_store() {
         },
         WizardData {
             method: MethodAnswer::Byoc,
-            cloud: Cloud::Public,
             ..data()
         },
         Theme { color: false },

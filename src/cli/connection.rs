@@ -1,60 +1,77 @@
-//! The connection options every command that reaches Entra takes, resolved
-//! against what the state remembers, and the progress printer.
+//! What every command that reaches Entra shares: the connection and sign-in
+//! options (typed, so a malformed value is refused by clap with exit code 2
+//! before anything happens), the plan-then-run path of an operation with
+//! `--dry-run`, and the progress printer.
 
-use crate::domain::{Answers, CertificateHash, SignInAnswer};
-use crate::engine::connection::{RememberedConnection, remember, remembered};
-use crate::engine::progress::{Progress, ProgressSender};
-use crate::engine::{EngineError, EntraRequest, LocalServer};
-use crate::entra::client::{AdminSignIn, ConnectionSettings, DEFAULT_ADMIN_CLIENT_ID};
-use crate::entra::{Cloud, Endpoints, RetryPolicy, Secret};
+use super::output::Output;
+use crate::domain::{Answers, Cloud, ConnectionInputs, EndpointUrl, SignInAnswer, Tenant, Upn};
+use crate::engine::connection::{remember, remembered, settings};
+use crate::engine::progress::{Progress, ProgressSender, StepStatus};
+use crate::engine::{
+    EngineError, EntraRequest, LocalServer, OperationRequest, Outcome, Plan, Target,
+};
+use crate::entra::Secret;
+use crate::entra::client::{AdminSignIn, DEFAULT_ADMIN_CLIENT_ID};
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
+const DEFAULT_REPLICATION_TIMEOUT: u64 = 300;
+
 #[derive(Debug, Clone, Args)]
 pub struct ConnectionArgs {
-    /// Tenant id or verified domain (remembered from the last run).
+    /// Tenant id or verified domain (remembered once an operation works).
     #[arg(long, value_name = "ID-OR-DOMAIN")]
-    tenant: Option<String>,
+    tenant: Option<Tenant>,
     /// National cloud.
     #[arg(long, value_enum)]
     cloud: Option<Cloud>,
     /// Identity platform host, e.g. https://login.microsoftonline.com.
     #[arg(long, value_name = "URL")]
-    authority_host: Option<String>,
+    authority_host: Option<EndpointUrl>,
     /// Microsoft Graph base, e.g. https://graph.microsoft.com/v1.0.
     #[arg(long, value_name = "URL")]
-    graph_url: Option<String>,
+    graph_url: Option<EndpointUrl>,
     /// A PEM root certificate to trust besides the system's.
     #[arg(long, value_name = "PEM")]
     ca_cert: Option<PathBuf>,
     /// Seconds to keep retrying while Entra replicates new objects.
-    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_REPLICATION_TIMEOUT)]
     replication_timeout: u64,
+}
+
+impl ConnectionArgs {
+    pub fn inputs(&self) -> ConnectionInputs {
+        ConnectionInputs {
+            tenant: self.tenant.clone(),
+            cloud: self.cloud,
+            authority_host: self.authority_host.clone(),
+            graph_url: self.graph_url.clone(),
+            ca_cert: self.ca_cert.clone(),
+        }
+    }
+
+    pub fn replication_budget(&self) -> Duration {
+        Duration::from_secs(self.replication_timeout)
+    }
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct SignInArgs {
     /// The Hybrid Identity Administrator (or Global Administrator) to sign in as.
     #[arg(long, value_name = "UPN")]
-    upn: String,
+    upn: Upn,
     /// How the administrator signs in.
-    #[arg(long, value_enum, default_value_t = SignInMethod::DeviceCode)]
-    sign_in: SignInMethod,
+    #[arg(long, value_enum, default_value_t = SignInAnswer::DeviceCode)]
+    sign_in: SignInAnswer,
     /// Read the password from standard input (with --sign-in password).
     #[arg(long)]
     password_stdin: bool,
     /// Public client application used for the administrator's sign-in.
     #[arg(long, value_name = "APPID", default_value = DEFAULT_ADMIN_CLIENT_ID)]
-    admin_client_id: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SignInMethod {
-    DeviceCode,
-    Password,
+    admin_client_id: crate::domain::AppId,
 }
 
 /// The hash argument of the application commands.
@@ -62,100 +79,119 @@ pub enum SignInMethod {
 pub struct CertificateArg {
     /// SHA-256 hash of a certificate in the key store (BYOC/BYOA); omitted: a new managed certificate.
     #[arg(long, value_name = "HASH")]
-    pub certificate_sha256: Option<CertificateHash>,
+    pub certificate_sha256: Option<crate::domain::CertificateHash>,
 }
 
-impl ConnectionArgs {
-    /// The connection an answers file describes.
-    pub fn from_answers(answers: &Answers) -> anyhow::Result<ConnectionArgs> {
-        let cloud = match &answers.cloud {
-            Some(name) => Some(Cloud::from_str(name, true).map_err(|_| {
-                anyhow::anyhow!("cloud = {name:?} in the answers file: use public, usgov or china")
-            })?),
-            None => None,
-        };
-        Ok(ConnectionArgs {
-            tenant: Some(answers.tenant.clone()),
-            cloud,
-            authority_host: answers.authority_host.clone(),
-            graph_url: answers.graph_url.clone(),
-            ca_cert: answers.ca_cert.clone(),
-            replication_timeout: 300,
-        })
-    }
-
-    /// Resolves the options against the remembered connection and remembers the result.
-    /// `fallback_tenant` is used when neither the options nor the state name one.
-    pub fn settings(
-        &self,
-        server: &mut LocalServer,
-        admin_client_id: &str,
-        fallback_tenant: Option<String>,
-    ) -> anyhow::Result<ConnectionSettings> {
-        let last = remembered(server)?;
-        let connection = RememberedConnection {
-            tenant: self.tenant.clone().or(last.tenant).or(fallback_tenant),
-            cloud: self.cloud.or(last.cloud),
-            authority_host: self.authority_host.clone().or(last.authority_host),
-            graph_url: self.graph_url.clone().or(last.graph_url),
-            ca_cert: self.ca_cert.clone().or(last.ca_cert),
-        };
-        let tenant = connection
-            .tenant
-            .clone()
-            .context("no tenant given: add --tenant ID-OR-DOMAIN (it is remembered afterwards)")?;
-        let endpoints = Endpoints::new(
-            connection.cloud.unwrap_or(Cloud::Public),
-            connection.authority_host.as_deref(),
-            connection.graph_url.as_deref(),
-        )
-        .map_err(EngineError::from)?;
-        remember(server, &connection)?;
-        Ok(ConnectionSettings {
-            tenant,
-            endpoints,
-            ca_cert: connection.ca_cert,
-            admin_client_id: admin_client_id.to_string(),
-            retry: RetryPolicy {
-                replication_budget: Duration::from_secs(self.replication_timeout),
-                ..RetryPolicy::default()
-            },
-            cache: Default::default(),
-        })
-    }
+/// `--dry-run`, on every command that changes anything.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct DryRunArg {
+    /// Print the plan (every step and what it changes) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
-impl SignInArgs {
-    pub fn from_answers(answers: &Answers) -> SignInArgs {
-        SignInArgs {
+/// Everything an operation against Entra needs from the command line or an
+/// answers file.
+pub struct Invocation {
+    pub connection: ConnectionInputs,
+    pub replication_budget: Duration,
+    pub upn: Upn,
+    pub sign_in: SignInAnswer,
+    pub password_stdin: bool,
+    pub admin_client_id: String,
+}
+
+impl Invocation {
+    pub fn new(connection: &ConnectionArgs, sign_in: &SignInArgs) -> Invocation {
+        Invocation {
+            connection: connection.inputs(),
+            replication_budget: connection.replication_budget(),
+            upn: sign_in.upn.clone(),
+            sign_in: sign_in.sign_in,
+            password_stdin: sign_in.password_stdin,
+            admin_client_id: sign_in.admin_client_id.to_string(),
+        }
+    }
+
+    /// An answers file's connection and sign-in (the password from standard input).
+    pub fn from_answers(answers: &Answers) -> Invocation {
+        Invocation {
+            connection: answers.connection(),
+            replication_budget: Duration::from_secs(DEFAULT_REPLICATION_TIMEOUT),
             upn: answers.upn.clone(),
-            sign_in: match answers.sign_in {
-                SignInAnswer::DeviceCode => SignInMethod::DeviceCode,
-                SignInAnswer::Password => SignInMethod::Password,
-            },
+            sign_in: answers.sign_in,
             password_stdin: true,
             admin_client_id: DEFAULT_ADMIN_CLIENT_ID.to_string(),
         }
     }
 
-    pub fn request(
-        &self,
-        connection: &ConnectionArgs,
+    /// Plans `request` against this server; with `dry_run` prints the plan and
+    /// stops, otherwise signs in, runs it with progress on stderr, and
+    /// remembers the connection once it worked. Returns the outcome of a run.
+    pub fn perform(
+        self,
         server: &mut LocalServer,
-    ) -> anyhow::Result<EntraRequest> {
-        let sign_in = match self.sign_in {
-            SignInMethod::DeviceCode => AdminSignIn::DeviceCode {
-                upn: self.upn.clone(),
-            },
-            SignInMethod::Password => AdminSignIn::Password {
-                upn: self.upn.clone(),
-                password: read_password(self.password_stdin, &self.upn)?,
-            },
+        request: OperationRequest,
+        dry_run: DryRunArg,
+        out: &Output,
+    ) -> anyhow::Result<Option<Outcome>> {
+        let connection = self.connection.clone().or(remembered(server)?);
+        let tenant = connection.tenant.clone().ok_or(EngineError::NoTenant)?;
+        let target = Target {
+            tenant: tenant.to_string(),
+            admin_upn: self.upn.to_string(),
         };
-        Ok(EntraRequest {
-            connection: connection.settings(server, &self.admin_client_id, None)?,
-            sign_in,
+        let plan = crate::engine::plan(server, target, request).inspect_err(print_refusal)?;
+        if dry_run.dry_run {
+            out.show(&plan, human_plan)?;
+            return Ok(None);
+        }
+        let settings = settings(
+            &connection,
+            &self.admin_client_id,
+            self.replication_budget,
+            Default::default(),
+        )?;
+        let request = EntraRequest {
+            connection: settings,
+            sign_in: self.admin_sign_in()?,
+        };
+        let outcome = run_operation(server, async |server, progress| {
+            crate::engine::execute(server, &request, &plan, progress).await
+        })?;
+        remember(server, &connection)?;
+        Ok(Some(outcome))
+    }
+
+    fn admin_sign_in(&self) -> anyhow::Result<AdminSignIn> {
+        let upn = self.upn.to_string();
+        Ok(match self.sign_in {
+            SignInAnswer::DeviceCode => AdminSignIn::DeviceCode { upn },
+            SignInAnswer::Password => {
+                let password = read_password(self.password_stdin, &upn)?;
+                AdminSignIn::Password { upn, password }
+            }
         })
+    }
+}
+
+/// A plan as the Ready page lists it: numbered steps, each with what it does.
+pub fn human_plan(plan: &Plan) -> String {
+    let mut text = String::from("Nothing has changed. These steps would run, in this order:\n");
+    for (index, step) in plan.steps.iter().enumerate() {
+        text.push_str(&format!(
+            " {}\n    {}\n",
+            step.heading(index + 1),
+            step.detail
+        ));
+    }
+    text
+}
+
+/// A refusal of one step while planning, in the progress lines' form.
+fn print_refusal(error: &EngineError) {
+    if let EngineError::StepRefused { step, source } = error {
+        eprintln!("[FAIL] {step}: {source}");
     }
 }
 
@@ -169,7 +205,6 @@ fn read_password(from_stdin: bool, upn: &str) -> anyhow::Result<Secret> {
 /// a live line for the running step that its outcome then replaces. Returns
 /// the sender for the engine and a handle that finishes once the sender is dropped.
 pub fn progress_printer() -> (ProgressSender, tokio::task::JoinHandle<()>) {
-    use crate::engine::progress::StepStatus;
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Progress>();
     let live = std::io::stderr().is_terminal();
     let printer = tokio::spawn(async move {
@@ -210,9 +245,7 @@ pub fn run_operation<T>(
             Some(result) => Ok(result?),
             None => {
                 crate::engine::operation::recover_scheduler(server)?;
-                anyhow::bail!(
-                    "cancelled: the scheduler was restored; run the same command again to resume"
-                )
+                Err(EngineError::Cancelled.into())
             }
         }
     })

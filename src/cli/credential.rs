@@ -2,7 +2,9 @@
 
 use super::connection::{ConnectionArgs, run_operation};
 use super::output::{Output, fields};
+use crate::domain::ConnectionInputs;
 use crate::domain::{ConnectorCredential, ConnectorIdentityType, format_time};
+use crate::engine::connection::{remember, remembered, settings};
 use crate::engine::{LocalServer, test_credential};
 use crate::entra::client::DEFAULT_ADMIN_CLIENT_ID;
 use clap::Subcommand;
@@ -13,7 +15,7 @@ pub enum CredentialCommand {
     /// Show what the connector signs in with.
     Show,
     /// Sign in with the current credential for the synchronization service; prints who, roles and expiry (never the token).
-    Test(ConnectionArgs),
+    Test(Box<ConnectionArgs>),
 }
 
 #[derive(Serialize)]
@@ -30,14 +32,28 @@ pub fn run(
 ) -> anyhow::Result<()> {
     match command {
         CredentialCommand::Test(connection) => {
+            // The tenant the credential belongs to, unless one is given or remembered.
             let tenant = match server.credential()? {
-                ConnectorCredential::Application(app) => Some(app.tenant_id),
+                ConnectorCredential::Application(app) => app.tenant_id.parse().ok(),
                 _ => None,
             };
-            let settings = connection.settings(server, DEFAULT_ADMIN_CLIENT_ID, tenant)?;
+            let inputs = connection
+                .inputs()
+                .or(remembered(server)?)
+                .or(ConnectionInputs {
+                    tenant,
+                    ..ConnectionInputs::default()
+                });
+            let settings = settings(
+                &inputs,
+                DEFAULT_ADMIN_CLIENT_ID,
+                connection.replication_budget(),
+                Default::default(),
+            )?;
             let result = run_operation(server, async |server, progress| {
                 test_credential(server, settings, progress).await
             })?;
+            remember(server, &inputs)?;
             out.show(&result, |r| {
                 fields(&[
                     ("ClientId", r.client_id.clone()),

@@ -128,6 +128,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Input that is malformed or missing: the process exits with code 2, like
+/// clap's own usage errors, and nothing was changed.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
 /// A secret typed by the administrator: prompted without echo on a terminal
 /// (unless `from_stdin`), otherwise one line of standard input.
 fn read_secret(prompt: &str, from_stdin: bool) -> std::io::Result<zeroize::Zeroizing<String>> {

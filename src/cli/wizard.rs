@@ -1,14 +1,16 @@
 //! `wizard --answers FILE`: the wizard's onboarding, unattended, with progress
 //! lines instead of pages.
 
-use super::connection::{ConnectionArgs, SignInArgs, run_operation};
+use super::UsageError;
+use super::connection::{DryRunArg, Invocation};
 use super::output::{Output, fields};
-use crate::domain::{Answers, MethodAnswer};
-use crate::engine::LocalServer;
-use crate::engine::onboard::{Method, OnboardOptions, onboard};
+use crate::domain::Answers;
+use crate::domain::{Cloud, ConnectionInputs};
+use crate::engine::onboard::Onboard;
+use crate::engine::{LocalServer, OperationRequest, Outcome};
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::tui::WizardSetup;
-use crate::tui::app::{Cloud, WizardData};
+use crate::tui::model::{SandboxEndpoints, WizardData};
 use anyhow::Context;
 use clap::Args;
 use std::io::IsTerminal;
@@ -24,11 +26,21 @@ pub struct WizardArgs {
     /// unless one is given.
     #[arg(long)]
     pub sandbox: bool,
+    /// With --answers: print the plan and change nothing.
+    #[arg(long, requires = "answers")]
+    dry_run: bool,
 }
 
 pub fn run(args: WizardArgs, server: LocalServer, out: &Output) -> anyhow::Result<()> {
     match &args.answers {
-        Some(path) => unattended(path, server, out),
+        Some(path) => unattended(
+            path,
+            DryRunArg {
+                dry_run: args.dry_run,
+            },
+            server,
+            out,
+        ),
         None => {
             anyhow::ensure!(
                 std::io::stdin().is_terminal() && std::io::stdout().is_terminal(),
@@ -53,49 +65,52 @@ async fn interactive(sandbox: bool, server: LocalServer) -> anyhow::Result<()> {
             ..SandboxConfig::default()
         })
         .await?;
+        let sandbox = SandboxEndpoints {
+            authority_host: handle.authority_host.parse()?,
+            graph_url: handle.graph_url.parse()?,
+        };
         setup.data = WizardData {
-            tenant: handle.tenant_domain.clone(),
-            cloud: Cloud::Sandbox,
-            upn: handle.admin_upn.clone(),
+            connection: ConnectionInputs {
+                tenant: Some(handle.tenant_domain.parse()?),
+                cloud: Some(Cloud::Public),
+                authority_host: Some(sandbox.authority_host.clone()),
+                graph_url: Some(sandbox.graph_url.clone()),
+                ca_cert: None,
+            },
+            upn: Some(handle.admin_upn.parse()?),
             ..WizardData::default()
         };
-        setup.sandbox_endpoints = Some((handle.authority_host.clone(), handle.graph_url.clone()));
+        setup.sandbox = Some(sandbox);
         _tenant = Some(handle);
     }
     crate::tui::run(server, setup).await
 }
 
 /// The onboarding from an answers file, with progress lines instead of pages.
-fn unattended(path: &std::path::Path, mut server: LocalServer, out: &Output) -> anyhow::Result<()> {
-    let server = &mut server;
+fn unattended(
+    path: &std::path::Path,
+    dry_run: DryRunArg,
+    mut server: LocalServer,
+    out: &Output,
+) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the answers file {}", path.display()))?;
     let answers = Answers::parse(&text).map_err(|why| {
-        anyhow::anyhow!("the answers file {} is not valid: {why}", path.display())
+        UsageError(format!(
+            "the answers file {} is not valid: {why}",
+            path.display()
+        ))
     })?;
-    let connection = ConnectionArgs::from_answers(&answers)?;
-    let request = SignInArgs::from_answers(&answers).request(&connection, server)?;
-    let certificate = answers.certificate_sha256.clone();
-    let method = match (
-        answers.method,
-        certificate,
-        answers.application_app_id.clone(),
-    ) {
-        (MethodAnswer::Managed, _, _) => Method::Managed,
-        (MethodAnswer::Byoc, Some(hash), _) => Method::Byoc(hash),
-        (MethodAnswer::Byoa, Some(certificate), Some(app_id)) => Method::Byoa {
-            app_id,
-            certificate,
-        },
-        _ => anyhow::bail!("the answers file lacks what its method needs"),
-    };
-    let options = OnboardOptions {
-        method,
+    let request = OperationRequest::Onboard(Onboard {
+        method: answers.method()?,
         password_writeback: answers.password_writeback,
+    });
+    let invocation = Invocation::from_answers(&answers);
+    let Some(Outcome::Credential(credential)) =
+        invocation.perform(&mut server, request, dry_run, out)?
+    else {
+        return Ok(());
     };
-    let credential = run_operation(server, async |server, progress| {
-        onboard(server, &request, &options, progress).await
-    })?;
     out.show(&credential, |c| {
         fields(&[
             ("ConnectorIdentityType", "Application".to_string()),
@@ -104,7 +119,7 @@ fn unattended(path: &std::path::Path, mut server: LocalServer, out: &Output) -> 
             ("CertificateSHA256Hash", c.certificate_sha256.to_string()),
             (
                 "NextStep",
-                "remove the legacy service account once synchronization runs (entra-connect service-account remove)".to_string(),
+                "check the connector signs in: entra-connect credential test".to_string(),
             ),
         ])
     })

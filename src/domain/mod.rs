@@ -2,9 +2,11 @@
 
 mod answers;
 mod hash;
+mod inputs;
 
-pub use answers::{Answers, MethodAnswer, SignInAnswer};
+pub use answers::{Answers, ConnectionInputs, Method, MethodAnswer, MethodError, SignInAnswer};
 pub use hash::{CertificateHash, HashParseError};
+pub use inputs::{AppId, CertificateDays, EndpointUrl, InputError, Tenant, Upn};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -82,6 +84,28 @@ named_enum! {
         None => "None",
         ServiceAccount => "ServiceAccount",
         Application => "Application",
+    }
+}
+
+/// The Microsoft clouds Entra Connect runs in; each has its own endpoints.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Cloud {
+    #[default]
+    Public,
+    Usgov,
+    China,
+}
+
+impl Cloud {
+    pub const ALL: [Cloud; 3] = [Cloud::Public, Cloud::Usgov, Cloud::China];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Cloud::Public => "Microsoft Entra ID (worldwide)",
+            Cloud::Usgov => "US Government",
+            Cloud::China => "China (21Vianet)",
+        }
     }
 }
 

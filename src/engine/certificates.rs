@@ -2,8 +2,11 @@
 
 use super::{EngineError, LocalServer};
 use crate::domain::{CertificateHash, ConnectorCredential, EventId, EventLevel, StoreKind};
+use crate::entra::graph::Application;
 use crate::host::events;
-use crate::keys::{KeyMaterial, KeyStore, StoredCertificate};
+use crate::keys::{KeyError, KeyMaterial, KeyStore, StoredCertificate};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 
 /// Where a new key should go. `Auto` prefers a TPM; until TPM support lands it
 /// means the software store.
@@ -94,4 +97,37 @@ pub(super) fn software_key_warning(server: &LocalServer, hash: &CertificateHash)
         "The private key of certificate {hash} is not protected by a TPM: it is a file in {}. Keep that directory owner-only and back it up securely.",
         server.state_dir().join("keys").display()
     )
+}
+
+/// The certificate by hash, refused (saying why) unless it can sign in now.
+pub fn usable_certificate(
+    server: &LocalServer,
+    hash: &CertificateHash,
+) -> Result<StoredCertificate, EngineError> {
+    let stored = server.certificate(hash)?;
+    if let Some(problem) = stored.info.problem(time::OffsetDateTime::now_utc()) {
+        return Err(KeyError::Unusable {
+            hash: hash.clone(),
+            problem,
+        }
+        .into());
+    }
+    if !stored.has_private_key {
+        return Err(KeyError::PrivateKeyMissing(hash.clone()).into());
+    }
+    Ok(stored)
+}
+
+/// Whether `application` lists the certificate among its keys (Graph names a
+/// key by the certificate's SHA-1 thumbprint, as Edm.Binary).
+pub fn has_certificate(application: &Application, certificate: &StoredCertificate) -> bool {
+    let thumbprint_hex = certificate.info.thumbprint.as_str();
+    let thumbprint_b64 = hex::decode(thumbprint_hex)
+        .map(|raw| STANDARD.encode(raw))
+        .unwrap_or_default();
+    application.key_credentials.iter().any(|key| {
+        key.custom_key_identifier
+            .as_deref()
+            .is_some_and(|id| id == thumbprint_b64 || id.eq_ignore_ascii_case(thumbprint_hex))
+    })
 }

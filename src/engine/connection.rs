@@ -1,34 +1,60 @@
-//! The tenant and endpoints used last, remembered so later commands (and the
-//! scheduler) reach the same place without being told again.
+//! Where Entra is, from whatever the administrator gave (command line,
+//! answers file, wizard) and what the state remembers: one path from those
+//! inputs to the settings the client uses. The connection is remembered only
+//! after an operation with it worked.
 
 use super::{EngineError, LocalServer};
+use crate::domain::ConnectionInputs;
+use crate::entra::cache::TokenCache;
+use crate::entra::client::ConnectionSettings;
+use crate::entra::{Endpoints, RetryPolicy};
 use crate::host::settings;
-use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
 
 const SETTING: &str = "connection";
 
-/// What is remembered of a connection (never a secret).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RememberedConnection {
-    pub tenant: Option<String>,
-    pub cloud: Option<crate::entra::Cloud>,
-    pub authority_host: Option<String>,
-    pub graph_url: Option<String>,
-    pub ca_cert: Option<std::path::PathBuf>,
+/// The settings a client uses for `inputs`, changing nothing.
+pub fn settings(
+    inputs: &ConnectionInputs,
+    admin_client_id: &str,
+    replication_budget: Duration,
+    cache: Arc<TokenCache>,
+) -> Result<ConnectionSettings, EngineError> {
+    let tenant = inputs.tenant.clone().ok_or(EngineError::NoTenant)?;
+    let endpoints = Endpoints::new(
+        inputs.cloud.unwrap_or_default(),
+        inputs.authority_host.as_ref(),
+        inputs.graph_url.as_ref(),
+    )?;
+    Ok(ConnectionSettings {
+        tenant,
+        endpoints,
+        ca_cert: inputs.ca_cert.clone(),
+        admin_client_id: admin_client_id.to_string(),
+        retry: RetryPolicy {
+            replication_budget,
+            ..RetryPolicy::default()
+        },
+        cache,
+    })
 }
 
-pub fn remembered(server: &LocalServer) -> Result<RememberedConnection, EngineError> {
+/// The connection used last (nothing when none was remembered, or when what
+/// was remembered no longer reads).
+pub fn remembered(server: &LocalServer) -> Result<ConnectionInputs, EngineError> {
     let saved = server.read(|conn| settings::get(conn, SETTING))?;
     Ok(saved
         .and_then(|json| serde_json::from_str(&json).ok())
         .unwrap_or_default())
 }
 
+/// Remembers a connection that worked.
 pub fn remember(
     server: &mut LocalServer,
-    connection: &RememberedConnection,
+    connection: &ConnectionInputs,
 ) -> Result<(), EngineError> {
-    let json = serde_json::to_string(connection).unwrap_or_default();
+    let json = serde_json::to_string(connection).map_err(EngineError::Journal)?;
     server.db.write(|tx| settings::set(tx, SETTING, &json))?;
     Ok(())
 }

@@ -1,17 +1,15 @@
 //! `credential test`: sign in with the connector's current credential for the
 //! synchronization service, and say who, with what, until when.
 
-use super::operation::{CurrentStep, Step, retry_progress};
+use super::certificates::usable_certificate;
+use super::operation::{Check, Run};
 use super::progress::ProgressSender;
 use super::{EngineError, LocalServer};
 use crate::domain::{ConnectorCredential, SYNC_SERVICE_APP_ID};
 use crate::entra::client::{ConnectionSettings, EntraClient};
-
-const TOKEN: Step = Step {
-    name: "token",
-    title: "Sign in with the connector credential",
-};
 use serde::Serialize;
+
+const TOKEN: Check = Check::new("token", "Sign in with the connector credential");
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CredentialTest {
@@ -27,24 +25,24 @@ pub async fn test_credential(
     progress: ProgressSender,
 ) -> Result<CredentialTest, EngineError> {
     let ConnectorCredential::Application(app) = server.credential()? else {
-        return Err(EngineError::Refused(
-            "the connector has no application credential to test; configure one with `entra-connect app register` and `app link`".into(),
-        ));
+        return Err(EngineError::NoApplicationCredential);
     };
-    let stored = super::register::usable_certificate(server, &app.certificate_sha256)?;
+    let stored = usable_certificate(server, &app.certificate_sha256)?;
     let store = server.key_store()?;
-    let current = CurrentStep::new(std::sync::Mutex::new(Some(TOKEN)));
-    let client = EntraClient::new(
-        connection,
-        retry_progress(progress, "credential-test".into(), current),
-    )?;
-    let token = client
-        .app_token(
-            &store,
-            &stored.info,
-            &app.application_id,
-            &format!("{SYNC_SERVICE_APP_ID}/.default"),
-        )
+    let mut run = Run::untracked("credential-test", &[TOKEN.plan("")], progress);
+    let client = EntraClient::new(connection, run.retry_observer())?;
+    let token = run
+        .check(TOKEN, async || {
+            let token = client
+                .app_token(
+                    &store,
+                    &stored.info,
+                    &app.application_id,
+                    &format!("{SYNC_SERVICE_APP_ID}/.default"),
+                )
+                .await?;
+            Ok((token, String::new()))
+        })
         .await?;
     let claims = token.claims();
     Ok(CredentialTest {

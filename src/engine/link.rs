@@ -2,30 +2,34 @@
 //! the synchronization service with its certificate, then make it the
 //! connector's credential.
 
-use super::operation::{Run, Step};
-use super::register::{Registration, has_certificate, usable_certificate};
-use super::{EngineError, LocalServer};
+use super::admin::{plan_sign_in, sign_in_checked};
+use super::certificates::{has_certificate, usable_certificate};
+use super::operation::{
+    Check, Done, Operation, PlannedStep, Run, Step, Target, plan_scheduler_off,
+};
+use super::register::{Registration, saved_registration};
+use super::{EngineError, EntraRequest, LocalServer};
 use crate::domain::{
-    ApplicationCredential, CertificateHash, ConnectorCredential, EventId, EventLevel, ManagedBy,
-    SYNC_SERVICE_APP_ID, SYNC_SERVICE_ROLE,
+    AppId, ApplicationCredential, CertificateHash, ConnectorCredential, EventId, EventLevel,
+    ManagedBy, SYNC_SERVICE_APP_ID, SYNC_SERVICE_ROLE,
 };
 use crate::entra::client::EntraClient;
 use crate::entra::graph::GraphClient;
 use crate::host::{credential, events};
 use serde::{Deserialize, Serialize};
 
-pub const CHECK_APPLICATION: Step = Step {
-    name: "check-application",
-    title: "Check the application, its certificate and permissions",
-};
-pub const VERIFY_TOKEN: Step = Step {
-    name: "verify-token",
-    title: "Sign in as the application for the synchronization service",
-};
-pub const SAVE_CREDENTIAL: Step = Step {
-    name: "save-credential",
-    title: "Switch the connector to application identity",
-};
+pub const CHECK_APPLICATION: Check = Check::new(
+    "check-application",
+    "Check the application, its certificate and permissions",
+);
+pub const VERIFY_TOKEN: Check = Check::new(
+    "verify-token",
+    "Sign in as the application for the synchronization service",
+);
+pub const SAVE_CREDENTIAL: Step<LinkTarget> = Step::new(
+    "save-credential",
+    "Switch the connector to application identity",
+);
 
 /// What the connector will sign in as.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -51,82 +55,133 @@ impl From<&Registration> for LinkTarget {
     }
 }
 
+/// What keeps an existing application from being used, each with its fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Missing {
+    Certificate {
+        certificate: CertificateHash,
+        application: String,
+    },
+    ServicePrincipal {
+        app_id: String,
+    },
+    SyncRole,
+    SyncService,
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Missing::Certificate {
+                certificate,
+                application,
+            } => write!(
+                f,
+                "the certificate {certificate} is not among the application's certificates: upload it to {application} (Certificates & secrets)"
+            ),
+            Missing::ServicePrincipal { app_id } => write!(
+                f,
+                "the application has no service principal in this tenant: create its enterprise application (e.g. `az ad sp create --id {app_id}`)"
+            ),
+            Missing::SyncRole => write!(
+                f,
+                "the application is not granted {SYNC_SERVICE_ROLE} on the Microsoft Entra AD Synchronization Service: add it under API permissions and grant admin consent"
+            ),
+            Missing::SyncService => write!(
+                f,
+                "the tenant has no service principal for the Microsoft Entra AD Synchronization Service ({SYNC_SERVICE_APP_ID})"
+            ),
+        }
+    }
+}
+
 /// Bring Your Own Application: the application must exist, carry the
 /// certificate, and hold the synchronization role. Every missing piece is
 /// named with its fix.
-pub async fn check_existing_application(
-    run: &Run,
+pub(super) async fn check_existing_application(
+    run: &mut Run,
     server: &LocalServer,
     client: &EntraClient,
     graph: &GraphClient,
     app_id: &str,
     certificate: &CertificateHash,
 ) -> Result<LinkTarget, EngineError> {
-    run.begin(CHECK_APPLICATION);
-    let stored = usable_certificate(server, certificate)?;
-    let (application, service_principal, sync) = tokio::join!(
-        graph.application_by_app_id(app_id),
-        graph.service_principal_by_app_id(app_id),
-        graph.service_principal_by_app_id(SYNC_SERVICE_APP_ID),
-    );
-    let application = application?.ok_or_else(|| {
-        EngineError::Refused(format!(
-            "no application with application id {app_id} in this tenant; check --application-app-id (the application (client) id, not the object id)"
-        ))
-    })?;
-    let mut missing = Vec::new();
-    if !has_certificate(&application, &stored) {
-        missing.push(format!(
-            "the certificate {certificate} is not among the application's certificates: upload it to {} (Certificates & secrets)",
-            application.display_name
-        ));
-    }
-    let service_principal = service_principal?;
-    let sync = sync?;
-    match (&service_principal, &sync) {
-        (None, _) => missing.push(format!(
-            "the application has no service principal in this tenant: create its enterprise application (e.g. `az ad sp create --id {app_id}`)"
-        )),
-        (Some(sp), Some(sync)) => {
-            let role = sync.app_roles.iter().find(|r| r.value.as_deref() == Some(SYNC_SERVICE_ROLE));
-            let assignments = graph.app_role_assignments(&sp.id).await?;
-            let granted = role.is_some_and(|role| {
-                assignments
-                    .iter()
-                    .any(|a| a.resource_id == sync.id && a.app_role_id == role.id)
+    run.check(CHECK_APPLICATION, async || {
+        let stored = usable_certificate(server, certificate)?;
+        let (application, service_principal, sync) = tokio::join!(
+            graph.application_by_app_id(app_id),
+            graph.service_principal_by_app_id(app_id),
+            graph.service_principal_by_app_id(SYNC_SERVICE_APP_ID),
+        );
+        let application = application?.ok_or_else(|| EngineError::ApplicationNotFound {
+            app_id: app_id.to_string(),
+        })?;
+        let mut missing = Vec::new();
+        if !has_certificate(&application, &stored) {
+            missing.push(Missing::Certificate {
+                certificate: certificate.clone(),
+                application: application.display_name.clone(),
             });
-            if !granted {
-                missing.push(format!(
-                    "the application is not granted {SYNC_SERVICE_ROLE} on the Microsoft Entra AD Synchronization Service: add it under API permissions and grant admin consent"
-                ));
-            }
         }
-        (Some(_), None) => missing.push(format!(
-            "the tenant has no service principal for the Microsoft Entra AD Synchronization Service ({SYNC_SERVICE_APP_ID})"
-        )),
-    }
-    if !missing.is_empty() {
-        return Err(EngineError::Refused(format!(
-            "the application {} ({app_id}) cannot be used yet; nothing was changed: {}",
-            application.display_name,
-            missing.join("; ")
-        )));
-    }
-    run.note_done(CHECK_APPLICATION, application.display_name.clone());
-    Ok(LinkTarget {
-        tenant_id: client.tenant_id().await?,
-        app_id: application.app_id,
-        service_principal_id: service_principal.map(|sp| sp.id).unwrap_or_default(),
-        certificate_sha256: certificate.clone(),
-        application_managed_by: ManagedBy::Customer,
-        certificate_managed_by: ManagedBy::Customer,
+        let service_principal = service_principal?;
+        match (&service_principal, sync?) {
+            (None, _) => missing.push(Missing::ServicePrincipal {
+                app_id: app_id.to_string(),
+            }),
+            (Some(sp), Some(sync)) => {
+                let role = sync
+                    .app_roles
+                    .iter()
+                    .find(|r| r.value.as_deref() == Some(SYNC_SERVICE_ROLE));
+                let assignments = graph.app_role_assignments(&sp.id).await?;
+                let granted = role.is_some_and(|role| {
+                    assignments
+                        .iter()
+                        .any(|a| a.resource_id == sync.id && a.app_role_id == role.id)
+                });
+                if !granted {
+                    missing.push(Missing::SyncRole);
+                }
+            }
+            (Some(_), None) => missing.push(Missing::SyncService),
+        }
+        if !missing.is_empty() {
+            return Err(EngineError::ApplicationNotReady {
+                name: application.display_name,
+                app_id: app_id.to_string(),
+                missing,
+            });
+        }
+        let target = LinkTarget {
+            tenant_id: client.tenant_id().await?,
+            app_id: application.app_id,
+            service_principal_id: service_principal.map(|sp| sp.id).unwrap_or_default(),
+            certificate_sha256: certificate.clone(),
+            application_managed_by: ManagedBy::Customer,
+            certificate_managed_by: ManagedBy::Customer,
+        };
+        Ok((target, application.display_name))
     })
+    .await
+}
+
+/// The linking steps in a plan (shared with onboarding).
+pub(super) fn plan_steps(server: &LocalServer) -> Result<Vec<PlannedStep>, EngineError> {
+    Ok(vec![
+        VERIFY_TOKEN.plan(
+            "Acquire a token for the synchronization service with the certificate, waiting for Entra to replicate a new application",
+        ),
+        SAVE_CREDENTIAL.plan(format!(
+            "Switch the connector credential from {} to Application",
+            server.credential()?.identity_type()
+        )),
+    ])
 }
 
 /// Acquires a token for the synchronization service as the application (through
 /// replication lag), then writes the connector credential in the same
 /// transaction as the journal step.
-pub async fn link_steps(
+pub(super) async fn link_steps(
     run: &mut Run,
     server: &mut LocalServer,
     client: &EntraClient,
@@ -134,16 +189,18 @@ pub async fn link_steps(
 ) -> Result<ApplicationCredential, EngineError> {
     let stored = server.certificate(&target.certificate_sha256)?;
     let store = server.key_store()?;
-    run.begin(VERIFY_TOKEN);
-    client
-        .app_token(
-            &store,
-            &stored.info,
-            &target.app_id,
-            &format!("{SYNC_SERVICE_APP_ID}/.default"),
-        )
-        .await?;
-    run.note_done(VERIFY_TOKEN, "token acquired".into());
+    run.check(VERIFY_TOKEN, async || {
+        client
+            .app_token(
+                &store,
+                &stored.info,
+                &target.app_id,
+                &format!("{SYNC_SERVICE_APP_ID}/.default"),
+            )
+            .await?;
+        Ok(((), "token acquired".to_string()))
+    })
+    .await?;
 
     let credential = ApplicationCredential {
         tenant_id: target.tenant_id.clone(),
@@ -155,77 +212,118 @@ pub async fn link_steps(
         certificate_managed_by: target.certificate_managed_by,
         configured_at: time::OffsetDateTime::now_utc(),
     };
-    if run.resume::<LinkTarget>(SAVE_CREDENTIAL).is_none() {
-        run.begin(SAVE_CREDENTIAL);
+    let warn_software_key =
+        stored.store == crate::domain::StoreKind::Software && !run.software_key_warned;
+    run.step(server, SAVE_CREDENTIAL, async |server| {
         let message = format!(
             "The connector now signs in as application {} with certificate {}.",
             credential.application_id, credential.certificate_sha256
         );
         let saved = ConnectorCredential::Application(credential.clone());
-        let warn_software_key =
-            stored.store == crate::domain::StoreKind::Software && !run.software_key_warned;
         let warning =
             super::certificates::software_key_warning(server, &credential.certificate_sha256);
-        run.complete(
-            server,
-            SAVE_CREDENTIAL,
-            target,
-            "ConnectorIdentityType Application".into(),
-            |tx| {
-                credential::save(tx, &saved)?;
-                if warn_software_key {
-                    events::record(tx, EventLevel::Warning, EventId::KEY_NOT_IN_TPM, &warning)?;
-                }
-                events::record(
-                    tx,
-                    EventLevel::Information,
-                    EventId::CREDENTIAL_CHANGED,
-                    &message,
-                )
-            },
-        )?;
-        run.software_key_warned |= warn_software_key;
-    }
+        let done = Done::new(target.clone(), "ConnectorIdentityType Application");
+        Ok(done.with_local(move |tx| {
+            credential::save(tx, &saved)?;
+            if warn_software_key {
+                events::record(tx, EventLevel::Warning, EventId::KEY_NOT_IN_TPM, &warning)?;
+            }
+            events::record(
+                tx,
+                EventLevel::Information,
+                EventId::CREDENTIAL_CHANGED,
+                &message,
+            )
+        }))
+    })
+    .await?;
+    run.software_key_warned |= warn_software_key;
     Ok(credential)
 }
 
 /// What `app link` links: the application `app register` made on this server
 /// (Managed, BYOC), or an existing one (BYOA).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum LinkChoice {
     Registered,
     Existing {
-        app_id: String,
+        app_id: AppId,
         certificate: CertificateHash,
     },
 }
 
 /// The `app link` operation.
-pub async fn link(
-    server: &mut LocalServer,
-    request: &super::EntraRequest,
-    choice: &LinkChoice,
-    progress: super::progress::ProgressSender,
-) -> Result<ApplicationCredential, EngineError> {
-    super::ensure_not_application(server, "link")?;
-    super::operation::recover_scheduler(server)?;
-    let mut run = Run::start(server, "link", choice, progress)?;
-    let result = async {
-        let client = request.client(&run)?;
-        let target = match choice {
-            LinkChoice::Registered => super::register::registered(server)?,
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Link {
+    pub choice: LinkChoice,
+}
+
+impl Operation for Link {
+    const KIND: &'static str = "link";
+    type Output = ApplicationCredential;
+
+    fn plan(&self, server: &LocalServer, target: &Target) -> Result<Vec<PlannedStep>, EngineError> {
+        super::ensure_not_application(server, Self::KIND)?;
+        let mut steps = match &self.choice {
+            LinkChoice::Registered => {
+                let registration = saved_registration(server)?;
+                vec![CHECK_APPLICATION.plan(format!(
+                    "Use the application {} ({}) registered on this server",
+                    registration.application.display_name, registration.application.app_id
+                ))]
+            }
             LinkChoice::Existing {
                 app_id,
                 certificate,
             } => {
-                let graph =
-                    super::register::sign_in_checked(&run, &client, &request.sign_in).await?;
-                check_existing_application(&run, server, &client, &graph, app_id, certificate)
-                    .await?
+                usable_certificate(server, certificate)
+                    .map_err(EngineError::refused_at(CHECK_APPLICATION.id))?;
+                vec![
+                    plan_sign_in(target),
+                    CHECK_APPLICATION.plan(format!(
+                        "Check that application {app_id} exists, carries certificate {certificate} and holds {SYNC_SERVICE_ROLE}; nothing is created in Entra"
+                    )),
+                ]
             }
         };
-        link_steps(&mut run, server, &client, &target).await
+        steps.push(plan_scheduler_off(server)?);
+        steps.extend(plan_steps(server)?);
+        Ok(steps)
     }
-    .await;
-    super::operation::conclude(run, server, result)
+
+    async fn execute(
+        &self,
+        run: &mut Run,
+        server: &mut LocalServer,
+        entra: &EntraRequest,
+    ) -> Result<ApplicationCredential, EngineError> {
+        let client = entra.client(run)?;
+        let target = match &self.choice {
+            LinkChoice::Registered => {
+                run.check(CHECK_APPLICATION, async || {
+                    let registration = saved_registration(server)?;
+                    let name = registration.application.display_name.clone();
+                    Ok((LinkTarget::from(&registration), name))
+                })
+                .await?
+            }
+            LinkChoice::Existing {
+                app_id,
+                certificate,
+            } => {
+                let graph = sign_in_checked(run, &client, entra).await?;
+                check_existing_application(
+                    run,
+                    server,
+                    &client,
+                    &graph,
+                    app_id.as_str(),
+                    certificate,
+                )
+                .await?
+            }
+        };
+        run.disable_scheduler(server).await?;
+        link_steps(run, server, &client, &target).await
+    }
 }

@@ -1,8 +1,10 @@
-//! The operations the CLI (and later the wizard) run against this server. Each
-//! public function is one operation: it checks its preconditions before it
-//! changes anything, and writes its state change with its events in one
-//! transaction.
+//! The operations the CLI and the wizard run against this server. The ones
+//! that reach Entra are [`Operation`]s: [`plan`] lists their steps and what
+//! each changes, [`execute`] runs that plan on the one runner in
+//! [`operation`]. Local ones (certificates, scheduler) are plain functions
+//! that write their change with its events in one transaction.
 
+mod admin;
 mod certificates;
 mod config;
 pub mod connection;
@@ -14,34 +16,130 @@ pub mod progress;
 pub mod register;
 mod scheduler;
 
+pub use admin::sign_in;
 pub use certificates::{StoreChoice, create_certificate, delete_certificate, import_certificate};
 pub use config::{CertificateSection, ConfigurationReport, configuration};
 pub use credential_test::{CredentialTest, test_credential};
+pub use operation::{PlannedStep, Target};
 pub use scheduler::{SchedulerChange, change_scheduler};
 
-use crate::domain::{CertificateHash, ConnectorCredential, Event, SchedulerSettings};
+use crate::domain::{
+    ApplicationCredential, CertificateHash, ConnectorCredential, Event, SYNC_SERVICE_APP_ID,
+    SchedulerSettings,
+};
 use crate::entra::EntraError;
 use crate::entra::client::{AdminSignIn, ConnectionSettings, EntraClient};
 use crate::host::{self, StateDb, StateError};
 use crate::keys::{KeyError, KeyStore, SoftwareKeyStore, StoredCertificate};
+use operation::Operation;
+use progress::ProgressSender;
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
+/// Why an operation did not happen or stopped. One variant per refusal, with
+/// what the administrator needs to put it right.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(transparent)]
     State(#[from] StateError),
     #[error(transparent)]
     Key(#[from] KeyError),
-    #[error(
-        "the certificate {0} is the connector's current credential; rotate to another certificate before deleting it"
-    )]
-    CertificateInUse(CertificateHash),
     #[error(transparent)]
     Entra(#[from] EntraError),
-    /// A precondition failed; the message says what to do.
-    #[error("{0}")]
-    Refused(String),
+    #[error(transparent)]
+    Method(#[from] crate::domain::MethodError),
+    #[error(
+        "the certificate {0} is the connector's current credential; it cannot be deleted while the connector signs in with it"
+    )]
+    CertificateInUse(CertificateHash),
+    #[error("the connector already signs in as application {app_id}; nothing was changed")]
+    AlreadyApplication { app_id: String },
+    #[error(
+        "the account signed in is {actual}, not {expected}; nothing was changed. Sign in with the account given in --upn"
+    )]
+    WrongAccount { expected: String, actual: String },
+    #[error(
+        "{upn} holds neither the Hybrid Identity Administrator nor the Global Administrator role; nothing was changed. Ask a Global Administrator or Privileged Role Administrator to assign Hybrid Identity Administrator, then run again"
+    )]
+    NotAdministrator { upn: String },
+    #[error(
+        "the tenant has no service principal for the Microsoft Entra AD Synchronization Service ({}); is directory synchronization enabled for this tenant?",
+        SYNC_SERVICE_APP_ID
+    )]
+    SyncServiceMissing,
+    #[error("the service principal {resource} offers no app role {role}")]
+    AppRoleMissing { resource: String, role: String },
+    #[error(
+        "this server's application {name} ({app_id}) already exists with other certificates; nothing was changed. To use it, link it as your own application: `entra-connect app link --application-app-id {app_id} --certificate-sha256 HASH` with a certificate it carries"
+    )]
+    ApplicationHasOtherCertificates { name: String, app_id: String },
+    #[error(
+        "no application was registered on this server yet: run `entra-connect app register` first, or give --application-app-id"
+    )]
+    NothingRegistered,
+    #[error(
+        "the registration `app register` saved on this server cannot be read ({0}); run `entra-connect app register` again (it finds its application in the tenant), or give --application-app-id"
+    )]
+    RegistrationUnreadable(serde_json::Error),
+    #[error(
+        "no application with application id {app_id} in this tenant; check --application-app-id (the application (client) id, not the object id)"
+    )]
+    ApplicationNotFound { app_id: String },
+    #[error(
+        "the application {name} ({app_id}) cannot be used yet; nothing was changed: {}",
+        missing.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    ApplicationNotReady {
+        name: String,
+        app_id: String,
+        missing: Vec<link::Missing>,
+    },
+    #[error(
+        "the connector has no application credential to test; configure one with `entra-connect wizard` or `entra-connect app register` and `app link`"
+    )]
+    NoApplicationCredential,
+    /// A local precondition of one step failed while planning.
+    #[error("{source}; nothing was changed")]
+    StepRefused {
+        step: &'static str,
+        source: Box<EngineError>,
+    },
+    #[error(
+        "this server's state changed since the plan was made; nothing was changed. Look at the plan again and confirm it"
+    )]
+    PlanChanged,
+    #[error("internal error: the step \"{0}\" is not in the confirmed plan; it was not run")]
+    Unplanned(&'static str),
+    #[error("cannot journal the operation's progress: {0}")]
+    Journal(serde_json::Error),
+    #[error(
+        "the journal of an earlier run cannot be read at step \"{step}\" ({source}); nothing was changed by this run"
+    )]
+    JournalUnreadable {
+        step: &'static str,
+        source: serde_json::Error,
+    },
+    #[error(
+        "no tenant given: add --tenant ID-OR-DOMAIN (it is remembered once an operation works)"
+    )]
+    NoTenant,
+    #[error("test fault after step {0} (ENTRA_CONNECT_TEST_FAIL_AFTER)")]
+    InjectedFault(&'static str),
+    #[error("sign in first: the operation needs the administrator's sign-in")]
+    NotSignedIn,
+    #[error("cancelled: the scheduler was restored; run the same change again to resume it")]
+    Cancelled,
+}
+
+impl EngineError {
+    /// Wraps a local precondition of `step` found while planning.
+    fn refused_at(step: operation::StepId) -> impl FnOnce(EngineError) -> EngineError {
+        move |source| EngineError::StepRefused {
+            step: step.title,
+            source: Box::new(source),
+        }
+    }
 }
 
 /// Where Entra is and who signs in, for operations that reach it.
@@ -59,19 +157,82 @@ impl EntraRequest {
             run.retry_observer(),
         )?)
     }
+
+    pub fn target(&self) -> Target {
+        Target {
+            tenant: self.connection.tenant.to_string(),
+            admin_upn: self.sign_in.upn().to_string(),
+        }
+    }
 }
 
-/// Signs the administrator in and checks account and role, changing nothing.
-/// The token stays in the request's cache for the operation that follows.
-/// Returns the signed-in account.
-pub async fn sign_in(
-    request: &EntraRequest,
-    progress: progress::ProgressSender,
-) -> Result<String, EngineError> {
-    let run = operation::Run::untracked("sign-in", progress);
-    let client = request.client(&run)?;
-    register::sign_in_checked(&run, &client, &request.sign_in).await?;
-    Ok(request.sign_in.upn().to_string())
+/// Every operation the CLI and the wizard run, with its inputs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "operation", rename_all = "kebab-case")]
+pub enum OperationRequest {
+    Onboard(onboard::Onboard),
+    Register(register::Register),
+    Link(link::Link),
+}
+
+/// What a finished operation produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Outcome {
+    /// Onboard and link: the connector's new credential.
+    Credential(ApplicationCredential),
+    Registered(register::Registration),
+}
+
+/// An operation as it will run: its inputs and every step with what it
+/// changes. The wizard's Ready page and `--dry-run` show it; [`execute`] runs
+/// exactly it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub request: OperationRequest,
+    pub target: Target,
+    pub steps: Vec<PlannedStep>,
+}
+
+/// Works out what `request` will change, from its inputs and this server's
+/// state, changing nothing and reaching nothing.
+pub fn plan(
+    server: &LocalServer,
+    target: Target,
+    request: OperationRequest,
+) -> Result<Plan, EngineError> {
+    let steps = match &request {
+        OperationRequest::Onboard(op) => op.plan(server, &target)?,
+        OperationRequest::Register(op) => op.plan(server, &target)?,
+        OperationRequest::Link(op) => op.plan(server, &target)?,
+    };
+    Ok(Plan {
+        request,
+        target,
+        steps,
+    })
+}
+
+/// Runs a plan made by [`plan`] (and confirmed), reporting each step.
+pub async fn execute(
+    server: &mut LocalServer,
+    entra: &EntraRequest,
+    plan: &Plan,
+    progress: ProgressSender,
+) -> Result<Outcome, EngineError> {
+    use operation::perform;
+    let steps = &plan.steps;
+    Ok(match &plan.request {
+        OperationRequest::Onboard(op) => {
+            Outcome::Credential(perform(server, entra, op, steps, progress).await?)
+        }
+        OperationRequest::Register(op) => {
+            Outcome::Registered(perform(server, entra, op, steps, progress).await?)
+        }
+        OperationRequest::Link(op) => {
+            Outcome::Credential(perform(server, entra, op, steps, progress).await?)
+        }
+    })
 }
 
 /// Register, link and onboard start from a server that does not use an
@@ -79,14 +240,13 @@ pub async fn sign_in(
 /// `kind` that already switched the credential.
 fn ensure_not_application(server: &LocalServer, kind: &str) -> Result<(), EngineError> {
     let resuming_switched = server
-        .read(|conn| crate::host::journal::open_run(conn, kind, None))?
-        .is_some_and(|run| run.done.contains_key(link::SAVE_CREDENTIAL.name));
+        .read(|conn| host::journal::open_run(conn, kind, None))?
+        .is_some_and(|run| run.done.contains_key(link::SAVE_CREDENTIAL.id.name));
     match server.credential()? {
         ConnectorCredential::Application(_) if resuming_switched => Ok(()),
-        ConnectorCredential::Application(app) => Err(EngineError::Refused(format!(
-            "the connector already signs in as application {}; nothing was changed. To change its certificate use `entra-connect app rotate`",
-            app.application_id
-        ))),
+        ConnectorCredential::Application(app) => Err(EngineError::AlreadyApplication {
+            app_id: app.application_id,
+        }),
         _ => Ok(()),
     }
 }

@@ -1,46 +1,220 @@
-//! The machinery every Entra operation shares: a journal to resume from,
-//! progress for each named step, and the scheduler guard that keeps sync
-//! cycles off while the credential changes and always puts them back.
+//! The machinery every operation shares, written once: typed steps, the plan
+//! made from them, the runner that journals each step (so a rerun resumes),
+//! reports progress, records a failure against the step that failed and only
+//! that one, and the scheduler guard that keeps sync cycles off while the
+//! credential changes and always puts them back.
+//!
+//! An operation (onboard, register, link, ...) is a type implementing
+//! [`Operation`]: its [`Operation::plan`] lists its steps with what each will
+//! change, and [`Operation::execute`] runs exactly those steps on a [`Run`].
 
 use super::progress::{Progress, ProgressSender, StepStatus};
-use super::{EngineError, LocalServer};
+use super::{EngineError, EntraRequest, LocalServer};
 use crate::domain::{EventId, EventLevel};
 use crate::entra::RetryNotice;
 use crate::entra::http::RetryObserver;
 use crate::host::{events, journal, scheduler};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::HashMap;
+use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 
-/// A named step of an operation, with the title progress shows.
+/// A step's identity: its journal name and the title progress shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Step {
+pub struct StepId {
     pub name: &'static str,
     pub title: &'static str,
 }
 
-/// The scheduler guard's journal entry.
-const SCHEDULER_STEP: Step = Step {
-    name: "disable-scheduler",
-    title: "Disable the sync scheduler for the change",
-};
+/// A step that changes something and journals what it produced (`T`), so a
+/// rerun after a crash or failure resumes it instead of doing it twice.
+pub struct Step<T> {
+    pub id: StepId,
+    journals: PhantomData<fn() -> T>,
+}
+
+impl<T> Step<T> {
+    pub const fn new(name: &'static str, title: &'static str) -> Self {
+        Step {
+            id: StepId { name, title },
+            journals: PhantomData,
+        }
+    }
+
+    /// This step in a plan, with what it will change.
+    pub fn plan(&self, change: impl Into<String>) -> PlannedStep {
+        PlannedStep {
+            name: self.id.name,
+            title: self.id.title,
+            detail: change.into(),
+            changes: true,
+        }
+    }
+}
+
+impl<T> Clone for Step<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Step<T> {}
+
+/// A step that changes nothing (sign-in, a check, a test token): it runs again
+/// on every rerun and journals nothing but a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Check {
+    pub id: StepId,
+}
+
+impl Check {
+    pub const fn new(name: &'static str, title: &'static str) -> Self {
+        Check {
+            id: StepId { name, title },
+        }
+    }
+
+    pub fn plan(&self, detail: impl Into<String>) -> PlannedStep {
+        PlannedStep {
+            name: self.id.name,
+            title: self.id.title,
+            detail: detail.into(),
+            changes: false,
+        }
+    }
+}
+
+/// One line of a plan: a step and what it will do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedStep {
+    pub name: &'static str,
+    pub title: &'static str,
+    /// What the step changes (or, for a check, what it looks at), from the
+    /// operation's inputs and the server's current state.
+    pub detail: String,
+    /// False for checks: the step changes nothing.
+    pub changes: bool,
+}
+
+impl PlannedStep {
+    /// `3. Register this server's application`, marked when it changes nothing:
+    /// how the Ready page and `--dry-run` both list a plan.
+    pub fn heading(&self, number: usize) -> String {
+        let marker = if self.changes { "" } else { " (no change)" };
+        format!("{number}. {}{marker}", self.title)
+    }
+}
+
+/// Who an operation acts for and where: shown in its plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Target {
+    pub tenant: String,
+    pub admin_upn: String,
+}
+
+/// An operation: its inputs are the implementing value (journaled, so a rerun
+/// with the same inputs resumes and one with other inputs starts afresh).
+pub(crate) trait Operation: Serialize {
+    /// The journal's name for this kind of operation.
+    const KIND: &'static str;
+    type Output;
+
+    /// Every step, in order, with what it will change. Preconditions that can
+    /// be checked locally are checked here, before anything changes.
+    fn plan(&self, server: &LocalServer, target: &Target) -> Result<Vec<PlannedStep>, EngineError>;
+
+    /// Runs the planned steps on `run`.
+    async fn execute(
+        &self,
+        run: &mut Run,
+        server: &mut LocalServer,
+        entra: &EntraRequest,
+    ) -> Result<Self::Output, EngineError>;
+}
+
+/// Runs `operation` as `confirmed` (its plan, as shown) lists it: the plan is
+/// made again from the current state and must be the same, the scheduler is
+/// put back after any earlier interrupted run, and the outcome is journaled.
+pub(crate) async fn perform<O: Operation>(
+    server: &mut LocalServer,
+    entra: &EntraRequest,
+    operation: &O,
+    confirmed: &[PlannedStep],
+    progress: ProgressSender,
+) -> Result<O::Output, EngineError> {
+    let current = operation.plan(server, &entra.target())?;
+    if current != confirmed {
+        return Err(EngineError::PlanChanged);
+    }
+    recover_scheduler(server)?;
+    let mut run = Run::start(server, O::KIND, operation, &current, progress)?;
+    let result = operation.execute(&mut run, server, entra).await;
+    run.conclude(server, result)
+}
+
+/// The scheduler guard's step.
+pub const SCHEDULER_OFF: Step<SchedulerSaved> = Step::new(
+    "disable-scheduler",
+    "Disable the sync scheduler for the change",
+);
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-struct SchedulerSaved {
+pub struct SchedulerSaved {
     sync_cycle_enabled_before: bool,
     restored: bool,
 }
 
-/// The step running now, so retry notices from the HTTP layer name it.
-pub type CurrentStep = Arc<Mutex<Option<Step>>>;
+/// The scheduler guard in a plan.
+pub fn plan_scheduler_off(server: &LocalServer) -> Result<PlannedStep, EngineError> {
+    let enabled = server.scheduler()?.sync_cycle_enabled;
+    Ok(SCHEDULER_OFF.plan(format!(
+        "Turn sync cycles off during the change (SyncCycleEnabled is {enabled}) and put them back as they were afterwards"
+    )))
+}
 
+/// What a journaled step hands back: its value, a one-line summary for
+/// progress, and the local change to commit in the same transaction as its
+/// journal row.
+pub struct Done<T> {
+    value: T,
+    summary: String,
+    local: Option<LocalChange>,
+}
+
+type LocalChange = Box<dyn FnOnce(&rusqlite::Transaction) -> rusqlite::Result<()>>;
+
+impl<T> Done<T> {
+    pub fn new(value: T, summary: impl Into<String>) -> Self {
+        Done {
+            value,
+            summary: summary.into(),
+            local: None,
+        }
+    }
+
+    pub fn with_local(
+        mut self,
+        change: impl FnOnce(&rusqlite::Transaction) -> rusqlite::Result<()> + 'static,
+    ) -> Self {
+        self.local = Some(Box::new(change));
+        self
+    }
+}
+
+/// The step running now, so retry notices from the HTTP layer name it.
+type CurrentStep = Arc<Mutex<Option<StepId>>>;
+
+/// One run of an operation.
 pub struct Run {
-    pub id: String,
-    done: HashMap<String, Value>,
+    id: String,
+    /// The steps of the confirmed plan; nothing else may run.
+    planned: Vec<&'static str>,
+    /// Journaled values of the steps an earlier run completed (JSON text).
+    done: HashMap<String, String>,
     progress: ProgressSender,
     current: CurrentStep,
+    /// The step that failed, if the run stopped inside a step.
+    failed: Option<StepId>,
     /// Warning 1014 (key not in a TPM) is written once per run.
     pub software_key_warned: bool,
 }
@@ -49,14 +223,15 @@ impl Run {
     /// Resumes the last run of `kind` with the same `inputs` that stopped
     /// (crash, kill, failure) before it succeeded, or begins a new one. Other
     /// open runs of `kind` are abandoned.
-    pub fn start(
+    fn start(
         server: &mut LocalServer,
         kind: &'static str,
         inputs: &impl Serialize,
+        plan: &[PlannedStep],
         progress: ProgressSender,
     ) -> Result<Run, EngineError> {
-        let inputs = serde_json::to_string(inputs).unwrap_or_default();
-        let run = server.db.write(|tx| {
+        let inputs = serde_json::to_string(inputs).map_err(EngineError::Journal)?;
+        let (id, done) = server.db.write(|tx| {
             let (id, done) = match journal::open_run(tx, kind, Some(&inputs))? {
                 Some(record) => (record.id, record.done),
                 None => {
@@ -66,39 +241,28 @@ impl Run {
                 }
             };
             journal::reopen(tx, &id, kind)?;
-            Ok(Run {
-                id,
-                done,
-                progress: progress.clone(),
-                current: CurrentStep::default(),
-                software_key_warned: false,
-            })
+            Ok((id, done))
         })?;
-        if !run.done.is_empty() {
-            tracing::info!(operation = %run.id, "resuming an operation that stopped before it finished");
+        if !done.is_empty() {
+            tracing::info!(operation = %id, "resuming an operation that stopped before it finished");
         }
+        let mut run = Run::untracked(&id, plan, progress);
+        run.done = done;
         Ok(run)
     }
 
-    /// A run that journals nothing: for steps that change nothing (the
+    /// A run that journals nothing, for steps that change nothing (the
     /// wizard's sign-in page), so they report progress like any other.
-    pub fn untracked(kind: &str, progress: ProgressSender) -> Run {
+    pub fn untracked(id: &str, plan: &[PlannedStep], progress: ProgressSender) -> Run {
         Run {
-            id: kind.to_string(),
+            id: id.to_string(),
+            planned: plan.iter().map(|step| step.name).collect(),
             done: HashMap::new(),
             progress,
             current: CurrentStep::default(),
+            failed: None,
             software_key_warned: false,
         }
-    }
-
-    fn emit(&self, step: Step, status: StepStatus) {
-        let _ = self.progress.send(Progress::Step {
-            operation: self.id.clone(),
-            step: step.name,
-            title: step.title,
-            status,
-        });
     }
 
     pub fn progress(&self) -> &ProgressSender {
@@ -110,113 +274,176 @@ impl Run {
         retry_progress(self.progress.clone(), self.id.clone(), self.current.clone())
     }
 
-    /// What `step` recorded in an earlier run, if it completed then.
-    pub fn resume<T: DeserializeOwned>(&self, step: Step) -> Option<T> {
-        let value = serde_json::from_value(self.done.get(step.name)?.clone()).ok()?;
-        self.emit(step, StepStatus::AlreadyDone);
-        Some(value)
+    /// Runs a journaled step, or hands back what an earlier run recorded for it.
+    pub async fn step<T: Serialize + DeserializeOwned>(
+        &mut self,
+        server: &mut LocalServer,
+        step: Step<T>,
+        work: impl AsyncFnOnce(&mut LocalServer) -> Result<Done<T>, EngineError>,
+    ) -> Result<T, EngineError> {
+        self.ensure_planned(step.id)?;
+        if let Some(json) = self.done.get(step.id.name) {
+            let value =
+                serde_json::from_str(json).map_err(|source| EngineError::JournalUnreadable {
+                    step: step.id.title,
+                    source,
+                })?;
+            self.emit(step.id, StepStatus::AlreadyDone);
+            return Ok(value);
+        }
+        self.run_step(server, step, work).await
     }
 
-    /// Reports `step` done without journaling it: steps that must run again on
-    /// a resume (sign-in, token checks) use this.
-    pub fn note_done(&self, step: Step, summary: String) {
-        self.emit(step, StepStatus::Done { detail: summary });
-        abort_if_asked(step);
+    /// Runs a journaled step whatever an earlier run recorded.
+    async fn run_step<T: Serialize>(
+        &mut self,
+        server: &mut LocalServer,
+        step: Step<T>,
+        work: impl AsyncFnOnce(&mut LocalServer) -> Result<Done<T>, EngineError>,
+    ) -> Result<T, EngineError> {
+        self.ensure_planned(step.id)?;
+        self.begin(step.id);
+        let outcome = match work(server).await {
+            Ok(done) => self.record(server, step.id, done),
+            Err(error) => Err(error),
+        };
+        self.end(step.id, outcome)
     }
 
-    pub fn begin(&self, step: Step) {
+    /// Runs a step that changes nothing; it runs again on every rerun.
+    pub async fn check<T>(
+        &mut self,
+        check: Check,
+        work: impl AsyncFnOnce() -> Result<(T, String), EngineError>,
+    ) -> Result<T, EngineError> {
+        self.ensure_planned(check.id)?;
+        self.begin(check.id);
+        let outcome = work().await;
+        self.end(check.id, outcome)
+    }
+
+    fn ensure_planned(&self, step: StepId) -> Result<(), EngineError> {
+        match self.planned.contains(&step.name) {
+            true => Ok(()),
+            false => Err(EngineError::Unplanned(step.title)),
+        }
+    }
+
+    fn begin(&self, step: StepId) {
         *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(step);
         self.emit(step, StepStatus::Running);
     }
 
-    /// Records `step` as done with `value` in the same transaction as `local`
-    /// (the step's own local change, if any).
-    pub fn complete<T: Serialize>(
+    /// Commits a step's journal row with its local change.
+    fn record<T: Serialize>(
         &mut self,
         server: &mut LocalServer,
-        step: Step,
-        value: &T,
-        summary: String,
-        local: impl FnOnce(&rusqlite::Transaction) -> rusqlite::Result<()>,
-    ) -> Result<(), EngineError> {
-        let json = serde_json::to_value(value).unwrap_or(Value::Null);
+        step: StepId,
+        done: Done<T>,
+    ) -> Result<(T, String), EngineError> {
+        let json = serde_json::to_string(&done.value).map_err(EngineError::Journal)?;
         let id = self.id.clone();
+        let local = done.local;
         server.db.write(|tx| {
-            local(tx)?;
+            if let Some(local) = local {
+                local(tx)?;
+            }
             journal::record_step(tx, &id, step.name, journal::SUCCEEDED, &json)
         })?;
         self.done.insert(step.name.to_string(), json);
-        self.emit(step, StepStatus::Done { detail: summary });
-        abort_if_asked(step);
-        Ok(())
+        Ok((done.value, done.summary))
     }
 
-    /// Records the failure of the step that was running, and ends the run as failed.
-    pub fn fail(self, server: &mut LocalServer, error: &EngineError) {
-        let step = *self.current.lock().unwrap_or_else(|p| p.into_inner());
-        let message = error.to_string();
-        let id = self.id.clone();
-        let result = server.db.write(|tx| {
-            if let Some(step) = step {
-                journal::record_step(
-                    tx,
-                    &id,
-                    step.name,
-                    journal::FAILED,
-                    &serde_json::json!({ "error": message }),
-                )?;
+    /// Ends the step running now: done, or failed (recorded against this step).
+    fn end<T>(
+        &mut self,
+        step: StepId,
+        outcome: Result<(T, String), EngineError>,
+    ) -> Result<T, EngineError> {
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        match outcome {
+            Ok((value, detail)) => {
+                self.emit(step, StepStatus::Done { detail });
+                test_hooks::after(step)?;
+                Ok(value)
             }
-            journal::finish(tx, &id, journal::FAILED)
+            Err(error) => {
+                self.failed = Some(step);
+                self.emit(
+                    step,
+                    StepStatus::Failed {
+                        error: error.to_string(),
+                    },
+                );
+                Err(error)
+            }
+        }
+    }
+
+    fn emit(&self, step: StepId, status: StepStatus) {
+        let _ = self.progress.send(Progress::Step {
+            operation: self.id.clone(),
+            step: step.name,
+            title: step.title,
+            status,
         });
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "could not record the failure in the journal");
-        }
-        if let Some(step) = step {
-            self.emit(step, StepStatus::Failed { error: message });
-        }
     }
 
-    pub fn succeed(self, server: &mut LocalServer) -> Result<(), EngineError> {
-        let id = self.id.clone();
-        server
-            .db
-            .write(|tx| journal::finish(tx, &id, journal::SUCCEEDED))?;
-        Ok(())
-    }
-
-    /// Turns sync cycles off for the change, remembering how they were.
-    pub fn disable_scheduler(&mut self, server: &mut LocalServer) -> Result<(), EngineError> {
-        self.begin(SCHEDULER_STEP);
-        let id = self.id.clone();
-        let saved = server.db.write(|tx| {
-            let mut settings = scheduler::load(tx)?;
+    /// Turns sync cycles off for the change, remembering how they were. The
+    /// run puts them back when it ends, whatever the outcome. A guard, not a
+    /// result: a resumed run turns them off again (the earlier run's were put
+    /// back when it was recovered).
+    pub async fn disable_scheduler(&mut self, server: &mut LocalServer) -> Result<(), EngineError> {
+        self.run_step(server, SCHEDULER_OFF, async |server| {
+            let enabled = server.scheduler()?.sync_cycle_enabled;
             let saved = SchedulerSaved {
-                sync_cycle_enabled_before: settings.sync_cycle_enabled,
+                sync_cycle_enabled_before: enabled,
                 restored: false,
             };
-            settings.sync_cycle_enabled = false;
-            scheduler::save(tx, &settings)?;
-            let detail = serde_json::to_value(saved).unwrap_or(Value::Null);
-            journal::record_step(tx, &id, SCHEDULER_STEP.name, journal::SUCCEEDED, &detail)?;
-            Ok(saved)
-        })?;
-        self.emit(
-            SCHEDULER_STEP,
-            StepStatus::Done {
-                detail: format!(
-                    "SyncCycleEnabled was {}, now false until the change is done",
-                    saved.sync_cycle_enabled_before
-                ),
-            },
-        );
-        abort_if_asked(SCHEDULER_STEP);
-        Ok(())
+            let summary =
+                format!("SyncCycleEnabled was {enabled}, now false until the change is done");
+            Ok(Done::new(saved, summary).with_local(|tx| {
+                let mut settings = scheduler::load(tx)?;
+                settings.sync_cycle_enabled = false;
+                scheduler::save(tx, &settings)
+            }))
+        })
+        .await
+        .map(|_| ())
     }
 
-    /// Puts sync cycles back as they were before this run disabled them.
-    pub fn restore_scheduler(&self, server: &mut LocalServer) -> Result<(), EngineError> {
-        restore_for(server, &self.id)?;
-        Ok(())
+    /// Ends the run with its outcome: the scheduler goes back as it was either
+    /// way, and the journal says whether the operation finished and, if it
+    /// stopped inside a step, which one.
+    fn conclude<T>(
+        self,
+        server: &mut LocalServer,
+        result: Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
+        let restored = restore_for(server, &self.id);
+        let id = self.id.clone();
+        match (result, restored) {
+            (Ok(value), Ok(_)) => {
+                server
+                    .db
+                    .write(|tx| journal::finish(tx, &id, journal::SUCCEEDED))?;
+                Ok(value)
+            }
+            (Ok(_), Err(error)) | (Err(error), _) => {
+                let failed = self.failed;
+                let detail = serde_json::json!({ "error": error.to_string() }).to_string();
+                let written = server.db.write(|tx| {
+                    if let Some(step) = failed {
+                        journal::record_step(tx, &id, step.name, journal::FAILED, &detail)?;
+                    }
+                    journal::finish(tx, &id, journal::FAILED)
+                });
+                if let Err(e) = written {
+                    tracing::warn!(error = %e, "could not record the failure in the journal");
+                }
+                Err(error)
+            }
+        }
     }
 }
 
@@ -227,21 +454,24 @@ fn restore_for(server: &mut LocalServer, id: &str) -> Result<Option<bool>, Engin
         let saved = journal::all_unfinished(tx)?
             .into_iter()
             .find(|r| r.id == id)
-            .and_then(|r| r.done.get(SCHEDULER_STEP.name).cloned())
-            .and_then(|v| serde_json::from_value::<SchedulerSaved>(v).ok())
+            .and_then(|r| scheduler_saved(&r.done))
             .filter(|saved| !saved.restored);
         let Some(saved) = saved else { return Ok(None) };
         let mut settings = scheduler::load(tx)?;
         settings.sync_cycle_enabled = saved.sync_cycle_enabled_before;
         scheduler::save(tx, &settings)?;
-        let detail = serde_json::to_value(SchedulerSaved {
+        let restored = SchedulerSaved {
             restored: true,
             ..saved
-        })
-        .unwrap_or(Value::Null);
-        journal::record_step(tx, id, SCHEDULER_STEP.name, journal::SUCCEEDED, &detail)?;
+        };
+        let detail = serde_json::to_string(&restored).unwrap_or_default();
+        journal::record_step(tx, id, SCHEDULER_OFF.id.name, journal::SUCCEEDED, &detail)?;
         Ok(Some(saved.sync_cycle_enabled_before))
     })?)
+}
+
+fn scheduler_saved(done: &HashMap<String, String>) -> Option<SchedulerSaved> {
+    serde_json::from_str(done.get(SCHEDULER_OFF.id.name)?).ok()
 }
 
 /// An operation that stopped (crash, kill) while it had the scheduler off.
@@ -259,8 +489,7 @@ pub fn interrupted(server: &LocalServer) -> Result<Vec<InterruptedOperation>, En
     Ok(records
         .into_iter()
         .filter_map(|r| {
-            let saved: SchedulerSaved =
-                serde_json::from_value(r.done.get(SCHEDULER_STEP.name)?.clone()).ok()?;
+            let saved = scheduler_saved(&r.done)?;
             (!saved.restored).then_some(InterruptedOperation {
                 id: r.id,
                 kind: r.kind,
@@ -271,8 +500,8 @@ pub fn interrupted(server: &LocalServer) -> Result<Vec<InterruptedOperation>, En
         .collect())
 }
 
-/// On the next start after a kill: put the scheduler back for every
-/// interrupted operation, with an event saying so.
+/// On the next start after a kill (or on cancel): put the scheduler back for
+/// every interrupted operation, with an event saying so.
 pub fn recover_scheduler(server: &mut LocalServer) -> Result<(), EngineError> {
     for operation in interrupted(server)? {
         if let Some(value) = restore_for(server, &operation.id)? {
@@ -295,7 +524,7 @@ pub fn recover_scheduler(server: &mut LocalServer) -> Result<(), EngineError> {
 
 /// An observer that reports each HTTP retry as `Retrying` progress of the
 /// step in `current` (the step running at the time).
-pub fn retry_progress(
+fn retry_progress(
     progress: ProgressSender,
     operation: String,
     current: CurrentStep,
@@ -316,34 +545,25 @@ pub fn retry_progress(
     })
 }
 
-/// Test hook: `ENTRA_CONNECT_TEST_ABORT_AFTER=<step>` kills the process right
-/// after that step is recorded, as a crash would.
-fn abort_if_asked(step: Step) {
-    if std::env::var("ENTRA_CONNECT_TEST_ABORT_AFTER").is_ok_and(|s| s == step.name) {
-        eprintln!(
-            "aborting after step {} (ENTRA_CONNECT_TEST_ABORT_AFTER)",
-            step.name
-        );
-        std::process::abort();
-    }
-}
+/// Faults the process tests inject right after a step completes:
+/// `ENTRA_CONNECT_TEST_ABORT_AFTER=<step>` kills the process (a crash);
+/// `ENTRA_CONNECT_TEST_FAIL_AFTER=<step>` raises an error between that step
+/// and the next.
+mod test_hooks {
+    use super::{EngineError, StepId};
 
-/// Ends a run with its outcome: the scheduler goes back as it was either way,
-/// and the journal says whether the operation finished.
-pub fn conclude<T>(
-    run: Run,
-    server: &mut LocalServer,
-    result: Result<T, EngineError>,
-) -> Result<T, EngineError> {
-    let restored = run.restore_scheduler(server);
-    match (result, restored) {
-        (Ok(value), Ok(())) => {
-            run.succeed(server)?;
-            Ok(value)
+    pub fn after(step: StepId) -> Result<(), EngineError> {
+        let asked = |var: &str| std::env::var(var).is_ok_and(|s| s == step.name);
+        if asked("ENTRA_CONNECT_TEST_ABORT_AFTER") {
+            eprintln!(
+                "aborting after step {} (ENTRA_CONNECT_TEST_ABORT_AFTER)",
+                step.name
+            );
+            std::process::abort();
         }
-        (Ok(_), Err(error)) | (Err(error), _) => {
-            run.fail(server, &error);
-            Err(error)
+        if asked("ENTRA_CONNECT_TEST_FAIL_AFTER") {
+            return Err(EngineError::InjectedFault(step.name));
         }
+        Ok(())
     }
 }

@@ -2,52 +2,55 @@
 //! application with it, the application's service principal, and the app
 //! roles the synchronization service (and password writeback) need.
 
-use super::operation::{Run, Step};
-use super::{EngineError, LocalServer};
+use super::admin::{plan_sign_in, sign_in_checked};
+use super::certificates::{has_certificate, usable_certificate};
+use super::operation::{Done, Operation, PlannedStep, Run, Step, Target};
+use super::{EngineError, EntraRequest, LocalServer};
 use crate::domain::{
-    APPLICATION_NAME_PREFIX, CertificateHash, EventId, EventLevel, GLOBAL_ADMINISTRATOR,
-    HYBRID_IDENTITY_ADMINISTRATOR, ManagedBy, PASSWORD_RESET_APP_ID, PASSWORD_WRITEBACK_ROLES,
+    APPLICATION_NAME_PREFIX, CertificateHash, DEFAULT_CERTIFICATE_DAYS, EventId, EventLevel,
+    MANAGED_CERTIFICATE_SUBJECT, ManagedBy, PASSWORD_RESET_APP_ID, PASSWORD_WRITEBACK_ROLES,
     SYNC_SERVICE_APP_ID, SYNC_SERVICE_ROLE,
 };
-use crate::entra::client::{AdminSignIn, EntraClient};
+use crate::entra::client::EntraClient;
 use crate::entra::graph::{
-    Application, GraphClient, KeyCredential, NewAppRoleAssignment, NewApplication,
-    RequiredResourceAccess, ResourceAccess, ServicePrincipal,
+    GraphClient, KeyCredential, NewAppRoleAssignment, NewApplication, RequiredResourceAccess,
+    ResourceAccess, ServicePrincipal,
 };
-use crate::host::events;
+use crate::host::{events, settings};
 use crate::keys::StoredCertificate;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
-pub const SIGN_IN: Step = Step {
-    name: "sign-in",
-    title: "Sign in as Hybrid Identity Administrator",
-};
-pub const CERTIFICATE: Step = Step {
-    name: "certificate",
-    title: "Prepare the certificate",
-};
-pub const APPLICATION: Step = Step {
-    name: "application",
-    title: "Register this server's application",
-};
-pub const SERVICE_PRINCIPAL: Step = Step {
-    name: "service-principal",
-    title: "Create the application's service principal",
-};
-pub const APP_ROLES: Step = Step {
-    name: "app-roles",
-    title: "Grant the synchronization permissions",
-};
+pub const CERTIFICATE: Step<CertificateChoice> =
+    Step::new("certificate", "Prepare the certificate");
+pub const APPLICATION: Step<RegisteredApplication> =
+    Step::new("application", "Register this server's application");
+pub const SERVICE_PRINCIPAL: Step<String> = Step::new(
+    "service-principal",
+    "Create the application's service principal",
+);
+pub const APP_ROLES: Step<Vec<String>> =
+    Step::new("app-roles", "Grant the synchronization permissions");
+pub const SAVE_REGISTRATION: Step<()> = Step::new(
+    "save-registration",
+    "Record the registration for `app link`",
+);
 
 /// Where the certificate comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum CertificateSource {
-    /// Managed: a new key and certificate in this server's store; rotated automatically.
+    /// Managed: a new key and certificate in this server's store.
     Managed,
     /// Bring Your Own Certificate: one already in the store, by SHA-256 hash.
     Existing(CertificateHash),
+}
+
+/// The `app register` operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Register {
+    pub certificate: CertificateSource,
+    pub password_writeback: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -73,102 +76,140 @@ pub struct Registration {
     pub duplicates: Vec<String>,
 }
 
-/// Signs the administrator in and checks the account and its role, before any change.
-pub async fn sign_in_checked(
-    run: &Run,
-    client: &EntraClient,
-    sign_in: &AdminSignIn,
-) -> Result<GraphClient, EngineError> {
-    run.begin(SIGN_IN);
-    let progress = run.progress().clone();
-    let graph = client
-        .sign_in_admin(sign_in, |code| {
-            let _ = progress.send(super::progress::Progress::SignInCode {
-                verification_uri: code.verification_uri.clone(),
-                user_code: code.user_code.clone(),
-                expires_in_seconds: code.expires_in,
-            });
+impl Operation for Register {
+    const KIND: &'static str = "register";
+    type Output = Registration;
+
+    fn plan(&self, server: &LocalServer, target: &Target) -> Result<Vec<PlannedStep>, EngineError> {
+        super::ensure_not_application(server, Self::KIND)?;
+        let mut steps = vec![plan_sign_in(target)];
+        steps.extend(plan_steps(
+            server,
+            target,
+            &self.certificate,
+            self.password_writeback,
+        )?);
+        steps.push(SAVE_REGISTRATION.plan(
+            "Keep the application's ids in this server's state, for `entra-connect app link`",
+        ));
+        Ok(steps)
+    }
+
+    async fn execute(
+        &self,
+        run: &mut Run,
+        server: &mut LocalServer,
+        entra: &EntraRequest,
+    ) -> Result<Registration, EngineError> {
+        let client = entra.client(run)?;
+        let graph = sign_in_checked(run, &client, entra).await?;
+        let registration = register_steps(
+            run,
+            server,
+            &client,
+            &graph,
+            &self.certificate,
+            self.password_writeback,
+        )
+        .await?;
+        let json = serde_json::to_string(&registration).map_err(EngineError::Journal)?;
+        run.step(server, SAVE_REGISTRATION, async |_| {
+            Ok(Done::new((), "")
+                .with_local(move |tx| settings::set(tx, REGISTRATION_SETTING, &json)))
         })
         .await?;
-    let (me, roles) = tokio::join!(graph.me(), graph.my_directory_roles());
-    let me = me?;
-    if !me.user_principal_name.eq_ignore_ascii_case(sign_in.upn()) {
-        return Err(EngineError::Refused(format!(
-            "the account signed in is {}, not {}; sign in with the account given in --upn",
-            me.user_principal_name,
-            sign_in.upn()
-        )));
+        Ok(registration)
     }
-    let roles = roles?;
-    let allowed = roles.iter().any(|role| {
-        role.role_template_id == HYBRID_IDENTITY_ADMINISTRATOR
-            || role.role_template_id == GLOBAL_ADMINISTRATOR
-    });
-    if !allowed {
-        return Err(EngineError::Refused(format!(
-            "{} holds neither the Hybrid Identity Administrator nor the Global Administrator role; nothing was changed. Ask a Global Administrator to assign Hybrid Identity Administrator, then run again",
-            me.user_principal_name
-        )));
+}
+
+/// The registration steps in a plan (shared with onboarding).
+pub(super) fn plan_steps(
+    server: &LocalServer,
+    target: &Target,
+    source: &CertificateSource,
+    password_writeback: bool,
+) -> Result<Vec<PlannedStep>, EngineError> {
+    let certificate = plan_certificate(server, source)?;
+    Ok(vec![
+        certificate,
+        APPLICATION.plan(format!(
+            "Register the application {} in tenant {} (this organization only) with the certificate, unless it exists there already with it",
+            application_name(server)?,
+            target.tenant
+        )),
+        SERVICE_PRINCIPAL.plan("Create its service principal, unless it has one"),
+        APP_ROLES.plan(format!("Grant it {}", roles_granted(password_writeback))),
+    ])
+}
+
+/// The app roles registration grants, as the plan names them.
+pub(super) fn roles_granted(password_writeback: bool) -> String {
+    let mut roles = format!("{SYNC_SERVICE_ROLE} (Microsoft Entra AD Synchronization Service)");
+    if password_writeback {
+        roles.push_str(&format!(
+            ", {} (Microsoft password reset service, if present)",
+            PASSWORD_WRITEBACK_ROLES.join(", ")
+        ));
     }
-    run.note_done(SIGN_IN, format!("signed in as {}", me.user_principal_name));
-    Ok(graph)
+    roles
+}
+
+/// The certificate step in a plan: a new one (Managed) or one in the store
+/// that meets the rules (BYOC), refused here if it does not.
+fn plan_certificate(
+    server: &LocalServer,
+    source: &CertificateSource,
+) -> Result<PlannedStep, EngineError> {
+    Ok(CERTIFICATE.plan(match source {
+        CertificateSource::Managed => format!(
+            "Create an RSA 2048 key and a self-signed certificate {MANAGED_CERTIFICATE_SUBJECT}, valid {DEFAULT_CERTIFICATE_DAYS} days, in the software key store (no TPM)"
+        ),
+        CertificateSource::Existing(hash) => {
+            let stored = usable_certificate(server, hash)
+                .map_err(EngineError::refused_at(CERTIFICATE.id))?;
+            format!(
+                "Use certificate {hash} ({}, valid until {}) from the key store",
+                stored.info.subject,
+                crate::domain::format_time(stored.info.not_after)
+            )
+        }
+    }))
 }
 
 /// The certificate for the application: a new one (Managed) or one in the
 /// store that meets the rules (BYOC).
-pub fn prepare_certificate(
+async fn prepare_certificate(
     run: &mut Run,
     server: &mut LocalServer,
     source: &CertificateSource,
 ) -> Result<CertificateChoice, EngineError> {
-    if let Some(done) = run.resume::<CertificateChoice>(CERTIFICATE) {
-        return Ok(done);
-    }
-    run.begin(CERTIFICATE);
-    let choice = match source {
-        CertificateSource::Managed => {
-            // Creating the key already writes warning 1014 when it is not in a TPM.
-            run.software_key_warned = true;
-            let created = super::create_certificate(
-                server,
-                super::StoreChoice::Auto,
-                crate::domain::DEFAULT_CERTIFICATE_DAYS,
-            )?;
-            CertificateChoice {
-                sha256: created.info.sha256,
-                managed_by: ManagedBy::EntraConnect,
+    // Creating the key writes warning 1014 itself when it is not in a TPM.
+    run.software_key_warned |= *source == CertificateSource::Managed;
+    run.step(server, CERTIFICATE, async |server| {
+        let choice = match source {
+            CertificateSource::Managed => {
+                let created = super::create_certificate(
+                    server,
+                    super::StoreChoice::Auto,
+                    DEFAULT_CERTIFICATE_DAYS,
+                )?;
+                CertificateChoice {
+                    sha256: created.info.sha256,
+                    managed_by: ManagedBy::EntraConnect,
+                }
             }
-        }
-        CertificateSource::Existing(hash) => {
-            usable_certificate(server, hash)?;
-            CertificateChoice {
-                sha256: hash.clone(),
-                managed_by: ManagedBy::Customer,
+            CertificateSource::Existing(hash) => {
+                usable_certificate(server, hash)?;
+                CertificateChoice {
+                    sha256: hash.clone(),
+                    managed_by: ManagedBy::Customer,
+                }
             }
-        }
-    };
-    let summary = format!("{} ({})", choice.sha256, choice.managed_by.as_str());
-    run.complete(server, CERTIFICATE, &choice, summary, |_| Ok(()))?;
-    Ok(choice)
-}
-
-/// The certificate by hash, refused (saying why) unless it can sign in now.
-pub fn usable_certificate(
-    server: &LocalServer,
-    hash: &CertificateHash,
-) -> Result<StoredCertificate, EngineError> {
-    let stored = server.certificate(hash)?;
-    if let Some(problem) = stored.info.problem(time::OffsetDateTime::now_utc()) {
-        return Err(crate::keys::KeyError::Unusable {
-            hash: hash.clone(),
-            problem,
-        }
-        .into());
-    }
-    if !stored.has_private_key {
-        return Err(crate::keys::KeyError::PrivateKeyMissing(hash.clone()).into());
-    }
-    Ok(stored)
+        };
+        let summary = format!("{} ({})", choice.sha256, choice.managed_by.as_str());
+        Ok(Done::new(choice, summary))
+    })
+    .await
 }
 
 /// `ConnectSyncProvisioning_<HOST>_<installation id>`.
@@ -195,11 +236,11 @@ fn host_name() -> String {
     }
 }
 
-/// The permissions the application needs, looked up on the resource service
-/// principals (both lookups at once).
 /// Each resource service principal with the ids of the app roles to grant on it.
 type Grants = Vec<(ServicePrincipal, Vec<String>)>;
 
+/// The permissions the application needs, looked up on the resource service
+/// principals (both lookups at once).
 async fn required_access(
     graph: &GraphClient,
     password_writeback: bool,
@@ -216,11 +257,7 @@ async fn required_access(
             }
         }
     );
-    let sync = sync?.ok_or_else(|| {
-        EngineError::Refused(format!(
-            "the tenant has no service principal for the Microsoft Entra AD Synchronization Service ({SYNC_SERVICE_APP_ID}); is directory synchronization enabled for this tenant?"
-        ))
-    })?;
+    let sync = sync?.ok_or(EngineError::SyncServiceMissing)?;
     let mut grants = vec![(sync.clone(), role_ids(&sync, &[SYNC_SERVICE_ROLE])?)];
     if let Some(reset) = reset? {
         let ids = role_ids(&reset, &PASSWORD_WRITEBACK_ROLES)?;
@@ -238,11 +275,12 @@ fn role_ids(resource: &ServicePrincipal, values: &[&str]) -> Result<Vec<String>,
                 .iter()
                 .find(|role| role.value.as_deref() == Some(*value))
                 .map(|role| role.id.clone())
-                .ok_or_else(|| {
-                    EngineError::Refused(format!(
-                        "the service principal {} offers no app role {value}",
-                        resource.display_name.as_deref().unwrap_or(&resource.app_id)
-                    ))
+                .ok_or_else(|| EngineError::AppRoleMissing {
+                    resource: resource
+                        .display_name
+                        .clone()
+                        .unwrap_or_else(|| resource.app_id.clone()),
+                    role: value.to_string(),
                 })
         })
         .collect()
@@ -261,22 +299,40 @@ fn key_credential(certificate: &StoredCertificate) -> KeyCredential {
     }
 }
 
-/// Whether `application` lists the certificate among its keys (Graph names a
-/// key by the certificate's SHA-1 thumbprint).
-pub fn has_certificate(application: &Application, certificate: &StoredCertificate) -> bool {
-    let thumbprint_hex = certificate.info.thumbprint.as_str();
-    let thumbprint_b64 = hex::decode(thumbprint_hex)
-        .map(|raw| STANDARD.encode(raw))
-        .unwrap_or_default();
-    application.key_credentials.iter().any(|key| {
-        key.custom_key_identifier
-            .as_deref()
-            .is_some_and(|id| id == thumbprint_b64 || id.eq_ignore_ascii_case(thumbprint_hex))
-    })
+fn new_application(name: &str, certificate: &StoredCertificate, grants: &Grants) -> NewApplication {
+    NewApplication {
+        display_name: name.to_string(),
+        sign_in_audience: "AzureADMyOrg".into(),
+        key_credentials: vec![key_credential(certificate)],
+        required_resource_access: grants
+            .iter()
+            .map(|(resource, ids)| RequiredResourceAccess {
+                resource_app_id: resource.app_id.clone(),
+                resource_access: ids
+                    .iter()
+                    .map(|id| ResourceAccess {
+                        id: id.clone(),
+                        kind: "Role".into(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// What the application step hands on besides the journaled application.
+#[derive(Default)]
+struct Registering {
+    /// The permissions, looked up once alongside the first call that needs them.
+    grants: Option<Grants>,
+    /// What this run created itself is known to be bare: no lookups for it.
+    created_application: bool,
+    created_service_principal: bool,
+    duplicates: Vec<String>,
 }
 
 /// Runs the registration steps of `run` (journaled, resumable).
-pub async fn register_steps(
+pub(super) async fn register_steps(
     run: &mut Run,
     server: &mut LocalServer,
     client: &EntraClient,
@@ -285,26 +341,21 @@ pub async fn register_steps(
     password_writeback: bool,
 ) -> Result<Registration, EngineError> {
     let tenant_id = client.tenant_id().await?;
-    let certificate = prepare_certificate(run, server, source)?;
-    let stored = server.certificate(&certificate.sha256)?;
-    let name = application_name(server)?;
+    let certificate = prepare_certificate(run, server, source).await?;
+    let mut state = Registering::default();
 
-    // The permissions are looked up once, alongside the first call that needs them.
-    let mut grants = None;
-    // What this run created itself is known to be bare: no lookups for it.
-    let mut created_application = false;
-    let (application, duplicates) = match run.resume::<RegisteredApplication>(APPLICATION) {
-        Some(done) => (done, Vec::new()),
-        None => {
-            run.begin(APPLICATION);
+    let application = run
+        .step(server, APPLICATION, async |server| {
+            let stored = server.certificate(&certificate.sha256)?;
+            let name = application_name(server)?;
             let prefix = format!("{APPLICATION_NAME_PREFIX}_{}_", host_name());
             let (access, existing) = tokio::join!(
                 required_access(graph, password_writeback),
                 graph.applications_named(&prefix)
             );
-            let access = grants.insert(access?);
+            let grants = state.grants.insert(access?);
             let existing = existing?;
-            let duplicates: Vec<String> = existing
+            state.duplicates = existing
                 .iter()
                 .filter(|app| app.display_name != name)
                 .map(|app| format!("{} ({})", app.display_name, app.app_id))
@@ -312,32 +363,16 @@ pub async fn register_steps(
             let app = match existing.into_iter().find(|app| app.display_name == name) {
                 Some(app) if has_certificate(&app, &stored) => app,
                 Some(app) => {
-                    return Err(EngineError::Refused(format!(
-                        "this server's application {} ({}) already exists with other certificates; use `entra-connect app rotate` to change its certificate",
-                        app.display_name, app.app_id
-                    )));
+                    return Err(EngineError::ApplicationHasOtherCertificates {
+                        name: app.display_name,
+                        app_id: app.app_id,
+                    });
                 }
                 None => {
-                    let request = NewApplication {
-                        display_name: name.clone(),
-                        sign_in_audience: "AzureADMyOrg".into(),
-                        key_credentials: vec![key_credential(&stored)],
-                        required_resource_access: access
-                            .iter()
-                            .map(|(resource, ids)| RequiredResourceAccess {
-                                resource_app_id: resource.app_id.clone(),
-                                resource_access: ids
-                                    .iter()
-                                    .map(|id| ResourceAccess {
-                                        id: id.clone(),
-                                        kind: "Role".into(),
-                                    })
-                                    .collect(),
-                            })
-                            .collect(),
-                    };
-                    created_application = true;
-                    graph.create_application(&request).await?
+                    state.created_application = true;
+                    graph
+                        .create_application(&new_application(&name, &stored, grants))
+                        .await?
                 }
             };
             let registered = RegisteredApplication {
@@ -346,34 +381,30 @@ pub async fn register_steps(
                 display_name: app.display_name,
             };
             let mut summary = format!("{} ({})", registered.display_name, registered.app_id);
-            if !duplicates.is_empty() {
+            if !state.duplicates.is_empty() {
                 summary.push_str(&format!(
                     "; other applications for this host were left alone: {}",
-                    duplicates.join(", ")
+                    state.duplicates.join(", ")
                 ));
             }
             let message = format!(
                 "Application {} ({}) registered in tenant {tenant_id} with certificate {}.",
                 registered.display_name, registered.app_id, certificate.sha256
             );
-            run.complete(server, APPLICATION, &registered, summary, |tx| {
+            Ok(Done::new(registered, summary).with_local(move |tx| {
                 events::record(
                     tx,
                     EventLevel::Information,
                     EventId::APPLICATION_REGISTERED,
                     &message,
                 )
-            })?;
-            (registered, duplicates)
-        }
-    };
+            }))
+        })
+        .await?;
 
-    let mut created_service_principal = false;
-    let service_principal_id = match run.resume::<String>(SERVICE_PRINCIPAL) {
-        Some(id) => id,
-        None => {
-            run.begin(SERVICE_PRINCIPAL);
-            let existing = match created_application {
+    let service_principal_id = run
+        .step(server, SERVICE_PRINCIPAL, async |_| {
+            let existing = match state.created_application {
                 true => None,
                 false => {
                     graph
@@ -384,22 +415,20 @@ pub async fn register_steps(
             let sp = match existing {
                 Some(sp) => sp,
                 None => {
-                    created_service_principal = true;
+                    state.created_service_principal = true;
                     graph.create_service_principal(&application.app_id).await?
                 }
             };
-            run.complete(server, SERVICE_PRINCIPAL, &sp.id, sp.id.clone(), |_| Ok(()))?;
-            sp.id
-        }
-    };
+            Ok(Done::new(sp.id.clone(), sp.id))
+        })
+        .await?;
 
-    if run.resume::<Vec<String>>(APP_ROLES).is_none() {
-        run.begin(APP_ROLES);
-        let grants = match grants {
+    run.step(server, APP_ROLES, async |_| {
+        let grants = match state.grants.take() {
             Some(grants) => grants,
             None => required_access(graph, password_writeback).await?,
         };
-        let granted = match created_service_principal {
+        let granted = match state.created_service_principal {
             true => Vec::new(),
             false => graph.app_role_assignments(&service_principal_id).await?,
         };
@@ -422,63 +451,25 @@ pub async fn register_steps(
             }
         }
         let summary = format!("{} role assignment(s) made", assigned.len());
-        run.complete(server, APP_ROLES, &assigned, summary, |_| Ok(()))?;
-    }
+        Ok(Done::new(assigned, summary))
+    })
+    .await?;
 
     Ok(Registration {
         tenant_id,
         application,
         service_principal_id,
         certificate,
-        duplicates,
+        duplicates: state.duplicates,
     })
 }
 
 /// Where `app register` leaves its result for `app link`.
 const REGISTRATION_SETTING: &str = "registration";
 
-/// The `app register` operation.
-pub async fn register(
-    server: &mut LocalServer,
-    request: &super::EntraRequest,
-    source: &CertificateSource,
-    password_writeback: bool,
-    progress: super::progress::ProgressSender,
-) -> Result<Registration, EngineError> {
-    super::ensure_not_application(server, "register")?;
-    super::operation::recover_scheduler(server)?;
-    let mut run = Run::start(server, "register", &(source, password_writeback), progress)?;
-    let result = async {
-        let client = request.client(&run)?;
-        let graph = sign_in_checked(&run, &client, &request.sign_in).await?;
-        let registration = register_steps(
-            &mut run,
-            server,
-            &client,
-            &graph,
-            source,
-            password_writeback,
-        )
-        .await?;
-        let json = serde_json::to_string(&registration).unwrap_or_default();
-        server
-            .db
-            .write(|tx| crate::host::settings::set(tx, REGISTRATION_SETTING, &json))?;
-        Ok(registration)
-    }
-    .await;
-    super::operation::conclude(run, server, result)
-}
-
 /// The application `app register` made on this server, for `app link`.
-pub fn registered(server: &LocalServer) -> Result<super::link::LinkTarget, EngineError> {
-    let saved = server.read(|conn| crate::host::settings::get(conn, REGISTRATION_SETTING))?;
-    let registration: Registration = saved
-        .and_then(|json| serde_json::from_str(&json).ok())
-        .ok_or_else(|| {
-            EngineError::Refused(
-                "no application was registered on this server yet: run `entra-connect app register` first, or give --application-app-id".into(),
-            )
-        })?;
-    Ok((&registration).into())
+pub fn saved_registration(server: &LocalServer) -> Result<Registration, EngineError> {
+    let saved = server.read(|conn| settings::get(conn, REGISTRATION_SETTING))?;
+    let json = saved.ok_or(EngineError::NothingRegistered)?;
+    serde_json::from_str(&json).map_err(EngineError::RegistrationUnreadable)
 }

@@ -7,6 +7,7 @@ use super::graph::{GRAPH_APP_ID, GraphClient};
 use super::http::{HttpClient, RetryObserver, RetryPolicy};
 use super::oauth::{self, AccessToken, DeviceCode};
 use super::{Endpoints, EntraError, Secret, assertion};
+use crate::domain::Tenant;
 use crate::keys::{CertificateInfo, KeyStore, SigningAlgorithm};
 use std::path::PathBuf;
 use time::OffsetDateTime;
@@ -17,7 +18,7 @@ pub const DEFAULT_ADMIN_CLIENT_ID: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
 /// Where and how to reach Entra.
 #[derive(Debug, Clone)]
 pub struct ConnectionSettings {
-    pub tenant: String,
+    pub tenant: Tenant,
     pub endpoints: Endpoints,
     pub ca_cert: Option<PathBuf>,
     pub admin_client_id: String,

@@ -1,33 +1,22 @@
 //! National clouds and the endpoints to use, with command-line overrides.
 
 use super::EntraError;
+use crate::domain::{Cloud, EndpointUrl};
 use url::Url;
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Cloud {
-    Public,
-    Usgov,
-    China,
+fn default_authority_host(cloud: Cloud) -> &'static str {
+    match cloud {
+        Cloud::Public => "https://login.microsoftonline.com",
+        Cloud::Usgov => "https://login.microsoftonline.us",
+        Cloud::China => "https://login.chinacloudapi.cn",
+    }
 }
 
-impl Cloud {
-    fn authority_host(self) -> &'static str {
-        match self {
-            Cloud::Public => "https://login.microsoftonline.com",
-            Cloud::Usgov => "https://login.microsoftonline.us",
-            Cloud::China => "https://login.chinacloudapi.cn",
-        }
-    }
-
-    fn graph_url(self) -> &'static str {
-        match self {
-            Cloud::Public => "https://graph.microsoft.com/v1.0",
-            Cloud::Usgov => "https://graph.microsoft.us/v1.0",
-            Cloud::China => "https://microsoftgraph.chinacloudapi.cn/v1.0",
-        }
+fn default_graph_url(cloud: Cloud) -> &'static str {
+    match cloud {
+        Cloud::Public => "https://graph.microsoft.com/v1.0",
+        Cloud::Usgov => "https://graph.microsoft.us/v1.0",
+        Cloud::China => "https://microsoftgraph.chinacloudapi.cn/v1.0",
     }
 }
 
@@ -39,33 +28,30 @@ pub struct Endpoints {
 }
 
 impl Endpoints {
+    /// The cloud's endpoints, or the overrides given (already validated).
     pub fn new(
         cloud: Cloud,
-        authority_host: Option<&str>,
-        graph_url: Option<&str>,
+        authority_host: Option<&EndpointUrl>,
+        graph_url: Option<&EndpointUrl>,
     ) -> Result<Self, EntraError> {
+        let pick = |given: Option<&EndpointUrl>, default: &str| match given {
+            Some(url) => Ok(url.as_url().clone()),
+            None => checked_url(default),
+        };
         Ok(Endpoints {
-            authority_host: checked_url(authority_host.unwrap_or(cloud.authority_host()))?,
-            graph_url: checked_url(graph_url.unwrap_or(cloud.graph_url()))?,
+            authority_host: pick(authority_host, default_authority_host(cloud))?,
+            graph_url: pick(graph_url, default_graph_url(cloud))?,
         })
     }
 }
 
-/// Parses `text` and refuses plain http anywhere but loopback.
+/// Parses a URL an endpoint gave (discovery) with the same rules as one the
+/// administrator gives: https, or plain http only on loopback.
 pub fn checked_url(text: &str) -> Result<Url, EntraError> {
-    let url = Url::parse(text.trim_end_matches('/'))
-        .map_err(|e| EntraError::Config(format!("{text:?} is not a URL: {e}")))?;
-    let loopback = match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(name)) => name == "localhost",
-        None => false,
-    };
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if loopback => Ok(url),
-        _ => Err(EntraError::InsecureEndpoint(text.to_string())),
-    }
+    let url: EndpointUrl = text
+        .parse()
+        .map_err(|_| EntraError::InsecureEndpoint(text.to_string()))?;
+    Ok(url.as_url().clone())
 }
 
 #[cfg(test)]
@@ -94,7 +80,8 @@ mod tests {
         let err = checked_url("http://login.example.com").unwrap_err();
         assert!(matches!(err, EntraError::InsecureEndpoint(_)), "{err}");
         assert!(checked_url("ftp://127.0.0.1").is_err());
-        let overridden = Endpoints::new(Cloud::Public, Some("http://127.0.0.1:9/"), None).unwrap();
+        let local: EndpointUrl = "http://127.0.0.1:9/".parse().unwrap();
+        let overridden = Endpoints::new(Cloud::Public, Some(&local), None).unwrap();
         assert_eq!(overridden.authority_host.as_str(), "http://127.0.0.1:9/");
     }
 }

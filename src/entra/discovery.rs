@@ -6,6 +6,7 @@ use super::EntraError;
 use super::cloud::checked_url;
 use super::http::HttpClient;
 use super::oauth::token_error;
+use crate::domain::Tenant;
 use serde::Deserialize;
 use tokio::sync::OnceCell;
 use url::Url;
@@ -34,11 +35,11 @@ pub struct Authority {
 }
 
 impl Authority {
-    pub fn new(http: HttpClient, host: Url, tenant: &str) -> Self {
+    pub fn new(http: HttpClient, host: Url, tenant: &Tenant) -> Self {
         Authority {
             http,
             host,
-            tenant: tenant.trim().to_string(),
+            tenant: tenant.to_string(),
             endpoints: OnceCell::new(),
         }
     }
@@ -57,12 +58,6 @@ impl Authority {
     }
 
     async fn discover(&self) -> Result<TenantEndpoints, EntraError> {
-        if self.tenant.is_empty() || self.tenant.contains(['/', '?', '#']) {
-            return Err(EntraError::Config(format!(
-                "{:?} is not a tenant: give the tenant id (a GUID) or a domain such as contoso.onmicrosoft.com",
-                self.tenant
-            )));
-        }
         let url = format!("{}/v2.0/.well-known/openid-configuration", self.url());
         let reply = self
             .http

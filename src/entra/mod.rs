@@ -14,7 +14,7 @@ pub mod oauth;
 
 use std::fmt;
 
-pub use cloud::{Cloud, Endpoints};
+pub use cloud::Endpoints;
 pub use http::{HttpClient, RetryNotice, RetryPolicy};
 
 /// A value that must never be printed: tokens, device codes, passwords.

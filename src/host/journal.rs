@@ -5,7 +5,6 @@
 
 use super::format_time;
 use rusqlite::{Connection, OptionalExtension, params};
-use serde_json::Value;
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
@@ -20,8 +19,8 @@ pub struct OperationRecord {
     pub id: String,
     pub kind: String,
     pub started_at: String,
-    /// Completed steps and what each recorded.
-    pub done: HashMap<String, Value>,
+    /// Completed steps and what each recorded (JSON text, typed by the step).
+    pub done: HashMap<String, String>,
 }
 
 pub fn begin(conn: &Connection, id: &str, kind: &str, inputs: &str) -> rusqlite::Result<()> {
@@ -103,17 +102,11 @@ fn record(
     })
 }
 
-fn completed_steps(conn: &Connection, id: &str) -> rusqlite::Result<HashMap<String, Value>> {
+fn completed_steps(conn: &Connection, id: &str) -> rusqlite::Result<HashMap<String, String>> {
     let mut statement = conn.prepare(
         "SELECT step, detail FROM operation_steps WHERE operation_id = ?1 AND status = ?2",
     )?;
-    let rows = statement.query_map(params![id, SUCCEEDED], |row| {
-        let detail: String = row.get(1)?;
-        Ok((
-            row.get::<_, String>(0)?,
-            serde_json::from_str(&detail).unwrap_or(Value::Null),
-        ))
-    })?;
+    let rows = statement.query_map(params![id, SUCCEEDED], |row| Ok((row.get(0)?, row.get(1)?)))?;
     rows.collect()
 }
 
@@ -123,13 +116,13 @@ pub fn record_step(
     id: &str,
     step: &str,
     status: &str,
-    detail: &Value,
+    detail: &str,
 ) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO operation_steps (operation_id, step, status, detail, at) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (operation_id, step) DO UPDATE SET status = excluded.status,
              detail = excluded.detail, at = excluded.at",
-        params![id, step, status, detail.to_string(), format_time(OffsetDateTime::now_utc())],
+        params![id, step, status, detail, format_time(OffsetDateTime::now_utc())],
     )
     .map(|_| ())
 }

@@ -5,7 +5,7 @@
 use super::AppState;
 use super::directory::{DeviceCode, DeviceCodeState};
 use super::errors::OAuthError;
-use super::identity::{
+use super::grants::{
     Form, delegated_permissions, find_resource, parse_scope, public_client, resolve_tenant,
     user_claims,
 };

@@ -3,8 +3,12 @@
 //! and the device code grant, whose other half lives in `device.rs`).
 
 use super::assertion::{self, AssertionError, Expected};
-use super::directory::{Application, Directory, GRAPH_APP_ID, ServicePrincipal, User, new_id};
+use super::directory::new_id;
 use super::errors::OAuthError;
+use super::grants::{
+    Form, OIDC_SCOPES, delegated_permissions, find_resource, known_client, parse_scope,
+    public_client, resolve_tenant, user_claims,
+};
 use super::tokens::{ACCESS_TOKEN_SECONDS, AccessClaims};
 use super::{AppState, device};
 use axum::body::Bytes;
@@ -13,15 +17,11 @@ use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
-use std::collections::HashMap;
 use std::time::Instant;
 use time::OffsetDateTime;
 
 pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
-
-/// Scopes that ask for OpenID Connect tokens, not for a resource.
-const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -36,16 +36,6 @@ pub fn routes() -> Router<AppState> {
             post(device::device_code),
         )
         .route("/{tenant}/oauth2/v2.0/authorize", get(authorize))
-}
-
-/// The tenant id when `segment` names this tenant (by id or domain).
-pub fn resolve_tenant(state: &AppState, segment: &str) -> Result<String, OAuthError> {
-    let directory = state.directory();
-    if directory.is_tenant(segment) {
-        Ok(directory.tenant_id.clone())
-    } else {
-        Err(OAuthError::tenant_not_found(segment))
-    }
 }
 
 async fn discovery(
@@ -110,27 +100,6 @@ pub struct TokenResponse {
     pub access_token: String,
 }
 
-/// The token endpoint's form, read once.
-pub struct Form(pub HashMap<String, String>);
-
-impl Form {
-    fn parse(body: &[u8]) -> Self {
-        Form(url::form_urlencoded::parse(body).into_owned().collect())
-    }
-
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
-    }
-
-    pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
-        self.get(name)
-            .ok_or_else(|| OAuthError::missing_parameter(name))
-    }
-}
-
 async fn token(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
@@ -174,67 +143,6 @@ async fn token(
         ext_expires_in: ACCESS_TOKEN_SECONDS,
         access_token,
     }))
-}
-
-/// A requested scope: the resource it names and the permissions asked for
-/// (empty for `/.default`).
-pub struct ScopeRequest {
-    pub resource: String,
-    pub permissions: Vec<String>,
-    pub default: bool,
-}
-
-pub fn parse_scope(scope: &str) -> Result<ScopeRequest, OAuthError> {
-    let invalid = |why: &str| {
-        OAuthError::bad_request(
-            "invalid_scope",
-            70011,
-            format!("The provided value for the input parameter 'scope' is not valid. {why}"),
-        )
-    };
-    let mut resource: Option<String> = None;
-    let mut permissions = Vec::new();
-    let mut default = false;
-    for item in scope.split_whitespace() {
-        if OIDC_SCOPES.contains(&item.to_ascii_lowercase().as_str()) {
-            continue;
-        }
-        let (res, permission) = match item.rfind('/') {
-            Some(at) => (
-                item[..at].trim_end_matches('/').to_string(),
-                &item[at + 1..],
-            ),
-            // A bare permission name is a Graph permission, as on the platform.
-            None => (GRAPH_APP_ID.to_string(), item),
-        };
-        if res.is_empty() || permission.is_empty() {
-            return Err(invalid(&format!("The scope '{item}' is malformed.")));
-        }
-        match &resource {
-            Some(existing) if !existing.eq_ignore_ascii_case(&res) => {
-                return Err(invalid(
-                    "Scopes for more than one resource cannot be requested at once.",
-                ));
-            }
-            _ => resource = Some(res),
-        }
-        if permission == ".default" {
-            default = true;
-        } else {
-            permissions.push(permission.to_string());
-        }
-    }
-    let resource = resource.ok_or_else(|| invalid("No resource scope was requested."))?;
-    if default && !permissions.is_empty() {
-        return Err(invalid(
-            "'.default' cannot be combined with other scopes for the same resource.",
-        ));
-    }
-    Ok(ScopeRequest {
-        resource,
-        permissions,
-        default,
-    })
 }
 
 fn client_credentials(
@@ -364,43 +272,6 @@ fn client_credentials(
     Ok(claims)
 }
 
-/// The client application, or AADSTS700016.
-pub fn known_client<'d>(
-    directory: &'d Directory,
-    client_id: &str,
-    instant: Instant,
-) -> Result<&'d Application, OAuthError> {
-    directory
-        .application_by_app_id(client_id, instant)
-        .ok_or_else(|| {
-            OAuthError::bad_request(
-                "unauthorized_client",
-                700016,
-                format!(
-                    "Application with identifier '{client_id}' was not found in the directory '{}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
-                    directory.tenant_domain
-                ),
-            )
-        })
-}
-
-pub fn find_resource<'d>(
-    directory: &'d Directory,
-    identifier: &str,
-    instant: Instant,
-) -> Result<&'d ServicePrincipal, OAuthError> {
-    directory.resource(identifier, instant).ok_or_else(|| {
-        OAuthError::bad_request(
-            "invalid_resource",
-            500011,
-            format!(
-                "The resource principal named {identifier} was not found in the tenant named {}. This can happen if the application has not been installed by the administrator of the tenant.",
-                directory.tenant_domain
-            ),
-        )
-    })
-}
-
 fn assertion_error(error: AssertionError) -> OAuthError {
     let detail = error.to_string();
     match error {
@@ -452,115 +323,6 @@ fn assertion_error(error: AssertionError) -> OAuthError {
             format!("Client assertion is not within its valid time range. [Reason - {detail}]"),
         ),
     }
-}
-
-/// The delegated permissions `client` may ask of `resource` for this request.
-pub fn delegated_permissions(
-    client: &Application,
-    resource: &ServicePrincipal,
-    scope: &ScopeRequest,
-) -> Result<Vec<String>, OAuthError> {
-    let granted = client
-        .delegated_permissions
-        .get(&resource.app_id)
-        .cloned()
-        .unwrap_or_default();
-    let consent = |what: &str| {
-        OAuthError::bad_request(
-            "invalid_grant",
-            65001,
-            format!(
-                "The user or administrator has not consented to use the application with ID '{}' named '{}' for {what}.",
-                client.app_id, client.display_name
-            ),
-        )
-    };
-    if scope.default {
-        if granted.is_empty() {
-            return Err(consent(&resource.display_name));
-        }
-        return Ok(granted);
-    }
-    for permission in &scope.permissions {
-        let known = resource
-            .delegated_scopes
-            .iter()
-            .any(|s| s.eq_ignore_ascii_case(permission));
-        if !known {
-            return Err(OAuthError::bad_request(
-                "invalid_scope",
-                70011,
-                format!(
-                    "The provided value for the input parameter 'scope' is not valid. The scope {permission} does not exist on {}.",
-                    resource.display_name
-                ),
-            ));
-        }
-        if !granted.iter().any(|g| g.eq_ignore_ascii_case(permission)) {
-            return Err(consent(permission));
-        }
-    }
-    Ok(scope.permissions.clone())
-}
-
-/// Claims for a user's delegated token.
-pub fn user_claims(
-    directory: &Directory,
-    user: &User,
-    client: &Application,
-    resource_identifier: &str,
-    permissions: &[String],
-    issuer: &str,
-) -> AccessClaims {
-    let now = OffsetDateTime::now_utc().unix_timestamp();
-    AccessClaims {
-        aud: resource_identifier.to_string(),
-        iss: issuer.to_string(),
-        iat: now,
-        nbf: now,
-        exp: now + ACCESS_TOKEN_SECONDS,
-        tid: directory.tenant_id.clone(),
-        oid: user.id.clone(),
-        sub: user.id.clone(),
-        azp: client.app_id.clone(),
-        appid: client.app_id.clone(),
-        idtyp: "user".into(),
-        roles: Vec::new(),
-        scp: Some(permissions.join(" ")),
-        upn: Some(user.upn.clone()),
-        name: Some(user.display_name.clone()),
-        wids: directory
-            .user_roles(&user.id)
-            .map(|r| r.template_id.clone())
-            .collect(),
-        uti: new_id(),
-        ver: "2.0".into(),
-    }
-}
-
-/// A public client, as the password and device code grants need.
-pub fn public_client<'d>(
-    directory: &'d Directory,
-    form: &Form,
-    instant: Instant,
-) -> Result<&'d Application, OAuthError> {
-    let client_id = form.require("client_id")?;
-    let client = known_client(directory, client_id, instant)?;
-    if !client.public_client {
-        return Err(OAuthError::unauthorized(
-            "invalid_client",
-            7000218,
-            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-        ));
-    }
-    if form.get("client_assertion").is_some() || form.get("client_secret").is_some() {
-        return Err(OAuthError::bad_request(
-            "invalid_request",
-            700025,
-            "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.",
-        ));
-    }
-    Ok(client)
 }
 
 fn password(state: &AppState, form: &Form, issuer: &str) -> Result<AccessClaims, OAuthError> {

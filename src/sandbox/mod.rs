@@ -8,6 +8,7 @@ mod device;
 mod directory;
 mod errors;
 mod faults;
+mod grants;
 mod graph;
 mod identity;
 mod seed;

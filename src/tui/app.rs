@@ -3,71 +3,13 @@
 //! as data), and a pure [`view`]. Only the app loop (`super::run`) executes
 //! commands and talks to the engine.
 
-use super::pages::{self, Page};
+use super::model::{Command, Context, EngineEvent, Message, OpId, Shared, Task, WizardData};
+use super::pages::{Page, Transition, done, options, scheduler, welcome};
 use super::theme::Theme;
 use super::widgets;
-use crate::domain::{Answers, CertificateHash, MethodAnswer, SchedulerSettings, SignInAnswer};
-use crate::engine::ConfigurationReport;
-use crate::engine::onboard::Plan;
-use crate::engine::progress::Progress;
-use crate::keys::StoredCertificate;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use ratatui::layout::{Constraint, Layout};
-use std::path::PathBuf;
-use time::OffsetDateTime;
-
-/// The smallest terminal the wizard draws in.
-pub const MIN_WIDTH: u16 = 80;
-pub const MIN_HEIGHT: u16 = 24;
-
-/// Everything entered so far; kept when going back so nothing is typed twice.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WizardData {
-    pub tenant: String,
-    pub cloud: Cloud,
-    pub sign_in: SignInAnswer,
-    pub upn: String,
-    pub method: MethodAnswer,
-    pub certificate: Option<CertificateHash>,
-    pub app_id: String,
-    pub password_writeback: bool,
-}
-
-/// The clouds the Connect page offers; `Sandbox` only with `wizard --sandbox`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Cloud {
-    #[default]
-    Public,
-    Usgov,
-    China,
-    Sandbox,
-}
-
-impl Cloud {
-    pub fn label(self) -> &'static str {
-        match self {
-            Cloud::Public => "Microsoft Entra ID (worldwide)",
-            Cloud::Usgov => "US Government",
-            Cloud::China => "China (21Vianet)",
-            Cloud::Sandbox => "Sandbox tenant (local emulation)",
-        }
-    }
-}
-
-/// Facts from outside the wizard, loaded by the app loop and refreshed by it.
-#[derive(Debug, Clone)]
-pub struct Context {
-    /// None on the first pass; the configured identity type on the second.
-    pub configured: Option<crate::domain::ConnectorIdentityType>,
-    /// Whether the machine has a TPM device (keys still go to the software store).
-    pub tpm_present: bool,
-    pub certificates: Vec<StoredCertificate>,
-    pub configuration: Option<ConfigurationReport>,
-    pub scheduler: SchedulerSettings,
-    pub sandbox: bool,
-    pub now: OffsetDateTime,
-}
+use ratatui::layout::{Constraint, Layout, Rect};
 
 /// The wizard's whole state.
 pub struct Model {
@@ -75,51 +17,15 @@ pub struct Model {
     pub data: WizardData,
     pub context: Context,
     pub theme: Theme,
+    /// The engine task whose messages the wizard listens to; others are stale.
+    pub running: Option<OpId>,
+    /// The id the next task gets.
+    next_op: u64,
     /// Asking "quit?" after Ctrl-C.
     pub confirm_quit: bool,
     /// A transient notice on the status line (export done, answers saved...).
     pub notice: Option<String>,
     pub quit: bool,
-}
-
-/// Everything that can happen to the wizard.
-#[derive(Debug, Clone)]
-pub enum Message {
-    Key(KeyEvent),
-    Resize,
-    Tick,
-    Progress(Progress),
-    SignedIn(Result<String, String>),
-    Planned(Result<Plan, String>),
-    Finished(Result<Outcome, String>),
-    /// A file was written (configuration export, answers).
-    Saved(Result<PathBuf, String>),
-    SchedulerChanged(Result<SchedulerSettings, String>),
-}
-
-/// What a finished onboarding produced, for the Done page.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    pub app_id: String,
-    pub certificate: CertificateHash,
-}
-
-/// Effects the app loop carries out.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Command {
-    StartSignIn {
-        upn: String,
-        password: Option<String>,
-    },
-    Run(Plan),
-    Cancel,
-    Export(PathBuf),
-    SaveAnswers(PathBuf, Box<Answers>),
-    SetScheduler {
-        sync_cycle_enabled: Option<bool>,
-        maintenance_enabled: Option<bool>,
-    },
-    BuildPlan,
 }
 
 impl Model {
@@ -135,6 +41,8 @@ impl Model {
             data,
             context,
             theme,
+            running: None,
+            next_op: 1,
             confirm_quit: false,
             notice: None,
             quit: false,
@@ -145,26 +53,26 @@ impl Model {
     pub fn wants_ticks(&self) -> bool {
         self.page.animates()
     }
-}
 
-/// The answers file for what was entered (never a password).
-pub fn answers(data: &WizardData) -> Answers {
-    Answers {
-        tenant: data.tenant.clone(),
-        cloud: match data.cloud {
-            Cloud::Public | Cloud::Sandbox => None,
-            Cloud::Usgov => Some("usgov".into()),
-            Cloud::China => Some("china".into()),
-        },
-        authority_host: None,
-        graph_url: None,
-        ca_cert: None,
-        upn: data.upn.clone(),
-        sign_in: data.sign_in,
-        method: data.method,
-        certificate_sha256: data.certificate.clone(),
-        application_app_id: (data.method == MethodAnswer::Byoa).then(|| data.app_id.clone()),
-        password_writeback: data.password_writeback,
+    fn shared(&self) -> Shared<'_> {
+        Shared {
+            data: &self.data,
+            context: &self.context,
+            theme: &self.theme,
+        }
+    }
+
+    /// Gives `task` its id; from now on only its messages count.
+    fn start(&mut self, task: Task) -> Command {
+        let op = OpId(self.next_op);
+        self.next_op += 1;
+        self.running = Some(op);
+        Command::Start { op, task }
+    }
+
+    /// Stops listening to the running task and asks the loop to cancel it.
+    fn cancel(&mut self) -> Option<Command> {
+        self.running.take().map(Command::Cancel)
     }
 }
 
@@ -178,7 +86,7 @@ pub fn update(model: &mut Model, message: Message) -> Option<Command> {
             if model.confirm_quit || !model.page.is_running() && matches!(model.page, Page::Done(_))
             {
                 model.quit = true;
-                return model.page.is_running().then_some(Command::Cancel);
+                return model.cancel();
             }
             model.confirm_quit = true;
             return None;
@@ -187,40 +95,140 @@ pub fn update(model: &mut Model, message: Message) -> Option<Command> {
             model.confirm_quit = false;
             if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
                 model.quit = true;
-                return model.page.is_running().then_some(Command::Cancel);
+                return model.cancel();
             }
             return None;
         }
     }
-    if !matches!(message, Message::Tick | Message::Progress(_)) {
+    if !matches!(message, Message::Tick | Message::Engine(..)) {
         model.notice = None;
     }
-    match &message {
+    let transition = match message {
+        Message::Key(key) => on_key(model, key),
+        Message::Resize => Transition::Stay,
+        Message::Tick => {
+            match &mut model.page {
+                Page::SignIn(state) => state.tick(),
+                Page::Configuring(state) => state.tick(),
+                _ => {}
+            }
+            Transition::Stay
+        }
+        // A task that was cancelled or replaced may still report: dropped here.
+        Message::Engine(op, _) if model.running != Some(op) => Transition::Stay,
+        Message::Engine(_, event) => on_engine(model, event),
+        Message::Planned(result) => {
+            if let Page::Ready(state) = &mut model.page {
+                state.planned(result);
+            }
+            Transition::Stay
+        }
         Message::Saved(result) => {
             model.notice = Some(match result {
                 Ok(path) => format!("Saved {}", path.display()),
                 Err(why) => format!("Not saved: {why}"),
             });
-            return None;
+            Transition::Stay
         }
         Message::SchedulerChanged(Ok(settings)) => {
-            model.context.scheduler = settings.clone();
+            model.context.scheduler = settings;
             model.notice = Some("Scheduler settings saved.".into());
-            return None;
+            Transition::Stay
         }
         Message::SchedulerChanged(Err(why)) => {
             model.notice = Some(format!("Scheduler not changed: {why}"));
+            Transition::Stay
+        }
+    };
+    apply(model, transition)
+}
+
+fn on_engine(model: &mut Model, event: EngineEvent) -> Transition {
+    match event {
+        EngineEvent::Progress(progress) => {
+            match &mut model.page {
+                Page::SignIn(state) => state.progress(progress),
+                Page::Configuring(state) => state.progress(progress),
+                _ => {}
+            }
+            Transition::Stay
+        }
+        EngineEvent::SignedIn(result) => {
+            model.running = None;
+            match &mut model.page {
+                Page::SignIn(state) => state.signed_in(result),
+                _ => Transition::Stay,
+            }
+        }
+        EngineEvent::Finished(result) => {
+            model.running = None;
+            match &mut model.page {
+                Page::Configuring(state) => state.finished(result),
+                _ => Transition::Stay,
+            }
+        }
+    }
+}
+
+fn on_key(model: &mut Model, key: KeyEvent) -> Transition {
+    if key.code == KeyCode::Esc && model.page.esc_goes_back() {
+        return Transition::Back;
+    }
+    let Model {
+        page,
+        data,
+        context,
+        ..
+    } = model;
+    match page {
+        Page::Welcome(_) => welcome::on_key(key),
+        Page::Connect(state) => state.on_key(data, key),
+        Page::SignIn(state) => state.on_key(data, key),
+        Page::Method(state) => state.on_key(data, key),
+        Page::Certificate(state) => state.on_key(data, context, key),
+        Page::AppId(state) => state.on_key(data, key),
+        Page::Options(_) => options::on_key(data, key),
+        Page::Ready(state) => state.on_key(key, data),
+        Page::Configuring(state) => state.on_key(key),
+        Page::Done(_) => done::on_key(key),
+        Page::Tasks(state) => state.on_key(context, key),
+        Page::ViewConfig(state) => state.on_key(key),
+        Page::Scheduler(_) => scheduler::on_key(&context.scheduler, key),
+    }
+}
+
+fn apply(model: &mut Model, transition: Transition) -> Option<Command> {
+    let entered = match transition {
+        Transition::Stay => return None,
+        Transition::Quit => {
+            model.quit = true;
             return None;
         }
-        _ => {}
+        Transition::Do(command) => return Some(command),
+        Transition::Start(task) => {
+            // Confirming the plan on Ready moves on as the flow says.
+            if let (Task::Run(_), Page::Ready(_)) = (&task, &model.page)
+                && let Some(next) = model.page.next(&model.data, &model.context)
+            {
+                model.page = next;
+            }
+            return Some(model.start(task));
+        }
+        Transition::Next => model.page.next(&model.data, &model.context)?,
+        Transition::Back => model.page.previous(&model.data, &model.context)?,
+    };
+    model.page = entered;
+    // Ready, however it is entered, asks for its plan afresh.
+    match &mut model.page {
+        Page::Ready(state) => state.ask_for_plan(),
+        _ => None,
     }
-    pages::update(model, message)
 }
 
 /// Draws the whole screen: header, page, status and key help.
 pub fn view(model: &Model, frame: &mut Frame) {
     let area = frame.area();
-    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+    if area.width < widgets::MIN_WIDTH || area.height < widgets::MIN_HEIGHT {
         widgets::too_small(frame, area, &model.theme);
         return;
     }
@@ -231,8 +239,8 @@ pub fn view(model: &Model, frame: &mut Frame) {
         Constraint::Length(1),
     ])
     .areas(area);
-    widgets::header(frame, header, model);
-    pages::view(model, frame, body);
+    widgets::header(frame, header, &model.page.steps(&model.data), &model.theme);
+    view_page(model, frame, body);
     let status_text = if model.confirm_quit {
         Some(model.page.quit_question().to_string())
     } else {
@@ -240,4 +248,23 @@ pub fn view(model: &Model, frame: &mut Frame) {
     };
     widgets::status_line(frame, status, status_text.as_deref(), &model.theme);
     widgets::key_help(frame, help, model.page.key_help(), &model.theme);
+}
+
+fn view_page(model: &Model, frame: &mut Frame, area: Rect) {
+    let shared = &model.shared();
+    match &model.page {
+        Page::Welcome(_) => welcome::view(shared, frame, area),
+        Page::Connect(state) => state.view(shared, frame, area),
+        Page::SignIn(state) => state.view(shared, frame, area),
+        Page::Method(state) => state.view(shared, frame, area),
+        Page::Certificate(state) => state.view(shared, frame, area),
+        Page::AppId(state) => state.view(shared, frame, area),
+        Page::Options(_) => options::view(shared, frame, area),
+        Page::Ready(state) => state.view(shared, frame, area),
+        Page::Configuring(state) => state.view(shared, frame, area),
+        Page::Done(state) => state.view(shared, frame, area),
+        Page::Tasks(state) => state.view(shared, frame, area),
+        Page::ViewConfig(state) => state.view(shared, frame, area),
+        Page::Scheduler(_) => scheduler::view(shared, frame, area),
+    }
 }

@@ -4,37 +4,47 @@
 //! engine tasks the pages' commands start.
 
 pub mod app;
+pub mod model;
 pub mod pages;
 pub mod theme;
 pub mod widgets;
 
-use crate::domain::{MethodAnswer, SignInAnswer};
-use crate::engine::onboard::{Method, OnboardOptions, onboard, plan};
+use crate::domain::{SignInAnswer, Upn};
+use crate::engine::connection::{remember, settings};
+use crate::engine::progress::ProgressSender;
 use crate::engine::{
-    EngineError, EntraRequest, LocalServer, SchedulerChange, change_scheduler, configuration,
-    connection,
+    EngineError, EntraRequest, LocalServer, Plan, SchedulerChange, change_scheduler, configuration,
 };
+use crate::entra::Secret;
 use crate::entra::cache::TokenCache;
-use crate::entra::client::{AdminSignIn, ConnectionSettings, DEFAULT_ADMIN_CLIENT_ID};
-use crate::entra::{Endpoints, RetryPolicy, Secret};
-use app::{Cloud, Command, Context, Message, Model, Outcome, WizardData};
+use crate::entra::client::{AdminSignIn, DEFAULT_ADMIN_CLIENT_ID};
+use app::Model;
 use futures::StreamExt;
+use model::{
+    Command, Context, EngineEvent, Message, OpId, SandboxEndpoints, SaveError, Task, WizardData,
+};
 use ratatui::crossterm::event::{Event, EventStream};
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
-/// Where the wizard connects when the administrator picks the sandbox cloud.
+/// How long the wizard's operations wait for Entra to replicate new objects.
+const REPLICATION_BUDGET: Duration = Duration::from_secs(300);
+
+/// What the wizard starts with: the answers known so far and, with
+/// `wizard --sandbox`, the sandbox tenant's endpoints.
 #[derive(Debug, Clone, Default)]
 pub struct WizardSetup {
     pub data: WizardData,
-    /// Authority host and Graph URL of the sandbox, with `wizard --sandbox`.
-    pub sandbox_endpoints: Option<(String, String)>,
+    pub sandbox: Option<SandboxEndpoints>,
 }
 
 /// Loads what the pages show about this server.
-pub fn load_context(server: &LocalServer, sandbox: bool) -> Result<Context, EngineError> {
+pub fn load_context(
+    server: &LocalServer,
+    sandbox: Option<SandboxEndpoints>,
+) -> Result<Context, EngineError> {
     let configured = server.credential()?.identity_type();
     Ok(Context {
         configured: Some(configured),
@@ -52,7 +62,7 @@ pub fn load_context(server: &LocalServer, sandbox: bool) -> Result<Context, Engi
 /// Runs the wizard until the administrator quits. The terminal is restored on
 /// every way out (ratatui's init installs a panic hook that restores it too).
 pub async fn run(server: LocalServer, setup: WizardSetup) -> anyhow::Result<()> {
-    let context = load_context(&server, setup.sandbox_endpoints.is_some())?;
+    let context = load_context(&server, setup.sandbox.clone())?;
     let mut model = Model::new(context, setup.data.clone(), theme::Theme::from_env());
     let (sender, mut receiver) = mpsc::unbounded_channel();
     let mut runner = Runner {
@@ -61,7 +71,6 @@ pub async fn run(server: LocalServer, setup: WizardSetup) -> anyhow::Result<()> 
         cancel: None,
         request: None,
         cache: Arc::new(TokenCache::default()),
-        setup,
         events: sender,
     };
     let mut terminal = ratatui::try_init()?;
@@ -111,7 +120,7 @@ async fn event_loop(
             Some(message) = receiver.recv() => message,
             _ = ticker.tick(), if model.wants_ticks() => Message::Tick,
         };
-        let finished = matches!(message, Message::Finished(_));
+        let finished = matches!(message, Message::Engine(_, EngineEvent::Finished(_)));
         if finished {
             runner.take_back_server().await;
         }
@@ -120,7 +129,7 @@ async fn event_loop(
         }
         if finished && let Some(server) = &runner.server {
             // The second pass and the Done page show the server as it now is.
-            if let Ok(context) = load_context(server, model.context.sandbox) {
+            if let Ok(context) = load_context(server, model.context.sandbox.clone()) {
                 model.context = context;
             }
         }
@@ -132,11 +141,11 @@ async fn event_loop(
 struct Runner {
     server: Option<LocalServer>,
     returning: Option<oneshot::Receiver<LocalServer>>,
-    cancel: Option<oneshot::Sender<()>>,
-    /// The signed-in administrator, for the onboarding that follows.
+    /// Cancels the running operation (by its id).
+    cancel: Option<(OpId, oneshot::Sender<()>)>,
+    /// The signed-in administrator, for the operation that follows.
     request: Option<EntraRequest>,
     cache: Arc<TokenCache>,
-    setup: WizardSetup,
     events: mpsc::UnboundedSender<Message>,
 }
 
@@ -145,103 +154,79 @@ impl Runner {
         let _ = self.events.send(message);
     }
 
-    /// An engine progress channel that feeds the app loop.
-    fn progress(&self) -> crate::engine::progress::ProgressSender {
+    /// An engine progress channel that feeds the app loop, tagged with `op`.
+    fn progress(&self, op: OpId) -> ProgressSender {
         let (sender, mut receiver) = mpsc::unbounded_channel();
         let events = self.events.clone();
         tokio::spawn(async move {
             while let Some(progress) = receiver.recv().await {
-                let _ = events.send(Message::Progress(progress));
+                let _ = events.send(Message::Engine(op, EngineEvent::Progress(progress)));
             }
         });
         sender
     }
 
-    /// The connection and sign-in for what was entered, remembered for later commands.
+    /// The connection and sign-in for what was entered, through the same
+    /// path as the command line's.
     fn request(
-        &mut self,
+        &self,
         data: &WizardData,
-        upn: String,
-        password: Option<String>,
-    ) -> Result<EntraRequest, String> {
-        let endpoints = match (data.cloud, &self.setup.sandbox_endpoints) {
-            (Cloud::Sandbox, Some((authority, graph))) => {
-                Endpoints::new(crate::entra::Cloud::Public, Some(authority), Some(graph))
-            }
-            (Cloud::Usgov, _) => Endpoints::new(crate::entra::Cloud::Usgov, None, None),
-            (Cloud::China, _) => Endpoints::new(crate::entra::Cloud::China, None, None),
-            _ => Endpoints::new(crate::entra::Cloud::Public, None, None),
-        }
-        .map_err(|e| e.to_string())?;
+        upn: &Upn,
+        password: Option<Secret>,
+    ) -> Result<EntraRequest, EngineError> {
+        let connection = settings(
+            &data.connection,
+            DEFAULT_ADMIN_CLIENT_ID,
+            REPLICATION_BUDGET,
+            self.cache.clone(),
+        )?;
+        let upn = upn.to_string();
         let sign_in = match (data.sign_in, password) {
-            (SignInAnswer::Password, Some(password)) => AdminSignIn::Password {
-                upn,
-                password: Secret::new(password),
-            },
+            (SignInAnswer::Password, Some(password)) => AdminSignIn::Password { upn, password },
             _ => AdminSignIn::DeviceCode { upn },
         };
-        if let Some(server) = &mut self.server {
-            let remembered = connection::RememberedConnection {
-                tenant: Some(data.tenant.clone()),
-                cloud: None,
-                authority_host: Some(endpoints.authority_host.to_string()),
-                graph_url: Some(endpoints.graph_url.to_string()),
-                ca_cert: None,
-            };
-            connection::remember(server, &remembered).map_err(|e| e.to_string())?;
-        }
         Ok(EntraRequest {
-            connection: ConnectionSettings {
-                tenant: data.tenant.clone(),
-                endpoints,
-                ca_cert: None,
-                admin_client_id: DEFAULT_ADMIN_CLIENT_ID.into(),
-                retry: RetryPolicy::default(),
-                cache: self.cache.clone(),
-            },
+            connection,
             sign_in,
         })
     }
 
     async fn execute(&mut self, command: Command, model: &Model) {
         match command {
-            Command::StartSignIn { upn, password } => {
-                let request = match self.request(&model.data, upn, password) {
-                    Ok(request) => request,
-                    Err(why) => return self.send(Message::SignedIn(Err(why))),
-                };
-                self.request = Some(request.clone());
-                let progress = self.progress();
-                let events = self.events.clone();
-                tokio::spawn(async move {
-                    let result = crate::engine::sign_in(&request, progress)
-                        .await
-                        .map_err(|e| e.to_string());
-                    let _ = events.send(Message::SignedIn(result));
-                });
-            }
-            Command::BuildPlan => {
-                let Some(server) = &self.server else { return };
-                let result = plan(server, &model.data.tenant, options(&model.data))
-                    .map_err(|e| e.to_string());
-                self.send(Message::Planned(result));
-            }
-            Command::Run(plan) => self.start_onboarding(plan.options),
-            Command::Cancel => {
-                if let Some(cancel) = self.cancel.take() {
-                    let _ = cancel.send(());
+            Command::Start {
+                op,
+                task: Task::SignIn { upn, password },
+            } => self.start_sign_in(op, &model.data, &upn, password),
+            Command::Start {
+                op,
+                task: Task::Run(plan),
+            } => self.start_run(op, plan, &model.data),
+            Command::Cancel(op) => {
+                if let Some((running, cancel)) = self.cancel.take() {
+                    match running == op {
+                        true => drop(cancel.send(())),
+                        false => self.cancel = Some((running, cancel)),
+                    }
                 }
+            }
+            Command::Plan(request) => {
+                let Some(server) = &self.server else { return };
+                let result = crate::engine::plan(server, model.data.target(), request);
+                self.send(Message::Planned(result.map_err(Arc::new)));
             }
             Command::Export(path) => {
                 let result = match &self.server {
                     Some(server) => export(server, &path),
-                    None => Err("busy".into()),
+                    None => Err(SaveError::Format("an operation is running".into())),
                 };
-                self.send(Message::Saved(result.map(|_| path)));
+                self.send(Message::Saved(result.map(|_| path).map_err(Arc::new)));
             }
             Command::SaveAnswers(path, answers) => {
-                let result = std::fs::write(&path, answers.to_toml()).map_err(|e| e.to_string());
-                self.send(Message::Saved(result.map(|_| path)));
+                let result = answers
+                    .to_toml()
+                    .map_err(SaveError::Format)
+                    .and_then(|text| write_file(&path, &text));
+                self.send(Message::Saved(result.map(|_| path).map_err(Arc::new)));
             }
             Command::SetScheduler {
                 sync_cycle_enabled,
@@ -255,43 +240,60 @@ impl Runner {
                     maintenance_enabled,
                     ..SchedulerChange::default()
                 };
-                let result = change_scheduler(server, &change).map_err(|e| e.to_string());
+                let result = change_scheduler(server, &change).map_err(Arc::new);
                 self.send(Message::SchedulerChanged(result));
             }
         }
     }
 
-    fn start_onboarding(&mut self, options: OnboardOptions) {
+    fn start_sign_in(&mut self, op: OpId, data: &WizardData, upn: &Upn, password: Option<Secret>) {
+        let request = match self.request(data, upn, password) {
+            Ok(request) => request,
+            Err(error) => {
+                let failed = EngineEvent::SignedIn(Err(Arc::new(error)));
+                return self.send(Message::Engine(op, failed));
+            }
+        };
+        self.request = Some(request.clone());
+        let progress = self.progress(op);
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let result = crate::engine::sign_in(&request, progress).await;
+            let _ = events.send(Message::Engine(
+                op,
+                EngineEvent::SignedIn(result.map_err(Arc::new)),
+            ));
+        });
+    }
+
+    fn start_run(&mut self, op: OpId, plan: Plan, data: &WizardData) {
+        let finished = move |result| Message::Engine(op, EngineEvent::Finished(result));
         let (Some(mut server), Some(request)) = (self.server.take(), self.request.clone()) else {
-            return self.send(Message::Finished(Err("sign in first".into())));
+            let error = EngineError::NotSignedIn;
+            return self.send(finished(Err(Arc::new(error))));
         };
         let (cancel, cancelled) = oneshot::channel();
         let (give_back, returning) = oneshot::channel();
-        self.cancel = Some(cancel);
+        self.cancel = Some((op, cancel));
         self.returning = Some(returning);
-        let progress = self.progress();
+        let progress = self.progress(op);
         let events = self.events.clone();
+        let connection = data.connection.clone();
         tokio::task::spawn_local(async move {
             let outcome = tokio::select! {
-                result = onboard(&mut server, &request, &options, progress) => Some(result),
-                _ = cancelled => None,
+                result = crate::engine::execute(&mut server, &request, &plan, progress) => result,
+                _ = cancelled => Err(match crate::engine::operation::recover_scheduler(&mut server) {
+                    Ok(()) => EngineError::Cancelled,
+                    Err(error) => error,
+                }),
             };
-            let message = match outcome {
-                Some(Ok(credential)) => Message::Finished(Ok(Outcome {
-                    app_id: credential.application_id,
-                    certificate: credential.certificate_sha256,
-                })),
-                Some(Err(error)) => Message::Finished(Err(error.to_string())),
-                None => {
-                    let restored = crate::engine::operation::recover_scheduler(&mut server);
-                    Message::Finished(Err(match restored {
-                        Ok(()) => "cancelled; the scheduler was put back".into(),
-                        Err(e) => format!("cancelled; the scheduler could not be put back: {e}"),
-                    }))
-                }
-            };
+            // The connection is remembered once an operation with it worked.
+            let outcome = outcome.and_then(|outcome| {
+                remember(&mut server, &connection)?;
+                Ok(outcome)
+            });
             let _ = give_back.send(server);
-            let _ = events.send(message);
+            let _ = events.send(finished(outcome.map_err(Arc::new)));
         });
     }
 
@@ -306,30 +308,23 @@ impl Runner {
 
     /// Cancels a running change and waits until it has put the scheduler back.
     async fn shutdown(&mut self) {
-        if let Some(cancel) = self.cancel.take() {
+        if let Some((_, cancel)) = self.cancel.take() {
             let _ = cancel.send(());
         }
         self.take_back_server().await;
     }
 }
 
-fn options(data: &WizardData) -> OnboardOptions {
-    let method = match (data.method, &data.certificate) {
-        (MethodAnswer::Byoc, Some(hash)) => Method::Byoc(hash.clone()),
-        (MethodAnswer::Byoa, Some(hash)) => Method::Byoa {
-            app_id: data.app_id.clone(),
-            certificate: hash.clone(),
-        },
-        _ => Method::Managed,
-    };
-    OnboardOptions {
-        method,
-        password_writeback: data.password_writeback,
-    }
+fn export(server: &LocalServer, path: &Path) -> Result<(), SaveError> {
+    let report = configuration(server)?;
+    let json =
+        serde_json::to_string_pretty(&report).map_err(|e| SaveError::Format(e.to_string()))?;
+    write_file(path, &(json + "\n"))
 }
 
-fn export(server: &LocalServer, path: &PathBuf) -> Result<(), String> {
-    let report = configuration(server).map_err(|e| e.to_string())?;
-    let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-    std::fs::write(path, json + "\n").map_err(|e| format!("cannot write {}: {e}", path.display()))
+fn write_file(path: &Path, text: &str) -> Result<(), SaveError> {
+    std::fs::write(path, text).map_err(|source| SaveError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
 }

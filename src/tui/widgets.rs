@@ -1,20 +1,22 @@
 //! Widgets every page shares: the step header, text inputs, choice lists,
 //! the status and key-help lines, the checklist and the too-small notice.
 
-use super::app::Model;
 use super::theme::Theme;
+use crate::engine::PlannedStep;
 use crate::engine::progress::StepStatus;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
-use ratatui::layout::{Alignment, Rect};
+use ratatui::layout::{Alignment, Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
+/// The smallest terminal the wizard draws in.
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
 /// The first-pass steps along the top, each done, current or still ahead.
-pub fn header(frame: &mut Frame, area: Rect, model: &Model) {
-    let theme = &model.theme;
-    let steps = model.page.steps(&model.data);
+pub fn header(frame: &mut Frame, area: Rect, steps: &[(&str, StepState)], theme: &Theme) {
     // The steps say where the first pass is; elsewhere, a title.
     let mut spans = if steps.is_empty() {
         vec![Span::styled(
@@ -82,10 +84,7 @@ pub fn key_help(frame: &mut Frame, area: Rect, keys: &[(&str, &str)], theme: &Th
 pub fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
     let text = format!(
         "Make the window larger: the wizard needs at least {}x{} (now {}x{}).",
-        super::app::MIN_WIDTH,
-        super::app::MIN_HEIGHT,
-        area.width,
-        area.height
+        MIN_WIDTH, MIN_HEIGHT, area.width, area.height
     );
     frame.render_widget(
         Paragraph::new(Span::styled(text, theme.warning()))
@@ -98,6 +97,28 @@ pub fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
 /// A page's text: a title, then paragraphs. Long lines wrap under their own
 /// text (after the indent and any list marker), not at the left edge.
 pub fn prose(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line<'static>>, theme: &Theme) {
+    scrolled_prose(frame, area, title, lines, theme, Scroll::Top(0));
+}
+
+/// Which part of a page's text shows when it is taller than the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scroll {
+    /// This many lines down from the top.
+    Top(u16),
+    /// The end (a checklist's latest lines).
+    Bottom,
+}
+
+/// [`prose`] that shows one window of a text taller than the page, marking
+/// what is hidden above or below it.
+pub fn scrolled_prose(
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    lines: Vec<Line<'static>>,
+    theme: &Theme,
+    scroll: Scroll,
+) {
     let inner = area.inner(ratatui::layout::Margin::new(2, 0));
     let width = usize::from(inner.width.max(20));
     let mut all = vec![
@@ -107,7 +128,28 @@ pub fn prose(frame: &mut Frame, area: Rect, title: &str, lines: Vec<Line<'static
     for line in lines {
         all.extend(hanging(line, width));
     }
-    frame.render_widget(Paragraph::new(all).wrap(Wrap { trim: false }), inner);
+    let total = u16::try_from(all.len()).unwrap_or(u16::MAX);
+    if total <= inner.height {
+        frame.render_widget(Paragraph::new(all).wrap(Wrap { trim: false }), inner);
+        return;
+    }
+    // Too tall: the last row says what is hidden and how to see it.
+    let [text, marker] =
+        ratatui::layout::Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+    let hidden = total.saturating_sub(text.height);
+    let offset = match scroll {
+        Scroll::Top(offset) => offset.min(hidden),
+        Scroll::Bottom => hidden,
+    };
+    let paragraph = Paragraph::new(all).wrap(Wrap { trim: false });
+    frame.render_widget(paragraph.scroll((offset, 0)), text);
+    let more = match (offset > 0, offset < hidden) {
+        (true, true) => "↑↓ more",
+        (true, false) => "↑ more above",
+        _ => "↓ more below",
+    };
+    let line = Line::styled(more, theme.current()).alignment(Alignment::Right);
+    frame.render_widget(Paragraph::new(line), marker);
 }
 
 /// Wraps a one-span line with a hanging indent; other lines are left to the paragraph.
@@ -155,6 +197,11 @@ impl TextInput {
             value: value.to_string(),
             masked: false,
         }
+    }
+
+    /// A field showing `value`, or empty.
+    pub fn of(value: Option<&impl std::fmt::Display>) -> TextInput {
+        TextInput::new(&value.map(ToString::to_string).unwrap_or_default())
     }
 
     pub fn masked() -> TextInput {
@@ -256,13 +303,44 @@ pub fn move_choice(selected: usize, len: usize, key: KeyCode) -> Option<usize> {
     }
 }
 
-/// One checklist line for a step's status.
+/// A plan as the Ready page lists it: numbered steps, each with what it does.
+pub fn plan_lines(steps: &[PlannedStep], theme: &Theme) -> Vec<Line<'static>> {
+    steps
+        .iter()
+        .enumerate()
+        .flat_map(|(index, step)| {
+            [
+                Line::raw(format!(" {}", step.heading(index + 1))),
+                Line::styled(format!("    {}", step.detail), theme.muted()),
+            ]
+        })
+        .collect()
+}
+
+/// The scroll offset after a scrolling key (↑↓, PgUp/PgDn, Home/End), at most `most`.
+pub fn scrolled(offset: u16, key: KeyCode, most: u16) -> u16 {
+    const PAGE: u16 = 10;
+    match key {
+        KeyCode::Up => offset.saturating_sub(1),
+        KeyCode::Down => offset.saturating_add(1).min(most),
+        KeyCode::PageUp => offset.saturating_sub(PAGE),
+        KeyCode::PageDown => offset.saturating_add(PAGE).min(most),
+        KeyCode::Home => 0,
+        KeyCode::End => most,
+        _ => offset,
+    }
+}
+
+/// One checklist line for a step's status (`None`: not started yet).
 pub fn checklist_line(
     title: &str,
-    status: &StepStatus,
+    status: Option<&StepStatus>,
     spinner: char,
     theme: &Theme,
 ) -> Vec<Line<'static>> {
+    let Some(status) = status else {
+        return vec![Line::styled(format!(" [ ] {title}"), theme.muted())];
+    };
     let (mark, style) = match status {
         StepStatus::Running | StepStatus::Retrying { .. } => {
             (format!("[{spinner}]"), theme.current())

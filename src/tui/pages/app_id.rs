@@ -1,7 +1,8 @@
 //! Application id (BYOA): the existing application's client id, a GUID.
 
 use super::Transition;
-use crate::tui::app::{Model, WizardData};
+use crate::domain::AppId;
+use crate::tui::model::{Shared, WizardData};
 use crate::tui::widgets::{TextInput, prose};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -17,24 +18,19 @@ pub struct State {
 impl State {
     pub fn new(data: &WizardData) -> State {
         State {
-            input: TextInput::new(&data.app_id),
+            input: TextInput::of(data.app_id.as_ref()),
             error: None,
         }
     }
 
     pub fn on_key(&mut self, data: &mut WizardData, key: KeyEvent) -> Transition {
         if key.code == KeyCode::Enter {
-            let value = self.input.value.trim();
-            match uuid::Uuid::parse_str(value) {
+            match self.input.value.parse::<AppId>() {
                 Ok(id) => {
-                    data.app_id = id.hyphenated().to_string();
+                    data.app_id = Some(id);
                     return Transition::Next;
                 }
-                Err(_) => {
-                    self.error = Some(format!(
-                        "{value:?} is not an application id: expected a GUID such as 11111111-2222-3333-4444-555555555555."
-                    ));
-                }
+                Err(why) => self.error = Some(format!("{why}.")),
             }
         } else if self.input.handle(key) {
             self.error = None;
@@ -42,8 +38,8 @@ impl State {
         Transition::Stay
     }
 
-    pub fn view(&self, model: &Model, frame: &mut Frame, area: Rect) {
-        let theme = &model.theme;
+    pub fn view(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
+        let theme = shared.theme;
         let mut lines = vec![
             Line::raw("The application (client) id of your application, from its overview page."),
             Line::raw(

@@ -3,7 +3,7 @@
 
 use super::Transition;
 use crate::domain::format_time;
-use crate::tui::app::{Context, Model, WizardData};
+use crate::tui::model::{Context, Shared, WizardData};
 use crate::tui::widgets::prose;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -65,9 +65,9 @@ impl State {
         Transition::Stay
     }
 
-    pub fn view(&self, model: &Model, frame: &mut Frame, area: Rect) {
-        let theme = &model.theme;
-        let context = &model.context;
+    pub fn view(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
+        let theme = shared.theme;
+        let context = shared.context;
         let [intro, table_area, detail] = Layout::vertical([
             Constraint::Length(4),
             Constraint::Min(4),

@@ -1,12 +1,13 @@
-//! Configuring: the engine's steps as a live checklist, with retries and the
-//! elapsed time; on failure, the error, what was put back, and Retry / Back / Quit.
+//! Configuring: the plan's steps as a live checklist (the engine's own steps,
+//! updated by its progress), with retries and the elapsed time; on failure,
+//! the error, what was put back, and Retry / Back / Quit.
 
 use super::Transition;
 use super::sign_in::TICKS_PER_SECOND;
-use crate::engine::onboard::Plan;
 use crate::engine::progress::{Progress, StepStatus};
-use crate::tui::app::{Command, Model, Outcome};
-use crate::tui::widgets::{SPINNER, checklist_line, prose};
+use crate::engine::{Outcome, Plan};
+use crate::tui::model::{Failure, Shared, Task};
+use crate::tui::widgets::{SPINNER, Scroll, checklist_line, scrolled_prose};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -15,20 +16,24 @@ use ratatui::text::Line;
 #[derive(Debug, Clone)]
 pub struct State {
     plan: Plan,
-    /// (step, title, status) in the order the engine reported them.
-    steps: Vec<(&'static str, &'static str, StepStatus)>,
+    /// The last status of each planned step, in the plan's order.
+    statuses: Vec<Option<StepStatus>>,
     ticks: u32,
-    result: Option<Result<Outcome, String>>,
+    result: Option<Result<Outcome, Failure>>,
 }
 
 impl State {
     pub fn new(plan: Plan) -> State {
         State {
+            statuses: vec![None; plan.steps.len()],
             plan,
-            steps: Vec::new(),
             ticks: 0,
             result: None,
         }
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.plan
     }
 
     pub fn running(&self) -> bool {
@@ -48,21 +53,14 @@ impl State {
     }
 
     pub fn progress(&mut self, progress: Progress) {
-        if let Progress::Step {
-            step,
-            title,
-            status,
-            ..
-        } = progress
+        if let Progress::Step { step, status, .. } = progress
+            && let Some(index) = self.plan.steps.iter().position(|s| s.name == step)
         {
-            match self.steps.iter_mut().find(|(name, _, _)| *name == step) {
-                Some(entry) => entry.2 = status,
-                None => self.steps.push((step, title, status)),
-            }
+            self.statuses[index] = Some(status);
         }
     }
 
-    pub fn finished(&mut self, result: Result<Outcome, String>) -> Transition {
+    pub fn finished(&mut self, result: Result<Outcome, Failure>) -> Transition {
         let ok = result.is_ok();
         self.result = Some(result);
         if ok {
@@ -80,7 +78,7 @@ impl State {
             KeyCode::Char('r') => {
                 let plan = self.plan.clone();
                 *self = State::new(plan.clone());
-                Transition::Run(Command::Run(plan))
+                Transition::Start(Task::Run(plan))
             }
             KeyCode::Char('b') => Transition::Back,
             KeyCode::Char('q') => Transition::Quit,
@@ -88,8 +86,8 @@ impl State {
         }
     }
 
-    pub fn view(&self, model: &Model, frame: &mut Frame, area: Rect) {
-        let theme = &model.theme;
+    pub fn view(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
+        let theme = shared.theme;
         let spinner = SPINNER[(self.ticks as usize) % SPINNER.len()];
         let seconds = self.ticks / TICKS_PER_SECOND;
         let mut lines = vec![
@@ -99,16 +97,26 @@ impl State {
             ),
             Line::raw(""),
         ];
-        for (_, title, status) in &self.steps {
-            lines.extend(checklist_line(title, status, spinner, theme));
+        for (step, status) in self.plan.steps.iter().zip(&self.statuses) {
+            lines.extend(checklist_line(step.title, status.as_ref(), spinner, theme));
         }
         if let Some(Err(why)) = &self.result {
             lines.push(Line::raw(""));
-            lines.push(Line::styled(format!("Stopped: {why}"), theme.error()));
+            // A failed step shows its error above; otherwise say what stopped the run.
+            let failed_step = self
+                .statuses
+                .iter()
+                .any(|s| matches!(s, Some(StepStatus::Failed { .. })));
+            let stopped = match failed_step {
+                true => "Stopped at the step marked ✗.".to_string(),
+                false => format!("Stopped: {why}"),
+            };
+            lines.push(Line::styled(stopped, theme.error()));
             lines.push(Line::raw(
                 "Sync cycles are back as they were; a retry continues where it stopped.",
             ));
         }
-        prose(frame, area, "Configuring", lines, theme);
+        // The latest lines matter most: what runs now, or why it stopped.
+        scrolled_prose(frame, area, "Configuring", lines, theme, Scroll::Bottom);
     }
 }

@@ -1,33 +1,66 @@
 //! Connect: which tenant, in which cloud.
 
 use super::Transition;
-use crate::tui::app::{Cloud, Model, WizardData};
+use crate::domain::{Cloud, ConnectionInputs, Tenant};
+use crate::tui::model::{Context, SandboxEndpoints, Shared, WizardData};
 use crate::tui::widgets::{TextInput, choice_lines, move_choice, prose};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 
+/// One entry of the cloud list: a cloud, or (with `wizard --sandbox`) the
+/// sandbox tenant, which is the public cloud's protocol at local endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Choice {
+    Sandbox,
+    Cloud(Cloud),
+}
+
+impl Choice {
+    fn label(self) -> &'static str {
+        match self {
+            Choice::Sandbox => "Sandbox tenant (local emulation)",
+            Choice::Cloud(cloud) => cloud.label(),
+        }
+    }
+
+    /// The sandbox speaks the public cloud's protocol.
+    fn cloud(self) -> Cloud {
+        match self {
+            Choice::Sandbox => Cloud::Public,
+            Choice::Cloud(cloud) => cloud,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct State {
     tenant: TextInput,
-    cloud: usize,
-    clouds: Vec<Cloud>,
+    choice: usize,
+    choices: Vec<Choice>,
+    sandbox: Option<SandboxEndpoints>,
     /// 0: tenant field, 1: cloud list.
     focus: usize,
     error: Option<String>,
 }
 
 impl State {
-    pub fn new(data: &WizardData) -> State {
-        let mut clouds = vec![Cloud::Public, Cloud::Usgov, Cloud::China];
-        if data.cloud == Cloud::Sandbox {
-            clouds.insert(0, Cloud::Sandbox);
-        }
+    pub fn new(data: &WizardData, context: &Context) -> State {
+        let clouds = Cloud::ALL.map(Choice::Cloud);
+        let choices: Vec<Choice> = match context.sandbox {
+            Some(_) => std::iter::once(Choice::Sandbox).chain(clouds).collect(),
+            None => clouds.to_vec(),
+        };
+        let current = match (&context.sandbox, &data.connection.authority_host) {
+            (Some(_), Some(_)) => Choice::Sandbox,
+            _ => Choice::Cloud(data.connection.cloud.unwrap_or_default()),
+        };
         State {
-            tenant: TextInput::new(&data.tenant),
-            cloud: clouds.iter().position(|c| *c == data.cloud).unwrap_or(0),
-            clouds,
+            tenant: TextInput::of(data.connection.tenant.as_ref()),
+            choice: choices.iter().position(|c| *c == current).unwrap_or(0),
+            choices,
+            sandbox: context.sandbox.clone(),
             focus: 0,
             error: None,
         }
@@ -37,18 +70,30 @@ impl State {
         match key.code {
             KeyCode::Tab | KeyCode::BackTab => self.focus = 1 - self.focus,
             KeyCode::Enter => {
-                let tenant = self.tenant.value.trim().to_string();
-                if let Some(why) = tenant_problem(&tenant) {
-                    self.error = Some(why);
-                    return Transition::Stay;
-                }
-                data.tenant = tenant;
-                data.cloud = self.clouds[self.cloud];
+                let tenant = match self.tenant.value.parse::<Tenant>() {
+                    Ok(tenant) => tenant,
+                    Err(why) => {
+                        self.error = Some(format!("{why}."));
+                        return Transition::Stay;
+                    }
+                };
+                let choice = self.choices[self.choice];
+                let endpoints = match choice {
+                    Choice::Sandbox => self.sandbox.clone(),
+                    Choice::Cloud(_) => None,
+                };
+                data.connection = ConnectionInputs {
+                    tenant: Some(tenant),
+                    cloud: Some(choice.cloud()),
+                    authority_host: endpoints.as_ref().map(|e| e.authority_host.clone()),
+                    graph_url: endpoints.map(|e| e.graph_url),
+                    ca_cert: None,
+                };
                 return Transition::Next;
             }
             code if self.focus == 1 => {
-                if let Some(next) = move_choice(self.cloud, self.clouds.len(), code) {
-                    self.cloud = next;
+                if let Some(next) = move_choice(self.choice, self.choices.len(), code) {
+                    self.choice = next;
                 }
             }
             KeyCode::Up | KeyCode::Down => {
@@ -64,8 +109,8 @@ impl State {
         Transition::Stay
     }
 
-    pub fn view(&self, model: &Model, frame: &mut Frame, area: Rect) {
-        let theme = &model.theme;
+    pub fn view(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
+        let theme = shared.theme;
         let mut lines = vec![
             Line::raw(
                 "The tenant this server synchronizes to: its id (a GUID) or a verified domain.",
@@ -82,29 +127,12 @@ impl State {
                 },
             ),
         ];
-        let options: Vec<(&str, &str)> = self.clouds.iter().map(|c| (c.label(), "")).collect();
-        lines.extend(choice_lines(&options, self.cloud, theme));
+        let options: Vec<(&str, &str)> = self.choices.iter().map(|c| (c.label(), "")).collect();
+        lines.extend(choice_lines(&options, self.choice, theme));
         if let Some(error) = &self.error {
             lines.push(Line::raw(""));
             lines.push(Line::styled(error.clone(), theme.error()));
         }
         prose(frame, area, "Connect to Microsoft Entra ID", lines, theme);
     }
-}
-
-/// Why `tenant` cannot be a tenant id or domain, if it cannot.
-pub fn tenant_problem(tenant: &str) -> Option<String> {
-    if tenant.is_empty() {
-        return Some("Enter the tenant id or a domain such as contoso.onmicrosoft.com.".into());
-    }
-    let guid = uuid::Uuid::parse_str(tenant).is_ok();
-    let domain = tenant.contains('.')
-        && tenant
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-        && !tenant.starts_with('.')
-        && !tenant.ends_with('.');
-    (!guid && !domain).then(|| {
-        format!("{tenant:?} is neither a tenant id (GUID) nor a domain name such as contoso.onmicrosoft.com.")
-    })
 }

@@ -1,7 +1,8 @@
 //! Done: what was configured, and what to do next.
 
 use super::Transition;
-use crate::tui::app::{Model, Outcome};
+use crate::engine::Outcome;
+use crate::tui::model::Shared;
 use crate::tui::widgets::prose;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -18,20 +19,28 @@ impl State {
         State { outcome }
     }
 
-    pub fn view(&self, model: &Model, frame: &mut Frame, area: Rect) {
-        let theme = &model.theme;
-        let lines = vec![
-            Line::styled(
+    pub fn view(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
+        let theme = shared.theme;
+        let (headline, app_id, certificate, tenant) = match &self.outcome {
+            Outcome::Credential(credential) => (
                 "The connector now signs in with application identity.",
-                theme.done(),
+                &credential.application_id,
+                &credential.certificate_sha256,
+                &credential.tenant_id,
             ),
+            Outcome::Registered(registration) => (
+                "This server's application is registered.",
+                &registration.application.app_id,
+                &registration.certificate.sha256,
+                &registration.tenant_id,
+            ),
+        };
+        let lines = vec![
+            Line::styled(headline, theme.done()),
             Line::raw(""),
-            Line::raw(format!("Application id          {}", self.outcome.app_id)),
-            Line::raw(format!(
-                "Certificate SHA-256     {}",
-                self.outcome.certificate
-            )),
-            Line::raw(format!("Tenant                  {}", model.data.tenant)),
+            Line::raw(format!("Application id          {app_id}")),
+            Line::raw(format!("Certificate SHA-256     {certificate}")),
+            Line::raw(format!("Tenant                  {tenant}")),
             Line::raw(""),
             Line::raw(
                 "Recommended next step: once synchronization runs, remove the legacy directory",

@@ -2,7 +2,7 @@
 
 use super::Transition;
 use crate::domain::MethodAnswer;
-use crate::tui::app::{Model, WizardData};
+use crate::tui::model::{Shared, WizardData};
 use crate::tui::widgets::{choice_lines, move_choice, prose};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -61,7 +61,7 @@ impl State {
         }
     }
 
-    pub fn view(&self, model: &Model, frame: &mut Frame, area: Rect) {
+    pub fn view(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
         let options: Vec<(&str, &str)> = METHODS
             .iter()
             .map(|(_, name, what)| (*name, *what))
@@ -70,7 +70,7 @@ impl State {
             Line::raw("How should the application and its certificate be provided?"),
             Line::raw(""),
         ];
-        lines.extend(choice_lines(&options, self.selected, &model.theme));
-        prose(frame, area, "Authentication method", lines, &model.theme);
+        lines.extend(choice_lines(&options, self.selected, shared.theme));
+        prose(frame, area, "Authentication method", lines, shared.theme);
     }
 }

@@ -1,6 +1,7 @@
 //! The pages of the wizard, one file each, and the flow between them. A page
 //! owns its state, turns keys into a [`Transition`], and draws itself; where
-//! it goes next is derived from what was entered, not stored.
+//! it goes next is derived from what was entered, not stored. Pages know the
+//! shared types in `tui::model`, never the app that holds them.
 
 pub mod app_id;
 pub mod certificate;
@@ -16,21 +17,20 @@ pub mod tasks;
 pub mod view_config;
 pub mod welcome;
 
-use super::app::{Command, Message, Model, WizardData};
+use super::model::{Command, Context, Task, WizardData};
 use super::widgets::StepState;
 use crate::domain::{ConnectorIdentityType, MethodAnswer};
-use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
-use ratatui::layout::Rect;
 
-/// What a page asks for after a key.
+/// What a page asks for after a key or a result.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Transition {
     Stay,
     Next,
     Back,
     Quit,
-    Run(Command),
+    /// Start an engine task (the app gives it its id).
+    Start(Task),
+    Do(Command),
 }
 
 #[derive(Debug, Clone)]
@@ -108,7 +108,7 @@ impl Page {
 
     /// Esc goes back, except in a page's own sub-mode (typing a file name)
     /// or while something runs.
-    fn esc_goes_back(&self) -> bool {
+    pub fn esc_goes_back(&self) -> bool {
         match self {
             Page::Ready(state) => !state.saving(),
             Page::ViewConfig(state) => !state.exporting(),
@@ -174,6 +174,7 @@ impl Page {
             Page::Ready(state) if state.saving() => &[("Enter", "save"), ("Esc", "cancel")],
             Page::Ready(_) => &[
                 ("Enter", "make these changes"),
+                ("↑↓", "scroll"),
                 ("s", "save answers"),
                 ("Esc", "back"),
             ],
@@ -195,166 +196,51 @@ impl Page {
     }
 
     /// Entering the page that follows this one, from what was entered.
-    fn next(&self, model: &Model) -> Option<Page> {
-        let data = &model.data;
+    pub fn next(&self, data: &WizardData, context: &Context) -> Option<Page> {
         Some(match self {
-            Page::Welcome(_) => Page::Connect(connect::State::new(data)),
+            Page::Welcome(_) => Page::Connect(connect::State::new(data, context)),
             Page::Connect(_) => Page::SignIn(sign_in::State::new(data)),
             Page::SignIn(_) => Page::Method(method::State::new(data)),
             Page::Method(_) if data.method == MethodAnswer::Managed => {
                 Page::Options(options::State)
             }
-            Page::Method(_) => Page::Certificate(certificate::State::new(data, &model.context)),
+            Page::Method(_) => Page::Certificate(certificate::State::new(data, context)),
             Page::Certificate(_) if data.method == MethodAnswer::Byoa => {
                 Page::AppId(app_id::State::new(data))
             }
             Page::Certificate(_) | Page::AppId(_) => Page::Options(options::State),
-            Page::Options(_) => Page::Ready(ready::State::default()),
+            Page::Options(_) => Page::Ready(ready::State::new(data.onboarding())),
             Page::Ready(state) => Page::Configuring(configuring::State::new(state.plan()?.clone())),
             Page::Configuring(state) => Page::Done(done::State::new(state.outcome()?.clone())),
-            Page::Tasks(state) => state.open(model),
+            Page::Tasks(state) => state.open(data, context),
             _ => return None,
         })
     }
 
     /// Going back, where that is safe; entered values are kept in the data.
-    fn previous(&self, model: &Model) -> Option<Page> {
-        let data = &model.data;
-        let second_pass = !matches!(
-            model.context.configured,
-            None | Some(ConnectorIdentityType::None)
-        );
+    pub fn previous(&self, data: &WizardData, context: &Context) -> Option<Page> {
+        let second_pass = !matches!(context.configured, None | Some(ConnectorIdentityType::None));
         Some(match self {
             Page::Connect(_) if second_pass => Page::Tasks(tasks::State::default()),
             Page::Connect(_) => Page::Welcome(welcome::State),
-            Page::SignIn(_) => Page::Connect(connect::State::new(data)),
+            Page::SignIn(_) => Page::Connect(connect::State::new(data, context)),
             Page::Method(_) => Page::SignIn(sign_in::State::new(data)),
             Page::Certificate(_) => Page::Method(method::State::new(data)),
-            Page::AppId(_) => Page::Certificate(certificate::State::new(data, &model.context)),
+            Page::AppId(_) => Page::Certificate(certificate::State::new(data, context)),
             Page::Options(_) if data.method == MethodAnswer::Byoa => {
                 Page::AppId(app_id::State::new(data))
             }
             Page::Options(_) if data.method == MethodAnswer::Byoc => {
-                Page::Certificate(certificate::State::new(data, &model.context))
+                Page::Certificate(certificate::State::new(data, context))
             }
             Page::Options(_) => Page::Method(method::State::new(data)),
             Page::Ready(_) => Page::Options(options::State),
-            Page::Configuring(state) if state.failed() => Page::Ready(ready::State::default()),
+            // A failed run goes back to its plan, worked out again from the server as it now is.
+            Page::Configuring(state) if state.failed() => {
+                Page::Ready(ready::State::new(Ok(state.plan().request.clone())))
+            }
             Page::ViewConfig(_) | Page::Scheduler(_) => Page::Tasks(tasks::State::default()),
             _ => return None,
         })
-    }
-}
-
-/// Routes a message to the page it concerns.
-pub fn update(model: &mut Model, message: Message) -> Option<Command> {
-    let transition = match message {
-        Message::Key(key) => on_key(model, key),
-        Message::Resize | Message::Saved(_) | Message::SchedulerChanged(_) => Transition::Stay,
-        Message::Tick => {
-            match &mut model.page {
-                Page::SignIn(state) => state.tick(),
-                Page::Configuring(state) => state.tick(),
-                _ => {}
-            }
-            Transition::Stay
-        }
-        Message::Progress(progress) => {
-            match &mut model.page {
-                Page::SignIn(state) => state.progress(progress),
-                Page::Configuring(state) => state.progress(progress),
-                _ => {}
-            }
-            Transition::Stay
-        }
-        Message::SignedIn(result) => match &mut model.page {
-            Page::SignIn(state) => state.signed_in(result),
-            _ => Transition::Stay,
-        },
-        Message::Planned(result) => {
-            if let Page::Ready(state) = &mut model.page {
-                state.planned(result);
-            }
-            Transition::Stay
-        }
-        Message::Finished(result) => match &mut model.page {
-            Page::Configuring(state) => state.finished(result),
-            _ => Transition::Stay,
-        },
-    };
-    apply(model, transition)
-}
-
-fn on_key(model: &mut Model, key: KeyEvent) -> Transition {
-    if key.code == KeyCode::Esc && model.page.esc_goes_back() {
-        return Transition::Back;
-    }
-    let Model {
-        page,
-        data,
-        context,
-        ..
-    } = model;
-    match page {
-        Page::Welcome(_) => welcome::on_key(key),
-        Page::Connect(state) => state.on_key(data, key),
-        Page::SignIn(state) => state.on_key(data, key),
-        Page::Method(state) => state.on_key(data, key),
-        Page::Certificate(state) => state.on_key(data, context, key),
-        Page::AppId(state) => state.on_key(data, key),
-        Page::Options(_) => options::on_key(data, key),
-        Page::Ready(state) => state.on_key(key, data),
-        Page::Configuring(state) => state.on_key(key),
-        Page::Done(_) => done::on_key(key),
-        Page::Tasks(state) => state.on_key(context, key),
-        Page::ViewConfig(state) => state.on_key(key),
-        Page::Scheduler(_) => scheduler::on_key(&context.scheduler, key),
-    }
-}
-
-fn apply(model: &mut Model, transition: Transition) -> Option<Command> {
-    match transition {
-        Transition::Stay => None,
-        Transition::Quit => {
-            model.quit = true;
-            None
-        }
-        Transition::Run(command) => {
-            // Confirming the plan on Ready moves on as the flow says.
-            if let (Command::Run(_), Page::Ready(_)) = (&command, &model.page)
-                && let Some(next) = model.page.next(model)
-            {
-                model.page = next;
-            }
-            Some(command)
-        }
-        Transition::Next => {
-            let next = model.page.next(model)?;
-            let entering_ready = matches!(next, Page::Ready(_));
-            model.page = next;
-            entering_ready.then_some(Command::BuildPlan)
-        }
-        Transition::Back => {
-            model.page = model.page.previous(model)?;
-            None
-        }
-    }
-}
-
-pub fn view(model: &Model, frame: &mut Frame, area: Rect) {
-    match &model.page {
-        Page::Welcome(_) => welcome::view(model, frame, area),
-        Page::Connect(state) => state.view(model, frame, area),
-        Page::SignIn(state) => state.view(model, frame, area),
-        Page::Method(state) => state.view(model, frame, area),
-        Page::Certificate(state) => state.view(model, frame, area),
-        Page::AppId(state) => state.view(model, frame, area),
-        Page::Options(_) => options::view(model, frame, area),
-        Page::Ready(state) => state.view(model, frame, area),
-        Page::Configuring(state) => state.view(model, frame, area),
-        Page::Done(state) => state.view(model, frame, area),
-        Page::Tasks(state) => state.view(model, frame, area),
-        Page::ViewConfig(state) => state.view(model, frame, area),
-        Page::Scheduler(_) => scheduler::view(model, frame, area),
     }
 }

@@ -1,7 +1,7 @@
 //! Options: the password writeback permissions.
 
 use super::Transition;
-use crate::tui::app::{Model, WizardData};
+use crate::tui::model::{Shared, WizardData};
 use crate::tui::widgets::prose;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -22,9 +22,9 @@ pub fn on_key(data: &mut WizardData, key: KeyEvent) -> Transition {
     }
 }
 
-pub fn view(model: &Model, frame: &mut Frame, area: Rect) {
-    let theme = &model.theme;
-    let mark = if model.data.password_writeback {
+pub fn view(shared: &Shared, frame: &mut Frame, area: Rect) {
+    let theme = shared.theme;
+    let mark = if shared.data.password_writeback {
         "[x]"
     } else {
         "[ ]"

@@ -1,24 +1,49 @@
-//! Ready: every change, listed before it is made. Enter confirms exactly
-//! this plan; `s` saves the answers for an unattended rerun.
+//! Ready: the operation's plan, every step with what it changes, before
+//! anything is changed. Enter confirms exactly this plan; `s` saves the
+//! answers for an unattended rerun.
 
 use super::Transition;
-use crate::engine::onboard::Plan;
-use crate::tui::app::{Command, Model, WizardData, answers};
-use crate::tui::widgets::{FileNameKey, TextInput, prose};
+use crate::engine::{EngineError, OperationRequest, Plan};
+use crate::tui::model::{Command, Failure, Shared, Task, WizardData};
+use crate::tui::widgets::{FileNameKey, Scroll, TextInput, plan_lines, scrolled, scrolled_prose};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::text::Line;
+use std::sync::Arc;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct State {
-    plan: Option<Result<Plan, String>>,
+    /// The operation to plan; taken when the plan is asked for.
+    request: Option<OperationRequest>,
+    plan: Option<Result<Plan, Failure>>,
     saving: Option<TextInput>,
+    /// Lines scrolled down, when the plan is taller than the page.
+    scroll: u16,
 }
 
 pub const DEFAULT_ANSWERS_FILE: &str = "entra-connect-answers.toml";
 
 impl State {
+    /// Ready for `request`; its plan is asked for on entering the page.
+    pub fn new(request: Result<OperationRequest, EngineError>) -> State {
+        let (request, plan) = match request {
+            Ok(request) => (Some(request), None),
+            Err(error) => (None, Some(Err(Arc::new(error)))),
+        };
+        State {
+            request,
+            plan,
+            saving: None,
+            scroll: 0,
+        }
+    }
+
+    /// The command that works out the plan, once.
+    pub fn ask_for_plan(&mut self) -> Option<Command> {
+        self.request.take().map(Command::Plan)
+    }
+
     pub fn plan(&self) -> Option<&Plan> {
         self.plan.as_ref()?.as_ref().ok()
     }
@@ -27,7 +52,7 @@ impl State {
         self.saving.is_some()
     }
 
-    pub fn planned(&mut self, plan: Result<Plan, String>) {
+    pub fn planned(&mut self, plan: Result<Plan, Failure>) {
         self.plan = Some(plan);
     }
 
@@ -38,43 +63,48 @@ impl State {
                 FileNameKey::Cancelled => self.saving = None,
                 FileNameKey::Chosen(path) => {
                     self.saving = None;
-                    return Transition::Run(Command::SaveAnswers(path, Box::new(answers(data))));
+                    if let Some(answers) = data.answers() {
+                        return Transition::Do(Command::SaveAnswers(path, Box::new(answers)));
+                    }
                 }
             }
             return Transition::Stay;
         }
         match key.code {
             KeyCode::Enter => match self.plan() {
-                Some(plan) => Transition::Run(Command::Run(plan.clone())),
+                Some(plan) => Transition::Start(Task::Run(plan.clone())),
                 None => Transition::Stay,
             },
             KeyCode::Char('s') => {
                 self.saving = Some(TextInput::new(DEFAULT_ANSWERS_FILE));
                 Transition::Stay
             }
-            _ => Transition::Stay,
+            code => {
+                // The view stops at the end; this bound only keeps Up responsive.
+                let most = self.plan().map_or(0, |plan| plan.steps.len() * 3);
+                self.scroll = scrolled(self.scroll, code, u16::try_from(most).unwrap_or(0));
+                Transition::Stay
+            }
         }
     }
 
-    pub fn view(&self, model: &Model, frame: &mut Frame, area: Rect) {
-        let theme = &model.theme;
+    pub fn view(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
+        let theme = shared.theme;
         let mut lines = Vec::new();
         match &self.plan {
             None => lines.push(Line::styled("Working out the changes…", theme.muted())),
             Some(Err(why)) => {
                 lines.push(Line::styled("These changes cannot be made:", theme.error()));
-                lines.push(Line::styled(why.clone(), theme.error()));
+                lines.push(Line::styled(why.to_string(), theme.error()));
                 lines.push(Line::raw(""));
                 lines.push(Line::raw("Press Esc to go back and change your choices."));
             }
             Some(Ok(plan)) => {
                 lines.push(Line::raw(
-                    "Nothing has changed yet. Enter makes these changes, in this order:",
+                    "Nothing has changed yet. Enter runs these steps, in this order:",
                 ));
                 lines.push(Line::raw(""));
-                for (index, change) in plan.changes.iter().enumerate() {
-                    lines.push(Line::raw(format!(" {}. {change}", index + 1)));
-                }
+                lines.extend(plan_lines(&plan.steps, theme));
             }
         }
         if let Some(input) = &self.saving {
@@ -85,6 +115,7 @@ impl State {
                 theme.muted(),
             ));
         }
-        prose(frame, area, "Ready to configure", lines, theme);
+        let scroll = Scroll::Top(self.scroll);
+        scrolled_prose(frame, area, "Ready to configure", lines, theme, scroll);
     }
 }

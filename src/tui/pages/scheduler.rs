@@ -2,7 +2,7 @@
 
 use super::Transition;
 use crate::domain::SchedulerSettings;
-use crate::tui::app::{Command, Model};
+use crate::tui::model::{Command, Shared};
 use crate::tui::widgets::prose;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -14,11 +14,11 @@ pub struct State;
 
 pub fn on_key(settings: &SchedulerSettings, key: KeyEvent) -> Transition {
     match key.code {
-        KeyCode::Char('s') => Transition::Run(Command::SetScheduler {
+        KeyCode::Char('s') => Transition::Do(Command::SetScheduler {
             sync_cycle_enabled: Some(!settings.sync_cycle_enabled),
             maintenance_enabled: None,
         }),
-        KeyCode::Char('m') => Transition::Run(Command::SetScheduler {
+        KeyCode::Char('m') => Transition::Do(Command::SetScheduler {
             sync_cycle_enabled: None,
             maintenance_enabled: Some(!settings.maintenance_enabled),
         }),
@@ -27,8 +27,8 @@ pub fn on_key(settings: &SchedulerSettings, key: KeyEvent) -> Transition {
     }
 }
 
-pub fn view(model: &Model, frame: &mut Frame, area: Rect) {
-    let settings = &model.context.scheduler;
+pub fn view(shared: &Shared, frame: &mut Frame, area: Rect) {
+    let settings = &shared.context.scheduler;
     let on_off = |value: bool| if value { "on" } else { "off" };
     let lines = vec![
         Line::raw(format!(
@@ -48,5 +48,5 @@ pub fn view(model: &Model, frame: &mut Frame, area: Rect) {
             settings.interval_minutes
         )),
     ];
-    prose(frame, area, "Scheduler settings", lines, &model.theme);
+    prose(frame, area, "Scheduler settings", lines, shared.theme);
 }

@@ -3,9 +3,10 @@
 //! countdown and a spinner while waiting for approval.
 
 use super::Transition;
-use crate::domain::SignInAnswer;
+use crate::domain::{SignInAnswer, Upn};
 use crate::engine::progress::Progress;
-use crate::tui::app::{Command, Model, WizardData};
+use crate::entra::Secret;
+use crate::tui::model::{Failure, Shared, Task, WizardData};
 use crate::tui::widgets::{SPINNER, TextInput, choice_lines, move_choice, prose};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -50,7 +51,7 @@ impl State {
                 SignInAnswer::DeviceCode => 0,
                 SignInAnswer::Password => 1,
             },
-            upn: TextInput::new(&data.upn),
+            upn: TextInput::of(data.upn.as_ref()),
             password: TextInput::masked(),
             focus: 1,
             waiting: None,
@@ -74,17 +75,20 @@ impl State {
             KeyCode::Tab => self.focus = (self.focus + 1) % self.fields(),
             KeyCode::BackTab => self.focus = (self.focus + self.fields() - 1) % self.fields(),
             KeyCode::Enter => {
-                let upn = self.upn.value.trim().to_string();
-                if !upn.contains('@') {
-                    self.error = Some("Enter the administrator's user principal name, e.g. admin@contoso.onmicrosoft.com.".into());
-                    return Transition::Stay;
-                }
+                let upn = match self.upn.value.parse::<Upn>() {
+                    Ok(upn) => upn,
+                    Err(why) => {
+                        self.error = Some(format!("{why}."));
+                        self.focus = 1;
+                        return Transition::Stay;
+                    }
+                };
                 if self.method == 1 && self.password.value.is_empty() {
                     self.error = Some("Enter the password, or use the device code.".into());
                     self.focus = 2;
                     return Transition::Stay;
                 }
-                data.upn = upn.clone();
+                data.upn = Some(upn.clone());
                 data.sign_in = if self.method == 0 {
                     SignInAnswer::DeviceCode
                 } else {
@@ -92,8 +96,9 @@ impl State {
                 };
                 self.error = None;
                 self.waiting = Some(Waiting::default());
-                let password = (self.method == 1).then(|| std::mem::take(&mut self.password.value));
-                return Transition::Run(Command::StartSignIn { upn, password });
+                let password = (self.method == 1)
+                    .then(|| Secret::new(std::mem::take(&mut self.password.value)));
+                return Transition::Start(Task::SignIn { upn, password });
             }
             code if self.focus == 0 => {
                 if let Some(next) = move_choice(self.method, METHODS.len(), code) {
@@ -135,19 +140,19 @@ impl State {
         }
     }
 
-    pub fn signed_in(&mut self, result: Result<String, String>) -> Transition {
+    pub fn signed_in(&mut self, result: Result<String, Failure>) -> Transition {
         self.waiting = None;
         match result {
             Ok(_) => Transition::Next,
             Err(why) => {
-                self.error = Some(why);
+                self.error = Some(why.to_string());
                 Transition::Stay
             }
         }
     }
 
-    pub fn view(&self, model: &Model, frame: &mut Frame, area: Rect) {
-        let theme = &model.theme;
+    pub fn view(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
+        let theme = shared.theme;
         let mut lines = Vec::new();
         if let Some(waiting) = &self.waiting {
             let spinner = SPINNER[(waiting.ticks as usize) % SPINNER.len()];

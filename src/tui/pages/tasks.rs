@@ -2,7 +2,7 @@
 
 use super::{Page, Transition, connect, scheduler, view_config};
 use crate::domain::ConnectorIdentityType;
-use crate::tui::app::{Context, Model};
+use crate::tui::model::{Context, Shared, WizardData};
 use crate::tui::widgets::{choice_lines, move_choice, prose};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -64,26 +64,26 @@ impl State {
         }
     }
 
-    pub fn open(&self, model: &Model) -> Page {
-        match tasks(&model.context).get(self.selected) {
-            Some(Task::ConfigureApplication) => Page::Connect(connect::State::new(&model.data)),
+    pub fn open(&self, data: &WizardData, context: &Context) -> Page {
+        match tasks(context).get(self.selected) {
+            Some(Task::ConfigureApplication) => Page::Connect(connect::State::new(data, context)),
             Some(Task::Scheduler) => Page::Scheduler(scheduler::State),
             _ => Page::ViewConfig(view_config::State::default()),
         }
     }
 
-    pub fn view(&self, model: &Model, frame: &mut Frame, area: Rect) {
-        let configured = model
+    pub fn view(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
+        let configured = shared
             .context
             .configured
             .unwrap_or(ConnectorIdentityType::None);
-        let tasks = tasks(&model.context);
+        let tasks = tasks(shared.context);
         let options: Vec<(&str, &str)> = tasks.iter().map(|t| t.label()).collect();
         let mut lines = vec![
             Line::raw(format!("The connector signs in with: {configured}")),
             Line::raw(""),
         ];
-        lines.extend(choice_lines(&options, self.selected, &model.theme));
-        prose(frame, area, "Additional tasks", lines, &model.theme);
+        lines.extend(choice_lines(&options, self.selected, shared.theme));
+        prose(frame, area, "Additional tasks", lines, shared.theme);
     }
 }

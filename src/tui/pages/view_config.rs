@@ -3,7 +3,7 @@
 use super::Transition;
 use crate::domain::format_time;
 use crate::engine::ConfigurationReport;
-use crate::tui::app::{Command, Model};
+use crate::tui::model::{Command, Shared};
 use crate::tui::widgets::{FileNameKey, TextInput, prose};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -29,7 +29,7 @@ impl State {
                 FileNameKey::Cancelled => self.exporting = None,
                 FileNameKey::Chosen(path) => {
                     self.exporting = None;
-                    return Transition::Run(Command::Export(path));
+                    return Transition::Do(Command::Export(path));
                 }
             }
             return Transition::Stay;
@@ -44,9 +44,9 @@ impl State {
         }
     }
 
-    pub fn view(&self, model: &Model, frame: &mut Frame, area: Rect) {
-        let theme = &model.theme;
-        let mut lines: Vec<Line> = match &model.context.configuration {
+    pub fn view(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
+        let theme = shared.theme;
+        let mut lines: Vec<Line> = match &shared.context.configuration {
             Some(report) => rows(report)
                 .into_iter()
                 .map(|(k, v)| Line::raw(format!("{k:<28}{v}")))

@@ -1,7 +1,7 @@
 //! Welcome: what will happen, and what is needed.
 
 use super::Transition;
-use crate::tui::app::Model;
+use crate::tui::model::Shared;
 use crate::tui::widgets::prose;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -19,9 +19,9 @@ pub fn on_key(key: KeyEvent) -> Transition {
     }
 }
 
-pub fn view(model: &Model, frame: &mut Frame, area: Rect) {
-    let theme = &model.theme;
-    let key_store = if model.context.tpm_present {
+pub fn view(shared: &Shared, frame: &mut Frame, area: Rect) {
+    let theme = shared.theme;
+    let key_store = if shared.context.tpm_present {
         Line::styled(
             "! A TPM was found, but this version keeps the key in the software key store.",
             theme.warning(),

@@ -1,0 +1,180 @@
+//! What the wizard's pages and its app loop share, in one leaf module the
+//! pages import: what was entered ([`WizardData`]), facts about this server
+//! ([`Context`]), the [`Message`]s that change the wizard and the
+//! [`Command`]s (effects as data) it asks the app loop to carry out.
+
+use super::theme::Theme;
+use crate::domain::{
+    Answers, AppId, CertificateHash, ConnectionInputs, EndpointUrl, Method, MethodAnswer,
+    SchedulerSettings, SignInAnswer, Upn,
+};
+use crate::engine::progress::Progress;
+use crate::engine::{
+    ConfigurationReport, EngineError, OperationRequest, Outcome, Plan, Target, onboard::Onboard,
+};
+use crate::entra::Secret;
+use crate::keys::StoredCertificate;
+use ratatui::crossterm::event::KeyEvent;
+use std::path::PathBuf;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// Everything entered so far; kept when going back so nothing is typed twice.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WizardData {
+    /// Tenant, cloud, and (for the sandbox) endpoint overrides.
+    pub connection: ConnectionInputs,
+    pub sign_in: SignInAnswer,
+    pub upn: Option<Upn>,
+    pub method: MethodAnswer,
+    pub certificate: Option<CertificateHash>,
+    pub app_id: Option<AppId>,
+    pub password_writeback: bool,
+}
+
+impl WizardData {
+    /// The onboarding these choices describe.
+    pub fn onboarding(&self) -> Result<OperationRequest, EngineError> {
+        let method =
+            Method::from_choice(self.method, self.certificate.clone(), self.app_id.clone())?;
+        Ok(OperationRequest::Onboard(Onboard {
+            method,
+            password_writeback: self.password_writeback,
+        }))
+    }
+
+    /// Where and as whom the wizard's operations run.
+    pub fn target(&self) -> Target {
+        Target {
+            tenant: self
+                .connection
+                .tenant
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            admin_upn: self
+                .upn
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The answers file for what was entered (never a password), once the
+    /// tenant and the account are known.
+    pub fn answers(&self) -> Option<Answers> {
+        Some(Answers {
+            tenant: self.connection.tenant.clone()?,
+            cloud: self.connection.cloud,
+            authority_host: self.connection.authority_host.clone(),
+            graph_url: self.connection.graph_url.clone(),
+            ca_cert: self.connection.ca_cert.clone(),
+            upn: self.upn.clone()?,
+            sign_in: self.sign_in,
+            method: self.method,
+            certificate_sha256: self.certificate.clone(),
+            application_app_id: match self.method {
+                MethodAnswer::Byoa => self.app_id.clone(),
+                _ => None,
+            },
+            password_writeback: self.password_writeback,
+        })
+    }
+}
+
+/// The in-process sandbox tenant's endpoints, with `wizard --sandbox`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxEndpoints {
+    pub authority_host: EndpointUrl,
+    pub graph_url: EndpointUrl,
+}
+
+/// Facts from outside the wizard, loaded by the app loop and refreshed by it.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// None on the first pass; the configured identity type on the second.
+    pub configured: Option<crate::domain::ConnectorIdentityType>,
+    /// Whether the machine has a TPM device (keys still go to the software store).
+    pub tpm_present: bool,
+    pub certificates: Vec<StoredCertificate>,
+    pub configuration: Option<ConfigurationReport>,
+    pub scheduler: SchedulerSettings,
+    pub sandbox: Option<SandboxEndpoints>,
+    pub now: OffsetDateTime,
+}
+
+/// What a page draws from besides its own state.
+pub struct Shared<'a> {
+    pub data: &'a WizardData,
+    pub context: &'a Context,
+    pub theme: &'a Theme,
+}
+
+/// An engine failure, shared by the messages that carry it.
+pub type Failure = Arc<EngineError>;
+
+/// Tells one engine task from another, so a late result of a task that was
+/// cancelled or replaced is dropped (in one place: `app::update`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpId(pub u64);
+
+/// Work a page asks for; the app loop gives it an [`OpId`] and runs it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Task {
+    SignIn { upn: Upn, password: Option<Secret> },
+    Run(Plan),
+}
+
+/// What an engine task reports.
+#[derive(Debug, Clone)]
+pub enum EngineEvent {
+    Progress(Progress),
+    SignedIn(Result<String, Failure>),
+    Finished(Result<Outcome, Failure>),
+}
+
+/// Why a file was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write the file: {0}")]
+    Format(String),
+}
+
+/// Everything that can happen to the wizard.
+#[derive(Debug, Clone)]
+pub enum Message {
+    Key(KeyEvent),
+    Resize,
+    Tick,
+    /// From the engine task `OpId`.
+    Engine(OpId, EngineEvent),
+    Planned(Result<Plan, Failure>),
+    /// A file was written (configuration export, answers).
+    Saved(Result<PathBuf, Arc<SaveError>>),
+    SchedulerChanged(Result<SchedulerSettings, Failure>),
+}
+
+/// Effects the app loop carries out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Start {
+        op: OpId,
+        task: Task,
+    },
+    Cancel(OpId),
+    /// Work out the plan of an operation for the Ready page.
+    Plan(OperationRequest),
+    Export(PathBuf),
+    SaveAnswers(PathBuf, Box<Answers>),
+    SetScheduler {
+        sync_cycle_enabled: Option<bool>,
+        maintenance_enabled: Option<bool>,
+    },
+}
