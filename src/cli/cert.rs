@@ -1,9 +1,11 @@
 //! `cert new | list | show | import | delete | hash`: the local key store.
 
+use super::connection::DryRunArg;
 use super::output::{Output, fields, table};
-use crate::domain::{CertificateHash, DEFAULT_CERTIFICATE_DAYS, MAX_CERTIFICATE_DAYS, format_time};
+use crate::domain::{CertificateDays, CertificateHash, format_time};
 use crate::engine::{
     LocalServer, StoreChoice, create_certificate, delete_certificate, import_certificate,
+    plan_create_certificate, plan_delete_certificate, plan_import_certificate,
 };
 use crate::keys::{CertificateInfo, StoredCertificate, read_certificate_file, read_key_material};
 use anyhow::Context;
@@ -23,7 +25,7 @@ pub enum CertCommand {
     /// Import a certificate and its private key (PEM or .pfx; the PFX password is read from stdin).
     Import(ImportArgs),
     /// Delete a certificate and its private key.
-    Delete(HashArg),
+    Delete(DeleteArgs),
     /// Print the SHA-256 hash of a certificate file (PEM or DER).
     Hash(HashFileArgs),
 }
@@ -33,10 +35,11 @@ pub struct NewArgs {
     /// Where the private key goes (auto: a TPM when there is one, else software).
     #[arg(long, value_enum, default_value_t = StoreChoice::Auto)]
     store: StoreChoice,
-    /// Days the certificate is valid.
-    #[arg(long, default_value_t = DEFAULT_CERTIFICATE_DAYS,
-          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_CERTIFICATE_DAYS)))]
-    days: u32,
+    /// Days the certificate is valid (1 to 730).
+    #[arg(long, default_value_t = CertificateDays::default())]
+    days: CertificateDays,
+    #[command(flatten)]
+    dry_run: DryRunArg,
 }
 
 #[derive(Debug, Args)]
@@ -44,6 +47,14 @@ pub struct HashArg {
     /// The certificate's SHA-256 hash (64 hex digits, any case, colons allowed).
     #[arg(value_name = "HASH")]
     hash: CertificateHash,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    #[command(flatten)]
+    hash: HashArg,
+    #[command(flatten)]
+    dry_run: DryRunArg,
 }
 
 #[derive(Debug, Args)]
@@ -62,6 +73,8 @@ pub struct ImportArgs {
     /// The private key, when it is in a separate PEM file.
     #[arg(long, value_name = "KEYFILE")]
     key: Option<PathBuf>,
+    #[command(flatten)]
+    dry_run: DryRunArg,
 }
 
 #[derive(Debug, Args)]
@@ -72,7 +85,14 @@ pub struct HashFileArgs {
 pub fn run(command: CertCommand, server: &mut LocalServer, out: &Output) -> anyhow::Result<()> {
     match command {
         CertCommand::New(args) => {
-            let created = create_certificate(server, args.store, args.days)?;
+            let days = args.days.get();
+            if args
+                .dry_run
+                .show(out, || Ok(plan_create_certificate(days)))?
+            {
+                return Ok(());
+            }
+            let created = create_certificate(server, args.store, days)?;
             report_new_key(out, &created, "Created")
         }
         CertCommand::List => {
@@ -116,21 +136,31 @@ pub fn run(command: CertCommand, server: &mut LocalServer, out: &Output) -> anyh
                 || super::read_secret("PFX password: ", false),
                 OffsetDateTime::now_utc(),
             )?;
+            if args
+                .dry_run
+                .show(out, || Ok(plan_import_certificate(&material)))?
+            {
+                return Ok(());
+            }
             let imported = import_certificate(server, material)?;
             report_new_key(out, &imported, "Imported")
         }
         CertCommand::Delete(args) => {
-            delete_certificate(server, &args.hash)?;
+            let hash = &args.hash.hash;
+            if args
+                .dry_run
+                .show(out, || plan_delete_certificate(server, hash))?
+            {
+                return Ok(());
+            }
+            delete_certificate(server, hash)?;
             #[derive(Serialize)]
             struct Deleted<'a> {
                 deleted: &'a CertificateHash,
             }
-            out.show(
-                &Deleted {
-                    deleted: &args.hash,
-                },
-                |d| format!("Deleted certificate {} and its private key.", d.deleted),
-            )
+            out.show(&Deleted { deleted: hash }, |d| {
+                format!("Deleted certificate {} and its private key.", d.deleted)
+            })
         }
         CertCommand::Hash(args) => hash(args, out),
     }

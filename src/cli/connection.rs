@@ -8,7 +8,7 @@ use crate::domain::{Answers, Cloud, ConnectionInputs, EndpointUrl, SignInAnswer,
 use crate::engine::connection::{remember, remembered, settings};
 use crate::engine::progress::{Progress, ProgressSender, StepStatus};
 use crate::engine::{
-    EngineError, EntraRequest, LocalServer, OperationRequest, Outcome, Plan, Target,
+    EngineError, EntraRequest, LocalServer, OperationRequest, Outcome, PlannedStep, Target,
 };
 use crate::entra::Secret;
 use crate::entra::client::{AdminSignIn, DEFAULT_ADMIN_CLIENT_ID};
@@ -90,6 +90,26 @@ pub struct DryRunArg {
     pub dry_run: bool,
 }
 
+impl DryRunArg {
+    /// With --dry-run, prints the plan of a local change and returns true (the
+    /// caller then stops); otherwise returns false.
+    pub fn show(
+        self,
+        out: &Output,
+        plan: impl FnOnce() -> Result<Vec<PlannedStep>, EngineError>,
+    ) -> anyhow::Result<bool> {
+        if self.dry_run {
+            #[derive(serde::Serialize)]
+            struct LocalPlan {
+                steps: Vec<PlannedStep>,
+            }
+            let plan = LocalPlan { steps: plan()? };
+            out.show(&plan, |plan| human_plan(&plan.steps))?;
+        }
+        Ok(self.dry_run)
+    }
+}
+
 /// Everything an operation against Entra needs from the command line or an
 /// answers file.
 pub struct Invocation {
@@ -143,7 +163,7 @@ impl Invocation {
         };
         let plan = crate::engine::plan(server, target, request).inspect_err(print_refusal)?;
         if dry_run.dry_run {
-            out.show(&plan, human_plan)?;
+            out.show(&plan, |plan| human_plan(&plan.steps))?;
             return Ok(None);
         }
         let settings = settings(
@@ -176,9 +196,9 @@ impl Invocation {
 }
 
 /// A plan as the Ready page lists it: numbered steps, each with what it does.
-pub fn human_plan(plan: &Plan) -> String {
+pub fn human_plan(steps: &[PlannedStep]) -> String {
     let mut text = String::from("Nothing has changed. These steps would run, in this order:\n");
-    for (index, step) in plan.steps.iter().enumerate() {
+    for (index, step) in steps.iter().enumerate() {
         text.push_str(&format!(
             " {}\n    {}\n",
             step.heading(index + 1),

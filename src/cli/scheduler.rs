@@ -1,9 +1,10 @@
 //! `scheduler show` and `scheduler set` (Get-ADSyncScheduler, Set-ADSyncScheduler).
 
+use super::connection::DryRunArg;
 use super::output::{Output, fields, or_dash, yes_no};
 use crate::domain::{SchedulerSettings, format_time};
 use crate::engine::operation::{InterruptedOperation, interrupted};
-use crate::engine::{LocalServer, SchedulerChange, change_scheduler};
+use crate::engine::{LocalServer, SchedulerChange, change_scheduler, plan_scheduler_change};
 use clap::{ArgGroup, Args, Subcommand};
 use serde::Serialize;
 
@@ -31,6 +32,8 @@ pub struct SetArgs {
     #[arg(long, value_name = "N", group = "change",
           value_parser = clap::value_parser!(u32).range(1..=10080))]
     interval_minutes: Option<u32>,
+    #[command(flatten)]
+    dry_run: DryRunArg,
 }
 
 pub fn run(
@@ -40,15 +43,21 @@ pub fn run(
 ) -> anyhow::Result<()> {
     let settings = match command {
         SchedulerCommand::Show => server.scheduler()?,
-        SchedulerCommand::Set(args) => change_scheduler(
-            server,
-            &SchedulerChange {
+        SchedulerCommand::Set(args) => {
+            let change = SchedulerChange {
                 sync_cycle_enabled: args.sync_cycle_enabled,
                 maintenance_enabled: args.maintenance_enabled,
                 scheduler_suspended: args.suspended,
                 interval_minutes: args.interval_minutes,
-            },
-        )?,
+            };
+            if args
+                .dry_run
+                .show(out, || plan_scheduler_change(server, &change))?
+            {
+                return Ok(());
+            }
+            change_scheduler(server, &change)?
+        }
     };
     let view = SchedulerView {
         settings,

@@ -164,13 +164,6 @@ pub struct ApplicationCredential {
     pub configured_at: OffsetDateTime,
 }
 
-impl ApplicationCredential {
-    /// The tool rotates only certificates it created itself.
-    pub fn automatic_rotation(&self) -> bool {
-        self.certificate_managed_by == ManagedBy::EntraConnect
-    }
-}
-
 /// Scheduler settings, as Get-ADSyncScheduler shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SchedulerSettings {

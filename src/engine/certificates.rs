@@ -1,7 +1,10 @@
 //! Creating, importing and deleting certificates in the local key store.
 
-use super::{EngineError, LocalServer};
-use crate::domain::{CertificateHash, ConnectorCredential, EventId, EventLevel, StoreKind};
+use super::{EngineError, LocalServer, PlannedStep};
+use crate::domain::{
+    CertificateHash, ConnectorCredential, EventId, EventLevel, MANAGED_CERTIFICATE_SUBJECT,
+    StoreKind,
+};
 use crate::entra::graph::Application;
 use crate::host::events;
 use crate::keys::{KeyError, KeyMaterial, KeyStore, StoredCertificate};
@@ -14,6 +17,69 @@ use base64::engine::general_purpose::STANDARD;
 pub enum StoreChoice {
     Auto,
     Software,
+}
+
+/// A local change as a one-step plan, for `--dry-run`.
+fn local_change(name: &'static str, title: &'static str, detail: String) -> Vec<PlannedStep> {
+    vec![PlannedStep {
+        name,
+        title,
+        detail,
+        changes: true,
+    }]
+}
+
+/// What creating a key and certificate does (also the Managed onboarding's
+/// certificate step).
+pub fn new_certificate_change(days: u32) -> String {
+    format!(
+        "Create an RSA 2048 key and a self-signed certificate {MANAGED_CERTIFICATE_SUBJECT}, valid {days} days, in the software key store (no TPM)"
+    )
+}
+
+pub fn plan_create_certificate(days: u32) -> Vec<PlannedStep> {
+    local_change(
+        "create-certificate",
+        "Create a key and certificate",
+        new_certificate_change(days),
+    )
+}
+
+pub fn plan_import_certificate(material: &KeyMaterial) -> Vec<PlannedStep> {
+    let info = &material.certificate;
+    local_change(
+        "import-certificate",
+        "Import a certificate and its key",
+        format!(
+            "Import certificate {} ({}, valid until {}) and its private key into the software key store",
+            info.sha256,
+            info.subject,
+            crate::domain::format_time(info.not_after)
+        ),
+    )
+}
+
+/// Checks a certificate can be deleted (it exists and the connector does not
+/// sign in with it), and says what deleting it does.
+pub fn plan_delete_certificate(
+    server: &LocalServer,
+    hash: &CertificateHash,
+) -> Result<Vec<PlannedStep>, EngineError> {
+    if let ConnectorCredential::Application(app) = server.credential()?
+        && &app.certificate_sha256 == hash
+    {
+        return Err(EngineError::CertificateInUse(hash.clone()));
+    }
+    let stored = server.certificate(hash)?;
+    Ok(local_change(
+        "delete-certificate",
+        "Delete a certificate and its key",
+        format!(
+            "Delete certificate {hash} ({}) and its private key from the {} key store",
+            stored.info.subject,
+            stored.store.as_str()
+        ),
+    ))
 }
 
 pub fn create_certificate(
@@ -71,14 +137,8 @@ pub fn delete_certificate(
     server: &mut LocalServer,
     hash: &CertificateHash,
 ) -> Result<(), EngineError> {
-    if let ConnectorCredential::Application(app) = server.credential()?
-        && &app.certificate_sha256 == hash
-    {
-        return Err(EngineError::CertificateInUse(hash.clone()));
-    }
-    let store = server.key_store()?;
-    store.find(hash)?;
-    store.delete(hash)?;
+    plan_delete_certificate(server, hash)?;
+    server.key_store()?.delete(hash)?;
     let message = format!("Deleted certificate {hash} and its private key.");
     server.db.write(|tx| {
         events::record(

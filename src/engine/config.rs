@@ -20,7 +20,6 @@ pub struct ConfigurationReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct CertificateSection {
     pub managed_by: ManagedBy,
-    pub automatic_rotation_enabled: bool,
     pub key_store: StoreKind,
     pub sha256_hash: String,
     /// The certificate as the key store holds it; `None` when it is missing there.
@@ -52,7 +51,6 @@ pub fn configuration(server: &LocalServer) -> Result<ConfigurationReport, Engine
             };
             report.certificate = Some(CertificateSection {
                 managed_by: app.certificate_managed_by,
-                automatic_rotation_enabled: app.automatic_rotation(),
                 key_store: app.key_store,
                 sha256_hash: app.certificate_sha256.to_string(),
                 details,

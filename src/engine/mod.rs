@@ -17,11 +17,14 @@ pub mod register;
 mod scheduler;
 
 pub use admin::sign_in;
-pub use certificates::{StoreChoice, create_certificate, delete_certificate, import_certificate};
+pub use certificates::{
+    StoreChoice, create_certificate, delete_certificate, import_certificate,
+    plan_create_certificate, plan_delete_certificate, plan_import_certificate,
+};
 pub use config::{CertificateSection, ConfigurationReport, configuration};
 pub use credential_test::{CredentialTest, test_credential};
 pub use operation::{PlannedStep, Target};
-pub use scheduler::{SchedulerChange, change_scheduler};
+pub use scheduler::{SchedulerChange, change_scheduler, plan_scheduler_change};
 
 use crate::domain::{
     ApplicationCredential, CertificateHash, ConnectorCredential, Event, SYNC_SERVICE_APP_ID,

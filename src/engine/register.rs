@@ -3,13 +3,13 @@
 //! roles the synchronization service (and password writeback) need.
 
 use super::admin::{plan_sign_in, sign_in_checked};
-use super::certificates::{has_certificate, usable_certificate};
+use super::certificates::{has_certificate, new_certificate_change, usable_certificate};
 use super::operation::{Done, Operation, PlannedStep, Run, Step, Target};
 use super::{EngineError, EntraRequest, LocalServer};
 use crate::domain::{
     APPLICATION_NAME_PREFIX, CertificateHash, DEFAULT_CERTIFICATE_DAYS, EventId, EventLevel,
-    MANAGED_CERTIFICATE_SUBJECT, ManagedBy, PASSWORD_RESET_APP_ID, PASSWORD_WRITEBACK_ROLES,
-    SYNC_SERVICE_APP_ID, SYNC_SERVICE_ROLE,
+    ManagedBy, PASSWORD_RESET_APP_ID, PASSWORD_WRITEBACK_ROLES, SYNC_SERVICE_APP_ID,
+    SYNC_SERVICE_ROLE,
 };
 use crate::entra::client::EntraClient;
 use crate::entra::graph::{
@@ -161,9 +161,7 @@ fn plan_certificate(
     source: &CertificateSource,
 ) -> Result<PlannedStep, EngineError> {
     Ok(CERTIFICATE.plan(match source {
-        CertificateSource::Managed => format!(
-            "Create an RSA 2048 key and a self-signed certificate {MANAGED_CERTIFICATE_SUBJECT}, valid {DEFAULT_CERTIFICATE_DAYS} days, in the software key store (no TPM)"
-        ),
+        CertificateSource::Managed => new_certificate_change(DEFAULT_CERTIFICATE_DAYS),
         CertificateSource::Existing(hash) => {
             let stored = usable_certificate(server, hash)
                 .map_err(EngineError::refused_at(CERTIFICATE.id))?;

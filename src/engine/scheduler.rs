@@ -1,6 +1,6 @@
 //! Set-ADSyncScheduler: change the scheduler settings.
 
-use super::{EngineError, LocalServer};
+use super::{EngineError, LocalServer, PlannedStep};
 use crate::domain::{EventId, EventLevel, SchedulerSettings};
 use crate::host::{events, scheduler};
 
@@ -13,38 +13,34 @@ pub struct SchedulerChange {
     pub interval_minutes: Option<u32>,
 }
 
-/// Applies `change` and records what changed, in one transaction. Returns the
-/// settings as they now are.
-pub fn change_scheduler(
-    server: &mut LocalServer,
-    change: &SchedulerChange,
-) -> Result<SchedulerSettings, EngineError> {
-    Ok(server.db.write(|tx| {
-        let before = scheduler::load(tx)?;
+impl SchedulerChange {
+    /// `before` with this change applied, and each setting that changes as
+    /// `Name old -> new`.
+    fn apply(&self, before: &SchedulerSettings) -> (SchedulerSettings, Vec<String>) {
         let mut after = before.clone();
         let mut changed = Vec::new();
-        let mut apply = |name: &str, field: &mut bool, value: Option<bool>| {
+        let mut set = |name: &str, field: &mut bool, value: Option<bool>| {
             if let Some(value) = value.filter(|v| v != field) {
                 changed.push(format!("{name} {field} -> {value}"));
                 *field = value;
             }
         };
-        apply(
+        set(
             "SyncCycleEnabled",
             &mut after.sync_cycle_enabled,
-            change.sync_cycle_enabled,
+            self.sync_cycle_enabled,
         );
-        apply(
+        set(
             "MaintenanceEnabled",
             &mut after.maintenance_enabled,
-            change.maintenance_enabled,
+            self.maintenance_enabled,
         );
-        apply(
+        set(
             "SchedulerSuspended",
             &mut after.scheduler_suspended,
-            change.scheduler_suspended,
+            self.scheduler_suspended,
         );
-        if let Some(minutes) = change
+        if let Some(minutes) = self
             .interval_minutes
             .filter(|m| *m != before.interval_minutes)
         {
@@ -54,6 +50,36 @@ pub fn change_scheduler(
             ));
             after.interval_minutes = minutes;
         }
+        (after, changed)
+    }
+}
+
+/// What `change` would change, for `--dry-run`.
+pub fn plan_scheduler_change(
+    server: &LocalServer,
+    change: &SchedulerChange,
+) -> Result<Vec<PlannedStep>, EngineError> {
+    let (_, changed) = change.apply(&server.scheduler()?);
+    let detail = match changed.is_empty() {
+        true => "Nothing: the settings are already so".to_string(),
+        false => format!("Set {}", changed.join(", ")),
+    };
+    Ok(vec![PlannedStep {
+        name: "set-scheduler",
+        title: "Change the scheduler settings",
+        detail,
+        changes: !changed.is_empty(),
+    }])
+}
+
+/// Applies `change` and records what changed, in one transaction. Returns the
+/// settings as they now are.
+pub fn change_scheduler(
+    server: &mut LocalServer,
+    change: &SchedulerChange,
+) -> Result<SchedulerSettings, EngineError> {
+    Ok(server.db.write(|tx| {
+        let (after, changed) = change.apply(&scheduler::load(tx)?);
         if !changed.is_empty() {
             scheduler::save(tx, &after)?;
             let message = format!("Scheduler settings changed: {}.", changed.join(", "));

@@ -11,11 +11,13 @@ pub mod discovery;
 pub mod graph;
 pub mod http;
 pub mod oauth;
+pub mod oauth_error;
 
 use std::fmt;
 
 pub use cloud::Endpoints;
 pub use http::{HttpClient, RetryNotice, RetryPolicy};
+pub use oauth_error::OAuthErrorCode;
 
 /// A value that must never be printed: tokens, device codes, passwords.
 #[derive(Clone, PartialEq, Eq)]
@@ -55,7 +57,7 @@ pub enum EntraError {
     #[error("{}", describe_token_error(.code, *.aadsts, .description))]
     Token {
         status: u16,
-        code: String,
+        code: OAuthErrorCode,
         aadsts: Option<u32>,
         description: String,
     },
@@ -96,7 +98,8 @@ impl EntraError {
 
 /// The server's description (its first line: the rest is trace and correlation
 /// ids), with what to do for the errors an administrator meets.
-fn describe_token_error(code: &str, aadsts: Option<u32>, description: &str) -> String {
+fn describe_token_error(code: &OAuthErrorCode, aadsts: Option<u32>, description: &str) -> String {
+    let code = code.as_str();
     let first_line = description.lines().next().unwrap_or(code);
     let hint = match aadsts {
         Some(90002) => {

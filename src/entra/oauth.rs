@@ -4,7 +4,7 @@
 //! knows nothing of caches or key stores.
 
 use super::http::{HttpClient, Reply};
-use super::{EntraError, Secret};
+use super::{EntraError, OAuthErrorCode, Secret};
 use serde::Deserialize;
 use std::time::{Duration, Instant};
 use url::Url;
@@ -80,7 +80,7 @@ pub fn token_error(reply: &Reply) -> EntraError {
         .or_else(|| aadsts_in(&parsed.error_description));
     EntraError::Token {
         status: reply.status.as_u16(),
-        code: parsed.error,
+        code: OAuthErrorCode::from(parsed.error),
         aadsts,
         description: parsed.error_description,
     }
@@ -240,18 +240,22 @@ pub async fn poll_device_code(
         tokio::time::sleep(interval).await;
         match request_token(http, token_endpoint, form, |_| None).await {
             Ok(token) => return Ok(token),
-            Err(EntraError::Token { code, .. }) if code == "authorization_pending" => {}
-            Err(EntraError::Token { code, .. }) if code == "slow_down" => {
-                interval += Duration::from_secs(5);
-            }
-            Err(EntraError::Token { code, .. }) if code == "expired_token" => {
-                return Err(EntraError::DeviceCodeExpired);
-            }
-            Err(EntraError::Token { code, .. })
-                if code == "authorization_declined" || code == "access_denied" =>
-            {
-                return Err(EntraError::DeviceCodeDeclined);
-            }
+            Err(EntraError::Token {
+                code: OAuthErrorCode::AuthorizationPending,
+                ..
+            }) => {}
+            Err(EntraError::Token {
+                code: OAuthErrorCode::SlowDown,
+                ..
+            }) => interval += Duration::from_secs(5),
+            Err(EntraError::Token {
+                code: OAuthErrorCode::ExpiredToken,
+                ..
+            }) => return Err(EntraError::DeviceCodeExpired),
+            Err(EntraError::Token {
+                code: OAuthErrorCode::AuthorizationDeclined | OAuthErrorCode::AccessDenied,
+                ..
+            }) => return Err(EntraError::DeviceCodeDeclined),
             Err(other) => return Err(other),
         }
     }
@@ -259,7 +263,19 @@ pub async fn poll_device_code(
 
 #[cfg(test)]
 mod tests {
-    use super::aadsts_in;
+    use super::{aadsts_in, token_error};
+    use crate::entra::http::Reply;
+    use crate::entra::{EntraError, OAuthErrorCode};
+    use reqwest::StatusCode;
+
+    fn reply(status: u16, body: &str) -> Reply {
+        Reply {
+            url: "https://login.example/token".into(),
+            status: StatusCode::from_u16(status).unwrap(),
+            retry_after: None,
+            body: body.as_bytes().to_vec(),
+        }
+    }
 
     #[test]
     fn aadsts_code_is_read_from_the_description() {
@@ -268,5 +284,64 @@ mod tests {
             Some(700016)
         );
         assert_eq!(aadsts_in("no code here"), None);
+    }
+
+    #[test]
+    fn token_error_body_parses_to_the_typed_code() {
+        let error = token_error(&reply(
+            400,
+            r#"{"error":"slow_down","error_description":"AADSTS70000: Poll less often.","error_codes":[70000]}"#,
+        ));
+        match error {
+            EntraError::Token {
+                status,
+                code,
+                aadsts,
+                description,
+            } => {
+                assert_eq!(status, 400);
+                assert_eq!(code, OAuthErrorCode::SlowDown);
+                assert_eq!(aadsts, Some(70000));
+                assert_eq!(description, "AADSTS70000: Poll less often.");
+            }
+            other => panic!("expected a token error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_token_error_code_is_kept_and_displayed_as_sent() {
+        let error = token_error(&reply(
+            400,
+            r#"{"error":"invalid_resource","error_description":"AADSTS500011: Resource not found."}"#,
+        ));
+        assert!(matches!(
+            &error,
+            EntraError::Token { code: OAuthErrorCode::Other(code), aadsts: Some(500011), .. }
+                if code == "invalid_resource"
+        ));
+        assert_eq!(
+            error.to_string(),
+            "sign-in refused (invalid_resource): AADSTS500011: Resource not found."
+        );
+    }
+
+    #[test]
+    fn token_error_message_reads_as_before() {
+        let error = token_error(&reply(
+            400,
+            r#"{"error":"invalid_grant","error_description":"AADSTS50126: Error validating credentials.\r\nTrace ID: x","error_codes":[50126]}"#,
+        ));
+        assert_eq!(
+            error.to_string(),
+            "sign-in refused (invalid_grant): AADSTS50126: Error validating credentials. Check the user name and password."
+        );
+    }
+
+    #[test]
+    fn body_without_an_oauth_error_is_a_parse_error() {
+        assert!(matches!(
+            token_error(&reply(500, "<html>oops</html>")),
+            EntraError::Parse { .. }
+        ));
     }
 }

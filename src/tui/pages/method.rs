@@ -18,7 +18,7 @@ const METHODS: [(MethodAnswer, &str, &str); 3] = [
     (
         MethodAnswer::Managed,
         "Managed by Entra Connect (recommended)",
-        "a new certificate and application, created here and rotated automatically",
+        "a new certificate and application, both created and looked after here",
     ),
     (
         MethodAnswer::Byoc,

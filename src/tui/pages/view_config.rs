@@ -79,17 +79,6 @@ fn rows(report: &ConfigurationReport) -> Vec<(&'static str, String)> {
             "Certificate managed by",
             Some(certificate.managed_by.as_str().to_string()),
         );
-        push(
-            "Automatic rotation",
-            Some(
-                if certificate.automatic_rotation_enabled {
-                    "enabled"
-                } else {
-                    "disabled"
-                }
-                .to_string(),
-            ),
-        );
         push("SHA-256 hash", Some(certificate.sha256_hash.clone()));
         match &certificate.details {
             Some(info) => {
