@@ -34,23 +34,21 @@ async fn wizard(
     abort_after: Option<&str>,
 ) -> Output {
     let password = format!("{}\n", sb.user("hybrid.admin").unwrap().password);
-    let state = state.to_path_buf();
-    let answers = answers.to_path_buf();
-    let abort_after = abort_after.map(str::to_string);
-    tokio::task::spawn_blocking(move || {
-        let mut command = support::entra(&state);
-        command.args(["wizard", "--answers", answers.to_str().unwrap()]);
-        if let Some(step) = abort_after {
-            command.env("ENTRA_CONNECT_TEST_ABORT_AFTER", step);
-        }
-        command
-            .write_stdin(password)
-            .timeout(Duration::from_secs(120))
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
+    let args = vec![
+        "wizard".to_string(),
+        "--answers".to_string(),
+        answers.to_str().unwrap().to_string(),
+    ];
+    let env = abort_after
+        .map(|step| {
+            (
+                "ENTRA_CONNECT_TEST_ABORT_AFTER".to_string(),
+                step.to_string(),
+            )
+        })
+        .into_iter()
+        .collect();
+    support::run_async(state, args, password, env).await
 }
 
 fn json(state: &Path, args: &[&str]) -> Value {

@@ -45,18 +45,7 @@ impl Server {
 
     /// Runs the binary with `args` and `stdin`, off the async runtime.
     async fn run(&self, args: Vec<String>, stdin: String, env: Vec<(String, String)>) -> Output {
-        let state = self.state.path().to_path_buf();
-        tokio::task::spawn_blocking(move || {
-            support::entra(&state)
-                .args(&args)
-                .envs(env)
-                .write_stdin(stdin)
-                .timeout(Duration::from_secs(120))
-                .output()
-                .unwrap()
-        })
-        .await
-        .unwrap()
+        support::run_async(self.state.path(), args, stdin, env).await
     }
 
     /// `app <command>` signed in with the password grant as `user` (a seeded name).

@@ -32,24 +32,12 @@ use std::time::Duration;
 
 const BYOA_APP_ID: &str = "0e9fc857-a9c5-4310-9120-3d489217e0f5";
 
-/// Runs the binary in `state` with `stdin`, off the async runtime.
 async fn run(state: &Path, args: Vec<String>, stdin: String, env: &[(&str, &str)]) -> Output {
-    let state = state.to_path_buf();
-    let env: Vec<(String, String)> = env
+    let env = env
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    tokio::task::spawn_blocking(move || {
-        support::entra(&state)
-            .args(&args)
-            .envs(env)
-            .write_stdin(stdin)
-            .timeout(Duration::from_secs(120))
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
+    support::run_async(state, args, stdin, env).await
 }
 
 fn stderr(output: &Output) -> String {
@@ -162,6 +150,21 @@ async fn a_failure_between_two_steps_leaves_the_finished_step_succeeded() {
     );
     assert_eq!(certificates(state.path()), 1);
     let hash = support::run_json(state.path(), &["cert", "list"])[0]["sha256"].clone();
+
+    // The plan now says the rerun continues: the certificate step is not repeated.
+    let mut dry_run = args.clone();
+    dry_run.push("--dry-run".into());
+    let output = run(state.path(), dry_run, password.clone(), &[]).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let planned: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let done_earlier: Vec<&str> = planned["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|step| step["done_earlier"] == true)
+        .map(|step| step["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(done_earlier, ["certificate"], "{planned:#}");
 
     // The rerun resumes: the same certificate, one application.
     let output = run(state.path(), args, password, &[]).await;

@@ -201,6 +201,7 @@ fn plan() -> Plan {
         title,
         detail: detail.into(),
         changes,
+        done_earlier: false,
     };
     Plan {
         request: onboarding(),
@@ -579,23 +580,26 @@ fn a_failed_step_offers_retry_back_and_quit() {
     assert_eq!(title(&model), "ready");
     assert_eq!(back, Some(Command::Plan(onboarding())));
     assert!(render(&model, 120, 40).contains("Working out the changes"));
-    send(&mut model, Message::Planned(Ok(plan())));
+    // The failed run had made its certificate: the plan says it is kept.
+    let mut resuming = plan();
+    resuming.steps[2].done_earlier = true;
+    send(&mut model, Message::Planned(Ok(resuming.clone())));
     let screen = render(&model, 120, 40);
-    assert!(
-        screen.contains("1. Sign in as Hybrid Identity Administrator (no change)"),
-        "{screen}"
-    );
-    assert!(
-        screen.contains("8. Switch the connector to application identity"),
-        "{screen}"
-    );
+    for expected in [
+        "stopped part way",
+        "1. Sign in as Hybrid Identity Administrator (no change)",
+        "3. Prepare the certificate (done in an earlier run)",
+        "8. Switch the connector to application identity",
+    ] {
+        assert!(screen.contains(expected), "{expected:?} in {screen}");
+    }
     snapshot("ready-after-failure", &model);
     let command = send(&mut model, key(KeyCode::Enter));
     assert_eq!(
         command,
         Some(Command::Start {
             op: OpId(4),
-            task: Task::Run(plan())
+            task: Task::Run(resuming)
         })
     );
     assert_eq!(title(&model), "configuring");

@@ -435,3 +435,118 @@ fn no_color_draws_the_welcome_page_without_colours() {
         "colour sequences with NO_COLOR=1: {colours:?}\n{escaped:?}"
     );
 }
+
+/// Like [`wizard_then_marker`], with the engine's test hook
+/// `ENTRA_CONNECT_TEST_FAIL_AFTER=<step>` set for the wizard: the operation
+/// raises an error right after that step completes (only when it runs, not
+/// when a later run resumes past it from the journal).
+fn wizard_failing_after_then_marker(state: &Path, step: &str) -> String {
+    format!(
+        "echo SHELL-BEFORE-WIZARD; env ENTRA_CONNECT_TEST_FAIL_AFTER={} {}; echo EXITED:$?; sleep 120",
+        quote(step),
+        wizard_command(&binary(), state)
+    )
+}
+
+/// The first word of `screen` that is a SHA-256 hash (64 hex digits).
+fn sha256_on(screen: &str) -> String {
+    screen
+        .split_whitespace()
+        .find(|word| word.len() == 64 && word.chars().all(|c| c.is_ascii_hexdigit()))
+        .unwrap_or_else(|| panic!("no SHA-256 hash on the screen:\n{screen}"))
+        .to_string()
+}
+
+/// A Managed onboarding that stops right after its certificate step: `b` on
+/// the failed Configuring page goes back to a Ready page that lists the plan
+/// again (not stuck working it out), and Enter there runs it to Done, resuming
+/// the certificate step from the journal: the connector uses the certificate
+/// made by the first run, only one certificate exists, and the scheduler ends
+/// as it was.
+#[test]
+fn back_from_a_failed_run_then_enter_resumes_it_with_the_same_certificate() {
+    let state = tempfile::tempdir().expect("state dir");
+    let tmux = Tmux::start(
+        "fail-back",
+        100,
+        30,
+        &wizard_failing_after_then_marker(state.path(), "certificate"),
+    );
+    sign_in(&tmux);
+    tmux.send_keys(&["Enter"]);
+    tmux.wait_for_page("Options");
+    tmux.send_keys(&["Enter"]);
+    wait_for_ready(&tmux);
+    tmux.send_keys(&["Enter"]);
+
+    let failed = tmux.wait_until("the Configuring page stopped by the fault", |screen| {
+        has_line(screen, "Configuring") && screen.contains("r retry  b/Esc back  q quit")
+    });
+    assert!(has_line(&failed, "[✓] Prepare the certificate"), "{failed}");
+    assert!(
+        has_line(&failed, "[ ] Register this server's application"),
+        "{failed}"
+    );
+    assert!(
+        failed.contains("Stopped: test fault after step certificate"),
+        "{failed}"
+    );
+    assert!(
+        failed.contains("Sync cycles are back as they were"),
+        "{failed}"
+    );
+    let made = sha256_on(&failed);
+    assert_eq!(
+        credential(state.path())["connector_identity_type"],
+        "None",
+        "the failed run switched the connector"
+    );
+
+    tmux.send_keys(&["b"]);
+    let ready = wait_for_ready(&tmux);
+    assert!(!ready.contains("Working out the changes"), "{ready}");
+    assert!(
+        ready.contains(" 1. Sign in as Hybrid Identity Administrator (no change)"),
+        "{ready}"
+    );
+    assert!(ready.contains(" 3. Prepare the certificate"), "{ready}");
+    assert!(ready.contains("Enter make these changes"), "{ready}");
+    tmux.send_keys(&["Enter"]);
+
+    let screen = tmux.wait_until("the Configuring or Done page", |screen| {
+        has_line(screen, "Configuring") || has_line(screen, "Done")
+    });
+    assert!(!screen.contains("test fault after step"), "{screen}");
+    let done = tmux.wait_for_page("Done");
+    assert!(
+        done.contains("The connector now signs in with application identity."),
+        "{done}"
+    );
+    assert_eq!(field(&done, "Certificate SHA-256"), made, "{done}");
+    tmux.send_keys(&["q"]);
+    assert_exited_cleanly(&tmux);
+
+    let credential = credential(state.path());
+    assert_eq!(
+        credential["connector_identity_type"], "Application",
+        "{credential:#}"
+    );
+    assert_eq!(
+        credential["application"]["certificate_sha256"],
+        made.as_str(),
+        "{credential:#}"
+    );
+    let certificates = cli_json(state.path(), &["cert", "list", "--json"]);
+    let certificates = certificates.as_array().expect("cert list is an array");
+    assert_eq!(
+        certificates.len(),
+        1,
+        "a second key was made: {certificates:#?}"
+    );
+    assert_eq!(
+        certificates[0]["sha256"],
+        made.as_str(),
+        "{certificates:#?}"
+    );
+    assert_scheduler_untouched(state.path());
+}

@@ -9,6 +9,7 @@ use crate::engine::connection::{remember, remembered, settings};
 use crate::engine::progress::{Progress, ProgressSender, StepStatus};
 use crate::engine::{
     EngineError, EntraRequest, LocalServer, OperationRequest, Outcome, PlannedStep, Target,
+    plan_intro,
 };
 use crate::entra::Secret;
 use crate::entra::client::{AdminSignIn, DEFAULT_ADMIN_CLIENT_ID};
@@ -197,7 +198,7 @@ impl Invocation {
 
 /// A plan as the Ready page lists it: numbered steps, each with what it does.
 pub fn human_plan(steps: &[PlannedStep]) -> String {
-    let mut text = String::from("Nothing has changed. These steps would run, in this order:\n");
+    let mut text = format!("{}\n", plan_intro(steps));
     for (index, step) in steps.iter().enumerate() {
         text.push_str(&format!(
             " {}\n    {}\n",

@@ -26,6 +26,7 @@ fn local_change(name: &'static str, title: &'static str, detail: String) -> Vec<
         title,
         detail,
         changes: true,
+        done_earlier: false,
     }]
 }
 

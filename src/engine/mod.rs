@@ -23,7 +23,7 @@ pub use certificates::{
 };
 pub use config::{CertificateSection, ConfigurationReport, configuration};
 pub use credential_test::{CredentialTest, test_credential};
-pub use operation::{PlannedStep, Target};
+pub use operation::{PlannedStep, Target, plan_intro};
 pub use scheduler::{SchedulerChange, change_scheduler, plan_scheduler_change};
 
 use crate::domain::{
@@ -205,9 +205,9 @@ pub fn plan(
     request: OperationRequest,
 ) -> Result<Plan, EngineError> {
     let steps = match &request {
-        OperationRequest::Onboard(op) => op.plan(server, &target)?,
-        OperationRequest::Register(op) => op.plan(server, &target)?,
-        OperationRequest::Link(op) => op.plan(server, &target)?,
+        OperationRequest::Onboard(op) => op.plan_resuming(server, &target)?,
+        OperationRequest::Register(op) => op.plan_resuming(server, &target)?,
+        OperationRequest::Link(op) => op.plan_resuming(server, &target)?,
     };
     Ok(Plan {
         request,

@@ -49,6 +49,7 @@ impl<T> Step<T> {
             title: self.id.title,
             detail: change.into(),
             changes: true,
+            done_earlier: false,
         }
     }
 }
@@ -80,6 +81,7 @@ impl Check {
             title: self.id.title,
             detail: detail.into(),
             changes: false,
+            done_earlier: false,
         }
     }
 }
@@ -94,14 +96,32 @@ pub struct PlannedStep {
     pub detail: String,
     /// False for checks: the step changes nothing.
     pub changes: bool,
+    /// Completed by an earlier run of the same change that stopped part way:
+    /// running the plan resumes that run and does not repeat this step.
+    pub done_earlier: bool,
 }
 
 impl PlannedStep {
     /// `3. Register this server's application`, marked when it changes nothing:
     /// how the Ready page and `--dry-run` both list a plan.
     pub fn heading(&self, number: usize) -> String {
-        let marker = if self.changes { "" } else { " (no change)" };
+        let marker = match (self.done_earlier, self.changes) {
+            (true, _) => " (done in an earlier run)",
+            (false, false) => " (no change)",
+            (false, true) => "",
+        };
         format!("{number}. {}{marker}", self.title)
+    }
+}
+
+/// The line above a plan: whether running it starts afresh or continues an
+/// earlier run that stopped part way.
+pub fn plan_intro(steps: &[PlannedStep]) -> &'static str {
+    match steps.iter().any(|step| step.done_earlier) {
+        true => {
+            "An earlier run of this change stopped part way. It continues from there; what it completed is kept, not repeated:"
+        }
+        false => "Nothing has changed yet. These steps run, in this order:",
     }
 }
 
@@ -123,6 +143,26 @@ pub(crate) trait Operation: Serialize {
     /// be checked locally are checked here, before anything changes.
     fn plan(&self, server: &LocalServer, target: &Target) -> Result<Vec<PlannedStep>, EngineError>;
 
+    /// [`Operation::plan`], with the steps an earlier, unfinished run with the
+    /// same inputs completed marked: what running it now will not repeat.
+    fn plan_resuming(
+        &self,
+        server: &LocalServer,
+        target: &Target,
+    ) -> Result<Vec<PlannedStep>, EngineError> {
+        let mut steps = self.plan(server, target)?;
+        let inputs = serde_json::to_string(self).map_err(EngineError::Journal)?;
+        let open = server.read(|conn| journal::open_run(conn, Self::KIND, Some(&inputs)))?;
+        if let Some(open) = open {
+            for step in &mut steps {
+                // The scheduler guard applies anew on every run.
+                step.done_earlier =
+                    step.name != SCHEDULER_OFF.id.name && open.done.contains_key(step.name);
+            }
+        }
+        Ok(steps)
+    }
+
     /// Runs the planned steps on `run`.
     async fn execute(
         &self,
@@ -142,7 +182,7 @@ pub(crate) async fn perform<O: Operation>(
     confirmed: &[PlannedStep],
     progress: ProgressSender,
 ) -> Result<O::Output, EngineError> {
-    let current = operation.plan(server, &entra.target())?;
+    let current = operation.plan_resuming(server, &entra.target())?;
     if current != confirmed {
         return Err(EngineError::PlanChanged);
     }

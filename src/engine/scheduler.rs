@@ -69,6 +69,7 @@ pub fn plan_scheduler_change(
         title: "Change the scheduler settings",
         detail,
         changes: !changed.is_empty(),
+        done_earlier: false,
     }])
 }
 

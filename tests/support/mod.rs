@@ -16,6 +16,28 @@ pub fn entra(state: &Path) -> Command {
     command
 }
 
+/// Runs the binary in `state` with `args`, `stdin` and extra environment,
+/// off the async runtime, bounded to two minutes.
+pub async fn run_async(
+    state: &Path,
+    args: Vec<String>,
+    stdin: String,
+    env: Vec<(String, String)>,
+) -> Output {
+    let state = state.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        entra(&state)
+            .args(&args)
+            .envs(env)
+            .write_stdin(stdin)
+            .timeout(std::time::Duration::from_secs(120))
+            .output()
+            .expect("run entra-connect")
+    })
+    .await
+    .expect("the blocking task finished")
+}
+
 /// Runs and returns stdout, failing the test with stderr when the command fails.
 pub fn run_ok(state: &Path, args: &[&str]) -> String {
     let output = entra(state).args(args).output().expect("run entra-connect");
