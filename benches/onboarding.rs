@@ -14,6 +14,7 @@ fn request(sandbox: &SandboxHandle) -> EntraRequest {
     EntraRequest {
         connection: ConnectionSettings {
             tenant: sandbox.tenant_id.parse().expect("tenant id"),
+            cloud: Cloud::Public,
             endpoints: Endpoints::new(
                 Cloud::Public,
                 Some(&sandbox.authority_host.parse().expect("loopback URL")),

@@ -436,7 +436,7 @@ async fn refusals_before_any_change() {
     // No role.
     refused(
         &server.app("register", "plain.user", &[]).await,
-        "holds neither the Hybrid Identity Administrator nor the Global Administrator role; nothing was changed",
+        "holds none of the roles this change needs (Hybrid Identity Administrator, Global Administrator, Application Administrator, Cloud Application Administrator); nothing was changed",
     );
     // BYOC hash unknown, then a certificate that cannot be used.
     let unknown = "AB".repeat(32);

@@ -66,11 +66,13 @@ async fn replication_lag_is_observed_then_resolved() {
         client_credentials(&sb, &app_id, &cert.assertion(&sb, &app_id), SYNC_SCOPE).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
-    // A new key is not found until it replicates.
+    // A new key is not found until it replicates. (A user adding one updates
+    // credentials: an Application Administrator's, not a Hybrid Identity Administrator's.)
     let next = TestCert::new();
+    let app_admin = user_token(&sb, "app.admin").await;
     let (status, body) = graph(
         &sb,
-        &admin,
+        &app_admin,
         Method::POST,
         &format!("/applications/{object_id}/addKey"),
         Some(serde_json::json!({ "keyCredential": next.key_credential(), "proof": cert.proof(&object_id) })),

@@ -198,7 +198,8 @@ async fn add_key_needs_a_valid_proof_and_remove_key_revokes() {
     let sb = start().await;
     let cert = TestCert::new();
     let app = register_app(&sb, &cert).await;
-    let admin = admin_token(&sb).await;
+    // A user adding keys updates credentials: not a Hybrid Identity Administrator's.
+    let admin = user_token(&sb, "app.admin").await;
     let next = TestCert::new();
     let add = |proof: String| {
         let key = next.key_credential();
@@ -219,22 +220,27 @@ async fn add_key_needs_a_valid_proof_and_remove_key_revokes() {
     let now = now();
     // Signed by a key that is not on the application.
     let (status, body) = add(TestCert::new().proof(&app.object_id)).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"]["code"], "Authentication_MissingOrMalformed");
     // Wrong audience.
     let bad_aud = cert.sign(&json!({ "aud": "https://graph.microsoft.com", "iss": app.object_id, "nbf": now, "exp": now + 300 }));
     let (status, body) = add(bad_aud).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"]["code"], "Authentication_MissingOrMalformed");
     // Issued by the appId instead of the object id.
     let (status, body) = add(cert.proof(&app.app_id)).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"]["code"], "Authentication_MissingOrMalformed");
     // Lifetime over ten minutes.
     let long = cert.sign(&json!({ "aud": "00000002-0000-0000-c000-000000000000", "iss": app.object_id, "nbf": now, "exp": now + 3600 }));
     let (status, body) = add(long).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"]["code"], "Authentication_MissingOrMalformed");
     // Expired.
     let old = cert.sign(&json!({ "aud": "00000002-0000-0000-c000-000000000000", "iss": app.object_id, "nbf": now - 900, "exp": now - 400 }));
     let (status, body) = add(old).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"]["code"], "Authentication_MissingOrMalformed");
     assert!(
         body["error"]["message"].as_str().unwrap().contains("proof"),
         "{body}"
@@ -254,12 +260,13 @@ async fn add_key_needs_a_valid_proof_and_remove_key_revokes() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
-    // The application shows both keys in Graph's shape.
+    // The application shows both keys in Graph's shape (`key` only on a
+    // single GET that selects keyCredentials).
     let (_, application) = graph(
         &sb,
         &admin,
         Method::GET,
-        &format!("/applications/{}", app.object_id),
+        &format!("/applications/{}?$select=keyCredentials", app.object_id),
         None,
     )
     .await;
@@ -309,7 +316,8 @@ fn new_user(name: &str, password: &str) -> Value {
 #[tokio::test]
 async fn users_and_directory_role_members() {
     let sb = start().await;
-    let admin = admin_token(&sb).await;
+    // Users and role members: not a Hybrid Identity Administrator's business.
+    let admin = user_token(&sb, "global.admin").await;
     let (status, body) = graph(
         &sb,
         &admin,
@@ -500,7 +508,9 @@ async fn applications_patch_and_delete() {
     .await;
     assert_eq!(app["displayName"], "Patched");
     assert_eq!(app["requiredResourceAccess"], access);
-    let (status, _) = graph(&sb, &admin, Method::PATCH, &format!("/applications/{object_id}"), Some(json!({ "keyCredentials": [{ "type": "AsymmetricX509Cert", "usage": "Verify", "key": "bm90IGEgY2VydA==" }] }))).await;
+    // Credentials of an existing application: an Application Administrator's.
+    let app_admin = user_token(&sb, "app.admin").await;
+    let (status, _) = graph(&sb, &app_admin, Method::PATCH, &format!("/applications/{object_id}"), Some(json!({ "keyCredentials": [{ "type": "AsymmetricX509Cert", "usage": "Verify", "key": "bm90IGEgY2VydA==" }] }))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = graph(
         &sb,

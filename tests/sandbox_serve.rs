@@ -49,7 +49,30 @@ async fn serve_prints_startup_json_then_answers() {
     assert_eq!(info.graph_url, format!("{}/v1.0", info.authority_host));
     assert_eq!(info.tenant_domain, "contoso-sandbox.onmicrosoft.com");
     assert!(info.ca_cert.is_none());
-    assert_eq!(info.users.len(), 5);
+    // Every seeded user, with the role names that matter for the permission model.
+    let roles_of = |name: &str| -> Vec<String> {
+        info.user(name)
+            .unwrap_or_else(|| panic!("{name} is listed"))
+            .roles
+            .clone()
+    };
+    for (name, role) in [
+        ("hybrid.admin", "Hybrid Identity Administrator"),
+        ("global.admin", "Global Administrator"),
+        ("app.admin", "Application Administrator"),
+        ("cloudapp.admin", "Cloud Application Administrator"),
+        ("role.admin", "Privileged Role Administrator"),
+        ("user.admin", "User Administrator"),
+        (
+            "Sync_CONNECT01_1a2b3c4d5e6f",
+            "Directory Synchronization Accounts",
+        ),
+    ] {
+        assert_eq!(roles_of(name), vec![role.to_string()], "{name}");
+    }
+    assert!(roles_of("plain.user").is_empty());
+    assert_eq!(info.users.len(), 9);
+    assert!(info.users.iter().all(|u| !u.password.is_empty()));
     let admin = info
         .users
         .iter()

@@ -7,6 +7,7 @@ use entra_connect::domain::{
     ApplicationCredential, CertificateHash, ConnectionInputs, ConnectorIdentityType, ManagedBy,
     Method, MethodAnswer, SchedulerSettings, SignInAnswer, StoreKind,
 };
+use entra_connect::engine::doctor::{Finding, Verdict};
 use entra_connect::engine::onboard::Onboard;
 use entra_connect::engine::progress::{Progress, StepStatus};
 use entra_connect::engine::{
@@ -192,6 +193,7 @@ fn title(model: &Model) -> &'static str {
         Page::Tasks(_) => "tasks",
         Page::ViewConfig(_) => "view-config",
         Page::Scheduler(_) => "scheduler",
+        Page::Doctor(_) => "doctor",
     }
 }
 
@@ -642,6 +644,22 @@ fn second_pass_tasks_follow_the_credential() {
         Theme { color: false },
     );
     assert!(!render(&application, 100, 30).contains("Configure application-based authentication"));
+    // Check this server: the checks are asked for on entering, and shown.
+    send(&mut application, key(KeyCode::Down));
+    let command = send(&mut application, key(KeyCode::Enter));
+    assert_eq!(title(&application), "doctor");
+    assert_eq!(command, Some(Command::Doctor));
+    assert!(render(&application, 100, 30).contains("Checking: endpoints"));
+    send(&mut application, Message::Doctored(findings()));
+    let screen = render(&application, 120, 40);
+    assert!(screen.contains("[WARN] key store"), "{screen}");
+    assert!(
+        screen.contains("fix: synchronize this server's clock (NTP)"),
+        "{screen}"
+    );
+    send(&mut application, key(KeyCode::Esc));
+    assert_eq!(title(&application), "tasks");
+    send(&mut application, key(KeyCode::Down));
     send(&mut application, key(KeyCode::Down));
     send(&mut application, key(KeyCode::Enter));
     assert_eq!(title(&application), "scheduler");
@@ -653,6 +671,7 @@ fn second_pass_tasks_follow_the_credential() {
         })
     );
     send(&mut application, key(KeyCode::Esc));
+    send(&mut application, key(KeyCode::Up));
     send(&mut application, key(KeyCode::Up));
     send(&mut application, key(KeyCode::Enter));
     assert_eq!(title(&application), "view-config");
@@ -847,7 +866,56 @@ fn snapshots_second_pass() {
     send(&mut model, key(KeyCode::Esc));
     send(&mut model, key(KeyCode::Down));
     send(&mut model, key(KeyCode::Enter));
+    snapshot("doctor-checking", &model);
+    send(&mut model, Message::Doctored(findings()));
+    snapshot("doctor", &model);
+    send(&mut model, key(KeyCode::Esc));
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Enter));
     snapshot("scheduler", &model);
+}
+
+/// What "Check this server" shows, one finding of each verdict.
+fn findings() -> Vec<Finding> {
+    let finding = |check: &str, verdict, detail: &str, fix: Option<&str>| Finding {
+        check: check.into(),
+        verdict,
+        detail: detail.into(),
+        fix: fix.map(str::to_string),
+    };
+    vec![
+        finding(
+            "scheduler",
+            Verdict::Ok,
+            "SyncCycleEnabled True, MaintenanceEnabled true, every 30 minutes",
+            None,
+        ),
+        finding(
+            "key store",
+            Verdict::Warn,
+            "private keys are files in /var/lib/entra-connect/keys (software store, no TPM)",
+            Some("keep the state directory owner-only and backed up securely"),
+        ),
+        finding(
+            "credential",
+            Verdict::Ok,
+            "application 11111111-2222-3333-4444-555555555555",
+            None,
+        ),
+        finding(
+            "endpoints",
+            Verdict::Ok,
+            "tenant 5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f at https://login.microsoftonline.com/contoso.onmicrosoft.com",
+            None,
+        ),
+        finding(
+            "clock",
+            Verdict::Fail,
+            "412 s from the identity platform's clock",
+            Some("synchronize this server's clock (NTP): tokens and assertions are refused"),
+        ),
+    ]
 }
 
 #[test]

@@ -64,6 +64,13 @@ pub struct SignInArgs {
     /// The Hybrid Identity Administrator (or Global Administrator) to sign in as.
     #[arg(long, value_name = "UPN")]
     upn: Upn,
+    #[command(flatten)]
+    how: SignInOptions,
+}
+
+/// How the administrator signs in.
+#[derive(Debug, Clone, Args)]
+pub struct SignInOptions {
     /// How the administrator signs in.
     #[arg(long, value_enum, default_value_t = SignInAnswer::DeviceCode)]
     sign_in: SignInAnswer,
@@ -128,9 +135,9 @@ impl Invocation {
             connection: connection.inputs(),
             replication_budget: connection.replication_budget(),
             upn: sign_in.upn.clone(),
-            sign_in: sign_in.sign_in,
-            password_stdin: sign_in.password_stdin,
-            admin_client_id: sign_in.admin_client_id.to_string(),
+            sign_in: sign_in.how.sign_in,
+            password_stdin: sign_in.how.password_stdin,
+            admin_client_id: sign_in.how.admin_client_id.to_string(),
         }
     }
 
@@ -175,7 +182,7 @@ impl Invocation {
         )?;
         let request = EntraRequest {
             connection: settings,
-            sign_in: self.admin_sign_in()?,
+            sign_in: admin_sign_in(&self.upn, self.sign_in, self.password_stdin)?,
         };
         let outcome = run_operation(server, async |server, progress| {
             crate::engine::execute(server, &request, &plan, progress).await
@@ -183,17 +190,32 @@ impl Invocation {
         remember(server, &connection)?;
         Ok(Some(outcome))
     }
+}
 
-    fn admin_sign_in(&self) -> anyhow::Result<AdminSignIn> {
-        let upn = self.upn.to_string();
-        Ok(match self.sign_in {
-            SignInAnswer::DeviceCode => AdminSignIn::DeviceCode { upn },
-            SignInAnswer::Password => {
-                let password = read_password(self.password_stdin, &upn)?;
-                AdminSignIn::Password { upn, password }
-            }
-        })
+impl SignInOptions {
+    pub fn admin_client_id(&self) -> String {
+        self.admin_client_id.to_string()
     }
+
+    /// How `upn` signs in (the password is read now, if one is needed).
+    pub fn sign_in(&self, upn: &Upn) -> anyhow::Result<AdminSignIn> {
+        admin_sign_in(upn, self.sign_in, self.password_stdin)
+    }
+}
+
+fn admin_sign_in(
+    upn: &Upn,
+    how: SignInAnswer,
+    password_stdin: bool,
+) -> anyhow::Result<AdminSignIn> {
+    let upn = upn.to_string();
+    Ok(match how {
+        SignInAnswer::DeviceCode => AdminSignIn::DeviceCode { upn },
+        SignInAnswer::Password => {
+            let password = read_password(password_stdin, &upn)?;
+            AdminSignIn::Password { upn, password }
+        }
+    })
 }
 
 /// A plan as the Ready page lists it: numbered steps, each with what it does.

@@ -6,6 +6,7 @@ mod cert;
 mod config;
 mod connection;
 mod credential;
+mod doctor;
 mod events;
 mod output;
 mod sandbox;
@@ -65,6 +66,9 @@ enum Command {
     /// View or export the current configuration.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// Every check, no change: endpoints, clock, key store, credential and
+    /// certificate, scheduler, and with --upn the administrator's permissions.
+    Doctor(doctor::DoctorArgs),
     /// The local event log.
     Events(events::EventsArgs),
     /// The onboarding wizard: pages in this terminal, or unattended with --answers.
@@ -123,6 +127,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cert(command) => cert::run(command, &mut server, &out),
         Command::Config(command) => config::run(command, &server, &out),
         Command::Events(args) => events::run(args, &server, &out),
+        Command::Doctor(args) => doctor::run(args, &mut server, &out),
         Command::Wizard(args) => wizard::run(args, server, &out),
         Command::Sandbox(command) => sandbox::run(command),
     }

@@ -37,9 +37,17 @@ pub struct ServeArgs {
     /// Share of requests (0 to 1) answered with 429 (Retry-After) or 503.
     #[arg(long, value_name = "R", default_value_t = 0.0, value_parser = fault_rate)]
     fault_rate: f64,
-    /// Seed of the fault RNG, so a run's faults are reproducible.
+    /// Share of Graph writes (0 to 1) committed and then answered with 500, 503
+    /// or 504, or with the connection dropped.
+    #[arg(long, value_name = "R", default_value_t = 0.0, value_parser = fault_rate)]
+    post_write_fault_rate: f64,
+    /// Seed of the fault RNG, so a run's faults (both kinds) are reproducible.
     #[arg(long, value_name = "N", default_value_t = 0)]
     fault_seed: u64,
+    /// Start with no consent for any client: delegated sign-ins fail with
+    /// AADSTS65001 until an administrator consents (at the device code page).
+    #[arg(long)]
+    without_consent: bool,
 }
 
 fn fault_rate(text: &str) -> Result<f64, String> {
@@ -70,7 +78,9 @@ pub fn run(command: SandboxCommand) -> anyhow::Result<()> {
         latency: Duration::from_millis(args.latency_ms),
         replication_lag: Duration::from_millis(args.replication_lag_ms),
         fault_rate: args.fault_rate,
+        post_write_fault_rate: args.post_write_fault_rate,
         fault_seed: args.fault_seed,
+        without_consent: args.without_consent,
         ..SandboxConfig::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

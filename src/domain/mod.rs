@@ -25,6 +25,9 @@ pub const SYNC_SERVICE_ROLE: &str = "ADSynchronization.ReadWrite.All";
 /// Microsoft password reset service (public cloud id) and the roles password
 /// writeback needs.
 pub const PASSWORD_RESET_APP_ID: &str = "93625bc8-bfe2-437a-97e0-3d0060024faa";
+/// Microsoft password reset service in the US Government cloud (Arlington),
+/// where its appId differs from the public cloud's.
+pub const PASSWORD_RESET_APP_ID_USGOV: &str = "2e5ecfc8-ea79-48bd-8140-c19324acb278";
 pub const PASSWORD_WRITEBACK_ROLES: [&str; 3] = [
     "PasswordWriteback.OffboardClient.All",
     "PasswordWriteback.RegisterClientVersion.All",

@@ -1,40 +1,68 @@
 //! The administrator's sign-in, shared by every operation that changes the
-//! tenant: signs in, then checks the account and its role before any change.
+//! tenant: signs in for exactly the Graph scopes the operation needs, then
+//! checks the account, its roles and the consented scopes before any change.
 
 use super::operation::{Check, PlannedStep, Run, Target};
+use super::permissions::{self, Grantee, Needs};
 use super::progress::{Progress, ProgressSender};
 use super::{EngineError, EntraRequest};
-use crate::domain::{GLOBAL_ADMINISTRATOR, HYBRID_IDENTITY_ADMINISTRATOR};
 use crate::entra::client::EntraClient;
 use crate::entra::graph::GraphClient;
 
 pub const SIGN_IN: Check = Check::new("sign-in", "Sign in as Hybrid Identity Administrator");
 
+/// AADSTS65001: the user or administrator has not consented; AADSTS90094:
+/// admin approval required (a sign-in that would need consent it cannot give).
+const CONSENT_REQUIRED: [u32; 2] = [65001, 90094];
+
 /// The sign-in in a plan.
-pub fn plan_sign_in(target: &Target) -> PlannedStep {
+pub fn plan_sign_in(target: &Target, needs: &Needs) -> PlannedStep {
     SIGN_IN.plan(format!(
-        "Sign in as {} to tenant {} and check the account holds Hybrid Identity Administrator (or Global Administrator)",
-        target.admin_upn, target.tenant
+        "Sign in as {} to tenant {} and check, before any change, that the account holds {}",
+        target.admin_upn,
+        target.tenant,
+        needs.describe()
     ))
 }
 
-/// Signs the administrator in and checks the account and its role.
+/// Signs the administrator in and checks the account, its roles and the
+/// scopes consented for the sign-in client against `needs`.
 pub async fn sign_in_checked(
     run: &mut Run,
     client: &EntraClient,
     request: &EntraRequest,
+    needs: &Needs,
 ) -> Result<GraphClient, EngineError> {
     let progress = run.progress().clone();
+    let connection = &request.connection;
+    let grantee = Grantee {
+        upn: request.sign_in.upn().to_string(),
+        client_id: connection.admin_client_id.clone(),
+        tenant: connection.tenant.to_string(),
+        authority_host: connection.endpoints.authority_host.to_string(),
+    };
     run.check(SIGN_IN, async || {
-        let graph = client
-            .sign_in_admin(&request.sign_in, |code| {
+        let scopes = needs.request_scopes();
+        let signed_in = client
+            .sign_in_admin(&request.sign_in, &scopes, |code| {
                 let _ = progress.send(Progress::SignInCode {
                     verification_uri: code.verification_uri.clone(),
                     user_code: code.user_code.clone(),
                     expires_in_seconds: code.expires_in,
                 });
             })
-            .await?;
+            .await;
+        let graph = match signed_in {
+            Err(error)
+                if error
+                    .aadsts()
+                    .is_some_and(|c| CONSENT_REQUIRED.contains(&c)) =>
+            {
+                let missing = grantee.consent(needs.scopes);
+                return Err(EngineError::ConsentMissing(Box::new(missing)));
+            }
+            other => other?,
+        };
         let (me, roles) = tokio::join!(graph.me(), graph.my_directory_roles());
         let me = me?;
         let expected = request.sign_in.upn();
@@ -44,31 +72,28 @@ pub async fn sign_in_checked(
                 actual: me.user_principal_name,
             });
         }
-        let allowed = roles?.iter().any(|role| {
-            role.role_template_id == HYBRID_IDENTITY_ADMINISTRATOR
-                || role.role_template_id == GLOBAL_ADMINISTRATOR
-        });
-        if !allowed {
-            return Err(EngineError::NotAdministrator {
-                upn: me.user_principal_name,
-            });
-        }
-        let summary = format!("signed in as {}", me.user_principal_name);
+        needs.check(&graph.token_scopes(), &roles?, &grantee)?;
+        let summary = format!(
+            "signed in as {}; roles and consent allow this change",
+            me.user_principal_name
+        );
         Ok((graph, summary))
     })
     .await
 }
 
-/// The wizard's sign-in page: signs in and checks account and role, changing
-/// nothing. The token stays in the request's cache for the operation that
-/// follows. Returns the signed-in account.
+/// The wizard's sign-in page: signs in for what onboarding needs (the method
+/// is chosen after sign-in, and Bring Your Own Application needs less) and
+/// checks account, roles and consent, changing nothing. The token stays in
+/// the request's cache for the operation that follows. Returns the account.
 pub async fn sign_in(
     request: &EntraRequest,
     progress: ProgressSender,
 ) -> Result<String, EngineError> {
-    let plan = [plan_sign_in(&request.target())];
+    let needs = &permissions::REGISTER;
+    let plan = [plan_sign_in(&request.target(), needs)];
     let mut run = Run::untracked("sign-in", &plan, progress);
     let client = request.client(&run)?;
-    sign_in_checked(&mut run, &client, request).await?;
+    sign_in_checked(&mut run, &client, request, needs).await?;
     Ok(request.sign_in.upn().to_string())
 }

@@ -22,13 +22,15 @@ pub fn settings(
     cache: Arc<TokenCache>,
 ) -> Result<ConnectionSettings, EngineError> {
     let tenant = inputs.tenant.clone().ok_or(EngineError::NoTenant)?;
+    let cloud = inputs.cloud.unwrap_or_default();
     let endpoints = Endpoints::new(
-        inputs.cloud.unwrap_or_default(),
+        cloud,
         inputs.authority_host.as_ref(),
         inputs.graph_url.as_ref(),
     )?;
     Ok(ConnectionSettings {
         tenant,
+        cloud,
         endpoints,
         ca_cert: inputs.ca_cert.clone(),
         admin_client_id: admin_client_id.to_string(),

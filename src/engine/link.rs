@@ -7,6 +7,7 @@ use super::certificates::{has_certificate, usable_certificate};
 use super::operation::{
     Check, Done, Operation, PlannedStep, Run, Step, Target, plan_scheduler_off,
 };
+use super::permissions;
 use super::register::{Registration, saved_registration};
 use super::{EngineError, EntraRequest, LocalServer};
 use crate::domain::{
@@ -168,9 +169,9 @@ pub(super) async fn check_existing_application(
 /// The linking steps in a plan (shared with onboarding).
 pub(super) fn plan_steps(server: &LocalServer) -> Result<Vec<PlannedStep>, EngineError> {
     Ok(vec![
-        VERIFY_TOKEN.plan(
-            "Acquire a token for the synchronization service with the certificate, waiting for Entra to replicate a new application",
-        ),
+        VERIFY_TOKEN.plan(format!(
+            "Acquire a token for the synchronization service with the certificate, waiting for Entra to replicate the application and its grant until the token carries {SYNC_SERVICE_ROLE}"
+        )),
         SAVE_CREDENTIAL.plan(format!(
             "Switch the connector credential from {} to Application",
             server.credential()?.identity_type()
@@ -190,15 +191,17 @@ pub(super) async fn link_steps(
     let stored = server.certificate(&target.certificate_sha256)?;
     let store = server.key_store()?;
     run.check(VERIFY_TOKEN, async || {
+        // The connector switches only once the token carries the role.
         client
-            .app_token(
+            .app_token_with_role(
                 &store,
                 &stored.info,
                 &target.app_id,
                 &format!("{SYNC_SERVICE_APP_ID}/.default"),
+                SYNC_SERVICE_ROLE,
             )
             .await?;
-        Ok(((), "token acquired".to_string()))
+        Ok(((), format!("token acquired with {SYNC_SERVICE_ROLE}")))
     })
     .await?;
 
@@ -279,7 +282,7 @@ impl Operation for Link {
                 usable_certificate(server, certificate)
                     .map_err(EngineError::refused_at(CHECK_APPLICATION.id))?;
                 vec![
-                    plan_sign_in(target),
+                    plan_sign_in(target, &permissions::CHECK_APPLICATION),
                     CHECK_APPLICATION.plan(format!(
                         "Check that application {app_id} exists, carries certificate {certificate} and holds {SYNC_SERVICE_ROLE}; nothing is created in Entra"
                     )),
@@ -311,7 +314,8 @@ impl Operation for Link {
                 app_id,
                 certificate,
             } => {
-                let graph = sign_in_checked(run, &client, entra).await?;
+                let needs = &permissions::CHECK_APPLICATION;
+                let graph = sign_in_checked(run, &client, entra, needs).await?;
                 check_existing_application(
                     run,
                     server,

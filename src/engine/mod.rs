@@ -9,9 +9,11 @@ mod certificates;
 mod config;
 pub mod connection;
 mod credential_test;
+pub mod doctor;
 pub mod link;
 pub mod onboard;
 pub mod operation;
+pub mod permissions;
 pub mod progress;
 pub mod register;
 mod scheduler;
@@ -63,14 +65,16 @@ pub enum EngineError {
     )]
     WrongAccount { expected: String, actual: String },
     #[error(
-        "{upn} holds neither the Hybrid Identity Administrator nor the Global Administrator role; nothing was changed. Ask a Global Administrator or Privileged Role Administrator to assign Hybrid Identity Administrator, then run again"
-    )]
-    NotAdministrator { upn: String },
-    #[error(
         "the tenant has no service principal for the Microsoft Entra AD Synchronization Service ({}); is directory synchronization enabled for this tenant?",
         SYNC_SERVICE_APP_ID
     )]
     SyncServiceMissing,
+    #[error("{0}")]
+    ConsentMissing(Box<permissions::ConsentMissing>),
+    #[error(
+        "{upn} holds none of the roles this change needs ({roles}); nothing was changed. A Privileged Role Administrator or Global Administrator can assign one (if it is eligible in Privileged Identity Management, activate it first), then run again"
+    )]
+    RoleMissing { upn: String, roles: String },
     #[error("the service principal {resource} offers no app role {role}")]
     AppRoleMissing { resource: String, role: String },
     #[error(
@@ -159,6 +163,12 @@ impl EntraRequest {
             self.connection.clone(),
             run.retry_observer(),
         )?)
+    }
+
+    /// Graph's upsert (PATCH with `Prefer: create-if-missing`) is documented
+    /// for the public cloud; elsewhere creation is a POST looked up first.
+    fn offers_upsert(&self) -> bool {
+        self.connection.cloud == crate::domain::Cloud::Public
     }
 
     pub fn target(&self) -> Target {

@@ -6,6 +6,7 @@ use super::admin::{plan_sign_in, sign_in_checked};
 use super::certificates::usable_certificate;
 use super::link::{CHECK_APPLICATION, check_existing_application, link_steps};
 use super::operation::{Operation, PlannedStep, Run, Target, plan_scheduler_off};
+use super::permissions;
 use super::register::{CertificateSource, register_steps, roles_granted};
 use super::{EngineError, EntraRequest, LocalServer, ensure_not_application};
 use crate::domain::{ApplicationCredential, CertificateHash, Method};
@@ -50,7 +51,12 @@ impl Operation for Onboard {
 
     fn plan(&self, server: &LocalServer, target: &Target) -> Result<Vec<PlannedStep>, EngineError> {
         ensure_not_application(server, Self::KIND)?;
-        let mut steps = vec![plan_sign_in(target), plan_scheduler_off(server)?];
+        // The wizard signs in before the method is chosen, so every method asks
+        // for what registration needs (which covers checking an existing one).
+        let mut steps = vec![
+            plan_sign_in(target, &permissions::REGISTER),
+            plan_scheduler_off(server)?,
+        ];
         match self.application() {
             Application::Register(source) => steps.extend(super::register::plan_steps(
                 server,
@@ -82,12 +88,13 @@ impl Operation for Onboard {
         entra: &EntraRequest,
     ) -> Result<ApplicationCredential, EngineError> {
         let client = entra.client(run)?;
-        let graph = sign_in_checked(run, &client, entra).await?;
+        let graph = sign_in_checked(run, &client, entra, &permissions::REGISTER).await?;
         run.disable_scheduler(server).await?;
         let target = match self.application() {
             Application::Register(source) => (&register_steps(
                 run,
                 server,
+                entra,
                 &client,
                 &graph,
                 &source,

@@ -5,6 +5,7 @@
 use super::admin::{plan_sign_in, sign_in_checked};
 use super::certificates::{has_certificate, new_certificate_change, usable_certificate};
 use super::operation::{Done, Operation, PlannedStep, Run, Step, Target};
+use super::permissions;
 use super::{EngineError, EntraRequest, LocalServer};
 use crate::domain::{
     APPLICATION_NAME_PREFIX, CertificateHash, DEFAULT_CERTIFICATE_DAYS, EventId, EventLevel,
@@ -82,7 +83,7 @@ impl Operation for Register {
 
     fn plan(&self, server: &LocalServer, target: &Target) -> Result<Vec<PlannedStep>, EngineError> {
         super::ensure_not_application(server, Self::KIND)?;
-        let mut steps = vec![plan_sign_in(target)];
+        let mut steps = vec![plan_sign_in(target, &permissions::REGISTER)];
         steps.extend(plan_steps(
             server,
             target,
@@ -102,10 +103,11 @@ impl Operation for Register {
         entra: &EntraRequest,
     ) -> Result<Registration, EngineError> {
         let client = entra.client(run)?;
-        let graph = sign_in_checked(run, &client, entra).await?;
+        let graph = sign_in_checked(run, &client, entra, &permissions::REGISTER).await?;
         let registration = register_steps(
             run,
             server,
+            entra,
             &client,
             &graph,
             &self.certificate,
@@ -285,20 +287,28 @@ fn role_ids(resource: &ServicePrincipal, values: &[&str]) -> Result<Vec<String>,
 }
 
 fn key_credential(certificate: &StoredCertificate) -> KeyCredential {
+    // Graph keeps what is sent; the thumbprint is how keys are recognised.
+    let thumbprint = hex::decode(&certificate.info.thumbprint).unwrap_or_default();
     KeyCredential {
         key_id: None,
         kind: "AsymmetricX509Cert".into(),
         usage: "Verify".into(),
         key: Some(STANDARD.encode(&certificate.info.der)),
         display_name: Some(certificate.info.subject.clone()),
-        custom_key_identifier: None,
+        custom_key_identifier: Some(STANDARD.encode(thumbprint)),
         start_date_time: None,
         end_date_time: None,
     }
 }
 
-fn new_application(name: &str, certificate: &StoredCertificate, grants: &Grants) -> NewApplication {
+fn new_application(
+    name: &str,
+    certificate: &StoredCertificate,
+    grants: &Grants,
+    upsert: bool,
+) -> NewApplication {
     NewApplication {
+        unique_name: upsert.then(|| name.to_string()),
         display_name: name.to_string(),
         sign_in_audience: "AzureADMyOrg".into(),
         key_credentials: vec![key_credential(certificate)],
@@ -323,8 +333,7 @@ fn new_application(name: &str, certificate: &StoredCertificate, grants: &Grants)
 struct Registering {
     /// The permissions, looked up once alongside the first call that needs them.
     grants: Option<Grants>,
-    /// What this run created itself is known to be bare: no lookups for it.
-    created_application: bool,
+    /// A service principal this run created itself has no grants yet: no lookup.
     created_service_principal: bool,
     duplicates: Vec<String>,
 }
@@ -333,11 +342,13 @@ struct Registering {
 pub(super) async fn register_steps(
     run: &mut Run,
     server: &mut LocalServer,
+    entra: &EntraRequest,
     client: &EntraClient,
     graph: &GraphClient,
     source: &CertificateSource,
     password_writeback: bool,
 ) -> Result<Registration, EngineError> {
+    let upsert = entra.offers_upsert();
     let tenant_id = client.tenant_id().await?;
     let certificate = prepare_certificate(run, server, source).await?;
     let mut state = Registering::default();
@@ -367,10 +378,8 @@ pub(super) async fn register_steps(
                     });
                 }
                 None => {
-                    state.created_application = true;
-                    graph
-                        .create_application(&new_application(&name, &stored, grants))
-                        .await?
+                    let request = new_application(&name, &stored, grants, upsert);
+                    graph.ensure_application(&request, upsert).await?
                 }
             };
             let registered = RegisteredApplication {
@@ -402,21 +411,10 @@ pub(super) async fn register_steps(
 
     let service_principal_id = run
         .step(server, SERVICE_PRINCIPAL, async |_| {
-            let existing = match state.created_application {
-                true => None,
-                false => {
-                    graph
-                        .service_principal_by_app_id(&application.app_id)
-                        .await?
-                }
-            };
-            let sp = match existing {
-                Some(sp) => sp,
-                None => {
-                    state.created_service_principal = true;
-                    graph.create_service_principal(&application.app_id).await?
-                }
-            };
+            let (sp, created) = graph
+                .ensure_service_principal(&application.app_id, upsert)
+                .await?;
+            state.created_service_principal = created;
             Ok(Done::new(sp.id.clone(), sp.id))
         })
         .await?;
@@ -438,7 +436,7 @@ pub(super) async fn register_steps(
                     .any(|a| &a.app_role_id == id && a.resource_id == resource.id);
                 if !present {
                     let assignment = graph
-                        .assign_app_role(&NewAppRoleAssignment {
+                        .ensure_app_role(&NewAppRoleAssignment {
                             principal_id: service_principal_id.clone(),
                             resource_id: resource.id.clone(),
                             app_role_id: id.clone(),

@@ -39,6 +39,14 @@ impl TokenCache {
             .cloned()
     }
 
+    pub fn forget(&self, key: &CacheKey) {
+        let mut tokens = self
+            .tokens
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        tokens.remove(key);
+    }
+
     pub fn put(&self, key: CacheKey, token: AccessToken) {
         let mut tokens = self
             .tokens

@@ -3,9 +3,9 @@
 
 use super::cache::{CacheKey, TokenCache};
 use super::discovery::Authority;
-use super::graph::{GRAPH_APP_ID, GraphClient};
+use super::graph::GraphClient;
 use super::http::{HttpClient, RetryObserver, RetryPolicy};
-use super::oauth::{self, AccessToken, DeviceCode};
+use super::oauth::{self, AccessToken, DeviceCode, TokioClock};
 use super::{Endpoints, EntraError, Secret, assertion};
 use crate::domain::Tenant;
 use crate::keys::{CertificateInfo, KeyStore, SigningAlgorithm};
@@ -19,6 +19,8 @@ pub const DEFAULT_ADMIN_CLIENT_ID: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
 #[derive(Debug, Clone)]
 pub struct ConnectionSettings {
     pub tenant: Tenant,
+    /// Which cloud: Graph's upsert is documented for the public cloud only.
+    pub cloud: crate::domain::Cloud,
     pub endpoints: Endpoints,
     pub ca_cert: Option<PathBuf>,
     pub admin_client_id: String,
@@ -51,8 +53,12 @@ pub struct EntraClient {
     settings: ConnectionSettings,
 }
 
-fn graph_scope() -> String {
-    format!("{GRAPH_APP_ID}/.default")
+/// The cache's name for a set of scopes: the same whatever their order.
+fn scope_key(scopes: &[String]) -> String {
+    let mut sorted: Vec<&str> = scopes.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    sorted.join(" ")
 }
 
 impl EntraClient {
@@ -79,20 +85,41 @@ impl EntraClient {
         Ok(self.authority.endpoints().await?.tenant_id.clone())
     }
 
-    /// Signs the administrator in for Graph. `show_code` is called with the
-    /// code to enter at the verification page (device code flow only).
+    /// Signs the administrator in for Graph with `scopes` (full scope strings,
+    /// `https://graph.microsoft.com/Application.ReadWrite.All`). `show_code`
+    /// is called with the code to enter at the verification page (device code
+    /// flow only).
     pub async fn sign_in_admin(
         &self,
         sign_in: &AdminSignIn,
+        scopes: &[String],
         show_code: impl FnOnce(&DeviceCode),
     ) -> Result<GraphClient, EntraError> {
+        let token = self.admin_token(sign_in, scopes, show_code).await?;
+        Ok(self.graph(token.secret))
+    }
+
+    /// The administrator's token for `scopes`, from the cache or a new
+    /// sign-in (see [`sign_in_admin`](Self::sign_in_admin)); its
+    /// [`scopes`](AccessToken::scopes) say what was granted.
+    pub async fn admin_token(
+        &self,
+        sign_in: &AdminSignIn,
+        scopes: &[String],
+        show_code: impl FnOnce(&DeviceCode),
+    ) -> Result<AccessToken, EntraError> {
+        if scopes.is_empty() {
+            return Err(EntraError::Config(
+                "no scopes to sign the administrator in for".into(),
+            ));
+        }
         let key = CacheKey {
             authority: self.authority.url(),
             client_id: format!("{}:{}", self.settings.admin_client_id, sign_in.upn()),
-            scope: graph_scope(),
+            scope: scope_key(scopes),
         };
         if let Some(token) = self.settings.cache.get(&key) {
-            return Ok(self.graph(token.secret));
+            return Ok(token);
         }
         let endpoints = self.authority.endpoints().await?;
         let client_id = &self.settings.admin_client_id;
@@ -102,7 +129,7 @@ impl EntraClient {
                     &self.http,
                     &endpoints.token,
                     client_id,
-                    &graph_scope(),
+                    scopes,
                     upn,
                     password,
                 )
@@ -119,17 +146,18 @@ impl EntraClient {
                     &self.http,
                     endpoint,
                     client_id,
-                    &graph_scope(),
+                    scopes,
                     Some(upn),
+                    &TokioClock,
                 )
                 .await?;
                 show_code(&code);
-                oauth::poll_device_code(&self.http, &endpoints.token, client_id, &code).await?
+                oauth::poll_device_code(&self.http, &endpoints.token, client_id, &code, &TokioClock)
+                    .await?
             }
         };
-        let secret = token.secret.clone();
-        self.settings.cache.put(key, token);
-        Ok(self.graph(secret))
+        self.settings.cache.put(key, token.clone());
+        Ok(token)
     }
 
     /// A token for `scope` as the application `client_id`, signed in with the
@@ -166,6 +194,39 @@ impl EntraClient {
                 .await?;
         self.settings.cache.put(key, token.clone());
         Ok(token)
+    }
+
+    /// [`app_token`](Self::app_token) that waits, polling within the
+    /// replication budget, until the token carries the app role `role`: right
+    /// after a grant Entra issues tokens without it for a while. A token
+    /// without the role is not kept in the cache.
+    pub async fn app_token_with_role(
+        &self,
+        store: &dyn KeyStore,
+        certificate: &CertificateInfo,
+        client_id: &str,
+        scope: &str,
+        role: &str,
+    ) -> Result<AccessToken, EntraError> {
+        let started = std::time::Instant::now();
+        let reason = format!("the token does not carry {role} yet (replication)");
+        for attempt in 1.. {
+            let token = self.app_token(store, certificate, client_id, scope).await?;
+            if token.claims().roles.iter().any(|r| r == role) {
+                return Ok(token);
+            }
+            self.settings.cache.forget(&CacheKey {
+                authority: self.authority.url(),
+                client_id: format!("{client_id}:{}", certificate.sha256),
+                scope: scope.to_string(),
+            });
+            if !self.http.replication_pause(started, attempt, &reason).await {
+                break;
+            }
+        }
+        Err(EntraError::RoleMissingFromToken {
+            role: role.to_string(),
+        })
     }
 
     pub fn graph(&self, token: Secret) -> GraphClient {

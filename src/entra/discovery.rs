@@ -25,6 +25,8 @@ pub struct TenantEndpoints {
     pub tenant_id: String,
     pub token: Url,
     pub device_code: Option<Url>,
+    /// The authority's clock when it answered, and ours at that moment.
+    pub clocks: Option<(std::time::SystemTime, std::time::SystemTime)>,
 }
 
 pub struct Authority {
@@ -76,6 +78,7 @@ impl Authority {
                 why: format!("the issuer {:?} names no tenant", document.issuer),
             })?;
         Ok(TenantEndpoints {
+            clocks: reply.date.map(|date| (date, std::time::SystemTime::now())),
             tenant_id,
             token: checked_url(&document.token_endpoint)?,
             device_code: document

@@ -6,6 +6,7 @@ use super::{EntraError, Secret};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::time::Instant;
 use url::Url;
 
 /// Microsoft Graph's application id, the same in every cloud.
@@ -101,6 +102,9 @@ pub struct Application {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewApplication {
+    /// The key Graph's upsert finds the application by (where the cloud has it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unique_name: Option<String>,
     pub display_name: String,
     pub sign_in_audience: String,
     pub key_credentials: Vec<KeyCredential>,
@@ -148,9 +152,16 @@ struct GraphErrorDetail {
 enum Consistency {
     /// Everything the call refers to is old: answers are final.
     Settled,
-    /// The call refers to something just created: 404s (and Graph's "does not
-    /// reference a valid application") are replication lag, retried.
+    /// The call refers to something just created: a 404 is replication lag,
+    /// retried.
     JustCreated,
+    /// Creating the service principal of an application created moments ago:
+    /// Graph answers 404, 400 `Request_BadRequest` ("does not reference a
+    /// valid application object") or 403 `Authorization_RequestDenied`
+    /// ("the backing application … must in the local tenant") until the
+    /// application has replicated. The permission check before any change
+    /// rules out a real 403 here.
+    NewApplicationsPrincipal,
 }
 
 pub struct GraphClient {
@@ -164,36 +175,51 @@ impl GraphClient {
         GraphClient { http, base, token }
     }
 
+    /// The delegated permissions the token carries (its `scp`).
+    pub fn token_scopes(&self) -> std::collections::HashSet<String> {
+        #[derive(Deserialize, Default)]
+        struct Scopes {
+            #[serde(default)]
+            scp: String,
+        }
+        super::token_claims::<Scopes>(self.token.expose())
+            .unwrap_or_default()
+            .scp
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base.as_str().trim_end_matches('/'))
     }
 
     async fn call(
         &self,
-        method: Method,
-        url: &str,
-        body: Option<&serde_json::Value>,
+        request: Request<'_>,
         consistency: Consistency,
     ) -> Result<Reply, EntraError> {
-        let reply = self
-            .http
-            .send(
-                |client| {
-                    let request = client
-                        .request(method.clone(), url)
-                        .bearer_auth(self.token.expose());
-                    Ok(match body {
-                        Some(json) => request.json(json),
-                        None => request,
-                    })
-                },
-                |reply| {
-                    (consistency == Consistency::JustCreated && looks_unreplicated(reply)).then(
-                        || "a new directory object is not visible yet (replication)".to_string(),
-                    )
-                },
-            )
-            .await?;
+        let make = |client: &reqwest::Client| {
+            let mut builder = client
+                .request(request.method.clone(), request.url)
+                .bearer_auth(self.token.expose());
+            if request.create_if_missing {
+                builder = builder.header("Prefer", "create-if-missing");
+            }
+            Ok(match request.body {
+                Some(json) => builder.json(json),
+                None => builder,
+            })
+        };
+        let not_replicated = |reply: &Reply| {
+            consistency
+                .unreplicated(reply)
+                .then(|| "a new directory object is not visible yet (replication)".to_string())
+        };
+        let reply = match request.method == Method::POST {
+            true => self.http.send_write(make, not_replicated).await?,
+            false => self.http.send(make, not_replicated).await?,
+        };
         if reply.status.is_success() {
             Ok(reply)
         } else {
@@ -206,7 +232,7 @@ impl GraphClient {
         path: &str,
         consistency: Consistency,
     ) -> Result<T, EntraError> {
-        self.call(Method::GET, &self.url(path), None, consistency)
+        self.call(Request::new(Method::GET, &self.url(path)), consistency)
             .await?
             .json()
     }
@@ -230,7 +256,7 @@ impl GraphClient {
         let mut next = Some(url);
         while let Some(url) = next {
             let page: Page<T> = self
-                .call(Method::GET, &url, None, consistency)
+                .call(Request::new(Method::GET, &url), consistency)
                 .await?
                 .json()?;
             items.extend(page.value);
@@ -239,6 +265,8 @@ impl GraphClient {
         Ok(items)
     }
 
+    /// A POST that creates something: never repeated after an ambiguous
+    /// answer (see [`HttpClient::send_write`]).
     async fn post<T: DeserializeOwned>(
         &self,
         path: &str,
@@ -246,9 +274,36 @@ impl GraphClient {
         consistency: Consistency,
     ) -> Result<T, EntraError> {
         let body = to_json(body)?;
-        self.call(Method::POST, &self.url(path), Some(&body), consistency)
-            .await?
-            .json()
+        let url = self.url(path);
+        let request = Request {
+            body: Some(&body),
+            ..Request::new(Method::POST, &url)
+        };
+        self.call(request, consistency).await?.json()
+    }
+
+    /// Graph's upsert: PATCH with `Prefer: create-if-missing` creates the
+    /// object at `path` (201, with it) or updates it (204, then read back).
+    /// Safe to repeat: the key in `path` makes a second object impossible.
+    /// Returns the object and whether this call created it.
+    async fn upsert<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+        consistency: Consistency,
+    ) -> Result<(T, bool), EntraError> {
+        let body = to_json(body)?;
+        let url = self.url(path);
+        let request = Request {
+            body: Some(&body),
+            create_if_missing: true,
+            ..Request::new(Method::PATCH, &url)
+        };
+        let reply = self.call(request, consistency).await?;
+        match reply.status {
+            StatusCode::NO_CONTENT => Ok((self.get(path, Consistency::JustCreated).await?, false)),
+            _ => Ok((reply.json()?, true)),
+        }
     }
 
     pub async fn me(&self) -> Result<User, EntraError> {
@@ -292,7 +347,7 @@ impl GraphClient {
         self.list(url.into(), Consistency::Settled).await
     }
 
-    pub async fn create_application(
+    async fn create_application(
         &self,
         application: &NewApplication,
     ) -> Result<Application, EntraError> {
@@ -300,14 +355,144 @@ impl GraphClient {
             .await
     }
 
+    /// Creates (or, when it exists already, updates) the application whose
+    /// `uniqueName` is `unique_name`.
+    async fn upsert_application(
+        &self,
+        unique_name: &str,
+        application: &NewApplication,
+    ) -> Result<(Application, bool), EntraError> {
+        self.upsert(
+            &application_by_unique_name(unique_name),
+            application,
+            Consistency::Settled,
+        )
+        .await
+    }
+
+    /// This server's application, made exactly once whatever answers get lost:
+    /// Graph's upsert on `unique_name` where the cloud offers it (a repeat
+    /// cannot make a second one), a POST elsewhere. After an answer that
+    /// leaves open whether it was made, it is looked up before anything is
+    /// sent again.
+    pub async fn ensure_application(
+        &self,
+        application: &NewApplication,
+        upsert: bool,
+    ) -> Result<Application, EntraError> {
+        let name = &application.display_name;
+        let started = Instant::now();
+        let mut ambiguous = None;
+        for attempt in 1..=AMBIGUOUS_ATTEMPTS {
+            let result = match upsert {
+                true => self
+                    .upsert_application(name, application)
+                    .await
+                    .map(|(app, _)| app),
+                false => self.create_application(application).await,
+            };
+            match result {
+                Ok(app) => return Ok(app),
+                Err(error @ EntraError::Ambiguous { .. }) => ambiguous = Some(error),
+                // The repeat found the one the lost answer made, and updating
+                // its keys is not this administrator's to do: it exists.
+                Err(EntraError::Graph { status: 403, .. }) if ambiguous.is_some() && upsert => {
+                    return self.application_written(name).await;
+                }
+                Err(other) => return Err(other),
+            }
+            // Look before sending again; a POST cannot be told apart from a
+            // second one, so without upsert wait for replication to show it.
+            loop {
+                if let Some(app) = self.application_named(name).await? {
+                    return Ok(app);
+                }
+                let reason = "the last write got no clear answer; looking for what it made";
+                if upsert || !self.http.replication_pause(started, attempt, reason).await {
+                    break;
+                }
+            }
+        }
+        Err(ambiguous.unwrap_or(EntraError::Config("no answer from Graph".into())))
+    }
+
+    /// The application whose display name is exactly `name`.
+    async fn application_named(&self, name: &str) -> Result<Option<Application>, EntraError> {
+        Ok(self
+            .applications_named(name)
+            .await?
+            .into_iter()
+            .find(|app| app.display_name == name))
+    }
+
+    /// The application with this `uniqueName`, polled through replication lag
+    /// (it was written moments ago).
+    pub async fn application_written(&self, unique_name: &str) -> Result<Application, EntraError> {
+        self.get(
+            &application_by_unique_name(unique_name),
+            Consistency::JustCreated,
+        )
+        .await
+    }
+
     /// Creates the service principal of an application created moments ago.
-    pub async fn create_service_principal(
+    async fn create_service_principal(&self, app_id: &str) -> Result<ServicePrincipal, EntraError> {
+        let body = serde_json::json!({ "appId": app_id });
+        self.post(
+            "/servicePrincipals",
+            &body,
+            Consistency::NewApplicationsPrincipal,
+        )
+        .await
+    }
+
+    /// The application's service principal, made exactly once: Graph's upsert
+    /// on the application id where the cloud offers it; elsewhere found, or
+    /// created with a POST that is looked up again (through replication)
+    /// before it is ever sent twice.
+    /// Also says whether this call created it (a new one has no grants yet).
+    pub async fn ensure_service_principal(
         &self,
         app_id: &str,
-    ) -> Result<ServicePrincipal, EntraError> {
-        let body = serde_json::json!({ "appId": app_id });
-        self.post("/servicePrincipals", &body, Consistency::JustCreated)
-            .await
+        upsert: bool,
+    ) -> Result<(ServicePrincipal, bool), EntraError> {
+        if upsert {
+            return self.upsert_service_principal(app_id).await;
+        }
+        let started = Instant::now();
+        let mut ambiguous = None;
+        for attempt in 1..=AMBIGUOUS_ATTEMPTS {
+            if let Some(sp) = self.service_principal_by_app_id(app_id).await? {
+                return Ok((sp, false));
+            }
+            if ambiguous.is_some() {
+                let reason = "the last write got no clear answer; looking for what it made";
+                if self.http.replication_pause(started, attempt, reason).await {
+                    continue;
+                }
+            }
+            match self.create_service_principal(app_id).await {
+                Ok(sp) => return Ok((sp, true)),
+                Err(error @ EntraError::Ambiguous { .. }) => ambiguous = Some(error),
+                Err(other) => return Err(other),
+            }
+        }
+        Err(ambiguous.unwrap_or(EntraError::Config("no answer from Graph".into())))
+    }
+
+    /// Creates the service principal of an application created moments ago,
+    /// or finds the one it has: Graph's upsert on the application id.
+    async fn upsert_service_principal(
+        &self,
+        app_id: &str,
+    ) -> Result<(ServicePrincipal, bool), EntraError> {
+        let path = format!("/servicePrincipals(appId='{}')", odata_literal(app_id));
+        self.upsert(
+            &path,
+            &serde_json::json!({}),
+            Consistency::NewApplicationsPrincipal,
+        )
+        .await
     }
 
     pub async fn app_role_assignments(
@@ -321,8 +506,47 @@ impl GraphClient {
         self.list(url, Consistency::JustCreated).await
     }
 
+    /// Grants an app role to a service principal, exactly once: after an
+    /// answer that leaves open whether it was granted, and after Graph's 400
+    /// for a grant that exists, the grants are looked up (polled through
+    /// replication) before anything is sent again.
+    pub async fn ensure_app_role(
+        &self,
+        assignment: &NewAppRoleAssignment,
+    ) -> Result<AppRoleAssignment, EntraError> {
+        let started = Instant::now();
+        let mut last = None;
+        for attempt in 1..=AMBIGUOUS_ATTEMPTS {
+            match self.assign_app_role(assignment).await {
+                Ok(made) => return Ok(made),
+                Err(
+                    error @ (EntraError::Ambiguous { .. } | EntraError::Graph { status: 400, .. }),
+                ) => {
+                    // A 400 means it exists (or cannot be made): wait until it shows.
+                    let exists = matches!(error, EntraError::Graph { .. });
+                    last = Some(error);
+                    loop {
+                        let granted = self.app_role_assignments(&assignment.principal_id).await?;
+                        if let Some(found) = granted.into_iter().find(|a| assignment.is(a)) {
+                            return Ok(found);
+                        }
+                        let reason = "looking for a grant whose answer got lost";
+                        if !exists || !self.http.replication_pause(started, attempt, reason).await {
+                            break;
+                        }
+                    }
+                    if exists {
+                        break;
+                    }
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        Err(last.unwrap_or(EntraError::Config("no answer from Graph".into())))
+    }
+
     /// Grants an app role to a service principal created moments ago.
-    pub async fn assign_app_role(
+    async fn assign_app_role(
         &self,
         assignment: &NewAppRoleAssignment,
     ) -> Result<AppRoleAssignment, EntraError> {
@@ -334,6 +558,40 @@ impl GraphClient {
     }
 }
 
+/// One Graph call: method, URL, body, and whether it is an upsert.
+struct Request<'a> {
+    method: Method,
+    url: &'a str,
+    body: Option<&'a serde_json::Value>,
+    create_if_missing: bool,
+}
+
+impl<'a> Request<'a> {
+    fn new(method: Method, url: &'a str) -> Self {
+        Request {
+            method,
+            url,
+            body: None,
+            create_if_missing: false,
+        }
+    }
+}
+
+/// Sends of one write, counting those after an answer that got lost.
+const AMBIGUOUS_ATTEMPTS: u32 = 4;
+
+impl NewAppRoleAssignment {
+    fn is(&self, existing: &AppRoleAssignment) -> bool {
+        existing.principal_id == self.principal_id
+            && existing.resource_id == self.resource_id
+            && existing.app_role_id == self.app_role_id
+    }
+}
+
+fn application_by_unique_name(unique_name: &str) -> String {
+    format!("/applications(uniqueName='{}')", odata_literal(unique_name))
+}
+
 fn to_json(body: &impl Serialize) -> Result<serde_json::Value, EntraError> {
     serde_json::to_value(body).map_err(|e| EntraError::Config(format!("Graph request: {e}")))
 }
@@ -343,13 +601,26 @@ fn odata_literal(value: &str) -> String {
     value.replace('\'', "''")
 }
 
-fn looks_unreplicated(reply: &Reply) -> bool {
-    if reply.status == StatusCode::NOT_FOUND {
-        return true;
+impl Consistency {
+    /// Whether `reply` means "not visible yet" for a call of this kind (by
+    /// status and Graph error code, never by message text).
+    fn unreplicated(self, reply: &Reply) -> bool {
+        let code = || match graph_error(reply) {
+            EntraError::Graph { code, .. } => code,
+            _ => String::new(),
+        };
+        match (self, reply.status) {
+            (Consistency::Settled, _) => false,
+            (_, StatusCode::NOT_FOUND) => true,
+            (Consistency::NewApplicationsPrincipal, StatusCode::BAD_REQUEST) => {
+                code() == "Request_BadRequest"
+            }
+            (Consistency::NewApplicationsPrincipal, StatusCode::FORBIDDEN) => {
+                code() == "Authorization_RequestDenied"
+            }
+            _ => false,
+        }
     }
-    reply.status == StatusCode::BAD_REQUEST
-        && matches!(graph_error(reply), EntraError::Graph { ref message, .. }
-            if message.contains("does not reference a valid application") || message.contains("does not exist"))
 }
 
 fn graph_error(reply: &Reply) -> EntraError {

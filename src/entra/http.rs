@@ -1,8 +1,14 @@
-//! Every request to Entra goes through [`HttpClient::send`], so there is one
-//! retry policy: 429/503 honour Retry-After, other 5xx and connection failures
-//! back off exponentially with jitter, and the caller-named "not replicated
-//! yet" answers are retried within a time budget. Each retry is announced to
-//! the observer, which the engine turns into progress.
+//! Every request to Entra goes through [`HttpClient::send`] (requests that
+//! may be repeated) or [`HttpClient::send_write`] (writes that must not be),
+//! so there is one retry policy: 429 and 503 wait as long as Retry-After says
+//! (within the overall budget), other 5xx and connection failures back off
+//! exponentially with jitter, and the caller-named "not replicated yet"
+//! answers are polled at a short fixed interval within the replication
+//! budget. A write that may have taken effect (a 5xx, a timeout, a dropped
+//! connection: Graph can commit and then fail to answer) is never repeated
+//! here: it comes back as [`EntraError::Ambiguous`] for the caller to look
+//! the object up first. Each retry is announced to the observer, which the
+//! engine turns into progress.
 
 use super::EntraError;
 use reqwest::StatusCode;
@@ -16,8 +22,12 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     pub base_delay: Duration,
     pub max_delay: Duration,
-    /// How long to keep retrying answers that mean "not replicated yet".
+    /// How long to keep retrying answers that mean "not replicated yet", and
+    /// the most a run waits on Retry-After.
     pub replication_budget: Duration,
+    /// How often a "not replicated yet" answer is asked again: short, so a new
+    /// object is noticed within a second or two of appearing.
+    pub replication_interval: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -27,6 +37,7 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(30),
             replication_budget: Duration::from_secs(300),
+            replication_interval: Duration::from_secs(1),
         }
     }
 }
@@ -47,6 +58,8 @@ pub struct Reply {
     pub url: String,
     pub status: StatusCode,
     pub retry_after: Option<Duration>,
+    /// The server's clock (`Date`), for clock skew checks.
+    pub date: Option<std::time::SystemTime>,
     pub body: Vec<u8>,
 }
 
@@ -57,6 +70,14 @@ impl Reply {
             why: format!("HTTP {}: {e}", self.status.as_u16()),
         })
     }
+}
+
+/// Whether a request may be sent again after an answer that leaves open
+/// whether it was carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Repeat {
+    Safe,
+    NotAfterAmbiguity,
 }
 
 #[derive(Clone)]
@@ -101,16 +122,43 @@ impl HttpClient {
     }
 
     /// Sends the request `make` builds (anew for each attempt, so signed
-    /// assertions are fresh) until it gets an
-    /// answer that is not worth retrying. `not_replicated` names answers that
-    /// mean "exists, but not visible yet"; those are retried within the
-    /// replication budget, then returned as they are for the caller to report.
+    /// assertions are fresh) until it gets an answer that is not worth
+    /// retrying. For requests that may be repeated: reads, token requests,
+    /// upserts. `not_replicated` names answers that mean "exists, but not
+    /// visible yet"; those are retried within the replication budget, then
+    /// returned as they are for the caller to report.
     pub async fn send(
         &self,
         make: impl Fn(&reqwest::Client) -> Result<reqwest::RequestBuilder, EntraError>,
         not_replicated: impl Fn(&Reply) -> Option<String>,
     ) -> Result<Reply, EntraError> {
+        self.send_with(Repeat::Safe, make, not_replicated).await
+    }
+
+    /// [`send`](Self::send) for a write that must not be repeated blindly (a
+    /// POST that creates something): throttling (429) and "not replicated yet"
+    /// answers are retried, since the write was not done; anything after
+    /// which it may have been done is [`EntraError::Ambiguous`].
+    pub async fn send_write(
+        &self,
+        make: impl Fn(&reqwest::Client) -> Result<reqwest::RequestBuilder, EntraError>,
+        not_replicated: impl Fn(&Reply) -> Option<String>,
+    ) -> Result<Reply, EntraError> {
+        self.send_with(Repeat::NotAfterAmbiguity, make, not_replicated)
+            .await
+    }
+
+    async fn send_with(
+        &self,
+        repeat: Repeat,
+        make: impl Fn(&reqwest::Client) -> Result<reqwest::RequestBuilder, EntraError>,
+        not_replicated: impl Fn(&Reply) -> Option<String>,
+    ) -> Result<Reply, EntraError> {
         let started = Instant::now();
+        let ambiguous = |url: String, why: String| match repeat {
+            Repeat::Safe => None,
+            Repeat::NotAfterAmbiguity => Some(EntraError::Ambiguous { url, why }),
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -119,6 +167,12 @@ impl HttpClient {
                 Err(error) => {
                     let url = error.url().map(|u| u.to_string()).unwrap_or_default();
                     let why = describe_transport(&error);
+                    // A request that reached the server may have been carried out.
+                    if !error.is_connect()
+                        && let Some(ambiguous) = ambiguous(url.clone(), why.clone())
+                    {
+                        return Err(ambiguous);
+                    }
                     // An untrusted certificate will not become trusted by waiting.
                     if attempt >= self.policy.max_attempts || is_tls_refusal(&error) {
                         return Err(EntraError::Transport { url, why });
@@ -126,27 +180,37 @@ impl HttpClient {
                     (format!("connection failed ({why})"), backoff)
                 }
                 Ok(response) => {
-                    let reply = read(response).await?;
+                    let reply = match read(response).await {
+                        Err(EntraError::Transport { url, why }) => {
+                            return Err(ambiguous(url.clone(), why.clone())
+                                .unwrap_or(EntraError::Transport { url, why }));
+                        }
+                        other => other?,
+                    };
                     let status = reply.status;
                     if status == StatusCode::TOO_MANY_REQUESTS
-                        || status == StatusCode::SERVICE_UNAVAILABLE
+                        || status == StatusCode::SERVICE_UNAVAILABLE && repeat == Repeat::Safe
                     {
-                        let delay = reply
-                            .retry_after
-                            .unwrap_or(backoff)
-                            .min(self.policy.max_delay);
+                        // Retry-After as the server gives it, within the overall budget.
+                        let delay = reply.retry_after.unwrap_or(backoff);
                         let reason = format!("throttled (HTTP {})", status.as_u16());
-                        if attempt >= self.policy.max_attempts {
+                        if attempt >= self.policy.max_attempts
+                            || started.elapsed() + delay > self.policy.replication_budget
+                        {
                             return Ok(reply);
                         }
                         (reason, delay)
                     } else if status.is_server_error() {
+                        let why = format!("HTTP {}", status.as_u16());
+                        if let Some(ambiguous) = ambiguous(reply.url.clone(), why.clone()) {
+                            return Err(ambiguous);
+                        }
                         if attempt >= self.policy.max_attempts {
                             return Ok(reply);
                         }
-                        (format!("server error (HTTP {})", status.as_u16()), backoff)
+                        (format!("server error ({why})"), backoff)
                     } else if let Some(why) = not_replicated(&reply) {
-                        let delay = backoff.min(Duration::from_secs(10));
+                        let delay = self.policy.replication_interval;
                         if started.elapsed() + delay > self.policy.replication_budget {
                             return Ok(reply);
                         }
@@ -164,6 +228,23 @@ impl HttpClient {
             });
             tokio::time::sleep(delay).await;
         }
+    }
+
+    /// Waits one replication interval before looking again for something
+    /// that should have appeared, announcing why; false (without waiting)
+    /// once the replication budget since `started` is spent.
+    pub async fn replication_pause(&self, started: Instant, attempt: u32, reason: &str) -> bool {
+        let delay = self.policy.replication_interval;
+        if started.elapsed() + delay > self.policy.replication_budget {
+            return false;
+        }
+        (self.observer)(RetryNotice {
+            attempt,
+            reason: reason.to_string(),
+            delay,
+        });
+        tokio::time::sleep(delay).await;
+        true
     }
 
     /// base * 2^(attempt-1), capped, with up to 25% random jitter so that many
@@ -192,6 +273,11 @@ async fn read(response: reqwest::Response) -> Result<Reply, EntraError> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
+    let date = response
+        .headers()
+        .get(reqwest::header::DATE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| httpdate::parse_http_date(v).ok());
     let body = response
         .bytes()
         .await
@@ -204,6 +290,7 @@ async fn read(response: reqwest::Response) -> Result<Reply, EntraError> {
         url,
         status,
         retry_after,
+        date,
         body,
     })
 }

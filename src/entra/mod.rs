@@ -12,6 +12,7 @@ pub mod graph;
 pub mod http;
 pub mod oauth;
 pub mod oauth_error;
+pub mod oauth_http;
 
 use std::fmt;
 
@@ -51,6 +52,17 @@ impl<'de> serde::Deserialize<'de> for Secret {
     }
 }
 
+/// What an access token says about itself, read (not verified: it came
+/// straight from the token endpoint, over TLS) from its payload.
+pub(crate) fn token_claims<T: serde::de::DeserializeOwned>(token: &str) -> Option<T> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    serde_json::from_slice(&json).ok()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EntraError {
     /// The token endpoint refused (OAuth error response).
@@ -70,6 +82,10 @@ pub enum EntraError {
     },
     #[error("cannot reach {url}: {why}")]
     Transport { url: String, why: String },
+    /// A write whose answer was lost (a 5xx, a timeout, a dropped connection):
+    /// it may or may not have been carried out. Look before repeating it.
+    #[error("no clear answer from {url} ({why}); the change may or may not have been made")]
+    Ambiguous { url: String, why: String },
     #[error("unexpected answer from {url}: {why}")]
     Parse { url: String, why: String },
     #[error(
@@ -78,6 +94,10 @@ pub enum EntraError {
     InsecureEndpoint(String),
     #[error("{0}")]
     Config(String),
+    #[error(
+        "the application's token still does not carry {role} after waiting for Entra to replicate its grant; the connector was not switched. Check the application is granted {role} on the Microsoft Entra AD Synchronization Service (API permissions, admin consent), then run again"
+    )]
+    RoleMissingFromToken { role: String },
     #[error("the sign-in code expired before it was used; start the sign-in again")]
     DeviceCodeExpired,
     #[error("the sign-in was declined at the verification page")]

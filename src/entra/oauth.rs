@@ -1,16 +1,33 @@
 //! The OAuth 2.0 grants the tool uses, as the specs and the Microsoft identity
 //! platform define them: device authorization (RFC 8628), client credentials
-//! with a JWT assertion (RFC 7523), and resource owner password. This layer
+//! with a JWT assertion (RFC 7523), and resource owner password. The `oauth2`
+//! crate speaks the protocol; every request goes through our [`HttpClient`]
+//! ([`OAuthHttp`]), and its errors come back as [`EntraError`]s. This layer
 //! knows nothing of caches or key stores.
 
-use super::http::{HttpClient, Reply};
+use super::http::HttpClient;
+use super::oauth_error::MicrosoftTokenError;
+use super::oauth_http::OAuthHttp;
 use super::{EntraError, OAuthErrorCode, Secret};
-use serde::Deserialize;
+use chrono::{DateTime, TimeDelta, Utc};
+use oauth2::basic::{
+    BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
+};
+use oauth2::{
+    AuthType, ClientId, DeviceAuthorizationResponse, DeviceAuthorizationUrl, EmptyExtraTokenFields,
+    EndpointNotSet, EndpointSet, ExtraDeviceAuthorizationFields, ResourceOwnerPassword,
+    ResourceOwnerUsername, Scope, StandardRevocableToken, StandardTokenResponse,
+    TokenResponse as _, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::future::Future;
 use std::time::{Duration, Instant};
 use url::Url;
 
+pub use super::oauth_error::token_error;
+
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 /// An access token and when to stop using it.
 #[derive(Debug, Clone)]
@@ -29,6 +46,22 @@ pub struct TokenClaims {
     pub tid: Option<String>,
     #[serde(default)]
     pub roles: Vec<String>,
+    /// Delegated permissions, space-separated as the token carries them
+    /// (short names: `Application.ReadWrite.All`, without the resource).
+    #[serde(default)]
+    pub scp: Option<String>,
+}
+
+impl TokenClaims {
+    /// The delegated permissions the token carries (empty for app tokens).
+    pub fn scopes(&self) -> BTreeSet<String> {
+        self.scp
+            .as_deref()
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    }
 }
 
 impl AccessToken {
@@ -46,82 +79,75 @@ impl AccessToken {
             .and_then(|json| serde_json::from_slice(&json).ok())
             .unwrap_or_default()
     }
-}
 
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: Secret,
-    expires_in: u64,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ErrorResponse {
-    #[serde(default)]
-    error: String,
-    #[serde(default)]
-    error_description: String,
-    #[serde(default)]
-    error_codes: Vec<u32>,
-}
-
-/// A token-endpoint (or discovery) error answer as a typed error.
-pub fn token_error(reply: &Reply) -> EntraError {
-    let parsed: ErrorResponse = serde_json::from_slice(&reply.body).unwrap_or_default();
-    if parsed.error.is_empty() {
-        return EntraError::Parse {
-            url: reply.url.clone(),
-            why: format!("HTTP {} without an OAuth error", reply.status.as_u16()),
-        };
-    }
-    let aadsts = parsed
-        .error_codes
-        .first()
-        .copied()
-        .or_else(|| aadsts_in(&parsed.error_description));
-    EntraError::Token {
-        status: reply.status.as_u16(),
-        code: OAuthErrorCode::from(parsed.error),
-        aadsts,
-        description: parsed.error_description,
+    /// The delegated permissions in its `scp` claim.
+    pub fn scopes(&self) -> BTreeSet<String> {
+        self.claims().scopes()
     }
 }
 
-/// "AADSTS700016: ..." -> 700016
-fn aadsts_in(description: &str) -> Option<u32> {
-    let rest = &description[description.find("AADSTS")? + 6..];
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
+type TokenResponse = StandardTokenResponse<EmptyExtraTokenFields, BasicTokenType>;
+
+/// The `oauth2` client for one application at one authority, with Microsoft's
+/// error answers as its error type.
+type OAuthClient<HasDeviceUrl = EndpointNotSet, HasTokenUrl = EndpointSet> = oauth2::Client<
+    MicrosoftTokenError,
+    TokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointNotSet,
+    HasDeviceUrl,
+    EndpointNotSet,
+    EndpointNotSet,
+    HasTokenUrl,
+>;
+
+/// The client id goes in the form (public clients, and assertions, carry no
+/// HTTP Basic credentials).
+fn oauth_client(client_id: &str) -> OAuthClient<EndpointNotSet, EndpointNotSet> {
+    oauth2::Client::new(ClientId::new(client_id.to_string())).set_auth_type(AuthType::RequestBody)
 }
 
-/// Posts the form `form` makes (anew for each attempt) to the token endpoint.
-async fn request_token(
-    http: &HttpClient,
-    token_endpoint: &Url,
-    form: impl Fn() -> Result<Vec<(&'static str, String)>, EntraError>,
-    not_replicated: impl Fn(&Reply) -> Option<String>,
-) -> Result<AccessToken, EntraError> {
-    let reply = http
-        .send(
-            |client| Ok(client.post(token_endpoint.clone()).form(&form()?)),
-            not_replicated,
-        )
-        .await?;
-    if !reply.status.is_success() {
-        return Err(token_error(&reply));
-    }
-    let token: TokenResponse = reply.json()?;
-    let lifetime = Duration::from_secs(token.expires_in);
+fn token_client(client_id: &str, token_endpoint: &Url) -> OAuthClient {
+    oauth_client(client_id).set_token_uri(TokenUrl::from_url(token_endpoint.clone()))
+}
+
+fn scopes(scopes: &[String]) -> impl Iterator<Item = Scope> + '_ {
+    scopes.iter().map(|scope| Scope::new(scope.clone()))
+}
+
+/// A token answer as an [`AccessToken`]; its lifetime counts from now.
+fn access_token(answer: &TokenResponse, token_endpoint: &Url) -> Result<AccessToken, EntraError> {
+    let lifetime = answer.expires_in().ok_or_else(|| EntraError::Parse {
+        url: token_endpoint.to_string(),
+        why: "the token answer says nothing of expires_in".into(),
+    })?;
     Ok(AccessToken {
-        secret: token.access_token,
+        secret: Secret::new(answer.access_token().secret().as_str()),
         expires_at: Instant::now() + lifetime,
         lifetime,
     })
 }
 
+/// A new application or key is refused until Entra has replicated it
+/// (AADSTS700016, 700027, 7000229): our client retries those within its budget.
+fn app_not_replicated(error: &MicrosoftTokenError) -> Option<String> {
+    match error.aadsts() {
+        Some(700016) => Some("the application is not visible to sign-in yet (replication)".into()),
+        Some(700027) => Some("the certificate is not visible to sign-in yet (replication)".into()),
+        Some(7000229) => Some(
+            "the application's service principal is not visible to sign-in yet (replication)"
+                .into(),
+        ),
+        _ => None,
+    }
+}
+
 /// Client credentials with a client assertion that `assertion` signs for each
-/// attempt (a jti is never sent twice). A new application or key is refused
-/// until Entra has replicated it (AADSTS700016, 700027): those answers are
-/// retried within the replication budget.
+/// attempt (a jti is never sent twice), sent as `client_assertion_type` and
+/// `client_assertion`. Answers meaning "not replicated yet" are retried
+/// within the replication budget.
 pub async fn client_credentials(
     http: &HttpClient,
     token_endpoint: &Url,
@@ -129,27 +155,20 @@ pub async fn client_credentials(
     scope: &str,
     assertion: impl Fn() -> Result<Secret, EntraError>,
 ) -> Result<AccessToken, EntraError> {
-    let form = || {
-        Ok(vec![
-            ("grant_type", "client_credentials".to_string()),
-            ("client_id", client_id.to_string()),
-            ("scope", scope.to_string()),
-            ("client_assertion_type", JWT_BEARER.to_string()),
-            ("client_assertion", assertion()?.expose().to_string()),
-        ])
-    };
-    request_token(http, token_endpoint, form, |reply| {
-        match token_error(reply).aadsts() {
-            Some(700016) => {
-                Some("the application is not visible to sign-in yet (replication)".into())
-            }
-            Some(700027) => {
-                Some("the certificate is not visible to sign-in yet (replication)".into())
-            }
-            _ => None,
-        }
-    })
-    .await
+    let client = token_client(client_id, token_endpoint);
+    let first = assertion()?;
+    let http = OAuthHttp::new(http)
+        .not_replicated(app_not_replicated)
+        .fresh("client_assertion", assertion);
+    let answer = client
+        .exchange_client_credentials()
+        .add_scope(Scope::new(scope.to_string()))
+        .add_extra_param("client_assertion_type", JWT_BEARER)
+        .add_extra_param("client_assertion", first.expose())
+        .request_async(&http)
+        .await
+        .map_err(|error| http.entra_error(error))?;
+    access_token(&answer, token_endpoint)
 }
 
 /// Resource owner password credentials: for accounts without MFA only.
@@ -157,37 +176,90 @@ pub async fn password(
     http: &HttpClient,
     token_endpoint: &Url,
     client_id: &str,
-    scope: &str,
+    scope: &[String],
     username: &str,
     password: &Secret,
 ) -> Result<AccessToken, EntraError> {
-    let form = || {
-        Ok(vec![
-            ("grant_type", "password".to_string()),
-            ("client_id", client_id.to_string()),
-            ("scope", scope.to_string()),
-            ("username", username.to_string()),
-            ("password", password.expose().to_string()),
-        ])
-    };
-    request_token(http, token_endpoint, form, |_| None).await
+    let client = token_client(client_id, token_endpoint);
+    let username = ResourceOwnerUsername::new(username.to_string());
+    let password = ResourceOwnerPassword::new(password.expose().to_string());
+    let http = OAuthHttp::new(http);
+    let answer = client
+        .exchange_password(&username, &password)
+        .add_scopes(scopes(scope))
+        .request_async(&http)
+        .await
+        .map_err(|error| http.entra_error(error))?;
+    access_token(&answer, token_endpoint)
 }
 
-/// What the administrator needs to complete a device-code sign-in.
-#[derive(Debug, Clone, Deserialize)]
+/// The time and the waiting of the device-code poll: tokio's in the program
+/// (which paused-time tests drive), anything else a test wants.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> tokio::time::Instant;
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send;
+}
+
+/// tokio's clock and timer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioClock;
+
+impl Clock for TokioClock {
+    fn now(&self) -> tokio::time::Instant {
+        tokio::time::Instant::now()
+    }
+
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(duration)
+    }
+}
+
+/// What the Microsoft identity platform adds to RFC 8628's answer.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MicrosoftDeviceFields {
+    /// The instructions to show, in the user's language.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+impl ExtraDeviceAuthorizationFields for MicrosoftDeviceFields {}
+
+/// The device authorization answer (`verification_uri`, or `verification_url`
+/// as the platform's v1 endpoint spelled it; `interval` 5 when absent).
+pub type DeviceAuthorization = DeviceAuthorizationResponse<MicrosoftDeviceFields>;
+
+/// What the administrator needs to complete a device-code sign-in, and what
+/// the poll needs. The device code itself stays inside (redacted in `Debug`).
+#[derive(Debug, Clone)]
 pub struct DeviceCode {
     pub user_code: String,
-    pub device_code: Secret,
     pub verification_uri: String,
+    /// Seconds the code is valid for, from when it was issued.
     pub expires_in: u64,
-    #[serde(default = "default_interval")]
+    /// Seconds to wait between polls (before any `slow_down`).
     pub interval: u64,
-    #[serde(default)]
     pub message: String,
+    /// When the code stops working, on the clock that started the flow.
+    pub expires_at: tokio::time::Instant,
+    authorization: DeviceAuthorization,
 }
 
-fn default_interval() -> u64 {
-    5
+impl DeviceCode {
+    fn new(authorization: DeviceAuthorization, issued: tokio::time::Instant) -> Self {
+        DeviceCode {
+            user_code: authorization.user_code().secret().clone(),
+            verification_uri: authorization.verification_uri().to_string(),
+            expires_in: authorization.expires_in().as_secs(),
+            interval: authorization.interval().as_secs(),
+            message: authorization
+                .extra_fields()
+                .message
+                .clone()
+                .unwrap_or_default(),
+            expires_at: issued + authorization.expires_in(),
+            authorization,
+        }
+    }
 }
 
 /// Step one of the device flow: ask for a code to show the administrator.
@@ -195,153 +267,73 @@ pub async fn start_device_code(
     http: &HttpClient,
     device_code_endpoint: &Url,
     client_id: &str,
-    scope: &str,
+    scope: &[String],
     login_hint: Option<&str>,
+    clock: &impl Clock,
 ) -> Result<DeviceCode, EntraError> {
-    let mut form = vec![("client_id", client_id), ("scope", scope)];
+    let client = oauth_client(client_id).set_device_authorization_url(
+        DeviceAuthorizationUrl::from_url(device_code_endpoint.clone()),
+    );
+    let issued = clock.now();
+    let mut request = client.exchange_device_code().add_scopes(scopes(scope));
     if let Some(hint) = login_hint {
-        form.push(("login_hint", hint));
+        request = request.add_extra_param("login_hint", hint);
     }
-    let reply = http
-        .send(
-            |client| Ok(client.post(device_code_endpoint.clone()).form(&form)),
-            |_| None,
-        )
-        .await?;
-    if !reply.status.is_success() {
-        return Err(token_error(&reply));
-    }
-    reply.json()
+    let http = OAuthHttp::new(http);
+    let authorization = request
+        .request_async(&http)
+        .await
+        .map_err(|error| http.entra_error(error))?;
+    Ok(DeviceCode::new(authorization, issued))
 }
 
 /// Step two: poll until the administrator approves, declines, or the code
-/// expires. `authorization_pending` and `slow_down` are states, whatever HTTP
-/// status they come with; `slow_down` adds 5 seconds to the interval. The
-/// caller cancels by dropping the future.
+/// expires (`expires_in` after it was issued, on `clock`). `oauth2` runs the
+/// loop with `clock`'s time and sleep: `authorization_pending` and `slow_down`
+/// are states, whatever HTTP status they come with, and `slow_down` adds 5
+/// seconds to the interval. The caller cancels by dropping the future: no
+/// request is made after that.
 pub async fn poll_device_code(
     http: &HttpClient,
     token_endpoint: &Url,
     client_id: &str,
     code: &DeviceCode,
+    clock: &impl Clock,
 ) -> Result<AccessToken, EntraError> {
-    let deadline = Instant::now() + Duration::from_secs(code.expires_in);
-    let mut interval = Duration::from_secs(code.interval.max(1));
-    let form = || {
-        Ok(vec![
-            ("grant_type", DEVICE_CODE_GRANT.to_string()),
-            ("client_id", client_id.to_string()),
-            ("device_code", code.device_code.expose().to_string()),
-        ])
+    let client = token_client(client_id, token_endpoint);
+    let started = clock.now();
+    let left = code.expires_at.saturating_duration_since(started);
+    // oauth2 reads the time as a date: the clock's, counted from the epoch.
+    let time = || {
+        let elapsed = clock.now().saturating_duration_since(started);
+        TimeDelta::from_std(elapsed)
+            .ok()
+            .and_then(|elapsed| DateTime::<Utc>::UNIX_EPOCH.checked_add_signed(elapsed))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
     };
-    loop {
-        if Instant::now() + interval > deadline {
-            return Err(EntraError::DeviceCodeExpired);
-        }
-        tokio::time::sleep(interval).await;
-        match request_token(http, token_endpoint, form, |_| None).await {
-            Ok(token) => return Ok(token),
-            Err(EntraError::Token {
-                code: OAuthErrorCode::AuthorizationPending,
-                ..
-            }) => {}
-            Err(EntraError::Token {
-                code: OAuthErrorCode::SlowDown,
-                ..
-            }) => interval += Duration::from_secs(5),
-            Err(EntraError::Token {
-                code: OAuthErrorCode::ExpiredToken,
-                ..
-            }) => return Err(EntraError::DeviceCodeExpired),
-            Err(EntraError::Token {
-                code: OAuthErrorCode::AuthorizationDeclined | OAuthErrorCode::AccessDenied,
-                ..
-            }) => return Err(EntraError::DeviceCodeDeclined),
-            Err(other) => return Err(other),
-        }
+    let http = OAuthHttp::new(http).stop_on_failure();
+    let poll = client
+        .exchange_device_access_token(&code.authorization)
+        .set_time_fn(time)
+        .request_async(&http, |interval| clock.sleep(interval), Some(left));
+    let result = tokio::select! {
+        biased;
+        answer = poll => answer.map_err(|error| http.entra_error(error)),
+        failure = http.failure() => Err(failure),
+    };
+    match result {
+        Ok(answer) => access_token(&answer, token_endpoint),
+        Err(EntraError::Token {
+            code: OAuthErrorCode::ExpiredToken,
+            ..
+        }) => Err(EntraError::DeviceCodeExpired),
+        Err(EntraError::Token {
+            code: OAuthErrorCode::AuthorizationDeclined | OAuthErrorCode::AccessDenied,
+            ..
+        }) => Err(EntraError::DeviceCodeDeclined),
+        Err(other) => Err(other),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::{aadsts_in, token_error};
-    use crate::entra::http::Reply;
-    use crate::entra::{EntraError, OAuthErrorCode};
-    use reqwest::StatusCode;
-
-    fn reply(status: u16, body: &str) -> Reply {
-        Reply {
-            url: "https://login.example/token".into(),
-            status: StatusCode::from_u16(status).unwrap(),
-            retry_after: None,
-            body: body.as_bytes().to_vec(),
-        }
-    }
-
-    #[test]
-    fn aadsts_code_is_read_from_the_description() {
-        assert_eq!(
-            aadsts_in("AADSTS700016: Application not found"),
-            Some(700016)
-        );
-        assert_eq!(aadsts_in("no code here"), None);
-    }
-
-    #[test]
-    fn token_error_body_parses_to_the_typed_code() {
-        let error = token_error(&reply(
-            400,
-            r#"{"error":"slow_down","error_description":"AADSTS70000: Poll less often.","error_codes":[70000]}"#,
-        ));
-        match error {
-            EntraError::Token {
-                status,
-                code,
-                aadsts,
-                description,
-            } => {
-                assert_eq!(status, 400);
-                assert_eq!(code, OAuthErrorCode::SlowDown);
-                assert_eq!(aadsts, Some(70000));
-                assert_eq!(description, "AADSTS70000: Poll less often.");
-            }
-            other => panic!("expected a token error, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn unknown_token_error_code_is_kept_and_displayed_as_sent() {
-        let error = token_error(&reply(
-            400,
-            r#"{"error":"invalid_resource","error_description":"AADSTS500011: Resource not found."}"#,
-        ));
-        assert!(matches!(
-            &error,
-            EntraError::Token { code: OAuthErrorCode::Other(code), aadsts: Some(500011), .. }
-                if code == "invalid_resource"
-        ));
-        assert_eq!(
-            error.to_string(),
-            "sign-in refused (invalid_resource): AADSTS500011: Resource not found."
-        );
-    }
-
-    #[test]
-    fn token_error_message_reads_as_before() {
-        let error = token_error(&reply(
-            400,
-            r#"{"error":"invalid_grant","error_description":"AADSTS50126: Error validating credentials.\r\nTrace ID: x","error_codes":[50126]}"#,
-        ));
-        assert_eq!(
-            error.to_string(),
-            "sign-in refused (invalid_grant): AADSTS50126: Error validating credentials. Check the user name and password."
-        );
-    }
-
-    #[test]
-    fn body_without_an_oauth_error_is_a_parse_error() {
-        assert!(matches!(
-            token_error(&reply(500, "<html>oops</html>")),
-            EntraError::Parse { .. }
-        ));
-    }
-}
+mod tests;

@@ -1,7 +1,12 @@
-//! The `error` value of an OAuth 2.0 error response (RFC 6749 §5.2, RFC 8628
-//! §3.5, plus the Microsoft identity platform's additions), parsed once into a
-//! type so nothing downstream compares strings.
+//! OAuth 2.0 error responses (RFC 6749 §5.2, RFC 8628 §3.5, plus the
+//! Microsoft identity platform's additions), parsed once into types so nothing
+//! downstream compares strings: the `error` code ([`OAuthErrorCode`]) and the
+//! whole answer with its AADSTS numbers ([`MicrosoftTokenError`], the error
+//! type the `oauth2` client deserializes token errors into).
 
+use super::EntraError;
+use super::http::Reply;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::convert::Infallible;
 use std::fmt;
 use std::str::FromStr;
@@ -119,9 +124,95 @@ impl fmt::Display for OAuthErrorCode {
     }
 }
 
+impl Serialize for OAuthErrorCode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for OAuthErrorCode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(OAuthErrorCode::from)
+    }
+}
+
+/// A token (or device authorization) endpoint's error answer as the Microsoft
+/// identity platform sends it: RFC 6749's `error` and `error_description`, and
+/// `error_codes`, the AADSTS numbers. It is the `oauth2` client's error
+/// response type, so the numbers survive the trip through that crate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MicrosoftTokenError {
+    pub error: OAuthErrorCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_codes: Option<Vec<u32>>,
+}
+
+impl oauth2::ErrorResponse for MicrosoftTokenError {}
+
+impl fmt::Display for MicrosoftTokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.error_description {
+            Some(description) => write!(f, "{}: {description}", self.error),
+            None => write!(f, "{}", self.error),
+        }
+    }
+}
+
+impl MicrosoftTokenError {
+    /// The error in an answer's body, if the body is an OAuth error at all.
+    pub fn parse(body: &[u8]) -> Option<Self> {
+        serde_json::from_slice::<Self>(body)
+            .ok()
+            .filter(|error| !error.error.as_str().is_empty())
+    }
+
+    /// The AADSTS number: the first of `error_codes`, else the one the
+    /// description starts with ("AADSTS700016: ...").
+    pub fn aadsts(&self) -> Option<u32> {
+        self.error_codes
+            .as_ref()
+            .and_then(|codes| codes.first().copied())
+            .or_else(|| aadsts_in(self.error_description.as_deref()?))
+    }
+
+    /// As our error, with the HTTP status it came with.
+    pub fn into_entra(self, status: u16) -> EntraError {
+        let aadsts = self.aadsts();
+        EntraError::Token {
+            status,
+            code: self.error,
+            aadsts,
+            description: self.error_description.unwrap_or_default(),
+        }
+    }
+}
+
+/// "AADSTS700016: ..." -> 700016
+pub fn aadsts_in(description: &str) -> Option<u32> {
+    let rest = &description[description.find("AADSTS")? + 6..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// An error answer read outside the `oauth2` client (discovery) as our error.
+pub fn token_error(reply: &Reply) -> EntraError {
+    match MicrosoftTokenError::parse(&reply.body) {
+        Some(error) => error.into_entra(reply.status.as_u16()),
+        None => EntraError::Parse {
+            url: reply.url.clone(),
+            why: format!("HTTP {} without an OAuth error", reply.status.as_u16()),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::OAuthErrorCode;
+    use super::{MicrosoftTokenError, OAuthErrorCode, aadsts_in, token_error};
+    use crate::entra::EntraError;
+    use crate::entra::http::Reply;
+    use reqwest::StatusCode;
 
     const KNOWN: [(&str, OAuthErrorCode); 15] = [
         ("invalid_request", OAuthErrorCode::InvalidRequest),
@@ -178,6 +269,107 @@ mod tests {
             assert_eq!(parsed, OAuthErrorCode::Other(wire.to_string()), "{wire:?}");
             assert_eq!(parsed.as_str(), wire);
             assert_eq!(parsed.to_string(), wire);
+        }
+    }
+
+    fn reply(status: u16, body: &str) -> Reply {
+        Reply {
+            url: "https://login.example/token".into(),
+            status: StatusCode::from_u16(status).unwrap(),
+            retry_after: None,
+            date: None,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn aadsts_code_is_read_from_the_description() {
+        assert_eq!(
+            aadsts_in("AADSTS700016: Application not found"),
+            Some(700016)
+        );
+        assert_eq!(aadsts_in("no code here"), None);
+    }
+
+    #[test]
+    fn error_codes_win_over_the_description_and_survive_a_round_trip() {
+        let body = r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret.","error_codes":[700027,7000215],"timestamp":"x"}"#;
+        let error = MicrosoftTokenError::parse(body.as_bytes()).unwrap();
+        assert_eq!(error.error, OAuthErrorCode::InvalidClient);
+        assert_eq!(error.aadsts(), Some(700027));
+        let again: MicrosoftTokenError =
+            serde_json::from_value(serde_json::to_value(&error).unwrap()).unwrap();
+        assert_eq!(again, error);
+        assert_eq!(
+            error.to_string(),
+            "invalid_client: AADSTS7000215: Invalid client secret."
+        );
+        // Without error_codes (some proxies drop them) the description still tells.
+        let bare = MicrosoftTokenError::parse(
+            br#"{"error":"invalid_grant","error_description":"AADSTS65001: consent","error_codes":null}"#,
+        )
+        .unwrap();
+        assert_eq!(bare.aadsts(), Some(65001));
+    }
+
+    #[test]
+    fn token_error_body_parses_to_the_typed_code() {
+        let error = token_error(&reply(
+            400,
+            r#"{"error":"slow_down","error_description":"AADSTS70000: Poll less often.","error_codes":[70000]}"#,
+        ));
+        match error {
+            EntraError::Token {
+                status,
+                code,
+                aadsts,
+                description,
+            } => {
+                assert_eq!(status, 400);
+                assert_eq!(code, OAuthErrorCode::SlowDown);
+                assert_eq!(aadsts, Some(70000));
+                assert_eq!(description, "AADSTS70000: Poll less often.");
+            }
+            other => panic!("expected a token error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_token_error_code_is_kept_and_displayed_as_sent() {
+        let error = token_error(&reply(
+            400,
+            r#"{"error":"invalid_resource","error_description":"AADSTS500011: Resource not found."}"#,
+        ));
+        assert!(matches!(
+            &error,
+            EntraError::Token { code: OAuthErrorCode::Other(code), aadsts: Some(500011), .. }
+                if code == "invalid_resource"
+        ));
+        assert_eq!(
+            error.to_string(),
+            "sign-in refused (invalid_resource): AADSTS500011: Resource not found."
+        );
+    }
+
+    #[test]
+    fn token_error_message_reads_as_before() {
+        let error = token_error(&reply(
+            400,
+            r#"{"error":"invalid_grant","error_description":"AADSTS50126: Error validating credentials.\r\nTrace ID: x","error_codes":[50126]}"#,
+        ));
+        assert_eq!(
+            error.to_string(),
+            "sign-in refused (invalid_grant): AADSTS50126: Error validating credentials. Check the user name and password."
+        );
+    }
+
+    #[test]
+    fn body_without_an_oauth_error_is_a_parse_error() {
+        for body in ["<html>oops</html>", "{}", r#"{"error":""}"#] {
+            assert!(
+                matches!(token_error(&reply(500, body)), EntraError::Parse { .. }),
+                "{body}"
+            );
         }
     }
 }

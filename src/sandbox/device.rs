@@ -1,13 +1,19 @@
 //! The device code flow: the devicecode endpoint, redemption at the token
 //! endpoint, and the sandbox's stand-in for https://microsoft.com/devicelogin
 //! (an HTML page, a JSON endpoint for tests, and `--auto-approve`).
+//!
+//! Approving is where consent is given, as at the platform's consent prompt:
+//! when the client lacks consent for what the code asks, a user who may
+//! consent for the organization (Global, Privileged Role, Application or Cloud
+//! Application Administrator) adds it to the tenant's consent for the client;
+//! anyone else's approval ends the flow with AADSTS90094 at the next poll.
 
 use super::AppState;
-use super::directory::{DeviceCode, DeviceCodeState};
+use super::directory::{DeviceCode, DeviceCodeState, RolePermission};
 use super::errors::OAuthError;
 use super::grants::{
-    Form, delegated_permissions, find_resource, parse_scope, public_client, resolve_tenant,
-    user_claims,
+    Consent, Form, admin_consent_required, check_scopes_exist, consent, consent_required,
+    find_resource, grant_consent, parse_scope, public_client, resolve_tenant, user_claims,
 };
 use super::tokens::AccessClaims;
 use axum::body::Bytes;
@@ -55,7 +61,8 @@ pub async fn device_code(
         let client = public_client(&directory, &form, instant)?;
         let scope = parse_scope(&scope_text)?;
         let resource = find_resource(&directory, &scope.resource, instant)?;
-        delegated_permissions(client, resource, &scope)?;
+        // Consent is asked for when the user signs in, not here.
+        check_scopes_exist(resource, &scope)?;
         let client_id = client.app_id.clone();
         let user_code = new_user_code();
         let device_code = format!(
@@ -160,6 +167,7 @@ pub fn redeem(state: &AppState, form: &Form, issuer: &str) -> Result<AccessClaim
                 "The user declined the sign-in request.",
             ));
         }
+        DeviceCodeState::AdminConsentRequired => return Err(admin_consent_required()),
         DeviceCodeState::Redeemed => {
             return Err(OAuthError::bad_request(
                 "invalid_grant",
@@ -174,7 +182,10 @@ pub fn redeem(state: &AppState, form: &Form, issuer: &str) -> Result<AccessClaim
     let scope = parse_scope(&scope_text)?;
     let client = public_client(&directory, form, instant)?;
     let resource = find_resource(&directory, &scope.resource, instant)?;
-    let permissions = delegated_permissions(client, resource, &scope)?;
+    // Granted at approval when the approver could; otherwise nothing to issue.
+    let Consent::Granted(permissions) = consent(client, resource, &scope) else {
+        return Err(consent_required(client));
+    };
     let user = directory.user(&user_id, instant).ok_or_else(invalid)?;
     Ok(user_claims(
         &directory,
@@ -184,6 +195,31 @@ pub fn redeem(state: &AppState, form: &Form, issuer: &str) -> Result<AccessClaim
         &permissions,
         issuer,
     ))
+}
+
+/// What an approval came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decision {
+    /// Signed in; the client already held the consent asked for (or, for a
+    /// `/.default` request it holds nothing for, there was nothing to consent
+    /// to: redeeming the code then answers AADSTS65001).
+    Approved,
+    /// Signed in, and consented for the organization to what the client lacked.
+    ApprovedWithConsent,
+    /// Signed in, but the client lacks consent the user may not grant.
+    AdminConsentRequired,
+    Declined,
+}
+
+impl Decision {
+    fn status(self) -> &'static str {
+        match self {
+            Decision::Approved => "approved",
+            Decision::ApprovedWithConsent => "consented",
+            Decision::AdminConsentRequired => "admin_consent_required",
+            Decision::Declined => "declined",
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -196,10 +232,17 @@ enum DecideError {
     UnknownUser(String),
     #[error("the password is wrong")]
     WrongPassword,
+    #[error("the sign-in request is not valid: {0}")]
+    Request(String),
 }
 
 /// Approves or declines the pending code `user_code` for the user `upn`.
-fn decide(state: &AppState, user_code: &str, upn: &str, approve: bool) -> Result<(), DecideError> {
+fn decide(
+    state: &AppState,
+    user_code: &str,
+    upn: &str,
+    approve: bool,
+) -> Result<Decision, DecideError> {
     decide_checked(state, user_code, upn, None, approve)
 }
 
@@ -209,7 +252,7 @@ fn decide_checked(
     upn: &str,
     password: Option<&str>,
     approve: bool,
-) -> Result<(), DecideError> {
+) -> Result<Decision, DecideError> {
     let instant = Instant::now();
     let mut directory = state.directory();
     let user = directory
@@ -221,6 +264,9 @@ fn decide_checked(
         return Err(DecideError::WrongPassword);
     }
     let user_id = user.id.clone();
+    let may_consent = directory
+        .user_permissions(&user_id)
+        .contains(&RolePermission::GrantTenantWideConsent);
     let code = directory
         .device_code_by_user_code(user_code)
         .filter(|c| instant < c.expires_at)
@@ -228,12 +274,42 @@ fn decide_checked(
     if !matches!(code.state, DeviceCodeState::Pending) {
         return Err(DecideError::NotPending);
     }
-    code.state = if approve {
-        DeviceCodeState::Approved { user_id }
-    } else {
-        DeviceCodeState::Declined
+    if !approve {
+        code.state = DeviceCodeState::Declined;
+        return Ok(Decision::Declined);
+    }
+    let (client_id, scope_text) = (code.client_id.clone(), code.scope.clone());
+    // What the consent prompt would show: the permissions the client lacks.
+    let (resource_app_id, missing) = {
+        let request = |e: OAuthError| DecideError::Request(e.message);
+        let scope = parse_scope(&scope_text).map_err(request)?;
+        let client = directory
+            .application_by_app_id(&client_id, instant)
+            .ok_or_else(|| DecideError::Request(format!("the client {client_id} is gone")))?;
+        let resource = find_resource(&directory, &scope.resource, instant).map_err(request)?;
+        match consent(client, resource, &scope) {
+            Consent::Granted(_) => (resource.app_id.clone(), None),
+            Consent::Missing(missing) => (resource.app_id.clone(), Some(missing)),
+        }
     };
-    Ok(())
+    let decision = match missing {
+        None => Decision::Approved,
+        // "Consent on behalf of your organization".
+        Some(missing) if may_consent && !missing.is_empty() => {
+            grant_consent(&mut directory, &client_id, &resource_app_id, &missing);
+            Decision::ApprovedWithConsent
+        }
+        Some(_) if may_consent => Decision::Approved,
+        Some(_) => Decision::AdminConsentRequired,
+    };
+    let code = directory
+        .device_code_by_user_code(user_code)
+        .ok_or_else(|| DecideError::UnknownCode(user_code.to_string()))?;
+    code.state = match decision {
+        Decision::AdminConsentRequired => DeviceCodeState::AdminConsentRequired,
+        _ => DeviceCodeState::Approved { user_id },
+    };
+    Ok(decision)
 }
 
 #[derive(Debug, Deserialize)]
@@ -250,10 +326,7 @@ async fn approve_json(
     Json(request): Json<ApproveRequest>,
 ) -> Response {
     match decide(&state, &request.user_code, &request.upn, !request.decline) {
-        Ok(()) => Json(serde_json::json!({
-            "status": if request.decline { "declined" } else { "approved" }
-        }))
-        .into_response(),
+        Ok(decision) => Json(serde_json::json!({ "status": decision.status() })).into_response(),
         Err(error) => (
             StatusCode::NOT_FOUND,
             Json(serde_json::json!({ "error": error.to_string() })),
@@ -301,11 +374,21 @@ async fn login_submit(State(state): State<AppState>, body: Bytes) -> Response {
         Some(&field("password")),
         approve,
     ) {
-        Ok(()) if approve => {
+        Ok(Decision::Approved) => {
             page("Approved. You can close this window and return to the application.")
                 .into_response()
         }
-        Ok(()) => page("Declined. The application will not be signed in.").into_response(),
+        Ok(Decision::ApprovedWithConsent) => page(
+            "Approved, and consented on behalf of your organization to the permissions the application asked for. You can close this window.",
+        )
+        .into_response(),
+        Ok(Decision::AdminConsentRequired) => page(
+            "Need admin approval: the application asks for permissions only an administrator can consent to for your organization. The sign-in ends here.",
+        )
+        .into_response(),
+        Ok(Decision::Declined) => {
+            page("Declined. The application will not be signed in.").into_response()
+        }
         Err(error) => (StatusCode::BAD_REQUEST, page(&error.to_string())).into_response(),
     }
 }

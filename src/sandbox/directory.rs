@@ -3,12 +3,17 @@
 //! but other reads and the token endpoint do not see it until then.
 
 use crate::keys::CertificateInfo;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 pub const HYBRID_IDENTITY_ADMINISTRATOR: &str = "8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2";
 pub const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
+pub const APPLICATION_ADMINISTRATOR: &str = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3";
+pub const CLOUD_APPLICATION_ADMINISTRATOR: &str = "158c047a-c907-4556-b7ef-446551a6b5f7";
+pub const PRIVILEGED_ROLE_ADMINISTRATOR: &str = "e8611ab8-c189-46e8-94e1-60213ab1f814";
+pub const USER_ADMINISTRATOR: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
+pub const DIRECTORY_SYNCHRONIZATION_ACCOUNTS: &str = "d29b2b05-8046-44ba-8758-1e26182fcf32";
 pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 pub const GRAPH_URI: &str = "https://graph.microsoft.com";
 
@@ -25,9 +30,9 @@ pub struct Directory {
     pub service_principals: Vec<ServicePrincipal>,
     pub assignments: Vec<AppRoleAssignment>,
     pub device_codes: HashMap<String, DeviceCode>,
-    /// Assertion ids already presented, with their expiry (unix seconds), so a
-    /// replay is refused for as long as the assertion itself would be valid.
-    used_jtis: HashMap<String, i64>,
+    /// Applications' `uniqueName` (the alternate key of
+    /// `/applications(uniqueName='…')`), by application object id.
+    pub unique_names: HashMap<String, String>,
 }
 
 pub struct User {
@@ -69,7 +74,9 @@ pub struct Application {
     pub public_client: bool,
     pub key_credentials: Vec<KeyCredential>,
     pub required_resource_access: Vec<serde_json::Value>,
-    /// Delegated permissions a public client may ask for, by resource appId.
+    /// The delegated permissions consented for this client in this tenant, for
+    /// every user (what tenant-wide `oauth2PermissionGrants` record), by
+    /// resource appId. Tokens carry only these; see `grants::consent`.
     pub delegated_permissions: BTreeMap<String, Vec<String>>,
     pub created: OffsetDateTime,
     pub visible_from: Instant,
@@ -79,6 +86,8 @@ pub struct Application {
 pub struct KeyCredential {
     pub key_id: String,
     pub display_name: Option<String>,
+    /// As the caller sent it; the certificate's SHA-1 thumbprint when it sent none.
+    pub custom_key_identifier: Vec<u8>,
     pub certificate: CertificateInfo,
     pub start: OffsetDateTime,
     pub end: OffsetDateTime,
@@ -118,12 +127,19 @@ pub struct AppRoleAssignment {
     pub resource_id: String,
     pub app_role_id: String,
     pub created: OffsetDateTime,
+    /// Tokens carry the role only from then on (replication).
+    pub visible_from: Instant,
 }
 
 pub enum DeviceCodeState {
     Pending,
-    Approved { user_id: String },
+    Approved {
+        user_id: String,
+    },
     Declined,
+    /// Signed in by a user who may not consent for the organization to
+    /// permissions the client lacks: the flow ends with AADSTS90094.
+    AdminConsentRequired,
     Redeemed,
 }
 
@@ -161,7 +177,7 @@ impl Directory {
             service_principals: Vec::new(),
             assignments: Vec::new(),
             device_codes: HashMap::new(),
-            used_jtis: HashMap::new(),
+            unique_names: HashMap::new(),
         }
     }
 
@@ -194,11 +210,22 @@ impl Directory {
             .filter(move |r| r.members.iter().any(|m| m == user_id))
     }
 
-    /// Hybrid Identity Administrator or Global Administrator: may change the directory.
-    pub fn user_is_admin(&self, user_id: &str) -> bool {
-        self.user_roles(user_id).any(|r| {
-            r.template_id == HYBRID_IDENTITY_ADMINISTRATOR || r.template_id == GLOBAL_ADMINISTRATOR
-        })
+    /// What `user_id` may do: the default member permissions and those of
+    /// every role the user holds.
+    pub fn user_permissions(&self, user_id: &str) -> BTreeSet<RolePermission> {
+        let mut permissions = BTreeSet::from([RolePermission::ReadDirectory]);
+        for role in self.user_roles(user_id) {
+            if let Some(definition) = role_definition(&role.template_id) {
+                permissions.extend(definition.permissions.iter().copied());
+            }
+        }
+        permissions
+    }
+
+    /// Whether `user_id` holds a role marked privileged.
+    pub fn holds_privileged_role(&self, user_id: &str) -> bool {
+        self.user_roles(user_id)
+            .any(|r| role_definition(&r.template_id).is_some_and(|d| d.privileged))
     }
 
     pub fn application_by_app_id(&self, app_id: &str, now: Instant) -> Option<&Application> {
@@ -229,24 +256,21 @@ impl Directory {
         })
     }
 
-    /// The values of the app roles `principal_id` holds on `resource`.
-    pub fn assigned_roles(&self, principal_id: &str, resource: &ServicePrincipal) -> Vec<String> {
+    /// The values of the app roles `principal_id` holds on `resource`, as
+    /// replicated at `now`.
+    pub fn assigned_roles(
+        &self,
+        principal_id: &str,
+        resource: &ServicePrincipal,
+        now: Instant,
+    ) -> Vec<String> {
         self.assignments
             .iter()
+            .filter(|a| now >= a.visible_from)
             .filter(|a| a.principal_id == principal_id && a.resource_id == resource.id)
             .filter_map(|a| resource.app_roles.iter().find(|r| r.id == a.app_role_id))
             .map(|r| r.value.clone())
             .collect()
-    }
-
-    /// Records `jti` as used; false when it was already seen.
-    pub fn claim_jti(&mut self, jti: &str, expires: i64, now_unix: i64) -> bool {
-        self.used_jtis.retain(|_, exp| *exp + 600 > now_unix);
-        if self.used_jtis.contains_key(jti) {
-            return false;
-        }
-        self.used_jtis.insert(jti.to_string(), expires);
-        true
     }
 
     pub fn device_code_by_user_code(&mut self, user_code: &str) -> Option<&mut DeviceCode> {
@@ -255,4 +279,143 @@ impl Directory {
             .values_mut()
             .find(|d| d.user_code == wanted)
     }
+}
+
+/// What a directory role lets its members do: the `microsoft.directory/…` role
+/// permissions the sandbox's endpoints check, one variant per kind of change.
+/// Roles are modelled by these permissions (see [`role_definition`]), never by
+/// their names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RolePermission {
+    /// The default member-user permissions every user holds without a role:
+    /// read users, applications, service principals (with their app role
+    /// assignments), directory roles and their members, the organization.
+    ReadDirectory,
+    /// `applications/create`.
+    CreateApplications,
+    /// `applications/basic/update`, `…/audience/update`, `…/permissions/update`
+    /// (requiredResourceAccess): everything but the credentials.
+    UpdateApplications,
+    /// `applications/credentials/update`: keyCredentials of an existing
+    /// application (PATCH, and addKey/removeKey by a user).
+    UpdateApplicationCredentials,
+    /// `applications/delete`.
+    DeleteApplications,
+    /// `servicePrincipals/create`.
+    CreateServicePrincipals,
+    /// `servicePrincipals/basic/update` and the like.
+    UpdateServicePrincipals,
+    /// `servicePrincipals/appRoleAssignedTo/update`: grant and revoke app roles.
+    ManageAppRoleAssignments,
+    /// `users/create`.
+    CreateUsers,
+    /// `users/delete` of users who hold no privileged role.
+    DeleteUsers,
+    /// Delete users who hold a privileged administrator role.
+    DeletePrivilegedUsers,
+    /// `roleAssignments/standard/read`.
+    ReadRoleAssignments,
+    /// `roleAssignments/allProperties/allTasks`: assign and remove directory roles.
+    ManageRoleAssignments,
+    /// `oAuth2PermissionGrants/allProperties/allTasks`: consent to delegated
+    /// permissions on behalf of the organization.
+    GrantTenantWideConsent,
+}
+
+/// A built-in role as the sandbox enforces it.
+pub struct RoleDefinition {
+    pub template_id: &'static str,
+    /// Marked privileged in the built-in roles reference: a User
+    /// Administrator may not delete its holders.
+    pub privileged: bool,
+    pub permissions: &'static [RolePermission],
+}
+
+/// The application permissions of Hybrid Identity Administrator, which the
+/// application roles extend with credentials and consent.
+const HYBRID_IDENTITY_PERMISSIONS: &[RolePermission] = &[
+    RolePermission::CreateApplications,
+    RolePermission::UpdateApplications,
+    RolePermission::DeleteApplications,
+    RolePermission::CreateServicePrincipals,
+    RolePermission::UpdateServicePrincipals,
+    RolePermission::ManageAppRoleAssignments,
+];
+
+const APPLICATION_ADMIN_PERMISSIONS: &[RolePermission] = &[
+    RolePermission::CreateApplications,
+    RolePermission::UpdateApplications,
+    RolePermission::UpdateApplicationCredentials,
+    RolePermission::DeleteApplications,
+    RolePermission::CreateServicePrincipals,
+    RolePermission::UpdateServicePrincipals,
+    RolePermission::ManageAppRoleAssignments,
+    RolePermission::GrantTenantWideConsent,
+];
+
+const EVERYTHING: &[RolePermission] = &[
+    RolePermission::ReadDirectory,
+    RolePermission::CreateApplications,
+    RolePermission::UpdateApplications,
+    RolePermission::UpdateApplicationCredentials,
+    RolePermission::DeleteApplications,
+    RolePermission::CreateServicePrincipals,
+    RolePermission::UpdateServicePrincipals,
+    RolePermission::ManageAppRoleAssignments,
+    RolePermission::CreateUsers,
+    RolePermission::DeleteUsers,
+    RolePermission::DeletePrivilegedUsers,
+    RolePermission::ReadRoleAssignments,
+    RolePermission::ManageRoleAssignments,
+    RolePermission::GrantTenantWideConsent,
+];
+
+/// The built-in roles the sandbox knows, by template id (the role definition
+/// id of a built-in role). A seeded role not listed here grants nothing.
+pub const ROLE_DEFINITIONS: &[RoleDefinition] = &[
+    RoleDefinition {
+        template_id: GLOBAL_ADMINISTRATOR,
+        privileged: true,
+        permissions: EVERYTHING,
+    },
+    RoleDefinition {
+        template_id: HYBRID_IDENTITY_ADMINISTRATOR,
+        privileged: true,
+        permissions: HYBRID_IDENTITY_PERMISSIONS,
+    },
+    RoleDefinition {
+        template_id: APPLICATION_ADMINISTRATOR,
+        privileged: true,
+        permissions: APPLICATION_ADMIN_PERMISSIONS,
+    },
+    RoleDefinition {
+        template_id: CLOUD_APPLICATION_ADMINISTRATOR,
+        privileged: true,
+        permissions: APPLICATION_ADMIN_PERMISSIONS,
+    },
+    RoleDefinition {
+        template_id: PRIVILEGED_ROLE_ADMINISTRATOR,
+        privileged: true,
+        permissions: &[
+            RolePermission::ReadRoleAssignments,
+            RolePermission::ManageRoleAssignments,
+            RolePermission::GrantTenantWideConsent,
+        ],
+    },
+    RoleDefinition {
+        template_id: USER_ADMINISTRATOR,
+        privileged: true,
+        permissions: &[RolePermission::CreateUsers, RolePermission::DeleteUsers],
+    },
+    RoleDefinition {
+        template_id: DIRECTORY_SYNCHRONIZATION_ACCOUNTS,
+        privileged: false,
+        permissions: &[],
+    },
+];
+
+pub fn role_definition(template_id: &str) -> Option<&'static RoleDefinition> {
+    ROLE_DEFINITIONS
+        .iter()
+        .find(|d| d.template_id.eq_ignore_ascii_case(template_id))
 }

@@ -1,6 +1,9 @@
 //! What the token endpoint's grants share, in `identity.rs` and `device.rs`:
 //! the request form, the tenant, client and resource lookups, scope parsing,
-//! delegated permission checks and the claims of a user's token.
+//! consent (a delegated token carries only permissions consented for its
+//! client in the tenant: all of them for `/.default`, those asked for
+//! otherwise, and AADSTS65001 when any asked for is not) and the claims of a
+//! user's token.
 
 use super::AppState;
 use super::directory::{Application, Directory, GRAPH_APP_ID, ServicePrincipal, User, new_id};
@@ -142,39 +145,18 @@ pub fn find_resource<'d>(
     })
 }
 
-/// The delegated permissions `client` may ask of `resource` for this request.
-pub fn delegated_permissions(
-    client: &Application,
+/// Checks that every permission an explicit request names exists on
+/// `resource` (AADSTS70011 otherwise), whatever has been consented.
+pub fn check_scopes_exist(
     resource: &ServicePrincipal,
     scope: &ScopeRequest,
-) -> Result<Vec<String>, OAuthError> {
-    let granted = client
-        .delegated_permissions
-        .get(&resource.app_id)
-        .cloned()
-        .unwrap_or_default();
-    let consent = |what: &str| {
-        OAuthError::bad_request(
-            "invalid_grant",
-            65001,
-            format!(
-                "The user or administrator has not consented to use the application with ID '{}' named '{}' for {what}.",
-                client.app_id, client.display_name
-            ),
-        )
-    };
-    if scope.default {
-        if granted.is_empty() {
-            return Err(consent(&resource.display_name));
-        }
-        return Ok(granted);
-    }
+) -> Result<(), OAuthError> {
     for permission in &scope.permissions {
-        let known = resource
+        if !resource
             .delegated_scopes
             .iter()
-            .any(|s| s.eq_ignore_ascii_case(permission));
-        if !known {
+            .any(|s| s.eq_ignore_ascii_case(permission))
+        {
             return Err(OAuthError::bad_request(
                 "invalid_scope",
                 70011,
@@ -184,11 +166,111 @@ pub fn delegated_permissions(
                 ),
             ));
         }
-        if !granted.iter().any(|g| g.eq_ignore_ascii_case(permission)) {
-            return Err(consent(permission));
+    }
+    Ok(())
+}
+
+/// What the tenant's consent for a client says of one token request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Consent {
+    /// Every permission asked for is consented: the token's `scp`. A
+    /// `/.default` request gets every permission consented for the resource.
+    Granted(Vec<String>),
+    /// These are asked for but not consented (none for a `/.default` request
+    /// for a resource the client holds nothing on): an interactive consent
+    /// would have to add them.
+    Missing(Vec<String>),
+}
+
+/// The request `scope` against the consent recorded for `client` on `resource`.
+pub fn consent(client: &Application, resource: &ServicePrincipal, scope: &ScopeRequest) -> Consent {
+    let granted = client
+        .delegated_permissions
+        .get(&resource.app_id)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if scope.default {
+        return if granted.is_empty() {
+            Consent::Missing(Vec::new())
+        } else {
+            Consent::Granted(granted.to_vec())
+        };
+    }
+    // The permission's own spelling, as the resource publishes it.
+    let canonical = |permission: &String| {
+        resource
+            .delegated_scopes
+            .iter()
+            .find(|s| s.eq_ignore_ascii_case(permission))
+            .cloned()
+            .unwrap_or_else(|| permission.clone())
+    };
+    let mut wanted: Vec<String> = Vec::new();
+    for permission in scope.permissions.iter().map(canonical) {
+        if !wanted.contains(&permission) {
+            wanted.push(permission);
         }
     }
-    Ok(scope.permissions.clone())
+    let missing: Vec<String> = wanted
+        .iter()
+        .filter(|p| !granted.iter().any(|g| g.eq_ignore_ascii_case(p)))
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        Consent::Granted(wanted)
+    } else {
+        Consent::Missing(missing)
+    }
+}
+
+/// Records tenant-wide consent of `scopes` for the client `client_app_id` on
+/// `resource_app_id`, as an administrator's "consent on behalf of your
+/// organization" does.
+pub fn grant_consent(
+    directory: &mut Directory,
+    client_app_id: &str,
+    resource_app_id: &str,
+    scopes: &[String],
+) {
+    let Some(client) = directory
+        .applications
+        .iter_mut()
+        .find(|a| a.app_id.eq_ignore_ascii_case(client_app_id))
+    else {
+        return;
+    };
+    let granted = client
+        .delegated_permissions
+        .entry(resource_app_id.to_string())
+        .or_default();
+    for scope in scopes {
+        if !granted.iter().any(|g| g.eq_ignore_ascii_case(scope)) {
+            granted.push(scope.clone());
+        }
+    }
+}
+
+/// AADSTS65001: the client lacks consent for what was asked, and this grant
+/// cannot ask the user.
+pub fn consent_required(client: &Application) -> OAuthError {
+    OAuthError::bad_request(
+        "invalid_grant",
+        65001,
+        format!(
+            "The user or administrator has not consented to use the application with ID '{}' named '{}'. Send an interactive authorization request for this user and resource.",
+            client.app_id, client.display_name
+        ),
+    )
+    .with_suberror("consent_required")
+}
+
+/// AADSTS90094: the user who signed in may not grant the consent the request needs.
+pub fn admin_consent_required() -> OAuthError {
+    OAuthError::bad_request(
+        "invalid_grant",
+        90094,
+        "Admin consent is required for the permissions requested by this application.",
+    )
 }
 
 /// Claims for a user's delegated token.

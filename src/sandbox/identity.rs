@@ -6,8 +6,8 @@ use super::assertion::{self, AssertionError, Expected};
 use super::directory::new_id;
 use super::errors::OAuthError;
 use super::grants::{
-    Form, OIDC_SCOPES, delegated_permissions, find_resource, known_client, parse_scope,
-    public_client, resolve_tenant, user_claims,
+    Consent, Form, OIDC_SCOPES, check_scopes_exist, consent, consent_required, find_resource,
+    known_client, parse_scope, public_client, resolve_tenant, user_claims,
 };
 use super::tokens::{ACCESS_TOKEN_SECONDS, AccessClaims};
 use super::{AppState, device};
@@ -192,7 +192,8 @@ fn client_credentials(
 
     let now = OffsetDateTime::now_utc();
     let instant = Instant::now();
-    let mut directory = state.directory();
+    let directory = state.directory();
+    // Not replicated yet (or never created): AADSTS700016.
     let application = known_client(&directory, client_id, instant)?;
     if application.public_client {
         return Err(OAuthError::bad_request(
@@ -201,14 +202,16 @@ fn client_credentials(
             "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.",
         ));
     }
+    // The application is visible but its service principal is not (never
+    // created, or not replicated yet): AADSTS7000229, 401 as Entra answers it.
     let service_principal = directory
         .service_principal_by_app_id(client_id, instant)
         .ok_or_else(|| {
-            OAuthError::bad_request(
+            OAuthError::unauthorized(
                 "invalid_client",
                 7000229,
                 format!(
-                    "The client application {client_id} is missing service principal in the tenant {}.",
+                    "The client application {client_id} is missing service principal in the tenant {}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119",
                     directory.tenant_id
                 ),
             )
@@ -231,7 +234,9 @@ fn client_credentials(
         max_lifetime: None,
         require_jti: true,
     };
-    let verified = assertion::verify(
+    // A jti presented before is not refused: Entra does not, and MSAL reuses
+    // an assertion for as long as it is valid.
+    assertion::verify(
         assertion_jwt,
         &application.key_credentials,
         &expected,
@@ -239,7 +244,8 @@ fn client_credentials(
         instant,
     )
     .map_err(assertion_error)?;
-    let roles = directory.assigned_roles(&service_principal.id, resource);
+    // A role granted moments ago is missing until the grant replicates.
+    let roles = directory.assigned_roles(&service_principal.id, resource, instant);
     let claims = AccessClaims {
         aud: scope.resource.clone(),
         iss: format!("{base}/{}/v2.0", directory.tenant_id),
@@ -260,15 +266,6 @@ fn client_credentials(
         uti: new_id(),
         ver: "2.0".into(),
     };
-    // Checked last, so an assertion refused for another reason can be fixed and resent.
-    let jti = verified.jti.unwrap_or_default();
-    if !directory.claim_jti(&jti, verified.exp, now.unix_timestamp()) {
-        return Err(OAuthError::bad_request(
-            "invalid_client",
-            50013,
-            "Assertion failed validation: its jti has been presented before (replay).",
-        ));
-    }
     Ok(claims)
 }
 
@@ -333,7 +330,7 @@ fn password(state: &AppState, form: &Form, issuer: &str) -> Result<AccessClaims,
     let password = form.require("password")?;
     let scope = parse_scope(form.require("scope")?)?;
     let resource = find_resource(&directory, &scope.resource, instant)?;
-    let permissions = delegated_permissions(client, resource, &scope)?;
+    check_scopes_exist(resource, &scope)?;
     let user = directory.user(username, instant).ok_or_else(|| {
         OAuthError::bad_request(
             "invalid_grant",
@@ -375,6 +372,11 @@ fn password(state: &AppState, form: &Form, issuer: &str) -> Result<AccessClaims,
         )
         .with_suberror("basic_action"));
     }
+    // The user is signed in; the client must hold consent for what it asks,
+    // since this grant has no way to ask the user for it.
+    let Consent::Granted(permissions) = consent(client, resource, &scope) else {
+        return Err(consent_required(client));
+    };
     Ok(user_claims(
         &directory,
         user,

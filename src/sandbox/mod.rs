@@ -64,11 +64,18 @@ pub struct SandboxConfig {
     pub replication_lag: Duration,
     /// Share of requests (0..=1) answered with 429 or 503.
     pub fault_rate: f64,
+    /// Share of Graph writes (0..=1) that are committed and then answered with
+    /// 500, 503 or 504, or with a dropped connection.
+    pub post_write_fault_rate: f64,
+    /// Seeds the one RNG behind every injected fault and random choice.
     pub fault_seed: u64,
     pub device_code_lifetime: Duration,
     pub device_code_interval: Duration,
     /// Items per Graph list page.
     pub page_size: usize,
+    /// Start with no consent for any client (`--without-consent`): delegated
+    /// sign-ins get AADSTS65001 until an administrator consents.
+    pub without_consent: bool,
 }
 
 impl Default for SandboxConfig {
@@ -83,10 +90,12 @@ impl Default for SandboxConfig {
             latency: Duration::ZERO,
             replication_lag: Duration::ZERO,
             fault_rate: 0.0,
+            post_write_fault_rate: 0.0,
             fault_seed: 0,
             device_code_lifetime: Duration::from_secs(900),
             device_code_interval: Duration::from_secs(5),
             page_size: 10,
+            without_consent: false,
         }
     }
 }
@@ -142,8 +151,12 @@ pub(crate) struct Shared {
     config: SandboxConfig,
     scheme: &'static str,
     faults: Mutex<ChaCha8Rng>,
+    /// Open connections, so a post-write fault can drop the one it answers.
+    connections: faults::Connections,
     /// Requests answered, control endpoints included (for benchmarks and tests).
     requests: std::sync::atomic::AtomicU64,
+    /// Graph writes carried out (whatever their answer).
+    writes: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -206,6 +219,12 @@ impl SandboxHandle {
             .requests
             .load(std::sync::atomic::Ordering::Relaxed)
     }
+
+    /// How many Graph writes the sandbox has carried out so far: what a test
+    /// checks "nothing was changed in the tenant" against.
+    pub fn writes_done(&self) -> u64 {
+        self.state.writes.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl std::ops::Deref for SandboxHandle {
@@ -236,7 +255,10 @@ impl Sandbox {
 
     /// Starts a sandbox on the current tokio runtime and returns once it listens.
     pub async fn start(config: SandboxConfig) -> Result<SandboxHandle, SandboxError> {
-        let seed = seed::Seed::parse(config.seed.as_deref().unwrap_or(DEFAULT_SEED))?;
+        let mut seed = seed::Seed::parse(config.seed.as_deref().unwrap_or(DEFAULT_SEED))?;
+        if config.without_consent {
+            seed.revoke_consents();
+        }
         let (directory, users) = seed.into_directory(config.replication_lag);
         let listener =
             std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).map_err(|source| {
@@ -272,9 +294,11 @@ impl Sandbox {
                 directory: Mutex::new(directory),
                 signer,
                 faults: Mutex::new(ChaCha8Rng::seed_from_u64(config.fault_seed)),
+                connections: faults::Connections::default(),
                 scheme,
                 config: config.clone(),
                 requests: std::sync::atomic::AtomicU64::new(0),
+                writes: std::sync::atomic::AtomicU64::new(0),
             },
             port: addr.port(),
         });
@@ -283,14 +307,20 @@ impl Sandbox {
         let task = if config.tls {
             let (rustls, ca_path) = tls::server_config(&config, addr.port()).await?;
             info.ca_cert = Some(ca_path);
-            let builder = axum_server::tls_rustls::from_tcp_rustls(listener, rustls)
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(rustls)
+                .acceptor(faults::ConnectionAcceptor::new(&state.connections));
+            let builder = axum_server::from_tcp(listener)
                 .map_err(|source| SandboxError::Bind {
                     port: config.port,
                     source,
                 })?
+                .acceptor(acceptor)
                 .handle(server.clone());
             tokio::spawn(async move {
-                if let Err(error) = builder.serve(app.into_make_service()).await {
+                if let Err(error) = builder
+                    .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+                    .await
+                {
                     tracing::error!(%error, "sandbox server stopped");
                 }
             })
@@ -300,9 +330,13 @@ impl Sandbox {
                     port: config.port,
                     source,
                 })?
+                .acceptor(faults::ConnectionAcceptor::new(&state.connections))
                 .handle(server.clone());
             tokio::spawn(async move {
-                if let Err(error) = builder.serve(app.into_make_service()).await {
+                if let Err(error) = builder
+                    .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+                    .await
+                {
                     tracing::error!(%error, "sandbox server stopped");
                 }
             })

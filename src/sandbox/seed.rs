@@ -1,13 +1,17 @@
 //! The seed tenant (`assets/sandbox-tenant.json`, or `--seed FILE`) and how it
 //! becomes a directory. Passwords are drawn fresh on every start unless the seed
-//! fixes them; they are returned to the caller and never logged.
+//! fixes them; they are returned to the caller and never logged. `consents`
+//! are tenant-wide delegated permission grants per public client (like
+//! `oauth2PermissionGrants` with consentType AllPrincipals); a user's role
+//! names map to the role templates under `roles`, whose permissions the
+//! sandbox knows by template id (`directory::ROLE_DEFINITIONS`).
 
 use super::SandboxError;
 use super::directory::{
     AppHome, AppRole, Application, Directory, DirectoryRole, ServicePrincipal, User, new_id,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
@@ -23,6 +27,9 @@ pub struct Seed {
     pub users: Vec<SeedUser>,
     pub service_principals: Vec<SeedServicePrincipal>,
     pub public_clients: Vec<SeedPublicClient>,
+    /// Tenant-wide consent (admin consent, for all users) per public client.
+    #[serde(default)]
+    pub consents: Vec<SeedConsent>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,6 +74,18 @@ pub struct SeedServicePrincipal {
     pub delegated_scopes: Vec<String>,
 }
 
+impl SeedServicePrincipal {
+    /// Whether `identifier` (an appId or a servicePrincipalName) names this one.
+    fn names(&self, identifier: &str) -> bool {
+        let identifier = identifier.trim_end_matches('/');
+        self.app_id.eq_ignore_ascii_case(identifier)
+            || self
+                .service_principal_names
+                .iter()
+                .any(|n| n.trim_end_matches('/').eq_ignore_ascii_case(identifier))
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedAppRole {
@@ -80,7 +99,17 @@ pub struct SeedAppRole {
 pub struct SeedPublicClient {
     pub app_id: String,
     pub display_name: String,
-    pub delegated_permissions: BTreeMap<String, Vec<String>>,
+}
+
+/// Like an `oauth2PermissionGrant` with consentType `AllPrincipals`: the
+/// delegated permissions `client_app_id` holds on `resource` for every user.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedConsent {
+    pub client_app_id: String,
+    /// The resource's appId or one of its servicePrincipalNames.
+    pub resource: String,
+    pub scopes: Vec<String>,
 }
 
 /// A seeded user as the startup line and the handle show it.
@@ -114,6 +143,9 @@ impl Seed {
                 "exactly one user must be marked \"admin\": true".into(),
             ));
         }
+        for consent in &seed.consents {
+            seed.check_consent(consent)?;
+        }
         for user in &seed.users {
             for role in &user.roles {
                 if !seed.roles.iter().any(|r| &r.display_name == role) {
@@ -125,6 +157,44 @@ impl Seed {
             }
         }
         Ok(seed)
+    }
+
+    fn check_consent(&self, consent: &SeedConsent) -> Result<(), SandboxError> {
+        if !self
+            .public_clients
+            .iter()
+            .any(|c| c.app_id.eq_ignore_ascii_case(&consent.client_app_id))
+        {
+            return Err(SandboxError::Seed(format!(
+                "a consent names the client {}, which is not among public_clients",
+                consent.client_app_id
+            )));
+        }
+        let resource = self
+            .service_principals
+            .iter()
+            .find(|sp| sp.names(&consent.resource))
+            .ok_or_else(|| {
+                SandboxError::Seed(format!(
+                    "a consent names the resource {}, which is not among service_principals",
+                    consent.resource
+                ))
+            })?;
+        for scope in &consent.scopes {
+            if !resource.delegated_scopes.iter().any(|s| s == scope) {
+                return Err(SandboxError::Seed(format!(
+                    "a consent grants {scope}, which {} does not offer (delegated_scopes)",
+                    resource.display_name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops every consent: no client may sign anyone in until an
+    /// administrator consents (`sandbox serve --without-consent`).
+    pub fn revoke_consents(&mut self) {
+        self.consents.clear();
     }
 
     /// The UPN of the seeded administrator (the user marked `admin`).
@@ -142,6 +212,25 @@ impl Seed {
             self.display_name,
             lag,
         );
+        // Consented scopes by client appId (lowercase), then resource appId.
+        let mut consents: HashMap<String, BTreeMap<String, Vec<String>>> = HashMap::new();
+        for consent in &self.consents {
+            let resource = self
+                .service_principals
+                .iter()
+                .find(|sp| sp.names(&consent.resource))
+                .map_or_else(|| consent.resource.clone(), |sp| sp.app_id.clone());
+            let scopes = consents
+                .entry(consent.client_app_id.to_ascii_lowercase())
+                .or_default()
+                .entry(resource)
+                .or_default();
+            for scope in &consent.scopes {
+                if !scopes.contains(scope) {
+                    scopes.push(scope.clone());
+                }
+            }
+        }
         let now = OffsetDateTime::now_utc();
         // Seeded objects have always been there: no replication lag.
         let visible = Instant::now();
@@ -210,6 +299,7 @@ impl Seed {
             });
         }
         for client in self.public_clients {
+            let consented = consents.remove(&client.app_id.to_ascii_lowercase());
             let seq = directory.next_seq();
             directory.applications.push(Application {
                 id: new_id(),
@@ -221,7 +311,7 @@ impl Seed {
                 public_client: true,
                 key_credentials: Vec::new(),
                 required_resource_access: Vec::new(),
-                delegated_permissions: client.delegated_permissions,
+                delegated_permissions: consented.unwrap_or_default(),
                 created: now,
                 visible_from: visible,
             });

@@ -117,6 +117,12 @@ pub fn update(model: &mut Model, message: Message) -> Option<Command> {
         // A task that was cancelled or replaced may still report: dropped here.
         Message::Engine(op, _) if model.running != Some(op) => Transition::Stay,
         Message::Engine(_, event) => on_engine(model, event),
+        Message::Doctored(findings) => {
+            if let Page::Doctor(state) = &mut model.page {
+                state.checked(findings);
+            }
+            Transition::Stay
+        }
         Message::Planned(result) => {
             if let Page::Ready(state) = &mut model.page {
                 state.planned(result);
@@ -193,6 +199,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Transition {
         Page::Done(_) => done::on_key(key),
         Page::Tasks(state) => state.on_key(context, key),
         Page::ViewConfig(state) => state.on_key(key),
+        Page::Doctor(state) => state.on_key(key),
         Page::Scheduler(_) => scheduler::on_key(&context.scheduler, key),
     }
 }
@@ -219,10 +226,7 @@ fn apply(model: &mut Model, transition: Transition) -> Option<Command> {
     };
     model.page = entered;
     // Ready, however it is entered, asks for its plan afresh.
-    match &mut model.page {
-        Page::Ready(state) => state.ask_for_plan(),
-        _ => None,
-    }
+    model.page.on_enter()
 }
 
 /// Draws the whole screen: header, page, status and key help.
@@ -265,6 +269,7 @@ fn view_page(model: &Model, frame: &mut Frame, area: Rect) {
         Page::Done(state) => state.view(shared, frame, area),
         Page::Tasks(state) => state.view(shared, frame, area),
         Page::ViewConfig(state) => state.view(shared, frame, area),
+        Page::Doctor(state) => state.view(shared, frame, area),
         Page::Scheduler(_) => scheduler::view(shared, frame, area),
     }
 }

@@ -9,7 +9,7 @@ pub mod pages;
 pub mod theme;
 pub mod widgets;
 
-use crate::domain::{SignInAnswer, Upn};
+use crate::domain::{ConnectionInputs, ConnectorCredential, SignInAnswer, Upn};
 use crate::engine::connection::{remember, settings};
 use crate::engine::progress::ProgressSender;
 use crate::engine::{
@@ -120,7 +120,7 @@ async fn event_loop(
             Some(message) = receiver.recv() => message,
             _ = ticker.tick(), if model.wants_ticks() => Message::Tick,
         };
-        let finished = matches!(message, Message::Engine(_, EngineEvent::Finished(_)));
+        let finished = message.returns_server();
         if finished {
             runner.take_back_server().await;
         }
@@ -209,6 +209,7 @@ impl Runner {
                     }
                 }
             }
+            Command::Doctor => self.start_doctor(&model.data),
             Command::Plan(request) => {
                 let Some(server) = &self.server else { return };
                 let result = crate::engine::plan(server, model.data.target(), request);
@@ -268,32 +269,67 @@ impl Runner {
 
     fn start_run(&mut self, op: OpId, plan: Plan, data: &WizardData) {
         let finished = move |result| Message::Engine(op, EngineEvent::Finished(result));
-        let (Some(mut server), Some(request)) = (self.server.take(), self.request.clone()) else {
+        let Some(request) = self.request.clone() else {
             let error = EngineError::NotSignedIn;
             return self.send(finished(Err(Arc::new(error))));
         };
         let (cancel, cancelled) = oneshot::channel();
-        let (give_back, returning) = oneshot::channel();
         self.cancel = Some((op, cancel));
-        self.returning = Some(returning);
         let progress = self.progress(op);
-        let events = self.events.clone();
         let connection = data.connection.clone();
-        tokio::task::spawn_local(async move {
+        self.lend_server(async move |server| {
             let outcome = tokio::select! {
-                result = crate::engine::execute(&mut server, &request, &plan, progress) => result,
-                _ = cancelled => Err(match crate::engine::operation::recover_scheduler(&mut server) {
+                result = crate::engine::execute(server, &request, &plan, progress) => result,
+                _ = cancelled => Err(match crate::engine::operation::recover_scheduler(server) {
                     Ok(()) => EngineError::Cancelled,
                     Err(error) => error,
                 }),
             };
             // The connection is remembered once an operation with it worked.
             let outcome = outcome.and_then(|outcome| {
-                remember(&mut server, &connection)?;
+                remember(server, &connection)?;
                 Ok(outcome)
             });
+            finished(outcome.map_err(Arc::new))
+        });
+    }
+
+    /// Every check of `doctor`, against the connection entered, remembered,
+    /// or of the credential.
+    fn start_doctor(&mut self, data: &WizardData) {
+        let connection = data.connection.clone();
+        let cache = self.cache.clone();
+        let progress = self.progress(OpId(0));
+        self.lend_server(async move |server| {
+            let tenant = match server.credential() {
+                Ok(ConnectorCredential::Application(app)) => app.tenant_id.parse().ok(),
+                _ => None,
+            };
+            let remembered = crate::engine::connection::remembered(server).unwrap_or_default();
+            let inputs = connection.or(remembered).or(ConnectionInputs {
+                tenant,
+                ..ConnectionInputs::default()
+            });
+            let settings = settings(&inputs, DEFAULT_ADMIN_CLIENT_ID, REPLICATION_BUDGET, cache);
+            let findings = crate::engine::doctor::doctor(server, settings, None, progress).await;
+            Message::Doctored(findings)
+        });
+    }
+
+    /// Lends the server to `work` on this thread (SQLite is single-threaded);
+    /// it comes back, with the message `work` ends with, before that message
+    /// is handled.
+    fn lend_server(&mut self, work: impl AsyncFnOnce(&mut LocalServer) -> Message + 'static) {
+        let Some(mut server) = self.server.take() else {
+            return;
+        };
+        let (give_back, returning) = oneshot::channel();
+        self.returning = Some(returning);
+        let events = self.events.clone();
+        tokio::task::spawn_local(async move {
+            let message = work(&mut server).await;
             let _ = give_back.send(server);
-            let _ = events.send(finished(outcome.map_err(Arc::new)));
+            let _ = events.send(message);
         });
     }
 

@@ -8,6 +8,7 @@ use crate::domain::{
     Answers, AppId, CertificateHash, ConnectionInputs, EndpointUrl, Method, MethodAnswer,
     SchedulerSettings, SignInAnswer, Upn,
 };
+use crate::engine::doctor::Finding;
 use crate::engine::progress::Progress;
 use crate::engine::{
     ConfigurationReport, EngineError, OperationRequest, Outcome, Plan, Target, onboard::Onboard,
@@ -156,9 +157,21 @@ pub enum Message {
     /// From the engine task `OpId`.
     Engine(OpId, EngineEvent),
     Planned(Result<Plan, Failure>),
+    /// The checks of "Check this server".
+    Doctored(Vec<Finding>),
     /// A file was written (configuration export, answers).
     Saved(Result<PathBuf, Arc<SaveError>>),
     SchedulerChanged(Result<SchedulerSettings, Failure>),
+}
+
+impl Message {
+    /// Whether this message ends a task the server was lent to.
+    pub fn returns_server(&self) -> bool {
+        matches!(
+            self,
+            Message::Engine(_, EngineEvent::Finished(_)) | Message::Doctored(_)
+        )
+    }
 }
 
 /// Effects the app loop carries out.
@@ -171,6 +184,8 @@ pub enum Command {
     Cancel(OpId),
     /// Work out the plan of an operation for the Ready page.
     Plan(OperationRequest),
+    /// Run every check of `doctor` (no change).
+    Doctor,
     Export(PathBuf),
     SaveAnswers(PathBuf, Box<Answers>),
     SetScheduler {

@@ -163,15 +163,17 @@ fn hanging(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
     }
     let indent = text.len() - text.trim_start().len();
     let rest = &text[indent..];
-    let marker = ["(•) ", "( ) ", "[✓] ", "[✗] ", "• "]
-        .iter()
-        .find(|m| rest.starts_with(**m))
-        .map(|m| m.chars().count())
-        .or_else(|| {
-            let digits = rest.chars().take_while(char::is_ascii_digit).count();
-            (digits > 0 && rest[digits..].starts_with(". ")).then_some(digits + 2)
-        })
-        .unwrap_or(0);
+    let marker = [
+        "(•) ", "( ) ", "[✓] ", "[✗] ", "• ", "[OK  ] ", "[WARN] ", "[FAIL] ",
+    ]
+    .iter()
+    .find(|m| rest.starts_with(**m))
+    .map(|m| m.chars().count())
+    .or_else(|| {
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        (digits > 0 && rest[digits..].starts_with(". ")).then_some(digits + 2)
+    })
+    .unwrap_or(0);
     let subsequent = " ".repeat(indent + marker);
     let options = textwrap::Options::new(width).subsequent_indent(&subsequent);
     textwrap::wrap(text, options)

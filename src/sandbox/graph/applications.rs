@@ -1,19 +1,26 @@
-//! `/applications`: create, read (by id or `(appId='…')`), list with
-//! `$filter`, PATCH, delete, and `addKey` / `removeKey` with their
-//! proof-of-possession JWT.
+//! `/applications`: create, read (by id, `(appId='…')` or
+//! `(uniqueName='…')`), list with `$filter` and `$select`, PATCH (an upsert on
+//! `(uniqueName='…')` with `Prefer: create-if-missing`), delete, and `addKey` /
+//! `removeKey` with their proof-of-possession JWT.
+//!
+//! As Graph: `keyCredentials[].key` is returned only by a single-object GET
+//! whose `$select` names `keyCredentials` (null everywhere else);
+//! `customKeyIdentifier` is what the caller sent, or the certificate's SHA-1
+//! thumbprint when it sent none; `uniqueName` is set at creation only, unique
+//! in the tenant and immutable.
 
 use super::{
-    Caller, Ctx, Filter, created, graph_time, keyed, method_not_allowed, no_content, ok,
+    Action, Caller, Ctx, Filter, created, graph_time, keyed, method_not_allowed, no_content, ok,
     unknown_segment,
 };
 use crate::keys::CertificateInfo;
 use crate::sandbox::assertion::{self, Expected};
 use crate::sandbox::directory::{AppHome, Application, Directory, KeyCredential, new_id};
 use crate::sandbox::errors::GraphError;
-use axum::http::Method;
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::Response;
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -34,10 +41,15 @@ pub fn route(ctx: &Ctx<'_>, method: &Method, segments: &[&str]) -> Result<Respon
     }
     let (target, rest) = match segments {
         ["applications", id, rest @ ..] => (Target::Id(id), rest),
-        [first, rest @ ..] => match keyed(first, "applications", "appId") {
-            Some(app_id) => (Target::AppId(app_id), rest),
-            None => return Err(unknown_segment(first)),
-        },
+        [first, rest @ ..] => {
+            if let Some(app_id) = keyed(first, "applications", "appId") {
+                (Target::AppId(app_id), rest)
+            } else if let Some(name) = keyed(first, "applications", "uniqueName") {
+                (Target::UniqueName(name), rest)
+            } else {
+                return Err(unknown_segment(first));
+            }
+        }
         [] => return Err(unknown_segment("")),
     };
     match (method, rest) {
@@ -55,53 +67,118 @@ pub fn route(ctx: &Ctx<'_>, method: &Method, segments: &[&str]) -> Result<Respon
 enum Target<'a> {
     Id(&'a str),
     AppId(&'a str),
+    /// As written in the URL (an OData literal, `''` for a quote).
+    UniqueName(&'a str),
+}
+
+impl Target<'_> {
+    fn text(self) -> String {
+        match self {
+            Target::Id(value) | Target::AppId(value) => value.to_string(),
+            Target::UniqueName(value) => value.replace("''", "'"),
+        }
+    }
 }
 
 /// The index of the tenant application `target` names, if visible.
 fn find(directory: &Directory, target: Target<'_>, instant: Instant) -> Result<usize, GraphError> {
-    let (value, by_app_id) = match target {
-        Target::Id(id) => (id, false),
-        Target::AppId(app_id) => (app_id, true),
-    };
-    directory
-        .applications
-        .iter()
-        .position(|a| {
-            a.home == AppHome::Tenant
-                && instant >= a.visible_from
-                && if by_app_id {
-                    a.app_id.eq_ignore_ascii_case(value)
-                } else {
-                    a.id.eq_ignore_ascii_case(value)
-                }
-        })
-        .ok_or_else(|| GraphError::not_found("application", value))
+    find_any(directory, target)
+        .filter(|&i| instant >= directory.applications[i].visible_from)
+        .ok_or_else(|| GraphError::not_found("application", &target.text()))
 }
 
-pub fn key_json(key: &KeyCredential) -> serde_json::Value {
+/// The index of the tenant application `target` names, replicated or not (a
+/// write reaches it even when reads do not see it yet).
+fn find_any(directory: &Directory, target: Target<'_>) -> Option<usize> {
+    let wanted = target.text();
+    let by_unique_name = match target {
+        Target::UniqueName(_) => unique_name_owner(directory, &wanted),
+        _ => None,
+    };
+    directory.applications.iter().position(|a| {
+        a.home == AppHome::Tenant
+            && match target {
+                Target::Id(_) => a.id.eq_ignore_ascii_case(&wanted),
+                Target::AppId(_) => a.app_id.eq_ignore_ascii_case(&wanted),
+                Target::UniqueName(_) => by_unique_name == Some(a.id.as_str()),
+            }
+    })
+}
+
+/// The object id of the application holding `unique_name` (case-insensitive).
+fn unique_name_owner<'d>(directory: &'d Directory, unique_name: &str) -> Option<&'d str> {
+    directory
+        .unique_names
+        .iter()
+        .find(|(_, name)| name.eq_ignore_ascii_case(unique_name))
+        .map(|(id, _)| id.as_str())
+}
+
+/// Whether the request carries `Prefer: create-if-missing` (among other
+/// preferences, in any case).
+pub(super) fn prefers_create_if_missing(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::HeaderName::from_static("prefer"))
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|preference| preference.split(';').next().unwrap_or_default().trim())
+        .any(|preference| preference.eq_ignore_ascii_case("create-if-missing"))
+}
+
+/// The properties `$select` names, if it is given.
+pub(super) fn selected(ctx: &Ctx<'_>) -> Option<Vec<String>> {
+    ctx.query.get("$select").map(|list| {
+        list.split(',')
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect()
+    })
+}
+
+/// `object` reduced to the `$select`ed properties, as Graph answers.
+pub(super) fn project(object: serde_json::Value, selected: Option<&[String]>) -> serde_json::Value {
+    match (object, selected) {
+        (serde_json::Value::Object(map), Some(selected)) => map
+            .into_iter()
+            .filter(|(name, _)| selected.iter().any(|s| s.eq_ignore_ascii_case(name)))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+        (object, _) => object,
+    }
+}
+
+/// A keyCredential in Graph's shape; `key` only when `with_key` (a
+/// single-object GET with `$select=keyCredentials`).
+fn key_json(key: &KeyCredential, with_key: bool) -> serde_json::Value {
     serde_json::json!({
         "keyId": key.key_id,
         "type": "AsymmetricX509Cert",
         "usage": "Verify",
         "displayName": key.display_name.clone().unwrap_or_else(|| key.certificate.subject.clone()),
-        // Edm.Binary, as Graph returns it: base64 of the SHA-1 thumbprint's bytes.
-        "customKeyIdentifier": hex::decode(&key.certificate.thumbprint).map(|raw| STANDARD.encode(raw)).unwrap_or_default(),
-        "key": STANDARD.encode(&key.certificate.der),
+        // Edm.Binary, as Graph returns it: base64.
+        "customKeyIdentifier": STANDARD.encode(&key.custom_key_identifier),
+        "key": with_key.then(|| STANDARD.encode(&key.certificate.der)),
         "startDateTime": graph_time(key.start),
         "endDateTime": graph_time(key.end),
     })
 }
 
-fn application_json(directory: &Directory, app: &Application) -> serde_json::Value {
+fn application_json(
+    directory: &Directory,
+    app: &Application,
+    with_keys: bool,
+) -> serde_json::Value {
     serde_json::json!({
         "id": app.id,
         "appId": app.app_id,
+        "uniqueName": directory.unique_names.get(&app.id),
         "displayName": app.display_name,
         "signInAudience": app.sign_in_audience,
         "publisherDomain": directory.tenant_domain,
         "createdDateTime": graph_time(app.created),
         "isFallbackPublicClient": app.public_client,
-        "keyCredentials": app.key_credentials.iter().map(key_json).collect::<Vec<_>>(),
+        "keyCredentials": app.key_credentials.iter().map(|k| key_json(k, with_keys)).collect::<Vec<_>>(),
         "passwordCredentials": [],
         "requiredResourceAccess": app.required_resource_access,
         "appRoles": [],
@@ -111,7 +188,7 @@ fn application_json(directory: &Directory, app: &Application) -> serde_json::Val
 /// Applications may read only themselves; delegated callers may read any.
 fn may_read(ctx: &Ctx<'_>, app: &Application) -> Result<(), GraphError> {
     match &ctx.caller {
-        Caller::User { .. } => Ok(()),
+        Caller::User { .. } => ctx.authorize(Action::ReadApplications),
         Caller::App { app_id } if app_id.eq_ignore_ascii_case(&app.app_id) => Ok(()),
         Caller::App { .. } => Err(GraphError::denied()),
     }
@@ -120,18 +197,19 @@ fn may_read(ctx: &Ctx<'_>, app: &Application) -> Result<(), GraphError> {
 /// addKey/removeKey: an administrator, or the application itself.
 fn may_manage_keys(
     ctx: &Ctx<'_>,
-    directory: &Directory,
+    _directory: &Directory,
     app: &Application,
 ) -> Result<(), GraphError> {
     match &ctx.caller {
         Caller::App { app_id } if app_id.eq_ignore_ascii_case(&app.app_id) => Ok(()),
-        _ => ctx.require_admin(directory),
+        _ => ctx.authorize(Action::UpdateApplicationCredentials),
     }
 }
 
 fn list(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
-    ctx.require_delegated()?;
-    let filter = ctx.filter("application", &["appId", "displayName"])?;
+    ctx.authorize(Action::ReadApplications)?;
+    let filter = ctx.filter("application", &["appId", "displayName", "uniqueName"])?;
+    let selected = selected(ctx);
     let items = {
         let directory = ctx.state.directory();
         directory
@@ -144,9 +222,16 @@ fn list(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
                     f.accepts(&a.app_id)
                 }
                 Some(Filter::StartsWith(p, _)) if p.eq_ignore_ascii_case("appId") => false,
+                Some(f) if f.property().eq_ignore_ascii_case("uniqueName") => directory
+                    .unique_names
+                    .get(&a.id)
+                    .is_some_and(|name| f.accepts(name)),
                 Some(f) => f.accepts(&a.display_name),
             })
-            .map(|a| (a.seq, application_json(&directory, a)))
+            .map(|a| {
+                let json = application_json(&directory, a, false);
+                (a.seq, project(json, selected.as_deref()))
+            })
             .collect()
     };
     ctx.page(items)
@@ -157,12 +242,19 @@ fn get(ctx: &Ctx<'_>, target: Target<'_>) -> Result<Response, GraphError> {
     let index = find(&directory, target, ctx.instant)?;
     let app = &directory.applications[index];
     may_read(ctx, app)?;
-    Ok(ok(application_json(&directory, app)))
+    let selected = selected(ctx);
+    let with_keys = selected
+        .iter()
+        .flatten()
+        .any(|p| p.eq_ignore_ascii_case("keyCredentials"));
+    let json = application_json(&directory, app, with_keys);
+    Ok(ok(project(json, selected.as_deref())))
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ApplicationBody {
+    unique_name: Option<String>,
     display_name: Option<String>,
     sign_in_audience: Option<String>,
     key_credentials: Option<Vec<KeyCredentialInput>>,
@@ -180,7 +272,6 @@ struct KeyCredentialInput {
     display_name: Option<String>,
     start_date_time: Option<String>,
     end_date_time: Option<String>,
-    #[allow(dead_code)] // accepted as Graph does; the thumbprint is recomputed
     custom_key_identifier: Option<String>,
 }
 
@@ -308,6 +399,15 @@ fn build_key(
             "Key credential start and end dates must lie within the certificate's validity period.",
         ));
     }
+    let custom_key_identifier = match input.custom_key_identifier.as_deref() {
+        Some(sent) => decode_binary(sent).ok_or_else(|| {
+            GraphError::bad_request(
+                "Invalid value specified for property 'customKeyIdentifier' of resource 'KeyCredential'.",
+            )
+        })?,
+        // Graph's default: the certificate's SHA-1 thumbprint.
+        None => hex::decode(&certificate.thumbprint).unwrap_or_default(),
+    };
     let key_id = match input.key_id {
         Some(id) => uuid::Uuid::parse_str(&id)
             .map_err(|_| GraphError::bad_request("Invalid value specified for property 'keyId'."))?
@@ -322,6 +422,7 @@ fn build_key(
     Ok(KeyCredential {
         key_id,
         display_name: input.display_name,
+        custom_key_identifier,
         certificate,
         start,
         end,
@@ -350,14 +451,58 @@ fn build_keys(
     Ok(keys)
 }
 
+/// An Edm.Binary value as JSON carries it: base64 (base64url accepted too).
+fn decode_binary(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim();
+    STANDARD
+        .decode(text)
+        .or_else(|_| URL_SAFE.decode(text))
+        .or_else(|_| URL_SAFE_NO_PAD.decode(text))
+        .ok()
+}
+
+fn unique_name_taken() -> GraphError {
+    GraphError::bad_request(
+        "Another object with the same value for property uniqueName already exists.",
+    )
+}
+
+fn unique_name_immutable() -> GraphError {
+    GraphError::bad_request(
+        "Property 'uniqueName' is immutable: it can be set only when the application is created.",
+    )
+}
+
 fn create(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
     let body: ApplicationBody = ctx.json()?;
     let mut directory = ctx.state.directory();
-    ctx.require_admin(&directory)?;
+    ctx.authorize(Action::CreateApplication)?;
+    let unique_name = body.unique_name.clone();
+    insert(&mut directory, body, unique_name).map(created)
+}
+
+/// Creates a tenant application from `body` (validated first; nothing changes
+/// on a refusal) and returns its Graph form.
+fn insert(
+    directory: &mut Directory,
+    body: ApplicationBody,
+    unique_name: Option<String>,
+) -> Result<serde_json::Value, GraphError> {
     let display_name = body
         .display_name
         .filter(|d| !d.trim().is_empty())
         .ok_or_else(|| GraphError::bad_request("Property 'displayName' is required."))?;
+    if let Some(name) = &unique_name {
+        if name.trim().is_empty() {
+            return Err(GraphError::bad_request(
+                "Invalid value specified for property 'uniqueName' of resource 'Application'.",
+            ));
+        }
+        // Unique across replication: the write sees every object.
+        if unique_name_owner(directory, name).is_some() {
+            return Err(unique_name_taken());
+        }
+    }
     let sign_in_audience = body
         .sign_in_audience
         .unwrap_or_else(|| "AzureADMyOrg".into());
@@ -381,18 +526,67 @@ fn create(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
         created: OffsetDateTime::now_utc(),
         visible_from,
     };
-    let json = application_json(&directory, &app);
+    if let Some(name) = unique_name {
+        directory.unique_names.insert(app.id.clone(), name);
+    }
+    let json = application_json(directory, &app, false);
     directory.applications.push(app);
-    Ok(created(json))
+    Ok(json)
 }
 
+/// PATCH: an update (204), or with `Prefer: create-if-missing` on
+/// `(uniqueName='…')` the creation of a missing application (201).
 fn patch(ctx: &Ctx<'_>, target: Target<'_>) -> Result<Response, GraphError> {
     let body: ApplicationBody = ctx.json()?;
     let mut directory = ctx.state.directory();
-    ctx.require_admin(&directory)?;
-    let index = find(&directory, target, ctx.instant)?;
+    // authorization: as POST /applications when it creates, as PATCH when it updates.
+    ctx.authorize(match target {
+        Target::UniqueName(_)
+            if prefers_create_if_missing(ctx.headers) && find_any(&directory, target).is_none() =>
+        {
+            Action::CreateApplication
+        }
+        _ => Action::update_application(body.key_credentials.is_some()),
+    })?;
+    let index = match target {
+        Target::UniqueName(_) if prefers_create_if_missing(ctx.headers) => {
+            match find_any(&directory, target) {
+                Some(index) => index,
+                None => {
+                    let name = target.text();
+                    if body
+                        .unique_name
+                        .as_deref()
+                        .is_some_and(|sent| !sent.eq_ignore_ascii_case(&name))
+                    {
+                        return Err(unique_name_immutable());
+                    }
+                    return insert(&mut directory, body, Some(name)).map(created);
+                }
+            }
+        }
+        _ => find(&directory, target, ctx.instant)?,
+    };
+    update(&mut directory, index, body)?;
+    Ok(no_content())
+}
+
+/// Applies `body` to the application at `index`, all or nothing.
+fn update(
+    directory: &mut Directory,
+    index: usize,
+    body: ApplicationBody,
+) -> Result<(), GraphError> {
     let visible_from = directory.visible_from_now();
     // Validate everything before changing anything.
+    if let Some(sent) = &body.unique_name {
+        let current = directory
+            .unique_names
+            .get(&directory.applications[index].id);
+        if !current.is_some_and(|name| name.eq_ignore_ascii_case(sent)) {
+            return Err(unique_name_immutable());
+        }
+    }
     let keys = match body.key_credentials {
         Some(inputs) => Some(build_keys(
             inputs,
@@ -430,14 +624,15 @@ fn patch(ctx: &Ctx<'_>, target: Target<'_>) -> Result<Response, GraphError> {
     if let Some(name) = body.display_name {
         app.display_name = name;
     }
-    Ok(no_content())
+    Ok(())
 }
 
 fn delete(ctx: &Ctx<'_>, target: Target<'_>) -> Result<Response, GraphError> {
     let mut directory = ctx.state.directory();
-    ctx.require_admin(&directory)?;
+    ctx.authorize(Action::DeleteApplication)?;
     let index = find(&directory, target, ctx.instant)?;
     let app = directory.applications.remove(index);
+    directory.unique_names.remove(&app.id);
     // Deleting an application deletes its service principal in the home tenant.
     let principals: Vec<String> = directory
         .service_principals
@@ -472,6 +667,7 @@ struct RemoveKeyBody {
 
 /// Checks the proof of possession: signed by one of the app's current keys,
 /// addressed to Azure AD Graph, issued by the application object, short-lived.
+/// Graph refuses a bad proof as an authentication failure (401).
 fn verify_proof(app: &Application, proof: &str, instant: Instant) -> Result<(), GraphError> {
     let audiences = [PROOF_AUDIENCE.to_string()];
     let expected = Expected {
@@ -489,7 +685,13 @@ fn verify_proof(app: &Application, proof: &str, instant: Instant) -> Result<(), 
         instant,
     )
     .map(|_| ())
-    .map_err(|e| GraphError::bad_request(format!("The proof of possession is not valid: {e}.")))
+    .map_err(|e| {
+        GraphError::new(
+            StatusCode::UNAUTHORIZED,
+            "Authentication_MissingOrMalformed",
+            format!("The proof of possession is missing or malformed: {e}."),
+        )
+    })
 }
 
 fn add_key(ctx: &Ctx<'_>, target: Target<'_>) -> Result<Response, GraphError> {
@@ -528,7 +730,7 @@ fn add_key(ctx: &Ctx<'_>, target: Target<'_>) -> Result<Response, GraphError> {
             "This certificate is already a key credential of the application.",
         ));
     }
-    let json = key_json(&key);
+    let json = key_json(&key, false);
     directory.applications[index].key_credentials.push(key);
     Ok(ok(json))
 }

@@ -2,7 +2,7 @@
 //! `members` and `members/$ref`.
 
 use super::users::{role_json, user_json};
-use super::{Ctx, keyed, method_not_allowed, no_content, unknown_segment};
+use super::{Action, Ctx, keyed, method_not_allowed, no_content, unknown_segment};
 use crate::sandbox::directory::Directory;
 use crate::sandbox::errors::GraphError;
 use axum::http::Method;
@@ -37,7 +37,7 @@ fn find_role(directory: &Directory, segment: &str) -> Result<usize, GraphError> 
 }
 
 fn list(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
-    ctx.require_delegated()?;
+    ctx.authorize(Action::ReadDirectoryRoles)?;
     let items = {
         let directory = ctx.state.directory();
         directory
@@ -51,14 +51,14 @@ fn list(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
 }
 
 fn get(ctx: &Ctx<'_>, segment: &str) -> Result<Response, GraphError> {
-    ctx.require_delegated()?;
+    ctx.authorize(Action::ReadDirectoryRoles)?;
     let directory = ctx.state.directory();
     let index = find_role(&directory, segment)?;
     Ok(super::ok(role_json(&directory.roles[index])))
 }
 
 fn members(ctx: &Ctx<'_>, segment: &str) -> Result<Response, GraphError> {
-    ctx.require_delegated()?;
+    ctx.authorize(Action::ReadDirectoryRoles)?;
     let items = {
         let directory = ctx.state.directory();
         let index = find_role(&directory, segment)?;
@@ -79,9 +79,9 @@ struct Reference {
 }
 
 fn add_member(ctx: &Ctx<'_>, segment: &str) -> Result<Response, GraphError> {
+    ctx.authorize(Action::ManageDirectoryRoleMembers)?;
     let reference: Reference = ctx.json()?;
     let mut directory = ctx.state.directory();
-    ctx.require_admin(&directory)?;
     let index = find_role(&directory, segment)?;
     let member_id = reference
         .odata_id
@@ -105,8 +105,8 @@ fn add_member(ctx: &Ctx<'_>, segment: &str) -> Result<Response, GraphError> {
 }
 
 fn remove_member(ctx: &Ctx<'_>, segment: &str, member: &str) -> Result<Response, GraphError> {
+    ctx.authorize(Action::ManageDirectoryRoleMembers)?;
     let mut directory = ctx.state.directory();
-    ctx.require_admin(&directory)?;
     let index = find_role(&directory, segment)?;
     let role = &mut directory.roles[index];
     let before = role.members.len();

@@ -1,7 +1,10 @@
 //! The Microsoft Graph v1.0 subset at `/v1.0/...`. Every request carries a
-//! sandbox access token for Graph; delegated writes need Hybrid Identity
-//! Administrator or Global Administrator, and app-only tokens may only read
-//! their own application and add or remove its keys.
+//! sandbox access token for Graph. A delegated call is allowed when both the
+//! token's `scp` (what was consented for the client) and the signed-in user's
+//! directory roles allow it: [`Action`] is the one table of what each endpoint
+//! needs, checked with [`Ctx::authorize`]. App-only tokens hold no Graph
+//! permissions in the sandbox: they may only read their own application and
+//! service principal and add or remove the application's keys (with a proof).
 //!
 //! Graph addresses objects with OData segments such as
 //! `applications(appId='…')`, which a path router cannot split, so this module
@@ -9,11 +12,12 @@
 
 mod applications;
 mod directory_roles;
+mod role_management;
 mod service_principals;
 mod users;
 
 use super::AppState;
-use super::directory::{Directory, GRAPH_APP_ID, GRAPH_URI};
+use super::directory::{GRAPH_APP_ID, GRAPH_URI, RolePermission};
 use super::errors::GraphError;
 use super::tokens::AccessClaims;
 use axum::Router;
@@ -23,7 +27,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use serde::de::DeserializeOwned;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
 pub fn routes() -> Router<AppState> {
@@ -33,8 +37,192 @@ pub fn routes() -> Router<AppState> {
 /// Who is calling, from the access token.
 #[derive(Debug, Clone)]
 pub enum Caller {
-    User { user_id: String },
-    App { app_id: String },
+    /// A delegated token: the signed-in user, the permissions in the token's
+    /// `scp`, and what the user's directory roles allow (as of this request).
+    User {
+        user_id: String,
+        scopes: Vec<String>,
+        permissions: BTreeSet<RolePermission>,
+    },
+    App {
+        app_id: String,
+    },
+}
+
+/// What a Graph request does, as far as authorization goes. [`Action::rule`]
+/// is the one table of what each needs; handlers call
+/// [`Ctx::authorize`]`(Action::…)` before they change or return anything.
+///
+/// | endpoint | action |
+/// |---|---|
+/// | `GET /me`, `GET /me/transitiveMemberOf/…` | `ReadSelf` |
+/// | `GET /organization` | `ReadOrganization` |
+/// | `GET /applications`, `/applications/{id}`, `/applications(appId='…')`, `(uniqueName='…')` | `ReadApplications` |
+/// | `POST /applications` (keyCredentials in the body included) | `CreateApplication` |
+/// | `PATCH /applications/{id}` | `UpdateApplication`; `UpdateApplicationCredentials` when the body carries `keyCredentials` (see [`Action::update_application`]) |
+/// | `PATCH /applications(uniqueName='…')` + `Prefer: create-if-missing` | `CreateApplication` when it creates; as the PATCH above when it updates |
+/// | `POST /applications/{id}/addKey`, `/removeKey` by a user | `UpdateApplicationCredentials` (an application rolling its own keys needs none) |
+/// | `DELETE /applications/{id}` | `DeleteApplication` |
+/// | `GET /servicePrincipals…` | `ReadServicePrincipals` |
+/// | `POST /servicePrincipals` | `CreateServicePrincipal` |
+/// | `PATCH /servicePrincipals/{id}` | `UpdateServicePrincipal` |
+/// | `PATCH /servicePrincipals(appId='…')` + `Prefer: create-if-missing` | `CreateServicePrincipal` when it creates, `UpdateServicePrincipal` when it updates |
+/// | `GET /servicePrincipals/{id}/appRoleAssignments` | `ReadServicePrincipals` |
+/// | `POST /servicePrincipals/{id}/appRoleAssignments` | `GrantAppRoleAssignment` |
+/// | `DELETE /servicePrincipals/{id}/appRoleAssignments/{id}` | `RevokeAppRoleAssignment` |
+/// | `GET /users`, `GET /users/{id or UPN}` (someone else) | `ReadUsers` |
+/// | `POST /users` | `CreateUser` |
+/// | `DELETE /users/{id}` | `DeleteUser`, and `DeletePrivilegedUser` when the user holds a privileged role |
+/// | `GET /directoryRoles…`, `…/members` | `ReadDirectoryRoles` |
+/// | `POST /directoryRoles…/members/$ref`, `DELETE …/members/{id}/$ref` | `ManageDirectoryRoleMembers` |
+/// | `GET /roleManagement/directory/roleAssignments…` | `ReadRoleAssignments` |
+/// | `POST /roleManagement/directory/roleAssignments`, `DELETE …/{id}` | `ManageRoleAssignments` |
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    ReadSelf,
+    ReadOrganization,
+    ReadApplications,
+    CreateApplication,
+    UpdateApplication,
+    UpdateApplicationCredentials,
+    DeleteApplication,
+    ReadServicePrincipals,
+    CreateServicePrincipal,
+    UpdateServicePrincipal,
+    GrantAppRoleAssignment,
+    RevokeAppRoleAssignment,
+    ReadUsers,
+    CreateUser,
+    DeleteUser,
+    DeletePrivilegedUser,
+    ReadDirectoryRoles,
+    ManageDirectoryRoleMembers,
+    ReadRoleAssignments,
+    ManageRoleAssignments,
+}
+
+/// What an [`Action`] needs of a delegated caller: the token's `scp` must hold
+/// one scope of EVERY group in `scopes` (each group lists the least
+/// privileged scope first, then the higher ones that also allow it), and the
+/// user's roles must grant `role`.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    pub scopes: &'static [&'static [&'static str]],
+    pub role: RolePermission,
+}
+
+const READ_SELF: &[&str] = &[
+    "User.Read",
+    "User.ReadWrite",
+    "User.ReadBasic.All",
+    "User.Read.All",
+    "User.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
+const READ_ORGANIZATION: &[&str] = &[
+    "User.Read",
+    "Organization.Read.All",
+    "Directory.Read.All",
+    "Organization.ReadWrite.All",
+    "Directory.ReadWrite.All",
+];
+const READ_APPLICATIONS: &[&str] = &[
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
+/// Graph offers no higher scope for writing applications.
+const WRITE_APPLICATIONS: &[&str] = &["Application.ReadWrite.All"];
+const WRITE_SERVICE_PRINCIPALS: &[&str] = &["Application.ReadWrite.All", "Directory.ReadWrite.All"];
+const WRITE_APP_ROLE_ASSIGNMENTS: &[&str] = &["AppRoleAssignment.ReadWrite.All"];
+const READ_USERS: &[&str] = &[
+    "User.ReadBasic.All",
+    "User.Read.All",
+    "User.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
+const CREATE_USERS: &[&str] = &["User.ReadWrite.All", "Directory.ReadWrite.All"];
+/// Graph offers no higher scope for deleting users.
+const DELETE_USERS: &[&str] = &["User.ReadWrite.All"];
+/// Deleting a user who holds a privileged role also needs this one.
+const ACCESS_AS_USER: &[&str] = &["Directory.AccessAsUser.All"];
+const READ_ROLES: &[&str] = &[
+    "RoleManagement.Read.Directory",
+    "RoleManagement.Read.All",
+    "RoleManagement.ReadWrite.Directory",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
+const WRITE_ROLES: &[&str] = &["RoleManagement.ReadWrite.Directory"];
+
+impl Action {
+    /// The one table: the scopes and the role permission each action needs.
+    pub const fn rule(self) -> Rule {
+        use RolePermission as P;
+        let (scopes, role): (&'static [&'static [&'static str]], RolePermission) = match self {
+            Action::ReadSelf => (&[READ_SELF], P::ReadDirectory),
+            Action::ReadOrganization => (&[READ_ORGANIZATION], P::ReadDirectory),
+            Action::ReadApplications => (&[READ_APPLICATIONS], P::ReadDirectory),
+            Action::CreateApplication => (&[WRITE_APPLICATIONS], P::CreateApplications),
+            Action::UpdateApplication => (&[WRITE_APPLICATIONS], P::UpdateApplications),
+            Action::UpdateApplicationCredentials => {
+                (&[WRITE_APPLICATIONS], P::UpdateApplicationCredentials)
+            }
+            Action::DeleteApplication => (&[WRITE_APPLICATIONS], P::DeleteApplications),
+            Action::ReadServicePrincipals => (&[READ_APPLICATIONS], P::ReadDirectory),
+            Action::CreateServicePrincipal => {
+                (&[WRITE_SERVICE_PRINCIPALS], P::CreateServicePrincipals)
+            }
+            Action::UpdateServicePrincipal => {
+                (&[WRITE_SERVICE_PRINCIPALS], P::UpdateServicePrincipals)
+            }
+            // Graph documents it as AppRoleAssignment.ReadWrite.All AND a read
+            // of applications (Application.Read.All or higher).
+            Action::GrantAppRoleAssignment => (
+                &[WRITE_APP_ROLE_ASSIGNMENTS, READ_APPLICATIONS],
+                P::ManageAppRoleAssignments,
+            ),
+            Action::RevokeAppRoleAssignment => {
+                (&[WRITE_APP_ROLE_ASSIGNMENTS], P::ManageAppRoleAssignments)
+            }
+            Action::ReadUsers => (&[READ_USERS], P::ReadDirectory),
+            Action::CreateUser => (&[CREATE_USERS], P::CreateUsers),
+            Action::DeleteUser => (&[DELETE_USERS], P::DeleteUsers),
+            Action::DeletePrivilegedUser => {
+                (&[DELETE_USERS, ACCESS_AS_USER], P::DeletePrivilegedUsers)
+            }
+            Action::ReadDirectoryRoles => (&[READ_ROLES], P::ReadDirectory),
+            Action::ManageDirectoryRoleMembers => (&[WRITE_ROLES], P::ManageRoleAssignments),
+            Action::ReadRoleAssignments => (&[READ_ROLES], P::ReadRoleAssignments),
+            Action::ManageRoleAssignments => (&[WRITE_ROLES], P::ManageRoleAssignments),
+        };
+        Rule { scopes, role }
+    }
+
+    /// The action of a PATCH of an existing application: changing its
+    /// `keyCredentials` is a credential update (roles that may update
+    /// credentials may also update everything else).
+    pub const fn update_application(carries_key_credentials: bool) -> Action {
+        if carries_key_credentials {
+            Action::UpdateApplicationCredentials
+        } else {
+            Action::UpdateApplication
+        }
+    }
+
+    /// Whether a delegated caller with these scopes and role permissions may do this.
+    pub fn allows(self, scopes: &[String], permissions: &BTreeSet<RolePermission>) -> bool {
+        let rule = self.rule();
+        let scoped = rule.scopes.iter().all(|group| {
+            group
+                .iter()
+                .any(|wanted| scopes.iter().any(|s| s.eq_ignore_ascii_case(wanted)))
+        });
+        scoped && permissions.contains(&rule.role)
+    }
 }
 
 /// One Graph request, decoded.
@@ -45,24 +233,32 @@ pub struct Ctx<'a> {
     pub path: &'a str,
     pub query: &'a HashMap<String, String>,
     pub body: &'a [u8],
+    /// The request's headers (`Prefer: create-if-missing` for upserts).
+    pub headers: &'a HeaderMap,
     pub instant: Instant,
 }
 
 impl Ctx<'_> {
-    /// Delegated callers holding an administrator role may write.
-    pub fn require_admin(&self, directory: &Directory) -> Result<(), GraphError> {
+    /// Refuses (403 `Authorization_RequestDenied`) unless the caller may do
+    /// `action`: a delegated token whose `scp` and whose user's roles both
+    /// allow it (see [`Action::rule`]). App-only tokens are refused: handlers
+    /// allow an application its own objects before asking this.
+    pub fn authorize(&self, action: Action) -> Result<(), GraphError> {
         match &self.caller {
-            Caller::User { user_id } if directory.user_is_admin(user_id) => Ok(()),
+            Caller::User {
+                scopes,
+                permissions,
+                ..
+            } if action.allows(scopes, permissions) => Ok(()),
             _ => Err(GraphError::denied()),
         }
     }
 
-    /// Delegated callers may read the directory; applications may not (they
-    /// hold no Graph permissions in the sandbox).
-    pub fn require_delegated(&self) -> Result<&str, GraphError> {
+    /// The signed-in user's object id, for delegated calls.
+    pub fn user_id(&self) -> Option<&str> {
         match &self.caller {
-            Caller::User { user_id } => Ok(user_id),
-            Caller::App { .. } => Err(GraphError::denied()),
+            Caller::User { user_id, .. } => Some(user_id),
+            Caller::App { .. } => None,
         }
     }
 
@@ -236,8 +432,17 @@ fn authenticate(
             let user = directory.user(&claims.oid, instant).ok_or_else(|| {
                 GraphError::unauthenticated("The user in the token no longer exists.")
             })?;
+            let scopes = claims
+                .scp
+                .as_deref()
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_string)
+                .collect();
             Ok(Caller::User {
+                permissions: directory.user_permissions(&user.id),
                 user_id: user.id.clone(),
+                scopes,
             })
         }
         _ => Ok(Caller::App {
@@ -267,6 +472,7 @@ async fn dispatch(
         path,
         query: &query,
         body: &body,
+        headers: &headers,
         instant,
     };
     let segments: Vec<&str> = path.split('/').collect();
@@ -281,6 +487,7 @@ fn route(ctx: &Ctx<'_>, method: &Method, segments: &[&str]) -> Result<Response, 
         "directoryRoles" | "directoryObjects" => directory_roles::route(ctx, method, segments),
         "applications" => applications::route(ctx, method, segments),
         "servicePrincipals" => service_principals::route(ctx, method, segments),
+        "roleManagement" => role_management::route(ctx, method, segments),
         _ => Err(unknown_segment(first)),
     }
 }

@@ -1,12 +1,21 @@
 //! `/servicePrincipals`: create for an appId, read by id or `(appId='…')`,
-//! list with `$filter`, and `appRoleAssignments` (list, grant, revoke).
+//! list with `$filter`, PATCH (an upsert on `(appId='…')` with
+//! `Prefer: create-if-missing`), and `appRoleAssignments` (list, grant, revoke).
+//!
+//! Replication, as Entra shows it: a service principal cannot be created for an
+//! application that has not replicated yet (one of Entra's two answers, picked
+//! reproducibly from the fault RNG), and a new app role assignment is invisible
+//! to reads and to tokens until it replicates.
 
+use super::applications::{prefers_create_if_missing, project, selected};
 use super::{
-    Caller, Ctx, created, graph_time, keyed, method_not_allowed, no_content, ok, unknown_segment,
+    Action, Caller, Ctx, created, graph_time, keyed, method_not_allowed, no_content, ok,
+    unknown_segment,
 };
 use crate::sandbox::directory::{AppHome, AppRoleAssignment, Directory, ServicePrincipal, new_id};
 use crate::sandbox::errors::GraphError;
-use axum::http::Method;
+use crate::sandbox::faults;
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 use std::time::Instant;
@@ -33,6 +42,7 @@ pub fn route(ctx: &Ctx<'_>, method: &Method, segments: &[&str]) -> Result<Respon
     };
     match (method, rest) {
         (&Method::GET, []) => get(ctx, target),
+        (&Method::PATCH, []) => patch(ctx, target),
         (&Method::GET, ["appRoleAssignments"]) => list_assignments(ctx, target),
         (&Method::POST, ["appRoleAssignments"]) => assign(ctx, target),
         (&Method::DELETE, ["appRoleAssignments", id]) => unassign(ctx, target, id),
@@ -41,23 +51,27 @@ pub fn route(ctx: &Ctx<'_>, method: &Method, segments: &[&str]) -> Result<Respon
     }
 }
 
+/// The index of the service principal `(value, by_app_id)` names, if visible.
 fn find(
     directory: &Directory,
-    (value, by_app_id): (&str, bool),
+    target: (&str, bool),
     instant: Instant,
 ) -> Result<usize, GraphError> {
-    directory
-        .service_principals
-        .iter()
-        .position(|s| {
-            instant >= s.visible_from
-                && if by_app_id {
-                    s.app_id.eq_ignore_ascii_case(value)
-                } else {
-                    s.id.eq_ignore_ascii_case(value)
-                }
-        })
-        .ok_or_else(|| GraphError::not_found("servicePrincipal", value))
+    find_any(directory, target)
+        .filter(|&i| instant >= directory.service_principals[i].visible_from)
+        .ok_or_else(|| GraphError::not_found("servicePrincipal", target.0))
+}
+
+/// The index of the service principal named, replicated or not (a write
+/// reaches it even when reads do not see it yet).
+fn find_any(directory: &Directory, (value, by_app_id): (&str, bool)) -> Option<usize> {
+    directory.service_principals.iter().position(|s| {
+        if by_app_id {
+            s.app_id.eq_ignore_ascii_case(value)
+        } else {
+            s.id.eq_ignore_ascii_case(value)
+        }
+    })
 }
 
 fn sp_json(directory: &Directory, sp: &ServicePrincipal) -> serde_json::Value {
@@ -114,15 +128,16 @@ fn assignment_json(directory: &Directory, a: &AppRoleAssignment) -> serde_json::
 /// Applications may read their own service principal; delegated callers any.
 fn may_read(ctx: &Ctx<'_>, sp: &ServicePrincipal) -> Result<(), GraphError> {
     match &ctx.caller {
-        Caller::User { .. } => Ok(()),
+        Caller::User { .. } => ctx.authorize(Action::ReadServicePrincipals),
         Caller::App { app_id } if app_id.eq_ignore_ascii_case(&sp.app_id) => Ok(()),
         Caller::App { .. } => Err(GraphError::denied()),
     }
 }
 
 fn list(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
-    ctx.require_delegated()?;
+    ctx.authorize(Action::ReadServicePrincipals)?;
     let filter = ctx.filter("servicePrincipal", &["appId", "displayName"])?;
+    let selected = selected(ctx);
     let items = {
         let directory = ctx.state.directory();
         directory
@@ -134,7 +149,7 @@ fn list(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
                 Some(f) if f.property().eq_ignore_ascii_case("appId") => f.accepts(&s.app_id),
                 Some(f) => f.accepts(&s.display_name),
             })
-            .map(|s| (s.seq, sp_json(&directory, s)))
+            .map(|s| (s.seq, project(sp_json(&directory, s), selected.as_deref())))
             .collect()
     };
     ctx.page(items)
@@ -145,7 +160,10 @@ fn get(ctx: &Ctx<'_>, target: (&str, bool)) -> Result<Response, GraphError> {
     let index = find(&directory, target, ctx.instant)?;
     let sp = &directory.service_principals[index];
     may_read(ctx, sp)?;
-    Ok(ok(sp_json(&directory, sp)))
+    Ok(ok(project(
+        sp_json(&directory, sp),
+        selected(ctx).as_deref(),
+    )))
 }
 
 #[derive(Deserialize)]
@@ -154,29 +172,61 @@ struct NewServicePrincipal {
     app_id: String,
 }
 
+/// The properties of a servicePrincipal the sandbox models for PATCH.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ServicePrincipalBody {
+    app_id: Option<String>,
+    display_name: Option<String>,
+}
+
+/// Why a service principal cannot be created for `app_id`. An application that
+/// exists but has not replicated yet gets either of the two answers Entra
+/// gives in that window, chosen reproducibly (`--fault-seed`).
+fn no_application(ctx: &Ctx<'_>, directory: &Directory, app_id: &str) -> GraphError {
+    let unreplicated = directory
+        .applications
+        .iter()
+        .any(|a| a.app_id.eq_ignore_ascii_case(app_id));
+    if unreplicated && faults::pick(ctx.state, 2) == 1 {
+        GraphError::new(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "When using this permission, the backing application of the service principal being created must in the local tenant",
+        )
+    } else {
+        GraphError::bad_request(format!(
+            "The appId '{app_id}' of the service principal does not reference a valid application object."
+        ))
+    }
+}
+
 fn create(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
     let body: NewServicePrincipal = ctx.json()?;
     let mut directory = ctx.state.directory();
-    ctx.require_admin(&directory)?;
-    let app = directory
-        .application_by_app_id(&body.app_id, ctx.instant)
-        .ok_or_else(|| {
-            GraphError::bad_request(format!(
-                "The appId '{}' of the service principal does not reference a valid application object.",
-                body.app_id
-            ))
-        })?;
-    let (app_id, display_name) = (app.app_id.clone(), app.display_name.clone());
+    ctx.authorize(Action::CreateServicePrincipal)?;
     // Uniqueness holds across replication.
-    if directory
-        .service_principals
-        .iter()
-        .any(|s| s.app_id == app_id)
-    {
+    if find_any(&directory, (&body.app_id, true)).is_some() {
         return Err(GraphError::conflict(format!(
-            "A service principal for the application {app_id} already exists."
+            "The service principal cannot be created, updated, or restored because the service principal name {} is already in use.",
+            body.app_id
         )));
     }
+    insert(ctx, &mut directory, &body.app_id, None).map(created)
+}
+
+/// Creates the service principal of the visible application `app_id`.
+fn insert(
+    ctx: &Ctx<'_>,
+    directory: &mut Directory,
+    app_id: &str,
+    display_name: Option<String>,
+) -> Result<serde_json::Value, GraphError> {
+    let Some(app) = directory.application_by_app_id(app_id, ctx.instant) else {
+        return Err(no_application(ctx, directory, app_id));
+    };
+    let app_id = app.app_id.clone();
+    let display_name = display_name.unwrap_or_else(|| app.display_name.clone());
     let seq = directory.next_seq();
     let sp = ServicePrincipal {
         id: new_id(),
@@ -189,9 +239,58 @@ fn create(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
         created: OffsetDateTime::now_utc(),
         visible_from: directory.visible_from_now(),
     };
-    let json = sp_json(&directory, &sp);
+    let json = sp_json(directory, &sp);
     directory.service_principals.push(sp);
-    Ok(created(json))
+    Ok(json)
+}
+
+/// PATCH: an update (204), or with `Prefer: create-if-missing` on
+/// `(appId='…')` the creation of a missing service principal (201).
+fn patch(ctx: &Ctx<'_>, target: (&str, bool)) -> Result<Response, GraphError> {
+    let body: ServicePrincipalBody = ctx.json()?;
+    let mut directory = ctx.state.directory();
+    // authorization: as POST /servicePrincipals when it creates, else an update.
+    ctx.authorize(
+        if target.1
+            && prefers_create_if_missing(ctx.headers)
+            && find_any(&directory, target).is_none()
+        {
+            Action::CreateServicePrincipal
+        } else {
+            Action::UpdateServicePrincipal
+        },
+    )?;
+    let (value, by_app_id) = target;
+    if let Some(sent) = &body.app_id {
+        let current = find_any(&directory, target)
+            .map(|i| directory.service_principals[i].app_id.as_str())
+            .or(by_app_id.then_some(value));
+        if !current.is_some_and(|app_id| app_id.eq_ignore_ascii_case(sent)) {
+            return Err(GraphError::bad_request(
+                "Property 'appId' of a service principal cannot be changed.",
+            ));
+        }
+    }
+    let display_name = match body.display_name {
+        Some(name) if name.trim().is_empty() => {
+            return Err(GraphError::bad_request(
+                "Property 'displayName' cannot be empty.",
+            ));
+        }
+        other => other,
+    };
+    let index = if by_app_id && prefers_create_if_missing(ctx.headers) {
+        match find_any(&directory, target) {
+            Some(index) => index,
+            None => return insert(ctx, &mut directory, value, display_name).map(created),
+        }
+    } else {
+        find(&directory, target, ctx.instant)?
+    };
+    if let Some(name) = display_name {
+        directory.service_principals[index].display_name = name;
+    }
+    Ok(no_content())
 }
 
 fn list_assignments(ctx: &Ctx<'_>, target: (&str, bool)) -> Result<Response, GraphError> {
@@ -203,7 +302,7 @@ fn list_assignments(ctx: &Ctx<'_>, target: (&str, bool)) -> Result<Response, Gra
         directory
             .assignments
             .iter()
-            .filter(|a| a.principal_id == sp.id)
+            .filter(|a| a.principal_id == sp.id && ctx.instant >= a.visible_from)
             .map(|a| (a.seq, assignment_json(&directory, a)))
             .collect()
     };
@@ -221,7 +320,7 @@ struct NewAssignment {
 fn assign(ctx: &Ctx<'_>, target: (&str, bool)) -> Result<Response, GraphError> {
     let body: NewAssignment = ctx.json()?;
     let mut directory = ctx.state.directory();
-    ctx.require_admin(&directory)?;
+    ctx.authorize(Action::GrantAppRoleAssignment)?;
     let index = find(&directory, target, ctx.instant)?;
     let principal_id = directory.service_principals[index].id.clone();
     if !body.principal_id.eq_ignore_ascii_case(&principal_id) {
@@ -250,7 +349,7 @@ fn assign(ctx: &Ctx<'_>, target: (&str, bool)) -> Result<Response, GraphError> {
             && a.resource_id == resource_id
             && a.app_role_id.eq_ignore_ascii_case(&app_role_id)
     }) {
-        return Err(GraphError::conflict(
+        return Err(GraphError::bad_request(
             "Permission being assigned already exists on the object",
         ));
     }
@@ -262,6 +361,7 @@ fn assign(ctx: &Ctx<'_>, target: (&str, bool)) -> Result<Response, GraphError> {
         resource_id,
         app_role_id,
         created: OffsetDateTime::now_utc(),
+        visible_from: directory.visible_from_now(),
     };
     let json = assignment_json(&directory, &assignment);
     directory.assignments.push(assignment);
@@ -270,7 +370,7 @@ fn assign(ctx: &Ctx<'_>, target: (&str, bool)) -> Result<Response, GraphError> {
 
 fn unassign(ctx: &Ctx<'_>, target: (&str, bool), id: &str) -> Result<Response, GraphError> {
     let mut directory = ctx.state.directory();
-    ctx.require_admin(&directory)?;
+    ctx.authorize(Action::RevokeAppRoleAssignment)?;
     let index = find(&directory, target, ctx.instant)?;
     let principal_id = directory.service_principals[index].id.clone();
     let before = directory.assignments.len();

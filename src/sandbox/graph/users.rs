@@ -2,7 +2,7 @@
 //! and `/users`.
 
 use super::{
-    Caller, Ctx, created, graph_time, method_not_allowed, no_content, ok, unknown_segment,
+    Action, Caller, Ctx, created, graph_time, method_not_allowed, no_content, ok, unknown_segment,
 };
 use crate::sandbox::directory::{DirectoryRole, User, new_id};
 use crate::sandbox::errors::GraphError;
@@ -54,7 +54,7 @@ pub fn role_json(role: &DirectoryRole) -> serde_json::Value {
 }
 
 fn organization(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
-    ctx.require_delegated()?;
+    ctx.authorize(Action::ReadOrganization)?;
     let directory = ctx.state.directory();
     let org = serde_json::json!({
         "id": directory.tenant_id,
@@ -73,14 +73,21 @@ fn organization(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
     ctx.page(vec![(1, org)])
 }
 
-fn me(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
-    let Caller::User { user_id } = &ctx.caller else {
+/// `/me` needs a user: 400 for an application, as Graph answers.
+fn signed_in_user<'c>(ctx: &'c Ctx<'_>) -> Result<&'c str, GraphError> {
+    let Caller::User { user_id, .. } = &ctx.caller else {
         return Err(GraphError::new(
             StatusCode::BAD_REQUEST,
             "BadRequest",
             "/me request is only valid with delegated authentication flow.",
         ));
     };
+    ctx.authorize(Action::ReadSelf)?;
+    Ok(user_id)
+}
+
+fn me(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
+    let user_id = signed_in_user(ctx)?;
     let directory = ctx.state.directory();
     let user = directory
         .user(user_id, ctx.instant)
@@ -89,13 +96,7 @@ fn me(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
 }
 
 fn my_roles(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
-    let Caller::User { user_id } = &ctx.caller else {
-        return Err(GraphError::new(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "/me request is only valid with delegated authentication flow.",
-        ));
-    };
+    let user_id = signed_in_user(ctx)?;
     let items = {
         let directory = ctx.state.directory();
         directory
@@ -108,7 +109,7 @@ fn my_roles(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
 }
 
 fn list(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
-    ctx.require_delegated()?;
+    ctx.authorize(Action::ReadUsers)?;
     let filter = ctx.filter("user", &["userPrincipalName", "displayName"])?;
     let items = {
         let directory = ctx.state.directory();
@@ -130,11 +131,16 @@ fn list(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
 }
 
 fn get(ctx: &Ctx<'_>, id: &str) -> Result<Response, GraphError> {
-    ctx.require_delegated()?;
     let directory = ctx.state.directory();
-    let user = directory
-        .user(id, ctx.instant)
-        .ok_or_else(|| GraphError::not_found("user", id))?;
+    let user = directory.user(id, ctx.instant);
+    // The signed-in user may read themselves by id or UPN (User.Read);
+    // anyone else needs User.ReadBasic.All or more.
+    if user.is_some_and(|u| ctx.user_id() == Some(u.id.as_str())) {
+        ctx.authorize(Action::ReadSelf)?;
+    } else {
+        ctx.authorize(Action::ReadUsers)?;
+    }
+    let user = user.ok_or_else(|| GraphError::not_found("user", id))?;
     Ok(ok(user_json(user)))
 }
 
@@ -172,9 +178,9 @@ fn complex_enough(password: &str) -> bool {
 }
 
 fn create(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
+    ctx.authorize(Action::CreateUser)?;
     let request: NewUser = ctx.json()?;
     let mut directory = ctx.state.directory();
-    ctx.require_admin(&directory)?;
     let missing = |property: &str| {
         GraphError::bad_request(format!(
             "Invalid value specified for property '{property}' of resource 'User'."
@@ -242,12 +248,16 @@ fn create(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
 }
 
 fn delete(ctx: &Ctx<'_>, id: &str) -> Result<Response, GraphError> {
+    ctx.authorize(Action::DeleteUser)?;
     let mut directory = ctx.state.directory();
-    ctx.require_admin(&directory)?;
     let user_id = directory
         .user(id, ctx.instant)
         .map(|u| u.id.clone())
         .ok_or_else(|| GraphError::not_found("user", id))?;
+    // A User Administrator may not delete administrators.
+    if directory.holds_privileged_role(&user_id) {
+        ctx.authorize(Action::DeletePrivilegedUser)?;
+    }
     directory.users.retain(|u| u.id != user_id);
     for role in directory.roles.iter_mut() {
         role.members.retain(|m| m != &user_id);

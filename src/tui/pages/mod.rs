@@ -7,6 +7,7 @@ pub mod app_id;
 pub mod certificate;
 pub mod configuring;
 pub mod connect;
+pub mod doctor;
 pub mod done;
 pub mod method;
 pub mod options;
@@ -46,6 +47,7 @@ pub enum Page {
     Configuring(configuring::State),
     Done(done::State),
     Tasks(tasks::State),
+    Doctor(doctor::State),
     ViewConfig(view_config::State),
     Scheduler(scheduler::State),
 }
@@ -104,6 +106,16 @@ impl Page {
                 (*name, state)
             })
             .collect()
+    }
+
+    /// What entering this page asks the app loop for: Ready its plan, Check
+    /// this server its checks.
+    pub fn on_enter(&mut self) -> Option<Command> {
+        match self {
+            Page::Ready(state) => state.ask_for_plan(),
+            Page::Doctor(state) if state.checking() => Some(Command::Doctor),
+            _ => None,
+        }
     }
 
     /// Esc goes back, except in a page's own sub-mode (typing a file name)
@@ -187,6 +199,7 @@ impl Page {
                 &[("Enter", "export"), ("Esc", "cancel")]
             }
             Page::ViewConfig(_) => &[("e", "export to a file"), ("Esc", "back"), ("q", "quit")],
+            Page::Doctor(_) => &[("↑↓", "scroll"), ("Esc", "back"), ("q", "quit")],
             Page::Scheduler(_) => &[
                 ("s", "sync cycles on/off"),
                 ("m", "maintenance on/off"),
@@ -239,7 +252,9 @@ impl Page {
             Page::Configuring(state) if state.failed() => {
                 Page::Ready(ready::State::new(Ok(state.plan().request.clone())))
             }
-            Page::ViewConfig(_) | Page::Scheduler(_) => Page::Tasks(tasks::State::default()),
+            Page::ViewConfig(_) | Page::Scheduler(_) | Page::Doctor(_) => {
+                Page::Tasks(tasks::State::default())
+            }
             _ => return None,
         })
     }

@@ -1,6 +1,6 @@
 //! Additional tasks (second pass): what can be done on a configured server.
 
-use super::{Page, Transition, connect, scheduler, view_config};
+use super::{Page, Transition, connect, doctor, scheduler, view_config};
 use crate::domain::ConnectorIdentityType;
 use crate::tui::model::{Context, Shared, WizardData};
 use crate::tui::widgets::{choice_lines, move_choice, prose};
@@ -13,6 +13,7 @@ use ratatui::text::Line;
 enum Task {
     ViewConfiguration,
     ConfigureApplication,
+    Doctor,
     Scheduler,
 }
 
@@ -26,6 +27,10 @@ impl Task {
             Task::ConfigureApplication => (
                 "Configure application-based authentication",
                 "switch from the service account to application identity",
+            ),
+            Task::Doctor => (
+                "Check this server",
+                "every check, no change: endpoints, clock, keys, credential, scheduler",
             ),
             Task::Scheduler => (
                 "Scheduler settings",
@@ -46,6 +51,7 @@ fn tasks(context: &Context) -> Vec<Task> {
     if context.configured == Some(ConnectorIdentityType::ServiceAccount) {
         tasks.push(Task::ConfigureApplication);
     }
+    tasks.push(Task::Doctor);
     tasks.push(Task::Scheduler);
     tasks
 }
@@ -68,6 +74,7 @@ impl State {
         match tasks(context).get(self.selected) {
             Some(Task::ConfigureApplication) => Page::Connect(connect::State::new(data, context)),
             Some(Task::Scheduler) => Page::Scheduler(scheduler::State),
+            Some(Task::Doctor) => Page::Doctor(doctor::State::default()),
             _ => Page::ViewConfig(view_config::State::default()),
         }
     }

@@ -1,0 +1,74 @@
+//! `doctor`: every check, no change; exit 0 only when nothing FAILs.
+
+use super::connection::{ConnectionArgs, SignInOptions, run_operation};
+use super::output::{Output, table};
+use crate::domain::{ConnectionInputs, ConnectorCredential, Upn};
+use crate::engine::LocalServer;
+use crate::engine::connection::{remembered, settings};
+use crate::engine::doctor::{Finding, doctor, healthy};
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Also sign in as this administrator and check, for each operation, their
+    /// roles and the scopes consented for the sign-in client.
+    #[arg(long, value_name = "UPN")]
+    upn: Option<Upn>,
+    #[command(flatten)]
+    how: SignInOptions,
+    #[command(flatten)]
+    connection: ConnectionArgs,
+}
+
+pub fn run(args: DoctorArgs, server: &mut LocalServer, out: &Output) -> anyhow::Result<()> {
+    // The tenant the credential belongs to, unless one is given or remembered.
+    let tenant = match server.credential()? {
+        ConnectorCredential::Application(app) => app.tenant_id.parse().ok(),
+        _ => None,
+    };
+    let inputs = args
+        .connection
+        .inputs()
+        .or(remembered(server)?)
+        .or(ConnectionInputs {
+            tenant,
+            ..ConnectionInputs::default()
+        });
+    let connection = settings(
+        &inputs,
+        &args.how.admin_client_id(),
+        args.connection.replication_budget(),
+        Default::default(),
+    );
+    let admin = args
+        .upn
+        .as_ref()
+        .map(|upn| args.how.sign_in(upn))
+        .transpose()?;
+    let findings = run_operation(server, async |server, progress| {
+        Ok(doctor(server, connection, admin, progress).await)
+    })?;
+    out.show(&findings, |findings| human(findings))?;
+    let failed = findings
+        .iter()
+        .filter(|f| f.verdict == crate::engine::doctor::Verdict::Fail)
+        .count();
+    anyhow::ensure!(
+        healthy(&findings),
+        "{failed} check(s) failed; each says how to fix it"
+    );
+    Ok(())
+}
+
+fn human(findings: &[Finding]) -> String {
+    table(
+        &["Check", "Status", "Detail"],
+        findings.iter().map(|f| {
+            let detail = match &f.fix {
+                Some(fix) => format!("{}\nfix: {fix}", f.detail),
+                None => f.detail.clone(),
+            };
+            vec![f.check.clone(), f.verdict.as_str().to_string(), detail]
+        }),
+    )
+}

@@ -1,0 +1,464 @@
+//! `doctor`: every check, no change. What this server and the tenant look
+//! like from here: the scheduler, the key store, the connector credential
+//! and its certificate, the endpoints, the clock, a token with the current
+//! credential, and (with an administrator) what each operation would need of
+//! them. One finding per check, with the fix when it is not OK.
+
+use super::operation::{Check, Run};
+use super::permissions::{self, Grantee, Needs};
+use super::progress::{Progress, ProgressSender};
+use super::{EngineError, LocalServer};
+use crate::domain::{
+    ConnectorCredential, ROTATION_WARNING_DAYS, SYNC_SERVICE_APP_ID, SYNC_SERVICE_ROLE, format_time,
+};
+use crate::entra::client::{AdminSignIn, ConnectionSettings, EntraClient};
+use crate::entra::discovery::Authority;
+use crate::entra::graph::GRAPH_APP_ID;
+use crate::entra::http::HttpClient;
+use serde::Serialize;
+use std::time::{Duration, SystemTime};
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Verdict {
+    Ok,
+    Warn,
+    Fail,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ok => "OK",
+            Verdict::Warn => "WARN",
+            Verdict::Fail => "FAIL",
+        }
+    }
+}
+
+/// One check's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub check: String,
+    pub verdict: Verdict,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+impl Finding {
+    fn new(check: impl Into<String>, verdict: Verdict, detail: impl Into<String>) -> Self {
+        Finding {
+            check: check.into(),
+            verdict,
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+
+    fn fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
+    }
+
+    fn failed(check: &str, error: &EngineError) -> Self {
+        Finding::new(check, Verdict::Fail, error.to_string())
+    }
+}
+
+/// Clock skew beyond which tokens and assertions start to be refused.
+const SKEW_FAIL: Duration = Duration::from_secs(300);
+const SKEW_WARN: Duration = Duration::from_secs(60);
+
+/// The operations whose needs `doctor --upn` checks, by the command that runs them.
+const OPERATIONS: [(&str, Needs); 2] = [
+    (
+        "app register / wizard (Managed, BYOC)",
+        permissions::REGISTER,
+    ),
+    (
+        "app link --application-app-id (BYOA)",
+        permissions::CHECK_APPLICATION,
+    ),
+];
+
+const SIGN_IN: Check = Check::new("sign-in", "Sign in as the administrator");
+
+/// Runs every check. `connection` is where the tenant is (or why that is
+/// not known); `admin` who to sign in as for the permission checks.
+pub async fn doctor(
+    server: &LocalServer,
+    connection: Result<ConnectionSettings, EngineError>,
+    admin: Option<AdminSignIn>,
+    progress: ProgressSender,
+) -> Vec<Finding> {
+    let now = OffsetDateTime::now_utc();
+    let mut findings = local_findings(server, now);
+    let connection = match connection {
+        Ok(connection) => connection,
+        Err(error) => {
+            findings.push(
+                Finding::failed("endpoints", &error)
+                    .fix("give --tenant ID-OR-DOMAIN (and --cloud or the endpoints)"),
+            );
+            return findings;
+        }
+    };
+    findings.extend(endpoint_findings(&connection).await);
+    let mut run = Run::untracked("doctor", &[SIGN_IN.plan("")], progress);
+    let client = match EntraClient::new(connection.clone(), run.retry_observer()) {
+        Ok(client) => client,
+        Err(error) => {
+            findings.push(Finding::failed("endpoints", &error.into()));
+            return findings;
+        }
+    };
+    if let ConnectorCredential::Application(app) =
+        server.credential().unwrap_or(ConnectorCredential::None)
+    {
+        findings.push(
+            token_finding(
+                server,
+                &client,
+                &app.application_id,
+                &app.certificate_sha256,
+            )
+            .await,
+        );
+    }
+    if let Some(admin) = admin {
+        findings.extend(admin_findings(&mut run, &client, &connection, &admin).await);
+    }
+    findings
+}
+
+/// What this server's own state says, with no network.
+fn local_findings(server: &LocalServer, now: OffsetDateTime) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    findings.push(match server.scheduler() {
+        Ok(s) if s.scheduler_suspended => Finding::new(
+            "scheduler",
+            Verdict::Warn,
+            "the scheduler is suspended: nothing runs",
+        )
+        .fix("entra-connect scheduler set --suspended false"),
+        Ok(s) if !s.sync_cycle_enabled => Finding::new(
+            "scheduler",
+            Verdict::Warn,
+            "SyncCycleEnabled is False: synchronization does not run",
+        )
+        .fix("entra-connect scheduler set --sync-cycle-enabled true"),
+        Ok(s) => Finding::new(
+            "scheduler",
+            Verdict::Ok,
+            format!(
+                "SyncCycleEnabled True, MaintenanceEnabled {}, every {} minutes",
+                s.maintenance_enabled, s.interval_minutes
+            ),
+        ),
+        Err(error) => Finding::failed("scheduler", &error),
+    });
+    match super::operation::interrupted(server) {
+        Ok(interrupted) if interrupted.is_empty() => {}
+        Ok(interrupted) => findings.extend(interrupted.into_iter().map(|op| {
+            Finding::new(
+                "interrupted operation",
+                Verdict::Fail,
+                format!(
+                    "the {} operation started {} stopped with sync cycles disabled",
+                    op.kind, op.started_at
+                ),
+            )
+            .fix("run the same command again to resume it; any operation puts the scheduler back")
+        })),
+        Err(error) => findings.push(Finding::failed("interrupted operation", &error)),
+    }
+    findings.push(match server.key_store() {
+        Ok(_) => Finding::new(
+            "key store",
+            Verdict::Warn,
+            format!(
+                "private keys are files in {} (software store, no TPM)",
+                server.state_dir().join("keys").display()
+            ),
+        )
+        .fix("keep the state directory owner-only and backed up securely"),
+        Err(error) => Finding::failed("key store", &error),
+    });
+    let credential = match server.credential() {
+        Ok(ConnectorCredential::None) => Finding::new(
+            "credential",
+            Verdict::Warn,
+            "the connector has no credential configured",
+        )
+        .fix("entra-connect wizard"),
+        Ok(ConnectorCredential::ServiceAccount(account)) => Finding::new(
+            "credential",
+            Verdict::Warn,
+            format!(
+                "the connector signs in with the service account {} (a password)",
+                account.user_principal_name
+            ),
+        )
+        .fix("move it to application identity: entra-connect wizard"),
+        Ok(ConnectorCredential::Application(app)) => {
+            findings.push(Finding::new(
+                "credential",
+                Verdict::Ok,
+                format!("application {}", app.application_id),
+            ));
+            certificate_finding(server, &app.certificate_sha256, now)
+        }
+        Err(error) => Finding::failed("credential", &error),
+    };
+    findings.push(credential);
+    findings
+}
+
+fn certificate_finding(
+    server: &LocalServer,
+    hash: &crate::domain::CertificateHash,
+    now: OffsetDateTime,
+) -> Finding {
+    let stored = match server.certificate(hash) {
+        Ok(stored) => stored,
+        Err(error) => {
+            return Finding::failed("certificate", &error)
+                .fix("the connector cannot sign in without it: configure the credential again with entra-connect wizard");
+        }
+    };
+    let not_after = stored.info.not_after;
+    let left = not_after - now;
+    if left.is_negative() {
+        return Finding::new(
+            "certificate",
+            Verdict::Fail,
+            format!("{hash} expired on {}", format_time(not_after)),
+        )
+        .fix("replace the certificate: the connector cannot sign in");
+    }
+    if left.whole_days() <= ROTATION_WARNING_DAYS {
+        return Finding::new(
+            "certificate",
+            Verdict::Warn,
+            format!(
+                "{hash} expires on {} ({} days)",
+                format_time(not_after),
+                left.whole_days()
+            ),
+        )
+        .fix("plan its replacement before it expires");
+    }
+    Finding::new(
+        "certificate",
+        Verdict::Ok,
+        format!("{hash} valid until {}", format_time(not_after)),
+    )
+}
+
+/// Discovery, and the clock against the authority's.
+async fn endpoint_findings(connection: &ConnectionSettings) -> Vec<Finding> {
+    let observer: crate::entra::http::RetryObserver = std::sync::Arc::new(|_| {});
+    let http = match HttpClient::new(
+        connection.ca_cert.as_deref(),
+        connection.retry.clone(),
+        observer,
+    ) {
+        Ok(http) => http,
+        Err(error) => return vec![Finding::failed("endpoints", &error.into())],
+    };
+    let authority = Authority::new(
+        http,
+        connection.endpoints.authority_host.clone(),
+        &connection.tenant,
+    );
+    let endpoints = match authority.endpoints().await {
+        Ok(endpoints) => endpoints,
+        Err(error) => {
+            return vec![Finding::failed("endpoints", &error.into()).fix(
+                "check --tenant, --cloud and the network path to the identity platform (proxy, firewall)",
+            )];
+        }
+    };
+    let mut findings = vec![Finding::new(
+        "endpoints",
+        Verdict::Ok,
+        format!(
+            "tenant {} at {} (token endpoint {})",
+            endpoints.tenant_id,
+            authority.url(),
+            endpoints.token
+        ),
+    )];
+    findings.push(match endpoints.clocks {
+        None => Finding::new(
+            "clock",
+            Verdict::Warn,
+            "the identity platform sent no Date header to compare with",
+        ),
+        Some((theirs, ours)) => clock_finding(theirs, ours),
+    });
+    findings
+}
+
+fn clock_finding(theirs: SystemTime, ours: SystemTime) -> Finding {
+    let skew = theirs
+        .duration_since(ours)
+        .or_else(|_| ours.duration_since(theirs))
+        .unwrap_or_default();
+    let detail = format!("{} s from the identity platform's clock", skew.as_secs());
+    match skew {
+        s if s > SKEW_FAIL => Finding::new("clock", Verdict::Fail, detail)
+            .fix("synchronize this server's clock (NTP): tokens and assertions are refused"),
+        s if s > SKEW_WARN => Finding::new("clock", Verdict::Warn, detail)
+            .fix("synchronize this server's clock (NTP)"),
+        _ => Finding::new("clock", Verdict::Ok, detail),
+    }
+}
+
+/// A token with the current credential, carrying the synchronization role.
+async fn token_finding(
+    server: &LocalServer,
+    client: &EntraClient,
+    app_id: &str,
+    hash: &crate::domain::CertificateHash,
+) -> Finding {
+    let result = async {
+        let stored = super::certificates::usable_certificate(server, hash)?;
+        let store = server.key_store()?;
+        let scope = format!("{SYNC_SERVICE_APP_ID}/.default");
+        Ok::<_, EngineError>(
+            client
+                .app_token(&store, &stored.info, app_id, &scope)
+                .await?,
+        )
+    }
+    .await;
+    match result {
+        Ok(token) if token.claims().roles.iter().any(|r| r == SYNC_SERVICE_ROLE) => Finding::new(
+            "token",
+            Verdict::Ok,
+            format!("the connector's credential gets a token with {SYNC_SERVICE_ROLE}"),
+        ),
+        Ok(_) => Finding::new(
+            "token",
+            Verdict::Fail,
+            format!("the connector's token does not carry {SYNC_SERVICE_ROLE}"),
+        )
+        .fix(format!(
+            "grant the application {SYNC_SERVICE_ROLE} on the Microsoft Entra AD Synchronization Service (API permissions, admin consent)"
+        )),
+        Err(error) => Finding::failed("token", &error),
+    }
+}
+
+/// Signs the administrator in (with every consented scope) and says, for each
+/// operation, whether their roles and the client's consent allow it.
+async fn admin_findings(
+    run: &mut Run,
+    client: &EntraClient,
+    connection: &ConnectionSettings,
+    admin: &AdminSignIn,
+) -> Vec<Finding> {
+    let progress = run.progress().clone();
+    let signed_in = run
+        .check(SIGN_IN, async || {
+            // Every consented scope, to say what each operation would get.
+            let everything = [format!("{GRAPH_APP_ID}/.default")];
+            let graph = client
+                .sign_in_admin(admin, &everything, |code| {
+                    let _ = progress.send(Progress::SignInCode {
+                        verification_uri: code.verification_uri.clone(),
+                        user_code: code.user_code.clone(),
+                        expires_in_seconds: code.expires_in,
+                    });
+                })
+                .await?;
+            let roles = graph.my_directory_roles().await?;
+            Ok(((graph.token_scopes(), roles), String::new()))
+        })
+        .await;
+    let (scopes, roles) = match signed_in {
+        Ok(signed_in) => signed_in,
+        Err(error) => return vec![Finding::failed("administrator", &error)],
+    };
+    let grantee = Grantee {
+        upn: admin.upn().to_string(),
+        client_id: connection.admin_client_id.clone(),
+        tenant: connection.tenant.to_string(),
+        authority_host: connection.endpoints.authority_host.to_string(),
+    };
+    let mut findings = vec![Finding::new(
+        "administrator",
+        Verdict::Ok,
+        format!(
+            "{} holds {}; consented scopes: {}",
+            admin.upn(),
+            role_list(&roles),
+            sorted(&scopes)
+        ),
+    )];
+    findings.extend(OPERATIONS.iter().map(|(operation, needs)| {
+        match needs.check(&scopes, &roles, &grantee) {
+            Ok(()) => Finding::new(
+                *operation,
+                Verdict::Ok,
+                format!("allowed: {}", needs.describe()),
+            ),
+            Err(error) => Finding::new(
+                *operation,
+                Verdict::Fail,
+                format!("needs {}", needs.describe()),
+            )
+            .fix(error.to_string()),
+        }
+    }));
+    findings
+}
+
+fn role_list(roles: &[crate::entra::graph::DirectoryRole]) -> String {
+    match roles.is_empty() {
+        true => "no directory role".into(),
+        false => roles
+            .iter()
+            .map(|r| {
+                r.display_name
+                    .clone()
+                    .unwrap_or_else(|| r.role_template_id.clone())
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+fn sorted(scopes: &std::collections::HashSet<String>) -> String {
+    let mut scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+    scopes.sort_unstable();
+    match scopes.is_empty() {
+        true => "none".into(),
+        false => scopes.join(" "),
+    }
+}
+
+/// Whether the findings allow exit code 0: nothing failed.
+pub fn healthy(findings: &[Finding]) -> bool {
+    findings.iter().all(|f| f.verdict != Verdict::Fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_skew_warns_then_fails() {
+        let ours = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        assert_eq!(clock_finding(ours, ours).verdict, Verdict::Ok);
+        let late = ours + Duration::from_secs(90);
+        assert_eq!(clock_finding(late, ours).verdict, Verdict::Warn);
+        let early = ours - Duration::from_secs(400);
+        let finding = clock_finding(early, ours);
+        assert_eq!(finding.verdict, Verdict::Fail);
+        assert!(finding.detail.starts_with("400 s"), "{}", finding.detail);
+    }
+}

@@ -1,0 +1,330 @@
+//! What an operation needs of the administrator who signs in, and the check
+//! that runs right after sign-in, before any change. In Microsoft Graph a
+//! delegated call needs both: a scope consented for the sign-in client in
+//! this tenant (the token's `scp`) and a directory role of the user that
+//! allows it. A refusal names what is missing, who can grant it, and how.
+
+use super::EngineError;
+use crate::domain::{GLOBAL_ADMINISTRATOR, HYBRID_IDENTITY_ADMINISTRATOR};
+use crate::entra::graph::{DirectoryRole, GRAPH_APP_ID};
+use std::collections::HashSet;
+use std::fmt;
+
+/// A built-in directory role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Role {
+    pub template_id: &'static str,
+    pub name: &'static str,
+}
+
+pub const HYBRID_IDENTITY_ADMIN: Role = Role {
+    template_id: HYBRID_IDENTITY_ADMINISTRATOR,
+    name: "Hybrid Identity Administrator",
+};
+pub const GLOBAL_ADMIN: Role = Role {
+    template_id: GLOBAL_ADMINISTRATOR,
+    name: "Global Administrator",
+};
+pub const APPLICATION_ADMIN: Role = Role {
+    template_id: "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
+    name: "Application Administrator",
+};
+pub const CLOUD_APPLICATION_ADMIN: Role = Role {
+    template_id: "158c047a-c907-4556-b7ef-446551a6b5f7",
+    name: "Cloud Application Administrator",
+};
+pub const PRIVILEGED_ROLE_ADMIN: Role = Role {
+    template_id: "e8611ab8-c189-46e8-94e1-60213ab1f814",
+    name: "Privileged Role Administrator",
+};
+
+/// Who may grant tenant-wide (admin) consent to delegated Graph permissions.
+pub const CONSENT_GRANTERS: [Role; 4] = [
+    GLOBAL_ADMIN,
+    PRIVILEGED_ROLE_ADMIN,
+    CLOUD_APPLICATION_ADMIN,
+    APPLICATION_ADMIN,
+];
+
+/// A delegated Microsoft Graph permission, by its bare name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Scope(pub &'static str);
+
+impl Scope {
+    /// The scopes that include this one (Graph's "higher privileged").
+    fn satisfied_by(self) -> &'static [&'static str] {
+        match self.0 {
+            "User.Read" => &[
+                "User.ReadWrite",
+                "User.Read.All",
+                "User.ReadWrite.All",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+            ],
+            "Application.Read.All" => &[
+                "Application.ReadWrite.All",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+            ],
+            // Graph lists no higher scope for writing applications.
+            "User.ReadWrite.All" => &["Directory.ReadWrite.All"],
+            "RoleManagement.Read.Directory" => &[
+                "RoleManagement.ReadWrite.Directory",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+            ],
+            _ => &[],
+        }
+    }
+
+    fn granted_in(self, granted: &HashSet<String>) -> bool {
+        granted.contains(self.0) || self.satisfied_by().iter().any(|s| granted.contains(*s))
+    }
+
+    /// The scope as the token endpoint takes it: Graph's application id
+    /// prefix works in every cloud.
+    pub fn request(self) -> String {
+        format!("{GRAPH_APP_ID}/{}", self.0)
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// What an operation needs of the administrator: Graph scopes (least
+/// privileged, explicit, never `.default`) and one of some directory roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    pub scopes: &'static [Scope],
+    /// Any one of these, activated, will do; the first is the one to ask for.
+    pub roles: &'static [Role],
+}
+
+/// Registering this server's application: create it and its service
+/// principal, and grant it the synchronization role.
+pub const REGISTER: Needs = Needs {
+    scopes: &[
+        Scope("User.Read"),
+        Scope("Application.ReadWrite.All"),
+        Scope("AppRoleAssignment.ReadWrite.All"),
+    ],
+    roles: &[
+        HYBRID_IDENTITY_ADMIN,
+        GLOBAL_ADMIN,
+        APPLICATION_ADMIN,
+        CLOUD_APPLICATION_ADMIN,
+    ],
+};
+
+/// Checking an existing application (Bring Your Own Application): reads only.
+pub const CHECK_APPLICATION: Needs = Needs {
+    scopes: &[Scope("User.Read"), Scope("Application.Read.All")],
+    roles: REGISTER.roles,
+};
+
+impl Needs {
+    pub fn request_scopes(&self) -> Vec<String> {
+        self.scopes.iter().map(|scope| scope.request()).collect()
+    }
+
+    fn role_names(&self) -> String {
+        names(self.roles)
+    }
+
+    /// How the plan describes the check.
+    pub fn describe(&self) -> String {
+        format!(
+            "one of the roles {} and consent for {}",
+            self.role_names(),
+            self.scopes
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+
+    /// Compares what the operation needs with what the signed-in user has:
+    /// `granted` is the token's `scp`, `roles` the user's activated roles.
+    pub fn check(
+        &self,
+        granted: &HashSet<String>,
+        roles: &[DirectoryRole],
+        who: &Grantee,
+    ) -> Result<(), EngineError> {
+        let missing: Vec<Scope> = self
+            .scopes
+            .iter()
+            .copied()
+            .filter(|scope| !scope.granted_in(granted))
+            .collect();
+        if !missing.is_empty() {
+            return Err(EngineError::ConsentMissing(Box::new(who.consent(&missing))));
+        }
+        let held = self
+            .roles
+            .iter()
+            .any(|role| roles.iter().any(|r| r.role_template_id == role.template_id));
+        match held {
+            true => Ok(()),
+            false => Err(EngineError::RoleMissing {
+                upn: who.upn.clone(),
+                roles: self.role_names(),
+            }),
+        }
+    }
+}
+
+fn names(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|role| role.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The signed-in administrator and the client and tenant they signed in to:
+/// what a refusal needs to say who can fix it and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grantee {
+    pub upn: String,
+    pub client_id: String,
+    pub tenant: String,
+    /// The identity platform host, e.g. `https://login.microsoftonline.com`.
+    pub authority_host: String,
+}
+
+impl Grantee {
+    /// The refusal for scopes the client has no consent for.
+    pub fn consent(&self, missing: &[Scope]) -> ConsentMissing {
+        let scopes: Vec<String> = missing.iter().map(|scope| scope.request()).collect();
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", &self.client_id)
+            .append_pair("scope", &scopes.join(" "))
+            .append_pair("redirect_uri", "http://localhost")
+            .finish();
+        ConsentMissing {
+            client_id: self.client_id.clone(),
+            scopes: missing.iter().map(ToString::to_string).collect(),
+            consent_url: format!(
+                "{}/{}/v2.0/adminconsent?{query}",
+                self.authority_host.trim_end_matches('/'),
+                self.tenant
+            ),
+        }
+    }
+}
+
+/// The sign-in client lacks admin consent for scopes an operation needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentMissing {
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub consent_url: String,
+}
+
+impl fmt::Display for ConsentMissing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the sign-in client {} has no admin consent in this tenant for {}; nothing was changed. \
+             Tenant-wide consent is granted once, by a {} (a Hybrid Identity Administrator cannot): \
+             open {} and accept, or sign in with the device code as one of them, which asks for it. \
+             An organisation may use its own public client registration instead: --admin-client-id APPID",
+            self.client_id,
+            self.scopes.join(", "),
+            names(&CONSENT_GRANTERS).replacen(", ", " or ", CONSENT_GRANTERS.len() - 1),
+            self.consent_url
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn granted(scopes: &[&str]) -> HashSet<String> {
+        scopes.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn role(template_id: &str) -> DirectoryRole {
+        DirectoryRole {
+            id: "r".into(),
+            display_name: None,
+            role_template_id: template_id.into(),
+        }
+    }
+
+    fn grantee() -> Grantee {
+        Grantee {
+            upn: "hybrid.admin@contoso.onmicrosoft.com".into(),
+            client_id: "14d82eec-204b-4c2f-b7e8-296a70dab67e".into(),
+            tenant: "contoso.onmicrosoft.com".into(),
+            authority_host: "https://login.microsoftonline.com/".into(),
+        }
+    }
+
+    #[test]
+    fn registration_needs_consent_for_each_scope_and_names_what_is_missing() {
+        let hia = [role(HYBRID_IDENTITY_ADMINISTRATOR)];
+        let all = granted(&[
+            "User.Read",
+            "Application.ReadWrite.All",
+            "AppRoleAssignment.ReadWrite.All",
+        ]);
+        assert!(REGISTER.check(&all, &hia, &grantee()).is_ok());
+        let partial = granted(&["User.Read", "Application.ReadWrite.All"]);
+        let error = REGISTER.check(&partial, &hia, &grantee()).unwrap_err();
+        let EngineError::ConsentMissing(missing) = &error else {
+            panic!("{error}");
+        };
+        assert_eq!(missing.scopes, ["AppRoleAssignment.ReadWrite.All"]);
+        assert!(missing.consent_url.starts_with(
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0/adminconsent?client_id=14d82eec-204b-4c2f-b7e8-296a70dab67e&scope=00000003-0000-0000-c000-000000000000%2FAppRoleAssignment.ReadWrite.All"
+        ), "{}", missing.consent_url);
+        let text = error.to_string();
+        assert!(
+            text.contains("Global Administrator or Privileged Role Administrator or Cloud Application Administrator or Application Administrator"),
+            "{text}"
+        );
+        assert!(text.contains("--admin-client-id"), "{text}");
+    }
+
+    #[test]
+    fn a_higher_scope_satisfies_a_lower_one() {
+        let directory = granted(&["Directory.ReadWrite.All", "User.Read"]);
+        let ga = [role(GLOBAL_ADMINISTRATOR)];
+        assert!(CHECK_APPLICATION.check(&directory, &ga, &grantee()).is_ok());
+        // ...but nothing stands in for writing applications or granting roles.
+        let error = REGISTER.check(&directory, &ga, &grantee()).unwrap_err();
+        let EngineError::ConsentMissing(missing) = &error else {
+            panic!("{error}");
+        };
+        assert_eq!(
+            missing.scopes,
+            [
+                "Application.ReadWrite.All",
+                "AppRoleAssignment.ReadWrite.All"
+            ]
+        );
+    }
+
+    #[test]
+    fn consent_is_not_enough_without_a_role() {
+        let all = granted(&[
+            "User.Read",
+            "Application.ReadWrite.All",
+            "AppRoleAssignment.ReadWrite.All",
+        ]);
+        let error = REGISTER
+            .check(&all, &[role(PRIVILEGED_ROLE_ADMIN.template_id)], &grantee())
+            .unwrap_err();
+        assert!(
+            matches!(&error, EngineError::RoleMissing { roles, .. } if roles.starts_with("Hybrid Identity Administrator")),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,300 @@
+//! The tool against a sandbox that behaves like a real tenant on consent,
+//! roles, replication and lost answers to writes, as processes over loopback:
+//! an onboarding either completes with no duplicate or refuses before
+//! changing anything, saying exactly what an administrator must do.
+
+mod common;
+mod support;
+
+use common::{SYNC_APP_ID, admin_token, graph};
+use entra_connect::sandbox::{SandboxConfig, SandboxHandle};
+use reqwest::Method;
+use serde_json::Value;
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}
+
+/// A seeded user's UPN (the seed's domain is fixed).
+fn upn(name: &str) -> String {
+    format!("{name}@contoso-sandbox.onmicrosoft.com")
+}
+
+fn endpoints(sb: &SandboxHandle) -> Vec<String> {
+    strings(&[
+        "--tenant",
+        &sb.tenant_id,
+        "--authority-host",
+        &sb.authority_host,
+        "--graph-url",
+        &sb.graph_url,
+    ])
+}
+
+/// `app <command>` as the seeded `user`, with the password grant.
+async fn app(
+    sb: &SandboxHandle,
+    state: &Path,
+    command: &str,
+    user: &str,
+    extra: &[&str],
+) -> Output {
+    let user = sb.user(user).expect("seeded user").clone();
+    let mut args = strings(&["--json", "app", command, "--upn", &user.upn]);
+    args.extend(strings(&["--sign-in", "password", "--password-stdin"]));
+    args.extend(endpoints(sb));
+    args.extend(strings(extra));
+    support::run_async(state, args, format!("{}\n", user.password), vec![]).await
+}
+
+/// `app <command>` as `user` with the device code, approved by the sandbox.
+async fn app_device_code(sb: &SandboxHandle, state: &Path, command: &str, user: &str) -> Output {
+    let upn = sb.user(user).expect("seeded user").upn.clone();
+    let mut args = strings(&["--json", "app", command, "--upn", &upn]);
+    args.extend(endpoints(sb));
+    support::run_async(state, args, String::new(), vec![]).await
+}
+
+/// Every object of `kind` in the tenant whose display name starts with this
+/// tool's prefix (applications), or that belongs to them.
+async fn count(sb: &SandboxHandle, path: &str) -> usize {
+    let token = admin_token(sb).await;
+    let (status, page) = graph(sb, &token, Method::GET, path, None).await;
+    assert!(status.is_success(), "{path}: {page}");
+    page["value"].as_array().unwrap().len()
+}
+
+async fn provisioning_apps(sb: &SandboxHandle) -> Vec<Value> {
+    let token = admin_token(sb).await;
+    let path = "/applications?$filter=startswith(displayName,'ConnectSyncProvisioning_')";
+    let (_, page) = graph(sb, &token, Method::GET, path, None).await;
+    page["value"].as_array().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_consent_register_refuses_before_any_change_and_says_who_can_grant_it() {
+    let sb = common::start_with(SandboxConfig {
+        without_consent: true,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let state = tempfile::tempdir().unwrap();
+    let output = app(&sb, state.path(), "register", "hybrid.admin", &[]).await;
+    let log = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{log}");
+    for expected in [
+        "has no admin consent in this tenant for User.Read, Application.ReadWrite.All, AppRoleAssignment.ReadWrite.All",
+        "nothing was changed",
+        "Global Administrator or Privileged Role Administrator or Cloud Application Administrator or Application Administrator",
+        &format!(
+            "{}/{}/v2.0/adminconsent?client_id=14d82eec-204b-4c2f-b7e8-296a70dab67e&scope=",
+            sb.authority_host.trim_end_matches('/'),
+            sb.tenant_id
+        ),
+        "--admin-client-id",
+    ] {
+        assert!(log.contains(expected), "{expected:?} not in {log}");
+    }
+    assert_eq!(sb.writes_done(), 0, "nothing was written to the tenant");
+    assert_eq!(
+        support::run_json(state.path(), &["cert", "list"]),
+        serde_json::json!([])
+    );
+
+    // doctor --upn says the same, per operation, and fails.
+    let user = sb.user("hybrid.admin").unwrap().clone();
+    let mut args = strings(&["--json", "doctor", "--upn", &user.upn]);
+    args.extend(strings(&["--sign-in", "password", "--password-stdin"]));
+    args.extend(endpoints(&sb));
+    let output =
+        support::run_async(state.path(), args, format!("{}\n", user.password), vec![]).await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let findings: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let administrator = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "administrator")
+        .expect("an administrator finding");
+    assert_eq!(administrator["verdict"], "FAIL", "{findings:#}");
+    assert!(
+        administrator["detail"]
+            .as_str()
+            .unwrap()
+            .contains("AADSTS65001")
+            || administrator["detail"]
+                .as_str()
+                .unwrap()
+                .contains("no admin consent"),
+        "{findings:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_code_approved_by_a_global_administrator_consents_and_continues() {
+    let sb = common::start_with(SandboxConfig {
+        without_consent: true,
+        auto_approve: Some(upn("global.admin")),
+        auto_approve_delay: Duration::from_millis(200),
+        device_code_interval: Duration::from_secs(1),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let state = tempfile::tempdir().unwrap();
+    let output = app_device_code(&sb, state.path(), "register", "global.admin").await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(provisioning_apps(&sb).await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_code_approved_by_a_hybrid_identity_administrator_ends_with_admin_approval_required()
+{
+    let sb = common::start_with(SandboxConfig {
+        without_consent: true,
+        auto_approve: Some(upn("hybrid.admin")),
+        auto_approve_delay: Duration::from_millis(200),
+        device_code_interval: Duration::from_secs(1),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let state = tempfile::tempdir().unwrap();
+    let output = app_device_code(&sb, state.path(), "register", "hybrid.admin").await;
+    let log = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{log}");
+    assert!(log.contains("has no admin consent in this tenant"), "{log}");
+    assert!(log.contains("/v2.0/adminconsent?client_id="), "{log}");
+    assert_eq!(sb.writes_done(), 0, "nothing was written to the tenant");
+}
+
+/// Lost answers to writes: every onboarding ends (reruns allowed) with one
+/// application, one service principal, one role assignment and one key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn post_write_faults_never_make_a_second_object() {
+    for seed in 1..=10u64 {
+        let sb = common::start_with(SandboxConfig {
+            post_write_fault_rate: 0.35,
+            fault_seed: seed,
+            ..SandboxConfig::default()
+        })
+        .await;
+        let state = tempfile::tempdir().unwrap();
+        let mut finished = false;
+        for _attempt in 0..6 {
+            let registered = app(&sb, state.path(), "register", "hybrid.admin", &[]).await;
+            if !registered.status.success() {
+                continue;
+            }
+            let linked = app(&sb, state.path(), "link", "hybrid.admin", &[]).await;
+            if linked.status.success() {
+                finished = true;
+                break;
+            }
+        }
+        assert!(finished, "seed {seed}: onboarding did not finish in 6 runs");
+        let apps = provisioning_apps(&sb).await;
+        assert_eq!(apps.len(), 1, "seed {seed}: {apps:#?}");
+        let app_id = apps[0]["appId"].as_str().unwrap();
+        let token = admin_token(&sb).await;
+        let (_, app) = graph(
+            &sb,
+            &token,
+            Method::GET,
+            &format!("/applications(appId='{app_id}')?$select=keyCredentials"),
+            None,
+        )
+        .await;
+        assert_eq!(
+            app["keyCredentials"].as_array().unwrap().len(),
+            1,
+            "seed {seed}: {app}"
+        );
+        let principals = count(
+            &sb,
+            &format!("/servicePrincipals?$filter=appId eq '{app_id}'"),
+        )
+        .await;
+        assert_eq!(principals, 1, "seed {seed}");
+        let (_, sp) = graph(
+            &sb,
+            &token,
+            Method::GET,
+            &format!("/servicePrincipals(appId='{app_id}')"),
+            None,
+        )
+        .await;
+        let sp_id = sp["id"].as_str().unwrap();
+        let grants = count(
+            &sb,
+            &format!("/servicePrincipals/{sp_id}/appRoleAssignments"),
+        )
+        .await;
+        assert_eq!(grants, 1, "seed {seed}");
+        let credential = support::run_json(state.path(), &["credential", "show"]);
+        assert_eq!(credential["connector_identity_type"], "Application");
+        let _ = SYNC_APP_ID;
+    }
+}
+
+/// Right after the grant, tokens come without the role: link waits for it,
+/// and with no time left refuses and leaves the credential as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn link_waits_for_the_role_and_refuses_when_it_never_comes() {
+    let sb = common::start_with(SandboxConfig {
+        replication_lag: Duration::from_secs(3),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let state = tempfile::tempdir().unwrap();
+    // Stop after the service principal, and let it replicate, so that the
+    // grant made by the rerun is the one thing still replicating.
+    let user = sb.user("hybrid.admin").unwrap().clone();
+    let mut args = strings(&["--json", "app", "register", "--upn", &user.upn]);
+    args.extend(strings(&["--sign-in", "password", "--password-stdin"]));
+    args.extend(endpoints(&sb));
+    let crash = vec![(
+        "ENTRA_CONNECT_TEST_ABORT_AFTER".to_string(),
+        "service-principal".to_string(),
+    )];
+    let stopped =
+        support::run_async(state.path(), args, format!("{}\n", user.password), crash).await;
+    assert!(!stopped.status.success(), "{}", stderr(&stopped));
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    let registered = app(&sb, state.path(), "register", "hybrid.admin", &[]).await;
+    assert!(registered.status.success(), "{}", stderr(&registered));
+
+    // No patience: the token has no role yet, so nothing switches.
+    let hasty = app(
+        &sb,
+        state.path(),
+        "link",
+        "hybrid.admin",
+        &["--replication-timeout", "0"],
+    )
+    .await;
+    let log = stderr(&hasty);
+    assert_eq!(hasty.status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("still does not carry ADSynchronization.ReadWrite.All"),
+        "{log}"
+    );
+    let credential = support::run_json(state.path(), &["credential", "show"]);
+    assert_eq!(credential["connector_identity_type"], "None");
+
+    // With the replication budget, it waits (and says so), then switches.
+    let linked = app(&sb, state.path(), "link", "hybrid.admin", &[]).await;
+    let log = stderr(&linked);
+    assert!(linked.status.success(), "{log}");
+    let credential = support::run_json(state.path(), &["credential", "show"]);
+    assert_eq!(credential["connector_identity_type"], "Application");
+    assert!(
+        log.contains("[ ok ] Sign in as the application for the synchronization service: token acquired with ADSynchronization.ReadWrite.All"),
+        "{log}"
+    );
+}
