@@ -298,3 +298,67 @@ async fn link_waits_for_the_role_and_refuses_when_it_never_comes() {
         "{log}"
     );
 }
+
+/// `doctor` on an onboarded server: every check passes (the software key
+/// store warns), with an administrator each operation is allowed, and an
+/// unknown tenant fails the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_checks_everything_and_exits_by_the_worst_finding() {
+    let sb = common::start().await;
+    let state = tempfile::tempdir().unwrap();
+    let registered = app(&sb, state.path(), "register", "hybrid.admin", &[]).await;
+    assert!(registered.status.success(), "{}", stderr(&registered));
+    let linked = app(&sb, state.path(), "link", "hybrid.admin", &[]).await;
+    assert!(linked.status.success(), "{}", stderr(&linked));
+
+    let user = sb.user("hybrid.admin").unwrap().clone();
+    let mut args = strings(&["--json", "doctor", "--upn", &user.upn]);
+    args.extend(strings(&["--sign-in", "password", "--password-stdin"]));
+    let output =
+        support::run_async(state.path(), args, format!("{}\n", user.password), vec![]).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let findings: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let verdict = |check: &str| {
+        findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["check"] == check)
+            .unwrap_or_else(|| panic!("no {check} finding in {findings:#}"))["verdict"]
+            .clone()
+    };
+    for check in [
+        "scheduler",
+        "credential",
+        "certificate",
+        "endpoints",
+        "clock",
+        "token",
+        "administrator",
+        "app register / wizard (Managed, BYOC)",
+        "app link --application-app-id (BYOA)",
+    ] {
+        assert_eq!(verdict(check), "OK", "{check}: {findings:#}");
+    }
+    assert_eq!(verdict("key store"), "WARN");
+
+    // The human table says the same; an unknown tenant fails the run.
+    let output = support::run_async(
+        state.path(),
+        strings(&["doctor", "--tenant", "nonexistent.onmicrosoft.com"]),
+        String::new(),
+        vec![],
+    )
+    .await;
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{table}");
+    assert!(
+        table.contains("endpoints") && table.contains("FAIL"),
+        "{table}"
+    );
+    assert!(
+        stderr(&output).contains("check(s) failed"),
+        "{}",
+        stderr(&output)
+    );
+}
