@@ -128,13 +128,23 @@ async fn without_consent_register_refuses_before_any_change_and_says_who_can_gra
         administrator["detail"]
             .as_str()
             .unwrap()
-            .contains("AADSTS65001")
-            || administrator["detail"]
-                .as_str()
-                .unwrap()
-                .contains("no admin consent"),
+            .contains("AADSTS65001"),
         "{findings:#}"
     );
+    // Each operation names the scopes it lacks and where to consent.
+    let register = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "app register / wizard (Managed, BYOC)")
+        .expect("a finding for registration");
+    assert_eq!(register["verdict"], "FAIL");
+    let fix = register["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("no admin consent in this tenant for User.Read, Application.ReadWrite.All, AppRoleAssignment.ReadWrite.All"),
+        "{fix}"
+    );
+    assert!(fix.contains("/v2.0/adminconsent?client_id="), "{fix}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

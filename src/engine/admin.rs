@@ -11,9 +11,11 @@ use crate::entra::graph::GraphClient;
 
 pub const SIGN_IN: Check = Check::new("sign-in", "Sign in as Hybrid Identity Administrator");
 
-/// AADSTS65001: the user or administrator has not consented; AADSTS90094:
-/// admin approval required (a sign-in that would need consent it cannot give).
-const CONSENT_REQUIRED: [u32; 2] = [65001, 90094];
+/// Whether a sign-in's AADSTS code means consent is missing: 65001 (the user
+/// or administrator has not consented) or 90094 (admin approval required).
+pub fn consent_required(aadsts: u32) -> bool {
+    matches!(aadsts, 65001 | 90094)
+}
 
 /// The sign-in in a plan.
 pub fn plan_sign_in(target: &Target, needs: &Needs) -> PlannedStep {
@@ -53,11 +55,7 @@ pub async fn sign_in_checked(
             })
             .await;
         let graph = match signed_in {
-            Err(error)
-                if error
-                    .aadsts()
-                    .is_some_and(|c| CONSENT_REQUIRED.contains(&c)) =>
-            {
+            Err(error) if error.aadsts().is_some_and(consent_required) => {
                 let missing = grantee.consent(needs.scopes);
                 return Err(EngineError::ConsentMissing(Box::new(missing)));
             }

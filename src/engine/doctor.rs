@@ -4,6 +4,7 @@
 //! credential, and (with an administrator) what each operation would need of
 //! them. One finding per check, with the fix when it is not OK.
 
+use super::admin::consent_required;
 use super::operation::{Check, Run};
 use super::permissions::{self, Grantee, Needs};
 use super::progress::{Progress, ProgressSender};
@@ -379,15 +380,33 @@ async fn admin_findings(
             Ok(((graph.token_scopes(), roles), String::new()))
         })
         .await;
-    let (scopes, roles) = match signed_in {
-        Ok(signed_in) => signed_in,
-        Err(error) => return vec![Finding::failed("administrator", &error)],
-    };
     let grantee = Grantee {
         upn: admin.upn().to_string(),
         client_id: connection.admin_client_id.clone(),
         tenant: connection.tenant.to_string(),
         authority_host: connection.endpoints.authority_host.to_string(),
+    };
+    let (scopes, roles) = match signed_in {
+        Ok(signed_in) => signed_in,
+        // Nothing consented at all: every operation lacks all it asks for.
+        Err(EngineError::Entra(error)) if error.aadsts().is_some_and(consent_required) => {
+            let mut findings = vec![Finding::new(
+                "administrator",
+                Verdict::Fail,
+                format!("{} cannot sign in to this client: {error}", admin.upn()),
+            )];
+            findings.extend(OPERATIONS.iter().map(|(operation, needs)| {
+                let missing = grantee.consent(needs.scopes);
+                Finding::new(
+                    *operation,
+                    Verdict::Fail,
+                    format!("needs {}", needs.describe()),
+                )
+                .fix(missing.to_string())
+            }));
+            return findings;
+        }
+        Err(error) => return vec![Finding::failed("administrator", &error)],
     };
     let mut findings = vec![Finding::new(
         "administrator",
