@@ -2,9 +2,8 @@
 
 use super::connection::{ConnectionArgs, run_operation};
 use super::output::{Output, fields};
-use crate::domain::ConnectionInputs;
 use crate::domain::{ConnectorCredential, ConnectorIdentityType, format_time};
-use crate::engine::connection::{remember, remembered, settings};
+use crate::engine::connection::{for_credential, remember, settings};
 use crate::engine::{LocalServer, test_credential};
 use crate::entra::client::DEFAULT_ADMIN_CLIENT_ID;
 use clap::Subcommand;
@@ -32,18 +31,7 @@ pub fn run(
 ) -> anyhow::Result<()> {
     match command {
         CredentialCommand::Test(connection) => {
-            // The tenant the credential belongs to, unless one is given or remembered.
-            let tenant = match server.credential()? {
-                ConnectorCredential::Application(app) => app.tenant_id.parse().ok(),
-                _ => None,
-            };
-            let inputs = connection
-                .inputs()
-                .or(remembered(server)?)
-                .or(ConnectionInputs {
-                    tenant,
-                    ..ConnectionInputs::default()
-                });
+            let inputs = for_credential(server, connection.inputs())?;
             let settings = settings(
                 &inputs,
                 DEFAULT_ADMIN_CLIENT_ID,

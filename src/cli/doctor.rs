@@ -2,9 +2,9 @@
 
 use super::connection::{ConnectionArgs, SignInOptions, run_operation};
 use super::output::{Output, table};
-use crate::domain::{ConnectionInputs, ConnectorCredential, Upn};
+use crate::domain::Upn;
 use crate::engine::LocalServer;
-use crate::engine::connection::{remembered, settings};
+use crate::engine::connection::{for_credential, settings};
 use crate::engine::doctor::{Finding, doctor, healthy};
 use clap::Args;
 
@@ -21,19 +21,7 @@ pub struct DoctorArgs {
 }
 
 pub fn run(args: DoctorArgs, server: &mut LocalServer, out: &Output) -> anyhow::Result<()> {
-    // The tenant the credential belongs to, unless one is given or remembered.
-    let tenant = match server.credential()? {
-        ConnectorCredential::Application(app) => app.tenant_id.parse().ok(),
-        _ => None,
-    };
-    let inputs = args
-        .connection
-        .inputs()
-        .or(remembered(server)?)
-        .or(ConnectionInputs {
-            tenant,
-            ..ConnectionInputs::default()
-        });
+    let inputs = for_credential(server, args.connection.inputs())?;
     let connection = settings(
         &inputs,
         &args.how.admin_client_id(),

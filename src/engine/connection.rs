@@ -4,7 +4,7 @@
 //! after an operation with it worked.
 
 use super::{EngineError, LocalServer};
-use crate::domain::ConnectionInputs;
+use crate::domain::{ConnectionInputs, ConnectorCredential};
 use crate::entra::cache::TokenCache;
 use crate::entra::client::ConnectionSettings;
 use crate::entra::{Endpoints, RetryPolicy};
@@ -40,6 +40,22 @@ pub fn settings(
         },
         cache,
     })
+}
+
+/// The connection for talking about this server's own credential: what was
+/// given, else what was remembered, else the tenant the credential is in.
+pub fn for_credential(
+    server: &LocalServer,
+    given: ConnectionInputs,
+) -> Result<ConnectionInputs, EngineError> {
+    let tenant = match server.credential()? {
+        ConnectorCredential::Application(app) => app.tenant_id.parse().ok(),
+        _ => None,
+    };
+    Ok(given.or(remembered(server)?).or(ConnectionInputs {
+        tenant,
+        ..ConnectionInputs::default()
+    }))
 }
 
 /// The connection used last (nothing when none was remembered, or when what

@@ -113,32 +113,34 @@ pub fn pick(shared: &Shared, count: usize) -> usize {
     rng(shared).random_range(0..count)
 }
 
-fn pre_handler_fault(shared: &Shared) -> Option<StatusCode> {
-    let rate = shared.config.fault_rate;
+/// With probability `rate`, the fault `pick` chooses, both drawn from the one
+/// seeded RNG (so a seed reproduces a run).
+fn draw<T>(
+    shared: &Shared,
+    rate: f64,
+    pick: impl FnOnce(&mut rand_chacha::ChaCha8Rng) -> T,
+) -> Option<T> {
     if rate <= 0.0 {
         return None;
     }
     let mut rng = rng(shared);
-    if !rng.random_bool(rate.min(1.0)) {
-        return None;
-    }
-    Some(if rng.random_bool(0.5) {
-        StatusCode::TOO_MANY_REQUESTS
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
+    rng.random_bool(rate.min(1.0)).then(|| pick(&mut rng))
+}
+
+fn pre_handler_fault(shared: &Shared) -> Option<StatusCode> {
+    draw(shared, shared.config.fault_rate, |rng| {
+        if rng.random_bool(0.5) {
+            StatusCode::TOO_MANY_REQUESTS
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
     })
 }
 
 fn post_write_fault(shared: &Shared) -> Option<PostWriteFault> {
-    let rate = shared.config.post_write_fault_rate;
-    if rate <= 0.0 {
-        return None;
-    }
-    let mut rng = rng(shared);
-    if !rng.random_bool(rate.min(1.0)) {
-        return None;
-    }
-    Some(POST_WRITE_FORMS[rng.random_range(0..POST_WRITE_FORMS.len())])
+    draw(shared, shared.config.post_write_fault_rate, |rng| {
+        POST_WRITE_FORMS[rng.random_range(0..POST_WRITE_FORMS.len())]
+    })
 }
 
 fn fault_response(status: StatusCode, graph: bool) -> Response {

@@ -9,7 +9,7 @@ pub mod pages;
 pub mod theme;
 pub mod widgets;
 
-use crate::domain::{ConnectionInputs, ConnectorCredential, SignInAnswer, Upn};
+use crate::domain::{SignInAnswer, Upn};
 use crate::engine::connection::{remember, settings};
 use crate::engine::progress::ProgressSender;
 use crate::engine::{
@@ -301,16 +301,10 @@ impl Runner {
         let cache = self.cache.clone();
         let progress = self.progress(OpId(0));
         self.lend_server(async move |server| {
-            let tenant = match server.credential() {
-                Ok(ConnectorCredential::Application(app)) => app.tenant_id.parse().ok(),
-                _ => None,
-            };
-            let remembered = crate::engine::connection::remembered(server).unwrap_or_default();
-            let inputs = connection.or(remembered).or(ConnectionInputs {
-                tenant,
-                ..ConnectionInputs::default()
-            });
-            let settings = settings(&inputs, DEFAULT_ADMIN_CLIENT_ID, REPLICATION_BUDGET, cache);
+            let settings =
+                crate::engine::connection::for_credential(server, connection).and_then(|inputs| {
+                    settings(&inputs, DEFAULT_ADMIN_CLIENT_ID, REPLICATION_BUDGET, cache)
+                });
             let findings = crate::engine::doctor::doctor(server, settings, None, progress).await;
             Message::Doctored(findings)
         });
