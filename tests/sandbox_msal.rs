@@ -1,6 +1,7 @@
 //! Microsoft's own client library accepts the sandbox: MSAL for Python, over
 //! HTTPS with the sandbox's CA, acquires a client-credentials token with a
-//! certificate registered through Graph. Needs python3 and PyPI; the venv is
+//! certificate registered through Graph, and signs a user in with the device
+//! code flow. Needs python3 and PyPI; the venv is
 //! made once in target/msal-venv. If it cannot be made, this test fails.
 
 mod common;
@@ -189,4 +190,62 @@ async fn msal_python_acquires_a_client_credentials_token_over_https() {
     assert_eq!(claims["appid"], app_id.as_str());
     assert_eq!(claims["aud"], SYNC_APP_ID);
     assert_eq!(claims["tid"], sb.tenant_id.as_str());
+}
+
+/// MSAL's device code flow as a public client (Microsoft Graph Command Line
+/// Tools, consented in the seed) against the sandbox over HTTPS; the sandbox
+/// approves the code for the Hybrid Identity Administrator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msal_python_signs_in_with_the_device_code_over_https() {
+    let python = tokio::task::spawn_blocking(msal_python)
+        .await
+        .expect("venv setup");
+    let workdir = tempfile::tempdir().unwrap();
+    let admin = "hybrid.admin@contoso-sandbox.onmicrosoft.com";
+    let sb = start_with(SandboxConfig {
+        tls: true,
+        ca_cert_path: Some(workdir.path().join("sandbox-ca.pem")),
+        auto_approve: Some(admin.into()),
+        auto_approve_delay: Duration::from_millis(300),
+        device_code_interval: Duration::from_secs(1),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let ca = sb.ca_cert.clone().expect("a CA file with TLS");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/msal_device_code.py");
+    let mut command = tokio::process::Command::new(python);
+    command
+        .arg(script)
+        .env("SANDBOX_AUTHORITY", sb.authority())
+        .env("SANDBOX_CLIENT_ID", GRAPH_CLI)
+        .env(
+            "SANDBOX_SCOPES",
+            "https://graph.microsoft.com/User.Read https://graph.microsoft.com/Application.Read.All",
+        )
+        .env("REQUESTS_CA_BUNDLE", &ca)
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(Duration::from_secs(90), command.output())
+        .await
+        .expect("MSAL finishes within 90 s")
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "MSAL did not get a token: {stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    let payload = URL_SAFE_NO_PAD
+        .decode(result["access_token_payload"].as_str().unwrap())
+        .unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(claims["upn"], admin, "{claims}");
+    let scopes = claims["scp"].as_str().unwrap_or_default();
+    assert!(
+        scopes.contains("User.Read") && scopes.contains("Application.Read.All"),
+        "{claims}"
+    );
 }

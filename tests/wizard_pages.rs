@@ -9,6 +9,7 @@ use entra_connect::domain::{
 };
 use entra_connect::engine::doctor::{Finding, Verdict};
 use entra_connect::engine::onboard::Onboard;
+use entra_connect::engine::permissions::{self, Grantee};
 use entra_connect::engine::progress::{Progress, StepStatus};
 use entra_connect::engine::{
     CertificateSection, ConfigurationReport, EngineError, OperationRequest, Outcome, Plan,
@@ -432,6 +433,40 @@ fn sign_in_asks_the_engine_and_sends_a_password_only_when_chosen() {
         })
     );
     assert_eq!(model.data.sign_in, SignInAnswer::Password);
+}
+
+#[test]
+fn missing_consent_is_explained_on_the_sign_in_page() {
+    let mut model = first_pass();
+    drive_to(&mut model, "sign-in");
+    send(&mut model, key(KeyCode::Enter));
+    let grantee = Grantee {
+        upn: ADMIN.into(),
+        client_id: "14d82eec-204b-4c2f-b7e8-296a70dab67e".into(),
+        tenant: "contoso.onmicrosoft.com".into(),
+        authority_host: "https://login.microsoftonline.com".into(),
+    };
+    let missing = grantee.consent(permissions::REGISTER.scopes);
+    let refused = failure(EngineError::ConsentMissing(Box::new(missing)));
+    engine(&mut model, EngineEvent::SignedIn(Err(refused)));
+    assert_eq!(title(&model), "sign-in");
+    let screen = render(&model, 120, 40);
+    for expected in [
+        "has no admin consent in this tenant for User.Read,",
+        "Privileged Role Administrator",
+        "adminconsent?client_id=14d82eec-204b-4c2f-b7e8-296a70dab67e",
+        "--admin-client-id",
+    ] {
+        assert!(screen.contains(expected), "{expected:?} in {screen}");
+    }
+    snapshot("sign-in-consent-missing", &model);
+    // At 80x24 the explanation runs past the page: PgDn shows the rest.
+    for _ in 0..3 {
+        send(&mut model, key(KeyCode::PageDown));
+    }
+    let screen = render(&model, 80, 24);
+    assert!(screen.contains("--admin-client-id"), "{screen}");
+    snapshot("sign-in-consent-missing-scrolled", &model);
 }
 
 #[test]

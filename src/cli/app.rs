@@ -1,12 +1,20 @@
 //! `app register` and `app link` (Add-EntraApplicationRegistration,
-//! Add-ADSyncApplicationRegistration).
+//! Add-ADSyncApplicationRegistration), `app rotate`
+//! (Invoke-ADSyncApplicationCredentialRotation), `app remove-key`
+//! (Remove-EntraApplicationKey) and `app keys`.
 
-use super::connection::{CertificateArg, ConnectionArgs, DryRunArg, Invocation, SignInArgs};
+use super::connection::{
+    CertificateArg, ConnectionArgs, DryRunArg, Invocation, SignInArgs, SignInOptions, run_operation,
+};
 use super::output::{Output, fields};
-use crate::domain::{AppId, ApplicationCredential};
+use crate::domain::{AppId, ApplicationCredential, CertificateDays, Upn};
+use crate::engine::connection::{for_credential, remember, settings};
 use crate::engine::link::{Link, LinkChoice};
 use crate::engine::register::{CertificateSource, Register, Registration};
-use crate::engine::{LocalServer, OperationRequest, Outcome};
+use crate::engine::remove_key::{RemoveKey, RemovedKey};
+use crate::engine::rotate::{NewCertificate, OldKeyRemoval, Rotate, Rotation};
+use crate::engine::{LocalServer, OperationRequest, Outcome, application_keys};
+use crate::entra::client::DEFAULT_ADMIN_CLIENT_ID;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
@@ -16,6 +24,44 @@ pub enum AppCommand {
     Register(Box<RegisterArgs>),
     /// Make an application the connector's credential (the one registered, or BYOA with --application-app-id).
     Link(Box<LinkArgs>),
+    /// Rotate the application's certificate (the application adds its new key itself; an administrator with --upn when it cannot).
+    Rotate(Box<RotateArgs>),
+    /// Remove a key from the application (revocation), by its keyId; never the key in use.
+    RemoveKey(Box<RemoveKeyArgs>),
+    /// List the application's keys: keyId, thumbprint, validity, whether in use.
+    Keys(Box<ConnectionArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    #[command(flatten)]
+    certificate: CertificateArg,
+    /// Validity of a new managed certificate, in days (1-730).
+    #[arg(long, value_name = "N", default_value_t = CertificateDays::default())]
+    days: CertificateDays,
+    /// An administrator who may update application credentials (Application Administrator,
+    /// Cloud Application Administrator, Global Administrator): needed only when the application
+    /// cannot add its key itself (current certificate expired or missing); given, the administrator
+    /// replaces the keys.
+    #[arg(long, value_name = "UPN")]
+    upn: Option<Upn>,
+    #[command(flatten)]
+    how: SignInOptions,
+    #[command(flatten)]
+    connection: ConnectionArgs,
+    #[command(flatten)]
+    dry_run: DryRunArg,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveKeyArgs {
+    /// The keyId of the key to remove (`entra-connect app keys` lists them).
+    #[arg(long, value_name = "KEYID")]
+    certificate_id: uuid::Uuid,
+    #[command(flatten)]
+    connection: ConnectionArgs,
+    #[command(flatten)]
+    dry_run: DryRunArg,
 }
 
 #[derive(Debug, Args)]
@@ -101,8 +147,105 @@ fn human(printed: &Printed) -> String {
     fields(&rows)
 }
 
+fn human_rotation(rotation: &Rotation) -> String {
+    let path = match rotation.path {
+        crate::engine::rotate::RotationPath::Application => "the application itself (addKey)",
+        crate::engine::rotate::RotationPath::Administrator => {
+            "an administrator (PATCH keyCredentials)"
+        }
+    };
+    let old_key = match &rotation.old_key {
+        OldKeyRemoval::Removed { key_id } => format!("removed ({key_id})"),
+        OldKeyRemoval::AlreadyGone => "not on the application".to_string(),
+        OldKeyRemoval::NotRemoved { command, .. } => format!("NOT removed: run {command}"),
+    };
+    let mut text = fields(&[
+        ("ApplicationId", rotation.app_id.clone()),
+        (
+            "OldCertificateSHA256Hash",
+            rotation.old_certificate_sha256.to_string(),
+        ),
+        (
+            "NewCertificateSHA256Hash",
+            rotation.new_certificate_sha256.to_string(),
+        ),
+        ("KeyAddedBy", path.to_string()),
+        ("Why", rotation.why.clone()),
+        ("OldKey", old_key),
+        (
+            "OldCertificateInStore",
+            match rotation.old_certificate_deleted {
+                true => "deleted".to_string(),
+                false => "kept".to_string(),
+            },
+        ),
+    ]);
+    for warning in &rotation.warnings {
+        text.push_str(&format!("WARNING: {warning}\n"));
+    }
+    text
+}
+
+fn human_removed(removed: &RemovedKey) -> String {
+    fields(&[
+        ("ApplicationId", removed.app_id.clone()),
+        ("RemovedKeyId", removed.key_id.clone()),
+        ("Thumbprint", removed.thumbprint.clone().unwrap_or_default()),
+    ])
+}
+
+fn keys(connection: ConnectionArgs, server: &mut LocalServer, out: &Output) -> anyhow::Result<()> {
+    let inputs = for_credential(server, connection.inputs())?;
+    let settings = settings(
+        &inputs,
+        DEFAULT_ADMIN_CLIENT_ID,
+        connection.replication_budget(),
+        Default::default(),
+    )?;
+    let keys = run_operation(server, async |server, progress| {
+        application_keys(server, settings, progress).await
+    })?;
+    remember(server, &inputs)?;
+    out.show(&keys, |keys| {
+        let mut text = String::new();
+        for key in keys {
+            text.push_str(&format!(
+                "{}  thumbprint {}  {} .. {}{}\n",
+                key.key_id,
+                key.thumbprint.as_deref().unwrap_or("-"),
+                key.start.as_deref().unwrap_or("-"),
+                key.end.as_deref().unwrap_or("-"),
+                if key.in_use { "  (in use)" } else { "" }
+            ));
+        }
+        text
+    })
+}
+
 pub fn run(command: AppCommand, server: &mut LocalServer, out: &Output) -> anyhow::Result<()> {
     let (invocation, request, dry_run) = match command {
+        AppCommand::Keys(connection) => return keys(*connection, server, out),
+        AppCommand::Rotate(args) => {
+            let certificate = match args.certificate.certificate_sha256 {
+                Some(hash) => NewCertificate::Existing(hash),
+                None => NewCertificate::Managed { days: args.days },
+            };
+            let request = OperationRequest::Rotate(Rotate { certificate });
+            let connection = for_credential(server, args.connection.inputs())?;
+            let mut invocation =
+                Invocation::optional_admin(&args.connection, args.upn, Some(&args.how));
+            invocation.connection = connection;
+            (invocation, request, args.dry_run)
+        }
+        AppCommand::RemoveKey(args) => {
+            let request = OperationRequest::RemoveKey(RemoveKey {
+                key_id: args.certificate_id.to_string(),
+            });
+            let connection = for_credential(server, args.connection.inputs())?;
+            let mut invocation = Invocation::optional_admin(&args.connection, None, None);
+            invocation.connection = connection;
+            (invocation, request, args.dry_run)
+        }
         AppCommand::Register(args) => {
             let certificate = match args.certificate.certificate_sha256 {
                 Some(hash) => CertificateSource::Existing(hash),
@@ -128,13 +271,19 @@ pub fn run(command: AppCommand, server: &mut LocalServer, out: &Output) -> anyho
             (invocation, request, args.dry_run)
         }
     };
-    let printed = match invocation.perform(server, request, dry_run, out)? {
-        None => return Ok(()),
+    match invocation.perform(server, request, dry_run, out)? {
+        None => Ok(()),
         Some(Outcome::Registered(registration)) => {
             let credential_type = server.credential()?.identity_type().as_str();
-            Printed::registered(registration, credential_type)
+            out.show(&Printed::registered(registration, credential_type), human)
         }
-        Some(Outcome::Credential(credential)) => Printed::linked(credential),
-    };
-    out.show(&printed, human)
+        Some(Outcome::Credential(credential)) => out.show(&Printed::linked(credential), human),
+        Some(Outcome::Rotated(rotation)) => {
+            for warning in &rotation.warnings {
+                eprintln!("WARNING: {warning}");
+            }
+            out.show(&rotation, human_rotation)
+        }
+        Some(Outcome::KeyRemoved(removed)) => out.show(&removed, human_removed),
+    }
 }

@@ -123,7 +123,9 @@ impl DryRunArg {
 pub struct Invocation {
     pub connection: ConnectionInputs,
     pub replication_budget: Duration,
-    pub upn: Upn,
+    /// The administrator; none for operations the application does itself
+    /// (rotation, key removal), which then sign no one in.
+    pub upn: Option<Upn>,
     pub sign_in: SignInAnswer,
     pub password_stdin: bool,
     pub admin_client_id: String,
@@ -134,10 +136,29 @@ impl Invocation {
         Invocation {
             connection: connection.inputs(),
             replication_budget: connection.replication_budget(),
-            upn: sign_in.upn.clone(),
+            upn: Some(sign_in.upn.clone()),
             sign_in: sign_in.how.sign_in,
             password_stdin: sign_in.how.password_stdin,
             admin_client_id: sign_in.how.admin_client_id.to_string(),
+        }
+    }
+
+    /// For operations that need an administrator only in some cases
+    /// (`app rotate --upn`), or never (`app remove-key`).
+    pub fn optional_admin(
+        connection: &ConnectionArgs,
+        upn: Option<Upn>,
+        how: Option<&SignInOptions>,
+    ) -> Invocation {
+        Invocation {
+            connection: connection.inputs(),
+            replication_budget: connection.replication_budget(),
+            upn,
+            sign_in: how.map_or(SignInAnswer::DeviceCode, |how| how.sign_in),
+            password_stdin: how.is_some_and(|how| how.password_stdin),
+            admin_client_id: how.map_or(DEFAULT_ADMIN_CLIENT_ID.to_string(), |how| {
+                how.admin_client_id.to_string()
+            }),
         }
     }
 
@@ -146,7 +167,7 @@ impl Invocation {
         Invocation {
             connection: answers.connection(),
             replication_budget: Duration::from_secs(DEFAULT_REPLICATION_TIMEOUT),
-            upn: answers.upn.clone(),
+            upn: Some(answers.upn.clone()),
             sign_in: answers.sign_in,
             password_stdin: true,
             admin_client_id: DEFAULT_ADMIN_CLIENT_ID.to_string(),
@@ -167,7 +188,11 @@ impl Invocation {
         let tenant = connection.tenant.clone().ok_or(EngineError::NoTenant)?;
         let target = Target {
             tenant: tenant.to_string(),
-            admin_upn: self.upn.to_string(),
+            admin_upn: self
+                .upn
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
         };
         let plan = crate::engine::plan(server, target, request).inspect_err(print_refusal)?;
         if dry_run.dry_run {
@@ -182,7 +207,11 @@ impl Invocation {
         )?;
         let request = EntraRequest {
             connection: settings,
-            sign_in: admin_sign_in(&self.upn, self.sign_in, self.password_stdin)?,
+            sign_in: match &self.upn {
+                Some(upn) => admin_sign_in(upn, self.sign_in, self.password_stdin)?,
+                // No administrator: an operation planned without one signs no one in.
+                None => AdminSignIn::DeviceCode { upn: String::new() },
+            },
         };
         let outcome = run_operation(server, async |server, progress| {
             crate::engine::execute(server, &request, &plan, progress).await

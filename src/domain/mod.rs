@@ -203,8 +203,14 @@ impl EventId {
     pub const CERTIFICATE_DELETED: EventId = EventId(1102);
     pub const APPLICATION_REGISTERED: EventId = EventId(1110);
     pub const CREDENTIAL_CHANGED: EventId = EventId(1120);
+    pub const ROTATION_DONE: EventId = EventId(1130);
+    pub const OLD_KEY_NOT_REMOVED: EventId = EventId(1131);
+    pub const APPLICATION_KEY_REMOVED: EventId = EventId(1132);
     pub const SCHEDULER_CHANGED: EventId = EventId(1200);
     pub const OPERATION_INTERRUPTED: EventId = EventId(1300);
+    pub const CLONE_DETECTED: EventId = EventId(1143);
+    pub const SYNC_CHECK_OK: EventId = EventId(1150);
+    pub const SYNC_CHECK_FAILED: EventId = EventId(1151);
 }
 
 named_enum! {

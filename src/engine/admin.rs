@@ -17,9 +17,21 @@ pub fn consent_required(aadsts: u32) -> bool {
     matches!(aadsts, 65001 | 90094)
 }
 
+/// The sign-in of an administrator who may update application credentials
+/// (rotation when the application cannot roll its own key).
+pub const SIGN_IN_CREDENTIAL_ADMIN: Check = Check::new(
+    "sign-in",
+    "Sign in as an administrator who may update application credentials",
+);
+
 /// The sign-in in a plan.
 pub fn plan_sign_in(target: &Target, needs: &Needs) -> PlannedStep {
-    SIGN_IN.plan(format!(
+    plan_sign_in_as(SIGN_IN, target, needs)
+}
+
+/// The sign-in in a plan, under `check`'s title.
+pub fn plan_sign_in_as(check: Check, target: &Target, needs: &Needs) -> PlannedStep {
+    check.plan(format!(
         "Sign in as {} to tenant {} and check, before any change, that the account holds {}",
         target.admin_upn,
         target.tenant,
@@ -35,6 +47,17 @@ pub async fn sign_in_checked(
     request: &EntraRequest,
     needs: &Needs,
 ) -> Result<GraphClient, EngineError> {
+    sign_in_checked_as(SIGN_IN, run, client, request, needs).await
+}
+
+/// [`sign_in_checked`] under `check`'s title.
+pub async fn sign_in_checked_as(
+    check: Check,
+    run: &mut Run,
+    client: &EntraClient,
+    request: &EntraRequest,
+    needs: &Needs,
+) -> Result<GraphClient, EngineError> {
     let progress = run.progress().clone();
     let connection = &request.connection;
     let grantee = Grantee {
@@ -43,7 +66,7 @@ pub async fn sign_in_checked(
         tenant: connection.tenant.to_string(),
         authority_host: connection.endpoints.authority_host.to_string(),
     };
-    run.check(SIGN_IN, async || {
+    run.check(check, async || {
         let scopes = needs.request_scopes();
         let signed_in = client
             .sign_in_admin(&request.sign_in, &scopes, |code| {

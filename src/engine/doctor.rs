@@ -214,7 +214,28 @@ fn local_findings(server: &LocalServer, now: OffsetDateTime) -> Vec<Finding> {
         Err(error) => Finding::failed("credential", &error),
     };
     findings.push(credential);
+    if let Some(clone) = clone_finding(server) {
+        findings.push(clone);
+    }
     findings
+}
+
+/// Whether this state was set up on another machine (a copied server).
+fn clone_finding(server: &LocalServer) -> Option<Finding> {
+    use super::maintenance::{SETUP_MACHINE_ID, machine_id};
+    let recorded = server
+        .read(|conn| crate::host::settings::get(conn, SETUP_MACHINE_ID))
+        .ok()??;
+    let current = machine_id()?;
+    Some(match recorded == current {
+        true => Finding::new("clone check", Verdict::Ok, "set up on this machine"),
+        false => Finding::new(
+            "clone check",
+            Verdict::Fail,
+            format!("set up on machine {recorded}, this is {current}: a copied server shares its application with the original"),
+        )
+        .fix("give this server its own application (entra-connect wizard on a fresh state), or remove the copy; rotating here would break one of them (AADSTS700027)"),
+    })
 }
 
 fn certificate_finding(

@@ -16,7 +16,7 @@ use crate::domain::{
 };
 use crate::entra::client::EntraClient;
 use crate::entra::graph::GraphClient;
-use crate::host::{credential, events};
+use crate::host::{credential, events, settings};
 use serde::{Deserialize, Serialize};
 
 pub const CHECK_APPLICATION: Check = Check::new(
@@ -225,9 +225,14 @@ pub(super) async fn link_steps(
         let saved = ConnectorCredential::Application(credential.clone());
         let warning =
             super::certificates::software_key_warning(server, &credential.certificate_sha256);
+        // The machine this was set up on, so a copied state is recognised.
+        let machine = super::maintenance::machine_id();
         let done = Done::new(target.clone(), "ConnectorIdentityType Application");
         Ok(done.with_local(move |tx| {
             credential::save(tx, &saved)?;
+            if let Some(machine) = &machine {
+                settings::set(tx, super::maintenance::SETUP_MACHINE_ID, machine)?;
+            }
             if warn_software_key {
                 events::record(tx, EventLevel::Warning, EventId::KEY_NOT_IN_TPM, &warning)?;
             }

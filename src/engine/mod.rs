@@ -11,11 +11,14 @@ pub mod connection;
 mod credential_test;
 pub mod doctor;
 pub mod link;
+pub mod maintenance;
 pub mod onboard;
 pub mod operation;
 pub mod permissions;
 pub mod progress;
 pub mod register;
+pub mod remove_key;
+pub mod rotate;
 mod scheduler;
 
 pub use admin::sign_in;
@@ -26,6 +29,7 @@ pub use certificates::{
 pub use config::{CertificateSection, ConfigurationReport, configuration};
 pub use credential_test::{CredentialTest, test_credential};
 pub use operation::{PlannedStep, Target, plan_intro};
+pub use remove_key::{ApplicationKey, application_keys};
 pub use scheduler::{SchedulerChange, change_scheduler, plan_scheduler_change};
 
 use crate::domain::{
@@ -137,6 +141,34 @@ pub enum EngineError {
     NotSignedIn,
     #[error("cancelled: the scheduler was restored; run the same change again to resume it")]
     Cancelled,
+    #[error(
+        "the connector signs in with {identity}, not an application; this applies to application identity only: set it up with `entra-connect wizard` or `entra-connect app register` and `app link`"
+    )]
+    RotationNeedsApplication { identity: String },
+    #[error(
+        "the certificate in use is yours (Bring Your Own Certificate or Application), so this server does not make its successor; nothing was changed. Give the new one with --certificate-sha256 HASH (import it first with `entra-connect cert import`)"
+    )]
+    RotationNeedsCertificate,
+    #[error("the certificate {0} is the one in use already; nothing was changed. Give another one")]
+    SameCertificate(CertificateHash),
+    #[error(
+        "the application cannot roll its own key: {why}. Nothing was changed. An administrator who may update application credentials (Application Administrator, Cloud Application Administrator or Global Administrator; not a Hybrid Identity Administrator) replaces the application's keys instead: run again with --upn UPN"
+    )]
+    RotationNeedsAdministrator { why: String },
+    #[error(
+        "the application could not add its new key itself ({0}); the connector still signs in with its current certificate. Run again with --upn UPN of an Application Administrator, Cloud Application Administrator or Global Administrator: the administrator then adds the key (PATCH keyCredentials)"
+    )]
+    SelfRotationRefused(Box<EntraError>),
+    #[error(
+        "key {key_id} is the one the connector signs in with; nothing was changed. Rotate first (`entra-connect app rotate`), then remove the old key"
+    )]
+    KeyInUse { key_id: String },
+    #[error("the application has no key {key_id}; nothing was changed. Its keys: {keys}")]
+    KeyUnknown { key_id: String, keys: String },
+    #[error(
+        "key {key_id} is the application's last valid key; it is not removed (the application could no longer sign in)"
+    )]
+    LastValidKey { key_id: String },
 }
 
 impl EngineError {
@@ -186,6 +218,8 @@ pub enum OperationRequest {
     Onboard(onboard::Onboard),
     Register(register::Register),
     Link(link::Link),
+    Rotate(rotate::Rotate),
+    RemoveKey(remove_key::RemoveKey),
 }
 
 /// What a finished operation produced.
@@ -195,6 +229,8 @@ pub enum Outcome {
     /// Onboard and link: the connector's new credential.
     Credential(ApplicationCredential),
     Registered(register::Registration),
+    Rotated(rotate::Rotation),
+    KeyRemoved(remove_key::RemovedKey),
 }
 
 /// An operation as it will run: its inputs and every step with what it
@@ -218,6 +254,8 @@ pub fn plan(
         OperationRequest::Onboard(op) => op.plan_resuming(server, &target)?,
         OperationRequest::Register(op) => op.plan_resuming(server, &target)?,
         OperationRequest::Link(op) => op.plan_resuming(server, &target)?,
+        OperationRequest::Rotate(op) => op.plan_resuming(server, &target)?,
+        OperationRequest::RemoveKey(op) => op.plan_resuming(server, &target)?,
     };
     Ok(Plan {
         request,
@@ -244,6 +282,12 @@ pub async fn execute(
         }
         OperationRequest::Link(op) => {
             Outcome::Credential(perform(server, entra, op, steps, progress).await?)
+        }
+        OperationRequest::Rotate(op) => {
+            Outcome::Rotated(perform(server, entra, op, steps, progress).await?)
+        }
+        OperationRequest::RemoveKey(op) => {
+            Outcome::KeyRemoved(perform(server, entra, op, steps, progress).await?)
         }
     })
 }

@@ -125,6 +125,14 @@ pub const CHECK_APPLICATION: Needs = Needs {
     roles: REGISTER.roles,
 };
 
+/// Replacing an application's certificates as an administrator (rotation
+/// when the application cannot roll its own key): a credential update, which
+/// a Hybrid Identity Administrator may not make.
+pub const UPDATE_CREDENTIALS: Needs = Needs {
+    scopes: &[Scope("User.Read"), Scope("Application.ReadWrite.All")],
+    roles: &[APPLICATION_ADMIN, CLOUD_APPLICATION_ADMIN, GLOBAL_ADMIN],
+};
+
 impl Needs {
     pub fn request_scopes(&self) -> Vec<String> {
         self.scopes.iter().map(|scope| scope.request()).collect()

@@ -76,6 +76,10 @@ pub struct SandboxConfig {
     /// Start with no consent for any client (`--without-consent`): delegated
     /// sign-ins get AADSTS65001 until an administrator consents.
     pub without_consent: bool,
+    /// While set, `POST /applications/{id}/removeKey` is answered 500 and
+    /// removes nothing (a test sets it to make only key removal fail, and
+    /// clears it to let the follow-up command work).
+    pub refuse_remove_key: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Default for SandboxConfig {
@@ -96,6 +100,7 @@ impl Default for SandboxConfig {
             device_code_interval: Duration::from_secs(5),
             page_size: 10,
             without_consent: false,
+            refuse_remove_key: Arc::default(),
         }
     }
 }

@@ -737,6 +737,18 @@ fn add_key(ctx: &Ctx<'_>, target: Target<'_>) -> Result<Response, GraphError> {
 
 fn remove_key(ctx: &Ctx<'_>, target: Target<'_>) -> Result<Response, GraphError> {
     let body: RemoveKeyBody = ctx.json()?;
+    if ctx
+        .state
+        .config
+        .refuse_remove_key
+        .load(std::sync::atomic::Ordering::SeqCst)
+    {
+        return Err(GraphError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            "The sandbox refuses removeKey (refuse_remove_key is set).",
+        ));
+    }
     let mut directory = ctx.state.directory();
     let index = find(&directory, target, ctx.instant)?;
     may_manage_keys(ctx, &directory, &directory.applications[index])?;

@@ -21,32 +21,65 @@ impl State {
 
     pub fn view(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
         let theme = shared.theme;
-        let (headline, app_id, certificate, tenant) = match &self.outcome {
+        let (headline, rows) = match &self.outcome {
             Outcome::Credential(credential) => (
                 "The connector now signs in with application identity.",
-                &credential.application_id,
-                &credential.certificate_sha256,
-                &credential.tenant_id,
+                vec![
+                    ("Application id", credential.application_id.clone()),
+                    (
+                        "Certificate SHA-256",
+                        credential.certificate_sha256.to_string(),
+                    ),
+                    ("Tenant", credential.tenant_id.clone()),
+                ],
             ),
             Outcome::Registered(registration) => (
                 "This server's application is registered.",
-                &registration.application.app_id,
-                &registration.certificate.sha256,
-                &registration.tenant_id,
+                vec![
+                    ("Application id", registration.application.app_id.clone()),
+                    (
+                        "Certificate SHA-256",
+                        registration.certificate.sha256.to_string(),
+                    ),
+                    ("Tenant", registration.tenant_id.clone()),
+                ],
+            ),
+            Outcome::Rotated(rotation) => (
+                "The connector's certificate was rotated.",
+                vec![
+                    ("Application id", rotation.app_id.clone()),
+                    (
+                        "New certificate",
+                        rotation.new_certificate_sha256.to_string(),
+                    ),
+                    (
+                        "Old certificate",
+                        rotation.old_certificate_sha256.to_string(),
+                    ),
+                ],
+            ),
+            Outcome::KeyRemoved(removed) => (
+                "The key was removed from the application.",
+                vec![
+                    ("Application id", removed.app_id.clone()),
+                    ("Key id", removed.key_id.clone()),
+                ],
             ),
         };
-        let lines = vec![
-            Line::styled(headline, theme.done()),
-            Line::raw(""),
-            Line::raw(format!("Application id          {app_id}")),
-            Line::raw(format!("Certificate SHA-256     {certificate}")),
-            Line::raw(format!("Tenant                  {tenant}")),
-            Line::raw(""),
-            Line::raw(
+        let mut lines = vec![Line::styled(headline, theme.done()), Line::raw("")];
+        lines.extend(
+            rows.into_iter()
+                .map(|(name, value)| Line::raw(format!("{name:<24}{value}"))),
+        );
+        if let Outcome::Credential(_) = &self.outcome {
+            lines.push(Line::raw(""));
+            lines.push(Line::raw(
                 "Recommended next step: once synchronization runs, remove the legacy directory",
-            ),
-            Line::raw("synchronization service account (Sync_<HOST>_…), which is no longer used."),
-        ];
+            ));
+            lines.push(Line::raw(
+                "synchronization service account (Sync_<HOST>_…), which is no longer used.",
+            ));
+        }
         prose(frame, area, "Done", lines, theme);
     }
 }

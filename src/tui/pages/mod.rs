@@ -168,6 +168,7 @@ impl Page {
                 ("Tab", "next field"),
                 ("↑↓", "method"),
                 ("Enter", "sign in"),
+                ("PgUp/PgDn", "scroll"),
                 ("Esc", "back"),
             ],
             Page::Method(_) | Page::Tasks(_) => &[

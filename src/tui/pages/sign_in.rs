@@ -7,7 +7,9 @@ use crate::domain::{SignInAnswer, Upn};
 use crate::engine::progress::Progress;
 use crate::entra::Secret;
 use crate::tui::model::{Failure, Shared, Task, WizardData};
-use crate::tui::widgets::{SPINNER, TextInput, choice_lines, move_choice, prose};
+use crate::tui::widgets::{
+    SPINNER, Scroll, TextInput, choice_lines, move_choice, prose, scrolled, scrolled_prose,
+};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -25,6 +27,8 @@ pub struct State {
     focus: usize,
     waiting: Option<Waiting>,
     error: Option<String>,
+    /// Lines scrolled down (PgUp/PgDn), when an explanation overflows the page.
+    scroll: u16,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -56,6 +60,7 @@ impl State {
             focus: 1,
             waiting: None,
             error: None,
+            scroll: 0,
         }
     }
 
@@ -72,6 +77,10 @@ impl State {
             return Transition::Stay;
         }
         match key.code {
+            KeyCode::PageUp | KeyCode::PageDown => {
+                let most = self.error.as_ref().map_or(0, |e| e.len() / 40 + 2);
+                self.scroll = scrolled(self.scroll, key.code, u16::try_from(most).unwrap_or(0));
+            }
             KeyCode::Tab => self.focus = (self.focus + 1) % self.fields(),
             KeyCode::BackTab => self.focus = (self.focus + self.fields() - 1) % self.fields(),
             KeyCode::Enter => {
@@ -142,6 +151,7 @@ impl State {
 
     pub fn signed_in(&mut self, result: Result<String, Failure>) -> Transition {
         self.waiting = None;
+        self.scroll = 0;
         match result {
             Ok(_) => Transition::Next,
             Err(why) => {
@@ -211,6 +221,13 @@ impl State {
             lines.push(Line::raw(""));
             lines.push(Line::styled(error.clone(), theme.error()));
         }
-        prose(frame, area, "Sign in", lines, theme);
+        scrolled_prose(
+            frame,
+            area,
+            "Sign in",
+            lines,
+            theme,
+            Scroll::Top(self.scroll),
+        );
     }
 }

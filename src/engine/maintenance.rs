@@ -1,0 +1,219 @@
+//! What the scheduler does every interval (`scheduler run`): the maintenance
+//! tick (certificate expiry events, the clone check) when maintenance is
+//! enabled, and the sync-cycle check (a token with the current credential)
+//! when sync cycles are. Nothing runs while the scheduler is suspended.
+//! "Now" comes from a [`Clock`], so tests put it anywhere.
+
+use super::{EngineError, LocalServer};
+use crate::domain::{
+    ConnectorCredential, EventId, EventLevel, ROTATION_WARNING_DAYS, SYNC_SERVICE_APP_ID,
+    SYNC_SERVICE_ROLE, format_time,
+};
+use crate::entra::client::{ConnectionSettings, EntraClient};
+use crate::host::{events, settings};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// Where "now" comes from.
+pub trait Clock {
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The system's clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+/// The machine id recorded when the connector switched to an application.
+pub const SETUP_MACHINE_ID: &str = "setup_machine_id";
+/// The last result of each part of the scheduler's work.
+const LAST_RUN: &str = "scheduler_last_run";
+
+/// This machine's id (`/etc/machine-id`), to recognise a copied state.
+pub fn machine_id() -> Option<String> {
+    let id = std::fs::read_to_string("/etc/machine-id").ok()?;
+    let id = id.trim();
+    (!id.is_empty()).then(|| id.to_string())
+}
+
+/// How one part of a scheduler run ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartResult {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub ok: bool,
+    pub summary: String,
+}
+
+/// The last result of each part, as `scheduler show` reports them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastRun {
+    pub maintenance: Option<PartResult>,
+    pub sync_cycle_check: Option<PartResult>,
+}
+
+pub fn last_run(server: &LocalServer) -> Result<LastRun, EngineError> {
+    let saved = server.read(|conn| settings::get(conn, LAST_RUN))?;
+    Ok(saved
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default())
+}
+
+/// One event the tick wrote.
+type Written = (EventLevel, EventId, String);
+
+/// One scheduler run: the maintenance tick and the sync-cycle check, each
+/// when enabled; records their results and the next run time.
+pub async fn run_once(
+    server: &mut LocalServer,
+    clock: &dyn Clock,
+    connection: Result<ConnectionSettings, EngineError>,
+) -> Result<LastRun, EngineError> {
+    let scheduler = server.scheduler()?;
+    let mut last = last_run(server)?;
+    if scheduler.scheduler_suspended {
+        return Ok(last);
+    }
+    let now = clock.now();
+    let mut written: Vec<Written> = Vec::new();
+    if scheduler.maintenance_enabled {
+        let found = maintenance(server, now)?;
+        let problems = found
+            .iter()
+            .filter(|(level, ..)| *level != EventLevel::Information)
+            .count();
+        last.maintenance = Some(PartResult {
+            at: now,
+            ok: problems == 0,
+            summary: match found.is_empty() {
+                true => "nothing to report".into(),
+                false => found
+                    .iter()
+                    .map(|(_, _, m)| m.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            },
+        });
+        written.extend(found);
+    }
+    if scheduler.sync_cycle_enabled
+        && let ConnectorCredential::Application(_) = server.credential()?
+    {
+        let (ok, message) = sync_cycle_check(server, connection).await;
+        let (level, id) = match ok {
+            true => (EventLevel::Information, EventId::SYNC_CHECK_OK),
+            false => (EventLevel::Error, EventId::SYNC_CHECK_FAILED),
+        };
+        last.sync_cycle_check = Some(PartResult {
+            at: now,
+            ok,
+            summary: message.clone(),
+        });
+        written.push((level, id, message));
+    }
+    let next = now + time::Duration::minutes(i64::from(scheduler.interval_minutes));
+    let json = serde_json::to_string(&last).map_err(EngineError::Journal)?;
+    server.db.write(|tx| {
+        for (level, id, message) in &written {
+            events::record(tx, *level, *id, message)?;
+        }
+        let mut settings = crate::host::scheduler::load(tx)?;
+        settings.next_run_at = Some(next);
+        crate::host::scheduler::save(tx, &settings)?;
+        settings::set(tx, LAST_RUN, &json)
+    })?;
+    Ok(last)
+}
+
+/// The maintenance tick's findings, as the events to write.
+fn maintenance(server: &LocalServer, now: OffsetDateTime) -> Result<Vec<Written>, EngineError> {
+    let ConnectorCredential::Application(app) = server.credential()? else {
+        return Ok(Vec::new());
+    };
+    let mut found = Vec::new();
+    let hash = &app.certificate_sha256;
+    match server.certificate(hash) {
+        Ok(stored) => {
+            let not_after = stored.info.not_after;
+            let left = not_after - now;
+            if left.is_negative() {
+                found.push((
+                    EventLevel::Error,
+                    EventId::CERTIFICATE_EXPIRED,
+                    format!(
+                        "The connector's certificate {hash} expired on {}: the connector cannot sign in. Replace the certificate.",
+                        format_time(not_after)
+                    ),
+                ));
+            } else if left.whole_days() <= ROTATION_WARNING_DAYS {
+                found.push((
+                    EventLevel::Warning,
+                    EventId::ROTATION_DUE,
+                    format!(
+                        "The connector's certificate {hash} expires on {} ({} days left): rotation is due.",
+                        format_time(not_after),
+                        left.whole_days()
+                    ),
+                ));
+            }
+        }
+        Err(error) => found.push((
+            EventLevel::Error,
+            EventId::CERTIFICATE_EXPIRED,
+            format!("The connector's certificate {hash} cannot be used: {error}"),
+        )),
+    }
+    let recorded = server.read(|conn| settings::get(conn, SETUP_MACHINE_ID))?;
+    if let (Some(recorded), Some(current)) = (recorded, machine_id())
+        && recorded != current
+    {
+        found.push((
+            EventLevel::Warning,
+            EventId::CLONE_DETECTED,
+            format!(
+                "This state was set up on another machine (machine id {recorded}, this one is {current}): a copied server shares its application with the original, and rotating here would break one of them (Microsoft documents this as event 906 / AADSTS700027). Automatic rotation is off here. Give this server its own application (set it up afresh with entra-connect wizard), or remove the copy."
+            ),
+        ));
+    }
+    Ok(found)
+}
+
+/// A token with the current credential for the synchronization service.
+async fn sync_cycle_check(
+    server: &LocalServer,
+    connection: Result<ConnectionSettings, EngineError>,
+) -> (bool, String) {
+    let result = async {
+        let ConnectorCredential::Application(app) = server.credential()? else {
+            return Err(EngineError::NoApplicationCredential);
+        };
+        let stored = super::certificates::usable_certificate(server, &app.certificate_sha256)?;
+        let store = server.key_store()?;
+        let client = EntraClient::new(connection?, std::sync::Arc::new(|_| {}))?;
+        let scope = format!("{SYNC_SERVICE_APP_ID}/.default");
+        let token = client
+            .app_token(&store, &stored.info, &app.application_id, &scope)
+            .await?;
+        Ok::<_, EngineError>((app.application_id, token.claims().roles))
+    }
+    .await;
+    match result {
+        Ok((app_id, roles)) if roles.iter().any(|r| r == SYNC_SERVICE_ROLE) => (
+            true,
+            format!(
+                "Sync-cycle check: application {app_id} signed in for the synchronization service with {SYNC_SERVICE_ROLE}."
+            ),
+        ),
+        Ok((app_id, _)) => (
+            false,
+            format!(
+                "Sync-cycle check failed: the token of application {app_id} does not carry {SYNC_SERVICE_ROLE}; grant it on the Microsoft Entra AD Synchronization Service."
+            ),
+        ),
+        Err(error) => (false, format!("Sync-cycle check failed: {error}")),
+    }
+}

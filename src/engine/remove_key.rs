@@ -1,0 +1,249 @@
+//! Remove-EntraApplicationKey: the application removes one of its keys itself
+//! (`removeKey`, proof signed by the key in use): the revocation path for a
+//! certificate. Never the key in use, never the last valid key. Also the
+//! read-only list of the application's keys (`app keys`).
+
+use super::certificates::usable_certificate;
+use super::operation::{Check, Done, Operation, PlannedStep, Run, Step, Target};
+use super::progress::ProgressSender;
+use super::rotate::{app_graph, is_certificate, key_valid_now, own_application};
+use super::{EngineError, EntraRequest, LocalServer};
+use crate::domain::{ApplicationCredential, ConnectorCredential, EventId, EventLevel};
+use crate::entra::EntraError;
+use crate::entra::assertion::proof_of_possession;
+use crate::entra::client::{ConnectionSettings, EntraClient};
+use crate::entra::graph::{Application, KeyCredential};
+use crate::host::events;
+use crate::keys::StoredCertificate;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+pub const FIND_KEY: Check = Check::new("find-key", "Look up the key on the application");
+pub const REMOVE_KEY: Step<String> = Step::new("remove-key", "Remove the key from the application");
+const LIST_KEYS: Check = Check::new("list-keys", "Read the application's keys");
+
+/// The `app remove-key` operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RemoveKey {
+    pub key_id: String,
+}
+
+/// What `app remove-key` removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RemovedKey {
+    pub app_id: String,
+    pub key_id: String,
+    pub thumbprint: Option<String>,
+}
+
+/// One of the application's keys, as `app keys` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApplicationKey {
+    pub key_id: String,
+    /// SHA-1 thumbprint (uppercase hex), from `customKeyIdentifier`.
+    pub thumbprint: Option<String>,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    /// The certificate the connector signs in with.
+    pub in_use: bool,
+}
+
+/// The connector's application credential and the certificate in use, which
+/// must be able to sign (it proves the application holds a current key).
+fn in_use(server: &LocalServer) -> Result<(ApplicationCredential, StoredCertificate), EngineError> {
+    let credential = match server.credential()? {
+        ConnectorCredential::Application(app) => app,
+        other => {
+            return Err(EngineError::RotationNeedsApplication {
+                identity: other.identity_type().to_string(),
+            });
+        }
+    };
+    let stored = usable_certificate(server, &credential.certificate_sha256)?;
+    Ok((credential, stored))
+}
+
+fn thumbprint(key: &KeyCredential) -> Option<String> {
+    let id = key.custom_key_identifier.as_deref()?;
+    Some(match STANDARD.decode(id) {
+        Ok(raw) => hex::encode_upper(raw),
+        Err(_) => id.to_string(),
+    })
+}
+
+/// The application's keys, the one in use marked.
+fn keys_of(app: &Application, current: &StoredCertificate) -> Vec<ApplicationKey> {
+    app.key_credentials
+        .iter()
+        .map(|key| ApplicationKey {
+            key_id: key.key_id.clone().unwrap_or_default(),
+            thumbprint: thumbprint(key),
+            start: key.start_date_time.clone(),
+            end: key.end_date_time.clone(),
+            in_use: is_certificate(
+                key,
+                &current.info.sha256,
+                Some(current.info.thumbprint.as_str()),
+            ),
+        })
+        .collect()
+}
+
+/// The keys, one per line, for a refusal.
+fn describe(keys: &[ApplicationKey]) -> String {
+    keys.iter()
+        .map(|key| {
+            format!(
+                "{} (thumbprint {}, until {}{})",
+                key.key_id,
+                key.thumbprint.as_deref().unwrap_or("unknown"),
+                key.end.as_deref().unwrap_or("unknown"),
+                if key.in_use { ", in use" } else { "" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl Operation for RemoveKey {
+    const KIND: &'static str = "remove-key";
+    type Output = RemovedKey;
+
+    fn plan(
+        &self,
+        server: &LocalServer,
+        _target: &Target,
+    ) -> Result<Vec<PlannedStep>, EngineError> {
+        let (credential, stored) = in_use(server).map_err(EngineError::refused_at(FIND_KEY.id))?;
+        Ok(vec![
+            FIND_KEY.plan(format!(
+                "As application {} (an app-only Graph token with the certificate in use), find key {} among its keys; refuse the key in use and an unknown id",
+                credential.application_id, self.key_id
+            )),
+            REMOVE_KEY.plan(format!(
+                "Remove key {} from the application with removeKey and a proof signed by the key in use (certificate {}); never the last valid key",
+                self.key_id, stored.info.sha256
+            )),
+        ])
+    }
+
+    async fn execute(
+        &self,
+        run: &mut Run,
+        server: &mut LocalServer,
+        entra: &EntraRequest,
+    ) -> Result<RemovedKey, EngineError> {
+        let (credential, current) = in_use(server)?;
+        let store = server.key_store()?;
+        let client = entra.client(run)?;
+        let app_id = credential.application_id.clone();
+        let key_id = self.key_id.clone();
+        let (graph, app, found) = run
+            .check(FIND_KEY, async || {
+                let graph = app_graph(&client, &store, &current, &app_id).await?;
+                let app = own_application(&graph, &app_id).await?;
+                let keys = keys_of(&app, &current);
+                let Some(found) = keys
+                    .iter()
+                    .find(|k| k.key_id.eq_ignore_ascii_case(&key_id))
+                    .cloned()
+                else {
+                    return Err(EngineError::KeyUnknown {
+                        key_id: key_id.clone(),
+                        keys: describe(&keys),
+                    });
+                };
+                if found.in_use {
+                    return Err(EngineError::KeyInUse {
+                        key_id: found.key_id,
+                    });
+                }
+                let others_valid = app.key_credentials.iter().any(|k| {
+                    !k.key_id
+                        .as_deref()
+                        .is_some_and(|id| id.eq_ignore_ascii_case(&key_id))
+                        && key_valid_now(k)
+                });
+                if !others_valid {
+                    return Err(EngineError::LastValidKey {
+                        key_id: found.key_id,
+                    });
+                }
+                let summary = format!(
+                    "key {} (thumbprint {})",
+                    found.key_id,
+                    found.thumbprint.as_deref().unwrap_or("unknown")
+                );
+                Ok(((graph, app, found), summary))
+            })
+            .await?;
+
+        let removed_id = found.key_id.clone();
+        run.step(server, REMOVE_KEY, async |_| {
+            let proof =
+                proof_of_possession(&store, &current.info, &app.id, OffsetDateTime::now_utc())?;
+            match graph.remove_key(&app.id, &removed_id, &proof).await {
+                Ok(()) => {}
+                // Gone already: an earlier answer got lost after it was done.
+                Err(EntraError::Graph { status: 404, .. }) => {}
+                Err(error @ EntraError::Ambiguous { .. }) => {
+                    let again = own_application(&graph, &app_id).await?;
+                    let still = again.key_credentials.iter().any(|k| {
+                        k.key_id
+                            .as_deref()
+                            .is_some_and(|id| id.eq_ignore_ascii_case(&removed_id))
+                    });
+                    if still {
+                        return Err(error.into());
+                    }
+                }
+                Err(other) => return Err(other.into()),
+            }
+            let message = format!(
+                "Key {removed_id} (thumbprint {}) was removed from application {app_id}.",
+                found.thumbprint.as_deref().unwrap_or("unknown")
+            );
+            let summary = format!("removed key {removed_id}");
+            Ok(
+                Done::new(removed_id.clone(), summary).with_local(move |tx| {
+                    events::record(
+                        tx,
+                        EventLevel::Information,
+                        EventId::APPLICATION_KEY_REMOVED,
+                        &message,
+                    )
+                }),
+            )
+        })
+        .await?;
+        Ok(RemovedKey {
+            app_id: credential.application_id,
+            key_id: found.key_id,
+            thumbprint: found.thumbprint,
+        })
+    }
+}
+
+/// `app keys`: the application's keys, read by the application itself with
+/// the certificate in use. Changes nothing.
+pub async fn application_keys(
+    server: &LocalServer,
+    connection: ConnectionSettings,
+    progress: ProgressSender,
+) -> Result<Vec<ApplicationKey>, EngineError> {
+    let (credential, current) = in_use(server)?;
+    let store = server.key_store()?;
+    let plan = [LIST_KEYS.plan("")];
+    let mut run = Run::untracked("application-keys", &plan, progress);
+    let client = EntraClient::new(connection, run.retry_observer())?;
+    run.check(LIST_KEYS, async || {
+        let graph = app_graph(&client, &store, &current, &credential.application_id).await?;
+        let app = own_application(&graph, &credential.application_id).await?;
+        let keys = keys_of(&app, &current);
+        let summary = format!("{} key(s)", keys.len());
+        Ok((keys, summary))
+    })
+    .await
+}

@@ -1,0 +1,571 @@
+//! `app rotate`, `app remove-key` and `app keys` as processes against the
+//! in-process sandbox tenant over loopback: the application rolling its own
+//! key (Managed, BYOC), the administrator's PATCH path when the current
+//! certificate expired, a removal that fails, a kill after every step, and
+//! key removal's refusals.
+
+mod common;
+mod support;
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use common::{admin_token, graph};
+use entra_connect::sandbox::{SandboxConfig, SandboxHandle};
+use reqwest::Method;
+use serde_json::{Value, json};
+use sha2::Digest;
+use std::process::Output;
+use std::sync::atomic::Ordering;
+use tempfile::TempDir;
+
+struct Server {
+    sb: SandboxHandle,
+    state: TempDir,
+}
+
+impl Server {
+    async fn with(config: SandboxConfig) -> Server {
+        Server {
+            sb: common::start_with(config).await,
+            state: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// A server onboarded Managed (or BYOC with `certificate`) by hybrid.admin.
+    async fn onboarded(config: SandboxConfig, certificate: Option<&str>) -> Server {
+        let server = Server::with(config).await;
+        let mut extra = vec![];
+        let hash;
+        if certificate.is_some() {
+            hash = server.new_certificate().await;
+            extra = vec!["--certificate-sha256".to_string(), hash];
+        }
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        json_of(&server.app("register", "hybrid.admin", &extra).await);
+        json_of(&server.app("link", "hybrid.admin", &[]).await);
+        server
+    }
+
+    fn connection(&self) -> Vec<String> {
+        vec![
+            "--tenant".into(),
+            self.sb.tenant_id.clone(),
+            "--authority-host".into(),
+            self.sb.authority_host.clone(),
+            "--graph-url".into(),
+            self.sb.graph_url.clone(),
+            "--replication-timeout".into(),
+            "20".into(),
+        ]
+    }
+
+    async fn run(&self, args: Vec<String>, stdin: String, env: Vec<(String, String)>) -> Output {
+        support::run_async(self.state.path(), args, stdin, env).await
+    }
+
+    /// `app <command>` signed in with the password grant as `user`.
+    async fn app(&self, command: &str, user: &str, extra: &[&str]) -> Output {
+        let user = self.sb.user(user).expect("seeded user").clone();
+        let mut args: Vec<String> = vec!["--json".into(), "app".into(), command.into()];
+        args.extend([
+            "--upn".into(),
+            user.upn.clone(),
+            "--sign-in".into(),
+            "password".into(),
+            "--password-stdin".into(),
+        ]);
+        args.extend(self.connection());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        self.run(args, format!("{}\n", user.password), vec![]).await
+    }
+
+    /// `app <command>` with no administrator.
+    async fn app_itself(
+        &self,
+        command: &str,
+        extra: &[&str],
+        env: Vec<(String, String)>,
+    ) -> Output {
+        let mut args: Vec<String> = vec!["--json".into(), "app".into(), command.into()];
+        args.extend(self.connection());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        self.run(args, String::new(), env).await
+    }
+
+    async fn local(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json".to_string()];
+        all.extend(args.iter().map(|s| s.to_string()));
+        let output = self.run(all, String::new(), vec![]).await;
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+
+    async fn new_certificate(&self) -> String {
+        let output = self
+            .run(vec!["cert".into(), "new".into()], String::new(), vec![])
+            .await;
+        assert!(output.status.success(), "{}", stderr(&output));
+        String::from_utf8(output.stdout).unwrap().trim().to_string()
+    }
+
+    async fn credential(&self) -> Value {
+        self.local(&["credential", "show"]).await["application"].clone()
+    }
+
+    async fn hashes_in_store(&self) -> Vec<String> {
+        let list = self.local(&["cert", "list"]).await;
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["sha256"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// The application's keys as a Global Administrator reads them (with `key`).
+    async fn keys(&self, app_id: &str) -> (String, Vec<Value>) {
+        let token = admin_token(&self.sb).await;
+        let (status, app) = graph(
+            &self.sb,
+            &token,
+            Method::GET,
+            &format!("/applications(appId='{app_id}')?$select=id,keyCredentials"),
+            None,
+        )
+        .await;
+        assert!(status.is_success(), "{app}");
+        let id = app["id"].as_str().unwrap().to_string();
+        (id, app["keyCredentials"].as_array().unwrap().clone())
+    }
+
+    /// SHA-256 hashes of the application's key certificates.
+    async fn key_hashes(&self, app_id: &str) -> Vec<String> {
+        let (_, keys) = self.keys(app_id).await;
+        keys.iter()
+            .map(|k| {
+                let der = STANDARD.decode(k["key"].as_str().unwrap()).unwrap();
+                hex::encode_upper(sha2::Sha256::digest(der))
+            })
+            .collect()
+    }
+
+    async fn events(&self, id: u32) -> Vec<Value> {
+        self.local(&["events", "--id", &id.to_string()])
+            .await
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    async fn sync_cycle_enabled(&self) -> bool {
+        self.local(&["scheduler", "show"]).await["sync_cycle_enabled"]
+            .as_bool()
+            .unwrap()
+    }
+
+    /// A client-credentials request signed with the key file `key_pem` of
+    /// the certificate `hash`: (status, body).
+    async fn token_with(&self, app_id: &str, hash: &str, key_pem: &[u8]) -> (u16, Value) {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        header.x5t_s256 = Some(URL_SAFE_NO_PAD.encode(hex::decode(hash).unwrap()));
+        let now = common::now();
+        let claims = json!({
+            "aud": self.sb.token_endpoint(), "iss": app_id, "sub": app_id,
+            "jti": uuid::Uuid::new_v4().to_string(), "nbf": now, "iat": now, "exp": now + 300,
+        });
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(key_pem).unwrap();
+        let assertion = jsonwebtoken::encode(&header, &claims, &key).unwrap();
+        let (status, body) =
+            common::client_credentials(&self.sb, app_id, &assertion, common::SYNC_SCOPE).await;
+        (status.as_u16(), body)
+    }
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn json_of(output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        stderr(output)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn refused(output: &Output, text: &str) {
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(output));
+    assert!(
+        stderr(output).contains(text),
+        "expected {text:?} in:\n{}",
+        stderr(output)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managed_rotation_leaves_exactly_the_new_key() {
+    let server = Server::onboarded(SandboxConfig::default(), None).await;
+    let before = server.credential().await;
+    let app_id = before["application_id"].as_str().unwrap().to_string();
+    let old = before["certificate_sha256"].as_str().unwrap().to_string();
+    let old_key = std::fs::read(server.state.path().join(format!("keys/{old}.key"))).unwrap();
+
+    // The plan first: the application rolls its own key, no administrator.
+    let plan = json_of(&server.app_itself("rotate", &["--dry-run"], vec![]).await);
+    let names: Vec<&str> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "disable-scheduler",
+            "new-certificate",
+            "add-key",
+            "verify-new-certificate",
+            "switch-credential",
+            "remove-old-key",
+            "delete-old-certificate"
+        ]
+    );
+    assert_eq!(server.hashes_in_store().await, std::slice::from_ref(&old));
+
+    let output = server.app_itself("rotate", &["--days", "90"], vec![]).await;
+    let rotated = json_of(&output);
+    assert_eq!(rotated["path"], "application", "{rotated}");
+    assert_eq!(rotated["old_key"]["result"], "removed", "{rotated}");
+    assert_eq!(rotated["old_certificate_deleted"], true);
+    let new = rotated["new_certificate_sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(new, old);
+
+    // Exactly one key on the application: the new certificate.
+    assert_eq!(server.key_hashes(&app_id).await, std::slice::from_ref(&new));
+    let after = server.credential().await;
+    assert_eq!(after["certificate_sha256"], new.as_str());
+    assert_eq!(after["certificate_managed_by"], "EntraConnect");
+    // The new certificate signs in; the old one is refused.
+    let mut args = vec!["--json".to_string(), "credential".into(), "test".into()];
+    args.extend(server.connection());
+    let tested = json_of(&server.run(args, String::new(), vec![]).await);
+    assert!(
+        tested["roles"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("ADSynchronization.ReadWrite.All"))
+    );
+    let (status, body) = server.token_with(&app_id, &old, &old_key).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(common::aadsts(&body), 700027, "{body}");
+    // The old certificate and key are gone from the store; the event says so.
+    assert_eq!(server.hashes_in_store().await, std::slice::from_ref(&new));
+    let done = server.events(1130).await;
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert!(done[0]["message"].as_str().unwrap().contains(&new));
+    assert!(server.sync_cycle_enabled().await);
+
+    // `app keys` lists the one key, in use.
+    let keys = json_of(&server.app_itself("keys", &[], vec![]).await);
+    assert_eq!(keys.as_array().unwrap().len(), 1, "{keys}");
+    assert_eq!(keys[0]["in_use"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn byoc_rotation_removes_the_old_key_and_keeps_the_old_certificate() {
+    let server = Server::onboarded(SandboxConfig::default(), Some("byoc")).await;
+    let before = server.credential().await;
+    let app_id = before["application_id"].as_str().unwrap().to_string();
+    let old = before["certificate_sha256"].as_str().unwrap().to_string();
+    assert_eq!(before["certificate_managed_by"], "Customer");
+
+    // Yours: this server does not make the successor.
+    refused(
+        &server.app_itself("rotate", &[], vec![]).await,
+        "Give the new one with --certificate-sha256",
+    );
+    let new = server.new_certificate().await;
+    refused(
+        &server
+            .app_itself("rotate", &["--certificate-sha256", &old], vec![])
+            .await,
+        "is the one in use already",
+    );
+    let output = server
+        .app_itself("rotate", &["--certificate-sha256", &new], vec![])
+        .await;
+    let rotated = json_of(&output);
+    assert_eq!(rotated["path"], "application");
+    assert_eq!(rotated["old_certificate_deleted"], false);
+    assert!(
+        stderr(&output).contains("stays in the key store"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(server.key_hashes(&app_id).await, std::slice::from_ref(&new));
+    let mut store = server.hashes_in_store().await;
+    store.sort();
+    let mut expected = vec![old.clone(), new.clone()];
+    expected.sort();
+    assert_eq!(store, expected);
+    assert_eq!(
+        server.credential().await["certificate_sha256"],
+        new.as_str()
+    );
+    assert_eq!(
+        server.credential().await["certificate_managed_by"],
+        "Customer"
+    );
+}
+
+/// Writes an expired certificate and its key into the store's layout (as
+/// `cert import` would refuse it); returns its hash and its DER.
+fn expired_certificate(server: &Server) -> (String, Vec<u8>) {
+    let key = rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
+        .unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.not_before = time::macros::datetime!(2025-01-01 00:00 UTC);
+    params.not_after = time::macros::datetime!(2026-01-01 00:00 UTC);
+    let certificate = params.self_signed(&key).unwrap();
+    let hash = hex::encode_upper(sha2::Sha256::digest(certificate.der()));
+    let keys = server.state.path().join("keys");
+    std::fs::write(keys.join(format!("{hash}.crt")), certificate.pem()).unwrap();
+    let key_file = keys.join(format!("{hash}.key"));
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    (hash, certificate.der().to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_certificate_needs_an_application_administrator() {
+    let server = Server::onboarded(SandboxConfig::default(), None).await;
+    let before = server.credential().await;
+    let app_id = before["application_id"].as_str().unwrap().to_string();
+    let other = before["certificate_sha256"].as_str().unwrap().to_string();
+
+    // The connector's certificate expired: a Global Administrator put the
+    // expired certificate on the application, and the state points at it.
+    let (expired, der) = expired_certificate(&server);
+    let (object_id, mut keys) = server.keys(&app_id).await;
+    keys.push(json!({
+        "type": "AsymmetricX509Cert", "usage": "Verify", "key": STANDARD.encode(&der),
+    }));
+    let token = common::user_token(&server.sb, "global.admin").await;
+    let (status, body) = graph(
+        &server.sb,
+        &token,
+        Method::PATCH,
+        &format!("/applications/{object_id}"),
+        Some(json!({ "keyCredentials": keys })),
+    )
+    .await;
+    assert!(status.is_success(), "{body}");
+    let db = rusqlite::Connection::open(server.state.path().join("entra-connect.db")).unwrap();
+    db.execute(
+        "UPDATE connector_credential SET certificate_sha256 = ?1",
+        [&expired],
+    )
+    .unwrap();
+    drop(db);
+    assert_eq!(server.key_hashes(&app_id).await.len(), 2);
+
+    // Without an administrator: refused in the plan, saying who can.
+    refused(
+        &server.app_itself("rotate", &[], vec![]).await,
+        "run again with --upn UPN",
+    );
+    // A Hybrid Identity Administrator may not update credentials.
+    let output = server.app("rotate", "hybrid.admin", &[]).await;
+    refused(
+        &output,
+        "Application Administrator, Cloud Application Administrator, Global Administrator",
+    );
+    assert_eq!(server.key_hashes(&app_id).await.len(), 2);
+    assert_eq!(
+        server.credential().await["certificate_sha256"],
+        expired.as_str()
+    );
+    assert!(server.sync_cycle_enabled().await);
+
+    // An Application Administrator: the PATCH path, the other key kept.
+    let output = server.app("rotate", "app.admin", &[]).await;
+    let rotated = json_of(&output);
+    assert_eq!(rotated["path"], "administrator", "{rotated}");
+    assert!(
+        rotated["why"].as_str().unwrap().contains("expired"),
+        "{rotated}"
+    );
+    assert_eq!(rotated["old_key"]["result"], "removed", "{rotated}");
+    let new = rotated["new_certificate_sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut on_app = server.key_hashes(&app_id).await;
+    on_app.sort();
+    let mut expected = vec![other.clone(), new.clone()];
+    expected.sort();
+    assert_eq!(on_app, expected);
+    assert_eq!(
+        server.credential().await["certificate_sha256"],
+        new.as_str()
+    );
+    assert!(!server.hashes_in_store().await.contains(&expired));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_removal_leaves_an_error_event_and_the_command_that_finishes_it() {
+    let config = SandboxConfig::default();
+    let refuse = config.refuse_remove_key.clone();
+    let server = Server::onboarded(config, None).await;
+    let before = server.credential().await;
+    let app_id = before["application_id"].as_str().unwrap().to_string();
+    let old = before["certificate_sha256"].as_str().unwrap().to_string();
+
+    refuse.store(true, Ordering::SeqCst);
+    let output = server.app_itself("rotate", &[], vec![]).await;
+    let rotated = json_of(&output);
+    assert_eq!(rotated["old_key"]["result"], "not-removed", "{rotated}");
+    let key_id = rotated["old_key"]["key_id"].as_str().unwrap().to_string();
+    let command = format!("entra-connect app remove-key --certificate-id {key_id}");
+    assert_eq!(rotated["old_key"]["command"], command.as_str());
+    assert!(stderr(&output).contains(&command), "{}", stderr(&output));
+    let new = rotated["new_certificate_sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(server.key_hashes(&app_id).await.len(), 2);
+    assert_eq!(
+        server.credential().await["certificate_sha256"],
+        new.as_str()
+    );
+    let errors = server.events(1131).await;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["level"], "Error");
+    let message = errors[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&key_id) && message.contains(&command),
+        "{message}"
+    );
+    assert!(message.contains(&old), "{message}");
+
+    // The command it names removes the key.
+    refuse.store(false, Ordering::SeqCst);
+    let removed = json_of(
+        &server
+            .app_itself("remove-key", &["--certificate-id", &key_id], vec![])
+            .await,
+    );
+    assert_eq!(removed["key_id"], key_id.as_str());
+    assert_eq!(server.key_hashes(&app_id).await, [new]);
+    assert_eq!(server.events(1132).await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_killed_after_any_step_resumes_to_one_new_key() {
+    let steps = [
+        "disable-scheduler",
+        "new-certificate",
+        "add-key",
+        "verify-new-certificate",
+        "switch-credential",
+        "remove-old-key",
+        "delete-old-certificate",
+    ];
+    for step in steps {
+        let server = Server::onboarded(SandboxConfig::default(), None).await;
+        let before = server.credential().await;
+        let app_id = before["application_id"].as_str().unwrap().to_string();
+        let env = vec![(
+            "ENTRA_CONNECT_TEST_ABORT_AFTER".to_string(),
+            step.to_string(),
+        )];
+        let killed = server.app_itself("rotate", &[], env).await;
+        assert!(!killed.status.success(), "{step}: {}", stderr(&killed));
+        assert!(stderr(&killed).contains("aborting after step"), "{step}");
+
+        let output = server.app_itself("rotate", &[], vec![]).await;
+        let rotated = json_of(&output);
+        let new = rotated["new_certificate_sha256"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            server.key_hashes(&app_id).await,
+            std::slice::from_ref(&new),
+            "{step}"
+        );
+        assert_eq!(
+            server.credential().await["certificate_sha256"],
+            new.as_str(),
+            "{step}"
+        );
+        assert_eq!(
+            server.hashes_in_store().await,
+            std::slice::from_ref(&new),
+            "{step}"
+        );
+        assert_eq!(server.events(1130).await.len(), 1, "{step}");
+        assert!(server.sync_cycle_enabled().await, "{step}");
+        assert!(
+            server.local(&["scheduler", "show"]).await["interrupted_operations"]
+                .as_array()
+                .is_none_or(|ops| ops.is_empty()),
+            "{step}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remove_key_refuses_the_key_in_use_and_lists_keys_for_an_unknown_id() {
+    let server = Server::onboarded(SandboxConfig::default(), None).await;
+    let app_id = server.credential().await["application_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, keys) = server.keys(&app_id).await;
+    let in_use = keys[0]["keyId"].as_str().unwrap().to_string();
+
+    refused(
+        &server
+            .app_itself("remove-key", &["--certificate-id", &in_use], vec![])
+            .await,
+        "is the one the connector signs in with; nothing was changed. Rotate first",
+    );
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let output = server
+        .app_itself("remove-key", &["--certificate-id", &unknown], vec![])
+        .await;
+    refused(&output, &format!("the application has no key {unknown}"));
+    assert!(stderr(&output).contains(&in_use), "{}", stderr(&output));
+    assert!(stderr(&output).contains("in use"), "{}", stderr(&output));
+
+    // A second key (a rotation whose removal failed would leave one), then
+    // --dry-run: the plan, no change.
+    let plan = json_of(
+        &server
+            .app_itself(
+                "remove-key",
+                &["--certificate-id", &unknown, "--dry-run"],
+                vec![],
+            )
+            .await,
+    );
+    assert_eq!(plan["steps"][1]["name"], "remove-key");
+    assert_eq!(server.keys(&app_id).await.1.len(), 1);
+    let before = server.local(&["events"]).await;
+    let plan = json_of(&server.app_itself("rotate", &["--dry-run"], vec![]).await);
+    assert_eq!(plan["steps"][0]["name"], "disable-scheduler");
+    assert_eq!(server.local(&["events"]).await, before);
+    assert_eq!(server.hashes_in_store().await.len(), 1);
+
+    // Malformed ids are usage errors.
+    let output = server
+        .app_itself("remove-key", &["--certificate-id", "not-a-guid"], vec![])
+        .await;
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+}

@@ -1,0 +1,215 @@
+//! The scheduler's work against the in-process sandbox: the maintenance tick
+//! at chosen moments of the certificate's life (an injected clock), the clone
+//! check, the sync-cycle check, and `scheduler run` as a process that ticks
+//! and stops on SIGTERM.
+
+mod common;
+mod support;
+
+use entra_connect::domain::{ConnectionInputs, EventId, SchedulerSettings};
+use entra_connect::engine::connection::settings;
+use entra_connect::engine::maintenance::{Clock, run_once};
+use entra_connect::engine::{LocalServer, SchedulerChange, change_scheduler};
+use entra_connect::entra::client::DEFAULT_ADMIN_CLIENT_ID;
+use entra_connect::sandbox::SandboxHandle;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+
+struct At(OffsetDateTime);
+
+impl Clock for At {
+    fn now(&self) -> OffsetDateTime {
+        self.0
+    }
+}
+
+/// A server onboarded (Managed) against `sb`.
+async fn onboarded(sb: &SandboxHandle, state: &Path) {
+    let user = sb.user("hybrid.admin").unwrap().clone();
+    for command in ["register", "link"] {
+        let args: Vec<String> = [
+            "app",
+            command,
+            "--upn",
+            &user.upn,
+            "--sign-in",
+            "password",
+            "--password-stdin",
+            "--tenant",
+            &sb.tenant_id,
+            "--authority-host",
+            &sb.authority_host,
+            "--graph-url",
+            &sb.graph_url,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let output = support::run_async(state, args, format!("{}\n", user.password), vec![]).await;
+        assert!(
+            output.status.success(),
+            "{command}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// The ids of the events written since `before` events existed.
+fn new_events(server: &LocalServer, before: usize) -> Vec<u32> {
+    let all = server.events(None, None).unwrap();
+    all[before..].iter().map(|e| e.id).collect()
+}
+
+async fn tick(server: &mut LocalServer, sb: &SandboxHandle, now: OffsetDateTime) -> Vec<u32> {
+    let before = server.events(None, None).unwrap().len();
+    let inputs = ConnectionInputs {
+        tenant: Some(sb.tenant_id.parse().unwrap()),
+        authority_host: Some(sb.authority_host.parse().unwrap()),
+        graph_url: Some(sb.graph_url.parse().unwrap()),
+        ..ConnectionInputs::default()
+    };
+    let connection = settings(
+        &inputs,
+        DEFAULT_ADMIN_CLIENT_ID,
+        Duration::from_secs(10),
+        Default::default(),
+    );
+    run_once(server, &At(now), connection).await.unwrap();
+    new_events(server, before)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_maintenance_tick_follows_the_certificates_life() {
+    let sb = common::start().await;
+    let state = tempfile::tempdir().unwrap();
+    onboarded(&sb, state.path()).await;
+    let mut server = LocalServer::open(state.path()).unwrap();
+    let hash = match server.credential().unwrap() {
+        entra_connect::domain::ConnectorCredential::Application(app) => app.certificate_sha256,
+        other => panic!("{other:?}"),
+    };
+    let not_after = server.certificate(&hash).unwrap().info.not_after;
+    let due = EventId::ROTATION_DUE.0;
+    let expired = EventId::CERTIFICATE_EXPIRED.0;
+    let sync_ok = EventId::SYNC_CHECK_OK.0;
+
+    // 151 days left: nothing to say; the sync-cycle check passes.
+    let events = tick(&mut server, &sb, not_after - time::Duration::days(151)).await;
+    assert_eq!(events, [sync_ok]);
+    // 150 days left: rotation due.
+    let events = tick(&mut server, &sb, not_after - time::Duration::days(150)).await;
+    assert_eq!(events, [due, sync_ok]);
+    // Past its end: expired.
+    let events = tick(&mut server, &sb, not_after + time::Duration::days(1)).await;
+    assert_eq!(events, [expired, sync_ok]);
+    let scheduler: SchedulerSettings = server.scheduler().unwrap();
+    assert_eq!(
+        scheduler.next_run_at,
+        Some(not_after + time::Duration::days(1) + time::Duration::minutes(30)),
+        "the next run is one interval on"
+    );
+
+    // Maintenance off: no certificate events, the sync-cycle check still runs.
+    let off = SchedulerChange {
+        maintenance_enabled: Some(false),
+        ..SchedulerChange::default()
+    };
+    change_scheduler(&mut server, &off).unwrap();
+    let events = tick(&mut server, &sb, not_after + time::Duration::days(1)).await;
+    assert_eq!(events, [sync_ok]);
+    // Suspended: nothing at all.
+    let suspended = SchedulerChange {
+        maintenance_enabled: Some(true),
+        scheduler_suspended: Some(true),
+        ..SchedulerChange::default()
+    };
+    change_scheduler(&mut server, &suspended).unwrap();
+    let events = tick(&mut server, &sb, not_after + time::Duration::days(1)).await;
+    assert!(events.is_empty(), "{events:?}");
+    let resume = SchedulerChange {
+        scheduler_suspended: Some(false),
+        ..SchedulerChange::default()
+    };
+    change_scheduler(&mut server, &resume).unwrap();
+
+    // A state copied from another machine: the clone is named.
+    drop(server);
+    let db = rusqlite::Connection::open(state.path().join("entra-connect.db")).unwrap();
+    let recorded: String = db
+        .query_row(
+            "SELECT value FROM settings WHERE key = 'setup_machine_id'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the machine id was recorded at setup");
+    assert_eq!(
+        Some(recorded),
+        std::fs::read_to_string("/etc/machine-id")
+            .ok()
+            .map(|s| s.trim().to_string())
+    );
+    db.execute(
+        "UPDATE settings SET value = 'another-machine' WHERE key = 'setup_machine_id'",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    let mut server = LocalServer::open(state.path()).unwrap();
+    let events = tick(&mut server, &sb, not_after - time::Duration::days(151)).await;
+    assert_eq!(events, [EventId::CLONE_DETECTED.0, sync_ok]);
+    let clone = server
+        .events(None, Some(EventId::CLONE_DETECTED.0))
+        .unwrap();
+    assert!(
+        clone[0].message.contains("another-machine") && clone[0].message.contains("AADSTS700027"),
+        "{}",
+        clone[0].message
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduler_run_ticks_and_stops_on_sigterm() {
+    let sb = common::start().await;
+    let state = tempfile::tempdir().unwrap();
+    onboarded(&sb, state.path()).await;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("entra-connect"))
+        .env("ENTRA_CONNECT_STATE_DIR", state.path())
+        .args(["scheduler", "run", "--interval-seconds", "1"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Two runs: wait (bounded) until the sync-cycle check is recorded twice.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let checks = support::run_json(state.path(), &["events", "--id", "1150"]);
+        if checks.as_array().unwrap().len() >= 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no two runs within 30 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let stopping = Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "still running 5 s after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(
+        stopping.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        stopping.elapsed()
+    );
+    assert_eq!(exit.code(), Some(0));
+    let shown = support::run_json(state.path(), &["scheduler", "show"]);
+    assert_eq!(shown["last_run"]["sync_cycle_check"]["ok"], true, "{shown}");
+    assert!(shown["next_run_at"].is_string(), "{shown}");
+}
