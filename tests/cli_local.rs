@@ -58,12 +58,8 @@ fn credential_show_reports_an_application_credential() {
     let export = run_json(dir.path(), &["config", "export"]);
     assert_eq!(export["certificate"]["sha256_hash"], hash.as_str());
     assert!(export["certificate"]["details"].is_null());
-    // Nothing rotates certificates yet, so the export claims no automatic rotation.
-    assert!(
-        export["certificate"]
-            .get("automatic_rotation_enabled")
-            .is_none()
-    );
+    // A customer's certificate is not rotated automatically.
+    assert_eq!(export["certificate"]["automatic_rotation_enabled"], false);
     let human = run_ok(dir.path(), &["config", "export"]);
     assert!(human.contains("MISSING from the key store"), "{human}");
 }
@@ -338,10 +334,17 @@ fn cert_delete_refuses_the_certificate_in_use() {
     let details = &export["certificate"]["details"];
     assert_eq!(details["sha256"], hash.as_str());
     assert_eq!(details["subject"], "CN=Entra Connect Sync Provisioning");
-    assert!(
-        export["certificate"]
-            .get("automatic_rotation_enabled")
-            .is_none()
+    // Managed, with maintenance on: rotated automatically; off: not.
+    assert_eq!(export["certificate"]["automatic_rotation_enabled"], true);
+    run_ok(
+        dir.path(),
+        &["scheduler", "set", "--maintenance-enabled", "false"],
+    );
+    let off = run_json(dir.path(), &["config", "export"]);
+    assert_eq!(off["certificate"]["automatic_rotation_enabled"], false);
+    run_ok(
+        dir.path(),
+        &["scheduler", "set", "--maintenance-enabled", "true"],
     );
     assert_eq!(export["certificate"]["managed_by"], "EntraConnect");
     let human = run_ok(dir.path(), &["config", "export"]);
@@ -358,7 +361,7 @@ fn cert_delete_refuses_the_certificate_in_use() {
     ] {
         assert!(human.contains(label), "{label} missing from:\n{human}");
     }
-    assert!(!human.contains("AutomaticRotation"), "{human}");
+    assert!(human.contains("AutomaticRotationEnabled : True"), "{human}");
 }
 
 #[test]

@@ -6,7 +6,9 @@
 mod common;
 mod support;
 
-use entra_connect::domain::{ConnectionInputs, EventId, SchedulerSettings};
+use entra_connect::domain::{
+    CertificateHash, ConnectionInputs, ConnectorCredential, EventId, SchedulerSettings,
+};
 use entra_connect::engine::connection::settings;
 use entra_connect::engine::maintenance::{Clock, run_once};
 use entra_connect::engine::{LocalServer, SchedulerChange, change_scheduler};
@@ -79,61 +81,108 @@ async fn tick(server: &mut LocalServer, sb: &SandboxHandle, now: OffsetDateTime)
     new_events(server, before)
 }
 
+fn current_certificate(server: &LocalServer) -> (CertificateHash, OffsetDateTime) {
+    match server.credential().unwrap() {
+        ConnectorCredential::Application(app) => {
+            let not_after = server
+                .certificate(&app.certificate_sha256)
+                .unwrap()
+                .info
+                .not_after;
+            (app.certificate_sha256, not_after)
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+fn set(server: &mut LocalServer, maintenance: bool, suspended: bool) {
+    let change = SchedulerChange {
+        maintenance_enabled: Some(maintenance),
+        scheduler_suspended: Some(suspended),
+        ..SchedulerChange::default()
+    };
+    change_scheduler(server, &change).unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_maintenance_tick_follows_the_certificates_life() {
     let sb = common::start().await;
     let state = tempfile::tempdir().unwrap();
     onboarded(&sb, state.path()).await;
     let mut server = LocalServer::open(state.path()).unwrap();
-    let hash = match server.credential().unwrap() {
-        entra_connect::domain::ConnectorCredential::Application(app) => app.certificate_sha256,
-        other => panic!("{other:?}"),
-    };
-    let not_after = server.certificate(&hash).unwrap().info.not_after;
+    let (hash, not_after) = current_certificate(&server);
     let due = EventId::ROTATION_DUE.0;
     let expired = EventId::CERTIFICATE_EXPIRED.0;
     let sync_ok = EventId::SYNC_CHECK_OK.0;
+    let rotated = 1130;
 
-    // 151 days left: nothing to say; the sync-cycle check passes.
+    // 151 days left: nothing to say (every key on the application is ours).
     let events = tick(&mut server, &sb, not_after - time::Duration::days(151)).await;
     assert_eq!(events, [sync_ok]);
-    // 150 days left: rotation due.
+
+    // Maintenance off: the warnings still come, but nothing is rotated.
+    set(&mut server, false, false);
     let events = tick(&mut server, &sb, not_after - time::Duration::days(150)).await;
     assert_eq!(events, [due, sync_ok]);
-    // Past its end: expired.
     let events = tick(&mut server, &sb, not_after + time::Duration::days(1)).await;
     assert_eq!(events, [expired, sync_ok]);
+    assert_eq!(current_certificate(&server).0, hash, "not rotated");
     let scheduler: SchedulerSettings = server.scheduler().unwrap();
     assert_eq!(
         scheduler.next_run_at,
         Some(not_after + time::Duration::days(1) + time::Duration::minutes(30)),
         "the next run is one interval on"
     );
-
-    // Maintenance off: no certificate events, the sync-cycle check still runs.
-    let off = SchedulerChange {
-        maintenance_enabled: Some(false),
-        ..SchedulerChange::default()
-    };
-    change_scheduler(&mut server, &off).unwrap();
-    let events = tick(&mut server, &sb, not_after + time::Duration::days(1)).await;
-    assert_eq!(events, [sync_ok]);
     // Suspended: nothing at all.
-    let suspended = SchedulerChange {
-        maintenance_enabled: Some(true),
-        scheduler_suspended: Some(true),
-        ..SchedulerChange::default()
-    };
-    change_scheduler(&mut server, &suspended).unwrap();
+    set(&mut server, true, true);
     let events = tick(&mut server, &sb, not_after + time::Duration::days(1)).await;
     assert!(events.is_empty(), "{events:?}");
-    let resume = SchedulerChange {
-        scheduler_suspended: Some(false),
-        ..SchedulerChange::default()
-    };
-    change_scheduler(&mut server, &resume).unwrap();
 
-    // A state copied from another machine: the clone is named.
+    // Maintenance on and due: a Managed certificate is rotated automatically.
+    set(&mut server, true, false);
+    let events = tick(&mut server, &sb, not_after - time::Duration::days(150)).await;
+    for id in [due, rotated, sync_ok] {
+        assert!(events.contains(&id), "{id} in {events:?}");
+    }
+    assert!(
+        !events.contains(&EventId::AUTOMATIC_ROTATION_FAILED.0),
+        "{events:?}"
+    );
+    let (new_hash, new_not_after) = current_certificate(&server);
+    assert_ne!(new_hash, hash, "rotated");
+
+    // A key added behind the server's back (a Global Administrator's PATCH) is reported.
+    let app_id = match server.credential().unwrap() {
+        ConnectorCredential::Application(app) => app.application_id,
+        other => panic!("{other:?}"),
+    };
+    let admin = common::user_token(&sb, "global.admin").await;
+    let path = format!("/applications(appId='{app_id}')?$select=id,keyCredentials");
+    let (_, application) = common::graph(&sb, &admin, reqwest::Method::GET, &path, None).await;
+    let mut keys = application["keyCredentials"].as_array().unwrap().clone();
+    keys.push(common::TestCert::new().key_credential());
+    let object = application["id"].as_str().unwrap();
+    let (status, body) = common::graph(
+        &sb,
+        &admin,
+        reqwest::Method::PATCH,
+        &format!("/applications/{object}"),
+        Some(serde_json::json!({ "keyCredentials": keys })),
+    )
+    .await;
+    assert!(status.is_success(), "{body}");
+    let events = tick(&mut server, &sb, new_not_after - time::Duration::days(151)).await;
+    assert_eq!(events, [EventId::UNKNOWN_KEY.0, sync_ok]);
+    let unknown = server.events(None, Some(EventId::UNKNOWN_KEY.0)).unwrap();
+    assert!(
+        unknown[0]
+            .message
+            .contains("entra-connect app remove-key --certificate-id"),
+        "{}",
+        unknown[0].message
+    );
+
+    // A state copied from another machine: the clone is named, and never rotated.
     drop(server);
     let db = rusqlite::Connection::open(state.path().join("entra-connect.db")).unwrap();
     let recorded: String = db
@@ -156,8 +205,14 @@ async fn the_maintenance_tick_follows_the_certificates_life() {
     .unwrap();
     drop(db);
     let mut server = LocalServer::open(state.path()).unwrap();
-    let events = tick(&mut server, &sb, not_after - time::Duration::days(151)).await;
-    assert_eq!(events, [EventId::CLONE_DETECTED.0, sync_ok]);
+    let events = tick(&mut server, &sb, new_not_after - time::Duration::days(150)).await;
+    assert!(events.contains(&EventId::CLONE_DETECTED.0), "{events:?}");
+    assert!(events.contains(&due), "{events:?}");
+    assert!(
+        !events.contains(&rotated),
+        "a clone is not rotated: {events:?}"
+    );
+    assert_eq!(current_certificate(&server).0, new_hash);
     let clone = server
         .events(None, Some(EventId::CLONE_DETECTED.0))
         .unwrap();

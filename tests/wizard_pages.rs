@@ -89,6 +89,7 @@ fn context(configured: ConnectorIdentityType) -> Context {
             certificate: (configured == ConnectorIdentityType::Application).then(|| {
                 CertificateSection {
                     managed_by: ManagedBy::EntraConnect,
+                    automatic_rotation_enabled: true,
                     key_store: StoreKind::Software,
                     sha256_hash: hash("AB").to_string(),
                     details: Some(

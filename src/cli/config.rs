@@ -1,7 +1,7 @@
 //! `config export`: the wizard's "View or export current configuration".
 
 use super::cert::certificate_rows;
-use super::output::{Output, fields, or_dash};
+use super::output::{Output, fields, or_dash, yes_no};
 use crate::engine::{ConfigurationReport, LocalServer, configuration};
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -66,6 +66,10 @@ fn human(report: &ConfigurationReport) -> String {
             (
                 "CertificateManagedBy",
                 certificate.managed_by.as_str().to_string(),
+            ),
+            (
+                "AutomaticRotationEnabled",
+                yes_no(certificate.automatic_rotation_enabled),
             ),
             ("KeyStore", certificate.key_store.as_str().to_string()),
         ]);

@@ -22,9 +22,10 @@ pub enum SchedulerCommand {
     Show,
     /// Change scheduler settings; what is not given stays as it is.
     Set(SetArgs),
-    /// Every interval (unless suspended): the maintenance tick (certificate
-    /// expiry, clone check) and the sync-cycle check (a token with the
-    /// current credential). SIGTERM or Ctrl-C stop it between runs.
+    /// Every interval (unless suspended): certificate expiry and clone checks,
+    /// the maintenance tick (key audit, automatic rotation) and the sync-cycle
+    /// check (a token with the current credential). SIGTERM or Ctrl-C stop it
+    /// between runs.
     Run(RunArgs),
 }
 
@@ -44,7 +45,7 @@ pub struct SetArgs {
     /// Run synchronization cycles.
     #[arg(long, value_name = "true|false", group = "change")]
     sync_cycle_enabled: Option<bool>,
-    /// Run maintenance (certificate expiry and clone checks).
+    /// Run maintenance (the key audit and automatic rotation of a Managed certificate).
     #[arg(long, value_name = "true|false", group = "change")]
     maintenance_enabled: Option<bool>,
     /// Suspend the scheduler entirely.

@@ -208,6 +208,8 @@ impl EventId {
     pub const APPLICATION_KEY_REMOVED: EventId = EventId(1132);
     pub const SCHEDULER_CHANGED: EventId = EventId(1200);
     pub const OPERATION_INTERRUPTED: EventId = EventId(1300);
+    pub const AUTOMATIC_ROTATION_FAILED: EventId = EventId(1141);
+    pub const UNKNOWN_KEY: EventId = EventId(1142);
     pub const CLONE_DETECTED: EventId = EventId(1143);
     pub const SYNC_CHECK_OK: EventId = EventId(1150);
     pub const SYNC_CHECK_FAILED: EventId = EventId(1151);

@@ -20,6 +20,8 @@ pub struct ConfigurationReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct CertificateSection {
     pub managed_by: ManagedBy,
+    /// Managed by this tool, with maintenance enabled and the scheduler running.
+    pub automatic_rotation_enabled: bool,
     pub key_store: StoreKind,
     pub sha256_hash: String,
     /// The certificate as the key store holds it; `None` when it is missing there.
@@ -49,8 +51,12 @@ pub fn configuration(server: &LocalServer) -> Result<ConfigurationReport, Engine
                 Err(EngineError::Key(KeyError::NotFound(_))) => None,
                 Err(other) => return Err(other),
             };
+            let scheduler = server.scheduler()?;
             report.certificate = Some(CertificateSection {
                 managed_by: app.certificate_managed_by,
+                automatic_rotation_enabled: app.certificate_managed_by == ManagedBy::EntraConnect
+                    && scheduler.maintenance_enabled
+                    && !scheduler.scheduler_suspended,
                 key_store: app.key_store,
                 sha256_hash: app.certificate_sha256.to_string(),
                 details,

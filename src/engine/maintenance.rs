@@ -1,8 +1,10 @@
-//! What the scheduler does every interval (`scheduler run`): the maintenance
-//! tick (certificate expiry events, the clone check) when maintenance is
-//! enabled, and the sync-cycle check (a token with the current credential)
-//! when sync cycles are. Nothing runs while the scheduler is suspended.
-//! "Now" comes from a [`Clock`], so tests put it anywhere.
+//! What the scheduler does every interval (`scheduler run`): the certificate
+//! expiry events and the clone check; when maintenance is enabled, the audit
+//! of the application's keys and the automatic rotation of a Managed
+//! certificate that is due; when sync cycles are enabled, the sync-cycle
+//! check (a token with the current credential). Nothing runs while the
+//! scheduler is suspended. "Now" comes from a [`Clock`], so tests put it
+//! anywhere.
 
 use super::{EngineError, LocalServer};
 use crate::domain::{
@@ -80,8 +82,13 @@ pub async fn run_once(
     }
     let now = clock.now();
     let mut written: Vec<Written> = Vec::new();
-    if scheduler.maintenance_enabled {
-        let found = maintenance(server, now)?;
+    {
+        let mut found = certificate_findings(server, now)?;
+        if scheduler.maintenance_enabled
+            && let Ok(connection) = &connection
+        {
+            found.extend(audit_and_rotate(server, connection, &found).await?);
+        }
         let problems = found
             .iter()
             .filter(|(level, ..)| *level != EventLevel::Information)
@@ -129,8 +136,11 @@ pub async fn run_once(
     Ok(last)
 }
 
-/// The maintenance tick's findings, as the events to write.
-fn maintenance(server: &LocalServer, now: OffsetDateTime) -> Result<Vec<Written>, EngineError> {
+/// The certificate's expiry and the clone check, as the events to write.
+fn certificate_findings(
+    server: &LocalServer,
+    now: OffsetDateTime,
+) -> Result<Vec<Written>, EngineError> {
     let ConnectorCredential::Application(app) = server.credential()? else {
         return Ok(Vec::new());
     };
@@ -180,6 +190,101 @@ fn maintenance(server: &LocalServer, now: OffsetDateTime) -> Result<Vec<Written>
         ));
     }
     Ok(found)
+}
+
+/// With maintenance enabled: keys on the application this server did not
+/// add, and the automatic rotation of a Managed certificate that is due (not
+/// on a copied server, whose rotation would break the original).
+async fn audit_and_rotate(
+    server: &mut LocalServer,
+    connection: &ConnectionSettings,
+    found: &[Written],
+) -> Result<Vec<Written>, EngineError> {
+    let ConnectorCredential::Application(app) = server.credential()? else {
+        return Ok(Vec::new());
+    };
+    let (quiet, _) = tokio::sync::mpsc::unbounded_channel();
+    let mut written = Vec::new();
+    let ours: Vec<String> = server
+        .certificates()?
+        .into_iter()
+        .map(|c| c.info.thumbprint.to_ascii_uppercase())
+        .collect();
+    match super::application_keys(server, connection.clone(), quiet.clone()).await {
+        Ok(keys) => written.extend(
+            keys.into_iter()
+                .filter(|key| !key.in_use)
+                .filter(|key| {
+                    !key.thumbprint
+                        .as_ref()
+                        .is_some_and(|t| ours.contains(&t.to_ascii_uppercase()))
+                })
+                .map(|key| {
+                    let thumbprint = key.thumbprint.as_deref().unwrap_or("unknown");
+                    (
+                        EventLevel::Warning,
+                        EventId::UNKNOWN_KEY,
+                        format!(
+                            "Application {} has a key this server did not add: key id {}, thumbprint {thumbprint}. Whoever holds its private key can sign in as this server's connector; if it is not yours, revoke it: entra-connect app remove-key --certificate-id {}",
+                            app.application_id, key.key_id, key.key_id
+                        ),
+                    )
+                }),
+        ),
+        Err(error) => written.push((
+            EventLevel::Warning,
+            EventId::UNKNOWN_KEY,
+            format!("The application's keys could not be audited: {error}"),
+        )),
+    }
+    let due = found
+        .iter()
+        .any(|(_, id, _)| *id == EventId::ROTATION_DUE || *id == EventId::CERTIFICATE_EXPIRED);
+    let clone = found
+        .iter()
+        .any(|(_, id, _)| *id == EventId::CLONE_DETECTED);
+    let managed = app.certificate_managed_by == crate::domain::ManagedBy::EntraConnect;
+    if due
+        && !clone
+        && managed
+        && let Err(error) = rotate_now(server, connection, quiet).await
+    {
+        written.push((
+            EventLevel::Error,
+            EventId::AUTOMATIC_ROTATION_FAILED,
+            format!(
+                "Automatic rotation of the connector's certificate failed: {error} Rotate it by hand: entra-connect app rotate (with --upn of an Application Administrator if the certificate has expired)."
+            ),
+        ));
+    }
+    Ok(written)
+}
+
+/// A Managed rotation by the application itself, as `app rotate` runs it
+/// (it writes its own events). One that needs an administrator is refused.
+async fn rotate_now(
+    server: &mut LocalServer,
+    connection: &ConnectionSettings,
+    progress: super::progress::ProgressSender,
+) -> Result<(), EngineError> {
+    let request = super::OperationRequest::Rotate(super::rotate::Rotate {
+        certificate: super::rotate::NewCertificate::Managed {
+            days: crate::domain::CertificateDays::default(),
+        },
+    });
+    let entra = super::EntraRequest {
+        connection: connection.clone(),
+        // The application rotates its own key: nobody signs in.
+        sign_in: crate::entra::client::AdminSignIn::DeviceCode { upn: String::new() },
+    };
+    let plan = super::plan(server, entra.target(), request)?;
+    // Any administrator's sign-in in the plan means it cannot run unattended.
+    let sign_in = super::admin::SIGN_IN.id.name;
+    if plan.steps.iter().any(|step| step.name == sign_in) {
+        return Err(EngineError::AdministratorNeeded);
+    }
+    super::execute(server, &entra, &plan, progress).await?;
+    Ok(())
 }
 
 /// A token with the current credential for the synchronization service.

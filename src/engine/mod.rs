@@ -137,6 +137,10 @@ pub enum EngineError {
     NoTenant,
     #[error("test fault after step {0} (ENTRA_CONNECT_TEST_FAIL_AFTER)")]
     InjectedFault(&'static str),
+    #[error(
+        "it needs an administrator (the current certificate cannot prove the application's key)."
+    )]
+    AdministratorNeeded,
     #[error("sign in first: the operation needs the administrator's sign-in")]
     NotSignedIn,
     #[error("cancelled: the scheduler was restored; run the same change again to resume it")]

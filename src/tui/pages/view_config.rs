@@ -79,6 +79,11 @@ fn rows(report: &ConfigurationReport) -> Vec<(&'static str, String)> {
             "Certificate managed by",
             Some(certificate.managed_by.as_str().to_string()),
         );
+        let rotation = match certificate.automatic_rotation_enabled {
+            true => "enabled",
+            false => "disabled",
+        };
+        push("Automatic rotation", Some(rotation.to_string()));
         push("SHA-256 hash", Some(certificate.sha256_hash.clone()));
         match &certificate.details {
             Some(info) => {
