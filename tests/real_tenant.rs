@@ -344,6 +344,7 @@ async fn doctor_checks_everything_and_exits_by_the_worst_finding() {
         "endpoints",
         "clock",
         "token",
+        "key audit",
         "administrator",
         "app register / wizard (Managed, BYOC)",
         "app link --application-app-id (BYOA)",

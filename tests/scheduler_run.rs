@@ -10,8 +10,10 @@ use entra_connect::domain::{
     CertificateHash, ConnectionInputs, ConnectorCredential, EventId, SchedulerSettings,
 };
 use entra_connect::engine::connection::settings;
+use entra_connect::engine::doctor::{Verdict, doctor};
 use entra_connect::engine::maintenance::{Clock, run_once};
 use entra_connect::engine::{LocalServer, SchedulerChange, change_scheduler};
+use entra_connect::entra::client::ConnectionSettings;
 use entra_connect::entra::client::DEFAULT_ADMIN_CLIENT_ID;
 use entra_connect::sandbox::SandboxHandle;
 use std::path::Path;
@@ -63,21 +65,27 @@ fn new_events(server: &LocalServer, before: usize) -> Vec<u32> {
     all[before..].iter().map(|e| e.id).collect()
 }
 
-async fn tick(server: &mut LocalServer, sb: &SandboxHandle, now: OffsetDateTime) -> Vec<u32> {
-    let before = server.events(None, None).unwrap().len();
+fn connection(sb: &SandboxHandle) -> ConnectionSettings {
     let inputs = ConnectionInputs {
         tenant: Some(sb.tenant_id.parse().unwrap()),
         authority_host: Some(sb.authority_host.parse().unwrap()),
         graph_url: Some(sb.graph_url.parse().unwrap()),
         ..ConnectionInputs::default()
     };
-    let connection = settings(
+    settings(
         &inputs,
         DEFAULT_ADMIN_CLIENT_ID,
         Duration::from_secs(10),
         Default::default(),
-    );
-    run_once(server, &At(now), connection).await.unwrap();
+    )
+    .unwrap()
+}
+
+async fn tick(server: &mut LocalServer, sb: &SandboxHandle, now: OffsetDateTime) -> Vec<u32> {
+    let before = server.events(None, None).unwrap().len();
+    run_once(server, &At(now), Ok(connection(sb)))
+        .await
+        .unwrap();
     new_events(server, before)
 }
 
@@ -173,6 +181,18 @@ async fn the_maintenance_tick_follows_the_certificates_life() {
     assert!(status.is_success(), "{body}");
     let events = tick(&mut server, &sb, new_not_after - time::Duration::days(151)).await;
     assert_eq!(events, [EventId::UNKNOWN_KEY.0, sync_ok]);
+    // doctor says the same.
+    let (progress, _events) = tokio::sync::mpsc::unbounded_channel();
+    let findings = doctor(&server, Ok(connection(&sb)), None, progress).await;
+    let audit = findings
+        .iter()
+        .find(|f| f.check == "key audit")
+        .expect("a key audit finding");
+    assert_eq!(audit.verdict, Verdict::Warn, "{audit:?}");
+    assert!(
+        audit.fix.as_deref().unwrap().contains("app remove-key"),
+        "{audit:?}"
+    );
     let unknown = server.events(None, Some(EventId::UNKNOWN_KEY.0)).unwrap();
     assert!(
         unknown[0]

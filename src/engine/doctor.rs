@@ -127,6 +127,7 @@ pub async fn doctor(
             )
             .await,
         );
+        findings.push(key_audit_finding(server, &connection).await);
     }
     if let Some(admin) = admin {
         findings.extend(admin_findings(&mut run, &client, &connection, &admin).await);
@@ -336,6 +337,33 @@ fn clock_finding(theirs: SystemTime, ours: SystemTime) -> Finding {
         s if s > SKEW_WARN => Finding::new("clock", Verdict::Warn, detail)
             .fix("synchronize this server's clock (NTP)"),
         _ => Finding::new("clock", Verdict::Ok, detail),
+    }
+}
+
+/// The key audit: keys on the application this server did not add.
+async fn key_audit_finding(server: &LocalServer, connection: &ConnectionSettings) -> Finding {
+    match super::maintenance::unknown_keys(server, connection).await {
+        Ok(unknown) if unknown.is_empty() => Finding::new(
+            "key audit",
+            Verdict::Ok,
+            "every key on the application is this server's",
+        ),
+        Ok(unknown) => {
+            let ids: Vec<&str> = unknown.iter().map(|key| key.key_id.as_str()).collect();
+            Finding::new(
+                "key audit",
+                Verdict::Warn,
+                format!(
+                    "the application has key(s) this server did not add: {}; whoever holds their private key can sign in as this connector",
+                    ids.join(", ")
+                ),
+            )
+            .fix(format!(
+                "if they are not yours, revoke them: entra-connect app remove-key --certificate-id {}",
+                ids[0]
+            ))
+        }
+        Err(error) => Finding::failed("key audit", &error),
     }
 }
 

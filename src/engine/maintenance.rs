@@ -205,32 +205,18 @@ async fn audit_and_rotate(
     };
     let (quiet, _) = tokio::sync::mpsc::unbounded_channel();
     let mut written = Vec::new();
-    let ours: Vec<String> = server
-        .certificates()?
-        .into_iter()
-        .map(|c| c.info.thumbprint.to_ascii_uppercase())
-        .collect();
-    match super::application_keys(server, connection.clone(), quiet.clone()).await {
-        Ok(keys) => written.extend(
-            keys.into_iter()
-                .filter(|key| !key.in_use)
-                .filter(|key| {
-                    !key.thumbprint
-                        .as_ref()
-                        .is_some_and(|t| ours.contains(&t.to_ascii_uppercase()))
-                })
-                .map(|key| {
-                    let thumbprint = key.thumbprint.as_deref().unwrap_or("unknown");
-                    (
-                        EventLevel::Warning,
-                        EventId::UNKNOWN_KEY,
-                        format!(
-                            "Application {} has a key this server did not add: key id {}, thumbprint {thumbprint}. Whoever holds its private key can sign in as this server's connector; if it is not yours, revoke it: entra-connect app remove-key --certificate-id {}",
-                            app.application_id, key.key_id, key.key_id
-                        ),
-                    )
-                }),
-        ),
+    match unknown_keys(server, connection).await {
+        Ok(keys) => written.extend(keys.into_iter().map(|key| {
+            let thumbprint = key.thumbprint.as_deref().unwrap_or("unknown");
+            (
+                EventLevel::Warning,
+                EventId::UNKNOWN_KEY,
+                format!(
+                    "Application {} has a key this server did not add: key id {}, thumbprint {thumbprint}. Whoever holds its private key can sign in as this server's connector; if it is not yours, revoke it: entra-connect app remove-key --certificate-id {}",
+                    app.application_id, key.key_id, key.key_id
+                ),
+            )
+        })),
         Err(error) => written.push((
             EventLevel::Warning,
             EventId::UNKNOWN_KEY,
@@ -258,6 +244,30 @@ async fn audit_and_rotate(
         ));
     }
     Ok(written)
+}
+
+/// The key audit: keys on the application that are not in use and match no
+/// certificate in this server's store (someone else added them).
+pub async fn unknown_keys(
+    server: &LocalServer,
+    connection: &ConnectionSettings,
+) -> Result<Vec<super::remove_key::ApplicationKey>, EngineError> {
+    let ours: Vec<String> = server
+        .certificates()?
+        .into_iter()
+        .map(|c| c.info.thumbprint.to_ascii_uppercase())
+        .collect();
+    let (quiet, _) = tokio::sync::mpsc::unbounded_channel();
+    let keys = super::application_keys(server, connection.clone(), quiet).await?;
+    Ok(keys
+        .into_iter()
+        .filter(|key| !key.in_use)
+        .filter(|key| {
+            !key.thumbprint
+                .as_ref()
+                .is_some_and(|t| ours.contains(&t.to_ascii_uppercase()))
+        })
+        .collect())
 }
 
 /// A Managed rotation by the application itself, as `app rotate` runs it
