@@ -8,7 +8,7 @@ use super::connection::{
 };
 use super::output::{Output, fields};
 use crate::domain::{AppId, ApplicationCredential, CertificateDays, Upn};
-use crate::engine::connection::{for_credential, remember, settings};
+use crate::engine::connection::{for_credential, remember};
 use crate::engine::link::{Link, LinkChoice};
 use crate::engine::register::{CertificateSource, Register, Registration};
 use crate::engine::remove_key::{RemoveKey, RemovedKey};
@@ -195,13 +195,8 @@ fn human_removed(removed: &RemovedKey) -> String {
 }
 
 fn keys(connection: ConnectionArgs, server: &mut LocalServer, out: &Output) -> anyhow::Result<()> {
-    let inputs = for_credential(server, connection.inputs())?;
-    let settings = settings(
-        &inputs,
-        DEFAULT_ADMIN_CLIENT_ID,
-        connection.replication_budget(),
-        Default::default(),
-    )?;
+    let (inputs, settings) = connection.for_credential(server, DEFAULT_ADMIN_CLIENT_ID)?;
+    let settings = settings?;
     let keys = run_operation(server, async |server, progress| {
         application_keys(server, settings, progress).await
     })?;

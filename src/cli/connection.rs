@@ -5,13 +5,14 @@
 
 use super::output::Output;
 use crate::domain::{Answers, Cloud, ConnectionInputs, EndpointUrl, SignInAnswer, Tenant, Upn};
-use crate::engine::connection::{remember, remembered, settings};
+use crate::engine::connection::{for_credential, remember, remembered, settings};
 use crate::engine::progress::{Progress, ProgressSender, StepStatus};
 use crate::engine::{
     EngineError, EntraRequest, LocalServer, OperationRequest, Outcome, PlannedStep, Target,
     plan_intro,
 };
 use crate::entra::Secret;
+use crate::entra::client::ConnectionSettings;
 use crate::entra::client::{AdminSignIn, DEFAULT_ADMIN_CLIENT_ID};
 use anyhow::Context;
 use clap::Args;
@@ -56,6 +57,24 @@ impl ConnectionArgs {
 
     pub fn replication_budget(&self) -> Duration {
         Duration::from_secs(self.replication_timeout)
+    }
+
+    /// The connection for this server's own credential (what was given, else
+    /// remembered, else the credential's tenant) and the settings for it,
+    /// signing in with `admin_client_id` where an administrator signs in.
+    pub fn for_credential(
+        &self,
+        server: &LocalServer,
+        admin_client_id: &str,
+    ) -> anyhow::Result<(ConnectionInputs, Result<ConnectionSettings, EngineError>)> {
+        let inputs = for_credential(server, self.inputs())?;
+        let settings = settings(
+            &inputs,
+            admin_client_id,
+            self.replication_budget(),
+            Default::default(),
+        );
+        Ok((inputs, settings))
     }
 }
 

@@ -3,7 +3,7 @@
 use super::connection::{ConnectionArgs, run_operation};
 use super::output::{Output, fields};
 use crate::domain::{ConnectorCredential, ConnectorIdentityType, format_time};
-use crate::engine::connection::{for_credential, remember, settings};
+use crate::engine::connection::remember;
 use crate::engine::{LocalServer, test_credential};
 use crate::entra::client::DEFAULT_ADMIN_CLIENT_ID;
 use clap::Subcommand;
@@ -31,13 +31,8 @@ pub fn run(
 ) -> anyhow::Result<()> {
     match command {
         CredentialCommand::Test(connection) => {
-            let inputs = for_credential(server, connection.inputs())?;
-            let settings = settings(
-                &inputs,
-                DEFAULT_ADMIN_CLIENT_ID,
-                connection.replication_budget(),
-                Default::default(),
-            )?;
+            let (inputs, settings) = connection.for_credential(server, DEFAULT_ADMIN_CLIENT_ID)?;
+            let settings = settings?;
             let result = run_operation(server, async |server, progress| {
                 test_credential(server, settings, progress).await
             })?;

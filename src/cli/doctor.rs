@@ -4,7 +4,6 @@ use super::connection::{ConnectionArgs, SignInOptions, run_operation};
 use super::output::{Output, table};
 use crate::domain::Upn;
 use crate::engine::LocalServer;
-use crate::engine::connection::{for_credential, settings};
 use crate::engine::doctor::{Finding, doctor, healthy};
 use clap::Args;
 
@@ -21,13 +20,9 @@ pub struct DoctorArgs {
 }
 
 pub fn run(args: DoctorArgs, server: &mut LocalServer, out: &Output) -> anyhow::Result<()> {
-    let inputs = for_credential(server, args.connection.inputs())?;
-    let connection = settings(
-        &inputs,
-        &args.how.admin_client_id(),
-        args.connection.replication_budget(),
-        Default::default(),
-    );
+    let (_, connection) = args
+        .connection
+        .for_credential(server, &args.how.admin_client_id())?;
     let admin = args
         .upn
         .as_ref()

@@ -5,7 +5,7 @@ use crate::domain::{
     CertificateHash, ConnectorCredential, EventId, EventLevel, MANAGED_CERTIFICATE_SUBJECT,
     StoreKind,
 };
-use crate::entra::graph::Application;
+use crate::entra::graph::{Application, KeyCredential};
 use crate::host::events;
 use crate::keys::{KeyError, KeyMaterial, KeyStore, StoredCertificate};
 use base64::Engine;
@@ -182,13 +182,36 @@ pub fn usable_certificate(
 /// Whether `application` lists the certificate among its keys (Graph names a
 /// key by the certificate's SHA-1 thumbprint, as Edm.Binary).
 pub fn has_certificate(application: &Application, certificate: &StoredCertificate) -> bool {
-    let thumbprint_hex = certificate.info.thumbprint.as_str();
-    let thumbprint_b64 = hex::decode(thumbprint_hex)
-        .map(|raw| STANDARD.encode(raw))
-        .unwrap_or_default();
-    application.key_credentials.iter().any(|key| {
-        key.custom_key_identifier
-            .as_deref()
-            .is_some_and(|id| id == thumbprint_b64 || id.eq_ignore_ascii_case(thumbprint_hex))
+    let thumbprint = certificate.info.thumbprint.as_str();
+    application
+        .key_credentials
+        .iter()
+        .any(|key| key_has_thumbprint(key, thumbprint))
+}
+
+/// Whether `key`'s `customKeyIdentifier` is the SHA-1 thumbprint (hex) given:
+/// as Graph's base64 of its bytes, or as hex.
+pub fn key_has_thumbprint(key: &KeyCredential, thumbprint_hex: &str) -> bool {
+    key.custom_key_identifier.as_deref().is_some_and(|id| {
+        id.eq_ignore_ascii_case(thumbprint_hex)
+            || STANDARD
+                .decode(id)
+                .is_ok_and(|raw| hex::encode_upper(raw).eq_ignore_ascii_case(thumbprint_hex))
     })
+}
+
+/// The key credential Graph takes for a certificate. Graph keeps the
+/// `customKeyIdentifier` sent; the thumbprint is how keys are recognised.
+pub fn key_credential(certificate: &StoredCertificate) -> KeyCredential {
+    let thumbprint = hex::decode(&certificate.info.thumbprint).unwrap_or_default();
+    KeyCredential {
+        key_id: None,
+        kind: "AsymmetricX509Cert".into(),
+        usage: "Verify".into(),
+        key: Some(STANDARD.encode(&certificate.info.der)),
+        display_name: Some(certificate.info.subject.clone()),
+        custom_key_identifier: Some(STANDARD.encode(thumbprint)),
+        start_date_time: None,
+        end_date_time: None,
+    }
 }

@@ -3,7 +3,9 @@
 //! roles the synchronization service (and password writeback) need.
 
 use super::admin::{plan_sign_in, sign_in_checked};
-use super::certificates::{has_certificate, new_certificate_change, usable_certificate};
+use super::certificates::{
+    has_certificate, key_credential, new_certificate_change, usable_certificate,
+};
 use super::operation::{Done, Operation, PlannedStep, Run, Step, Target};
 use super::permissions;
 use super::{EngineError, EntraRequest, LocalServer};
@@ -14,13 +16,11 @@ use crate::domain::{
 };
 use crate::entra::client::EntraClient;
 use crate::entra::graph::{
-    GraphClient, KeyCredential, NewAppRoleAssignment, NewApplication, RequiredResourceAccess,
-    ResourceAccess, ServicePrincipal,
+    GraphClient, NewAppRoleAssignment, NewApplication, RequiredResourceAccess, ResourceAccess,
+    ServicePrincipal,
 };
 use crate::host::{events, settings};
 use crate::keys::StoredCertificate;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
 pub const CERTIFICATE: Step<CertificateChoice> =
@@ -284,21 +284,6 @@ fn role_ids(resource: &ServicePrincipal, values: &[&str]) -> Result<Vec<String>,
                 })
         })
         .collect()
-}
-
-fn key_credential(certificate: &StoredCertificate) -> KeyCredential {
-    // Graph keeps what is sent; the thumbprint is how keys are recognised.
-    let thumbprint = hex::decode(&certificate.info.thumbprint).unwrap_or_default();
-    KeyCredential {
-        key_id: None,
-        kind: "AsymmetricX509Cert".into(),
-        usage: "Verify".into(),
-        key: Some(STANDARD.encode(&certificate.info.der)),
-        display_name: Some(certificate.info.subject.clone()),
-        custom_key_identifier: Some(STANDARD.encode(thumbprint)),
-        start_date_time: None,
-        end_date_time: None,
-    }
 }
 
 fn new_application(

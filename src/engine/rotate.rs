@@ -9,7 +9,9 @@
 //! the command that finishes it, not a failed rotation.
 
 use super::admin::{SIGN_IN_CREDENTIAL_ADMIN, plan_sign_in_as, sign_in_checked_as};
-use super::certificates::{new_certificate_change, usable_certificate};
+use super::certificates::{
+    key_credential, key_has_thumbprint, new_certificate_change, usable_certificate,
+};
 use super::operation::{
     Check, Done, Operation, PlannedStep, Run, Step, Target, plan_scheduler_off,
 };
@@ -562,14 +564,7 @@ pub(super) fn is_certificate(
     sha256: &CertificateHash,
     thumbprint: Option<&str>,
 ) -> bool {
-    let by_thumbprint = thumbprint.is_some_and(|hex_thumbprint| {
-        key.custom_key_identifier.as_deref().is_some_and(|id| {
-            id.eq_ignore_ascii_case(hex_thumbprint)
-                || STANDARD
-                    .decode(id)
-                    .is_ok_and(|raw| hex::encode_upper(raw).eq_ignore_ascii_case(hex_thumbprint))
-        })
-    });
+    let by_thumbprint = thumbprint.is_some_and(|hex| key_has_thumbprint(key, hex));
     let by_key = key
         .key
         .as_deref()
@@ -586,22 +581,6 @@ fn find_key<'a>(
     app.key_credentials
         .iter()
         .find(|key| is_certificate(key, sha256, thumbprint))
-}
-
-/// The key credential Graph takes for a certificate (its SHA-1 thumbprint in
-/// `customKeyIdentifier`, how keys are recognised).
-fn new_key_credential(certificate: &StoredCertificate) -> KeyCredential {
-    let thumbprint = hex::decode(&certificate.info.thumbprint).unwrap_or_default();
-    KeyCredential {
-        key_id: None,
-        kind: "AsymmetricX509Cert".into(),
-        usage: "Verify".into(),
-        key: Some(STANDARD.encode(&certificate.info.der)),
-        display_name: Some(certificate.info.subject.clone()),
-        custom_key_identifier: Some(STANDARD.encode(thumbprint)),
-        start_date_time: None,
-        end_date_time: None,
-    }
 }
 
 /// The application's own Graph client, signed in with `certificate`.
@@ -678,7 +657,7 @@ async fn add_key_itself(
     }
     let proof = proof_of_possession(store, &current.info, &app.id, OffsetDateTime::now_utc())?;
     match graph
-        .add_key(&app.id, &new_key_credential(keys.new), &proof)
+        .add_key(&app.id, &key_credential(keys.new), &proof)
         .await
     {
         Ok(key) => Ok(added(key.key_id)),
@@ -706,7 +685,7 @@ async fn replace_keys(
     let mut app = own_application(graph, app_id).await?;
     if find_key(&app, new_hash, new_thumbprint).is_none() {
         let mut collection = app.key_credentials.clone();
-        collection.push(new_key_credential(keys.new));
+        collection.push(key_credential(keys.new));
         graph.replace_key_credentials(&app.id, &collection).await?;
         app = own_application(graph, app_id).await?;
     }
