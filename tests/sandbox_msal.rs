@@ -72,6 +72,40 @@ fn msal_python() -> PathBuf {
     python
 }
 
+/// Runs one of the MSAL scripts in `tests/` with the sandbox's CA and
+/// `settings`, bounded by `limit`; returns the JSON line it prints.
+async fn run_msal(
+    python: &Path,
+    script: &str,
+    ca: &Path,
+    settings: &[(&str, String)],
+    limit: Duration,
+) -> serde_json::Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(script);
+    let mut command = tokio::process::Command::new(python);
+    command
+        .arg(script)
+        .envs(settings.iter().map(|(name, value)| (*name, value.as_str())))
+        .env("REQUESTS_CA_BUNDLE", ca)
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(limit, command.output())
+        .await
+        .unwrap_or_else(|_| panic!("MSAL finishes within {limit:?}"))
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "MSAL did not get a token: {stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(stdout.trim()).expect("one JSON line")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn msal_python_acquires_a_client_credentials_token_over_https() {
     let python = tokio::task::spawn_blocking(msal_python)
@@ -157,31 +191,15 @@ async fn msal_python_acquires_a_client_credentials_token_over_https() {
         pem::encode(&pem::Pem::new("CERTIFICATE", der.clone())),
     )
     .unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/msal_client_credentials.py");
-    let mut command = tokio::process::Command::new(python);
-    command
-        .arg(script)
-        .env("SANDBOX_AUTHORITY", sb.authority())
-        .env("SANDBOX_CLIENT_ID", &app_id)
-        .env("SANDBOX_KEY_PEM", &key_path)
-        .env("SANDBOX_CERT_PEM", &cert_path)
-        .env("SANDBOX_SCOPE", SYNC_SCOPE)
-        .env("REQUESTS_CA_BUNDLE", &ca)
-        .env_remove("HTTPS_PROXY")
-        .env_remove("https_proxy")
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .kill_on_drop(true);
-    let output = tokio::time::timeout(Duration::from_secs(60), command.output())
-        .await
-        .expect("MSAL finishes within 60 s")
-        .expect("python runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "MSAL did not get a token: {stdout} {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let result: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    let settings = [
+        ("SANDBOX_AUTHORITY", sb.authority()),
+        ("SANDBOX_CLIENT_ID", app_id.clone()),
+        ("SANDBOX_KEY_PEM", key_path.display().to_string()),
+        ("SANDBOX_CERT_PEM", cert_path.display().to_string()),
+        ("SANDBOX_SCOPE", SYNC_SCOPE.to_string()),
+    ];
+    let limit = Duration::from_secs(60);
+    let result = run_msal(&python, "msal_client_credentials.py", &ca, &settings, limit).await;
     assert_eq!(result["token_type"], "Bearer");
     let payload = URL_SAFE_NO_PAD
         .decode(result["access_token_payload"].as_str().unwrap())
@@ -212,32 +230,17 @@ async fn msal_python_signs_in_with_the_device_code_over_https() {
     })
     .await;
     let ca = sb.ca_cert.clone().expect("a CA file with TLS");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/msal_device_code.py");
-    let mut command = tokio::process::Command::new(python);
-    command
-        .arg(script)
-        .env("SANDBOX_AUTHORITY", sb.authority())
-        .env("SANDBOX_CLIENT_ID", GRAPH_CLI)
-        .env(
+    let settings = [
+        ("SANDBOX_AUTHORITY", sb.authority()),
+        ("SANDBOX_CLIENT_ID", GRAPH_CLI.to_string()),
+        (
             "SANDBOX_SCOPES",
-            "https://graph.microsoft.com/User.Read https://graph.microsoft.com/Application.Read.All",
-        )
-        .env("REQUESTS_CA_BUNDLE", &ca)
-        .env_remove("HTTPS_PROXY")
-        .env_remove("https_proxy")
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .kill_on_drop(true);
-    let output = tokio::time::timeout(Duration::from_secs(90), command.output())
-        .await
-        .expect("MSAL finishes within 90 s")
-        .expect("python runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "MSAL did not get a token: {stdout} {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let result: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+            "https://graph.microsoft.com/User.Read https://graph.microsoft.com/Application.Read.All"
+                .to_string(),
+        ),
+    ];
+    let limit = Duration::from_secs(90);
+    let result = run_msal(&python, "msal_device_code.py", &ca, &settings, limit).await;
     let payload = URL_SAFE_NO_PAD
         .decode(result["access_token_payload"].as_str().unwrap())
         .unwrap();
