@@ -7,6 +7,10 @@
 //! consent for the organization (Global, Privileged Role, Application or Cloud
 //! Application Administrator) adds it to the tenant's consent for the client;
 //! anyone else's approval ends the flow with AADSTS90094 at the next poll.
+//!
+//! Follows Microsoft Learn (learn.microsoft.com/…):
+//! - entra/identity-platform/v2-oauth2-device-code (authorization_pending, slow_down, expired_token)
+//! - entra/identity-platform/v2-admin-consent (who may consent for the organization)
 
 use super::AppState;
 use super::directory::{DeviceCode, DeviceCodeState, RolePermission};

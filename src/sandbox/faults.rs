@@ -14,6 +14,9 @@
 //! every accepted TCP stream (under TLS, when there is TLS) in a
 //! [`TrackedStream`] registered by the client's address, which the middleware
 //! finds through `ConnectInfo` and cuts off before the response is written.
+//!
+//! Follows Microsoft Learn (learn.microsoft.com/…):
+//! - graph/throttling (429/503 with Retry-After)
 
 use super::errors::{GraphError, OAuthError};
 use super::{AppState, Shared};

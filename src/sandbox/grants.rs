@@ -4,6 +4,10 @@
 //! client in the tenant: all of them for `/.default`, those asked for
 //! otherwise, and AADSTS65001 when any asked for is not) and the claims of a
 //! user's token.
+//!
+//! Follows Microsoft Learn (learn.microsoft.com/…):
+//! - entra/identity-platform/scopes-oidc (explicit scopes and .default)
+//! - entra/identity-platform/permissions-consent-overview
 
 use super::AppState;
 use super::directory::{Application, Directory, GRAPH_APP_ID, ServicePrincipal, User, new_id};

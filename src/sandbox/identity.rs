@@ -1,6 +1,12 @@
 //! The identity platform v2.0 endpoints under `/{tenant}/`: discovery, JWKS and
 //! the token endpoint (client credentials with a certificate assertion, password,
 //! and the device code grant, whose other half lives in `device.rs`).
+//!
+//! Follows Microsoft Learn (learn.microsoft.com/…):
+//! - entra/identity-platform/v2-oauth2-client-creds-grant-flow
+//! - entra/identity-platform/certificate-credentials (client assertions)
+//! - entra/identity-platform/v2-oauth-ropc
+//! - entra/identity-platform/reference-error-codes (AADSTS codes)
 
 use super::assertion::{self, AssertionError, Expected};
 use super::directory::new_id;

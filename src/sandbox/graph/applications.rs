@@ -8,6 +8,11 @@
 //! `customKeyIdentifier` is what the caller sent, or the certificate's SHA-1
 //! thumbprint when it sent none; `uniqueName` is set at creation only, unique
 //! in the tenant and immutable.
+//!
+//! Follows Microsoft Learn (learn.microsoft.com/…):
+//! - graph/api/application-upsert (Prefer: create-if-missing, 201/204)
+//! - graph/api/application-addkey and application-removekey (proof of possession)
+//! - graph/api/resources/keycredential (key returned only with $select)
 
 use super::{
     Action, Caller, Ctx, Filter, created, graph_time, keyed, method_not_allowed, no_content, ok,

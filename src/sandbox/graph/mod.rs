@@ -9,6 +9,11 @@
 //! Graph addresses objects with OData segments such as
 //! `applications(appId='…')`, which a path router cannot split, so this module
 //! dispatches on the decoded segments itself.
+//!
+//! Follows Microsoft Learn (learn.microsoft.com/…):
+//! - graph/api/<each call> (the "Permissions" table: least-privileged and higher scopes)
+//! - entra/identity/role-based-access-control/permissions-reference (what each built-in role may do)
+//! - graph/errors (error body, Authorization_RequestDenied)
 
 mod applications;
 mod directory_roles;

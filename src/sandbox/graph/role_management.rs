@@ -2,6 +2,10 @@
 //! (the unified RBAC view of directory role membership) at tenant scope: list
 //! with `$filter` on `roleDefinitionId` or `principalId`, get, create, delete.
 //! A built-in role's definition id is its template id.
+//!
+//! Follows Microsoft Learn (learn.microsoft.com/…):
+//! - graph/api/rbacapplication-post-roleassignments
+//! - graph/api/rbacapplication-list-roleassignments
 
 use super::{Action, Ctx, created, method_not_allowed, no_content, ok, unknown_segment};
 use crate::sandbox::directory::{Directory, DirectoryRole};

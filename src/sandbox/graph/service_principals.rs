@@ -6,6 +6,11 @@
 //! application that has not replicated yet (one of Entra's two answers, picked
 //! reproducibly from the fault RNG), and a new app role assignment is invisible
 //! to reads and to tokens until it replicates.
+//!
+//! Follows Microsoft Learn (learn.microsoft.com/…):
+//! - graph/api/serviceprincipal-upsert
+//! - graph/api/serviceprincipal-post-serviceprincipals
+//! - graph/api/serviceprincipal-post-approleassignments (a duplicate grant is 400)
 
 use super::applications::{prefers_create_if_missing, project, selected};
 use super::{

@@ -1,5 +1,10 @@
 //! `/organization`, `/me`, `/me/transitiveMemberOf/microsoft.graph.directoryRole`
 //! and `/users`.
+//!
+//! Follows Microsoft Learn (learn.microsoft.com/…):
+//! - graph/api/user-post-users
+//! - graph/api/user-delete
+//! - graph/api/user-list-transitivememberof (User.Read for /me)
 
 use super::{
     Action, Caller, Ctx, created, graph_time, method_not_allowed, no_content, ok, unknown_segment,
