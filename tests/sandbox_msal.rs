@@ -36,8 +36,16 @@ fn run(command: &mut Command) -> Result<(), String> {
     }
 }
 
-/// The venv's python with msal importable, creating the venv if missing.
+/// The venv's python with msal importable, made once per test run: the tests
+/// run in parallel, and two creating the same venv (and calling apt-get) at
+/// once break each other.
 fn msal_python() -> PathBuf {
+    static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(create_msal_venv).clone()
+}
+
+/// Creates the venv with msal if it is missing; returns its python.
+fn create_msal_venv() -> PathBuf {
     let venv = venv_dir();
     let python = venv.join("bin/python");
     let ready = || {
