@@ -26,10 +26,10 @@ fn request(sandbox: &SandboxHandle) -> EntraRequest {
             retry: RetryPolicy::default(),
             cache: Default::default(),
         },
-        sign_in: AdminSignIn::Password {
+        admin: Some(AdminSignIn::Password {
             upn: sandbox.admin_upn.clone(),
             password: Secret::new(sandbox.admin_password.clone()),
-        },
+        }),
     }
 }
 

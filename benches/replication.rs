@@ -45,10 +45,10 @@ async fn register_once(lag: Duration) -> Duration {
             Default::default(),
         )
         .expect("settings"),
-        sign_in: AdminSignIn::Password {
+        admin: Some(AdminSignIn::Password {
             upn: admin.upn.clone(),
             password: Secret::new(admin.password.clone()),
-        },
+        }),
     };
     let register = OperationRequest::Register(Register {
         certificate: CertificateSource::Managed,

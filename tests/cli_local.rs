@@ -55,12 +55,12 @@ fn credential_show_reports_an_application_credential() {
     );
 
     // The export says the certificate is missing rather than failing.
-    let export = run_json(dir.path(), &["config", "export"]);
+    let export = run_json(dir.path(), &["config", "export", "--offline"]);
     assert_eq!(export["certificate"]["sha256_hash"], hash.as_str());
     assert!(export["certificate"]["details"].is_null());
     // A customer's certificate is not rotated automatically.
     assert_eq!(export["certificate"]["automatic_rotation_enabled"], false);
-    let human = run_ok(dir.path(), &["config", "export"]);
+    let human = run_ok(dir.path(), &["config", "export", "--offline"]);
     assert!(human.contains("MISSING from the key store"), "{human}");
 }
 
@@ -330,7 +330,7 @@ fn cert_delete_refuses_the_certificate_in_use() {
     );
 
     // With the certificate present, the export carries every detail.
-    let export = run_json(dir.path(), &["config", "export"]);
+    let export = run_json(dir.path(), &["config", "export", "--offline"]);
     let details = &export["certificate"]["details"];
     assert_eq!(details["sha256"], hash.as_str());
     assert_eq!(details["subject"], "CN=Entra Connect Sync Provisioning");
@@ -340,14 +340,14 @@ fn cert_delete_refuses_the_certificate_in_use() {
         dir.path(),
         &["scheduler", "set", "--maintenance-enabled", "false"],
     );
-    let off = run_json(dir.path(), &["config", "export"]);
+    let off = run_json(dir.path(), &["config", "export", "--offline"]);
     assert_eq!(off["certificate"]["automatic_rotation_enabled"], false);
     run_ok(
         dir.path(),
         &["scheduler", "set", "--maintenance-enabled", "true"],
     );
     assert_eq!(export["certificate"]["managed_by"], "EntraConnect");
-    let human = run_ok(dir.path(), &["config", "export"]);
+    let human = run_ok(dir.path(), &["config", "export", "--offline"]);
     for label in [
         "ApplicationId",
         "CertificateManagedBy",

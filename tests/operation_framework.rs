@@ -528,10 +528,10 @@ async fn a_confirmed_plan_runs_only_while_it_still_holds() {
             Default::default(),
         )
         .unwrap(),
-        sign_in: AdminSignIn::Password {
+        admin: Some(AdminSignIn::Password {
             upn: admin.upn.clone(),
             password: Secret::new(admin.password.clone()),
-        },
+        }),
     };
     let onboarding = OperationRequest::Onboard(Onboard {
         method: Method::Managed,

@@ -9,7 +9,7 @@ mod support;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use common::{admin_token, graph};
+use common::{admin_token, graph, register_app_with_key};
 use entra_connect::sandbox::{SandboxConfig, SandboxHandle};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -98,6 +98,26 @@ impl Server {
         let output = self.run(all, String::new(), vec![]).await;
         assert!(output.status.success(), "{args:?}: {}", stderr(&output));
         serde_json::from_slice(&output.stdout).unwrap()
+    }
+
+    /// A server linked (Bring Your Own Application) to an application a
+    /// Global Administrator registered with a certificate of this server's store.
+    async fn linked_to_own_application() -> Server {
+        let server = Server::with(SandboxConfig::default()).await;
+        let hash = server.new_certificate().await;
+        let pem = std::fs::read(server.state.path().join(format!("keys/{hash}.crt"))).unwrap();
+        let der = pem::parse(pem).unwrap().into_contents();
+        let key =
+            json!({ "type": "AsymmetricX509Cert", "usage": "Verify", "key": STANDARD.encode(der) });
+        let app = register_app_with_key(&server.sb, key).await;
+        let extra = [
+            "--application-app-id",
+            app.app_id.as_str(),
+            "--certificate-sha256",
+            hash.as_str(),
+        ];
+        json_of(&server.app("link", "hybrid.admin", &extra).await);
+        server
     }
 
     async fn new_certificate(&self) -> String {
@@ -272,7 +292,25 @@ async fn managed_rotation_leaves_exactly_the_new_key() {
     // `app keys` lists the one key, in use.
     let keys = json_of(&server.app_itself("keys", &[], vec![]).await);
     assert_eq!(keys.as_array().unwrap().len(), 1, "{keys}");
-    assert_eq!(keys[0]["in_use"], true);
+    assert_eq!(keys[0]["origin"], "in-use");
+    // config export reads them too, through the connection the rotation remembered.
+    let export = server
+        .run(
+            vec!["config".into(), "export".into()],
+            String::new(),
+            vec![],
+        )
+        .await;
+    let text = String::from_utf8_lossy(&export.stdout);
+    assert!(
+        text.contains("Application keys (read from the tenant; key audit):"),
+        "{text}"
+    );
+    let row = text
+        .lines()
+        .find(|line| line.contains(keys[0]["key_id"].as_str().unwrap()))
+        .unwrap_or_else(|| panic!("no row for the key in:\n{text}"));
+    assert!(row.ends_with("in use"), "{row}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -339,6 +377,102 @@ fn expired_certificate(server: &Server) -> (String, Vec<u8>) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
     (hash, certificate.der().to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn byoa_rotation_keeps_the_application_and_the_old_certificate_yours() {
+    let server = Server::linked_to_own_application().await;
+    let before = server.credential().await;
+    assert_eq!(before["application_managed_by"], "Customer");
+    let app_id = before["application_id"].as_str().unwrap().to_string();
+    let old = before["certificate_sha256"].as_str().unwrap().to_string();
+    let old_key = std::fs::read(server.state.path().join(format!("keys/{old}.key"))).unwrap();
+
+    refused(
+        &server.app_itself("rotate", &[], vec![]).await,
+        "Give the new one with --certificate-sha256",
+    );
+    let new = server.new_certificate().await;
+    let rotated = json_of(
+        &server
+            .app_itself("rotate", &["--certificate-sha256", &new], vec![])
+            .await,
+    );
+    assert_eq!(rotated["path"], "application", "{rotated}");
+    assert_eq!(rotated["old_key"]["result"], "removed", "{rotated}");
+    assert_eq!(rotated["old_certificate_deleted"], false);
+
+    // The same application, now with exactly the new key; both certificates stay yours.
+    assert_eq!(server.key_hashes(&app_id).await, std::slice::from_ref(&new));
+    let after = server.credential().await;
+    assert_eq!(after["application_id"], app_id.as_str());
+    assert_eq!(after["application_managed_by"], "Customer");
+    assert_eq!(after["certificate_managed_by"], "Customer");
+    assert_eq!(after["certificate_sha256"], new.as_str());
+    assert!(server.hashes_in_store().await.contains(&old));
+    let (status, body) = server.token_with(&app_id, &old, &old_key).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(common::aadsts(&body), 700027, "{body}");
+    let new_key = std::fs::read(server.state.path().join(format!("keys/{new}.key"))).unwrap();
+    let (status, body) = server.token_with(&app_id, &new, &new_key).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(server.sync_cycle_enabled().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_self_rotation_refused_by_entra_changes_nothing_and_an_administrator_finishes_it() {
+    let server = Server::onboarded(SandboxConfig::default(), None).await;
+    let before = server.credential().await;
+    let app_id = before["application_id"].as_str().unwrap().to_string();
+    let old = before["certificate_sha256"].as_str().unwrap().to_string();
+
+    // Someone removed the server's key from the application: its certificate is
+    // still valid here, so the plan has the application add the key itself, and
+    // Entra refuses the application's sign-in when it runs.
+    let (object_id, _) = server.keys(&app_id).await;
+    let token = common::user_token(&server.sb, "global.admin").await;
+    let (status, body) = graph(
+        &server.sb,
+        &token,
+        Method::PATCH,
+        &format!("/applications/{object_id}"),
+        Some(json!({ "keyCredentials": [] })),
+    )
+    .await;
+    assert!(status.is_success(), "{body}");
+
+    let output = server.app_itself("rotate", &[], vec![]).await;
+    refused(&output, "could not add its new key itself");
+    assert!(
+        stderr(&output).contains("Run again with --upn UPN"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(server.key_hashes(&app_id).await.is_empty());
+    assert_eq!(
+        server.credential().await["certificate_sha256"],
+        old.as_str()
+    );
+    assert!(server.sync_cycle_enabled().await);
+    let prepared: Vec<String> = server.hashes_in_store().await;
+    assert_eq!(
+        prepared.len(),
+        2,
+        "the old and the prepared certificate: {prepared:?}"
+    );
+
+    // An Application Administrator adds the prepared certificate: no second one.
+    let rotated = json_of(&server.app("rotate", "app.admin", &[]).await);
+    assert_eq!(rotated["path"], "administrator", "{rotated}");
+    assert_eq!(rotated["old_key"]["result"], "already-gone", "{rotated}");
+    let new = rotated["new_certificate_sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(prepared.contains(&new), "{prepared:?} {new}");
+    assert_eq!(server.key_hashes(&app_id).await, std::slice::from_ref(&new));
+    assert_eq!(server.hashes_in_store().await, std::slice::from_ref(&new));
+    assert!(server.sync_cycle_enabled().await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

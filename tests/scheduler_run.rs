@@ -12,7 +12,10 @@ use entra_connect::domain::{
 use entra_connect::engine::connection::settings;
 use entra_connect::engine::doctor::{Verdict, doctor};
 use entra_connect::engine::maintenance::{Clock, run_once};
-use entra_connect::engine::{LocalServer, SchedulerChange, change_scheduler};
+use entra_connect::engine::{
+    ApplicationKeys, KeyOrigin, LocalServer, SchedulerChange, change_scheduler,
+    with_application_keys,
+};
 use entra_connect::entra::client::ConnectionSettings;
 use entra_connect::entra::client::DEFAULT_ADMIN_CLIENT_ID;
 use entra_connect::sandbox::SandboxHandle;
@@ -193,6 +196,18 @@ async fn the_maintenance_tick_follows_the_certificates_life() {
         audit.fix.as_deref().unwrap().contains("app remove-key"),
         "{audit:?}"
     );
+    // And config export lists every key with the audit's verdict.
+    let (progress, _events) = tokio::sync::mpsc::unbounded_channel();
+    let report = with_application_keys(&server, Ok(connection(&sb)), progress)
+        .await
+        .unwrap();
+    let Some(ApplicationKeys::Read { keys }) = report.application_keys else {
+        panic!("keys not read: {:?}", report.application_keys);
+    };
+    let origins: Vec<KeyOrigin> = keys.iter().map(|key| key.origin).collect();
+    assert_eq!(origins.len(), 2, "{keys:?}");
+    assert!(origins.contains(&KeyOrigin::InUse), "{keys:?}");
+    assert!(origins.contains(&KeyOrigin::Unknown), "{keys:?}");
     let unknown = server.events(None, Some(EventId::UNKNOWN_KEY.0)).unwrap();
     assert!(
         unknown[0]

@@ -103,6 +103,7 @@ fn context(configured: ConnectorIdentityType) -> Context {
                     ),
                 }
             }),
+            application_keys: None,
         }),
         scheduler: SchedulerSettings::default(),
         sandbox: None,

@@ -6,14 +6,14 @@
 use super::connection::{
     CertificateArg, ConnectionArgs, DryRunArg, Invocation, SignInArgs, SignInOptions, run_operation,
 };
-use super::output::{Output, fields};
+use super::output::{Output, fields, or_dash, table};
 use crate::domain::{AppId, ApplicationCredential, CertificateDays, Upn};
 use crate::engine::connection::{for_credential, remember};
 use crate::engine::link::{Link, LinkChoice};
 use crate::engine::register::{CertificateSource, Register, Registration};
 use crate::engine::remove_key::{RemoveKey, RemovedKey};
 use crate::engine::rotate::{NewCertificate, OldKeyRemoval, Rotate, Rotation};
-use crate::engine::{LocalServer, OperationRequest, Outcome, application_keys};
+use crate::engine::{ApplicationKey, LocalServer, OperationRequest, Outcome, application_keys};
 use crate::entra::client::DEFAULT_ADMIN_CLIENT_ID;
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -201,20 +201,21 @@ fn keys(connection: ConnectionArgs, server: &mut LocalServer, out: &Output) -> a
         application_keys(server, settings, progress).await
     })?;
     remember(server, &inputs)?;
-    out.show(&keys, |keys| {
-        let mut text = String::new();
-        for key in keys {
-            text.push_str(&format!(
-                "{}  thumbprint {}  {} .. {}{}\n",
-                key.key_id,
-                key.thumbprint.as_deref().unwrap_or("-"),
-                key.start.as_deref().unwrap_or("-"),
-                key.end.as_deref().unwrap_or("-"),
-                if key.in_use { "  (in use)" } else { "" }
-            ));
-        }
-        text
-    })
+    out.show(&keys, |keys| keys_table(keys))
+}
+
+/// The application's keys with the audit's verdict, one row each.
+pub fn keys_table(keys: &[ApplicationKey]) -> String {
+    let rows = keys.iter().map(|key| {
+        vec![
+            key.key_id.clone(),
+            or_dash(key.thumbprint.as_ref()),
+            or_dash(key.start.as_ref()),
+            or_dash(key.end.as_ref()),
+            key.origin.describe().to_string(),
+        ]
+    });
+    table(&["KeyId", "Thumbprint", "Start", "End", "Key"], rows)
 }
 
 pub fn run(command: AppCommand, server: &mut LocalServer, out: &Output) -> anyhow::Result<()> {

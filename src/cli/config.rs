@@ -1,8 +1,13 @@
 //! `config export`: the wizard's "View or export current configuration".
 
+use super::app::keys_table;
 use super::cert::certificate_rows;
+use super::connection::{ConnectionArgs, run_operation};
 use super::output::{Output, fields, or_dash, yes_no};
-use crate::engine::{ConfigurationReport, LocalServer, configuration};
+use crate::engine::{
+    ApplicationKeys, ConfigurationReport, LocalServer, configuration, with_application_keys,
+};
+use crate::entra::client::DEFAULT_ADMIN_CLIENT_ID;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -18,11 +23,27 @@ pub struct ExportArgs {
     /// Write to FILE instead of stdout (JSON with --json, text otherwise).
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Do not ask the tenant for the application's keys (the key audit); the
+    /// local configuration only.
+    #[arg(long)]
+    offline: bool,
+    #[command(flatten)]
+    connection: ConnectionArgs,
 }
 
-pub fn run(command: ConfigCommand, server: &LocalServer, out: &Output) -> anyhow::Result<()> {
+pub fn run(command: ConfigCommand, server: &mut LocalServer, out: &Output) -> anyhow::Result<()> {
     let ConfigCommand::Export(args) = command;
-    let report = configuration(server)?;
+    let report = match args.offline {
+        true => configuration(server)?,
+        false => {
+            let (_, settings) = args
+                .connection
+                .for_credential(server, DEFAULT_ADMIN_CLIENT_ID)?;
+            run_operation(server, async |server, progress| {
+                with_application_keys(server, settings, progress).await
+            })?
+        }
+    };
     match args.output {
         None => out.show(&report, human),
         Some(path) => {
@@ -84,5 +105,16 @@ fn human(report: &ConfigurationReport) -> String {
             ]),
         }
     }
-    fields(&rows)
+    let mut text = fields(&rows);
+    match &report.application_keys {
+        None => {}
+        Some(ApplicationKeys::Read { keys }) => {
+            text.push_str("\nApplication keys (read from the tenant; key audit):\n");
+            text.push_str(&keys_table(keys));
+        }
+        Some(ApplicationKeys::NotRead { why }) => {
+            text.push_str(&format!("\nApplication keys: not read ({why})\n"));
+        }
+    }
+    text
 }

@@ -226,11 +226,11 @@ impl Invocation {
         )?;
         let request = EntraRequest {
             connection: settings,
-            sign_in: match &self.upn {
-                Some(upn) => admin_sign_in(upn, self.sign_in, self.password_stdin)?,
-                // No administrator: an operation planned without one signs no one in.
-                None => AdminSignIn::DeviceCode { upn: String::new() },
-            },
+            admin: self
+                .upn
+                .as_ref()
+                .map(|upn| admin_sign_in(upn, self.sign_in, self.password_stdin))
+                .transpose()?,
         };
         let outcome = run_operation(server, async |server, progress| {
             crate::engine::execute(server, &request, &plan, progress).await

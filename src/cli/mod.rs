@@ -125,7 +125,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Credential(command) => credential::run(command, &mut server, &out),
         Command::Scheduler(command) => scheduler::run(command, &mut server, &out),
         Command::Cert(command) => cert::run(command, &mut server, &out),
-        Command::Config(command) => config::run(command, &server, &out),
+        Command::Config(command) => config::run(command, &mut server, &out),
         Command::Events(args) => events::run(args, &server, &out),
         Command::Doctor(args) => doctor::run(args, &mut server, &out),
         Command::Wizard(args) => wizard::run(args, server, &out),

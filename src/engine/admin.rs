@@ -60,8 +60,9 @@ pub async fn sign_in_checked_as(
 ) -> Result<GraphClient, EngineError> {
     let progress = run.progress().clone();
     let connection = &request.connection;
+    let admin = request.admin.as_ref().ok_or(EngineError::NotSignedIn)?;
     let grantee = Grantee {
-        upn: request.sign_in.upn().to_string(),
+        upn: admin.upn().to_string(),
         client_id: connection.admin_client_id.clone(),
         tenant: connection.tenant.to_string(),
         authority_host: connection.endpoints.authority_host.to_string(),
@@ -69,7 +70,7 @@ pub async fn sign_in_checked_as(
     run.check(check, async || {
         let scopes = needs.request_scopes();
         let signed_in = client
-            .sign_in_admin(&request.sign_in, &scopes, |code| {
+            .sign_in_admin(admin, &scopes, |code| {
                 let _ = progress.send(Progress::SignInCode {
                     verification_uri: code.verification_uri.clone(),
                     user_code: code.user_code.clone(),
@@ -86,7 +87,7 @@ pub async fn sign_in_checked_as(
         };
         let (me, roles) = tokio::join!(graph.me(), graph.my_directory_roles());
         let me = me?;
-        let expected = request.sign_in.upn();
+        let expected = admin.upn();
         if !me.user_principal_name.eq_ignore_ascii_case(expected) {
             return Err(EngineError::WrongAccount {
                 expected: expected.to_string(),
@@ -116,5 +117,5 @@ pub async fn sign_in(
     let mut run = Run::untracked("sign-in", &plan, progress);
     let client = request.client(&run)?;
     sign_in_checked(&mut run, &client, request, needs).await?;
-    Ok(request.sign_in.upn().to_string())
+    Ok(request.target().admin_upn)
 }

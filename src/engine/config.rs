@@ -1,7 +1,10 @@
 //! "View or export current configuration": what the connector signs in with.
 
+use super::progress::ProgressSender;
+use super::remove_key::{ApplicationKey, application_keys};
 use super::{EngineError, LocalServer};
 use crate::domain::{ConnectorCredential, ConnectorIdentityType, ManagedBy, StoreKind};
+use crate::entra::client::ConnectionSettings;
 use crate::keys::{CertificateInfo, KeyError};
 use serde::Serialize;
 
@@ -15,6 +18,18 @@ pub struct ConfigurationReport {
     pub service_principal_id: Option<String>,
     pub application_managed_by: Option<ManagedBy>,
     pub certificate: Option<CertificateSection>,
+    /// The application's keys with the key audit's verdict; only when the
+    /// tenant was asked ([`with_application_keys`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub application_keys: Option<ApplicationKeys>,
+}
+
+/// The application's keys as the tenant holds them, or why they were not read.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "result", rename_all = "kebab-case")]
+pub enum ApplicationKeys {
+    Read { keys: Vec<ApplicationKey> },
+    NotRead { why: String },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -39,6 +54,7 @@ pub fn configuration(server: &LocalServer) -> Result<ConfigurationReport, Engine
         service_principal_id: None,
         application_managed_by: None,
         certificate: None,
+        application_keys: None,
     };
     match credential {
         ConnectorCredential::None => {}
@@ -66,6 +82,30 @@ pub fn configuration(server: &LocalServer) -> Result<ConfigurationReport, Engine
             report.service_principal_id = Some(app.service_principal_id);
             report.application_managed_by = Some(app.application_managed_by);
         }
+    }
+    Ok(report)
+}
+
+/// [`configuration`] with the application's keys and the audit's verdict on
+/// each, read by the application itself; a failure to read them is reported
+/// in the section, not as an error (the local configuration still shows).
+pub async fn with_application_keys(
+    server: &LocalServer,
+    connection: Result<ConnectionSettings, EngineError>,
+    progress: ProgressSender,
+) -> Result<ConfigurationReport, EngineError> {
+    let mut report = configuration(server)?;
+    if report.application_id.is_some() {
+        let keys = match connection {
+            Ok(connection) => application_keys(server, connection, progress).await,
+            Err(error) => Err(error),
+        };
+        report.application_keys = Some(match keys {
+            Ok(keys) => ApplicationKeys::Read { keys },
+            Err(error) => ApplicationKeys::NotRead {
+                why: error.to_string(),
+            },
+        });
     }
     Ok(report)
 }

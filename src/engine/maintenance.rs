@@ -246,27 +246,17 @@ async fn audit_and_rotate(
     Ok(written)
 }
 
-/// The key audit: keys on the application that are not in use and match no
-/// certificate in this server's store (someone else added them).
+/// The key audit: keys on the application that match no certificate in this
+/// server's store (someone else added them).
 pub async fn unknown_keys(
     server: &LocalServer,
     connection: &ConnectionSettings,
 ) -> Result<Vec<super::remove_key::ApplicationKey>, EngineError> {
-    let ours: Vec<String> = server
-        .certificates()?
-        .into_iter()
-        .map(|c| c.info.thumbprint.to_ascii_uppercase())
-        .collect();
     let (quiet, _) = tokio::sync::mpsc::unbounded_channel();
     let keys = super::application_keys(server, connection.clone(), quiet).await?;
     Ok(keys
         .into_iter()
-        .filter(|key| !key.in_use)
-        .filter(|key| {
-            !key.thumbprint
-                .as_ref()
-                .is_some_and(|t| ours.contains(&t.to_ascii_uppercase()))
-        })
+        .filter(|key| key.origin == super::remove_key::KeyOrigin::Unknown)
         .collect())
 }
 
@@ -285,7 +275,7 @@ async fn rotate_now(
     let entra = super::EntraRequest {
         connection: connection.clone(),
         // The application rotates its own key: nobody signs in.
-        sign_in: crate::entra::client::AdminSignIn::DeviceCode { upn: String::new() },
+        admin: None,
     };
     let plan = super::plan(server, entra.target(), request)?;
     // Any administrator's sign-in in the plan means it cannot run unattended.

@@ -26,10 +26,12 @@ pub use certificates::{
     StoreChoice, create_certificate, delete_certificate, import_certificate,
     plan_create_certificate, plan_delete_certificate, plan_import_certificate,
 };
-pub use config::{CertificateSection, ConfigurationReport, configuration};
+pub use config::{
+    ApplicationKeys, CertificateSection, ConfigurationReport, configuration, with_application_keys,
+};
 pub use credential_test::{CredentialTest, test_credential};
 pub use operation::{PlannedStep, Target, plan_intro};
-pub use remove_key::{ApplicationKey, application_keys};
+pub use remove_key::{ApplicationKey, KeyOrigin, application_keys};
 pub use scheduler::{SchedulerChange, change_scheduler, plan_scheduler_change};
 
 use crate::domain::{
@@ -189,7 +191,9 @@ impl EngineError {
 #[derive(Debug, Clone)]
 pub struct EntraRequest {
     pub connection: ConnectionSettings,
-    pub sign_in: AdminSignIn,
+    /// The administrator; none for what the application does itself
+    /// (rotation, key removal, the maintenance tick).
+    pub admin: Option<AdminSignIn>,
 }
 
 impl EntraRequest {
@@ -210,7 +214,12 @@ impl EntraRequest {
     pub fn target(&self) -> Target {
         Target {
             tenant: self.connection.tenant.to_string(),
-            admin_upn: self.sign_in.upn().to_string(),
+            admin_upn: self
+                .admin
+                .as_ref()
+                .map(AdminSignIn::upn)
+                .unwrap_or_default()
+                .to_string(),
         }
     }
 }

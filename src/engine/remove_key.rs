@@ -46,8 +46,30 @@ pub struct ApplicationKey {
     pub thumbprint: Option<String>,
     pub start: Option<String>,
     pub end: Option<String>,
+    pub origin: KeyOrigin,
+}
+
+/// The key audit's verdict on a key: whose it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyOrigin {
     /// The certificate the connector signs in with.
-    pub in_use: bool,
+    InUse,
+    /// A certificate in this server's key store (an earlier or next one).
+    ThisServer,
+    /// Added by someone else: whoever holds its private key can sign in as
+    /// this server's connector.
+    Unknown,
+}
+
+impl KeyOrigin {
+    pub fn describe(self) -> &'static str {
+        match self {
+            KeyOrigin::InUse => "in use",
+            KeyOrigin::ThisServer => "added by this server",
+            KeyOrigin::Unknown => "UNKNOWN: not added by this server",
+        }
+    }
 }
 
 /// The connector's application credential and the certificate in use, which
@@ -73,20 +95,33 @@ fn thumbprint(key: &KeyCredential) -> Option<String> {
     })
 }
 
-/// The application's keys, the one in use marked.
-fn keys_of(app: &Application, current: &StoredCertificate) -> Vec<ApplicationKey> {
+/// The application's keys, each with the audit's verdict: the one in use,
+/// those of certificates in this server's store (`ours`), and the others.
+fn keys_of(
+    app: &Application,
+    current: &StoredCertificate,
+    ours: &[StoredCertificate],
+) -> Vec<ApplicationKey> {
     app.key_credentials
         .iter()
-        .map(|key| ApplicationKey {
-            key_id: key.key_id.clone().unwrap_or_default(),
-            thumbprint: thumbprint(key),
-            start: key.start_date_time.clone(),
-            end: key.end_date_time.clone(),
-            in_use: is_certificate(
-                key,
-                &current.info.sha256,
-                Some(current.info.thumbprint.as_str()),
-            ),
+        .map(|key| {
+            let is = |stored: &StoredCertificate| {
+                is_certificate(key, &stored.info.sha256, Some(&stored.info.thumbprint))
+            };
+            let origin = if is(current) {
+                KeyOrigin::InUse
+            } else if ours.iter().any(is) {
+                KeyOrigin::ThisServer
+            } else {
+                KeyOrigin::Unknown
+            };
+            ApplicationKey {
+                key_id: key.key_id.clone().unwrap_or_default(),
+                thumbprint: thumbprint(key),
+                start: key.start_date_time.clone(),
+                end: key.end_date_time.clone(),
+                origin,
+            }
         })
         .collect()
 }
@@ -96,11 +131,11 @@ fn describe(keys: &[ApplicationKey]) -> String {
     keys.iter()
         .map(|key| {
             format!(
-                "{} (thumbprint {}, until {}{})",
+                "{} (thumbprint {}, until {}, {})",
                 key.key_id,
                 key.thumbprint.as_deref().unwrap_or("unknown"),
                 key.end.as_deref().unwrap_or("unknown"),
-                if key.in_use { ", in use" } else { "" }
+                key.origin.describe()
             )
         })
         .collect::<Vec<_>>()
@@ -137,6 +172,7 @@ impl Operation for RemoveKey {
     ) -> Result<RemovedKey, EngineError> {
         let (credential, current) = in_use(server)?;
         let store = server.key_store()?;
+        let ours = server.certificates()?;
         let client = entra.client(run)?;
         let app_id = credential.application_id.clone();
         let key_id = self.key_id.clone();
@@ -144,7 +180,7 @@ impl Operation for RemoveKey {
             .check(FIND_KEY, async || {
                 let graph = app_graph(&client, &store, &current, &app_id).await?;
                 let app = own_application(&graph, &app_id).await?;
-                let keys = keys_of(&app, &current);
+                let keys = keys_of(&app, &current, &ours);
                 let Some(found) = keys
                     .iter()
                     .find(|k| k.key_id.eq_ignore_ascii_case(&key_id))
@@ -155,7 +191,7 @@ impl Operation for RemoveKey {
                         keys: describe(&keys),
                     });
                 };
-                if found.in_use {
+                if found.origin == KeyOrigin::InUse {
                     return Err(EngineError::KeyInUse {
                         key_id: found.key_id,
                     });
@@ -226,8 +262,8 @@ impl Operation for RemoveKey {
     }
 }
 
-/// `app keys`: the application's keys, read by the application itself with
-/// the certificate in use. Changes nothing.
+/// `app keys`: the application's keys with the audit's verdict, read by the
+/// application itself with the certificate in use. Changes nothing.
 pub async fn application_keys(
     server: &LocalServer,
     connection: ConnectionSettings,
@@ -235,13 +271,14 @@ pub async fn application_keys(
 ) -> Result<Vec<ApplicationKey>, EngineError> {
     let (credential, current) = in_use(server)?;
     let store = server.key_store()?;
+    let ours = server.certificates()?;
     let plan = [LIST_KEYS.plan("")];
     let mut run = Run::untracked("application-keys", &plan, progress);
     let client = EntraClient::new(connection, run.retry_observer())?;
     run.check(LIST_KEYS, async || {
         let graph = app_graph(&client, &store, &current, &credential.application_id).await?;
         let app = own_application(&graph, &credential.application_id).await?;
-        let keys = keys_of(&app, &current);
+        let keys = keys_of(&app, &current, &ours);
         let summary = format!("{} key(s)", keys.len());
         Ok((keys, summary))
     })

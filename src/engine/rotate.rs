@@ -356,7 +356,7 @@ impl Operation for Rotate {
         server: &mut LocalServer,
         entra: &EntraRequest,
     ) -> Result<Rotation, EngineError> {
-        let admin = !entra.sign_in.upn().is_empty();
+        let admin = entra.admin.is_some();
         let situation = self.situation(server, admin)?;
         let client = entra.client(run)?;
         let app_id = situation.credential.application_id.clone();

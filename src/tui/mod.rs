@@ -187,7 +187,7 @@ impl Runner {
         };
         Ok(EntraRequest {
             connection,
-            sign_in,
+            admin: Some(sign_in),
         })
     }
 

@@ -257,12 +257,18 @@ pub async fn create_sp(sb: &SandboxHandle, token: &str, app_id: &str) -> String 
 /// Registers an application with `cert`, its service principal, and the
 /// synchronization service's app role.
 pub async fn register_app(sb: &SandboxHandle, cert: &TestCert) -> App {
+    register_app_with_key(sb, cert.key_credential()).await
+}
+
+/// [`register_app`] with the key credential `key` (a certificate's DER, in
+/// Graph's keyCredential form).
+pub async fn register_app_with_key(sb: &SandboxHandle, key: Value) -> App {
     let token = admin_token(sb).await;
     let (object_id, app_id) = create_app(
         sb,
         &token,
         "ConnectSyncProvisioning_TEST_0123456789ab",
-        vec![cert.key_credential()],
+        vec![key],
     )
     .await;
     let sp_id = create_sp(sb, &token, &app_id).await;
