@@ -11,9 +11,13 @@ use entra_connect::engine::doctor::{Finding, Verdict};
 use entra_connect::engine::onboard::Onboard;
 use entra_connect::engine::permissions::{self, Grantee};
 use entra_connect::engine::progress::{Progress, StepStatus};
+use entra_connect::engine::remove_key::{RemoveKey, RemovedKey};
+use entra_connect::engine::rotate::{
+    NewCertificate, OldKeyRemoval, Rotate, Rotation, RotationPath,
+};
 use entra_connect::engine::{
-    CertificateSection, ConfigurationReport, EngineError, OperationRequest, Outcome, Plan,
-    PlannedStep, Target,
+    ApplicationKey, CertificateSection, ConfigurationReport, EngineError, KeyOrigin,
+    OperationRequest, Outcome, Plan, PlannedStep, Target,
 };
 use entra_connect::entra::{EntraError, Secret};
 use entra_connect::keys::{CertificateInfo, KeyError, StoredCertificate};
@@ -197,6 +201,8 @@ fn title(model: &Model) -> &'static str {
         Page::ViewConfig(_) => "view-config",
         Page::Scheduler(_) => "scheduler",
         Page::Doctor(_) => "doctor",
+        Page::Rotate(_) => "rotate",
+        Page::Keys(_) => "keys",
     }
 }
 
@@ -682,7 +688,9 @@ fn second_pass_tasks_follow_the_credential() {
     );
     assert!(!render(&application, 100, 30).contains("Configure application-based authentication"));
     // Check this server: the checks are asked for on entering, and shown.
-    send(&mut application, key(KeyCode::Down));
+    for _ in 0..3 {
+        send(&mut application, key(KeyCode::Down));
+    }
     let command = send(&mut application, key(KeyCode::Enter));
     assert_eq!(title(&application), "doctor");
     assert_eq!(command, Some(Command::Doctor));
@@ -696,8 +704,9 @@ fn second_pass_tasks_follow_the_credential() {
     );
     send(&mut application, key(KeyCode::Esc));
     assert_eq!(title(&application), "tasks");
-    send(&mut application, key(KeyCode::Down));
-    send(&mut application, key(KeyCode::Down));
+    for _ in 0..4 {
+        send(&mut application, key(KeyCode::Down));
+    }
     send(&mut application, key(KeyCode::Enter));
     assert_eq!(title(&application), "scheduler");
     assert_eq!(
@@ -897,20 +906,295 @@ fn snapshots_second_pass() {
     send(&mut model, key(KeyCode::Enter));
     send(
         &mut model,
-        Message::Saved(Ok("entra-connect-configuration.json".into())),
+        Message::Exported(Ok("entra-connect-configuration.json".into())),
     );
     snapshot("view-config-exported", &model);
     send(&mut model, key(KeyCode::Esc));
-    send(&mut model, key(KeyCode::Down));
+    for _ in 0..3 {
+        send(&mut model, key(KeyCode::Down));
+    }
     send(&mut model, key(KeyCode::Enter));
     snapshot("doctor-checking", &model);
     send(&mut model, Message::Doctored(findings()));
     snapshot("doctor", &model);
     send(&mut model, key(KeyCode::Esc));
-    send(&mut model, key(KeyCode::Down));
-    send(&mut model, key(KeyCode::Down));
+    for _ in 0..4 {
+        send(&mut model, key(KeyCode::Down));
+    }
     send(&mut model, key(KeyCode::Enter));
     snapshot("scheduler", &model);
+}
+
+// --- the credential's life: rotation and key removal ------------------------------------
+
+/// A second pass on a server whose connector signs in with an application.
+fn application_server() -> Model {
+    Model::new(
+        context(ConnectorIdentityType::Application),
+        WizardData::default(),
+        Theme { color: false },
+    )
+}
+
+fn rotation_plan(request: OperationRequest) -> Plan {
+    let step = |name, title, detail: &str| PlannedStep {
+        name,
+        title,
+        detail: detail.into(),
+        changes: true,
+        done_earlier: false,
+    };
+    Plan {
+        request,
+        target: Target {
+            tenant: "5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f".into(),
+            admin_upn: String::new(),
+        },
+        steps: vec![
+            step(
+                "disable-scheduler",
+                "Disable the sync scheduler for the change",
+                "Turn sync cycles off during the change and put them back as they were afterwards",
+            ),
+            step(
+                "new-certificate",
+                "Prepare the new certificate",
+                "Create an RSA 2048 key and a self-signed certificate, valid 180 days",
+            ),
+            step(
+                "add-key",
+                "Add the new key to the application (the application itself)",
+                "As the application, add the new certificate to its keys with addKey",
+            ),
+            step(
+                "switch-credential",
+                "Switch the connector to the new certificate",
+                "Switch the connector credential to the new certificate",
+            ),
+        ],
+    }
+}
+
+fn keys() -> Vec<ApplicationKey> {
+    let key = |id: &str, thumbprint: &str, origin| ApplicationKey {
+        key_id: id.into(),
+        thumbprint: Some(thumbprint.repeat(20)),
+        start: Some("2026-06-01T00:00:00Z".into()),
+        end: Some("2027-06-01T00:00:00Z".into()),
+        origin,
+    };
+    vec![
+        key(
+            "0aaaaaaa-1111-2222-3333-444444444444",
+            "AB",
+            KeyOrigin::InUse,
+        ),
+        key(
+            "0bbbbbbb-1111-2222-3333-444444444444",
+            "CD",
+            KeyOrigin::ThisServer,
+        ),
+        key(
+            "0ccccccc-1111-2222-3333-444444444444",
+            "99",
+            KeyOrigin::Unknown,
+        ),
+    ]
+}
+
+#[test]
+fn rotating_the_certificate_from_the_second_pass() {
+    let mut model = application_server();
+    let screen = render(&model, 100, 30);
+    assert!(
+        screen.contains("Rotate application certificate"),
+        "{screen}"
+    );
+    assert!(screen.contains("Remove an application key"), "{screen}");
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "rotate");
+    snapshot("rotate-managed", &model);
+
+    // A malformed administrator is refused on the page; none at all is the usual case.
+    type_text(&mut model, "not-an-account");
+    assert_eq!(send(&mut model, key(KeyCode::Enter)), None);
+    assert_eq!(title(&model), "rotate");
+    assert!(render(&model, 100, 30).contains("Administrator:"));
+    clear(&mut model, "not-an-account".len());
+    let command = send(&mut model, key(KeyCode::Enter));
+    let managed = OperationRequest::Rotate(Rotate {
+        certificate: NewCertificate::Managed {
+            days: Default::default(),
+        },
+    });
+    assert_eq!(command, Some(Command::Plan(managed.clone())));
+    assert_eq!(model.data.upn, None);
+    assert_eq!(title(&model), "ready");
+    send(
+        &mut model,
+        Message::Planned(Ok(rotation_plan(managed.clone()))),
+    );
+    snapshot("ready-rotate", &model);
+    // No answers file for a rotation; no first-pass steps in the header.
+    assert_eq!(send(&mut model, key(KeyCode::Char('s'))), None);
+    assert!(!render(&model, 120, 40).contains("Welcome"));
+
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert!(
+        matches!(&command, Some(Command::Start { task: Task::Run(plan), .. }) if plan.request == managed),
+        "{command:?}"
+    );
+    assert_eq!(title(&model), "configuring");
+    engine(
+        &mut model,
+        EngineEvent::Finished(Ok(Outcome::Rotated(Rotation {
+            app_id: "11111111-2222-3333-4444-555555555555".into(),
+            old_certificate_sha256: hash("AB"),
+            new_certificate_sha256: hash("12"),
+            path: RotationPath::Application,
+            why: "the current certificate is valid".into(),
+            old_key: OldKeyRemoval::NotRemoved {
+                key_id: Some("0aaaaaaa-1111-2222-3333-444444444444".into()),
+                reason: "Graph answered 503".into(),
+                command: "entra-connect app remove-key --certificate-id 0aaaaaaa-1111-2222-3333-444444444444".into(),
+            },
+            old_certificate_deleted: true,
+            warnings: vec!["the old key was not removed from the application".into()],
+        }))),
+    );
+    assert_eq!(title(&model), "done");
+    snapshot("done-rotated", &model);
+    assert!(render(&model, 120, 40).contains("NOT removed: run entra-connect app remove-key"));
+}
+
+#[test]
+fn rotating_to_a_certificate_of_yours_with_an_administrator() {
+    let mut context = context(ConnectorIdentityType::Application);
+    let configuration = context.configuration.as_mut().unwrap();
+    configuration.certificate.as_mut().unwrap().managed_by = ManagedBy::Customer;
+    context.certificates.push(certificate(
+        "12",
+        "CN=Contoso Sync 2027",
+        datetime!(2027-12-01 00:00 UTC),
+        true,
+    ));
+    let mut model = Model::new(context, WizardData::default(), Theme { color: false });
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Enter));
+    // Only usable certificates other than the one in use are offered.
+    let screen = render(&model, 120, 40);
+    assert!(screen.contains("CN=Contoso Sync 2027"), "{screen}");
+    assert!(!screen.contains("CN=Old Sync"), "{screen}");
+    assert!(!screen.contains("CN=Keyless"), "{screen}");
+    snapshot("rotate-yours", &model);
+    send(&mut model, key(KeyCode::Tab));
+    type_text(&mut model, "app.admin@contoso.onmicrosoft.com");
+    let command = send(&mut model, key(KeyCode::Enter));
+    let request = OperationRequest::Rotate(Rotate {
+        certificate: NewCertificate::Existing(hash("12")),
+    });
+    assert_eq!(command, Some(Command::Plan(request)));
+    assert_eq!(
+        model.data.upn.as_ref().map(ToString::to_string).as_deref(),
+        Some("app.admin@contoso.onmicrosoft.com")
+    );
+    // Back from Ready returns to the rotation page, then to the tasks.
+    send(&mut model, key(KeyCode::Esc));
+    assert_eq!(title(&model), "rotate");
+    send(&mut model, key(KeyCode::Esc));
+    assert_eq!(title(&model), "tasks");
+}
+
+#[test]
+fn removing_a_key_lists_them_and_refuses_the_one_in_use() {
+    let mut model = application_server();
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Down));
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "keys");
+    assert_eq!(command, Some(Command::ListKeys));
+    snapshot("keys-reading", &model);
+    send(&mut model, Message::KeysListed(Ok(keys())));
+    snapshot("keys", &model);
+    // The key in use: refused, with what to do instead.
+    send(&mut model, key(KeyCode::Up));
+    assert_eq!(send(&mut model, key(KeyCode::Enter)), None);
+    assert_eq!(title(&model), "keys");
+    let screen = render(&model, 120, 40);
+    assert!(screen.contains("rotate first"), "{screen}");
+    // The unknown key.
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Down));
+    let command = send(&mut model, key(KeyCode::Enter));
+    let request = OperationRequest::RemoveKey(RemoveKey {
+        key_id: "0ccccccc-1111-2222-3333-444444444444".into(),
+    });
+    assert_eq!(command, Some(Command::Plan(request.clone())));
+    assert_eq!(title(&model), "ready");
+    // Back reads the keys again (one may have changed meanwhile).
+    assert_eq!(send(&mut model, key(KeyCode::Esc)), Some(Command::ListKeys));
+    assert_eq!(title(&model), "keys");
+    send(
+        &mut model,
+        Message::KeysListed(Err(failure(EngineError::NoApplicationCredential))),
+    );
+    snapshot("keys-unreadable", &model);
+
+    let mut model = application_server();
+    model.page = Page::Configuring(entra_connect::tui::pages::configuring::State::new(
+        rotation_plan(request),
+    ));
+    model.running = Some(OpId(7));
+    send(
+        &mut model,
+        Message::Engine(
+            OpId(7),
+            EngineEvent::Finished(Ok(Outcome::KeyRemoved(RemovedKey {
+                app_id: "11111111-2222-3333-4444-555555555555".into(),
+                key_id: "0ccccccc-1111-2222-3333-444444444444".into(),
+                thumbprint: Some("99".repeat(20)),
+            }))),
+        ),
+    );
+    assert_eq!(title(&model), "done");
+    snapshot("done-key-removed", &model);
+}
+
+#[test]
+fn an_administrators_device_code_shows_while_a_rotation_runs() {
+    let mut model = application_server();
+    model.page = Page::Configuring(entra_connect::tui::pages::configuring::State::new(
+        rotation_plan(OperationRequest::Rotate(Rotate {
+            certificate: NewCertificate::Managed {
+                days: Default::default(),
+            },
+        })),
+    ));
+    model.running = Some(OpId(3));
+    let progress = |p| Message::Engine(OpId(3), EngineEvent::Progress(p));
+    send(
+        &mut model,
+        progress(Progress::SignInCode {
+            verification_uri: "https://microsoft.com/devicelogin".into(),
+            user_code: "ABCD-EFGH".into(),
+            expires_in_seconds: 900,
+        }),
+    );
+    let screen = render(&model, 120, 40);
+    assert!(screen.contains("enter the code ABCD-EFGH"), "{screen}");
+    send(
+        &mut model,
+        progress(Progress::Step {
+            operation: "rotate".into(),
+            step: "sign-in",
+            title: "Sign in",
+            status: StepStatus::Done {
+                detail: String::new(),
+            },
+        }),
+    );
+    assert!(!render(&model, 120, 40).contains("ABCD-EFGH"));
 }
 
 /// What "Check this server" shows, one finding of each verdict.

@@ -4,12 +4,15 @@
 //! changed is checked with the command line in the same state directory.
 //! tmux is required: these tests fail (never skip) without it.
 
+mod common;
 mod tmux;
 
 use assert_cmd::cargo::cargo_bin;
+use entra_connect::sandbox::{SandboxConfig, SandboxHandle};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use tmux::{Tmux, has_line, quote, wizard_command};
+use std::sync::atomic::Ordering;
+use tmux::{Tmux, has_line, quote, wizard_command, wizard_with};
 
 fn binary() -> PathBuf {
     cargo_bin("entra-connect")
@@ -548,5 +551,146 @@ fn back_from_a_failed_run_then_enter_resumes_it_with_the_same_certificate() {
         made.as_str(),
         "{certificates:#?}"
     );
+    assert_scheduler_untouched(state.path());
+}
+
+/// `entra-connect ARGS` against the sandbox `sb` in `state`, with `stdin`;
+/// stdout parsed as JSON.
+fn cli_against(sb: &SandboxHandle, state: &Path, args: &[&str], stdin: &str) -> Value {
+    let mut command = assert_cmd::Command::new(binary());
+    command
+        .env("ENTRA_CONNECT_STATE_DIR", state)
+        .arg("--json")
+        .args(args)
+        .args(["--tenant", &sb.tenant_id])
+        .args(["--authority-host", &sb.authority_host])
+        .args(["--graph-url", &sb.graph_url])
+        .args(["--replication-timeout", "20"])
+        .write_stdin(stdin)
+        .timeout(std::time::Duration::from_secs(120));
+    let output = command.output().expect("run entra-connect");
+    assert!(
+        output.status.success(),
+        "entra-connect {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON on stdout")
+}
+
+/// The wizard on a configured server (no `--sandbox`: it talks to the tenant
+/// the connector's credential is in, here a sandbox on loopback).
+fn second_pass(label: &str, state: &Path) -> Tmux {
+    let command = format!(
+        "echo SHELL-BEFORE-WIZARD; {}; echo EXITED:$?; sleep 120",
+        wizard_with(&binary(), state, "")
+    );
+    let tmux = Tmux::start(label, 100, 30, &command);
+    let screen = tmux.wait_for_page("Additional tasks");
+    assert!(
+        screen.contains("The connector signs in with: Application"),
+        "{screen}"
+    );
+    tmux
+}
+
+#[test]
+fn rotate_the_certificate_then_remove_the_old_key_from_the_second_pass() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let config = SandboxConfig::default();
+    let refuse_removal = config.refuse_remove_key.clone();
+    let sb = runtime.block_on(common::start_with(config));
+    let state = tempfile::tempdir().expect("state dir");
+    let admin = sb.user("hybrid.admin").expect("seeded user").clone();
+    let password = format!("{}\n", admin.password);
+    for command in ["register", "link"] {
+        let sign_in = [
+            "--upn",
+            &admin.upn,
+            "--sign-in",
+            "password",
+            "--password-stdin",
+        ];
+        let mut args = vec!["app", command];
+        args.extend(sign_in);
+        cli_against(&sb, state.path(), &args, &password);
+    }
+    let before = credential(state.path())["application"]["certificate_sha256"]
+        .as_str()
+        .expect("a certificate")
+        .to_string();
+
+    // Rotate application certificate; Entra refuses the old key's removal.
+    refuse_removal.store(true, Ordering::SeqCst);
+    let tmux = second_pass("rotate", state.path());
+    tmux.send_keys(&["Down", "Enter"]);
+    let screen = tmux.wait_for_page("Rotate application certificate");
+    assert!(screen.contains(&before), "{screen}");
+    assert!(
+        screen.contains("A new key and certificate, valid 180 days"),
+        "{screen}"
+    );
+    tmux.send_keys(&["Enter"]);
+    let ready = tmux.wait_until("the rotation's plan", |screen| {
+        has_line(screen, "Ready to rotate the certificate") && screen.contains(" 1. ")
+    });
+    assert!(
+        ready.contains("Add the new key to the application (the application itself)"),
+        "{ready}"
+    );
+    tmux.send_keys(&["Enter"]);
+    let done = tmux.wait_for_page("Done");
+    assert!(
+        done.contains("The connector's certificate was rotated."),
+        "{done}"
+    );
+    assert!(done.contains("the application itself (addKey)"), "{done}");
+    assert!(
+        done.contains("NOT removed: run entra-connect app remove-key"),
+        "{done}"
+    );
+    tmux.send_keys(&["q"]);
+    assert_exited_cleanly(&tmux);
+    drop(tmux);
+    let after = credential(state.path())["application"]["certificate_sha256"]
+        .as_str()
+        .expect("a certificate")
+        .to_string();
+    assert_ne!(after, before);
+    assert_scheduler_untouched(state.path());
+
+    // Remove an application key: the old one, now unknown to this server.
+    refuse_removal.store(false, Ordering::SeqCst);
+    let tmux = second_pass("remove-key", state.path());
+    tmux.send_keys(&["Down", "Down", "Enter"]);
+    let keys = tmux.wait_until("the application's keys", |screen| {
+        has_line(screen, "Remove an application key") && screen.contains("(•)")
+    });
+    assert_eq!(keys.matches("in use; until").count(), 1, "{keys}");
+    assert_eq!(
+        keys.matches("UNKNOWN: not added by this server").count(),
+        1,
+        "{keys}"
+    );
+    tmux.send_keys(&["Enter"]);
+    let ready = tmux.wait_until("the removal's plan", |screen| {
+        has_line(screen, "Ready to remove the key") && screen.contains(" 1. ")
+    });
+    assert!(
+        ready.contains("Remove the key from the application"),
+        "{ready}"
+    );
+    tmux.send_keys(&["Enter"]);
+    let done = tmux.wait_for_page("Done");
+    assert!(
+        done.contains("The key was removed from the application."),
+        "{done}"
+    );
+    tmux.send_keys(&["q"]);
+    assert_exited_cleanly(&tmux);
+
+    let listed = cli_against(&sb, state.path(), &["app", "keys"], "");
+    let listed = listed.as_array().expect("keys");
+    assert_eq!(listed.len(), 1, "{listed:#?}");
+    assert_eq!(listed[0]["origin"], "in-use", "{listed:#?}");
     assert_scheduler_untouched(state.path());
 }

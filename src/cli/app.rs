@@ -12,7 +12,7 @@ use crate::engine::connection::{for_credential, remember};
 use crate::engine::link::{Link, LinkChoice};
 use crate::engine::register::{CertificateSource, Register, Registration};
 use crate::engine::remove_key::{RemoveKey, RemovedKey};
-use crate::engine::rotate::{NewCertificate, OldKeyRemoval, Rotate, Rotation};
+use crate::engine::rotate::{NewCertificate, Rotate, Rotation};
 use crate::engine::{ApplicationKey, LocalServer, OperationRequest, Outcome, application_keys};
 use crate::entra::client::DEFAULT_ADMIN_CLIENT_ID;
 use clap::{Args, Subcommand};
@@ -148,17 +148,6 @@ fn human(printed: &Printed) -> String {
 }
 
 fn human_rotation(rotation: &Rotation) -> String {
-    let path = match rotation.path {
-        crate::engine::rotate::RotationPath::Application => "the application itself (addKey)",
-        crate::engine::rotate::RotationPath::Administrator => {
-            "an administrator (PATCH keyCredentials)"
-        }
-    };
-    let old_key = match &rotation.old_key {
-        OldKeyRemoval::Removed { key_id } => format!("removed ({key_id})"),
-        OldKeyRemoval::AlreadyGone => "not on the application".to_string(),
-        OldKeyRemoval::NotRemoved { command, .. } => format!("NOT removed: run {command}"),
-    };
     let mut text = fields(&[
         ("ApplicationId", rotation.app_id.clone()),
         (
@@ -169,9 +158,9 @@ fn human_rotation(rotation: &Rotation) -> String {
             "NewCertificateSHA256Hash",
             rotation.new_certificate_sha256.to_string(),
         ),
-        ("KeyAddedBy", path.to_string()),
+        ("KeyAddedBy", rotation.path.describe().to_string()),
         ("Why", rotation.why.clone()),
-        ("OldKey", old_key),
+        ("OldKey", rotation.old_key.describe()),
         (
             "OldCertificateInStore",
             match rotation.old_certificate_deleted {

@@ -88,6 +88,16 @@ pub enum RotationPath {
     Administrator,
 }
 
+impl RotationPath {
+    /// Who added the new key, for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RotationPath::Application => "the application itself (addKey)",
+            RotationPath::Administrator => "an administrator (PATCH keyCredentials)",
+        }
+    }
+}
+
 /// The path and why it applies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PathChoice {
@@ -149,6 +159,18 @@ pub struct Rotation {
     /// Managed: deleted from the store; yours (BYOC/BYOA): kept.
     pub old_certificate_deleted: bool,
     pub warnings: Vec<String>,
+}
+
+impl OldKeyRemoval {
+    /// What became of the old key, for people (with the command that
+    /// finishes a removal that failed).
+    pub fn describe(&self) -> String {
+        match self {
+            OldKeyRemoval::Removed { key_id } => format!("removed ({key_id})"),
+            OldKeyRemoval::AlreadyGone => "not on the application".to_string(),
+            OldKeyRemoval::NotRemoved { command, .. } => format!("NOT removed: run {command}"),
+        }
+    }
 }
 
 /// The rotation as far as it can be known before running: from the journal

@@ -123,13 +123,19 @@ pub fn update(model: &mut Model, message: Message) -> Option<Command> {
             }
             Transition::Stay
         }
+        Message::KeysListed(result) => {
+            if let Page::Keys(state) = &mut model.page {
+                state.listed(result);
+            }
+            Transition::Stay
+        }
         Message::Planned(result) => {
             if let Page::Ready(state) = &mut model.page {
                 state.planned(result);
             }
             Transition::Stay
         }
-        Message::Saved(result) => {
+        Message::Saved(result) | Message::Exported(result) => {
             model.notice = Some(match result {
                 Ok(path) => format!("Saved {}", path.display()),
                 Err(why) => format!("Not saved: {why}"),
@@ -201,6 +207,8 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Transition {
         Page::ViewConfig(state) => state.on_key(key),
         Page::Doctor(state) => state.on_key(key),
         Page::Scheduler(_) => scheduler::on_key(&context.scheduler, key),
+        Page::Rotate(state) => state.on_key(data, context, key),
+        Page::Keys(state) => state.on_key(key),
     }
 }
 
@@ -271,5 +279,7 @@ fn view_page(model: &Model, frame: &mut Frame, area: Rect) {
         Page::ViewConfig(state) => state.view(shared, frame, area),
         Page::Doctor(state) => state.view(shared, frame, area),
         Page::Scheduler(_) => scheduler::view(shared, frame, area),
+        Page::Rotate(state) => state.view(shared, frame, area),
+        Page::Keys(state) => state.view(shared, frame, area),
     }
 }

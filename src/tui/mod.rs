@@ -9,22 +9,24 @@ pub mod pages;
 pub mod theme;
 pub mod widgets;
 
+use crate::domain::ConnectionInputs;
 use crate::domain::{SignInAnswer, Upn};
-use crate::engine::connection::{remember, settings};
+use crate::engine::connection::{for_credential, remember, settings};
 use crate::engine::progress::ProgressSender;
 use crate::engine::{
-    EngineError, EntraRequest, LocalServer, Plan, SchedulerChange, change_scheduler, configuration,
+    EngineError, EntraRequest, LocalServer, OperationRequest, Plan, SchedulerChange,
+    application_keys, change_scheduler, configuration, with_application_keys,
 };
 use crate::entra::Secret;
 use crate::entra::cache::TokenCache;
-use crate::entra::client::{AdminSignIn, DEFAULT_ADMIN_CLIENT_ID};
+use crate::entra::client::{AdminSignIn, ConnectionSettings, DEFAULT_ADMIN_CLIENT_ID};
 use app::Model;
 use futures::StreamExt;
 use model::{
     Command, Context, EngineEvent, Message, OpId, SandboxEndpoints, SaveError, Task, WizardData,
 };
 use ratatui::crossterm::event::{Event, EventStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -210,18 +212,20 @@ impl Runner {
                 }
             }
             Command::Doctor => self.start_doctor(&model.data),
+            Command::ListKeys => self.start_list_keys(&model.data),
             Command::Plan(request) => {
                 let Some(server) = &self.server else { return };
-                let result = crate::engine::plan(server, model.data.target(), request);
+                let mut target = model.data.target();
+                // The second pass's tasks are about the credential's own tenant.
+                if target.tenant.is_empty()
+                    && let Ok(inputs) = for_credential(server, model.data.connection.clone())
+                {
+                    target.tenant = inputs.tenant.map(|t| t.to_string()).unwrap_or_default();
+                }
+                let result = crate::engine::plan(server, target, request);
                 self.send(Message::Planned(result.map_err(Arc::new)));
             }
-            Command::Export(path) => {
-                let result = match &self.server {
-                    Some(server) => export(server, &path),
-                    None => Err(SaveError::Format("an operation is running".into())),
-                };
-                self.send(Message::Saved(result.map(|_| path).map_err(Arc::new)));
-            }
+            Command::Export(path) => self.start_export(&model.data, path),
             Command::SaveAnswers(path, answers) => {
                 let result = answers
                     .to_toml()
@@ -267,16 +271,40 @@ impl Runner {
         });
     }
 
+    /// The request for what the application does itself (rotation, key
+    /// removal): the credential's connection, and the administrator entered
+    /// for a rotation the application cannot do, who signs in with a device
+    /// code. With the connection's inputs, to remember once it worked.
+    fn application_request(
+        &self,
+        data: &WizardData,
+        server: &LocalServer,
+    ) -> Result<(EntraRequest, ConnectionInputs), EngineError> {
+        let (inputs, connection) = credential_connection(server, data, self.cache.clone())?;
+        let admin = data.upn.as_ref().map(|upn| AdminSignIn::DeviceCode {
+            upn: upn.to_string(),
+        });
+        Ok((EntraRequest { connection, admin }, inputs))
+    }
+
     fn start_run(&mut self, op: OpId, plan: Plan, data: &WizardData) {
         let finished = move |result| Message::Engine(op, EngineEvent::Finished(result));
-        let Some(request) = self.request.clone() else {
-            let error = EngineError::NotSignedIn;
-            return self.send(finished(Err(Arc::new(error))));
+        let request = match (&plan.request, &self.server) {
+            (OperationRequest::Rotate(_) | OperationRequest::RemoveKey(_), Some(server)) => {
+                self.application_request(data, server)
+            }
+            _ => match self.request.clone() {
+                Some(request) => Ok((request, data.connection.clone())),
+                None => Err(EngineError::NotSignedIn),
+            },
+        };
+        let (request, connection) = match request {
+            Ok(request) => request,
+            Err(error) => return self.send(finished(Err(Arc::new(error)))),
         };
         let (cancel, cancelled) = oneshot::channel();
         self.cancel = Some((op, cancel));
         let progress = self.progress(op);
-        let connection = data.connection.clone();
         self.lend_server(async move |server| {
             let outcome = tokio::select! {
                 result = crate::engine::execute(server, &request, &plan, progress) => result,
@@ -297,16 +325,47 @@ impl Runner {
     /// Every check of `doctor`, against the connection entered, remembered,
     /// or of the credential.
     fn start_doctor(&mut self, data: &WizardData) {
-        let connection = data.connection.clone();
+        let data = data.clone();
         let cache = self.cache.clone();
         let progress = self.progress(OpId(0));
         self.lend_server(async move |server| {
             let settings =
-                crate::engine::connection::for_credential(server, connection).and_then(|inputs| {
-                    settings(&inputs, DEFAULT_ADMIN_CLIENT_ID, REPLICATION_BUDGET, cache)
-                });
+                credential_connection(server, &data, cache).map(|(_, settings)| settings);
             let findings = crate::engine::doctor::doctor(server, settings, None, progress).await;
             Message::Doctored(findings)
+        });
+    }
+
+    /// The application's keys with the audit's verdict, for "Remove an application key".
+    fn start_list_keys(&mut self, data: &WizardData) {
+        let data = data.clone();
+        let cache = self.cache.clone();
+        let progress = self.progress(OpId(0));
+        self.lend_server(async move |server| {
+            let keys =
+                match credential_connection(server, &data, cache).map(|(_, settings)| settings) {
+                    Ok(settings) => application_keys(server, settings, progress).await,
+                    Err(error) => Err(error),
+                };
+            Message::KeysListed(keys.map_err(Arc::new))
+        });
+    }
+
+    /// The configuration with the application's keys (as `config export`), to `path`.
+    fn start_export(&mut self, data: &WizardData, path: PathBuf) {
+        let data = data.clone();
+        let cache = self.cache.clone();
+        let progress = self.progress(OpId(0));
+        self.lend_server(async move |server| {
+            let settings =
+                credential_connection(server, &data, cache).map(|(_, settings)| settings);
+            let result = match with_application_keys(server, settings, progress).await {
+                Ok(report) => serde_json::to_string_pretty(&report)
+                    .map_err(|e| SaveError::Format(e.to_string()))
+                    .and_then(|json| write_file(&path, &(json + "\n"))),
+                Err(error) => Err(error.into()),
+            };
+            Message::Exported(result.map(|_| path).map_err(Arc::new))
         });
     }
 
@@ -345,11 +404,16 @@ impl Runner {
     }
 }
 
-fn export(server: &LocalServer, path: &Path) -> Result<(), SaveError> {
-    let report = configuration(server)?;
-    let json =
-        serde_json::to_string_pretty(&report).map_err(|e| SaveError::Format(e.to_string()))?;
-    write_file(path, &(json + "\n"))
+/// The connection for this server's own credential (what was entered, else
+/// remembered, else the credential's tenant), and the settings for it.
+fn credential_connection(
+    server: &LocalServer,
+    data: &WizardData,
+    cache: Arc<TokenCache>,
+) -> Result<(ConnectionInputs, ConnectionSettings), EngineError> {
+    let inputs = for_credential(server, data.connection.clone())?;
+    let settings = settings(&inputs, DEFAULT_ADMIN_CLIENT_ID, REPLICATION_BUDGET, cache)?;
+    Ok((inputs, settings))
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), SaveError> {

@@ -11,7 +11,8 @@ use crate::domain::{
 use crate::engine::doctor::Finding;
 use crate::engine::progress::Progress;
 use crate::engine::{
-    ConfigurationReport, EngineError, OperationRequest, Outcome, Plan, Target, onboard::Onboard,
+    ApplicationKey, ConfigurationReport, EngineError, OperationRequest, Outcome, Plan, Target,
+    onboard::Onboard,
 };
 use crate::entra::Secret;
 use crate::keys::StoredCertificate;
@@ -159,8 +160,12 @@ pub enum Message {
     Planned(Result<Plan, Failure>),
     /// The checks of "Check this server".
     Doctored(Vec<Finding>),
-    /// A file was written (configuration export, answers).
+    /// The application's keys, read by the application itself.
+    KeysListed(Result<Vec<ApplicationKey>, Failure>),
+    /// The answers file was written.
     Saved(Result<PathBuf, Arc<SaveError>>),
+    /// The configuration (with the application's keys) was exported.
+    Exported(Result<PathBuf, Arc<SaveError>>),
     SchedulerChanged(Result<SchedulerSettings, Failure>),
 }
 
@@ -169,7 +174,10 @@ impl Message {
     pub fn returns_server(&self) -> bool {
         matches!(
             self,
-            Message::Engine(_, EngineEvent::Finished(_)) | Message::Doctored(_)
+            Message::Engine(_, EngineEvent::Finished(_))
+                | Message::Doctored(_)
+                | Message::KeysListed(_)
+                | Message::Exported(_)
         )
     }
 }
@@ -186,6 +194,8 @@ pub enum Command {
     Plan(OperationRequest),
     /// Run every check of `doctor` (no change).
     Doctor,
+    /// Read the application's keys with the key audit's verdict (no change).
+    ListKeys,
     Export(PathBuf),
     SaveAnswers(PathBuf, Box<Answers>),
     SetScheduler {

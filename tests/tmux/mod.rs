@@ -37,8 +37,13 @@ pub fn quote(value: impl AsRef<str>) -> String {
 
 /// `entra-connect wizard --sandbox` on `state_dir`, as a shell command.
 pub fn wizard_command(binary: &Path, state_dir: &Path) -> String {
+    wizard_with(binary, state_dir, "--sandbox")
+}
+
+/// `entra-connect wizard ARGS` with its state in `state_dir`.
+pub fn wizard_with(binary: &Path, state_dir: &Path, args: &str) -> String {
     format!(
-        "env ENTRA_CONNECT_STATE_DIR={} {} wizard --sandbox",
+        "env ENTRA_CONNECT_STATE_DIR={} {} wizard {args}",
         quote(state_dir.to_string_lossy()),
         quote(binary.to_string_lossy())
     )

@@ -19,6 +19,8 @@ pub struct State {
     /// The last status of each planned step, in the plan's order.
     statuses: Vec<Option<StepStatus>>,
     ticks: u32,
+    /// What an administrator's device-code sign-in asks, while it waits.
+    sign_in_code: Option<String>,
     result: Option<Result<Outcome, Failure>>,
 }
 
@@ -28,6 +30,7 @@ impl State {
             statuses: vec![None; plan.steps.len()],
             plan,
             ticks: 0,
+            sign_in_code: None,
             result: None,
         }
     }
@@ -53,10 +56,17 @@ impl State {
     }
 
     pub fn progress(&mut self, progress: Progress) {
-        if let Progress::Step { step, status, .. } = progress
-            && let Some(index) = self.plan.steps.iter().position(|s| s.name == step)
-        {
-            self.statuses[index] = Some(status);
+        match progress {
+            Progress::SignInCode { .. } => self.sign_in_code = Some(progress.line()),
+            Progress::Step { step, status, .. } => {
+                // The code is used once the sign-in step is over.
+                if !matches!(status, StepStatus::Running | StepStatus::Retrying { .. }) {
+                    self.sign_in_code = None;
+                }
+                if let Some(index) = self.plan.steps.iter().position(|s| s.name == step) {
+                    self.statuses[index] = Some(status);
+                }
+            }
         }
     }
 
@@ -99,6 +109,10 @@ impl State {
         ];
         for (step, status) in self.plan.steps.iter().zip(&self.statuses) {
             lines.extend(checklist_line(step.title, status.as_ref(), spinner, theme));
+        }
+        if let Some(code) = &self.sign_in_code {
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(code.clone(), theme.current()));
         }
         if let Some(Err(why)) = &self.result {
             lines.push(Line::raw(""));

@@ -19,6 +19,10 @@ impl State {
         State { outcome }
     }
 
+    pub fn outcome(&self) -> &Outcome {
+        &self.outcome
+    }
+
     pub fn view(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
         let theme = shared.theme;
         let (headline, rows) = match &self.outcome {
@@ -48,14 +52,20 @@ impl State {
                 "The connector's certificate was rotated.",
                 vec![
                     ("Application id", rotation.app_id.clone()),
-                    (
-                        "New certificate",
-                        rotation.new_certificate_sha256.to_string(),
-                    ),
+                    ("New certificate", rotation.new_certificate_sha256.short()),
                     (
                         "Old certificate",
-                        rotation.old_certificate_sha256.to_string(),
+                        format!(
+                            "{} ({})",
+                            rotation.old_certificate_sha256.short(),
+                            match rotation.old_certificate_deleted {
+                                true => "deleted from the key store",
+                                false => "yours: it stays in the key store",
+                            }
+                        ),
                     ),
+                    ("Key added by", rotation.path.describe().to_string()),
+                    ("Old key", rotation.old_key.describe()),
                 ],
             ),
             Outcome::KeyRemoved(removed) => (
@@ -71,6 +81,12 @@ impl State {
             rows.into_iter()
                 .map(|(name, value)| Line::raw(format!("{name:<24}{value}"))),
         );
+        if let Outcome::Rotated(rotation) = &self.outcome {
+            for warning in &rotation.warnings {
+                lines.push(Line::raw(""));
+                lines.push(Line::styled(format!("Warning: {warning}"), theme.warning()));
+            }
+        }
         if let Outcome::Credential(_) = &self.outcome {
             lines.push(Line::raw(""));
             lines.push(Line::raw(

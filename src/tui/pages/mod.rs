@@ -9,9 +9,11 @@ pub mod configuring;
 pub mod connect;
 pub mod doctor;
 pub mod done;
+pub mod keys;
 pub mod method;
 pub mod options;
 pub mod ready;
+pub mod rotate;
 pub mod scheduler;
 pub mod sign_in;
 pub mod tasks;
@@ -21,6 +23,7 @@ pub mod welcome;
 use super::model::{Command, Context, Task, WizardData};
 use super::widgets::StepState;
 use crate::domain::{ConnectorIdentityType, MethodAnswer};
+use crate::engine::{OperationRequest, Outcome};
 
 /// What a page asks for after a key or a result.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +53,8 @@ pub enum Page {
     Doctor(doctor::State),
     ViewConfig(view_config::State),
     Scheduler(scheduler::State),
+    Rotate(rotate::State),
+    Keys(keys::State),
 }
 
 /// The first-pass steps shown in the header, in order.
@@ -66,7 +71,20 @@ const STEPS: [&str; 9] = [
 ];
 
 impl Page {
+    /// Where this page is among the first pass's steps; none outside it (the
+    /// second pass's tasks have no such steps).
     fn step_index(&self) -> Option<usize> {
+        let onboarding = match self {
+            Page::Ready(state) => state.onboarding(),
+            Page::Configuring(state) => {
+                matches!(state.plan().request, OperationRequest::Onboard(_))
+            }
+            Page::Done(state) => matches!(state.outcome(), Outcome::Credential(_)),
+            _ => true,
+        };
+        if !onboarding {
+            return None;
+        }
         Some(match self {
             Page::Welcome(_) => 0,
             Page::Connect(_) => 1,
@@ -114,6 +132,7 @@ impl Page {
         match self {
             Page::Ready(state) => state.ask_for_plan(),
             Page::Doctor(state) if state.checking() => Some(Command::Doctor),
+            Page::Keys(state) if state.listing() => Some(Command::ListKeys),
             _ => None,
         }
     }
@@ -185,6 +204,11 @@ impl Page {
             Page::AppId(_) => &[("Enter", "continue"), ("Esc", "back")],
             Page::Options(_) => &[("Space", "toggle"), ("Enter", "continue"), ("Esc", "back")],
             Page::Ready(state) if state.saving() => &[("Enter", "save"), ("Esc", "cancel")],
+            Page::Ready(state) if !state.onboarding() => &[
+                ("Enter", "make these changes"),
+                ("↑↓", "scroll"),
+                ("Esc", "back"),
+            ],
             Page::Ready(_) => &[
                 ("Enter", "make these changes"),
                 ("↑↓", "scroll"),
@@ -205,6 +229,18 @@ impl Page {
                 ("s", "sync cycles on/off"),
                 ("m", "maintenance on/off"),
                 ("Esc", "back"),
+            ],
+            Page::Rotate(_) => &[
+                ("Tab", "next field"),
+                ("↑↓", "choose"),
+                ("Enter", "continue"),
+                ("Esc", "back"),
+            ],
+            Page::Keys(_) => &[
+                ("↑↓", "choose"),
+                ("Enter", "remove this key"),
+                ("Esc", "back"),
+                ("q", "quit"),
             ],
         }
     }
@@ -227,6 +263,8 @@ impl Page {
             Page::Ready(state) => Page::Configuring(configuring::State::new(state.plan()?.clone())),
             Page::Configuring(state) => Page::Done(done::State::new(state.outcome()?.clone())),
             Page::Tasks(state) => state.open(data, context),
+            Page::Rotate(state) => Page::Ready(ready::State::new(Ok(state.request(context)?))),
+            Page::Keys(state) => Page::Ready(ready::State::new(Ok(state.request()?))),
             _ => return None,
         })
     }
@@ -248,14 +286,22 @@ impl Page {
                 Page::Certificate(certificate::State::new(data, context))
             }
             Page::Options(_) => Page::Method(method::State::new(data)),
-            Page::Ready(_) => Page::Options(options::State),
+            Page::Ready(state) => match state.request() {
+                Some(OperationRequest::Rotate(_)) => {
+                    Page::Rotate(rotate::State::new(data, context))
+                }
+                Some(OperationRequest::RemoveKey(_)) => Page::Keys(keys::State::default()),
+                _ => Page::Options(options::State),
+            },
             // A failed run goes back to its plan, worked out again from the server as it now is.
             Page::Configuring(state) if state.failed() => {
                 Page::Ready(ready::State::new(Ok(state.plan().request.clone())))
             }
-            Page::ViewConfig(_) | Page::Scheduler(_) | Page::Doctor(_) => {
-                Page::Tasks(tasks::State::default())
-            }
+            Page::ViewConfig(_)
+            | Page::Scheduler(_)
+            | Page::Doctor(_)
+            | Page::Rotate(_)
+            | Page::Keys(_) => Page::Tasks(tasks::State::default()),
             _ => return None,
         })
     }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub struct State {
-    /// The operation to plan; taken when the plan is asked for.
+    /// The operation to plan; none when the choices do not describe one.
     request: Option<OperationRequest>,
     plan: Option<Result<Plan, Failure>>,
     saving: Option<TextInput>,
@@ -39,9 +39,21 @@ impl State {
         }
     }
 
-    /// The command that works out the plan, once.
-    pub fn ask_for_plan(&mut self) -> Option<Command> {
-        self.request.take().map(Command::Plan)
+    /// The command that works out the plan, until it is known.
+    pub fn ask_for_plan(&self) -> Option<Command> {
+        match self.plan {
+            None => self.request.clone().map(Command::Plan),
+            Some(_) => None,
+        }
+    }
+
+    pub fn request(&self) -> Option<&OperationRequest> {
+        self.request.as_ref()
+    }
+
+    /// Onboarding, the one operation an answers file can repeat.
+    pub fn onboarding(&self) -> bool {
+        matches!(self.request, Some(OperationRequest::Onboard(_)))
     }
 
     pub fn plan(&self) -> Option<&Plan> {
@@ -75,7 +87,7 @@ impl State {
                 Some(plan) => Transition::Start(Task::Run(plan.clone())),
                 None => Transition::Stay,
             },
-            KeyCode::Char('s') => {
+            KeyCode::Char('s') if self.onboarding() => {
                 self.saving = Some(TextInput::new(DEFAULT_ANSWERS_FILE));
                 Transition::Stay
             }
@@ -113,7 +125,12 @@ impl State {
                 theme.muted(),
             ));
         }
+        let title = match self.request {
+            Some(OperationRequest::Rotate(_)) => "Ready to rotate the certificate",
+            Some(OperationRequest::RemoveKey(_)) => "Ready to remove the key",
+            _ => "Ready to configure",
+        };
         let scroll = Scroll::Top(self.scroll);
-        scrolled_prose(frame, area, "Ready to configure", lines, theme, scroll);
+        scrolled_prose(frame, area, title, lines, theme, scroll);
     }
 }

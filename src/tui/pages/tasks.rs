@@ -1,6 +1,6 @@
 //! Additional tasks (second pass): what can be done on a configured server.
 
-use super::{Page, Transition, connect, doctor, scheduler, view_config};
+use super::{Page, Transition, connect, doctor, keys, rotate, scheduler, view_config};
 use crate::domain::ConnectorIdentityType;
 use crate::tui::model::{Context, Shared, WizardData};
 use crate::tui::widgets::{choice_lines, move_choice, prose};
@@ -13,6 +13,8 @@ use ratatui::text::Line;
 enum Task {
     ViewConfiguration,
     ConfigureApplication,
+    Rotate,
+    RemoveKey,
     Doctor,
     Scheduler,
 }
@@ -27,6 +29,14 @@ impl Task {
             Task::ConfigureApplication => (
                 "Configure application-based authentication",
                 "switch from the service account to application identity",
+            ),
+            Task::Rotate => (
+                "Rotate application certificate",
+                "a new certificate for the application; the old key is removed",
+            ),
+            Task::RemoveKey => (
+                "Remove an application key",
+                "the application's keys (in use, this server's, unknown); revoke one",
             ),
             Task::Doctor => (
                 "Check this server",
@@ -48,8 +58,12 @@ pub struct State {
 /// The tasks that exist for this server.
 fn tasks(context: &Context) -> Vec<Task> {
     let mut tasks = vec![Task::ViewConfiguration];
-    if context.configured == Some(ConnectorIdentityType::ServiceAccount) {
-        tasks.push(Task::ConfigureApplication);
+    match context.configured {
+        Some(ConnectorIdentityType::ServiceAccount) => tasks.push(Task::ConfigureApplication),
+        Some(ConnectorIdentityType::Application) => {
+            tasks.extend([Task::Rotate, Task::RemoveKey]);
+        }
+        _ => {}
     }
     tasks.push(Task::Doctor);
     tasks.push(Task::Scheduler);
@@ -73,6 +87,8 @@ impl State {
     pub fn open(&self, data: &WizardData, context: &Context) -> Page {
         match tasks(context).get(self.selected) {
             Some(Task::ConfigureApplication) => Page::Connect(connect::State::new(data, context)),
+            Some(Task::Rotate) => Page::Rotate(rotate::State::new(data, context)),
+            Some(Task::RemoveKey) => Page::Keys(keys::State::default()),
             Some(Task::Scheduler) => Page::Scheduler(scheduler::State),
             Some(Task::Doctor) => Page::Doctor(doctor::State::default()),
             _ => Page::ViewConfig(view_config::State::default()),
