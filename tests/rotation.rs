@@ -128,6 +128,13 @@ impl Server {
         String::from_utf8(output.stdout).unwrap().trim().to_string()
     }
 
+    /// The connector's application id and certificate hash.
+    async fn application_and_certificate(&self) -> (String, String) {
+        let credential = self.credential().await;
+        let text = |field: &str| credential[field].as_str().unwrap().to_string();
+        (text("application_id"), text("certificate_sha256"))
+    }
+
     async fn credential(&self) -> Value {
         self.local(&["credential", "show"]).await["application"].clone()
     }
@@ -226,9 +233,7 @@ fn refused(output: &Output, text: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn managed_rotation_leaves_exactly_the_new_key() {
     let server = Server::onboarded(SandboxConfig::default(), None).await;
-    let before = server.credential().await;
-    let app_id = before["application_id"].as_str().unwrap().to_string();
-    let old = before["certificate_sha256"].as_str().unwrap().to_string();
+    let (app_id, old) = server.application_and_certificate().await;
     let old_key = std::fs::read(server.state.path().join(format!("keys/{old}.key"))).unwrap();
 
     // The plan first: the application rolls its own key, no administrator.
@@ -316,10 +321,11 @@ async fn managed_rotation_leaves_exactly_the_new_key() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn byoc_rotation_removes_the_old_key_and_keeps_the_old_certificate() {
     let server = Server::onboarded(SandboxConfig::default(), Some("byoc")).await;
-    let before = server.credential().await;
-    let app_id = before["application_id"].as_str().unwrap().to_string();
-    let old = before["certificate_sha256"].as_str().unwrap().to_string();
-    assert_eq!(before["certificate_managed_by"], "Customer");
+    let (app_id, old) = server.application_and_certificate().await;
+    assert_eq!(
+        server.credential().await["certificate_managed_by"],
+        "Customer"
+    );
 
     // Yours: this server does not make the successor.
     refused(
@@ -382,10 +388,11 @@ fn expired_certificate(server: &Server) -> (String, Vec<u8>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn byoa_rotation_keeps_the_application_and_the_old_certificate_yours() {
     let server = Server::linked_to_own_application().await;
-    let before = server.credential().await;
-    assert_eq!(before["application_managed_by"], "Customer");
-    let app_id = before["application_id"].as_str().unwrap().to_string();
-    let old = before["certificate_sha256"].as_str().unwrap().to_string();
+    assert_eq!(
+        server.credential().await["application_managed_by"],
+        "Customer"
+    );
+    let (app_id, old) = server.application_and_certificate().await;
     let old_key = std::fs::read(server.state.path().join(format!("keys/{old}.key"))).unwrap();
 
     refused(
@@ -422,9 +429,7 @@ async fn byoa_rotation_keeps_the_application_and_the_old_certificate_yours() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_self_rotation_refused_by_entra_changes_nothing_and_an_administrator_finishes_it() {
     let server = Server::onboarded(SandboxConfig::default(), None).await;
-    let before = server.credential().await;
-    let app_id = before["application_id"].as_str().unwrap().to_string();
-    let old = before["certificate_sha256"].as_str().unwrap().to_string();
+    let (app_id, old) = server.application_and_certificate().await;
 
     // Someone removed the server's key from the application: its certificate is
     // still valid here, so the plan has the application add the key itself, and
@@ -478,9 +483,7 @@ async fn a_self_rotation_refused_by_entra_changes_nothing_and_an_administrator_f
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_certificate_needs_an_application_administrator() {
     let server = Server::onboarded(SandboxConfig::default(), None).await;
-    let before = server.credential().await;
-    let app_id = before["application_id"].as_str().unwrap().to_string();
-    let other = before["certificate_sha256"].as_str().unwrap().to_string();
+    let (app_id, other) = server.application_and_certificate().await;
 
     // The connector's certificate expired: a Global Administrator put the
     // expired certificate on the application, and the state points at it.
@@ -556,9 +559,7 @@ async fn a_failed_removal_leaves_an_error_event_and_the_command_that_finishes_it
     let config = SandboxConfig::default();
     let refuse = config.refuse_remove_key.clone();
     let server = Server::onboarded(config, None).await;
-    let before = server.credential().await;
-    let app_id = before["application_id"].as_str().unwrap().to_string();
-    let old = before["certificate_sha256"].as_str().unwrap().to_string();
+    let (app_id, old) = server.application_and_certificate().await;
 
     refuse.store(true, Ordering::SeqCst);
     let output = server.app_itself("rotate", &[], vec![]).await;

@@ -325,12 +325,7 @@ impl Runner {
     /// Every check of `doctor`, against the connection entered, remembered,
     /// or of the credential.
     fn start_doctor(&mut self, data: &WizardData) {
-        let data = data.clone();
-        let cache = self.cache.clone();
-        let progress = self.progress(OpId(0));
-        self.lend_server(async move |server| {
-            let settings =
-                credential_connection(server, &data, cache).map(|(_, settings)| settings);
+        self.lend_with_connection(data, async |server, settings, progress| {
             let findings = crate::engine::doctor::doctor(server, settings, None, progress).await;
             Message::Doctored(findings)
         });
@@ -338,27 +333,18 @@ impl Runner {
 
     /// The application's keys with the audit's verdict, for "Remove an application key".
     fn start_list_keys(&mut self, data: &WizardData) {
-        let data = data.clone();
-        let cache = self.cache.clone();
-        let progress = self.progress(OpId(0));
-        self.lend_server(async move |server| {
-            let keys =
-                match credential_connection(server, &data, cache).map(|(_, settings)| settings) {
-                    Ok(settings) => application_keys(server, settings, progress).await,
-                    Err(error) => Err(error),
-                };
+        self.lend_with_connection(data, async |server, settings, progress| {
+            let keys = match settings {
+                Ok(settings) => application_keys(server, settings, progress).await,
+                Err(error) => Err(error),
+            };
             Message::KeysListed(keys.map_err(Arc::new))
         });
     }
 
     /// The configuration with the application's keys (as `config export`), to `path`.
     fn start_export(&mut self, data: &WizardData, path: PathBuf) {
-        let data = data.clone();
-        let cache = self.cache.clone();
-        let progress = self.progress(OpId(0));
-        self.lend_server(async move |server| {
-            let settings =
-                credential_connection(server, &data, cache).map(|(_, settings)| settings);
+        self.lend_with_connection(data, async move |server, settings, progress| {
             let result = match with_application_keys(server, settings, progress).await {
                 Ok(report) => serde_json::to_string_pretty(&report)
                     .map_err(|e| SaveError::Format(e.to_string()))
@@ -366,6 +352,28 @@ impl Runner {
                 Err(error) => Err(error.into()),
             };
             Message::Exported(result.map(|_| path).map_err(Arc::new))
+        });
+    }
+
+    /// [`Self::lend_server`] for a read about the credential, with the
+    /// settings of its connection (or why there are none) and quiet progress.
+    fn lend_with_connection(
+        &mut self,
+        data: &WizardData,
+        work: impl AsyncFnOnce(
+            &mut LocalServer,
+            Result<ConnectionSettings, EngineError>,
+            ProgressSender,
+        ) -> Message
+        + 'static,
+    ) {
+        let data = data.clone();
+        let cache = self.cache.clone();
+        let progress = self.progress(OpId(0));
+        self.lend_server(async move |server| {
+            let settings =
+                credential_connection(server, &data, cache).map(|(_, settings)| settings);
+            work(server, settings, progress).await
         });
     }
 

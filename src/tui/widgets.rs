@@ -274,12 +274,13 @@ impl TextInput {
 
 /// Choices with one selected; Up/Down move.
 pub fn choice_lines(
-    options: &[(&str, &str)],
+    options: &[(impl AsRef<str>, impl AsRef<str>)],
     selected: usize,
     theme: &Theme,
 ) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     for (index, (name, meaning)) in options.iter().enumerate() {
+        let (name, meaning) = (name.as_ref(), meaning.as_ref());
         let marker = if index == selected { "(•)" } else { "( )" };
         let style = if index == selected {
             theme.current()

@@ -108,10 +108,6 @@ impl State {
                         )
                     })
                     .collect();
-                let options: Vec<(&str, &str)> = options
-                    .iter()
-                    .map(|(a, b)| (a.as_str(), b.as_str()))
-                    .collect();
                 lines.extend(choice_lines(&options, self.selected, theme));
             }
         }

@@ -176,10 +176,6 @@ impl State {
                     )
                 })
                 .collect();
-            let options: Vec<(&str, &str)> = options
-                .iter()
-                .map(|(a, b)| (a.as_str(), b.as_str()))
-                .collect();
             lines.extend(choice_lines(&options, self.selected, theme));
         }
         lines.push(Line::raw(""));
