@@ -189,6 +189,17 @@ impl Server {
             .unwrap()
     }
 
+    /// The application signs in with the certificate `new` and is refused
+    /// (AADSTS700027) with `old`, both keys read from the store.
+    async fn assert_only_new_signs_in(&self, app_id: &str, new: &str, old: &str) {
+        let key = |hash: &str| std::fs::read(self.state.path().join(format!("keys/{hash}.key")));
+        let (status, body) = self.token_with(app_id, new, &key(new).unwrap()).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = self.token_with(app_id, old, &key(old).unwrap()).await;
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(common::aadsts(&body), 700027, "{body}");
+    }
+
     /// A client-credentials request signed with the key file `key_pem` of
     /// the certificate `hash`: (status, body).
     async fn token_with(&self, app_id: &str, hash: &str, key_pem: &[u8]) -> (u16, Value) {
@@ -364,6 +375,7 @@ async fn byoc_rotation_removes_the_old_key_and_keeps_the_old_certificate() {
         server.credential().await["certificate_managed_by"],
         "Customer"
     );
+    server.assert_only_new_signs_in(&app_id, &new, &old).await;
 }
 
 /// Writes an expired certificate and its key into the store's layout (as
@@ -393,7 +405,6 @@ async fn byoa_rotation_keeps_the_application_and_the_old_certificate_yours() {
         "Customer"
     );
     let (app_id, old) = server.application_and_certificate().await;
-    let old_key = std::fs::read(server.state.path().join(format!("keys/{old}.key"))).unwrap();
 
     refused(
         &server.app_itself("rotate", &[], vec![]).await,
@@ -417,12 +428,7 @@ async fn byoa_rotation_keeps_the_application_and_the_old_certificate_yours() {
     assert_eq!(after["certificate_managed_by"], "Customer");
     assert_eq!(after["certificate_sha256"], new.as_str());
     assert!(server.hashes_in_store().await.contains(&old));
-    let (status, body) = server.token_with(&app_id, &old, &old_key).await;
-    assert_eq!(status, 401, "{body}");
-    assert_eq!(common::aadsts(&body), 700027, "{body}");
-    let new_key = std::fs::read(server.state.path().join(format!("keys/{new}.key"))).unwrap();
-    let (status, body) = server.token_with(&app_id, &new, &new_key).await;
-    assert_eq!(status, 200, "{body}");
+    server.assert_only_new_signs_in(&app_id, &new, &old).await;
     assert!(server.sync_cycle_enabled().await);
 }
 
