@@ -6,7 +6,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use entra_connect::domain::{Cloud, Method};
 use entra_connect::engine::onboard::Onboard;
 use entra_connect::engine::{EntraRequest, LocalServer, OperationRequest, execute, plan};
-use entra_connect::entra::client::{AdminSignIn, ConnectionSettings, DEFAULT_ADMIN_CLIENT_ID};
+use entra_connect::entra::client::{ConnectionSettings, DEFAULT_ADMIN_CLIENT_ID, UserSignIn};
 use entra_connect::entra::{Endpoints, RetryPolicy, Secret};
 use entra_connect::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 
@@ -26,7 +26,7 @@ fn request(sandbox: &SandboxHandle) -> EntraRequest {
             retry: RetryPolicy::default(),
             cache: Default::default(),
         },
-        admin: Some(AdminSignIn::Password {
+        admin: Some(UserSignIn::Password {
             upn: sandbox.admin_upn.clone(),
             password: Secret::new(sandbox.admin_password.clone()),
         }),

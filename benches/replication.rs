@@ -11,7 +11,7 @@ use entra_connect::engine::connection::settings;
 use entra_connect::engine::register::{CertificateSource, Register};
 use entra_connect::engine::{EntraRequest, LocalServer, OperationRequest, execute, plan};
 use entra_connect::entra::Secret;
-use entra_connect::entra::client::{AdminSignIn, DEFAULT_ADMIN_CLIENT_ID};
+use entra_connect::entra::client::{DEFAULT_ADMIN_CLIENT_ID, UserSignIn};
 use entra_connect::sandbox::{Sandbox, SandboxConfig};
 use std::time::{Duration, Instant};
 
@@ -45,7 +45,7 @@ async fn register_once(lag: Duration) -> Duration {
             Default::default(),
         )
         .expect("settings"),
-        admin: Some(AdminSignIn::Password {
+        admin: Some(UserSignIn::Password {
             upn: admin.upn.clone(),
             password: Secret::new(admin.password.clone()),
         }),

@@ -17,7 +17,7 @@ use entra_connect::engine::{
     change_scheduler, execute, plan,
 };
 use entra_connect::entra::Secret;
-use entra_connect::entra::client::{AdminSignIn, DEFAULT_ADMIN_CLIENT_ID};
+use entra_connect::entra::client::{DEFAULT_ADMIN_CLIENT_ID, UserSignIn};
 use entra_connect::sandbox::SandboxHandle;
 use entra_connect::tui::app::{self, Model};
 use entra_connect::tui::model::{Message, WizardData};
@@ -528,7 +528,7 @@ async fn a_confirmed_plan_runs_only_while_it_still_holds() {
             Default::default(),
         )
         .unwrap(),
-        admin: Some(AdminSignIn::Password {
+        admin: Some(UserSignIn::Password {
             upn: admin.upn.clone(),
             password: Secret::new(admin.password.clone()),
         }),

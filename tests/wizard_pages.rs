@@ -84,6 +84,8 @@ fn context(configured: ConnectorIdentityType) -> Context {
             installation_id: "0123456789ab".into(),
             service_account: (configured == ConnectorIdentityType::ServiceAccount)
                 .then(|| "Sync_CONNECT01_0123456789ab@contoso.onmicrosoft.com".into()),
+            rollback_service_account: (configured == ConnectorIdentityType::Application)
+                .then(|| "Sync_CONNECT01_0123456789ab@contoso.onmicrosoft.com".into()),
             tenant_id: (configured == ConnectorIdentityType::Application)
                 .then(|| "5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f".into()),
             application_id: (configured == ConnectorIdentityType::Application)

@@ -6,7 +6,7 @@
 use super::connection::{
     CertificateArg, ConnectionArgs, DryRunArg, Invocation, SignInArgs, SignInOptions, run_operation,
 };
-use super::output::{Output, fields, or_dash, table};
+use super::output::{Output, fields, or_dash, table, yes_no};
 use crate::domain::{AppId, ApplicationCredential, CertificateDays, Upn};
 use crate::engine::connection::{for_credential, remember};
 use crate::engine::link::{Link, LinkChoice};
@@ -258,17 +258,54 @@ pub fn run(command: AppCommand, server: &mut LocalServer, out: &Output) -> anyho
     };
     match invocation.perform(server, request, dry_run, out)? {
         None => Ok(()),
-        Some(Outcome::Registered(registration)) => {
+        Some(outcome) => show_outcome(server, out, outcome),
+    }
+}
+
+/// Prints what an operation produced (warnings on stderr first).
+pub fn show_outcome(server: &LocalServer, out: &Output, outcome: Outcome) -> anyhow::Result<()> {
+    match outcome {
+        Outcome::Registered(registration) => {
             let credential_type = server.credential()?.identity_type().as_str();
             out.show(&Printed::registered(registration, credential_type), human)
         }
-        Some(Outcome::Credential(credential)) => out.show(&Printed::linked(credential), human),
-        Some(Outcome::Rotated(rotation)) => {
+        Outcome::Credential(credential) | Outcome::Repaired(credential) => {
+            out.show(&Printed::linked(credential), human)
+        }
+        Outcome::ServiceAccountRemoved(account) => out.show(&account, |account| {
+            fields(&[
+                ("Removed", account.user_principal_name.clone()),
+                (
+                    "UseOnThisServer",
+                    account.use_on_this_server.describe().to_string(),
+                ),
+            ])
+        }),
+        Outcome::Rotated(rotation) => {
             for warning in &rotation.warnings {
                 eprintln!("WARNING: {warning}");
             }
             out.show(&rotation, human_rotation)
         }
-        Some(Outcome::KeyRemoved(removed)) => out.show(&removed, human_removed),
+        Outcome::KeyRemoved(removed) => out.show(&removed, human_removed),
+        Outcome::ServiceAccount(account) => out.show(&account, |account| {
+            fields(&[
+                ("ConnectorIdentityType", "ServiceAccount".to_string()),
+                ("ServiceAccount", account.user_principal_name.clone()),
+            ])
+        }),
+        Outcome::RolledBack(rolled_back) => {
+            for warning in &rolled_back.warnings {
+                eprintln!("WARNING: {warning}");
+            }
+            out.show(&rolled_back, |rolled_back| {
+                fields(&[
+                    ("ConnectorIdentityType", "ServiceAccount".to_string()),
+                    ("ServiceAccount", rolled_back.user_principal_name.clone()),
+                    ("NewAccountCreated", yes_no(rolled_back.created)),
+                    ("SignInVerified", yes_no(rolled_back.verified)),
+                ])
+            })
+        }
     }
 }

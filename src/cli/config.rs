@@ -65,6 +65,9 @@ fn human(report: &ConfigurationReport) -> String {
         ("ConnectorIdentityType", report.identity_type.to_string()),
         ("InstallationId", report.installation_id.clone()),
     ];
+    if let Some(account) = &report.rollback_service_account {
+        rows.push(("RollbackServiceAccount", account.clone()));
+    }
     if let Some(account) = &report.service_account {
         rows.push(("ServiceAccount", account.clone()));
     }

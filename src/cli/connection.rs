@@ -13,7 +13,7 @@ use crate::engine::{
 };
 use crate::entra::Secret;
 use crate::entra::client::ConnectionSettings;
-use crate::entra::client::{AdminSignIn, DEFAULT_ADMIN_CLIENT_ID};
+use crate::entra::client::{DEFAULT_ADMIN_CLIENT_ID, UserSignIn};
 use anyhow::Context;
 use clap::Args;
 use std::io::IsTerminal;
@@ -246,22 +246,18 @@ impl SignInOptions {
     }
 
     /// How `upn` signs in (the password is read now, if one is needed).
-    pub fn sign_in(&self, upn: &Upn) -> anyhow::Result<AdminSignIn> {
+    pub fn sign_in(&self, upn: &Upn) -> anyhow::Result<UserSignIn> {
         admin_sign_in(upn, self.sign_in, self.password_stdin)
     }
 }
 
-fn admin_sign_in(
-    upn: &Upn,
-    how: SignInAnswer,
-    password_stdin: bool,
-) -> anyhow::Result<AdminSignIn> {
+fn admin_sign_in(upn: &Upn, how: SignInAnswer, password_stdin: bool) -> anyhow::Result<UserSignIn> {
     let upn = upn.to_string();
     Ok(match how {
-        SignInAnswer::DeviceCode => AdminSignIn::DeviceCode { upn },
+        SignInAnswer::DeviceCode => UserSignIn::DeviceCode { upn },
         SignInAnswer::Password => {
             let password = read_password(password_stdin, &upn)?;
-            AdminSignIn::Password { upn, password }
+            UserSignIn::Password { upn, password }
         }
     })
 }

@@ -1,12 +1,14 @@
 //! `credential show` (Get-ADSyncEntraConnectorCredential).
 
-use super::connection::{ConnectionArgs, run_operation};
+use super::app::show_outcome;
+use super::connection::{ConnectionArgs, DryRunArg, Invocation, SignInArgs, run_operation};
 use super::output::{Output, fields};
 use crate::domain::{ConnectorCredential, ConnectorIdentityType, format_time};
 use crate::engine::connection::remember;
-use crate::engine::{LocalServer, test_credential};
+use crate::engine::repair::Repair;
+use crate::engine::{LocalServer, OperationRequest, test_credential};
 use crate::entra::client::DEFAULT_ADMIN_CLIENT_ID;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use serde::Serialize;
 
 #[derive(Debug, Subcommand)]
@@ -15,6 +17,20 @@ pub enum CredentialCommand {
     Show,
     /// Sign in with the current credential for the synchronization service; prints who, roles and expiry (never the token).
     Test(Box<ConnectionArgs>),
+    /// Rebuild a missing or blank credential record from the tenant (this server's application)
+    /// and the key store, after a token proves it (Repair-ADSyncToolsEntraAppParameters).
+    Repair(Box<RepairArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// An administrator who may read applications (Hybrid Identity Administrator or higher).
+    #[command(flatten)]
+    sign_in: SignInArgs,
+    #[command(flatten)]
+    connection: ConnectionArgs,
+    #[command(flatten)]
+    dry_run: DryRunArg,
 }
 
 #[derive(Serialize)]
@@ -22,6 +38,8 @@ struct CredentialView<'a> {
     connector_identity_type: ConnectorIdentityType,
     service_account: Option<&'a crate::domain::ServiceAccountCredential>,
     application: Option<&'a crate::domain::ApplicationCredential>,
+    /// The legacy account kept as the way back (`service-account add`).
+    way_back: Option<String>,
 }
 
 pub fn run(
@@ -30,6 +48,14 @@ pub fn run(
     out: &Output,
 ) -> anyhow::Result<()> {
     match command {
+        CredentialCommand::Repair(args) => {
+            let invocation = Invocation::new(&args.connection, &args.sign_in);
+            let request = OperationRequest::Repair(Repair);
+            match invocation.perform(server, request, args.dry_run, out)? {
+                None => Ok(()),
+                Some(outcome) => show_outcome(server, out, outcome),
+            }
+        }
         CredentialCommand::Test(connection) => {
             let (inputs, settings) = connection.for_credential(server, DEFAULT_ADMIN_CLIENT_ID)?;
             let settings = settings?;
@@ -58,6 +84,7 @@ pub fn run(
                     ConnectorCredential::Application(app) => Some(app),
                     _ => None,
                 },
+                way_back: server.way_back()?,
             };
             out.show(&view, |view| {
                 let mut rows = vec![(
@@ -85,6 +112,9 @@ pub fn run(
                         ),
                         ("ConfiguredAt", format_time(app.configured_at)),
                     ]);
+                }
+                if let Some(upn) = &view.way_back {
+                    rows.push(("RollbackServiceAccount", upn.clone()));
                 }
                 fields(&rows)
             })

@@ -11,6 +11,7 @@ mod events;
 mod output;
 mod sandbox;
 mod scheduler;
+mod service_account;
 mod wizard;
 
 use crate::engine::LocalServer;
@@ -69,6 +70,9 @@ enum Command {
     /// Every check, no change: endpoints, clock, key store, credential and
     /// certificate, scheduler, and with --upn the administrator's permissions.
     Doctor(doctor::DoctorArgs),
+    /// The legacy connector account: record it, roll back to it (Add-ADSyncAADServiceAccount).
+    #[command(subcommand)]
+    ServiceAccount(service_account::ServiceAccountCommand),
     /// The local event log.
     Events(events::EventsArgs),
     /// The onboarding wizard: pages in this terminal, or unattended with --answers.
@@ -126,6 +130,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Scheduler(command) => scheduler::run(command, &mut server, &out),
         Command::Cert(command) => cert::run(command, &mut server, &out),
         Command::Config(command) => config::run(command, &mut server, &out),
+        Command::ServiceAccount(command) => service_account::run(command, &mut server, &out),
         Command::Events(args) => events::run(args, &server, &out),
         Command::Doctor(args) => doctor::run(args, &mut server, &out),
         Command::Wizard(args) => wizard::run(args, server, &out),

@@ -37,6 +37,8 @@ pub const PASSWORD_WRITEBACK_ROLES: [&str; 3] = [
 /// Directory role templates.
 pub const HYBRID_IDENTITY_ADMINISTRATOR: &str = "8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2";
 pub const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
+/// The built-in role of the legacy connector accounts (`Sync_<HOST>_<id>`).
+pub const DIRECTORY_SYNCHRONIZATION_ACCOUNTS: &str = "d29b2b05-8046-44ba-8758-1e26182fcf32";
 
 /// The display name prefix of every application this tool registers.
 pub const APPLICATION_NAME_PREFIX: &str = "ConnectSyncProvisioning";
@@ -213,6 +215,11 @@ impl EventId {
     pub const CLONE_DETECTED: EventId = EventId(1143);
     pub const SYNC_CHECK_OK: EventId = EventId(1150);
     pub const SYNC_CHECK_FAILED: EventId = EventId(1151);
+    pub const SERVICE_ACCOUNT_RECORDED: EventId = EventId(1160);
+    pub const ROLLBACK_DONE: EventId = EventId(1161);
+    pub const SERVICE_ACCOUNT_CREATED: EventId = EventId(1162);
+    pub const SERVICE_ACCOUNT_REMOVED: EventId = EventId(1163);
+    pub const CREDENTIAL_REPAIRED: EventId = EventId(1170);
 }
 
 named_enum! {

@@ -70,7 +70,7 @@ pub async fn sign_in_checked_as(
     run.check(check, async || {
         let scopes = needs.request_scopes();
         let signed_in = client
-            .sign_in_admin(admin, &scopes, |code| {
+            .sign_in_user(admin, &scopes, |code| {
                 let _ = progress.send(Progress::SignInCode {
                     verification_uri: code.verification_uri.clone(),
                     user_code: code.user_code.clone(),

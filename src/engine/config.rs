@@ -13,6 +13,8 @@ pub struct ConfigurationReport {
     pub identity_type: ConnectorIdentityType,
     pub installation_id: String,
     pub service_account: Option<String>,
+    /// The legacy account kept as the way back while an application is in use.
+    pub rollback_service_account: Option<String>,
     pub tenant_id: Option<String>,
     pub application_id: Option<String>,
     pub service_principal_id: Option<String>,
@@ -49,6 +51,7 @@ pub fn configuration(server: &LocalServer) -> Result<ConfigurationReport, Engine
         identity_type: credential.identity_type(),
         installation_id: server.installation_id()?,
         service_account: None,
+        rollback_service_account: server.way_back()?,
         tenant_id: None,
         application_id: None,
         service_principal_id: None,

@@ -12,7 +12,7 @@ use super::{EngineError, LocalServer};
 use crate::domain::{
     ConnectorCredential, ROTATION_WARNING_DAYS, SYNC_SERVICE_APP_ID, SYNC_SERVICE_ROLE, format_time,
 };
-use crate::entra::client::{AdminSignIn, ConnectionSettings, EntraClient};
+use crate::entra::client::{ConnectionSettings, EntraClient, UserSignIn};
 use crate::entra::discovery::Authority;
 use crate::entra::graph::GRAPH_APP_ID;
 use crate::entra::http::HttpClient;
@@ -91,7 +91,7 @@ const SIGN_IN: Check = Check::new("sign-in", "Sign in as the administrator");
 pub async fn doctor(
     server: &LocalServer,
     connection: Result<ConnectionSettings, EngineError>,
-    admin: Option<AdminSignIn>,
+    admin: Option<UserSignIn>,
     progress: ProgressSender,
 ) -> Vec<Finding> {
     let now = OffsetDateTime::now_utc();
@@ -409,7 +409,7 @@ async fn admin_findings(
     run: &mut Run,
     client: &EntraClient,
     connection: &ConnectionSettings,
-    admin: &AdminSignIn,
+    admin: &UserSignIn,
 ) -> Vec<Finding> {
     let progress = run.progress().clone();
     let signed_in = run
@@ -417,7 +417,7 @@ async fn admin_findings(
             // Every consented scope, to say what each operation would get.
             let everything = [format!("{GRAPH_APP_ID}/.default")];
             let graph = client
-                .sign_in_admin(admin, &everything, |code| {
+                .sign_in_user(admin, &everything, |code| {
                     let _ = progress.send(Progress::SignInCode {
                         verification_uri: code.verification_uri.clone(),
                         user_code: code.user_code.clone(),

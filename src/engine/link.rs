@@ -179,6 +179,14 @@ pub(super) fn plan_steps(server: &LocalServer) -> Result<Vec<PlannedStep>, Engin
     ])
 }
 
+/// Why the credential is written: the connector switches to the application,
+/// or a damaged record is rebuilt (`credential repair`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Switch {
+    Linked,
+    Repaired,
+}
+
 /// Acquires a token for the synchronization service as the application (through
 /// replication lag), then writes the connector credential in the same
 /// transaction as the journal step.
@@ -187,6 +195,7 @@ pub(super) async fn link_steps(
     server: &mut LocalServer,
     client: &EntraClient,
     target: &LinkTarget,
+    switch: Switch,
 ) -> Result<ApplicationCredential, EngineError> {
     let stored = server.certificate(&target.certificate_sha256)?;
     let store = server.key_store()?;
@@ -218,10 +227,24 @@ pub(super) async fn link_steps(
     let warn_software_key =
         stored.store == crate::domain::StoreKind::Software && !run.software_key_warned;
     run.step(server, SAVE_CREDENTIAL, async |server| {
-        let message = format!(
-            "The connector now signs in as application {} with certificate {}.",
-            credential.application_id, credential.certificate_sha256
-        );
+        let (event, message) = match switch {
+            Switch::Linked => (
+                EventId::CREDENTIAL_CHANGED,
+                format!(
+                    "The connector now signs in as application {} with certificate {}.",
+                    credential.application_id, credential.certificate_sha256
+                ),
+            ),
+            Switch::Repaired => (
+                EventId::CREDENTIAL_REPAIRED,
+                format!(
+                    "The connector credential record was rebuilt from the tenant: application {}, service principal {}, certificate {}.",
+                    credential.application_id,
+                    credential.service_principal_id,
+                    credential.certificate_sha256
+                ),
+            ),
+        };
         let saved = ConnectorCredential::Application(credential.clone());
         let warning =
             super::certificates::software_key_warning(server, &credential.certificate_sha256);
@@ -236,12 +259,7 @@ pub(super) async fn link_steps(
             if warn_software_key {
                 events::record(tx, EventLevel::Warning, EventId::KEY_NOT_IN_TPM, &warning)?;
             }
-            events::record(
-                tx,
-                EventLevel::Information,
-                EventId::CREDENTIAL_CHANGED,
-                &message,
-            )
+            events::record(tx, EventLevel::Information, event, &message)
         }))
     })
     .await?;
@@ -333,6 +351,6 @@ impl Operation for Link {
             }
         };
         run.disable_scheduler(server).await?;
-        link_steps(run, server, &client, &target).await
+        link_steps(run, server, &client, &target, Switch::Linked).await
     }
 }

@@ -18,8 +18,10 @@ pub mod permissions;
 pub mod progress;
 pub mod register;
 pub mod remove_key;
+pub mod repair;
 pub mod rotate;
 mod scheduler;
+pub mod service_account;
 
 pub use admin::sign_in;
 pub use certificates::{
@@ -39,7 +41,7 @@ use crate::domain::{
     SchedulerSettings,
 };
 use crate::entra::EntraError;
-use crate::entra::client::{AdminSignIn, ConnectionSettings, EntraClient};
+use crate::entra::client::{ConnectionSettings, EntraClient, UserSignIn};
 use crate::host::{self, StateDb, StateError};
 use crate::keys::{KeyError, KeyStore, SoftwareKeyStore, StoredCertificate};
 use operation::Operation;
@@ -175,6 +177,51 @@ pub enum EngineError {
         "key {key_id} is the application's last valid key; it is not removed (the application could no longer sign in)"
     )]
     LastValidKey { key_id: String },
+    #[error(
+        "the password of {upn} is needed: give it on standard input with --password-stdin (it is stored protected, never printed)"
+    )]
+    PasswordNeeded { upn: String },
+    #[error(
+        "{upn} is not in the Directory Synchronization Accounts role, so it is not a connector account; nothing was changed. Give the account the Connect wizard created (Sync_<HOST>_<id>@…)"
+    )]
+    NotASyncAccount { upn: String },
+    #[error(
+        "the connector signs in with {identity}, not an application, so there is nothing to roll back; nothing was changed"
+    )]
+    RollbackNeedsApplication { identity: String },
+    #[error(
+        "the stored password of {upn} is missing from this server's state directory; the account cannot be used. Run `entra-connect service-account add` again after removing that account (`service-account remove`), or record it with `service-account use`"
+    )]
+    PasswordLost { upn: String },
+    #[error(
+        "{upn} is the account the connector signs in with; nothing was changed. Move the connector to an application first (`entra-connect wizard`, or `app register` and `app link`)"
+    )]
+    AccountInUse { upn: String },
+    #[error(
+        "{upn} is this server's way back (the connector returns to it on `service-account add`); nothing was changed. To remove it all the same, give --force-forget-rollback: a later rollback then needs a new account, which only a Global Administrator (or a User Administrator with Privileged Role Administrator) can create"
+    )]
+    AccountIsWayBack { upn: String },
+    #[error(
+        "no directory synchronization account is named {name}; nothing was changed. The accounts in the Directory Synchronization Accounts role: {accounts}"
+    )]
+    SyncAccountNotFound { name: String, accounts: String },
+    #[error(
+        "the connector credential record is complete{}; there is nothing to repair. `entra-connect credential test` checks that it works",
+        if app_id.is_empty() { String::new() } else { format!(" (application {app_id})") }
+    )]
+    RecordComplete { app_id: String },
+    #[error(
+        "tenant {tenant} holds no application {name} for this server; nothing was changed. Check --tenant (the record cannot be rebuilt from another tenant), or set the server up again with `entra-connect wizard`"
+    )]
+    NoApplicationForServer { name: String, tenant: String },
+    #[error(
+        "none of the application {app_id}'s keys ({keys}) belongs to a certificate with a private key in this server's store ({store}); nothing was changed. Import the certificate (`entra-connect cert import`) or rotate from the server that holds it"
+    )]
+    NoCertificateOnApplication {
+        app_id: String,
+        keys: String,
+        store: String,
+    },
 }
 
 impl EngineError {
@@ -193,7 +240,7 @@ pub struct EntraRequest {
     pub connection: ConnectionSettings,
     /// The administrator; none for what the application does itself
     /// (rotation, key removal, the maintenance tick).
-    pub admin: Option<AdminSignIn>,
+    pub admin: Option<UserSignIn>,
 }
 
 impl EntraRequest {
@@ -217,7 +264,7 @@ impl EntraRequest {
             admin_upn: self
                 .admin
                 .as_ref()
-                .map(AdminSignIn::upn)
+                .map(UserSignIn::upn)
                 .unwrap_or_default()
                 .to_string(),
         }
@@ -233,6 +280,10 @@ pub enum OperationRequest {
     Link(link::Link),
     Rotate(rotate::Rotate),
     RemoveKey(remove_key::RemoveKey),
+    UseServiceAccount(service_account::UseServiceAccount),
+    RollBack(service_account::RollBack),
+    RemoveServiceAccount(service_account::RemoveServiceAccount),
+    Repair(repair::Repair),
 }
 
 /// What a finished operation produced.
@@ -244,6 +295,10 @@ pub enum Outcome {
     Registered(register::Registration),
     Rotated(rotate::Rotation),
     KeyRemoved(remove_key::RemovedKey),
+    ServiceAccount(crate::domain::ServiceAccountCredential),
+    RolledBack(service_account::RolledBack),
+    ServiceAccountRemoved(service_account::SyncAccount),
+    Repaired(ApplicationCredential),
 }
 
 /// An operation as it will run: its inputs and every step with what it
@@ -269,6 +324,10 @@ pub fn plan(
         OperationRequest::Link(op) => op.plan_resuming(server, &target)?,
         OperationRequest::Rotate(op) => op.plan_resuming(server, &target)?,
         OperationRequest::RemoveKey(op) => op.plan_resuming(server, &target)?,
+        OperationRequest::UseServiceAccount(op) => op.plan_resuming(server, &target)?,
+        OperationRequest::RollBack(op) => op.plan_resuming(server, &target)?,
+        OperationRequest::RemoveServiceAccount(op) => op.plan_resuming(server, &target)?,
+        OperationRequest::Repair(op) => op.plan_resuming(server, &target)?,
     };
     Ok(Plan {
         request,
@@ -301,6 +360,18 @@ pub async fn execute(
         }
         OperationRequest::RemoveKey(op) => {
             Outcome::KeyRemoved(perform(server, entra, op, steps, progress).await?)
+        }
+        OperationRequest::UseServiceAccount(op) => {
+            Outcome::ServiceAccount(perform(server, entra, op, steps, progress).await?)
+        }
+        OperationRequest::RollBack(op) => {
+            Outcome::RolledBack(perform(server, entra, op, steps, progress).await?)
+        }
+        OperationRequest::RemoveServiceAccount(op) => {
+            Outcome::ServiceAccountRemoved(perform(server, entra, op, steps, progress).await?)
+        }
+        OperationRequest::Repair(op) => {
+            Outcome::Repaired(perform(server, entra, op, steps, progress).await?)
         }
     })
 }
@@ -349,6 +420,15 @@ impl LocalServer {
 
     pub fn credential(&self) -> Result<ConnectorCredential, EngineError> {
         self.read(host::credential::load)
+    }
+
+    /// The legacy connector account kept as the way back (rollback) while
+    /// the connector signs in as an application; never its password.
+    pub fn way_back(&self) -> Result<Option<String>, EngineError> {
+        match self.credential()? {
+            ConnectorCredential::Application(_) => self.read(host::credential::service_account),
+            _ => Ok(None),
+        }
     }
 
     pub fn scheduler(&self) -> Result<SchedulerSettings, EngineError> {

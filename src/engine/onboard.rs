@@ -110,6 +110,6 @@ impl Operation for Onboard {
                     .await?
             }
         };
-        link_steps(run, server, &client, &target).await
+        link_steps(run, server, &client, &target, super::link::Switch::Linked).await
     }
 }

@@ -37,6 +37,14 @@ pub const PRIVILEGED_ROLE_ADMIN: Role = Role {
     template_id: "e8611ab8-c189-46e8-94e1-60213ab1f814",
     name: "Privileged Role Administrator",
 };
+pub const USER_ADMIN: Role = Role {
+    template_id: "fe930be7-5e62-47db-91af-98c3a49a38b1",
+    name: "User Administrator",
+};
+pub const PRIVILEGED_AUTHENTICATION_ADMIN: Role = Role {
+    template_id: "7be44c8a-adaf-4e2a-84d6-ab2649e08a13",
+    name: "Privileged Authentication Administrator",
+};
 
 /// Who may grant tenant-wide (admin) consent to delegated Graph permissions.
 pub const CONSENT_GRANTERS: [Role; 4] = [
@@ -101,6 +109,8 @@ pub struct Needs {
     pub scopes: &'static [Scope],
     /// Any one of these, activated, will do; the first is the one to ask for.
     pub roles: &'static [Role],
+    /// Or all of these together (none when empty).
+    pub or_together: &'static [Role],
 }
 
 /// Registering this server's application: create it and its service
@@ -117,12 +127,14 @@ pub const REGISTER: Needs = Needs {
         APPLICATION_ADMIN,
         CLOUD_APPLICATION_ADMIN,
     ],
+    or_together: &[],
 };
 
 /// Checking an existing application (Bring Your Own Application): reads only.
 pub const CHECK_APPLICATION: Needs = Needs {
     scopes: &[Scope("User.Read"), Scope("Application.Read.All")],
     roles: REGISTER.roles,
+    or_together: &[],
 };
 
 /// Replacing an application's certificates as an administrator (rotation
@@ -131,6 +143,32 @@ pub const CHECK_APPLICATION: Needs = Needs {
 pub const UPDATE_CREDENTIALS: Needs = Needs {
     scopes: &[Scope("User.Read"), Scope("Application.ReadWrite.All")],
     roles: &[APPLICATION_ADMIN, CLOUD_APPLICATION_ADMIN, GLOBAL_ADMIN],
+    or_together: &[],
+};
+
+/// Rolling back to a new directory synchronization account: create the
+/// user and assign it the Directory Synchronization Accounts role. A Hybrid
+/// Identity Administrator can do neither through Graph.
+pub const CREATE_SYNC_ACCOUNT: Needs = Needs {
+    scopes: &[
+        Scope("User.Read"),
+        Scope("User.ReadWrite.All"),
+        Scope("RoleManagement.ReadWrite.Directory"),
+    ],
+    roles: &[GLOBAL_ADMIN],
+    or_together: &[USER_ADMIN, PRIVILEGED_ROLE_ADMIN],
+};
+
+/// Listing the directory synchronization accounts and removing one: the
+/// role's members are read, the user deleted (User Administrator or higher).
+pub const DELETE_SYNC_ACCOUNT: Needs = Needs {
+    scopes: &[
+        Scope("User.Read"),
+        Scope("User.ReadWrite.All"),
+        Scope("RoleManagement.Read.Directory"),
+    ],
+    roles: &[USER_ADMIN, PRIVILEGED_AUTHENTICATION_ADMIN, GLOBAL_ADMIN],
+    or_together: &[],
 };
 
 impl Needs {
@@ -139,7 +177,18 @@ impl Needs {
     }
 
     fn role_names(&self) -> String {
-        names(self.roles)
+        match self.or_together {
+            [] => names(self.roles),
+            together => format!(
+                "{}, or {} together",
+                names(self.roles),
+                together
+                    .iter()
+                    .map(|role| role.name)
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ),
+        }
     }
 
     /// How the plan describes the check.
@@ -172,10 +221,9 @@ impl Needs {
         if !missing.is_empty() {
             return Err(EngineError::ConsentMissing(Box::new(who.consent(&missing))));
         }
-        let held = self
-            .roles
-            .iter()
-            .any(|role| roles.iter().any(|r| r.role_template_id == role.template_id));
+        let holds = |role: &Role| roles.iter().any(|r| r.role_template_id == role.template_id);
+        let held = self.roles.iter().any(holds)
+            || (!self.or_together.is_empty() && self.or_together.iter().all(holds));
         match held {
             true => Ok(()),
             false => Err(EngineError::RoleMissing {

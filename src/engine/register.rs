@@ -163,7 +163,14 @@ fn plan_certificate(
     source: &CertificateSource,
 ) -> Result<PlannedStep, EngineError> {
     Ok(CERTIFICATE.plan(match source {
-        CertificateSource::Managed => new_certificate_change(DEFAULT_CERTIFICATE_DAYS),
+        CertificateSource::Managed => match kept_certificate(server) {
+            Some(kept) => format!(
+                "Reuse certificate {} of this server's application {} (kept when the connector rolled back to a service account); no new key",
+                kept.sha256,
+                application_name(server)?
+            ),
+            None => new_certificate_change(DEFAULT_CERTIFICATE_DAYS),
+        },
         CertificateSource::Existing(hash) => {
             let stored = usable_certificate(server, hash)
                 .map_err(EngineError::refused_at(CERTIFICATE.id))?;
@@ -184,9 +191,13 @@ async fn prepare_certificate(
     source: &CertificateSource,
 ) -> Result<CertificateChoice, EngineError> {
     // Creating the key writes warning 1014 itself when it is not in a TPM.
-    run.software_key_warned |= *source == CertificateSource::Managed;
+    run.software_key_warned |=
+        *source == CertificateSource::Managed && kept_certificate(server).is_none();
     run.step(server, CERTIFICATE, async |server| {
         let choice = match source {
+            CertificateSource::Managed if kept_certificate(server).is_some() => {
+                kept_certificate(server).ok_or(EngineError::Unplanned(CERTIFICATE.id.title))?
+            }
             CertificateSource::Managed => {
                 let created = super::create_certificate(
                     server,
@@ -221,7 +232,7 @@ pub fn application_name(server: &LocalServer) -> Result<String, EngineError> {
     ))
 }
 
-fn host_name() -> String {
+pub(super) fn host_name() -> String {
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     let short = name
         .trim()
@@ -453,4 +464,51 @@ pub fn saved_registration(server: &LocalServer) -> Result<Registration, EngineEr
     let saved = server.read(|conn| settings::get(conn, REGISTRATION_SETTING))?;
     let json = saved.ok_or(EngineError::NothingRegistered)?;
     serde_json::from_str(&json).map_err(EngineError::RegistrationUnreadable)
+}
+
+/// The Managed certificate of this server's application, kept when the
+/// connector rolled back to a service account and still usable: registering
+/// again reuses it, so the application is found with it unchanged (a Hybrid
+/// Identity Administrator may not update an existing application's keys).
+fn kept_certificate(server: &LocalServer) -> Option<CertificateChoice> {
+    let registration = saved_registration(server).ok()?;
+    let kept = registration.application.display_name == application_name(server).ok()?
+        && registration.certificate.managed_by == ManagedBy::EntraConnect
+        && usable_certificate(server, &registration.certificate.sha256).is_ok();
+    kept.then_some(registration.certificate)
+}
+
+/// The connector's application as a registration, kept for the way forward
+/// when it rolls back to a service account (`app link` and onboarding find it
+/// again). Only for this server's own application with a Managed certificate.
+pub(super) fn way_forward(
+    server: &LocalServer,
+    app: &crate::domain::ApplicationCredential,
+) -> Result<Option<String>, EngineError> {
+    let name = application_name(server)?;
+    if app.application_managed_by != ManagedBy::EntraConnect {
+        return Ok(None);
+    }
+    let registration = Registration {
+        tenant_id: app.tenant_id.clone(),
+        application: RegisteredApplication {
+            object_id: String::new(),
+            app_id: app.application_id.clone(),
+            display_name: name,
+        },
+        service_principal_id: app.service_principal_id.clone(),
+        certificate: CertificateChoice {
+            sha256: app.certificate_sha256.clone(),
+            managed_by: app.certificate_managed_by,
+        },
+        duplicates: Vec::new(),
+    };
+    serde_json::to_string(&registration)
+        .map(Some)
+        .map_err(EngineError::Journal)
+}
+
+/// Writes what [`way_forward`] made; call inside a state transaction.
+pub(super) fn keep_way_forward(tx: &rusqlite::Transaction, json: &str) -> rusqlite::Result<()> {
+    settings::set(tx, REGISTRATION_SETTING, json)
 }

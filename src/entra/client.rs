@@ -30,19 +30,20 @@ pub struct ConnectionSettings {
     pub cache: std::sync::Arc<TokenCache>,
 }
 
-/// How the administrator signs in.
+/// How a user signs in: an administrator, or the legacy connector account
+/// (password only).
 #[derive(Debug, Clone)]
-pub enum AdminSignIn {
+pub enum UserSignIn {
     /// Device code flow; the signed-in account must be `upn`.
     DeviceCode { upn: String },
     /// Password grant, for accounts without MFA.
     Password { upn: String, password: Secret },
 }
 
-impl AdminSignIn {
+impl UserSignIn {
     pub fn upn(&self) -> &str {
         match self {
-            AdminSignIn::DeviceCode { upn } | AdminSignIn::Password { upn, .. } => upn,
+            UserSignIn::DeviceCode { upn } | UserSignIn::Password { upn, .. } => upn,
         }
     }
 }
@@ -89,22 +90,22 @@ impl EntraClient {
     /// `https://graph.microsoft.com/Application.ReadWrite.All`). `show_code`
     /// is called with the code to enter at the verification page (device code
     /// flow only).
-    pub async fn sign_in_admin(
+    pub async fn sign_in_user(
         &self,
-        sign_in: &AdminSignIn,
+        sign_in: &UserSignIn,
         scopes: &[String],
         show_code: impl FnOnce(&DeviceCode),
     ) -> Result<GraphClient, EntraError> {
-        let token = self.admin_token(sign_in, scopes, show_code).await?;
+        let token = self.user_token(sign_in, scopes, show_code).await?;
         Ok(self.graph(token.secret))
     }
 
     /// The administrator's token for `scopes`, from the cache or a new
-    /// sign-in (see [`sign_in_admin`](Self::sign_in_admin)); its
+    /// sign-in (see [`sign_in_user`](Self::sign_in_user)); its
     /// [`scopes`](AccessToken::scopes) say what was granted.
-    pub async fn admin_token(
+    pub async fn user_token(
         &self,
-        sign_in: &AdminSignIn,
+        sign_in: &UserSignIn,
         scopes: &[String],
         show_code: impl FnOnce(&DeviceCode),
     ) -> Result<AccessToken, EntraError> {
@@ -124,7 +125,7 @@ impl EntraClient {
         let endpoints = self.authority.endpoints().await?;
         let client_id = &self.settings.admin_client_id;
         let token = match sign_in {
-            AdminSignIn::Password { upn, password } => {
+            UserSignIn::Password { upn, password } => {
                 oauth::password(
                     &self.http,
                     &endpoints.token,
@@ -135,7 +136,7 @@ impl EntraClient {
                 )
                 .await?
             }
-            AdminSignIn::DeviceCode { upn } => {
+            UserSignIn::DeviceCode { upn } => {
                 let endpoint = endpoints.device_code.as_ref().ok_or_else(|| {
                     EntraError::Config(
                         "this authority offers no device code sign-in; use --sign-in password"

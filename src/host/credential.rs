@@ -17,6 +17,9 @@ pub fn load(conn: &Connection) -> rusqlite::Result<ConnectorCredential> {
     )
 }
 
+/// What a record with blank application fields says to do.
+const INCOMPLETE: &str = "the connector credential record is incomplete: rebuild it from the tenant with `entra-connect credential repair --upn ADMIN_UPN`";
+
 fn from_row(row: &Row) -> rusqlite::Result<ConnectorCredential> {
     let identity_type: String = row.get(0)?;
     let configured_at = column(9, &row.get::<_, String>(9)?, parse_time)?;
@@ -26,12 +29,24 @@ fn from_row(row: &Row) -> rusqlite::Result<ConnectorCredential> {
             configured_at,
         }),
         "Application" => ConnectorCredential::Application(ApplicationCredential {
-            tenant_id: row.get(2)?,
+            tenant_id: column(
+                2,
+                &row.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                |s| match s.trim().is_empty() {
+                    true => Err(INCOMPLETE.to_string()),
+                    false => Ok(s.to_string()),
+                },
+            )?,
             application_id: row.get(3)?,
             service_principal_id: row.get(4)?,
-            certificate_sha256: column(5, &row.get::<_, String>(5)?, |s| {
-                s.parse::<CertificateHash>().map_err(|e| e.to_string())
-            })?,
+            certificate_sha256: column(
+                5,
+                &row.get::<_, Option<String>>(5)?.unwrap_or_default(),
+                |s| {
+                    s.parse::<CertificateHash>()
+                        .map_err(|e| format!("{e}; {INCOMPLETE}"))
+                },
+            )?,
             key_store: column(6, &row.get::<_, String>(6)?, str::parse)?,
             application_managed_by: column(7, &row.get::<_, String>(7)?, str::parse)?,
             certificate_managed_by: column(8, &row.get::<_, String>(8)?, str::parse)?,
@@ -39,6 +54,82 @@ fn from_row(row: &Row) -> rusqlite::Result<ConnectorCredential> {
         }),
         _ => ConnectorCredential::None,
     })
+}
+
+/// The legacy connector account this server signed in with, kept when it
+/// moved to an application as the way back (none on a new installation).
+pub fn service_account(conn: &Connection) -> rusqlite::Result<Option<String>> {
+    conn.query_row(
+        "SELECT service_account_upn FROM connector_credential WHERE id = 1",
+        [],
+        |row| row.get(0),
+    )
+}
+
+/// Forgets the retained legacy account (its user was deleted); the
+/// connector's application credential is untouched.
+pub fn forget_service_account(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE connector_credential SET service_account_upn = NULL
+         WHERE id = 1 AND identity_type = 'Application'",
+        [],
+    )
+    .map(|_| ())
+}
+
+/// The application fields of the credential record, as text, blank ones
+/// included: what `credential repair` starts from when [`load`] cannot read
+/// the record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawApplication {
+    pub tenant_id: String,
+    pub application_id: String,
+    pub service_principal_id: String,
+    pub certificate_sha256: String,
+}
+
+impl RawApplication {
+    /// The names of the fields that are blank or unreadable.
+    pub fn blank_fields(&self) -> Vec<&'static str> {
+        let mut blank = Vec::new();
+        for (name, value) in [
+            ("TenantId", &self.tenant_id),
+            ("ApplicationId", &self.application_id),
+            ("ServicePrincipalId", &self.service_principal_id),
+        ] {
+            if value.trim().is_empty() {
+                blank.push(name);
+            }
+        }
+        if self.certificate_sha256.parse::<CertificateHash>().is_err() {
+            blank.push("CertificateSHA256Hash");
+        }
+        blank
+    }
+}
+
+/// The record's identity type and its application fields as text.
+pub fn raw(conn: &Connection) -> rusqlite::Result<(String, RawApplication)> {
+    conn.query_row(
+        "SELECT identity_type, tenant_id, application_id, service_principal_id, certificate_sha256
+         FROM connector_credential WHERE id = 1",
+        [],
+        |row| {
+            let text = |i| {
+                row.get::<_, Option<String>>(i)
+                    .map(Option::unwrap_or_default)
+            };
+            Ok((
+                text(0)?,
+                RawApplication {
+                    tenant_id: text(1)?,
+                    application_id: text(2)?,
+                    service_principal_id: text(3)?,
+                    certificate_sha256: text(4)?,
+                },
+            ))
+        },
+    )
 }
 
 /// Replaces the credential; call inside [`super::StateDb::write`].
@@ -66,8 +157,9 @@ pub fn save(conn: &Connection, credential: &ConnectorCredential) -> rusqlite::Re
             ],
         ),
         ConnectorCredential::Application(app) => conn.execute(
+            // The service account's name stays: it is the way back (rollback).
             "UPDATE connector_credential SET identity_type = ?1,
-                service_account_upn = NULL, tenant_id = ?2, application_id = ?3,
+                tenant_id = ?2, application_id = ?3,
                 service_principal_id = ?4, certificate_sha256 = ?5, key_store = ?6,
                 application_managed_by = ?7, certificate_managed_by = ?8,
                 configured_at = ?9 WHERE id = 1",

@@ -5,6 +5,7 @@ pub mod credential;
 mod db;
 pub mod events;
 pub mod journal;
+pub mod passwords;
 pub mod scheduler;
 pub mod settings;
 

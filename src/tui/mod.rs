@@ -19,7 +19,7 @@ use crate::engine::{
 };
 use crate::entra::Secret;
 use crate::entra::cache::TokenCache;
-use crate::entra::client::{AdminSignIn, ConnectionSettings, DEFAULT_ADMIN_CLIENT_ID};
+use crate::entra::client::{ConnectionSettings, DEFAULT_ADMIN_CLIENT_ID, UserSignIn};
 use app::Model;
 use futures::StreamExt;
 use model::{
@@ -184,8 +184,8 @@ impl Runner {
         )?;
         let upn = upn.to_string();
         let sign_in = match (data.sign_in, password) {
-            (SignInAnswer::Password, Some(password)) => AdminSignIn::Password { upn, password },
-            _ => AdminSignIn::DeviceCode { upn },
+            (SignInAnswer::Password, Some(password)) => UserSignIn::Password { upn, password },
+            _ => UserSignIn::DeviceCode { upn },
         };
         Ok(EntraRequest {
             connection,
@@ -281,7 +281,7 @@ impl Runner {
         server: &LocalServer,
     ) -> Result<(EntraRequest, ConnectionInputs), EngineError> {
         let (inputs, connection) = credential_connection(server, data, self.cache.clone())?;
-        let admin = data.upn.as_ref().map(|upn| AdminSignIn::DeviceCode {
+        let admin = data.upn.as_ref().map(|upn| UserSignIn::DeviceCode {
             upn: upn.to_string(),
         });
         Ok((EntraRequest { connection, admin }, inputs))

@@ -26,8 +26,11 @@ impl State {
     pub fn view(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
         let theme = shared.theme;
         let (headline, rows) = match &self.outcome {
-            Outcome::Credential(credential) => (
-                "The connector now signs in with application identity.",
+            Outcome::Credential(credential) | Outcome::Repaired(credential) => (
+                match &self.outcome {
+                    Outcome::Repaired(_) => "The connector credential record was rebuilt.",
+                    _ => "The connector now signs in with application identity.",
+                },
                 vec![
                     ("Application id", credential.application_id.clone()),
                     (
@@ -68,6 +71,37 @@ impl State {
                     ("Old key", rotation.old_key.describe()),
                 ],
             ),
+            Outcome::ServiceAccountRemoved(account) => (
+                "The directory synchronization account was removed.",
+                vec![
+                    ("Removed", account.user_principal_name.clone()),
+                    (
+                        "On this server",
+                        account.use_on_this_server.describe().to_string(),
+                    ),
+                ],
+            ),
+            Outcome::ServiceAccount(account) => (
+                "The connector signs in with its service account.",
+                vec![("Service account", account.user_principal_name.clone())],
+            ),
+            Outcome::RolledBack(rolled_back) => (
+                "Rolled back: the connector signs in with a service account again.",
+                vec![
+                    ("Service account", rolled_back.user_principal_name.clone()),
+                    (
+                        "Account",
+                        match rolled_back.created {
+                            true => "new (the retained one no longer signed in)".to_string(),
+                            false => "the one kept as the way back".to_string(),
+                        },
+                    ),
+                    (
+                        "Application",
+                        "kept: moving to it again reuses it".to_string(),
+                    ),
+                ],
+            ),
             Outcome::KeyRemoved(removed) => (
                 "The key was removed from the application.",
                 vec![
@@ -81,11 +115,14 @@ impl State {
             rows.into_iter()
                 .map(|(name, value)| Line::raw(format!("{name:<24}{value}"))),
         );
-        if let Outcome::Rotated(rotation) = &self.outcome {
-            for warning in &rotation.warnings {
-                lines.push(Line::raw(""));
-                lines.push(Line::styled(format!("Warning: {warning}"), theme.warning()));
-            }
+        let warnings = match &self.outcome {
+            Outcome::Rotated(rotation) => rotation.warnings.as_slice(),
+            Outcome::RolledBack(rolled_back) => rolled_back.warnings.as_slice(),
+            _ => &[],
+        };
+        for warning in warnings {
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(format!("Warning: {warning}"), theme.warning()));
         }
         if let Outcome::Credential(_) = &self.outcome {
             lines.push(Line::raw(""));

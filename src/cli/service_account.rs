@@ -1,0 +1,116 @@
+//! `service-account use` (record the legacy connector account),
+//! `service-account add` (Add-ADSyncAADServiceAccount: roll back to it) and
+//! `service-account remove` (Remove-ADSyncAADServiceAccount).
+
+use super::app::show_outcome;
+use super::connection::{ConnectionArgs, DryRunArg, Invocation, SignInArgs};
+use super::output::Output;
+use crate::domain::{SignInAnswer, Upn};
+use crate::engine::service_account::{
+    AccountName, RemoveServiceAccount, RollBack, UseServiceAccount,
+};
+use crate::engine::{LocalServer, OperationRequest};
+use crate::entra::client::DEFAULT_ADMIN_CLIENT_ID;
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceAccountCommand {
+    /// Record the connector account this server signs in with (Sync_<HOST>_<id>@…): its password
+    /// is checked, then stored protected; the server then reads ServiceAccount.
+    Use(Box<UseArgs>),
+    /// Roll back to a service account (the one kept when the server moved to an application, or a
+    /// new one an administrator creates); the application stays in place.
+    Add(Box<AddArgs>),
+    /// Delete a legacy directory synchronization account by name (Remove-ADSyncAADServiceAccount);
+    /// never the one in use, nor the way back without --force-forget-rollback.
+    Remove(Box<RemoveArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// The administrator: a User Administrator (or Privileged Authentication or Global
+    /// Administrator).
+    #[command(flatten)]
+    sign_in: SignInArgs,
+    /// The account's name: its UPN's part before @ (e.g. Sync_CONNECT01_1a2b3c4d5e6f).
+    #[arg(long)]
+    name: AccountName,
+    /// Remove the account this server keeps as its way back (a later rollback then needs a new
+    /// account).
+    #[arg(long)]
+    force_forget_rollback: bool,
+    #[command(flatten)]
+    connection: ConnectionArgs,
+    #[command(flatten)]
+    dry_run: DryRunArg,
+}
+
+#[derive(Debug, Args)]
+pub struct UseArgs {
+    /// The connector account (a member of Directory Synchronization Accounts).
+    #[arg(long, value_name = "SYNC_UPN")]
+    upn: Upn,
+    /// Read its password from standard input (otherwise asked for on the terminal, not echoed).
+    #[arg(long)]
+    password_stdin: bool,
+    #[command(flatten)]
+    connection: ConnectionArgs,
+    #[command(flatten)]
+    dry_run: DryRunArg,
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The administrator, needed only when a new account must be created: a Global Administrator,
+    /// or a User Administrator who is also Privileged Role Administrator.
+    #[command(flatten)]
+    sign_in: SignInArgs,
+    /// Do not wait for a new account to sign in (it can take up to 15 minutes).
+    #[arg(long)]
+    no_wait: bool,
+    #[command(flatten)]
+    connection: ConnectionArgs,
+    #[command(flatten)]
+    dry_run: DryRunArg,
+}
+
+pub fn run(
+    command: ServiceAccountCommand,
+    server: &mut LocalServer,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let (invocation, request, dry_run) = match command {
+        ServiceAccountCommand::Use(args) => {
+            // The account itself signs in, with its password.
+            let invocation = Invocation {
+                connection: args.connection.inputs(),
+                replication_budget: args.connection.replication_budget(),
+                upn: Some(args.upn.clone()),
+                sign_in: SignInAnswer::Password,
+                password_stdin: args.password_stdin,
+                admin_client_id: DEFAULT_ADMIN_CLIENT_ID.to_string(),
+            };
+            let request = OperationRequest::UseServiceAccount(UseServiceAccount { upn: args.upn });
+            (invocation, request, args.dry_run)
+        }
+        ServiceAccountCommand::Add(args) => {
+            let invocation = Invocation::new(&args.connection, &args.sign_in);
+            let request = OperationRequest::RollBack(RollBack {
+                wait: !args.no_wait,
+            });
+            (invocation, request, args.dry_run)
+        }
+        ServiceAccountCommand::Remove(args) => {
+            let invocation = Invocation::new(&args.connection, &args.sign_in);
+            let request = OperationRequest::RemoveServiceAccount(RemoveServiceAccount {
+                name: args.name,
+                forget_rollback: args.force_forget_rollback,
+            });
+            (invocation, request, args.dry_run)
+        }
+    };
+    match invocation.perform(server, request, dry_run, out)? {
+        None => Ok(()),
+        Some(outcome) => show_outcome(server, out, outcome),
+    }
+}
