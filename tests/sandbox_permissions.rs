@@ -14,13 +14,14 @@ use std::time::Duration;
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const GRAPH_BY_APP_ID: &str = "00000003-0000-0000-c000-000000000000/.default";
 /// What the default seed consents for Microsoft Graph Command Line Tools.
-const CONSENTED: [&str; 6] = [
+const CONSENTED: [&str; 7] = [
     "User.Read",
     "Application.Read.All",
     "Application.ReadWrite.All",
     "AppRoleAssignment.ReadWrite.All",
     "User.ReadWrite.All",
     "RoleManagement.ReadWrite.Directory",
+    "RoleManagement.Read.Directory",
 ];
 const USER_ADMINISTRATOR: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
 const SYNC_ACCOUNTS_ROLE: &str = "d29b2b05-8046-44ba-8758-1e26182fcf32";

@@ -64,12 +64,18 @@ pub fn run(
             })?;
             remember(server, &inputs)?;
             out.show(&result, |r| {
-                fields(&[
+                let mut rows = vec![
                     ("ClientId", r.client_id.clone()),
                     ("TenantId", r.tenant_id.clone()),
+                ];
+                if let Some(upn) = &r.user_principal_name {
+                    rows.push(("UserPrincipalName", upn.clone()));
+                }
+                rows.extend([
                     ("Roles", r.roles.join(", ")),
                     ("ExpiresInSeconds", r.expires_in_seconds.to_string()),
-                ])
+                ]);
+                fields(&rows)
             })
         }
         CredentialCommand::Show => {

@@ -402,10 +402,19 @@ impl Operation for RollBack {
             _ => {
                 let observer = run.retry_observer();
                 run.check(VERIFY_ACCOUNT, async || {
+                    let started = Instant::now();
                     wait_for_sign_in(&client, &upn, &password, new, &*observer).await?;
+                    let waited = match new {
+                        true => format!(
+                            " (a new account can take up to {} minutes; this one took {} s)",
+                            NEW_ACCOUNT_WAIT.as_secs() / 60,
+                            started.elapsed().as_secs()
+                        ),
+                        false => String::new(),
+                    };
                     Ok((
                         (),
-                        format!("{upn} signs in for the synchronization service"),
+                        format!("{upn} signs in for the synchronization service{waited}"),
                     ))
                 })
                 .await?;

@@ -1,0 +1,503 @@
+//! The way back, as processes against the in-process sandbox tenant over
+//! loopback: recording the server's legacy account, onboarding, rolling back
+//! to the retained account (no directory change) or to a new one an
+//! administrator creates, removing legacy accounts, and repairing a blank
+//! credential record.
+
+mod common;
+mod support;
+
+use common::{graph, user_token};
+use entra_connect::sandbox::{SandboxConfig, SandboxHandle};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::os::unix::fs::PermissionsExt;
+use std::process::Output;
+use std::time::Duration;
+use tempfile::TempDir;
+
+const SYNC_ACCOUNTS_ROLE: &str = "d29b2b05-8046-44ba-8758-1e26182fcf32";
+/// The seeded legacy connector account's name.
+const LEGACY: &str = "Sync_CONNECT01_1a2b3c4d5e6f";
+
+struct Server {
+    sb: SandboxHandle,
+    state: TempDir,
+    /// Everything the tool printed, to look for secrets in.
+    printed: std::sync::Mutex<String>,
+}
+
+impl Server {
+    async fn with(config: SandboxConfig) -> Server {
+        Server {
+            sb: common::start_with(config).await,
+            state: tempfile::tempdir().unwrap(),
+            printed: Default::default(),
+        }
+    }
+
+    fn connection(&self) -> Vec<String> {
+        vec![
+            "--tenant".into(),
+            self.sb.tenant_id.clone(),
+            "--authority-host".into(),
+            self.sb.authority_host.clone(),
+            "--graph-url".into(),
+            self.sb.graph_url.clone(),
+            "--replication-timeout".into(),
+            "30".into(),
+        ]
+    }
+
+    async fn run(&self, args: Vec<String>, stdin: String, env: Vec<(String, String)>) -> Output {
+        // Diagnostics on, so a secret in a log line would show.
+        let mut all = vec!["-v".to_string()];
+        all.extend(args);
+        let output = support::run_async(self.state.path(), all, stdin, env).await;
+        let mut printed = self.printed.lock().unwrap();
+        printed.push_str(&String::from_utf8_lossy(&output.stdout));
+        printed.push_str(&String::from_utf8_lossy(&output.stderr));
+        output
+    }
+
+    fn legacy(&self) -> (String, String) {
+        let user = self.sb.user(LEGACY).expect("the seeded legacy account");
+        (user.upn.clone(), user.password.clone())
+    }
+
+    /// `service-account use` with the seeded legacy account.
+    async fn use_legacy(&self) -> Output {
+        let (upn, password) = self.legacy();
+        let mut args: Vec<String> = ["--json", "service-account", "use", "--upn", &upn]
+            .map(String::from)
+            .to_vec();
+        args.push("--password-stdin".into());
+        args.extend(self.connection());
+        self.run(args, format!("{password}\n"), vec![]).await
+    }
+
+    /// `<group> <command>` signed in with the password grant as `user`.
+    async fn as_user(
+        &self,
+        command: &[&str],
+        user: &str,
+        extra: &[&str],
+        env: Vec<(String, String)>,
+    ) -> Output {
+        let user = self.sb.user(user).expect("seeded user").clone();
+        let mut args: Vec<String> = vec!["--json".into()];
+        args.extend(command.iter().map(|s| s.to_string()));
+        args.extend([
+            "--upn".into(),
+            user.upn.clone(),
+            "--sign-in".into(),
+            "password".into(),
+            "--password-stdin".into(),
+        ]);
+        args.extend(self.connection());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        self.run(args, format!("{}\n", user.password), env).await
+    }
+
+    /// Managed onboarding by hybrid.admin (`app register`, `app link`).
+    async fn onboard(&self) -> String {
+        json_of(
+            &self
+                .as_user(&["app", "register"], "hybrid.admin", &[], vec![])
+                .await,
+        );
+        let linked = json_of(
+            &self
+                .as_user(&["app", "link"], "hybrid.admin", &[], vec![])
+                .await,
+        );
+        linked["app_id"].as_str().expect("app_id").to_string()
+    }
+
+    async fn local(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json".to_string()];
+        all.extend(args.iter().map(|s| s.to_string()));
+        let output = self.run(all, String::new(), vec![]).await;
+        json_of(&output)
+    }
+
+    async fn credential(&self) -> Value {
+        self.local(&["credential", "show"]).await
+    }
+
+    async fn events(&self, id: u32) -> Vec<Value> {
+        let events = self.local(&["events", "--id", &id.to_string()]).await;
+        events.as_array().unwrap().clone()
+    }
+
+    /// The UPNs in the Directory Synchronization Accounts role.
+    async fn sync_accounts(&self) -> Vec<String> {
+        let token = user_token(&self.sb, "global.admin").await;
+        let path = format!("/directoryRoles(roleTemplateId='{SYNC_ACCOUNTS_ROLE}')/members");
+        let (status, body) = graph(&self.sb, &token, Method::GET, &path, None).await;
+        assert!(status.is_success(), "{body}");
+        body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["userPrincipalName"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Deletes a user as a Global Administrator.
+    async fn delete_user(&self, upn: &str) {
+        let token = user_token(&self.sb, "global.admin").await;
+        let (status, user) = graph(
+            &self.sb,
+            &token,
+            Method::GET,
+            &format!("/users/{upn}"),
+            None,
+        )
+        .await;
+        assert!(status.is_success(), "{user}");
+        let id = user["id"].as_str().unwrap();
+        let (status, body) = graph(
+            &self.sb,
+            &token,
+            Method::DELETE,
+            &format!("/users/{id}"),
+            None,
+        )
+        .await;
+        assert!(status.is_success(), "{body}");
+    }
+
+    /// Creates a directory synchronization account as a Global Administrator.
+    async fn create_sync_account(&self, name: &str) -> String {
+        let token = user_token(&self.sb, "global.admin").await;
+        let upn = format!("{name}@{}", self.sb.tenant_domain);
+        let user = json!({
+            "accountEnabled": true, "displayName": "On-Premises Directory Synchronization Service Account",
+            "mailNickname": name, "userPrincipalName": upn,
+            "passwordProfile": { "password": "Another-sync-account-password-1", "forceChangePasswordNextSignIn": false },
+        });
+        let (status, created) = graph(&self.sb, &token, Method::POST, "/users", Some(user)).await;
+        assert!(status.is_success(), "{created}");
+        let assignment = json!({
+            "principalId": created["id"], "roleDefinitionId": SYNC_ACCOUNTS_ROLE, "directoryScopeId": "/",
+        });
+        let path = "/roleManagement/directory/roleAssignments";
+        let (status, body) = graph(&self.sb, &token, Method::POST, path, Some(assignment)).await;
+        assert!(status.is_success(), "{body}");
+        upn
+    }
+
+    /// Every byte of the state directory's database files, as text.
+    fn database_text(&self) -> String {
+        let mut text = String::new();
+        for entry in std::fs::read_dir(self.state.path()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.to_string_lossy().contains("entra-connect.db") {
+                text.push_str(&String::from_utf8_lossy(&std::fs::read(&path).unwrap()));
+            }
+        }
+        text
+    }
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn json_of(output: &Output) -> Value {
+    assert!(output.status.success(), "{}", stderr(output));
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
+}
+
+fn refused(output: &Output, texts: &[&str]) {
+    assert!(!output.status.success(), "should be refused");
+    let text = stderr(output);
+    for expected in texts {
+        assert!(text.contains(expected), "{expected:?} in: {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seeds_path_from_the_legacy_account_to_an_application_and_back() {
+    let server = Server::with(SandboxConfig::default()).await;
+    let (legacy, _) = server.legacy();
+
+    // The server's existing connector account: it reads ServiceAccount.
+    let recorded = json_of(&server.use_legacy().await);
+    assert_eq!(recorded["user_principal_name"], legacy.as_str());
+    let shown = server.credential().await;
+    assert_eq!(shown["connector_identity_type"], "ServiceAccount");
+    assert_eq!(
+        shown["service_account"]["user_principal_name"],
+        legacy.as_str()
+    );
+    let test = server.local(&["credential", "test"]).await;
+    assert_eq!(test["user_principal_name"], legacy.as_str(), "{test}");
+    assert_eq!(server.events(1160).await.len(), 1);
+
+    // Onboarding keeps the legacy account as the way back.
+    let app_id = server.onboard().await;
+    let shown = server.credential().await;
+    assert_eq!(shown["connector_identity_type"], "Application");
+    assert_eq!(shown["way_back"], legacy.as_str(), "{shown}");
+    let export = server.local(&["config", "export", "--offline"]).await;
+    assert_eq!(
+        export["rollback_service_account"],
+        legacy.as_str(),
+        "{export}"
+    );
+    let accounts = server.sync_accounts().await;
+
+    // A Hybrid Identity Administrator rolls back: the retained account still
+    // signs in, so nothing changes in the directory.
+    let rolled_back = json_of(
+        &server
+            .as_user(&["service-account", "add"], "hybrid.admin", &[], vec![])
+            .await,
+    );
+    assert_eq!(rolled_back["user_principal_name"], legacy.as_str());
+    assert_eq!(rolled_back["created"], false);
+    assert_eq!(server.sync_accounts().await, accounts, "no account created");
+    let shown = server.credential().await;
+    assert_eq!(shown["connector_identity_type"], "ServiceAccount");
+    assert_eq!(
+        shown["service_account"]["user_principal_name"],
+        legacy.as_str()
+    );
+    let test = server.local(&["credential", "test"]).await;
+    assert_eq!(test["user_principal_name"], legacy.as_str(), "{test}");
+    assert_eq!(server.events(1161).await.len(), 1);
+    let scheduler = server.local(&["scheduler", "show"]).await;
+    assert_eq!(scheduler["sync_cycle_enabled"], true, "{scheduler}");
+
+    // Moving forward again reuses the application (and its certificate).
+    assert_eq!(server.onboard().await, app_id);
+    let token = user_token(&server.sb, "global.admin").await;
+    let path = "/applications?$filter=startswith(displayName,'ConnectSyncProvisioning_')";
+    let (_, apps) = graph(&server.sb, &token, Method::GET, path, None).await;
+    assert_eq!(apps["value"].as_array().unwrap().len(), 1, "{apps}");
+    let test = server.local(&["credential", "test"]).await;
+    assert_eq!(test["client_id"], app_id.as_str(), "{test}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_without_the_legacy_account_needs_an_administrator_who_may_create_one() {
+    let server = Server::with(SandboxConfig {
+        replication_lag: Duration::from_secs(3),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let (legacy, _) = server.legacy();
+    json_of(&server.use_legacy().await);
+    let app_id = server.onboard().await;
+    server.delete_user(&legacy).await;
+    let before = server.sync_accounts().await;
+
+    // A Hybrid Identity Administrator may neither create users nor assign roles.
+    let output = server
+        .as_user(&["service-account", "add"], "hybrid.admin", &[], vec![])
+        .await;
+    refused(
+        &output,
+        &[
+            "Global Administrator",
+            "User Administrator and Privileged Role Administrator",
+        ],
+    );
+    assert_eq!(server.sync_accounts().await, before, "nothing created");
+    assert_eq!(
+        server.credential().await["application"]["application_id"],
+        app_id.as_str()
+    );
+
+    // A Global Administrator's run is killed right after the account is made;
+    // the rerun finds it (one account) and waits for it to sign in.
+    let abort = vec![(
+        "ENTRA_CONNECT_TEST_ABORT_AFTER".to_string(),
+        "create-account".to_string(),
+    )];
+    let output = server
+        .as_user(&["service-account", "add"], "global.admin", &[], abort)
+        .await;
+    assert!(!output.status.success(), "the run was killed");
+    let output = server
+        .as_user(&["service-account", "add"], "global.admin", &[], vec![])
+        .await;
+    assert!(
+        stderr(&output).contains("15 minutes"),
+        "the wait is explained: {}",
+        stderr(&output)
+    );
+    let rolled_back = json_of(&output);
+    assert_eq!(rolled_back["created"], true);
+    assert_eq!(rolled_back["verified"], true);
+    let upn = rolled_back["user_principal_name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(upn.starts_with("Sync_"), "{upn}");
+    let after = server.sync_accounts().await;
+    assert_eq!(after, vec![upn.clone()], "exactly one new account");
+    assert_eq!(server.events(1162).await.len(), 1);
+    let shown = server.credential().await;
+    assert_eq!(
+        shown["service_account"]["user_principal_name"],
+        upn.as_str()
+    );
+    let scheduler = server.local(&["scheduler", "show"]).await;
+    assert_eq!(scheduler["sync_cycle_enabled"], true, "{scheduler}");
+    let test = server.local(&["credential", "test"]).await;
+    assert_eq!(test["user_principal_name"], upn.as_str(), "{test}");
+
+    // The password lives in an owner-only file and nowhere else.
+    let file = server
+        .state
+        .path()
+        .join(format!("service-accounts/{upn}.password"));
+    let password = std::fs::read_to_string(&file).unwrap();
+    assert!(password.len() >= 64, "a long random password");
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(mode(file.parent().unwrap()), 0o700);
+    let events = server.local(&["events"]).await.to_string();
+    let printed = server.printed.lock().unwrap().clone();
+    assert!(!printed.is_empty());
+    for (place, text) in [
+        ("output", printed.as_str()),
+        ("events", events.as_str()),
+        ("database", server.database_text().as_str()),
+    ] {
+        assert!(!text.contains(&password), "the password is in the {place}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_legacy_accounts_spares_the_one_in_use_and_the_way_back() {
+    let server = Server::with(SandboxConfig::default()).await;
+    let (legacy, _) = server.legacy();
+    let remove = async |name: &str, extra: &[&str]| {
+        let mut args = vec!["--name", name];
+        args.extend(extra);
+        server
+            .as_user(&["service-account", "remove"], "user.admin", &args, vec![])
+            .await
+    };
+
+    // On the legacy account: that one is in use.
+    json_of(&server.use_legacy().await);
+    refused(
+        &remove(LEGACY, &[]).await,
+        &["the account the connector signs in with"],
+    );
+
+    // On an application: the legacy account is the way back.
+    server.onboard().await;
+    refused(
+        &remove(LEGACY, &[]).await,
+        &["way back", "--force-forget-rollback"],
+    );
+    // Not a directory synchronization account.
+    refused(
+        &remove("plain.user", &[]).await,
+        &["not in the Directory Synchronization Accounts role"],
+    );
+    // An unknown name lists the accounts there are.
+    refused(&remove("Sync_NOWHERE_000000000000", &[]).await, &[LEGACY]);
+    assert!(server.sync_accounts().await.contains(&legacy));
+
+    // Another server's leftover account goes.
+    let other = server
+        .create_sync_account("Sync_OTHER01_abcdef123456")
+        .await;
+    let removed = json_of(&remove("Sync_OTHER01_abcdef123456", &[]).await);
+    assert_eq!(removed["user_principal_name"], other.as_str());
+    assert_eq!(removed["use_on_this_server"], "none");
+    assert_eq!(server.sync_accounts().await, vec![legacy.clone()]);
+
+    // The way back goes only when asked, and is then forgotten.
+    let removed = json_of(&remove(LEGACY, &["--force-forget-rollback"]).await);
+    assert_eq!(removed["use_on_this_server"], "way-back");
+    assert!(server.sync_accounts().await.is_empty());
+    assert_eq!(server.credential().await["way_back"], Value::Null);
+    assert_eq!(server.events(1163).await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blank_credential_record_is_rebuilt_from_the_tenant() {
+    let server = Server::with(SandboxConfig::default()).await;
+    let app_id = server.onboard().await;
+    let before = server.credential().await["application"].clone();
+
+    let blank = || {
+        let db = rusqlite::Connection::open(server.state.path().join("entra-connect.db")).unwrap();
+        db.execute(
+            "UPDATE connector_credential SET application_id = '', service_principal_id = '',
+             certificate_sha256 = '' WHERE id = 1",
+            [],
+        )
+        .unwrap();
+    };
+    blank();
+    let output = server
+        .run(
+            vec!["credential".into(), "show".into()],
+            String::new(),
+            vec![],
+        )
+        .await;
+    refused(&output, &["credential repair"]);
+
+    // Another tenant holds no application for this server.
+    let foreign = common::start().await;
+    let admin = foreign.user("hybrid.admin").unwrap().clone();
+    let mut args: Vec<String> = ["--json", "credential", "repair", "--upn", &admin.upn]
+        .map(String::from)
+        .to_vec();
+    args.extend(["--sign-in", "password", "--password-stdin"].map(String::from));
+    args.extend([
+        "--tenant".into(),
+        foreign.tenant_id.clone(),
+        "--authority-host".into(),
+        foreign.authority_host.clone(),
+        "--graph-url".into(),
+        foreign.graph_url.clone(),
+    ]);
+    let output = server
+        .run(args, format!("{}\n", admin.password), vec![])
+        .await;
+    refused(
+        &output,
+        &["holds no application", "ConnectSyncProvisioning_"],
+    );
+
+    // The tenant that holds it: the record comes back as it was.
+    let repaired = json_of(
+        &server
+            .as_user(&["credential", "repair"], "hybrid.admin", &[], vec![])
+            .await,
+    );
+    assert_eq!(repaired["app_id"], app_id.as_str());
+    let after = server.credential().await["application"].clone();
+    for field in [
+        "tenant_id",
+        "application_id",
+        "service_principal_id",
+        "certificate_sha256",
+        "application_managed_by",
+        "certificate_managed_by",
+    ] {
+        assert_eq!(after[field], before[field], "{field}");
+    }
+    assert_eq!(server.events(1170).await.len(), 1);
+    let test = server.local(&["credential", "test"]).await;
+    assert_eq!(test["client_id"], app_id.as_str(), "{test}");
+
+    // A complete record is left alone.
+    let output = server
+        .as_user(&["credential", "repair"], "hybrid.admin", &[], vec![])
+        .await;
+    refused(&output, &["nothing to repair"]);
+}
