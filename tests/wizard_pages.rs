@@ -15,6 +15,9 @@ use entra_connect::engine::remove_key::{RemoveKey, RemovedKey};
 use entra_connect::engine::rotate::{
     NewCertificate, OldKeyRemoval, Rotate, Rotation, RotationPath,
 };
+use entra_connect::engine::service_account::{
+    AccountUse, RemoveServiceAccount, RollBack, RolledBack, SyncAccount,
+};
 use entra_connect::engine::{
     ApplicationKey, CertificateSection, ConfigurationReport, EngineError, KeyOrigin,
     OperationRequest, Outcome, Plan, PlannedStep, Target,
@@ -205,17 +208,23 @@ fn title(model: &Model) -> &'static str {
         Page::Doctor(_) => "doctor",
         Page::Rotate(_) => "rotate",
         Page::Keys(_) => "keys",
+        Page::RollBack(_) => "rollback",
+        Page::SyncAccounts(_) => "sync-accounts",
     }
 }
 
-fn plan() -> Plan {
-    let step = |name, title, detail: &str, changes| PlannedStep {
+/// One step of a plan the tests make up.
+fn planned(name: &'static str, title: &'static str, detail: &str, changes: bool) -> PlannedStep {
+    PlannedStep {
         name,
         title,
         detail: detail.into(),
         changes,
         done_earlier: false,
-    };
+    }
+}
+
+fn plan() -> Plan {
     Plan {
         request: onboarding(),
         target: Target {
@@ -223,49 +232,49 @@ fn plan() -> Plan {
             admin_upn: ADMIN.into(),
         },
         steps: vec![
-            step(
+            planned(
                 "sign-in",
                 "Sign in as Hybrid Identity Administrator",
                 "Sign in as admin@contoso.onmicrosoft.com to tenant contoso.onmicrosoft.com and check the account holds Hybrid Identity Administrator (or Global Administrator)",
                 false,
             ),
-            step(
+            planned(
                 "disable-scheduler",
                 "Disable the sync scheduler for the change",
                 "Turn sync cycles off during the change (SyncCycleEnabled is true) and put them back as they were afterwards",
                 true,
             ),
-            step(
+            planned(
                 "certificate",
                 "Prepare the certificate",
                 "Create an RSA 2048 key and a self-signed certificate CN=Entra Connect Sync Provisioning, valid 180 days, in the software key store (no TPM)",
                 true,
             ),
-            step(
+            planned(
                 "application",
                 "Register this server's application",
                 "Register the application ConnectSyncProvisioning_CONNECT01_0123456789ab in tenant contoso.onmicrosoft.com (this organization only) with the certificate, unless it exists there already with it",
                 true,
             ),
-            step(
+            planned(
                 "service-principal",
                 "Create the application's service principal",
                 "Create its service principal, unless it has one",
                 true,
             ),
-            step(
+            planned(
                 "app-roles",
                 "Grant the synchronization permissions",
                 "Grant it ADSynchronization.ReadWrite.All (Microsoft Entra AD Synchronization Service)",
                 true,
             ),
-            step(
+            planned(
                 "verify-token",
                 "Sign in as the application for the synchronization service",
                 "Acquire a token for the synchronization service with the certificate, waiting for Entra to replicate a new application",
                 false,
             ),
-            step(
+            planned(
                 "save-credential",
                 "Switch the connector to application identity",
                 "Switch the connector credential from None to Application",
@@ -690,7 +699,7 @@ fn second_pass_tasks_follow_the_credential() {
     );
     assert!(!render(&application, 100, 30).contains("Configure application-based authentication"));
     // Check this server: the checks are asked for on entering, and shown.
-    for _ in 0..3 {
+    for _ in 0..5 {
         send(&mut application, key(KeyCode::Down));
     }
     let command = send(&mut application, key(KeyCode::Enter));
@@ -706,7 +715,7 @@ fn second_pass_tasks_follow_the_credential() {
     );
     send(&mut application, key(KeyCode::Esc));
     assert_eq!(title(&application), "tasks");
-    for _ in 0..4 {
+    for _ in 0..6 {
         send(&mut application, key(KeyCode::Down));
     }
     send(&mut application, key(KeyCode::Enter));
@@ -912,7 +921,7 @@ fn snapshots_second_pass() {
     );
     snapshot("view-config-exported", &model);
     send(&mut model, key(KeyCode::Esc));
-    for _ in 0..3 {
+    for _ in 0..5 {
         send(&mut model, key(KeyCode::Down));
     }
     send(&mut model, key(KeyCode::Enter));
@@ -920,7 +929,7 @@ fn snapshots_second_pass() {
     send(&mut model, Message::Doctored(findings()));
     snapshot("doctor", &model);
     send(&mut model, key(KeyCode::Esc));
-    for _ in 0..4 {
+    for _ in 0..6 {
         send(&mut model, key(KeyCode::Down));
     }
     send(&mut model, key(KeyCode::Enter));
@@ -939,13 +948,7 @@ fn application_server() -> Model {
 }
 
 fn rotation_plan(request: OperationRequest) -> Plan {
-    let step = |name, title, detail: &str| PlannedStep {
-        name,
-        title,
-        detail: detail.into(),
-        changes: true,
-        done_earlier: false,
-    };
+    let step = |name, title, detail: &str| planned(name, title, detail, true);
     Plan {
         request,
         target: Target {
@@ -1197,6 +1200,484 @@ fn an_administrators_device_code_shows_while_a_rotation_runs() {
         }),
     );
     assert!(!render(&model, 120, 40).contains("ABCD-EFGH"));
+}
+
+// --- the way back: rollback and the legacy accounts -------------------------------------
+
+const WAY_BACK: &str = "Sync_CONNECT01_0123456789ab@contoso.onmicrosoft.com";
+
+/// Opens the task `label` of Additional tasks: Down until it is chosen, then Enter.
+fn open_task(model: &mut Model, label: &str) -> Option<Command> {
+    for _ in 0..10 {
+        if render(model, 120, 40).contains(&format!("(•) {label}")) {
+            return send(model, key(KeyCode::Enter));
+        }
+        send(model, key(KeyCode::Down));
+    }
+    panic!("no task {label:?} on:\n{}", render(model, 120, 40));
+}
+
+fn rollback_plan(wait: bool) -> Plan {
+    let only_new = "Only for a new account: ";
+    Plan {
+        request: OperationRequest::RollBack(RollBack { wait }),
+        target: Target {
+            tenant: "5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f".into(),
+            admin_upn: ADMIN.into(),
+        },
+        steps: vec![
+            planned(
+                "try-retained-account",
+                "Try the retained connector account",
+                &format!(
+                    "Sign in as {WAY_BACK} with its stored password; if that works nothing changes in the directory, and the steps marked \"only for a new account\" do nothing"
+                ),
+                false,
+            ),
+            planned(
+                "sign-in",
+                "Sign in as an administrator who may create the account",
+                &format!(
+                    "{only_new}Sign in as {ADMIN} to tenant 5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f and check, before any change, that the account holds Global Administrator, or User Administrator and Privileged Role Administrator together"
+                ),
+                false,
+            ),
+            planned(
+                "disable-scheduler",
+                "Disable the sync scheduler for the change",
+                "Turn sync cycles off during the change and put them back as they were afterwards",
+                true,
+            ),
+            planned(
+                "create-account",
+                "Create a directory synchronization account",
+                &format!(
+                    "{only_new}create the cloud user Sync_CONNECT01_0123456789ab@<the tenant's initial domain> with a random 72-character password"
+                ),
+                true,
+            ),
+            planned(
+                "assign-role",
+                "Give it the Directory Synchronization Accounts role",
+                &format!("{only_new}assign it Directory Synchronization Accounts at tenant scope"),
+                true,
+            ),
+            planned(
+                "verify-account",
+                "Sign in as the account for the synchronization service",
+                "Sign in as the account with its password for the synchronization service",
+                false,
+            ),
+            planned(
+                "switch-credential",
+                "Switch the connector to the service account",
+                "Switch the connector credential from Application to ServiceAccount; the application stays in place",
+                true,
+            ),
+        ],
+    }
+}
+
+/// The model on `page` with `plan` running as task 5, as Configuring shows it.
+fn configuring(mut model: Model, plan: Plan) -> Model {
+    model.page = Page::Configuring(entra_connect::tui::pages::configuring::State::new(plan));
+    model.running = Some(OpId(5));
+    model
+}
+
+#[test]
+fn rolling_back_explains_the_way_back_and_plans_with_the_choices() {
+    let mut model = Model::new(
+        context(ConnectorIdentityType::Application),
+        data(),
+        Theme { color: false },
+    );
+    let screen = render(&model, 100, 30);
+    assert!(
+        screen.contains("Roll back to a service account"),
+        "{screen}"
+    );
+    open_task(&mut model, "Roll back to a service account");
+    assert_eq!(title(&model), "rollback");
+    let screen = render(&model, 120, 40);
+    for expected in [
+        WAY_BACK,
+        "nothing changes in the directory",
+        "the application stays in place",
+        "up to 15 minutes",
+        &format!("[{ADMIN}"),
+        "[x] Wait for a new account to sign in",
+    ] {
+        assert!(screen.contains(expected), "{expected:?} in {screen}");
+    }
+    snapshot("rollback", &model);
+
+    // A malformed administrator is refused; none at all is allowed (the retained account may do).
+    type_text(&mut model, "!");
+    assert_eq!(send(&mut model, key(KeyCode::Enter)), None);
+    assert!(render(&model, 120, 40).contains("Administrator:"));
+    clear(&mut model, 60);
+    send(&mut model, key(KeyCode::Tab));
+    send(&mut model, key(KeyCode::Char(' ')));
+    assert!(render(&model, 120, 40).contains("[ ] Wait for a new account"));
+    let command = send(&mut model, key(KeyCode::Enter));
+    let no_wait = OperationRequest::RollBack(RollBack { wait: false });
+    assert_eq!(command, Some(Command::Plan(no_wait.clone())));
+    assert_eq!(model.data.upn, None);
+    assert_eq!(title(&model), "ready");
+    // Back keeps the choice.
+    send(&mut model, key(KeyCode::Esc));
+    assert_eq!(title(&model), "rollback");
+    assert!(render(&model, 120, 40).contains("[ ] Wait for a new account"));
+    send(&mut model, key(KeyCode::Tab));
+    send(&mut model, key(KeyCode::Char(' ')));
+    type_text(&mut model, ADMIN);
+    let wait = OperationRequest::RollBack(RollBack { wait: true });
+    assert_eq!(
+        send(&mut model, key(KeyCode::Enter)),
+        Some(Command::Plan(wait.clone()))
+    );
+    send(&mut model, Message::Planned(Ok(rollback_plan(true))));
+    let screen = render(&model, 120, 40);
+    assert!(screen.contains("Ready to roll back"), "{screen}");
+    assert!(!screen.contains("Welcome"), "{screen}");
+    snapshot("ready-rollback", &model);
+    assert_eq!(send(&mut model, key(KeyCode::Char('s'))), None);
+
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert!(
+        matches!(&command, Some(Command::Start { task: Task::Run(plan), .. }) if plan.request == wait),
+        "{command:?}"
+    );
+    assert_eq!(title(&model), "configuring");
+    engine(
+        &mut model,
+        EngineEvent::Finished(Ok(Outcome::RolledBack(RolledBack {
+            user_principal_name: WAY_BACK.into(),
+            created: false,
+            verified: true,
+            warnings: Vec::new(),
+        }))),
+    );
+    assert_eq!(title(&model), "done");
+    let screen = render(&model, 120, 40);
+    assert!(
+        screen.contains("Rolled back: the connector signs in with a service account again."),
+        "{screen}"
+    );
+    snapshot("done-rolled-back", &model);
+}
+
+#[test]
+fn rolling_back_without_a_retained_account_needs_an_administrator() {
+    let mut context = context(ConnectorIdentityType::Application);
+    if let Some(report) = context.configuration.as_mut() {
+        report.rollback_service_account = None;
+    }
+    let mut model = Model::new(context, WizardData::default(), Theme { color: false });
+    open_task(&mut model, "Roll back to a service account");
+    send(&mut model, key(KeyCode::Tab));
+    send(&mut model, key(KeyCode::Char(' ')));
+    let screen = render(&model, 120, 40);
+    assert!(
+        screen.contains("This server kept no service account, so a new one is created."),
+        "{screen}"
+    );
+    snapshot("rollback-new-account", &model);
+
+    // A new account was made; the rollback's warnings show on Done.
+    let mut model = configuring(model, rollback_plan(false));
+    send(
+        &mut model,
+        Message::Engine(
+            OpId(5),
+            EngineEvent::Progress(Progress::SignInCode {
+                verification_uri: "https://microsoft.com/devicelogin".into(),
+                user_code: "WXYZ-1234".into(),
+                expires_in_seconds: 900,
+            }),
+        ),
+    );
+    assert!(render(&model, 120, 40).contains("enter the code WXYZ-1234"));
+    send(
+        &mut model,
+        Message::Engine(
+            OpId(5),
+            EngineEvent::Finished(Ok(Outcome::RolledBack(RolledBack {
+                user_principal_name: "Sync_CONNECT01_0123456789ab@contoso.onmicrosoft.com".into(),
+                created: true,
+                verified: false,
+                warnings: vec![
+                    "the new account was not waited for: the connector may fail to sign in for up to 15 minutes".into(),
+                ],
+            }))),
+        ),
+    );
+    assert_eq!(title(&model), "done");
+    let screen = render(&model, 120, 40);
+    assert!(
+        screen.contains("new (the retained one no longer signed in)"),
+        "{screen}"
+    );
+    snapshot("done-rolled-back-new-account", &model);
+}
+
+fn sync_account(upn: &str, use_on_this_server: AccountUse) -> SyncAccount {
+    SyncAccount {
+        user_principal_name: upn.into(),
+        use_on_this_server,
+    }
+}
+
+/// The tenant's directory synchronization accounts as an application server sees them.
+fn sync_accounts() -> Vec<SyncAccount> {
+    vec![
+        sync_account(WAY_BACK, AccountUse::WayBack),
+        sync_account(
+            "Sync_CONNECT02_fedcba987654@contoso.onmicrosoft.com",
+            AccountUse::None,
+        ),
+        sync_account(
+            "Sync_OLDSYNC_00aa11bb22cc@contoso.onmicrosoft.com",
+            AccountUse::None,
+        ),
+    ]
+}
+
+fn removal(name: &str, forget_rollback: bool) -> OperationRequest {
+    OperationRequest::RemoveServiceAccount(RemoveServiceAccount {
+        name: name.parse().unwrap(),
+        forget_rollback,
+    })
+}
+
+fn removal_plan(request: OperationRequest) -> Plan {
+    Plan {
+        request,
+        target: Target {
+            tenant: "5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f".into(),
+            admin_upn: "user.admin@contoso.onmicrosoft.com".into(),
+        },
+        steps: vec![
+            planned(
+                "sign-in",
+                "Sign in as an administrator who may delete the account",
+                "Sign in as user.admin@contoso.onmicrosoft.com to tenant 5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f and check, before any change, that the account holds User Administrator, Privileged Authentication Administrator or Global Administrator",
+                false,
+            ),
+            planned(
+                "find-account",
+                "Find the account among the directory synchronization accounts",
+                "Find Sync_CONNECT02_fedcba987654@… among the members of Directory Synchronization Accounts; any other account is refused",
+                false,
+            ),
+            planned(
+                "delete-account",
+                "Delete the account",
+                "Delete the user Sync_CONNECT02_fedcba987654@… (Entra keeps it in deleted users for 30 days)",
+                true,
+            ),
+        ],
+    }
+}
+
+const USER_ADMIN: &str = "user.admin@contoso.onmicrosoft.com";
+
+#[test]
+fn removing_a_legacy_account_signs_in_lists_and_confirms_the_way_back() {
+    let mut model = application_server();
+    assert_eq!(
+        open_task(&mut model, "Remove a legacy service account"),
+        None
+    );
+    assert_eq!(title(&model), "sync-accounts");
+    // The administrator is required here.
+    assert_eq!(send(&mut model, key(KeyCode::Enter)), None);
+    assert!(render(&model, 120, 40).contains("Enter the administrator who lists the accounts."));
+    type_text(&mut model, USER_ADMIN);
+    snapshot("sync-accounts-administrator", &model);
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert_eq!(
+        command,
+        Some(Command::Start {
+            op: OpId(1),
+            task: Task::ListSyncAccounts {
+                admin: USER_ADMIN.parse().unwrap()
+            }
+        })
+    );
+    assert!(model.wants_ticks(), "the spinner animates while reading");
+    // Esc does not leave while the sign-in waits; Ctrl-C says what quitting abandons.
+    assert_eq!(send(&mut model, key(KeyCode::Esc)), None);
+    assert_eq!(title(&model), "sync-accounts");
+    engine(
+        &mut model,
+        EngineEvent::Progress(Progress::SignInCode {
+            verification_uri: "https://microsoft.com/devicelogin".into(),
+            user_code: "ABCD-EFGH".into(),
+            expires_in_seconds: 900,
+        }),
+    );
+    assert!(render(&model, 120, 40).contains("enter the code ABCD-EFGH"));
+    snapshot("sync-accounts-reading", &model);
+    send(&mut model, ctrl_c());
+    assert!(
+        render(&model, 120, 40)
+            .contains("Quit? The sign-in is abandoned; nothing has been changed. (y/n)")
+    );
+    send(&mut model, key(KeyCode::Char('n')));
+
+    engine(
+        &mut model,
+        EngineEvent::SyncAccountsListed(Ok(sync_accounts())),
+    );
+    assert!(!model.wants_ticks());
+    let screen = render(&model, 120, 40);
+    assert!(
+        screen.contains("(•) Sync_CONNECT02_fedcba987654"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("kept by this server as the way back"),
+        "{screen}"
+    );
+    assert!(screen.contains("not used by this server"), "{screen}");
+    snapshot("sync-accounts", &model);
+
+    // The way back: only after an explicit yes, which forgets it.
+    send(&mut model, key(KeyCode::Up));
+    assert_eq!(send(&mut model, key(KeyCode::Enter)), None);
+    assert_eq!(title(&model), "sync-accounts");
+    let screen = render(&model, 120, 40);
+    assert!(
+        screen.contains("Remove it and forget the way back? (y/n)"),
+        "{screen}"
+    );
+    snapshot("sync-accounts-way-back", &model);
+    assert_eq!(send(&mut model, key(KeyCode::Esc)), None);
+    assert_eq!(
+        title(&model),
+        "sync-accounts",
+        "Esc only cancels the question"
+    );
+    assert!(!render(&model, 120, 40).contains("(y/n)"));
+    send(&mut model, key(KeyCode::Enter));
+    let forget = removal("Sync_CONNECT01_0123456789ab", true);
+    assert_eq!(
+        send(&mut model, key(KeyCode::Char('y'))),
+        Some(Command::Plan(forget))
+    );
+    assert_eq!(title(&model), "ready");
+
+    // Back: the administrator stays; the accounts are read again.
+    send(&mut model, key(KeyCode::Esc));
+    assert_eq!(title(&model), "sync-accounts");
+    assert!(render(&model, 120, 40).contains(&format!("[{USER_ADMIN}")));
+    assert!(matches!(
+        send(&mut model, key(KeyCode::Enter)),
+        Some(Command::Start {
+            task: Task::ListSyncAccounts { .. },
+            ..
+        })
+    ));
+    engine(
+        &mut model,
+        EngineEvent::SyncAccountsListed(Ok(sync_accounts())),
+    );
+    let other = removal("Sync_CONNECT02_fedcba987654", false);
+    assert_eq!(
+        send(&mut model, key(KeyCode::Enter)),
+        Some(Command::Plan(other.clone()))
+    );
+    send(
+        &mut model,
+        Message::Planned(Ok(removal_plan(other.clone()))),
+    );
+    let screen = render(&model, 120, 40);
+    assert!(screen.contains("Ready to remove the account"), "{screen}");
+    snapshot("ready-remove-account", &model);
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert!(
+        matches!(&command, Some(Command::Start { task: Task::Run(plan), .. }) if plan.request == other),
+        "{command:?}"
+    );
+    engine(
+        &mut model,
+        EngineEvent::Finished(Ok(Outcome::ServiceAccountRemoved(sync_account(
+            "Sync_CONNECT02_fedcba987654@contoso.onmicrosoft.com",
+            AccountUse::None,
+        )))),
+    );
+    assert_eq!(title(&model), "done");
+    snapshot("done-account-removed", &model);
+}
+
+#[test]
+fn the_account_in_use_cannot_be_removed_and_a_refusal_can_be_retried() {
+    let mut model = Model::new(
+        context(ConnectorIdentityType::ServiceAccount),
+        data(),
+        Theme { color: false },
+    );
+    let screen = render(&model, 100, 30);
+    assert!(
+        screen.contains("Remove a legacy service account"),
+        "{screen}"
+    );
+    assert!(!screen.contains("Roll back"), "{screen}");
+    open_task(&mut model, "Remove a legacy service account");
+    assert_eq!(title(&model), "sync-accounts");
+    // The wizard's administrator is offered; a Hybrid Identity Administrator is refused.
+    assert!(render(&model, 120, 40).contains(&format!("[{ADMIN}")));
+    send(&mut model, key(KeyCode::Enter));
+    let refused = EngineError::RoleMissing {
+        upn: ADMIN.into(),
+        roles: "User Administrator, Privileged Authentication Administrator, Global Administrator"
+            .into(),
+    };
+    engine(
+        &mut model,
+        EngineEvent::SyncAccountsListed(Err(failure(refused))),
+    );
+    let screen = render(&model, 120, 40);
+    assert!(
+        screen.contains("The accounts could not be read:"),
+        "{screen}"
+    );
+    snapshot("sync-accounts-unreadable", &model);
+    // Another administrator, and Enter reads again.
+    clear(&mut model, 60);
+    type_text(&mut model, USER_ADMIN);
+    assert!(matches!(
+        send(&mut model, key(KeyCode::Enter)),
+        Some(Command::Start {
+            task: Task::ListSyncAccounts { .. },
+            ..
+        })
+    ));
+    engine(
+        &mut model,
+        EngineEvent::SyncAccountsListed(Ok(vec![
+            sync_account(
+                "Sync_CONNECT01_0123456789ab@contoso.onmicrosoft.com",
+                AccountUse::InUse,
+            ),
+            sync_account(
+                "Sync_CONNECT02_fedcba987654@contoso.onmicrosoft.com",
+                AccountUse::None,
+            ),
+        ])),
+    );
+    send(&mut model, key(KeyCode::Up));
+    assert_eq!(send(&mut model, key(KeyCode::Enter)), None);
+    let screen = render(&model, 120, 40);
+    assert!(
+        screen.contains("The connector signs in with this account"),
+        "{screen}"
+    );
+    snapshot("sync-accounts-in-use", &model);
+    send(&mut model, key(KeyCode::Esc));
+    assert_eq!(title(&model), "tasks");
 }
 
 /// What "Check this server" shows, one finding of each verdict.

@@ -84,7 +84,11 @@ fn sign_in(tmux: &Tmux) {
         "{screen}"
     );
     tmux.send_keys(&["Enter"]);
+    connect_and_sign_in(tmux);
+}
 
+/// Connect -> Sign in (device code) -> approval -> Method page.
+fn connect_and_sign_in(tmux: &Tmux) {
     let screen = tmux.wait_for_page("Connect to Microsoft Entra ID");
     assert!(
         screen.contains("(•) Sandbox tenant (local emulation)"),
@@ -578,8 +582,9 @@ fn cli_against(sb: &SandboxHandle, state: &Path, args: &[&str], stdin: &str) -> 
 }
 
 /// The wizard on a configured server (no `--sandbox`: it talks to the tenant
-/// the connector's credential is in, here a sandbox on loopback).
-fn second_pass(label: &str, state: &Path) -> Tmux {
+/// the connector's credential is in, here a sandbox on loopback), on
+/// Additional tasks with the connector signing in with `identity`.
+fn second_pass(label: &str, state: &Path, identity: &str) -> Tmux {
     let command = format!(
         "echo SHELL-BEFORE-WIZARD; {}; echo EXITED:$?; sleep 120",
         wizard_with(&binary(), state, "")
@@ -587,19 +592,15 @@ fn second_pass(label: &str, state: &Path) -> Tmux {
     let tmux = Tmux::start(label, 100, 30, &command);
     let screen = tmux.wait_for_page("Additional tasks");
     assert!(
-        screen.contains("The connector signs in with: Application"),
+        screen.contains(&format!("The connector signs in with: {identity}")),
         "{screen}"
     );
     tmux
 }
 
-#[test]
-fn rotate_the_certificate_then_remove_the_old_key_from_the_second_pass() {
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let config = SandboxConfig::default();
-    let refuse_removal = config.refuse_remove_key.clone();
-    let sb = runtime.block_on(common::start_with(config));
-    let state = tempfile::tempdir().expect("state dir");
+/// Onboards `state` with the command line (`app register`, `app link`, as
+/// the sandbox's Hybrid Identity Administrator).
+fn onboard_with_the_cli(sb: &SandboxHandle, state: &Path) {
     let admin = sb.user("hybrid.admin").expect("seeded user").clone();
     let password = format!("{}\n", admin.password);
     for command in ["register", "link"] {
@@ -612,8 +613,18 @@ fn rotate_the_certificate_then_remove_the_old_key_from_the_second_pass() {
         ];
         let mut args = vec!["app", command];
         args.extend(sign_in);
-        cli_against(&sb, state.path(), &args, &password);
+        cli_against(sb, state, &args, &password);
     }
+}
+
+#[test]
+fn rotate_the_certificate_then_remove_the_old_key_from_the_second_pass() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let config = SandboxConfig::default();
+    let refuse_removal = config.refuse_remove_key.clone();
+    let sb = runtime.block_on(common::start_with(config));
+    let state = tempfile::tempdir().expect("state dir");
+    onboard_with_the_cli(&sb, state.path());
     let before = credential(state.path())["application"]["certificate_sha256"]
         .as_str()
         .expect("a certificate")
@@ -621,7 +632,7 @@ fn rotate_the_certificate_then_remove_the_old_key_from_the_second_pass() {
 
     // Rotate application certificate; Entra refuses the old key's removal.
     refuse_removal.store(true, Ordering::SeqCst);
-    let tmux = second_pass("rotate", state.path());
+    let tmux = second_pass("rotate", state.path(), "Application");
     tmux.send_keys(&["Down", "Enter"]);
     let screen = tmux.wait_for_page("Rotate application certificate");
     assert!(screen.contains(&before), "{screen}");
@@ -660,7 +671,7 @@ fn rotate_the_certificate_then_remove_the_old_key_from_the_second_pass() {
 
     // Remove an application key: the old one, now unknown to this server.
     refuse_removal.store(false, Ordering::SeqCst);
-    let tmux = second_pass("remove-key", state.path());
+    let tmux = second_pass("remove-key", state.path(), "Application");
     tmux.send_keys(&["Down", "Down", "Enter"]);
     let keys = tmux.wait_until("the application's keys", |screen| {
         has_line(screen, "Remove an application key") && screen.contains("(•)")
@@ -692,5 +703,270 @@ fn rotate_the_certificate_then_remove_the_old_key_from_the_second_pass() {
     let listed = listed.as_array().expect("keys");
     assert_eq!(listed.len(), 1, "{listed:#?}");
     assert_eq!(listed[0]["origin"], "in-use", "{listed:#?}");
+    assert_scheduler_untouched(state.path());
+}
+
+// --- the way back: an existing server, rollback, the legacy accounts ----------------------
+
+/// On Additional tasks, chooses the task `label` and opens it.
+fn open_task(tmux: &Tmux, label: &str) {
+    let screen = tmux.wait_for_page("Additional tasks");
+    let tasks: Vec<&str> = screen
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            line.strip_prefix("(•) ")
+                .or_else(|| line.strip_prefix("( ) "))
+        })
+        .collect();
+    let index = tasks
+        .iter()
+        .position(|task| *task == label)
+        .unwrap_or_else(|| panic!("no task {label:?} on Additional tasks:\n{screen}"));
+    if index > 0 {
+        tmux.send_keys(&vec!["Down"; index]);
+    }
+    tmux.wait_for(&format!("(•) {label}"));
+    tmux.send_keys(&["Enter"]);
+}
+
+/// The seeded legacy connector account of `sb`.
+fn seeded_sync_account(sb: &SandboxHandle) -> entra_connect::sandbox::SeededUser {
+    sb.user("Sync_CONNECT01_1a2b3c4d5e6f")
+        .expect("the seeded sync account")
+        .clone()
+}
+
+/// Records the sandbox's legacy connector account in `state`, as an existing
+/// Connect server has it (`service-account use`).
+fn record_legacy_account(sb: &SandboxHandle, state: &Path) {
+    let account = seeded_sync_account(sb);
+    cli_against(
+        sb,
+        state,
+        &[
+            "service-account",
+            "use",
+            "--upn",
+            &account.upn,
+            "--password-stdin",
+        ],
+        &format!("{}\n", account.password),
+    );
+}
+
+#[test]
+fn wizard_sandbox_opens_on_the_service_account_then_moves_it_to_an_application() {
+    let state = tempfile::tempdir().expect("state dir");
+    let command = format!(
+        "echo SHELL-BEFORE-WIZARD; {}; echo EXITED:$?; sleep 120",
+        wizard_with(&binary(), state.path(), "--sandbox")
+    );
+    let tmux = Tmux::start("existing", 100, 30, &command);
+    let screen = tmux.wait_for_page("Additional tasks");
+    for expected in [
+        "The connector signs in with: ServiceAccount",
+        "( ) Configure application-based authentication",
+        "( ) Remove a legacy service account",
+    ] {
+        assert!(screen.contains(expected), "{expected:?} in {screen}");
+    }
+    assert!(!screen.contains("Roll back"), "{screen}");
+    let recorded = credential(state.path());
+    assert_eq!(
+        recorded["connector_identity_type"], "ServiceAccount",
+        "{recorded:#}"
+    );
+    let sync_upn = recorded["service_account"]["user_principal_name"]
+        .as_str()
+        .expect("the recorded account")
+        .to_string();
+    assert!(sync_upn.starts_with("Sync_CONNECT01_"), "{recorded:#}");
+
+    // The existing server moves to application identity and keeps the way back.
+    open_task(&tmux, "Configure application-based authentication");
+    connect_and_sign_in(&tmux);
+    tmux.send_keys(&["Enter"]);
+    options_ready_configure(&tmux);
+    tmux.send_keys(&["q"]);
+    let screen = assert_exited_cleanly(&tmux);
+    assert_terminal_restored(&tmux, &screen);
+    // What recorded the account before the pages opened stays readable.
+    assert!(screen.contains("Record the connector account"), "{screen}");
+
+    let credential = credential(state.path());
+    assert_eq!(
+        credential["connector_identity_type"], "Application",
+        "{credential:#}"
+    );
+    assert_eq!(credential["way_back"], sync_upn.as_str(), "{credential:#}");
+    assert_scheduler_untouched(state.path());
+}
+
+#[test]
+fn roll_back_to_the_retained_service_account_from_the_second_pass() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let sb = runtime.block_on(common::start());
+    let state = tempfile::tempdir().expect("state dir");
+    record_legacy_account(&sb, state.path());
+    onboard_with_the_cli(&sb, state.path());
+    let sync_upn = seeded_sync_account(&sb).upn;
+    assert_eq!(credential(state.path())["way_back"], sync_upn.as_str());
+
+    let tmux = second_pass("rollback", state.path(), "Application");
+    open_task(&tmux, "Roll back to a service account");
+    let screen = tmux.wait_for_page("Roll back to a service account");
+    assert!(screen.contains(&sync_upn), "{screen}");
+    assert!(
+        screen.contains("[x] Wait for a new account to sign in"),
+        "{screen}"
+    );
+    // No administrator: the retained account still signs in.
+    tmux.send_keys(&["Enter"]);
+    let ready = tmux.wait_until("the rollback's plan", |screen| {
+        has_line(screen, "Ready to roll back") && screen.contains(" 1. ")
+    });
+    assert!(
+        ready.contains("1. Try the retained connector account (no change)"),
+        "{ready}"
+    );
+    tmux.send_keys(&["Enter"]);
+    let done = tmux.wait_for_page("Done");
+    assert!(
+        done.contains("Rolled back: the connector signs in with a service account again."),
+        "{done}"
+    );
+    assert_eq!(field(&done, "Service account"), sync_upn, "{done}");
+    assert!(done.contains("the one kept as the way back"), "{done}");
+    tmux.send_keys(&["q"]);
+    assert_exited_cleanly(&tmux);
+
+    let credential = credential(state.path());
+    assert_eq!(
+        credential["connector_identity_type"], "ServiceAccount",
+        "{credential:#}"
+    );
+    assert_eq!(
+        credential["service_account"]["user_principal_name"],
+        sync_upn.as_str(),
+        "{credential:#}"
+    );
+    assert_scheduler_untouched(state.path());
+}
+
+/// The device code on `screen` ("… enter the code CODE …", wrapped anywhere).
+fn device_code_on(screen: &str) -> Option<String> {
+    let words: Vec<&str> = screen.split_whitespace().collect();
+    words
+        .windows(3)
+        .find(|w| w[0] == "the" && w[1] == "code")
+        .map(|w| w[2].to_string())
+}
+
+#[test]
+fn remove_a_legacy_service_account_from_the_second_pass() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let sb = runtime.block_on(common::start_with(SandboxConfig {
+        device_code_interval: std::time::Duration::from_secs(1),
+        ..SandboxConfig::default()
+    }));
+    let state = tempfile::tempdir().expect("state dir");
+    record_legacy_account(&sb, state.path());
+
+    // A leftover directory synchronization account, made by a Global Administrator.
+    let leftover = format!("Sync_OLDSYNC_00aa11bb22cc@{}", sb.tenant_domain);
+    let global_admin = runtime.block_on(common::user_token(&sb, "global.admin"));
+    runtime.block_on(async {
+        let (status, user) = common::graph(
+            &sb,
+            &global_admin,
+            reqwest::Method::POST,
+            "/users",
+            Some(serde_json::json!({
+                "accountEnabled": true,
+                "displayName": "On-Premises Directory Synchronization Service Account",
+                "mailNickname": "Sync_OLDSYNC_00aa11bb22cc",
+                "userPrincipalName": leftover,
+                "passwordProfile": {
+                    "password": "Str0ng!Passw0rd-42",
+                    "forceChangePasswordNextSignIn": false
+                },
+            })),
+        )
+        .await;
+        assert_eq!(status, reqwest::StatusCode::CREATED, "{user}");
+        let (status, body) = common::graph(
+            &sb,
+            &global_admin,
+            reqwest::Method::POST,
+            "/roleManagement/directory/roleAssignments",
+            Some(serde_json::json!({
+                "principalId": user["id"],
+                "roleDefinitionId": "d29b2b05-8046-44ba-8758-1e26182fcf32",
+                "directoryScopeId": "/",
+            })),
+        )
+        .await;
+        assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
+    });
+
+    let tmux = second_pass("remove-account", state.path(), "ServiceAccount");
+    open_task(&tmux, "Remove a legacy service account");
+    tmux.wait_for_page("Remove a legacy service account");
+    let user_admin = sb.user("user.admin").expect("seeded user").upn.clone();
+    tmux.send_keys(&["-l", &user_admin]);
+    tmux.send_keys(&["Enter"]);
+    // The User Administrator approves the code the page shows.
+    let waiting = tmux.wait_until("the device code", |screen| device_code_on(screen).is_some());
+    let code = device_code_on(&waiting).expect("a device code");
+    runtime.block_on(async {
+        let response = common::http()
+            .post(format!("{}/sandbox/device/approve", sb.authority_host))
+            .json(&serde_json::json!({ "user_code": code, "upn": user_admin }))
+            .send()
+            .await
+            .expect("approve the device code");
+        assert!(response.status().is_success(), "{response:?}");
+    });
+    let listed = tmux.wait_until("the directory synchronization accounts", |screen| {
+        screen.contains("Enter remove this account")
+    });
+    let sync_upn = seeded_sync_account(&sb).upn;
+    assert!(listed.contains(&sync_upn), "{listed}");
+    assert!(
+        listed.contains("in use by this server's connector"),
+        "{listed}"
+    );
+    assert!(listed.contains(&format!("(•) {leftover}")), "{listed}");
+    assert!(listed.contains("not used by this server"), "{listed}");
+    tmux.send_keys(&["Enter"]);
+    let ready = tmux.wait_until("the removal's plan", |screen| {
+        has_line(screen, "Ready to remove the account") && screen.contains(" 1. ")
+    });
+    assert!(ready.contains("Sync_OLDSYNC_00aa11bb22cc@"), "{ready}");
+    tmux.send_keys(&["Enter"]);
+    let done = tmux.wait_for_page("Done");
+    assert!(
+        done.contains("The directory synchronization account was removed."),
+        "{done}"
+    );
+    assert_eq!(field(&done, "Removed"), leftover, "{done}");
+    tmux.send_keys(&["q"]);
+    assert_exited_cleanly(&tmux);
+
+    let (status, body) = runtime.block_on(common::graph(
+        &sb,
+        &global_admin,
+        reqwest::Method::GET,
+        &format!("/users/{leftover}"),
+        None,
+    ));
+    assert_eq!(status, reqwest::StatusCode::NOT_FOUND, "{body}");
+    let credential = credential(state.path());
+    assert_eq!(
+        credential["service_account"]["user_principal_name"],
+        sync_upn.as_str(),
+        "{credential:#}"
+    );
     assert_scheduler_untouched(state.path());
 }

@@ -1,16 +1,22 @@
-//! `wizard --answers FILE`: the wizard's onboarding, unattended, with progress
-//! lines instead of pages.
+//! `wizard`: the pages in this terminal; `wizard --sandbox` against an
+//! in-process sandbox tenant, as an existing Connect server (or, with
+//! `--fresh`, a new installation); `wizard --answers FILE`: the wizard's
+//! onboarding, unattended, with progress lines instead of pages.
 
 use super::UsageError;
-use super::connection::{DryRunArg, Invocation};
+use super::connection::{DryRunArg, Invocation, progress_printer};
 use super::output::{Output, fields};
 use crate::domain::Answers;
-use crate::domain::{Cloud, ConnectionInputs};
+use crate::domain::{Cloud, ConnectionInputs, ConnectorIdentityType, Upn};
+use crate::engine::connection::{remember, settings};
 use crate::engine::onboard::Onboard;
-use crate::engine::{LocalServer, OperationRequest, Outcome};
-use crate::sandbox::{Sandbox, SandboxConfig};
-use crate::tui::WizardSetup;
+use crate::engine::service_account::UseServiceAccount;
+use crate::engine::{EntraRequest, LocalServer, OperationRequest, Outcome, Target};
+use crate::entra::Secret;
+use crate::entra::client::{DEFAULT_ADMIN_CLIENT_ID, UserSignIn};
+use crate::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use crate::tui::model::{SandboxEndpoints, WizardData};
+use crate::tui::{REPLICATION_BUDGET, WizardSetup};
 use anyhow::Context;
 use clap::Args;
 use std::io::IsTerminal;
@@ -23,9 +29,14 @@ pub struct WizardArgs {
     answers: Option<PathBuf>,
     /// Against the built-in sandbox tenant (started in-process; the administrator's
     /// device code is approved after about 2 s), with a temporary state directory
-    /// unless one is given.
+    /// unless one is given. The server is an existing Connect server: its connector
+    /// signs in with the tenant's legacy directory synchronization account, recorded
+    /// first if the state has no credential yet.
     #[arg(long)]
     pub sandbox: bool,
+    /// With --sandbox: a new installation instead (no connector credential yet).
+    #[arg(long, requires = "sandbox")]
+    fresh: bool,
     /// With --answers: print the plan and change nothing.
     #[arg(long, requires = "answers")]
     dry_run: bool,
@@ -48,16 +59,33 @@ pub fn run(args: WizardArgs, server: LocalServer, out: &Output) -> anyhow::Resul
             );
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-            runtime.block_on(interactive(args.sandbox, server))
+            let sandbox = match (args.sandbox, args.fresh) {
+                (false, _) => None,
+                (true, false) => Some(SandboxServer::Existing),
+                (true, true) => Some(SandboxServer::Fresh),
+            };
+            runtime.block_on(interactive(sandbox, server))
         }
     }
 }
 
+/// What server `wizard --sandbox` plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SandboxServer {
+    /// A Connect server whose connector signs in with its legacy account.
+    Existing,
+    /// A new installation.
+    Fresh,
+}
+
 /// The pages, in this terminal; with `sandbox`, against an in-process sandbox tenant.
-async fn interactive(sandbox: bool, server: LocalServer) -> anyhow::Result<()> {
+async fn interactive(
+    sandbox: Option<SandboxServer>,
+    mut server: LocalServer,
+) -> anyhow::Result<()> {
     let mut setup = WizardSetup::default();
     let mut _tenant = None;
-    if sandbox {
+    if let Some(kind) = sandbox {
         let admin = Sandbox::seeded_admin(None)?;
         let handle = Sandbox::start(SandboxConfig {
             auto_approve: Some(admin),
@@ -81,9 +109,57 @@ async fn interactive(sandbox: bool, server: LocalServer) -> anyhow::Result<()> {
             ..WizardData::default()
         };
         setup.sandbox = Some(sandbox);
+        let unconfigured = server.credential()?.identity_type() == ConnectorIdentityType::None;
+        if kind == SandboxServer::Existing && unconfigured {
+            record_legacy_account(&mut server, &handle, &setup.data.connection).await?;
+        }
         _tenant = Some(handle);
     }
     crate::tui::run(server, setup).await
+}
+
+/// The role the sandbox's seeded legacy connector account holds.
+const SYNC_ACCOUNTS_ROLE: &str = "Directory Synchronization Accounts";
+
+/// Records the sandbox tenant's seeded legacy connector account as this
+/// server's credential, as `service-account use` does (the account signs
+/// itself in with its password; progress goes to stderr before the pages open),
+/// so the wizard opens on a server that still uses a service account.
+async fn record_legacy_account(
+    server: &mut LocalServer,
+    tenant: &SandboxHandle,
+    connection: &ConnectionInputs,
+) -> anyhow::Result<()> {
+    let account = tenant
+        .users
+        .iter()
+        .find(|user| user.roles.iter().any(|role| role == SYNC_ACCOUNTS_ROLE))
+        .context("the sandbox tenant has no directory synchronization account")?;
+    let upn: Upn = account.upn.parse()?;
+    let target = Target {
+        tenant: tenant.tenant_domain.clone(),
+        admin_upn: upn.to_string(),
+    };
+    let request = OperationRequest::UseServiceAccount(UseServiceAccount { upn: upn.clone() });
+    let plan = crate::engine::plan(server, target, request)?;
+    let entra = EntraRequest {
+        connection: settings(
+            connection,
+            DEFAULT_ADMIN_CLIENT_ID,
+            REPLICATION_BUDGET,
+            Default::default(),
+        )?,
+        admin: Some(UserSignIn::Password {
+            upn: upn.to_string(),
+            password: Secret::new(account.password.clone()),
+        }),
+    };
+    let (progress, printer) = progress_printer();
+    let recorded = crate::engine::execute(server, &entra, &plan, progress).await;
+    let _ = printer.await;
+    recorded?;
+    remember(server, connection)?;
+    Ok(())
 }
 
 /// The onboarding from an answers file, with progress lines instead of pages.

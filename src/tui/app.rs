@@ -110,6 +110,7 @@ pub fn update(model: &mut Model, message: Message) -> Option<Command> {
             match &mut model.page {
                 Page::SignIn(state) => state.tick(),
                 Page::Configuring(state) => state.tick(),
+                Page::SyncAccounts(state) => state.tick(),
                 _ => {}
             }
             Transition::Stay
@@ -161,6 +162,7 @@ fn on_engine(model: &mut Model, event: EngineEvent) -> Transition {
             match &mut model.page {
                 Page::SignIn(state) => state.progress(progress),
                 Page::Configuring(state) => state.progress(progress),
+                Page::SyncAccounts(state) => state.progress(progress),
                 _ => {}
             }
             Transition::Stay
@@ -171,6 +173,13 @@ fn on_engine(model: &mut Model, event: EngineEvent) -> Transition {
                 Page::SignIn(state) => state.signed_in(result),
                 _ => Transition::Stay,
             }
+        }
+        EngineEvent::SyncAccountsListed(result) => {
+            model.running = None;
+            if let Page::SyncAccounts(state) = &mut model.page {
+                state.listed(result);
+            }
+            Transition::Stay
         }
         EngineEvent::Finished(result) => {
             model.running = None;
@@ -209,6 +218,8 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Transition {
         Page::Scheduler(_) => scheduler::on_key(&context.scheduler, key),
         Page::Rotate(state) => state.on_key(data, context, key),
         Page::Keys(state) => state.on_key(key),
+        Page::RollBack(state) => state.on_key(data, key),
+        Page::SyncAccounts(state) => state.on_key(data, key),
     }
 }
 
@@ -281,5 +292,7 @@ fn view_page(model: &Model, frame: &mut Frame, area: Rect) {
         Page::Scheduler(_) => scheduler::view(shared, frame, area),
         Page::Rotate(state) => state.view(shared, frame, area),
         Page::Keys(state) => state.view(shared, frame, area),
+        Page::RollBack(state) => state.view(shared, frame, area),
+        Page::SyncAccounts(state) => state.view(shared, frame, area),
     }
 }

@@ -13,6 +13,7 @@ use crate::domain::ConnectionInputs;
 use crate::domain::{SignInAnswer, Upn};
 use crate::engine::connection::{for_credential, remember, settings};
 use crate::engine::progress::ProgressSender;
+use crate::engine::service_account::sync_accounts;
 use crate::engine::{
     EngineError, EntraRequest, LocalServer, OperationRequest, Plan, SchedulerChange,
     application_keys, change_scheduler, configuration, with_application_keys,
@@ -32,7 +33,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// How long the wizard's operations wait for Entra to replicate new objects.
-const REPLICATION_BUDGET: Duration = Duration::from_secs(300);
+pub const REPLICATION_BUDGET: Duration = Duration::from_secs(300);
 
 /// What the wizard starts with: the answers known so far and, with
 /// `wizard --sandbox`, the sandbox tenant's endpoints.
@@ -201,6 +202,10 @@ impl Runner {
             } => self.start_sign_in(op, &model.data, &upn, password),
             Command::Start {
                 op,
+                task: Task::ListSyncAccounts { admin },
+            } => self.start_list_sync_accounts(op, &model.data, &admin),
+            Command::Start {
+                op,
                 task: Task::Run(plan),
             } => self.start_run(op, plan, &model.data),
             Command::Cancel(op) => {
@@ -271,17 +276,19 @@ impl Runner {
         });
     }
 
-    /// The request for what the application does itself (rotation, key
-    /// removal): the credential's connection, and the administrator entered
-    /// for a rotation the application cannot do, who signs in with a device
-    /// code. With the connection's inputs, to remember once it worked.
-    fn application_request(
+    /// The request for a second-pass task in this server's own tenant
+    /// (rotation, key removal, rollback, the legacy accounts): the
+    /// credential's connection, and `admin`, entered on the task's page for
+    /// what needs an administrator, who signs in with a device code. With the
+    /// connection's inputs, to remember once it worked.
+    fn own_tenant_request(
         &self,
         data: &WizardData,
         server: &LocalServer,
+        admin: Option<&Upn>,
     ) -> Result<(EntraRequest, ConnectionInputs), EngineError> {
         let (inputs, connection) = credential_connection(server, data, self.cache.clone())?;
-        let admin = data.upn.as_ref().map(|upn| UserSignIn::DeviceCode {
+        let admin = admin.map(|upn| UserSignIn::DeviceCode {
             upn: upn.to_string(),
         });
         Ok((EntraRequest { connection, admin }, inputs))
@@ -290,9 +297,13 @@ impl Runner {
     fn start_run(&mut self, op: OpId, plan: Plan, data: &WizardData) {
         let finished = move |result| Message::Engine(op, EngineEvent::Finished(result));
         let request = match (&plan.request, &self.server) {
-            (OperationRequest::Rotate(_) | OperationRequest::RemoveKey(_), Some(server)) => {
-                self.application_request(data, server)
-            }
+            (
+                OperationRequest::Rotate(_)
+                | OperationRequest::RemoveKey(_)
+                | OperationRequest::RollBack(_)
+                | OperationRequest::RemoveServiceAccount(_),
+                Some(server),
+            ) => self.own_tenant_request(data, server, data.upn.as_ref()),
             _ => match self.request.clone() {
                 Some(request) => Ok((request, data.connection.clone())),
                 None => Err(EngineError::NotSignedIn),
@@ -319,6 +330,28 @@ impl Runner {
                 Ok(outcome)
             });
             finished(outcome.map_err(Arc::new))
+        });
+    }
+
+    /// The tenant's directory synchronization accounts, each with what this
+    /// server does with it, read as `admin` (for "Remove a legacy service
+    /// account"); cancellable, as the sign-in may wait for a device code.
+    fn start_list_sync_accounts(&mut self, op: OpId, data: &WizardData, admin: &Upn) {
+        let listed = move |result| Message::Engine(op, EngineEvent::SyncAccountsListed(result));
+        let Some(server) = &self.server else { return };
+        let request = match self.own_tenant_request(data, server, Some(admin)) {
+            Ok((request, _)) => request,
+            Err(error) => return self.send(listed(Err(Arc::new(error)))),
+        };
+        let (cancel, cancelled) = oneshot::channel();
+        self.cancel = Some((op, cancel));
+        let progress = self.progress(op);
+        self.lend_server(async move |server| {
+            let accounts = tokio::select! {
+                result = sync_accounts(server, &request, progress) => result,
+                _ = cancelled => Err(EngineError::Cancelled),
+            };
+            listed(accounts.map_err(Arc::new))
         });
     }
 

@@ -10,6 +10,7 @@ use crate::domain::{
 };
 use crate::engine::doctor::Finding;
 use crate::engine::progress::Progress;
+use crate::engine::service_account::SyncAccount;
 use crate::engine::{
     ApplicationKey, ConfigurationReport, EngineError, OperationRequest, Outcome, Plan, Target,
     onboard::Onboard,
@@ -123,7 +124,14 @@ pub struct OpId(pub u64);
 /// Work a page asks for; the app loop gives it an [`OpId`] and runs it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Task {
-    SignIn { upn: Upn, password: Option<Secret> },
+    SignIn {
+        upn: Upn,
+        password: Option<Secret>,
+    },
+    /// Sign `admin` in (device code) and list the directory synchronization accounts.
+    ListSyncAccounts {
+        admin: Upn,
+    },
     Run(Plan),
 }
 
@@ -132,6 +140,7 @@ pub enum Task {
 pub enum EngineEvent {
     Progress(Progress),
     SignedIn(Result<String, Failure>),
+    SyncAccountsListed(Result<Vec<SyncAccount>, Failure>),
     Finished(Result<Outcome, Failure>),
 }
 
@@ -174,8 +183,10 @@ impl Message {
     pub fn returns_server(&self) -> bool {
         matches!(
             self,
-            Message::Engine(_, EngineEvent::Finished(_))
-                | Message::Doctored(_)
+            Message::Engine(
+                _,
+                EngineEvent::Finished(_) | EngineEvent::SyncAccountsListed(_)
+            ) | Message::Doctored(_)
                 | Message::KeysListed(_)
                 | Message::Exported(_)
         )

@@ -2,6 +2,7 @@
 //! the status and key-help lines, the checklist and the too-small notice.
 
 use super::theme::Theme;
+use crate::domain::Upn;
 use crate::engine::PlannedStep;
 use crate::engine::progress::StepStatus;
 use ratatui::Frame;
@@ -249,6 +250,19 @@ impl TextInput {
             Span::raw("]"),
         ])
     }
+
+    /// The administrator typed here: none when left empty, or why the text
+    /// is not an account.
+    pub fn administrator(&self) -> Result<Option<Upn>, String> {
+        let typed = self.value.trim();
+        match typed.is_empty() {
+            true => Ok(None),
+            false => typed
+                .parse()
+                .map(Some)
+                .map_err(|why| format!("Administrator: {why}.")),
+        }
+    }
 }
 
 /// What a key did to a file name being typed for a save.
@@ -296,6 +310,17 @@ pub fn choice_lines(
         }
     }
     lines
+}
+
+/// An option that is on or off: `[x] label` or `[ ] label`.
+pub fn checkbox_line(label: &str, checked: bool, focused: bool, theme: &Theme) -> Line<'static> {
+    let mark = if checked { "[x]" } else { "[ ]" };
+    let style = if focused {
+        theme.current()
+    } else {
+        Style::new()
+    };
+    Line::styled(format!(" {mark} {label}"), style)
 }
 
 pub fn move_choice(selected: usize, len: usize, key: KeyCode) -> Option<usize> {

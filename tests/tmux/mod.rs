@@ -35,9 +35,10 @@ pub fn quote(value: impl AsRef<str>) -> String {
     format!("'{}'", value.as_ref().replace('\'', r"'\''"))
 }
 
-/// `entra-connect wizard --sandbox` on `state_dir`, as a shell command.
+/// `entra-connect wizard --sandbox --fresh` (a new installation) on
+/// `state_dir`, as a shell command.
 pub fn wizard_command(binary: &Path, state_dir: &Path) -> String {
-    wizard_with(binary, state_dir, "--sandbox")
+    wizard_with(binary, state_dir, "--sandbox --fresh")
 }
 
 /// `entra-connect wizard ARGS` with its state in `state_dir`.

@@ -13,9 +13,11 @@ pub mod keys;
 pub mod method;
 pub mod options;
 pub mod ready;
+pub mod rollback;
 pub mod rotate;
 pub mod scheduler;
 pub mod sign_in;
+pub mod sync_accounts;
 pub mod tasks;
 pub mod view_config;
 pub mod welcome;
@@ -55,6 +57,8 @@ pub enum Page {
     Scheduler(scheduler::State),
     Rotate(rotate::State),
     Keys(keys::State),
+    RollBack(rollback::State),
+    SyncAccounts(sync_accounts::State),
 }
 
 /// The first-pass steps shown in the header, in order.
@@ -143,6 +147,7 @@ impl Page {
         match self {
             Page::Ready(state) => !state.saving(),
             Page::ViewConfig(state) => !state.exporting(),
+            Page::SyncAccounts(state) => !state.reading() && !state.confirming_way_back(),
             _ => !self.is_running(),
         }
     }
@@ -151,6 +156,7 @@ impl Page {
         match self {
             Page::SignIn(state) => state.waiting(),
             Page::Configuring(state) => state.running(),
+            Page::SyncAccounts(state) => state.reading(),
             _ => false,
         }
     }
@@ -158,6 +164,7 @@ impl Page {
     pub fn is_running(&self) -> bool {
         matches!(self, Page::Configuring(state) if state.running())
             || matches!(self, Page::SignIn(state) if state.waiting())
+            || matches!(self, Page::SyncAccounts(state) if state.reading())
     }
 
     /// What Ctrl-C asks, saying what quitting now would stop.
@@ -166,7 +173,8 @@ impl Page {
             Page::Configuring(state) if state.running() => {
                 "Quit and cancel the running change? The scheduler is put back. (y/n)"
             }
-            Page::SignIn(state) if state.waiting() => {
+            // Otherwise what runs is a sign-in (with, on Remove a legacy service account, a read).
+            _ if self.is_running() => {
                 "Quit? The sign-in is abandoned; nothing has been changed. (y/n)"
             }
             _ => "Quit the wizard? (y/n)",
@@ -242,6 +250,24 @@ impl Page {
                 ("Esc", "back"),
                 ("q", "quit"),
             ],
+            Page::RollBack(_) => &[
+                ("Tab", "next field"),
+                ("Space", "wait on/off"),
+                ("Enter", "continue"),
+                ("Esc", "back"),
+            ],
+            Page::SyncAccounts(state) if state.reading() => &[("Ctrl-C", "cancel")],
+            Page::SyncAccounts(state) if state.confirming_way_back() => &[
+                ("y", "remove it and forget the way back"),
+                ("n/Esc", "choose again"),
+            ],
+            Page::SyncAccounts(state) if state.choosing() => &[
+                ("↑↓", "choose"),
+                ("Enter", "remove this account"),
+                ("Esc", "back"),
+                ("q", "quit"),
+            ],
+            Page::SyncAccounts(_) => &[("Enter", "sign in and list the accounts"), ("Esc", "back")],
         }
     }
 
@@ -265,6 +291,8 @@ impl Page {
             Page::Tasks(state) => state.open(data, context),
             Page::Rotate(state) => Page::Ready(ready::State::new(Ok(state.request(context)?))),
             Page::Keys(state) => Page::Ready(ready::State::new(Ok(state.request()?))),
+            Page::RollBack(state) => Page::Ready(ready::State::new(Ok(state.request()))),
+            Page::SyncAccounts(state) => Page::Ready(ready::State::new(Ok(state.request()?))),
             _ => return None,
         })
     }
@@ -291,6 +319,12 @@ impl Page {
                     Page::Rotate(rotate::State::new(data, context))
                 }
                 Some(OperationRequest::RemoveKey(_)) => Page::Keys(keys::State::default()),
+                Some(OperationRequest::RollBack(rollback)) => {
+                    Page::RollBack(rollback::State::new(data, rollback.wait))
+                }
+                Some(OperationRequest::RemoveServiceAccount(_)) => {
+                    Page::SyncAccounts(sync_accounts::State::new(data))
+                }
                 _ => Page::Options(options::State),
             },
             // A failed run goes back to its plan, worked out again from the server as it now is.
@@ -301,7 +335,9 @@ impl Page {
             | Page::Scheduler(_)
             | Page::Doctor(_)
             | Page::Rotate(_)
-            | Page::Keys(_) => Page::Tasks(tasks::State::default()),
+            | Page::Keys(_)
+            | Page::RollBack(_)
+            | Page::SyncAccounts(_) => Page::Tasks(tasks::State::default()),
             _ => return None,
         })
     }

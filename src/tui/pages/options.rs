@@ -2,7 +2,7 @@
 
 use super::Transition;
 use crate::tui::model::{Shared, WizardData};
-use crate::tui::widgets::prose;
+use crate::tui::widgets::{checkbox_line, prose};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -24,13 +24,13 @@ pub fn on_key(data: &mut WizardData, key: KeyEvent) -> Transition {
 
 pub fn view(shared: &Shared, frame: &mut Frame, area: Rect) {
     let theme = shared.theme;
-    let mark = if shared.data.password_writeback {
-        "[x]"
-    } else {
-        "[ ]"
-    };
     let lines = vec![
-        Line::styled(format!(" {mark} Password writeback"), theme.current()),
+        checkbox_line(
+            "Password writeback",
+            shared.data.password_writeback,
+            true,
+            theme,
+        ),
         Line::styled(
             "       also grant the Microsoft password reset service roles (when that service is in the tenant)",
             theme.muted(),

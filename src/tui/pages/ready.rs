@@ -128,6 +128,8 @@ impl State {
         let title = match self.request {
             Some(OperationRequest::Rotate(_)) => "Ready to rotate the certificate",
             Some(OperationRequest::RemoveKey(_)) => "Ready to remove the key",
+            Some(OperationRequest::RollBack(_)) => "Ready to roll back",
+            Some(OperationRequest::RemoveServiceAccount(_)) => "Ready to remove the account",
             _ => "Ready to configure",
         };
         let scroll = Scroll::Top(self.scroll);

@@ -4,7 +4,7 @@
 //! an administrator who may update application credentials.
 
 use super::Transition;
-use crate::domain::{CertificateDays, ManagedBy, Upn, format_time};
+use crate::domain::{CertificateDays, ManagedBy, format_time};
 use crate::engine::OperationRequest;
 use crate::engine::rotate::{NewCertificate, Rotate};
 use crate::keys::StoredCertificate;
@@ -105,18 +105,16 @@ impl State {
             );
             return Transition::Stay;
         }
-        let typed = self.admin.value.trim();
-        data.upn = match typed.is_empty() {
-            true => None,
-            false => match typed.parse::<Upn>() {
-                Ok(upn) => Some(upn),
-                Err(why) => {
-                    self.error = Some(format!("Administrator: {why}."));
-                    return Transition::Stay;
-                }
-            },
-        };
-        Transition::Next
+        match self.admin.administrator() {
+            Ok(admin) => {
+                data.upn = admin;
+                Transition::Next
+            }
+            Err(why) => {
+                self.error = Some(why);
+                Transition::Stay
+            }
+        }
     }
 
     pub fn view(&self, shared: &Shared, frame: &mut Frame, area: Rect) {

@@ -1,6 +1,9 @@
 //! Additional tasks (second pass): what can be done on a configured server.
 
-use super::{Page, Transition, connect, doctor, keys, rotate, scheduler, view_config};
+use super::{
+    Page, Transition, connect, doctor, keys, rollback, rotate, scheduler, sync_accounts,
+    view_config,
+};
 use crate::domain::ConnectorIdentityType;
 use crate::tui::model::{Context, Shared, WizardData};
 use crate::tui::widgets::{choice_lines, move_choice, prose};
@@ -15,6 +18,8 @@ enum Task {
     ConfigureApplication,
     Rotate,
     RemoveKey,
+    RollBack,
+    RemoveServiceAccount,
     Doctor,
     Scheduler,
 }
@@ -37,6 +42,14 @@ impl Task {
             Task::RemoveKey => (
                 "Remove an application key",
                 "the application's keys (in use, this server's, unknown); revoke one",
+            ),
+            Task::RollBack => (
+                "Roll back to a service account",
+                "sign in with a password again; the application is kept",
+            ),
+            Task::RemoveServiceAccount => (
+                "Remove a legacy service account",
+                "delete a directory synchronization account no server uses any more",
             ),
             Task::Doctor => (
                 "Check this server",
@@ -61,9 +74,18 @@ fn tasks(context: &Context) -> Vec<Task> {
     match context.configured {
         Some(ConnectorIdentityType::ServiceAccount) => tasks.push(Task::ConfigureApplication),
         Some(ConnectorIdentityType::Application) => {
-            tasks.extend([Task::Rotate, Task::RemoveKey]);
+            tasks.extend([Task::Rotate, Task::RemoveKey, Task::RollBack]);
         }
         _ => {}
+    }
+    // The legacy accounts live in the tenant of this server's credential:
+    // offered once that is known (an application's tenant, a service account).
+    let tenant_known = context
+        .configuration
+        .as_ref()
+        .is_some_and(|report| report.tenant_id.is_some() || report.service_account.is_some());
+    if tenant_known {
+        tasks.push(Task::RemoveServiceAccount);
     }
     tasks.push(Task::Doctor);
     tasks.push(Task::Scheduler);
@@ -89,6 +111,8 @@ impl State {
             Some(Task::ConfigureApplication) => Page::Connect(connect::State::new(data, context)),
             Some(Task::Rotate) => Page::Rotate(rotate::State::new(data, context)),
             Some(Task::RemoveKey) => Page::Keys(keys::State::default()),
+            Some(Task::RollBack) => Page::RollBack(rollback::State::new(data, true)),
+            Some(Task::RemoveServiceAccount) => Page::SyncAccounts(sync_accounts::State::new(data)),
             Some(Task::Scheduler) => Page::Scheduler(scheduler::State),
             Some(Task::Doctor) => Page::Doctor(doctor::State::default()),
             _ => Page::ViewConfig(view_config::State::default()),

@@ -1,0 +1,268 @@
+//! Remove a legacy service account (Remove-ADSyncAADServiceAccount): an
+//! administrator who may delete users signs in, the tenant's directory
+//! synchronization accounts are listed with what this server does with each
+//! (in use, way back, not used), and one is chosen: never the one in use, the
+//! way back only after an explicit confirmation.
+
+use super::Transition;
+use crate::engine::OperationRequest;
+use crate::engine::progress::{Progress, StepStatus};
+use crate::engine::service_account::{AccountName, AccountUse, RemoveServiceAccount, SyncAccount};
+use crate::tui::model::{Failure, Shared, Task, WizardData};
+use crate::tui::widgets::{SPINNER, TextInput, choice_lines, move_choice, prose};
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+
+#[derive(Debug, Clone)]
+pub struct State {
+    admin: TextInput,
+    accounts: Accounts,
+    selected: usize,
+    /// Asking whether to remove this server's way back all the same.
+    confirming_way_back: bool,
+    error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+enum Accounts {
+    /// Not read yet: the administrator is being entered.
+    Unread,
+    /// The administrator signs in and the accounts are read.
+    Reading {
+        /// What the administrator's device-code sign-in asks, while it waits.
+        sign_in_code: Option<String>,
+        ticks: u32,
+    },
+    Read(Result<Vec<SyncAccount>, Failure>),
+}
+
+/// The account's name, the part of its UPN before `@`, as the removal takes it.
+fn name(account: &SyncAccount) -> Result<AccountName, String> {
+    let upn = &account.user_principal_name;
+    upn.split_once('@')
+        .map_or(upn.as_str(), |(name, _)| name)
+        .parse()
+}
+
+impl State {
+    /// The page with the administrator entered so far; nothing read yet.
+    pub fn new(data: &WizardData) -> State {
+        State {
+            admin: TextInput::of(data.upn.as_ref()),
+            accounts: Accounts::Unread,
+            selected: 0,
+            confirming_way_back: false,
+            error: None,
+        }
+    }
+
+    pub fn reading(&self) -> bool {
+        matches!(self.accounts, Accounts::Reading { .. })
+    }
+
+    pub fn confirming_way_back(&self) -> bool {
+        self.confirming_way_back
+    }
+
+    /// Whether the accounts are listed to choose from.
+    pub fn choosing(&self) -> bool {
+        matches!(self.accounts, Accounts::Read(Ok(_)))
+    }
+
+    pub fn tick(&mut self) {
+        if let Accounts::Reading { ticks, .. } = &mut self.accounts {
+            *ticks += 1;
+        }
+    }
+
+    pub fn progress(&mut self, progress: Progress) {
+        let Accounts::Reading { sign_in_code, .. } = &mut self.accounts else {
+            return;
+        };
+        match &progress {
+            Progress::SignInCode { .. } => *sign_in_code = Some(progress.line()),
+            // The code is used once the sign-in is over.
+            Progress::Step { status, .. } => {
+                if !matches!(status, StepStatus::Running | StepStatus::Retrying { .. }) {
+                    *sign_in_code = None;
+                }
+            }
+        }
+    }
+
+    pub fn listed(&mut self, accounts: Result<Vec<SyncAccount>, Failure>) {
+        // An account this server does not use is the likely choice.
+        if let Ok(accounts) = &accounts {
+            self.selected = accounts
+                .iter()
+                .position(|account| account.use_on_this_server == AccountUse::None)
+                .unwrap_or(0);
+        }
+        self.accounts = Accounts::Read(accounts);
+    }
+
+    fn chosen(&self) -> Option<&SyncAccount> {
+        match &self.accounts {
+            Accounts::Read(Ok(accounts)) => accounts.get(self.selected),
+            _ => None,
+        }
+    }
+
+    /// The removal chosen on this page; removing the way back forgets it.
+    pub fn request(&self) -> Option<OperationRequest> {
+        let chosen = self.chosen()?;
+        Some(OperationRequest::RemoveServiceAccount(
+            RemoveServiceAccount {
+                name: name(chosen).ok()?,
+                forget_rollback: chosen.use_on_this_server == AccountUse::WayBack,
+            },
+        ))
+    }
+
+    pub fn on_key(&mut self, data: &mut WizardData, key: KeyEvent) -> Transition {
+        if self.confirming_way_back {
+            self.confirming_way_back = false;
+            return match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => Transition::Next,
+                _ => Transition::Stay,
+            };
+        }
+        match &self.accounts {
+            Accounts::Reading { .. } => Transition::Stay,
+            Accounts::Read(Ok(accounts)) => {
+                let count = accounts.len();
+                self.choose(key, count)
+            }
+            Accounts::Unread | Accounts::Read(Err(_)) => match key.code {
+                KeyCode::Enter => self.list(data),
+                _ => {
+                    if self.admin.handle(key) {
+                        self.error = None;
+                    }
+                    Transition::Stay
+                }
+            },
+        }
+    }
+
+    /// Signs the administrator in and reads the accounts.
+    fn list(&mut self, data: &mut WizardData) -> Transition {
+        let admin = match self.admin.administrator() {
+            Ok(Some(admin)) => admin,
+            Ok(None) => {
+                self.error = Some("Enter the administrator who lists the accounts.".into());
+                return Transition::Stay;
+            }
+            Err(why) => {
+                self.error = Some(why);
+                return Transition::Stay;
+            }
+        };
+        data.upn = Some(admin.clone());
+        self.error = None;
+        self.accounts = Accounts::Reading {
+            sign_in_code: None,
+            ticks: 0,
+        };
+        Transition::Start(Task::ListSyncAccounts { admin })
+    }
+
+    fn choose(&mut self, key: KeyEvent, count: usize) -> Transition {
+        match key.code {
+            KeyCode::Enter => match self.chosen().map(|c| (c.use_on_this_server, name(c))) {
+                None => {}
+                Some((_, Err(why))) => self.error = Some(why),
+                Some((AccountUse::InUse, _)) => {
+                    self.error = Some(
+                        "The connector signs in with this account: move it to application identity first (Configure application-based authentication).".into(),
+                    );
+                }
+                Some((AccountUse::WayBack, _)) => self.confirming_way_back = true,
+                Some((AccountUse::None, _)) => return Transition::Next,
+            },
+            KeyCode::Char('q') => return Transition::Quit,
+            code => {
+                if let Some(next) = move_choice(self.selected, count, code) {
+                    self.selected = next;
+                    self.error = None;
+                }
+            }
+        }
+        Transition::Stay
+    }
+
+    pub fn view(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
+        let theme = shared.theme;
+        let admin = self.admin.value.trim();
+        let mut lines = Vec::new();
+        match &self.accounts {
+            Accounts::Unread | Accounts::Read(Err(_)) => {
+                lines.push(Line::raw(
+                    "A directory synchronization account (Sync_<HOST>_…) that no server signs in with any more can be deleted. Listing and deleting them needs a User Administrator (or Privileged Authentication Administrator, or Global Administrator), who signs in with a device code.",
+                ));
+                lines.push(Line::raw(""));
+                lines.push(self.admin.line("Administrator", true, theme));
+            }
+            Accounts::Reading {
+                sign_in_code,
+                ticks,
+            } => {
+                let spinner = SPINNER[(*ticks as usize) % SPINNER.len()];
+                lines.push(Line::styled(
+                    format!(
+                        "{spinner} Signing in as {admin} and reading the directory synchronization accounts…"
+                    ),
+                    theme.muted(),
+                ));
+                if let Some(code) = sign_in_code {
+                    lines.push(Line::raw(""));
+                    lines.push(Line::styled(code.clone(), theme.current()));
+                }
+            }
+            Accounts::Read(Ok(accounts)) => {
+                lines.push(Line::raw(format!(
+                    "The tenant's directory synchronization accounts, as {admin} reads them. The one this server's connector signs in with cannot be removed."
+                )));
+                lines.push(Line::raw(""));
+                if accounts.is_empty() {
+                    lines.push(Line::styled("  none in this tenant", theme.muted()));
+                }
+                let options: Vec<(&str, &str)> = accounts
+                    .iter()
+                    .map(|account| {
+                        (
+                            account.user_principal_name.as_str(),
+                            account.use_on_this_server.describe(),
+                        )
+                    })
+                    .collect();
+                lines.extend(choice_lines(&options, self.selected, theme));
+            }
+        }
+        if let Accounts::Read(Err(why)) = &self.accounts {
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(
+                "The accounts could not be read:",
+                theme.error(),
+            ));
+            lines.push(Line::styled(why.to_string(), theme.error()));
+        }
+        if let (true, Some(chosen)) = (self.confirming_way_back, self.chosen()) {
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(
+                format!(
+                    "{} is this server's way back. Without it a rollback needs a new account, which only a Global Administrator (or a User Administrator with Privileged Role Administrator) can create. Remove it and forget the way back? (y/n)",
+                    chosen.user_principal_name
+                ),
+                theme.warning(),
+            ));
+        }
+        if let Some(error) = &self.error {
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(error.clone(), theme.error()));
+        }
+        prose(frame, area, "Remove a legacy service account", lines, theme);
+    }
+}
