@@ -352,6 +352,28 @@ async fn doctor_checks_everything_and_exits_by_the_worst_finding() {
         assert_eq!(verdict(check), "OK", "{check}: {findings:#}");
     }
     assert_eq!(verdict("key store"), "WARN");
+    // What a Hybrid Identity Administrator may not do is a warning, with the
+    // roles that may.
+    for check in [
+        "app rotate --upn (current key expired or missing)",
+        "service-account add (when a new account is needed)",
+        "service-account remove",
+    ] {
+        assert_eq!(verdict(check), "WARN", "{check}: {findings:#}");
+    }
+    let rollback = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "service-account add (when a new account is needed)")
+        .unwrap();
+    let fix = rollback["fix"].as_str().unwrap();
+    assert!(
+        fix.contains(
+            "Global Administrator, or User Administrator and Privileged Role Administrator together"
+        ),
+        "{fix}"
+    );
 
     // The human table says the same; an unknown tenant fails the run.
     let output = support::run_async(

@@ -71,15 +71,34 @@ impl Finding {
 const SKEW_FAIL: Duration = Duration::from_secs(300);
 const SKEW_WARN: Duration = Duration::from_secs(60);
 
-/// The operations whose needs `doctor --upn` checks, by the command that runs them.
-const OPERATIONS: [(&str, Needs); 2] = [
+/// The operations whose needs `doctor --upn` checks, by the command that runs
+/// them, and how a missing permission counts: onboarding fails without it;
+/// the others need a more privileged administrator only now and then.
+const OPERATIONS: [(&str, Needs, Verdict); 5] = [
     (
         "app register / wizard (Managed, BYOC)",
         permissions::REGISTER,
+        Verdict::Fail,
     ),
     (
         "app link --application-app-id (BYOA)",
         permissions::CHECK_APPLICATION,
+        Verdict::Fail,
+    ),
+    (
+        "app rotate --upn (current key expired or missing)",
+        permissions::UPDATE_CREDENTIALS,
+        Verdict::Warn,
+    ),
+    (
+        "service-account add (when a new account is needed)",
+        permissions::CREATE_SYNC_ACCOUNT,
+        Verdict::Warn,
+    ),
+    (
+        "service-account remove",
+        permissions::DELETE_SYNC_ACCOUNT,
+        Verdict::Warn,
     ),
 ];
 
@@ -431,11 +450,11 @@ async fn admin_findings(
                 Verdict::Fail,
                 format!("{} cannot sign in to this client: {error}", admin.upn()),
             )];
-            findings.extend(OPERATIONS.iter().map(|(operation, needs)| {
+            findings.extend(OPERATIONS.iter().map(|(operation, needs, missing_is)| {
                 let missing = grantee.consent(needs.scopes);
                 Finding::new(
                     *operation,
-                    Verdict::Fail,
+                    *missing_is,
                     format!("needs {}", needs.describe()),
                 )
                 .fix(missing.to_string())
@@ -454,7 +473,7 @@ async fn admin_findings(
             sorted(&scopes)
         ),
     )];
-    findings.extend(OPERATIONS.iter().map(|(operation, needs)| {
+    findings.extend(OPERATIONS.iter().map(|(operation, needs, missing_is)| {
         match needs.check(&scopes, &roles, &grantee) {
             Ok(()) => Finding::new(
                 *operation,
@@ -463,7 +482,7 @@ async fn admin_findings(
             ),
             Err(error) => Finding::new(
                 *operation,
-                Verdict::Fail,
+                *missing_is,
                 format!("needs {}", needs.describe()),
             )
             .fix(error.to_string()),
