@@ -304,7 +304,12 @@ async fn link_waits_for_the_role_and_refuses_when_it_never_comes() {
     let credential = support::run_json(state.path(), &["credential", "show"]);
     assert_eq!(credential["connector_identity_type"], "Application");
     assert!(
-        log.contains("[ ok ] Sign in as the application for the synchronization service: token acquired with ADSynchronization.ReadWrite.All"),
+        support::reported(
+            &log,
+            Some("Sign in as the application for the synchronization service"),
+            "done",
+            "token acquired with ADSynchronization.ReadWrite.All"
+        ),
         "{log}"
     );
 }
