@@ -532,12 +532,12 @@ async fn register_survives_replication_lag_and_faults_and_says_so() {
     log.push_str(&stderr(&output));
     // Each kind of retry is reported as progress of the step it delays.
     assert!(
-        log.contains("is not visible yet (replication); retrying in"),
+        support::reported(&log, None, "retrying", "is not visible yet (replication)"),
         "{log}"
     );
     assert!(
-        log.contains("throttled (HTTP 429); retrying in")
-            || log.contains("throttled (HTTP 503); retrying in"),
+        support::reported(&log, None, "retrying", "throttled (HTTP 429)")
+            || support::reported(&log, None, "retrying", "throttled (HTTP 503)"),
         "{log}"
     );
     server
@@ -579,7 +579,7 @@ async fn register_resumes_after_a_crash_at_every_step() {
     let output = server.app("register", "hybrid.admin", &[]).await;
     let log = stderr(&output);
     let registered = json_of(&output);
-    assert!(log.contains("(done in an earlier run)"), "{log}");
+    assert!(support::reported(&log, None, "already_done", ""), "{log}");
     json_of(&server.app("link", "hybrid.admin", &[]).await);
     let hash = registered["certificate_sha256"].as_str().unwrap();
     server
@@ -832,7 +832,12 @@ async fn a_failed_register_is_resumed_by_the_next_run_not_repeated() {
         .await;
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(
-        stderr(&output).contains("[FAIL] Create the application's service principal"),
+        support::reported(
+            &stderr(&output),
+            Some("Create the application's service principal"),
+            "failed",
+            ""
+        ),
         "{}",
         stderr(&output)
     );
@@ -842,11 +847,16 @@ async fn a_failed_register_is_resumed_by_the_next_run_not_repeated() {
     let log = stderr(&output);
     let registered = json_of(&output);
     assert!(
-        log.contains("[ ok ] Prepare the certificate (done in an earlier run)"),
+        support::reported(&log, Some("Prepare the certificate"), "already_done", ""),
         "{log}"
     );
     assert!(
-        log.contains("[ ok ] Register this server's application (done in an earlier run)"),
+        support::reported(
+            &log,
+            Some("Register this server's application"),
+            "already_done",
+            ""
+        ),
         "{log}"
     );
     json_of(&server.app("link", "hybrid.admin", &[]).await);

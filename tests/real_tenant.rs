@@ -304,7 +304,12 @@ async fn link_waits_for_the_role_and_refuses_when_it_never_comes() {
     let credential = support::run_json(state.path(), &["credential", "show"]);
     assert_eq!(credential["connector_identity_type"], "Application");
     assert!(
-        log.contains("[ ok ] Sign in as the application for the synchronization service: token acquired with ADSynchronization.ReadWrite.All"),
+        support::reported(
+            &log,
+            Some("Sign in as the application for the synchronization service"),
+            "done",
+            "token acquired with ADSynchronization.ReadWrite.All"
+        ),
         "{log}"
     );
 }
@@ -352,6 +357,28 @@ async fn doctor_checks_everything_and_exits_by_the_worst_finding() {
         assert_eq!(verdict(check), "OK", "{check}: {findings:#}");
     }
     assert_eq!(verdict("key store"), "WARN");
+    // What a Hybrid Identity Administrator may not do is a warning, with the
+    // roles that may.
+    for check in [
+        "app rotate --upn (current key expired or missing)",
+        "service-account add (when a new account is needed)",
+        "service-account remove",
+    ] {
+        assert_eq!(verdict(check), "WARN", "{check}: {findings:#}");
+    }
+    let rollback = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "service-account add (when a new account is needed)")
+        .unwrap();
+    let fix = rollback["fix"].as_str().unwrap();
+    assert!(
+        fix.contains(
+            "Global Administrator, or User Administrator and Privileged Role Administrator together"
+        ),
+        "{fix}"
+    );
 
     // The human table says the same; an unknown tenant fails the run.
     let output = support::run_async(

@@ -501,3 +501,70 @@ async fn a_blank_credential_record_is_rebuilt_from_the_tenant() {
         .await;
     refused(&output, &["nothing to repair"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_not_waited_for_warns_and_doctor_reports_an_account_that_fails() {
+    let server = Server::with(SandboxConfig::default()).await;
+    let (legacy, _) = server.legacy();
+    json_of(&server.use_legacy().await);
+    server.onboard().await;
+    server.delete_user(&legacy).await;
+
+    let output = server
+        .as_user(
+            &["service-account", "add"],
+            "global.admin",
+            &["--no-wait"],
+            vec![],
+        )
+        .await;
+    assert!(
+        stderr(&output).contains("WARNING") && stderr(&output).contains("15 minutes"),
+        "{}",
+        stderr(&output)
+    );
+    let rolled_back = json_of(&output);
+    assert_eq!(rolled_back["created"], true);
+    assert_eq!(rolled_back["verified"], false);
+    let upn = rolled_back["user_principal_name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let token_finding = async || {
+        let output = server
+            .run(
+                vec!["--json".into(), "doctor".into()],
+                String::new(),
+                vec![],
+            )
+            .await;
+        let findings: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let finding = findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["check"] == "token");
+        (
+            output.status.success(),
+            finding.cloned().expect("a token finding"),
+        )
+    };
+    let (_, finding) = token_finding().await;
+    assert_eq!(finding["verdict"], "OK", "{finding}");
+    assert!(
+        finding["detail"].as_str().unwrap().contains(&upn),
+        "{finding}"
+    );
+
+    // An account that does not sign in (here: gone) fails the check, and the
+    // fix names the wait a new account may need.
+    server.delete_user(&upn).await;
+    let (healthy, finding) = token_finding().await;
+    assert!(!healthy);
+    assert_eq!(finding["verdict"], "FAIL", "{finding}");
+    assert!(
+        finding["fix"].as_str().unwrap().contains("15 minutes"),
+        "{finding}"
+    );
+}

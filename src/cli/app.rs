@@ -186,7 +186,7 @@ fn human_removed(removed: &RemovedKey) -> String {
 fn keys(connection: ConnectionArgs, server: &mut LocalServer, out: &Output) -> anyhow::Result<()> {
     let (inputs, settings) = connection.for_credential(server, DEFAULT_ADMIN_CLIENT_ID)?;
     let settings = settings?;
-    let keys = run_operation(server, async |server, progress| {
+    let keys = run_operation(server, out, async |server, progress| {
         application_keys(server, settings, progress).await
     })?;
     remember(server, &inputs)?;

@@ -119,7 +119,10 @@ pub fn run(command: CertCommand, server: &mut LocalServer, out: &Output) -> anyh
         CertCommand::Show(args) => {
             let stored = server.certificate(&args.hash.hash)?;
             if args.pem && !out.json {
-                print!("{}", stored.info.pem());
+                use std::io::Write;
+                std::io::stdout()
+                    .lock()
+                    .write_all(stored.info.pem().as_bytes())?;
                 return Ok(());
             }
             out.show(&stored, |stored| {

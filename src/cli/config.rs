@@ -39,7 +39,7 @@ pub fn run(command: ConfigCommand, server: &mut LocalServer, out: &Output) -> an
             let (_, settings) = args
                 .connection
                 .for_credential(server, DEFAULT_ADMIN_CLIENT_ID)?;
-            run_operation(server, async |server, progress| {
+            run_operation(server, out, async |server, progress| {
                 with_application_keys(server, settings, progress).await
             })?
         }

@@ -232,7 +232,7 @@ impl Invocation {
                 .map(|upn| admin_sign_in(upn, self.sign_in, self.password_stdin))
                 .transpose()?,
         };
-        let outcome = run_operation(server, async |server, progress| {
+        let outcome = run_operation(server, out, async |server, progress| {
             crate::engine::execute(server, &request, &plan, progress).await
         })?;
         remember(server, &connection)?;
@@ -288,14 +288,26 @@ fn read_password(from_stdin: bool, upn: &str) -> anyhow::Result<Secret> {
     Ok(Secret::new(password.as_str()))
 }
 
-/// Prints progress to stderr as it comes: one line per event, or on a terminal
-/// a live line for the running step that its outcome then replaces. Returns
-/// the sender for the engine and a handle that finishes once the sender is dropped.
-pub fn progress_printer() -> (ProgressSender, tokio::task::JoinHandle<()>) {
+/// Prints progress to stderr as it comes: with `--json` one JSON object per
+/// event (for automation to follow a run), otherwise one line per event, or
+/// on a terminal a live line for the running step that its outcome then
+/// replaces. Returns the sender for the engine and a handle that finishes
+/// once the sender is dropped.
+pub fn progress_printer(out: &Output) -> (ProgressSender, tokio::task::JoinHandle<()>) {
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Progress>();
     let live = std::io::stderr().is_terminal();
+    let json = out.json;
     let printer = tokio::spawn(async move {
         while let Some(progress) = receiver.recv().await {
+            if json {
+                match serde_json::to_string(&progress) {
+                    Ok(line) => eprintln!("{line}"),
+                    Err(error) => {
+                        tracing::warn!(%error, "a progress event could not be written as JSON")
+                    }
+                }
+                continue;
+            }
             let transient = matches!(
                 &progress,
                 Progress::Step {
@@ -318,11 +330,12 @@ pub fn progress_printer() -> (ProgressSender, tokio::task::JoinHandle<()>) {
 /// was done for a rerun.
 pub fn run_operation<T>(
     server: &mut LocalServer,
+    out: &Output,
     operation: impl AsyncFnOnce(&mut LocalServer, ProgressSender) -> Result<T, EngineError>,
 ) -> anyhow::Result<T> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let (progress, printer) = progress_printer();
+        let (progress, printer) = progress_printer(out);
         let outcome = tokio::select! {
             result = operation(server, progress) => Some(result),
             _ = tokio::signal::ctrl_c() => None,

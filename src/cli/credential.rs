@@ -59,7 +59,7 @@ pub fn run(
         CredentialCommand::Test(connection) => {
             let (inputs, settings) = connection.for_credential(server, DEFAULT_ADMIN_CLIENT_ID)?;
             let settings = settings?;
-            let result = run_operation(server, async |server, progress| {
+            let result = run_operation(server, out, async |server, progress| {
                 test_credential(server, settings, progress).await
             })?;
             remember(server, &inputs)?;

@@ -28,7 +28,7 @@ pub fn run(args: DoctorArgs, server: &mut LocalServer, out: &Output) -> anyhow::
         .as_ref()
         .map(|upn| args.how.sign_in(upn))
         .transpose()?;
-    let findings = run_operation(server, async |server, progress| {
+    let findings = run_operation(server, out, async |server, progress| {
         Ok(doctor(server, connection, admin, progress).await)
     })?;
     out.show(&findings, |findings| human(findings))?;

@@ -8,6 +8,7 @@ mod connection;
 mod credential;
 mod doctor;
 mod events;
+mod logging;
 mod output;
 mod sandbox;
 mod scheduler;
@@ -17,6 +18,7 @@ mod wizard;
 use crate::engine::LocalServer;
 use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand};
+pub use logging::{LogFormat, reader_went_away};
 use output::Output;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -45,6 +47,11 @@ pub struct Cli {
     /// Diagnostics to stderr (-v informational, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+
+    /// How diagnostics are written: text (with the journal's priority prefix under systemd)
+    /// or JSON lines.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
 
     #[command(subcommand)]
     command: Option<Command>,
@@ -75,6 +82,14 @@ enum Command {
     ServiceAccount(service_account::ServiceAccountCommand),
     /// The local event log.
     Events(events::EventsArgs),
+    /// Shell completions on stdout (e.g. `entra-connect completions bash >
+    /// /etc/bash_completion.d/entra-connect`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The manual page (roff) on stdout: `entra-connect man | man -l -`.
+    Man,
     /// The onboarding wizard: pages in this terminal, or unattended with --answers.
     Wizard(wizard::WizardArgs),
     /// The sandbox tenant: a local emulation of Entra ID and Graph for tests and demos.
@@ -83,8 +98,9 @@ enum Command {
 }
 
 impl Cli {
-    pub fn verbosity(&self) -> u8 {
-        self.verbose
+    /// Sets up diagnostics as the options and the environment ask.
+    pub fn init_logging(&self) {
+        logging::init(self.verbose, self.log_format);
     }
 }
 
@@ -106,6 +122,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     // Commands that keep no local state run before the state directory is resolved.
     let command = match command {
         Command::Sandbox(command) => return sandbox::run(command),
+        Command::Completions { shell } => return completions(shell),
+        Command::Man => return manual(),
         Command::Cert(cert::CertCommand::Hash(args)) => return cert::hash(args, &out),
         other => other,
     };
@@ -135,7 +153,32 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Doctor(args) => doctor::run(args, &mut server, &out),
         Command::Wizard(args) => wizard::run(args, server, &out),
         Command::Sandbox(command) => sandbox::run(command),
+        Command::Completions { shell } => completions(shell),
+        Command::Man => manual(),
     }
+}
+
+/// Completions for `shell`, made from the command line's definition.
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
+    let mut command = Cli::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "entra-connect", &mut script);
+    write_stdout(&script)
+}
+
+/// The manual page, made from the command line's definition.
+fn manual() -> anyhow::Result<()> {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+    write_stdout(&page)
+}
+
+fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(bytes)?;
+    stdout.flush()?;
+    Ok(())
 }
 
 /// Input that is malformed or missing: the process exits with code 2, like

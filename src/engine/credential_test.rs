@@ -1,13 +1,15 @@
 //! `credential test`: sign in with the connector's current credential for the
-//! synchronization service, and say who, with what, until when.
+//! synchronization service, and say who, with what, until when. The same
+//! sign-in serves `doctor` and the scheduler's sync-cycle check.
 
 use super::certificates::usable_certificate;
 use super::operation::{Check, Run};
 use super::progress::ProgressSender;
 use super::service_account::legacy_sign_in;
 use super::{EngineError, LocalServer};
-use crate::domain::{ConnectorCredential, SYNC_SERVICE_APP_ID, ServiceAccountCredential};
+use crate::domain::{ConnectorCredential, SYNC_SERVICE_APP_ID, SYNC_SERVICE_ROLE};
 use crate::entra::client::{ConnectionSettings, EntraClient};
+use crate::entra::oauth::AccessToken;
 use crate::host::passwords;
 use serde::Serialize;
 
@@ -24,71 +26,91 @@ pub struct CredentialTest {
     pub user_principal_name: Option<String>,
 }
 
+/// Who the connector signs in as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Connector {
+    Application { app_id: String, tenant_id: String },
+    ServiceAccount { upn: String },
+}
+
+impl std::fmt::Display for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Connector::Application { app_id, .. } => write!(f, "application {app_id}"),
+            Connector::ServiceAccount { upn } => write!(f, "the service account {upn}"),
+        }
+    }
+}
+
+/// A token for the synchronization service with the connector's credential:
+/// the application's certificate, or the legacy account's stored password.
+pub async fn connector_token(
+    server: &LocalServer,
+    client: &EntraClient,
+) -> Result<(Connector, AccessToken), EngineError> {
+    match server.credential()? {
+        ConnectorCredential::Application(app) => {
+            let stored = usable_certificate(server, &app.certificate_sha256)?;
+            let store = server.key_store()?;
+            let scope = format!("{SYNC_SERVICE_APP_ID}/.default");
+            let token = client
+                .app_token(&store, &stored.info, &app.application_id, &scope)
+                .await?;
+            let connector = Connector::Application {
+                app_id: app.application_id,
+                tenant_id: app.tenant_id,
+            };
+            Ok((connector, token))
+        }
+        ConnectorCredential::ServiceAccount(account) => {
+            let upn = account.user_principal_name;
+            let password = passwords::load(server.state_dir(), &upn)?
+                .ok_or_else(|| EngineError::PasswordLost { upn: upn.clone() })?;
+            let token = legacy_sign_in(client, &upn, &password).await?;
+            Ok((Connector::ServiceAccount { upn }, token))
+        }
+        ConnectorCredential::None => Err(EngineError::NoApplicationCredential),
+    }
+}
+
+/// Whether the token lets the connector synchronize: an application's
+/// carries the app role; the legacy account's is delegated (its directory
+/// role decides), so signing in is the test.
+pub fn may_synchronize(connector: &Connector, token: &AccessToken) -> bool {
+    match connector {
+        Connector::Application { .. } => token
+            .claims()
+            .roles
+            .iter()
+            .any(|role| role == SYNC_SERVICE_ROLE),
+        Connector::ServiceAccount { .. } => true,
+    }
+}
+
 pub async fn test_credential(
     server: &LocalServer,
     connection: ConnectionSettings,
     progress: ProgressSender,
 ) -> Result<CredentialTest, EngineError> {
-    let app = match server.credential()? {
-        ConnectorCredential::Application(app) => app,
-        ConnectorCredential::ServiceAccount(account) => {
-            return test_service_account(server, connection, progress, account).await;
-        }
-        ConnectorCredential::None => return Err(EngineError::NoApplicationCredential),
+    let sign_in_client = connection.admin_client_id.clone();
+    let mut run = Run::untracked("credential-test", &[TOKEN.plan("")], progress);
+    let client = EntraClient::new(connection, run.retry_observer())?;
+    let (connector, token) = run
+        .check(TOKEN, async || {
+            let signed_in = connector_token(server, &client).await?;
+            Ok((signed_in, String::new()))
+        })
+        .await?;
+    let claims = token.claims();
+    let (client_id, tenant_id, user_principal_name) = match connector {
+        Connector::Application { app_id, tenant_id } => (app_id, tenant_id, None),
+        Connector::ServiceAccount { upn } => (sign_in_client, String::new(), Some(upn)),
     };
-    let stored = usable_certificate(server, &app.certificate_sha256)?;
-    let store = server.key_store()?;
-    let mut run = Run::untracked("credential-test", &[TOKEN.plan("")], progress);
-    let client = EntraClient::new(connection, run.retry_observer())?;
-    let token = run
-        .check(TOKEN, async || {
-            let token = client
-                .app_token(
-                    &store,
-                    &stored.info,
-                    &app.application_id,
-                    &format!("{SYNC_SERVICE_APP_ID}/.default"),
-                )
-                .await?;
-            Ok((token, String::new()))
-        })
-        .await?;
-    let claims = token.claims();
-    Ok(CredentialTest {
-        client_id: app.application_id,
-        tenant_id: claims.tid.unwrap_or(app.tenant_id),
-        roles: claims.roles,
-        expires_in_seconds: token.lifetime.as_secs(),
-        user_principal_name: None,
-    })
-}
-
-/// The legacy account signs in with its stored password (password grant)
-/// for the synchronization service.
-async fn test_service_account(
-    server: &LocalServer,
-    connection: ConnectionSettings,
-    progress: ProgressSender,
-    account: ServiceAccountCredential,
-) -> Result<CredentialTest, EngineError> {
-    let upn = account.user_principal_name;
-    let password = passwords::load(server.state_dir(), &upn)?
-        .ok_or_else(|| EngineError::PasswordLost { upn: upn.clone() })?;
-    let client_id = connection.admin_client_id.clone();
-    let mut run = Run::untracked("credential-test", &[TOKEN.plan("")], progress);
-    let client = EntraClient::new(connection, run.retry_observer())?;
-    let token = run
-        .check(TOKEN, async || {
-            let token = legacy_sign_in(&client, &upn, &password).await?;
-            Ok((token, String::new()))
-        })
-        .await?;
-    let claims = token.claims();
     Ok(CredentialTest {
         client_id,
-        tenant_id: claims.tid.unwrap_or_default(),
+        tenant_id: claims.tid.unwrap_or(tenant_id),
         roles: claims.roles,
         expires_in_seconds: token.lifetime.as_secs(),
-        user_principal_name: Some(upn),
+        user_principal_name,
     })
 }

@@ -5,13 +5,12 @@
 //! them. One finding per check, with the fix when it is not OK.
 
 use super::admin::consent_required;
+use super::credential_test::{connector_token, may_synchronize};
 use super::operation::{Check, Run};
 use super::permissions::{self, Grantee, Needs};
 use super::progress::{Progress, ProgressSender};
 use super::{EngineError, LocalServer};
-use crate::domain::{
-    ConnectorCredential, ROTATION_WARNING_DAYS, SYNC_SERVICE_APP_ID, SYNC_SERVICE_ROLE, format_time,
-};
+use crate::domain::{ConnectorCredential, ROTATION_WARNING_DAYS, SYNC_SERVICE_ROLE, format_time};
 use crate::entra::client::{ConnectionSettings, EntraClient, UserSignIn};
 use crate::entra::discovery::Authority;
 use crate::entra::graph::GRAPH_APP_ID;
@@ -72,15 +71,34 @@ impl Finding {
 const SKEW_FAIL: Duration = Duration::from_secs(300);
 const SKEW_WARN: Duration = Duration::from_secs(60);
 
-/// The operations whose needs `doctor --upn` checks, by the command that runs them.
-const OPERATIONS: [(&str, Needs); 2] = [
+/// The operations whose needs `doctor --upn` checks, by the command that runs
+/// them, and how a missing permission counts: onboarding fails without it;
+/// the others need a more privileged administrator only now and then.
+const OPERATIONS: [(&str, Needs, Verdict); 5] = [
     (
         "app register / wizard (Managed, BYOC)",
         permissions::REGISTER,
+        Verdict::Fail,
     ),
     (
         "app link --application-app-id (BYOA)",
         permissions::CHECK_APPLICATION,
+        Verdict::Fail,
+    ),
+    (
+        "app rotate --upn (current key expired or missing)",
+        permissions::UPDATE_CREDENTIALS,
+        Verdict::Warn,
+    ),
+    (
+        "service-account add (when a new account is needed)",
+        permissions::CREATE_SYNC_ACCOUNT,
+        Verdict::Warn,
+    ),
+    (
+        "service-account remove",
+        permissions::DELETE_SYNC_ACCOUNT,
+        Verdict::Warn,
     ),
 ];
 
@@ -115,19 +133,15 @@ pub async fn doctor(
             return findings;
         }
     };
-    if let ConnectorCredential::Application(app) =
-        server.credential().unwrap_or(ConnectorCredential::None)
-    {
-        findings.push(
-            token_finding(
-                server,
-                &client,
-                &app.application_id,
-                &app.certificate_sha256,
-            )
-            .await,
-        );
-        findings.push(key_audit_finding(server, &connection).await);
+    match server.credential().unwrap_or(ConnectorCredential::None) {
+        ConnectorCredential::None => {}
+        ConnectorCredential::ServiceAccount(_) => {
+            findings.push(token_finding(server, &client).await);
+        }
+        ConnectorCredential::Application(_) => {
+            findings.push(token_finding(server, &client).await);
+            findings.push(key_audit_finding(server, &connection).await);
+        }
     }
     if let Some(admin) = admin {
         findings.extend(admin_findings(&mut run, &client, &connection, &admin).await);
@@ -367,39 +381,31 @@ async fn key_audit_finding(server: &LocalServer, connection: &ConnectionSettings
     }
 }
 
-/// A token with the current credential, carrying the synchronization role.
-async fn token_finding(
-    server: &LocalServer,
-    client: &EntraClient,
-    app_id: &str,
-    hash: &crate::domain::CertificateHash,
-) -> Finding {
-    let result = async {
-        let stored = super::certificates::usable_certificate(server, hash)?;
-        let store = server.key_store()?;
-        let scope = format!("{SYNC_SERVICE_APP_ID}/.default");
-        Ok::<_, EngineError>(
-            client
-                .app_token(&store, &stored.info, app_id, &scope)
-                .await?,
-        )
-    }
-    .await;
-    match result {
-        Ok(token) if token.claims().roles.iter().any(|r| r == SYNC_SERVICE_ROLE) => Finding::new(
+/// A token with the current credential that lets the connector synchronize.
+async fn token_finding(server: &LocalServer, client: &EntraClient) -> Finding {
+    match connector_token(server, client).await {
+        Ok((connector, token)) if may_synchronize(&connector, &token) => Finding::new(
             "token",
             Verdict::Ok,
-            format!("the connector's credential gets a token with {SYNC_SERVICE_ROLE}"),
+            format!("{connector} gets a token for the synchronization service"),
         ),
-        Ok(_) => Finding::new(
+        Ok((connector, _)) => Finding::new(
             "token",
             Verdict::Fail,
-            format!("the connector's token does not carry {SYNC_SERVICE_ROLE}"),
+            format!("the token of {connector} does not carry {SYNC_SERVICE_ROLE}"),
         )
         .fix(format!(
             "grant the application {SYNC_SERVICE_ROLE} on the Microsoft Entra AD Synchronization Service (API permissions, admin consent)"
         )),
-        Err(error) => Finding::failed("token", &error),
+        Err(error) => {
+            let finding = Finding::failed("token", &error);
+            match server.credential() {
+                Ok(ConnectorCredential::ServiceAccount(_)) => finding.fix(
+                    "an account created in the last 15 minutes (service-account add --no-wait) may not sign in yet: check again later; otherwise record its current password with `entra-connect service-account use`",
+                ),
+                _ => finding,
+            }
+        }
     }
 }
 
@@ -444,11 +450,11 @@ async fn admin_findings(
                 Verdict::Fail,
                 format!("{} cannot sign in to this client: {error}", admin.upn()),
             )];
-            findings.extend(OPERATIONS.iter().map(|(operation, needs)| {
+            findings.extend(OPERATIONS.iter().map(|(operation, needs, missing_is)| {
                 let missing = grantee.consent(needs.scopes);
                 Finding::new(
                     *operation,
-                    Verdict::Fail,
+                    *missing_is,
                     format!("needs {}", needs.describe()),
                 )
                 .fix(missing.to_string())
@@ -467,7 +473,7 @@ async fn admin_findings(
             sorted(&scopes)
         ),
     )];
-    findings.extend(OPERATIONS.iter().map(|(operation, needs)| {
+    findings.extend(OPERATIONS.iter().map(|(operation, needs, missing_is)| {
         match needs.check(&scopes, &roles, &grantee) {
             Ok(()) => Finding::new(
                 *operation,
@@ -476,7 +482,7 @@ async fn admin_findings(
             ),
             Err(error) => Finding::new(
                 *operation,
-                Verdict::Fail,
+                *missing_is,
                 format!("needs {}", needs.describe()),
             )
             .fix(error.to_string()),

@@ -6,10 +6,10 @@
 //! scheduler is suspended. "Now" comes from a [`Clock`], so tests put it
 //! anywhere.
 
+use super::credential_test::{Connector, connector_token, may_synchronize};
 use super::{EngineError, LocalServer};
 use crate::domain::{
-    ConnectorCredential, EventId, EventLevel, ROTATION_WARNING_DAYS, SYNC_SERVICE_APP_ID,
-    SYNC_SERVICE_ROLE, format_time,
+    ConnectorCredential, EventId, EventLevel, ROTATION_WARNING_DAYS, SYNC_SERVICE_ROLE, format_time,
 };
 use crate::entra::client::{ConnectionSettings, EntraClient};
 use crate::host::{events, settings};
@@ -293,30 +293,25 @@ async fn sync_cycle_check(
     connection: Result<ConnectionSettings, EngineError>,
 ) -> (bool, String) {
     let result = async {
-        let ConnectorCredential::Application(app) = server.credential()? else {
-            return Err(EngineError::NoApplicationCredential);
-        };
-        let stored = super::certificates::usable_certificate(server, &app.certificate_sha256)?;
-        let store = server.key_store()?;
         let client = EntraClient::new(connection?, std::sync::Arc::new(|_| {}))?;
-        let scope = format!("{SYNC_SERVICE_APP_ID}/.default");
-        let token = client
-            .app_token(&store, &stored.info, &app.application_id, &scope)
-            .await?;
-        Ok::<_, EngineError>((app.application_id, token.claims().roles))
+        connector_token(server, &client).await
     }
     .await;
     match result {
-        Ok((app_id, roles)) if roles.iter().any(|r| r == SYNC_SERVICE_ROLE) => (
+        Ok((connector, token)) if may_synchronize(&connector, &token) => (
             true,
             format!(
-                "Sync-cycle check: application {app_id} signed in for the synchronization service with {SYNC_SERVICE_ROLE}."
+                "Sync-cycle check: {connector} signed in for the synchronization service{}.",
+                match connector {
+                    Connector::Application { .. } => format!(" with {SYNC_SERVICE_ROLE}"),
+                    Connector::ServiceAccount { .. } => String::new(),
+                }
             ),
         ),
-        Ok((app_id, _)) => (
+        Ok((connector, _)) => (
             false,
             format!(
-                "Sync-cycle check failed: the token of application {app_id} does not carry {SYNC_SERVICE_ROLE}; grant it on the Microsoft Entra AD Synchronization Service."
+                "Sync-cycle check failed: the token of {connector} does not carry {SYNC_SERVICE_ROLE}; grant it on the Microsoft Entra AD Synchronization Service."
             ),
         ),
         Err(error) => (false, format!("Sync-cycle check failed: {error}")),

@@ -14,7 +14,13 @@ pub fn record(
     id: EventId,
     message: &str,
 ) -> rusqlite::Result<()> {
-    tracing::info!(event_id = id.0, level = level.as_str(), message, "event");
+    // Also a log line at the event's own level, so the journal (or a log
+    // shipper) carries every event with its id.
+    match level {
+        EventLevel::Error => tracing::error!(event_id = id.0, "{message}"),
+        EventLevel::Warning => tracing::warn!(event_id = id.0, "{message}"),
+        EventLevel::Information => tracing::info!(event_id = id.0, "{message}"),
+    }
     conn.execute(
         "INSERT INTO events (time, level, event_id, message) VALUES (?1, ?2, ?3, ?4)",
         params![

@@ -43,6 +43,10 @@ pub enum StateError {
         describe_holders(holders)
     )]
     Locked { path: PathBuf, holders: Vec<String> },
+    #[error(
+        "{path} is readable by other users (mode {mode:03o}); a stored password is not used from it. Fix: chmod 600 {path}, then record the password again (`entra-connect service-account use`) if others may have read it"
+    )]
+    TooOpen { path: PathBuf, mode: u32 },
     #[error("the state database {path} could not be used: {source}")]
     Sqlite {
         path: PathBuf,

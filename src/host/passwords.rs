@@ -7,7 +7,7 @@ use super::{StateError, create_private_dir};
 use crate::entra::Secret;
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 const DIRECTORY: &str = "service-accounts";
@@ -52,6 +52,16 @@ pub fn save(state_dir: &Path, upn: &str, password: &Secret) -> Result<(), StateE
 /// `upn`'s stored password, if there is one.
 pub fn load(state_dir: &Path, upn: &str) -> Result<Option<Secret>, StateError> {
     let path = file(state_dir, upn);
+    match std::fs::metadata(&path) {
+        Ok(metadata) if metadata.permissions().mode() & 0o077 != 0 => {
+            return Err(StateError::TooOpen {
+                mode: metadata.permissions().mode() & 0o777,
+                path,
+            });
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        _ => {}
+    }
     match std::fs::read_to_string(&path) {
         Ok(text) => Ok(Some(Secret::new(text))),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -75,4 +85,31 @@ pub fn forget_others(state_dir: &Path, keep: Option<&str>) -> Result<(), StateEr
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_is_kept_owner_only_and_refused_once_others_may_read_it() {
+        let state = tempfile::tempdir().unwrap();
+        let upn = "Sync_HOST_0123456789ab@contoso.onmicrosoft.com";
+        assert!(load(state.path(), upn).unwrap().is_none());
+        save(state.path(), upn, &Secret::new("first")).unwrap();
+        save(state.path(), upn, &Secret::new("second")).unwrap();
+        let path = file(state.path(), upn);
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&directory(state.path())), 0o700);
+        let loaded = load(state.path(), upn).unwrap().unwrap();
+        assert_eq!(loaded.expose(), "second");
+
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let refused = load(state.path(), upn).unwrap_err().to_string();
+        assert!(refused.contains("chmod 600"), "{refused}");
+
+        forget_others(state.path(), None).unwrap();
+        assert!(!path.exists());
+    }
 }

@@ -136,3 +136,21 @@ pub fn combined_pem(dir: &Path, name: &str, cert: &Path, key: &Path) -> PathBuf 
     std::fs::write(&path, text).expect("write combined PEM");
     path
 }
+
+/// Whether a `--json` run reported, on stderr, a progress event of the step
+/// titled `title` (any step when `None`) with `status` (`running`,
+/// `retrying`, `already_done`, `done`, `failed`) whose reason, detail or
+/// error contains `text`.
+pub fn reported(stderr: &str, title: Option<&str>, status: &str, text: &str) -> bool {
+    stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|event| event["event"] == "step" && event["status"] == status)
+        .filter(|event| title.is_none_or(|title| event["title"] == title))
+        .any(|event| {
+            text.is_empty()
+                || ["why", "detail", "error"]
+                    .iter()
+                    .any(|field| event[field].as_str().is_some_and(|s| s.contains(text)))
+        })
+}

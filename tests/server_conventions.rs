@@ -1,0 +1,162 @@
+//! The habits of a Linux server tool, tried as processes: a reader that goes
+//! away, diagnostics that fit where they go (plain in a pipe, the journal's
+//! priorities under systemd, JSON lines), and tables that fit a width.
+
+mod support;
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn binary() -> String {
+    env!("CARGO_BIN_EXE_entra-connect").to_string()
+}
+
+/// Fills the event log with `count` long events (directly in the database:
+/// what matters is how they are printed).
+fn many_events(state: &Path, count: usize) {
+    support::run_ok(state, &["scheduler", "show"]);
+    let db = rusqlite::Connection::open(state.join("entra-connect.db")).unwrap();
+    for n in 0..count {
+        db.execute(
+            "INSERT INTO events (time, level, event_id, message) VALUES (?1, 'Information', 1200, ?2)",
+            rusqlite::params![
+                "2026-12-01T08:00:00Z",
+                format!("Scheduler settings changed ({n}): {}", "a long explanation ".repeat(12))
+            ],
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_the_command_quietly() {
+    let state = tempfile::tempdir().unwrap();
+    // Far more than a pipe holds, so the writer meets the closed pipe.
+    many_events(state.path(), 2000);
+    let output = Command::new("bash")
+        .args([
+            "-c",
+            "set -o pipefail; \"$0\" --state-dir \"$1\" events | head -n 1",
+            &binary(),
+            &state.path().to_string_lossy(),
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "",
+        "nothing on stderr"
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 1);
+}
+
+#[test]
+fn tables_wrap_to_a_hundred_columns_off_a_terminal() {
+    let state = tempfile::tempdir().unwrap();
+    many_events(state.path(), 3);
+    let text = support::run_ok(state.path(), &["events"]);
+    let widest = text.lines().map(|line| line.chars().count()).max().unwrap();
+    assert!(widest <= 100, "a line of {widest} columns:\n{text}");
+    assert!(text.contains("a long explanation"), "{text}");
+    // --json is unchanged: each message whole.
+    let events = support::run_json(state.path(), &["events"]);
+    let message = events[0]["message"].as_str().unwrap();
+    assert!(message.len() > 200, "{message}");
+}
+
+/// `cert new` with `-v` and `env`: its stderr.
+fn diagnostics(extra: &[&str], env: &[(&str, &str)]) -> String {
+    let state = tempfile::tempdir().unwrap();
+    let mut command = Command::new(binary());
+    command
+        .arg("--state-dir")
+        .arg(state.path())
+        .args(extra)
+        .args(["cert", "new"])
+        .env_remove("JOURNAL_STREAM")
+        .env_remove("NO_COLOR")
+        .stdout(Stdio::null());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stderr).unwrap()
+}
+
+#[test]
+fn diagnostics_fit_where_they_go() {
+    // A pipe gets no colour codes, with or without NO_COLOR.
+    for env in [&[][..], &[("NO_COLOR", "1")][..]] {
+        let text = diagnostics(&["-v"], env);
+        assert!(text.contains("event_id=1100"), "{text}");
+        assert!(!text.contains('\x1b'), "colour codes in a pipe: {text:?}");
+    }
+
+    // Under systemd every event is a line with its journal priority, even
+    // without -v, so `journalctl -p warning` finds the warnings.
+    let text = diagnostics(&[], &[("JOURNAL_STREAM", "8:12345")]);
+    let line_of = |id: &str| {
+        text.lines()
+            .find(|line| line.contains(&format!("event_id={id}")))
+            .unwrap_or_else(|| panic!("no event {id} in {text}"))
+            .to_string()
+    };
+    assert!(line_of("1100").starts_with("<6>"), "{text}");
+    assert!(line_of("1014").starts_with("<4>"), "{text}");
+    assert!(!text.contains('\x1b'), "{text:?}");
+
+    // For log shippers: one JSON object per diagnostic line.
+    let text = diagnostics(&["--log-format", "json"], &[]);
+    let logged: Vec<Value> = text
+        .lines()
+        .filter(|line| line.starts_with('{'))
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    let warning = logged
+        .iter()
+        .find(|line| line["fields"]["event_id"] == 1014)
+        .unwrap_or_else(|| panic!("no event 1014 in {text}"));
+    assert_eq!(warning["level"], "WARN");
+}
+
+fn run_stdout(args: &[&str]) -> String {
+    let output = Command::new(binary()).args(args).output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn completions_and_the_manual_page_come_from_the_command_line() {
+    let bash = run_stdout(&["completions", "bash"]);
+    for word in [
+        "service-account",
+        "remove-key",
+        "--state-dir",
+        "--log-format",
+    ] {
+        assert!(bash.contains(word), "{word} in the bash completions");
+    }
+    // bash itself accepts the script.
+    let checked = Command::new("bash")
+        .args(["-n", "-c", &bash])
+        .output()
+        .unwrap();
+    assert!(checked.status.success(), "{checked:?}");
+    let zsh = run_stdout(&["completions", "zsh"]);
+    assert!(zsh.starts_with("#compdef entra-connect"), "{zsh}");
+    let fish = run_stdout(&["completions", "fish"]);
+    assert!(fish.contains("complete -c entra-connect"), "{fish}");
+
+    let page = run_stdout(&["man"]);
+    assert!(page.contains(".TH entra-connect"), "{page}");
+    for section in [".SH NAME", ".SH SYNOPSIS", ".SH OPTIONS", ".SH SUBCOMMANDS"] {
+        assert!(page.contains(section), "{section} in the manual page");
+    }
+    assert!(
+        page.contains("service\\-account"),
+        "the subcommands are listed"
+    );
+}
