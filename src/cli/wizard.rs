@@ -90,6 +90,7 @@ async fn interactive(
         let handle = Sandbox::start(SandboxConfig {
             auto_approve: Some(admin),
             auto_approve_delay: std::time::Duration::from_secs(2),
+            auto_approve_as_hinted: true,
             ..SandboxConfig::default()
         })
         .await?;
@@ -154,7 +155,7 @@ async fn record_legacy_account(
             password: Secret::new(account.password.clone()),
         }),
     };
-    let (progress, printer) = progress_printer();
+    let (progress, printer) = progress_printer(&Output { json: false });
     let recorded = crate::engine::execute(server, &entra, &plan, progress).await;
     let _ = printer.await;
     recorded?;

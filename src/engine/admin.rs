@@ -31,9 +31,12 @@ pub fn plan_sign_in(target: &Target, needs: &Needs) -> PlannedStep {
 
 /// The sign-in in a plan, under `check`'s title.
 pub fn plan_sign_in_as(check: Check, target: &Target, needs: &Needs) -> PlannedStep {
+    let who = match target.admin_upn.as_str() {
+        "" => "an administrator (none given yet)",
+        upn => upn,
+    };
     check.plan(format!(
-        "Sign in as {} to tenant {} and check, before any change, that the account holds {}",
-        target.admin_upn,
+        "Sign in as {who} to tenant {} and check, before any change, that the account holds {}",
         target.tenant,
         needs.describe()
     ))

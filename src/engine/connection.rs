@@ -50,7 +50,12 @@ pub fn for_credential(
 ) -> Result<ConnectionInputs, EngineError> {
     let tenant = match server.credential()? {
         ConnectorCredential::Application(app) => app.tenant_id.parse().ok(),
-        _ => None,
+        // The legacy account's domain is one of the tenant's verified domains.
+        ConnectorCredential::ServiceAccount(account) => account
+            .user_principal_name
+            .split_once('@')
+            .and_then(|(_, domain)| domain.parse().ok()),
+        ConnectorCredential::None => None,
     };
     Ok(given.or(remembered(server)?).or(ConnectionInputs {
         tenant,

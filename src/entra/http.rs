@@ -99,18 +99,27 @@ impl HttpClient {
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
             .user_agent(concat!("entra-connect/", env!("CARGO_PKG_VERSION")));
+        let mut extra = Vec::new();
         if let Some(path) = extra_root {
             let pem = std::fs::read(path).map_err(|e| {
                 EntraError::Config(format!("cannot read --ca-cert {}: {e}", path.display()))
             })?;
-            let certificate = reqwest::Certificate::from_pem(&pem).map_err(|e| {
-                EntraError::Config(format!(
-                    "--ca-cert {} is not a PEM certificate: {e}",
-                    path.display()
-                ))
-            })?;
-            builder = builder.tls_certs_merge([certificate]);
+            use rustls::pki_types::pem::PemObject;
+            extra = rustls::pki_types::CertificateDer::pem_slice_iter(&pem)
+                .collect::<Result<Vec<_>, _>>()
+                .ok()
+                .filter(|certificates| !certificates.is_empty())
+                .ok_or_else(|| {
+                    EntraError::Config(format!(
+                        "--ca-cert {} is not a PEM certificate",
+                        path.display()
+                    ))
+                })?;
         }
+        // The roots are read on the first handshake, not here.
+        let tls = super::tls::client_config(extra)
+            .map_err(|e| EntraError::Config(format!("cannot set up HTTPS: {e}")))?;
+        builder = builder.tls_backend_preconfigured(tls);
         let client = builder
             .build()
             .map_err(|e| EntraError::Config(format!("cannot set up HTTPS: {e}")))?;

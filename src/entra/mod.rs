@@ -13,6 +13,7 @@ pub mod http;
 pub mod oauth;
 pub mod oauth_error;
 pub mod oauth_http;
+mod tls;
 
 use std::fmt;
 

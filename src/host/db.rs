@@ -190,16 +190,22 @@ impl StateDb {
                 .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
                 .map_err(|source| self.classify(&path, source))?;
         }
-        for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let next = index + 1;
-            self.write(|tx| {
-                tx.execute_batch(sql)?;
-                tx.execute_batch(&format!(
-                    "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {next};"
-                ))
-            })?;
-            tracing::debug!(version = next, "state database migrated");
+        let pending = MIGRATIONS.iter().skip(version as usize);
+        if pending.len() == 0 {
+            return Ok(());
         }
+        // Every pending migration in one transaction: one commit to wait
+        // for on disk (a new state would otherwise sync once per migration).
+        let latest = MIGRATIONS.len();
+        self.write(|tx| {
+            for sql in pending {
+                tx.execute_batch(sql)?;
+            }
+            tx.execute_batch(&format!(
+                "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {latest};"
+            ))
+        })?;
+        tracing::debug!(version = latest, "state database migrated");
         Ok(())
     }
 }

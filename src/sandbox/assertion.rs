@@ -169,3 +169,45 @@ fn decode_thumbprint(value: &str, name: &str) -> Result<String, AssertionError> 
         .map(hex::encode_upper)
         .map_err(|_| AssertionError::Malformed(format!("{name} is not base64url")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// `header.claims.signature`, each part base64url of arbitrary bytes or
+    /// of a JSON object with arbitrary values: what a client could send.
+    fn jwt_like() -> impl Strategy<Value = String> {
+        let part = prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..96),
+            (".{0,12}", ".{0,24}", any::<i64>()).prop_map(|(key, text, number)| {
+                serde_json::json!({ "alg": "PS256", "x5t#S256": text, key: number, "exp": number })
+                    .to_string()
+                    .into_bytes()
+            }),
+        ];
+        (part.clone(), part.clone(), part).prop_map(|(a, b, c)| {
+            [a, b, c]
+                .map(|bytes| URL_SAFE_NO_PAD.encode(bytes))
+                .join(".")
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_assertions_are_refused(jwt in prop_oneof![".{0,200}", jwt_like()]) {
+            let audience = ["https://login.example/token".to_string()];
+            let expected = Expected {
+                audiences: &audience,
+                issuer: "client",
+                subject: Some("client"),
+                max_lifetime: Some(600),
+                require_jti: true,
+            };
+            let verified = verify(&jwt, &[], &expected, OffsetDateTime::now_utc(), Instant::now());
+            prop_assert!(verified.is_err());
+        }
+    }
+}

@@ -60,8 +60,12 @@ pub async fn device_code(
     let form = Form(url::form_urlencoded::parse(&body).into_owned().collect());
     let instant = Instant::now();
     let scope_text = form.require("scope")?.to_string();
-    let (client_id, user_code, device_code) = {
+    let (client_id, user_code, device_code, hinted) = {
         let mut directory = state.directory();
+        let hinted = form
+            .get("login_hint")
+            .filter(|hint| directory.user(hint, instant).is_some())
+            .map(str::to_string);
         let client = public_client(&directory, &form, instant)?;
         let scope = parse_scope(&scope_text)?;
         let resource = find_resource(&directory, &scope.resource, instant)?;
@@ -86,10 +90,14 @@ pub async fn device_code(
                 state: DeviceCodeState::Pending,
             },
         );
-        (client_id, user_code, device_code)
+        (client_id, user_code, device_code, hinted)
     };
     tracing::debug!(client_id, "device code issued");
-    if let Some(upn) = state.config.auto_approve.clone() {
+    let approver = match (&state.config.auto_approve, hinted) {
+        (Some(_), Some(hinted)) if state.config.auto_approve_as_hinted => Some(hinted),
+        (configured, _) => configured.clone(),
+    };
+    if let Some(upn) = approver {
         let state = state.clone();
         let user_code = user_code.clone();
         tokio::spawn(async move {

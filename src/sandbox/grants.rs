@@ -336,3 +336,31 @@ pub fn public_client<'d>(
     }
     Ok(client)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_forms_and_scopes_parse_or_are_refused(
+            body in proptest::collection::vec(any::<u8>(), 0..300),
+            scope in prop_oneof![".{0,120}", "([a-z0-9./:-]{0,30} ){0,4}"],
+        ) {
+            let form = Form::parse(&body);
+            let _ = form.get("client_id");
+            match parse_scope(&scope) {
+                // What is accepted names a resource.
+                Ok(request) => prop_assert!(!request.resource.is_empty()),
+                Err(error) => {
+                    prop_assert_eq!(error.status, StatusCode::BAD_REQUEST);
+                    prop_assert!(!error.message.is_empty());
+                }
+            }
+        }
+    }
+}

@@ -58,6 +58,10 @@ pub struct SandboxConfig {
     /// Approve every device code for this user after `auto_approve_delay`.
     pub auto_approve: Option<String>,
     pub auto_approve_delay: Duration,
+    /// With `auto_approve`: approve as the request's `login_hint` instead
+    /// when it names a user of the tenant (a demo where any seeded
+    /// administrator may sign in).
+    pub auto_approve_as_hinted: bool,
     /// Added before every response.
     pub latency: Duration,
     /// New objects stay invisible to other readers and the token endpoint this long.
@@ -91,6 +95,7 @@ impl Default for SandboxConfig {
             seed: None,
             auto_approve: None,
             auto_approve_delay: Duration::from_millis(1500),
+            auto_approve_as_hinted: false,
             latency: Duration::ZERO,
             replication_lag: Duration::ZERO,
             fault_rate: 0.0,
