@@ -151,16 +151,33 @@ pub(crate) trait Operation: Serialize {
         target: &Target,
     ) -> Result<Vec<PlannedStep>, EngineError> {
         let mut steps = self.plan(server, target)?;
-        let inputs = serde_json::to_string(self).map_err(EngineError::Journal)?;
-        let open = server.read(|conn| journal::open_run(conn, Self::KIND, Some(&inputs)))?;
-        if let Some(open) = open {
-            for step in &mut steps {
-                // The scheduler guard applies anew on every run.
-                step.done_earlier =
-                    step.name != SCHEDULER_OFF.id.name && open.done.contains_key(step.name);
-            }
+        let done = self.done_earlier(server)?;
+        for step in &mut steps {
+            // The scheduler guard applies anew on every run.
+            step.done_earlier = step.name != SCHEDULER_OFF.id.name && done.contains_key(step.name);
         }
         Ok(steps)
+    }
+
+    /// What an earlier, unfinished run with the same inputs journaled, by
+    /// step name (JSON text); empty when there is none.
+    fn done_earlier(&self, server: &LocalServer) -> Result<HashMap<String, String>, EngineError> {
+        let inputs = serde_json::to_string(self).map_err(EngineError::Journal)?;
+        let open = server.read(|conn| journal::open_run(conn, Self::KIND, Some(&inputs)))?;
+        Ok(open.map(|run| run.done).unwrap_or_default())
+    }
+
+    /// The value `step` journaled in an earlier, unfinished run with the same
+    /// inputs.
+    fn journaled<T: DeserializeOwned>(
+        &self,
+        server: &LocalServer,
+        step: StepId,
+    ) -> Result<Option<T>, EngineError> {
+        let done = self.done_earlier(server)?;
+        Ok(done
+            .get(step.name)
+            .and_then(|json| serde_json::from_str(json).ok()))
     }
 
     /// Runs the planned steps on `run`.

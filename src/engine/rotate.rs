@@ -24,11 +24,10 @@ use crate::entra::EntraError;
 use crate::entra::assertion::proof_of_possession;
 use crate::entra::client::EntraClient;
 use crate::entra::graph::{Application, GRAPH_APP_ID, GraphClient, KeyCredential};
-use crate::host::{credential, events, journal};
+use crate::host::{credential, events};
 use crate::keys::{KeyError, KeyStore, SoftwareKeyStore, StoredCertificate};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -184,18 +183,6 @@ struct Situation {
 }
 
 impl Rotate {
-    fn journaled<T: DeserializeOwned>(
-        &self,
-        server: &LocalServer,
-        step: &'static str,
-    ) -> Result<Option<T>, EngineError> {
-        let inputs = serde_json::to_string(self).map_err(EngineError::Journal)?;
-        let open = server.read(|conn| journal::open_run(conn, Self::KIND, Some(&inputs)))?;
-        Ok(open
-            .and_then(|run| run.done.get(step).cloned())
-            .and_then(|json| serde_json::from_str(&json).ok()))
-    }
-
     fn situation(&self, server: &LocalServer, admin: bool) -> Result<Situation, EngineError> {
         let credential = match server.credential()? {
             ConnectorCredential::Application(app) => app,
@@ -205,10 +192,10 @@ impl Rotate {
                 });
             }
         };
-        let prepared: Option<Prepared> = self.journaled(server, NEW_CERTIFICATE.id.name)?;
-        let added = match self.journaled::<AddedKey>(server, ADD_KEY.id.name)? {
+        let prepared: Option<Prepared> = self.journaled(server, NEW_CERTIFICATE.id)?;
+        let added = match self.journaled::<AddedKey>(server, ADD_KEY.id)? {
             Some(added) => Some(added),
-            None => self.journaled(server, REPLACE_KEYS.id.name)?,
+            None => self.journaled(server, REPLACE_KEYS.id)?,
         };
         let old = match &prepared {
             Some(prepared) => prepared.old.clone(),

@@ -211,12 +211,8 @@ impl RollBack {
 
     /// The account an earlier, unfinished run of this rollback created.
     fn created_earlier(&self, server: &LocalServer) -> Result<Option<NewAccount>, EngineError> {
-        let inputs = serde_json::to_string(self).map_err(EngineError::Journal)?;
-        let open = server.read(|conn| journal::open_run(conn, Self::KIND, Some(&inputs)))?;
-        Ok(open
-            .and_then(|run| run.done.get(CREATE_ACCOUNT.id.name).cloned())
-            .and_then(|json| serde_json::from_str::<Option<NewAccount>>(&json).ok())
-            .flatten())
+        let created: Option<Option<NewAccount>> = self.journaled(server, CREATE_ACCOUNT.id)?;
+        Ok(created.flatten())
     }
 }
 
@@ -798,7 +794,10 @@ impl Operation for RemoveServiceAccount {
                     ));
                 }
                 // Already deleted by an earlier run that stopped before it finished?
-                if self.done_earlier(server)? {
+                if self
+                    .done_earlier(server)?
+                    .contains_key(DELETE_ACCOUNT.id.name)
+                {
                     return Ok((None, "deleted by an earlier run".to_string()));
                 }
                 let upn = format!("{name}@{}", graph.initial_domain().await?);
@@ -864,14 +863,5 @@ impl Operation for RemoveServiceAccount {
             user_principal_name: upn,
             use_on_this_server: usage,
         })
-    }
-}
-
-impl RemoveServiceAccount {
-    /// Whether an unfinished earlier run with these inputs deleted the account.
-    fn done_earlier(&self, server: &LocalServer) -> Result<bool, EngineError> {
-        let inputs = serde_json::to_string(self).map_err(EngineError::Journal)?;
-        let open = server.read(|conn| journal::open_run(conn, Self::KIND, Some(&inputs)))?;
-        Ok(open.is_some_and(|run| run.done.contains_key(DELETE_ACCOUNT.id.name)))
     }
 }
