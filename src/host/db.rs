@@ -5,6 +5,7 @@
 use super::StateError;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
 use std::fs::{self, DirBuilder, OpenOptions};
+use std::io::Read;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -95,6 +96,7 @@ impl StateDb {
         create_private_dir(state_dir)?;
         let path = state_dir.join(DATABASE_FILE);
         create_private_file(&path)?;
+        refuse_non_sqlite(&path)?;
         let conn = Connection::open_with_flags(
             &path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -207,6 +209,27 @@ impl StateDb {
         })?;
         tracing::debug!(version = latest, "state database migrated");
         Ok(())
+    }
+}
+
+/// Refuses a file that is neither empty (a new state) nor a SQLite database:
+/// SQLite would take a file shorter than its header for an empty database
+/// and write over it.
+fn refuse_non_sqlite(path: &Path) -> Result<(), StateError> {
+    const HEADER: &[u8; 16] = b"SQLite format 3\0";
+    let unusable = |source: std::io::Error| StateError::Directory {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut start = Vec::with_capacity(HEADER.len());
+    std::fs::File::open(path)
+        .and_then(|file| file.take(HEADER.len() as u64).read_to_end(&mut start))
+        .map_err(unusable)?;
+    match start.is_empty() || start == HEADER {
+        true => Ok(()),
+        false => Err(StateError::NotADatabase {
+            path: path.to_path_buf(),
+        }),
     }
 }
 
