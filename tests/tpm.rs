@@ -614,3 +614,256 @@ fn without_a_tpm_store_tpm_fails_and_auto_falls_back_with_event_1014() {
         );
     }
 }
+
+/// The sandbox's connection arguments.
+fn connection_args(sb: &entra_connect::sandbox::SandboxHandle) -> Vec<String> {
+    [
+        "--tenant",
+        sb.tenant_id.as_str(),
+        "--authority-host",
+        sb.authority_host.as_str(),
+        "--graph-url",
+        sb.graph_url.as_str(),
+        "--replication-timeout",
+        "30",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Runs the binary with the sandbox's connection and the TPM at `tcti`.
+async fn run_with(
+    state: &Path,
+    sb: &entra_connect::sandbox::SandboxHandle,
+    tcti: &str,
+    args: &[&str],
+    stdin: String,
+) -> Output {
+    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    all.extend(connection_args(sb));
+    let env = vec![("ENTRA_CONNECT_TPM_TCTI".to_string(), tcti.to_string())];
+    support::run_async(state, all, stdin, env).await
+}
+
+/// Managed onboarding by hybrid.admin with the key in the TPM at `tcti`.
+async fn onboard_in_tpm(state: &Path, sb: &entra_connect::sandbox::SandboxHandle, tcti: &str) {
+    let user = sb.user("hybrid.admin").unwrap().clone();
+    for (command, extra) in [("register", &["--store", "tpm"][..]), ("link", &[][..])] {
+        let mut args = vec![
+            "--json",
+            "app",
+            command,
+            "--upn",
+            user.upn.as_str(),
+            "--sign-in",
+            "password",
+            "--password-stdin",
+        ];
+        args.extend_from_slice(extra);
+        ok(&run_with(state, sb, tcti, &args, format!("{}\n", user.password)).await);
+    }
+}
+
+fn current_hash(state: &Path, tcti: &str) -> String {
+    let shown = json(state, tcti, &["credential", "show"]);
+    assert_eq!(shown["application"]["key_store"], "Tpm", "{shown}");
+    shown["application"]["certificate_sha256"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn credential_test(
+    state: &Path,
+    sb: &entra_connect::sandbox::SandboxHandle,
+    tcti: &str,
+) -> Output {
+    run_with(
+        state,
+        sb,
+        tcti,
+        &["--json", "credential", "test"],
+        String::new(),
+    )
+    .await
+}
+
+struct At(time::OffsetDateTime);
+
+impl entra_connect::engine::maintenance::Clock for At {
+    fn now(&self) -> time::OffsetDateTime {
+        self.0
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_puts_the_new_key_in_the_tpm_and_destroys_the_old_one() {
+    use entra_connect::domain::{ConnectionInputs, EventId};
+    use entra_connect::engine::LocalServer;
+    use entra_connect::engine::connection::settings;
+    use entra_connect::engine::maintenance::run_once;
+    use entra_connect::entra::client::DEFAULT_ADMIN_CLIENT_ID;
+
+    let tpm = Swtpm::start();
+    let tcti = tpm.tcti();
+    let sb = common::start().await;
+    let state = tempfile::tempdir().unwrap();
+    let keys = state.path().join("keys");
+    onboard_in_tpm(state.path(), &sb, &tcti).await;
+    let first = current_hash(state.path(), &tcti);
+
+    // Manual rotation: no --store, so the new key goes where the old one was.
+    let plan = run_with(
+        state.path(),
+        &sb,
+        &tcti,
+        &["--json", "app", "rotate", "--dry-run"],
+        String::new(),
+    )
+    .await;
+    let plan = ok(&plan);
+    assert!(plan.contains(&format!("in the TPM at {tcti}")), "{plan}");
+    let rotated = run_with(
+        state.path(),
+        &sb,
+        &tcti,
+        &["--json", "app", "rotate"],
+        String::new(),
+    )
+    .await;
+    let rotated: Value = serde_json::from_str(&ok(&rotated)).unwrap();
+    assert_eq!(rotated["old_key"]["result"], "removed", "{rotated}");
+    assert_eq!(rotated["old_certificate_deleted"], true, "{rotated}");
+    let second = current_hash(state.path(), &tcti);
+    assert_ne!(second, first);
+    assert_eq!(rotated["new_certificate_sha256"], second.as_str());
+    assert!(keys.join(format!("{second}.tpmkey")).exists());
+    for gone in [".tpmkey", ".crt", ".key"] {
+        assert!(
+            !keys.join(format!("{first}{gone}")).exists(),
+            "{first}{gone}"
+        );
+    }
+    ok(&credential_test(state.path(), &sb, &tcti).await);
+
+    // Automatic rotation (the scheduler's maintenance tick), in this process.
+    let mut server = LocalServer::open(state.path()).unwrap();
+    server.use_tpm_tcti(&tcti);
+    let not_after = server
+        .certificate(&second.parse().unwrap())
+        .unwrap()
+        .info
+        .not_after;
+    let inputs = ConnectionInputs {
+        tenant: Some(sb.tenant_id.parse().unwrap()),
+        authority_host: Some(sb.authority_host.parse().unwrap()),
+        graph_url: Some(sb.graph_url.parse().unwrap()),
+        ..ConnectionInputs::default()
+    };
+    let connection = settings(
+        &inputs,
+        DEFAULT_ADMIN_CLIENT_ID,
+        Duration::from_secs(30),
+        Default::default(),
+    )
+    .unwrap();
+    let before = server.events(None, None).unwrap().len();
+    run_once(
+        &mut server,
+        &At(not_after - time::Duration::days(150)),
+        Ok(connection),
+    )
+    .await
+    .unwrap();
+    let events: Vec<u32> = server.events(None, None).unwrap()[before..]
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert!(
+        events.contains(&EventId::ROTATION_DONE.0),
+        "rotated: {events:?}"
+    );
+    assert!(
+        !events.contains(&EventId::KEY_NOT_IN_TPM.0),
+        "no 1014: {events:?}"
+    );
+    drop(server); // the TPM serves one connection at a time
+
+    let third = current_hash(state.path(), &tcti);
+    assert_ne!(third, second);
+    assert!(keys.join(format!("{third}.tpmkey")).exists());
+    assert!(!keys.join(format!("{second}.tpmkey")).exists());
+    assert!(!keys.join(format!("{second}.crt")).exists());
+    let list = json(state.path(), &tcti, &["cert", "list"]);
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["store"], "Tpm", "{list}");
+    ok(&credential_test(state.path(), &sb, &tcti).await);
+    drop(tpm);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_account_password_is_sealed_to_the_tpm() {
+    let tpm_state = tempfile::tempdir().unwrap();
+    let mut tpm = Swtpm::start_in(tpm_state.path());
+    let tcti = tpm.tcti();
+    let sb = common::start().await;
+    let state = tempfile::tempdir().unwrap();
+    let legacy = sb.user("Sync_CONNECT01_1a2b3c4d5e6f").unwrap().clone();
+
+    let used = run_with(
+        state.path(),
+        &sb,
+        &tcti,
+        &[
+            "--json",
+            "service-account",
+            "use",
+            "--upn",
+            legacy.upn.as_str(),
+            "--password-stdin",
+        ],
+        format!("{}\n", legacy.password),
+    )
+    .await;
+    ok(&used);
+    let dir = state.path().join("service-accounts");
+    let sealed = dir.join(format!("{}.sealed", legacy.upn));
+    assert!(sealed.exists(), "sealed file");
+    assert!(!dir.join(format!("{}.password", legacy.upn)).exists());
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&sealed).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    // The password is nowhere in the state dir: not raw, not in any base64 or hex run.
+    let secret = legacy.password.as_bytes();
+    for file in files_under(state.path()) {
+        for data in decodings(&std::fs::read(&file).unwrap()) {
+            assert!(
+                !data.windows(secret.len()).any(|w| w == secret),
+                "{} holds the password",
+                file.display()
+            );
+        }
+    }
+
+    // After a TPM restart the password unseals: credential test signs in with it.
+    tpm.restart();
+    let tested = credential_test(state.path(), &sb, &tcti).await;
+    let tested: Value = serde_json::from_str(&ok(&tested)).unwrap();
+    assert_eq!(
+        tested["user_principal_name"].as_str().unwrap_or_default(),
+        legacy.upn,
+        "{tested}"
+    );
+
+    // Another TPM cannot unseal it; the message says where the password is.
+    drop(tpm);
+    let other = Swtpm::start();
+    let failed = credential_test(state.path(), &sb, &other.tcti()).await;
+    assert_eq!(failed.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        stderr.contains("is sealed to this server's TPM") && stderr.contains(&other.tcti()),
+        "{stderr}"
+    );
+}
