@@ -104,7 +104,7 @@ pub fn load(state_dir: &Path, tpm: &Tpm, upn: &str) -> Result<Option<Secret>, St
     if owner_only(&sealed)? {
         let contents = std::fs::read(&sealed).map_err(unusable(&sealed))?;
         let password = tpm.unseal(&contents).map_err(sealing(&sealed))?;
-        let text = String::from_utf8(password.to_vec()).map_err(|_| StateError::Sealed {
+        let text = std::str::from_utf8(&password).map_err(|_| StateError::Sealed {
             path: sealed.clone(),
             source: Box::new(crate::keys::KeyError::Malformed {
                 what: "sealed password".into(),

@@ -228,12 +228,13 @@ impl Tpm {
             UnboundKey::new(&AES_256_GCM, key.as_ref())
                 .map_err(|_| KeyError::Crypto("AES key".into()))?,
         );
-        let mut ciphertext = secret.to_vec();
+        // Zeroized if encryption fails while it still holds the secret.
+        let mut ciphertext = Zeroizing::new(secret.to_vec());
         sealing_key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::from(SEALED_FORMAT.as_bytes()),
-                &mut ciphertext,
+                &mut *ciphertext,
             )
             .map_err(|_| KeyError::Crypto("AES-GCM encryption".into()))?;
         let to_seal = Zeroizing::new(key.to_vec());
@@ -246,7 +247,7 @@ impl Tpm {
             public: STANDARD.encode(public),
             private: STANDARD.encode(private),
             nonce: STANDARD.encode(nonce),
-            ciphertext: STANDARD.encode(ciphertext),
+            ciphertext: STANDARD.encode(&*ciphertext),
         };
         serde_json::to_vec_pretty(&sealed).map_err(|e| KeyError::Malformed {
             what: "sealed secret".into(),
@@ -694,6 +695,11 @@ mod device {
     pub(super) struct Session {
         context: Context,
         primary: Option<KeyHandle>,
+        /// The HMAC session salted with the primary, kept for the connection.
+        session: Option<AuthSession>,
+        /// The signing key loaded last (by its private blob), kept loaded:
+        /// a client assertion and a proof in one run need one Load.
+        loaded: Option<(Vec<u8>, KeyHandle)>,
     }
 
     impl Connection {
@@ -727,6 +733,8 @@ mod device {
                             Session {
                                 context,
                                 primary: None,
+                                session: None,
+                                loaded: None,
                             }
                         }
                         Err(e) => {
@@ -909,15 +917,14 @@ mod device {
             Ok(created.key_handle)
         }
 
-        /// Runs `f` with an HMAC session salted with the storage primary, so
-        /// what crosses the bus (sealed data, digests) is encrypted.
-        fn with_session<T>(
-            &mut self,
-            f: impl FnOnce(&mut Context, KeyHandle) -> tss_esapi::Result<T>,
-        ) -> Result<T, String> {
-            let primary = self.primary()?;
-            let context = &mut self.context;
-            let session = context
+        /// The HMAC session salted with the storage primary (started once),
+        /// so what crosses the bus (sealed data, digests) is encrypted.
+        fn session(&mut self, primary: KeyHandle) -> Result<AuthSession, String> {
+            if let Some(session) = self.session {
+                return Ok(session);
+            }
+            let session = self
+                .context
                 .start_auth_session(
                     Some(primary),
                     None,
@@ -932,13 +939,63 @@ mod device {
                 .with_decrypt(true)
                 .with_encrypt(true)
                 .build();
-            let result = context
+            if let Err(error) = self
+                .context
                 .tr_sess_set_attributes(session, attributes, mask)
-                .and_then(|()| context.execute_with_session(Some(session), |c| f(c, primary)));
-            let flushed = context.flush_context(ObjectHandle::from(session_handle(session)));
-            let value = result.map_err(tss)?;
-            flushed.map_err(tss)?;
-            Ok(value)
+            {
+                let _ = self
+                    .context
+                    .flush_context(ObjectHandle::from(session_handle(session)));
+                return Err(tss(error));
+            }
+            self.session = Some(session);
+            Ok(session)
+        }
+
+        /// Runs `f` in the salted session. After an error the session and
+        /// the loaded key are flushed, so the next command starts clean.
+        fn with_session<T>(
+            &mut self,
+            f: impl FnOnce(&mut Context, KeyHandle) -> tss_esapi::Result<T>,
+        ) -> Result<T, String> {
+            let primary = self.primary()?;
+            let session = self.session(primary)?;
+            let result = self
+                .context
+                .execute_with_session(Some(session), |c| f(c, primary));
+            if result.is_err() {
+                self.reset();
+            }
+            result.map_err(tss)
+        }
+
+        fn reset(&mut self) {
+            if let Some(session) = self.session.take() {
+                let _ = self
+                    .context
+                    .flush_context(ObjectHandle::from(session_handle(session)));
+            }
+            if let Some((_, key)) = self.loaded.take() {
+                let _ = self.context.flush_context(key.into());
+            }
+        }
+
+        /// The signing key of these blobs, loaded under the primary (or
+        /// still loaded from the last signature).
+        fn signing_key(&mut self, public: Public, private: Private) -> Result<KeyHandle, String> {
+            if let Some((blob, key)) = &self.loaded
+                && blob.as_slice() == private.value()
+            {
+                return Ok(*key);
+            }
+            if let Some((_, key)) = self.loaded.take() {
+                let _ = self.context.flush_context(key.into());
+            }
+            let blob = private.value().to_vec();
+            let key =
+                self.with_session(|context, primary| context.load(primary, private, public))?;
+            self.loaded = Some((blob, key));
+            Ok(key)
         }
     }
 
@@ -1020,11 +1077,9 @@ mod device {
             digest: Default::default(),
         })
         .map_err(tss)?;
-        let signature = session.with_session(|context, primary| {
-            with_loaded(context, primary, public, private, |context, key| {
-                context.sign(key, digest, scheme, validation)
-            })
-        })?;
+        let key = session.signing_key(public, private)?;
+        let signature =
+            session.with_session(|context, _| context.sign(key, digest, scheme, validation))?;
         match signature {
             Signature::RsaSsa(rsa) | Signature::RsaPss(rsa) => Ok(rsa.signature().value().to_vec()),
             _ => Err("the TPM returned a signature that is not RSA".into()),
