@@ -19,6 +19,11 @@ ensure_packages() {
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# The TPM key store (cargo feature `tpm`, on by default) links against tpm2-tss:
+# building needs its headers and pkg-config files (libtss2-dev, which brings the
+# TCTIs: device, swtpm, mssim).
+TPM_BUILD_PACKAGES=(libtss2-dev)
+
 ensure_cargo() {
     if ! command -v cargo >/dev/null; then
         [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"

@@ -13,7 +13,9 @@ use crate::engine::link::{Link, LinkChoice};
 use crate::engine::register::{CertificateSource, Register, Registration};
 use crate::engine::remove_key::{RemoveKey, RemovedKey};
 use crate::engine::rotate::{NewCertificate, Rotate, Rotation};
-use crate::engine::{ApplicationKey, LocalServer, OperationRequest, Outcome, application_keys};
+use crate::engine::{
+    ApplicationKey, LocalServer, OperationRequest, Outcome, StoreChoice, application_keys,
+};
 use crate::entra::client::DEFAULT_ADMIN_CLIENT_ID;
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -39,6 +41,10 @@ pub struct RotateArgs {
     /// Validity of a new managed certificate, in days (1-730).
     #[arg(long, value_name = "N", default_value_t = CertificateDays::default())]
     days: CertificateDays,
+    /// Where a new managed key goes (auto: a TPM when one answers, else software). Default: the
+    /// same kind of store as the current key.
+    #[arg(long, value_enum, conflicts_with = "certificate_sha256")]
+    store: Option<StoreChoice>,
     /// An administrator who may update application credentials (Application Administrator,
     /// Cloud Application Administrator, Global Administrator): needed only when the application
     /// cannot add its key itself (current certificate expired or missing); given, the administrator
@@ -70,6 +76,9 @@ pub struct RegisterArgs {
     sign_in: SignInArgs,
     #[command(flatten)]
     certificate: CertificateArg,
+    /// Where a new managed key goes (auto: a TPM when one answers, else software, with event 1014).
+    #[arg(long, value_enum, conflicts_with = "certificate_sha256")]
+    store: Option<StoreChoice>,
     /// Also grant the password writeback roles (when the password reset service is in the tenant).
     #[arg(long)]
     password_writeback: bool,
@@ -215,6 +224,9 @@ pub fn run(command: AppCommand, server: &mut LocalServer, out: &Output) -> anyho
                 Some(hash) => NewCertificate::Existing(hash),
                 None => NewCertificate::Managed { days: args.days },
             };
+            if let Some(store) = args.store {
+                server.choose_store(store);
+            }
             let request = OperationRequest::Rotate(Rotate { certificate });
             let connection = for_credential(server, args.connection.inputs())?;
             let mut invocation =
@@ -236,6 +248,9 @@ pub fn run(command: AppCommand, server: &mut LocalServer, out: &Output) -> anyho
                 Some(hash) => CertificateSource::Existing(hash),
                 None => CertificateSource::Managed,
             };
+            if let Some(store) = args.store {
+                server.choose_store(store);
+            }
             let request = OperationRequest::Register(Register {
                 certificate,
                 password_writeback: args.password_writeback,

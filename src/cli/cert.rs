@@ -32,7 +32,8 @@ pub enum CertCommand {
 
 #[derive(Debug, Args)]
 pub struct NewArgs {
-    /// Where the private key goes (auto: a TPM when there is one, else software).
+    /// Where the private key goes (auto: a TPM when one answers, else software, with event 1014;
+    /// tpm: the TPM or an error).
     #[arg(long, value_enum, default_value_t = StoreChoice::Auto)]
     store: StoreChoice,
     /// Days the certificate is valid (1 to 730).
@@ -88,7 +89,7 @@ pub fn run(command: CertCommand, server: &mut LocalServer, out: &Output) -> anyh
             let days = args.days.get();
             if args
                 .dry_run
-                .show(out, || Ok(plan_create_certificate(days)))?
+                .show(out, || plan_create_certificate(server, args.store, days))?
             {
                 return Ok(());
             }
@@ -187,8 +188,13 @@ fn report_new_key(out: &Output, stored: &StoredCertificate, verb: &str) -> anyho
         format_time(stored.info.not_after),
         stored.store.as_str()
     );
-    if stored.store == crate::domain::StoreKind::Software {
-        eprintln!("warning: the private key is not protected by a TPM (event 1014 recorded).");
+    match stored.store {
+        crate::domain::StoreKind::Software => {
+            eprintln!("warning: the private key is not protected by a TPM (event 1014 recorded).")
+        }
+        crate::domain::StoreKind::Tpm => {
+            eprintln!("The private key was created in the TPM and cannot leave it.")
+        }
     }
     out.show(stored, |stored| stored.info.sha256.to_string())
 }

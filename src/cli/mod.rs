@@ -44,6 +44,16 @@ pub struct Cli {
     #[arg(long, global = true)]
     json: bool,
 
+    /// The TPM's TCTI (default: TPM2TOOLS_TCTI, else device:/dev/tpmrm0), e.g.
+    /// swtpm:host=127.0.0.1,port=2321.
+    #[arg(
+        long,
+        global = true,
+        env = "ENTRA_CONNECT_TPM_TCTI",
+        value_name = "TCTI"
+    )]
+    tpm_tcti: Option<String>,
+
     /// Diagnostics to stderr (-v informational, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -142,6 +152,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     };
     tracing::debug!(state_dir = %state_dir.display(), "opening state");
     let mut server = LocalServer::open(&state_dir)?;
+    if let Some(tcti) = &cli.tpm_tcti {
+        server.use_tpm_tcti(tcti);
+    }
     match command {
         Command::App(command) => app::run(command, &mut server, &out),
         Command::Credential(command) => credential::run(command, &mut server, &out),

@@ -7,17 +7,9 @@ use crate::domain::{
 };
 use crate::entra::graph::{Application, KeyCredential};
 use crate::host::events;
-use crate::keys::{KeyError, KeyMaterial, KeyStore, StoredCertificate};
+use crate::keys::{KeyError, KeyMaterial, KeyStore, StoreChoice, StoredCertificate};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-
-/// Where a new key should go. `Auto` prefers a TPM; until TPM support lands it
-/// means the software store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum StoreChoice {
-    Auto,
-    Software,
-}
 
 /// A local change as a one-step plan, for `--dry-run`.
 fn local_change(name: &'static str, title: &'static str, detail: String) -> Vec<PlannedStep> {
@@ -30,20 +22,35 @@ fn local_change(name: &'static str, title: &'static str, detail: String) -> Vec<
     }]
 }
 
-/// What creating a key and certificate does (also the Managed onboarding's
-/// certificate step).
-pub fn new_certificate_change(days: u32) -> String {
-    format!(
-        "Create an RSA 2048 key and a self-signed certificate {MANAGED_CERTIFICATE_SUBJECT}, valid {days} days, in the software key store (no TPM)"
-    )
+/// What creating a key and certificate does (also the certificate step of
+/// Managed onboarding and rotation), saying where the key will live. A
+/// `--store tpm` with no TPM is refused here, before anything changes.
+pub fn new_certificate_change(
+    server: &LocalServer,
+    choice: StoreChoice,
+    days: u32,
+) -> Result<String, EngineError> {
+    let placement = server.key_store_for(choice)?.placement()?;
+    let kept = match placement.kind {
+        StoreKind::Tpm => "; the private key is created in the TPM and never leaves it",
+        StoreKind::Software => "",
+    };
+    Ok(format!(
+        "Create an RSA 2048 key and a self-signed certificate {MANAGED_CERTIFICATE_SUBJECT}, valid {days} days, in {}{kept}",
+        placement.why
+    ))
 }
 
-pub fn plan_create_certificate(days: u32) -> Vec<PlannedStep> {
-    local_change(
+pub fn plan_create_certificate(
+    server: &LocalServer,
+    choice: StoreChoice,
+    days: u32,
+) -> Result<Vec<PlannedStep>, EngineError> {
+    Ok(local_change(
         "create-certificate",
         "Create a key and certificate",
-        new_certificate_change(days),
-    )
+        new_certificate_change(server, choice, days)?,
+    ))
 }
 
 pub fn plan_import_certificate(material: &KeyMaterial) -> Vec<PlannedStep> {
@@ -88,10 +95,7 @@ pub fn create_certificate(
     choice: StoreChoice,
     days: u32,
 ) -> Result<StoredCertificate, EngineError> {
-    let store = match choice {
-        StoreChoice::Auto | StoreChoice::Software => server.key_store()?,
-    };
-    let created = store.create(days)?;
+    let created = server.key_store_for(choice)?.create(days)?;
     record_new_key(server, &created, EventId::CERTIFICATE_CREATED, "Created")?;
     Ok(created)
 }
@@ -152,10 +156,18 @@ pub fn delete_certificate(
     Ok(())
 }
 
-/// The text of warning 1014 for a key in the software store.
+/// The text of warning 1014 for a key in the software store, with what the
+/// TPM said.
 pub(super) fn software_key_warning(server: &LocalServer, hash: &CertificateHash) -> String {
+    let tpm = match server.tpm().probe() {
+        Ok(info) => format!(
+            "A TPM answers at {}: `entra-connect app rotate --store tpm` replaces the connector's key with one inside it.",
+            info.tcti
+        ),
+        Err(unavailable) => format!("{unavailable}."),
+    };
     format!(
-        "The private key of certificate {hash} is not protected by a TPM: it is a file in {}. Keep that directory owner-only and back it up securely.",
+        "The private key of certificate {hash} is not protected by a TPM: it is a file in {}. Keep that directory owner-only and back it up securely. {tpm}",
         server.state_dir().join("keys").display()
     )
 }

@@ -64,7 +64,7 @@ pub async fn connector_token(
         }
         ConnectorCredential::ServiceAccount(account) => {
             let upn = account.user_principal_name;
-            let password = passwords::load(server.state_dir(), &upn)?
+            let password = passwords::load(server.state_dir(), server.tpm(), &upn)?
                 .ok_or_else(|| EngineError::PasswordLost { upn: upn.clone() })?;
             let token = legacy_sign_in(client, &upn, &password).await?;
             Ok((Connector::ServiceAccount { upn }, token))

@@ -10,7 +10,9 @@ use super::operation::{Check, Run};
 use super::permissions::{self, Grantee, Needs};
 use super::progress::{Progress, ProgressSender};
 use super::{EngineError, LocalServer};
-use crate::domain::{ConnectorCredential, ROTATION_WARNING_DAYS, SYNC_SERVICE_ROLE, format_time};
+use crate::domain::{
+    ConnectorCredential, ROTATION_WARNING_DAYS, SYNC_SERVICE_ROLE, StoreKind, format_time,
+};
 use crate::entra::client::{ConnectionSettings, EntraClient, UserSignIn};
 use crate::entra::discovery::Authority;
 use crate::entra::graph::GRAPH_APP_ID;
@@ -190,18 +192,8 @@ fn local_findings(server: &LocalServer, now: OffsetDateTime) -> Vec<Finding> {
         })),
         Err(error) => findings.push(Finding::failed("interrupted operation", &error)),
     }
-    findings.push(match server.key_store() {
-        Ok(_) => Finding::new(
-            "key store",
-            Verdict::Warn,
-            format!(
-                "private keys are files in {} (software store, no TPM)",
-                server.state_dir().join("keys").display()
-            ),
-        )
-        .fix("keep the state directory owner-only and backed up securely"),
-        Err(error) => Finding::failed("key store", &error),
-    });
+    findings.push(tpm_finding(server));
+    findings.push(key_store_finding(server));
     let credential = match server.credential() {
         Ok(ConnectorCredential::None) => Finding::new(
             "credential",
@@ -233,6 +225,76 @@ fn local_findings(server: &LocalServer, now: OffsetDateTime) -> Vec<Finding> {
         findings.push(clone);
     }
     findings
+}
+
+/// Whether a TPM answers at the configured TCTI.
+fn tpm_finding(server: &LocalServer) -> Finding {
+    match server.tpm_status() {
+        Ok(info) => Finding::new(
+            "TPM",
+            Verdict::Ok,
+            format!(
+                "a TPM 2.0 ({}) answers at {}: new keys are created in it",
+                info.manufacturer, info.tcti
+            ),
+        ),
+        Err(unavailable) => Finding::new(
+            "TPM",
+            Verdict::Warn,
+            format!("{unavailable}: new keys go to the software key store"),
+        )
+        .fix(crate::keys::HOW_TO_ENABLE),
+    }
+}
+
+/// Where the connector's private key is: in the TPM (it cannot be copied
+/// off this server) or a file of the software store.
+fn key_store_finding(server: &LocalServer) -> Finding {
+    let files = server.state_dir().join("keys");
+    let tpm = server.tpm_status();
+    let current = match server.credential() {
+        Ok(ConnectorCredential::Application(app)) => server
+            .certificate(&app.certificate_sha256)
+            .ok()
+            .map(|stored| (app.certificate_sha256, stored.store)),
+        _ => None,
+    };
+    if let Err(error) = server.key_store() {
+        return Finding::failed("key store", &error);
+    }
+    match (current, tpm) {
+        (Some((hash, StoreKind::Tpm)), _) => Finding::new(
+            "key store",
+            Verdict::Ok,
+            format!(
+                "the connector's private key (certificate {hash}) is in the TPM: it cannot be copied off this server"
+            ),
+        ),
+        (Some((hash, StoreKind::Software)), Ok(info)) => Finding::new(
+            "key store",
+            Verdict::Warn,
+            format!(
+                "the connector's private key (certificate {hash}) is a file in {} (software store), though a TPM answers at {}",
+                files.display(),
+                info.tcti
+            ),
+        )
+        .fix("move the key into the TPM: entra-connect app rotate --store tpm"),
+        (None, Ok(info)) => Finding::new(
+            "key store",
+            Verdict::Ok,
+            format!("new private keys are created in the TPM at {}", info.tcti),
+        ),
+        (_, Err(_)) => Finding::new(
+            "key store",
+            Verdict::Warn,
+            format!(
+                "private keys are files in {} (software store, no TPM)",
+                files.display()
+            ),
+        )
+        .fix("keep the state directory owner-only and backed up securely"),
+    }
 }
 
 /// Whether this state was set up on another machine (a copied server).

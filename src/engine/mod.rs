@@ -23,10 +23,11 @@ pub mod rotate;
 mod scheduler;
 pub mod service_account;
 
+pub use crate::keys::StoreChoice;
 pub use admin::sign_in;
 pub use certificates::{
-    StoreChoice, create_certificate, delete_certificate, import_certificate,
-    plan_create_certificate, plan_delete_certificate, plan_import_certificate,
+    create_certificate, delete_certificate, import_certificate, plan_create_certificate,
+    plan_delete_certificate, plan_import_certificate,
 };
 pub use config::{
     ApplicationKeys, CertificateSection, ConfigurationReport, configuration, with_application_keys,
@@ -43,11 +44,14 @@ use crate::domain::{
 use crate::entra::EntraError;
 use crate::entra::client::{ConnectionSettings, EntraClient, UserSignIn};
 use crate::host::{self, StateDb, StateError};
-use crate::keys::{KeyError, KeyStore, SoftwareKeyStore, StoredCertificate};
+use crate::keys::{
+    KeyDirectory, KeyError, KeyStore, StoredCertificate, TctiSetting, Tpm, TpmInfo, TpmUnavailable,
+};
 use operation::Operation;
 use progress::ProgressSender;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// Why an operation did not happen or stopped. One variant per refusal, with
@@ -392,10 +396,15 @@ fn ensure_not_application(server: &LocalServer, kind: &str) -> Result<(), Engine
     }
 }
 
-/// This Connect server: its state database and its key store.
+/// This Connect server: its state database, its key store and its TPM.
 pub struct LocalServer {
     db: StateDb,
     state_dir: PathBuf,
+    /// Reached through the TCTI of `--tpm-tcti`, the environment or the
+    /// default; connected on first use, once for the whole process.
+    tpm: Arc<Tpm>,
+    /// Where new keys go when `--store` was given.
+    store_choice: Option<StoreChoice>,
 }
 
 impl LocalServer {
@@ -403,7 +412,35 @@ impl LocalServer {
         Ok(LocalServer {
             db: StateDb::open(state_dir)?,
             state_dir: state_dir.to_path_buf(),
+            tpm: Arc::new(Tpm::new(TctiSetting::resolve(None))),
+            store_choice: None,
         })
+    }
+
+    /// Reaches the TPM through `tcti` (`--tpm-tcti`) instead of the
+    /// environment's (`ENTRA_CONNECT_TPM_TCTI`, `TPM2TOOLS_TCTI`) or the default.
+    pub fn use_tpm_tcti(&mut self, tcti: &str) {
+        self.tpm = Arc::new(Tpm::new(TctiSetting::resolve(Some(tcti))));
+    }
+
+    /// Where new keys go (`--store`). Without it: `auto` for a first key, and
+    /// a rotation keeps the kind of store of the key it replaces.
+    pub fn choose_store(&mut self, choice: StoreChoice) {
+        self.store_choice = Some(choice);
+    }
+
+    pub fn store_choice(&self) -> Option<StoreChoice> {
+        self.store_choice
+    }
+
+    pub fn tpm(&self) -> &Tpm {
+        &self.tpm
+    }
+
+    /// Whether a TPM answers (asked once per process, within seconds): what
+    /// the wizard's Welcome page and the doctor report.
+    pub fn tpm_status(&self) -> Result<TpmInfo, TpmUnavailable> {
+        self.tpm.probe()
     }
 
     pub fn state_dir(&self) -> &Path {
@@ -447,10 +484,19 @@ impl LocalServer {
         self.read(|conn| host::events::query(conn, since, id))
     }
 
-    /// The store holding existing keys. Until TPM support lands every key is in
-    /// the software store.
-    pub fn key_store(&self) -> Result<SoftwareKeyStore, EngineError> {
-        Ok(SoftwareKeyStore::open(&self.state_dir)?)
+    /// The key store: every certificate with its key in the TPM or the
+    /// software store; new keys go where `--store` said (default `auto`).
+    pub fn key_store(&self) -> Result<KeyDirectory, EngineError> {
+        self.key_store_for(self.store_choice.unwrap_or(StoreChoice::Auto))
+    }
+
+    /// The key store, creating new keys as `choice` says.
+    pub fn key_store_for(&self, choice: StoreChoice) -> Result<KeyDirectory, EngineError> {
+        Ok(KeyDirectory::open(
+            &self.state_dir,
+            Arc::clone(&self.tpm),
+            choice,
+        )?)
     }
 
     pub fn certificates(&self) -> Result<Vec<StoredCertificate>, EngineError> {

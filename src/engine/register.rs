@@ -20,7 +20,7 @@ use crate::entra::graph::{
     ServicePrincipal,
 };
 use crate::host::{events, settings};
-use crate::keys::StoredCertificate;
+use crate::keys::{StoreChoice, StoredCertificate};
 use serde::{Deserialize, Serialize};
 
 pub const CERTIFICATE: Step<CertificateChoice> =
@@ -169,7 +169,12 @@ fn plan_certificate(
                 kept.sha256,
                 application_name(server)?
             ),
-            None => new_certificate_change(DEFAULT_CERTIFICATE_DAYS),
+            None => new_certificate_change(
+                server,
+                server.store_choice().unwrap_or(StoreChoice::Auto),
+                DEFAULT_CERTIFICATE_DAYS,
+            )
+            .map_err(EngineError::refused_at(CERTIFICATE.id))?,
         },
         CertificateSource::Existing(hash) => {
             let stored = usable_certificate(server, hash)
@@ -199,11 +204,8 @@ async fn prepare_certificate(
                 kept_certificate(server).ok_or(EngineError::Unplanned(CERTIFICATE.id.title))?
             }
             CertificateSource::Managed => {
-                let created = super::create_certificate(
-                    server,
-                    super::StoreChoice::Auto,
-                    DEFAULT_CERTIFICATE_DAYS,
-                )?;
+                let choice = server.store_choice().unwrap_or(StoreChoice::Auto);
+                let created = super::create_certificate(server, choice, DEFAULT_CERTIFICATE_DAYS)?;
                 CertificateChoice {
                     sha256: created.info.sha256,
                     managed_by: ManagedBy::EntraConnect,

@@ -25,7 +25,7 @@ use crate::entra::assertion::proof_of_possession;
 use crate::entra::client::EntraClient;
 use crate::entra::graph::{Application, GRAPH_APP_ID, GraphClient, KeyCredential};
 use crate::host::{credential, events};
-use crate::keys::{KeyError, KeyStore, SoftwareKeyStore, StoredCertificate};
+use crate::keys::{KeyError, KeyStore, StoreChoice, StoredCertificate};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
@@ -310,7 +310,12 @@ impl Operation for Rotate {
         steps.push(plan_scheduler_off(server)?);
         steps.push(NEW_CERTIFICATE.plan(match (&self.certificate, &situation.new) {
             (_, Some(new)) => format!("Certificate {} (prepared earlier)", new.sha256),
-            (NewCertificate::Managed { days }, None) => new_certificate_change(days.get()),
+            (NewCertificate::Managed { days }, None) => new_certificate_change(
+                server,
+                new_key_store(server, &situation.credential),
+                days.get(),
+            )
+            .map_err(EngineError::refused_at(NEW_CERTIFICATE.id))?,
             (NewCertificate::Existing(hash), None) => {
                 let stored = server.certificate(hash)?;
                 format!(
@@ -392,11 +397,8 @@ impl Operation for Rotate {
             .step(server, NEW_CERTIFICATE, async |server| {
                 let new = match &self.certificate {
                     NewCertificate::Managed { days } => {
-                        let created = super::create_certificate(
-                            server,
-                            super::StoreChoice::Auto,
-                            days.get(),
-                        )?;
+                        let choice = new_key_store(server, &situation.credential);
+                        let created = super::create_certificate(server, choice, days.get())?;
                         RotatedCertificate {
                             sha256: created.info.sha256,
                             thumbprint: Some(created.info.thumbprint),
@@ -560,6 +562,17 @@ impl Operation for Rotate {
     }
 }
 
+/// Where a rotation's new key goes: `--store` when given, else the same
+/// kind of store as the key it replaces (a TPM key is replaced by a TPM key).
+fn new_key_store(server: &LocalServer, credential: &ApplicationCredential) -> StoreChoice {
+    let current = server
+        .certificate(&credential.certificate_sha256)
+        .map_or(credential.key_store, |stored| stored.store);
+    server
+        .store_choice()
+        .unwrap_or(StoreChoice::same_as(current))
+}
+
 /// The certificates a key lookup compares with.
 struct KeyCertificates<'a> {
     old: &'a RotatedCertificate,
@@ -595,7 +608,7 @@ fn find_key<'a>(
 /// The application's own Graph client, signed in with `certificate`.
 pub(super) async fn app_graph(
     client: &EntraClient,
-    store: &SoftwareKeyStore,
+    store: &dyn KeyStore,
     certificate: &StoredCertificate,
     app_id: &str,
 ) -> Result<GraphClient, EntraError> {
@@ -635,7 +648,7 @@ fn refusal(error: EntraError) -> EngineError {
 /// and again after an answer that got lost or a 400 (it may be there).
 async fn add_key_itself(
     client: &EntraClient,
-    store: &SoftwareKeyStore,
+    store: &dyn KeyStore,
     current: &StoredCertificate,
     app_id: &str,
     keys: &KeyCertificates<'_>,
@@ -719,7 +732,7 @@ pub(super) fn key_valid_now(key: &KeyCredential) -> bool {
 /// new key; never the last valid key.
 async fn remove_old_key(
     client: &EntraClient,
-    store: &SoftwareKeyStore,
+    store: &dyn KeyStore,
     new: &StoredCertificate,
     app_id: &str,
     old: &RotatedCertificate,

@@ -152,7 +152,7 @@ impl Operation for UseServiceAccount {
             configured_at: OffsetDateTime::now_utc(),
         };
         let recorded = ConnectorCredential::ServiceAccount(account.clone());
-        passwords::save(server.state_dir(), &upn, password)?;
+        passwords::save(server.state_dir(), server.tpm(), &upn, password)?;
         run.step(server, RECORD_ACCOUNT, async |_| {
             let message = format!("The connector signs in with the service account {upn}.");
             Ok(
@@ -206,7 +206,10 @@ impl RollBack {
         let Some(upn) = server.read(credential::service_account)? else {
             return Ok(None);
         };
-        Ok(passwords::load(server.state_dir(), &upn)?.map(|password| (upn, password)))
+        Ok(
+            passwords::load(server.state_dir(), server.tpm(), &upn)?
+                .map(|password| (upn, password)),
+        )
     }
 
     /// The account an earlier, unfinished run of this rollback created.
@@ -372,11 +375,9 @@ impl Operation for RollBack {
         let (upn, password) = match (retained, account) {
             (Some(retained), _) => retained,
             (None, Some(account)) => {
-                let password =
-                    passwords::load(server.state_dir(), &account.upn)?.ok_or_else(|| {
-                        EngineError::PasswordLost {
-                            upn: account.upn.clone(),
-                        }
+                let password = passwords::load(server.state_dir(), server.tpm(), &account.upn)?
+                    .ok_or_else(|| EngineError::PasswordLost {
+                        upn: account.upn.clone(),
                     })?;
                 (account.upn.clone(), password)
             }
@@ -462,11 +463,11 @@ async fn create_account(
 ) -> Result<Done<Option<NewAccount>>, EngineError> {
     let name = account_name(server)?;
     let upn = format!("{name}@{}", graph.initial_domain().await?);
-    let password = match passwords::load(server.state_dir(), &upn)? {
+    let password = match passwords::load(server.state_dir(), server.tpm(), &upn)? {
         Some(password) => password,
         None => {
             let password = new_password();
-            passwords::save(server.state_dir(), &upn, &password)?;
+            passwords::save(server.state_dir(), server.tpm(), &upn, &password)?;
             password
         }
     };

@@ -47,6 +47,13 @@ pub enum StateError {
         "{path} is readable by other users (mode {mode:03o}); a stored password is not used from it. Fix: chmod 600 {path}, then record the password again (`entra-connect service-account use`) if others may have read it"
     )]
     TooOpen { path: PathBuf, mode: u32 },
+    #[error(
+        "the stored password {path} is sealed to this server's TPM and could not be used: {source}"
+    )]
+    Sealed {
+        path: PathBuf,
+        source: Box<crate::keys::KeyError>,
+    },
     #[error("the state database {path} could not be used: {source}")]
     Sqlite {
         path: PathBuf,

@@ -2,12 +2,19 @@
 //! caller's behalf and never hands out a private key.
 
 mod certificate;
+mod directory;
 mod import;
 mod software;
+mod tpm;
 
 pub use certificate::{CertificateInfo, CertificateProblem, read_certificate_file, self_signed};
+pub use directory::{KeyDirectory, Placement, StoreChoice};
 pub use import::{KeyMaterial, read_key_material};
 pub use software::SoftwareKeyStore;
+pub use tpm::{
+    DEFAULT_TCTI, HOW_TO_ENABLE, STANDARD_TCTI_ENV, TCTI_ENV, TctiSetting, Tpm, TpmInfo,
+    TpmKeyStore, TpmUnavailable,
+};
 
 use crate::domain::{CertificateHash, StoreKind};
 use serde::Serialize;
@@ -49,6 +56,16 @@ pub enum KeyError {
     Unsupported(String),
     #[error("a cryptographic operation failed: {0}")]
     Crypto(String),
+    #[error("no TPM answered at {tcti} ({why}). {}", tpm::HOW_TO_ENABLE)]
+    TpmUnavailable { tcti: String, why: String },
+    #[error(
+        "the TPM at {tcti} could not {what}: {why}. `entra-connect doctor` checks the TPM; a TPM in lockout or with an owner password set is not usable by this tool"
+    )]
+    Tpm {
+        tcti: String,
+        what: &'static str,
+        why: String,
+    },
 }
 
 impl KeyError {

@@ -24,15 +24,9 @@ pub struct SoftwareKeyStore {
 impl SoftwareKeyStore {
     /// The store in `<state_dir>/keys`, created owner-only if missing.
     pub fn open(state_dir: &Path) -> Result<Self, KeyError> {
-        let dir = state_dir.join("keys");
-        if !dir.exists() {
-            DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(&dir)
-                .map_err(KeyError::io(&dir))?;
-        }
-        Ok(SoftwareKeyStore { dir })
+        Ok(SoftwareKeyStore {
+            dir: open_directory(state_dir)?,
+        })
     }
 
     fn key_path(&self, hash: &CertificateHash) -> PathBuf {
@@ -43,30 +37,13 @@ impl SoftwareKeyStore {
         self.dir.join(format!("{hash}.{CERTIFICATE_EXTENSION}"))
     }
 
-    /// Refuses a directory or key file that group or others can reach.
-    fn check_private(&self, path: &Path, fix: &'static str) -> Result<(), KeyError> {
-        let mode = fs::metadata(path)
-            .map_err(KeyError::io(path))?
-            .permissions()
-            .mode()
-            & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(KeyError::InsecurePermissions {
-                path: path.to_path_buf(),
-                mode,
-                fix,
-            });
-        }
-        Ok(())
-    }
-
     fn load_key(&self, hash: &CertificateHash) -> Result<RsaKeyPair, KeyError> {
-        self.check_private(&self.dir, "700")?;
+        check_private(&self.dir, "700")?;
         let path = self.key_path(hash);
         if !path.exists() {
             return Err(KeyError::PrivateKeyMissing(hash.clone()));
         }
-        self.check_private(&path, "600")?;
+        check_private(&path, "600")?;
         let text = Zeroizing::new(fs::read_to_string(&path).map_err(KeyError::io(&path))?);
         let block = pem::parse(text.as_bytes()).map_err(|e| KeyError::Malformed {
             what: format!("key file {}", path.display()),
@@ -82,7 +59,7 @@ impl SoftwareKeyStore {
     /// Writes the key then the certificate, each through a temporary file, so a
     /// crash never leaves a half-written key.
     fn save(&self, certificate_der: &[u8], pkcs8: &[u8]) -> Result<StoredCertificate, KeyError> {
-        self.check_private(&self.dir, "700")?;
+        check_private(&self.dir, "700")?;
         let info = CertificateInfo::from_der(certificate_der)?;
         let key_pem = Zeroizing::new(pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8.to_vec())));
         write_private(&self.key_path(&info.sha256), key_pem.as_bytes())?;
@@ -116,7 +93,11 @@ impl KeyStore for SoftwareKeyStore {
         for entry in fs::read_dir(&self.dir).map_err(KeyError::io(&self.dir))? {
             let path = entry.map_err(KeyError::io(&self.dir))?.path();
             if path.extension().is_some_and(|e| e == CERTIFICATE_EXTENSION) {
-                certificates.push(self.read_certificate(&path)?);
+                let certificate = self.read_certificate(&path)?;
+                // A certificate whose key is in the TPM belongs to the TPM store.
+                if !super::tpm::is_blob_of(&self.dir, &certificate.info.sha256) {
+                    certificates.push(certificate);
+                }
             }
         }
         certificates.sort_by_key(|c| c.info.not_after);
@@ -125,7 +106,7 @@ impl KeyStore for SoftwareKeyStore {
 
     fn find(&self, hash: &CertificateHash) -> Result<StoredCertificate, KeyError> {
         let path = self.certificate_path(hash);
-        if !path.exists() {
+        if !path.exists() || super::tpm::is_blob_of(&self.dir, hash) {
             return Err(KeyError::NotFound(hash.clone()));
         }
         self.read_certificate(&path)
@@ -163,7 +144,7 @@ impl KeyStore for SoftwareKeyStore {
 
     fn delete(&self, hash: &CertificateHash) -> Result<(), KeyError> {
         let certificate = self.certificate_path(hash);
-        if !certificate.exists() {
+        if !certificate.exists() || super::tpm::is_blob_of(&self.dir, hash) {
             return Err(KeyError::NotFound(hash.clone()));
         }
         let key = self.key_path(hash);
@@ -174,8 +155,38 @@ impl KeyStore for SoftwareKeyStore {
     }
 }
 
+/// `<state_dir>/keys`, created owner-only if missing.
+pub(super) fn open_directory(state_dir: &Path) -> Result<PathBuf, KeyError> {
+    let dir = state_dir.join("keys");
+    if !dir.exists() {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(KeyError::io(&dir))?;
+    }
+    Ok(dir)
+}
+
+/// Refuses a directory or key file that group or others can reach.
+pub(super) fn check_private(path: &Path, fix: &'static str) -> Result<(), KeyError> {
+    let mode = fs::metadata(path)
+        .map_err(KeyError::io(path))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(KeyError::InsecurePermissions {
+            path: path.to_path_buf(),
+            mode,
+            fix,
+        });
+    }
+    Ok(())
+}
+
 /// Writes `contents` to `path` with mode 0600 through a temporary file and rename.
-fn write_private(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
+pub(super) fn write_private(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
     let temporary = path.with_extension("partial");
     let _ = fs::remove_file(&temporary);
     let mut file = OpenOptions::new()

@@ -1,0 +1,148 @@
+//! The key store of this server's state directory: certificates in
+//! `<state_dir>/keys`, each with its private key in the TPM (a `.tpmkey` blob
+//! beside the `.crt`) or in the software store (a `.key` file). Which store a
+//! certificate's key is in is read from those files; where a new key goes is
+//! the [`StoreChoice`] the directory was opened with.
+
+use super::{
+    KeyError, KeyMaterial, KeyStore, SigningAlgorithm, SoftwareKeyStore, StoredCertificate, Tpm,
+    TpmKeyStore,
+};
+use crate::domain::{CertificateHash, StoreKind};
+use serde::Serialize;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Where a new key goes: `--store auto|tpm|software`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum StoreChoice {
+    /// The TPM when one answers, else the software store (warning event 1014).
+    Auto,
+    /// The TPM, or an error saying why there is none.
+    Tpm,
+    /// The software store (an owner-only key file).
+    Software,
+}
+
+impl StoreChoice {
+    /// The choice that keeps a key in the same kind of store as `kind`
+    /// (rotation replaces a key with one like it).
+    pub fn same_as(kind: StoreKind) -> Self {
+        match kind {
+            StoreKind::Tpm => StoreChoice::Tpm,
+            StoreKind::Software => StoreChoice::Software,
+        }
+    }
+}
+
+/// Where a new key will be created, and why there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    pub kind: StoreKind,
+    /// For people: "the TPM at device:/dev/tpmrm0" or why the software store.
+    pub why: String,
+    /// The TPM's answer when it did not (only when `auto` fell back).
+    pub no_tpm: Option<String>,
+}
+
+pub struct KeyDirectory {
+    software: SoftwareKeyStore,
+    tpm: TpmKeyStore,
+    new_keys: StoreChoice,
+}
+
+impl KeyDirectory {
+    /// The store in `<state_dir>/keys`; the TPM is reached only to create
+    /// a key there or to sign with one of its keys.
+    pub fn open(state_dir: &Path, tpm: Arc<Tpm>, new_keys: StoreChoice) -> Result<Self, KeyError> {
+        Ok(KeyDirectory {
+            software: SoftwareKeyStore::open(state_dir)?,
+            tpm: TpmKeyStore::open(state_dir, tpm)?,
+            new_keys,
+        })
+    }
+
+    pub fn tpm(&self) -> &Tpm {
+        self.tpm.tpm()
+    }
+
+    /// Where [`KeyStore::create`] will put the key: asks the TPM (once, within
+    /// seconds) unless the software store was chosen.
+    pub fn placement(&self) -> Result<Placement, KeyError> {
+        let tpm = self.tpm.tpm();
+        let in_tpm = || Placement {
+            kind: StoreKind::Tpm,
+            why: format!("the TPM at {}", tpm.tcti()),
+            no_tpm: None,
+        };
+        match self.new_keys {
+            StoreChoice::Software => Ok(Placement {
+                kind: StoreKind::Software,
+                why: "the software key store (--store software)".into(),
+                no_tpm: None,
+            }),
+            StoreChoice::Tpm => tpm.probe().map(|_| in_tpm()).map_err(KeyError::from),
+            StoreChoice::Auto => Ok(match tpm.probe() {
+                Ok(_) => in_tpm(),
+                Err(unavailable) => Placement {
+                    kind: StoreKind::Software,
+                    why: "the software key store (no TPM)".into(),
+                    no_tpm: Some(unavailable.to_string()),
+                },
+            }),
+        }
+    }
+
+    /// The store that holds `hash`'s key.
+    fn holder(&self, hash: &CertificateHash) -> &dyn KeyStore {
+        match self.tpm.holds(hash) {
+            true => &self.tpm,
+            false => &self.software,
+        }
+    }
+}
+
+impl KeyStore for KeyDirectory {
+    /// The kind of store new keys go to.
+    fn kind(&self) -> StoreKind {
+        self.placement()
+            .map_or(StoreKind::Software, |placement| placement.kind)
+    }
+
+    fn list(&self) -> Result<Vec<StoredCertificate>, KeyError> {
+        let mut certificates = self.software.list()?;
+        certificates.extend(self.tpm.list()?);
+        certificates.sort_by_key(|c| c.info.not_after);
+        Ok(certificates)
+    }
+
+    fn find(&self, hash: &CertificateHash) -> Result<StoredCertificate, KeyError> {
+        self.holder(hash).find(hash)
+    }
+
+    fn create(&self, days: u32) -> Result<StoredCertificate, KeyError> {
+        match self.placement()?.kind {
+            StoreKind::Tpm => self.tpm.create(days),
+            StoreKind::Software => self.software.create(days),
+        }
+    }
+
+    /// A certificate brought with its key goes to the software store.
+    fn import(&self, material: KeyMaterial) -> Result<StoredCertificate, KeyError> {
+        self.software.import(material)
+    }
+
+    fn sign(
+        &self,
+        hash: &CertificateHash,
+        algorithm: SigningAlgorithm,
+        message: &[u8],
+    ) -> Result<Vec<u8>, KeyError> {
+        self.holder(hash).sign(hash, algorithm, message)
+    }
+
+    fn delete(&self, hash: &CertificateHash) -> Result<(), KeyError> {
+        self.holder(hash).delete(hash)
+    }
+}
