@@ -71,7 +71,7 @@ fn certificate(
 fn context(configured: ConnectorIdentityType) -> Context {
     Context {
         configured: Some(configured),
-        tpm_present: false,
+        tpm: None,
         certificates: vec![
             certificate(
                 "AB",
@@ -744,6 +744,9 @@ fn second_pass_tasks_follow_the_credential() {
 
 #[test]
 fn snapshots_first_pass() {
+    let mut with_tpm = first_pass();
+    with_tpm.context.tpm = Some("device:/dev/tpmrm0, MSFT".into());
+    snapshot("welcome-tpm", &with_tpm);
     let mut model = first_pass();
     snapshot("welcome", &model);
     send(&mut model, key(KeyCode::Enter));

@@ -51,9 +51,10 @@ pub fn load_context(
     let configured = server.credential()?.identity_type();
     Ok(Context {
         configured: Some(configured),
-        tpm_present: ["/dev/tpmrm0", "/dev/tpm0"]
-            .iter()
-            .any(|p| std::path::Path::new(p).exists()),
+        tpm: server
+            .tpm_status()
+            .ok()
+            .map(|tpm| format!("{}, {}", tpm.tcti, tpm.manufacturer)),
         certificates: server.certificates()?,
         configuration: configuration(server).ok(),
         scheduler: server.scheduler()?,

@@ -97,8 +97,9 @@ pub struct SandboxEndpoints {
 pub struct Context {
     /// None on the first pass; the configured identity type on the second.
     pub configured: Option<crate::domain::ConnectorIdentityType>,
-    /// Whether the machine has a TPM device (keys still go to the software store).
-    pub tpm_present: bool,
+    /// The TPM that answers (its TCTI and maker), where new keys are made;
+    /// none: new keys go to the software store.
+    pub tpm: Option<String>,
     pub certificates: Vec<StoredCertificate>,
     pub configuration: Option<ConfigurationReport>,
     pub scheduler: SchedulerSettings,

@@ -21,16 +21,14 @@ pub fn on_key(key: KeyEvent) -> Transition {
 
 pub fn view(shared: &Shared, frame: &mut Frame, area: Rect) {
     let theme = shared.theme;
-    let key_store = if shared.context.tpm_present {
-        Line::styled(
-            "! A TPM was found, but this version keeps the key in the software key store.",
+    let key_store = match &shared.context.tpm {
+        Some(tpm) => Line::raw(format!(
+            "A TPM answers ({tpm}): the private key is made inside it and never leaves it."
+        )),
+        None => Line::styled(
+            "! No TPM answers: the key goes to the software key store (owner-only files). A TPM keeps it from ever being copied off this server: enable one (a Hyper-V Generation 2 VM's \"Enable Trusted Platform Module\", a cloud VM's vTPM / trusted launch).",
             theme.warning(),
-        )
-    } else {
-        Line::styled(
-            "! No TPM found: the key goes to the software key store (owner-only files).",
-            theme.warning(),
-        )
+        ),
     };
     let lines = vec![
         Line::raw(
