@@ -787,8 +787,8 @@ async fn rotation_puts_the_new_key_in_the_tpm_and_destroys_the_old_one() {
         !events.contains(&EventId::KEY_NOT_IN_TPM.0),
         "no 1014: {events:?}"
     );
-    drop(server); // the TPM serves one connection at a time
-
+    // The tick released the TPM (swtpm serves one connection at a time), so
+    // the processes below reach it while this server stays open.
     let third = current_hash(state.path(), &tcti);
     assert_ne!(third, second);
     assert!(keys.join(format!("{third}.tpmkey")).exists());
@@ -798,6 +798,7 @@ async fn rotation_puts_the_new_key_in_the_tpm_and_destroys_the_old_one() {
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
     assert_eq!(list[0]["store"], "Tpm", "{list}");
     ok(&credential_test(state.path(), &sb, &tcti).await);
+    drop(server);
     drop(tpm);
 }
 

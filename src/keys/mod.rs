@@ -3,6 +3,7 @@
 
 mod certificate;
 mod directory;
+mod files;
 mod import;
 mod software;
 mod tpm;
