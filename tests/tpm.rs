@@ -385,7 +385,10 @@ fn a_tpm_key_still_signs_after_the_tpm_restarts() {
         .sign(&info.sha256, SigningAlgorithm::Ps256, b"message")
         .unwrap_err()
         .to_string();
-    assert!(error.contains("could not sign"), "{error}");
+    assert!(
+        error.contains("could not sign") && error.contains("not made by this TPM"),
+        "{error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -800,6 +800,13 @@ mod device {
                 )
             }
             tss_esapi::Error::Tss2Error(code)
+                if code.kind() == Some(Tss2ResponseCodeKind::Integrity) =>
+            {
+                format!(
+                    "{error}: the key blob was not made by this TPM under its current owner seed (a state directory copied from another server, or a TPM that was cleared); that key cannot be used here. Rotate with an administrator (`entra-connect app rotate --upn UPN`) to get a new key"
+                )
+            }
+            tss_esapi::Error::Tss2Error(code)
                 if code.kind() == Some(Tss2ResponseCodeKind::Lockout) =>
             {
                 format!(
