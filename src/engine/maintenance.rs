@@ -133,6 +133,9 @@ pub async fn run_once(
         crate::host::scheduler::save(tx, &settings)?;
         settings::set(tx, LAST_RUN, &json)
     })?;
+    // Between ticks the scheduler holds no TPM connection: a TPM without a
+    // resource manager (swtpm, /dev/tpm0) serves one at a time.
+    server.release_tpm();
     Ok(last)
 }
 

@@ -437,6 +437,12 @@ impl LocalServer {
         &self.tpm
     }
 
+    /// Closes the TPM connection (flushing what it loaded); the next use
+    /// connects again. For long-running processes between their work.
+    pub fn release_tpm(&mut self) {
+        self.tpm = Arc::new(Tpm::new(self.tpm.setting().clone()));
+    }
+
     /// Whether a TPM answers (asked once per process, within seconds): what
     /// the wizard's Welcome page and the doctor report.
     pub fn tpm_status(&self) -> Result<TpmInfo, TpmUnavailable> {

@@ -42,8 +42,6 @@ pub struct Placement {
     pub kind: StoreKind,
     /// For people: "the TPM at device:/dev/tpmrm0" or why the software store.
     pub why: String,
-    /// The TPM's answer when it did not (only when `auto` fell back).
-    pub no_tpm: Option<String>,
 }
 
 pub struct KeyDirectory {
@@ -74,21 +72,18 @@ impl KeyDirectory {
         let in_tpm = || Placement {
             kind: StoreKind::Tpm,
             why: format!("the TPM at {}", tpm.tcti()),
-            no_tpm: None,
         };
         match self.new_keys {
             StoreChoice::Software => Ok(Placement {
                 kind: StoreKind::Software,
                 why: "the software key store (--store software)".into(),
-                no_tpm: None,
             }),
             StoreChoice::Tpm => tpm.probe().map(|_| in_tpm()).map_err(KeyError::from),
             StoreChoice::Auto => Ok(match tpm.probe() {
                 Ok(_) => in_tpm(),
-                Err(unavailable) => Placement {
+                Err(_) => Placement {
                     kind: StoreKind::Software,
                     why: "the software key store (no TPM)".into(),
-                    no_tpm: Some(unavailable.to_string()),
                 },
             }),
         }

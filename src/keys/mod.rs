@@ -3,6 +3,7 @@
 
 mod certificate;
 mod directory;
+mod files;
 mod import;
 mod software;
 mod tpm;
@@ -58,9 +59,7 @@ pub enum KeyError {
     Crypto(String),
     #[error("no TPM answered at {tcti} ({why}). {}", tpm::HOW_TO_ENABLE)]
     TpmUnavailable { tcti: String, why: String },
-    #[error(
-        "the TPM at {tcti} could not {what}: {why}. `entra-connect doctor` checks the TPM; a TPM in lockout or with an owner password set is not usable by this tool"
-    )]
+    #[error("the TPM at {tcti} could not {what}: {why}. `entra-connect doctor` checks the TPM")]
     Tpm {
         tcti: String,
         what: &'static str,

@@ -1,6 +1,7 @@
 //! The fallback key store for servers without a TPM: one PKCS#8 key file (0600)
 //! and one certificate file per SHA-256 hash, in an owner-only directory.
 
+use super::files::{check_private, open_directory, write_private};
 use super::{
     CertificateInfo, KeyError, KeyMaterial, KeyStore, SigningAlgorithm, StoredCertificate,
     self_signed,
@@ -8,9 +9,7 @@ use super::{
 use crate::domain::{CertificateHash, StoreKind};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RSA_PSS_SHA256, RsaKeyPair};
-use std::fs::{self, DirBuilder, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::fs;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
@@ -95,7 +94,7 @@ impl KeyStore for SoftwareKeyStore {
             if path.extension().is_some_and(|e| e == CERTIFICATE_EXTENSION) {
                 let certificate = self.read_certificate(&path)?;
                 // A certificate whose key is in the TPM belongs to the TPM store.
-                if !super::tpm::is_blob_of(&self.dir, &certificate.info.sha256) {
+                if !super::files::is_blob_of(&self.dir, &certificate.info.sha256) {
                     certificates.push(certificate);
                 }
             }
@@ -106,7 +105,7 @@ impl KeyStore for SoftwareKeyStore {
 
     fn find(&self, hash: &CertificateHash) -> Result<StoredCertificate, KeyError> {
         let path = self.certificate_path(hash);
-        if !path.exists() || super::tpm::is_blob_of(&self.dir, hash) {
+        if !path.exists() || super::files::is_blob_of(&self.dir, hash) {
             return Err(KeyError::NotFound(hash.clone()));
         }
         self.read_certificate(&path)
@@ -144,7 +143,7 @@ impl KeyStore for SoftwareKeyStore {
 
     fn delete(&self, hash: &CertificateHash) -> Result<(), KeyError> {
         let certificate = self.certificate_path(hash);
-        if !certificate.exists() || super::tpm::is_blob_of(&self.dir, hash) {
+        if !certificate.exists() || super::files::is_blob_of(&self.dir, hash) {
             return Err(KeyError::NotFound(hash.clone()));
         }
         let key = self.key_path(hash);
@@ -153,50 +152,4 @@ impl KeyStore for SoftwareKeyStore {
         }
         fs::remove_file(&certificate).map_err(KeyError::io(&certificate))
     }
-}
-
-/// `<state_dir>/keys`, created owner-only if missing.
-pub(super) fn open_directory(state_dir: &Path) -> Result<PathBuf, KeyError> {
-    let dir = state_dir.join("keys");
-    if !dir.exists() {
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .map_err(KeyError::io(&dir))?;
-    }
-    Ok(dir)
-}
-
-/// Refuses a directory or key file that group or others can reach.
-pub(super) fn check_private(path: &Path, fix: &'static str) -> Result<(), KeyError> {
-    let mode = fs::metadata(path)
-        .map_err(KeyError::io(path))?
-        .permissions()
-        .mode()
-        & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(KeyError::InsecurePermissions {
-            path: path.to_path_buf(),
-            mode,
-            fix,
-        });
-    }
-    Ok(())
-}
-
-/// Writes `contents` to `path` with mode 0600 through a temporary file and rename.
-pub(super) fn write_private(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
-    let temporary = path.with_extension("partial");
-    let _ = fs::remove_file(&temporary);
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&temporary)
-        .map_err(KeyError::io(&temporary))?;
-    file.write_all(contents)
-        .and_then(|_| file.sync_all())
-        .map_err(KeyError::io(&temporary))?;
-    fs::rename(&temporary, path).map_err(KeyError::io(path))
 }

@@ -12,7 +12,7 @@
 //! thread (the TSS context is not `Send`); every call to it is bounded by a
 //! timeout, so a TPM that does not answer never hangs the tool.
 
-use super::software::{check_private, write_private};
+use super::files::{BLOB_EXTENSION, check_private, open_directory, write_private};
 use super::{
     CertificateInfo, KeyError, KeyMaterial, KeyStore, SigningAlgorithm, StoredCertificate,
     self_signed,
@@ -43,7 +43,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// can take tens of seconds.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 
-const BLOB_EXTENSION: &str = "tpmkey";
 const CERTIFICATE_EXTENSION: &str = "crt";
 /// The `format` of a key blob file.
 const KEY_FORMAT: &str = "entra-connect-tpm-key/1";
@@ -435,7 +434,7 @@ impl TpmKeyStore {
     /// The store in `<state_dir>/keys`; the TPM is reached only when a key is
     /// created or used.
     pub fn open(state_dir: &Path, tpm: Arc<Tpm>) -> Result<Self, KeyError> {
-        let dir = super::software::open_directory(state_dir)?;
+        let dir = open_directory(state_dir)?;
         Ok(TpmKeyStore { dir, tpm })
     }
 
@@ -574,11 +573,6 @@ impl KeyStore for TpmKeyStore {
         }
         Ok(())
     }
-}
-
-/// Whether `path` in a key directory is a TPM key blob.
-pub(super) fn is_blob_of(dir: &Path, hash: &CertificateHash) -> bool {
-    dir.join(format!("{hash}.{BLOB_EXTENSION}")).exists()
 }
 
 /// A TCTI's endpoint, checked before the TSS library is asked to use it, so
@@ -803,6 +797,13 @@ mod device {
             {
                 format!(
                     "{error}: other programs keep objects loaded in the TPM. Use the kernel's resource manager (device:/dev/tpmrm0) or tpm2-abrmd, or free the slots with `tpm2_flushcontext -t`"
+                )
+            }
+            tss_esapi::Error::Tss2Error(code)
+                if code.kind() == Some(Tss2ResponseCodeKind::Integrity) =>
+            {
+                format!(
+                    "{error}: the key blob was not made by this TPM under its current owner seed (a state directory copied from another server, or a TPM that was cleared); that key cannot be used here. Rotate with an administrator (`entra-connect app rotate --upn UPN`) to get a new key"
                 )
             }
             tss_esapi::Error::Tss2Error(code)
