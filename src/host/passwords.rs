@@ -8,10 +8,8 @@
 
 use super::{StateError, create_private_dir};
 use crate::entra::Secret;
-use crate::keys::Tpm;
-use std::fs::OpenOptions;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use crate::keys::{KeyError, Tpm};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 const DIRECTORY: &str = "service-accounts";
@@ -35,28 +33,20 @@ fn unusable(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
     }
 }
 
-fn sealing(path: &Path) -> impl FnOnce(crate::keys::KeyError) -> StateError + '_ {
+fn sealing(path: &Path) -> impl FnOnce(KeyError) -> StateError + '_ {
     move |source| StateError::Sealed {
         path: path.to_path_buf(),
         source: Box::new(source),
     }
 }
 
-/// Writes `contents` to `path` (0600) through a rename, so a crash leaves the
-/// old file or the new one, never half of one.
+/// Writes `contents` to `path` as the key store writes its files (0600,
+/// through a rename).
 fn write_private(path: &Path, contents: &[u8]) -> Result<(), StateError> {
-    let partial = path.with_extension("partial");
-    let mut out = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&partial)
-        .map_err(unusable(&partial))?;
-    out.write_all(contents)
-        .and_then(|()| out.sync_all())
-        .map_err(unusable(&partial))?;
-    std::fs::rename(&partial, path).map_err(unusable(path))
+    crate::keys::write_private(path, contents).map_err(|error| match error {
+        KeyError::Io { path, source } => StateError::Directory { path, source },
+        other => sealing(path)(other),
+    })
 }
 
 fn remove_if_present(path: &Path) -> Result<(), StateError> {

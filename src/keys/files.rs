@@ -46,8 +46,10 @@ pub(super) fn check_private(path: &Path, fix: &'static str) -> Result<(), KeyErr
     Ok(())
 }
 
-/// Writes `contents` to `path` with mode 0600 through a temporary file and rename.
-pub(super) fn write_private(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
+/// Writes `contents` to `path` with mode 0600 through a temporary file and
+/// rename, so a crash leaves the old file or the new one, never half of one.
+/// Also what the legacy account's stored password is written with.
+pub(crate) fn write_private(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
     let temporary = path.with_extension("partial");
     let _ = fs::remove_file(&temporary);
     let mut file = OpenOptions::new()

@@ -10,6 +10,7 @@ mod tpm;
 
 pub use certificate::{CertificateInfo, CertificateProblem, read_certificate_file, self_signed};
 pub use directory::{KeyDirectory, Placement, StoreChoice};
+pub(crate) use files::write_private;
 pub use import::{KeyMaterial, read_key_material};
 pub use software::SoftwareKeyStore;
 pub use tpm::{
