@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use sha2::Digest;
 use std::process::Output;
 use std::time::Duration;
+use support::{json_of, stderr};
 use tempfile::TempDir;
 
 /// A sandbox tenant and a fresh server state pointed at it.
@@ -189,15 +190,6 @@ impl Server {
             certificate_managed_by
         );
     }
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn json_of(output: &Output) -> Value {
-    assert!(output.status.success(), "{}", stderr(output));
-    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 fn refused(output: &Output, text: &str) {

@@ -29,6 +29,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
+use support::stderr;
 
 const BYOA_APP_ID: &str = "0e9fc857-a9c5-4310-9120-3d489217e0f5";
 
@@ -38,10 +39,6 @@ async fn run(state: &Path, args: Vec<String>, stdin: String, env: &[(&str, &str)
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     support::run_async(state, args, stdin, env).await
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 fn strings(args: &[&str]) -> Vec<String> {

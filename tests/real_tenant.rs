@@ -13,10 +13,7 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use support::stderr;
 
 fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()

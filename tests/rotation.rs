@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use sha2::Digest;
 use std::process::Output;
 use std::sync::atomic::Ordering;
+use support::{json_of, stderr};
 use tempfile::TempDir;
 
 struct Server {
@@ -216,20 +217,6 @@ impl Server {
             common::client_credentials(&self.sb, app_id, &assertion, common::SYNC_SCOPE).await;
         (status.as_u16(), body)
     }
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn json_of(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        stderr(output)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 fn refused(output: &Output, text: &str) {

@@ -154,3 +154,21 @@ pub fn reported(stderr: &str, title: Option<&str>, status: &str, text: &str) -> 
                     .any(|field| event[field].as_str().is_some_and(|s| s.contains(text)))
         })
 }
+
+/// A finished command's stderr as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The JSON a `--json` command printed, failing the test (with what it
+/// printed) when the command failed or printed something else.
+pub fn json_of(output: &Output) -> serde_json::Value {
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        stderr(output)
+    );
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
+}
