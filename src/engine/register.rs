@@ -195,15 +195,16 @@ async fn prepare_certificate(
     server: &mut LocalServer,
     source: &CertificateSource,
 ) -> Result<CertificateChoice, EngineError> {
+    let kept = match source {
+        CertificateSource::Managed => kept_certificate(server),
+        CertificateSource::Existing(_) => None,
+    };
     // Creating the key writes warning 1014 itself when it is not in a TPM.
-    run.software_key_warned |=
-        *source == CertificateSource::Managed && kept_certificate(server).is_none();
+    run.software_key_warned |= *source == CertificateSource::Managed && kept.is_none();
     run.step(server, CERTIFICATE, async |server| {
-        let choice = match source {
-            CertificateSource::Managed if kept_certificate(server).is_some() => {
-                kept_certificate(server).ok_or(EngineError::Unplanned(CERTIFICATE.id.title))?
-            }
-            CertificateSource::Managed => {
+        let choice = match (source, kept) {
+            (_, Some(kept)) => kept,
+            (CertificateSource::Managed, None) => {
                 let choice = server.store_choice().unwrap_or(StoreChoice::Auto);
                 let created = super::create_certificate(server, choice, DEFAULT_CERTIFICATE_DAYS)?;
                 CertificateChoice {
@@ -211,7 +212,7 @@ async fn prepare_certificate(
                     managed_by: ManagedBy::EntraConnect,
                 }
             }
-            CertificateSource::Existing(hash) => {
+            (CertificateSource::Existing(hash), None) => {
                 usable_certificate(server, hash)?;
                 CertificateChoice {
                     sha256: hash.clone(),
