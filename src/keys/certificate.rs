@@ -189,10 +189,9 @@ pub fn self_signed(signer: &impl SigningKey, days: u32) -> Result<Vec<u8>, KeyEr
         .unwrap_or(OffsetDateTime::now_utc());
     params.not_before = now;
     params.not_after = now + Duration::days(i64::from(days));
-    let mut serial = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut serial).map_err(|_| KeyError::Crypto("random serial".into()))?;
-    serial[0] &= 0x7f; // a positive INTEGER
-    params.serial_number = Some(SerialNumber::from_slice(&serial));
+    let mut random = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut random).map_err(|_| KeyError::Crypto("random serial".into()))?;
+    params.serial_number = Some(SerialNumber::from_slice(&serial_from(random)));
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     params.use_authority_key_identifier_extension = false;
@@ -200,6 +199,15 @@ pub fn self_signed(signer: &impl SigningKey, days: u32) -> Result<Vec<u8>, KeyEr
         .self_signed(signer)
         .map_err(|e| KeyError::Crypto(format!("certificate creation: {e}")))?;
     Ok(certificate.der().to_vec())
+}
+
+/// A serial number of exactly 16 content bytes from 16 random ones. The top
+/// byte is kept in 0x40..=0x7F: positive (RFC 5280) and neither zero nor
+/// high-bit, so DER needs no padding byte and strips nothing; tools that print
+/// the serial with or without the sign byte (Windows, openssl) then agree.
+fn serial_from(mut random: [u8; 16]) -> [u8; 16] {
+    random[0] = (random[0] & 0x3f) | 0x40;
+    random
 }
 
 /// The thumbprint and hash of a certificate file of any kind (PEM or DER).
@@ -216,5 +224,33 @@ pub fn read_certificate_file(bytes: &[u8]) -> Result<CertificateInfo, KeyError> 
             CertificateInfo::from_der(block.contents())
         }
         _ => CertificateInfo::from_der(bytes),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serials_encode_as_sixteen_bytes_whatever_the_random_top_byte() {
+        // A P-256 key signs fast; the serial's encoding does not depend on it.
+        let signer = rcgen::KeyPair::generate().unwrap();
+        for top in [0x00, 0x01, 0x7f, 0x80, 0xca, 0xff] {
+            let mut random = [0xca; 16];
+            random[0] = top;
+            let serial = serial_from(random);
+            let mut params = CertificateParams::default();
+            params.serial_number = Some(SerialNumber::from_slice(&serial));
+            let der = params.self_signed(&signer).unwrap().der().to_vec();
+            let info = CertificateInfo::from_der(&der).unwrap();
+            assert_eq!(
+                info.serial_number,
+                hex::encode_upper(serial),
+                "top byte {top:#04x}"
+            );
+            // No sign byte and nothing stripped: openssl, which prints the
+            // number without its sign byte, shows the same 32 digits.
+            assert!((0x01..=0x7f).contains(&serial[0]), "top byte {top:#04x}");
+        }
     }
 }
