@@ -303,3 +303,44 @@ async fn scheduler_run_ticks_and_stops_on_sigterm() {
     assert_eq!(shown["last_run"]["sync_cycle_check"]["ok"], true, "{shown}");
     assert!(shown["next_run_at"].is_string(), "{shown}");
 }
+
+/// Ctrl-C in the middle of a run lets the run finish (its events recorded)
+/// and then ends the scheduler with exit 0, instead of killing it half way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_during_a_run_ends_the_scheduler_after_that_run() {
+    let sb = common::start().await;
+    let state = tempfile::tempdir().unwrap();
+    onboarded(&sb, state.path()).await;
+    let before = sb.requests_served();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("entra-connect"))
+        .env("ENTRA_CONNECT_STATE_DIR", state.path())
+        .args(["scheduler", "run", "--interval-seconds", "60"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first request of the first run reached the sandbox: the run is under way.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sb.requests_served() == before {
+        assert!(
+            Instant::now() < deadline,
+            "the scheduler sent nothing within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "still running 30 s after Ctrl-C");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(exit.code(), Some(0), "{exit:?}");
+    let checks = support::run_json(state.path(), &["events", "--id", "1150"]);
+    assert_eq!(checks.as_array().unwrap().len(), 1, "{checks}");
+}

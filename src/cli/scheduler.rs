@@ -97,7 +97,10 @@ fn run_loop(args: &RunArgs, server: &mut LocalServer) -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
+        // Both are watched from the start, so one arriving during a run is
+        // held until the run ends instead of killing the process half way.
         let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+        let mut interrupt = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
         let cache = std::sync::Arc::new(TokenCache::default());
         loop {
             let connection =
@@ -129,7 +132,7 @@ fn run_loop(args: &RunArgs, server: &mut LocalServer) -> anyhow::Result<()> {
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
                 _ = terminate.recv() => return Ok(()),
-                _ = tokio::signal::ctrl_c() => return Ok(()),
+                _ = interrupt.recv() => return Ok(()),
             }
         }
     })
