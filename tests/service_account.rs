@@ -547,6 +547,22 @@ async fn a_rollback_not_waited_for_warns_and_doctor_reports_an_account_that_fail
         finding["detail"].as_str().unwrap().contains(&upn),
         "{finding}"
     );
+    // The scheduler's sync-cycle check signs in with the account too.
+    let sync_check = async || {
+        let output = server
+            .run(
+                vec!["scheduler".into(), "run".into(), "--once".into()],
+                String::new(),
+                vec![],
+            )
+            .await;
+        assert!(output.status.success(), "{}", stderr(&output));
+        let shown = server.local(&["scheduler", "show"]).await;
+        shown["last_run"]["sync_cycle_check"].clone()
+    };
+    let check = sync_check().await;
+    assert_eq!(check["ok"], true, "{check}");
+    assert!(check["summary"].as_str().unwrap().contains(&upn), "{check}");
 
     // An account that does not sign in (here: gone) fails the check, and the
     // fix names the wait a new account may need.
@@ -558,4 +574,8 @@ async fn a_rollback_not_waited_for_warns_and_doctor_reports_an_account_that_fail
         finding["fix"].as_str().unwrap().contains("15 minutes"),
         "{finding}"
     );
+    let check = sync_check().await;
+    assert_eq!(check["ok"], false, "{check}");
+    assert!(check["summary"].as_str().unwrap().contains(&upn), "{check}");
+    assert_eq!(server.events(1151).await.len(), 1);
 }

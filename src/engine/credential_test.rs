@@ -42,35 +42,48 @@ impl std::fmt::Display for Connector {
     }
 }
 
+impl Connector {
+    /// Who signs in for the connector with this credential (nobody with none).
+    pub fn of(credential: &ConnectorCredential) -> Option<Self> {
+        match credential {
+            ConnectorCredential::Application(app) => Some(Connector::Application {
+                app_id: app.application_id.clone(),
+                tenant_id: app.tenant_id.clone(),
+            }),
+            ConnectorCredential::ServiceAccount(account) => Some(Connector::ServiceAccount {
+                upn: account.user_principal_name.clone(),
+            }),
+            ConnectorCredential::None => None,
+        }
+    }
+}
+
 /// A token for the synchronization service with the connector's credential:
 /// the application's certificate, or the legacy account's stored password.
 pub async fn connector_token(
     server: &LocalServer,
     client: &EntraClient,
 ) -> Result<(Connector, AccessToken), EngineError> {
-    match server.credential()? {
+    let credential = server.credential()?;
+    let connector = Connector::of(&credential).ok_or(EngineError::NoApplicationCredential)?;
+    let token = match credential {
         ConnectorCredential::Application(app) => {
             let stored = usable_certificate(server, &app.certificate_sha256)?;
             let store = server.key_store()?;
             let scope = format!("{SYNC_SERVICE_APP_ID}/.default");
-            let token = client
+            client
                 .app_token(&store, &stored.info, &app.application_id, &scope)
-                .await?;
-            let connector = Connector::Application {
-                app_id: app.application_id,
-                tenant_id: app.tenant_id,
-            };
-            Ok((connector, token))
+                .await?
         }
         ConnectorCredential::ServiceAccount(account) => {
             let upn = account.user_principal_name;
             let password = passwords::load(server.state_dir(), server.tpm(), &upn)?
                 .ok_or_else(|| EngineError::PasswordLost { upn: upn.clone() })?;
-            let token = legacy_sign_in(client, &upn, &password).await?;
-            Ok((Connector::ServiceAccount { upn }, token))
+            legacy_sign_in(client, &upn, &password).await?
         }
-        ConnectorCredential::None => Err(EngineError::NoApplicationCredential),
-    }
+        ConnectorCredential::None => return Err(EngineError::NoApplicationCredential),
+    };
+    Ok((connector, token))
 }
 
 /// Whether the token lets the connector synchronize: an application's

@@ -107,9 +107,9 @@ pub async fn run_once(
         });
         written.extend(found);
     }
-    if scheduler.sync_cycle_enabled
-        && let ConnectorCredential::Application(_) = server.credential()?
-    {
+    // Whichever credential the connector has (an application or, after a
+    // rollback, a legacy account that may not sign in yet) is checked.
+    if scheduler.sync_cycle_enabled && !matches!(server.credential()?, ConnectorCredential::None) {
         let (ok, message) = sync_cycle_check(server, connection).await;
         let (level, id) = match ok {
             true => (EventLevel::Information, EventId::SYNC_CHECK_OK),
@@ -300,6 +300,10 @@ async fn sync_cycle_check(
         connector_token(server, &client).await
     }
     .await;
+    let whose = match server.credential().ok().as_ref().and_then(Connector::of) {
+        Some(connector) => format!(" of {connector}"),
+        None => String::new(),
+    };
     match result {
         Ok((connector, token)) if may_synchronize(&connector, &token) => (
             true,
@@ -317,6 +321,6 @@ async fn sync_cycle_check(
                 "Sync-cycle check failed: the token of {connector} does not carry {SYNC_SERVICE_ROLE}; grant it on the Microsoft Entra AD Synchronization Service."
             ),
         ),
-        Err(error) => (false, format!("Sync-cycle check failed: {error}")),
+        Err(error) => (false, format!("Sync-cycle check{whose} failed: {error}")),
     }
 }
