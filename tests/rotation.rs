@@ -581,6 +581,27 @@ async fn a_failed_removal_leaves_an_error_event_and_the_command_that_finishes_it
     );
     assert!(message.contains(&old), "{message}");
 
+    // The old key stays known as this server's though its certificate is
+    // deleted: the key audit does not report it as someone else's.
+    let keys = json_of(&server.app_itself("keys", &[], vec![]).await);
+    let origin_of = |id: &str| {
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .find(|key| key["key_id"] == id)
+            .map(|key| key["origin"].clone())
+    };
+    assert_eq!(origin_of(&key_id), Some("this-server".into()), "{keys}");
+    let tick = server
+        .run(
+            vec!["scheduler".into(), "run".into(), "--once".into()],
+            String::new(),
+            vec![],
+        )
+        .await;
+    assert!(tick.status.success(), "{}", stderr(&tick));
+    assert!(server.events(1142).await.is_empty());
+
     // The command it names removes the key.
     refuse.store(false, Ordering::SeqCst);
     let removed = json_of(

@@ -246,6 +246,7 @@ pub(super) async fn link_steps(
             ),
         };
         let saved = ConnectorCredential::Application(credential.clone());
+        let (hash, thumbprint) = (stored.info.sha256.clone(), stored.info.thumbprint.clone());
         let warning =
             super::certificates::software_key_warning(server, &credential.certificate_sha256);
         // The machine this was set up on, so a copied state is recognised.
@@ -253,6 +254,7 @@ pub(super) async fn link_steps(
         let done = Done::new(target.clone(), "ConnectorIdentityType Application");
         Ok(done.with_local(move |tx| {
             credential::save(tx, &saved)?;
+            credential::remember_certificate(tx, &hash, &thumbprint)?;
             if let Some(machine) = &machine {
                 settings::set(tx, super::maintenance::SETUP_MACHINE_ID, machine)?;
             }

@@ -8,12 +8,14 @@ use super::operation::{Check, Done, Operation, PlannedStep, Run, Step, Target};
 use super::progress::ProgressSender;
 use super::rotate::{app_graph, is_certificate, key_valid_now, own_application};
 use super::{EngineError, EntraRequest, LocalServer};
-use crate::domain::{ApplicationCredential, ConnectorCredential, EventId, EventLevel};
+use crate::domain::{
+    ApplicationCredential, CertificateHash, ConnectorCredential, EventId, EventLevel,
+};
 use crate::entra::EntraError;
 use crate::entra::assertion::proof_of_possession;
 use crate::entra::client::{ConnectionSettings, EntraClient};
 use crate::entra::graph::{Application, KeyCredential};
-use crate::host::events;
+use crate::host::{credential, events};
 use crate::keys::StoredCertificate;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -95,26 +97,43 @@ fn thumbprint(key: &KeyCredential) -> Option<String> {
     })
 }
 
+/// This server's certificates as (SHA-256 hash, SHA-1 thumbprint): those in
+/// its key store and every one the connector has signed in with here (a
+/// rotated Managed certificate's files are gone, its key may not be).
+fn this_servers_certificates(
+    server: &LocalServer,
+) -> Result<Vec<(CertificateHash, String)>, EngineError> {
+    let mut ours = server.read(credential::remembered_certificates)?;
+    ours.extend(
+        server
+            .certificates()?
+            .into_iter()
+            .map(|stored| (stored.info.sha256, stored.info.thumbprint)),
+    );
+    Ok(ours)
+}
+
 /// The application's keys, each with the audit's verdict: the one in use,
-/// those of certificates in this server's store (`ours`), and the others.
+/// this server's others (`ours`), and the rest.
 fn keys_of(
     app: &Application,
     current: &StoredCertificate,
-    ours: &[StoredCertificate],
+    ours: &[(CertificateHash, String)],
 ) -> Vec<ApplicationKey> {
     app.key_credentials
         .iter()
         .map(|key| {
-            let is = |stored: &StoredCertificate| {
-                is_certificate(key, &stored.info.sha256, Some(&stored.info.thumbprint))
-            };
-            let origin = if is(current) {
-                KeyOrigin::InUse
-            } else if ours.iter().any(is) {
-                KeyOrigin::ThisServer
-            } else {
-                KeyOrigin::Unknown
-            };
+            let origin =
+                if is_certificate(key, &current.info.sha256, Some(&current.info.thumbprint)) {
+                    KeyOrigin::InUse
+                } else if ours
+                    .iter()
+                    .any(|(sha256, thumbprint)| is_certificate(key, sha256, Some(thumbprint)))
+                {
+                    KeyOrigin::ThisServer
+                } else {
+                    KeyOrigin::Unknown
+                };
             ApplicationKey {
                 key_id: key.key_id.clone().unwrap_or_default(),
                 thumbprint: thumbprint(key),
@@ -172,7 +191,7 @@ impl Operation for RemoveKey {
     ) -> Result<RemovedKey, EngineError> {
         let (credential, current) = in_use(server)?;
         let store = server.key_store()?;
-        let ours = server.certificates()?;
+        let ours = this_servers_certificates(server)?;
         let client = entra.client(run)?;
         let app_id = credential.application_id.clone();
         let key_id = self.key_id.clone();
@@ -271,7 +290,7 @@ pub async fn application_keys(
 ) -> Result<Vec<ApplicationKey>, EngineError> {
     let (credential, current) = in_use(server)?;
     let store = server.key_store()?;
-    let ours = server.certificates()?;
+    let ours = this_servers_certificates(server)?;
     let plan = [LIST_KEYS.plan("")];
     let mut run = Run::untracked("application-keys", &plan, progress);
     let client = EntraClient::new(connection, run.retry_observer())?;

@@ -489,8 +489,11 @@ impl Operation for Rotate {
         run.step(server, SWITCH, async |_| {
             let saved = ConnectorCredential::Application(new_credential.clone());
             let summary = format!("the connector signs in with {}", prepared.new.sha256);
+            let hash = new_stored.info.sha256.clone();
+            let thumbprint = new_stored.info.thumbprint.clone();
             Ok(Done::new((), summary).with_local(move |tx| {
                 credential::save(tx, &saved)?;
+                credential::remember_certificate(tx, &hash, &thumbprint)?;
                 events::record(
                     tx,
                     EventLevel::Information,

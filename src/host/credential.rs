@@ -56,6 +56,41 @@ fn from_row(row: &Row) -> rusqlite::Result<ConnectorCredential> {
     })
 }
 
+/// Records that the connector signs in with this certificate (its SHA-256
+/// hash and SHA-1 thumbprint) on this server.
+pub fn remember_certificate(
+    conn: &Connection,
+    sha256: &CertificateHash,
+    thumbprint: &str,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO connector_certificates (sha256, thumbprint, first_used_at)
+         VALUES (?1, ?2, ?3)",
+        params![
+            sha256.as_str(),
+            thumbprint,
+            format_time(time::OffsetDateTime::now_utc())
+        ],
+    )
+    .map(|_| ())
+}
+
+/// Every certificate the connector has signed in with on this server, as
+/// (SHA-256 hash, SHA-1 thumbprint), the deleted ones included.
+pub fn remembered_certificates(
+    conn: &Connection,
+) -> rusqlite::Result<Vec<(CertificateHash, String)>> {
+    let mut statement = conn
+        .prepare("SELECT sha256, thumbprint FROM connector_certificates ORDER BY first_used_at")?;
+    let rows = statement.query_map([], |row| {
+        let sha256 = column(0, &row.get::<_, String>(0)?, |s| {
+            s.parse::<CertificateHash>().map_err(|e| e.to_string())
+        })?;
+        Ok((sha256, row.get(1)?))
+    })?;
+    rows.collect()
+}
+
 /// The legacy connector account this server signed in with, kept when it
 /// moved to an application as the way back (none on a new installation).
 pub fn service_account(conn: &Connection) -> rusqlite::Result<Option<String>> {

@@ -83,6 +83,16 @@ INSERT INTO settings (key, value) VALUES ('installation_id', lower(hex(randomblo
 -- What an operation was asked to do, so a rerun resumes only the same request.
 ALTER TABLE operations ADD COLUMN inputs TEXT NOT NULL DEFAULT '';
 "#,
+    r#"
+-- Every certificate the connector has signed in with on this server. Kept
+-- after a rotation deletes the certificate's files, so the key audit still
+-- knows an old key left on the application as this server's.
+CREATE TABLE connector_certificates (
+    sha256 TEXT PRIMARY KEY,
+    thumbprint TEXT NOT NULL,
+    first_used_at TEXT NOT NULL
+);
+"#,
 ];
 
 pub struct StateDb {
