@@ -15,7 +15,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if cli::reader_went_away(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("{}", cli::error_line(&error));
             match error.downcast_ref::<cli::UsageError>() {
                 Some(_) => ExitCode::from(2),
                 None => ExitCode::FAILURE,

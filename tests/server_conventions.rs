@@ -5,6 +5,7 @@
 mod support;
 
 use serde_json::Value;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -66,6 +67,28 @@ fn tables_wrap_to_a_hundred_columns_off_a_terminal() {
     assert!(message.len() > 200, "{message}");
 }
 
+#[test]
+fn certificates_fit_a_hundred_columns_with_every_hash_whole() {
+    let state = tempfile::tempdir().unwrap();
+    let hashes: Vec<String> = (0..2)
+        .map(|_| {
+            support::run_ok(state.path(), &["cert", "new"])
+                .trim()
+                .to_string()
+        })
+        .collect();
+    let text = support::run_ok(state.path(), &["cert", "list"]);
+    let widest = text.lines().map(|line| line.chars().count()).max().unwrap();
+    assert!(widest <= 100, "a line of {widest} columns:\n{text}");
+    for hash in &hashes {
+        assert_eq!(hash.len(), 64, "{hash}");
+        assert!(
+            text.lines().any(|line| line.contains(hash.as_str())),
+            "{hash} is not whole on one line:\n{text}"
+        );
+    }
+}
+
 /// `cert new` with `-v` and `env`: its stderr.
 fn diagnostics(extra: &[&str], env: &[(&str, &str)]) -> String {
     let state = tempfile::tempdir().unwrap();
@@ -84,6 +107,48 @@ fn diagnostics(extra: &[&str], env: &[(&str, &str)]) -> String {
     let output = command.output().unwrap();
     assert!(output.status.success(), "{output:?}");
     String::from_utf8(output.stderr).unwrap()
+}
+
+/// `app register` against a tenant whose every answer is HTTP 404 (so the
+/// sign-in fails at once, without retries): its stderr.
+fn failing_sign_in(env: &[(&str, &str)]) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let _ = stream.write_all(
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    failing_register_with(&[], &address, env)
+}
+
+/// `app register` with `extra` against `authority` under systemd, expected
+/// to fail: its stderr.
+fn failing_register(extra: &[&str], authority: &str) -> String {
+    failing_register_with(extra, authority, &[("JOURNAL_STREAM", "8:12345")])
+}
+
+fn failing_register_with(extra: &[&str], authority: &str, env: &[(&str, &str)]) -> String {
+    let state = tempfile::tempdir().unwrap();
+    let mut command = support::entra(state.path());
+    command
+        .args(["app", "register", "--upn", "admin@contoso.onmicrosoft.com"])
+        .args(["--sign-in", "password", "--password-stdin"])
+        .args(["--tenant", "contoso.onmicrosoft.com"])
+        .args(["--authority-host", authority, "--graph-url", authority])
+        .args(extra)
+        .env_remove("JOURNAL_STREAM")
+        .envs(env.iter().copied())
+        .write_stdin("a password\n")
+        .timeout(std::time::Duration::from_secs(60));
+    let output = command.output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    support::stderr(&output)
 }
 
 #[test]
@@ -107,6 +172,41 @@ fn diagnostics_fit_where_they_go() {
     assert!(line_of("1100").starts_with("<6>"), "{text}");
     assert!(line_of("1014").starts_with("<4>"), "{text}");
     assert!(!text.contains('\x1b'), "{text:?}");
+    // The command's own lines too: the warning as a warning, the rest as information.
+    assert!(
+        text.lines().all(|line| line.starts_with('<')),
+        "a line without its priority: {text}"
+    );
+    assert!(
+        text.contains("<4>warning: the private key is not protected by a TPM"),
+        "{text}"
+    );
+
+    // An operation that fails: its progress, the failed step and the error
+    // that ends the command each carry their priority.
+    let text = failing_sign_in(&[("JOURNAL_STREAM", "8:12345")]);
+    assert!(
+        text.contains("<6>[ .. ] Sign in as Hybrid Identity Administrator\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("<3>[FAIL] Sign in as Hybrid Identity Administrator: unexpected answer"),
+        "{text}"
+    );
+    assert!(text.contains("<3>error: unexpected answer"), "{text}");
+    // And a step refused while planning.
+    let unknown = "AB".repeat(32);
+    let text = failing_register(&["--certificate-sha256", &unknown], "http://127.0.0.1:9");
+    assert!(
+        text.contains(&format!(
+            "<3>[FAIL] Prepare the certificate: no certificate with SHA-256 hash {unknown}"
+        )),
+        "{text}"
+    );
+    // Without systemd, no priorities.
+    let text = failing_sign_in(&[]);
+    assert!(text.contains("\n[FAIL] Sign in"), "{text}");
+    assert!(!text.contains("<3>"), "{text}");
 
     // For log shippers: one JSON object per diagnostic line.
     let text = diagnostics(&["--log-format", "json"], &[]);

@@ -1,6 +1,7 @@
 //! `cert new | list | show | import | delete | hash`: the local key store.
 
 use super::connection::DryRunArg;
+use super::logging::plain;
 use super::output::{Output, fields, table};
 use crate::domain::{CertificateDays, CertificateHash, format_time};
 use crate::engine::{
@@ -13,6 +14,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use std::path::PathBuf;
 use time::OffsetDateTime;
+use tracing::Level;
 
 #[derive(Debug, Subcommand)]
 pub enum CertCommand {
@@ -181,21 +183,25 @@ pub fn hash(args: HashFileArgs, out: &Output) -> anyhow::Result<()> {
 
 /// The hash alone on stdout (so scripts can capture it); the rest on stderr.
 fn report_new_key(out: &Output, stored: &StoredCertificate, verb: &str) -> anyhow::Result<()> {
-    eprintln!(
+    let created = format!(
         "{verb} certificate {} ({}), valid until {}, in the {} key store.",
         stored.info.sha256,
         stored.info.subject,
         format_time(stored.info.not_after),
         stored.store.as_str()
     );
-    match stored.store {
-        crate::domain::StoreKind::Software => {
-            eprintln!("warning: the private key is not protected by a TPM (event 1014 recorded).")
-        }
-        crate::domain::StoreKind::Tpm => {
-            eprintln!("The private key was created in the TPM and cannot leave it.")
-        }
-    }
+    eprintln!("{}", plain(Level::INFO, &created));
+    let (level, about_the_key) = match stored.store {
+        crate::domain::StoreKind::Software => (
+            Level::WARN,
+            "warning: the private key is not protected by a TPM (event 1014 recorded).",
+        ),
+        crate::domain::StoreKind::Tpm => (
+            Level::INFO,
+            "The private key was created in the TPM and cannot leave it.",
+        ),
+    };
+    eprintln!("{}", plain(level, about_the_key));
     out.show(stored, |stored| stored.info.sha256.to_string())
 }
 

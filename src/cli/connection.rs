@@ -278,7 +278,8 @@ pub fn human_plan(steps: &[PlannedStep]) -> String {
 /// A refusal of one step while planning, in the progress lines' form.
 fn print_refusal(error: &EngineError) {
     if let EngineError::StepRefused { step, source } = error {
-        eprintln!("[FAIL] {step}: {source}");
+        let line = format!("[FAIL] {step}: {source}");
+        eprintln!("{}", super::logging::plain(tracing::Level::ERROR, &line));
     }
 }
 
@@ -315,14 +316,30 @@ pub fn progress_printer(out: &Output) -> (ProgressSender, tokio::task::JoinHandl
                     ..
                 }
             );
+            let line = super::logging::plain(level(&progress), &progress.line());
             match (live, transient) {
-                (true, true) => eprint!("\r\x1b[2K{}", progress.line()),
-                (true, false) => eprintln!("\r\x1b[2K{}", progress.line()),
-                (false, _) => eprintln!("{}", progress.line()),
+                (true, true) => eprint!("\r\x1b[2K{line}"),
+                (true, false) => eprintln!("\r\x1b[2K{line}"),
+                (false, _) => eprintln!("{line}"),
             }
         }
     });
     (sender, printer)
+}
+
+/// How grave a progress line is: a failed step an error, a retry a warning.
+fn level(progress: &Progress) -> tracing::Level {
+    match progress {
+        Progress::Step {
+            status: StepStatus::Failed { .. },
+            ..
+        } => tracing::Level::ERROR,
+        Progress::Step {
+            status: StepStatus::Retrying { .. },
+            ..
+        } => tracing::Level::WARN,
+        _ => tracing::Level::INFO,
+    }
 }
 
 /// Runs an engine operation on a runtime, printing its progress, and stops it

@@ -5,6 +5,7 @@
 
 use clap::ValueEnum;
 use std::io::IsTerminal;
+use std::sync::OnceLock;
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::{Format, Full, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
@@ -23,7 +24,7 @@ pub enum LogFormat {
 /// say enough); a service or a log shipper gets the information level, which
 /// carries every event.
 pub fn init(verbosity: u8, format: LogFormat) {
-    let journal = std::env::var_os("JOURNAL_STREAM").is_some();
+    let journal = under_systemd();
     let level = match verbosity {
         0 if journal || format == LogFormat::Json => "entra_connect=info",
         0 => "off",
@@ -38,6 +39,48 @@ pub fn init(verbosity: u8, format: LogFormat) {
         (LogFormat::Text, true) => builder.event_format(Journal::default()).init(),
         (LogFormat::Text, false) => builder.with_ansi(colour()).init(),
     }
+}
+
+/// Whether stderr goes to the journal: systemd sets `JOURNAL_STREAM` for a
+/// service whose output it collects.
+fn under_systemd() -> bool {
+    static JOURNAL: OnceLock<bool> = OnceLock::new();
+    *JOURNAL.get_or_init(|| std::env::var_os("JOURNAL_STREAM").is_some())
+}
+
+/// The sd-daemon priority (sd-daemon(3)) of a line at `level`: the one place
+/// that maps levels to the journal's priorities.
+fn priority(level: Level) -> u8 {
+    match level {
+        Level::ERROR => 3,
+        Level::WARN => 4,
+        Level::INFO => 6,
+        _ => 7,
+    }
+}
+
+/// A plain stderr message (progress, a refusal, the final error) as it
+/// should go out: under systemd each of its lines starts with its priority,
+/// so journald files a failure as an error; elsewhere unchanged.
+pub fn plain(level: Level, message: &str) -> String {
+    prefixed(under_systemd(), level, message)
+}
+
+/// The line that reports the error a command ended with.
+pub fn error_line(error: &anyhow::Error) -> String {
+    plain(Level::ERROR, &format!("error: {error:#}"))
+}
+
+fn prefixed(journal: bool, level: Level, message: &str) -> String {
+    if !journal {
+        return message.to_string();
+    }
+    let priority = priority(level);
+    message
+        .split('\n')
+        .map(|line| format!("<{priority}>{line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Colour only for a person at a terminal who has not asked for none.
@@ -71,13 +114,7 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> std::fmt::Result {
-        let priority = match *event.metadata().level() {
-            Level::ERROR => 3,
-            Level::WARN => 4,
-            Level::INFO => 6,
-            _ => 7,
-        };
-        write!(writer, "<{priority}>")?;
+        write!(writer, "<{}>", priority(*event.metadata().level()))?;
         self.plain.format_event(context, writer, event)
     }
 }
@@ -90,4 +127,23 @@ pub fn reader_went_away(error: &anyhow::Error) -> bool {
             .downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_lines_carry_their_priority_only_under_systemd() {
+        assert_eq!(prefixed(false, Level::ERROR, "error: x"), "error: x");
+        assert_eq!(
+            prefixed(true, Level::ERROR, "error: x\n  because y"),
+            "<3>error: x\n<3>  because y"
+        );
+        assert_eq!(
+            prefixed(true, Level::WARN, "[ .. ] retrying"),
+            "<4>[ .. ] retrying"
+        );
+        assert_eq!(prefixed(true, Level::INFO, "[ ok ] done"), "<6>[ ok ] done");
+    }
 }

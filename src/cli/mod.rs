@@ -18,7 +18,7 @@ mod wizard;
 use crate::engine::LocalServer;
 use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand};
-pub use logging::{LogFormat, reader_went_away};
+pub use logging::{LogFormat, error_line, reader_went_away};
 use output::Output;
 use std::io::IsTerminal;
 use std::path::PathBuf;
