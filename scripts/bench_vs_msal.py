@@ -33,8 +33,11 @@ def main():
         "--graph-url", sandbox["graph_url"], "--ca-cert", sandbox["ca_cert"],
     ]
     sign_in = ["--upn", admin["upn"], "--sign-in", "password", "--password-stdin"]
-    for command in ("register", "link"):
-        run([binary, "app", command, *sign_in, *connection], stdin=admin["password"] + "\n")
+    # The software store: MSAL is handed its key file (<hash>.key), which a
+    # TPM would never let out (`--store auto` would pick a TPM that answers).
+    run([binary, "app", "register", "--store", "software", *sign_in, *connection],
+        stdin=admin["password"] + "\n")
+    run([binary, "app", "link", *sign_in, *connection], stdin=admin["password"] + "\n")
     credential = json.loads(run([binary, "--json", "credential", "show"]))["application"]
     keys = os.path.join(os.environ["ENTRA_CONNECT_STATE_DIR"], "keys")
     ours = [binary, "credential", "test"]

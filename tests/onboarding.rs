@@ -522,7 +522,7 @@ async fn register_survives_replication_lag_and_faults_and_says_so() {
     let output = server.app("link", "hybrid.admin", &[]).await;
     json_of(&output);
     log.push_str(&stderr(&output));
-    // Each kind of retry is reported as progress of the step it delays.
+    // Each kind of retry is reported, with its delay, as progress of the step it delays.
     assert!(
         support::reported(&log, None, "retrying", "is not visible yet (replication)"),
         "{log}"

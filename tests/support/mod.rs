@@ -140,13 +140,15 @@ pub fn combined_pem(dir: &Path, name: &str, cert: &Path, key: &Path) -> PathBuf 
 /// Whether a `--json` run reported, on stderr, a progress event of the step
 /// titled `title` (any step when `None`) with `status` (`running`,
 /// `retrying`, `already_done`, `done`, `failed`) whose reason, detail or
-/// error contains `text`.
+/// error contains `text`. A retry counts only when it says how long it waits
+/// (`delay_ms` present and above zero).
 pub fn reported(stderr: &str, title: Option<&str>, status: &str, text: &str) -> bool {
     stderr
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter(|event| event["event"] == "step" && event["status"] == status)
         .filter(|event| title.is_none_or(|title| event["title"] == title))
+        .filter(|event| status != "retrying" || event["delay_ms"].as_u64().is_some_and(|ms| ms > 0))
         .any(|event| {
             text.is_empty()
                 || ["why", "detail", "error"]
