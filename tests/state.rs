@@ -120,7 +120,7 @@ fn a_database_from_a_newer_version_is_refused() {
         .unwrap();
     let err = run_fails(state.path(), &["scheduler", "show"], 1);
     assert!(
-        err.contains("has schema version 99, newer than this entra-connect supports (2)"),
+        err.contains("has schema version 99, newer than this entra-connect supports (3)"),
         "{err}"
     );
 }
