@@ -86,7 +86,8 @@ fn connection(sb: &SandboxHandle) -> ConnectionSettings {
 
 async fn tick(server: &mut LocalServer, sb: &SandboxHandle, now: OffsetDateTime) -> Vec<u32> {
     let before = server.events(None, None).unwrap().len();
-    run_once(server, &At(now), Ok(connection(sb)))
+    server.set_clock(std::sync::Arc::new(At(now)));
+    run_once(server, Ok(connection(sb)))
         .await
         .unwrap();
     new_events(server, before)
@@ -148,6 +149,24 @@ async fn the_maintenance_tick_follows_the_certificates_life() {
     set(&mut server, true, true);
     let events = tick(&mut server, &sb, not_after + time::Duration::days(1)).await;
     assert!(events.is_empty(), "{events:?}");
+
+    // Maintenance on and expired by the injected clock: the application can
+    // no longer prove it holds its key, so nothing is rotated unattended and
+    // the error says who can.
+    set(&mut server, true, false);
+    let events = tick(&mut server, &sb, not_after + time::Duration::days(1)).await;
+    let failed = EventId::AUTOMATIC_ROTATION_FAILED.0;
+    for id in [expired, failed] {
+        assert!(events.contains(&id), "{id} in {events:?}");
+    }
+    assert!(!events.contains(&rotated), "{events:?}");
+    assert_eq!(current_certificate(&server).0, hash, "not rotated");
+    let failure = server.events(None, Some(failed)).unwrap();
+    assert!(
+        failure[0].message.contains("Application Administrator"),
+        "{}",
+        failure[0].message
+    );
 
     // Maintenance on and due: a Managed certificate is rotated automatically.
     set(&mut server, true, false);

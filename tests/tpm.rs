@@ -771,13 +771,10 @@ async fn rotation_puts_the_new_key_in_the_tpm_and_destroys_the_old_one() {
     )
     .unwrap();
     let before = server.events(None, None).unwrap().len();
-    run_once(
-        &mut server,
-        &At(not_after - time::Duration::days(150)),
-        Ok(connection),
-    )
-    .await
-    .unwrap();
+    server.set_clock(std::sync::Arc::new(At(
+        not_after - time::Duration::days(150)
+    )));
+    run_once(&mut server, Ok(connection)).await.unwrap();
     let events: Vec<u32> = server.events(None, None).unwrap()[before..]
         .iter()
         .map(|e| e.id)

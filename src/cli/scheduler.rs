@@ -6,7 +6,7 @@ use super::output::{Output, fields, or_dash, yes_no};
 use crate::domain::ConnectionInputs;
 use crate::domain::{SchedulerSettings, format_time};
 use crate::engine::connection::{for_credential, settings};
-use crate::engine::maintenance::{LastRun, SystemClock, last_run, run_once};
+use crate::engine::maintenance::{LastRun, last_run, run_once};
 use crate::engine::operation::{InterruptedOperation, interrupted};
 use crate::engine::{LocalServer, SchedulerChange, change_scheduler, plan_scheduler_change};
 use crate::entra::cache::TokenCache;
@@ -112,7 +112,7 @@ fn run_loop(args: &RunArgs, server: &mut LocalServer) -> anyhow::Result<()> {
                         cache.clone(),
                     )
                 });
-            let last = run_once(server, &SystemClock, connection).await?;
+            let last = run_once(server, connection).await?;
             for (part, result) in [
                 ("maintenance", &last.maintenance),
                 ("sync-cycle check", &last.sync_cycle_check),

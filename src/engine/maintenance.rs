@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// Where "now" comes from.
-pub trait Clock {
+pub trait Clock: Send + Sync {
     fn now(&self) -> OffsetDateTime;
 }
 
@@ -68,11 +68,11 @@ pub fn last_run(server: &LocalServer) -> Result<LastRun, EngineError> {
 /// One event the tick wrote.
 type Written = (EventLevel, EventId, String);
 
-/// One scheduler run: the maintenance tick and the sync-cycle check, each
-/// when enabled; records their results and the next run time.
+/// One scheduler run at the server's "now" ([`LocalServer::now`]): the
+/// maintenance tick and the sync-cycle check, each when enabled; records
+/// their results and the next run time.
 pub async fn run_once(
     server: &mut LocalServer,
-    clock: &dyn Clock,
     connection: Result<ConnectionSettings, EngineError>,
 ) -> Result<LastRun, EngineError> {
     let scheduler = server.scheduler()?;
@@ -80,7 +80,7 @@ pub async fn run_once(
     if scheduler.scheduler_suspended {
         return Ok(last);
     }
-    let now = clock.now();
+    let now = server.now();
     let mut written: Vec<Written> = Vec::new();
     {
         let mut found = certificate_findings(server, now)?;

@@ -405,6 +405,9 @@ pub struct LocalServer {
     tpm: Arc<Tpm>,
     /// Where new keys go when `--store` was given.
     store_choice: Option<StoreChoice>,
+    /// "Now" for the engine's own decisions (expiry, rotation path); tests
+    /// put it anywhere. Timestamps sent to Entra use the real time.
+    clock: Arc<dyn maintenance::Clock>,
 }
 
 impl LocalServer {
@@ -414,7 +417,17 @@ impl LocalServer {
             state_dir: state_dir.to_path_buf(),
             tpm: Arc::new(Tpm::new(TctiSetting::resolve(None))),
             store_choice: None,
+            clock: Arc::new(maintenance::SystemClock),
         })
+    }
+
+    /// Makes `clock` the engine's "now" (tests put it anywhere).
+    pub fn set_clock(&mut self, clock: Arc<dyn maintenance::Clock>) {
+        self.clock = clock;
+    }
+
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
     }
 
     /// Reaches the TPM through `tcti` (`--tpm-tcti`) instead of the

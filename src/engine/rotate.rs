@@ -268,7 +268,7 @@ fn choose_path(
             "the private key of the current certificate {current} is missing from the key store"
         )));
     }
-    if let Some(problem) = stored.info.problem(OffsetDateTime::now_utc()) {
+    if let Some(problem) = stored.info.problem(server.now()) {
         return Ok(administrator(format!(
             "the current certificate {current} cannot sign: {problem}"
         )));
