@@ -24,7 +24,9 @@ use std::process::Output;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{entra, openssl};
-use tpm_support::Swtpm;
+use tpm_support::{Swtpm, WedgedTpm};
+#[cfg(feature = "tpm")]
+use tss_esapi::{attributes::ObjectAttributes, structures::Public, traits::UnMarshall};
 
 /// The binary in `state`, reaching the TPM at `tcti`.
 fn run(state: &Path, tcti: &str, args: &[&str]) -> Output {
@@ -156,14 +158,12 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 /// Where a file under `state` holds the private key of the RSA key `info`:
 /// a PEM private key, PKCS#8 or PKCS#1 DER at any offset, a prime factor of
 /// the modulus or the private exponent (each in either byte order, raw or
-/// in any base64 or hex run).
+/// in any base64 or hex run). Every file is searched for all of them, the
+/// state database and its write-ahead log included.
 fn private_key_under(state: &Path, info: &CertificateInfo) -> Option<String> {
     let (modulus, exponent) = rsa_numbers(&info.rsa_public_key);
     let n = BigUint::from_bytes_be(&modulus);
     let e = BigUint::from_bytes_be(&exponent);
-    let m = BigUint::from(0x1234_5678_9abc_u64);
-    let c = m.modpow(&e, &n);
-    let one = BigUint::from(1u8);
     for file in files_under(state) {
         let bytes = std::fs::read(&file).unwrap();
         let name = file.display();
@@ -171,10 +171,6 @@ fn private_key_under(state: &Path, info: &CertificateInfo) -> Option<String> {
         if text.contains("PRIVATE KEY") {
             return Some(format!("{name} holds a PEM private key"));
         }
-        // The exponent check costs a modular exponentiation per window: the
-        // key and secret files and their decodings, not the database pages.
-        let key_file = !file.starts_with(state.join("entra-connect.db"))
-            && file.extension().is_none_or(|e| e != "db" && e != "db-wal");
         for data in decodings(&bytes) {
             for i in 0..data.len().saturating_sub(4) {
                 if data[i] != 0x30 || !(0x81..=0x83).contains(&data[i + 1]) {
@@ -200,23 +196,67 @@ fn private_key_under(state: &Path, info: &CertificateInfo) -> Option<String> {
                     }
                 }
             }
-            if !key_file {
-                continue;
+            if let Some(order) = private_exponent_in(&data, &n, &e) {
+                return Some(format!("{name} holds the private exponent ({order})"));
             }
-            // The private exponent: odd, below the modulus, and undoes e.
-            for window in data.windows(256) {
-                for d in [
-                    BigUint::from_bytes_be(window),
-                    BigUint::from_bytes_le(window),
-                ] {
-                    if !d.bit(0) || d >= n || d <= one {
-                        continue;
-                    }
-                    if c.modpow(&d, &n) == m {
-                        return Some(format!("{name} holds the private exponent"));
-                    }
-                }
-            }
+        }
+    }
+    None
+}
+
+/// Whether a 256-byte window of `data`, read in either byte order, is a
+/// private exponent d of the key (n, e): for c = m^e, c^d = m (mod n). A
+/// window that is not one passes by chance with a probability of about
+/// 2^-2000, so the search is exact. Every window is tried without a modular
+/// exponentiation each (what once kept this search out of the database):
+/// c^d rolls from one window to the next, each byte in and out costing ten
+/// multiplications modulo n.
+fn private_exponent_in(data: &[u8], n: &BigUint, e: &BigUint) -> Option<&'static str> {
+    const WIDTH: usize = 256;
+    if data.len() < WIDTH {
+        return None;
+    }
+    let m = BigUint::from(0x1234_5678_9abc_u64);
+    let c = m.modpow(e, n);
+    let inverse = c.modinv(n).expect("c is invertible modulo n");
+    // c^b, and c^(-b*256^255): a byte entering at the low end, and leaving
+    // from the high end.
+    let leaving = inverse.modpow(&(BigUint::from(1u8) << (8 * (WIDTH - 1))), n);
+    let (mut entering_powers, mut leaving_powers) = (Vec::new(), Vec::new());
+    let (mut a, mut b) = (BigUint::from(1u8), BigUint::from(1u8));
+    for _ in 0..256 {
+        entering_powers.push(a.clone());
+        leaving_powers.push(b.clone());
+        a = a * &c % n;
+        b = b * &leaving % n;
+    }
+    // (x * c^(-out*256^255))^256 * c^in: the window's value shifted by a byte.
+    let roll = |x: &BigUint, out: u8, into: u8| {
+        let mut x = x * &leaving_powers[usize::from(out)] % n;
+        for _ in 0..8 {
+            x = &x * &x % n;
+        }
+        x * &entering_powers[usize::from(into)] % n
+    };
+    let last = data.len() - WIDTH;
+    // Big-endian windows, left to right: D' = (D - out*256^255)*256 + in.
+    let mut power = c.modpow(&BigUint::from_bytes_be(&data[..WIDTH]), n);
+    for i in 0..=last {
+        if power == m {
+            return Some("big-endian");
+        }
+        if i < last {
+            power = roll(&power, data[i], data[i + WIDTH]);
+        }
+    }
+    // Little-endian windows, right to left: L = in + 256*(L' - out*256^255).
+    let mut power = c.modpow(&BigUint::from_bytes_le(&data[last..]), n);
+    for i in (0..=last).rev() {
+        if power == m {
+            return Some("little-endian");
+        }
+        if i > 0 {
+            power = roll(&power, data[i - 1 + WIDTH], data[i - 1]);
         }
     }
     None
@@ -284,11 +324,100 @@ fn a_tpm_key_signs_and_its_certificate_verifies() {
         serde_json::from_slice(&std::fs::read(keys.join(format!("{hash}.tpmkey"))).unwrap())
             .unwrap();
     assert_eq!(blob["format"], "entra-connect-tpm-key/1");
+    // Its public area, as the TPM made it: a key for this certificate that
+    // cannot be duplicated off this TPM, made inside it, that signs and does
+    // not decrypt.
+    #[cfg(feature = "tpm")]
+    {
+        let public = STANDARD
+            .decode(blob["public"].as_str().expect("a public area"))
+            .unwrap();
+        let public = Public::unmarshall(&public).expect("a TPMT_PUBLIC");
+        assert_eq!(
+            not_a_fixed_signing_key(public.object_attributes()),
+            Vec::<&str>::new(),
+            "{public:?}"
+        );
+        let Public::Rsa { unique, .. } = &public else {
+            panic!("not an RSA key: {public:?}");
+        };
+        assert_eq!(
+            BigUint::from_bytes_be(unique.value()),
+            BigUint::from_bytes_be(&rsa_numbers(&info.rsa_public_key).0),
+            "the blob is not the certificate's key"
+        );
+    }
 
     // Deleting the certificate destroys the key: its blob is gone.
     ok(&run(state.path(), &tcti, &["cert", "delete", &hash]));
     assert!(!keys.join(format!("{hash}.tpmkey")).exists());
     assert!(!keys.join(format!("{hash}.crt")).exists());
+}
+
+/// What keeps a TPM key's attributes from those of a key that cannot leave
+/// its TPM and only signs: each flag missing or set that should not be.
+#[cfg(feature = "tpm")]
+fn not_a_fixed_signing_key(attributes: ObjectAttributes) -> Vec<&'static str> {
+    [
+        (
+            !attributes.fixed_tpm(),
+            "not fixedTPM: it can be duplicated",
+        ),
+        (
+            !attributes.fixed_parent(),
+            "not fixedParent: it can be duplicated",
+        ),
+        (
+            !attributes.sensitive_data_origin(),
+            "not sensitiveDataOrigin: made outside the TPM",
+        ),
+        (!attributes.sign_encrypt(), "not a signing key"),
+        (attributes.decrypt(), "decrypt is set"),
+    ]
+    .into_iter()
+    .filter_map(|(wrong, why)| wrong.then_some(why))
+    .collect()
+}
+
+/// The check above refuses a key that can be duplicated or that decrypts,
+/// so its silence about the stored key means something.
+#[cfg(feature = "tpm")]
+#[test]
+fn the_key_attribute_check_refuses_a_duplicable_or_decrypting_key() {
+    use tss_esapi::constants::tss::{
+        TPMA_OBJECT_DECRYPT, TPMA_OBJECT_FIXEDPARENT, TPMA_OBJECT_FIXEDTPM,
+        TPMA_OBJECT_SENSITIVEDATAORIGIN, TPMA_OBJECT_SIGN_ENCRYPT,
+    };
+    let fixed_signing = TPMA_OBJECT_FIXEDTPM
+        | TPMA_OBJECT_FIXEDPARENT
+        | TPMA_OBJECT_SENSITIVEDATAORIGIN
+        | TPMA_OBJECT_SIGN_ENCRYPT;
+    let check = |bits| not_a_fixed_signing_key(ObjectAttributes::from(bits));
+    assert_eq!(check(fixed_signing), Vec::<&str>::new());
+    let duplicable = fixed_signing & !(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT);
+    assert_eq!(
+        check(duplicable),
+        [
+            "not fixedTPM: it can be duplicated",
+            "not fixedParent: it can be duplicated"
+        ]
+    );
+    assert_eq!(
+        check(fixed_signing & !TPMA_OBJECT_FIXEDTPM),
+        ["not fixedTPM: it can be duplicated"]
+    );
+    assert_eq!(
+        check(fixed_signing | TPMA_OBJECT_DECRYPT),
+        ["decrypt is set"]
+    );
+    assert_eq!(
+        check(fixed_signing & !TPMA_OBJECT_SIGN_ENCRYPT),
+        ["not a signing key"]
+    );
+    assert_eq!(
+        check(fixed_signing & !TPMA_OBJECT_SENSITIVEDATAORIGIN),
+        ["not sensitiveDataOrigin: made outside the TPM"]
+    );
 }
 
 /// The scan above finds a key where there is one (a software key, and its
@@ -331,25 +460,73 @@ fn the_private_key_scan_finds_a_software_key_and_its_numbers() {
     // As 256 bytes, little-endian: the scan tries both byte orders.
     let mut d = vec![0u8; 256 - exponent.len()];
     d.extend(exponent);
-    for (file, contents) in [
+    // A database page around it: the scan reads the state database too.
+    let page = |inside: &[u8]| {
+        let mut page = std::fs::read(state.path().join("entra-connect.db")).unwrap();
+        page.truncate(4096 - inside.len());
+        page.splice(1000..1000, inside.iter().copied());
+        page
+    };
+    for (file, contents, expected) in [
         (
             "exponent.bin",
             [b"xx".to_vec(), d.iter().rev().copied().collect()].concat(),
+            "private exponent (little-endian)",
+        ),
+        (
+            "entra-connect.db",
+            page(&d),
+            "private exponent (big-endian)",
+        ),
+        (
+            "entra-connect.db-wal",
+            page(&d.iter().rev().copied().collect::<Vec<_>>()),
+            "private exponent (little-endian)",
         ),
         (
             "prime.json",
             format!("{{\"p\": \"{}\"}}", STANDARD.encode(&p)).into_bytes(),
+            "prime factor",
         ),
     ] {
         let hidden = tempfile::tempdir().unwrap();
         std::fs::write(hidden.path().join(file), contents).unwrap();
         let found =
             private_key_under(hidden.path(), &info).unwrap_or_else(|| panic!("{file} not found"));
-        assert!(
-            found.contains("exponent") || found.contains("prime factor"),
-            "{found}"
-        );
+        assert!(found.contains(expected), "{file}: {found}");
     }
+    // The same page without the exponent is clean: the search is exact.
+    let clean = tempfile::tempdir().unwrap();
+    std::fs::write(clean.path().join("entra-connect.db"), page(&[])).unwrap();
+    assert_eq!(private_key_under(clean.path(), &info), None);
+}
+
+/// A TPM that does not answer is asked once, off the caller's thread: the
+/// probe gives up after the connection timeout, and the `Tpm` it came from
+/// then has the answer without asking again (the wizard draws Welcome
+/// meanwhile, and its later steps find the answer made).
+#[test]
+fn a_background_probe_answers_for_its_tpm() {
+    let wedged = WedgedTpm::start();
+    let tpm = Tpm::new(TctiSetting::resolve(Some(&wedged.tcti())));
+    let started = Instant::now();
+    let probe = std::thread::spawn(tpm.background_probe());
+    let answer = probe.join().expect("the probe thread");
+    let waited = started.elapsed();
+    let unavailable = answer.expect_err("a TPM that does not answer");
+    assert!(
+        unavailable.why.contains("no answer within 5 s"),
+        "{unavailable}"
+    );
+    assert!(waited >= Duration::from_secs(4), "{waited:?}");
+
+    let again = Instant::now();
+    assert_eq!(tpm.probe(), Err(unavailable));
+    assert!(
+        again.elapsed() < Duration::from_millis(500),
+        "asked the TPM again: {:?}",
+        again.elapsed()
+    );
 }
 
 #[test]

@@ -23,10 +23,10 @@ use entra_connect::engine::{
     OperationRequest, Outcome, Plan, PlannedStep, Target,
 };
 use entra_connect::entra::{EntraError, Secret};
-use entra_connect::keys::{CertificateInfo, KeyError, StoredCertificate};
+use entra_connect::keys::{CertificateInfo, KeyError, StoredCertificate, TpmInfo, TpmUnavailable};
 use entra_connect::tui::app::{self, Model};
 use entra_connect::tui::model::{
-    Command, Context, EngineEvent, Failure, Message, OpId, Task, WizardData,
+    Command, Context, EngineEvent, Failure, Message, OpId, Task, TpmCheck, WizardData,
 };
 use entra_connect::tui::pages::Page;
 use entra_connect::tui::theme::Theme;
@@ -71,7 +71,7 @@ fn certificate(
 fn context(configured: ConnectorIdentityType) -> Context {
     Context {
         configured: Some(configured),
-        tpm: None,
+        tpm: TpmCheck::NotFound(no_tpm()),
         certificates: vec![
             certificate(
                 "AB",
@@ -117,6 +117,21 @@ fn context(configured: ConnectorIdentityType) -> Context {
         scheduler: SchedulerSettings::default(),
         sandbox: None,
         now: NOW,
+    }
+}
+
+/// What the background probe answers on a machine without a TPM.
+fn no_tpm() -> TpmUnavailable {
+    TpmUnavailable {
+        tcti: "device:/dev/tpmrm0".into(),
+        why: "/dev/tpmrm0 does not exist: this machine shows no TPM".into(),
+    }
+}
+
+fn a_tpm() -> TpmInfo {
+    TpmInfo {
+        tcti: "device:/dev/tpmrm0".into(),
+        manufacturer: "MSFT".into(),
     }
 }
 
@@ -360,6 +375,52 @@ fn first_pass_starts_at_welcome_and_second_pass_at_tasks() {
         let model = Model::new(context(configured), data(), Theme { color: false });
         assert_eq!(title(&model), "tasks");
     }
+}
+
+/// The TPM is asked in the background: the wizard opens saying so, asks the
+/// app loop for the probe, and the answer, a message, updates Welcome.
+#[test]
+fn the_tpm_answer_arrives_after_the_first_frame() {
+    let opening = || {
+        let mut model = first_pass();
+        model.context.tpm = TpmCheck::Checking;
+        model
+    };
+    let mut model = opening();
+    assert_eq!(model.init(), Some(Command::ProbeTpm));
+    let screen = render(&model, 120, 40);
+    assert!(
+        screen.contains("Checking whether a TPM answers"),
+        "{screen}"
+    );
+    assert!(!screen.contains("No TPM answers"), "{screen}");
+
+    // The answer changes only the TPM line, and keeps a notice shown.
+    model.notice = Some("Saved answers.toml".into());
+    assert_eq!(send(&mut model, Message::TpmProbed(Ok(a_tpm()))), None);
+    assert_eq!(model.context.tpm, TpmCheck::Found(a_tpm()));
+    let mut found = first_pass();
+    found.context.tpm = TpmCheck::Found(a_tpm());
+    found.notice = model.notice.clone();
+    assert_eq!(render(&model, 120, 40), render(&found, 120, 40));
+    assert!(
+        render(&model, 120, 40).contains("A TPM answers (device:/dev/tpmrm0, MSFT)"),
+        "{}",
+        render(&model, 120, 40)
+    );
+
+    let mut model = opening();
+    send(&mut model, Message::TpmProbed(Err(no_tpm())));
+    assert_eq!(render(&model, 120, 40), render(&first_pass(), 120, 40));
+
+    // A model that knows the answer asks nothing; the pages need not wait for it.
+    assert_eq!(first_pass().init(), None);
+    let mut model = opening();
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "connect");
+    send(&mut model, Message::TpmProbed(Err(no_tpm())));
+    assert_eq!(title(&model), "connect");
+    assert_eq!(model.context.tpm, TpmCheck::NotFound(no_tpm()));
 }
 
 #[test]
@@ -745,8 +806,11 @@ fn second_pass_tasks_follow_the_credential() {
 #[test]
 fn snapshots_first_pass() {
     let mut with_tpm = first_pass();
-    with_tpm.context.tpm = Some("device:/dev/tpmrm0, MSFT".into());
+    with_tpm.context.tpm = TpmCheck::Found(a_tpm());
     snapshot("welcome-tpm", &with_tpm);
+    let mut checking = first_pass();
+    checking.context.tpm = TpmCheck::Checking;
+    snapshot("welcome-checking", &checking);
     let mut model = first_pass();
     snapshot("welcome", &model);
     send(&mut model, key(KeyCode::Enter));
@@ -1124,6 +1188,13 @@ fn removing_a_key_lists_them_and_refuses_the_one_in_use() {
     assert_eq!(command, Some(Command::ListKeys));
     snapshot("keys-reading", &model);
     send(&mut model, Message::KeysListed(Ok(keys())));
+    // Each key with the dates it is valid between, not only its end.
+    let screen = render(&model, 80, 24);
+    assert_eq!(
+        screen.matches("valid 2026-06-01 to 2027-06-01;").count(),
+        3,
+        "{screen}"
+    );
     snapshot("keys", &model);
     // The key in use: refused, with what to do instead.
     send(&mut model, key(KeyCode::Up));

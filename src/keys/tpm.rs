@@ -118,10 +118,13 @@ pub struct TpmInfo {
 }
 
 /// The TPM of this server, connected on first use and shared by every
-/// store of one process. Dropping it closes the connection.
+/// store of one process. Dropping it (and any [`Tpm::background_probe`] still
+/// running) closes the connection.
 pub struct Tpm {
     setting: TctiSetting,
-    connection: OnceLock<Result<device::Connection, TpmUnavailable>>,
+    /// Shared with a probe running on another thread, so the connection it
+    /// opens is this one's.
+    connection: Arc<OnceLock<Result<device::Connection, TpmUnavailable>>>,
 }
 
 impl fmt::Debug for Tpm {
@@ -136,7 +139,7 @@ impl Tpm {
     pub fn new(setting: TctiSetting) -> Self {
         Tpm {
             setting,
-            connection: OnceLock::new(),
+            connection: Arc::new(OnceLock::new()),
         }
     }
 
@@ -161,6 +164,19 @@ impl Tpm {
             tcti: self.setting.tcti.clone(),
             manufacturer: c.manufacturer().to_string(),
         })
+    }
+
+    /// [`Tpm::probe`] to run on another thread, as it may wait up to the
+    /// connection timeout (5 s) for a slow TPM (the wizard draws meanwhile). The
+    /// connection it opens is this `Tpm`'s: later calls find it made.
+    pub fn background_probe(
+        &self,
+    ) -> impl FnOnce() -> Result<TpmInfo, TpmUnavailable> + Send + 'static {
+        let tpm = Tpm {
+            setting: self.setting.clone(),
+            connection: Arc::clone(&self.connection),
+        };
+        move || tpm.probe()
     }
 
     pub fn is_available(&self) -> bool {

@@ -3,7 +3,9 @@
 //! as data), and a pure [`view`]. Only the app loop (`super::run`) executes
 //! commands and talks to the engine.
 
-use super::model::{Command, Context, EngineEvent, Message, OpId, Shared, Task, WizardData};
+use super::model::{
+    Command, Context, EngineEvent, Message, OpId, Shared, Task, TpmCheck, WizardData,
+};
 use super::pages::{Page, Transition, done, options, scheduler, welcome};
 use super::theme::Theme;
 use super::widgets;
@@ -47,6 +49,12 @@ impl Model {
             notice: None,
             quit: false,
         }
+    }
+
+    /// What the app loop runs as the wizard opens, after its first frame:
+    /// the TPM probe, which a slow TPM can hold for seconds.
+    pub fn init(&self) -> Option<Command> {
+        (self.context.tpm == TpmCheck::Checking).then_some(Command::ProbeTpm)
     }
 
     /// Whether something animates (spinner, countdown): only then does the loop tick.
@@ -100,7 +108,10 @@ pub fn update(model: &mut Model, message: Message) -> Option<Command> {
             return None;
         }
     }
-    if !matches!(message, Message::Tick | Message::Engine(..)) {
+    if !matches!(
+        message,
+        Message::Tick | Message::Engine(..) | Message::TpmProbed(_)
+    ) {
         model.notice = None;
     }
     let transition = match message {
@@ -150,6 +161,10 @@ pub fn update(model: &mut Model, message: Message) -> Option<Command> {
         }
         Message::SchedulerChanged(Err(why)) => {
             model.notice = Some(format!("Scheduler not changed: {why}"));
+            Transition::Stay
+        }
+        Message::TpmProbed(probe) => {
+            model.context.tpm = TpmCheck::from_probe(probe);
             Transition::Stay
         }
     };

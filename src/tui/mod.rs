@@ -24,7 +24,8 @@ use crate::entra::client::{ConnectionSettings, DEFAULT_ADMIN_CLIENT_ID, UserSign
 use app::Model;
 use futures::StreamExt;
 use model::{
-    Command, Context, EngineEvent, Message, OpId, SandboxEndpoints, SaveError, Task, WizardData,
+    Command, Context, EngineEvent, Message, OpId, SandboxEndpoints, SaveError, Task, TpmCheck,
+    WizardData,
 };
 use ratatui::crossterm::event::{Event, EventStream};
 use std::path::{Path, PathBuf};
@@ -43,7 +44,9 @@ pub struct WizardSetup {
     pub sandbox: Option<SandboxEndpoints>,
 }
 
-/// Loads what the pages show about this server.
+/// Loads what the pages show about this server from its state. Whether a
+/// TPM answers is left `Checking`: asking can take seconds, so the app loop
+/// asks in the background ([`Command::ProbeTpm`]).
 pub fn load_context(
     server: &LocalServer,
     sandbox: Option<SandboxEndpoints>,
@@ -51,10 +54,7 @@ pub fn load_context(
     let configured = server.credential()?.identity_type();
     Ok(Context {
         configured: Some(configured),
-        tpm: server
-            .tpm_status()
-            .ok()
-            .map(|tpm| format!("{}, {}", tpm.tcti, tpm.manufacturer)),
+        tpm: TpmCheck::Checking,
         certificates: server.certificates()?,
         configuration: configuration(server).ok(),
         scheduler: server.scheduler()?,
@@ -78,6 +78,10 @@ pub async fn run(server: LocalServer, setup: WizardSetup) -> anyhow::Result<()> 
         events: sender,
     };
     let mut terminal = ratatui::try_init()?;
+    // The TPM probe runs beside the first frame, never before it.
+    if let Some(command) = model.init() {
+        runner.execute(command, &model).await;
+    }
     // Engine operations hold the (single-threaded) SQLite connection across
     // awaits, so their tasks run on this thread.
     let local = tokio::task::LocalSet::new();
@@ -132,9 +136,11 @@ async fn event_loop(
             runner.execute(command, model).await;
         }
         if finished && let Some(server) = &runner.server {
-            // The second pass and the Done page show the server as it now is.
+            // The second pass and the Done page show the server as it now is
+            // (the TPM as it answered: it is not asked again).
             if let Ok(context) = load_context(server, model.context.sandbox.clone()) {
-                model.context = context;
+                let tpm = std::mem::take(&mut model.context.tpm);
+                model.context = Context { tpm, ..context };
             }
         }
     }
@@ -197,6 +203,7 @@ impl Runner {
 
     async fn execute(&mut self, command: Command, model: &Model) {
         match command {
+            Command::ProbeTpm => self.start_tpm_probe(),
             Command::Start {
                 op,
                 task: Task::SignIn { upn, password },
@@ -274,6 +281,19 @@ impl Runner {
                 op,
                 EngineEvent::SignedIn(result.map_err(Arc::new)),
             ));
+        });
+    }
+
+    /// Whether a TPM answers, asked on a blocking thread (a slow or wedged
+    /// TPM holds it up to the connection timeout) while the wizard draws and
+    /// takes keys; the answer comes back as [`Message::TpmProbed`]. The
+    /// connection it opens is the server's own.
+    fn start_tpm_probe(&mut self) {
+        let Some(server) = &self.server else { return };
+        let probe = server.tpm().background_probe();
+        let events = self.events.clone();
+        tokio::task::spawn_blocking(move || {
+            let _ = events.send(Message::TpmProbed(probe()));
         });
     }
 

@@ -16,7 +16,7 @@ use crate::engine::{
     onboard::Onboard,
 };
 use crate::entra::Secret;
-use crate::keys::StoredCertificate;
+use crate::keys::{StoredCertificate, TpmInfo, TpmUnavailable};
 use ratatui::crossterm::event::KeyEvent;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -97,14 +97,35 @@ pub struct SandboxEndpoints {
 pub struct Context {
     /// None on the first pass; the configured identity type on the second.
     pub configured: Option<crate::domain::ConnectorIdentityType>,
-    /// The TPM that answers (its TCTI and maker), where new keys are made;
-    /// none: new keys go to the software store.
-    pub tpm: Option<String>,
+    /// Whether a TPM answers: asked in the background once the first frame
+    /// is drawn, as a slow TPM may take seconds.
+    pub tpm: TpmCheck,
     pub certificates: Vec<StoredCertificate>,
     pub configuration: Option<ConfigurationReport>,
     pub scheduler: SchedulerSettings,
     pub sandbox: Option<SandboxEndpoints>,
     pub now: OffsetDateTime,
+}
+
+/// Whether a TPM answers, where new keys are made.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum TpmCheck {
+    /// Not known yet: the probe runs in the background.
+    #[default]
+    Checking,
+    /// This TPM answers: new keys are made inside it.
+    Found(TpmInfo),
+    /// None answers: new keys go to the software store.
+    NotFound(TpmUnavailable),
+}
+
+impl TpmCheck {
+    pub fn from_probe(probe: Result<TpmInfo, TpmUnavailable>) -> TpmCheck {
+        match probe {
+            Ok(info) => TpmCheck::Found(info),
+            Err(why) => TpmCheck::NotFound(why),
+        }
+    }
 }
 
 /// What a page draws from besides its own state.
@@ -177,6 +198,8 @@ pub enum Message {
     /// The configuration (with the application's keys) was exported.
     Exported(Result<PathBuf, Arc<SaveError>>),
     SchedulerChanged(Result<SchedulerSettings, Failure>),
+    /// Whether a TPM answered the background probe.
+    TpmProbed(Result<TpmInfo, TpmUnavailable>),
 }
 
 impl Message {
@@ -197,6 +220,9 @@ impl Message {
 /// Effects the app loop carries out.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
+    /// Ask whether a TPM answers, off the UI loop (it may take seconds);
+    /// answered by [`Message::TpmProbed`].
+    ProbeTpm,
     Start {
         op: OpId,
         task: Task,

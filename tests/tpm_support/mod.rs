@@ -1,12 +1,14 @@
 //! A software TPM for the TPM tests and benchmarks: `swtpm` on a free
 //! loopback port pair with its own state directory, stopped by its own PID
 //! when the guard is dropped. A machine without swtpm fails the test loudly:
-//! `scripts/test` installs it.
+//! `scripts/test` installs it. And a wedged TPM, which never answers.
 #![allow(dead_code)] // each test file uses a different part of this module
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 pub struct Swtpm {
@@ -156,4 +158,59 @@ fn try_spawn(state: &Path, port: u16) -> Option<Child> {
     let _ = child.kill();
     let _ = child.wait();
     None
+}
+
+/// A TPM that never answers, like a wedged TPM or resource manager: a
+/// loopback port pair (swtpm's command and control channels) that accepts
+/// connections and never replies. The tool gives up after its connection
+/// timeout. Its connections are held until the guard is dropped.
+pub struct WedgedTpm {
+    port: u16,
+    stop: Arc<AtomicBool>,
+}
+
+impl WedgedTpm {
+    pub fn start() -> WedgedTpm {
+        for _ in 0..50 {
+            let first = TcpListener::bind(("127.0.0.1", 0)).expect("bind a loopback port");
+            let port = first.local_addr().expect("local address").port();
+            if port == u16::MAX {
+                continue;
+            }
+            let Ok(second) = TcpListener::bind(("127.0.0.1", port + 1)) else {
+                continue;
+            };
+            let stop = Arc::new(AtomicBool::new(false));
+            for listener in [first, second] {
+                let stop = Arc::clone(&stop);
+                std::thread::spawn(move || {
+                    let mut held = Vec::new();
+                    for stream in listener.incoming() {
+                        if stop.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        held.extend(stream.ok());
+                    }
+                });
+            }
+            return WedgedTpm { port, stop };
+        }
+        panic!("no two consecutive free loopback ports found in 50 tries");
+    }
+
+    /// The TCTI that reaches it.
+    pub fn tcti(&self) -> String {
+        format!("swtpm:host=127.0.0.1,port={}", self.port)
+    }
+}
+
+impl Drop for WedgedTpm {
+    /// Stops accepting (a last connection wakes each listener) and closes
+    /// the connections held.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for port in [self.port, self.port + 1] {
+            let _ = TcpStream::connect(("127.0.0.1", port));
+        }
+    }
 }

@@ -96,13 +96,13 @@ impl State {
                 let options: Vec<(String, String)> = keys
                     .iter()
                     .map(|key| {
-                        let until = key.end.as_deref().unwrap_or("-");
                         (
                             key.key_id.clone(),
                             format!(
-                                "{}; until {}; thumbprint {}",
+                                "{}; valid {} to {}; thumbprint {}",
                                 key.origin.describe(),
-                                until.get(..10).unwrap_or(until),
+                                day(key.start.as_deref()),
+                                day(key.end.as_deref()),
                                 key.thumbprint.as_deref().unwrap_or("-"),
                             ),
                         )
@@ -117,4 +117,11 @@ impl State {
         }
         prose(frame, area, "Remove an application key", lines, theme);
     }
+}
+
+/// The date of a key's start or end as the tenant gave it (an ISO 8601
+/// date-time), "-" when it gave none.
+fn day(when: Option<&str>) -> &str {
+    let when = when.unwrap_or("-");
+    when.get(..10).unwrap_or(when)
 }

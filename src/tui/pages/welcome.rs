@@ -1,7 +1,7 @@
 //! Welcome: what will happen, and what is needed.
 
 use super::Transition;
-use crate::tui::model::Shared;
+use crate::tui::model::{Shared, TpmCheck};
 use crate::tui::widgets::prose;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -22,10 +22,15 @@ pub fn on_key(key: KeyEvent) -> Transition {
 pub fn view(shared: &Shared, frame: &mut Frame, area: Rect) {
     let theme = shared.theme;
     let key_store = match &shared.context.tpm {
-        Some(tpm) => Line::raw(format!(
-            "A TPM answers ({tpm}): the private key is made inside it and never leaves it."
+        TpmCheck::Checking => Line::styled(
+            "Checking whether a TPM answers (the private key is made inside one when it does)…",
+            theme.muted(),
+        ),
+        TpmCheck::Found(tpm) => Line::raw(format!(
+            "A TPM answers ({}, {}): the private key is made inside it and never leaves it.",
+            tpm.tcti, tpm.manufacturer
         )),
-        None => Line::styled(
+        TpmCheck::NotFound(_) => Line::styled(
             "! No TPM answers: the key goes to the software key store (owner-only files). A TPM keeps it from ever being copied off this server: enable one (a Hyper-V Generation 2 VM's \"Enable Trusted Platform Module\", a cloud VM's vTPM / trusted launch).",
             theme.warning(),
         ),
