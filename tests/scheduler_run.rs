@@ -87,9 +87,7 @@ fn connection(sb: &SandboxHandle) -> ConnectionSettings {
 async fn tick(server: &mut LocalServer, sb: &SandboxHandle, now: OffsetDateTime) -> Vec<u32> {
     let before = server.events(None, None).unwrap().len();
     server.set_clock(std::sync::Arc::new(At(now)));
-    run_once(server, Ok(connection(sb)))
-        .await
-        .unwrap();
+    run_once(server, Ok(connection(sb))).await.unwrap();
     new_events(server, before)
 }
 

@@ -408,8 +408,14 @@ async fn removing_legacy_accounts_spares_the_one_in_use_and_the_way_back() {
     assert_eq!(removed["use_on_this_server"], "none");
     assert_eq!(server.sync_accounts().await, vec![legacy.clone()]);
 
-    // The way back goes only when asked, and is then forgotten.
-    let removed = json_of(&remove(LEGACY, &["--force-forget-rollback"]).await);
+    // The way back goes only when asked and confirmed (here, with no
+    // terminal to ask on, by --yes), and is then forgotten.
+    refused(
+        &remove(LEGACY, &["--force-forget-rollback"]).await,
+        &["a later rollback then needs a new account", "--yes"],
+    );
+    assert!(server.sync_accounts().await.contains(&legacy));
+    let removed = json_of(&remove(LEGACY, &["--force-forget-rollback", "--yes"]).await);
     assert_eq!(removed["use_on_this_server"], "way-back");
     assert!(server.sync_accounts().await.is_empty());
     assert_eq!(server.credential().await["way_back"], Value::Null);

@@ -714,7 +714,7 @@ fn rotate_the_certificate_then_remove_the_old_key_from_the_second_pass() {
     let keys = tmux.wait_until("the application's keys", |screen| {
         has_line(screen, "Remove an application key") && screen.contains("(•)")
     });
-    assert_eq!(keys.matches("in use; until").count(), 1, "{keys}");
+    assert_eq!(keys.matches("in use; valid").count(), 1, "{keys}");
     assert!(!keys.contains("UNKNOWN"), "{keys}");
     assert_eq!(keys.matches("added by this server").count(), 1, "{keys}");
     tmux.send_keys(&["Enter"]);

@@ -12,6 +12,7 @@ use crate::engine::service_account::{
 use crate::engine::{LocalServer, OperationRequest};
 use crate::entra::client::DEFAULT_ADMIN_CLIENT_ID;
 use clap::{Args, Subcommand};
+use std::io::IsTerminal;
 
 #[derive(Debug, Subcommand)]
 pub enum ServiceAccountCommand {
@@ -39,6 +40,10 @@ pub struct RemoveArgs {
     /// account).
     #[arg(long)]
     force_forget_rollback: bool,
+    /// Confirm --force-forget-rollback without being asked (needed when there is no terminal to
+    /// ask on).
+    #[arg(long, requires = "force_forget_rollback")]
+    yes: bool,
     #[command(flatten)]
     connection: ConnectionArgs,
     #[command(flatten)]
@@ -101,6 +106,9 @@ pub fn run(
             (invocation, request, args.dry_run)
         }
         ServiceAccountCommand::Remove(args) => {
+            if args.force_forget_rollback && !args.yes && !args.dry_run.dry_run {
+                confirm_forgetting_the_way_back(&args.name)?;
+            }
             let invocation = Invocation::new(&args.connection, &args.sign_in);
             let request = OperationRequest::RemoveServiceAccount(RemoveServiceAccount {
                 name: args.name,
@@ -113,4 +121,23 @@ pub fn run(
         None => Ok(()),
         Some(outcome) => show_outcome(server, out, outcome),
     }
+}
+
+/// What `--force-forget-rollback` costs, said before anything is sent; the
+/// administrator confirms on the terminal by typing the account's name, or
+/// with `--yes` where there is no terminal.
+fn confirm_forgetting_the_way_back(name: &AccountName) -> anyhow::Result<()> {
+    let cost = "--force-forget-rollback removes the account this server keeps as its way back: a later rollback then needs a new account, which only a Global Administrator (or a User Administrator with Privileged Role Administrator) can create";
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        anyhow::bail!(
+            "{cost}. Nothing was changed. There is no terminal to confirm on: add --yes to confirm."
+        );
+    }
+    eprint!("{cost}.\nType the account's name ({name}) to confirm: ");
+    let mut typed = String::new();
+    std::io::stdin().read_line(&mut typed)?;
+    if typed.trim() != name.to_string() {
+        anyhow::bail!("not confirmed (the name typed was not {name}); nothing was changed");
+    }
+    Ok(())
 }
