@@ -14,7 +14,7 @@ use std::time::Duration;
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const GRAPH_BY_APP_ID: &str = "00000003-0000-0000-c000-000000000000/.default";
 /// What the default seed consents for Microsoft Graph Command Line Tools.
-const CONSENTED: [&str; 7] = [
+const CONSENTED: [&str; 8] = [
     "User.Read",
     "Application.Read.All",
     "Application.ReadWrite.All",
@@ -22,6 +22,7 @@ const CONSENTED: [&str; 7] = [
     "User.ReadWrite.All",
     "RoleManagement.ReadWrite.Directory",
     "RoleManagement.Read.Directory",
+    "Directory.AccessAsUser.All",
 ];
 const USER_ADMINISTRATOR: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
 const SYNC_ACCOUNTS_ROLE: &str = "d29b2b05-8046-44ba-8758-1e26182fcf32";
@@ -537,19 +538,16 @@ async fn user_administrator_creates_and_deletes_users_but_not_administrators() {
     let (status, body) = assign_role(&sb, &token, &id, SYNC_ACCOUNTS_ROLE).await;
     assert_denied(status, &body, "User Administrator POST roleAssignments");
 
-    // A directory synchronization account is not an administrator.
+    // Nor is a directory synchronization account: its role is privileged.
     let sync = seeded_user_id(&sb, &token, "Sync_CONNECT01_1a2b3c4d5e6f").await;
-    for target in [&id, &sync] {
-        let (status, body) = graph(
-            &sb,
-            &token,
-            Method::DELETE,
-            &format!("/users/{target}"),
-            None,
-        )
-        .await;
-        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    }
+    let (status, body) = graph(&sb, &token, Method::DELETE, &format!("/users/{sync}"), None).await;
+    assert_denied(
+        status,
+        &body,
+        "User Administrator deleting a directory synchronization account",
+    );
+    let (status, body) = graph(&sb, &token, Method::DELETE, &format!("/users/{id}"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     let (status, _) = graph(&sb, &token, Method::GET, &format!("/users/{upn}"), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
@@ -654,24 +652,26 @@ async fn global_administrator_does_everything() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["value"].as_array().unwrap().len(), 2, "{body}");
-    let (status, body) = graph(&sb, &token, Method::DELETE, &format!("/users/{id}"), None).await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    // Deleting an administrator also needs Directory.AccessAsUser.All, which
-    // the default consent does not hold.
-    let user_admin = seeded_user_id(&sb, &token, "user.admin").await;
-    let (status, body) = graph(
+    // Deleting a holder of a privileged role (an administrator, a directory
+    // synchronization account) also needs Directory.AccessAsUser.All.
+    let narrow = token_with(
         &sb,
-        &token,
-        Method::DELETE,
-        &format!("/users/{user_admin}"),
-        None,
+        "global.admin",
+        "https://graph.microsoft.com/User.ReadWrite.All",
     )
     .await;
-    assert_denied(
-        status,
-        &body,
-        "deleting an administrator without Directory.AccessAsUser.All",
-    );
+    let user_admin = seeded_user_id(&sb, &token, "user.admin").await;
+    for target in [id, user_admin.as_str()] {
+        let path = format!("/users/{target}");
+        let (status, body) = graph(&sb, &narrow, Method::DELETE, &path, None).await;
+        assert_denied(
+            status,
+            &body,
+            "deleting a privileged role's member without Directory.AccessAsUser.All",
+        );
+        let (status, body) = graph(&sb, &token, Method::DELETE, &path, None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    }
 }
 
 #[tokio::test]

@@ -369,13 +369,14 @@ async fn a_rollback_without_the_legacy_account_needs_an_administrator_who_may_cr
 async fn removing_legacy_accounts_spares_the_one_in_use_and_the_way_back() {
     let server = Server::with(SandboxConfig::default()).await;
     let (legacy, _) = server.legacy();
-    let remove = async |name: &str, extra: &[&str]| {
+    let remove_as = async |admin: &str, name: &str, extra: &[&str]| {
         let mut args = vec!["--name", name];
         args.extend(extra);
         server
-            .as_user(&["service-account", "remove"], "user.admin", &args, vec![])
+            .as_user(&["service-account", "remove"], admin, &args, vec![])
             .await
     };
+    let remove = async |name: &str, extra: &[&str]| remove_as("global.admin", name, extra).await;
 
     // On the legacy account: that one is in use.
     json_of(&server.use_legacy().await);
@@ -399,10 +400,19 @@ async fn removing_legacy_accounts_spares_the_one_in_use_and_the_way_back() {
     refused(&remove("Sync_NOWHERE_000000000000", &[]).await, &[LEGACY]);
     assert!(server.sync_accounts().await.contains(&legacy));
 
-    // Another server's leftover account goes.
+    // Another server's leftover account goes, but not by a User
+    // Administrator: its role is privileged.
     let other = server
         .create_sync_account("Sync_OTHER01_abcdef123456")
         .await;
+    refused(
+        &remove_as("user.admin", "Sync_OTHER01_abcdef123456", &[]).await,
+        &[
+            "Privileged Authentication Administrator",
+            "Global Administrator",
+        ],
+    );
+    assert!(server.sync_accounts().await.contains(&other));
     let removed = json_of(&remove("Sync_OTHER01_abcdef123456", &[]).await);
     assert_eq!(removed["user_principal_name"], other.as_str());
     assert_eq!(removed["use_on_this_server"], "none");

@@ -948,16 +948,16 @@ fn remove_a_legacy_service_account_from_the_second_pass() {
     let tmux = second_pass("remove-account", state.path(), "ServiceAccount");
     open_task(&tmux, "Remove a legacy service account");
     tmux.wait_for_page("Remove a legacy service account");
-    let user_admin = sb.user("user.admin").expect("seeded user").upn.clone();
-    tmux.send_keys(&["-l", &user_admin]);
+    let remover = sb.user("global.admin").expect("seeded user").upn.clone();
+    tmux.send_keys(&["-l", &remover]);
     tmux.send_keys(&["Enter"]);
-    // The User Administrator approves the code the page shows.
+    // The Global Administrator approves the code the page shows.
     let waiting = tmux.wait_until("the device code", |screen| device_code_on(screen).is_some());
     let code = device_code_on(&waiting).expect("a device code");
     runtime.block_on(async {
         let response = common::http()
             .post(format!("{}/sandbox/device/approve", sb.authority_host))
-            .json(&serde_json::json!({ "user_code": code, "upn": user_admin }))
+            .json(&serde_json::json!({ "user_code": code, "upn": remover }))
             .send()
             .await
             .expect("approve the device code");

@@ -29,8 +29,8 @@ pub enum ServiceAccountCommand {
 
 #[derive(Debug, Args)]
 pub struct RemoveArgs {
-    /// The administrator: a User Administrator (or Privileged Authentication or Global
-    /// Administrator).
+    /// The administrator: a Privileged Authentication Administrator or a Global Administrator (the
+    /// account holds a privileged role, which a User Administrator may not delete).
     #[command(flatten)]
     sign_in: SignInArgs,
     /// The account's name: its UPN's part before @ (e.g. Sync_CONNECT01_1a2b3c4d5e6f).

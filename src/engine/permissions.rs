@@ -160,14 +160,19 @@ pub const CREATE_SYNC_ACCOUNT: Needs = Needs {
 };
 
 /// Listing the directory synchronization accounts and removing one: the
-/// role's members are read, the user deleted (User Administrator or higher).
+/// role's members are read, the user deleted. Directory Synchronization
+/// Accounts is a privileged role, so Graph lets only a Privileged
+/// Authentication Administrator or a Global Administrator delete its
+/// members, and only with Directory.AccessAsUser.All (a User Administrator
+/// deletes non-administrators only).
 pub const DELETE_SYNC_ACCOUNT: Needs = Needs {
     scopes: &[
         Scope("User.Read"),
         Scope("User.ReadWrite.All"),
+        Scope("Directory.AccessAsUser.All"),
         Scope("RoleManagement.Read.Directory"),
     ],
-    roles: &[USER_ADMIN, PRIVILEGED_AUTHENTICATION_ADMIN, GLOBAL_ADMIN],
+    roles: &[PRIVILEGED_AUTHENTICATION_ADMIN, GLOBAL_ADMIN],
     or_together: &[],
 };
 

@@ -13,6 +13,7 @@ pub const APPLICATION_ADMINISTRATOR: &str = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c
 pub const CLOUD_APPLICATION_ADMINISTRATOR: &str = "158c047a-c907-4556-b7ef-446551a6b5f7";
 pub const PRIVILEGED_ROLE_ADMINISTRATOR: &str = "e8611ab8-c189-46e8-94e1-60213ab1f814";
 pub const USER_ADMINISTRATOR: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
+pub const PRIVILEGED_AUTHENTICATION_ADMINISTRATOR: &str = "7be44c8a-adaf-4e2a-84d6-ab2649e08a13";
 pub const DIRECTORY_SYNCHRONIZATION_ACCOUNTS: &str = "d29b2b05-8046-44ba-8758-1e26182fcf32";
 pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 pub const GRAPH_URI: &str = "https://graph.microsoft.com";
@@ -408,8 +409,18 @@ pub const ROLE_DEFINITIONS: &[RoleDefinition] = &[
         permissions: &[RolePermission::CreateUsers, RolePermission::DeleteUsers],
     },
     RoleDefinition {
+        template_id: PRIVILEGED_AUTHENTICATION_ADMINISTRATOR,
+        privileged: true,
+        permissions: &[
+            RolePermission::DeleteUsers,
+            RolePermission::DeletePrivilegedUsers,
+        ],
+    },
+    // Microsoft labels it privileged: only a Privileged Authentication
+    // Administrator or a Global Administrator may delete its members.
+    RoleDefinition {
         template_id: DIRECTORY_SYNCHRONIZATION_ACCOUNTS,
-        privileged: false,
+        privileged: true,
         permissions: &[],
     },
 ];

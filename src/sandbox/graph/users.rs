@@ -259,7 +259,8 @@ fn delete(ctx: &Ctx<'_>, id: &str) -> Result<Response, GraphError> {
         .user(id, ctx.instant)
         .map(|u| u.id.clone())
         .ok_or_else(|| GraphError::not_found("user", id))?;
-    // A User Administrator may not delete administrators.
+    // A User Administrator may not delete holders of a privileged role
+    // (administrators, directory synchronization accounts).
     if directory.holds_privileged_role(&user_id) {
         ctx.authorize(Action::DeletePrivilegedUser)?;
     }

@@ -200,7 +200,7 @@ impl State {
         match &self.accounts {
             Accounts::Unread | Accounts::Read(Err(_)) => {
                 lines.push(Line::raw(
-                    "A directory synchronization account (Sync_<HOST>_…) that no server signs in with any more can be deleted. Listing and deleting them needs a User Administrator (or Privileged Authentication Administrator, or Global Administrator), who signs in with a device code.",
+                    "A directory synchronization account (Sync_<HOST>_…) that no server signs in with any more can be deleted. Listing and deleting them needs a Privileged Authentication Administrator or a Global Administrator (the role is privileged, so a User Administrator may not), who signs in with a device code.",
                 ));
                 lines.push(Line::raw(""));
                 lines.push(self.admin.line("Administrator", true, theme));
