@@ -48,6 +48,17 @@ pub struct User {
     pub account_enabled: bool,
     pub created: OffsetDateTime,
     pub visible_from: Instant,
+    /// Password sign-ins still to refuse as if the user did not exist yet
+    /// (a new account that has not reached the sign-in service).
+    pub sign_in_refusals: u32,
+}
+
+impl User {
+    /// Whether this is the user `id_or_upn` as a reader sees it at `now`.
+    fn is(&self, id_or_upn: &str, now: Instant) -> bool {
+        now >= self.visible_from
+            && (self.id.eq_ignore_ascii_case(id_or_upn) || self.upn.eq_ignore_ascii_case(id_or_upn))
+    }
 }
 
 pub struct DirectoryRole {
@@ -199,10 +210,11 @@ impl Directory {
     }
 
     pub fn user(&self, id_or_upn: &str, now: Instant) -> Option<&User> {
-        self.users.iter().find(|u| {
-            now >= u.visible_from
-                && (u.id.eq_ignore_ascii_case(id_or_upn) || u.upn.eq_ignore_ascii_case(id_or_upn))
-        })
+        self.users.iter().find(|u| u.is(id_or_upn, now))
+    }
+
+    pub fn user_mut(&mut self, id_or_upn: &str, now: Instant) -> Option<&mut User> {
+        self.users.iter_mut().find(|u| u.is(id_or_upn, now))
     }
 
     pub fn user_roles(&self, user_id: &str) -> impl Iterator<Item = &DirectoryRole> {

@@ -330,23 +330,36 @@ fn assertion_error(error: AssertionError) -> OAuthError {
 
 fn password(state: &AppState, form: &Form, issuer: &str) -> Result<AccessClaims, OAuthError> {
     let instant = Instant::now();
-    let directory = state.directory();
-    let client = public_client(&directory, form, instant)?;
+    let mut directory = state.directory();
     let username = form.require("username")?;
+    // A new account that has not reached the sign-in service yet.
+    let not_signing_in_yet =
+        directory
+            .user_mut(username, instant)
+            .is_some_and(|user| match user.sign_in_refusals {
+                0 => false,
+                _ => {
+                    user.sign_in_refusals -= 1;
+                    true
+                }
+            });
+    let client = public_client(&directory, form, instant)?;
     let password = form.require("password")?;
     let scope = parse_scope(form.require("scope")?)?;
     let resource = find_resource(&directory, &scope.resource, instant)?;
     check_scopes_exist(resource, &scope)?;
-    let user = directory.user(username, instant).ok_or_else(|| {
-        OAuthError::bad_request(
-            "invalid_grant",
-            50034,
-            format!(
-                "The user account {{EUII Hidden}} does not exist in the {} directory. To sign into this application, the account must be added to the directory.",
-                directory.tenant_id
-            ),
-        )
-    })?;
+    let not_found = OAuthError::bad_request(
+        "invalid_grant",
+        50034,
+        format!(
+            "The user account {{EUII Hidden}} does not exist in the {} directory. To sign into this application, the account must be added to the directory.",
+            directory.tenant_id
+        ),
+    );
+    let user = directory
+        .user(username, instant)
+        .filter(|_| !not_signing_in_yet)
+        .ok_or(not_found)?;
     if user.password != password {
         return Err(OAuthError::bad_request(
             "invalid_grant",

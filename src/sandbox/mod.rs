@@ -84,6 +84,11 @@ pub struct SandboxConfig {
     /// removes nothing (a test sets it to make only key removal fail, and
     /// clears it to let the follow-up command work).
     pub refuse_remove_key: Arc<std::sync::atomic::AtomicBool>,
+    /// A user created through Graph fails this many password sign-ins as
+    /// not found yet (AADSTS50034) before one works: Microsoft documents that
+    /// a new directory synchronization account can take up to 15 minutes to
+    /// sign in, and a count (not a time) makes a test of that wait exact.
+    pub new_user_sign_in_refusals: u32,
 }
 
 impl Default for SandboxConfig {
@@ -106,6 +111,7 @@ impl Default for SandboxConfig {
             page_size: 10,
             without_consent: false,
             refuse_remove_key: Arc::default(),
+            new_user_sign_in_refusals: 0,
         }
     }
 }

@@ -267,6 +267,7 @@ impl Seed {
                 account_enabled: true,
                 created: now,
                 visible_from: visible,
+                sign_in_refusals: 0,
             });
             seeded.push(SeededUser {
                 upn,

@@ -246,6 +246,7 @@ fn create(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
         account_enabled,
         created: OffsetDateTime::now_utc(),
         visible_from: directory.visible_from_now(),
+        sign_in_refusals: ctx.state.config.new_user_sign_in_refusals,
     };
     let body = user_json(&user);
     directory.users.push(user);
