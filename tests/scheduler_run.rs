@@ -19,6 +19,7 @@ use entra_connect::engine::{
 use entra_connect::entra::client::ConnectionSettings;
 use entra_connect::entra::client::DEFAULT_ADMIN_CLIENT_ID;
 use entra_connect::sandbox::SandboxHandle;
+use sha1::Digest;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
@@ -188,7 +189,8 @@ async fn the_maintenance_tick_follows_the_certificates_life() {
     let path = format!("/applications(appId='{app_id}')?$select=id,keyCredentials");
     let (_, application) = common::graph(&sb, &admin, reqwest::Method::GET, &path, None).await;
     let mut keys = application["keyCredentials"].as_array().unwrap().clone();
-    keys.push(common::TestCert::new().key_credential());
+    let theirs = common::TestCert::new();
+    keys.push(theirs.key_credential());
     let object = application["id"].as_str().unwrap();
     let (status, body) = common::graph(
         &sb,
@@ -201,6 +203,30 @@ async fn the_maintenance_tick_follows_the_certificates_life() {
     assert!(status.is_success(), "{body}");
     let events = tick(&mut server, &sb, new_not_after - time::Duration::days(151)).await;
     assert_eq!(events, [EventId::UNKNOWN_KEY.0, sync_ok]);
+    // The warning names the key (its id and thumbprint) and how to revoke it.
+    let (_, after) = common::graph(&sb, &admin, reqwest::Method::GET, &path, None).await;
+    let before: Vec<&serde_json::Value> = application["keyCredentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| &key["keyId"])
+        .collect();
+    let added = after["keyCredentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| key["keyId"].as_str().unwrap())
+        .find(|id| !before.contains(&&serde_json::Value::from(*id)))
+        .expect("the added key's id");
+    let thumbprint = hex::encode_upper(sha1::Sha1::digest(&theirs.der));
+    let warning = &server.events(None, Some(EventId::UNKNOWN_KEY.0)).unwrap()[0].message;
+    for named in [
+        added,
+        thumbprint.as_str(),
+        "app remove-key --certificate-id",
+    ] {
+        assert!(warning.contains(named), "{named} in {warning}");
+    }
     // doctor says the same.
     let (progress, _events) = tokio::sync::mpsc::unbounded_channel();
     let findings = doctor(&server, Ok(connection(&sb)), None, progress).await;

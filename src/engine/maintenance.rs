@@ -222,7 +222,7 @@ async fn audit_and_rotate(
         })),
         Err(error) => written.push((
             EventLevel::Warning,
-            EventId::UNKNOWN_KEY,
+            EventId::KEY_AUDIT_FAILED,
             format!("The application's keys could not be audited: {error}"),
         )),
     }
