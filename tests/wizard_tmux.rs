@@ -413,6 +413,24 @@ fn a_tpm_that_does_not_answer_holds_up_neither_welcome_nor_the_keys() {
     assert!(!screen.contains("Checking whether"), "{screen}");
     tmux.send_keys(&["q"]);
     assert_exited_cleanly(&tmux);
+    drop(tmux);
+
+    // Quitting while the TPM is still being checked does not wait for it
+    // (the check gives up after 5 s).
+    let tmux = Tmux::start("quit-slow-tpm", 100, 30, &command);
+    let screen = tmux.wait_for_page("Welcome");
+    assert!(
+        screen.contains("Checking whether a TPM answers"),
+        "{screen}"
+    );
+    let quit = std::time::Instant::now();
+    tmux.send_keys(&["q"]);
+    assert_exited_cleanly(&tmux);
+    assert!(
+        quit.elapsed() < std::time::Duration::from_millis(2500),
+        "the exit waited {:?} for the TPM",
+        quit.elapsed()
+    );
 }
 
 /// Foreground or background colour parameters in the screen's SGR sequences.

@@ -64,7 +64,11 @@ pub fn run(args: WizardArgs, server: LocalServer, out: &Output) -> anyhow::Resul
                 (true, false) => Some(SandboxServer::Existing),
                 (true, true) => Some(SandboxServer::Fresh),
             };
-            runtime.block_on(interactive(sandbox, server))
+            let result = runtime.block_on(interactive(sandbox, server));
+            // The wizard has put back whatever it changed; a TPM probe still
+            // waiting on a TPM that does not answer must not hold up the exit.
+            runtime.shutdown_background();
+            result
         }
     }
 }

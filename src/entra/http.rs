@@ -229,7 +229,7 @@ impl HttpClient {
                     }
                 }
             };
-            tracing::info!(attempt, %reason, delay_ms = delay.as_millis() as u64, "retrying");
+            tracing::warn!(attempt, %reason, delay_ms = delay.as_millis() as u64, "retrying");
             (self.observer)(RetryNotice {
                 attempt,
                 reason,
