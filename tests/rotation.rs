@@ -66,6 +66,16 @@ impl Server {
 
     /// `app <command>` signed in with the password grant as `user`.
     async fn app(&self, command: &str, user: &str, extra: &[&str]) -> Output {
+        self.app_with(command, user, extra, vec![]).await
+    }
+
+    async fn app_with(
+        &self,
+        command: &str,
+        user: &str,
+        extra: &[&str],
+        env: Vec<(String, String)>,
+    ) -> Output {
         let user = self.sb.user(user).expect("seeded user").clone();
         let mut args: Vec<String> = vec!["--json".into(), "app".into(), command.into()];
         args.extend([
@@ -77,7 +87,7 @@ impl Server {
         ]);
         args.extend(self.connection());
         args.extend(extra.iter().map(|s| s.to_string()));
-        self.run(args, format!("{}\n", user.password), vec![]).await
+        self.run(args, format!("{}\n", user.password), env).await
     }
 
     /// `app <command>` with no administrator.
@@ -667,6 +677,61 @@ async fn a_rotation_killed_after_any_step_resumes_to_one_new_key() {
             "{step}"
         );
     }
+}
+
+/// The administrator's path killed right after its PATCH of keyCredentials:
+/// the rerun finds its new key there (no second one), keeps the key that is
+/// not this server's, and finishes the switch once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_by_an_administrator_killed_after_its_patch_resumes_to_one_new_key() {
+    let server = Server::onboarded(SandboxConfig::default(), None).await;
+    let (app_id, _) = server.application_and_certificate().await;
+    let foreign = common::TestCert::new();
+    let (object_id, mut keys) = server.keys(&app_id).await;
+    keys.push(foreign.key_credential());
+    let token = common::user_token(&server.sb, "global.admin").await;
+    let (status, body) = graph(
+        &server.sb,
+        &token,
+        Method::PATCH,
+        &format!("/applications/{object_id}"),
+        Some(json!({ "keyCredentials": keys })),
+    )
+    .await;
+    assert!(status.is_success(), "{body}");
+    let abort = vec![(
+        "ENTRA_CONNECT_TEST_ABORT_AFTER".to_string(),
+        "replace-keys".to_string(),
+    )];
+    let killed = server.app_with("rotate", "app.admin", &[], abort).await;
+    assert!(!killed.status.success(), "{}", stderr(&killed));
+    assert!(stderr(&killed).contains("aborting after step"));
+    assert_eq!(
+        server.key_hashes(&app_id).await.len(),
+        3,
+        "old, new, foreign"
+    );
+
+    let rotated = json_of(&server.app("rotate", "app.admin", &[]).await);
+    assert_eq!(rotated["path"], "administrator", "{rotated}");
+    let new = rotated["new_certificate_sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut on_app = server.key_hashes(&app_id).await;
+    on_app.sort();
+    let mut expected = vec![
+        hex::encode_upper(sha2::Sha256::digest(&foreign.der)),
+        new.clone(),
+    ];
+    expected.sort();
+    assert_eq!(on_app, expected);
+    assert_eq!(
+        server.credential().await["certificate_sha256"],
+        new.as_str()
+    );
+    assert_eq!(server.events(1130).await.len(), 1);
+    assert!(server.sync_cycle_enabled().await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
