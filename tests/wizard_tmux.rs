@@ -808,6 +808,23 @@ fn record_legacy_account(sb: &SandboxHandle, state: &Path) {
     );
 }
 
+/// `--fresh` plays a new installation: the first pass, nothing recorded.
+#[test]
+fn wizard_sandbox_fresh_opens_on_a_new_installation() {
+    let state = tempfile::tempdir().expect("state dir");
+    let command = format!(
+        "echo SHELL-BEFORE-WIZARD; {}; echo EXITED:$?; sleep 120",
+        wizard_with(&binary(), state.path(), "--sandbox --fresh")
+    );
+    let tmux = Tmux::start("fresh", 100, 30, &command);
+    let screen = tmux.wait_for_page("Welcome");
+    assert!(!screen.contains("Additional tasks"), "{screen}");
+    tmux.send_keys(&["q"]);
+    assert_exited_cleanly(&tmux);
+    let recorded = credential(state.path());
+    assert_eq!(recorded["connector_identity_type"], "None", "{recorded:#}");
+}
+
 #[test]
 fn wizard_sandbox_opens_on_the_service_account_then_moves_it_to_an_application() {
     let state = tempfile::tempdir().expect("state dir");
