@@ -175,6 +175,23 @@ impl Server {
         (id, app["keyCredentials"].as_array().unwrap().clone())
     }
 
+    /// A Global Administrator adds `key` to the application behind the
+    /// server's back (a PATCH that keeps every other key).
+    async fn add_key_as_global_admin(&self, app_id: &str, key: Value) {
+        let (object_id, mut keys) = self.keys(app_id).await;
+        keys.push(key);
+        let token = common::user_token(&self.sb, "global.admin").await;
+        let (status, body) = graph(
+            &self.sb,
+            &token,
+            Method::PATCH,
+            &format!("/applications/{object_id}"),
+            Some(json!({ "keyCredentials": keys })),
+        )
+        .await;
+        assert!(status.is_success(), "{body}");
+    }
+
     /// SHA-256 hashes of the application's key certificates.
     async fn key_hashes(&self, app_id: &str) -> Vec<String> {
         let (_, keys) = self.keys(app_id).await;
@@ -491,20 +508,10 @@ async fn an_expired_certificate_needs_an_application_administrator() {
     // The connector's certificate expired: a Global Administrator put the
     // expired certificate on the application, and the state points at it.
     let (expired, der) = expired_certificate(&server);
-    let (object_id, mut keys) = server.keys(&app_id).await;
-    keys.push(json!({
+    let key = json!({
         "type": "AsymmetricX509Cert", "usage": "Verify", "key": STANDARD.encode(&der),
-    }));
-    let token = common::user_token(&server.sb, "global.admin").await;
-    let (status, body) = graph(
-        &server.sb,
-        &token,
-        Method::PATCH,
-        &format!("/applications/{object_id}"),
-        Some(json!({ "keyCredentials": keys })),
-    )
-    .await;
-    assert!(status.is_success(), "{body}");
+    });
+    server.add_key_as_global_admin(&app_id, key).await;
     let db = rusqlite::Connection::open(server.state.path().join("entra-connect.db")).unwrap();
     db.execute(
         "UPDATE connector_credential SET certificate_sha256 = ?1",
@@ -687,18 +694,9 @@ async fn a_rotation_by_an_administrator_killed_after_its_patch_resumes_to_one_ne
     let server = Server::onboarded(SandboxConfig::default(), None).await;
     let (app_id, _) = server.application_and_certificate().await;
     let foreign = common::TestCert::new();
-    let (object_id, mut keys) = server.keys(&app_id).await;
-    keys.push(foreign.key_credential());
-    let token = common::user_token(&server.sb, "global.admin").await;
-    let (status, body) = graph(
-        &server.sb,
-        &token,
-        Method::PATCH,
-        &format!("/applications/{object_id}"),
-        Some(json!({ "keyCredentials": keys })),
-    )
-    .await;
-    assert!(status.is_success(), "{body}");
+    server
+        .add_key_as_global_admin(&app_id, foreign.key_credential())
+        .await;
     let abort = vec![(
         "ENTRA_CONNECT_TEST_ABORT_AFTER".to_string(),
         "replace-keys".to_string(),
