@@ -336,11 +336,26 @@ async fn managed_rotation_leaves_exactly_the_new_key() {
         text.contains("Application keys (read from the tenant; key audit):"),
         "{text}"
     );
-    let row = text
-        .lines()
-        .find(|line| line.contains(keys[0]["key_id"].as_str().unwrap()))
-        .unwrap_or_else(|| panic!("no row for the key in:\n{text}"));
-    assert!(row.ends_with("in use"), "{row}");
+    // The key's row (or, where the table is too wide, its block of
+    // "Field : value" lines) says it is in use.
+    let key_id = keys[0]["key_id"].as_str().unwrap();
+    let record = text
+        .split("\n\n")
+        .flat_map(|block| {
+            let rows: Vec<&str> = block.lines().collect();
+            match rows.iter().any(|row| row.contains(" : ")) {
+                true => vec![block.to_string()],
+                false => rows.iter().map(|row| row.to_string()).collect(),
+            }
+        })
+        .find(|record| record.contains(key_id))
+        .unwrap_or_else(|| panic!("no record for the key in:\n{text}"));
+    assert!(
+        record
+            .lines()
+            .any(|line| line.trim_end().ends_with("in use")),
+        "{record}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
