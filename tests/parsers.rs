@@ -3,8 +3,8 @@
 //! refused with an error. The case counts are bounded so CI stays fast.
 
 use entra_connect::domain::{
-    Answers, CertificateHash, ConnectorCredential, EventLevel, ManagedBy, StoreKind, format_time,
-    parse_time,
+    Answers, CertificateHash, ConnectorCredential, ConnectorIdentityType, EventLevel, ManagedBy,
+    StoreKind, format_time, parse_time,
 };
 use entra_connect::engine::LocalServer;
 use entra_connect::keys::{CertificateInfo, KeyError, read_key_material};
@@ -488,10 +488,10 @@ enum Kind {
     Text,
     OptionalText,
     U32,
+    /// A whole number of minutes, at least one.
+    Minutes,
     /// Any integer; non-zero is true (SQLite's booleans).
     Bool,
-    /// Any text; a name the reader does not know reads as "None".
-    Identity,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -538,6 +538,9 @@ const fn target(
     }
 }
 
+fn identity_type(s: &str) -> bool {
+    s.parse::<ConnectorIdentityType>().is_ok()
+}
 fn store_kind(s: &str) -> bool {
     s.parse::<StoreKind>().is_ok()
 }
@@ -555,7 +558,7 @@ const TARGETS: &[Target] = &[
         CREDENTIAL,
         "identity_type",
         0,
-        Kind::Identity,
+        Kind::Name(identity_type),
         Reader::Credential,
         "Application",
         "ServiceAccount",
@@ -573,7 +576,7 @@ const TARGETS: &[Target] = &[
         CREDENTIAL,
         "application_id",
         3,
-        Kind::Text,
+        Kind::NotBlank,
         Reader::Credential,
         "Application",
         " ",
@@ -582,7 +585,7 @@ const TARGETS: &[Target] = &[
         CREDENTIAL,
         "service_principal_id",
         4,
-        Kind::Text,
+        Kind::NotBlank,
         Reader::Credential,
         "Application",
         " ",
@@ -735,7 +738,7 @@ const TARGETS: &[Target] = &[
         "scheduler",
         "interval_minutes",
         3,
-        Kind::U32,
+        Kind::Minutes,
         Reader::Scheduler,
         "None",
         "30",
@@ -802,10 +805,10 @@ impl Stored {
             (Kind::Text | Kind::OptionalText, Stored::Text(s)) => Some(s.clone()),
             (Kind::U32, Stored::Integer(i)) => u32::try_from(*i).ok().map(|n| n.to_string()),
             (Kind::Bool, Stored::Integer(i)) => Some((*i != 0).to_string()),
-            (Kind::Identity, Stored::Text(s)) => Some(match s.as_str() {
-                "Application" | "ServiceAccount" | "None" => s.clone(),
-                _ => "None".into(),
-            }),
+            (Kind::Minutes, Stored::Integer(i)) => u32::try_from(*i)
+                .ok()
+                .filter(|minutes| *minutes > 0)
+                .map(|n| n.to_string()),
             _ => None,
         }
     }

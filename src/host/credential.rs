@@ -2,7 +2,8 @@
 
 use super::{column, format_time, parse_time};
 use crate::domain::{
-    ApplicationCredential, CertificateHash, ConnectorCredential, ServiceAccountCredential,
+    ApplicationCredential, CertificateHash, ConnectorCredential, ConnectorIdentityType,
+    ServiceAccountCredential,
 };
 use rusqlite::{Connection, Row, params};
 
@@ -20,39 +21,49 @@ pub fn load(conn: &Connection) -> rusqlite::Result<ConnectorCredential> {
 /// What a record with blank application fields says to do.
 const INCOMPLETE: &str = "the connector credential record is incomplete: rebuild it from the tenant with `entra-connect credential repair --upn ADMIN_UPN`";
 
+/// An application field that must not be blank (a blank one is what
+/// `credential repair` rebuilds).
+fn filled(row: &Row, index: usize) -> rusqlite::Result<String> {
+    column(
+        index,
+        &row.get::<_, Option<String>>(index)?.unwrap_or_default(),
+        |s| match s.trim().is_empty() {
+            true => Err(INCOMPLETE.to_string()),
+            false => Ok(s.to_string()),
+        },
+    )
+}
+
 fn from_row(row: &Row) -> rusqlite::Result<ConnectorCredential> {
-    let identity_type: String = row.get(0)?;
+    let identity_type = column(0, &row.get::<_, String>(0)?, str::parse)?;
     let configured_at = column(9, &row.get::<_, String>(9)?, parse_time)?;
-    Ok(match identity_type.as_str() {
-        "ServiceAccount" => ConnectorCredential::ServiceAccount(ServiceAccountCredential {
-            user_principal_name: row.get(1)?,
-            configured_at,
-        }),
-        "Application" => ConnectorCredential::Application(ApplicationCredential {
-            tenant_id: column(
-                2,
-                &row.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                |s| match s.trim().is_empty() {
-                    true => Err(INCOMPLETE.to_string()),
-                    false => Ok(s.to_string()),
-                },
-            )?,
-            application_id: row.get(3)?,
-            service_principal_id: row.get(4)?,
-            certificate_sha256: column(
-                5,
-                &row.get::<_, Option<String>>(5)?.unwrap_or_default(),
-                |s| {
-                    s.parse::<CertificateHash>()
-                        .map_err(|e| format!("{e}; {INCOMPLETE}"))
-                },
-            )?,
-            key_store: column(6, &row.get::<_, String>(6)?, str::parse)?,
-            application_managed_by: column(7, &row.get::<_, String>(7)?, str::parse)?,
-            certificate_managed_by: column(8, &row.get::<_, String>(8)?, str::parse)?,
-            configured_at,
-        }),
-        _ => ConnectorCredential::None,
+    Ok(match identity_type {
+        ConnectorIdentityType::ServiceAccount => {
+            ConnectorCredential::ServiceAccount(ServiceAccountCredential {
+                user_principal_name: row.get(1)?,
+                configured_at,
+            })
+        }
+        ConnectorIdentityType::Application => {
+            ConnectorCredential::Application(ApplicationCredential {
+                tenant_id: filled(row, 2)?,
+                application_id: filled(row, 3)?,
+                service_principal_id: filled(row, 4)?,
+                certificate_sha256: column(
+                    5,
+                    &row.get::<_, Option<String>>(5)?.unwrap_or_default(),
+                    |s| {
+                        s.parse::<CertificateHash>()
+                            .map_err(|e| format!("{e}; {INCOMPLETE}"))
+                    },
+                )?,
+                key_store: column(6, &row.get::<_, String>(6)?, str::parse)?,
+                application_managed_by: column(7, &row.get::<_, String>(7)?, str::parse)?,
+                certificate_managed_by: column(8, &row.get::<_, String>(8)?, str::parse)?,
+                configured_at,
+            })
+        }
+        ConnectorIdentityType::None => ConnectorCredential::None,
     })
 }
 

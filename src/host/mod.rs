@@ -83,19 +83,22 @@ pub fn default_state_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "entra-connect").map(|dirs| dirs.data_dir().into())
 }
 
-/// Turns a text column into a typed value, or a conversion error rusqlite reports.
 pub(crate) use crate::domain::{format_time, parse_time};
 
+/// Turns a text column into a typed value, or a conversion error rusqlite reports.
 pub(crate) fn column<T>(
     index: usize,
     text: &str,
     parse: impl FnOnce(&str) -> Result<T, String>,
 ) -> rusqlite::Result<T> {
-    parse(text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(
-            index,
-            rusqlite::types::Type::Text,
-            Box::<dyn std::error::Error + Send + Sync>::from(e),
-        )
-    })
+    parse(text).map_err(|why| refused(index, rusqlite::types::Type::Text, why))
+}
+
+/// The error for column `index` holding a value of `kind` the reader refuses.
+pub(crate) fn refused(index: usize, kind: rusqlite::types::Type, why: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        index,
+        kind,
+        Box::<dyn std::error::Error + Send + Sync>::from(why),
+    )
 }

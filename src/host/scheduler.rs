@@ -1,6 +1,6 @@
 //! The scheduler settings row.
 
-use super::{column, format_time, parse_time};
+use super::{column, format_time, parse_time, refused};
 use crate::domain::SchedulerSettings;
 use rusqlite::{Connection, params};
 
@@ -16,7 +16,16 @@ pub fn load(conn: &Connection) -> rusqlite::Result<SchedulerSettings> {
                 sync_cycle_enabled: row.get(0)?,
                 maintenance_enabled: row.get(1)?,
                 scheduler_suspended: row.get(2)?,
-                interval_minutes: row.get(3)?,
+                interval_minutes: match row.get(3)? {
+                    0 => {
+                        return Err(refused(
+                            3,
+                            rusqlite::types::Type::Integer,
+                            "the scheduler interval must be at least one minute".into(),
+                        ));
+                    }
+                    minutes => minutes,
+                },
                 next_run_at: next_run_at
                     .map(|text| column(4, &text, parse_time))
                     .transpose()?,
