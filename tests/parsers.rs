@@ -396,11 +396,10 @@ impl Upload {
     fn must_be_refused(&self) -> bool {
         match self {
             Upload::Pem { certificate, .. } => {
-                // aws-lc reads the key's DER and ignores bytes after it (the
-                // certificate's are refused), so the real key followed by
-                // more bytes is accepted: left to import.rs to refuse.
-                let (whole, followed) = self.key();
-                matches!(certificate, Part::Noise(_)) || !(whole || followed)
+                // The real key followed by more bytes too: aws-lc alone
+                // would read the key and ignore them.
+                let (whole, _) = self.key();
+                matches!(certificate, Part::Noise(_)) || !whole
             }
             Upload::Pfx {
                 file,
@@ -428,6 +427,27 @@ fn import_upload(upload: &Upload) -> Result<entra_connect::keys::KeyMaterial, Ke
         || Ok(zeroize::Zeroizing::new(password.to_string())),
         OffsetDateTime::now_utc(),
     )
+}
+
+/// The real key with bytes after its DER is refused, in either form (the key
+/// parser alone would read the key and keep the rest in the stored file).
+#[test]
+fn a_key_followed_by_more_bytes_is_refused() {
+    for (form, real) in [(KeyForm::Pkcs8, &REAL.pkcs8), (KeyForm::Pkcs1, &REAL.pkcs1)] {
+        let mut followed = real.clone();
+        followed.extend_from_slice(b"\x00\x01 more");
+        let upload = Upload::Pem {
+            certificate: Part::Real,
+            key: Some((form, Part::Noise(followed))),
+        };
+        match import_upload(&upload) {
+            Ok(_) => panic!("{form:?} followed by more bytes was accepted"),
+            Err(error) => assert!(
+                error.to_string().contains("more bytes follow"),
+                "{form:?}: {error}"
+            ),
+        }
+    }
 }
 
 proptest! {

@@ -121,6 +121,27 @@ fn from_pkcs12(bytes: &[u8], password: &str) -> Result<(Vec<u8>, Option<FoundKey
     Ok((leaf.as_der().to_vec(), Some(key)))
 }
 
+fn not_a_key() -> KeyError {
+    KeyError::Malformed {
+        what: "private key".into(),
+        why: "it is not an RSA private key (PKCS#8 \"PRIVATE KEY\" or PKCS#1 \"RSA PRIVATE KEY\")"
+            .into(),
+    }
+}
+
+/// `der` when it is exactly one DER value: the key parser reads the first
+/// and ignores what follows, which would then be stored with the key.
+fn one_der_value(der: &[u8]) -> Result<&[u8], KeyError> {
+    match x509_parser::der_parser::parse_der(der) {
+        Ok(([], _)) => Ok(der),
+        Ok(_) => Err(KeyError::Malformed {
+            what: "private key".into(),
+            why: "more bytes follow its DER encoding".into(),
+        }),
+        Err(_) => Err(not_a_key()),
+    }
+}
+
 /// Applies the rules in order: a usable certificate, then a private key that
 /// is RSA and belongs to it.
 fn check(
@@ -143,9 +164,12 @@ fn check(
     })?;
     let mismatch = || KeyError::KeyMismatch(certificate.sha256.clone());
     let (pair, private_key_pkcs8) = match key {
-        FoundKey::Pkcs8(der) => (RsaKeyPair::from_pkcs8(&der).map_err(|_| mismatch())?, der),
+        FoundKey::Pkcs8(der) => {
+            let pair = RsaKeyPair::from_pkcs8(one_der_value(&der)?).map_err(|_| not_a_key())?;
+            (pair, der)
+        }
         FoundKey::Pkcs1(der) => {
-            let pair = RsaKeyPair::from_der(&der).map_err(|_| mismatch())?;
+            let pair = RsaKeyPair::from_der(one_der_value(&der)?).map_err(|_| not_a_key())?;
             let pkcs8 = pair
                 .as_der()
                 .map_err(|_| KeyError::Crypto("converting the PKCS#1 key to PKCS#8".into()))?;
