@@ -3,8 +3,8 @@
 //! refused with an error. The case counts are bounded so CI stays fast.
 
 use entra_connect::domain::{
-    Answers, CertificateHash, ConnectorCredential, ConnectorIdentityType, EventLevel, ManagedBy,
-    StoreKind, format_time, parse_time,
+    Answers, CertificateHash, ConnectorCredential, ConnectorIdentityType, EventLevel,
+    INTERVAL_MINUTES_MAX, INTERVAL_MINUTES_MIN, ManagedBy, StoreKind, format_time, parse_time,
 };
 use entra_connect::engine::LocalServer;
 use entra_connect::keys::{CertificateInfo, KeyError, read_key_material};
@@ -508,7 +508,7 @@ enum Kind {
     Text,
     OptionalText,
     U32,
-    /// A whole number of minutes, at least one.
+    /// A whole number of minutes, one minute to a week.
     Minutes,
     /// Any integer; non-zero is true (SQLite's booleans).
     Bool,
@@ -827,7 +827,7 @@ impl Stored {
             (Kind::Bool, Stored::Integer(i)) => Some((*i != 0).to_string()),
             (Kind::Minutes, Stored::Integer(i)) => u32::try_from(*i)
                 .ok()
-                .filter(|minutes| *minutes > 0)
+                .filter(|minutes| (INTERVAL_MINUTES_MIN..=INTERVAL_MINUTES_MAX).contains(minutes))
                 .map(|n| n.to_string()),
             _ => None,
         }

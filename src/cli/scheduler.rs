@@ -4,7 +4,7 @@
 use super::connection::DryRunArg;
 use super::output::{Output, fields, or_dash, yes_no};
 use crate::domain::ConnectionInputs;
-use crate::domain::{SchedulerSettings, format_time};
+use crate::domain::{INTERVAL_MINUTES_MAX, INTERVAL_MINUTES_MIN, SchedulerSettings, format_time};
 use crate::engine::connection::{for_credential, settings};
 use crate::engine::maintenance::{LastRun, last_run, run_once};
 use crate::engine::operation::{InterruptedOperation, interrupted};
@@ -53,7 +53,8 @@ pub struct SetArgs {
     suspended: Option<bool>,
     /// Minutes between cycles (1 to 10080).
     #[arg(long, value_name = "N", group = "change",
-          value_parser = clap::value_parser!(u32).range(1..=10080))]
+          value_parser = clap::value_parser!(u32).range(
+              i64::from(INTERVAL_MINUTES_MIN)..=i64::from(INTERVAL_MINUTES_MAX)))]
     interval_minutes: Option<u32>,
     #[command(flatten)]
     dry_run: DryRunArg,

@@ -276,7 +276,11 @@ fn redact_userinfo(text: &str) -> String {
         None => ("", text),
     };
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
+    let userinfo_end = rest[..authority_end]
+        .rfind('@')
+        // A password may hold '/', '?' or '#' ("user:p#ss@host").
+        .or_else(|| rest.rfind('@').filter(|&at| rest[..at].contains(':')));
+    match userinfo_end {
         Some(at) => format!("{prefix}***{}", &rest[at..]),
         None => text.to_string(),
     }
@@ -902,6 +906,11 @@ mod tests {
         assert_eq!(redact_userinfo("https://h/p@q"), "https://h/p@q");
         assert_eq!(redact_userinfo("a:b@h"), "***@h");
         assert_eq!(redact_userinfo("https://a@b:c@h"), "https://***@h");
+        assert_eq!(redact_userinfo("https://admin:p#ss@h"), "https://***@h");
+        assert_eq!(
+            redact_userinfo("https://admin:p/s?s@h/x"),
+            "https://***@h/x"
+        );
     }
 
     #[test]

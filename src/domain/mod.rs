@@ -169,6 +169,10 @@ pub struct ApplicationCredential {
     pub configured_at: OffsetDateTime,
 }
 
+/// The scheduler's interval in minutes: one minute to one week.
+pub const INTERVAL_MINUTES_MIN: u32 = 1;
+pub const INTERVAL_MINUTES_MAX: u32 = 10080;
+
 /// Scheduler settings, as Get-ADSyncScheduler shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SchedulerSettings {
@@ -248,6 +252,11 @@ pub fn format_time(time: OffsetDateTime) -> String {
         .unwrap_or(utc)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+/// The UTC day of `time`, as `YYYY-MM-DD`.
+pub fn format_date(time: OffsetDateTime) -> String {
+    time.to_offset(time::UtcOffset::UTC).date().to_string()
 }
 
 pub fn parse_time(text: &str) -> Result<OffsetDateTime, String> {

@@ -53,7 +53,6 @@ pub struct RetryNotice {
 pub type RetryObserver = Arc<dyn Fn(RetryNotice) + Send + Sync>;
 
 /// An answer, read whole (bodies here are small JSON documents).
-#[derive(Debug)]
 pub struct Reply {
     pub url: String,
     pub status: StatusCode,
@@ -61,6 +60,19 @@ pub struct Reply {
     /// The server's clock (`Date`), for clock skew checks.
     pub date: Option<std::time::SystemTime>,
     pub body: Vec<u8>,
+}
+
+/// Without the body: a token answer's body holds the token.
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply")
+            .field("url", &self.url)
+            .field("status", &self.status)
+            .field("retry_after", &self.retry_after)
+            .field("date", &self.date)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish()
+    }
 }
 
 impl Reply {
@@ -204,7 +216,8 @@ impl HttpClient {
                         let delay = reply.retry_after.unwrap_or(backoff);
                         let reason = format!("throttled (HTTP {})", status.as_u16());
                         if attempt >= self.policy.max_attempts
-                            || started.elapsed() + delay > self.policy.replication_budget
+                            || started.elapsed().saturating_add(delay)
+                                > self.policy.replication_budget
                         {
                             return Ok(reply);
                         }

@@ -117,12 +117,19 @@ fn scopes(scopes: &[String]) -> impl Iterator<Item = Scope> + '_ {
     scopes.iter().map(|scope| Scope::new(scope.clone()))
 }
 
+/// The longest an answer's `expires_in` (a token's, a device code's) or a
+/// device code's polling interval is taken to be: a number from the wire
+/// must not overflow the clock.
+const LONGEST_LIFETIME: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 /// A token answer as an [`AccessToken`]; its lifetime counts from now.
 fn access_token(answer: &TokenResponse, token_endpoint: &Url) -> Result<AccessToken, EntraError> {
     let lifetime = answer.expires_in().ok_or_else(|| EntraError::Parse {
         url: token_endpoint.to_string(),
         why: "the token answer says nothing of expires_in".into(),
     })?;
+    // Entra's tokens live about an hour; a larger answer is held to a day.
+    let lifetime = lifetime.min(LONGEST_LIFETIME);
     Ok(AccessToken {
         secret: Secret::new(answer.access_token().secret().as_str()),
         expires_at: Instant::now() + lifetime,
@@ -284,6 +291,19 @@ pub async fn start_device_code(
         .request_async(&http)
         .await
         .map_err(|error| http.entra_error(error))?;
+    // Entra's codes last 15 minutes and are polled every few seconds; larger
+    // numbers would overflow the clock while polling.
+    if authorization.expires_in() > LONGEST_LIFETIME || authorization.interval() > LONGEST_LIFETIME
+    {
+        return Err(EntraError::Parse {
+            url: device_code_endpoint.to_string(),
+            why: format!(
+                "the device code answer's expires_in ({} s) or interval ({} s) is beyond a day",
+                authorization.expires_in().as_secs(),
+                authorization.interval().as_secs()
+            ),
+        });
+    }
     Ok(DeviceCode::new(authorization, issued))
 }
 

@@ -168,13 +168,12 @@ impl MicrosoftTokenError {
             .filter(|error| !error.error.as_str().is_empty())
     }
 
-    /// The AADSTS number: the first of `error_codes`, else the one the
-    /// description starts with ("AADSTS700016: ...").
+    /// The AADSTS number: the first of `error_codes` (never read out of the
+    /// description, which is text for people).
     pub fn aadsts(&self) -> Option<u32> {
         self.error_codes
             .as_ref()
             .and_then(|codes| codes.first().copied())
-            .or_else(|| aadsts_in(self.error_description.as_deref()?))
     }
 
     /// As our error, with the HTTP status it came with.
@@ -187,13 +186,6 @@ impl MicrosoftTokenError {
             description: self.error_description.unwrap_or_default(),
         }
     }
-}
-
-/// "AADSTS700016: ..." -> 700016
-pub fn aadsts_in(description: &str) -> Option<u32> {
-    let rest = &description[description.find("AADSTS")? + 6..];
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
 }
 
 /// An error answer read outside the `oauth2` client (discovery) as our error.
@@ -209,7 +201,7 @@ pub fn token_error(reply: &Reply) -> EntraError {
 
 #[cfg(test)]
 mod tests {
-    use super::{MicrosoftTokenError, OAuthErrorCode, aadsts_in, token_error};
+    use super::{MicrosoftTokenError, OAuthErrorCode, token_error};
     use crate::entra::EntraError;
     use crate::entra::http::Reply;
     use reqwest::StatusCode;
@@ -283,15 +275,6 @@ mod tests {
     }
 
     #[test]
-    fn aadsts_code_is_read_from_the_description() {
-        assert_eq!(
-            aadsts_in("AADSTS700016: Application not found"),
-            Some(700016)
-        );
-        assert_eq!(aadsts_in("no code here"), None);
-    }
-
-    #[test]
     fn error_codes_win_over_the_description_and_survive_a_round_trip() {
         let body = r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret.","error_codes":[700027,7000215],"timestamp":"x"}"#;
         let error = MicrosoftTokenError::parse(body.as_bytes()).unwrap();
@@ -304,12 +287,12 @@ mod tests {
             error.to_string(),
             "invalid_client: AADSTS7000215: Invalid client secret."
         );
-        // Without error_codes (some proxies drop them) the description still tells.
+        // Without error_codes there is no number: the description is not read.
         let bare = MicrosoftTokenError::parse(
             br#"{"error":"invalid_grant","error_description":"AADSTS65001: consent","error_codes":null}"#,
         )
         .unwrap();
-        assert_eq!(bare.aadsts(), Some(65001));
+        assert_eq!(bare.aadsts(), None);
     }
 
     #[test]
@@ -338,7 +321,7 @@ mod tests {
     fn unknown_token_error_code_is_kept_and_displayed_as_sent() {
         let error = token_error(&reply(
             400,
-            r#"{"error":"invalid_resource","error_description":"AADSTS500011: Resource not found."}"#,
+            r#"{"error":"invalid_resource","error_description":"AADSTS500011: Resource not found.","error_codes":[500011]}"#,
         ));
         assert!(matches!(
             &error,

@@ -1,7 +1,7 @@
 //! The scheduler settings row.
 
 use super::{column, format_time, parse_time, refused};
-use crate::domain::SchedulerSettings;
+use crate::domain::{INTERVAL_MINUTES_MAX, INTERVAL_MINUTES_MIN, SchedulerSettings};
 use rusqlite::{Connection, params};
 
 pub fn load(conn: &Connection) -> rusqlite::Result<SchedulerSettings> {
@@ -17,14 +17,16 @@ pub fn load(conn: &Connection) -> rusqlite::Result<SchedulerSettings> {
                 maintenance_enabled: row.get(1)?,
                 scheduler_suspended: row.get(2)?,
                 interval_minutes: match row.get(3)? {
-                    0 => {
+                    minutes @ INTERVAL_MINUTES_MIN..=INTERVAL_MINUTES_MAX => minutes,
+                    _ => {
                         return Err(refused(
                             3,
                             rusqlite::types::Type::Integer,
-                            "the scheduler interval must be at least one minute".into(),
+                            format!(
+                                "the scheduler interval must be {INTERVAL_MINUTES_MIN} to {INTERVAL_MINUTES_MAX} minutes"
+                            ),
                         ));
                     }
-                    minutes => minutes,
                 },
                 next_run_at: next_run_at
                     .map(|text| column(4, &text, parse_time))

@@ -188,10 +188,24 @@ fn unicode_width(text: &str) -> usize {
 }
 
 /// A one-line text field; `masked` shows bullets instead of the text.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct TextInput {
     pub value: String,
     pub masked: bool,
+}
+
+/// A masked field (a password) is not shown in debug output either.
+impl std::fmt::Debug for TextInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let value: &dyn std::fmt::Debug = match self.masked {
+            true => &"<masked>",
+            false => &self.value,
+        };
+        f.debug_struct("TextInput")
+            .field("value", value)
+            .field("masked", &self.masked)
+            .finish()
+    }
 }
 
 impl TextInput {

@@ -196,6 +196,38 @@ async fn device_code_start_reads_microsofts_answer() {
     assert_eq!((code.expires_in, code.interval), (600, 5));
 }
 
+/// Numbers from the wire that would overflow the clock: a device code's
+/// expiry or interval beyond a day is refused, a token's lifetime held to a day.
+#[tokio::test(start_paused = true)]
+async fn lifetimes_beyond_a_day_never_overflow_the_clock() {
+    let endpoint = serve(vec![]).await;
+    for (expires_in, interval) in [(u64::MAX / 2, None), (900, Some(u64::MAX / 2))] {
+        *endpoint.script.device.lock().unwrap() = Some(device_answer(expires_in, interval));
+        let error = start_device_code(
+            &endpoint.http,
+            &endpoint.device,
+            CLIENT,
+            &graph_default(),
+            None,
+            &TokioClock,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(&error, EntraError::Parse { why, .. } if why.contains("beyond a day")),
+            "{error:?}"
+        );
+    }
+
+    let (status, mut answer) = issued("User.Read");
+    answer["expires_in"] = json!(u64::MAX / 2);
+    *endpoint.script.device.lock().unwrap() = Some(device_answer(900, None));
+    let endpoint_with_token = serve(vec![(status, answer)]).await;
+    let code = start(&endpoint_with_token).await;
+    let token = poll(&endpoint_with_token, &code).await.unwrap();
+    assert_eq!(token.lifetime, Duration::from_secs(24 * 3600));
+}
+
 #[tokio::test(start_paused = true)]
 async fn pending_keeps_polling_at_the_interval() {
     let endpoint = serve(vec![pending(), pending(), pending(), issued("User.Read")]).await;

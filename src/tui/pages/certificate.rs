@@ -2,7 +2,7 @@
 //! that cannot be used are shown with the reason but cannot be chosen.
 
 use super::Transition;
-use crate::domain::format_time;
+use crate::domain::format_date;
 use crate::tui::model::{Context, Shared, WizardData};
 use crate::tui::widgets::prose;
 use ratatui::Frame;
@@ -95,7 +95,7 @@ impl State {
             Row::new(vec![
                 Cell::from(c.info.subject.clone()),
                 Cell::from(c.info.sha256.short()),
-                Cell::from(format_time(c.info.not_after)[..10].to_string()),
+                Cell::from(format_date(c.info.not_after)),
                 Cell::from(c.store.as_str()),
                 Cell::from(status),
             ])

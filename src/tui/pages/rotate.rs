@@ -4,7 +4,7 @@
 //! an administrator who may update application credentials.
 
 use super::Transition;
-use crate::domain::{CertificateDays, ManagedBy, format_time};
+use crate::domain::{CertificateDays, ManagedBy, format_date, format_time};
 use crate::engine::OperationRequest;
 use crate::engine::rotate::{NewCertificate, Rotate};
 use crate::keys::StoredCertificate;
@@ -169,7 +169,7 @@ impl State {
                         format!(
                             "{}, until {}",
                             c.info.sha256.short(),
-                            &format_time(c.info.not_after)[..10]
+                            format_date(c.info.not_after)
                         ),
                     )
                 })
