@@ -935,17 +935,8 @@ mod tests {
         })
     }
 
-    fn config(cases: u32) -> ProptestConfig {
-        ProptestConfig {
-            cases,
-            failure_persistence: None,
-            rng_seed: proptest::test_runner::RngSeed::Fixed(0x45434E54),
-            ..ProptestConfig::default()
-        }
-    }
-
     proptest! {
-        #![proptest_config(config(256))]
+        #![proptest_config(crate::sandbox::proptest_config(256))]
 
         #[test]
         fn arbitrary_assertions_are_refused(jwt in prop_oneof![".{0,200}", jwt_like()]) {

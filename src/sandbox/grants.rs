@@ -344,12 +344,7 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        #![proptest_config(ProptestConfig {
-            cases: 256,
-            failure_persistence: None,
-            rng_seed: proptest::test_runner::RngSeed::Fixed(0x45434E54),
-            ..ProptestConfig::default()
-        })]
+        #![proptest_config(crate::sandbox::proptest_config(256))]
 
         #[test]
         fn arbitrary_forms_and_scopes_parse_or_are_refused(

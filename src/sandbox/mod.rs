@@ -384,3 +384,15 @@ fn router(state: AppState) -> Router {
         ))
         .with_state(state)
 }
+
+/// The property tests' settings: `cases` of them, and the same cases on
+/// every run, so CI is reproducible.
+#[cfg(test)]
+fn proptest_config(cases: u32) -> proptest::prelude::ProptestConfig {
+    proptest::prelude::ProptestConfig {
+        cases,
+        failure_persistence: None,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x45434E54),
+        ..proptest::prelude::ProptestConfig::default()
+    }
+}
