@@ -589,20 +589,7 @@ async fn managed_onboarding_keeps_the_key_in_the_tpm() {
         all.extend(connection.iter().map(|s| s.to_string()));
         all
     };
-    let admin = |command: &str, extra: &[&str]| {
-        let mut args = vec![
-            "--json",
-            "app",
-            command,
-            "--upn",
-            user.upn.as_str(),
-            "--sign-in",
-            "password",
-            "--password-stdin",
-        ];
-        args.extend_from_slice(extra);
-        cli(&args)
-    };
+    let admin = |command: &str, extra: &[&str]| cli(&app_as(command, &user.upn, extra));
 
     // The plan says where the key will live.
     let plan = support::run_async(
@@ -829,19 +816,26 @@ async fn run_with(
 async fn onboard_in_tpm(state: &Path, sb: &entra_connect::sandbox::SandboxHandle, tcti: &str) {
     let user = sb.user("hybrid.admin").unwrap().clone();
     for (command, extra) in [("register", &["--store", "tpm"][..]), ("link", &[][..])] {
-        let mut args = vec![
-            "--json",
-            "app",
-            command,
-            "--upn",
-            user.upn.as_str(),
-            "--sign-in",
-            "password",
-            "--password-stdin",
-        ];
-        args.extend_from_slice(extra);
+        let args = app_as(command, &user.upn, extra);
         ok(&run_with(state, sb, tcti, &args, format!("{}\n", user.password)).await);
     }
+}
+
+/// `--json app <command>` signed in as `upn` with the password grant (the
+/// password on stdin), then `extra`.
+fn app_as<'a>(command: &'a str, upn: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "--json",
+        "app",
+        command,
+        "--upn",
+        upn,
+        "--sign-in",
+        "password",
+        "--password-stdin",
+    ];
+    args.extend_from_slice(extra);
+    args
 }
 
 fn current_hash(state: &Path, tcti: &str) -> String {
