@@ -109,8 +109,10 @@ pub async fn run_once(
     }
     // Whichever credential the connector has (an application or, after a
     // rollback, a legacy account that may not sign in yet) is checked.
-    if scheduler.sync_cycle_enabled && !matches!(server.credential()?, ConnectorCredential::None) {
-        let (ok, message) = sync_cycle_check(server, connection).await;
+    if scheduler.sync_cycle_enabled
+        && let Some(connector) = Connector::of(&server.credential()?)
+    {
+        let (ok, message) = sync_cycle_check(server, &connector, connection).await;
         let (level, id) = match ok {
             true => (EventLevel::Information, EventId::SYNC_CHECK_OK),
             false => (EventLevel::Error, EventId::SYNC_CHECK_FAILED),
@@ -290,9 +292,11 @@ async fn rotate_now(
     Ok(())
 }
 
-/// A token with the current credential for the synchronization service.
+/// A token with the current credential (`connector`'s) for the
+/// synchronization service.
 async fn sync_cycle_check(
     server: &LocalServer,
+    connector: &Connector,
     connection: Result<ConnectionSettings, EngineError>,
 ) -> (bool, String) {
     let result = async {
@@ -300,10 +304,6 @@ async fn sync_cycle_check(
         connector_token(server, &client).await
     }
     .await;
-    let whose = match server.credential().ok().as_ref().and_then(Connector::of) {
-        Some(connector) => format!(" of {connector}"),
-        None => String::new(),
-    };
     match result {
         Ok((connector, token)) if may_synchronize(&connector, &token) => (
             true,
@@ -321,6 +321,9 @@ async fn sync_cycle_check(
                 "Sync-cycle check failed: the token of {connector} does not carry {SYNC_SERVICE_ROLE}; grant it on the Microsoft Entra AD Synchronization Service."
             ),
         ),
-        Err(error) => (false, format!("Sync-cycle check{whose} failed: {error}")),
+        Err(error) => (
+            false,
+            format!("Sync-cycle check of {connector} failed: {error}"),
+        ),
     }
 }
