@@ -428,8 +428,13 @@ pub const ROLE_DEFINITIONS: &[RoleDefinition] = &[
             RolePermission::DeletePrivilegedUsers,
         ],
     },
-    // Microsoft labels it privileged: only a Privileged Authentication
-    // Administrator or a Global Administrator may delete its members.
+    // Microsoft labels it privileged ("Restricted permissions on Directory
+    // Synchronization Accounts (DSA) role", Entra what's new). Graph's
+    // user-delete page (https://learn.microsoft.com/graph/api/user-delete)
+    // lets User Administrator delete users, but a holder of a privileged
+    // administrator role only by a more privileged role with
+    // Directory.AccessAsUser.All: here a Privileged Authentication
+    // Administrator or a Global Administrator.
     RoleDefinition {
         template_id: DIRECTORY_SYNCHRONIZATION_ACCOUNTS,
         privileged: true,

@@ -85,9 +85,12 @@ pub struct SandboxConfig {
     /// clears it to let the follow-up command work).
     pub refuse_remove_key: Arc<std::sync::atomic::AtomicBool>,
     /// A user created through Graph fails this many password sign-ins as
-    /// not found yet (AADSTS50034) before one works: Microsoft documents that
-    /// a new directory synchronization account can take up to 15 minutes to
-    /// sign in, and a count (not a time) makes a test of that wait exact.
+    /// not found yet (AADSTS50034, what a sign-in of an account Entra does
+    /// not know yet answers) before one works. A new directory
+    /// synchronization account can take up to 15 minutes to sign in (the
+    /// rollback issue quotes Microsoft's Entra Connect documentation;
+    /// Add-ADSyncAADServiceAccount is https://learn.microsoft.com/entra/identity/hybrid/connect/reference-connect-adsync),
+    /// and a count (not a time) makes a test of that wait exact.
     pub new_user_sign_in_refusals: u32,
 }
 
