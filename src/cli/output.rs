@@ -145,23 +145,17 @@ fn records(headers: &[&str], rows: &[Vec<String>], width: usize) -> String {
     blocks.join("\n")
 }
 
-/// `text` in lines of at most `width` characters, broken at spaces; a word
-/// longer than that (an identifier) has a line of its own, whole.
+/// `text` in lines of at most `width` columns, broken at spaces (textwrap,
+/// as the wizard's pages wrap); a word longer than that (an identifier) has a
+/// line of its own, whole.
 fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        let wanted = line.chars().count() + 1 + word.chars().count();
-        if !line.is_empty() && wanted > width {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    lines.push(line);
-    lines
+    let options = textwrap::Options::new(width)
+        .break_words(false)
+        .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit);
+    textwrap::wrap(text, options)
+        .into_iter()
+        .map(std::borrow::Cow::into_owned)
+        .collect()
 }
 
 /// An optional value as the tables show it.
