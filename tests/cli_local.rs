@@ -14,9 +14,16 @@ fn state() -> TempDir {
 fn credential_show_reports_none_on_a_new_server() {
     let dir = state();
     let human = run_ok(dir.path(), &["credential", "show"]);
-    assert_eq!(human.trim(), "ConnectorIdentityType : None");
+    assert_eq!(
+        human.trim(),
+        format!(
+            "ConnectorIdentityType : None\nStateDirectory        : {}",
+            dir.path().display()
+        )
+    );
     let json = run_json(dir.path(), &["credential", "show"]);
     assert_eq!(json["connector_identity_type"], "None");
+    assert_eq!(json["state_dir"], dir.path().to_str().unwrap());
     assert!(json["application"].is_null());
 }
 
@@ -500,4 +507,158 @@ fn no_command_is_a_usage_error() {
     let dir = state();
     run_fails(dir.path(), &[], 2);
     run_fails(dir.path(), &["frobnicate"], 2);
+}
+
+/// A value no refusal may repeat: a password put in an answers file by mistake.
+const SECRET: &str = "Hunter2-Do-Not-Print-9f3c";
+
+/// Runs `args` against a state directory that does not exist yet, in plain
+/// and in JSON diagnostics, expecting a usage error (exit 2) that leaves the
+/// directory uncreated and never shows [`SECRET`]; returns the plain stderr.
+fn usage_error_touches_nothing(args: &[&str]) -> String {
+    let parent = state();
+    let unused = parent.path().join("never-created");
+    let plain = run_fails(&unused, args, 2);
+    let mut json_args = vec!["--log-format", "json", "-v"];
+    json_args.extend_from_slice(args);
+    let json = run_fails(&unused, &json_args, 2);
+    for err in [&plain, &json] {
+        assert!(!err.contains(SECRET), "{args:?} showed the secret: {err}");
+    }
+    assert!(!unused.exists(), "{args:?} created the state directory");
+    plain
+}
+
+#[test]
+fn answers_file_errors_exit_2_before_the_state_and_never_quote_the_file() {
+    let files = state();
+    let write = |name: &str, body: &[u8]| {
+        let path = files.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let start = "tenant = \"contoso.onmicrosoft.com\"\nupn = \"a@contoso.onmicrosoft.com\"\nmethod = \"managed\"\n";
+    let missing = files.path().join("missing.toml");
+    let directory = files.path().to_str().unwrap().to_string();
+    let cases = [
+        (missing.to_str().unwrap().to_string(), "cannot be read: No such file"),
+        (directory, "cannot be read"),
+        (
+            write("binary.toml", b"\xff\xfe\x00\x01 password = \"\xc3\x28\""),
+            "cannot be read: stream did not contain valid UTF-8",
+        ),
+        (
+            write("syntax.toml", format!("{start}password = \"{SECRET}\n").as_bytes()),
+            "is not valid: line 4 (key `password`): not valid TOML",
+        ),
+        (
+            write("unknown.toml", format!("{start}password = \"{SECRET}\"\n").as_bytes()),
+            "is not valid: line 4 (key `password`): unknown key",
+        ),
+        (
+            write(
+                "type.toml",
+                format!("{start}password_writeback = \"{SECRET}\"\n").as_bytes(),
+            ),
+            "is not valid: line 4 (key `password_writeback`): not valid; expected true or false",
+        ),
+        (
+            write(
+                "upn.toml",
+                format!("tenant = \"contoso.onmicrosoft.com\"\nupn = \"{SECRET}\"\nmethod = \"managed\"\n")
+                    .as_bytes(),
+            ),
+            "is not valid: line 2 (key `upn`): not valid; expected a user principal name",
+        ),
+        (
+            write("ca.toml", format!("{start}ca_cert = \"/etc/passwd\"\n").as_bytes()),
+            "is not valid: key `ca_cert`: the file is not a PEM certificate",
+        ),
+        (
+            write(
+                "ca-missing.toml",
+                format!("{start}ca_cert = \"/nonexistent/ca.pem\"\n").as_bytes(),
+            ),
+            "is not valid: key `ca_cert`: the file cannot be read",
+        ),
+    ];
+    for (path, expected) in cases {
+        for args in [
+            vec!["wizard", "--answers", &path],
+            vec!["wizard", "--answers", &path, "--dry-run"],
+        ] {
+            let err = usage_error_touches_nothing(&args);
+            assert!(
+                err.contains(&format!("the answers file {path} {expected}")),
+                "{err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_ca_cert_that_cannot_be_trusted_is_a_usage_error_before_the_state() {
+    let files = state();
+    let not_x509 = files.path().join("not-x509.pem");
+    std::fs::write(
+        &not_x509,
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let not_x509 = not_x509.to_str().unwrap();
+    for (ca_cert, expected) in [
+        ("/etc/passwd", "the file is not a PEM certificate"),
+        ("/nonexistent/ca.pem", "the file cannot be read"),
+        (
+            not_x509,
+            "the file holds a CERTIFICATE block that is not an X.509 certificate",
+        ),
+    ] {
+        let tenant = ["--tenant", "contoso.onmicrosoft.com", "--ca-cert", ca_cert];
+        for command in [
+            &["app", "register", "--upn", "a@b.c"][..],
+            &["app", "rotate"],
+            &["credential", "test"],
+            &["doctor"],
+        ] {
+            let args: Vec<&str> = command.iter().chain(&tenant).copied().collect();
+            let err = usage_error_touches_nothing(&args);
+            assert!(err.contains("--ca-cert"), "{err}");
+            assert!(err.contains(expected), "{err}");
+        }
+    }
+}
+
+#[test]
+fn an_unusable_credential_field_is_said_once_with_its_fix() {
+    let dir = state();
+    run_ok(dir.path(), &["credential", "show"]); // creates the database
+    let db = rusqlite::Connection::open(dir.path().join("entra-connect.db")).unwrap();
+    db.execute(
+        "UPDATE connector_credential SET identity_type = 'Application', tenant_id = 't-1',
+            application_id = 'a-1', service_principal_id = 's-1', certificate_sha256 = '',
+            key_store = 'Software', application_managed_by = 'EntraConnect',
+            certificate_managed_by = 'EntraConnect', configured_at = '2026-11-01T10:00:00Z'",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    for args in [
+        &["credential", "show"][..],
+        &["--json", "credential", "show"],
+    ] {
+        let err = run_fails(dir.path(), args, 1);
+        let line = err
+            .lines()
+            .find(|line| line.starts_with("error: "))
+            .unwrap_or_else(|| panic!("no error line: {err}"));
+        assert_eq!(line.matches("credential repair").count(), 1, "{line}");
+        assert!(
+            line.contains("the connector credential's certificate_sha256 is blank; expected a certificate's SHA-256 hash (64 hexadecimal digits)"),
+            "{line}"
+        );
+        for internal in ["Conversion error", "at index", "index:"] {
+            assert!(!line.contains(internal), "{line}");
+        }
+    }
 }

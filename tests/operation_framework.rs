@@ -474,14 +474,22 @@ async fn malformed_input_exits_2_before_anything_happens() {
         );
     }
 
-    // The same values in an answers file: the same messages, the same exit code.
+    // The same values in an answers file: the same exit code, and a message
+    // naming the key and what it takes (never the value: a line of the file
+    // may hold a secret).
     for (line, message) in [
-        ("upn = \"admin\"", "\"admin\" is not a user principal name"),
+        (
+            "upn = \"admin\"",
+            "(key `upn`): not valid; expected a user principal name",
+        ),
         (
             "tenant = \"bad tenant!\"",
-            "\"bad tenant!\" is not a tenant",
+            "(key `tenant`): not valid; expected a tenant id or verified domain",
         ),
-        ("authority_host = \"http://10.0.0.1\"", "https is required"),
+        (
+            "authority_host = \"http://10.0.0.1\"",
+            "(key `authority_host`): not valid; expected an https URL",
+        ),
     ] {
         let valid = [
             ("upn", format!("upn = \"{admin}\"")),

@@ -65,4 +65,30 @@ fn the_debian_package_installs_the_tool_its_manual_and_its_examples() {
             .display()
     )));
     assert!(man.contains(".TH entra-connect"), "{man}");
+
+    // Its postinst makes the server's state directory owner-only, also over
+    // one that exists with a wider mode: run in a private mount namespace with
+    // an empty /var/lib, so this machine's own is never touched.
+    let control = tempfile::tempdir().unwrap();
+    run(Command::new("timeout")
+        .args(["60", "dpkg-deb", "-e", &deb])
+        .arg(control.path()));
+    let postinst = control.path().join("postinst");
+    let script = std::fs::read_to_string(&postinst).expect("the package has a postinst");
+    assert!(
+        script.contains("install -d -m 0700 /var/lib/entra-connect"),
+        "{script}"
+    );
+    let modes = run(Command::new("timeout")
+        .args(["60", "unshare", "--mount", "--propagation", "private", "sh", "-c"])
+        .arg(
+            "set -e; mount -t tmpfs tmpfs /var/lib; \
+             \"$0\" configure; stat -c %a /var/lib/entra-connect; \
+             chmod 0755 /var/lib/entra-connect; \"$0\" configure; stat -c %a /var/lib/entra-connect",
+        )
+        .arg(&postinst));
+    assert_eq!(
+        modes, "700\n700\n",
+        "postinst as root in a private /var/lib"
+    );
 }

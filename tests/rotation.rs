@@ -793,3 +793,300 @@ async fn remove_key_refuses_the_key_in_use_and_lists_keys_for_an_unknown_id() {
         .await;
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
 }
+
+// One change at a time: two processes on one state, each a real
+// `entra-connect`, against a sandbox slow enough (every answer delayed) that
+// the second starts while the first runs.
+
+/// A sandbox whose every answer takes 60 ms: a rotation takes about a second.
+fn slow() -> SandboxConfig {
+    SandboxConfig {
+        latency: std::time::Duration::from_millis(60),
+        ..SandboxConfig::default()
+    }
+}
+
+/// Of two changes started together, one made its change and the other
+/// waited for it (saying so, naming it), then was refused: the state it had
+/// planned from was gone. Returns the one that made the change.
+fn one_changed_the_other_waited<'a>(a: &'a Output, b: &'a Output, first: &str) -> &'a Output {
+    let (done, refused) = match (a.status.success(), b.status.success()) {
+        (true, false) => (a, b),
+        (false, true) => (b, a),
+        _ => panic!(
+            "expected one change and one refusal:\n{}\n---\n{}",
+            stderr(a),
+            stderr(b)
+        ),
+    };
+    let err = stderr(refused);
+    assert_eq!(refused.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("\"event\":\"waiting_for_change\"")
+            && err.contains(&format!("\"change\":\"{first}\"")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "while this change waited, another one ({first} started "
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    done
+}
+
+impl Server {
+    /// `entra-connect <args>` started now, its state this server's: a process
+    /// the test can kill.
+    fn spawn(&self, args: &[&str]) -> std::process::Child {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("entra-connect"))
+            .env("ENTRA_CONNECT_STATE_DIR", self.state.path())
+            .args(args)
+            .args(self.connection())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start entra-connect")
+    }
+
+    /// Waits (bounded) until a change running in another process has turned
+    /// sync cycles off: it holds the state lock then.
+    async fn until_a_change_runs(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while self.sync_cycle_enabled().await {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no change started within 20 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The applications in the tenant named for a Connect server.
+    async fn connect_applications(&self) -> Vec<Value> {
+        let token = admin_token(&self.sb).await;
+        let (status, list) = graph(
+            &self.sb,
+            &token,
+            Method::GET,
+            "/applications?$select=appId,displayName",
+            None,
+        )
+        .await;
+        assert!(status.is_success(), "{list}");
+        list["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|app| {
+                app["displayName"]
+                    .as_str()
+                    .is_some_and(|name| name.starts_with("ConnectSyncProvisioning_"))
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_rotations_at_once_make_one_change() {
+    let server = Server::onboarded(slow(), None).await;
+    let (app_id, _) = server.application_and_certificate().await;
+    let (a, b) = tokio::join!(
+        server.app_itself("rotate", &[], vec![]),
+        server.app_itself("rotate", &[], vec![])
+    );
+    let done = one_changed_the_other_waited(&a, &b, "rotate");
+    let new = json_of(done)["new_certificate_sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(server.key_hashes(&app_id).await, std::slice::from_ref(&new));
+    assert_eq!(server.hashes_in_store().await, std::slice::from_ref(&new));
+    assert_eq!(
+        server.credential().await["certificate_sha256"],
+        new.as_str()
+    );
+    assert_eq!(server.events(1130).await.len(), 1);
+    assert!(server.events(1131).await.is_empty());
+    assert!(server.sync_cycle_enabled().await);
+}
+
+/// The scheduler's tick wants to rotate a due Managed certificate while the
+/// administrator rotates it: one of them does, the tick never waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_while_the_scheduler_ticks_makes_one_change() {
+    let server = Server::onboarded(slow(), None).await;
+    // Valid 100 days: due, as the rotation warning comes at 150.
+    json_of(
+        &server
+            .app_itself("rotate", &["--days", "100"], vec![])
+            .await,
+    );
+    let (app_id, _) = server.application_and_certificate().await;
+    let tick_args = ["--json", "scheduler", "run", "--once"].map(String::from);
+    let (tick, rotation) = tokio::join!(
+        server.run(tick_args.to_vec(), String::new(), vec![]),
+        server.app_itself("rotate", &[], vec![])
+    );
+    assert!(tick.status.success(), "{}", stderr(&tick));
+    let skipped = server.events(1145).await;
+    if rotation.status.success() {
+        // The administrator's rotation held the lock: the tick skipped its run.
+        assert_eq!(skipped.len(), 1, "{}", stderr(&tick));
+        assert!(
+            skipped[0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("another change is running on this server (rotate started "),
+            "{skipped:?}"
+        );
+    } else {
+        // The tick rotated first; the administrator's rotation waited for it.
+        assert!(skipped.is_empty(), "{skipped:?}");
+        let err = stderr(&rotation);
+        assert!(
+            err.contains("\"change\":\"scheduler tick\"")
+                && err.contains("another one (scheduler tick started "),
+            "{err}"
+        );
+    }
+    let (_, current) = server.application_and_certificate().await;
+    assert_eq!(
+        server.key_hashes(&app_id).await,
+        std::slice::from_ref(&current)
+    );
+    assert_eq!(
+        server.hashes_in_store().await,
+        std::slice::from_ref(&current)
+    );
+    assert_eq!(
+        server.events(1130).await.len(),
+        2,
+        "the 100-day one and one more"
+    );
+    assert!(server.sync_cycle_enabled().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_links_at_once_make_one_change() {
+    let server = Server::with(slow()).await;
+    json_of(&server.app("register", "hybrid.admin", &[]).await);
+    let (a, b) = tokio::join!(
+        server.app("link", "hybrid.admin", &[]),
+        server.app("link", "hybrid.admin", &[])
+    );
+    one_changed_the_other_waited(&a, &b, "link");
+    assert_eq!(server.events(1120).await.len(), 1);
+    assert!(server.credential().await["application_id"].is_string());
+    assert!(server.sync_cycle_enabled().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_registrations_at_once_make_one_application() {
+    let server = Server::with(slow()).await;
+    let (a, b) = tokio::join!(
+        server.app("register", "hybrid.admin", &[]),
+        server.app("register", "hybrid.admin", &[])
+    );
+    let done = one_changed_the_other_waited(&a, &b, "register");
+    let registered = json_of(done);
+    let apps = server.connect_applications().await;
+    assert_eq!(apps.len(), 1, "{apps:?}");
+    assert_eq!(apps[0]["appId"], registered["app_id"], "{registered}");
+    assert_eq!(server.hashes_in_store().await.len(), 1);
+    assert!(server.sync_cycle_enabled().await);
+}
+
+/// `scheduler set` while a rotation has sync cycles off waits for it, then
+/// applies: the setting ends as the administrator last set it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduler_set_during_a_rotation_waits_and_its_setting_stands() {
+    let server = Server::onboarded(slow(), None).await;
+    let rotation = server.app_itself("rotate", &[], vec![]);
+    let set = async {
+        server.until_a_change_runs().await;
+        let args = ["scheduler", "set", "--sync-cycle-enabled", "false"].map(String::from);
+        server.run(args.to_vec(), String::new(), vec![]).await
+    };
+    let (rotation, set) = tokio::join!(rotation, set);
+    json_of(&rotation);
+    assert!(set.status.success(), "{}", stderr(&set));
+    assert!(
+        stderr(&set).contains("waiting for the change already running: rotate started "),
+        "{}",
+        stderr(&set)
+    );
+    assert!(!server.sync_cycle_enabled().await);
+    let changes = server.events(1200).await;
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert!(
+        changes[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("SyncCycleEnabled true -> false"),
+        "{changes:?}"
+    );
+}
+
+/// A process killed with the lock held blocks nothing: the kernel released
+/// its lock. The next change does not wait, and the rotation resumes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_holder_killed_blocks_nothing() {
+    let server = Server::onboarded(slow(), None).await;
+    let mut holder = server.spawn(&["app", "rotate"]);
+    server.until_a_change_runs().await;
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let args = ["scheduler", "set", "--interval-minutes", "45"].map(String::from);
+    let set = server.run(args.to_vec(), String::new(), vec![]).await;
+    assert!(set.status.success(), "{}", stderr(&set));
+    assert!(!stderr(&set).contains("waiting"), "{}", stderr(&set));
+    // The killed rotation left sync cycles off; its rerun resumes and puts them back.
+    json_of(&server.app_itself("rotate", &[], vec![]).await);
+    assert!(server.sync_cycle_enabled().await);
+    assert_eq!(server.events(1130).await.len(), 1);
+}
+
+/// `app remove-key` killed after the key was looked up or removed: the rerun
+/// completes the removal (it knows which key it asked for) and writes its
+/// event once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remove_key_killed_after_any_step_resumes() {
+    for step in ["find-key", "remove-key"] {
+        let server = Server::onboarded(SandboxConfig::default(), None).await;
+        let (app_id, current) = server.application_and_certificate().await;
+        let foreign = common::TestCert::new();
+        server
+            .add_key_as_global_admin(&app_id, foreign.key_credential())
+            .await;
+        let (_, keys) = server.keys(&app_id).await;
+        let foreign_id = keys
+            .iter()
+            .find(|k| {
+                k["key"].as_str().map(|key| STANDARD.decode(key).unwrap())
+                    == Some(foreign.der.clone())
+            })
+            .map(|k| k["keyId"].as_str().unwrap().to_string())
+            .expect("the foreign key");
+        let abort = vec![(
+            "ENTRA_CONNECT_TEST_ABORT_AFTER".to_string(),
+            step.to_string(),
+        )];
+        let remove = ["--certificate-id", foreign_id.as_str()];
+        let killed = server.app_itself("remove-key", &remove, abort).await;
+        assert!(stderr(&killed).contains("aborting after step"), "{step}");
+
+        let rerun = server.app_itself("remove-key", &remove, vec![]).await;
+        assert!(rerun.status.success(), "{step}: {}", stderr(&rerun));
+        assert_eq!(json_of(&rerun)["key_id"], foreign_id.as_str(), "{step}");
+        assert_eq!(
+            server.key_hashes(&app_id).await,
+            std::slice::from_ref(&current),
+            "{step}"
+        );
+        assert_eq!(server.events(1132).await.len(), 1, "{step}");
+    }
+}

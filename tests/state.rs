@@ -187,3 +187,83 @@ fn a_database_locked_by_another_process_waits_then_names_the_holder() {
         true
     );
 }
+
+/// After onboarding, an emptied database (a failed restore, a full disk) next
+/// to the connector's certificate is a lost database, never a new installation.
+#[test]
+fn an_empty_database_next_to_certificates_is_refused_and_left_empty() {
+    let state = tempfile::tempdir().unwrap();
+    run_ok(state.path(), &["cert", "new", "--store", "software"]);
+    let db = state.path().join("entra-connect.db");
+    std::fs::write(&db, b"").unwrap();
+    for args in [
+        &["credential", "show"][..],
+        &["scheduler", "set", "--suspended", "true"][..],
+        // Would reach Entra: refused before anything is sent (the address
+        // is a closed loopback port, so a request could only fail otherwise).
+        &[
+            "app",
+            "register",
+            "--upn",
+            "admin@contoso.example",
+            "--tenant",
+            "contoso.example",
+            "--authority-host",
+            "http://127.0.0.1:9",
+            "--graph-url",
+            "http://127.0.0.1:9/v1.0",
+        ][..],
+    ] {
+        let err = run_fails(state.path(), args, 1);
+        assert!(
+            err.contains("is missing or empty, but the key store holds 1 certificate(s) from an earlier installation"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains("start afresh with --state-dir on an empty directory"),
+            "{err}"
+        );
+        assert_eq!(std::fs::metadata(&db).unwrap().len(), 0, "{args:?}");
+    }
+    // A missing database next to the certificates is refused alike.
+    std::fs::remove_file(&db).unwrap();
+    let err = run_fails(state.path(), &["credential", "show"], 1);
+    assert!(err.contains("is missing or empty"), "{err}");
+    assert!(!db.exists());
+    // A new state directory (nothing in it) is a new installation.
+    let fresh = tempfile::tempdir().unwrap();
+    assert_eq!(
+        run_json(fresh.path(), &["credential", "show"])["connector_identity_type"],
+        "None"
+    );
+}
+
+/// A page damaged in the middle of the file (not the schema) is found when
+/// the database is opened, not first by a write half way through a change.
+#[test]
+fn a_damaged_page_in_the_middle_is_found_when_opened() {
+    let state = tempfile::tempdir().unwrap();
+    run_ok(state.path(), &["cert", "new", "--store", "software"]);
+    run_ok(
+        state.path(),
+        &["scheduler", "set", "--interval-minutes", "45"],
+    );
+    let db = state.path().join("entra-connect.db");
+    let page_size: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("PRAGMA page_size", [], |row| row.get(0))
+        .unwrap();
+    let page_size = page_size as usize;
+    let mut bytes = std::fs::read(&db).unwrap();
+    let pages = bytes.len() / page_size;
+    assert!(pages >= 4, "{pages} pages");
+    // A table's page past the schema, whose header SQLite reads on a query of it.
+    let page = pages / 2;
+    for b in &mut bytes[page * page_size..(page + 1) * page_size] {
+        *b = 0xA5;
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    let err = run_fails(state.path(), &["credential", "show"], 1);
+    assert!(err.contains("is not a readable SQLite database"), "{err}");
+    assert_eq!(std::fs::read(&db).unwrap(), bytes);
+}

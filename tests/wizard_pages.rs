@@ -938,7 +938,7 @@ fn snapshots_plan_refused_and_empty_store() {
     send(&mut model, key(KeyCode::Enter));
     let refusal = EngineError::StepRefused {
         step: "Prepare the certificate",
-        source: Box::new(EngineError::Key(KeyError::NotFound(hash("AB")))),
+        refusal: Box::new(EngineError::Key(KeyError::NotFound(hash("AB")))),
     };
     send(&mut model, Message::Planned(Err(failure(refusal))));
     snapshot("ready-refused", &model);
@@ -1761,6 +1761,7 @@ fn findings() -> Vec<Finding> {
         verdict,
         detail: detail.into(),
         fix: fix.map(str::to_string),
+        state_dir: None,
     };
     vec![
         finding(

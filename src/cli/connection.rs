@@ -37,11 +37,19 @@ pub struct ConnectionArgs {
     #[arg(long, value_name = "URL")]
     graph_url: Option<EndpointUrl>,
     /// A PEM root certificate to trust besides the system's.
-    #[arg(long, value_name = "PEM")]
+    #[arg(long, value_name = "PEM", value_parser = ca_cert)]
     ca_cert: Option<PathBuf>,
     /// Seconds to keep retrying while Entra replicates new objects.
     #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_REPLICATION_TIMEOUT)]
     replication_timeout: u64,
+}
+
+/// `--ca-cert`, read and checked with the rest of the command line, so a
+/// file that cannot be trusted is a usage error before anything is touched.
+fn ca_cert(path: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(path);
+    crate::entra::extra_roots(&path).map_err(|e| format!("the file {e}"))?;
+    Ok(path)
 }
 
 impl ConnectionArgs {
@@ -277,8 +285,8 @@ pub fn human_plan(steps: &[PlannedStep]) -> String {
 
 /// A refusal of one step while planning, in the progress lines' form.
 fn print_refusal(error: &EngineError) {
-    if let EngineError::StepRefused { step, source } = error {
-        let line = format!("[FAIL] {step}: {source}");
+    if let EngineError::StepRefused { step, refusal } = error {
+        let line = format!("[FAIL] {step}: {refusal}");
         eprintln!("{}", super::logging::plain(tracing::Level::ERROR, &line));
     }
 }
@@ -300,31 +308,48 @@ pub fn progress_printer(out: &Output) -> (ProgressSender, tokio::task::JoinHandl
     let json = out.json;
     let printer = tokio::spawn(async move {
         while let Some(progress) = receiver.recv().await {
-            if json {
-                match serde_json::to_string(&progress) {
-                    Ok(line) => eprintln!("{line}"),
-                    Err(error) => {
-                        tracing::warn!(%error, "a progress event could not be written as JSON")
-                    }
-                }
-                continue;
-            }
-            let transient = matches!(
-                &progress,
-                Progress::Step {
-                    status: StepStatus::Running | StepStatus::Retrying { .. },
-                    ..
-                }
-            );
-            let line = super::logging::plain(level(&progress), &progress.line());
-            match (live, transient) {
-                (true, true) => eprint!("\r\x1b[2K{line}"),
-                (true, false) => eprintln!("\r\x1b[2K{line}"),
-                (false, _) => eprintln!("{line}"),
-            }
+            print_progress(&progress, json, live);
         }
     });
     (sender, printer)
+}
+
+/// What a local change (scheduler, certificates) says while it waits for
+/// another change: the progress line an operation would print.
+pub fn lock_notice(out: &Output) -> crate::engine::LockNotice {
+    let json = out.json;
+    let live = std::io::stderr().is_terminal();
+    std::sync::Arc::new(move |holder| {
+        let progress = Progress::WaitingForChange {
+            holder: holder.clone(),
+        };
+        print_progress(&progress, json, live);
+    })
+}
+
+/// One progress event on stderr: a JSON line, or a line for a person (on a
+/// terminal, a running step's line is replaced by the next).
+fn print_progress(progress: &Progress, json: bool, live: bool) {
+    if json {
+        match serde_json::to_string(progress) {
+            Ok(line) => eprintln!("{line}"),
+            Err(error) => tracing::warn!(%error, "a progress event could not be written as JSON"),
+        }
+        return;
+    }
+    let transient = matches!(
+        progress,
+        Progress::Step {
+            status: StepStatus::Running | StepStatus::Retrying { .. },
+            ..
+        }
+    );
+    let line = super::logging::plain(level(progress), &progress.line());
+    match (live, transient) {
+        (true, true) => eprint!("\r\x1b[2K{line}"),
+        (true, false) => eprintln!("\r\x1b[2K{line}"),
+        (false, _) => eprintln!("{line}"),
+    }
 }
 
 /// How grave a progress line is: a failed step an error, a retry a warning.

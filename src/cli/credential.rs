@@ -40,6 +40,8 @@ struct CredentialView<'a> {
     application: Option<&'a crate::domain::ApplicationCredential>,
     /// The legacy account kept as the way back (`service-account add`).
     way_back: Option<String>,
+    /// The state directory this was read from.
+    state_dir: &'a std::path::Path,
 }
 
 pub fn run(
@@ -91,6 +93,7 @@ pub fn run(
                     _ => None,
                 },
                 way_back: server.way_back()?,
+                state_dir: server.state_dir(),
             };
             out.show(&view, |view| {
                 let mut rows = vec![(
@@ -122,6 +125,7 @@ pub fn run(
                 if let Some(upn) = &view.way_back {
                     rows.push(("RollbackServiceAccount", upn.clone()));
                 }
+                rows.push(("StateDirectory", view.state_dir.display().to_string()));
                 fields(&rows)
             })
         }

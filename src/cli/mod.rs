@@ -31,7 +31,8 @@ use std::path::PathBuf;
     propagate_version = true
 )]
 pub struct Cli {
-    /// The directory holding this server's state (database and software keys).
+    /// The directory holding this server's state (database and software keys);
+    /// default: /var/lib/entra-connect as root, else ~/.local/share/entra-connect.
     #[arg(
         long,
         global = true,
@@ -137,6 +138,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cert(cert::CertCommand::Hash(args)) => return cert::hash(args, &out),
         other => other,
     };
+    // What can be checked without the state is checked before it is opened,
+    // so that a usage error creates and reads nothing (clap checks the rest,
+    // `--ca-cert` included).
+    let answers = match &command {
+        Command::Wizard(args) => args.read_answers()?,
+        _ => None,
+    };
     // `wizard --sandbox` is a demo: a throwaway state unless one is given.
     let mut _throwaway = None;
     let state_dir = match (cli.state_dir, &command) {
@@ -152,6 +160,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     };
     tracing::debug!(state_dir = %state_dir.display(), "opening state");
     let mut server = LocalServer::open(&state_dir)?;
+    server.set_lock_notice(connection::lock_notice(&out));
     if let Some(tcti) = &cli.tpm_tcti {
         server.use_tpm_tcti(tcti);
     }
@@ -164,7 +173,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ServiceAccount(command) => service_account::run(command, &mut server, &out),
         Command::Events(args) => events::run(args, &server, &out),
         Command::Doctor(args) => doctor::run(args, &mut server, &out),
-        Command::Wizard(args) => wizard::run(args, server, &out),
+        Command::Wizard(args) => wizard::run(args, answers, server, &out),
         Command::Sandbox(command) => sandbox::run(command),
         Command::Completions { shell } => completions(shell),
         Command::Man => manual(),

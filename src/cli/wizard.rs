@@ -42,10 +42,39 @@ pub struct WizardArgs {
     dry_run: bool,
 }
 
-pub fn run(args: WizardArgs, server: LocalServer, out: &Output) -> anyhow::Result<()> {
-    match &args.answers {
-        Some(path) => unattended(
-            path,
+impl WizardArgs {
+    /// The answers file (none without --answers), read and checked, its
+    /// `ca_cert` too: before the state is opened, so that a usage error
+    /// creates and reads nothing.
+    pub fn read_answers(&self) -> Result<Option<Answers>, UsageError> {
+        let Some(path) = &self.answers else {
+            return Ok(None);
+        };
+        let refused =
+            |why: String| UsageError(format!("the answers file {} {why}", path.display()));
+        let text =
+            std::fs::read_to_string(path).map_err(|e| refused(format!("cannot be read: {e}")))?;
+        let answers =
+            Answers::parse(&text).map_err(|why| refused(format!("is not valid: {why}")))?;
+        if let Some(ca_cert) = &answers.ca_cert {
+            crate::entra::extra_roots(ca_cert)
+                .map_err(|e| refused(format!("is not valid: key `ca_cert`: the file {e}")))?;
+        }
+        Ok(Some(answers))
+    }
+}
+
+/// Runs the wizard: unattended with `answers` (from [`WizardArgs::read_answers`]),
+/// otherwise its pages.
+pub fn run(
+    args: WizardArgs,
+    answers: Option<Answers>,
+    server: LocalServer,
+    out: &Output,
+) -> anyhow::Result<()> {
+    match answers {
+        Some(answers) => unattended(
+            answers,
             DryRunArg {
                 dry_run: args.dry_run,
             },
@@ -169,19 +198,11 @@ async fn record_legacy_account(
 
 /// The onboarding from an answers file, with progress lines instead of pages.
 fn unattended(
-    path: &std::path::Path,
+    answers: Answers,
     dry_run: DryRunArg,
     mut server: LocalServer,
     out: &Output,
 ) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the answers file {}", path.display()))?;
-    let answers = Answers::parse(&text).map_err(|why| {
-        UsageError(format!(
-            "the answers file {} is not valid: {why}",
-            path.display()
-        ))
-    })?;
     let request = OperationRequest::Onboard(Onboard {
         method: answers.method()?,
         password_writeback: answers.password_writeback,

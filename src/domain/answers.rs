@@ -120,10 +120,50 @@ impl Method {
     }
 }
 
+/// The keys an answers file may hold and what each takes: what a refusal
+/// says instead of quoting the file (a line may hold a password put there by
+/// mistake, and refusals go to the terminal and to logs).
+const KEYS: [(&str, &str); 11] = [
+    (
+        "tenant",
+        "a tenant id or verified domain, e.g. \"contoso.onmicrosoft.com\"",
+    ),
+    ("cloud", "\"public\", \"usgov\" or \"china\""),
+    (
+        "authority_host",
+        "an https URL (http only on loopback), e.g. \"https://login.microsoftonline.com\"",
+    ),
+    (
+        "graph_url",
+        "an https URL (http only on loopback), e.g. \"https://graph.microsoft.com/v1.0\"",
+    ),
+    ("ca_cert", "the path of a PEM root certificate"),
+    (
+        "upn",
+        "a user principal name, e.g. \"admin@contoso.onmicrosoft.com\"",
+    ),
+    (
+        "sign_in",
+        "\"device-code\" or \"password\" (the password is read from standard input, never from the file)",
+    ),
+    ("method", "\"managed\", \"byoc\" or \"byoa\""),
+    (
+        "certificate_sha256",
+        "64 hexadecimal digits (a certificate's SHA-256 hash)",
+    ),
+    ("application_app_id", "an application (client) id, a GUID"),
+    ("password_writeback", "true or false"),
+];
+
 impl Answers {
-    /// Parses and checks that the method has what it needs.
+    /// Parses and checks that the method has what it needs. A refusal names
+    /// the line and key and what was expected, never what the file holds.
     pub fn parse(text: &str) -> Result<Answers, String> {
-        let answers: Answers = toml::from_str(text).map_err(|e| e.to_string())?;
+        // Syntax first, on its own: the TOML parser's descriptions are fixed
+        // text, while a refusal of a value may quote the value.
+        toml::from_str::<toml::Table>(text).map_err(|e| refusal(text, &e, Refused::Syntax))?;
+        let answers: Answers =
+            toml::from_str(text).map_err(|e| refusal(text, &e, Refused::Content))?;
         answers.method().map_err(|e| e.to_string())?;
         Ok(answers)
     }
@@ -149,6 +189,63 @@ impl Answers {
     pub fn to_toml(&self) -> Result<String, String> {
         toml::to_string(self).map_err(|e| e.to_string())
     }
+}
+
+/// Which pass of [`Answers::parse`] refused the file.
+#[derive(Clone, Copy)]
+enum Refused {
+    Syntax,
+    Content,
+}
+
+/// What is wrong with an answers file, said without any of its text but
+/// its keys: "line 4 (key `password`): unknown key; …".
+fn refusal(text: &str, error: &toml::de::Error, pass: Refused) -> String {
+    let message = error.message();
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+        .and_then(|name| KEYS.iter().find(|(key, _)| *key == name));
+    if let (Refused::Content, Some((key, expected))) = (pass, missing) {
+        return format!("key `{key}` is missing; give {expected}");
+    }
+    let line = error.span().map(|span| line_number(text, span.start));
+    let key = line.and_then(|line| key_on_line(text, line));
+    let problem = match pass {
+        Refused::Syntax => format!("not valid TOML ({message})"),
+        Refused::Content if message.starts_with("unknown field") => {
+            let keys: Vec<String> = KEYS.iter().map(|(key, _)| format!("`{key}`")).collect();
+            format!("unknown key; the keys are {}", keys.join(", "))
+        }
+        Refused::Content => match KEYS.iter().find(|(name, _)| Some(*name) == key) {
+            Some((_, expected)) => format!("not valid; expected {expected}"),
+            None => "not valid here".to_string(),
+        },
+    };
+    match (line, key) {
+        (Some(line), Some(key)) => format!("line {line} (key `{key}`): {problem}"),
+        (Some(line), None) => format!("line {line}: {problem}"),
+        (None, _) => problem,
+    }
+}
+
+/// The line (from 1) that byte `offset` of `text` is on.
+fn line_number(text: &str, offset: usize) -> usize {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    before.iter().filter(|byte| **byte == b'\n').count() + 1
+}
+
+/// The bare key that line `line` of `text` assigns (`key = …`) or opens as a
+/// table (`[key]`), if it is one; nothing else of the line.
+fn key_on_line(text: &str, line: usize) -> Option<&str> {
+    let content = text.lines().nth(line - 1)?.trim();
+    let key = match content.strip_prefix('[') {
+        Some(header) => header.trim_start_matches('[').split(']').next()?,
+        None => content.split('=').next()?,
+    }
+    .trim();
+    let bare = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+    (!key.is_empty() && key.chars().all(bare)).then_some(key)
 }
 
 #[cfg(test)]
@@ -185,6 +282,77 @@ mod tests {
         let err =
             Answers::parse("tenant = \"contoso.onmicrosoft.com\"\nupn = \"a@contoso.onmicrosoft.com\"\nmethod = \"managed\"\npassword = \"x\"")
                 .unwrap_err();
-        assert!(err.contains("unknown field `password`"), "{err}");
+        assert!(
+            err.contains("line 4 (key `password`): unknown key"),
+            "{err}"
+        );
+    }
+
+    const START: &str =
+        "tenant = \"contoso.onmicrosoft.com\"\nupn = \"a@contoso.onmicrosoft.com\"\n";
+
+    /// A refusal names the line and key and never what the file holds there.
+    #[test]
+    fn a_refusal_never_quotes_the_file() {
+        let secret = "Sup3r-Secret-Passw0rd";
+        for (body, expected) in [
+            (
+                format!("method = \"managed\"\npassword = \"{secret}\""),
+                "line 4 (key `password`): unknown key; the keys are `tenant`, ",
+            ),
+            (
+                format!("method = \"managed\"\n[extra]\nx = \"{secret}\""),
+                "line 4 (key `extra`): unknown key",
+            ),
+            (
+                format!("method = \"managed\"\npassword_writeback = \"{secret}\""),
+                "line 4 (key `password_writeback`): not valid; expected true or false",
+            ),
+            (
+                format!("method = \"{secret}\""),
+                "line 3 (key `method`): not valid; expected \"managed\", \"byoc\" or \"byoa\"",
+            ),
+            (
+                format!("method = \"managed\"\npassword = \"{secret}"),
+                "line 4 (key `password`): not valid TOML (",
+            ),
+            (
+                format!("method = \"managed\"\n{secret} \"x\""),
+                "line 4: not valid TOML (",
+            ),
+        ] {
+            let err = Answers::parse(&format!("{START}{body}")).unwrap_err();
+            assert!(err.starts_with(expected), "{err}");
+            assert!(!err.contains(secret), "{err}");
+        }
+        let err = Answers::parse("tenant = \"contoso.onmicrosoft.com\"\nmethod = \"managed\"")
+            .unwrap_err();
+        assert!(
+            err.starts_with("key `upn` is missing; give a user principal name"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_key_is_described() {
+        let answers = Answers {
+            tenant: "contoso.onmicrosoft.com".parse().unwrap(),
+            cloud: Some(Cloud::Public),
+            authority_host: Some("https://login.microsoftonline.com".parse().unwrap()),
+            graph_url: Some("https://graph.microsoft.com/v1.0".parse().unwrap()),
+            ca_cert: Some("ca.pem".into()),
+            upn: "a@contoso.onmicrosoft.com".parse().unwrap(),
+            sign_in: SignInAnswer::Password,
+            method: MethodAnswer::Byoa,
+            certificate_sha256: Some("AB".repeat(32).parse().unwrap()),
+            application_app_id: Some("00000000-0000-0000-0000-000000000001".parse().unwrap()),
+            password_writeback: true,
+        };
+        let table: toml::Table = toml::from_str(&answers.to_toml().unwrap()).unwrap();
+        let mut written: Vec<&str> = table.keys().map(String::as_str).collect();
+        let mut described: Vec<&str> = KEYS.iter().map(|(key, _)| *key).collect();
+        written.sort_unstable();
+        described.sort_unstable();
+        assert_eq!(written, described);
     }
 }

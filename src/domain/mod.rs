@@ -218,6 +218,7 @@ impl EventId {
     pub const UNKNOWN_KEY: EventId = EventId(1142);
     pub const CLONE_DETECTED: EventId = EventId(1143);
     pub const KEY_AUDIT_FAILED: EventId = EventId(1144);
+    pub const TICK_SKIPPED: EventId = EventId(1145);
     pub const SYNC_CHECK_OK: EventId = EventId(1150);
     pub const SYNC_CHECK_FAILED: EventId = EventId(1151);
     pub const SERVICE_ACCOUNT_RECORDED: EventId = EventId(1160);

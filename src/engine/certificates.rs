@@ -95,19 +95,22 @@ pub fn create_certificate(
     choice: StoreChoice,
     days: u32,
 ) -> Result<StoredCertificate, EngineError> {
-    let created = server.key_store_for(choice)?.create(days)?;
-    record_new_key(server, &created, EventId::CERTIFICATE_CREATED, "Created")?;
-    Ok(created)
+    server.changing("cert new", |server| {
+        let created = server.key_store_for(choice)?.create(days)?;
+        record_new_key(server, &created, EventId::CERTIFICATE_CREATED, "Created")?;
+        Ok(created)
+    })
 }
 
 pub fn import_certificate(
     server: &mut LocalServer,
     material: KeyMaterial,
 ) -> Result<StoredCertificate, EngineError> {
-    let store = server.key_store()?;
-    let imported = store.import(material)?;
-    record_new_key(server, &imported, EventId::CERTIFICATE_IMPORTED, "Imported")?;
-    Ok(imported)
+    server.changing("cert import", |server| {
+        let imported = server.key_store()?.import(material)?;
+        record_new_key(server, &imported, EventId::CERTIFICATE_IMPORTED, "Imported")?;
+        Ok(imported)
+    })
 }
 
 /// Writes the information event for a new key and, when the key is not in a
@@ -142,18 +145,20 @@ pub fn delete_certificate(
     server: &mut LocalServer,
     hash: &CertificateHash,
 ) -> Result<(), EngineError> {
-    plan_delete_certificate(server, hash)?;
-    server.key_store()?.delete(hash)?;
-    let message = format!("Deleted certificate {hash} and its private key.");
-    server.db.write(|tx| {
-        events::record(
-            tx,
-            EventLevel::Information,
-            EventId::CERTIFICATE_DELETED,
-            &message,
-        )
-    })?;
-    Ok(())
+    server.changing("cert delete", |server| {
+        plan_delete_certificate(server, hash)?;
+        server.key_store()?.delete(hash)?;
+        let message = format!("Deleted certificate {hash} and its private key.");
+        server.db.write(|tx| {
+            events::record(
+                tx,
+                EventLevel::Information,
+                EventId::CERTIFICATE_DELETED,
+                &message,
+            )
+        })?;
+        Ok(())
+    })
 }
 
 /// The text of warning 1014 for a key in the software store, with what the

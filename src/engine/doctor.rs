@@ -18,6 +18,7 @@ use crate::entra::discovery::Authority;
 use crate::entra::graph::GRAPH_APP_ID;
 use crate::entra::http::HttpClient;
 use serde::Serialize;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 use time::OffsetDateTime;
 
@@ -47,6 +48,9 @@ pub struct Finding {
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// The state directory checked (on the "state directory" finding).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_dir: Option<PathBuf>,
 }
 
 impl Finding {
@@ -56,6 +60,7 @@ impl Finding {
             verdict,
             detail: detail.into(),
             fix: None,
+            state_dir: None,
         }
     }
 
@@ -153,7 +158,7 @@ pub async fn doctor(
 
 /// What this server's own state says, with no network.
 fn local_findings(server: &LocalServer, now: OffsetDateTime) -> Vec<Finding> {
-    let mut findings = Vec::new();
+    let mut findings = state_findings(server);
     findings.push(match server.scheduler() {
         Ok(s) if s.scheduler_suspended => Finding::new(
             "scheduler",
@@ -225,6 +230,64 @@ fn local_findings(server: &LocalServer, now: OffsetDateTime) -> Vec<Finding> {
         findings.push(clone);
     }
     findings
+}
+
+/// Which state directory this is and, in the system one, whether root's
+/// per-user directory still holds the configured state of an older version.
+fn state_findings(server: &LocalServer) -> Vec<Finding> {
+    let dir = server.state_dir();
+    let system = crate::host::is_system_state(dir);
+    let mut here = Finding::new(
+        "state directory",
+        Verdict::Ok,
+        match system {
+            true => format!(
+                "{}: this server's state, the one the scheduler service uses",
+                dir.display()
+            ),
+            false => dir.display().to_string(),
+        },
+    );
+    here.state_dir = Some(dir.to_path_buf());
+    let mut findings = vec![here];
+    if system {
+        findings.extend(left_behind_finding(server));
+    }
+    findings
+}
+
+/// Root's per-user directory (where root's state was kept before it moved
+/// to the system directory) holding a configured state this one lacks.
+fn left_behind_finding(server: &LocalServer) -> Option<Finding> {
+    let dir = server.state_dir();
+    let old = crate::host::user_state_dir().filter(|old| old != dir)?;
+    if !matches!(server.credential(), Ok(ConnectorCredential::None)) {
+        return None;
+    }
+    let identity = crate::host::configured_identity(&old)?;
+    let (dir, old) = (shell_word(dir), shell_word(&old));
+    Some(
+        Finding::new(
+            "old state directory",
+            Verdict::Warn,
+            format!(
+                "{old}, root's per-user directory, holds a configured state (ConnectorIdentityType {identity}) that this server's state {dir} lacks: every command and the scheduler service use {dir}, so nothing looks after it"
+            ),
+        )
+        .fix(format!(
+            "stop the scheduler service if it runs (systemctl stop entra-connect-scheduler), move the unconfigured state aside and the old one in its place: `mv -T {dir} {dir}.unused && mv -T {old} {dir} && chmod 0700 {dir}`, then start the service again"
+        )),
+    )
+}
+
+/// `path` as one shell word (quoted when it holds anything but the usual characters).
+fn shell_word(path: &Path) -> String {
+    let text = path.display().to_string();
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+@%:,".contains(c);
+    match !text.is_empty() && text.chars().all(plain) {
+        true => text,
+        false => format!("'{}'", text.replace('\'', "'\\''")),
+    }
 }
 
 /// Whether a TPM answers at the configured TCTI.
@@ -596,5 +659,17 @@ mod tests {
         let finding = clock_finding(early, ours);
         assert_eq!(finding.verdict, Verdict::Fail);
         assert!(finding.detail.starts_with("400 s"), "{}", finding.detail);
+    }
+
+    #[test]
+    fn a_path_in_a_command_is_one_shell_word() {
+        assert_eq!(
+            shell_word(Path::new("/root/.local/share/entra-connect")),
+            "/root/.local/share/entra-connect"
+        );
+        assert_eq!(
+            shell_word(Path::new("/home/a b/it's")),
+            r"'/home/a b/it'\''s'"
+        );
     }
 }

@@ -75,6 +75,12 @@ pub async fn run_once(
     server: &mut LocalServer,
     connection: Result<ConnectionSettings, EngineError>,
 ) -> Result<LastRun, EngineError> {
+    // The tick changes this server (a rotation, the events it writes): never
+    // while an administrator's change runs, and it does not wait for one.
+    let _guard = match server.try_take_lock("scheduler tick")? {
+        Ok(guard) => guard,
+        Err(holder) => return skip_tick(server, holder),
+    };
     let scheduler = server.scheduler()?;
     let mut last = last_run(server)?;
     if scheduler.scheduler_suspended {
@@ -139,6 +145,24 @@ pub async fn run_once(
     // resource manager (swtpm, /dev/tpm0) serves one at a time.
     server.release_tpm();
     Ok(last)
+}
+
+/// A tick that found another change running: it writes why it skipped its
+/// run and changes nothing else; the next tick runs as usual.
+fn skip_tick(
+    server: &mut LocalServer,
+    holder: Option<crate::host::lock::LockHolder>,
+) -> Result<LastRun, EngineError> {
+    let holder = holder.map_or("a change whose name is not known yet".to_string(), |h| {
+        h.to_string()
+    });
+    let message = format!(
+        "The scheduler skipped this run: another change is running on this server ({holder}). The next run goes ahead as usual."
+    );
+    server
+        .db
+        .write(|tx| events::record(tx, EventLevel::Information, EventId::TICK_SKIPPED, &message))?;
+    last_run(server)
 }
 
 /// The certificate's expiry and the clone check, as the events to write.

@@ -6,6 +6,7 @@
 
 mod admin;
 mod certificates;
+mod change_lock;
 mod config;
 pub mod connection;
 mod credential_test;
@@ -29,6 +30,7 @@ pub use certificates::{
     create_certificate, delete_certificate, import_certificate, plan_create_certificate,
     plan_delete_certificate, plan_import_certificate,
 };
+pub use change_lock::{LOCK_WAIT, LockNotice};
 pub use config::{
     ApplicationKeys, CertificateSection, ConfigurationReport, configuration, with_application_keys,
 };
@@ -119,25 +121,40 @@ pub enum EngineError {
     )]
     NoApplicationCredential,
     /// A local precondition of one step failed while planning.
-    #[error("{source}; nothing was changed")]
+    #[error("{refusal}; nothing was changed")]
     StepRefused {
         step: &'static str,
-        source: Box<EngineError>,
+        refusal: Box<EngineError>,
     },
     #[error(
         "this server's state changed since the plan was made; nothing was changed. Look at the plan again and confirm it"
     )]
     PlanChanged,
+    #[error(
+        "another change is running on this server ({}) and did not finish within {} s; nothing was changed. Run again when it has finished",
+        holder.as_ref().map_or("its name is not known yet".to_string(), |h| h.to_string()),
+        waited.as_secs()
+    )]
+    ChangeRunning {
+        holder: Option<Box<host::lock::LockHolder>>,
+        waited: std::time::Duration,
+    },
+    #[error(
+        "while this change waited, another one ({holder}) changed this server; nothing was changed by this one. Look at the state again (`entra-connect credential show`) and run it again if it is still needed"
+    )]
+    ChangedWhileWaiting { holder: Box<host::lock::LockHolder> },
+    #[error("internal error: waiting for the state lock stopped")]
+    LockWaitFailed,
     #[error("internal error: the step \"{0}\" is not in the confirmed plan; it was not run")]
     Unplanned(&'static str),
     #[error("cannot journal the operation's progress: {0}")]
     Journal(serde_json::Error),
     #[error(
-        "the journal of an earlier run cannot be read at step \"{step}\" ({source}); nothing was changed by this run"
+        "the journal of an earlier run cannot be read at step \"{step}\" ({error}); nothing was changed by this run"
     )]
     JournalUnreadable {
         step: &'static str,
-        source: serde_json::Error,
+        error: serde_json::Error,
     },
     #[error(
         "no tenant given: add --tenant ID-OR-DOMAIN (it is remembered once an operation works)"
@@ -231,9 +248,9 @@ pub enum EngineError {
 impl EngineError {
     /// Wraps a local precondition of `step` found while planning.
     fn refused_at(step: operation::StepId) -> impl FnOnce(EngineError) -> EngineError {
-        move |source| EngineError::StepRefused {
+        move |refusal| EngineError::StepRefused {
             step: step.title,
-            source: Box::new(source),
+            refusal: Box::new(refusal),
         }
     }
 }
@@ -290,6 +307,26 @@ pub enum OperationRequest {
     Repair(repair::Repair),
 }
 
+impl OperationRequest {
+    /// The operation's name, as its journal and the state lock give it.
+    pub fn kind(&self) -> &'static str {
+        use operation::Operation as _;
+        match self {
+            OperationRequest::Onboard(_) => onboard::Onboard::KIND,
+            OperationRequest::Register(_) => register::Register::KIND,
+            OperationRequest::Link(_) => link::Link::KIND,
+            OperationRequest::Rotate(_) => rotate::Rotate::KIND,
+            OperationRequest::RemoveKey(_) => remove_key::RemoveKey::KIND,
+            OperationRequest::UseServiceAccount(_) => service_account::UseServiceAccount::KIND,
+            OperationRequest::RollBack(_) => service_account::RollBack::KIND,
+            OperationRequest::RemoveServiceAccount(_) => {
+                service_account::RemoveServiceAccount::KIND
+            }
+            OperationRequest::Repair(_) => repair::Repair::KIND,
+        }
+    }
+}
+
 /// What a finished operation produced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
@@ -340,8 +377,38 @@ pub fn plan(
     })
 }
 
-/// Runs a plan made by [`plan`] (and confirmed), reporting each step.
+/// Runs a plan made by [`plan`] (and confirmed), reporting each step. It
+/// holds the state lock throughout; waiting for another change, it says so,
+/// and is refused if that change ran an operation meanwhile (the plan was
+/// made from the state before it).
 pub async fn execute(
+    server: &mut LocalServer,
+    entra: &EntraRequest,
+    plan: &Plan,
+    progress: ProgressSender,
+) -> Result<Outcome, EngineError> {
+    let before = server.read(host::journal::change_mark)?;
+    let notify = progress.clone();
+    let guard = server
+        .take_lock(plan.request.kind(), move |holder| {
+            let _ = notify.send(progress::Progress::WaitingForChange {
+                holder: holder.clone(),
+            });
+        })
+        .await?;
+    if let Some(holder) = &guard.waited_for
+        && server.read(host::journal::change_mark)? != before
+    {
+        return Err(EngineError::ChangedWhileWaiting {
+            holder: Box::new(holder.clone()),
+        });
+    }
+    let outcome = run_plan(server, entra, plan, progress).await;
+    drop(guard);
+    outcome
+}
+
+async fn run_plan(
     server: &mut LocalServer,
     entra: &EntraRequest,
     plan: &Plan,
@@ -408,6 +475,11 @@ pub struct LocalServer {
     /// "Now" for the engine's own decisions (expiry, rotation path); tests
     /// put it anywhere. Timestamps sent to Entra use the real time.
     clock: Arc<dyn maintenance::Clock>,
+    /// Set while this server holds the state lock for a change.
+    holding_lock: Arc<std::sync::atomic::AtomicBool>,
+    /// How long a change waits for one already running.
+    lock_wait: std::time::Duration,
+    lock_notice: Option<LockNotice>,
 }
 
 impl LocalServer {
@@ -418,6 +490,9 @@ impl LocalServer {
             tpm: Arc::new(Tpm::new(TctiSetting::resolve(None))),
             store_choice: None,
             clock: Arc::new(maintenance::SystemClock),
+            holding_lock: Arc::default(),
+            lock_wait: LOCK_WAIT,
+            lock_notice: None,
         })
     }
 

@@ -52,6 +52,15 @@ impl<T> Step<T> {
             done_earlier: false,
         }
     }
+
+    /// This step in a plan when it only looks something up: it changes
+    /// nothing, and journals what it found for the steps after it.
+    pub fn plan_lookup(&self, detail: impl Into<String>) -> PlannedStep {
+        PlannedStep {
+            changes: false,
+            ..self.plan(detail)
+        }
+    }
 }
 
 impl<T> Clone for Step<T> {
@@ -341,9 +350,9 @@ impl Run {
         self.ensure_planned(step.id)?;
         if let Some(json) = self.done.get(step.id.name) {
             let value =
-                serde_json::from_str(json).map_err(|source| EngineError::JournalUnreadable {
+                serde_json::from_str(json).map_err(|error| EngineError::JournalUnreadable {
                     step: step.id.title,
-                    source,
+                    error,
                 })?;
             self.emit(step.id, StepStatus::AlreadyDone);
             return Ok(value);
@@ -451,22 +460,43 @@ impl Run {
     /// result: a resumed run turns them off again (the earlier run's were put
     /// back when it was recovered).
     pub async fn disable_scheduler(&mut self, server: &mut LocalServer) -> Result<(), EngineError> {
-        self.run_step(server, SCHEDULER_OFF, async |server| {
-            let enabled = server.scheduler()?.sync_cycle_enabled;
+        let step = SCHEDULER_OFF.id;
+        self.ensure_planned(step)?;
+        self.begin(step);
+        let id = self.id.clone();
+        let written = server.db.write(|tx| {
+            let mut settings = scheduler::load(tx)?;
+            // The administrator's setting is what an interrupted change that
+            // has not been put back recorded, not what that change left.
+            let enabled = journal::all_unfinished(tx)?
+                .into_iter()
+                .filter(|run| run.id != id)
+                .filter_map(|run| scheduler_saved(&run.done))
+                .find(|saved| !saved.restored)
+                .map_or(settings.sync_cycle_enabled, |saved| {
+                    saved.sync_cycle_enabled_before
+                });
             let saved = SchedulerSaved {
                 sync_cycle_enabled_before: enabled,
                 restored: false,
             };
-            let summary =
-                format!("SyncCycleEnabled was {enabled}, now false until the change is done");
-            Ok(Done::new(saved, summary).with_local(|tx| {
-                let mut settings = scheduler::load(tx)?;
-                settings.sync_cycle_enabled = false;
-                scheduler::save(tx, &settings)
-            }))
-        })
-        .await
-        .map(|_| ())
+            let json = serde_json::to_string(&saved).unwrap_or_default();
+            settings.sync_cycle_enabled = false;
+            scheduler::save(tx, &settings)?;
+            journal::record_step(tx, &id, step.name, journal::SUCCEEDED, &json)?;
+            Ok((
+                json,
+                format!("SyncCycleEnabled was {enabled}, now false until the change is done"),
+            ))
+        });
+        let outcome = match written {
+            Ok((json, summary)) => {
+                self.done.insert(step.name.to_string(), json);
+                Ok(((), summary))
+            }
+            Err(error) => Err(error.into()),
+        };
+        self.end(step, outcome)
     }
 
     /// Ends the run with its outcome: the scheduler goes back as it was either
@@ -540,8 +570,12 @@ pub struct InterruptedOperation {
     pub sync_cycle_enabled_before: bool,
 }
 
-/// Unfinished operations that left sync cycles disabled.
+/// Unfinished operations that left sync cycles disabled. None while another
+/// process is changing this server: its operation is running, not interrupted.
 pub fn interrupted(server: &LocalServer) -> Result<Vec<InterruptedOperation>, EngineError> {
+    if server.change_running_elsewhere()? {
+        return Ok(Vec::new());
+    }
     let records = server.read(journal::all_unfinished)?;
     Ok(records
         .into_iter()
@@ -558,8 +592,13 @@ pub fn interrupted(server: &LocalServer) -> Result<Vec<InterruptedOperation>, En
 }
 
 /// On the next start after a kill (or on cancel): put the scheduler back for
-/// every interrupted operation, with an event saying so.
+/// every interrupted operation, with an event saying so. Under the state
+/// lock, so a change running in another process is never taken for one.
 pub fn recover_scheduler(server: &mut LocalServer) -> Result<(), EngineError> {
+    server.changing("restore the scheduler", recover_scheduler_locked)
+}
+
+fn recover_scheduler_locked(server: &mut LocalServer) -> Result<(), EngineError> {
     for operation in interrupted(server)? {
         if let Some(value) = restore_for(server, &operation.id)? {
             let message = format!(
@@ -626,5 +665,42 @@ mod test_hooks {
             return Err(EngineError::InjectedFault(step.name));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A change started on a server where an earlier, interrupted one left
+    /// sync cycles off puts back the administrator's setting that the earlier
+    /// one recorded, not the "off" it found.
+    #[tokio::test]
+    async fn the_guard_restores_what_an_interrupted_change_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut server = LocalServer::open(dir.path()).unwrap();
+        let saved = SchedulerSaved {
+            sync_cycle_enabled_before: true,
+            restored: false,
+        };
+        let saved = serde_json::to_string(&saved).unwrap();
+        server
+            .db
+            .write(|tx| {
+                journal::begin(tx, "killed", "rotate", "{}")?;
+                let step = SCHEDULER_OFF.id.name;
+                journal::record_step(tx, "killed", step, journal::SUCCEEDED, &saved)?;
+                let mut settings = scheduler::load(tx)?;
+                settings.sync_cycle_enabled = false;
+                scheduler::save(tx, &settings)
+            })
+            .unwrap();
+        let plan = [SCHEDULER_OFF.plan("")];
+        let (progress, _events) = tokio::sync::mpsc::unbounded_channel();
+        let mut run = Run::start(&mut server, "remove-key", &"inputs", &plan, progress).unwrap();
+        run.disable_scheduler(&mut server).await.unwrap();
+        assert!(!server.scheduler().unwrap().sync_cycle_enabled);
+        run.conclude(&mut server, Ok(())).unwrap();
+        assert!(server.scheduler().unwrap().sync_cycle_enabled);
     }
 }

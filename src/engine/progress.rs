@@ -34,6 +34,10 @@ pub enum Progress {
         #[serde(flatten)]
         status: StepStatus,
     },
+    /// Another change holds this server's state lock; this one waits for it.
+    WaitingForChange {
+        holder: crate::host::lock::LockHolder,
+    },
     /// The administrator must enter `user_code` at `verification_uri`.
     SignInCode {
         verification_uri: String,
@@ -59,6 +63,9 @@ impl Progress {
                 StepStatus::Done { detail } => format!("[ ok ] {title}: {detail}"),
                 StepStatus::Failed { error } => format!("[FAIL] {title}: {error}"),
             },
+            Progress::WaitingForChange { holder } => {
+                format!("waiting for the change already running: {holder}")
+            }
             Progress::SignInCode {
                 verification_uri,
                 user_code,

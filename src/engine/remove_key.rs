@@ -19,10 +19,12 @@ use crate::host::{credential, events};
 use crate::keys::StoredCertificate;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-pub const FIND_KEY: Check = Check::new("find-key", "Look up the key on the application");
+/// Journaled, though it changes nothing: a rerun after the key was removed
+/// (the answer lost, or the process killed) knows which key it asked for.
+pub const FIND_KEY: Step<FoundKey> = Step::new("find-key", "Look up the key on the application");
 pub const REMOVE_KEY: Step<String> = Step::new("remove-key", "Remove the key from the application");
 const LIST_KEYS: Check = Check::new("list-keys", "Read the application's keys");
 
@@ -30,6 +32,14 @@ const LIST_KEYS: Check = Check::new("list-keys", "Read the application's keys");
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RemoveKey {
     pub key_id: String,
+}
+
+/// The key to remove, as the lookup found it on the application.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FoundKey {
+    /// The application's object id, which removeKey and its proof name.
+    app_object_id: String,
+    key: ApplicationKey,
 }
 
 /// What `app remove-key` removed.
@@ -41,7 +51,7 @@ pub struct RemovedKey {
 }
 
 /// One of the application's keys, as `app keys` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApplicationKey {
     pub key_id: String,
     /// SHA-1 thumbprint (uppercase hex), from `customKeyIdentifier`.
@@ -52,7 +62,7 @@ pub struct ApplicationKey {
 }
 
 /// The key audit's verdict on a key: whose it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum KeyOrigin {
     /// The certificate the connector signs in with.
@@ -172,7 +182,7 @@ impl Operation for RemoveKey {
     ) -> Result<Vec<PlannedStep>, EngineError> {
         let (credential, stored) = in_use(server).map_err(EngineError::refused_at(FIND_KEY.id))?;
         Ok(vec![
-            FIND_KEY.plan(format!(
+            FIND_KEY.plan_lookup(format!(
                 "As application {} (an app-only Graph token with the certificate in use), find key {} among its keys; refuse the key in use and an unknown id",
                 credential.application_id, self.key_id
             )),
@@ -195,8 +205,8 @@ impl Operation for RemoveKey {
         let client = entra.client(run)?;
         let app_id = credential.application_id.clone();
         let key_id = self.key_id.clone();
-        let (graph, app, found) = run
-            .check(FIND_KEY, async || {
+        let found = run
+            .step(server, FIND_KEY, async |_| {
                 let graph = app_graph(&client, &store, &current, &app_id).await?;
                 let app = own_application(&graph, &app_id).await?;
                 let keys = keys_of(&app, &current, &ours);
@@ -231,17 +241,32 @@ impl Operation for RemoveKey {
                     found.key_id,
                     found.thumbprint.as_deref().unwrap_or("unknown")
                 );
-                Ok(((graph, app, found), summary))
+                let found = FoundKey {
+                    app_object_id: app.id,
+                    key: found,
+                };
+                Ok(Done::new(found, summary))
             })
             .await?;
 
-        let removed_id = found.key_id.clone();
+        let removed_id = found.key.key_id.clone();
         run.step(server, REMOVE_KEY, async |_| {
+            // A rerun found the key earlier; it may have become the one in
+            // use since (the connector rotated onto it).
+            if found.key.thumbprint.as_deref() == Some(current.info.thumbprint.as_str()) {
+                return Err(EngineError::KeyInUse {
+                    key_id: removed_id.clone(),
+                });
+            }
+            let graph = app_graph(&client, &store, &current, &app_id).await?;
+            let object_id = &found.app_object_id;
             let proof =
-                proof_of_possession(&store, &current.info, &app.id, OffsetDateTime::now_utc())?;
-            match graph.remove_key(&app.id, &removed_id, &proof).await {
+                proof_of_possession(&store, &current.info, object_id, OffsetDateTime::now_utc())?;
+            match graph.remove_key(object_id, &removed_id, &proof).await {
                 Ok(()) => {}
-                // Gone already: an earlier answer got lost after it was done.
+                // Gone already: an earlier run's removal went through, and
+                // its answer was lost or the process stopped before it was
+                // journaled.
                 Err(EntraError::Graph { status: 404, .. }) => {}
                 Err(error @ EntraError::Ambiguous { .. }) => {
                     let again = own_application(&graph, &app_id).await?;
@@ -258,7 +283,7 @@ impl Operation for RemoveKey {
             }
             let message = format!(
                 "Key {removed_id} (thumbprint {}) was removed from application {app_id}.",
-                found.thumbprint.as_deref().unwrap_or("unknown")
+                found.key.thumbprint.as_deref().unwrap_or("unknown")
             );
             let summary = format!("removed key {removed_id}");
             Ok(
@@ -275,8 +300,8 @@ impl Operation for RemoveKey {
         .await?;
         Ok(RemovedKey {
             app_id: credential.application_id,
-            key_id: found.key_id,
-            thumbprint: found.thumbprint,
+            key_id: found.key.key_id,
+            thumbprint: found.key.thumbprint,
         })
     }
 }

@@ -79,18 +79,22 @@ pub fn change_scheduler(
     server: &mut LocalServer,
     change: &SchedulerChange,
 ) -> Result<SchedulerSettings, EngineError> {
-    Ok(server.db.write(|tx| {
-        let (after, changed) = change.apply(&scheduler::load(tx)?);
-        if !changed.is_empty() {
-            scheduler::save(tx, &after)?;
-            let message = format!("Scheduler settings changed: {}.", changed.join(", "));
-            events::record(
-                tx,
-                EventLevel::Information,
-                EventId::SCHEDULER_CHANGED,
-                &message,
-            )?;
-        }
-        Ok(after)
-    })?)
+    // Under the lock: a change running now has sync cycles off for itself
+    // and puts them back when it ends, after which this one applies.
+    server.changing("scheduler set", |server| {
+        Ok(server.db.write(|tx| {
+            let (after, changed) = change.apply(&scheduler::load(tx)?);
+            if !changed.is_empty() {
+                scheduler::save(tx, &after)?;
+                let message = format!("Scheduler settings changed: {}.", changed.join(", "));
+                events::record(
+                    tx,
+                    EventLevel::Information,
+                    EventId::SCHEDULER_CHANGED,
+                    &message,
+                )?;
+            }
+            Ok(after)
+        })?)
+    })
 }

@@ -111,23 +111,12 @@ impl HttpClient {
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
             .user_agent(concat!("entra-connect/", env!("CARGO_PKG_VERSION")));
-        let mut extra = Vec::new();
-        if let Some(path) = extra_root {
-            let pem = std::fs::read(path).map_err(|e| {
-                EntraError::Config(format!("cannot read --ca-cert {}: {e}", path.display()))
-            })?;
-            use rustls::pki_types::pem::PemObject;
-            extra = rustls::pki_types::CertificateDer::pem_slice_iter(&pem)
-                .collect::<Result<Vec<_>, _>>()
-                .ok()
-                .filter(|certificates| !certificates.is_empty())
-                .ok_or_else(|| {
-                    EntraError::Config(format!(
-                        "--ca-cert {} is not a PEM certificate",
-                        path.display()
-                    ))
-                })?;
-        }
+        let extra = match extra_root {
+            Some(path) => super::extra_roots(path).map_err(|e| {
+                EntraError::Config(format!("--ca-cert {}: the file {e}", path.display()))
+            })?,
+            None => Vec::new(),
+        };
         // The roots are read on the first handshake, not here.
         let tls = super::tls::client_config(extra)
             .map_err(|e| EntraError::Config(format!("cannot set up HTTPS: {e}")))?;

@@ -20,6 +20,7 @@ use std::fmt;
 pub use cloud::Endpoints;
 pub use http::{HttpClient, RetryNotice, RetryPolicy};
 pub use oauth_error::OAuthErrorCode;
+pub use tls::{CaCertError, extra_roots};
 
 /// A value that must never be printed: tokens, device codes, passwords.
 #[derive(Clone, PartialEq, Eq)]

@@ -22,6 +22,38 @@ const BUNDLES: [&str; 5] = [
     "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
 ];
 
+/// Why a `--ca-cert` file cannot be trusted as a root; said of "the file".
+#[derive(Debug, thiserror::Error)]
+pub enum CaCertError {
+    #[error("cannot be read: {0}")]
+    Unreadable(std::io::Error),
+    #[error("is not a PEM certificate (it has no -----BEGIN CERTIFICATE----- block)")]
+    NotPem,
+    #[error("holds a CERTIFICATE block that is not an X.509 certificate")]
+    NotX509,
+}
+
+/// The certificates of a PEM file given to trust besides the system's roots
+/// (`--ca-cert`, `ca_cert` in an answers file): every one it holds, at least
+/// one, each a well-formed X.509 certificate.
+pub fn extra_roots(path: &Path) -> Result<Vec<CertificateDer<'static>>, CaCertError> {
+    use x509_parser::prelude::{FromDer, X509Certificate};
+    let pem = std::fs::read(path).map_err(CaCertError::Unreadable)?;
+    let certificates = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| CaCertError::NotPem)?;
+    if certificates.is_empty() {
+        return Err(CaCertError::NotPem);
+    }
+    match certificates
+        .iter()
+        .all(|der| X509Certificate::from_der(der).is_ok_and(|(rest, _)| rest.is_empty()))
+    {
+        true => Ok(certificates),
+        false => Err(CaCertError::NotX509),
+    }
+}
+
 /// A TLS client configuration whose roots are the system's plus `extra`,
 /// loaded on first use.
 pub fn client_config(extra: Vec<CertificateDer<'static>>) -> Result<ClientConfig, rustls::Error> {

@@ -1,6 +1,6 @@
 //! The connector credential row.
 
-use super::{column, format_time, parse_time};
+use super::{Record, format_time, parse_time};
 use crate::domain::{
     ApplicationCredential, CertificateHash, ConnectorCredential, ConnectorIdentityType,
     ServiceAccountCredential,
@@ -18,25 +18,36 @@ pub fn load(conn: &Connection) -> rusqlite::Result<ConnectorCredential> {
     )
 }
 
-/// What a record with blank application fields says to do.
-const INCOMPLETE: &str = "the connector credential record is incomplete: rebuild it from the tenant with `entra-connect credential repair --upn ADMIN_UPN`";
+/// The credential record, in messages about a value it holds.
+const RECORD: Record = Record {
+    name: "the connector credential",
+    fix: None,
+};
 
-/// An application field that must not be blank (a blank one is what
-/// `credential repair` rebuilds).
-fn filled(row: &Row, index: usize) -> rusqlite::Result<String> {
-    column(
-        index,
-        &row.get::<_, Option<String>>(index)?.unwrap_or_default(),
-        |s| match s.trim().is_empty() {
-            true => Err(INCOMPLETE.to_string()),
-            false => Ok(s.to_string()),
-        },
-    )
+/// Its application fields: a blank or unreadable one is what `credential
+/// repair` rebuilds.
+const APPLICATION: Record = Record {
+    name: "the connector credential",
+    fix: Some(
+        "The record is incomplete: rebuild it from the tenant with `entra-connect credential repair --upn ADMIN_UPN`",
+    ),
+};
+
+/// What a hash field holds.
+const HASH: &str = "a certificate's SHA-256 hash (64 hexadecimal digits)";
+
+/// An application field that must not be blank.
+fn filled(row: &Row, index: usize, expected: &str) -> rusqlite::Result<String> {
+    APPLICATION.column(row, index, expected, |s| match s.trim().is_empty() {
+        true => Err(()),
+        false => Ok(s.to_string()),
+    })
 }
 
 fn from_row(row: &Row) -> rusqlite::Result<ConnectorCredential> {
-    let identity_type = column(0, &row.get::<_, String>(0)?, str::parse)?;
-    let configured_at = column(9, &row.get::<_, String>(9)?, parse_time)?;
+    let identity_type = RECORD.column(row, 0, "None, ServiceAccount or Application", str::parse)?;
+    let configured_at = RECORD.column(row, 9, "an RFC 3339 time", parse_time)?;
+    let managed_by = |index| RECORD.column(row, index, "EntraConnect or Customer", str::parse);
     Ok(match identity_type {
         ConnectorIdentityType::ServiceAccount => {
             ConnectorCredential::ServiceAccount(ServiceAccountCredential {
@@ -46,20 +57,13 @@ fn from_row(row: &Row) -> rusqlite::Result<ConnectorCredential> {
         }
         ConnectorIdentityType::Application => {
             ConnectorCredential::Application(ApplicationCredential {
-                tenant_id: filled(row, 2)?,
-                application_id: filled(row, 3)?,
-                service_principal_id: filled(row, 4)?,
-                certificate_sha256: column(
-                    5,
-                    &row.get::<_, Option<String>>(5)?.unwrap_or_default(),
-                    |s| {
-                        s.parse::<CertificateHash>()
-                            .map_err(|e| format!("{e}; {INCOMPLETE}"))
-                    },
-                )?,
-                key_store: column(6, &row.get::<_, String>(6)?, str::parse)?,
-                application_managed_by: column(7, &row.get::<_, String>(7)?, str::parse)?,
-                certificate_managed_by: column(8, &row.get::<_, String>(8)?, str::parse)?,
+                tenant_id: filled(row, 2, "the tenant id")?,
+                application_id: filled(row, 3, "the application (client) id")?,
+                service_principal_id: filled(row, 4, "the service principal's object id")?,
+                certificate_sha256: APPLICATION.column(row, 5, HASH, str::parse)?,
+                key_store: RECORD.column(row, 6, "TPM or Software", str::parse)?,
+                application_managed_by: managed_by(7)?,
+                certificate_managed_by: managed_by(8)?,
                 configured_at,
             })
         }
@@ -93,11 +97,12 @@ pub fn remembered_certificates(
 ) -> rusqlite::Result<Vec<(CertificateHash, String)>> {
     let mut statement = conn
         .prepare("SELECT sha256, thumbprint FROM connector_certificates ORDER BY first_used_at")?;
+    let record = Record {
+        name: "a certificate the connector signed in with",
+        fix: None,
+    };
     let rows = statement.query_map([], |row| {
-        let sha256 = column(0, &row.get::<_, String>(0)?, |s| {
-            s.parse::<CertificateHash>().map_err(|e| e.to_string())
-        })?;
-        Ok((sha256, row.get(1)?))
+        Ok((record.column(row, 0, HASH, str::parse)?, row.get(1)?))
     })?;
     rows.collect()
 }

@@ -3,6 +3,7 @@
 //! written to.
 
 use super::StateError;
+use crate::keys::{CERTIFICATE_EXTENSION, KEYS_DIRECTORY};
 use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::Read;
@@ -105,6 +106,7 @@ impl StateDb {
     pub fn open(state_dir: &Path) -> Result<Self, StateError> {
         create_private_dir(state_dir)?;
         let path = state_dir.join(DATABASE_FILE);
+        refuse_lost_database(state_dir, &path)?;
         create_private_file(&path)?;
         refuse_non_sqlite(&path)?;
         let conn = Connection::open_with_flags(
@@ -179,6 +181,28 @@ impl StateDb {
                 path: self.path.clone(),
             });
         }
+        // Damaged pages are found now, not by a write half way through a
+        // change (a quick check of a file this size takes well under a
+        // millisecond). A value a constraint refuses is not damage: the
+        // reader of its column refuses it, naming the field.
+        let check: String = self
+            .conn
+            .execute_batch("PRAGMA ignore_check_constraints = ON")
+            .and_then(|()| {
+                self.conn
+                    .query_row("PRAGMA quick_check(1)", [], |row| row.get(0))
+            })
+            .and_then(|check| {
+                self.conn
+                    .execute_batch("PRAGMA ignore_check_constraints = OFF")
+                    .map(|()| check)
+            })
+            .map_err(|error| self.classify(&self.path, error))?;
+        if check != "ok" {
+            return Err(StateError::NotADatabase {
+                path: self.path.clone(),
+            });
+        }
         let version = read("PRAGMA user_version")?;
         if version > MIGRATIONS.len() as i64 {
             return Err(StateError::NewerSchema {
@@ -202,15 +226,17 @@ impl StateDb {
                 .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
                 .map_err(|source| self.classify(&path, source))?;
         }
-        let pending = MIGRATIONS.iter().skip(version as usize);
-        if pending.len() == 0 {
+        if version as usize >= MIGRATIONS.len() {
             return Ok(());
         }
         // Every pending migration in one transaction: one commit to wait
         // for on disk (a new state would otherwise sync once per migration).
+        // The version is read again inside it: another process opening the
+        // same new state may have migrated it meanwhile.
         let latest = MIGRATIONS.len();
         self.write(|tx| {
-            for sql in pending {
+            let applied: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+            for sql in MIGRATIONS.iter().skip(applied as usize) {
                 tx.execute_batch(sql)?;
             }
             tx.execute_batch(&format!(
@@ -222,6 +248,47 @@ impl StateDb {
     }
 }
 
+/// Refuses a missing or empty database in a state directory that holds
+/// what an earlier installation left (certificates, stored passwords, a
+/// write-ahead log): that is a lost database, not a new installation, and
+/// starting afresh would register a second application for this server.
+fn refuse_lost_database(state_dir: &Path, path: &Path) -> Result<(), StateError> {
+    if fs::metadata(path).is_ok_and(|meta| meta.len() > 0) {
+        return Ok(());
+    }
+    let entries = |dir: &str| {
+        fs::read_dir(state_dir.join(dir))
+            .map(|entries| entries.flatten().map(|entry| entry.path()).collect())
+            .unwrap_or_else(|_| Vec::new())
+    };
+    let certificates = entries(KEYS_DIRECTORY)
+        .iter()
+        .filter(|file| file.extension().is_some_and(|e| e == CERTIFICATE_EXTENSION))
+        .count();
+    let passwords = entries(super::passwords::DIRECTORY).len();
+    let wal = state_dir.join(format!("{DATABASE_FILE}-wal"));
+    let log = fs::metadata(&wal).is_ok_and(|meta| meta.len() > 0);
+    let mut found = Vec::new();
+    if certificates > 0 {
+        found.push(format!(
+            "the key store holds {certificates} certificate(s) from an earlier installation"
+        ));
+    }
+    if passwords > 0 {
+        found.push(format!("{passwords} stored service account password(s)"));
+    }
+    if log {
+        found.push(format!("a write-ahead log ({})", wal.display()));
+    }
+    match found.is_empty() {
+        true => Ok(()),
+        false => Err(StateError::DatabaseLost {
+            path: path.to_path_buf(),
+            found: found.join(", "),
+        }),
+    }
+}
+
 /// Refuses a file that is neither empty (a new state) nor a SQLite database:
 /// SQLite would take a file shorter than its header for an empty database
 /// and write over it.
@@ -229,7 +296,7 @@ fn refuse_non_sqlite(path: &Path) -> Result<(), StateError> {
     const HEADER: &[u8; 16] = b"SQLite format 3\0";
     let unusable = |source: std::io::Error| StateError::Directory {
         path: path.to_path_buf(),
-        source,
+        error: source,
     };
     let mut start = Vec::with_capacity(HEADER.len());
     std::fs::File::open(path)
@@ -247,7 +314,7 @@ fn refuse_non_sqlite(path: &Path) -> Result<(), StateError> {
 pub fn create_private_dir(dir: &Path) -> Result<(), StateError> {
     let unusable = |source: std::io::Error| StateError::Directory {
         path: dir.to_path_buf(),
-        source,
+        error: source,
     };
     match fs::metadata(dir) {
         Ok(meta) if meta.is_dir() => Ok(()),
@@ -275,7 +342,7 @@ fn create_private_file(path: &Path) -> Result<(), StateError> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(source) => Err(StateError::Directory {
             path: path.parent().unwrap_or(path).to_path_buf(),
-            source,
+            error: source,
         }),
     }
 }

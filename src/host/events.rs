@@ -1,7 +1,7 @@
 //! The local event log (the server's equivalent of the Application event log
 //! entries Entra Connect writes).
 
-use super::{column, format_time, parse_time};
+use super::{Record, format_time, parse_time};
 use crate::domain::{Event, EventId, EventLevel};
 use rusqlite::{Connection, params};
 use time::OffsetDateTime;
@@ -33,6 +33,12 @@ pub fn record(
     .map(|_| ())
 }
 
+/// An event, in messages about a value it holds.
+const RECORD: Record = Record {
+    name: "an event",
+    fix: None,
+};
+
 /// Events in the order they were written, optionally from a time on and of one id.
 pub fn query(
     conn: &Connection,
@@ -46,8 +52,8 @@ pub fn query(
     )?;
     let rows = statement.query_map(params![since.map(format_time), id], |row| {
         Ok(Event {
-            time: column(0, &row.get::<_, String>(0)?, parse_time)?,
-            level: column(1, &row.get::<_, String>(1)?, str::parse)?,
+            time: RECORD.column(row, 0, "an RFC 3339 time", parse_time)?,
+            level: RECORD.column(row, 1, "Information, Warning or Error", str::parse)?,
             id: row.get(2)?,
             message: row.get(3)?,
         })

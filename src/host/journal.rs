@@ -127,6 +127,16 @@ pub fn record_step(
     .map(|_| ())
 }
 
+/// What changes whenever an operation starts or ends: a change that waited
+/// for another compares it before and after.
+pub fn change_mark(conn: &Connection) -> rusqlite::Result<(Option<i64>, Option<String>)> {
+    conn.query_row(
+        "SELECT max(rowid), max(coalesce(finished_at, started_at)) FROM operations",
+        [],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
+}
+
 pub fn finish(conn: &Connection, id: &str, status: &str) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE operations SET status = ?2, finished_at = ?3 WHERE id = ?1",

@@ -5,27 +5,39 @@ pub mod credential;
 mod db;
 pub mod events;
 pub mod journal;
+mod location;
+pub mod lock;
 pub mod passwords;
 pub mod scheduler;
 pub mod settings;
 
 pub use db::{DATABASE_FILE, StateDb, create_private_dir};
+pub use location::{
+    SYSTEM_STATE_DIR, configured_identity, default_state_dir, is_system_state, running_as_root,
+    user_state_dir,
+};
 
 use std::path::{Path, PathBuf};
 
+/// Why the state cannot be used. Each message says its cause itself, so no
+/// cause is chained as a source: the final error line states each fact once.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error(
-        "cannot use the state directory {path}: {source}. Choose a writable directory with --state-dir or ENTRA_CONNECT_STATE_DIR"
+        "cannot use the state directory {path}: {error}. Choose a writable directory with --state-dir or ENTRA_CONNECT_STATE_DIR"
     )]
     Directory {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error(
         "{path} is not a readable SQLite database (corrupt or another kind of file); it was left untouched. Move it aside or restore it from a backup, then run the command again"
     )]
     NotADatabase { path: PathBuf },
+    #[error(
+        "the state database {path} is missing or empty, but {found}; this is a lost database, not a new installation, and nothing was changed. Restore the database from a backup, or start afresh with --state-dir on an empty directory"
+    )]
+    DatabaseLost { path: PathBuf, found: String },
     #[error(
         "{path} is a SQLite database that does not belong to entra-connect; it was left untouched. Point --state-dir at another directory"
     )]
@@ -48,24 +60,35 @@ pub enum StateError {
     )]
     TooOpen { path: PathBuf, mode: u32 },
     #[error(
-        "the stored password {path} is sealed to this server's TPM and could not be used: {source}"
+        "the stored password {path} is sealed to this server's TPM and could not be used: {error}"
     )]
     Sealed {
         path: PathBuf,
-        source: Box<crate::keys::KeyError>,
+        error: Box<crate::keys::KeyError>,
     },
-    #[error("the state database {path} could not be used: {source}")]
+    #[error("the state database {path} holds a value that cannot be used: {value}")]
+    BadValue { path: PathBuf, value: Box<BadValue> },
+    #[error("the state database {path} could not be used: {error}")]
     Sqlite {
         path: PathBuf,
-        source: rusqlite::Error,
+        error: rusqlite::Error,
     },
 }
 
 impl StateError {
-    fn sqlite(path: &Path, source: rusqlite::Error) -> Self {
-        StateError::Sqlite {
-            path: path.to_path_buf(),
-            source,
+    fn sqlite(path: &Path, error: rusqlite::Error) -> Self {
+        let path = path.to_path_buf();
+        match error {
+            rusqlite::Error::FromSqlConversionFailure(index, kind, cause) => {
+                match cause.downcast::<BadValue>() {
+                    Ok(value) => StateError::BadValue { path, value },
+                    Err(cause) => StateError::Sqlite {
+                        path,
+                        error: rusqlite::Error::FromSqlConversionFailure(index, kind, cause),
+                    },
+                }
+            }
+            error => StateError::Sqlite { path, error },
         }
     }
 }
@@ -78,27 +101,85 @@ fn describe_holders(holders: &[String]) -> String {
     }
 }
 
-/// Where the state lives when neither --state-dir nor ENTRA_CONNECT_STATE_DIR says.
-pub fn default_state_dir() -> Option<PathBuf> {
-    directories::ProjectDirs::from("", "", "entra-connect").map(|dirs| dirs.data_dir().into())
-}
-
 pub(crate) use crate::domain::{format_time, parse_time};
 
-/// Turns a text column into a typed value, or a conversion error rusqlite reports.
-pub(crate) fn column<T>(
-    index: usize,
-    text: &str,
-    parse: impl FnOnce(&str) -> Result<T, String>,
-) -> rusqlite::Result<T> {
-    parse(text).map_err(|why| refused(index, rusqlite::types::Type::Text, why))
+/// A stored value a reader refuses, said as the administrator knows it: the
+/// record's field, what it holds and what was expected, and what to do.
+#[derive(Debug, thiserror::Error)]
+#[error("{record}'s {field} {problem}; expected {expected}{}", fix.map(|fix| format!(". {fix}")).unwrap_or_default())]
+pub struct BadValue {
+    record: &'static str,
+    field: String,
+    problem: String,
+    expected: String,
+    fix: Option<&'static str>,
 }
 
-/// The error for column `index` holding a value of `kind` the reader refuses.
-pub(crate) fn refused(index: usize, kind: rusqlite::types::Type, why: String) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        index,
-        kind,
-        Box::<dyn std::error::Error + Send + Sync>::from(why),
-    )
+/// The rows of one table as messages name them ("the connector credential"),
+/// with what to do when one of the fields read through it holds a value that
+/// cannot be used.
+pub(crate) struct Record {
+    pub name: &'static str,
+    pub fix: Option<&'static str>,
+}
+
+impl Record {
+    /// Column `index` of `row` as text (NULL read as blank) turned into a
+    /// typed value by `parse`, or the error naming the field and `expected`.
+    pub fn column<T, E>(
+        &self,
+        row: &rusqlite::Row,
+        index: usize,
+        expected: &str,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> rusqlite::Result<T> {
+        use rusqlite::types::{Type, ValueRef};
+        let refused = |problem: String| self.refused(row, index, Type::Text, problem, expected);
+        let text = match row.get_ref(index)? {
+            ValueRef::Null => "",
+            ValueRef::Text(bytes) => {
+                std::str::from_utf8(bytes).map_err(|_| refused("is not UTF-8 text".to_string()))?
+            }
+            ValueRef::Blob(_) => return Err(refused("holds binary data, not text".to_string())),
+            ValueRef::Integer(_) | ValueRef::Real(_) => {
+                return Err(refused("holds a number, not text".to_string()));
+            }
+        };
+        parse(text).map_err(|_| match text.trim().is_empty() {
+            true => refused("is blank".to_string()),
+            false => refused(format!("holds {:?}", shortened(text))),
+        })
+    }
+
+    /// The error for column `index` of `row`, of SQLite type `kind`: it
+    /// `problem` (e.g. "is blank") where `expected` was.
+    pub fn refused(
+        &self,
+        row: &rusqlite::Row,
+        index: usize,
+        kind: rusqlite::types::Type,
+        problem: String,
+        expected: &str,
+    ) -> rusqlite::Error {
+        let field = row
+            .as_ref()
+            .column_name(index)
+            .map_or_else(|_| format!("column {index}"), str::to_string);
+        let value = BadValue {
+            record: self.name,
+            field,
+            problem,
+            expected: expected.to_string(),
+            fix: self.fix,
+        };
+        rusqlite::Error::FromSqlConversionFailure(index, kind, Box::new(value))
+    }
+}
+
+/// A stored text as a message quotes it: at most 40 characters.
+fn shortened(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
 }

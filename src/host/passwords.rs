@@ -12,7 +12,7 @@ use crate::keys::{KeyError, Tpm};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-const DIRECTORY: &str = "service-accounts";
+pub(crate) const DIRECTORY: &str = "service-accounts";
 const PLAIN: &str = "password";
 const SEALED: &str = "sealed";
 
@@ -27,16 +27,16 @@ fn file(state_dir: &Path, upn: &str, kind: &str) -> PathBuf {
 }
 
 fn unusable(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
-    move |source| StateError::Directory {
+    move |error| StateError::Directory {
         path: path.to_path_buf(),
-        source,
+        error,
     }
 }
 
 fn sealing(path: &Path) -> impl FnOnce(KeyError) -> StateError + '_ {
-    move |source| StateError::Sealed {
+    move |error| StateError::Sealed {
         path: path.to_path_buf(),
-        source: Box::new(source),
+        error: Box::new(error),
     }
 }
 
@@ -44,7 +44,7 @@ fn sealing(path: &Path) -> impl FnOnce(KeyError) -> StateError + '_ {
 /// through a rename).
 fn write_private(path: &Path, contents: &[u8]) -> Result<(), StateError> {
     crate::keys::write_private(path, contents).map_err(|error| match error {
-        KeyError::Io { path, source } => StateError::Directory { path, source },
+        KeyError::Io { path, error } => StateError::Directory { path, error },
         other => sealing(path)(other),
     })
 }
@@ -96,7 +96,7 @@ pub fn load(state_dir: &Path, tpm: &Tpm, upn: &str) -> Result<Option<Secret>, St
         let password = tpm.unseal(&contents).map_err(sealing(&sealed))?;
         let text = std::str::from_utf8(&password).map_err(|_| StateError::Sealed {
             path: sealed.clone(),
-            source: Box::new(crate::keys::KeyError::Malformed {
+            error: Box::new(crate::keys::KeyError::Malformed {
                 what: "sealed password".into(),
                 why: "it is not UTF-8".into(),
             }),

@@ -1,8 +1,14 @@
 //! The scheduler settings row.
 
-use super::{column, format_time, parse_time, refused};
+use super::{Record, format_time, parse_time};
 use crate::domain::{INTERVAL_MINUTES_MAX, INTERVAL_MINUTES_MIN, SchedulerSettings};
 use rusqlite::{Connection, params};
+
+/// The scheduler settings, in messages about a value they hold.
+const RECORD: Record = Record {
+    name: "the scheduler",
+    fix: None,
+};
 
 pub fn load(conn: &Connection) -> rusqlite::Result<SchedulerSettings> {
     conn.query_row(
@@ -11,26 +17,26 @@ pub fn load(conn: &Connection) -> rusqlite::Result<SchedulerSettings> {
          FROM scheduler WHERE id = 1",
         [],
         |row| {
-            let next_run_at: Option<String> = row.get(4)?;
             Ok(SchedulerSettings {
                 sync_cycle_enabled: row.get(0)?,
                 maintenance_enabled: row.get(1)?,
                 scheduler_suspended: row.get(2)?,
                 interval_minutes: match row.get(3)? {
                     minutes @ INTERVAL_MINUTES_MIN..=INTERVAL_MINUTES_MAX => minutes,
-                    _ => {
-                        return Err(refused(
+                    minutes => {
+                        return Err(RECORD.refused(
+                            row,
                             3,
                             rusqlite::types::Type::Integer,
-                            format!(
-                                "the scheduler interval must be {INTERVAL_MINUTES_MIN} to {INTERVAL_MINUTES_MAX} minutes"
-                            ),
+                            format!("is {minutes}"),
+                            &format!("{INTERVAL_MINUTES_MIN} to {INTERVAL_MINUTES_MAX} minutes"),
                         ));
                     }
                 },
-                next_run_at: next_run_at
-                    .map(|text| column(4, &text, parse_time))
-                    .transpose()?,
+                next_run_at: match row.get_ref(4)? {
+                    rusqlite::types::ValueRef::Null => None,
+                    _ => Some(RECORD.column(row, 4, "an RFC 3339 time", parse_time)?),
+                },
             })
         },
     )

@@ -16,9 +16,12 @@ pub(super) fn is_blob_of(dir: &Path, hash: &CertificateHash) -> bool {
     dir.join(format!("{hash}.{BLOB_EXTENSION}")).exists()
 }
 
+/// The key store's directory in the state directory.
+pub(crate) const DIRECTORY: &str = "keys";
+
 /// `<state_dir>/keys`, created owner-only if missing.
 pub(super) fn open_directory(state_dir: &Path) -> Result<PathBuf, KeyError> {
-    let dir = state_dir.join("keys");
+    let dir = state_dir.join(DIRECTORY);
     if !dir.exists() {
         DirBuilder::new()
             .recursive(true)

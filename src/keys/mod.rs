@@ -10,8 +10,10 @@ mod tpm;
 
 pub use certificate::{CertificateInfo, CertificateProblem, read_certificate_file, self_signed};
 pub use directory::{KeyDirectory, Placement, StoreChoice};
+pub(crate) use files::DIRECTORY as KEYS_DIRECTORY;
 pub(crate) use files::write_private;
 pub use import::{KeyMaterial, read_key_material};
+pub(crate) use software::CERTIFICATE_EXTENSION;
 pub use software::SoftwareKeyStore;
 pub use tpm::{
     DEFAULT_TCTI, HOW_TO_ENABLE, STANDARD_TCTI_ENV, TCTI_ENV, TctiSetting, Tpm, TpmInfo,
@@ -38,10 +40,10 @@ pub enum KeyError {
         mode: u32,
         fix: &'static str,
     },
-    #[error("cannot read or write {path}: {source}")]
+    #[error("cannot read or write {path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("the {what} is malformed: {why}")]
     Malformed { what: String, why: String },
@@ -71,7 +73,7 @@ pub enum KeyError {
 impl KeyError {
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> KeyError {
         let path = path.into();
-        move |source| KeyError::Io { path, source }
+        move |error| KeyError::Io { path, error }
     }
 }
 

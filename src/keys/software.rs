@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 const KEY_EXTENSION: &str = "key";
-const CERTIFICATE_EXTENSION: &str = "crt";
+pub(crate) const CERTIFICATE_EXTENSION: &str = "crt";
 
 pub struct SoftwareKeyStore {
     dir: PathBuf,

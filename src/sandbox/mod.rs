@@ -33,12 +33,12 @@ use tokens::TokenSigner;
 pub enum SandboxError {
     #[error("the seed tenant is invalid: {0}")]
     Seed(String),
-    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
-    Bind { port: u16, source: std::io::Error },
-    #[error("cannot write the CA certificate to {path}: {source}")]
+    #[error("cannot listen on 127.0.0.1:{port}: {error}")]
+    Bind { port: u16, error: std::io::Error },
+    #[error("cannot write the CA certificate to {path}: {error}")]
     CaFile {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{0}")]
     Crypto(String),
@@ -280,15 +280,15 @@ impl Sandbox {
         }
         let (directory, users) = seed.into_directory(config.replication_lag);
         let listener =
-            std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).map_err(|source| {
+            std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).map_err(|error| {
                 SandboxError::Bind {
                     port: config.port,
-                    source,
+                    error,
                 }
             })?;
-        let addr = listener.local_addr().map_err(|source| SandboxError::Bind {
+        let addr = listener.local_addr().map_err(|error| SandboxError::Bind {
             port: config.port,
-            source,
+            error,
         })?;
         let signer = TokenSigner::generate()?;
         let scheme = if config.tls { "https" } else { "http" };
@@ -329,9 +329,9 @@ impl Sandbox {
             let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(rustls)
                 .acceptor(faults::ConnectionAcceptor::new(&state.connections));
             let builder = axum_server::from_tcp(listener)
-                .map_err(|source| SandboxError::Bind {
+                .map_err(|error| SandboxError::Bind {
                     port: config.port,
-                    source,
+                    error,
                 })?
                 .acceptor(acceptor)
                 .handle(server.clone());
@@ -345,9 +345,9 @@ impl Sandbox {
             })
         } else {
             let builder = axum_server::from_tcp(listener)
-                .map_err(|source| SandboxError::Bind {
+                .map_err(|error| SandboxError::Bind {
                     port: config.port,
-                    source,
+                    error,
                 })?
                 .acceptor(faults::ConnectionAcceptor::new(&state.connections))
                 .handle(server.clone());

@@ -54,9 +54,9 @@ pub async fn server_config(
             std::process::id()
         ))
     });
-    std::fs::write(&path, ca_cert.pem()).map_err(|source| SandboxError::CaFile {
+    std::fs::write(&path, ca_cert.pem()).map_err(|error| SandboxError::CaFile {
         path: path.clone(),
-        source,
+        error,
     })?;
     let rustls = RustlsConfig::from_der(
         vec![server_cert.der().to_vec(), ca_cert.der().to_vec()],

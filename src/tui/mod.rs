@@ -479,8 +479,8 @@ fn credential_connection(
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), SaveError> {
-    std::fs::write(path, text).map_err(|source| SaveError::Write {
+    std::fs::write(path, text).map_err(|error| SaveError::Write {
         path: path.to_path_buf(),
-        source,
+        error,
     })
 }

@@ -171,10 +171,10 @@ pub enum EngineEvent {
 pub enum SaveError {
     #[error(transparent)]
     Engine(#[from] EngineError),
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {error}")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("cannot write the file: {0}")]
     Format(String),

@@ -21,6 +21,8 @@ pub struct State {
     ticks: u32,
     /// What an administrator's device-code sign-in asks, while it waits.
     sign_in_code: Option<String>,
+    /// The change already running on this server that this run waits for.
+    waiting_for: Option<String>,
     result: Option<Result<Outcome, Failure>>,
 }
 
@@ -31,6 +33,7 @@ impl State {
             plan,
             ticks: 0,
             sign_in_code: None,
+            waiting_for: None,
             result: None,
         }
     }
@@ -58,7 +61,10 @@ impl State {
     pub fn progress(&mut self, progress: Progress) {
         match progress {
             Progress::SignInCode { .. } => self.sign_in_code = Some(progress.line()),
+            Progress::WaitingForChange { .. } => self.waiting_for = Some(progress.line()),
             Progress::Step { step, status, .. } => {
+                // Steps run once the change waited for is over.
+                self.waiting_for = None;
                 // The code is used once the sign-in step is over.
                 if !matches!(status, StepStatus::Running | StepStatus::Retrying { .. }) {
                     self.sign_in_code = None;
@@ -110,9 +116,12 @@ impl State {
         for (step, status) in self.plan.steps.iter().zip(&self.statuses) {
             lines.extend(checklist_line(step.title, status.as_ref(), spinner, theme));
         }
-        if let Some(code) = &self.sign_in_code {
+        for notice in [&self.waiting_for, &self.sign_in_code]
+            .into_iter()
+            .flatten()
+        {
             lines.push(Line::raw(""));
-            lines.push(Line::styled(code.clone(), theme.current()));
+            lines.push(Line::styled(notice.clone(), theme.current()));
         }
         if let Some(Err(why)) = &self.result {
             lines.push(Line::raw(""));

@@ -83,6 +83,8 @@ impl State {
         };
         match &progress {
             Progress::SignInCode { .. } => *sign_in_code = Some(progress.line()),
+            // Reading the accounts changes nothing, so it never waits for a change.
+            Progress::WaitingForChange { .. } => {}
             // The code is used once the sign-in is over.
             Progress::Step { status, .. } => {
                 if !matches!(status, StepStatus::Running | StepStatus::Retrying { .. }) {
