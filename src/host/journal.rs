@@ -129,11 +129,13 @@ pub fn record_step(
 
 /// What changes whenever an operation starts or ends: a change that waited
 /// for another compares it before and after.
-pub fn change_mark(conn: &Connection) -> rusqlite::Result<(Option<i64>, Option<String>)> {
+/// (Times have whole seconds, so an operation that started and finished
+/// within one is seen by its count of running rows.)
+pub fn change_mark(conn: &Connection) -> rusqlite::Result<(i64, i64, Option<String>)> {
     conn.query_row(
-        "SELECT max(rowid), max(coalesce(finished_at, started_at)) FROM operations",
-        [],
-        |row| Ok((row.get(0)?, row.get(1)?)),
+        "SELECT count(*), count(*) FILTER (WHERE status = ?1), max(finished_at) FROM operations",
+        params![RUNNING],
+        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
     )
 }
 
