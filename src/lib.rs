@@ -1,12 +1,12 @@
 //! entra-connect: move a Microsoft Entra Connect Sync server from its
 //! username/password connector account to application identity, and look after
-//! that credential. Flow is one way: `cli` -> `engine` -> (`keys`, `host`).
+//! that credential. This crate is the front ends (`cli`, `tui`) over the engine
+//! (`entra-connect-core`) and the sandbox tenant (`entra-sandbox`). Flow is one
+//! way: page or command -> `engine` -> (`entra`, `keys`, `host`).
 
 pub mod cli;
-pub mod domain;
-pub mod engine;
-pub mod entra;
-pub mod host;
-pub mod keys;
-pub mod sandbox;
 pub mod tui;
+
+pub use entra_connect_core::{domain, engine, entra, host, keys};
+#[cfg(feature = "sandbox")]
+pub use entra_sandbox as sandbox;

@@ -10,6 +10,7 @@ mod doctor;
 mod events;
 mod logging;
 mod output;
+#[cfg(feature = "sandbox")]
 mod sandbox;
 mod scheduler;
 mod service_account;
@@ -104,6 +105,7 @@ enum Command {
     /// The onboarding wizard: pages in this terminal, or unattended with --answers.
     Wizard(wizard::WizardArgs),
     /// The sandbox tenant: a local emulation of Entra ID and Graph for tests and demos.
+    #[cfg(feature = "sandbox")]
     #[command(subcommand)]
     Sandbox(sandbox::SandboxCommand),
 }
@@ -132,6 +134,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     };
     // Commands that keep no local state run before the state directory is resolved.
     let command = match command {
+        #[cfg(feature = "sandbox")]
         Command::Sandbox(command) => return sandbox::run(command),
         Command::Completions { shell } => return completions(shell),
         Command::Man => return manual(),
@@ -149,7 +152,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let mut _throwaway = None;
     let state_dir = match (cli.state_dir, &command) {
         (Some(dir), _) => dir,
-        (None, Command::Wizard(args)) if args.sandbox => {
+        (None, Command::Wizard(args)) if args.uses_sandbox() => {
             let dir = tempfile::tempdir().context("cannot create a temporary state directory")?;
             let path = dir.path().to_path_buf();
             _throwaway = Some(dir);
@@ -174,6 +177,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Events(args) => events::run(args, &server, &out),
         Command::Doctor(args) => doctor::run(args, &mut server, &out),
         Command::Wizard(args) => wizard::run(args, answers, server, &out),
+        #[cfg(feature = "sandbox")]
         Command::Sandbox(command) => sandbox::run(command),
         Command::Completions { shell } => completions(shell),
         Command::Man => manual(),

@@ -4,19 +4,12 @@
 //! onboarding, unattended, with progress lines instead of pages.
 
 use super::UsageError;
-use super::connection::{DryRunArg, Invocation, progress_printer};
+use super::connection::{DryRunArg, Invocation};
 use super::output::{Output, fields};
 use crate::domain::Answers;
-use crate::domain::{Cloud, ConnectionInputs, ConnectorIdentityType, Upn};
-use crate::engine::connection::{remember, settings};
 use crate::engine::onboard::Onboard;
-use crate::engine::service_account::UseServiceAccount;
-use crate::engine::{EntraRequest, LocalServer, OperationRequest, Outcome, Target};
-use crate::entra::Secret;
-use crate::entra::client::{DEFAULT_ADMIN_CLIENT_ID, UserSignIn};
-use crate::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
-use crate::tui::model::{SandboxEndpoints, WizardData};
-use crate::tui::{REPLICATION_BUDGET, WizardSetup};
+use crate::engine::{LocalServer, OperationRequest, Outcome};
+use crate::tui::WizardSetup;
 use anyhow::Context;
 use clap::Args;
 use std::io::IsTerminal;
@@ -32,9 +25,11 @@ pub struct WizardArgs {
     /// unless one is given. The server is an existing Connect server: its connector
     /// signs in with the tenant's legacy directory synchronization account, recorded
     /// first if the state has no credential yet.
+    #[cfg(feature = "sandbox")]
     #[arg(long)]
-    pub sandbox: bool,
+    sandbox: bool,
     /// With --sandbox: a new installation instead (no connector credential yet).
+    #[cfg(feature = "sandbox")]
     #[arg(long, requires = "sandbox")]
     fresh: bool,
     /// With --answers: print the plan and change nothing.
@@ -42,7 +37,30 @@ pub struct WizardArgs {
     dry_run: bool,
 }
 
+#[cfg(feature = "sandbox")]
+mod sandbox_tenant;
+
 impl WizardArgs {
+    /// With `--sandbox`: a demo whose state is thrown away unless one is given.
+    pub fn uses_sandbox(&self) -> bool {
+        self.sandbox_server().is_some()
+    }
+
+    #[cfg(feature = "sandbox")]
+    fn sandbox_server(&self) -> Option<sandbox_tenant::SandboxServer> {
+        use sandbox_tenant::SandboxServer;
+        match (self.sandbox, self.fresh) {
+            (false, _) => None,
+            (true, false) => Some(SandboxServer::Existing),
+            (true, true) => Some(SandboxServer::Fresh),
+        }
+    }
+
+    #[cfg(not(feature = "sandbox"))]
+    fn sandbox_server(&self) -> Option<()> {
+        None
+    }
+
     /// The answers file (none without --answers), read and checked, its
     /// `ca_cert` too: before the state is opened, so that a usage error
     /// creates and reads nothing.
@@ -88,12 +106,7 @@ pub fn run(
             );
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-            let sandbox = match (args.sandbox, args.fresh) {
-                (false, _) => None,
-                (true, false) => Some(SandboxServer::Existing),
-                (true, true) => Some(SandboxServer::Fresh),
-            };
-            let result = runtime.block_on(interactive(sandbox, server));
+            let result = runtime.block_on(interactive(&args, server));
             // The wizard has put back whatever it changed; a TPM probe still
             // waiting on a TPM that does not answer must not hold up the exit.
             runtime.shutdown_background();
@@ -102,98 +115,16 @@ pub fn run(
     }
 }
 
-/// What server `wizard --sandbox` plays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SandboxServer {
-    /// A Connect server whose connector signs in with its legacy account.
-    Existing,
-    /// A new installation.
-    Fresh,
-}
-
-/// The pages, in this terminal; with `sandbox`, against an in-process sandbox tenant.
-async fn interactive(
-    sandbox: Option<SandboxServer>,
-    mut server: LocalServer,
-) -> anyhow::Result<()> {
-    let mut setup = WizardSetup::default();
-    let mut _tenant = None;
-    if let Some(kind) = sandbox {
-        let admin = Sandbox::seeded_admin(None)?;
-        let handle = Sandbox::start(SandboxConfig {
-            auto_approve: Some(admin),
-            auto_approve_delay: std::time::Duration::from_secs(2),
-            auto_approve_as_hinted: true,
-            ..SandboxConfig::default()
-        })
-        .await?;
-        let sandbox = SandboxEndpoints {
-            authority_host: handle.authority_host.parse()?,
-            graph_url: handle.graph_url.parse()?,
-        };
-        setup.data = WizardData {
-            connection: ConnectionInputs {
-                tenant: Some(handle.tenant_domain.parse()?),
-                cloud: Some(Cloud::Public),
-                authority_host: Some(sandbox.authority_host.clone()),
-                graph_url: Some(sandbox.graph_url.clone()),
-                ca_cert: None,
-            },
-            upn: Some(handle.admin_upn.parse()?),
-            ..WizardData::default()
-        };
-        setup.sandbox = Some(sandbox);
-        let unconfigured = server.credential()?.identity_type() == ConnectorIdentityType::None;
-        if kind == SandboxServer::Existing && unconfigured {
-            record_legacy_account(&mut server, &handle, &setup.data.connection).await?;
-        }
-        _tenant = Some(handle);
+/// The pages, in this terminal; with `--sandbox`, against an in-process sandbox tenant.
+async fn interactive(args: &WizardArgs, server: LocalServer) -> anyhow::Result<()> {
+    #[cfg(feature = "sandbox")]
+    if let Some(kind) = args.sandbox_server() {
+        let (mut server, mut setup) = (server, WizardSetup::default());
+        let _tenant = sandbox_tenant::start(kind, &mut server, &mut setup).await?;
+        return crate::tui::run(server, setup).await;
     }
-    crate::tui::run(server, setup).await
-}
-
-/// The role the sandbox's seeded legacy connector account holds.
-const SYNC_ACCOUNTS_ROLE: &str = "Directory Synchronization Accounts";
-
-/// Records the sandbox tenant's seeded legacy connector account as this
-/// server's credential, as `service-account use` does (the account signs
-/// itself in with its password; progress goes to stderr before the pages open),
-/// so the wizard opens on a server that still uses a service account.
-async fn record_legacy_account(
-    server: &mut LocalServer,
-    tenant: &SandboxHandle,
-    connection: &ConnectionInputs,
-) -> anyhow::Result<()> {
-    let account = tenant
-        .users
-        .iter()
-        .find(|user| user.roles.iter().any(|role| role == SYNC_ACCOUNTS_ROLE))
-        .context("the sandbox tenant has no directory synchronization account")?;
-    let upn: Upn = account.upn.parse()?;
-    let target = Target {
-        tenant: tenant.tenant_domain.clone(),
-        admin_upn: upn.to_string(),
-    };
-    let request = OperationRequest::UseServiceAccount(UseServiceAccount { upn: upn.clone() });
-    let plan = crate::engine::plan(server, target, request)?;
-    let entra = EntraRequest {
-        connection: settings(
-            connection,
-            DEFAULT_ADMIN_CLIENT_ID,
-            REPLICATION_BUDGET,
-            Default::default(),
-        )?,
-        admin: Some(UserSignIn::Password {
-            upn: upn.to_string(),
-            password: Secret::new(account.password.clone()),
-        }),
-    };
-    let (progress, printer) = progress_printer(&Output { json: false });
-    let recorded = crate::engine::execute(server, &entra, &plan, progress).await;
-    let _ = printer.await;
-    recorded?;
-    remember(server, connection)?;
-    Ok(())
+    let _ = args;
+    crate::tui::run(server, WizardSetup::default()).await
 }
 
 /// The onboarding from an answers file, with progress lines instead of pages.

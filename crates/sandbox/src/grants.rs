@@ -344,7 +344,7 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        #![proptest_config(crate::sandbox::proptest_config(256))]
+        #![proptest_config(crate::proptest_config(256))]
 
         #[test]
         fn arbitrary_forms_and_scopes_parse_or_are_refused(

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
-pub const DEFAULT_SEED: &str = include_str!("../../assets/sandbox-tenant.json");
+pub const DEFAULT_SEED: &str = include_str!("../assets/sandbox-tenant.json");
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -17,9 +17,9 @@ use super::{
     Action, Caller, Ctx, created, graph_time, keyed, method_not_allowed, no_content, ok,
     unknown_segment,
 };
-use crate::sandbox::directory::{AppHome, AppRoleAssignment, Directory, ServicePrincipal, new_id};
-use crate::sandbox::errors::GraphError;
-use crate::sandbox::faults;
+use crate::directory::{AppHome, AppRoleAssignment, Directory, ServicePrincipal, new_id};
+use crate::errors::GraphError;
+use crate::faults;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;

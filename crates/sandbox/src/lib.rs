@@ -4,6 +4,7 @@
 //! [`Sandbox::start`]; binds 127.0.0.1 only.
 
 mod assertion;
+mod certificate;
 mod device;
 mod directory;
 mod errors;

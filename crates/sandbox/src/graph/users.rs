@@ -9,8 +9,8 @@
 use super::{
     Action, Caller, Ctx, created, graph_time, method_not_allowed, no_content, ok, unknown_segment,
 };
-use crate::sandbox::directory::{DirectoryRole, User, new_id};
-use crate::sandbox::errors::GraphError;
+use crate::directory::{DirectoryRole, User, new_id};
+use crate::errors::GraphError;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;

@@ -185,7 +185,7 @@ fn decode_thumbprint(value: &str, name: &str) -> Result<String, AssertionError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::CertificateInfo;
+    use crate::certificate::{Certificate, self_signed};
     use jsonwebtoken::EncodingKey;
     use proptest::prelude::*;
     use proptest::sample::select;
@@ -216,8 +216,8 @@ mod tests {
             let pair =
                 rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
                     .expect("RSA key");
-            let der = crate::keys::self_signed(&pair, 30).expect("certificate");
-            let certificate = CertificateInfo::from_der(&der).expect("certificate");
+            let der = self_signed(&pair, 30).expect("certificate");
+            let certificate = Certificate::from_der(&der).expect("certificate");
             let encoding =
                 EncodingKey::from_rsa_pem(pair.serialize_pem().as_bytes()).expect("PKCS#8");
             let key = KeyCredential {
@@ -936,7 +936,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(crate::sandbox::proptest_config(256))]
+        #![proptest_config(crate::proptest_config(256))]
 
         #[test]
         fn arbitrary_assertions_are_refused(jwt in prop_oneof![".{0,200}", jwt_like()]) {

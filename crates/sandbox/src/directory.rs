@@ -2,7 +2,7 @@
 //! instant: with replication lag, a new object exists (its creator got it back)
 //! but other reads and the token endpoint do not see it until then.
 
-use crate::keys::CertificateInfo;
+use crate::certificate::Certificate;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
@@ -100,7 +100,7 @@ pub struct KeyCredential {
     pub display_name: Option<String>,
     /// As the caller sent it; the certificate's SHA-1 thumbprint when it sent none.
     pub custom_key_identifier: Vec<u8>,
-    pub certificate: CertificateInfo,
+    pub certificate: Certificate,
     pub start: OffsetDateTime,
     pub end: OffsetDateTime,
     pub visible_from: Instant,

@@ -254,7 +254,8 @@ mod tests {
 
     #[test]
     fn example_file_parses_and_round_trips() {
-        let answers = Answers::parse(include_str!("../../assets/answers-managed.toml")).unwrap();
+        let answers =
+            Answers::parse(include_str!("../../../../assets/answers-managed.toml")).unwrap();
         assert_eq!(answers.method, MethodAnswer::Managed);
         assert_eq!(answers.sign_in, SignInAnswer::DeviceCode);
         assert_eq!(

@@ -18,10 +18,10 @@ use super::{
     Action, Caller, Ctx, Filter, created, graph_time, keyed, method_not_allowed, no_content, ok,
     unknown_segment,
 };
-use crate::keys::CertificateInfo;
-use crate::sandbox::assertion::{self, Expected};
-use crate::sandbox::directory::{AppHome, Application, Directory, KeyCredential, new_id};
-use crate::sandbox::errors::GraphError;
+use crate::assertion::{self, Expected};
+use crate::certificate::Certificate;
+use crate::directory::{AppHome, Application, Directory, KeyCredential, new_id};
+use crate::errors::GraphError;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::Response;
 use base64::Engine;
@@ -340,7 +340,7 @@ fn resource_access_json(
 
 fn parse_date(text: Option<&str>, property: &str) -> Result<Option<OffsetDateTime>, GraphError> {
     text.map(|t| {
-        crate::domain::parse_time(t).map_err(|_| {
+        OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).map_err(|_| {
             GraphError::bad_request(format!(
                 "Invalid value specified for property '{property}' of resource 'KeyCredential'."
             ))
@@ -379,7 +379,7 @@ fn build_key(
     let der = STANDARD.decode(key.trim()).map_err(|_| {
         GraphError::bad_request("Property 'key' of resource 'KeyCredential' is not valid base64.")
     })?;
-    let certificate = CertificateInfo::from_der(&der).map_err(|e| {
+    let certificate = Certificate::from_der(&der).map_err(|e| {
         GraphError::bad_request(format!(
             "Key credential 'key' is not a valid X.509 certificate: {e}"
         ))

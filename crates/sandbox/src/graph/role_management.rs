@@ -8,8 +8,8 @@
 //! - graph/api/rbacapplication-list-roleassignments
 
 use super::{Action, Ctx, created, method_not_allowed, no_content, ok, unknown_segment};
-use crate::sandbox::directory::{Directory, DirectoryRole};
-use crate::sandbox::errors::GraphError;
+use crate::directory::{Directory, DirectoryRole};
+use crate::errors::GraphError;
 use axum::http::Method;
 use axum::response::Response;
 use base64::Engine;

@@ -55,8 +55,8 @@ impl TokenSigner {
         let key =
             rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
                 .map_err(|e| SandboxError::Crypto(format!("RSA key generation: {e}")))?;
-        let certificate =
-            crate::keys::self_signed(&key, 365).map_err(|e| SandboxError::Crypto(e.to_string()))?;
+        let certificate = crate::certificate::self_signed(&key, 365)
+            .map_err(|e| SandboxError::Crypto(e.to_string()))?;
         let (modulus, exponent) = rsa_components(&certificate)?;
         let kid = URL_SAFE_NO_PAD.encode(Sha256::digest(&certificate));
         let encoding = EncodingKey::from_rsa_pem(key.serialize_pem().as_bytes())

@@ -3,8 +3,8 @@
 
 use super::users::{role_json, user_json};
 use super::{Action, Ctx, keyed, method_not_allowed, no_content, unknown_segment};
-use crate::sandbox::directory::Directory;
-use crate::sandbox::errors::GraphError;
+use crate::directory::Directory;
+use crate::errors::GraphError;
 use axum::http::Method;
 use axum::response::Response;
 use serde::Deserialize;

@@ -164,7 +164,7 @@ impl GraphError {
 
 impl IntoResponse for GraphError {
     fn into_response(self) -> Response {
-        let date = crate::domain::format_time(time::OffsetDateTime::now_utc());
+        let date = crate::graph::graph_time(time::OffsetDateTime::now_utc());
         let body = serde_json::json!({
             "error": {
                 "code": self.code,

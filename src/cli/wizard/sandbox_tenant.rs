@@ -1,0 +1,108 @@
+//! `wizard --sandbox`: the wizard against an in-process sandbox tenant, as an
+//! existing Connect server (its legacy account recorded first) or, with
+//! `--fresh`, a new installation.
+
+use super::super::connection::progress_printer;
+use super::super::output::Output;
+use crate::domain::{Cloud, ConnectionInputs, ConnectorIdentityType, Upn};
+use crate::engine::connection::{remember, settings};
+use crate::engine::service_account::UseServiceAccount;
+use crate::engine::{EntraRequest, LocalServer, OperationRequest, Target};
+use crate::entra::Secret;
+use crate::entra::client::{DEFAULT_ADMIN_CLIENT_ID, UserSignIn};
+use crate::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
+use crate::tui::model::{SandboxEndpoints, WizardData};
+use crate::tui::{REPLICATION_BUDGET, WizardSetup};
+use anyhow::Context;
+
+/// What server `wizard --sandbox` plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SandboxServer {
+    /// A Connect server whose connector signs in with its legacy account.
+    Existing,
+    /// A new installation.
+    Fresh,
+}
+
+/// Starts the sandbox tenant `wizard --sandbox` runs against and sets the
+/// wizard up for it: its endpoints, its administrator, and for an existing
+/// server its legacy account recorded. The tenant lives as long as the handle.
+pub(super) async fn start(
+    kind: SandboxServer,
+    server: &mut LocalServer,
+    setup: &mut WizardSetup,
+) -> anyhow::Result<SandboxHandle> {
+    let admin = Sandbox::seeded_admin(None)?;
+    let handle = Sandbox::start(SandboxConfig {
+        auto_approve: Some(admin),
+        auto_approve_delay: std::time::Duration::from_secs(2),
+        auto_approve_as_hinted: true,
+        ..SandboxConfig::default()
+    })
+    .await?;
+    let sandbox = SandboxEndpoints {
+        authority_host: handle.authority_host.parse()?,
+        graph_url: handle.graph_url.parse()?,
+    };
+    setup.data = WizardData {
+        connection: ConnectionInputs {
+            tenant: Some(handle.tenant_domain.parse()?),
+            cloud: Some(Cloud::Public),
+            authority_host: Some(sandbox.authority_host.clone()),
+            graph_url: Some(sandbox.graph_url.clone()),
+            ca_cert: None,
+        },
+        upn: Some(handle.admin_upn.parse()?),
+        ..WizardData::default()
+    };
+    setup.sandbox = Some(sandbox);
+    let unconfigured = server.credential()?.identity_type() == ConnectorIdentityType::None;
+    if kind == SandboxServer::Existing && unconfigured {
+        record_legacy_account(server, &handle, &setup.data.connection).await?;
+    }
+    Ok(handle)
+}
+
+/// The role the sandbox's seeded legacy connector account holds.
+const SYNC_ACCOUNTS_ROLE: &str = "Directory Synchronization Accounts";
+
+/// Records the sandbox tenant's seeded legacy connector account as this
+/// server's credential, as `service-account use` does (the account signs
+/// itself in with its password; progress goes to stderr before the pages open),
+/// so the wizard opens on a server that still uses a service account.
+async fn record_legacy_account(
+    server: &mut LocalServer,
+    tenant: &SandboxHandle,
+    connection: &ConnectionInputs,
+) -> anyhow::Result<()> {
+    let account = tenant
+        .users
+        .iter()
+        .find(|user| user.roles.iter().any(|role| role == SYNC_ACCOUNTS_ROLE))
+        .context("the sandbox tenant has no directory synchronization account")?;
+    let upn: Upn = account.upn.parse()?;
+    let target = Target {
+        tenant: tenant.tenant_domain.clone(),
+        admin_upn: upn.to_string(),
+    };
+    let request = OperationRequest::UseServiceAccount(UseServiceAccount { upn: upn.clone() });
+    let plan = crate::engine::plan(server, target, request)?;
+    let entra = EntraRequest {
+        connection: settings(
+            connection,
+            DEFAULT_ADMIN_CLIENT_ID,
+            REPLICATION_BUDGET,
+            Default::default(),
+        )?,
+        admin: Some(UserSignIn::Password {
+            upn: upn.to_string(),
+            password: Secret::new(account.password.clone()),
+        }),
+    };
+    let (progress, printer) = progress_printer(&Output { json: false });
+    let recorded = crate::engine::execute(server, &entra, &plan, progress).await;
+    let _ = printer.await;
+    recorded?;
+    remember(server, connection)?;
+    Ok(())
+}
