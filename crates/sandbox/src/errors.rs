@@ -164,7 +164,7 @@ impl GraphError {
 
 impl IntoResponse for GraphError {
     fn into_response(self) -> Response {
-        let date = crate::graph::graph_time(time::OffsetDateTime::now_utc());
+        let date = graph_time(time::OffsetDateTime::now_utc());
         let body = serde_json::json!({
             "error": {
                 "code": self.code,
@@ -185,4 +185,13 @@ impl IntoResponse for GraphError {
         }
         response
     }
+}
+
+/// Graph's date-time format: RFC 3339 in UTC, whole seconds.
+pub fn graph_time(time: time::OffsetDateTime) -> String {
+    let utc = time.to_offset(time::UtcOffset::UTC);
+    utc.replace_nanosecond(0)
+        .unwrap_or(utc)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }

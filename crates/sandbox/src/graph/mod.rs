@@ -513,11 +513,4 @@ pub fn method_not_allowed() -> GraphError {
     )
 }
 
-/// Graph's date-time format: RFC 3339 in UTC, whole seconds.
-pub fn graph_time(time: time::OffsetDateTime) -> String {
-    let utc = time.to_offset(time::UtcOffset::UTC);
-    utc.replace_nanosecond(0)
-        .unwrap_or(utc)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
+pub use super::errors::graph_time;
