@@ -1,9 +1,9 @@
 //! Microsoft Graph v1.0: the typed requests and responses the tool uses. JSON
 //! is handled here and nowhere else. The client's calls are here; what they
-//! read and write is by subject ([`applications`] and their service
-//! principals and app roles, [`keys`], [`users`]); Graph's error codes are
-//! parsed once ([`errors`]), and every create is made exactly once by one
-//! combinator ([`write_once`]).
+//! read and write is by subject (`applications` with their service principals
+//! and app roles, `keys`, `users`); Graph's error codes are parsed once
+//! ([`GraphCode`]), and every create is made exactly once by one combinator
+//! ([`WriteOnce`]).
 
 mod applications;
 mod errors;
@@ -219,7 +219,7 @@ impl GraphClient {
                 .then(|| "a new directory object is not visible yet (replication)".to_string())
         };
         // A create, by POST or by upsert: after a lost answer, the caller
-        // looks before anything is sent again (see [`write_once`]).
+        // looks before anything is sent again (see [`WriteOnce`]).
         let create = request.method == Method::POST || request.create_if_missing;
         let reply = match create {
             true => self.http.send_write(make, not_replicated).await?,
