@@ -23,7 +23,7 @@ use crate::domain::{
 use crate::entra::EntraError;
 use crate::entra::assertion::proof_of_possession;
 use crate::entra::client::EntraClient;
-use crate::entra::graph::{Application, GRAPH_APP_ID, GraphClient, KeyCredential};
+use crate::entra::graph::{Application, GRAPH_APP_ID, GraphClient, KeyCredential, Repeat};
 use crate::host::{credential, events};
 use crate::keys::{KeyError, KeyStore, StoreChoice, StoredCertificate};
 use base64::Engine;
@@ -639,6 +639,7 @@ pub(super) async fn own_application(
 /// the call. Anything else (transport, lost answers) is not a refusal.
 fn refusal(error: EntraError) -> EngineError {
     match error {
+        EntraError::Key(error) => EngineError::Key(error),
         EntraError::Token { .. }
         | EntraError::Graph {
             status: 401 | 403, ..
@@ -648,7 +649,9 @@ fn refusal(error: EntraError) -> EngineError {
 }
 
 /// addKey by the application, exactly once: the keys are looked at first,
-/// and again after an answer that got lost or a 400 (it may be there).
+/// and after an answer that got lost they are polled (through replication)
+/// before the key is sent again; Graph's "already exists" for the
+/// certificate is success once the key shows.
 async fn add_key_itself(
     client: &EntraClient,
     store: &dyn KeyStore,
@@ -680,21 +683,26 @@ async fn add_key_itself(
     if let Some(existing) = find_key(&app, new_hash, new_thumbprint) {
         return Ok(added(existing.key_id.clone()));
     }
-    let proof = proof_of_possession(store, &current.info, &app.id, OffsetDateTime::now_utc())?;
-    match graph
-        .add_key(&app.id, &key_credential(keys.new), &proof)
+    let new_key = key_credential(keys.new);
+    // Graph documents no refusal of a second addKey of one certificate.
+    let written = graph
+        .write_once(Repeat::Duplicates)
+        .write_first()
+        .run(
+            async || {
+                let again = graph.application_keys(app_id).await?;
+                Ok(again.and_then(|app| find_key(&app, new_hash, new_thumbprint).cloned()))
+            },
+            async || {
+                // Signed for each send: a repeat may come after a long wait.
+                let proof =
+                    proof_of_possession(store, &current.info, &app.id, OffsetDateTime::now_utc())?;
+                graph.add_key(&app.id, &new_key, &proof).await
+            },
+        )
         .await
-    {
-        Ok(key) => Ok(added(key.key_id)),
-        Err(error @ (EntraError::Ambiguous { .. } | EntraError::Graph { status: 400, .. })) => {
-            let again = own_application(&graph, app_id).await?;
-            match find_key(&again, new_hash, new_thumbprint) {
-                Some(key) => Ok(added(key.key_id.clone())),
-                None => Err(error.into()),
-            }
-        }
-        Err(other) => Err(refusal(other)),
-    }
+        .map_err(refusal)?;
+    Ok(added(written.into_inner().key_id))
 }
 
 /// The administrator's PATCH of the whole collection: every key read back

@@ -16,7 +16,7 @@ use crate::domain::{
     SYNC_SERVICE_APP_ID, ServiceAccountCredential, Upn,
 };
 use crate::entra::client::{EntraClient, UserSignIn};
-use crate::entra::graph::{GRAPH_APP_ID, GraphClient, NewUser};
+use crate::entra::graph::{GRAPH_APP_ID, GraphClient, NewUser, Repeat};
 use crate::entra::http::RetryNotice;
 use crate::entra::{EntraError, Secret};
 use crate::host::{credential, events, journal, passwords};
@@ -471,24 +471,21 @@ async fn create_account(
             password
         }
     };
-    let user = match graph.user(&upn).await? {
-        Some(user) => user,
-        None => {
-            let new = NewUser {
-                user_principal_name: &upn,
-                display_name: "On-Premises Directory Synchronization Service Account",
-                mail_nickname: &name,
-                password: &password,
-            };
-            match graph.create_user(&new).await {
-                Ok(user) => user,
-                Err(error @ EntraError::Ambiguous { .. }) => {
-                    graph.user(&upn).await?.ok_or(error)?
-                }
-                Err(other) => return Err(other.into()),
-            }
-        }
+    let new = NewUser {
+        user_principal_name: &upn,
+        display_name: "On-Premises Directory Synchronization Service Account",
+        mail_nickname: &name,
+        password: &password,
     };
+    // Graph refuses a second user with the same UPN.
+    let user = graph
+        .write_once(Repeat::Refused)
+        .run(
+            async || graph.user(&upn).await,
+            async || graph.create_user(&new).await,
+        )
+        .await?
+        .into_inner();
     let message = format!("Created the directory synchronization account {upn} for the rollback.");
     let account = NewAccount {
         upn: upn.clone(),
@@ -507,31 +504,28 @@ async fn create_account(
 }
 
 /// Assigns Directory Synchronization Accounts to `principal_id` once: an
-/// existing assignment, or one whose answer got lost, is looked up.
+/// existing assignment, or one whose answer got lost, is looked up, and
+/// Graph's "already exists" for it is waited for until it shows.
 async fn assign_sync_role(graph: &GraphClient, principal_id: &str) -> Result<(), EngineError> {
-    let assigned = async || -> Result<bool, EngineError> {
-        Ok(graph
-            .role_assignments_of(principal_id)
-            .await?
-            .iter()
-            .any(|a| a.role_definition_id == DIRECTORY_SYNCHRONIZATION_ACCOUNTS))
-    };
-    if assigned().await? {
-        return Ok(());
-    }
-    match graph
-        .assign_directory_role(principal_id, DIRECTORY_SYNCHRONIZATION_ACCOUNTS)
+    graph
+        .write_once(Repeat::Refused)
+        .run(
+            async || -> Result<Option<()>, EngineError> {
+                let assigned = graph.role_assignments_of(principal_id).await?;
+                Ok(assigned
+                    .iter()
+                    .any(|a| a.role_definition_id == DIRECTORY_SYNCHRONIZATION_ACCOUNTS)
+                    .then_some(()))
+            },
+            async || {
+                graph
+                    .assign_directory_role(principal_id, DIRECTORY_SYNCHRONIZATION_ACCOUNTS)
+                    .await
+                    .map(drop)
+            },
+        )
         .await
-    {
-        Ok(_) => Ok(()),
-        Err(error @ (EntraError::Ambiguous { .. } | EntraError::Graph { status: 400, .. })) => {
-            match assigned().await? {
-                true => Ok(()),
-                false => Err(error.into()),
-            }
-        }
-        Err(other) => Err(other.into()),
-    }
+        .map(drop)
 }
 
 /// Signs `upn` in; a new account is tried again while the directory does

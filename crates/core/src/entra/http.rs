@@ -134,7 +134,7 @@ impl HttpClient {
     /// Sends the request `make` builds (anew for each attempt, so signed
     /// assertions are fresh) until it gets an answer that is not worth
     /// retrying. For requests that may be repeated: reads, token requests,
-    /// upserts. `not_replicated` names answers that mean "exists, but not
+    /// updates. `not_replicated` names answers that mean "exists, but not
     /// visible yet"; those are retried within the replication budget, then
     /// returned as they are for the caller to report.
     pub async fn send(
@@ -146,7 +146,7 @@ impl HttpClient {
     }
 
     /// [`send`](Self::send) for a write that must not be repeated blindly (a
-    /// POST that creates something): throttling (429) and "not replicated yet"
+    /// create, by POST or by upsert): throttling (429) and "not replicated yet"
     /// answers are retried, since the write was not done; anything after
     /// which it may have been done is [`EntraError::Ambiguous`].
     pub async fn send_write(

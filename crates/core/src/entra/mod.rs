@@ -79,7 +79,7 @@ pub enum EntraError {
     #[error("Microsoft Graph answered {status} {code}: {message}")]
     Graph {
         status: u16,
-        code: String,
+        code: graph::GraphCode,
         message: String,
     },
     #[error("cannot reach {url}: {why}")]
@@ -113,6 +113,14 @@ impl EntraError {
     pub fn aadsts(&self) -> Option<u32> {
         match self {
             EntraError::Token { aadsts, .. } => *aadsts,
+            _ => None,
+        }
+    }
+
+    /// What Graph's error code says, for an error Graph answered.
+    pub fn graph_code(&self) -> Option<&graph::GraphCode> {
+        match self {
+            EntraError::Graph { code, .. } => Some(code),
             _ => None,
         }
     }
