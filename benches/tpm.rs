@@ -4,7 +4,8 @@
 //! store, sign the client assertion, get a token from the in-process sandbox
 //! on loopback) with the software store and with the TPM store on swtpm.
 
-#[path = "../tests/tpm_support/mod.rs"]
+#[path = "../tests/harness/swtpm.rs"]
+#[allow(dead_code)]
 mod tpm_support;
 
 use entra_connect::domain::{ConnectionInputs, Method};

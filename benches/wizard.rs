@@ -4,7 +4,8 @@
 //! release binary), and the render time of each page at 120x40 (through the
 //! library, with ratatui's `TestBackend`).
 
-#[path = "../tests/tmux/mod.rs"]
+#[path = "../tests/harness/terminal.rs"]
+#[allow(dead_code)]
 mod tmux;
 
 use entra_connect::domain::{ConnectionInputs, Method};

@@ -30,10 +30,3 @@ ensure_cargo() {
     fi
     command -v cargo >/dev/null || { echo "error: cargo (the Rust toolchain) is required; install it with rustup" >&2; exit 1; }
 }
-
-# cargo-deb builds the Debian package (scripts/package and its test).
-ensure_cargo_deb() {
-    command -v cargo-deb >/dev/null && return 0
-    say "installing cargo-deb"
-    cargo install --locked --quiet cargo-deb
-}

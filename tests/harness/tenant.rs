@@ -1,0 +1,358 @@
+//! Helpers shared by the sandbox tests: a sandbox per test on loopback, sign-in,
+//! application registration through Graph, and client assertions built here
+//! with jsonwebtoken (independent of the tool's own client).
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use entra_connect::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+
+pub const GRAPH_CLI: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
+pub const SYNC_APP_ID: &str = "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016";
+pub const SYNC_ROLE_ID: &str = "2f6f2d6a-4f5c-4bd2-9d44-e1f2a8f3c601";
+pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
+pub const SYNC_SCOPE: &str = "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016/.default";
+
+pub async fn start() -> SandboxHandle {
+    start_with(SandboxConfig::default()).await
+}
+
+pub async fn start_with(config: SandboxConfig) -> SandboxHandle {
+    Sandbox::start(config).await.expect("sandbox starts")
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client")
+}
+
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// POSTs a form to the token endpoint: (status, JSON body).
+pub async fn token_request(sb: &SandboxHandle, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    post_form(&sb.token_endpoint(), form).await
+}
+
+pub async fn post_form(url: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let response = http()
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .expect("token request");
+    let status = response.status();
+    (status, response.json().await.expect("JSON body"))
+}
+
+/// The AADSTS number of a token endpoint error body.
+pub fn aadsts(body: &Value) -> u64 {
+    let code = body["error_codes"][0].as_u64().unwrap_or(0);
+    let description = body["error_description"].as_str().unwrap_or_default();
+    assert!(
+        description.starts_with(&format!("AADSTS{code}:")),
+        "error_description should start with the code: {body}"
+    );
+    code
+}
+
+pub async fn password_grant(
+    sb: &SandboxHandle,
+    upn: &str,
+    password: &str,
+    scope: &str,
+) -> (StatusCode, Value) {
+    token_request(
+        sb,
+        &[
+            ("grant_type", "password"),
+            ("client_id", GRAPH_CLI),
+            ("username", upn),
+            ("password", password),
+            ("scope", scope),
+        ],
+    )
+    .await
+}
+
+/// A Graph token for a seeded user (by the part before the @).
+pub async fn user_token(sb: &SandboxHandle, name: &str) -> String {
+    let user = sb.user(name).expect("seeded user");
+    let (status, body) = password_grant(sb, &user.upn, &user.password, GRAPH_SCOPE).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["access_token"].as_str().expect("token").to_string()
+}
+
+pub async fn admin_token(sb: &SandboxHandle) -> String {
+    user_token(sb, "hybrid.admin").await
+}
+
+/// A Graph call: (status, JSON body or Null).
+pub async fn graph(
+    sb: &SandboxHandle,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let url = if path.starts_with("http") {
+        path.to_string()
+    } else {
+        format!("{}{path}", sb.graph_url)
+    };
+    let mut request = http().request(method, url).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("graph request");
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, value)
+}
+
+/// An RSA 2048 key and its self-signed certificate, made by the test.
+pub struct TestCert {
+    pub der: Vec<u8>,
+    pub encoding: EncodingKey,
+}
+
+impl TestCert {
+    pub fn new() -> TestCert {
+        let key =
+            rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
+                .expect("RSA key");
+        let der = entra_connect::keys::self_signed(&key, 30).expect("certificate");
+        let encoding = EncodingKey::from_rsa_pem(key.serialize_pem().as_bytes()).expect("PKCS#8");
+        TestCert { der, encoding }
+    }
+
+    pub fn x5t_s256(&self) -> String {
+        URL_SAFE_NO_PAD.encode(Sha256::digest(&self.der))
+    }
+
+    pub fn x5t(&self) -> String {
+        use sha1::Digest as _;
+        URL_SAFE_NO_PAD.encode(sha1::Sha1::digest(&self.der))
+    }
+
+    pub fn key_base64(&self) -> String {
+        STANDARD.encode(&self.der)
+    }
+
+    pub fn key_credential(&self) -> Value {
+        json!({ "type": "AsymmetricX509Cert", "usage": "Verify", "key": self.key_base64() })
+    }
+
+    /// Signs `claims` with PS256, naming the certificate by x5t#S256.
+    pub fn sign(&self, claims: &Value) -> String {
+        self.sign_with(Algorithm::PS256, claims)
+    }
+
+    pub fn sign_with(&self, alg: Algorithm, claims: &Value) -> String {
+        let mut header = Header::new(alg);
+        header.typ = Some("JWT".into());
+        header.x5t_s256 = Some(self.x5t_s256());
+        jsonwebtoken::encode(&header, claims, &self.encoding).expect("signing")
+    }
+
+    /// Client assertion claims as the platform documents them.
+    pub fn assertion_claims(&self, sb: &SandboxHandle, client_id: &str) -> Value {
+        let now = now();
+        json!({
+            "aud": sb.token_endpoint(),
+            "iss": client_id,
+            "sub": client_id,
+            "jti": uuid::Uuid::new_v4().to_string(),
+            "nbf": now,
+            "iat": now,
+            "exp": now + 600,
+        })
+    }
+
+    pub fn assertion(&self, sb: &SandboxHandle, client_id: &str) -> String {
+        self.sign(&self.assertion_claims(sb, client_id))
+    }
+
+    /// A proof of possession for addKey/removeKey on the application `object_id`.
+    pub fn proof(&self, object_id: &str) -> String {
+        let now = now();
+        self.sign_with(
+            Algorithm::RS256,
+            &json!({
+                "aud": "00000002-0000-0000-c000-000000000000",
+                "iss": object_id,
+                "nbf": now,
+                "exp": now + 600,
+            }),
+        )
+    }
+}
+
+impl Default for TestCert {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// An application registered through Graph, with its service principal.
+pub struct App {
+    pub object_id: String,
+    pub app_id: String,
+    pub sp_id: String,
+}
+
+pub async fn create_app(
+    sb: &SandboxHandle,
+    token: &str,
+    name: &str,
+    keys: Vec<Value>,
+) -> (String, String) {
+    let (status, body) = graph(
+        sb,
+        token,
+        Method::POST,
+        "/applications",
+        Some(json!({ "displayName": name, "signInAudience": "AzureADMyOrg", "keyCredentials": keys })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    (
+        body["id"].as_str().expect("id").to_string(),
+        body["appId"].as_str().expect("appId").to_string(),
+    )
+}
+
+pub async fn create_sp(sb: &SandboxHandle, token: &str, app_id: &str) -> String {
+    let (status, body) = graph(
+        sb,
+        token,
+        Method::POST,
+        "/servicePrincipals",
+        Some(json!({ "appId": app_id })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["id"].as_str().expect("id").to_string()
+}
+
+/// Registers an application with `cert`, its service principal, and the
+/// synchronization service's app role.
+pub async fn register_app(sb: &SandboxHandle, cert: &TestCert) -> App {
+    register_app_with_key(sb, cert.key_credential()).await
+}
+
+/// [`register_app`] with the key credential `key` (a certificate's DER, in
+/// Graph's keyCredential form).
+pub async fn register_app_with_key(sb: &SandboxHandle, key: Value) -> App {
+    let token = admin_token(sb).await;
+    let (object_id, app_id) = create_app(
+        sb,
+        &token,
+        "ConnectSyncProvisioning_TEST_0123456789ab",
+        vec![key],
+    )
+    .await;
+    let sp_id = create_sp(sb, &token, &app_id).await;
+    let (status, sync) = graph(
+        sb,
+        &token,
+        Method::GET,
+        &format!("/servicePrincipals(appId='{SYNC_APP_ID}')"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{sync}");
+    let (status, body) = graph(
+        sb,
+        &token,
+        Method::POST,
+        &format!("/servicePrincipals/{sp_id}/appRoleAssignments"),
+        Some(json!({
+            "principalId": sp_id,
+            "resourceId": sync["id"],
+            "appRoleId": SYNC_ROLE_ID,
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    App {
+        object_id,
+        app_id,
+        sp_id,
+    }
+}
+
+pub async fn client_credentials(
+    sb: &SandboxHandle,
+    client_id: &str,
+    assertion: &str,
+    scope: &str,
+) -> (StatusCode, Value) {
+    token_request(
+        sb,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", assertion),
+            ("scope", scope),
+        ],
+    )
+    .await
+}
+
+/// The claims of a JWT, unverified (the tests check what the sandbox put there).
+pub fn claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("JWT payload");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON")
+}
+
+/// The flags that point a command at the sandbox `sb`.
+pub fn connection(sb: &SandboxHandle) -> Vec<String> {
+    vec![
+        "--tenant".into(),
+        sb.tenant_id.clone(),
+        "--authority-host".into(),
+        sb.authority_host.clone(),
+        "--graph-url".into(),
+        sb.graph_url.clone(),
+    ]
+}
+
+/// Every application of this tool in the tenant (all pages), as an administrator reads them.
+pub async fn provisioning_apps(sb: &SandboxHandle) -> Vec<Value> {
+    let token = admin_token(sb).await;
+    let mut apps = Vec::new();
+    let mut next =
+        "/applications?$filter=startswith(displayName,'ConnectSyncProvisioning_')".to_string();
+    loop {
+        let (status, page) = graph(sb, &token, Method::GET, &next, None).await;
+        assert!(status.is_success(), "{page}");
+        apps.extend(page["value"].as_array().expect("a page").iter().cloned());
+        match page["@odata.nextLink"].as_str() {
+            Some(link) => next = link.to_string(),
+            None => return apps,
+        }
+    }
+}

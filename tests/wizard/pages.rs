@@ -1,0 +1,1814 @@
+//! The wizard without a terminal: the state machine driven by messages (update
+//! tests), and every page rendered on ratatui's TestBackend at 80x24 and
+//! 120x40 (insta snapshots in the top-level `snapshots/` folder). Clock, ids
+//! and certificates are fixed here, so snapshots hold no real dates or secrets.
+
+use entra_connect::domain::{
+    ApplicationCredential, CertificateHash, ConnectionInputs, ConnectorIdentityType, ManagedBy,
+    Method, MethodAnswer, SchedulerSettings, SignInAnswer, StoreKind,
+};
+use entra_connect::engine::doctor::{Finding, Verdict};
+use entra_connect::engine::onboard::Onboard;
+use entra_connect::engine::permissions::{self, Grantee};
+use entra_connect::engine::progress::{Progress, StepStatus};
+use entra_connect::engine::remove_key::{RemoveKey, RemovedKey};
+use entra_connect::engine::rotate::{
+    NewCertificate, OldKeyRemoval, Rotate, Rotation, RotationPath,
+};
+use entra_connect::engine::service_account::{
+    AccountUse, RemoveServiceAccount, RollBack, RolledBack, SyncAccount,
+};
+use entra_connect::engine::{
+    ApplicationKey, CertificateSection, ConfigurationReport, EngineError, KeyOrigin,
+    OperationRequest, Outcome, Plan, PlannedStep, Target,
+};
+use entra_connect::entra::{EntraError, Secret};
+use entra_connect::keys::{CertificateInfo, KeyError, StoredCertificate, TpmInfo, TpmUnavailable};
+use entra_connect::tui::app::{self, Model};
+use entra_connect::tui::model::{
+    Command, Context, EngineEvent, Failure, Message, OpId, Task, TpmCheck, WizardData,
+};
+use entra_connect::tui::pages::Page;
+use entra_connect::tui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::sync::Arc;
+use time::macros::datetime;
+
+const NOW: time::OffsetDateTime = datetime!(2026-11-24 12:00 UTC);
+
+fn hash(fill: &str) -> CertificateHash {
+    fill.repeat(32).parse().unwrap()
+}
+
+fn certificate(
+    fill: &str,
+    subject: &str,
+    not_after: time::OffsetDateTime,
+    has_key: bool,
+) -> StoredCertificate {
+    StoredCertificate {
+        info: CertificateInfo {
+            sha256: hash(fill),
+            thumbprint: fill.repeat(20),
+            subject: subject.into(),
+            issuer: subject.into(),
+            serial_number: "0123456789ABCDEF".into(),
+            not_before: datetime!(2026-01-01 00:00 UTC),
+            not_after,
+            key_algorithm: "RSA".into(),
+            key_bits: 2048,
+            signature_algorithm: "sha256WithRSAEncryption".into(),
+            der: Vec::new(),
+            rsa_public_key: Vec::new(),
+        },
+        store: StoreKind::Software,
+        has_private_key: has_key,
+    }
+}
+
+fn context(configured: ConnectorIdentityType) -> Context {
+    Context {
+        configured: Some(configured),
+        tpm: TpmCheck::NotFound(no_tpm()),
+        certificates: vec![
+            certificate(
+                "AB",
+                "CN=Contoso Sync",
+                datetime!(2027-06-01 00:00 UTC),
+                true,
+            ),
+            certificate("CD", "CN=Old Sync", datetime!(2026-03-01 00:00 UTC), true),
+            certificate("EF", "CN=Keyless", datetime!(2027-06-01 00:00 UTC), false),
+        ],
+        configuration: Some(ConfigurationReport {
+            identity_type: configured,
+            installation_id: "0123456789ab".into(),
+            service_account: (configured == ConnectorIdentityType::ServiceAccount)
+                .then(|| "Sync_CONNECT01_0123456789ab@contoso.onmicrosoft.com".into()),
+            rollback_service_account: (configured == ConnectorIdentityType::Application)
+                .then(|| "Sync_CONNECT01_0123456789ab@contoso.onmicrosoft.com".into()),
+            tenant_id: (configured == ConnectorIdentityType::Application)
+                .then(|| "5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f".into()),
+            application_id: (configured == ConnectorIdentityType::Application)
+                .then(|| "11111111-2222-3333-4444-555555555555".into()),
+            service_principal_id: None,
+            application_managed_by: None,
+            certificate: (configured == ConnectorIdentityType::Application).then(|| {
+                CertificateSection {
+                    managed_by: ManagedBy::EntraConnect,
+                    automatic_rotation_enabled: true,
+                    key_store: StoreKind::Software,
+                    sha256_hash: hash("AB").to_string(),
+                    details: Some(
+                        certificate(
+                            "AB",
+                            "CN=Entra Connect Sync Provisioning",
+                            datetime!(2027-06-01 00:00 UTC),
+                            true,
+                        )
+                        .info,
+                    ),
+                }
+            }),
+            application_keys: None,
+        }),
+        scheduler: SchedulerSettings::default(),
+        sandbox: None,
+        now: NOW,
+    }
+}
+
+/// What the background probe answers on a machine without a TPM.
+fn no_tpm() -> TpmUnavailable {
+    TpmUnavailable {
+        tcti: "device:/dev/tpmrm0".into(),
+        why: "/dev/tpmrm0 does not exist: this machine shows no TPM".into(),
+    }
+}
+
+fn a_tpm() -> TpmInfo {
+    TpmInfo {
+        tcti: "device:/dev/tpmrm0".into(),
+        manufacturer: "MSFT".into(),
+    }
+}
+
+fn data() -> WizardData {
+    WizardData {
+        connection: ConnectionInputs {
+            tenant: Some("contoso.onmicrosoft.com".parse().unwrap()),
+            ..ConnectionInputs::default()
+        },
+        upn: Some(ADMIN.parse().unwrap()),
+        ..WizardData::default()
+    }
+}
+
+const ADMIN: &str = "admin@contoso.onmicrosoft.com";
+
+fn first_pass() -> Model {
+    Model::new(
+        context(ConnectorIdentityType::None),
+        data(),
+        Theme { color: false },
+    )
+}
+
+fn key(code: KeyCode) -> Message {
+    Message::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn ctrl_c() -> Message {
+    Message::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))
+}
+
+fn send(model: &mut Model, message: Message) -> Option<Command> {
+    app::update(model, message)
+}
+
+/// What the running engine task reports (the model's current task).
+fn engine(model: &mut Model, event: EngineEvent) -> Option<Command> {
+    let op = model.running.expect("an engine task is running");
+    send(model, Message::Engine(op, event))
+}
+
+fn failure(error: EngineError) -> Failure {
+    Arc::new(error)
+}
+
+fn graph_403() -> Failure {
+    failure(EngineError::Entra(EntraError::Graph {
+        status: 403,
+        code: "Authorization_RequestDenied".into(),
+        message: "Insufficient privileges to complete the operation.".into(),
+    }))
+}
+
+fn onboarding() -> OperationRequest {
+    OperationRequest::Onboard(Onboard {
+        method: Method::Managed,
+        password_writeback: false,
+    })
+}
+
+fn type_text(model: &mut Model, text: &str) {
+    for c in text.chars() {
+        send(model, key(KeyCode::Char(c)));
+    }
+}
+
+fn clear(model: &mut Model, count: usize) {
+    for _ in 0..count {
+        send(model, key(KeyCode::Backspace));
+    }
+}
+
+fn title(model: &Model) -> &'static str {
+    match model.page {
+        Page::Welcome(_) => "welcome",
+        Page::Connect(_) => "connect",
+        Page::SignIn(_) => "sign-in",
+        Page::Method(_) => "method",
+        Page::Certificate(_) => "certificate",
+        Page::AppId(_) => "app-id",
+        Page::Options(_) => "options",
+        Page::Ready(_) => "ready",
+        Page::Configuring(_) => "configuring",
+        Page::Done(_) => "done",
+        Page::Tasks(_) => "tasks",
+        Page::ViewConfig(_) => "view-config",
+        Page::Scheduler(_) => "scheduler",
+        Page::Doctor(_) => "doctor",
+        Page::Rotate(_) => "rotate",
+        Page::Keys(_) => "keys",
+        Page::RollBack(_) => "rollback",
+        Page::SyncAccounts(_) => "sync-accounts",
+    }
+}
+
+/// One step of a plan the tests make up.
+fn planned(name: &'static str, title: &'static str, detail: &str, changes: bool) -> PlannedStep {
+    PlannedStep {
+        name,
+        title,
+        detail: detail.into(),
+        changes,
+        done_earlier: false,
+    }
+}
+
+fn plan() -> Plan {
+    Plan {
+        request: onboarding(),
+        target: Target {
+            tenant: "contoso.onmicrosoft.com".into(),
+            admin_upn: ADMIN.into(),
+        },
+        steps: vec![
+            planned(
+                "sign-in",
+                "Sign in as Hybrid Identity Administrator",
+                "Sign in as admin@contoso.onmicrosoft.com to tenant contoso.onmicrosoft.com and check the account holds Hybrid Identity Administrator (or Global Administrator)",
+                false,
+            ),
+            planned(
+                "disable-scheduler",
+                "Disable the sync scheduler for the change",
+                "Turn sync cycles off during the change (SyncCycleEnabled is true) and put them back as they were afterwards",
+                true,
+            ),
+            planned(
+                "certificate",
+                "Prepare the certificate",
+                "Create an RSA 2048 key and a self-signed certificate CN=Entra Connect Sync Provisioning, valid 180 days, in the software key store (no TPM)",
+                true,
+            ),
+            planned(
+                "application",
+                "Register this server's application",
+                "Register the application ConnectSyncProvisioning_CONNECT01_0123456789ab in tenant contoso.onmicrosoft.com (this organization only) with the certificate, unless it exists there already with it",
+                true,
+            ),
+            planned(
+                "service-principal",
+                "Create the application's service principal",
+                "Create its service principal, unless it has one",
+                true,
+            ),
+            planned(
+                "app-roles",
+                "Grant the synchronization permissions",
+                "Grant it ADSynchronization.ReadWrite.All (Microsoft Entra AD Synchronization Service)",
+                true,
+            ),
+            planned(
+                "verify-token",
+                "Sign in as the application for the synchronization service",
+                "Acquire a token for the synchronization service with the certificate, waiting for Entra to replicate a new application",
+                false,
+            ),
+            planned(
+                "save-credential",
+                "Switch the connector to application identity",
+                "Switch the connector credential from None to Application",
+                true,
+            ),
+        ],
+    }
+}
+
+fn onboarded() -> Outcome {
+    Outcome::Credential(ApplicationCredential {
+        tenant_id: "5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f".into(),
+        application_id: "11111111-2222-3333-4444-555555555555".into(),
+        service_principal_id: "22222222-3333-4444-5555-666666666666".into(),
+        certificate_sha256: hash("AB"),
+        key_store: StoreKind::Software,
+        application_managed_by: ManagedBy::EntraConnect,
+        certificate_managed_by: ManagedBy::EntraConnect,
+        configured_at: NOW,
+    })
+}
+
+/// Drives a first pass up to the page `until` ("sign-in", "method", "ready", ...).
+fn drive_to(model: &mut Model, until: &str) {
+    type Step = (&'static str, fn(&mut Model));
+    let steps: [Step; 6] = [
+        ("connect", |m| {
+            send(m, key(KeyCode::Enter));
+        }),
+        ("sign-in", |m| {
+            send(m, key(KeyCode::Enter));
+        }),
+        ("method", |m| {
+            send(m, key(KeyCode::Enter));
+            engine(m, EngineEvent::SignedIn(Ok(ADMIN.into())));
+        }),
+        ("options", |m| {
+            send(m, key(KeyCode::Enter));
+        }),
+        ("ready", |m| {
+            send(m, key(KeyCode::Enter));
+            send(m, Message::Planned(Ok(plan())));
+        }),
+        ("configuring", |m| {
+            send(m, key(KeyCode::Enter));
+        }),
+    ];
+    for (page, step) in steps {
+        step(model);
+        assert_eq!(title(model), page);
+        if page == until {
+            return;
+        }
+    }
+}
+
+fn render(model: &Model, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| app::view(model, frame)).unwrap();
+    terminal.backend().to_string()
+}
+
+/// Snapshots `model` at 80x24 and 120x40 as `<name>@80x24` and `<name>@120x40`.
+fn snapshot(name: &str, model: &Model) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../../snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| {
+        insta::assert_snapshot!(format!("{name}@80x24"), render(model, 80, 24));
+        insta::assert_snapshot!(format!("{name}@120x40"), render(model, 120, 40));
+    });
+}
+
+// --- update tests ------------------------------------------------------------------
+
+#[test]
+fn first_pass_starts_at_welcome_and_second_pass_at_tasks() {
+    assert_eq!(title(&first_pass()), "welcome");
+    for configured in [
+        ConnectorIdentityType::ServiceAccount,
+        ConnectorIdentityType::Application,
+    ] {
+        let model = Model::new(context(configured), data(), Theme { color: false });
+        assert_eq!(title(&model), "tasks");
+    }
+}
+
+/// The TPM is asked in the background: the wizard opens saying so, asks the
+/// app loop for the probe, and the answer, a message, updates Welcome.
+#[test]
+fn the_tpm_answer_arrives_after_the_first_frame() {
+    let opening = || {
+        let mut model = first_pass();
+        model.context.tpm = TpmCheck::Checking;
+        model
+    };
+    let mut model = opening();
+    assert_eq!(model.init(), Some(Command::ProbeTpm));
+    let screen = render(&model, 120, 40);
+    assert!(
+        screen.contains("Checking whether a TPM answers"),
+        "{screen}"
+    );
+    assert!(!screen.contains("No TPM answers"), "{screen}");
+
+    // The answer changes only the TPM line, and keeps a notice shown.
+    model.notice = Some("Saved answers.toml".into());
+    assert_eq!(send(&mut model, Message::TpmProbed(Ok(a_tpm()))), None);
+    assert_eq!(model.context.tpm, TpmCheck::Found(a_tpm()));
+    let mut found = first_pass();
+    found.context.tpm = TpmCheck::Found(a_tpm());
+    found.notice = model.notice.clone();
+    assert_eq!(render(&model, 120, 40), render(&found, 120, 40));
+    assert!(
+        render(&model, 120, 40).contains("A TPM answers (device:/dev/tpmrm0, MSFT)"),
+        "{}",
+        render(&model, 120, 40)
+    );
+
+    let mut model = opening();
+    send(&mut model, Message::TpmProbed(Err(no_tpm())));
+    assert_eq!(render(&model, 120, 40), render(&first_pass(), 120, 40));
+
+    // A model that knows the answer asks nothing; the pages need not wait for it.
+    assert_eq!(first_pass().init(), None);
+    let mut model = opening();
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "connect");
+    send(&mut model, Message::TpmProbed(Err(no_tpm())));
+    assert_eq!(title(&model), "connect");
+    assert_eq!(model.context.tpm, TpmCheck::NotFound(no_tpm()));
+}
+
+#[test]
+fn back_navigation_keeps_entered_values() {
+    let mut model = first_pass();
+    send(&mut model, key(KeyCode::Enter));
+    clear(&mut model, 40);
+    type_text(&mut model, "fabrikam.onmicrosoft.com");
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "sign-in");
+    assert_eq!(
+        model.data.connection.tenant.as_ref().map(|t| t.as_str()),
+        Some("fabrikam.onmicrosoft.com")
+    );
+    send(&mut model, key(KeyCode::Esc));
+    assert_eq!(title(&model), "connect");
+    assert!(render(&model, 80, 24).contains("[fabrikam.onmicrosoft.com"));
+    send(&mut model, key(KeyCode::Esc));
+    assert_eq!(title(&model), "welcome");
+}
+
+#[test]
+fn an_invalid_tenant_is_refused_with_a_message() {
+    let mut model = first_pass();
+    send(&mut model, key(KeyCode::Enter));
+    clear(&mut model, 40);
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "connect");
+    assert!(render(&model, 100, 30).contains("\"\" is not a tenant: expected the tenant id"));
+    type_text(&mut model, "not a tenant");
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "connect");
+    assert!(
+        render(&model, 120, 30)
+            .contains("\"not a tenant\" is not a tenant: expected the tenant id")
+    );
+    snapshot("connect-invalid", &model);
+}
+
+#[test]
+fn sign_in_asks_the_engine_and_sends_a_password_only_when_chosen() {
+    let mut model = first_pass();
+    drive_to(&mut model, "sign-in");
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert_eq!(
+        command,
+        Some(Command::Start {
+            op: OpId(1),
+            task: Task::SignIn {
+                upn: ADMIN.parse().unwrap(),
+                password: None
+            }
+        })
+    );
+    assert!(model.wants_ticks(), "the spinner animates while waiting");
+    let refused = EntraError::Token {
+        status: 400,
+        code: "invalid_grant".into(),
+        aadsts: Some(50126),
+        description: "AADSTS50126: Error validating credentials.".into(),
+    };
+    engine(
+        &mut model,
+        EngineEvent::SignedIn(Err(failure(refused.into()))),
+    );
+    assert_eq!(title(&model), "sign-in");
+    assert!(!model.wants_ticks());
+    assert!(render(&model, 120, 30).contains("AADSTS50126"));
+
+    // Password: choose the method, type it (masked), Enter.
+    send(&mut model, key(KeyCode::BackTab));
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Tab));
+    send(&mut model, key(KeyCode::Tab));
+    type_text(&mut model, "Pa55word!");
+    let screen = render(&model, 100, 30);
+    assert!(
+        screen.contains("•••••••••") && !screen.contains("Pa55word!"),
+        "{screen}"
+    );
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert_eq!(
+        command,
+        Some(Command::Start {
+            op: OpId(2),
+            task: Task::SignIn {
+                upn: ADMIN.parse().unwrap(),
+                password: Some(Secret::new("Pa55word!"))
+            }
+        })
+    );
+    assert_eq!(model.data.sign_in, SignInAnswer::Password);
+}
+
+#[test]
+fn missing_consent_is_explained_on_the_sign_in_page() {
+    let mut model = first_pass();
+    drive_to(&mut model, "sign-in");
+    send(&mut model, key(KeyCode::Enter));
+    let grantee = Grantee {
+        upn: ADMIN.into(),
+        client_id: "14d82eec-204b-4c2f-b7e8-296a70dab67e".into(),
+        tenant: "contoso.onmicrosoft.com".into(),
+        authority_host: "https://login.microsoftonline.com".into(),
+    };
+    let missing = grantee.consent(permissions::REGISTER.scopes);
+    let refused = failure(EngineError::ConsentMissing(Box::new(missing)));
+    engine(&mut model, EngineEvent::SignedIn(Err(refused)));
+    assert_eq!(title(&model), "sign-in");
+    let screen = render(&model, 120, 40);
+    for expected in [
+        "has no admin consent in this tenant for User.Read,",
+        "Privileged Role Administrator",
+        "adminconsent?client_id=14d82eec-204b-4c2f-b7e8-296a70dab67e",
+        "--admin-client-id",
+    ] {
+        assert!(screen.contains(expected), "{expected:?} in {screen}");
+    }
+    snapshot("sign-in-consent-missing", &model);
+    // At 80x24 the explanation runs past the page: PgDn shows the rest.
+    for _ in 0..3 {
+        send(&mut model, key(KeyCode::PageDown));
+    }
+    let screen = render(&model, 80, 24);
+    assert!(screen.contains("--admin-client-id"), "{screen}");
+    snapshot("sign-in-consent-missing-scrolled", &model);
+}
+
+#[test]
+fn an_account_without_at_sign_is_refused() {
+    let mut model = first_pass();
+    drive_to(&mut model, "sign-in");
+    clear(&mut model, 60);
+    type_text(&mut model, "admin");
+    assert_eq!(send(&mut model, key(KeyCode::Enter)), None);
+    assert!(render(&model, 120, 30).contains("\"admin\" is not a user principal name"));
+    snapshot("sign-in-invalid", &model);
+}
+
+#[test]
+fn managed_goes_straight_to_options_and_ready_builds_the_plan() {
+    let mut model = first_pass();
+    drive_to(&mut model, "method");
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "options");
+    send(&mut model, key(KeyCode::Char(' ')));
+    assert!(model.data.password_writeback);
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "ready");
+    assert_eq!(
+        command,
+        Some(Command::Plan(OperationRequest::Onboard(Onboard {
+            method: Method::Managed,
+            password_writeback: true,
+        })))
+    );
+    send(&mut model, Message::Planned(Ok(plan())));
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert_eq!(
+        command,
+        Some(Command::Start {
+            op: OpId(2),
+            task: Task::Run(plan())
+        })
+    );
+    assert_eq!(title(&model), "configuring");
+}
+
+#[test]
+fn byoc_picks_a_usable_certificate_only() {
+    let mut model = first_pass();
+    drive_to(&mut model, "method");
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "certificate");
+    // The expired one is refused with its reason.
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "certificate");
+    let screen = render(&model, 120, 40);
+    assert!(
+        screen.contains("Cannot be used: it expired on 2026-03-01T00:00:00Z"),
+        "{screen}"
+    );
+    assert!(screen.contains("Choose a usable certificate"), "{screen}");
+    snapshot("certificate-refused", &model);
+    send(&mut model, key(KeyCode::Up));
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "options");
+    assert_eq!(model.data.method, MethodAnswer::Byoc);
+    assert_eq!(model.data.certificate, Some(hash("AB")));
+    send(&mut model, key(KeyCode::Esc));
+    assert_eq!(
+        title(&model),
+        "certificate",
+        "back from options returns to the picker"
+    );
+}
+
+#[test]
+fn byoa_asks_for_a_guid_application_id() {
+    let mut model = first_pass();
+    drive_to(&mut model, "method");
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Enter));
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "app-id");
+    type_text(&mut model, "my-app");
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "app-id");
+    assert!(render(&model, 120, 30).contains("\"my-app\" is not an application id"));
+    snapshot("app-id-invalid", &model);
+    clear(&mut model, 6);
+    type_text(&mut model, "11111111-2222-3333-4444-555555555555");
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "options");
+    let app_id = "11111111-2222-3333-4444-555555555555";
+    assert_eq!(
+        model.data.app_id.as_ref().map(|id| id.as_str()),
+        Some(app_id)
+    );
+    let answers = model.data.answers().unwrap();
+    assert_eq!(answers.method, MethodAnswer::Byoa);
+    assert_eq!(
+        answers.application_app_id.as_ref().map(|id| id.as_str()),
+        Some(app_id)
+    );
+}
+
+#[test]
+fn ctrl_c_asks_first_and_cancels_a_running_change() {
+    let mut model = first_pass();
+    assert_eq!(send(&mut model, ctrl_c()), None);
+    assert!(model.confirm_quit && !model.quit);
+    assert!(render(&model, 80, 24).contains("Quit the wizard? (y/n)"));
+    send(&mut model, key(KeyCode::Char('n')));
+    assert!(!model.confirm_quit && !model.quit);
+    assert_eq!(title(&model), "welcome");
+
+    drive_to(&mut model, "configuring");
+    send(&mut model, ctrl_c());
+    assert!(
+        render(&model, 120, 30)
+            .contains("Quit and cancel the running change? The scheduler is put back. (y/n)")
+    );
+    let running = model.running.expect("the change runs");
+    assert_eq!(
+        send(&mut model, key(KeyCode::Char('y'))),
+        Some(Command::Cancel(running))
+    );
+    assert!(model.quit);
+}
+
+#[test]
+fn a_failed_step_offers_retry_back_and_quit() {
+    let mut model = first_pass();
+    drive_to(&mut model, "configuring");
+    engine(&mut model, EngineEvent::Finished(Err(graph_403())));
+    assert_eq!(title(&model), "configuring");
+    assert!(!model.wants_ticks());
+    let retry = send(&mut model, key(KeyCode::Char('r')));
+    assert_eq!(
+        retry,
+        Some(Command::Start {
+            op: OpId(3),
+            task: Task::Run(plan())
+        })
+    );
+    engine(&mut model, EngineEvent::Finished(Err(graph_403())));
+    // Back asks for the plan again, worked out from the server as it now is,
+    // and Ready shows it.
+    let back = send(&mut model, key(KeyCode::Char('b')));
+    assert_eq!(title(&model), "ready");
+    assert_eq!(back, Some(Command::Plan(onboarding())));
+    assert!(render(&model, 120, 40).contains("Working out the changes"));
+    // The failed run had made its certificate: the plan says it is kept.
+    let mut resuming = plan();
+    resuming.steps[2].done_earlier = true;
+    send(&mut model, Message::Planned(Ok(resuming.clone())));
+    let screen = render(&model, 120, 40);
+    for expected in [
+        "stopped part way",
+        "1. Sign in as Hybrid Identity Administrator (no change)",
+        "3. Prepare the certificate (done in an earlier run)",
+        "8. Switch the connector to application identity",
+    ] {
+        assert!(screen.contains(expected), "{expected:?} in {screen}");
+    }
+    snapshot("ready-after-failure", &model);
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert_eq!(
+        command,
+        Some(Command::Start {
+            op: OpId(4),
+            task: Task::Run(resuming)
+        })
+    );
+    assert_eq!(title(&model), "configuring");
+}
+
+#[test]
+fn a_result_of_a_cancelled_or_replaced_task_is_dropped() {
+    let mut model = first_pass();
+    drive_to(&mut model, "configuring");
+    let current = model.running.expect("the change runs");
+    let stale = OpId(current.0 - 1);
+    send(
+        &mut model,
+        Message::Engine(stale, EngineEvent::Finished(Ok(onboarded()))),
+    );
+    assert_eq!(
+        title(&model),
+        "configuring",
+        "a stale result changes nothing"
+    );
+    assert_eq!(model.running, Some(current));
+    engine(&mut model, EngineEvent::Finished(Ok(onboarded())));
+    assert_eq!(title(&model), "done");
+    assert_eq!(model.running, None);
+}
+
+#[test]
+fn second_pass_tasks_follow_the_credential() {
+    let service_account = Model::new(
+        context(ConnectorIdentityType::ServiceAccount),
+        data(),
+        Theme { color: false },
+    );
+    assert!(
+        render(&service_account, 100, 30).contains("Configure application-based authentication")
+    );
+    let mut application = Model::new(
+        context(ConnectorIdentityType::Application),
+        data(),
+        Theme { color: false },
+    );
+    assert!(!render(&application, 100, 30).contains("Configure application-based authentication"));
+    // Check this server: the checks are asked for on entering, and shown.
+    for _ in 0..5 {
+        send(&mut application, key(KeyCode::Down));
+    }
+    let command = send(&mut application, key(KeyCode::Enter));
+    assert_eq!(title(&application), "doctor");
+    assert_eq!(command, Some(Command::Doctor));
+    assert!(render(&application, 100, 30).contains("Checking: endpoints"));
+    send(&mut application, Message::Doctored(findings()));
+    let screen = render(&application, 120, 40);
+    assert!(screen.contains("[WARN] key store"), "{screen}");
+    assert!(
+        screen.contains("fix: synchronize this server's clock (NTP)"),
+        "{screen}"
+    );
+    send(&mut application, key(KeyCode::Esc));
+    assert_eq!(title(&application), "tasks");
+    for _ in 0..6 {
+        send(&mut application, key(KeyCode::Down));
+    }
+    send(&mut application, key(KeyCode::Enter));
+    assert_eq!(title(&application), "scheduler");
+    assert_eq!(
+        send(&mut application, key(KeyCode::Char('s'))),
+        Some(Command::SetScheduler {
+            sync_cycle_enabled: Some(false),
+            maintenance_enabled: None
+        })
+    );
+    send(&mut application, key(KeyCode::Esc));
+    send(&mut application, key(KeyCode::Up));
+    send(&mut application, key(KeyCode::Up));
+    send(&mut application, key(KeyCode::Enter));
+    assert_eq!(title(&application), "view-config");
+    send(&mut application, key(KeyCode::Char('e')));
+    let command = send(&mut application, key(KeyCode::Enter));
+    assert_eq!(
+        command,
+        Some(Command::Export("entra-connect-configuration.json".into()))
+    );
+}
+
+// --- snapshots of every page in its states --------------------------------------------
+
+#[test]
+fn snapshots_first_pass() {
+    let mut with_tpm = first_pass();
+    with_tpm.context.tpm = TpmCheck::Found(a_tpm());
+    snapshot("welcome-tpm", &with_tpm);
+    let mut checking = first_pass();
+    checking.context.tpm = TpmCheck::Checking;
+    snapshot("welcome-checking", &checking);
+    let mut model = first_pass();
+    snapshot("welcome", &model);
+    send(&mut model, key(KeyCode::Enter));
+    snapshot("connect", &model);
+    send(&mut model, key(KeyCode::Enter));
+    snapshot("sign-in", &model);
+    send(&mut model, key(KeyCode::Enter));
+    snapshot("sign-in-starting", &model);
+    engine(
+        &mut model,
+        EngineEvent::Progress(Progress::SignInCode {
+            verification_uri: "https://microsoft.com/devicelogin".into(),
+            user_code: "F7K2QWXZ9".into(),
+            expires_in_seconds: 900,
+        }),
+    );
+    for _ in 0..23 {
+        send(&mut model, Message::Tick);
+    }
+    snapshot("sign-in-waiting", &model);
+    engine(
+        &mut model,
+        EngineEvent::SignedIn(Err(failure(EntraError::DeviceCodeDeclined.into()))),
+    );
+    snapshot("sign-in-failed", &model);
+    send(&mut model, key(KeyCode::Enter));
+    engine(&mut model, EngineEvent::SignedIn(Ok(ADMIN.into())));
+    snapshot("method", &model);
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Enter));
+    snapshot("certificate", &model);
+    send(&mut model, key(KeyCode::Enter));
+    send(&mut model, key(KeyCode::Char(' ')));
+    snapshot("options", &model);
+    send(&mut model, key(KeyCode::Enter));
+    snapshot("ready-planning", &model);
+    send(&mut model, Message::Planned(Ok(plan())));
+    snapshot("ready", &model);
+    send(&mut model, key(KeyCode::Char('s')));
+    snapshot("ready-save-answers", &model);
+    send(&mut model, key(KeyCode::Esc));
+    send(&mut model, key(KeyCode::Enter));
+    let step = |name, title, status| {
+        EngineEvent::Progress(Progress::Step {
+            operation: "op".into(),
+            step: name,
+            title,
+            status,
+        })
+    };
+    engine(
+        &mut model,
+        step(
+            "sign-in",
+            "Sign in as Hybrid Identity Administrator",
+            StepStatus::Done {
+                detail: "signed in as admin@contoso.onmicrosoft.com".into(),
+            },
+        ),
+    );
+    engine(
+        &mut model,
+        step(
+            "disable-scheduler",
+            "Disable the sync scheduler for the change",
+            StepStatus::Done {
+                detail: "SyncCycleEnabled was true, now false until the change is done".into(),
+            },
+        ),
+    );
+    engine(
+        &mut model,
+        step(
+            "certificate",
+            "Prepare the certificate",
+            StepStatus::AlreadyDone,
+        ),
+    );
+    engine(
+        &mut model,
+        step(
+            "application",
+            "Register this server's application",
+            StepStatus::Running,
+        ),
+    );
+    for _ in 0..37 {
+        send(&mut model, Message::Tick);
+    }
+    snapshot("configuring-running", &model);
+    engine(
+        &mut model,
+        step(
+            "application",
+            "Register this server's application",
+            StepStatus::Retrying {
+                why: "throttled (HTTP 429)".into(),
+                delay_ms: 1500,
+            },
+        ),
+    );
+    snapshot("configuring-retrying", &model);
+    engine(
+        &mut model,
+        step(
+            "application",
+            "Register this server's application",
+            StepStatus::Failed {
+                error: graph_403().to_string(),
+            },
+        ),
+    );
+    engine(&mut model, EngineEvent::Finished(Err(graph_403())));
+    snapshot("configuring-failed", &model);
+    send(&mut model, key(KeyCode::Char('r')));
+    engine(&mut model, EngineEvent::Finished(Ok(onboarded())));
+    assert_eq!(title(&model), "done");
+    snapshot("done", &model);
+}
+
+#[test]
+fn snapshots_plan_refused_and_empty_store() {
+    let mut model = first_pass();
+    drive_to(&mut model, "options");
+    send(&mut model, key(KeyCode::Enter));
+    let refusal = EngineError::StepRefused {
+        step: "Prepare the certificate",
+        refusal: Box::new(EngineError::Key(KeyError::NotFound(hash("AB")))),
+    };
+    send(&mut model, Message::Planned(Err(failure(refusal))));
+    snapshot("ready-refused", &model);
+
+    let mut empty = Model::new(
+        Context {
+            certificates: Vec::new(),
+            ..context(ConnectorIdentityType::None)
+        },
+        WizardData {
+            method: MethodAnswer::Byoc,
+            ..data()
+        },
+        Theme { color: false },
+    );
+    drive_to(&mut empty, "method");
+    send(&mut empty, key(KeyCode::Down));
+    send(&mut empty, key(KeyCode::Enter));
+    send(&mut empty, key(KeyCode::Enter));
+    snapshot("certificate-empty-store", &empty);
+}
+
+#[test]
+fn snapshots_second_pass() {
+    let mut model = Model::new(
+        context(ConnectorIdentityType::ServiceAccount),
+        data(),
+        Theme { color: false },
+    );
+    snapshot("tasks-service-account", &model);
+    send(&mut model, key(KeyCode::Enter));
+    snapshot("view-config-service-account", &model);
+    let mut model = Model::new(
+        context(ConnectorIdentityType::Application),
+        data(),
+        Theme { color: false },
+    );
+    snapshot("tasks-application", &model);
+    send(&mut model, key(KeyCode::Enter));
+    snapshot("view-config-application", &model);
+    send(&mut model, key(KeyCode::Char('e')));
+    snapshot("view-config-exporting", &model);
+    send(&mut model, key(KeyCode::Enter));
+    send(
+        &mut model,
+        Message::Exported(Ok("entra-connect-configuration.json".into())),
+    );
+    snapshot("view-config-exported", &model);
+    send(&mut model, key(KeyCode::Esc));
+    for _ in 0..5 {
+        send(&mut model, key(KeyCode::Down));
+    }
+    send(&mut model, key(KeyCode::Enter));
+    snapshot("doctor-checking", &model);
+    send(&mut model, Message::Doctored(findings()));
+    snapshot("doctor", &model);
+    send(&mut model, key(KeyCode::Esc));
+    for _ in 0..6 {
+        send(&mut model, key(KeyCode::Down));
+    }
+    send(&mut model, key(KeyCode::Enter));
+    snapshot("scheduler", &model);
+}
+
+// --- the credential's life: rotation and key removal ------------------------------------
+
+/// A second pass on a server whose connector signs in with an application.
+fn application_server() -> Model {
+    Model::new(
+        context(ConnectorIdentityType::Application),
+        WizardData::default(),
+        Theme { color: false },
+    )
+}
+
+fn rotation_plan(request: OperationRequest) -> Plan {
+    let step = |name, title, detail: &str| planned(name, title, detail, true);
+    Plan {
+        request,
+        target: Target {
+            tenant: "5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f".into(),
+            admin_upn: String::new(),
+        },
+        steps: vec![
+            step(
+                "disable-scheduler",
+                "Disable the sync scheduler for the change",
+                "Turn sync cycles off during the change and put them back as they were afterwards",
+            ),
+            step(
+                "new-certificate",
+                "Prepare the new certificate",
+                "Create an RSA 2048 key and a self-signed certificate, valid 180 days",
+            ),
+            step(
+                "add-key",
+                "Add the new key to the application (the application itself)",
+                "As the application, add the new certificate to its keys with addKey",
+            ),
+            step(
+                "switch-credential",
+                "Switch the connector to the new certificate",
+                "Switch the connector credential to the new certificate",
+            ),
+        ],
+    }
+}
+
+fn keys() -> Vec<ApplicationKey> {
+    let key = |id: &str, thumbprint: &str, origin| ApplicationKey {
+        key_id: id.into(),
+        thumbprint: Some(thumbprint.repeat(20)),
+        start: Some("2026-06-01T00:00:00Z".into()),
+        end: Some("2027-06-01T00:00:00Z".into()),
+        origin,
+    };
+    vec![
+        key(
+            "0aaaaaaa-1111-2222-3333-444444444444",
+            "AB",
+            KeyOrigin::InUse,
+        ),
+        key(
+            "0bbbbbbb-1111-2222-3333-444444444444",
+            "CD",
+            KeyOrigin::ThisServer,
+        ),
+        key(
+            "0ccccccc-1111-2222-3333-444444444444",
+            "99",
+            KeyOrigin::Unknown,
+        ),
+    ]
+}
+
+#[test]
+fn rotating_the_certificate_from_the_second_pass() {
+    let mut model = application_server();
+    let screen = render(&model, 100, 30);
+    assert!(
+        screen.contains("Rotate application certificate"),
+        "{screen}"
+    );
+    assert!(screen.contains("Remove an application key"), "{screen}");
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "rotate");
+    snapshot("rotate-managed", &model);
+
+    // A malformed administrator is refused on the page; none at all is the usual case.
+    type_text(&mut model, "not-an-account");
+    assert_eq!(send(&mut model, key(KeyCode::Enter)), None);
+    assert_eq!(title(&model), "rotate");
+    assert!(render(&model, 100, 30).contains("Administrator:"));
+    clear(&mut model, "not-an-account".len());
+    let command = send(&mut model, key(KeyCode::Enter));
+    let managed = OperationRequest::Rotate(Rotate {
+        certificate: NewCertificate::Managed {
+            days: Default::default(),
+        },
+    });
+    assert_eq!(command, Some(Command::Plan(managed.clone())));
+    assert_eq!(model.data.upn, None);
+    assert_eq!(title(&model), "ready");
+    send(
+        &mut model,
+        Message::Planned(Ok(rotation_plan(managed.clone()))),
+    );
+    snapshot("ready-rotate", &model);
+    // No answers file for a rotation; no first-pass steps in the header.
+    assert_eq!(send(&mut model, key(KeyCode::Char('s'))), None);
+    assert!(!render(&model, 120, 40).contains("Welcome"));
+
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert!(
+        matches!(&command, Some(Command::Start { task: Task::Run(plan), .. }) if plan.request == managed),
+        "{command:?}"
+    );
+    assert_eq!(title(&model), "configuring");
+    engine(
+        &mut model,
+        EngineEvent::Finished(Ok(Outcome::Rotated(Rotation {
+            app_id: "11111111-2222-3333-4444-555555555555".into(),
+            old_certificate_sha256: hash("AB"),
+            new_certificate_sha256: hash("12"),
+            path: RotationPath::Application,
+            why: "the current certificate is valid".into(),
+            old_key: OldKeyRemoval::NotRemoved {
+                key_id: Some("0aaaaaaa-1111-2222-3333-444444444444".into()),
+                reason: "Graph answered 503".into(),
+                command: "entra-connect app remove-key --certificate-id 0aaaaaaa-1111-2222-3333-444444444444".into(),
+            },
+            old_certificate_deleted: true,
+            warnings: vec!["the old key was not removed from the application".into()],
+        }))),
+    );
+    assert_eq!(title(&model), "done");
+    snapshot("done-rotated", &model);
+    assert!(render(&model, 120, 40).contains("NOT removed: run entra-connect app remove-key"));
+}
+
+#[test]
+fn rotating_to_a_certificate_of_yours_with_an_administrator() {
+    let mut context = context(ConnectorIdentityType::Application);
+    let configuration = context.configuration.as_mut().unwrap();
+    configuration.certificate.as_mut().unwrap().managed_by = ManagedBy::Customer;
+    context.certificates.push(certificate(
+        "12",
+        "CN=Contoso Sync 2027",
+        datetime!(2027-12-01 00:00 UTC),
+        true,
+    ));
+    let mut model = Model::new(context, WizardData::default(), Theme { color: false });
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Enter));
+    // Only usable certificates other than the one in use are offered.
+    let screen = render(&model, 120, 40);
+    assert!(screen.contains("CN=Contoso Sync 2027"), "{screen}");
+    assert!(!screen.contains("CN=Old Sync"), "{screen}");
+    assert!(!screen.contains("CN=Keyless"), "{screen}");
+    snapshot("rotate-yours", &model);
+    send(&mut model, key(KeyCode::Tab));
+    type_text(&mut model, "app.admin@contoso.onmicrosoft.com");
+    let command = send(&mut model, key(KeyCode::Enter));
+    let request = OperationRequest::Rotate(Rotate {
+        certificate: NewCertificate::Existing(hash("12")),
+    });
+    assert_eq!(command, Some(Command::Plan(request)));
+    assert_eq!(
+        model.data.upn.as_ref().map(ToString::to_string).as_deref(),
+        Some("app.admin@contoso.onmicrosoft.com")
+    );
+    // Back from Ready returns to the rotation page, then to the tasks.
+    send(&mut model, key(KeyCode::Esc));
+    assert_eq!(title(&model), "rotate");
+    send(&mut model, key(KeyCode::Esc));
+    assert_eq!(title(&model), "tasks");
+}
+
+#[test]
+fn removing_a_key_lists_them_and_refuses_the_one_in_use() {
+    let mut model = application_server();
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Down));
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "keys");
+    assert_eq!(command, Some(Command::ListKeys));
+    snapshot("keys-reading", &model);
+    send(&mut model, Message::KeysListed(Ok(keys())));
+    // Each key with the dates it is valid between, not only its end.
+    let screen = render(&model, 80, 24);
+    assert_eq!(
+        screen.matches("valid 2026-06-01 to 2027-06-01;").count(),
+        3,
+        "{screen}"
+    );
+    snapshot("keys", &model);
+    // The key in use: refused, with what to do instead.
+    send(&mut model, key(KeyCode::Up));
+    assert_eq!(send(&mut model, key(KeyCode::Enter)), None);
+    assert_eq!(title(&model), "keys");
+    let screen = render(&model, 120, 40);
+    assert!(screen.contains("rotate first"), "{screen}");
+    // The unknown key.
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Down));
+    let command = send(&mut model, key(KeyCode::Enter));
+    let request = OperationRequest::RemoveKey(RemoveKey {
+        key_id: "0ccccccc-1111-2222-3333-444444444444".into(),
+    });
+    assert_eq!(command, Some(Command::Plan(request.clone())));
+    assert_eq!(title(&model), "ready");
+    // Back reads the keys again (one may have changed meanwhile).
+    assert_eq!(send(&mut model, key(KeyCode::Esc)), Some(Command::ListKeys));
+    assert_eq!(title(&model), "keys");
+    send(
+        &mut model,
+        Message::KeysListed(Err(failure(EngineError::NoApplicationCredential))),
+    );
+    snapshot("keys-unreadable", &model);
+
+    let mut model = application_server();
+    model.page = Page::Configuring(entra_connect::tui::pages::configuring::State::new(
+        rotation_plan(request),
+    ));
+    model.running = Some(OpId(7));
+    send(
+        &mut model,
+        Message::Engine(
+            OpId(7),
+            EngineEvent::Finished(Ok(Outcome::KeyRemoved(RemovedKey {
+                app_id: "11111111-2222-3333-4444-555555555555".into(),
+                key_id: "0ccccccc-1111-2222-3333-444444444444".into(),
+                thumbprint: Some("99".repeat(20)),
+            }))),
+        ),
+    );
+    assert_eq!(title(&model), "done");
+    snapshot("done-key-removed", &model);
+}
+
+#[test]
+fn an_administrators_device_code_shows_while_a_rotation_runs() {
+    let mut model = application_server();
+    model.page = Page::Configuring(entra_connect::tui::pages::configuring::State::new(
+        rotation_plan(OperationRequest::Rotate(Rotate {
+            certificate: NewCertificate::Managed {
+                days: Default::default(),
+            },
+        })),
+    ));
+    model.running = Some(OpId(3));
+    let progress = |p| Message::Engine(OpId(3), EngineEvent::Progress(p));
+    send(
+        &mut model,
+        progress(Progress::SignInCode {
+            verification_uri: "https://microsoft.com/devicelogin".into(),
+            user_code: "ABCD-EFGH".into(),
+            expires_in_seconds: 900,
+        }),
+    );
+    let screen = render(&model, 120, 40);
+    assert!(screen.contains("enter the code ABCD-EFGH"), "{screen}");
+    send(
+        &mut model,
+        progress(Progress::Step {
+            operation: "rotate".into(),
+            step: "sign-in",
+            title: "Sign in",
+            status: StepStatus::Done {
+                detail: String::new(),
+            },
+        }),
+    );
+    assert!(!render(&model, 120, 40).contains("ABCD-EFGH"));
+}
+
+// --- the way back: rollback and the legacy accounts -------------------------------------
+
+const WAY_BACK: &str = "Sync_CONNECT01_0123456789ab@contoso.onmicrosoft.com";
+
+/// Opens the task `label` of Additional tasks: Down until it is chosen, then Enter.
+fn open_task(model: &mut Model, label: &str) -> Option<Command> {
+    for _ in 0..10 {
+        if render(model, 120, 40).contains(&format!("(•) {label}")) {
+            return send(model, key(KeyCode::Enter));
+        }
+        send(model, key(KeyCode::Down));
+    }
+    panic!("no task {label:?} on:\n{}", render(model, 120, 40));
+}
+
+fn rollback_plan(wait: bool) -> Plan {
+    let only_new = "Only for a new account: ";
+    Plan {
+        request: OperationRequest::RollBack(RollBack { wait }),
+        target: Target {
+            tenant: "5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f".into(),
+            admin_upn: ADMIN.into(),
+        },
+        steps: vec![
+            planned(
+                "try-retained-account",
+                "Try the retained connector account",
+                &format!(
+                    "Sign in as {WAY_BACK} with its stored password; if that works nothing changes in the directory, and the steps marked \"only for a new account\" do nothing"
+                ),
+                false,
+            ),
+            planned(
+                "sign-in",
+                "Sign in as an administrator who may create the account",
+                &format!(
+                    "{only_new}Sign in as {ADMIN} to tenant 5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f and check, before any change, that the account holds Global Administrator, or User Administrator and Privileged Role Administrator together"
+                ),
+                false,
+            ),
+            planned(
+                "disable-scheduler",
+                "Disable the sync scheduler for the change",
+                "Turn sync cycles off during the change and put them back as they were afterwards",
+                true,
+            ),
+            planned(
+                "create-account",
+                "Create a directory synchronization account",
+                &format!(
+                    "{only_new}create the cloud user Sync_CONNECT01_0123456789ab@<the tenant's initial domain> with a random 72-character password"
+                ),
+                true,
+            ),
+            planned(
+                "assign-role",
+                "Give it the Directory Synchronization Accounts role",
+                &format!("{only_new}assign it Directory Synchronization Accounts at tenant scope"),
+                true,
+            ),
+            planned(
+                "verify-account",
+                "Sign in as the account for the synchronization service",
+                "Sign in as the account with its password for the synchronization service",
+                false,
+            ),
+            planned(
+                "switch-credential",
+                "Switch the connector to the service account",
+                "Switch the connector credential from Application to ServiceAccount; the application stays in place",
+                true,
+            ),
+        ],
+    }
+}
+
+/// The model on `page` with `plan` running as task 5, as Configuring shows it.
+fn configuring(mut model: Model, plan: Plan) -> Model {
+    model.page = Page::Configuring(entra_connect::tui::pages::configuring::State::new(plan));
+    model.running = Some(OpId(5));
+    model
+}
+
+#[test]
+fn rolling_back_explains_the_way_back_and_plans_with_the_choices() {
+    let mut model = Model::new(
+        context(ConnectorIdentityType::Application),
+        data(),
+        Theme { color: false },
+    );
+    let screen = render(&model, 100, 30);
+    assert!(
+        screen.contains("Roll back to a service account"),
+        "{screen}"
+    );
+    open_task(&mut model, "Roll back to a service account");
+    assert_eq!(title(&model), "rollback");
+    let screen = render(&model, 120, 40);
+    for expected in [
+        WAY_BACK,
+        "nothing changes in the directory",
+        "the application stays in place",
+        "up to 15 minutes",
+        &format!("[{ADMIN}"),
+        "[x] Wait for a new account to sign in",
+    ] {
+        assert!(screen.contains(expected), "{expected:?} in {screen}");
+    }
+    snapshot("rollback", &model);
+
+    // A malformed administrator is refused; none at all is allowed (the retained account may do).
+    type_text(&mut model, "!");
+    assert_eq!(send(&mut model, key(KeyCode::Enter)), None);
+    assert!(render(&model, 120, 40).contains("Administrator:"));
+    clear(&mut model, 60);
+    send(&mut model, key(KeyCode::Tab));
+    send(&mut model, key(KeyCode::Char(' ')));
+    assert!(render(&model, 120, 40).contains("[ ] Wait for a new account"));
+    let command = send(&mut model, key(KeyCode::Enter));
+    let no_wait = OperationRequest::RollBack(RollBack { wait: false });
+    assert_eq!(command, Some(Command::Plan(no_wait.clone())));
+    assert_eq!(model.data.upn, None);
+    assert_eq!(title(&model), "ready");
+    // Back keeps the choice.
+    send(&mut model, key(KeyCode::Esc));
+    assert_eq!(title(&model), "rollback");
+    assert!(render(&model, 120, 40).contains("[ ] Wait for a new account"));
+    send(&mut model, key(KeyCode::Tab));
+    send(&mut model, key(KeyCode::Char(' ')));
+    type_text(&mut model, ADMIN);
+    let wait = OperationRequest::RollBack(RollBack { wait: true });
+    assert_eq!(
+        send(&mut model, key(KeyCode::Enter)),
+        Some(Command::Plan(wait.clone()))
+    );
+    send(&mut model, Message::Planned(Ok(rollback_plan(true))));
+    let screen = render(&model, 120, 40);
+    assert!(screen.contains("Ready to roll back"), "{screen}");
+    assert!(!screen.contains("Welcome"), "{screen}");
+    snapshot("ready-rollback", &model);
+    assert_eq!(send(&mut model, key(KeyCode::Char('s'))), None);
+
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert!(
+        matches!(&command, Some(Command::Start { task: Task::Run(plan), .. }) if plan.request == wait),
+        "{command:?}"
+    );
+    assert_eq!(title(&model), "configuring");
+    engine(
+        &mut model,
+        EngineEvent::Finished(Ok(Outcome::RolledBack(RolledBack {
+            user_principal_name: WAY_BACK.into(),
+            created: false,
+            verified: true,
+            warnings: Vec::new(),
+        }))),
+    );
+    assert_eq!(title(&model), "done");
+    let screen = render(&model, 120, 40);
+    assert!(
+        screen.contains("Rolled back: the connector signs in with a service account again."),
+        "{screen}"
+    );
+    snapshot("done-rolled-back", &model);
+}
+
+#[test]
+fn rolling_back_without_a_retained_account_needs_an_administrator() {
+    let mut context = context(ConnectorIdentityType::Application);
+    if let Some(report) = context.configuration.as_mut() {
+        report.rollback_service_account = None;
+    }
+    let mut model = Model::new(context, WizardData::default(), Theme { color: false });
+    open_task(&mut model, "Roll back to a service account");
+    send(&mut model, key(KeyCode::Tab));
+    send(&mut model, key(KeyCode::Char(' ')));
+    let screen = render(&model, 120, 40);
+    assert!(
+        screen.contains("This server kept no service account, so a new one is created."),
+        "{screen}"
+    );
+    snapshot("rollback-new-account", &model);
+
+    // A new account was made; the rollback's warnings show on Done.
+    let mut model = configuring(model, rollback_plan(false));
+    send(
+        &mut model,
+        Message::Engine(
+            OpId(5),
+            EngineEvent::Progress(Progress::SignInCode {
+                verification_uri: "https://microsoft.com/devicelogin".into(),
+                user_code: "WXYZ-1234".into(),
+                expires_in_seconds: 900,
+            }),
+        ),
+    );
+    assert!(render(&model, 120, 40).contains("enter the code WXYZ-1234"));
+    send(
+        &mut model,
+        Message::Engine(
+            OpId(5),
+            EngineEvent::Finished(Ok(Outcome::RolledBack(RolledBack {
+                user_principal_name: "Sync_CONNECT01_0123456789ab@contoso.onmicrosoft.com".into(),
+                created: true,
+                verified: false,
+                warnings: vec![
+                    "the new account was not waited for: the connector may fail to sign in for up to 15 minutes".into(),
+                ],
+            }))),
+        ),
+    );
+    assert_eq!(title(&model), "done");
+    let screen = render(&model, 120, 40);
+    assert!(
+        screen.contains("new (the retained one no longer signed in)"),
+        "{screen}"
+    );
+    snapshot("done-rolled-back-new-account", &model);
+}
+
+fn sync_account(upn: &str, use_on_this_server: AccountUse) -> SyncAccount {
+    SyncAccount {
+        user_principal_name: upn.into(),
+        use_on_this_server,
+    }
+}
+
+/// The tenant's directory synchronization accounts as an application server sees them.
+fn sync_accounts() -> Vec<SyncAccount> {
+    vec![
+        sync_account(WAY_BACK, AccountUse::WayBack),
+        sync_account(
+            "Sync_CONNECT02_fedcba987654@contoso.onmicrosoft.com",
+            AccountUse::None,
+        ),
+        sync_account(
+            "Sync_OLDSYNC_00aa11bb22cc@contoso.onmicrosoft.com",
+            AccountUse::None,
+        ),
+    ]
+}
+
+fn removal(name: &str, forget_rollback: bool) -> OperationRequest {
+    OperationRequest::RemoveServiceAccount(RemoveServiceAccount {
+        name: name.parse().unwrap(),
+        forget_rollback,
+    })
+}
+
+fn removal_plan(request: OperationRequest) -> Plan {
+    Plan {
+        request,
+        target: Target {
+            tenant: "5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f".into(),
+            admin_upn: "user.admin@contoso.onmicrosoft.com".into(),
+        },
+        steps: vec![
+            planned(
+                "sign-in",
+                "Sign in as an administrator who may delete the account",
+                "Sign in as user.admin@contoso.onmicrosoft.com to tenant 5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f and check, before any change, that the account holds User Administrator, Privileged Authentication Administrator or Global Administrator",
+                false,
+            ),
+            planned(
+                "find-account",
+                "Find the account among the directory synchronization accounts",
+                "Find Sync_CONNECT02_fedcba987654@… among the members of Directory Synchronization Accounts; any other account is refused",
+                false,
+            ),
+            planned(
+                "delete-account",
+                "Delete the account",
+                "Delete the user Sync_CONNECT02_fedcba987654@… (Entra keeps it in deleted users for 30 days)",
+                true,
+            ),
+        ],
+    }
+}
+
+const USER_ADMIN: &str = "user.admin@contoso.onmicrosoft.com";
+
+#[test]
+fn removing_a_legacy_account_signs_in_lists_and_confirms_the_way_back() {
+    let mut model = application_server();
+    assert_eq!(
+        open_task(&mut model, "Remove a legacy service account"),
+        None
+    );
+    assert_eq!(title(&model), "sync-accounts");
+    // The administrator is required here.
+    assert_eq!(send(&mut model, key(KeyCode::Enter)), None);
+    assert!(render(&model, 120, 40).contains("Enter the administrator who lists the accounts."));
+    type_text(&mut model, USER_ADMIN);
+    snapshot("sync-accounts-administrator", &model);
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert_eq!(
+        command,
+        Some(Command::Start {
+            op: OpId(1),
+            task: Task::ListSyncAccounts {
+                admin: USER_ADMIN.parse().unwrap()
+            }
+        })
+    );
+    assert!(model.wants_ticks(), "the spinner animates while reading");
+    // Esc does not leave while the sign-in waits; Ctrl-C says what quitting abandons.
+    assert_eq!(send(&mut model, key(KeyCode::Esc)), None);
+    assert_eq!(title(&model), "sync-accounts");
+    engine(
+        &mut model,
+        EngineEvent::Progress(Progress::SignInCode {
+            verification_uri: "https://microsoft.com/devicelogin".into(),
+            user_code: "ABCD-EFGH".into(),
+            expires_in_seconds: 900,
+        }),
+    );
+    assert!(render(&model, 120, 40).contains("enter the code ABCD-EFGH"));
+    snapshot("sync-accounts-reading", &model);
+    send(&mut model, ctrl_c());
+    assert!(
+        render(&model, 120, 40)
+            .contains("Quit? The sign-in is abandoned; nothing has been changed. (y/n)")
+    );
+    send(&mut model, key(KeyCode::Char('n')));
+
+    engine(
+        &mut model,
+        EngineEvent::SyncAccountsListed(Ok(sync_accounts())),
+    );
+    assert!(!model.wants_ticks());
+    let screen = render(&model, 120, 40);
+    assert!(
+        screen.contains("(•) Sync_CONNECT02_fedcba987654"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("kept by this server as the way back"),
+        "{screen}"
+    );
+    assert!(screen.contains("not used by this server"), "{screen}");
+    snapshot("sync-accounts", &model);
+
+    // The way back: only after an explicit yes, which forgets it.
+    send(&mut model, key(KeyCode::Up));
+    assert_eq!(send(&mut model, key(KeyCode::Enter)), None);
+    assert_eq!(title(&model), "sync-accounts");
+    let screen = render(&model, 120, 40);
+    assert!(
+        screen.contains("Remove it and forget the way back? (y/n)"),
+        "{screen}"
+    );
+    snapshot("sync-accounts-way-back", &model);
+    assert_eq!(send(&mut model, key(KeyCode::Esc)), None);
+    assert_eq!(
+        title(&model),
+        "sync-accounts",
+        "Esc only cancels the question"
+    );
+    assert!(!render(&model, 120, 40).contains("(y/n)"));
+    send(&mut model, key(KeyCode::Enter));
+    let forget = removal("Sync_CONNECT01_0123456789ab", true);
+    assert_eq!(
+        send(&mut model, key(KeyCode::Char('y'))),
+        Some(Command::Plan(forget))
+    );
+    assert_eq!(title(&model), "ready");
+
+    // Back: the administrator stays; the accounts are read again.
+    send(&mut model, key(KeyCode::Esc));
+    assert_eq!(title(&model), "sync-accounts");
+    assert!(render(&model, 120, 40).contains(&format!("[{USER_ADMIN}")));
+    assert!(matches!(
+        send(&mut model, key(KeyCode::Enter)),
+        Some(Command::Start {
+            task: Task::ListSyncAccounts { .. },
+            ..
+        })
+    ));
+    engine(
+        &mut model,
+        EngineEvent::SyncAccountsListed(Ok(sync_accounts())),
+    );
+    let other = removal("Sync_CONNECT02_fedcba987654", false);
+    assert_eq!(
+        send(&mut model, key(KeyCode::Enter)),
+        Some(Command::Plan(other.clone()))
+    );
+    send(
+        &mut model,
+        Message::Planned(Ok(removal_plan(other.clone()))),
+    );
+    let screen = render(&model, 120, 40);
+    assert!(screen.contains("Ready to remove the account"), "{screen}");
+    snapshot("ready-remove-account", &model);
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert!(
+        matches!(&command, Some(Command::Start { task: Task::Run(plan), .. }) if plan.request == other),
+        "{command:?}"
+    );
+    engine(
+        &mut model,
+        EngineEvent::Finished(Ok(Outcome::ServiceAccountRemoved(sync_account(
+            "Sync_CONNECT02_fedcba987654@contoso.onmicrosoft.com",
+            AccountUse::None,
+        )))),
+    );
+    assert_eq!(title(&model), "done");
+    snapshot("done-account-removed", &model);
+}
+
+#[test]
+fn the_account_in_use_cannot_be_removed_and_a_refusal_can_be_retried() {
+    let mut model = Model::new(
+        context(ConnectorIdentityType::ServiceAccount),
+        data(),
+        Theme { color: false },
+    );
+    let screen = render(&model, 100, 30);
+    assert!(
+        screen.contains("Remove a legacy service account"),
+        "{screen}"
+    );
+    assert!(!screen.contains("Roll back"), "{screen}");
+    open_task(&mut model, "Remove a legacy service account");
+    assert_eq!(title(&model), "sync-accounts");
+    // The wizard's administrator is offered; a Hybrid Identity Administrator is refused.
+    assert!(render(&model, 120, 40).contains(&format!("[{ADMIN}")));
+    send(&mut model, key(KeyCode::Enter));
+    let refused = EngineError::RoleMissing {
+        upn: ADMIN.into(),
+        roles: "User Administrator, Privileged Authentication Administrator, Global Administrator"
+            .into(),
+    };
+    engine(
+        &mut model,
+        EngineEvent::SyncAccountsListed(Err(failure(refused))),
+    );
+    let screen = render(&model, 120, 40);
+    assert!(
+        screen.contains("The accounts could not be read:"),
+        "{screen}"
+    );
+    snapshot("sync-accounts-unreadable", &model);
+    // Another administrator, and Enter reads again.
+    clear(&mut model, 60);
+    type_text(&mut model, USER_ADMIN);
+    assert!(matches!(
+        send(&mut model, key(KeyCode::Enter)),
+        Some(Command::Start {
+            task: Task::ListSyncAccounts { .. },
+            ..
+        })
+    ));
+    engine(
+        &mut model,
+        EngineEvent::SyncAccountsListed(Ok(vec![
+            sync_account(
+                "Sync_CONNECT01_0123456789ab@contoso.onmicrosoft.com",
+                AccountUse::InUse,
+            ),
+            sync_account(
+                "Sync_CONNECT02_fedcba987654@contoso.onmicrosoft.com",
+                AccountUse::None,
+            ),
+        ])),
+    );
+    send(&mut model, key(KeyCode::Up));
+    assert_eq!(send(&mut model, key(KeyCode::Enter)), None);
+    let screen = render(&model, 120, 40);
+    assert!(
+        screen.contains("The connector signs in with this account"),
+        "{screen}"
+    );
+    snapshot("sync-accounts-in-use", &model);
+    send(&mut model, key(KeyCode::Esc));
+    assert_eq!(title(&model), "tasks");
+}
+
+/// What "Check this server" shows, one finding of each verdict.
+fn findings() -> Vec<Finding> {
+    let finding = |check: &str, verdict, detail: &str, fix: Option<&str>| Finding {
+        check: check.into(),
+        verdict,
+        detail: detail.into(),
+        fix: fix.map(str::to_string),
+        state_dir: None,
+    };
+    vec![
+        finding(
+            "scheduler",
+            Verdict::Ok,
+            "SyncCycleEnabled True, MaintenanceEnabled true, every 30 minutes",
+            None,
+        ),
+        finding(
+            "key store",
+            Verdict::Warn,
+            "private keys are files in /var/lib/entra-connect/keys (software store, no TPM)",
+            Some("keep the state directory owner-only and backed up securely"),
+        ),
+        finding(
+            "credential",
+            Verdict::Ok,
+            "application 11111111-2222-3333-4444-555555555555",
+            None,
+        ),
+        finding(
+            "endpoints",
+            Verdict::Ok,
+            "tenant 5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f at https://login.microsoftonline.com/contoso.onmicrosoft.com",
+            None,
+        ),
+        finding(
+            "clock",
+            Verdict::Fail,
+            "412 s from the identity platform's clock",
+            Some("synchronize this server's clock (NTP): tokens and assertions are refused"),
+        ),
+    ]
+}
+
+#[test]
+fn below_80x24_asks_for_a_larger_window() {
+    let model = first_pass();
+    let screen = render(&model, 79, 24);
+    assert!(screen.contains("Make the window larger"), "{screen}");
+    let screen = render(&model, 80, 23);
+    assert!(
+        screen.contains("needs at least 80x24 (now 80x23)"),
+        "{screen}"
+    );
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../../snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!("too-small@60x20", render(&model, 60, 20)));
+}

@@ -1,0 +1,1039 @@
+//! The wizard end to end in a real terminal: `entra-connect wizard --sandbox`
+//! runs inside tmux (its own server socket per test), keys go in with
+//! `send-keys`, each page is read back with `capture-pane`, and what the wizard
+//! changed is checked with the command line in the same state directory.
+//! tmux is required: these tests fail (never skip) without it.
+
+use crate::harness::swtpm::WedgedTpm;
+use crate::harness::tenant;
+use crate::harness::terminal::{Tmux, has_line, quote, wizard_command, wizard_with};
+use assert_cmd::cargo::cargo_bin;
+use entra_connect::sandbox::{SandboxConfig, SandboxHandle};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+fn binary() -> PathBuf {
+    cargo_bin("entra-connect")
+}
+
+/// The wizard, then a marker with its exit status, then a pause so the pane
+/// (and what the shell shows after the wizard) stays readable.
+fn wizard_then_marker(state: &Path) -> String {
+    format!(
+        "echo SHELL-BEFORE-WIZARD; {}; echo EXITED:$?; sleep 120",
+        wizard_command(&binary(), state)
+    )
+}
+
+/// `entra-connect ARGS` in `state`, stdout parsed as JSON.
+fn cli_json(state: &Path, args: &[&str]) -> Value {
+    let output = std::process::Command::new(binary())
+        .env("ENTRA_CONNECT_STATE_DIR", state)
+        .args(args)
+        .output()
+        .expect("run entra-connect");
+    assert!(
+        output.status.success(),
+        "entra-connect {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "entra-connect {args:?} did not print JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+fn credential(state: &Path) -> Value {
+    cli_json(state, &["--json", "credential", "show"])
+}
+
+fn scheduler(state: &Path) -> Value {
+    cli_json(state, &["scheduler", "show", "--json"])
+}
+
+/// The scheduler as a fresh server has it: sync cycles on, nothing interrupted.
+fn assert_scheduler_untouched(state: &Path) {
+    let scheduler = scheduler(state);
+    assert_eq!(scheduler["sync_cycle_enabled"], true, "{scheduler:#}");
+    assert_eq!(
+        scheduler["interrupted_operations"],
+        serde_json::json!([]),
+        "{scheduler:#}"
+    );
+}
+
+/// The value after `label` on the screen's line that starts with it.
+fn field(screen: &str, label: &str) -> String {
+    screen
+        .lines()
+        .find_map(|line| line.trim().strip_prefix(label))
+        .unwrap_or_else(|| panic!("no {label:?} line on the screen:\n{screen}"))
+        .trim()
+        .to_string()
+}
+
+/// Welcome -> Connect -> Sign in (device code) -> approval -> Method page.
+fn sign_in(tmux: &Tmux) {
+    let screen = tmux.wait_for_page("Welcome");
+    assert!(
+        screen.contains("Enter start  q quit  Ctrl-C quit"),
+        "{screen}"
+    );
+    tmux.send_keys(&["Enter"]);
+    connect_and_sign_in(tmux);
+}
+
+/// Connect -> Sign in (device code) -> approval -> Method page.
+fn connect_and_sign_in(tmux: &Tmux) {
+    let screen = tmux.wait_for_page("Connect to Microsoft Entra ID");
+    assert!(
+        screen.contains("(•) Sandbox tenant (local emulation)"),
+        "{screen}"
+    );
+    assert!(screen.contains(".onmicrosoft.com"), "{screen}");
+    tmux.send_keys(&["Enter"]);
+
+    let screen = tmux.wait_for_page("Sign in");
+    assert!(screen.contains("(•) Device code"), "{screen}");
+    tmux.send_keys(&["Enter"]);
+
+    let screen = tmux.wait_for("Waiting for approval");
+    assert!(
+        has_line(&screen, "On any device with a browser, open:"),
+        "{screen}"
+    );
+    assert!(screen.contains("/devicelogin"), "{screen}");
+    assert!(screen.contains("and enter the code:"), "{screen}");
+    assert!(screen.contains("the code expires in 1"), "{screen}");
+
+    // The sandbox approves after ~2 s and the wizard moves on by itself.
+    let screen = tmux.wait_for_page("Authentication method");
+    assert!(
+        screen.contains("(•) Managed by Entra Connect (recommended)"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("( ) Bring Your Own Certificate"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("( ) Bring Your Own Application"),
+        "{screen}"
+    );
+}
+
+/// The Ready page with its list of changes (it first says "Working out the
+/// changes…", and ignores Enter until the plan is there).
+fn wait_for_ready(tmux: &Tmux) -> String {
+    tmux.wait_until("the Ready page with its numbered changes", |screen| {
+        has_line(screen, "Ready to configure") && screen.contains(" 1. ")
+    })
+}
+
+/// Options -> Ready -> Configuring -> Done; returns the Done screen.
+fn options_ready_configure(tmux: &Tmux) -> String {
+    let screen = tmux.wait_for_page("Options");
+    assert!(screen.contains("[ ] Password writeback"), "{screen}");
+    tmux.send_keys(&["Enter"]);
+
+    let screen = wait_for_ready(tmux);
+    assert!(screen.contains("Nothing has changed yet"), "{screen}");
+    tmux.send_keys(&["Enter"]);
+
+    // The sandbox is fast: Configuring may already be over when first read.
+    let screen = tmux.wait_until("the Configuring or Done page", |screen| {
+        has_line(screen, "Configuring") || has_line(screen, "Done")
+    });
+    if has_line(&screen, "Configuring") {
+        assert!(screen.contains("Elapsed "), "{screen}");
+    }
+    let screen = tmux.wait_for_page("Done");
+    assert!(
+        screen.contains("The connector now signs in with application identity."),
+        "{screen}"
+    );
+    assert!(screen.contains("Enter/q quit"), "{screen}");
+    screen
+}
+
+/// Waits for the process to have exited with status 0.
+fn assert_exited_cleanly(tmux: &Tmux) -> String {
+    let screen = tmux.wait_for("EXITED:");
+    assert!(
+        screen.contains("EXITED:0"),
+        "the wizard did not exit with 0:\n{screen}"
+    );
+    screen
+}
+
+/// The wizard's screen is gone and the shell's output is back, cursor shown.
+fn assert_terminal_restored(tmux: &Tmux, screen: &str) {
+    assert!(
+        screen.contains("SHELL-BEFORE-WIZARD"),
+        "the shell's output before the wizard is not visible again (alternate screen not left?):\n{screen}"
+    );
+    for wizard_text in ["Waiting for approval", "Welcome ›", "Ctrl-C", "(y/n)"] {
+        assert!(
+            !screen.contains(wizard_text),
+            "the wizard's screen is still visible ({wizard_text:?}):\n{screen}"
+        );
+    }
+    assert_eq!(
+        tmux.display("#{alternate_on}"),
+        "0",
+        "still in the alternate screen"
+    );
+    assert_eq!(tmux.display("#{cursor_flag}"), "1", "the cursor is hidden");
+}
+
+#[test]
+fn managed_onboarding_page_by_page() {
+    let state = tempfile::tempdir().expect("state dir");
+    let tmux = Tmux::start("managed", 100, 30, &wizard_then_marker(state.path()));
+    sign_in(&tmux);
+    tmux.send_keys(&["Enter"]);
+
+    let done = options_ready_configure(&tmux);
+    let app_id = field(&done, "Application id");
+    let hash = field(&done, "Certificate SHA-256");
+    tmux.send_keys(&["q"]);
+    let screen = assert_exited_cleanly(&tmux);
+    assert_terminal_restored(&tmux, &screen);
+
+    let credential = credential(state.path());
+    assert_eq!(
+        credential["connector_identity_type"], "Application",
+        "{credential:#}"
+    );
+    let application = &credential["application"];
+    assert_eq!(
+        application["application_id"],
+        app_id.as_str(),
+        "{credential:#}"
+    );
+    assert_eq!(
+        application["certificate_sha256"],
+        hash.as_str(),
+        "{credential:#}"
+    );
+    assert_eq!(
+        application["certificate_managed_by"], "EntraConnect",
+        "{credential:#}"
+    );
+    assert_scheduler_untouched(state.path());
+}
+
+#[test]
+fn byoc_onboarding_with_a_certificate_made_beforehand() {
+    let state = tempfile::tempdir().expect("state dir");
+    let created = std::process::Command::new(binary())
+        .env("ENTRA_CONNECT_STATE_DIR", state.path())
+        .args(["cert", "new"])
+        .output()
+        .expect("cert new");
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let hash = String::from_utf8(created.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string();
+    assert_eq!(hash.len(), 64, "cert new printed {hash:?}");
+
+    let tmux = Tmux::start("byoc", 100, 30, &wizard_then_marker(state.path()));
+    sign_in(&tmux);
+    tmux.send_keys(&["Down"]);
+    let screen = tmux.wait_for("(•) Bring Your Own Certificate");
+    assert!(
+        screen.contains("( ) Managed by Entra Connect (recommended)"),
+        "{screen}"
+    );
+    tmux.send_keys(&["Enter"]);
+
+    let screen = tmux.wait_for_page("Choose the certificate");
+    assert!(
+        screen.contains(&hash[..8]),
+        "the table does not show {}:\n{screen}",
+        &hash[..8]
+    );
+    assert!(screen.contains("usable"), "{screen}");
+    tmux.send_keys(&["Enter"]);
+
+    let done = options_ready_configure(&tmux);
+    assert_eq!(field(&done, "Certificate SHA-256"), hash, "{done}");
+    tmux.send_keys(&["q"]);
+    assert_exited_cleanly(&tmux);
+
+    let credential = credential(state.path());
+    assert_eq!(
+        credential["connector_identity_type"], "Application",
+        "{credential:#}"
+    );
+    assert_eq!(
+        credential["application"]["certificate_sha256"],
+        hash.as_str(),
+        "{credential:#}"
+    );
+    assert_eq!(
+        credential["application"]["certificate_managed_by"], "Customer",
+        "{credential:#}"
+    );
+    assert_scheduler_untouched(state.path());
+}
+
+/// Welcome -> Connect -> Sign in -> waiting for the device code's approval.
+fn to_waiting_for_approval(tmux: &Tmux) {
+    tmux.wait_for_page("Welcome");
+    tmux.send_keys(&["Enter"]);
+    tmux.wait_for_page("Connect to Microsoft Entra ID");
+    tmux.send_keys(&["Enter"]);
+    tmux.wait_for_page("Sign in");
+    tmux.send_keys(&["Enter"]);
+    tmux.wait_for("Waiting for approval");
+}
+
+#[test]
+fn ctrl_c_while_waiting_for_approval_then_y_quits_and_restores_the_terminal() {
+    let state = tempfile::tempdir().expect("state dir");
+    let tmux = Tmux::start("ctrlc-yes", 100, 30, &wizard_then_marker(state.path()));
+    to_waiting_for_approval(&tmux);
+    tmux.send_keys(&["C-c"]);
+    let screen = tmux.wait_for("(y/n)");
+    assert!(
+        screen.contains("Quit? The sign-in is abandoned; nothing has been changed. (y/n)"),
+        "{screen}"
+    );
+    tmux.send_keys(&["y"]);
+
+    let screen = assert_exited_cleanly(&tmux);
+    assert_terminal_restored(&tmux, &screen);
+    assert_eq!(credential(state.path())["connector_identity_type"], "None");
+    assert_scheduler_untouched(state.path());
+}
+
+#[test]
+fn ctrl_c_then_n_keeps_the_wizard_running() {
+    let state = tempfile::tempdir().expect("state dir");
+    let tmux = Tmux::start("ctrlc-no", 100, 30, &wizard_then_marker(state.path()));
+    to_waiting_for_approval(&tmux);
+    tmux.send_keys(&["C-c"]);
+    tmux.wait_for("(y/n)");
+    tmux.send_keys(&["n"]);
+
+    let screen = tmux.wait_until("the question to go away", |screen| {
+        !screen.contains("(y/n)")
+    });
+    assert!(!screen.contains("EXITED:"), "{screen}");
+    // The sign-in carried on in the background and the wizard moves on.
+    tmux.wait_for_page("Authentication method");
+    tmux.send_keys(&["q"]);
+    let screen = assert_exited_cleanly(&tmux);
+    assert_terminal_restored(&tmux, &screen);
+    assert_scheduler_untouched(state.path());
+}
+
+#[test]
+fn ctrl_c_right_after_starting_the_change_cancels_it_and_puts_the_scheduler_back() {
+    let state = tempfile::tempdir().expect("state dir");
+    let tmux = Tmux::start("ctrlc-run", 100, 30, &wizard_then_marker(state.path()));
+    sign_in(&tmux);
+    tmux.send_keys(&["Enter"]);
+    tmux.wait_for_page("Options");
+    tmux.send_keys(&["Enter"]);
+    wait_for_ready(&tmux);
+    // One write: the change starts, then Ctrl-C and `y` arrive while it runs
+    // (the sandbox finishes a whole onboarding in well under a second).
+    tmux.send_keys(&["Enter", "C-c", "y"]);
+
+    let screen = assert_exited_cleanly(&tmux);
+    assert_terminal_restored(&tmux, &screen);
+    let credential = credential(state.path());
+    assert_eq!(
+        credential["connector_identity_type"], "None",
+        "the change was not cancelled: {credential:#}"
+    );
+    assert_scheduler_untouched(state.path());
+}
+
+#[test]
+fn below_80x24_asks_for_a_larger_window_and_recovers_on_resize() {
+    let state = tempfile::tempdir().expect("state dir");
+    let tmux = Tmux::start("small", 70, 20, &wizard_command(&binary(), state.path()));
+    let screen = tmux.wait_for("Make the window larger");
+    assert!(screen.contains("80x24"), "{screen}");
+    assert!(!has_line(&screen, "Welcome"), "{screen}");
+
+    tmux.resize(100, 30);
+    let screen = tmux.wait_for_page("Welcome");
+    assert!(!screen.contains("Make the window larger"), "{screen}");
+    assert!(
+        screen.contains("Enter start  q quit  Ctrl-C quit"),
+        "{screen}"
+    );
+}
+
+/// A TPM that does not answer (the tool waits 5 s for one) holds up neither
+/// the first frame nor the keys: Welcome says the TPM is being checked, the
+/// wizard moves on and back meanwhile, and the answer updates Welcome.
+#[test]
+fn a_tpm_that_does_not_answer_holds_up_neither_welcome_nor_the_keys() {
+    let tpm = WedgedTpm::start();
+    let state = tempfile::tempdir().expect("state dir");
+    let command = format!(
+        "export ENTRA_CONNECT_TPM_TCTI={}; {}",
+        quote(tpm.tcti()),
+        wizard_then_marker(state.path())
+    );
+    let tmux = Tmux::start("slow-tpm", 100, 30, &command);
+    let screen = tmux.wait_for_page("Welcome");
+    assert!(
+        screen.contains("Checking whether a TPM answers"),
+        "{screen}"
+    );
+    let moved = std::time::Instant::now();
+    tmux.send_keys(&["Enter"]);
+    tmux.wait_for_page("Connect to Microsoft Entra ID");
+    tmux.send_keys(&["Escape"]);
+    let screen = tmux.wait_for_page("Welcome");
+    assert!(
+        screen.contains("Checking whether a TPM answers"),
+        "the keys waited for the TPM (there and back in {:?}): {screen}",
+        moved.elapsed()
+    );
+
+    let screen = tmux.wait_for("No TPM answers");
+    assert!(!screen.contains("Checking whether"), "{screen}");
+    tmux.send_keys(&["q"]);
+    assert_exited_cleanly(&tmux);
+    drop(tmux);
+
+    // Quitting while the TPM is still being checked does not wait for it
+    // (the check gives up after 5 s).
+    let tmux = Tmux::start("quit-slow-tpm", 100, 30, &command);
+    let screen = tmux.wait_for_page("Welcome");
+    assert!(
+        screen.contains("Checking whether a TPM answers"),
+        "{screen}"
+    );
+    let quit = std::time::Instant::now();
+    tmux.send_keys(&["q"]);
+    assert_exited_cleanly(&tmux);
+    assert!(
+        quit.elapsed() < std::time::Duration::from_millis(2500),
+        "the exit waited {:?} for the TPM",
+        quit.elapsed()
+    );
+}
+
+/// Foreground or background colour parameters in the screen's SGR sequences.
+fn colour_sequences(screen: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for sequence in screen.split('\x1b').skip(1) {
+        let Some(params) = sequence
+            .strip_prefix('[')
+            .and_then(|rest| rest.split_once('m'))
+            .map(|(params, _)| params)
+        else {
+            continue;
+        };
+        if !params.chars().all(|c| c.is_ascii_digit() || c == ';') {
+            continue;
+        }
+        let colour = params.split(';').any(|p| {
+            matches!(
+                p.parse::<u32>(),
+                Ok(30..=38 | 40..=48 | 90..=97 | 100..=107)
+            )
+        });
+        if colour {
+            found.push(format!("\\x1b[{params}m"));
+        }
+    }
+    found
+}
+
+#[test]
+fn no_color_draws_the_welcome_page_without_colours() {
+    // With colours first, so the check below can see colour when there is some.
+    let state = tempfile::tempdir().expect("state dir");
+    let command = format!(
+        "env -u NO_COLOR {}",
+        wizard_command(&binary(), state.path())
+    );
+    let coloured = Tmux::start("colour", 100, 30, &command);
+    coloured.wait_for_page("Welcome");
+    let screen = coloured.screen_with_escapes();
+    assert!(
+        !colour_sequences(&screen).is_empty(),
+        "no colour even without NO_COLOR:\n{screen:?}"
+    );
+    drop(coloured);
+
+    let state = tempfile::tempdir().expect("state dir");
+    let command = format!(
+        "env NO_COLOR={} {}",
+        quote("1"),
+        wizard_command(&binary(), state.path())
+    );
+    let plain = Tmux::start("no-color", 100, 30, &command);
+    let screen = plain.wait_for_page("Welcome");
+    assert!(
+        screen.contains("Enter start  q quit  Ctrl-C quit"),
+        "{screen}"
+    );
+    assert!(screen.contains("You need that role"), "{screen}");
+    let escaped = plain.screen_with_escapes();
+    let colours = colour_sequences(&escaped);
+    assert!(
+        colours.is_empty(),
+        "colour sequences with NO_COLOR=1: {colours:?}\n{escaped:?}"
+    );
+}
+
+/// Like [`wizard_then_marker`], with the engine's test hook
+/// `ENTRA_CONNECT_TEST_FAIL_AFTER=<step>` set for the wizard: the operation
+/// raises an error right after that step completes (only when it runs, not
+/// when a later run resumes past it from the journal).
+fn wizard_failing_after_then_marker(state: &Path, step: &str) -> String {
+    format!(
+        "echo SHELL-BEFORE-WIZARD; env ENTRA_CONNECT_TEST_FAIL_AFTER={} {}; echo EXITED:$?; sleep 120",
+        quote(step),
+        wizard_command(&binary(), state)
+    )
+}
+
+/// The first word of `screen` that is a SHA-256 hash (64 hex digits).
+fn sha256_on(screen: &str) -> String {
+    screen
+        .split_whitespace()
+        .find(|word| word.len() == 64 && word.chars().all(|c| c.is_ascii_hexdigit()))
+        .unwrap_or_else(|| panic!("no SHA-256 hash on the screen:\n{screen}"))
+        .to_string()
+}
+
+/// A Managed onboarding that stops right after its certificate step: `b` on
+/// the failed Configuring page goes back to a Ready page that lists the plan
+/// again (not stuck working it out), and Enter there runs it to Done, resuming
+/// the certificate step from the journal: the connector uses the certificate
+/// made by the first run, only one certificate exists, and the scheduler ends
+/// as it was.
+#[test]
+fn back_from_a_failed_run_then_enter_resumes_it_with_the_same_certificate() {
+    let state = tempfile::tempdir().expect("state dir");
+    let tmux = Tmux::start(
+        "fail-back",
+        100,
+        30,
+        &wizard_failing_after_then_marker(state.path(), "certificate"),
+    );
+    sign_in(&tmux);
+    tmux.send_keys(&["Enter"]);
+    tmux.wait_for_page("Options");
+    tmux.send_keys(&["Enter"]);
+    wait_for_ready(&tmux);
+    tmux.send_keys(&["Enter"]);
+
+    let failed = tmux.wait_until("the Configuring page stopped by the fault", |screen| {
+        has_line(screen, "Configuring") && screen.contains("r retry  b/Esc back  q quit")
+    });
+    assert!(has_line(&failed, "[✓] Prepare the certificate"), "{failed}");
+    assert!(
+        has_line(&failed, "[ ] Register this server's application"),
+        "{failed}"
+    );
+    assert!(
+        failed.contains("Stopped: test fault after step certificate"),
+        "{failed}"
+    );
+    assert!(
+        failed.contains("Sync cycles are back as they were"),
+        "{failed}"
+    );
+    let made = sha256_on(&failed);
+    assert_eq!(
+        credential(state.path())["connector_identity_type"],
+        "None",
+        "the failed run switched the connector"
+    );
+
+    tmux.send_keys(&["b"]);
+    let ready = wait_for_ready(&tmux);
+    assert!(!ready.contains("Working out the changes"), "{ready}");
+    assert!(
+        ready.contains(" 1. Sign in as Hybrid Identity Administrator (no change)"),
+        "{ready}"
+    );
+    assert!(ready.contains(" 3. Prepare the certificate"), "{ready}");
+    assert!(ready.contains("Enter make these changes"), "{ready}");
+    tmux.send_keys(&["Enter"]);
+
+    let screen = tmux.wait_until("the Configuring or Done page", |screen| {
+        has_line(screen, "Configuring") || has_line(screen, "Done")
+    });
+    assert!(!screen.contains("test fault after step"), "{screen}");
+    let done = tmux.wait_for_page("Done");
+    assert!(
+        done.contains("The connector now signs in with application identity."),
+        "{done}"
+    );
+    assert_eq!(field(&done, "Certificate SHA-256"), made, "{done}");
+    tmux.send_keys(&["q"]);
+    assert_exited_cleanly(&tmux);
+
+    let credential = credential(state.path());
+    assert_eq!(
+        credential["connector_identity_type"], "Application",
+        "{credential:#}"
+    );
+    assert_eq!(
+        credential["application"]["certificate_sha256"],
+        made.as_str(),
+        "{credential:#}"
+    );
+    let certificates = cli_json(state.path(), &["cert", "list", "--json"]);
+    let certificates = certificates.as_array().expect("cert list is an array");
+    assert_eq!(
+        certificates.len(),
+        1,
+        "a second key was made: {certificates:#?}"
+    );
+    assert_eq!(
+        certificates[0]["sha256"],
+        made.as_str(),
+        "{certificates:#?}"
+    );
+    assert_scheduler_untouched(state.path());
+}
+
+/// `entra-connect ARGS` against the sandbox `sb` in `state`, with `stdin`;
+/// stdout parsed as JSON.
+fn cli_against(sb: &SandboxHandle, state: &Path, args: &[&str], stdin: &str) -> Value {
+    let mut command = assert_cmd::Command::new(binary());
+    command
+        .env("ENTRA_CONNECT_STATE_DIR", state)
+        .arg("--json")
+        .args(args)
+        .args(["--tenant", &sb.tenant_id])
+        .args(["--authority-host", &sb.authority_host])
+        .args(["--graph-url", &sb.graph_url])
+        .args(["--replication-timeout", "20"])
+        .write_stdin(stdin)
+        .timeout(std::time::Duration::from_secs(120));
+    let output = command.output().expect("run entra-connect");
+    assert!(
+        output.status.success(),
+        "entra-connect {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON on stdout")
+}
+
+/// The wizard on a configured server (no `--sandbox`: it talks to the tenant
+/// the connector's credential is in, here a sandbox on loopback), on
+/// Additional tasks with the connector signing in with `identity`.
+fn second_pass(label: &str, state: &Path, identity: &str) -> Tmux {
+    let command = format!(
+        "echo SHELL-BEFORE-WIZARD; {}; echo EXITED:$?; sleep 120",
+        wizard_with(&binary(), state, "")
+    );
+    let tmux = Tmux::start(label, 100, 30, &command);
+    let screen = tmux.wait_for_page("Additional tasks");
+    assert!(
+        screen.contains(&format!("The connector signs in with: {identity}")),
+        "{screen}"
+    );
+    tmux
+}
+
+/// Onboards `state` with the command line (`app register`, `app link`, as
+/// the sandbox's Hybrid Identity Administrator).
+fn onboard_with_the_cli(sb: &SandboxHandle, state: &Path) {
+    let admin = sb.user("hybrid.admin").expect("seeded user").clone();
+    let password = format!("{}\n", admin.password);
+    for command in ["register", "link"] {
+        let sign_in = [
+            "--upn",
+            &admin.upn,
+            "--sign-in",
+            "password",
+            "--password-stdin",
+        ];
+        let mut args = vec!["app", command];
+        args.extend(sign_in);
+        cli_against(sb, state, &args, &password);
+    }
+}
+
+#[test]
+fn rotate_the_certificate_then_remove_the_old_key_from_the_second_pass() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let config = SandboxConfig::default();
+    let refuse_removal = config.refuse_remove_key.clone();
+    let sb = runtime.block_on(tenant::start_with(config));
+    let state = tempfile::tempdir().expect("state dir");
+    onboard_with_the_cli(&sb, state.path());
+    let before = credential(state.path())["application"]["certificate_sha256"]
+        .as_str()
+        .expect("a certificate")
+        .to_string();
+
+    // Rotate application certificate; Entra refuses the old key's removal.
+    refuse_removal.store(true, Ordering::SeqCst);
+    let tmux = second_pass("rotate", state.path(), "Application");
+    tmux.send_keys(&["Down", "Enter"]);
+    let screen = tmux.wait_for_page("Rotate application certificate");
+    assert!(screen.contains(&before), "{screen}");
+    assert!(
+        screen.contains("A new key and certificate, valid 180 days"),
+        "{screen}"
+    );
+    tmux.send_keys(&["Enter"]);
+    let ready = tmux.wait_until("the rotation's plan", |screen| {
+        has_line(screen, "Ready to rotate the certificate") && screen.contains(" 1. ")
+    });
+    assert!(
+        ready.contains("Add the new key to the application (the application itself)"),
+        "{ready}"
+    );
+    tmux.send_keys(&["Enter"]);
+    let done = tmux.wait_for_page("Done");
+    assert!(
+        done.contains("The connector's certificate was rotated."),
+        "{done}"
+    );
+    assert!(done.contains("the application itself (addKey)"), "{done}");
+    assert!(
+        done.contains("NOT removed: run entra-connect app remove-key"),
+        "{done}"
+    );
+    tmux.send_keys(&["q"]);
+    assert_exited_cleanly(&tmux);
+    drop(tmux);
+    let after = credential(state.path())["application"]["certificate_sha256"]
+        .as_str()
+        .expect("a certificate")
+        .to_string();
+    assert_ne!(after, before);
+    assert_scheduler_untouched(state.path());
+
+    // Remove an application key: the old one, whose certificate the rotation
+    // deleted, is still known as this server's (not someone else's).
+    refuse_removal.store(false, Ordering::SeqCst);
+    let tmux = second_pass("remove-key", state.path(), "Application");
+    tmux.send_keys(&["Down", "Down", "Enter"]);
+    let keys = tmux.wait_until("the application's keys", |screen| {
+        has_line(screen, "Remove an application key") && screen.contains("(•)")
+    });
+    assert_eq!(keys.matches("in use; valid").count(), 1, "{keys}");
+    assert!(!keys.contains("UNKNOWN"), "{keys}");
+    assert_eq!(keys.matches("added by this server").count(), 1, "{keys}");
+    tmux.send_keys(&["Enter"]);
+    let ready = tmux.wait_until("the removal's plan", |screen| {
+        has_line(screen, "Ready to remove the key") && screen.contains(" 1. ")
+    });
+    assert!(
+        ready.contains("Remove the key from the application"),
+        "{ready}"
+    );
+    tmux.send_keys(&["Enter"]);
+    let done = tmux.wait_for_page("Done");
+    assert!(
+        done.contains("The key was removed from the application."),
+        "{done}"
+    );
+    tmux.send_keys(&["q"]);
+    assert_exited_cleanly(&tmux);
+
+    let listed = cli_against(&sb, state.path(), &["app", "keys"], "");
+    let listed = listed.as_array().expect("keys");
+    assert_eq!(listed.len(), 1, "{listed:#?}");
+    assert_eq!(listed[0]["origin"], "in-use", "{listed:#?}");
+    assert_scheduler_untouched(state.path());
+}
+
+// --- the way back: an existing server, rollback, the legacy accounts ----------------------
+
+/// On Additional tasks, chooses the task `label` and opens it.
+fn open_task(tmux: &Tmux, label: &str) {
+    let screen = tmux.wait_for_page("Additional tasks");
+    let tasks: Vec<&str> = screen
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            line.strip_prefix("(•) ")
+                .or_else(|| line.strip_prefix("( ) "))
+        })
+        .collect();
+    let index = tasks
+        .iter()
+        .position(|task| *task == label)
+        .unwrap_or_else(|| panic!("no task {label:?} on Additional tasks:\n{screen}"));
+    if index > 0 {
+        tmux.send_keys(&vec!["Down"; index]);
+    }
+    tmux.wait_for(&format!("(•) {label}"));
+    tmux.send_keys(&["Enter"]);
+}
+
+/// The seeded legacy connector account of `sb`.
+fn seeded_sync_account(sb: &SandboxHandle) -> entra_connect::sandbox::SeededUser {
+    sb.user("Sync_CONNECT01_1a2b3c4d5e6f")
+        .expect("the seeded sync account")
+        .clone()
+}
+
+/// Records the sandbox's legacy connector account in `state`, as an existing
+/// Connect server has it (`service-account use`).
+fn record_legacy_account(sb: &SandboxHandle, state: &Path) {
+    let account = seeded_sync_account(sb);
+    cli_against(
+        sb,
+        state,
+        &[
+            "service-account",
+            "use",
+            "--upn",
+            &account.upn,
+            "--password-stdin",
+        ],
+        &format!("{}\n", account.password),
+    );
+}
+
+/// `--fresh` plays a new installation: the first pass, nothing recorded.
+#[test]
+fn wizard_sandbox_fresh_opens_on_a_new_installation() {
+    let state = tempfile::tempdir().expect("state dir");
+    let command = format!(
+        "echo SHELL-BEFORE-WIZARD; {}; echo EXITED:$?; sleep 120",
+        wizard_with(&binary(), state.path(), "--sandbox --fresh")
+    );
+    let tmux = Tmux::start("fresh", 100, 30, &command);
+    let screen = tmux.wait_for_page("Welcome");
+    assert!(!screen.contains("Additional tasks"), "{screen}");
+    tmux.send_keys(&["q"]);
+    assert_exited_cleanly(&tmux);
+    let recorded = credential(state.path());
+    assert_eq!(recorded["connector_identity_type"], "None", "{recorded:#}");
+}
+
+#[test]
+fn wizard_sandbox_opens_on_the_service_account_then_moves_it_to_an_application() {
+    let state = tempfile::tempdir().expect("state dir");
+    let command = format!(
+        "echo SHELL-BEFORE-WIZARD; {}; echo EXITED:$?; sleep 120",
+        wizard_with(&binary(), state.path(), "--sandbox")
+    );
+    let tmux = Tmux::start("existing", 100, 30, &command);
+    let screen = tmux.wait_for_page("Additional tasks");
+    for expected in [
+        "The connector signs in with: ServiceAccount",
+        "( ) Configure application-based authentication",
+        "( ) Remove a legacy service account",
+    ] {
+        assert!(screen.contains(expected), "{expected:?} in {screen}");
+    }
+    assert!(!screen.contains("Roll back"), "{screen}");
+    let recorded = credential(state.path());
+    assert_eq!(
+        recorded["connector_identity_type"], "ServiceAccount",
+        "{recorded:#}"
+    );
+    let sync_upn = recorded["service_account"]["user_principal_name"]
+        .as_str()
+        .expect("the recorded account")
+        .to_string();
+    assert!(sync_upn.starts_with("Sync_CONNECT01_"), "{recorded:#}");
+
+    // The existing server moves to application identity and keeps the way back.
+    open_task(&tmux, "Configure application-based authentication");
+    connect_and_sign_in(&tmux);
+    tmux.send_keys(&["Enter"]);
+    options_ready_configure(&tmux);
+    tmux.send_keys(&["q"]);
+    let screen = assert_exited_cleanly(&tmux);
+    assert_terminal_restored(&tmux, &screen);
+    // What recorded the account before the pages opened stays readable.
+    assert!(screen.contains("Record the connector account"), "{screen}");
+
+    let credential = credential(state.path());
+    assert_eq!(
+        credential["connector_identity_type"], "Application",
+        "{credential:#}"
+    );
+    assert_eq!(credential["way_back"], sync_upn.as_str(), "{credential:#}");
+    assert_scheduler_untouched(state.path());
+}
+
+#[test]
+fn roll_back_to_the_retained_service_account_from_the_second_pass() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let sb = runtime.block_on(tenant::start());
+    let state = tempfile::tempdir().expect("state dir");
+    record_legacy_account(&sb, state.path());
+    onboard_with_the_cli(&sb, state.path());
+    let sync_upn = seeded_sync_account(&sb).upn;
+    assert_eq!(credential(state.path())["way_back"], sync_upn.as_str());
+
+    let tmux = second_pass("rollback", state.path(), "Application");
+    open_task(&tmux, "Roll back to a service account");
+    let screen = tmux.wait_for_page("Roll back to a service account");
+    assert!(screen.contains(&sync_upn), "{screen}");
+    assert!(
+        screen.contains("[x] Wait for a new account to sign in"),
+        "{screen}"
+    );
+    // No administrator: the retained account still signs in.
+    tmux.send_keys(&["Enter"]);
+    let ready = tmux.wait_until("the rollback's plan", |screen| {
+        has_line(screen, "Ready to roll back") && screen.contains(" 1. ")
+    });
+    assert!(
+        ready.contains("1. Try the retained connector account (no change)"),
+        "{ready}"
+    );
+    tmux.send_keys(&["Enter"]);
+    let done = tmux.wait_for_page("Done");
+    assert!(
+        done.contains("Rolled back: the connector signs in with a service account again."),
+        "{done}"
+    );
+    assert_eq!(field(&done, "Service account"), sync_upn, "{done}");
+    assert!(done.contains("the one kept as the way back"), "{done}");
+    tmux.send_keys(&["q"]);
+    assert_exited_cleanly(&tmux);
+
+    let credential = credential(state.path());
+    assert_eq!(
+        credential["connector_identity_type"], "ServiceAccount",
+        "{credential:#}"
+    );
+    assert_eq!(
+        credential["service_account"]["user_principal_name"],
+        sync_upn.as_str(),
+        "{credential:#}"
+    );
+    assert_scheduler_untouched(state.path());
+}
+
+/// The device code on `screen` ("… enter the code CODE …", wrapped anywhere).
+fn device_code_on(screen: &str) -> Option<String> {
+    let words: Vec<&str> = screen.split_whitespace().collect();
+    words
+        .windows(3)
+        .find(|w| w[0] == "the" && w[1] == "code")
+        .map(|w| w[2].to_string())
+}
+
+#[test]
+fn remove_a_legacy_service_account_from_the_second_pass() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let sb = runtime.block_on(tenant::start_with(SandboxConfig {
+        device_code_interval: std::time::Duration::from_secs(1),
+        ..SandboxConfig::default()
+    }));
+    let state = tempfile::tempdir().expect("state dir");
+    record_legacy_account(&sb, state.path());
+
+    // A leftover directory synchronization account, made by a Global Administrator.
+    let leftover = format!("Sync_OLDSYNC_00aa11bb22cc@{}", sb.tenant_domain);
+    let global_admin = runtime.block_on(tenant::user_token(&sb, "global.admin"));
+    runtime.block_on(async {
+        let (status, user) = tenant::graph(
+            &sb,
+            &global_admin,
+            reqwest::Method::POST,
+            "/users",
+            Some(serde_json::json!({
+                "accountEnabled": true,
+                "displayName": "On-Premises Directory Synchronization Service Account",
+                "mailNickname": "Sync_OLDSYNC_00aa11bb22cc",
+                "userPrincipalName": leftover,
+                "passwordProfile": {
+                    "password": "Str0ng!Passw0rd-42",
+                    "forceChangePasswordNextSignIn": false
+                },
+            })),
+        )
+        .await;
+        assert_eq!(status, reqwest::StatusCode::CREATED, "{user}");
+        let (status, body) = tenant::graph(
+            &sb,
+            &global_admin,
+            reqwest::Method::POST,
+            "/roleManagement/directory/roleAssignments",
+            Some(serde_json::json!({
+                "principalId": user["id"],
+                "roleDefinitionId": "d29b2b05-8046-44ba-8758-1e26182fcf32",
+                "directoryScopeId": "/",
+            })),
+        )
+        .await;
+        assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
+    });
+
+    let tmux = second_pass("remove-account", state.path(), "ServiceAccount");
+    open_task(&tmux, "Remove a legacy service account");
+    tmux.wait_for_page("Remove a legacy service account");
+    let remover = sb.user("global.admin").expect("seeded user").upn.clone();
+    tmux.send_keys(&["-l", &remover]);
+    tmux.send_keys(&["Enter"]);
+    // The Global Administrator approves the code the page shows.
+    let waiting = tmux.wait_until("the device code", |screen| device_code_on(screen).is_some());
+    let code = device_code_on(&waiting).expect("a device code");
+    runtime.block_on(async {
+        let response = tenant::http()
+            .post(format!("{}/sandbox/device/approve", sb.authority_host))
+            .json(&serde_json::json!({ "user_code": code, "upn": remover }))
+            .send()
+            .await
+            .expect("approve the device code");
+        assert!(response.status().is_success(), "{response:?}");
+    });
+    let listed = tmux.wait_until("the directory synchronization accounts", |screen| {
+        screen.contains("Enter remove this account")
+    });
+    let sync_upn = seeded_sync_account(&sb).upn;
+    assert!(listed.contains(&sync_upn), "{listed}");
+    assert!(
+        listed.contains("in use by this server's connector"),
+        "{listed}"
+    );
+    assert!(listed.contains(&format!("(•) {leftover}")), "{listed}");
+    assert!(listed.contains("not used by this server"), "{listed}");
+    tmux.send_keys(&["Enter"]);
+    let ready = tmux.wait_until("the removal's plan", |screen| {
+        has_line(screen, "Ready to remove the account") && screen.contains(" 1. ")
+    });
+    assert!(ready.contains("Sync_OLDSYNC_00aa11bb22cc@"), "{ready}");
+    tmux.send_keys(&["Enter"]);
+    let done = tmux.wait_for_page("Done");
+    assert!(
+        done.contains("The directory synchronization account was removed."),
+        "{done}"
+    );
+    assert_eq!(field(&done, "Removed"), leftover, "{done}");
+    tmux.send_keys(&["q"]);
+    assert_exited_cleanly(&tmux);
+
+    let (status, body) = runtime.block_on(tenant::graph(
+        &sb,
+        &global_admin,
+        reqwest::Method::GET,
+        &format!("/users/{leftover}"),
+        None,
+    ));
+    assert_eq!(status, reqwest::StatusCode::NOT_FOUND, "{body}");
+    let credential = credential(state.path());
+    assert_eq!(
+        credential["service_account"]["user_principal_name"],
+        sync_upn.as_str(),
+        "{credential:#}"
+    );
+    assert_scheduler_untouched(state.path());
+}
