@@ -1,6 +1,7 @@
 # Shared by scripts/demo and scripts/test: install what is missing, say what is done.
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Each line says how long the script has run, so a log shows where the time went.
+say() { printf '\033[1m==> %s\033[0m (%ss)\n' "$*" "$SECONDS" >&2; }
 
 # ensure_packages PKG...: installs the Debian packages that are not installed yet.
 ensure_packages() {
