@@ -1029,3 +1029,71 @@ async fn the_service_account_password_is_sealed_to_the_tpm() {
         "{stderr}"
     );
 }
+
+/// A state directory copied to a server with another TPM: the key blob and
+/// the sealed secret made by the first TPM fail the second TPM's integrity
+/// check of the blob under its storage primary (TPM_RC_INTEGRITY from
+/// TPM2_Load), and the error says so as its own variant; the first TPM still
+/// uses both.
+#[test]
+fn a_key_and_a_secret_of_another_tpm_are_told_apart() {
+    use entra_connect::keys::{KeyError, TpmFailureKind, TpmOperation};
+    let first = Swtpm::start();
+    let second = Swtpm::start();
+    let state = tempfile::tempdir().unwrap();
+    let store = tpm_store(state.path(), &first.tcti());
+    let hash = store.create(30).unwrap().info.sha256;
+    let sealed = store.tpm().seal(b"a connector password").unwrap();
+    drop(store);
+
+    let copied = tpm_store(state.path(), &second.tcti());
+    let error = copied
+        .sign(&hash, SigningAlgorithm::Ps256, b"message")
+        .unwrap_err();
+    let KeyError::FromAnotherTpm {
+        tcti,
+        operation: TpmOperation::Sign,
+        failure,
+    } = &error
+    else {
+        panic!("not a key of another TPM: {error:?}");
+    };
+    assert_eq!(tcti, &second.tcti());
+    assert_eq!(failure.kind, TpmFailureKind::AnotherTpm);
+    #[cfg(feature = "tpm")]
+    assert!(
+        matches!(
+            failure.tss,
+            Some(tss_esapi::Error::Tss2Error(code))
+                if code.kind() == Some(tss_esapi::constants::Tss2ResponseCodeKind::Integrity)
+        ),
+        "{failure:?}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains("this server's TPM did not create this key")
+            && message.contains("new certificate"),
+        "{message}"
+    );
+    let error = copied.tpm().unseal(&sealed).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            KeyError::FromAnotherTpm {
+                operation: TpmOperation::Unseal,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    drop(copied);
+
+    let original = tpm_store(state.path(), &first.tcti());
+    original
+        .sign(&hash, SigningAlgorithm::Ps256, b"message")
+        .unwrap();
+    assert_eq!(
+        original.tpm().unseal(&sealed).unwrap().as_slice(),
+        b"a connector password"
+    );
+}

@@ -16,8 +16,8 @@ pub use import::{KeyMaterial, read_key_material};
 pub(crate) use software::CERTIFICATE_EXTENSION;
 pub use software::SoftwareKeyStore;
 pub use tpm::{
-    DEFAULT_TCTI, HOW_TO_ENABLE, STANDARD_TCTI_ENV, TCTI_ENV, TctiSetting, Tpm, TpmInfo,
-    TpmKeyStore, TpmUnavailable,
+    BlobPart, DEFAULT_TCTI, HOW_TO_ENABLE, STANDARD_TCTI_ENV, TCTI_ENV, TctiSetting, Tpm,
+    TpmFailure, TpmFailureKind, TpmInfo, TpmKeyStore, TpmOperation, TpmUnavailable, Unexpected,
 };
 
 use crate::domain::{CertificateHash, StoreKind};
@@ -62,11 +62,21 @@ pub enum KeyError {
     Crypto(String),
     #[error("no TPM answered at {tcti} ({why}). {}", tpm::HOW_TO_ENABLE)]
     TpmUnavailable { tcti: String, why: String },
-    #[error("the TPM at {tcti} could not {what}: {why}. `entra-connect doctor` checks the TPM")]
+    #[error(
+        "the TPM at {tcti} could not {operation}: {failure}. `entra-connect doctor` checks the TPM"
+    )]
     Tpm {
         tcti: String,
-        what: &'static str,
-        why: String,
+        operation: TpmOperation,
+        failure: TpmFailure,
+    },
+    /// The blob was made by another TPM: the state directory was copied from
+    /// another server, or this TPM was cleared since.
+    #[error("the TPM at {tcti} could not {operation}: {}", tpm::from_another_tpm(*operation))]
+    FromAnotherTpm {
+        tcti: String,
+        operation: TpmOperation,
+        failure: TpmFailure,
     },
 }
 
