@@ -20,10 +20,10 @@ ensure_packages() {
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# The TPM key store (cargo feature `tpm`, on by default) links against tpm2-tss:
-# building needs its headers and pkg-config files (libtss2-dev, which brings the
-# TCTIs: device, swtpm, mssim).
-TPM_BUILD_PACKAGES=(libtss2-dev)
+# What building needs: a C compiler for the bundled SQLite and AWS-LC, and
+# pkg-config and the headers of tpm2-tss for the TPM key store (cargo feature
+# `tpm`, on by default: libtss2-dev, which brings the TCTIs: device, swtpm, mssim).
+BUILD_PACKAGES=(gcc make pkg-config libtss2-dev)
 
 ensure_cargo() {
     if ! command -v cargo >/dev/null; then
