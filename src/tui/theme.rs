@@ -9,7 +9,7 @@ pub struct Theme {
 }
 
 impl Theme {
-    /// Honours NO_COLOR (https://no-color.org): any value turns colour off.
+    /// Honours NO_COLOR (<https://no-color.org>): any value turns colour off.
     pub fn from_env() -> Theme {
         Theme {
             color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
