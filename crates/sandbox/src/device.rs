@@ -1,5 +1,5 @@
 //! The device code flow: the devicecode endpoint, redemption at the token
-//! endpoint, and the sandbox's stand-in for https://microsoft.com/devicelogin
+//! endpoint, and the sandbox's stand-in for <https://microsoft.com/devicelogin>
 //! (an HTML page, a JSON endpoint for tests, and `--auto-approve`).
 //!
 //! Approving is where consent is given, as at the platform's consent prompt:

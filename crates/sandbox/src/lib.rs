@@ -90,7 +90,7 @@ pub struct SandboxConfig {
     /// not know yet answers) before one works. A new directory
     /// synchronization account can take up to 15 minutes to sign in (the
     /// rollback issue quotes Microsoft's Entra Connect documentation;
-    /// Add-ADSyncAADServiceAccount is https://learn.microsoft.com/entra/identity/hybrid/connect/reference-connect-adsync),
+    /// Add-ADSyncAADServiceAccount is <https://learn.microsoft.com/entra/identity/hybrid/connect/reference-connect-adsync>),
     /// and a count (not a time) makes a test of that wait exact.
     pub new_user_sign_in_refusals: u32,
 }

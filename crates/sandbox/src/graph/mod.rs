@@ -11,7 +11,7 @@
 //! dispatches on the decoded segments itself.
 //!
 //! Follows Microsoft Learn (learn.microsoft.com/…):
-//! - graph/api/<each call> (the "Permissions" table: least-privileged and higher scopes)
+//! - graph/api/`<each call>` (the "Permissions" table: least-privileged and higher scopes)
 //! - entra/identity/role-based-access-control/permissions-reference (what each built-in role may do)
 //! - graph/errors (error body, Authorization_RequestDenied)
 
