@@ -15,10 +15,10 @@ use std::time::Instant;
 use time::OffsetDateTime;
 
 /// Clock skew allowed on `nbf`.
-pub const NBF_SKEW_SECONDS: i64 = 300;
+pub(crate) const NBF_SKEW_SECONDS: i64 = 300;
 
 /// What a JWT must say to be accepted.
-pub struct Expected<'a> {
+pub(crate) struct Expected<'a> {
     pub audiences: &'a [String],
     pub issuer: &'a str,
     /// `sub` must equal this (client assertions); None for proofs.
@@ -29,7 +29,7 @@ pub struct Expected<'a> {
 }
 
 #[derive(Debug, Clone)]
-pub struct VerifiedClaims {
+pub(crate) struct VerifiedClaims {
     pub exp: i64,
     pub nbf: Option<i64>,
     pub jti: Option<String>,
@@ -51,7 +51,7 @@ struct RawClaims {
 
 /// Why a JWT was refused; the token endpoint and Graph map these to their codes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AssertionError {
+pub(crate) enum AssertionError {
     #[error("the JWT is malformed: {0}")]
     Malformed(String),
     #[error("the algorithm {0} is not accepted (PS256 or RS256)")]
@@ -82,7 +82,7 @@ pub enum AssertionError {
 
 /// Verifies `jwt` against `keys` (all of the application's keys; only current
 /// ones are used) and the expectations.
-pub fn verify(
+pub(crate) fn verify(
     jwt: &str,
     keys: &[KeyCredential],
     expected: &Expected<'_>,

@@ -31,7 +31,11 @@ use keys::{add_key, remove_key};
 use std::time::Instant;
 use writes::{create, delete, patch};
 
-pub fn route(ctx: &Ctx<'_>, method: &Method, segments: &[&str]) -> Result<Response, GraphError> {
+pub(super) fn route(
+    ctx: &Ctx<'_>,
+    method: &Method,
+    segments: &[&str],
+) -> Result<Response, GraphError> {
     if segments == ["applications"] {
         return match *method {
             Method::GET => list(ctx),
