@@ -7,6 +7,7 @@ use super::connection::{
     CertificateArg, ConnectionArgs, DryRunArg, Invocation, SignInArgs, SignInOptions, run_operation,
 };
 use super::output::{Output, fields, or_dash, table, yes_no};
+use super::values::one_of;
 use crate::domain::{AppId, ApplicationCredential, CertificateDays, Upn};
 use crate::engine::connection::{for_credential, remember};
 use crate::engine::link::{Link, LinkChoice};
@@ -43,7 +44,7 @@ pub struct RotateArgs {
     days: CertificateDays,
     /// Where a new managed key goes (auto: a TPM when one answers, else software). Default: the
     /// same kind of store as the current key.
-    #[arg(long, value_enum, conflicts_with = "certificate_sha256")]
+    #[arg(long, value_parser = one_of::<StoreChoice>(), conflicts_with = "certificate_sha256")]
     store: Option<StoreChoice>,
     /// An administrator who may update application credentials (Application Administrator,
     /// Cloud Application Administrator, Global Administrator): needed only when the application
@@ -77,7 +78,7 @@ pub struct RegisterArgs {
     #[command(flatten)]
     certificate: CertificateArg,
     /// Where a new managed key goes (auto: a TPM when one answers, else software, with event 1014).
-    #[arg(long, value_enum, conflicts_with = "certificate_sha256")]
+    #[arg(long, value_parser = one_of::<StoreChoice>(), conflicts_with = "certificate_sha256")]
     store: Option<StoreChoice>,
     /// Also grant the password writeback roles (when the password reset service is in the tenant).
     #[arg(long)]

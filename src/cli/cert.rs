@@ -3,6 +3,7 @@
 use super::connection::DryRunArg;
 use super::logging::plain;
 use super::output::{Output, fields, table};
+use super::values::one_of;
 use crate::domain::{CertificateDays, CertificateHash, format_time};
 use crate::engine::{
     LocalServer, StoreChoice, create_certificate, delete_certificate, import_certificate,
@@ -36,7 +37,7 @@ pub enum CertCommand {
 pub struct NewArgs {
     /// Where the private key goes (auto: a TPM when one answers, else software, with event 1014;
     /// tpm: the TPM or an error).
-    #[arg(long, value_enum, default_value_t = StoreChoice::Auto)]
+    #[arg(long, value_parser = one_of::<StoreChoice>(), default_value_t = StoreChoice::Auto)]
     store: StoreChoice,
     /// Days the certificate is valid (1 to 730).
     #[arg(long, default_value_t = CertificateDays::default())]

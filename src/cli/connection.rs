@@ -4,6 +4,7 @@
 //! `--dry-run`, and the progress printer.
 
 use super::output::Output;
+use super::values::one_of;
 use crate::domain::{Answers, Cloud, ConnectionInputs, EndpointUrl, SignInAnswer, Tenant, Upn};
 use crate::engine::connection::{for_credential, remember, remembered, settings};
 use crate::engine::progress::{Progress, ProgressSender, StepStatus};
@@ -28,7 +29,7 @@ pub struct ConnectionArgs {
     #[arg(long, value_name = "ID-OR-DOMAIN")]
     tenant: Option<Tenant>,
     /// National cloud.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = one_of::<Cloud>())]
     cloud: Option<Cloud>,
     /// Identity platform host, e.g. https://login.microsoftonline.com.
     #[arg(long, value_name = "URL")]
@@ -99,7 +100,7 @@ pub struct SignInArgs {
 #[derive(Debug, Clone, Args)]
 pub struct SignInOptions {
     /// How the administrator signs in.
-    #[arg(long, value_enum, default_value_t = SignInAnswer::DeviceCode)]
+    #[arg(long, value_parser = one_of::<SignInAnswer>(), default_value_t = SignInAnswer::DeviceCode)]
     sign_in: SignInAnswer,
     /// Read the password from standard input (with --sign-in password).
     #[arg(long)]

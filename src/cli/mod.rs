@@ -14,6 +14,7 @@ mod output;
 mod sandbox;
 mod scheduler;
 mod service_account;
+mod values;
 mod wizard;
 
 use crate::engine::LocalServer;

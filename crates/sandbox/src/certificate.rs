@@ -12,7 +12,7 @@ use x509_parser::public_key::PublicKey;
 
 /// A key credential's certificate, as the tenant sees it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Certificate {
+pub(crate) struct Certificate {
     /// SHA-256 over the DER, uppercase hex (`x5t#S256` in hex).
     pub sha256: String,
     /// SHA-1 over the DER, uppercase hex (`x5t` in hex; Graph's default `customKeyIdentifier`).
@@ -38,7 +38,7 @@ impl std::fmt::Debug for Certificate {
 
 impl Certificate {
     /// The certificate `der` holds (nothing after it), or why it is not one.
-    pub fn from_der(der: &[u8]) -> Result<Self, String> {
+    pub(crate) fn from_der(der: &[u8]) -> Result<Self, String> {
         let (rest, cert) = X509Certificate::from_der(der).map_err(|e| e.to_string())?;
         if !rest.is_empty() {
             return Err(format!("{} bytes follow the certificate", rest.len()));
@@ -63,7 +63,7 @@ impl Certificate {
 }
 
 /// A self-signed certificate (DER) for `key`, valid from now for `days`.
-pub fn self_signed(key: &rcgen::KeyPair, days: i64) -> Result<Vec<u8>, rcgen::Error> {
+pub(crate) fn self_signed(key: &rcgen::KeyPair, days: i64) -> Result<Vec<u8>, rcgen::Error> {
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
     params
         .distinguished_name

@@ -1,5 +1,5 @@
 //! The device code flow: the devicecode endpoint, redemption at the token
-//! endpoint, and the sandbox's stand-in for https://microsoft.com/devicelogin
+//! endpoint, and the sandbox's stand-in for <https://microsoft.com/devicelogin>
 //! (an HTML page, a JSON endpoint for tests, and `--auto-approve`).
 //!
 //! Approving is where consent is given, as at the platform's consent prompt:
@@ -30,14 +30,14 @@ use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/devicelogin", get(login_page).post(login_submit))
         .route("/sandbox/device/approve", post(approve_json))
 }
 
 #[derive(Debug, Serialize)]
-pub struct DeviceCodeResponse {
+pub(crate) struct DeviceCodeResponse {
     user_code: String,
     device_code: String,
     verification_uri: String,
@@ -50,7 +50,7 @@ fn whole_seconds(duration: Duration) -> u64 {
     duration.as_secs_f64().ceil().max(1.0) as u64
 }
 
-pub async fn device_code(
+pub(crate) async fn device_code(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
@@ -130,7 +130,11 @@ fn new_user_code() -> String {
 }
 
 /// The device code grant at the token endpoint.
-pub fn redeem(state: &AppState, form: &Form, issuer: &str) -> Result<AccessClaims, OAuthError> {
+pub(crate) fn redeem(
+    state: &AppState,
+    form: &Form,
+    issuer: &str,
+) -> Result<AccessClaims, OAuthError> {
     let instant = Instant::now();
     let mut directory = state.directory();
     let client_id = public_client(&directory, form, instant)?.app_id.clone();

@@ -7,18 +7,19 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
-pub const HYBRID_IDENTITY_ADMINISTRATOR: &str = "8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2";
-pub const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
-pub const APPLICATION_ADMINISTRATOR: &str = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3";
-pub const CLOUD_APPLICATION_ADMINISTRATOR: &str = "158c047a-c907-4556-b7ef-446551a6b5f7";
-pub const PRIVILEGED_ROLE_ADMINISTRATOR: &str = "e8611ab8-c189-46e8-94e1-60213ab1f814";
-pub const USER_ADMINISTRATOR: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
-pub const PRIVILEGED_AUTHENTICATION_ADMINISTRATOR: &str = "7be44c8a-adaf-4e2a-84d6-ab2649e08a13";
-pub const DIRECTORY_SYNCHRONIZATION_ACCOUNTS: &str = "d29b2b05-8046-44ba-8758-1e26182fcf32";
-pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
-pub const GRAPH_URI: &str = "https://graph.microsoft.com";
+pub(crate) const HYBRID_IDENTITY_ADMINISTRATOR: &str = "8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2";
+pub(crate) const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
+pub(crate) const APPLICATION_ADMINISTRATOR: &str = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3";
+pub(crate) const CLOUD_APPLICATION_ADMINISTRATOR: &str = "158c047a-c907-4556-b7ef-446551a6b5f7";
+pub(crate) const PRIVILEGED_ROLE_ADMINISTRATOR: &str = "e8611ab8-c189-46e8-94e1-60213ab1f814";
+pub(crate) const USER_ADMINISTRATOR: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
+pub(crate) const PRIVILEGED_AUTHENTICATION_ADMINISTRATOR: &str =
+    "7be44c8a-adaf-4e2a-84d6-ab2649e08a13";
+pub(crate) const DIRECTORY_SYNCHRONIZATION_ACCOUNTS: &str = "d29b2b05-8046-44ba-8758-1e26182fcf32";
+pub(crate) const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+pub(crate) const GRAPH_URI: &str = "https://graph.microsoft.com";
 
-pub struct Directory {
+pub(crate) struct Directory {
     pub tenant_id: String,
     pub tenant_domain: String,
     pub display_name: String,
@@ -36,7 +37,7 @@ pub struct Directory {
     pub unique_names: HashMap<String, String>,
 }
 
-pub struct User {
+pub(crate) struct User {
     pub id: String,
     pub seq: u64,
     pub upn: String,
@@ -61,7 +62,7 @@ impl User {
     }
 }
 
-pub struct DirectoryRole {
+pub(crate) struct DirectoryRole {
     pub id: String,
     pub template_id: String,
     pub display_name: String,
@@ -71,12 +72,12 @@ pub struct DirectoryRole {
 /// Where an application object lives: first-party clients (Graph Command Line
 /// Tools) belong to Microsoft's tenant and are not listed under /applications.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AppHome {
+pub(crate) enum AppHome {
     Microsoft,
     Tenant,
 }
 
-pub struct Application {
+pub(crate) struct Application {
     pub id: String,
     pub seq: u64,
     pub app_id: String,
@@ -95,7 +96,7 @@ pub struct Application {
 }
 
 #[derive(Clone)]
-pub struct KeyCredential {
+pub(crate) struct KeyCredential {
     pub key_id: String,
     pub display_name: Option<String>,
     /// As the caller sent it; the certificate's SHA-1 thumbprint when it sent none.
@@ -108,12 +109,12 @@ pub struct KeyCredential {
 
 impl KeyCredential {
     /// Usable to sign at `now`: replicated, and within its start and end dates.
-    pub fn is_current(&self, now: OffsetDateTime, instant: Instant) -> bool {
+    pub(crate) fn is_current(&self, now: OffsetDateTime, instant: Instant) -> bool {
         instant >= self.visible_from && self.start <= now && now <= self.end
     }
 }
 
-pub struct ServicePrincipal {
+pub(crate) struct ServicePrincipal {
     pub id: String,
     pub seq: u64,
     pub app_id: String,
@@ -126,13 +127,13 @@ pub struct ServicePrincipal {
 }
 
 #[derive(Clone)]
-pub struct AppRole {
+pub(crate) struct AppRole {
     pub id: String,
     pub value: String,
     pub display_name: String,
 }
 
-pub struct AppRoleAssignment {
+pub(crate) struct AppRoleAssignment {
     pub id: String,
     pub seq: u64,
     pub principal_id: String,
@@ -143,7 +144,7 @@ pub struct AppRoleAssignment {
     pub visible_from: Instant,
 }
 
-pub enum DeviceCodeState {
+pub(crate) enum DeviceCodeState {
     Pending,
     Approved {
         user_id: String,
@@ -155,7 +156,7 @@ pub enum DeviceCodeState {
     Redeemed,
 }
 
-pub struct DeviceCode {
+pub(crate) struct DeviceCode {
     pub user_code: String,
     pub client_id: String,
     pub scope: String,
@@ -165,12 +166,12 @@ pub struct DeviceCode {
     pub state: DeviceCodeState,
 }
 
-pub fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
 impl Directory {
-    pub fn new(
+    pub(crate) fn new(
         tenant_id: String,
         tenant_domain: String,
         display_name: String,
@@ -194,30 +195,30 @@ impl Directory {
     }
 
     /// The next creation sequence number: lists are ordered by it and paged on it.
-    pub fn next_seq(&mut self) -> u64 {
+    pub(crate) fn next_seq(&mut self) -> u64 {
         self.next_seq += 1;
         self.next_seq
     }
 
     /// When an object created now becomes visible to everyone else.
-    pub fn visible_from_now(&self) -> Instant {
+    pub(crate) fn visible_from_now(&self) -> Instant {
         Instant::now() + self.lag
     }
 
-    pub fn is_tenant(&self, segment: &str) -> bool {
+    pub(crate) fn is_tenant(&self, segment: &str) -> bool {
         segment.eq_ignore_ascii_case(&self.tenant_id)
             || segment.eq_ignore_ascii_case(&self.tenant_domain)
     }
 
-    pub fn user(&self, id_or_upn: &str, now: Instant) -> Option<&User> {
+    pub(crate) fn user(&self, id_or_upn: &str, now: Instant) -> Option<&User> {
         self.users.iter().find(|u| u.is(id_or_upn, now))
     }
 
-    pub fn user_mut(&mut self, id_or_upn: &str, now: Instant) -> Option<&mut User> {
+    pub(crate) fn user_mut(&mut self, id_or_upn: &str, now: Instant) -> Option<&mut User> {
         self.users.iter_mut().find(|u| u.is(id_or_upn, now))
     }
 
-    pub fn user_roles(&self, user_id: &str) -> impl Iterator<Item = &DirectoryRole> {
+    pub(crate) fn user_roles(&self, user_id: &str) -> impl Iterator<Item = &DirectoryRole> {
         self.roles
             .iter()
             .filter(move |r| r.members.iter().any(|m| m == user_id))
@@ -225,7 +226,7 @@ impl Directory {
 
     /// What `user_id` may do: the default member permissions and those of
     /// every role the user holds.
-    pub fn user_permissions(&self, user_id: &str) -> BTreeSet<RolePermission> {
+    pub(crate) fn user_permissions(&self, user_id: &str) -> BTreeSet<RolePermission> {
         let mut permissions = BTreeSet::from([RolePermission::ReadDirectory]);
         for role in self.user_roles(user_id) {
             if let Some(definition) = role_definition(&role.template_id) {
@@ -236,18 +237,18 @@ impl Directory {
     }
 
     /// Whether `user_id` holds a role marked privileged.
-    pub fn holds_privileged_role(&self, user_id: &str) -> bool {
+    pub(crate) fn holds_privileged_role(&self, user_id: &str) -> bool {
         self.user_roles(user_id)
             .any(|r| role_definition(&r.template_id).is_some_and(|d| d.privileged))
     }
 
-    pub fn application_by_app_id(&self, app_id: &str, now: Instant) -> Option<&Application> {
+    pub(crate) fn application_by_app_id(&self, app_id: &str, now: Instant) -> Option<&Application> {
         self.applications
             .iter()
             .find(|a| now >= a.visible_from && a.app_id.eq_ignore_ascii_case(app_id))
     }
 
-    pub fn service_principal_by_app_id(
+    pub(crate) fn service_principal_by_app_id(
         &self,
         app_id: &str,
         now: Instant,
@@ -258,7 +259,7 @@ impl Directory {
     }
 
     /// The resource a scope names, by appId or by one of its servicePrincipalNames.
-    pub fn resource(&self, identifier: &str, now: Instant) -> Option<&ServicePrincipal> {
+    pub(crate) fn resource(&self, identifier: &str, now: Instant) -> Option<&ServicePrincipal> {
         let identifier = identifier.trim_end_matches('/');
         self.service_principals.iter().find(|s| {
             now >= s.visible_from
@@ -271,7 +272,7 @@ impl Directory {
 
     /// The values of the app roles `principal_id` holds on `resource`, as
     /// replicated at `now`.
-    pub fn assigned_roles(
+    pub(crate) fn assigned_roles(
         &self,
         principal_id: &str,
         resource: &ServicePrincipal,
@@ -286,7 +287,7 @@ impl Directory {
             .collect()
     }
 
-    pub fn device_code_by_user_code(&mut self, user_code: &str) -> Option<&mut DeviceCode> {
+    pub(crate) fn device_code_by_user_code(&mut self, user_code: &str) -> Option<&mut DeviceCode> {
         let wanted = user_code.trim().to_ascii_uppercase();
         self.device_codes
             .values_mut()
@@ -299,7 +300,7 @@ impl Directory {
 /// Roles are modelled by these permissions (see [`role_definition`]), never by
 /// their names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RolePermission {
+pub(crate) enum RolePermission {
     /// The default member-user permissions every user holds without a role:
     /// read users, applications, service principals (with their app role
     /// assignments), directory roles and their members, the organization.
@@ -336,7 +337,7 @@ pub enum RolePermission {
 }
 
 /// A built-in role as the sandbox enforces it.
-pub struct RoleDefinition {
+pub(crate) struct RoleDefinition {
     pub template_id: &'static str,
     /// Marked privileged in the built-in roles reference: a User
     /// Administrator may not delete its holders.
@@ -385,7 +386,7 @@ const EVERYTHING: &[RolePermission] = &[
 
 /// The built-in roles the sandbox knows, by template id (the role definition
 /// id of a built-in role). A seeded role not listed here grants nothing.
-pub const ROLE_DEFINITIONS: &[RoleDefinition] = &[
+pub(crate) const ROLE_DEFINITIONS: &[RoleDefinition] = &[
     RoleDefinition {
         template_id: GLOBAL_ADMINISTRATOR,
         privileged: true,
@@ -442,7 +443,7 @@ pub const ROLE_DEFINITIONS: &[RoleDefinition] = &[
     },
 ];
 
-pub fn role_definition(template_id: &str) -> Option<&'static RoleDefinition> {
+pub(crate) fn role_definition(template_id: &str) -> Option<&'static RoleDefinition> {
     ROLE_DEFINITIONS
         .iter()
         .find(|d| d.template_id.eq_ignore_ascii_case(template_id))

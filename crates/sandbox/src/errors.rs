@@ -9,7 +9,7 @@ use serde::Serialize;
 
 /// A refusal from the token or device-code endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OAuthError {
+pub(crate) struct OAuthError {
     pub status: StatusCode,
     /// The OAuth 2.0 error (`invalid_client`, `invalid_grant`, ...).
     pub error: &'static str,
@@ -20,7 +20,7 @@ pub struct OAuthError {
 }
 
 impl OAuthError {
-    pub fn new(
+    pub(crate) fn new(
         status: StatusCode,
         error: &'static str,
         code: u32,
@@ -35,15 +35,15 @@ impl OAuthError {
         }
     }
 
-    pub fn bad_request(error: &'static str, code: u32, message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(error: &'static str, code: u32, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, error, code, message)
     }
 
-    pub fn unauthorized(error: &'static str, code: u32, message: impl Into<String>) -> Self {
+    pub(crate) fn unauthorized(error: &'static str, code: u32, message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, error, code, message)
     }
 
-    pub fn tenant_not_found(tenant: &str) -> Self {
+    pub(crate) fn tenant_not_found(tenant: &str) -> Self {
         Self::bad_request(
             "invalid_request",
             90002,
@@ -53,7 +53,7 @@ impl OAuthError {
         )
     }
 
-    pub fn missing_parameter(name: &str) -> Self {
+    pub(crate) fn missing_parameter(name: &str) -> Self {
         Self::bad_request(
             "invalid_request",
             900144,
@@ -61,7 +61,7 @@ impl OAuthError {
         )
     }
 
-    pub fn with_suberror(mut self, suberror: &'static str) -> Self {
+    pub(crate) fn with_suberror(mut self, suberror: &'static str) -> Self {
         self.suberror = Some(suberror);
         self
     }
@@ -108,14 +108,14 @@ impl IntoResponse for OAuthError {
 
 /// A refusal from the Graph subset.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GraphError {
+pub(crate) struct GraphError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
 }
 
 impl GraphError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         GraphError {
             status,
             code,
@@ -123,11 +123,11 @@ impl GraphError {
         }
     }
 
-    pub fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "Request_BadRequest", message)
     }
 
-    pub fn not_found(what: &str, id: &str) -> Self {
+    pub(crate) fn not_found(what: &str, id: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
             "Request_ResourceNotFound",
@@ -137,7 +137,7 @@ impl GraphError {
         )
     }
 
-    pub fn denied() -> Self {
+    pub(crate) fn denied() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
             "Authorization_RequestDenied",
@@ -145,7 +145,7 @@ impl GraphError {
         )
     }
 
-    pub fn unauthenticated(message: impl Into<String>) -> Self {
+    pub(crate) fn unauthenticated(message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
             "InvalidAuthenticationToken",
@@ -153,7 +153,7 @@ impl GraphError {
         )
     }
 
-    pub fn conflict(message: impl Into<String>) -> Self {
+    pub(crate) fn conflict(message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::CONFLICT,
             "Request_MultipleObjectsWithSameKeyValue",
@@ -188,7 +188,7 @@ impl IntoResponse for GraphError {
 }
 
 /// Graph's date-time format: RFC 3339 in UTC, whole seconds.
-pub fn graph_time(time: time::OffsetDateTime) -> String {
+pub(crate) fn graph_time(time: time::OffsetDateTime) -> String {
     let utc = time.to_offset(time::UtcOffset::UTC);
     utc.replace_nanosecond(0)
         .unwrap_or(utc)

@@ -53,7 +53,7 @@ const POST_WRITE_FORMS: [PostWriteFault; 4] = [
     PostWriteFault::DropConnection,
 ];
 
-pub async fn latency_and_faults(
+pub(crate) async fn latency_and_faults(
     State(state): State<AppState>,
     request: Request,
     next: Next,
@@ -109,7 +109,7 @@ fn rng(shared: &Shared) -> MutexGuard<'_, rand_chacha::ChaCha8Rng> {
 
 /// A reproducible choice among `count` possibilities (`0..count`), from the
 /// fault RNG, for handlers that answer one of several real forms.
-pub fn pick(shared: &Shared, count: usize) -> usize {
+pub(crate) fn pick(shared: &Shared, count: usize) -> usize {
     if count <= 1 {
         return 0;
     }
@@ -202,7 +202,7 @@ fn post_write_response(status: StatusCode) -> Response {
 
 /// The open connections by client address, each with its cut-off switch.
 #[derive(Clone, Default)]
-pub struct Connections(Arc<Mutex<HashMap<SocketAddr, Arc<AtomicBool>>>>);
+pub(crate) struct Connections(Arc<Mutex<HashMap<SocketAddr, Arc<AtomicBool>>>>);
 
 impl Connections {
     fn lock(&self) -> MutexGuard<'_, HashMap<SocketAddr, Arc<AtomicBool>>> {
@@ -238,12 +238,12 @@ impl Connections {
 
 /// Registers every accepted connection in [`Connections`].
 #[derive(Clone)]
-pub struct ConnectionAcceptor {
+pub(crate) struct ConnectionAcceptor {
     connections: Connections,
 }
 
 impl ConnectionAcceptor {
-    pub fn new(connections: &Connections) -> Self {
+    pub(crate) fn new(connections: &Connections) -> Self {
         ConnectionAcceptor {
             connections: connections.clone(),
         }
@@ -271,7 +271,7 @@ impl<S> axum_server::accept::Accept<TcpStream, S> for ConnectionAcceptor {
 
 /// A TCP stream that fails every read and write once it is cut, so the
 /// server closes it without sending what it was about to.
-pub struct TrackedStream {
+pub(crate) struct TrackedStream {
     inner: TcpStream,
     peer: SocketAddr,
     cut: Arc<AtomicBool>,

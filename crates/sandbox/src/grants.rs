@@ -18,10 +18,10 @@ use std::time::Instant;
 use time::OffsetDateTime;
 
 /// Scopes that ask for OpenID Connect tokens, not for a resource.
-pub const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
+pub(crate) const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
 /// The tenant id when `segment` names this tenant (by id or domain).
-pub fn resolve_tenant(state: &AppState, segment: &str) -> Result<String, OAuthError> {
+pub(crate) fn resolve_tenant(state: &AppState, segment: &str) -> Result<String, OAuthError> {
     let directory = state.directory();
     if directory.is_tenant(segment) {
         Ok(directory.tenant_id.clone())
@@ -31,21 +31,21 @@ pub fn resolve_tenant(state: &AppState, segment: &str) -> Result<String, OAuthEr
 }
 
 /// The token endpoint's form, read once.
-pub struct Form(pub HashMap<String, String>);
+pub(crate) struct Form(pub HashMap<String, String>);
 
 impl Form {
-    pub fn parse(body: &[u8]) -> Self {
+    pub(crate) fn parse(body: &[u8]) -> Self {
         Form(url::form_urlencoded::parse(body).into_owned().collect())
     }
 
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
     }
 
-    pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
+    pub(crate) fn require(&self, name: &str) -> Result<&str, OAuthError> {
         self.get(name)
             .ok_or_else(|| OAuthError::missing_parameter(name))
     }
@@ -53,13 +53,13 @@ impl Form {
 
 /// A requested scope: the resource it names and the permissions asked for
 /// (empty for `/.default`).
-pub struct ScopeRequest {
+pub(crate) struct ScopeRequest {
     pub resource: String,
     pub permissions: Vec<String>,
     pub default: bool,
 }
 
-pub fn parse_scope(scope: &str) -> Result<ScopeRequest, OAuthError> {
+pub(crate) fn parse_scope(scope: &str) -> Result<ScopeRequest, OAuthError> {
     let invalid = |why: &str| {
         OAuthError::bad_request(
             "invalid_scope",
@@ -113,7 +113,7 @@ pub fn parse_scope(scope: &str) -> Result<ScopeRequest, OAuthError> {
 }
 
 /// The client application, or AADSTS700016.
-pub fn known_client<'d>(
+pub(crate) fn known_client<'d>(
     directory: &'d Directory,
     client_id: &str,
     instant: Instant,
@@ -132,7 +132,7 @@ pub fn known_client<'d>(
         })
 }
 
-pub fn find_resource<'d>(
+pub(crate) fn find_resource<'d>(
     directory: &'d Directory,
     identifier: &str,
     instant: Instant,
@@ -151,7 +151,7 @@ pub fn find_resource<'d>(
 
 /// Checks that every permission an explicit request names exists on
 /// `resource` (AADSTS70011 otherwise), whatever has been consented.
-pub fn check_scopes_exist(
+pub(crate) fn check_scopes_exist(
     resource: &ServicePrincipal,
     scope: &ScopeRequest,
 ) -> Result<(), OAuthError> {
@@ -176,7 +176,7 @@ pub fn check_scopes_exist(
 
 /// What the tenant's consent for a client says of one token request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Consent {
+pub(crate) enum Consent {
     /// Every permission asked for is consented: the token's `scp`. A
     /// `/.default` request gets every permission consented for the resource.
     Granted(Vec<String>),
@@ -187,7 +187,11 @@ pub enum Consent {
 }
 
 /// The request `scope` against the consent recorded for `client` on `resource`.
-pub fn consent(client: &Application, resource: &ServicePrincipal, scope: &ScopeRequest) -> Consent {
+pub(crate) fn consent(
+    client: &Application,
+    resource: &ServicePrincipal,
+    scope: &ScopeRequest,
+) -> Consent {
     let granted = client
         .delegated_permissions
         .get(&resource.app_id)
@@ -230,7 +234,7 @@ pub fn consent(client: &Application, resource: &ServicePrincipal, scope: &ScopeR
 /// Records tenant-wide consent of `scopes` for the client `client_app_id` on
 /// `resource_app_id`, as an administrator's "consent on behalf of your
 /// organization" does.
-pub fn grant_consent(
+pub(crate) fn grant_consent(
     directory: &mut Directory,
     client_app_id: &str,
     resource_app_id: &str,
@@ -256,7 +260,7 @@ pub fn grant_consent(
 
 /// AADSTS65001: the client lacks consent for what was asked, and this grant
 /// cannot ask the user.
-pub fn consent_required(client: &Application) -> OAuthError {
+pub(crate) fn consent_required(client: &Application) -> OAuthError {
     OAuthError::bad_request(
         "invalid_grant",
         65001,
@@ -269,7 +273,7 @@ pub fn consent_required(client: &Application) -> OAuthError {
 }
 
 /// AADSTS90094: the user who signed in may not grant the consent the request needs.
-pub fn admin_consent_required() -> OAuthError {
+pub(crate) fn admin_consent_required() -> OAuthError {
     OAuthError::bad_request(
         "invalid_grant",
         90094,
@@ -278,7 +282,7 @@ pub fn admin_consent_required() -> OAuthError {
 }
 
 /// Claims for a user's delegated token.
-pub fn user_claims(
+pub(crate) fn user_claims(
     directory: &Directory,
     user: &User,
     client: &Application,
@@ -313,7 +317,7 @@ pub fn user_claims(
 }
 
 /// A public client, as the password and device code grants need.
-pub fn public_client<'d>(
+pub(crate) fn public_client<'d>(
     directory: &'d Directory,
     form: &Form,
     instant: Instant,

@@ -26,10 +26,11 @@ use serde::Serialize;
 use std::time::Instant;
 use time::OffsetDateTime;
 
-pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+pub(crate) const CLIENT_ASSERTION_TYPE: &str =
+    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+pub(crate) const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
@@ -97,7 +98,7 @@ async fn authorize(
 }
 
 #[derive(Debug, Serialize)]
-pub struct TokenResponse {
+pub(crate) struct TokenResponse {
     pub token_type: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,

@@ -3,6 +3,9 @@
 //! Azurite. Started by `entra-connect sandbox serve` or in-process with
 //! [`Sandbox::start`]; binds 127.0.0.1 only.
 
+// The public surface is what the binary and its tests use; all else is the crate's own.
+#![warn(unreachable_pub)]
+
 mod assertion;
 mod certificate;
 mod device;
@@ -16,7 +19,8 @@ mod seed;
 mod tls;
 mod tokens;
 
-pub use seed::{DEFAULT_SEED, SeededUser};
+use seed::DEFAULT_SEED;
+pub use seed::SeededUser;
 
 use axum::Router;
 use axum::http::HeaderMap;
@@ -90,7 +94,7 @@ pub struct SandboxConfig {
     /// not know yet answers) before one works. A new directory
     /// synchronization account can take up to 15 minutes to sign in (the
     /// rollback issue quotes Microsoft's Entra Connect documentation;
-    /// Add-ADSyncAADServiceAccount is https://learn.microsoft.com/entra/identity/hybrid/connect/reference-connect-adsync),
+    /// Add-ADSyncAADServiceAccount is <https://learn.microsoft.com/entra/identity/hybrid/connect/reference-connect-adsync>),
     /// and a count (not a time) makes a test of that wait exact.
     pub new_user_sign_in_refusals: u32,
 }
@@ -224,7 +228,6 @@ pub struct Sandbox;
 /// A running sandbox; dropping it stops the server.
 pub struct SandboxHandle {
     pub info: StartupInfo,
-    pub addr: SocketAddr,
     /// The CA file the sandbox chose itself, removed when it stops.
     own_ca_file: Option<PathBuf>,
     server: axum_server::Handle<SocketAddr>,
@@ -368,7 +371,6 @@ impl Sandbox {
         };
         Ok(SandboxHandle {
             info,
-            addr,
             own_ca_file,
             server,
             task,

@@ -15,11 +15,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
-pub const DEFAULT_SEED: &str = include_str!("../assets/sandbox-tenant.json");
+pub(crate) const DEFAULT_SEED: &str = include_str!("../assets/sandbox-tenant.json");
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Seed {
+pub(crate) struct Seed {
     pub tenant_id: String,
     pub tenant_domain: String,
     pub display_name: String,
@@ -34,14 +34,14 @@ pub struct Seed {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SeedRole {
+pub(crate) struct SeedRole {
     pub template_id: String,
     pub display_name: String,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SeedUser {
+pub(crate) struct SeedUser {
     /// The part before the @; the tenant domain follows it.
     pub name: String,
     pub display_name: String,
@@ -65,7 +65,7 @@ impl std::fmt::Debug for SeedUser {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SeedServicePrincipal {
+pub(crate) struct SeedServicePrincipal {
     pub app_id: String,
     pub display_name: String,
     pub service_principal_names: Vec<String>,
@@ -88,7 +88,7 @@ impl SeedServicePrincipal {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SeedAppRole {
+pub(crate) struct SeedAppRole {
     pub id: String,
     pub value: String,
     pub display_name: String,
@@ -96,7 +96,7 @@ pub struct SeedAppRole {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SeedPublicClient {
+pub(crate) struct SeedPublicClient {
     pub app_id: String,
     pub display_name: String,
 }
@@ -105,7 +105,7 @@ pub struct SeedPublicClient {
 /// delegated permissions `client_app_id` holds on `resource` for every user.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SeedConsent {
+pub(crate) struct SeedConsent {
     pub client_app_id: String,
     /// The resource's appId or one of its servicePrincipalNames.
     pub resource: String,
@@ -120,7 +120,7 @@ pub struct SeededUser {
     pub roles: Vec<String>,
     pub mfa_required: bool,
     #[serde(skip)]
-    pub admin: bool,
+    pub(crate) admin: bool,
 }
 
 impl std::fmt::Debug for SeededUser {
@@ -135,7 +135,7 @@ impl std::fmt::Debug for SeededUser {
 }
 
 impl Seed {
-    pub fn parse(text: &str) -> Result<Seed, SandboxError> {
+    pub(crate) fn parse(text: &str) -> Result<Seed, SandboxError> {
         let seed: Seed =
             serde_json::from_str(text).map_err(|e| SandboxError::Seed(e.to_string()))?;
         if seed.users.iter().filter(|u| u.admin).count() != 1 {
@@ -193,19 +193,19 @@ impl Seed {
 
     /// Drops every consent: no client may sign anyone in until an
     /// administrator consents (`sandbox serve --without-consent`).
-    pub fn revoke_consents(&mut self) {
+    pub(crate) fn revoke_consents(&mut self) {
         self.consents.clear();
     }
 
     /// The UPN of the seeded administrator (the user marked `admin`).
-    pub fn admin_upn(&self) -> Option<String> {
+    pub(crate) fn admin_upn(&self) -> Option<String> {
         self.users
             .iter()
             .find(|user| user.admin)
             .map(|user| format!("{}@{}", user.name, self.tenant_domain))
     }
 
-    pub fn into_directory(self, lag: Duration) -> (Directory, Vec<SeededUser>) {
+    pub(crate) fn into_directory(self, lag: Duration) -> (Directory, Vec<SeededUser>) {
         let mut directory = Directory::new(
             self.tenant_id.clone(),
             self.tenant_domain.clone(),

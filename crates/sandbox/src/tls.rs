@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use time::{Duration, OffsetDateTime};
 
-pub async fn server_config(
+pub(crate) async fn server_config(
     config: &SandboxConfig,
     port: u16,
 ) -> Result<(RustlsConfig, PathBuf), SandboxError> {

@@ -11,9 +11,9 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::public_key::PublicKey;
 
 /// Access token lifetime, as the platform's default.
-pub const ACCESS_TOKEN_SECONDS: i64 = 3599;
+pub(crate) const ACCESS_TOKEN_SECONDS: i64 = 3599;
 
-pub struct TokenSigner {
+pub(crate) struct TokenSigner {
     encoding: EncodingKey,
     decoding: DecodingKey,
     kid: String,
@@ -22,7 +22,7 @@ pub struct TokenSigner {
 
 /// What the sandbox puts in an access token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AccessClaims {
+pub(crate) struct AccessClaims {
     pub aud: String,
     pub iss: String,
     pub iat: i64,
@@ -51,7 +51,7 @@ pub struct AccessClaims {
 
 impl TokenSigner {
     /// A fresh RSA 2048 key, published in JWKS with a self-signed certificate.
-    pub fn generate() -> Result<Self, SandboxError> {
+    pub(crate) fn generate() -> Result<Self, SandboxError> {
         let key =
             rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
                 .map_err(|e| SandboxError::Crypto(format!("RSA key generation: {e}")))?;
@@ -81,11 +81,11 @@ impl TokenSigner {
         })
     }
 
-    pub fn jwks(&self) -> serde_json::Value {
+    pub(crate) fn jwks(&self) -> serde_json::Value {
         serde_json::json!({ "keys": [self.jwk] })
     }
 
-    pub fn issue(&self, claims: &AccessClaims) -> Result<String, SandboxError> {
+    pub(crate) fn issue(&self, claims: &AccessClaims) -> Result<String, SandboxError> {
         let mut header = Header::new(Algorithm::RS256);
         header.typ = Some("JWT".into());
         header.kid = Some(self.kid.clone());
@@ -94,7 +94,7 @@ impl TokenSigner {
     }
 
     /// Checks signature, expiry and audience; the reason on refusal is for the caller's message.
-    pub fn validate(&self, token: &str, audiences: &[&str]) -> Result<AccessClaims, String> {
+    pub(crate) fn validate(&self, token: &str, audiences: &[&str]) -> Result<AccessClaims, String> {
         let mut validation = Validation::new(Algorithm::RS256);
         validation.set_audience(audiences);
         validation.set_required_spec_claims(&["exp", "nbf", "aud", "iss"]);

@@ -1,7 +1,7 @@
 //! The answers file: everything the wizard asks, so an onboarding can run
 //! unattended (`wizard --answers FILE`) and the wizard can save what was chosen.
 
-use super::{AppId, CertificateHash, Cloud, EndpointUrl, Tenant, Upn};
+use super::{AppId, CertificateHash, Cloud, EndpointUrl, Tenant, Upn, named_enum};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -59,13 +59,16 @@ pub struct Answers {
     pub password_writeback: bool,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum SignInAnswer {
-    #[default]
-    DeviceCode,
-    /// The password is read from standard input, never from the file.
-    Password,
+named_enum! {
+    /// How the administrator signs in.
+    #[derive(Default)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum SignInAnswer {
+        #[default]
+        DeviceCode => "device-code",
+        /// The password is read from standard input, never from the file.
+        Password => "password",
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,8 +8,7 @@ pub use answers::{Answers, ConnectionInputs, Method, MethodAnswer, MethodError, 
 pub use hash::{CertificateHash, HashParseError};
 pub use inputs::{AppId, CertificateDays, EndpointUrl, InputError, Tenant, Upn};
 
-use serde::{Deserialize, Serialize};
-use std::fmt;
+use serde::Serialize;
 use time::OffsetDateTime;
 
 /// The certificate subject and issuer of every certificate this tool creates.
@@ -47,16 +46,54 @@ pub const APPLICATION_NAME_PREFIX: &str = "ConnectSyncProvisioning";
 pub const DEFAULT_CERTIFICATE_DAYS: u32 = 180;
 pub const MAX_CERTIFICATE_DAYS: u32 = 730;
 
-/// Enums stored and shown by name: one list gives `as_str`, `FromStr` and `Display`.
+/// An enum whose values go by name (in files, in the database, on the command
+/// line): every value, and the name of each. `FromStr` takes exactly these
+/// names and refuses any other with [`UnknownName`].
+pub trait Named: Copy + Send + Sync + 'static {
+    /// Every value, in the order they are listed.
+    const ALL: &'static [Self];
+
+    fn name(self) -> &'static str;
+}
+
+/// A name that is none of a [`Named`] enum's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{given:?} is not a {kind}: expected one of {}", .names.join(", "))]
+pub struct UnknownName {
+    kind: &'static str,
+    given: String,
+    names: Vec<&'static str>,
+}
+
+impl UnknownName {
+    pub(crate) fn new<T: Named>(kind: &'static str, given: &str) -> Self {
+        UnknownName {
+            kind,
+            given: given.to_string(),
+            names: T::ALL.iter().map(|value| value.name()).collect(),
+        }
+    }
+}
+
+/// Enums stored and shown by name: one list gives `ALL`, `as_str`, [`Named`],
+/// `FromStr` and `Display`. Serde is derived: a type whose serde names differ
+/// from its variants' says so with `#[serde(...)]` among its attributes.
 macro_rules! named_enum {
-    ($(#[$meta:meta])* pub enum $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $($(#[$variant_meta:meta])* $variant:ident => $text:literal),+ $(,)?
+        }
+    ) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
         pub enum $name {
-            $($variant),+
+            $($(#[$variant_meta])* $variant),+
         }
 
         impl $name {
+            pub const ALL: [Self; [$(stringify!($variant)),+].len()] = [$(Self::$variant),+];
+
             pub fn as_str(self) -> &'static str {
                 match self {
                     $(Self::$variant => $text),+
@@ -64,23 +101,32 @@ macro_rules! named_enum {
             }
         }
 
+        impl $crate::domain::Named for $name {
+            const ALL: &'static [Self] = &$name::ALL;
+
+            fn name(self) -> &'static str {
+                self.as_str()
+            }
+        }
+
         impl std::str::FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
+            type Err = $crate::domain::UnknownName;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($text => Ok(Self::$variant),)+
-                    other => Err(format!("{other:?} is not a {}", stringify!($name))),
+                    other => Err($crate::domain::UnknownName::new::<Self>(stringify!($name), other)),
                 }
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
     };
 }
+pub(crate) use named_enum;
 
 named_enum! {
     /// Which kind of account the connector signs in with
@@ -92,19 +138,19 @@ named_enum! {
     }
 }
 
-/// The Microsoft clouds Entra Connect runs in; each has its own endpoints.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Cloud {
-    #[default]
-    Public,
-    Usgov,
-    China,
+named_enum! {
+    /// The Microsoft clouds Entra Connect runs in; each has its own endpoints.
+    #[derive(Default)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Cloud {
+        #[default]
+        Public => "public",
+        Usgov => "usgov",
+        China => "china",
+    }
 }
 
 impl Cloud {
-    pub const ALL: [Cloud; 3] = [Cloud::Public, Cloud::Usgov, Cloud::China];
-
     pub fn label(self) -> &'static str {
         match self {
             Cloud::Public => "Microsoft Entra ID (worldwide)",
@@ -263,4 +309,52 @@ pub fn format_date(time: OffsetDateTime) -> String {
 pub fn parse_time(text: &str) -> Result<OffsetDateTime, String> {
     OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .map_err(|e| format!("{text:?} is not an RFC 3339 time ({e})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fmt;
+
+    /// Files and the command line use one set of names: serde's (derived,
+    /// renamed per type) must be the names `as_str` and `FromStr` use.
+    fn names_agree_with_serde<T>()
+    where
+        T: Named
+            + Serialize
+            + serde::de::DeserializeOwned
+            + std::str::FromStr
+            + PartialEq
+            + fmt::Debug,
+        T::Err: fmt::Debug,
+    {
+        for &value in T::ALL {
+            let json = serde_json::to_string(&value).unwrap();
+            assert_eq!(json, format!("\"{}\"", value.name()));
+            assert_eq!(serde_json::from_str::<T>(&json).unwrap(), value);
+            assert_eq!(value.name().parse::<T>().unwrap(), value);
+        }
+    }
+
+    #[test]
+    fn cloud_and_sign_in_go_by_the_same_names_everywhere() {
+        names_agree_with_serde::<Cloud>();
+        names_agree_with_serde::<SignInAnswer>();
+        assert_eq!(Cloud::default(), Cloud::Public);
+        assert_eq!(SignInAnswer::default(), SignInAnswer::DeviceCode);
+    }
+
+    #[test]
+    fn an_unknown_name_is_refused_with_the_names_allowed() {
+        let error = "Usgov".parse::<Cloud>().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "\"Usgov\" is not a Cloud: expected one of public, usgov, china"
+        );
+        let error = "tpm".parse::<StoreKind>().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "\"tpm\" is not a StoreKind: expected one of TPM, Software"
+        );
+    }
 }

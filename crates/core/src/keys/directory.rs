@@ -8,21 +8,21 @@ use super::{
     KeyError, KeyMaterial, KeyStore, SigningAlgorithm, SoftwareKeyStore, StoredCertificate, Tpm,
     TpmKeyStore,
 };
-use crate::domain::{CertificateHash, StoreKind};
-use serde::Serialize;
+use crate::domain::{CertificateHash, StoreKind, named_enum};
 use std::path::Path;
 use std::sync::Arc;
 
-/// Where a new key goes: `--store auto|tpm|software`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum StoreChoice {
-    /// The TPM when one answers, else the software store (warning event 1014).
-    Auto,
-    /// The TPM, or an error saying why there is none.
-    Tpm,
-    /// The software store (an owner-only key file).
-    Software,
+named_enum! {
+    /// Where a new key goes: `--store auto|tpm|software`.
+    #[serde(rename_all = "kebab-case")]
+    pub enum StoreChoice {
+        /// The TPM when one answers, else the software store (warning event 1014).
+        Auto => "auto",
+        /// The TPM, or an error saying why there is none.
+        Tpm => "tpm",
+        /// The software store (an owner-only key file).
+        Software => "software",
+    }
 }
 
 impl StoreChoice {

@@ -9,7 +9,11 @@ use axum::http::Method;
 use axum::response::Response;
 use serde::Deserialize;
 
-pub fn route(ctx: &Ctx<'_>, method: &Method, segments: &[&str]) -> Result<Response, GraphError> {
+pub(super) fn route(
+    ctx: &Ctx<'_>,
+    method: &Method,
+    segments: &[&str],
+) -> Result<Response, GraphError> {
     match (method, segments) {
         (&Method::GET, ["directoryRoles"]) => list(ctx),
         (&Method::GET, [role]) => get(ctx, role),

@@ -11,7 +11,7 @@
 //! dispatches on the decoded segments itself.
 //!
 //! Follows Microsoft Learn (learn.microsoft.com/…):
-//! - graph/api/<each call> (the "Permissions" table: least-privileged and higher scopes)
+//! - graph/api/`<each call>` (the "Permissions" table: least-privileged and higher scopes)
 //! - entra/identity/role-based-access-control/permissions-reference (what each built-in role may do)
 //! - graph/errors (error body, Authorization_RequestDenied)
 
@@ -35,13 +35,13 @@ use serde::de::DeserializeOwned;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/v1.0/{*path}", any(dispatch))
 }
 
 /// Who is calling, from the access token.
 #[derive(Debug, Clone)]
-pub enum Caller {
+pub(crate) enum Caller {
     /// A delegated token: the signed-in user, the permissions in the token's
     /// `scp`, and what the user's directory roles allow (as of this request).
     User {
@@ -83,7 +83,7 @@ pub enum Caller {
 /// | `GET /roleManagement/directory/roleAssignments…` | `ReadRoleAssignments` |
 /// | `POST /roleManagement/directory/roleAssignments`, `DELETE …/{id}` | `ManageRoleAssignments` |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     ReadSelf,
     ReadOrganization,
     ReadApplications,
@@ -111,7 +111,7 @@ pub enum Action {
 /// privileged scope first, then the higher ones that also allow it), and the
 /// user's roles must grant `role`.
 #[derive(Debug, Clone, Copy)]
-pub struct Rule {
+pub(crate) struct Rule {
     pub scopes: &'static [&'static [&'static str]],
     pub role: RolePermission,
 }
@@ -165,7 +165,7 @@ const WRITE_ROLES: &[&str] = &["RoleManagement.ReadWrite.Directory"];
 
 impl Action {
     /// The one table: the scopes and the role permission each action needs.
-    pub const fn rule(self) -> Rule {
+    pub(crate) const fn rule(self) -> Rule {
         use RolePermission as P;
         let (scopes, role): (&'static [&'static [&'static str]], RolePermission) = match self {
             Action::ReadSelf => (&[READ_SELF], P::ReadDirectory),
@@ -210,7 +210,7 @@ impl Action {
     /// The action of a PATCH of an existing application: changing its
     /// `keyCredentials` is a credential update (roles that may update
     /// credentials may also update everything else).
-    pub const fn update_application(carries_key_credentials: bool) -> Action {
+    pub(crate) const fn update_application(carries_key_credentials: bool) -> Action {
         if carries_key_credentials {
             Action::UpdateApplicationCredentials
         } else {
@@ -219,7 +219,7 @@ impl Action {
     }
 
     /// Whether a delegated caller with these scopes and role permissions may do this.
-    pub fn allows(self, scopes: &[String], permissions: &BTreeSet<RolePermission>) -> bool {
+    pub(crate) fn allows(self, scopes: &[String], permissions: &BTreeSet<RolePermission>) -> bool {
         let rule = self.rule();
         let scoped = rule.scopes.iter().all(|group| {
             group
@@ -231,7 +231,7 @@ impl Action {
 }
 
 /// One Graph request, decoded.
-pub struct Ctx<'a> {
+pub(crate) struct Ctx<'a> {
     pub state: &'a AppState,
     pub caller: Caller,
     pub graph_url: String,
@@ -248,7 +248,7 @@ impl Ctx<'_> {
     /// `action`: a delegated token whose `scp` and whose user's roles both
     /// allow it (see [`Action::rule`]). App-only tokens are refused: handlers
     /// allow an application its own objects before asking this.
-    pub fn authorize(&self, action: Action) -> Result<(), GraphError> {
+    pub(crate) fn authorize(&self, action: Action) -> Result<(), GraphError> {
         match &self.caller {
             Caller::User {
                 scopes,
@@ -260,14 +260,14 @@ impl Ctx<'_> {
     }
 
     /// The signed-in user's object id, for delegated calls.
-    pub fn user_id(&self) -> Option<&str> {
+    pub(crate) fn user_id(&self) -> Option<&str> {
         match &self.caller {
             Caller::User { user_id, .. } => Some(user_id),
             Caller::App { .. } => None,
         }
     }
 
-    pub fn json<T: DeserializeOwned>(&self) -> Result<T, GraphError> {
+    pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T, GraphError> {
         serde_json::from_slice(self.body).map_err(|e| {
             GraphError::bad_request(format!(
                 "The request body is not valid JSON for this operation: {e}"
@@ -277,7 +277,10 @@ impl Ctx<'_> {
 
     /// One page of `items` (already filtered, each with its creation sequence
     /// number), and a nextLink when more follow.
-    pub fn page(&self, items: Vec<(u64, serde_json::Value)>) -> Result<Response, GraphError> {
+    pub(crate) fn page(
+        &self,
+        items: Vec<(u64, serde_json::Value)>,
+    ) -> Result<Response, GraphError> {
         let page_size = match self.query.get("$top") {
             Some(top) => top
                 .parse::<usize>()
@@ -319,7 +322,11 @@ impl Ctx<'_> {
         Ok(ok(body))
     }
 
-    pub fn filter(&self, resource: &str, supported: &[&str]) -> Result<Option<Filter>, GraphError> {
+    pub(crate) fn filter(
+        &self,
+        resource: &str,
+        supported: &[&str],
+    ) -> Result<Option<Filter>, GraphError> {
         let Some(text) = self.query.get("$filter") else {
             return Ok(None);
         };
@@ -340,7 +347,7 @@ impl Ctx<'_> {
 
 /// The two filter forms the tool uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Filter {
+pub(crate) enum Filter {
     Eq(String, String),
     StartsWith(String, String),
 }
@@ -365,14 +372,14 @@ impl Filter {
         Some(Filter::Eq(property.trim().to_string(), literal(value)?))
     }
 
-    pub fn property(&self) -> &str {
+    pub(crate) fn property(&self) -> &str {
         match self {
             Filter::Eq(p, _) | Filter::StartsWith(p, _) => p,
         }
     }
 
     /// Whether `value` of the filtered property passes (case-insensitive, as Graph).
-    pub fn accepts(&self, value: &str) -> bool {
+    pub(crate) fn accepts(&self, value: &str) -> bool {
         match self {
             Filter::Eq(_, wanted) => value.eq_ignore_ascii_case(wanted),
             Filter::StartsWith(_, prefix) => value
@@ -382,20 +389,20 @@ impl Filter {
     }
 }
 
-pub fn ok(body: serde_json::Value) -> Response {
+pub(crate) fn ok(body: serde_json::Value) -> Response {
     (StatusCode::OK, axum::Json(body)).into_response()
 }
 
-pub fn created(body: serde_json::Value) -> Response {
+pub(crate) fn created(body: serde_json::Value) -> Response {
     (StatusCode::CREATED, axum::Json(body)).into_response()
 }
 
-pub fn no_content() -> Response {
+pub(crate) fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
 /// `name(key='value')` -> value.
-pub fn keyed<'s>(segment: &'s str, name: &str, key: &str) -> Option<&'s str> {
+pub(crate) fn keyed<'s>(segment: &'s str, name: &str, key: &str) -> Option<&'s str> {
     segment
         .strip_prefix(name)?
         .strip_prefix('(')?
@@ -497,7 +504,7 @@ fn route(ctx: &Ctx<'_>, method: &Method, segments: &[&str]) -> Result<Response, 
     }
 }
 
-pub fn unknown_segment(segment: &str) -> GraphError {
+pub(crate) fn unknown_segment(segment: &str) -> GraphError {
     GraphError::new(
         StatusCode::BAD_REQUEST,
         "BadRequest",
@@ -505,7 +512,7 @@ pub fn unknown_segment(segment: &str) -> GraphError {
     )
 }
 
-pub fn method_not_allowed() -> GraphError {
+pub(crate) fn method_not_allowed() -> GraphError {
     GraphError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "Request_BadRequest",
@@ -513,4 +520,4 @@ pub fn method_not_allowed() -> GraphError {
     )
 }
 
-pub use super::errors::graph_time;
+pub(crate) use super::errors::graph_time;

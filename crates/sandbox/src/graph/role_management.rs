@@ -19,7 +19,11 @@ use serde::Deserialize;
 /// The only directory scope the sandbox offers: the whole tenant.
 const TENANT_SCOPE: &str = "/";
 
-pub fn route(ctx: &Ctx<'_>, method: &Method, segments: &[&str]) -> Result<Response, GraphError> {
+pub(super) fn route(
+    ctx: &Ctx<'_>,
+    method: &Method,
+    segments: &[&str],
+) -> Result<Response, GraphError> {
     match (method, segments) {
         (&Method::GET, ["roleManagement", "directory", "roleAssignments"]) => list(ctx),
         (&Method::POST, ["roleManagement", "directory", "roleAssignments"]) => create(ctx),

@@ -29,7 +29,11 @@ use time::OffsetDateTime;
 /// Microsoft's own tenant, which owns the first-party applications.
 const MICROSOFT_TENANT_ID: &str = "f8cdef31-a31e-4b4a-93e4-5f571e91255a";
 
-pub fn route(ctx: &Ctx<'_>, method: &Method, segments: &[&str]) -> Result<Response, GraphError> {
+pub(super) fn route(
+    ctx: &Ctx<'_>,
+    method: &Method,
+    segments: &[&str],
+) -> Result<Response, GraphError> {
     if segments == ["servicePrincipals"] {
         return match *method {
             Method::GET => list(ctx),

@@ -16,7 +16,11 @@ use axum::response::Response;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-pub fn route(ctx: &Ctx<'_>, method: &Method, segments: &[&str]) -> Result<Response, GraphError> {
+pub(super) fn route(
+    ctx: &Ctx<'_>,
+    method: &Method,
+    segments: &[&str],
+) -> Result<Response, GraphError> {
     match (method, segments) {
         (&Method::GET, ["organization"]) => organization(ctx),
         (&Method::GET, ["me"]) => me(ctx),
@@ -36,7 +40,7 @@ pub fn route(ctx: &Ctx<'_>, method: &Method, segments: &[&str]) -> Result<Respon
     }
 }
 
-pub fn user_json(user: &User) -> serde_json::Value {
+pub(super) fn user_json(user: &User) -> serde_json::Value {
     serde_json::json!({
         "@odata.type": "#microsoft.graph.user",
         "id": user.id,
@@ -48,7 +52,7 @@ pub fn user_json(user: &User) -> serde_json::Value {
     })
 }
 
-pub fn role_json(role: &DirectoryRole) -> serde_json::Value {
+pub(super) fn role_json(role: &DirectoryRole) -> serde_json::Value {
     serde_json::json!({
         "@odata.type": "#microsoft.graph.directoryRole",
         "id": role.id,
