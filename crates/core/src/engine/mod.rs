@@ -40,8 +40,8 @@ pub use remove_key::{ApplicationKey, KeyOrigin, application_keys};
 pub use scheduler::{SchedulerChange, change_scheduler, plan_scheduler_change};
 
 use crate::domain::{
-    ApplicationCredential, CertificateHash, ConnectorCredential, Event, SYNC_SERVICE_APP_ID,
-    SchedulerSettings,
+    ApplicationCredential, CertificateHash, Clock, ConnectorCredential, Event, SYNC_SERVICE_APP_ID,
+    SchedulerSettings, SystemClock,
 };
 use crate::entra::EntraError;
 use crate::entra::client::{ConnectionSettings, EntraClient, UserSignIn};
@@ -472,9 +472,11 @@ pub struct LocalServer {
     tpm: Arc<Tpm>,
     /// Where new keys go when `--store` was given.
     store_choice: Option<StoreChoice>,
-    /// "Now" for the engine's own decisions (expiry, rotation path); tests
-    /// put it anywhere. Timestamps sent to Entra use the real time.
-    clock: Arc<dyn maintenance::Clock>,
+    /// "Now" for every decision the engine makes (expiry, the rotation
+    /// path, the maintenance tick, what it records as configured); tests put
+    /// it anywhere. What Entra checks against its own clock (assertions,
+    /// proofs of possession) carries the system's time.
+    clock: Arc<dyn Clock>,
     /// Set while this server holds the state lock for a change.
     holding_lock: Arc<std::sync::atomic::AtomicBool>,
     /// How long a change waits for one already running.
@@ -489,7 +491,7 @@ impl LocalServer {
             state_dir: state_dir.to_path_buf(),
             tpm: Arc::new(Tpm::new(TctiSetting::resolve(None))),
             store_choice: None,
-            clock: Arc::new(maintenance::SystemClock),
+            clock: Arc::new(SystemClock),
             holding_lock: Arc::default(),
             lock_wait: LOCK_WAIT,
             lock_notice: None,
@@ -497,7 +499,7 @@ impl LocalServer {
     }
 
     /// Makes `clock` the engine's "now" (tests put it anywhere).
-    pub fn set_clock(&mut self, clock: Arc<dyn maintenance::Clock>) {
+    pub fn set_clock(&mut self, clock: Arc<dyn Clock>) {
         self.clock = clock;
     }
 
