@@ -101,7 +101,7 @@ pub fn run(command: CertCommand, server: &mut LocalServer, out: &Output) -> anyh
         }
         CertCommand::List => {
             let certificates = server.certificates()?;
-            let now = OffsetDateTime::now_utc();
+            let now = server.now();
             out.show(&certificates, |certificates| {
                 if certificates.is_empty() {
                     return "The key store holds no certificates. Create one with `entra-connect cert new`.".into();
@@ -132,7 +132,7 @@ pub fn run(command: CertCommand, server: &mut LocalServer, out: &Output) -> anyh
             out.show(&stored, |stored| {
                 let mut rows = certificate_rows(&stored.info);
                 rows.push(("Store", stored.store.as_str().to_string()));
-                rows.push(("Status", status(stored, OffsetDateTime::now_utc())));
+                rows.push(("Status", status(stored, server.now())));
                 fields(&rows)
             })
         }
@@ -141,7 +141,7 @@ pub fn run(command: CertCommand, server: &mut LocalServer, out: &Output) -> anyh
                 &args.file,
                 args.key.as_deref(),
                 || super::read_secret("PFX password: ", false),
-                OffsetDateTime::now_utc(),
+                server.now(),
             )?;
             if args
                 .dry_run

@@ -59,7 +59,7 @@ pub fn load_context(
         configuration: configuration(server).ok(),
         scheduler: server.scheduler()?,
         sandbox,
-        now: time::OffsetDateTime::now_utc(),
+        now: server.now(),
     })
 }
 

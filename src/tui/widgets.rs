@@ -389,6 +389,7 @@ pub fn checklist_line(
         }
         StepStatus::Done { .. } | StepStatus::AlreadyDone => ("[✓]".to_string(), theme.done()),
         StepStatus::Failed { .. } => ("[✗]".to_string(), theme.error()),
+        StepStatus::Skipped(_) => ("[-]".to_string(), theme.muted()),
     };
     let mut lines = vec![Line::from(vec![
         Span::styled(format!(" {mark} "), style),
@@ -402,6 +403,7 @@ pub fn checklist_line(
         StepStatus::Done { detail } if !detail.is_empty() => Some((detail.clone(), theme.muted())),
         StepStatus::AlreadyDone => Some(("done in an earlier run".to_string(), theme.muted())),
         StepStatus::Failed { error } => Some((error.clone(), theme.error())),
+        StepStatus::Skipped(skip) => Some((skip.to_string(), theme.muted())),
         _ => None,
     };
     if let Some((text, style)) = detail {

@@ -1,10 +1,12 @@
 //! Plain types shared by every layer. No I/O here.
 
 mod answers;
+mod clock;
 mod hash;
 mod inputs;
 
 pub use answers::{Answers, ConnectionInputs, Method, MethodAnswer, MethodError, SignInAnswer};
+pub use clock::{Clock, Sleep, SystemClock};
 pub use hash::{CertificateHash, HashParseError};
 pub use inputs::{AppId, CertificateDays, EndpointUrl, InputError, Tenant, Upn};
 

@@ -183,7 +183,7 @@ pub fn usable_certificate(
     hash: &CertificateHash,
 ) -> Result<StoredCertificate, EngineError> {
     let stored = server.certificate(hash)?;
-    if let Some(problem) = stored.info.problem(time::OffsetDateTime::now_utc()) {
+    if let Some(problem) = stored.info.problem(server.now()) {
         return Err(KeyError::Unusable {
             hash: hash.clone(),
             problem,

@@ -119,7 +119,7 @@ pub async fn doctor(
     admin: Option<UserSignIn>,
     progress: ProgressSender,
 ) -> Vec<Finding> {
-    let now = OffsetDateTime::now_utc();
+    let now = server.now();
     let mut findings = local_findings(server, now);
     let connection = match connection {
         Ok(connection) => connection,

@@ -5,7 +5,7 @@
 use super::admin::{plan_sign_in, sign_in_checked};
 use super::certificates::{has_certificate, usable_certificate};
 use super::operation::{
-    Check, Done, Operation, PlannedStep, Run, Step, Target, plan_scheduler_off,
+    Check, Done, Journaled, Operation, PlannedStep, Run, Step, Target, plan_scheduler_off,
 };
 use super::permissions;
 use super::register::{Registration, saved_registration};
@@ -17,6 +17,7 @@ use crate::domain::{
 use crate::entra::client::EntraClient;
 use crate::entra::graph::GraphClient;
 use crate::host::{credential, events, settings};
+use crate::keys::StoredCertificate;
 use serde::{Deserialize, Serialize};
 
 pub const CHECK_APPLICATION: Check = Check::new(
@@ -222,7 +223,7 @@ pub(super) async fn link_steps(
         key_store: stored.store,
         application_managed_by: target.application_managed_by,
         certificate_managed_by: target.certificate_managed_by,
-        configured_at: time::OffsetDateTime::now_utc(),
+        configured_at: server.now(),
     };
     let warn_software_key =
         stored.store == crate::domain::StoreKind::Software && !run.software_key_warned;
@@ -286,33 +287,67 @@ pub struct Link {
     pub choice: LinkChoice,
 }
 
+/// What `app link` links, as found before anything changes.
+pub(crate) enum LinkSituation {
+    /// The application `app register` saved on this server.
+    Registered(Registration),
+    /// Bring Your Own Application, with this certificate from the store.
+    Existing {
+        app_id: AppId,
+        certificate: Box<StoredCertificate>,
+    },
+}
+
 impl Operation for Link {
     const KIND: &'static str = "link";
     type Output = ApplicationCredential;
+    type Situation = LinkSituation;
 
-    fn plan(&self, server: &LocalServer, target: &Target) -> Result<Vec<PlannedStep>, EngineError> {
+    fn situation(
+        &self,
+        server: &LocalServer,
+        _target: &Target,
+        _earlier: &Journaled,
+    ) -> Result<LinkSituation, EngineError> {
         super::ensure_not_application(server, Self::KIND)?;
-        let mut steps = match &self.choice {
-            LinkChoice::Registered => {
-                let registration = saved_registration(server)?;
+        Ok(match &self.choice {
+            LinkChoice::Registered => LinkSituation::Registered(saved_registration(server)?),
+            LinkChoice::Existing {
+                app_id,
+                certificate,
+            } => LinkSituation::Existing {
+                app_id: app_id.clone(),
+                certificate: Box::new(
+                    usable_certificate(server, certificate)
+                        .map_err(EngineError::refused_at(CHECK_APPLICATION.id))?,
+                ),
+            },
+        })
+    }
+
+    fn plan(
+        &self,
+        situation: &LinkSituation,
+        server: &LocalServer,
+        target: &Target,
+    ) -> Result<Vec<PlannedStep>, EngineError> {
+        let mut steps = match situation {
+            LinkSituation::Registered(registration) => {
                 vec![CHECK_APPLICATION.plan(format!(
                     "Use the application {} ({}) registered on this server",
                     registration.application.display_name, registration.application.app_id
                 ))]
             }
-            LinkChoice::Existing {
+            LinkSituation::Existing {
                 app_id,
                 certificate,
-            } => {
-                usable_certificate(server, certificate)
-                    .map_err(EngineError::refused_at(CHECK_APPLICATION.id))?;
-                vec![
-                    plan_sign_in(target, &permissions::CHECK_APPLICATION),
-                    CHECK_APPLICATION.plan(format!(
-                        "Check that application {app_id} exists, carries certificate {certificate} and holds {SYNC_SERVICE_ROLE}; nothing is created in Entra"
-                    )),
-                ]
-            }
+            } => vec![
+                plan_sign_in(target, &permissions::CHECK_APPLICATION),
+                CHECK_APPLICATION.plan(format!(
+                    "Check that application {app_id} exists, carries certificate {} and holds {SYNC_SERVICE_ROLE}; nothing is created in Entra",
+                    certificate.info.sha256
+                )),
+            ],
         };
         steps.push(plan_scheduler_off(server)?);
         steps.extend(plan_steps(server)?);
@@ -321,21 +356,21 @@ impl Operation for Link {
 
     async fn execute(
         &self,
+        situation: LinkSituation,
         run: &mut Run,
         server: &mut LocalServer,
         entra: &EntraRequest,
     ) -> Result<ApplicationCredential, EngineError> {
         let client = entra.client(run)?;
-        let target = match &self.choice {
-            LinkChoice::Registered => {
+        let target = match situation {
+            LinkSituation::Registered(registration) => {
                 run.check(CHECK_APPLICATION, async || {
-                    let registration = saved_registration(server)?;
                     let name = registration.application.display_name.clone();
                     Ok((LinkTarget::from(&registration), name))
                 })
                 .await?
             }
-            LinkChoice::Existing {
+            LinkSituation::Existing {
                 app_id,
                 certificate,
             } => {
@@ -347,7 +382,7 @@ impl Operation for Link {
                     &client,
                     &graph,
                     app_id.as_str(),
-                    certificate,
+                    &certificate.info.sha256,
                 )
                 .await?
             }

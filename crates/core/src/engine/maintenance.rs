@@ -3,7 +3,7 @@
 //! of the application's keys and the automatic rotation of a Managed
 //! certificate that is due; when sync cycles are enabled, the sync-cycle
 //! check (a token with the current credential). Nothing runs while the
-//! scheduler is suspended. "Now" comes from a [`Clock`], so tests put it
+//! scheduler is suspended. "Now" is the server's [`Clock`], so tests put it
 //! anywhere.
 
 use super::credential_test::{Connector, connector_token, may_synchronize};
@@ -16,19 +16,8 @@ use crate::host::{events, settings};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-/// Where "now" comes from.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> OffsetDateTime;
-}
-
-/// The system's clock.
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
-    }
-}
+/// The tick reads the server's [`Clock`] ([`LocalServer::set_clock`]).
+pub use crate::domain::Clock;
 
 /// The machine id recorded when the connector switched to an application.
 pub const SETUP_MACHINE_ID: &str = "setup_machine_id";

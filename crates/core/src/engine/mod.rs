@@ -1,8 +1,8 @@
 //! The operations the CLI and the wizard run against this server. The ones
-//! that reach Entra are [`Operation`]s: [`plan`] lists their steps and what
-//! each changes, [`execute`] runs that plan on the one runner in
-//! [`operation`]. Local ones (certificates, scheduler) are plain functions
-//! that write their change with its events in one transaction.
+//! that reach Entra are operations ([`OperationRequest`]): [`plan`] lists
+//! their steps and what each changes, [`execute`] runs that plan on the one
+//! runner in [`operation`]. Local ones (certificates, scheduler) are plain
+//! functions that write their change with its events in one transaction.
 
 mod admin;
 mod certificates;
@@ -15,6 +15,7 @@ pub mod link;
 pub mod maintenance;
 pub mod onboard;
 pub mod operation;
+mod own_keys;
 pub mod permissions;
 pub mod progress;
 pub mod register;
@@ -40,8 +41,8 @@ pub use remove_key::{ApplicationKey, KeyOrigin, application_keys};
 pub use scheduler::{SchedulerChange, change_scheduler, plan_scheduler_change};
 
 use crate::domain::{
-    ApplicationCredential, CertificateHash, ConnectorCredential, Event, SYNC_SERVICE_APP_ID,
-    SchedulerSettings,
+    ApplicationCredential, CertificateHash, Clock, ConnectorCredential, Event, SYNC_SERVICE_APP_ID,
+    SchedulerSettings, SystemClock,
 };
 use crate::entra::EntraError;
 use crate::entra::client::{ConnectionSettings, EntraClient, UserSignIn};
@@ -49,7 +50,6 @@ use crate::host::{self, StateDb, StateError};
 use crate::keys::{
     KeyDirectory, KeyError, KeyStore, StoredCertificate, TctiSetting, Tpm, TpmInfo, TpmUnavailable,
 };
-use operation::Operation;
 use progress::ProgressSender;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -147,6 +147,10 @@ pub enum EngineError {
     LockWaitFailed,
     #[error("internal error: the step \"{0}\" is not in the confirmed plan; it was not run")]
     Unplanned(&'static str),
+    #[error(
+        "internal error: the step \"{0}\" of the confirmed plan neither ran nor said why it was skipped; the run is recorded as failed. Run the same change again to resume it"
+    )]
+    StepUnaccounted(&'static str),
     #[error("cannot journal the operation's progress: {0}")]
     Journal(serde_json::Error),
     #[error(
@@ -359,16 +363,17 @@ pub fn plan(
     target: Target,
     request: OperationRequest,
 ) -> Result<Plan, EngineError> {
+    use operation::plan_of;
     let steps = match &request {
-        OperationRequest::Onboard(op) => op.plan_resuming(server, &target)?,
-        OperationRequest::Register(op) => op.plan_resuming(server, &target)?,
-        OperationRequest::Link(op) => op.plan_resuming(server, &target)?,
-        OperationRequest::Rotate(op) => op.plan_resuming(server, &target)?,
-        OperationRequest::RemoveKey(op) => op.plan_resuming(server, &target)?,
-        OperationRequest::UseServiceAccount(op) => op.plan_resuming(server, &target)?,
-        OperationRequest::RollBack(op) => op.plan_resuming(server, &target)?,
-        OperationRequest::RemoveServiceAccount(op) => op.plan_resuming(server, &target)?,
-        OperationRequest::Repair(op) => op.plan_resuming(server, &target)?,
+        OperationRequest::Onboard(op) => plan_of(op, server, &target)?,
+        OperationRequest::Register(op) => plan_of(op, server, &target)?,
+        OperationRequest::Link(op) => plan_of(op, server, &target)?,
+        OperationRequest::Rotate(op) => plan_of(op, server, &target)?,
+        OperationRequest::RemoveKey(op) => plan_of(op, server, &target)?,
+        OperationRequest::UseServiceAccount(op) => plan_of(op, server, &target)?,
+        OperationRequest::RollBack(op) => plan_of(op, server, &target)?,
+        OperationRequest::RemoveServiceAccount(op) => plan_of(op, server, &target)?,
+        OperationRequest::Repair(op) => plan_of(op, server, &target)?,
     };
     Ok(Plan {
         request,
@@ -472,9 +477,11 @@ pub struct LocalServer {
     tpm: Arc<Tpm>,
     /// Where new keys go when `--store` was given.
     store_choice: Option<StoreChoice>,
-    /// "Now" for the engine's own decisions (expiry, rotation path); tests
-    /// put it anywhere. Timestamps sent to Entra use the real time.
-    clock: Arc<dyn maintenance::Clock>,
+    /// "Now" for every decision the engine makes (expiry, the rotation
+    /// path, the maintenance tick, what it records as configured); tests put
+    /// it anywhere. What Entra checks against its own clock (assertions,
+    /// proofs of possession) carries the system's time.
+    clock: Arc<dyn Clock>,
     /// Set while this server holds the state lock for a change.
     holding_lock: Arc<std::sync::atomic::AtomicBool>,
     /// How long a change waits for one already running.
@@ -489,7 +496,7 @@ impl LocalServer {
             state_dir: state_dir.to_path_buf(),
             tpm: Arc::new(Tpm::new(TctiSetting::resolve(None))),
             store_choice: None,
-            clock: Arc::new(maintenance::SystemClock),
+            clock: Arc::new(SystemClock),
             holding_lock: Arc::default(),
             lock_wait: LOCK_WAIT,
             lock_notice: None,
@@ -497,7 +504,7 @@ impl LocalServer {
     }
 
     /// Makes `clock` the engine's "now" (tests put it anywhere).
-    pub fn set_clock(&mut self, clock: Arc<dyn maintenance::Clock>) {
+    pub fn set_clock(&mut self, clock: Arc<dyn Clock>) {
         self.clock = clock;
     }
 

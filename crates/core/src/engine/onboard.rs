@@ -5,11 +5,12 @@
 use super::admin::{plan_sign_in, sign_in_checked};
 use super::certificates::usable_certificate;
 use super::link::{CHECK_APPLICATION, check_existing_application, link_steps};
-use super::operation::{Operation, PlannedStep, Run, Target, plan_scheduler_off};
+use super::operation::{Journaled, Operation, PlannedStep, Run, Target, plan_scheduler_off};
 use super::permissions;
-use super::register::{CertificateSource, register_steps, roles_granted};
+use super::register::{CertificateSource, PlannedCertificate, register_steps, roles_granted};
 use super::{EngineError, EntraRequest, LocalServer, ensure_not_application};
-use crate::domain::{ApplicationCredential, CertificateHash, Method};
+use crate::domain::{AppId, ApplicationCredential, Method};
+use crate::keys::StoredCertificate;
 
 /// The onboarding operation, with the wizard's choices.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -18,61 +19,77 @@ pub struct Onboard {
     pub password_writeback: bool,
 }
 
-/// Where the application comes from.
-enum Application<'a> {
-    /// This tool registers it, with a certificate from here.
-    Register(CertificateSource),
-    /// Bring Your Own Application.
+/// Where the application comes from, as found before anything changes.
+pub(crate) enum Application {
+    /// This tool registers it, with this certificate.
+    Register(PlannedCertificate),
+    /// Bring Your Own Application, with this certificate from the store.
     Existing {
-        app_id: &'a str,
-        certificate: &'a CertificateHash,
+        app_id: AppId,
+        certificate: Box<StoredCertificate>,
     },
-}
-
-impl Onboard {
-    fn application(&self) -> Application<'_> {
-        match &self.method {
-            Method::Managed => Application::Register(CertificateSource::Managed),
-            Method::Byoc(hash) => Application::Register(CertificateSource::Existing(hash.clone())),
-            Method::Byoa {
-                app_id,
-                certificate,
-            } => Application::Existing {
-                app_id: app_id.as_str(),
-                certificate,
-            },
-        }
-    }
 }
 
 impl Operation for Onboard {
     const KIND: &'static str = "onboard";
     type Output = ApplicationCredential;
+    type Situation = Application;
 
-    fn plan(&self, server: &LocalServer, target: &Target) -> Result<Vec<PlannedStep>, EngineError> {
+    fn situation(
+        &self,
+        server: &LocalServer,
+        _target: &Target,
+        _earlier: &Journaled,
+    ) -> Result<Application, EngineError> {
         ensure_not_application(server, Self::KIND)?;
+        let source = match &self.method {
+            Method::Managed => CertificateSource::Managed,
+            Method::Byoc(hash) => CertificateSource::Existing(hash.clone()),
+            Method::Byoa {
+                app_id,
+                certificate,
+            } => {
+                return Ok(Application::Existing {
+                    app_id: app_id.clone(),
+                    certificate: Box::new(
+                        usable_certificate(server, certificate)
+                            .map_err(EngineError::refused_at(CHECK_APPLICATION.id))?,
+                    ),
+                });
+            }
+        };
+        Ok(Application::Register(PlannedCertificate::of(
+            server, &source,
+        )?))
+    }
+
+    fn plan(
+        &self,
+        application: &Application,
+        server: &LocalServer,
+        target: &Target,
+    ) -> Result<Vec<PlannedStep>, EngineError> {
         // The wizard signs in before the method is chosen, so every method asks
         // for what registration needs (which covers checking an existing one).
         let mut steps = vec![
             plan_sign_in(target, &permissions::REGISTER),
             plan_scheduler_off(server)?,
         ];
-        match self.application() {
-            Application::Register(source) => steps.extend(super::register::plan_steps(
+        match application {
+            Application::Register(certificate) => steps.extend(super::register::plan_steps(
                 server,
                 target,
-                &source,
+                certificate,
                 self.password_writeback,
             )?),
             Application::Existing {
                 app_id,
                 certificate,
             } => {
-                let stored = usable_certificate(server, certificate)
-                    .map_err(EngineError::refused_at(CHECK_APPLICATION.id))?;
                 steps.push(CHECK_APPLICATION.plan(format!(
-                    "Use the existing application {app_id} with certificate {certificate} ({}): nothing is created in Entra; it must carry the certificate and hold {}",
-                    stored.info.subject,
+                    "Use the existing application {app_id} with certificate {} ({}): nothing is created in Entra; it must carry the certificate and hold {}",
+                    certificate.info.sha256,
+                    certificate.info.subject,
                     roles_granted(self.password_writeback)
                 )));
             }
@@ -83,6 +100,7 @@ impl Operation for Onboard {
 
     async fn execute(
         &self,
+        application: Application,
         run: &mut Run,
         server: &mut LocalServer,
         entra: &EntraRequest,
@@ -90,14 +108,14 @@ impl Operation for Onboard {
         let client = entra.client(run)?;
         let graph = sign_in_checked(run, &client, entra, &permissions::REGISTER).await?;
         run.disable_scheduler(server).await?;
-        let target = match self.application() {
-            Application::Register(source) => (&register_steps(
+        let target = match application {
+            Application::Register(certificate) => (&register_steps(
                 run,
                 server,
                 entra,
                 &client,
                 &graph,
-                &source,
+                &certificate,
                 self.password_writeback,
             )
             .await?)
@@ -106,8 +124,15 @@ impl Operation for Onboard {
                 app_id,
                 certificate,
             } => {
-                check_existing_application(run, server, &client, &graph, app_id, certificate)
-                    .await?
+                check_existing_application(
+                    run,
+                    server,
+                    &client,
+                    &graph,
+                    app_id.as_str(),
+                    &certificate.info.sha256,
+                )
+                .await?
             }
         };
         link_steps(run, server, &client, &target, super::link::Switch::Linked).await

@@ -22,6 +22,28 @@ pub enum StepStatus {
     Failed {
         error: String,
     },
+    /// Planned, and not run: why.
+    Skipped(Skip),
+}
+
+/// Why a planned step did not run. Every step of a confirmed plan runs, or
+/// says which of these kept it from running.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "kebab-case")]
+pub enum Skip {
+    /// What the step is for is so already: `because` says what showed it.
+    NotNeeded { because: String },
+    /// The operation was told not to wait for it (`--no-wait`).
+    NotWaitedFor,
+}
+
+impl std::fmt::Display for Skip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Skip::NotNeeded { because } => write!(f, "not needed: {because}"),
+            Skip::NotWaitedFor => f.write_str("not waited for (--no-wait)"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -62,6 +84,7 @@ impl Progress {
                 StepStatus::Done { detail } if detail.is_empty() => format!("[ ok ] {title}"),
                 StepStatus::Done { detail } => format!("[ ok ] {title}: {detail}"),
                 StepStatus::Failed { error } => format!("[FAIL] {title}: {error}"),
+                StepStatus::Skipped(skip) => format!("[skip] {title}: {skip}"),
             },
             Progress::WaitingForChange { holder } => {
                 format!("waiting for the change already running: {holder}")

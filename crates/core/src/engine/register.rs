@@ -6,7 +6,7 @@ use super::admin::{plan_sign_in, sign_in_checked};
 use super::certificates::{
     has_certificate, key_credential, new_certificate_change, usable_certificate,
 };
-use super::operation::{Done, Operation, PlannedStep, Run, Step, Target};
+use super::operation::{Done, Journaled, Operation, PlannedStep, Run, Step, Target};
 use super::permissions;
 use super::{EngineError, EntraRequest, LocalServer};
 use crate::domain::{
@@ -77,17 +77,64 @@ pub struct Registration {
     pub duplicates: Vec<String>,
 }
 
+/// The certificate registration will use, as found before anything changes.
+pub(crate) enum PlannedCertificate {
+    /// The Managed certificate of this server's application, kept when the
+    /// connector rolled back to a service account: reused, no new key.
+    Kept(CertificateChoice),
+    /// A new key and certificate in this server's store (Managed).
+    New,
+    /// Bring Your Own Certificate: this one from the store, usable now.
+    Existing(Box<StoredCertificate>),
+}
+
+impl PlannedCertificate {
+    /// What `source` comes to on this server; a certificate of yours that
+    /// does not meet the rules is refused here.
+    pub(super) fn of(
+        server: &LocalServer,
+        source: &CertificateSource,
+    ) -> Result<PlannedCertificate, EngineError> {
+        Ok(match source {
+            CertificateSource::Managed => match kept_certificate(server) {
+                Some(kept) => PlannedCertificate::Kept(kept),
+                None => PlannedCertificate::New,
+            },
+            CertificateSource::Existing(hash) => {
+                let stored = usable_certificate(server, hash)
+                    .map_err(EngineError::refused_at(CERTIFICATE.id))?;
+                PlannedCertificate::Existing(Box::new(stored))
+            }
+        })
+    }
+}
+
 impl Operation for Register {
     const KIND: &'static str = "register";
     type Output = Registration;
+    type Situation = PlannedCertificate;
 
-    fn plan(&self, server: &LocalServer, target: &Target) -> Result<Vec<PlannedStep>, EngineError> {
+    fn situation(
+        &self,
+        server: &LocalServer,
+        _target: &Target,
+        _earlier: &Journaled,
+    ) -> Result<PlannedCertificate, EngineError> {
         super::ensure_not_application(server, Self::KIND)?;
+        PlannedCertificate::of(server, &self.certificate)
+    }
+
+    fn plan(
+        &self,
+        certificate: &PlannedCertificate,
+        server: &LocalServer,
+        target: &Target,
+    ) -> Result<Vec<PlannedStep>, EngineError> {
         let mut steps = vec![plan_sign_in(target, &permissions::REGISTER)];
         steps.extend(plan_steps(
             server,
             target,
-            &self.certificate,
+            certificate,
             self.password_writeback,
         )?);
         steps.push(SAVE_REGISTRATION.plan(
@@ -98,6 +145,7 @@ impl Operation for Register {
 
     async fn execute(
         &self,
+        certificate: PlannedCertificate,
         run: &mut Run,
         server: &mut LocalServer,
         entra: &EntraRequest,
@@ -110,7 +158,7 @@ impl Operation for Register {
             entra,
             &client,
             &graph,
-            &self.certificate,
+            &certificate,
             self.password_writeback,
         )
         .await?;
@@ -128,10 +176,10 @@ impl Operation for Register {
 pub(super) fn plan_steps(
     server: &LocalServer,
     target: &Target,
-    source: &CertificateSource,
+    certificate: &PlannedCertificate,
     password_writeback: bool,
 ) -> Result<Vec<PlannedStep>, EngineError> {
-    let certificate = plan_certificate(server, source)?;
+    let certificate = plan_certificate(server, certificate)?;
     Ok(vec![
         certificate,
         APPLICATION.plan(format!(
@@ -156,55 +204,46 @@ pub(super) fn roles_granted(password_writeback: bool) -> String {
     roles
 }
 
-/// The certificate step in a plan: a new one (Managed) or one in the store
-/// that meets the rules (BYOC), refused here if it does not.
+/// The certificate step in a plan: the kept one, a new one (Managed), or
+/// yours from the store (BYOC).
 fn plan_certificate(
     server: &LocalServer,
-    source: &CertificateSource,
+    certificate: &PlannedCertificate,
 ) -> Result<PlannedStep, EngineError> {
-    Ok(CERTIFICATE.plan(match source {
-        CertificateSource::Managed => match kept_certificate(server) {
-            Some(kept) => format!(
-                "Reuse certificate {} of this server's application {} (kept when the connector rolled back to a service account); no new key",
-                kept.sha256,
-                application_name(server)?
-            ),
-            None => new_certificate_change(
-                server,
-                server.store_choice().unwrap_or(StoreChoice::Auto),
-                DEFAULT_CERTIFICATE_DAYS,
-            )
-            .map_err(EngineError::refused_at(CERTIFICATE.id))?,
-        },
-        CertificateSource::Existing(hash) => {
-            let stored = usable_certificate(server, hash)
-                .map_err(EngineError::refused_at(CERTIFICATE.id))?;
-            format!(
-                "Use certificate {hash} ({}, valid until {}) from the key store",
-                stored.info.subject,
-                crate::domain::format_time(stored.info.not_after)
-            )
-        }
+    Ok(CERTIFICATE.plan(match certificate {
+        PlannedCertificate::Kept(kept) => format!(
+            "Reuse certificate {} of this server's application {} (kept when the connector rolled back to a service account); no new key",
+            kept.sha256,
+            application_name(server)?
+        ),
+        PlannedCertificate::New => new_certificate_change(
+            server,
+            server.store_choice().unwrap_or(StoreChoice::Auto),
+            DEFAULT_CERTIFICATE_DAYS,
+        )
+        .map_err(EngineError::refused_at(CERTIFICATE.id))?,
+        PlannedCertificate::Existing(stored) => format!(
+            "Use certificate {} ({}, valid until {}) from the key store",
+            stored.info.sha256,
+            stored.info.subject,
+            crate::domain::format_time(stored.info.not_after)
+        ),
     }))
 }
 
-/// The certificate for the application: a new one (Managed) or one in the
-/// store that meets the rules (BYOC).
+/// The certificate for the application: the kept one, a new one (Managed),
+/// or yours from the store, checked again as it is used (BYOC).
 async fn prepare_certificate(
     run: &mut Run,
     server: &mut LocalServer,
-    source: &CertificateSource,
+    certificate: &PlannedCertificate,
 ) -> Result<CertificateChoice, EngineError> {
-    let kept = match source {
-        CertificateSource::Managed => kept_certificate(server),
-        CertificateSource::Existing(_) => None,
-    };
     // Creating the key writes warning 1014 itself when it is not in a TPM.
-    run.software_key_warned |= *source == CertificateSource::Managed && kept.is_none();
+    run.software_key_warned |= matches!(certificate, PlannedCertificate::New);
     run.step(server, CERTIFICATE, async |server| {
-        let choice = match (source, kept) {
-            (_, Some(kept)) => kept,
-            (CertificateSource::Managed, None) => {
+        let choice = match certificate {
+            PlannedCertificate::Kept(kept) => kept.clone(),
+            PlannedCertificate::New => {
                 let choice = server.store_choice().unwrap_or(StoreChoice::Auto);
                 let created = super::create_certificate(server, choice, DEFAULT_CERTIFICATE_DAYS)?;
                 CertificateChoice {
@@ -212,7 +251,8 @@ async fn prepare_certificate(
                     managed_by: ManagedBy::EntraConnect,
                 }
             }
-            (CertificateSource::Existing(hash), None) => {
+            PlannedCertificate::Existing(stored) => {
+                let hash = &stored.info.sha256;
                 usable_certificate(server, hash)?;
                 CertificateChoice {
                     sha256: hash.clone(),
@@ -344,12 +384,12 @@ pub(super) async fn register_steps(
     entra: &EntraRequest,
     client: &EntraClient,
     graph: &GraphClient,
-    source: &CertificateSource,
+    certificate: &PlannedCertificate,
     password_writeback: bool,
 ) -> Result<Registration, EngineError> {
     let upsert = entra.offers_upsert();
     let tenant_id = client.tenant_id().await?;
-    let certificate = prepare_certificate(run, server, source).await?;
+    let certificate = prepare_certificate(run, server, certificate).await?;
     let mut state = Registering::default();
 
     let application = run

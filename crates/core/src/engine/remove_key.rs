@@ -4,15 +4,14 @@
 //! read-only list of the application's keys (`app keys`).
 
 use super::certificates::usable_certificate;
-use super::operation::{Check, Done, Operation, PlannedStep, Run, Step, Target};
+use super::operation::{Check, Done, Journaled, Operation, PlannedStep, Run, Step, Target};
+use super::own_keys::{app_graph, is_certificate, key_valid_at, own_application, signed_proof};
 use super::progress::ProgressSender;
-use super::rotate::{app_graph, is_certificate, key_valid_now, own_application};
 use super::{EngineError, EntraRequest, LocalServer};
 use crate::domain::{
     ApplicationCredential, CertificateHash, ConnectorCredential, EventId, EventLevel,
 };
 use crate::entra::EntraError;
-use crate::entra::assertion::proof_of_possession;
 use crate::entra::client::{ConnectionSettings, EntraClient};
 use crate::entra::graph::{Application, KeyCredential};
 use crate::host::{credential, events};
@@ -20,7 +19,6 @@ use crate::keys::StoredCertificate;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 
 /// Journaled, though it changes nothing: a rerun after the key was removed
 /// (the answer lost, or the process killed) knows which key it asked for.
@@ -86,7 +84,12 @@ impl KeyOrigin {
 
 /// The connector's application credential and the certificate in use, which
 /// must be able to sign (it proves the application holds a current key).
-fn in_use(server: &LocalServer) -> Result<(ApplicationCredential, StoredCertificate), EngineError> {
+pub(crate) struct Current {
+    credential: ApplicationCredential,
+    certificate: StoredCertificate,
+}
+
+fn in_use(server: &LocalServer) -> Result<Current, EngineError> {
     let credential = match server.credential()? {
         ConnectorCredential::Application(app) => app,
         other => {
@@ -95,8 +98,11 @@ fn in_use(server: &LocalServer) -> Result<(ApplicationCredential, StoredCertific
             });
         }
     };
-    let stored = usable_certificate(server, &credential.certificate_sha256)?;
-    Ok((credential, stored))
+    let certificate = usable_certificate(server, &credential.certificate_sha256)?;
+    Ok(Current {
+        credential,
+        certificate,
+    })
 }
 
 fn thumbprint(key: &KeyCredential) -> Option<String> {
@@ -175,12 +181,26 @@ impl Operation for RemoveKey {
     const KIND: &'static str = "remove-key";
     type Output = RemovedKey;
 
-    fn plan(
+    type Situation = Current;
+
+    fn situation(
         &self,
         server: &LocalServer,
         _target: &Target,
+        _earlier: &Journaled,
+    ) -> Result<Current, EngineError> {
+        in_use(server).map_err(EngineError::refused_at(FIND_KEY.id))
+    }
+
+    fn plan(
+        &self,
+        Current {
+            credential,
+            certificate,
+        }: &Current,
+        _server: &LocalServer,
+        _target: &Target,
     ) -> Result<Vec<PlannedStep>, EngineError> {
-        let (credential, stored) = in_use(server).map_err(EngineError::refused_at(FIND_KEY.id))?;
         Ok(vec![
             FIND_KEY.plan_lookup(format!(
                 "As application {} (an app-only Graph token with the certificate in use), find key {} among its keys; refuse the key in use and an unknown id",
@@ -188,25 +208,29 @@ impl Operation for RemoveKey {
             )),
             REMOVE_KEY.plan(format!(
                 "Remove key {} from the application with removeKey and a proof signed by the key in use (certificate {}); never the last valid key",
-                self.key_id, stored.info.sha256
+                self.key_id, certificate.info.sha256
             )),
         ])
     }
 
     async fn execute(
         &self,
+        Current {
+            credential,
+            certificate: current,
+        }: Current,
         run: &mut Run,
         server: &mut LocalServer,
         entra: &EntraRequest,
     ) -> Result<RemovedKey, EngineError> {
-        let (credential, current) = in_use(server)?;
         let store = server.key_store()?;
         let ours = this_servers_certificates(server)?;
         let client = entra.client(run)?;
         let app_id = credential.application_id.clone();
         let key_id = self.key_id.clone();
         let found = run
-            .step(server, FIND_KEY, async |_| {
+            .step(server, FIND_KEY, async |server| {
+                let now = server.now();
                 let graph = app_graph(&client, &store, &current, &app_id).await?;
                 let app = own_application(&graph, &app_id).await?;
                 let keys = keys_of(&app, &current, &ours);
@@ -229,7 +253,7 @@ impl Operation for RemoveKey {
                     !k.key_id
                         .as_deref()
                         .is_some_and(|id| id.eq_ignore_ascii_case(&key_id))
-                        && key_valid_now(k)
+                        && key_valid_at(k, now)
                 });
                 if !others_valid {
                     return Err(EngineError::LastValidKey {
@@ -260,8 +284,7 @@ impl Operation for RemoveKey {
             }
             let graph = app_graph(&client, &store, &current, &app_id).await?;
             let object_id = &found.app_object_id;
-            let proof =
-                proof_of_possession(&store, &current.info, object_id, OffsetDateTime::now_utc())?;
+            let proof = signed_proof(&store, &current, object_id)?;
             match graph.remove_key(object_id, &removed_id, &proof).await {
                 Ok(()) => {}
                 // Gone already: an earlier run's removal went through, and
@@ -313,7 +336,10 @@ pub async fn application_keys(
     connection: ConnectionSettings,
     progress: ProgressSender,
 ) -> Result<Vec<ApplicationKey>, EngineError> {
-    let (credential, current) = in_use(server)?;
+    let Current {
+        credential,
+        certificate: current,
+    } = in_use(server)?;
     let store = server.key_store()?;
     let ours = this_servers_certificates(server)?;
     let plan = [LIST_KEYS.plan("")];

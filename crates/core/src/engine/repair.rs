@@ -7,7 +7,7 @@
 use super::admin::{plan_sign_in, sign_in_checked};
 use super::certificates::has_certificate;
 use super::link::{LinkTarget, SAVE_CREDENTIAL, Switch, VERIFY_TOKEN, link_steps};
-use super::operation::{Check, Operation, PlannedStep, Run, Target, plan_scheduler_off};
+use super::operation::{Check, Journaled, Operation, PlannedStep, Run, Target, plan_scheduler_off};
 use super::register::application_name;
 use super::{EngineError, EntraRequest, LocalServer, permissions};
 use crate::domain::{
@@ -27,6 +27,13 @@ pub const FIND_APPLICATION: Check = Check::new(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Repair;
 
+/// What the repair starts from: the damaged record and the name of this
+/// server's application.
+pub(crate) struct Damaged {
+    record: RawApplication,
+    name: String,
+}
+
 /// What the record holds now: the application fields (blank or not) when it
 /// says Application, nothing when it says None.
 fn damaged_record(server: &LocalServer) -> Result<RawApplication, EngineError> {
@@ -45,11 +52,29 @@ fn damaged_record(server: &LocalServer) -> Result<RawApplication, EngineError> {
 impl Operation for Repair {
     const KIND: &'static str = "repair-credential";
     type Output = ApplicationCredential;
+    type Situation = Damaged;
 
-    fn plan(&self, server: &LocalServer, target: &Target) -> Result<Vec<PlannedStep>, EngineError> {
-        let raw = damaged_record(server)?;
+    fn situation(
+        &self,
+        server: &LocalServer,
+        _target: &Target,
+        _earlier: &Journaled,
+    ) -> Result<Damaged, EngineError> {
+        Ok(Damaged {
+            record: damaged_record(server)?,
+            name: application_name(server)?,
+        })
+    }
+
+    fn plan(
+        &self,
+        damaged: &Damaged,
+        server: &LocalServer,
+        target: &Target,
+    ) -> Result<Vec<PlannedStep>, EngineError> {
+        let raw = &damaged.record;
         let which = match raw.application_id.trim() {
-            "" => format!("{} (this server's unique name)", application_name(server)?),
+            "" => format!("{} (this server's unique name)", damaged.name),
             app_id => format!("{app_id} (the application id the record still holds)"),
         };
         let blank = match raw.blank_fields().len() {
@@ -75,16 +100,16 @@ impl Operation for Repair {
 
     async fn execute(
         &self,
+        damaged: Damaged,
         run: &mut Run,
         server: &mut LocalServer,
         entra: &EntraRequest,
     ) -> Result<ApplicationCredential, EngineError> {
-        let raw = damaged_record(server)?;
+        let Damaged { record: raw, name } = damaged;
         let client = entra.client(run)?;
         let graph = sign_in_checked(run, &client, entra, &permissions::CHECK_APPLICATION).await?;
         let target = run
             .check(FIND_APPLICATION, async || {
-                let name = application_name(server)?;
                 let application = match raw.application_id.trim() {
                     "" => graph
                         .applications_named(&name)

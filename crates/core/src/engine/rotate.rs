@@ -8,28 +8,22 @@
 //! (proof signed by the new key), whose failure leaves an error event with
 //! the command that finishes it, not a failed rotation.
 
+mod keys;
+
 use super::admin::{SIGN_IN_CREDENTIAL_ADMIN, plan_sign_in_as, sign_in_checked_as};
-use super::certificates::{
-    key_credential, key_has_thumbprint, new_certificate_change, usable_certificate,
-};
+use super::certificates::{new_certificate_change, usable_certificate};
 use super::operation::{
-    Check, Done, Operation, PlannedStep, Run, Step, Target, plan_scheduler_off,
+    Check, Done, Journaled, Operation, PlannedStep, Run, Step, Target, plan_scheduler_off,
 };
 use super::{EngineError, EntraRequest, LocalServer, permissions};
 use crate::domain::{
     ApplicationCredential, CertificateDays, CertificateHash, ConnectorCredential, EventId,
     EventLevel, ManagedBy, SYNC_SERVICE_APP_ID, SYNC_SERVICE_ROLE, format_time,
 };
-use crate::entra::EntraError;
-use crate::entra::assertion::proof_of_possession;
-use crate::entra::client::EntraClient;
-use crate::entra::graph::{Application, GRAPH_APP_ID, GraphClient, KeyCredential, Repeat};
 use crate::host::{credential, events};
-use crate::keys::{KeyError, KeyStore, StoreChoice, StoredCertificate};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use crate::keys::{KeyError, KeyStore, StoreChoice};
+use keys::{KeyCertificates, add_key_itself, removal_done, remove_old_key, replace_keys};
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 
 pub const NEW_CERTIFICATE: Step<Prepared> =
     Step::new("new-certificate", "Prepare the new certificate");
@@ -55,11 +49,6 @@ pub const DELETE_OLD_CERTIFICATE: Step<()> = Step::new(
     "delete-old-certificate",
     "Delete the old key and certificate from this server",
 );
-
-/// The app-only Graph scope (Graph's application id works in every cloud).
-pub(super) fn graph_app_scope() -> String {
-    format!("{GRAPH_APP_ID}/.default")
-}
 
 /// Where the new certificate comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -174,53 +163,33 @@ impl OldKeyRemoval {
 
 /// The rotation as far as it can be known before running: from the journal
 /// of an earlier run that stopped, else from the current credential.
-struct Situation {
+pub(crate) struct Situation {
     credential: ApplicationCredential,
     old: RotatedCertificate,
+    /// Prepared by an earlier run.
     new: Option<RotatedCertificate>,
-    added: Option<AddedKey>,
     choice: PathChoice,
+    /// An administrator signs in: the administrator's path, with the new key
+    /// not added by an earlier run.
+    sign_in: bool,
+}
+
+impl Situation {
+    /// The step that adds the new key, by the path chosen.
+    fn key_step(&self) -> Step<AddedKey> {
+        match self.choice.path {
+            RotationPath::Application => ADD_KEY,
+            RotationPath::Administrator => REPLACE_KEYS,
+        }
+    }
+
+    /// A Managed certificate is deleted once it is replaced; yours stays.
+    fn deletes_old(&self) -> bool {
+        self.old.managed_by == ManagedBy::EntraConnect
+    }
 }
 
 impl Rotate {
-    fn situation(&self, server: &LocalServer, admin: bool) -> Result<Situation, EngineError> {
-        let credential = match server.credential()? {
-            ConnectorCredential::Application(app) => app,
-            other => {
-                return Err(EngineError::RotationNeedsApplication {
-                    identity: other.identity_type().to_string(),
-                });
-            }
-        };
-        let prepared: Option<Prepared> = self.journaled(server, NEW_CERTIFICATE.id)?;
-        let added = match self.journaled::<AddedKey>(server, ADD_KEY.id)? {
-            Some(added) => Some(added),
-            None => self.journaled(server, REPLACE_KEYS.id)?,
-        };
-        let old = match &prepared {
-            Some(prepared) => prepared.old.clone(),
-            None => RotatedCertificate {
-                sha256: credential.certificate_sha256.clone(),
-                thumbprint: server
-                    .certificate(&credential.certificate_sha256)
-                    .ok()
-                    .map(|c| c.info.thumbprint),
-                managed_by: credential.certificate_managed_by,
-            },
-        };
-        let choice = match &added {
-            Some(added) => added.choice.clone(),
-            None => choose_path(server, &old.sha256, admin)?,
-        };
-        Ok(Situation {
-            credential,
-            old,
-            new: prepared.map(|p| p.new),
-            added,
-            choice,
-        })
-    }
-
     /// The new certificate's rules, checked before anything changes.
     fn check_new(&self, server: &LocalServer, situation: &Situation) -> Result<(), EngineError> {
         if situation.new.is_some() {
@@ -286,21 +255,69 @@ impl Operation for Rotate {
     const KIND: &'static str = "rotate";
     type Output = Rotation;
 
-    fn plan(&self, server: &LocalServer, target: &Target) -> Result<Vec<PlannedStep>, EngineError> {
+    type Situation = Situation;
+
+    fn situation(
+        &self,
+        server: &LocalServer,
+        target: &Target,
+        earlier: &Journaled,
+    ) -> Result<Situation, EngineError> {
+        let credential = match server.credential()? {
+            ConnectorCredential::Application(app) => app,
+            other => {
+                return Err(EngineError::RotationNeedsApplication {
+                    identity: other.identity_type().to_string(),
+                });
+            }
+        };
+        let prepared = earlier.value(NEW_CERTIFICATE)?;
+        let added = match earlier.value(ADD_KEY)? {
+            Some(added) => Some(added),
+            None => earlier.value(REPLACE_KEYS)?,
+        };
+        let old = match &prepared {
+            Some(prepared) => prepared.old.clone(),
+            None => RotatedCertificate {
+                sha256: credential.certificate_sha256.clone(),
+                thumbprint: server
+                    .certificate(&credential.certificate_sha256)
+                    .ok()
+                    .map(|c| c.info.thumbprint),
+                managed_by: credential.certificate_managed_by,
+            },
+        };
         let admin = !target.admin_upn.is_empty();
-        let situation = self.situation(server, admin)?;
+        let choice = match &added {
+            Some(added) => added.choice.clone(),
+            None => choose_path(server, &old.sha256, admin)?,
+        };
+        let situation = Situation {
+            sign_in: choice.path == RotationPath::Administrator && added.is_none(),
+            credential,
+            old,
+            new: prepared.map(|p| p.new),
+            choice,
+        };
         self.check_new(server, &situation)?;
+        if situation.sign_in && !admin {
+            return Err(EngineError::RotationNeedsAdministrator {
+                why: situation.choice.why.clone(),
+            });
+        }
+        Ok(situation)
+    }
+
+    fn plan(
+        &self,
+        situation: &Situation,
+        server: &LocalServer,
+        target: &Target,
+    ) -> Result<Vec<PlannedStep>, EngineError> {
         let old = &situation.old.sha256;
         let app_id = &situation.credential.application_id;
         let mut steps = Vec::new();
-        let sign_in =
-            situation.choice.path == RotationPath::Administrator && situation.added.is_none();
-        if sign_in {
-            if !admin {
-                return Err(EngineError::RotationNeedsAdministrator {
-                    why: situation.choice.why.clone(),
-                });
-            }
+        if situation.sign_in {
             steps.push(plan_sign_in_as(
                 SIGN_IN_CREDENTIAL_ADMIN,
                 target,
@@ -325,12 +342,13 @@ impl Operation for Rotate {
                 )
             }
         }));
+        let key_step = situation.key_step();
         steps.push(match situation.choice.path {
-            RotationPath::Application => ADD_KEY.plan(format!(
+            RotationPath::Application => key_step.plan(format!(
                 "As application {app_id} (an app-only Graph token with the current certificate {old}), add the new certificate to its keys with addKey and a proof signed by the current key. Why this path: {}",
                 situation.choice.why
             )),
-            RotationPath::Administrator => REPLACE_KEYS.plan(format!(
+            RotationPath::Administrator => key_step.plan(format!(
                 "As {}, read the application's keys and write them back with the new certificate added (PATCH keyCredentials replaces the whole collection; every other key is kept). Why this path: {}",
                 match target.admin_upn.is_empty() {
                     true => "the administrator of the earlier run",
@@ -356,7 +374,7 @@ impl Operation for Rotate {
             "Remove the old key (certificate {old}) from the application with removeKey and a proof signed by the new key; never the last valid key. If that fails the rotation stands: error event {} names the key and the command that removes it.{kept}",
             EventId::OLD_KEY_NOT_REMOVED.0
         )));
-        if situation.old.managed_by == ManagedBy::EntraConnect {
+        if situation.deletes_old() {
             steps.push(DELETE_OLD_CERTIFICATE.plan(format!(
                 "Delete the old key and certificate {old} from the key store (managed by EntraConnect)"
             )));
@@ -366,17 +384,14 @@ impl Operation for Rotate {
 
     async fn execute(
         &self,
+        situation: Situation,
         run: &mut Run,
         server: &mut LocalServer,
         entra: &EntraRequest,
     ) -> Result<Rotation, EngineError> {
-        let admin = entra.admin.is_some();
-        let situation = self.situation(server, admin)?;
         let client = entra.client(run)?;
         let app_id = situation.credential.application_id.clone();
-        let admin_graph = match situation.choice.path == RotationPath::Administrator
-            && situation.added.is_none()
-        {
+        let admin_graph = match situation.sign_in {
             true => Some(
                 sign_in_checked_as(
                     SIGN_IN_CREDENTIAL_ADMIN,
@@ -426,36 +441,37 @@ impl Operation for Rotate {
             new: &new_stored,
         };
         let choice = situation.choice.clone();
-        let added = match (choice.path, &admin_graph) {
-            (RotationPath::Administrator, Some(graph)) => {
-                run.step(server, REPLACE_KEYS, async |_| {
-                    let added = replace_keys(graph, &app_id, &keys, choice.clone()).await?;
-                    let summary = format!("by the administrator: {}", choice.why);
-                    Ok(Done::new(added, summary))
-                })
-                .await?
-            }
-            (RotationPath::Administrator, None) => {
-                // Resumed after the administrator added the key.
-                run.step(server, REPLACE_KEYS, async |_| {
-                    Err(EngineError::RotationNeedsAdministrator {
-                        why: choice.why.clone(),
-                    })
-                })
-                .await?
-            }
-            (RotationPath::Application, _) => {
-                run.step(server, ADD_KEY, async |server| {
-                    let current = usable_certificate(server, &prepared.old.sha256)?;
-                    let added =
-                        add_key_itself(&client, &store, &current, &app_id, &keys, choice.clone())
-                            .await?;
-                    let summary = format!("by the application itself: {}", choice.why);
-                    Ok(Done::new(added, summary))
-                })
-                .await?
-            }
-        };
+        let added = run
+            .step(server, situation.key_step(), async |server| {
+                let (added, by) = match &admin_graph {
+                    Some(graph) => (
+                        replace_keys(graph, &app_id, &keys, choice.clone()).await?,
+                        "by the administrator",
+                    ),
+                    None if choice.path == RotationPath::Application => {
+                        let current = usable_certificate(server, &prepared.old.sha256)?;
+                        let added = add_key_itself(
+                            &client,
+                            &store,
+                            &current,
+                            &app_id,
+                            &keys,
+                            choice.clone(),
+                        )
+                        .await?;
+                        (added, "by the application itself")
+                    }
+                    // Without a sign-in, the administrator's key was added by
+                    // an earlier run: its journal answers, and this does not run.
+                    None => {
+                        return Err(EngineError::RotationNeedsAdministrator {
+                            why: choice.why.clone(),
+                        });
+                    }
+                };
+                Ok(Done::new(added, format!("{by}: {}", choice.why)))
+            })
+            .await?;
 
         run.check(VERIFY, async || {
             client
@@ -475,7 +491,7 @@ impl Operation for Rotate {
             certificate_sha256: prepared.new.sha256.clone(),
             key_store: new_stored.store,
             certificate_managed_by: prepared.new.managed_by,
-            configured_at: OffsetDateTime::now_utc(),
+            configured_at: server.now(),
             ..situation.credential.clone()
         };
         let by = match added.choice.path {
@@ -505,15 +521,14 @@ impl Operation for Rotate {
         .await?;
 
         let removal = run
-            .step(server, REMOVE_OLD_KEY, async |_| {
+            .step(server, REMOVE_OLD_KEY, async |server| {
                 let outcome =
-                    remove_old_key(&client, &store, &new_stored, &app_id, &prepared.old, &added)
-                        .await;
+                    remove_old_key(&client, &store, &keys, &app_id, &added, server.now()).await;
                 Ok(removal_done(outcome, &app_id, &prepared.old, &added))
             })
             .await?;
 
-        let delete_old = prepared.old.managed_by == ManagedBy::EntraConnect;
+        let delete_old = situation.deletes_old();
         if delete_old {
             let hash = prepared.old.sha256.clone();
             run.step(server, DELETE_OLD_CERTIFICATE, async |server| {
@@ -574,254 +589,4 @@ fn new_key_store(server: &LocalServer, credential: &ApplicationCredential) -> St
     server
         .store_choice()
         .unwrap_or(StoreChoice::same_as(current))
-}
-
-/// The certificates a key lookup compares with.
-struct KeyCertificates<'a> {
-    old: &'a RotatedCertificate,
-    new: &'a StoredCertificate,
-}
-
-/// Whether `key` is the certificate with this hash (by the `key` Graph
-/// returns) or this SHA-1 thumbprint (by `customKeyIdentifier`).
-pub(super) fn is_certificate(
-    key: &KeyCredential,
-    sha256: &CertificateHash,
-    thumbprint: Option<&str>,
-) -> bool {
-    let by_thumbprint = thumbprint.is_some_and(|hex| key_has_thumbprint(key, hex));
-    let by_key = key
-        .key
-        .as_deref()
-        .and_then(|k| STANDARD.decode(k.trim()).ok())
-        .is_some_and(|der| CertificateHash::of_der(&der) == *sha256);
-    by_thumbprint || by_key
-}
-
-fn find_key<'a>(
-    app: &'a Application,
-    sha256: &CertificateHash,
-    thumbprint: Option<&str>,
-) -> Option<&'a KeyCredential> {
-    app.key_credentials
-        .iter()
-        .find(|key| is_certificate(key, sha256, thumbprint))
-}
-
-/// The application's own Graph client, signed in with `certificate`.
-pub(super) async fn app_graph(
-    client: &EntraClient,
-    store: &dyn KeyStore,
-    certificate: &StoredCertificate,
-    app_id: &str,
-) -> Result<GraphClient, EntraError> {
-    let token = client
-        .app_token(store, &certificate.info, app_id, &graph_app_scope())
-        .await?;
-    Ok(client.graph(token.secret.clone()))
-}
-
-/// The application (with its keys) as it sees itself.
-pub(super) async fn own_application(
-    graph: &GraphClient,
-    app_id: &str,
-) -> Result<Application, EngineError> {
-    graph
-        .application_keys(app_id)
-        .await?
-        .ok_or_else(|| EngineError::ApplicationNotFound {
-            app_id: app_id.to_string(),
-        })
-}
-
-/// An answer meaning the application may not roll its own key: the token
-/// endpoint refused its current certificate, or Graph refused the proof or
-/// the call. Anything else (transport, lost answers) is not a refusal.
-fn refusal(error: EntraError) -> EngineError {
-    match error {
-        EntraError::Key(error) => EngineError::Key(error),
-        EntraError::Token { .. }
-        | EntraError::Graph {
-            status: 401 | 403, ..
-        } => EngineError::SelfRotationRefused(Box::new(error)),
-        other => other.into(),
-    }
-}
-
-/// addKey by the application, exactly once: the keys are looked at first,
-/// and after an answer that got lost they are polled (through replication)
-/// before the key is sent again; Graph's "already exists" for the
-/// certificate is success once the key shows.
-async fn add_key_itself(
-    client: &EntraClient,
-    store: &dyn KeyStore,
-    current: &StoredCertificate,
-    app_id: &str,
-    keys: &KeyCertificates<'_>,
-    choice: PathChoice,
-) -> Result<AddedKey, EngineError> {
-    let graph = app_graph(client, store, current, app_id)
-        .await
-        .map_err(refusal)?;
-    let app = graph
-        .application_keys(app_id)
-        .await
-        .map_err(refusal)?
-        .ok_or_else(|| EngineError::ApplicationNotFound {
-            app_id: app_id.to_string(),
-        })?;
-    let new_hash = &keys.new.info.sha256;
-    let new_thumbprint = Some(keys.new.info.thumbprint.as_str());
-    let old_key_id = find_key(&app, &keys.old.sha256, keys.old.thumbprint.as_deref())
-        .and_then(|k| k.key_id.clone());
-    let added = |new_key_id: Option<String>| AddedKey {
-        object_id: app.id.clone(),
-        new_key_id,
-        old_key_id: old_key_id.clone(),
-        choice: choice.clone(),
-    };
-    if let Some(existing) = find_key(&app, new_hash, new_thumbprint) {
-        return Ok(added(existing.key_id.clone()));
-    }
-    let new_key = key_credential(keys.new);
-    // Graph documents no refusal of a second addKey of one certificate.
-    let written = graph
-        .write_once(Repeat::Duplicates)
-        .write_first()
-        .run(
-            async || {
-                let again = graph.application_keys(app_id).await?;
-                Ok(again.and_then(|app| find_key(&app, new_hash, new_thumbprint).cloned()))
-            },
-            async || {
-                // Signed for each send: a repeat may come after a long wait.
-                let proof =
-                    proof_of_possession(store, &current.info, &app.id, OffsetDateTime::now_utc())?;
-                graph.add_key(&app.id, &new_key, &proof).await
-            },
-        )
-        .await
-        .map_err(refusal)?;
-    Ok(added(written.into_inner().key_id))
-}
-
-/// The administrator's PATCH of the whole collection: every key read back
-/// (with `key`) plus the new one; nothing when it is there already.
-async fn replace_keys(
-    graph: &GraphClient,
-    app_id: &str,
-    keys: &KeyCertificates<'_>,
-    choice: PathChoice,
-) -> Result<AddedKey, EngineError> {
-    let new_hash = &keys.new.info.sha256;
-    let new_thumbprint = Some(keys.new.info.thumbprint.as_str());
-    let mut app = own_application(graph, app_id).await?;
-    if find_key(&app, new_hash, new_thumbprint).is_none() {
-        let mut collection = app.key_credentials.clone();
-        collection.push(key_credential(keys.new));
-        graph.replace_key_credentials(&app.id, &collection).await?;
-        app = own_application(graph, app_id).await?;
-    }
-    Ok(AddedKey {
-        new_key_id: find_key(&app, new_hash, new_thumbprint).and_then(|k| k.key_id.clone()),
-        old_key_id: find_key(&app, &keys.old.sha256, keys.old.thumbprint.as_deref())
-            .and_then(|k| k.key_id.clone()),
-        object_id: app.id,
-        choice,
-    })
-}
-
-/// Whether a key is valid now (by its end date as Graph gives it).
-pub(super) fn key_valid_now(key: &KeyCredential) -> bool {
-    key.end_date_time
-        .as_deref()
-        .and_then(|end| crate::domain::parse_time(end).ok())
-        .is_none_or(|end| end > OffsetDateTime::now_utc())
-}
-
-/// removeKey of the old key by the application, with a proof signed by the
-/// new key; never the last valid key.
-async fn remove_old_key(
-    client: &EntraClient,
-    store: &dyn KeyStore,
-    new: &StoredCertificate,
-    app_id: &str,
-    old: &RotatedCertificate,
-    added: &AddedKey,
-) -> Result<OldKeyRemoval, EngineError> {
-    let graph = app_graph(client, store, new, app_id).await?;
-    let app = own_application(&graph, app_id).await?;
-    let Some(key) = find_key(&app, &old.sha256, old.thumbprint.as_deref()) else {
-        return Ok(OldKeyRemoval::AlreadyGone);
-    };
-    let key_id = key
-        .key_id
-        .clone()
-        .or_else(|| added.old_key_id.clone())
-        .unwrap_or_default();
-    let others_valid = app
-        .key_credentials
-        .iter()
-        .any(|k| k.key_id.as_deref() != Some(key_id.as_str()) && key_valid_now(k));
-    if !others_valid {
-        return Err(EngineError::LastValidKey { key_id });
-    }
-    let proof = proof_of_possession(store, &new.info, &app.id, OffsetDateTime::now_utc())?;
-    match graph.remove_key(&app.id, &key_id, &proof).await {
-        Ok(()) => Ok(OldKeyRemoval::Removed { key_id }),
-        Err(error @ EntraError::Ambiguous { .. }) => {
-            let again = own_application(&graph, app_id).await?;
-            match find_key(&again, &old.sha256, old.thumbprint.as_deref()) {
-                None => Ok(OldKeyRemoval::Removed { key_id }),
-                Some(_) => Err(error.into()),
-            }
-        }
-        Err(other) => Err(other.into()),
-    }
-}
-
-/// The removal step's outcome: a failure is recorded as error event 1131
-/// with the command that finishes the job, and the rotation stands.
-fn removal_done(
-    outcome: Result<OldKeyRemoval, EngineError>,
-    app_id: &str,
-    old: &RotatedCertificate,
-    added: &AddedKey,
-) -> Done<OldKeyRemoval> {
-    match outcome {
-        Ok(removal) => {
-            let summary = match &removal {
-                OldKeyRemoval::Removed { key_id } => format!("removed key {key_id}"),
-                _ => "the old key is not on the application".to_string(),
-            };
-            Done::new(removal, summary)
-        }
-        Err(error) => {
-            let key_id = added.old_key_id.clone();
-            let command = match &key_id {
-                Some(id) => format!("entra-connect app remove-key --certificate-id {id}"),
-                None => "entra-connect app keys, then entra-connect app remove-key --certificate-id KEYID".to_string(),
-            };
-            let reason = error.to_string();
-            let message = format!(
-                "The old key {} (certificate {}) of application {app_id} was not removed after the rotation: {reason}. The connector already signs in with the new certificate. Remove the old key with: {command}",
-                key_id.as_deref().unwrap_or("(keyId unknown)"),
-                old.sha256
-            );
-            let summary = format!("WARNING: not removed ({reason}); run: {command}");
-            let removal = OldKeyRemoval::NotRemoved {
-                key_id,
-                reason,
-                command,
-            };
-            Done::new(removal, summary).with_local(move |tx| {
-                events::record(
-                    tx,
-                    EventLevel::Error,
-                    EventId::OLD_KEY_NOT_REMOVED,
-                    &message,
-                )
-            })
-        }
-    }
 }

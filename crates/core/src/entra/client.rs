@@ -5,9 +5,9 @@ use super::cache::{CacheKey, TokenCache};
 use super::discovery::Authority;
 use super::graph::GraphClient;
 use super::http::{HttpClient, RetryObserver, RetryPolicy};
-use super::oauth::{self, AccessToken, DeviceCode, TokioClock};
+use super::oauth::{self, AccessToken, DeviceCode};
 use super::{Endpoints, EntraError, Secret, assertion};
-use crate::domain::Tenant;
+use crate::domain::{SystemClock, Tenant};
 use crate::keys::{CertificateInfo, KeyStore, SigningAlgorithm};
 use std::path::PathBuf;
 use time::OffsetDateTime;
@@ -149,12 +149,18 @@ impl EntraClient {
                     client_id,
                     scopes,
                     Some(upn),
-                    &TokioClock,
+                    &SystemClock,
                 )
                 .await?;
                 show_code(&code);
-                oauth::poll_device_code(&self.http, &endpoints.token, client_id, &code, &TokioClock)
-                    .await?
+                oauth::poll_device_code(
+                    &self.http,
+                    &endpoints.token,
+                    client_id,
+                    &code,
+                    &SystemClock,
+                )
+                .await?
             }
         };
         self.settings.cache.put(key, token.clone());

@@ -9,7 +9,8 @@ use super::http::HttpClient;
 use super::oauth_error::MicrosoftTokenError;
 use super::oauth_http::OAuthHttp;
 use super::{EntraError, OAuthErrorCode, Secret};
-use chrono::{DateTime, TimeDelta, Utc};
+use crate::domain::Clock;
+use chrono::{DateTime, Utc};
 use oauth2::basic::{
     BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
 };
@@ -21,8 +22,8 @@ use oauth2::{
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-use std::future::Future;
 use std::time::{Duration, Instant};
+use time::OffsetDateTime;
 use url::Url;
 
 pub use super::oauth_error::token_error;
@@ -200,27 +201,6 @@ pub async fn password(
     access_token(&answer, token_endpoint)
 }
 
-/// The time and the waiting of the device-code poll: tokio's in the program
-/// (which paused-time tests drive), anything else a test wants.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> tokio::time::Instant;
-    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send;
-}
-
-/// tokio's clock and timer.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TokioClock;
-
-impl Clock for TokioClock {
-    fn now(&self) -> tokio::time::Instant {
-        tokio::time::Instant::now()
-    }
-
-    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
-        tokio::time::sleep(duration)
-    }
-}
-
 /// What the Microsoft identity platform adds to RFC 8628's answer.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct MicrosoftDeviceFields {
@@ -247,12 +227,12 @@ pub struct DeviceCode {
     pub interval: u64,
     pub message: String,
     /// When the code stops working, on the clock that started the flow.
-    pub expires_at: tokio::time::Instant,
+    pub expires_at: OffsetDateTime,
     authorization: DeviceAuthorization,
 }
 
 impl DeviceCode {
-    fn new(authorization: DeviceAuthorization, issued: tokio::time::Instant) -> Self {
+    fn new(authorization: DeviceAuthorization, issued: OffsetDateTime) -> Self {
         DeviceCode {
             user_code: authorization.user_code().secret().clone(),
             verification_uri: authorization.verification_uri().to_string(),
@@ -276,7 +256,7 @@ pub async fn start_device_code(
     client_id: &str,
     scope: &[String],
     login_hint: Option<&str>,
-    clock: &impl Clock,
+    clock: &dyn Clock,
 ) -> Result<DeviceCode, EntraError> {
     let client = oauth_client(client_id).set_device_authorization_url(
         DeviceAuthorizationUrl::from_url(device_code_endpoint.clone()),
@@ -318,17 +298,14 @@ pub async fn poll_device_code(
     token_endpoint: &Url,
     client_id: &str,
     code: &DeviceCode,
-    clock: &impl Clock,
+    clock: &dyn Clock,
 ) -> Result<AccessToken, EntraError> {
     let client = token_client(client_id, token_endpoint);
-    let started = clock.now();
-    let left = code.expires_at.saturating_duration_since(started);
-    // oauth2 reads the time as a date: the clock's, counted from the epoch.
+    let left = Duration::try_from(code.expires_at - clock.now()).unwrap_or(Duration::ZERO);
+    // oauth2 reads the time as a chrono date: the clock's.
     let time = || {
-        let elapsed = clock.now().saturating_duration_since(started);
-        TimeDelta::from_std(elapsed)
-            .ok()
-            .and_then(|elapsed| DateTime::<Utc>::UNIX_EPOCH.checked_add_signed(elapsed))
+        let now = clock.now();
+        DateTime::<Utc>::from_timestamp(now.unix_timestamp(), now.nanosecond())
             .unwrap_or(DateTime::<Utc>::MAX_UTC)
     };
     let http = OAuthHttp::new(http).stop_on_failure();

@@ -63,6 +63,20 @@ struct Endpoint {
     device: Url,
     http: HttpClient,
     notices: Arc<Mutex<Vec<RetryNotice>>>,
+    clock: PausedTime,
+}
+
+/// Wall time that moves with tokio's paused clock, counted from when the
+/// endpoint was served: a device code expires as the test's time passes.
+#[derive(Clone, Copy)]
+struct PausedTime {
+    origin: TokioInstant,
+}
+
+impl Clock for PausedTime {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::UNIX_EPOCH + (TokioInstant::now() - self.origin)
+    }
 }
 
 async fn serve(answers: Vec<(u16, Value)>) -> Endpoint {
@@ -89,6 +103,9 @@ async fn serve(answers: Vec<(u16, Value)>) -> Endpoint {
         device: format!("{base}/devicecode").parse().unwrap(),
         http,
         notices,
+        clock: PausedTime {
+            origin: TokioInstant::now(),
+        },
     }
 }
 
@@ -158,14 +175,21 @@ async fn start(endpoint: &Endpoint) -> DeviceCode {
         CLIENT,
         &graph_default(),
         Some("admin@contoso.example"),
-        &TokioClock,
+        &endpoint.clock,
     )
     .await
     .unwrap()
 }
 
 async fn poll(endpoint: &Endpoint, code: &DeviceCode) -> Result<AccessToken, EntraError> {
-    poll_device_code(&endpoint.http, &endpoint.token, CLIENT, code, &TokioClock).await
+    poll_device_code(
+        &endpoint.http,
+        &endpoint.token,
+        CLIENT,
+        code,
+        &endpoint.clock,
+    )
+    .await
 }
 
 /// Seconds between consecutive requests.
@@ -209,7 +233,7 @@ async fn lifetimes_beyond_a_day_never_overflow_the_clock() {
             CLIENT,
             &graph_default(),
             None,
-            &TokioClock,
+            &endpoint.clock,
         )
         .await
         .unwrap_err();
@@ -310,14 +334,16 @@ async fn expiry_counts_from_when_the_code_was_issued() {
 async fn dropping_the_poll_stops_it() {
     let endpoint = serve(vec![pending()]).await;
     let code = start(&endpoint).await;
-    let (http, token_url, script) = (
+    let (http, token_url, script, clock) = (
         endpoint.http.clone(),
         endpoint.token.clone(),
         endpoint.script.clone(),
+        endpoint.clock,
     );
-    let task = tokio::spawn(async move {
-        poll_device_code(&http, &token_url, CLIENT, &code, &TokioClock).await
-    });
+    let task =
+        tokio::spawn(
+            async move { poll_device_code(&http, &token_url, CLIENT, &code, &clock).await },
+        );
     tokio::time::sleep(Duration::from_secs(11)).await;
     assert_eq!(script.times().len(), 3);
     task.abort();
@@ -391,7 +417,7 @@ async fn a_lost_connection_ends_the_poll_with_the_transport_error() {
     .unwrap();
     let token_url: Url = format!("http://{closed}/token").parse().unwrap();
     let started = TokioInstant::now();
-    let error = poll_device_code(&http, &token_url, CLIENT, &code, &TokioClock)
+    let error = poll_device_code(&http, &token_url, CLIENT, &code, &endpoint.clock)
         .await
         .unwrap_err();
     assert!(matches!(error, EntraError::Transport { .. }), "{error:?}");
@@ -518,7 +544,8 @@ async fn answers_that_are_not_oauth_are_parse_errors() {
 #[allow(dead_code)]
 fn device_flow_futures_can_move_between_threads(http: &HttpClient, url: &Url, code: &DeviceCode) {
     fn send<T: Send>(_: T) {}
-    send(start_device_code(http, url, CLIENT, &[], None, &TokioClock));
-    send(poll_device_code(http, url, CLIENT, code, &TokioClock));
+    let clock = crate::domain::SystemClock;
+    send(start_device_code(http, url, CLIENT, &[], None, &clock));
+    send(poll_device_code(http, url, CLIENT, code, &clock));
     send(password(http, url, CLIENT, &[], "u", &Secret::new("p")));
 }
