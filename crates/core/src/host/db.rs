@@ -216,10 +216,20 @@ impl StateDb {
 
     fn migrate(&mut self) -> Result<(), StateError> {
         let path = self.path.clone();
-        let version: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |row| row.get(0))
-            .map_err(|source| self.classify(&path, source))?;
+        if self.version(&path)? as usize >= MIGRATIONS.len() {
+            return Ok(());
+        }
+        // One process migrates at a time. Two opening a new state at once
+        // would race on the switch to WAL, and SQLite answers one of them
+        // "database is locked" at once rather than wait where waiting could
+        // deadlock. flock is apart from SQLite's own (fcntl) locks.
+        let unusable = |error| StateError::Directory {
+            path: path.clone(),
+            error,
+        };
+        let migrating = fs::File::open(&path).map_err(unusable)?;
+        migrating.lock().map_err(unusable)?;
+        let version = self.version(&path)?;
         if version == 0 {
             // Write-ahead logging lets readers go on while a writer works.
             self.conn
@@ -245,6 +255,12 @@ impl StateDb {
         })?;
         tracing::debug!(version = latest, "state database migrated");
         Ok(())
+    }
+
+    fn version(&self, path: &Path) -> Result<i64, StateError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(|source| self.classify(path, source))
     }
 }
 
