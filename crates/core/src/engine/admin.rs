@@ -9,28 +9,28 @@ use super::{EngineError, EntraRequest};
 use crate::entra::client::EntraClient;
 use crate::entra::graph::GraphClient;
 
-pub const SIGN_IN: Check = Check::new("sign-in", "Sign in as Hybrid Identity Administrator");
+pub(super) const SIGN_IN: Check = Check::new("sign-in", "Sign in as Hybrid Identity Administrator");
 
 /// Whether a sign-in's AADSTS code means consent is missing: 65001 (the user
 /// or administrator has not consented) or 90094 (admin approval required).
-pub fn consent_required(aadsts: u32) -> bool {
+pub(super) fn consent_required(aadsts: u32) -> bool {
     matches!(aadsts, 65001 | 90094)
 }
 
 /// The sign-in of an administrator who may update application credentials
 /// (rotation when the application cannot roll its own key).
-pub const SIGN_IN_CREDENTIAL_ADMIN: Check = Check::new(
+pub(super) const SIGN_IN_CREDENTIAL_ADMIN: Check = Check::new(
     "sign-in",
     "Sign in as an administrator who may update application credentials",
 );
 
 /// The sign-in in a plan.
-pub fn plan_sign_in(target: &Target, needs: &Needs) -> PlannedStep {
+pub(super) fn plan_sign_in(target: &Target, needs: &Needs) -> PlannedStep {
     plan_sign_in_as(SIGN_IN, target, needs)
 }
 
 /// The sign-in in a plan, under `check`'s title.
-pub fn plan_sign_in_as(check: Check, target: &Target, needs: &Needs) -> PlannedStep {
+pub(super) fn plan_sign_in_as(check: Check, target: &Target, needs: &Needs) -> PlannedStep {
     let who = match target.admin_upn.as_str() {
         "" => "an administrator (none given yet)",
         upn => upn,
@@ -44,7 +44,7 @@ pub fn plan_sign_in_as(check: Check, target: &Target, needs: &Needs) -> PlannedS
 
 /// Signs the administrator in and checks the account, its roles and the
 /// scopes consented for the sign-in client against `needs`.
-pub async fn sign_in_checked(
+pub(super) async fn sign_in_checked(
     run: &mut Run,
     client: &EntraClient,
     request: &EntraRequest,
@@ -54,7 +54,7 @@ pub async fn sign_in_checked(
 }
 
 /// [`sign_in_checked`] under `check`'s title.
-pub async fn sign_in_checked_as(
+pub(super) async fn sign_in_checked_as(
     check: Check,
     run: &mut Run,
     client: &EntraClient,

@@ -25,7 +25,7 @@ fn local_change(name: &'static str, title: &'static str, detail: String) -> Vec<
 /// What creating a key and certificate does (also the certificate step of
 /// Managed onboarding and rotation), saying where the key will live. A
 /// `--store tpm` with no TPM is refused here, before anything changes.
-pub fn new_certificate_change(
+pub(super) fn new_certificate_change(
     server: &LocalServer,
     choice: StoreChoice,
     days: u32,
@@ -178,7 +178,7 @@ pub(super) fn software_key_warning(server: &LocalServer, hash: &CertificateHash)
 }
 
 /// The certificate by hash, refused (saying why) unless it can sign in now.
-pub fn usable_certificate(
+pub(super) fn usable_certificate(
     server: &LocalServer,
     hash: &CertificateHash,
 ) -> Result<StoredCertificate, EngineError> {
@@ -198,7 +198,7 @@ pub fn usable_certificate(
 
 /// Whether `application` lists the certificate among its keys (Graph names a
 /// key by the certificate's SHA-1 thumbprint, as Edm.Binary).
-pub fn has_certificate(application: &Application, certificate: &StoredCertificate) -> bool {
+pub(super) fn has_certificate(application: &Application, certificate: &StoredCertificate) -> bool {
     let thumbprint = certificate.info.thumbprint.as_str();
     application
         .key_credentials
@@ -208,7 +208,7 @@ pub fn has_certificate(application: &Application, certificate: &StoredCertificat
 
 /// Whether `key`'s `customKeyIdentifier` is the SHA-1 thumbprint (hex) given:
 /// as Graph's base64 of its bytes, or as hex.
-pub fn key_has_thumbprint(key: &KeyCredential, thumbprint_hex: &str) -> bool {
+pub(super) fn key_has_thumbprint(key: &KeyCredential, thumbprint_hex: &str) -> bool {
     key.custom_key_identifier.as_deref().is_some_and(|id| {
         id.eq_ignore_ascii_case(thumbprint_hex)
             || STANDARD
@@ -219,7 +219,7 @@ pub fn key_has_thumbprint(key: &KeyCredential, thumbprint_hex: &str) -> bool {
 
 /// The key credential Graph takes for a certificate. Graph keeps the
 /// `customKeyIdentifier` sent; the thumbprint is how keys are recognised.
-pub fn key_credential(certificate: &StoredCertificate) -> KeyCredential {
+pub(super) fn key_credential(certificate: &StoredCertificate) -> KeyCredential {
     let thumbprint = hex::decode(&certificate.info.thumbprint).unwrap_or_default();
     KeyCredential {
         key_id: None,

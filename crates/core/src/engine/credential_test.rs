@@ -28,7 +28,7 @@ pub struct CredentialTest {
 
 /// Who the connector signs in as.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Connector {
+pub(super) enum Connector {
     Application { app_id: String, tenant_id: String },
     ServiceAccount { upn: String },
 }
@@ -44,7 +44,7 @@ impl std::fmt::Display for Connector {
 
 impl Connector {
     /// Who signs in for the connector with this credential (nobody with none).
-    pub fn of(credential: &ConnectorCredential) -> Option<Self> {
+    pub(super) fn of(credential: &ConnectorCredential) -> Option<Self> {
         match credential {
             ConnectorCredential::Application(app) => Some(Connector::Application {
                 app_id: app.application_id.clone(),
@@ -60,7 +60,7 @@ impl Connector {
 
 /// A token for the synchronization service with the connector's credential:
 /// the application's certificate, or the legacy account's stored password.
-pub async fn connector_token(
+pub(super) async fn connector_token(
     server: &LocalServer,
     client: &EntraClient,
 ) -> Result<(Connector, AccessToken), EngineError> {
@@ -89,7 +89,7 @@ pub async fn connector_token(
 /// Whether the token lets the connector synchronize: an application's
 /// carries the app role; the legacy account's is delegated (its directory
 /// role decides), so signing in is the test.
-pub fn may_synchronize(connector: &Connector, token: &AccessToken) -> bool {
+pub(super) fn may_synchronize(connector: &Connector, token: &AccessToken) -> bool {
     match connector {
         Connector::Application { .. } => token
             .claims()

@@ -102,7 +102,7 @@ impl EntraClient {
 
     /// The administrator's token for `scopes`, from the cache or a new
     /// sign-in (see [`sign_in_user`](Self::sign_in_user)); its
-    /// [`scopes`](AccessToken::scopes) say what was granted.
+    /// `scopes` say what was granted.
     pub async fn user_token(
         &self,
         sign_in: &UserSignIn,

@@ -47,7 +47,7 @@ impl Endpoints {
 
 /// Parses a URL an endpoint gave (discovery) with the same rules as one the
 /// administrator gives: https, or plain http only on loopback.
-pub fn checked_url(text: &str) -> Result<Url, EntraError> {
+pub(crate) fn checked_url(text: &str) -> Result<Url, EntraError> {
     let url: EndpointUrl = text
         .parse()
         .map_err(|_| EntraError::InsecureEndpoint(text.to_string()))?;

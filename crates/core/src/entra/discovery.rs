@@ -12,7 +12,7 @@ use tokio::sync::OnceCell;
 use url::Url;
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct OpenIdConfiguration {
+pub(crate) struct OpenIdConfiguration {
     pub issuer: String,
     pub token_endpoint: String,
     pub device_authorization_endpoint: Option<String>,
@@ -20,7 +20,7 @@ pub struct OpenIdConfiguration {
 
 /// The endpoints of one tenant, checked to be https (or loopback http).
 #[derive(Debug, Clone)]
-pub struct TenantEndpoints {
+pub(crate) struct TenantEndpoints {
     /// The tenant's id (a GUID), read from the issuer.
     pub tenant_id: String,
     pub token: Url,
@@ -29,7 +29,7 @@ pub struct TenantEndpoints {
     pub clocks: Option<(std::time::SystemTime, std::time::SystemTime)>,
 }
 
-pub struct Authority {
+pub(crate) struct Authority {
     http: HttpClient,
     host: Url,
     tenant: String,
@@ -37,7 +37,7 @@ pub struct Authority {
 }
 
 impl Authority {
-    pub fn new(http: HttpClient, host: Url, tenant: &Tenant) -> Self {
+    pub(crate) fn new(http: HttpClient, host: Url, tenant: &Tenant) -> Self {
         Authority {
             http,
             host,
@@ -47,7 +47,7 @@ impl Authority {
     }
 
     /// `{host}/{tenant}`: what the cache keys tokens by.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!(
             "{}/{}",
             self.host.as_str().trim_end_matches('/'),
@@ -55,7 +55,7 @@ impl Authority {
         )
     }
 
-    pub async fn endpoints(&self) -> Result<&TenantEndpoints, EntraError> {
+    pub(crate) async fn endpoints(&self) -> Result<&TenantEndpoints, EntraError> {
         self.endpoints.get_or_try_init(|| self.discover()).await
     }
 

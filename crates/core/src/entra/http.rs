@@ -50,7 +50,7 @@ pub struct RetryNotice {
     pub delay: Duration,
 }
 
-pub type RetryObserver = Arc<dyn Fn(RetryNotice) + Send + Sync>;
+pub(crate) type RetryObserver = Arc<dyn Fn(RetryNotice) + Send + Sync>;
 
 /// An answer, read whole (bodies here are small JSON documents).
 pub struct Reply {

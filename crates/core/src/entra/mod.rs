@@ -1,18 +1,19 @@
 //! The Microsoft identity platform and Microsoft Graph, in layers like MSAL's:
-//! where Entra is ([`cloud`], [`discovery`]), how a request travels ([`http`],
-//! one retry policy), the OAuth grants ([`oauth`], [`assertion`]), where tokens
-//! are kept ([`cache`]), and Graph ([`graph`]).
+//! where Entra is (`cloud`, `discovery`), how a request travels (`http`,
+//! one retry policy), the OAuth grants (`oauth`, [`assertion`]), where tokens
+//! are kept ([`cache`]), and Graph (`graph`); [`client`] is what the engine
+//! holds of them all.
 
 pub mod assertion;
 pub mod cache;
 pub mod client;
-pub mod cloud;
-pub mod discovery;
-pub mod graph;
-pub mod http;
-pub mod oauth;
-pub mod oauth_error;
-pub mod oauth_http;
+pub(crate) mod cloud;
+pub(crate) mod discovery;
+pub(crate) mod graph;
+pub(crate) mod http;
+pub(crate) mod oauth;
+pub(crate) mod oauth_error;
+pub(crate) mod oauth_http;
 mod tls;
 
 use std::fmt;

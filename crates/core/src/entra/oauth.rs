@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use url::Url;
 
-pub use super::oauth_error::token_error;
+pub(crate) use super::oauth_error::token_error;
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -156,7 +156,7 @@ fn app_not_replicated(error: &MicrosoftTokenError) -> Option<String> {
 /// attempt (a jti is never sent twice), sent as `client_assertion_type` and
 /// `client_assertion`. Answers meaning "not replicated yet" are retried
 /// within the replication budget.
-pub async fn client_credentials(
+pub(crate) async fn client_credentials(
     http: &HttpClient,
     token_endpoint: &Url,
     client_id: &str,
@@ -180,7 +180,7 @@ pub async fn client_credentials(
 }
 
 /// Resource owner password credentials: for accounts without MFA only.
-pub async fn password(
+pub(crate) async fn password(
     http: &HttpClient,
     token_endpoint: &Url,
     client_id: &str,
@@ -203,7 +203,7 @@ pub async fn password(
 
 /// What the Microsoft identity platform adds to RFC 8628's answer.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct MicrosoftDeviceFields {
+pub(crate) struct MicrosoftDeviceFields {
     /// The instructions to show, in the user's language.
     #[serde(default)]
     pub message: Option<String>,
@@ -213,7 +213,7 @@ impl ExtraDeviceAuthorizationFields for MicrosoftDeviceFields {}
 
 /// The device authorization answer (`verification_uri`, or `verification_url`
 /// as the platform's v1 endpoint spelled it; `interval` 5 when absent).
-pub type DeviceAuthorization = DeviceAuthorizationResponse<MicrosoftDeviceFields>;
+pub(crate) type DeviceAuthorization = DeviceAuthorizationResponse<MicrosoftDeviceFields>;
 
 /// What the administrator needs to complete a device-code sign-in, and what
 /// the poll needs. The device code itself stays inside (redacted in `Debug`).
@@ -250,7 +250,7 @@ impl DeviceCode {
 }
 
 /// Step one of the device flow: ask for a code to show the administrator.
-pub async fn start_device_code(
+pub(crate) async fn start_device_code(
     http: &HttpClient,
     device_code_endpoint: &Url,
     client_id: &str,
@@ -293,7 +293,7 @@ pub async fn start_device_code(
 /// are states, whatever HTTP status they come with, and `slow_down` adds 5
 /// seconds to the interval. The caller cancels by dropping the future: no
 /// request is made after that.
-pub async fn poll_device_code(
+pub(crate) async fn poll_device_code(
     http: &HttpClient,
     token_endpoint: &Url,
     client_id: &str,

@@ -141,7 +141,7 @@ impl<'de> Deserialize<'de> for OAuthErrorCode {
 /// `error_codes`, the AADSTS numbers. It is the `oauth2` client's error
 /// response type, so the numbers survive the trip through that crate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MicrosoftTokenError {
+pub(crate) struct MicrosoftTokenError {
     pub error: OAuthErrorCode,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_description: Option<String>,
@@ -162,7 +162,7 @@ impl fmt::Display for MicrosoftTokenError {
 
 impl MicrosoftTokenError {
     /// The error in an answer's body, if the body is an OAuth error at all.
-    pub fn parse(body: &[u8]) -> Option<Self> {
+    pub(crate) fn parse(body: &[u8]) -> Option<Self> {
         serde_json::from_slice::<Self>(body)
             .ok()
             .filter(|error| !error.error.as_str().is_empty())
@@ -170,14 +170,14 @@ impl MicrosoftTokenError {
 
     /// The AADSTS number: the first of `error_codes` (never read out of the
     /// description, which is text for people).
-    pub fn aadsts(&self) -> Option<u32> {
+    pub(crate) fn aadsts(&self) -> Option<u32> {
         self.error_codes
             .as_ref()
             .and_then(|codes| codes.first().copied())
     }
 
     /// As our error, with the HTTP status it came with.
-    pub fn into_entra(self, status: u16) -> EntraError {
+    pub(crate) fn into_entra(self, status: u16) -> EntraError {
         let aadsts = self.aadsts();
         EntraError::Token {
             status,
@@ -189,7 +189,7 @@ impl MicrosoftTokenError {
 }
 
 /// An error answer read outside the `oauth2` client (discovery) as our error.
-pub fn token_error(reply: &Reply) -> EntraError {
+pub(crate) fn token_error(reply: &Reply) -> EntraError {
     match MicrosoftTokenError::parse(&reply.body) {
         Some(error) => error.into_entra(reply.status.as_u16()),
         None => EntraError::Parse {

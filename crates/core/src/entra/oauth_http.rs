@@ -31,14 +31,14 @@ struct Answer {
 }
 
 /// How a form parameter is renewed on each retry.
-pub trait Renew {
+pub(crate) trait Renew {
     /// The form body for a retry of `body`.
     fn renew(&self, body: &[u8]) -> Result<Vec<u8>, EntraError>;
 }
 
 /// Every attempt sends the same body.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct SameBody;
+pub(crate) struct SameBody;
 
 impl Renew for SameBody {
     fn renew(&self, body: &[u8]) -> Result<Vec<u8>, EntraError> {
@@ -47,7 +47,7 @@ impl Renew for SameBody {
 }
 
 /// Each retry replaces the form parameter `name` with what `value` makes.
-pub struct Fresh<F> {
+pub(crate) struct Fresh<F> {
     name: &'static str,
     value: F,
 }
@@ -68,7 +68,7 @@ impl<F: Fn() -> Result<Secret, EntraError>> Renew for Fresh<F> {
 }
 
 /// `oauth2`'s HTTP client for one grant request (or one device-code poll).
-pub struct OAuthHttp<'a, R = SameBody> {
+pub(crate) struct OAuthHttp<'a, R = SameBody> {
     http: &'a HttpClient,
     renew: R,
     not_replicated: fn(&MicrosoftTokenError) -> Option<String>,
@@ -82,7 +82,7 @@ pub struct OAuthHttp<'a, R = SameBody> {
 }
 
 impl<'a> OAuthHttp<'a, SameBody> {
-    pub fn new(http: &'a HttpClient) -> Self {
+    pub(crate) fn new(http: &'a HttpClient) -> Self {
         OAuthHttp {
             http,
             renew: SameBody,
@@ -96,7 +96,7 @@ impl<'a> OAuthHttp<'a, SameBody> {
 
     /// Retries renew the form parameter `name` with `value()` (the first
     /// attempt sends what `oauth2` built).
-    pub fn fresh<F>(self, name: &'static str, value: F) -> OAuthHttp<'a, Fresh<F>>
+    pub(crate) fn fresh<F>(self, name: &'static str, value: F) -> OAuthHttp<'a, Fresh<F>>
     where
         F: Fn() -> Result<Secret, EntraError>,
     {
@@ -115,14 +115,17 @@ impl<'a> OAuthHttp<'a, SameBody> {
 impl<R: Renew> OAuthHttp<'_, R> {
     /// Error answers that mean "exists, but not visible yet": our client
     /// retries them within its replication budget, with progress notices.
-    pub fn not_replicated(mut self, why: fn(&MicrosoftTokenError) -> Option<String>) -> Self {
+    pub(crate) fn not_replicated(
+        mut self,
+        why: fn(&MicrosoftTokenError) -> Option<String>,
+    ) -> Self {
         self.not_replicated = why;
         self
     }
 
     /// A request our client gave up on ends the whole exchange: see
     /// [`failure`](Self::failure).
-    pub fn stop_on_failure(mut self) -> Self {
+    pub(crate) fn stop_on_failure(mut self) -> Self {
         self.hold_failures = true;
         self
     }
@@ -130,7 +133,7 @@ impl<R: Renew> OAuthHttp<'_, R> {
     /// Resolves with the first request failure, when built with
     /// [`stop_on_failure`](Self::stop_on_failure) (never otherwise). Race it
     /// against the `oauth2` future, which then waits forever.
-    pub async fn failure(&self) -> EntraError {
+    pub(crate) async fn failure(&self) -> EntraError {
         loop {
             self.failed.notified().await;
             if let Some(error) = lock(&self.failure).take() {
@@ -199,7 +202,7 @@ impl<R: Renew> OAuthHttp<'_, R> {
     ///   type, as the device poll does);
     /// - a request our client gave up on stays what it was ([`EntraError::Transport`], ...);
     /// - anything unreadable becomes [`EntraError::Parse`].
-    pub fn entra_error<TE>(&self, error: RequestTokenError<EntraError, TE>) -> EntraError
+    pub(crate) fn entra_error<TE>(&self, error: RequestTokenError<EntraError, TE>) -> EntraError
     where
         TE: ErrorResponse + 'static,
     {

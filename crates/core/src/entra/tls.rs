@@ -56,7 +56,9 @@ pub fn extra_roots(path: &Path) -> Result<Vec<CertificateDer<'static>>, CaCertEr
 
 /// A TLS client configuration whose roots are the system's plus `extra`,
 /// loaded on first use.
-pub fn client_config(extra: Vec<CertificateDer<'static>>) -> Result<ClientConfig, rustls::Error> {
+pub(super) fn client_config(
+    extra: Vec<CertificateDer<'static>>,
+) -> Result<ClientConfig, rustls::Error> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let verifier = LazyRoots {
         extra,

@@ -7,7 +7,7 @@ use crate::domain::{
 };
 use rusqlite::{Connection, Row, params};
 
-pub fn load(conn: &Connection) -> rusqlite::Result<ConnectorCredential> {
+pub(crate) fn load(conn: &Connection) -> rusqlite::Result<ConnectorCredential> {
     conn.query_row(
         "SELECT identity_type, service_account_upn, tenant_id, application_id,
                 service_principal_id, certificate_sha256, key_store,
@@ -73,7 +73,7 @@ fn from_row(row: &Row) -> rusqlite::Result<ConnectorCredential> {
 
 /// Records that the connector signs in with this certificate (its SHA-256
 /// hash and SHA-1 thumbprint) on this server.
-pub fn remember_certificate(
+pub(crate) fn remember_certificate(
     conn: &Connection,
     sha256: &CertificateHash,
     thumbprint: &str,
@@ -92,7 +92,7 @@ pub fn remember_certificate(
 
 /// Every certificate the connector has signed in with on this server, as
 /// (SHA-256 hash, SHA-1 thumbprint), the deleted ones included.
-pub fn remembered_certificates(
+pub(crate) fn remembered_certificates(
     conn: &Connection,
 ) -> rusqlite::Result<Vec<(CertificateHash, String)>> {
     let mut statement = conn
@@ -109,7 +109,7 @@ pub fn remembered_certificates(
 
 /// The legacy connector account this server signed in with, kept when it
 /// moved to an application as the way back (none on a new installation).
-pub fn service_account(conn: &Connection) -> rusqlite::Result<Option<String>> {
+pub(crate) fn service_account(conn: &Connection) -> rusqlite::Result<Option<String>> {
     conn.query_row(
         "SELECT service_account_upn FROM connector_credential WHERE id = 1",
         [],
@@ -119,7 +119,7 @@ pub fn service_account(conn: &Connection) -> rusqlite::Result<Option<String>> {
 
 /// Forgets the retained legacy account (its user was deleted); the
 /// connector's application credential is untouched.
-pub fn forget_service_account(conn: &Connection) -> rusqlite::Result<()> {
+pub(crate) fn forget_service_account(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE connector_credential SET service_account_upn = NULL
          WHERE id = 1 AND identity_type = 'Application'",
@@ -132,7 +132,7 @@ pub fn forget_service_account(conn: &Connection) -> rusqlite::Result<()> {
 /// included: what `credential repair` starts from when [`load`] cannot read
 /// the record.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RawApplication {
+pub(crate) struct RawApplication {
     pub tenant_id: String,
     pub application_id: String,
     pub service_principal_id: String,
@@ -141,7 +141,7 @@ pub struct RawApplication {
 
 impl RawApplication {
     /// The names of the fields that are blank or unreadable.
-    pub fn blank_fields(&self) -> Vec<&'static str> {
+    pub(crate) fn blank_fields(&self) -> Vec<&'static str> {
         let mut blank = Vec::new();
         for (name, value) in [
             ("TenantId", &self.tenant_id),
@@ -160,7 +160,7 @@ impl RawApplication {
 }
 
 /// The record's identity type and its application fields as text.
-pub fn raw(conn: &Connection) -> rusqlite::Result<(String, RawApplication)> {
+pub(crate) fn raw(conn: &Connection) -> rusqlite::Result<(String, RawApplication)> {
     conn.query_row(
         "SELECT identity_type, tenant_id, application_id, service_principal_id, certificate_sha256
          FROM connector_credential WHERE id = 1",
@@ -184,7 +184,7 @@ pub fn raw(conn: &Connection) -> rusqlite::Result<(String, RawApplication)> {
 }
 
 /// Replaces the credential; call inside [`super::StateDb::write`].
-pub fn save(conn: &Connection, credential: &ConnectorCredential) -> rusqlite::Result<()> {
+pub(crate) fn save(conn: &Connection, credential: &ConnectorCredential) -> rusqlite::Result<()> {
     let identity_type = credential.identity_type().as_str();
     match credential {
         ConnectorCredential::None => conn.execute(

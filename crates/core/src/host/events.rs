@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 /// Appends an event; call inside [`super::StateDb::write`] so it lands with the
 /// change it describes. Messages must never carry secrets.
-pub fn record(
+pub(crate) fn record(
     conn: &Connection,
     level: EventLevel,
     id: EventId,
@@ -40,7 +40,7 @@ const RECORD: Record = Record {
 };
 
 /// Events in the order they were written, optionally from a time on and of one id.
-pub fn query(
+pub(crate) fn query(
     conn: &Connection,
     since: Option<OffsetDateTime>,
     id: Option<u32>,

@@ -12,7 +12,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use time::OffsetDateTime;
 
-pub const LOCK_FILE: &str = "entra-connect.lock";
+pub(crate) const LOCK_FILE: &str = "entra-connect.lock";
 
 /// Who holds the state lock: what they are changing, since when, as which process.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,13 +34,13 @@ impl std::fmt::Display for LockHolder {
 
 /// The state lock, held until dropped.
 #[derive(Debug)]
-pub struct StateLock {
+pub(crate) struct StateLock {
     _file: File,
 }
 
 /// Takes the lock of `state_dir` for `change` if no one holds it; otherwise
 /// says who does (`None` when the holder has not written its name yet).
-pub fn try_lock(
+pub(crate) fn try_lock(
     state_dir: &Path,
     change: &str,
 ) -> Result<Result<StateLock, Option<LockHolder>>, StateError> {
@@ -84,7 +84,7 @@ fn holder(file: &mut File) -> Option<LockHolder> {
 
 /// Whether some process holds the lock of `state_dir`, found without taking
 /// it for long and without writing (a shared lock is taken and given back).
-pub fn is_locked(state_dir: &Path) -> Result<bool, StateError> {
+pub(crate) fn is_locked(state_dir: &Path) -> Result<bool, StateError> {
     let path = state_dir.join(LOCK_FILE);
     let file = match File::open(&path) {
         Ok(file) => file,

@@ -1,15 +1,15 @@
 //! The local Connect server state: the SQLite store (credential, scheduler,
 //! events, journal, settings) and where it lives.
 
-pub mod credential;
+pub(crate) mod credential;
 mod db;
-pub mod events;
+pub(crate) mod events;
 pub mod journal;
 mod location;
-pub mod lock;
-pub mod passwords;
-pub mod scheduler;
-pub mod settings;
+pub(crate) mod lock;
+pub(crate) mod passwords;
+pub(crate) mod scheduler;
+pub(crate) mod settings;
 
 pub use db::{DATABASE_FILE, StateDb, create_private_dir};
 pub use location::{
@@ -126,7 +126,7 @@ pub(crate) struct Record {
 impl Record {
     /// Column `index` of `row` as text (NULL read as blank) turned into a
     /// typed value by `parse`, or the error naming the field and `expected`.
-    pub fn column<T, E>(
+    pub(crate) fn column<T, E>(
         &self,
         row: &rusqlite::Row,
         index: usize,
@@ -153,7 +153,7 @@ impl Record {
 
     /// The error for column `index` of `row`, of SQLite type `kind`: it
     /// `problem` (e.g. "is blank") where `expected` was.
-    pub fn refused(
+    pub(crate) fn refused(
         &self,
         row: &rusqlite::Row,
         index: usize,

@@ -58,7 +58,12 @@ fn remove_if_present(path: &Path) -> Result<(), StateError> {
 
 /// Stores `upn`'s password (replacing an earlier one): sealed to the TPM
 /// when one answers, else in an owner-only file.
-pub fn save(state_dir: &Path, tpm: &Tpm, upn: &str, password: &Secret) -> Result<(), StateError> {
+pub(crate) fn save(
+    state_dir: &Path,
+    tpm: &Tpm,
+    upn: &str,
+    password: &Secret,
+) -> Result<(), StateError> {
     create_private_dir(&directory(state_dir))?;
     let sealed = file(state_dir, upn, SEALED);
     let plain = file(state_dir, upn, PLAIN);
@@ -89,7 +94,7 @@ fn owner_only(path: &Path) -> Result<bool, StateError> {
 
 /// `upn`'s stored password, if there is one (unsealed by the TPM when it
 /// was sealed).
-pub fn load(state_dir: &Path, tpm: &Tpm, upn: &str) -> Result<Option<Secret>, StateError> {
+pub(crate) fn load(state_dir: &Path, tpm: &Tpm, upn: &str) -> Result<Option<Secret>, StateError> {
     let sealed = file(state_dir, upn, SEALED);
     if owner_only(&sealed)? {
         let contents = std::fs::read(&sealed).map_err(unusable(&sealed))?;
@@ -115,7 +120,7 @@ pub fn load(state_dir: &Path, tpm: &Tpm, upn: &str) -> Result<Option<Secret>, St
 }
 
 /// Forgets every stored password but `keep`'s.
-pub fn forget_others(state_dir: &Path, keep: Option<&str>) -> Result<(), StateError> {
+pub(crate) fn forget_others(state_dir: &Path, keep: Option<&str>) -> Result<(), StateError> {
     let dir = directory(state_dir);
     let entries = match std::fs::read_dir(&dir) {
         Ok(entries) => entries,

@@ -10,7 +10,7 @@ const RECORD: Record = Record {
     fix: None,
 };
 
-pub fn load(conn: &Connection) -> rusqlite::Result<SchedulerSettings> {
+pub(crate) fn load(conn: &Connection) -> rusqlite::Result<SchedulerSettings> {
     conn.query_row(
         "SELECT sync_cycle_enabled, maintenance_enabled, scheduler_suspended,
                 interval_minutes, next_run_at
@@ -43,7 +43,7 @@ pub fn load(conn: &Connection) -> rusqlite::Result<SchedulerSettings> {
 }
 
 /// Replaces the settings; call inside [`super::StateDb::write`].
-pub fn save(conn: &Connection, settings: &SchedulerSettings) -> rusqlite::Result<()> {
+pub(crate) fn save(conn: &Connection, settings: &SchedulerSettings) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE scheduler SET sync_cycle_enabled = ?1, maintenance_enabled = ?2,
             scheduler_suspended = ?3, interval_minutes = ?4, next_run_at = ?5

@@ -331,7 +331,7 @@ fn retry_progress(
 mod test_hooks {
     use super::{EngineError, StepId};
 
-    pub fn after(step: StepId) -> Result<(), EngineError> {
+    pub(super) fn after(step: StepId) -> Result<(), EngineError> {
         // Release builds (the packaged tool) never read them.
         if !cfg!(debug_assertions) {
             return Ok(());

@@ -11,9 +11,9 @@ mod keys;
 mod users;
 mod write_once;
 
-pub use errors::GraphCode;
-pub use users::{NewUser, RoleAssignment};
-pub use write_once::{Repeat, Replication, WriteOnce, Written};
+pub(crate) use errors::GraphCode;
+pub(crate) use users::NewUser;
+pub(crate) use write_once::{Repeat, WriteOnce, Written};
 
 use super::http::{HttpClient, Reply};
 use super::{EntraError, Secret};
@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 /// Microsoft Graph's application id, the same in every cloud.
-pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+pub(crate) const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
