@@ -411,7 +411,8 @@ async fn a_rotation_killed_after_any_step_resumes_to_one_new_key() {
         "remove-old-key",
         "delete-old-certificate",
     ];
-    for step in steps {
+    // Each kill point is a server and a tenant of its own: all at once.
+    futures::future::join_all(steps.map(|step| async move {
         let server = Server::onboarded(SandboxConfig::default(), None).await;
         let before = server.application().await;
         let app_id = before["application_id"].as_str().unwrap().to_string();
@@ -452,7 +453,8 @@ async fn a_rotation_killed_after_any_step_resumes_to_one_new_key() {
                 .is_none_or(|ops| ops.is_empty()),
             "{step}"
         );
-    }
+    }))
+    .await;
 }
 
 /// The administrator's path killed right after its PATCH of keyCredentials:
@@ -776,7 +778,8 @@ async fn a_lock_holder_killed_blocks_nothing() {
 /// event once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remove_key_killed_after_any_step_resumes() {
-    for step in ["find-key", "remove-key"] {
+    // Each kill point is a server and a tenant of its own: both at once.
+    futures::future::join_all(["find-key", "remove-key"].map(|step| async move {
         let server = Server::onboarded(SandboxConfig::default(), None).await;
         let (app_id, current) = server.application_and_certificate().await;
         let foreign = tenant::TestCert::new();
@@ -809,5 +812,6 @@ async fn remove_key_killed_after_any_step_resumes() {
             "{step}"
         );
         assert_eq!(server.events(1132).await.len(), 1, "{step}");
-    }
+    }))
+    .await;
 }
