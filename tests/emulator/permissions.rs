@@ -2,6 +2,7 @@
 //! may carry in `scp`), admin consent at device code approval, and Graph's
 //! check of the token's scopes AND the signed-in user's role permissions.
 
+use crate::harness::process;
 use crate::harness::tenant::*;
 use entra_connect::sandbox::{SandboxConfig, SandboxHandle, StartupInfo};
 use reqwest::{Method, StatusCode};
@@ -807,7 +808,7 @@ impl Drop for Killed {
 #[tokio::test]
 async fn serve_without_consent_lists_every_user_and_needs_consent() {
     use std::io::{BufRead, BufReader};
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_entra-connect"))
+    let mut child = process::binary()
         .args(["sandbox", "serve", "--port", "0", "--without-consent"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())

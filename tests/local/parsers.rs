@@ -2,6 +2,7 @@
 //! library's surface: arbitrary input never panics, and what is not valid is
 //! refused with an error. The case counts are bounded so CI stays fast.
 
+use crate::harness::process;
 use entra_connect::domain::{
     Answers, CertificateHash, ConnectorCredential, ConnectorIdentityType, EventLevel,
     INTERVAL_MINUTES_MAX, INTERVAL_MINUTES_MIN, ManagedBy, StoreKind, format_time, parse_time,
@@ -1018,7 +1019,7 @@ proptest! {
         let Some(stored) = state_with(dir.path(), &target, &garbage) else {
             return Ok(()); // SQLite refused it (NOT NULL): no reader can meet it.
         };
-        let server = LocalServer::open(dir.path()).unwrap();
+        let server = process::local_server(dir.path());
         let read = view(&server, &target);
         match (stored.expected(target.kind), read) {
             (Some(expected), Ok(read)) => {

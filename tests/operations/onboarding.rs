@@ -474,7 +474,7 @@ async fn device_code_expired_and_declined_are_reported() {
 
     // Declined: read the code from stderr as an administrator would, decline it.
     let state = server.state.path().to_path_buf();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("entra-connect"))
+    let mut child = process::binary()
         .env("ENTRA_CONNECT_STATE_DIR", &state)
         .args(&args)
         .stdin(std::process::Stdio::null())

@@ -119,7 +119,7 @@ async fn the_maintenance_tick_follows_the_certificates_life() {
     let sb = tenant::start().await;
     let state = tempfile::tempdir().unwrap();
     onboarded(&sb, state.path()).await;
-    let mut server = LocalServer::open(state.path()).unwrap();
+    let mut server = process::local_server(state.path());
     let (hash, not_after) = current_certificate(&server);
     let due = EventId::ROTATION_DUE.0;
     let expired = EventId::CERTIFICATE_EXPIRED.0;
@@ -281,7 +281,7 @@ async fn the_maintenance_tick_follows_the_certificates_life() {
     )
     .unwrap();
     drop(db);
-    let mut server = LocalServer::open(state.path()).unwrap();
+    let mut server = process::local_server(state.path());
     let events = tick(&mut server, &sb, new_not_after - time::Duration::days(150)).await;
     assert!(events.contains(&EventId::CLONE_DETECTED.0), "{events:?}");
     assert!(events.contains(&due), "{events:?}");
@@ -305,7 +305,7 @@ async fn scheduler_run_ticks_and_stops_on_sigterm() {
     let sb = tenant::start().await;
     let state = tempfile::tempdir().unwrap();
     onboarded(&sb, state.path()).await;
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("entra-connect"))
+    let mut child = process::binary()
         .env("ENTRA_CONNECT_STATE_DIR", state.path())
         .args(["scheduler", "run", "--interval-seconds", "1"])
         .stderr(std::process::Stdio::piped())
@@ -354,7 +354,7 @@ async fn ctrl_c_during_a_run_ends_the_scheduler_after_that_run() {
     let state = tempfile::tempdir().unwrap();
     onboarded(&sb, state.path()).await;
     let before = sb.requests_served();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("entra-connect"))
+    let mut child = process::binary()
         .env("ENTRA_CONNECT_STATE_DIR", state.path())
         .args(["scheduler", "run", "--interval-seconds", "60"])
         .stderr(std::process::Stdio::piped())

@@ -186,7 +186,7 @@ async fn ctrl_c_during_onboarding_restores_the_scheduler() {
     let state = tempfile::tempdir().unwrap();
     let files = tempfile::tempdir().unwrap();
     let answers = answers(&sb, files.path(), "");
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("entra-connect"))
+    let mut child = process::binary()
         .env("ENTRA_CONNECT_STATE_DIR", state.path())
         .args(["wizard", "--answers", answers.to_str().unwrap()])
         .stdin(Stdio::piped())

@@ -4,31 +4,30 @@
 //! changed is checked with the command line in the same state directory.
 //! tmux is required: these tests fail (never skip) without it.
 
+use crate::harness::process::binary;
 use crate::harness::swtpm::WedgedTpm;
 use crate::harness::tenant;
 use crate::harness::terminal::{Tmux, has_line, quote, wizard_command, wizard_with};
-use assert_cmd::cargo::cargo_bin;
+use entra_connect::keys::TCTI_ENV;
 use entra_connect::sandbox::{SandboxConfig, SandboxHandle};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 
-fn binary() -> PathBuf {
-    cargo_bin("entra-connect")
+/// The shell command `wizard`, then a marker with its exit status, then a
+/// pause so the pane (and what the shell shows after the wizard) stays readable.
+fn marked(wizard: &str) -> String {
+    format!("echo SHELL-BEFORE-WIZARD; {wizard}; echo EXITED:$?; sleep 120")
 }
 
-/// The wizard, then a marker with its exit status, then a pause so the pane
-/// (and what the shell shows after the wizard) stays readable.
+/// `wizard --sandbox --fresh` in `state`, marked.
 fn wizard_then_marker(state: &Path) -> String {
-    format!(
-        "echo SHELL-BEFORE-WIZARD; {}; echo EXITED:$?; sleep 120",
-        wizard_command(&binary(), state)
-    )
+    marked(&wizard_command(&binary(), state))
 }
 
 /// `entra-connect ARGS` in `state`, stdout parsed as JSON.
 fn cli_json(state: &Path, args: &[&str]) -> Value {
-    let output = std::process::Command::new(binary())
+    let output = binary()
         .env("ENTRA_CONNECT_STATE_DIR", state)
         .args(args)
         .output()
@@ -229,7 +228,7 @@ fn managed_onboarding_page_by_page() {
 #[test]
 fn byoc_onboarding_with_a_certificate_made_beforehand() {
     let state = tempfile::tempdir().expect("state dir");
-    let created = std::process::Command::new(binary())
+    let created = binary()
         .env("ENTRA_CONNECT_STATE_DIR", state.path())
         .args(["cert", "new"])
         .output()
@@ -384,11 +383,9 @@ fn below_80x24_asks_for_a_larger_window_and_recovers_on_resize() {
 fn a_tpm_that_does_not_answer_holds_up_neither_welcome_nor_the_keys() {
     let tpm = WedgedTpm::start();
     let state = tempfile::tempdir().expect("state dir");
-    let command = format!(
-        "export ENTRA_CONNECT_TPM_TCTI={}; {}",
-        quote(tpm.tcti()),
-        wizard_then_marker(state.path())
-    );
+    let mut wizard = binary();
+    wizard.env(TCTI_ENV, tpm.tcti());
+    let command = marked(&wizard_command(&wizard, state.path()));
     let tmux = Tmux::start("slow-tpm", 100, 30, &command);
     let screen = tmux.wait_for_page("Welcome");
     assert!(
@@ -500,11 +497,9 @@ fn no_color_draws_the_welcome_page_without_colours() {
 /// raises an error right after that step completes (only when it runs, not
 /// when a later run resumes past it from the journal).
 fn wizard_failing_after_then_marker(state: &Path, step: &str) -> String {
-    format!(
-        "echo SHELL-BEFORE-WIZARD; env ENTRA_CONNECT_TEST_FAIL_AFTER={} {}; echo EXITED:$?; sleep 120",
-        quote(step),
-        wizard_command(&binary(), state)
-    )
+    let mut wizard = binary();
+    wizard.env("ENTRA_CONNECT_TEST_FAIL_AFTER", step);
+    marked(&wizard_command(&wizard, state))
 }
 
 /// The first word of `screen` that is a SHA-256 hash (64 hex digits).
@@ -613,7 +608,7 @@ fn back_from_a_failed_run_then_enter_resumes_it_with_the_same_certificate() {
 /// `entra-connect ARGS` against the sandbox `sb` in `state`, with `stdin`;
 /// stdout parsed as JSON.
 fn cli_against(sb: &SandboxHandle, state: &Path, args: &[&str], stdin: &str) -> Value {
-    let mut command = assert_cmd::Command::new(binary());
+    let mut command = assert_cmd::Command::from_std(binary());
     command
         .env("ENTRA_CONNECT_STATE_DIR", state)
         .arg("--json")
@@ -637,10 +632,7 @@ fn cli_against(sb: &SandboxHandle, state: &Path, args: &[&str], stdin: &str) -> 
 /// the connector's credential is in, here a sandbox on loopback), on
 /// Additional tasks with the connector signing in with `identity`.
 fn second_pass(label: &str, state: &Path, identity: &str) -> Tmux {
-    let command = format!(
-        "echo SHELL-BEFORE-WIZARD; {}; echo EXITED:$?; sleep 120",
-        wizard_with(&binary(), state, "")
-    );
+    let command = marked(&wizard_with(&binary(), state, ""));
     let tmux = Tmux::start(label, 100, 30, &command);
     let screen = tmux.wait_for_page("Additional tasks");
     assert!(
@@ -809,10 +801,7 @@ fn record_legacy_account(sb: &SandboxHandle, state: &Path) {
 #[test]
 fn wizard_sandbox_fresh_opens_on_a_new_installation() {
     let state = tempfile::tempdir().expect("state dir");
-    let command = format!(
-        "echo SHELL-BEFORE-WIZARD; {}; echo EXITED:$?; sleep 120",
-        wizard_with(&binary(), state.path(), "--sandbox --fresh")
-    );
+    let command = marked(&wizard_with(&binary(), state.path(), "--sandbox --fresh"));
     let tmux = Tmux::start("fresh", 100, 30, &command);
     let screen = tmux.wait_for_page("Welcome");
     assert!(!screen.contains("Additional tasks"), "{screen}");
@@ -825,10 +814,7 @@ fn wizard_sandbox_fresh_opens_on_a_new_installation() {
 #[test]
 fn wizard_sandbox_opens_on_the_service_account_then_moves_it_to_an_application() {
     let state = tempfile::tempdir().expect("state dir");
-    let command = format!(
-        "echo SHELL-BEFORE-WIZARD; {}; echo EXITED:$?; sleep 120",
-        wizard_with(&binary(), state.path(), "--sandbox")
-    );
+    let command = marked(&wizard_with(&binary(), state.path(), "--sandbox"));
     let tmux = Tmux::start("existing", 100, 30, &command);
     let screen = tmux.wait_for_page("Additional tasks");
     for expected in [
