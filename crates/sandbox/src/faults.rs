@@ -85,7 +85,11 @@ pub async fn latency_and_faults(
         return response;
     }
     state.writes.fetch_add(1, Ordering::Relaxed);
-    match post_write_fault(&state) {
+    let fault = post_write_fault(&state);
+    if fault.is_some() {
+        state.post_write_faults.fetch_add(1, Ordering::Relaxed);
+    }
+    match fault {
         None => response,
         Some(PostWriteFault::Status(status)) => post_write_response(status),
         Some(PostWriteFault::DropConnection) => {

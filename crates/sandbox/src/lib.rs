@@ -177,6 +177,8 @@ pub(crate) struct Shared {
     requests: std::sync::atomic::AtomicU64,
     /// Graph writes carried out (whatever their answer).
     writes: std::sync::atomic::AtomicU64,
+    /// Committed writes whose answer a post-write fault replaced.
+    post_write_faults: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -244,6 +246,14 @@ impl SandboxHandle {
     /// checks "nothing was changed in the tenant" against.
     pub fn writes_done(&self) -> u64 {
         self.state.writes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many committed writes were answered with a post-write fault so
+    /// far: what a test of lost answers checks it met some against.
+    pub fn post_write_faults_injected(&self) -> u64 {
+        self.state
+            .post_write_faults
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -319,6 +329,7 @@ impl Sandbox {
                 config: config.clone(),
                 requests: std::sync::atomic::AtomicU64::new(0),
                 writes: std::sync::atomic::AtomicU64::new(0),
+                post_write_faults: std::sync::atomic::AtomicU64::new(0),
             },
             port: addr.port(),
         });
