@@ -206,8 +206,10 @@ async fn ctrl_c_during_onboarding_restores_the_scheduler() {
     }
     let pid = child.id();
     let stderr = child.stderr.take().unwrap();
-    let tail = tokio::task::spawn_blocking(move || {
+    // Ctrl-C (SIGINT) once the change is under way: its scheduler step done.
+    let (interrupted, tail) = tokio::task::spawn_blocking(move || {
         let mut seen = Vec::new();
+        let mut interrupted = false;
         let mut lines = std::io::BufReader::new(stderr).lines();
         for line in lines.by_ref().map_while(Result::ok) {
             let disabled = line.starts_with("[ ok ] Disable the sync scheduler");
@@ -218,15 +220,17 @@ async fn ctrl_c_during_onboarding_restores_the_scheduler() {
                     .status()
                     .unwrap();
                 assert!(status.success());
+                interrupted = true;
                 break;
             }
         }
         seen.extend(lines.map_while(Result::ok));
-        seen.join("\n")
+        (interrupted, seen.join("\n"))
     })
     .await
     .unwrap();
     let status = child.wait().unwrap();
+    assert!(interrupted, "the change never started: {tail}");
     assert_eq!(status.code(), Some(1), "{tail}");
     assert!(
         tail.contains("cancelled: the scheduler was restored"),

@@ -336,25 +336,71 @@ fn ctrl_c_then_n_keeps_the_wizard_running() {
     assert_scheduler_untouched(state.path());
 }
 
+/// Ctrl-C once the change is under way (its first steps shown done on
+/// Configuring) cancels it: the wizard quits, the connector keeps its
+/// certificate and the scheduler is as it was. The tenant answers each
+/// request after 700 ms, so the change is still running when the keys arrive.
 #[test]
-fn ctrl_c_right_after_starting_the_change_cancels_it_and_puts_the_scheduler_back() {
+fn ctrl_c_while_the_change_runs_cancels_it_and_puts_the_scheduler_back() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let sb = runtime.block_on(tenant::start_with(SandboxConfig {
+        latency: std::time::Duration::from_millis(700),
+        ..SandboxConfig::default()
+    }));
     let state = tempfile::tempdir().expect("state dir");
-    let tmux = Tmux::start("ctrlc-run", 100, 30, &wizard_then_marker(state.path()));
-    sign_in(&tmux);
+    onboard_with_the_cli(&sb, state.path());
+    let before = credential(state.path())["application"]["certificate_sha256"].clone();
+
+    let tmux = second_pass("ctrlc-run", state.path(), "Application");
+    tmux.send_keys(&["Down", "Enter"]);
+    tmux.wait_for_page("Rotate application certificate");
     tmux.send_keys(&["Enter"]);
-    tmux.wait_for_page("Options");
+    tmux.wait_until("the rotation's plan", |screen| {
+        has_line(screen, "Ready to rotate the certificate") && screen.contains(" 1. ")
+    });
     tmux.send_keys(&["Enter"]);
-    wait_for_ready(&tmux);
-    // One write: the change starts, then Ctrl-C and `y` arrive while it runs
-    // (the sandbox finishes a whole onboarding in well under a second).
-    tmux.send_keys(&["Enter", "C-c", "y"]);
+    // Started: the scheduler is off and the new certificate made; the
+    // application's new key (two requests, 1.4 s at least) is yet to come.
+    let running = tmux.wait_until("the change under way", |screen| {
+        has_line(screen, "Configuring") && has_line(screen, "[✓] Prepare the new certificate")
+    });
+    assert!(
+        has_line(&running, "[✓] Disable the sync scheduler for the change"),
+        "{running}"
+    );
+    tmux.send_keys(&["C-c"]);
+    tmux.wait_for("(y/n)");
+    tmux.send_keys(&["y"]);
 
     let screen = assert_exited_cleanly(&tmux);
     assert_terminal_restored(&tmux, &screen);
     let credential = credential(state.path());
     assert_eq!(
-        credential["connector_identity_type"], "None",
+        credential["application"]["certificate_sha256"], before,
         "the change was not cancelled: {credential:#}"
+    );
+    // The journal has the rotation: begun, its certificate step done, left
+    // to resume (Running) before the switch.
+    let db = rusqlite::Connection::open(state.path().join("entra-connect.db")).expect("the state");
+    let journaled = |query: &str| -> Vec<String> {
+        db.prepare(query)
+            .and_then(|mut statement| statement.query_map([], |row| row.get(0))?.collect())
+            .expect("the journal")
+    };
+    assert_eq!(
+        journaled("SELECT status FROM operations WHERE kind = 'rotate'"),
+        ["Running"]
+    );
+    let steps = journaled(
+        "SELECT step FROM operation_steps JOIN operations ON id = operation_id WHERE kind = 'rotate'",
+    );
+    assert!(
+        steps.iter().any(|step| step == "new-certificate"),
+        "{steps:?}"
+    );
+    assert!(
+        !steps.iter().any(|step| step == "switch-credential"),
+        "{steps:?}"
     );
     assert_scheduler_untouched(state.path());
 }
