@@ -455,21 +455,22 @@ fn a_tpm_that_does_not_answer_holds_up_neither_welcome_nor_the_keys() {
     assert_exited_cleanly(&tmux);
     drop(tmux);
 
-    // Quitting while the TPM is still being checked does not wait for it
-    // (the check gives up after 5 s).
+    // Quitting while the TPM is still being checked does not wait for it:
+    // the check gives up 5 s after the wizard started it, and the exit is
+    // seen before 5 s from even before the wizard started.
+    let started = std::time::Instant::now();
     let tmux = Tmux::start("quit-slow-tpm", 100, 30, &command);
     let screen = tmux.wait_for_page("Welcome");
     assert!(
         screen.contains("Checking whether a TPM answers"),
         "{screen}"
     );
-    let quit = std::time::Instant::now();
     tmux.send_keys(&["q"]);
     assert_exited_cleanly(&tmux);
     assert!(
-        quit.elapsed() < std::time::Duration::from_millis(2500),
-        "the exit waited {:?} for the TPM",
-        quit.elapsed()
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "the exit waited for the TPM: {:?} after the start",
+        started.elapsed()
     );
 }
 
