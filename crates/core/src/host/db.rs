@@ -9,7 +9,7 @@ use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::Read;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub const DATABASE_FILE: &str = "entra-connect.db";
 
@@ -214,6 +214,28 @@ impl StateDb {
         Ok(())
     }
 
+    /// Write-ahead logging lets readers go on while a writer works. Turning
+    /// it on needs the database to itself, and SQLite answers "busy" at once
+    /// instead of waiting: another process opening the same new state at the
+    /// same moment holds it briefly, so this asks again until [`LOCK_WAIT`].
+    fn use_write_ahead_log(&self) -> Result<(), StateError> {
+        let deadline = Instant::now() + LOCK_WAIT;
+        loop {
+            match self
+                .conn
+                .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            {
+                Err(busy)
+                    if busy.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
+                        && Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                result => return result.map_err(|source| self.classify(&self.path, source)),
+            }
+        }
+    }
+
     fn migrate(&mut self) -> Result<(), StateError> {
         let path = self.path.clone();
         let version: i64 = self
@@ -221,10 +243,7 @@ impl StateDb {
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .map_err(|source| self.classify(&path, source))?;
         if version == 0 {
-            // Write-ahead logging lets readers go on while a writer works.
-            self.conn
-                .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
-                .map_err(|source| self.classify(&path, source))?;
+            self.use_write_ahead_log()?;
         }
         if version as usize >= MIGRATIONS.len() {
             return Ok(());
