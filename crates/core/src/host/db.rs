@@ -159,22 +159,36 @@ impl StateDb {
         StateError::sqlite(path, source)
     }
 
+    /// A read of the file failed: it is not a database, or cannot be read.
+    fn unreadable(&self, source: rusqlite::Error) -> StateError {
+        match source.sqlite_error_code() {
+            Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => {
+                StateError::NotADatabase {
+                    path: self.path.clone(),
+                }
+            }
+            _ => self.classify(&self.path, source),
+        }
+    }
+
     /// Refuses corrupt files and SQLite files that belong to something else.
     fn check_ownership(&self) -> Result<(), StateError> {
         let read = |sql: &str| -> Result<i64, StateError> {
             self.conn
                 .query_row(sql, [], |row| row.get(0))
-                .map_err(|source| match source.sqlite_error_code() {
-                    Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => {
-                        StateError::NotADatabase {
-                            path: self.path.clone(),
-                        }
-                    }
-                    _ => self.classify(&self.path, source),
-                })
+                .map_err(|source| self.unreadable(source))
         };
-        let application_id = read("PRAGMA application_id")?;
-        let objects = read("SELECT count(*) FROM sqlite_master")?;
+        // Both from one snapshot: another process may be migrating a new
+        // state meanwhile, and its commit sets both at once.
+        let (application_id, objects) = self
+            .conn
+            .query_row(
+                "SELECT (SELECT application_id FROM pragma_application_id),
+                        (SELECT count(*) FROM sqlite_master)",
+                [],
+                |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)),
+            )
+            .map_err(|source| self.unreadable(source))?;
         let fresh = application_id == 0 && objects == 0;
         if application_id != APPLICATION_ID && !fresh {
             return Err(StateError::Foreign {
@@ -286,7 +300,13 @@ fn refuse_lost_database(state_dir: &Path, path: &Path) -> Result<(), StateError>
         .count();
     let passwords = entries(super::passwords::DIRECTORY).len();
     let wal = state_dir.join(format!("{DATABASE_FILE}-wal"));
-    let log = fs::metadata(&wal).is_ok_and(|meta| meta.len() > 0);
+    // A process creating the state right now has its first commit in the
+    // log until a checkpoint, and the database still empty: a log is left
+    // from a lost database only if no process holds it and the database is
+    // still empty once that is known (closing checkpoints before letting go).
+    let log = fs::metadata(&wal).is_ok_and(|meta| meta.len() > 0)
+        && processes_holding(path).is_empty()
+        && !fs::metadata(path).is_ok_and(|meta| meta.len() > 0);
     let mut found = Vec::new();
     if certificates > 0 {
         found.push(format!(
