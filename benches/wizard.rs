@@ -157,7 +157,10 @@ fn start_to_first_frame(binary: &Path) -> Starts {
             |screen| screen.contains(&marker),
         ));
         let state = tempfile::tempdir().expect("state dir");
-        let command = format!("exec {}", wizard_command(binary, state.path()));
+        let command = format!(
+            "exec {}",
+            wizard_command(&std::process::Command::new(binary), state.path())
+        );
         first_frame.push(time_until(&tmux, &command, |screen| {
             has_line(screen, "Welcome")
         }));
@@ -226,7 +229,10 @@ fn in_terminal(binary: &Path) -> TerminalFigures {
     let per_second = clock_ticks_per_second();
     let state = tempfile::tempdir().expect("state dir");
     // `exec`: the pane's process is the wizard itself.
-    let command = format!("exec {}", wizard_command(binary, state.path()));
+    let command = format!(
+        "exec {}",
+        wizard_command(&std::process::Command::new(binary), state.path())
+    );
     let tmux = Tmux::start("bench-run", 100, 30, &command);
     tmux.wait_for_page("Welcome");
     let pid = tmux.pane_pid();

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 #[tokio::test]
 async fn replication_lag_is_observed_then_resolved() {
-    let lag = Duration::from_millis(1500);
+    // Long enough that the reads right after each write always come within
+    // it; each wait for replication is timed from the write's answer.
+    let lag = Duration::from_secs(3);
     let sb = start_with(SandboxConfig {
         replication_lag: lag,
         ..SandboxConfig::default()
@@ -15,8 +17,8 @@ async fn replication_lag_is_observed_then_resolved() {
     .await;
     let admin = admin_token(&sb).await;
     let cert = TestCert::new();
-    let created_at = Instant::now();
     let (object_id, app_id) = create_app(&sb, &admin, "Lagging", vec![cert.key_credential()]).await;
+    let created_at = Instant::now();
 
     // Not yet visible: reads by id 404, the token endpoint does not know the app.
     let (status, body) = graph(

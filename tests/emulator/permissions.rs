@@ -2,6 +2,7 @@
 //! may carry in `scp`), admin consent at device code approval, and Graph's
 //! check of the token's scopes AND the signed-in user's role permissions.
 
+use crate::harness::process;
 use crate::harness::tenant::*;
 use entra_connect::sandbox::{SandboxConfig, SandboxHandle, StartupInfo};
 use reqwest::{Method, StatusCode};
@@ -488,17 +489,43 @@ async fn application_administrators_update_credentials() {
 
 #[tokio::test]
 async fn user_administrator_creates_and_deletes_users_but_not_administrators() {
+    // Long enough that the first sign-in, made right after the creation,
+    // always comes before the account has replicated, however slow the machine.
+    let lag = Duration::from_secs(3);
     let sb = start_with(SandboxConfig {
-        replication_lag: Duration::from_millis(300),
+        replication_lag: lag,
         ..SandboxConfig::default()
     })
     .await;
     let token = user_token(&sb, "user.admin").await;
+    let created = std::time::Instant::now();
     let (status, user) = create_user(&sb, &token, "Sync_HOST3_0123456789ab").await;
     assert_eq!(status, StatusCode::CREATED, "{user}");
     assert_eq!(user["accountEnabled"], true);
     let id = user["id"].as_str().unwrap().to_string();
     let upn = user["userPrincipalName"].as_str().unwrap().to_string();
+
+    // The new account signs in with its password only once it has
+    // replicated: until then Entra does not know it (AADSTS50034).
+    let (status, body) = password_grant(&sb, &upn, "Str0ng!Passw0rd-42", SYNC_SCOPE).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(aadsts(&body), 50034, "{body}");
+    let deadline = created + lag + Duration::from_secs(30);
+    loop {
+        let (status, body) = password_grant(&sb, &upn, "Str0ng!Passw0rd-42", SYNC_SCOPE).await;
+        if status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(aadsts(&body), 50034, "{body}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new user cannot sign in {:?} after its creation",
+            created.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(created.elapsed() >= lag, "signed in before it replicated");
+
     let (status, body) = create_user(&sb, &token, "Sync_HOST3_0123456789ab").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["error"]["code"], "Request_BadRequest");
@@ -506,19 +533,6 @@ async fn user_administrator_creates_and_deletes_users_but_not_administrators() {
         body["error"]["message"],
         "Another object with the same value for property userPrincipalName already exists."
     );
-
-    // The new account signs in with its password once it has replicated.
-    let mut signed_in = false;
-    for _ in 0..20 {
-        let (status, body) = password_grant(&sb, &upn, "Str0ng!Passw0rd-42", SYNC_SCOPE).await;
-        if status == StatusCode::OK {
-            signed_in = true;
-            break;
-        }
-        assert_eq!(aadsts(&body), 50034, "{body}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(signed_in, "the new user signs in within 2 s");
     let (status, body) = graph(&sb, &token, Method::GET, &format!("/users/{upn}"), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["id"], id.as_str());
@@ -807,7 +821,7 @@ impl Drop for Killed {
 #[tokio::test]
 async fn serve_without_consent_lists_every_user_and_needs_consent() {
     use std::io::{BufRead, BufReader};
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_entra-connect"))
+    let mut child = process::binary()
         .args(["sandbox", "serve", "--port", "0", "--without-consent"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())

@@ -1,9 +1,10 @@
 //! `entra-connect sandbox serve` as a process: the first stdout line is the
 //! startup JSON, the server answers, and it stops when killed.
 
+use crate::harness::process;
 use entra_connect::sandbox::StartupInfo;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ impl Drop for Killed {
 }
 
 fn serve(args: &[&str]) -> (Killed, StartupInfo) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_entra-connect"))
+    let mut child = process::binary()
         .args(["sandbox", "serve", "--port", "0"])
         .args(args)
         .stdout(Stdio::piped())
@@ -145,7 +146,7 @@ async fn serve_with_tls_names_its_ca_file() {
 
 #[test]
 fn serve_refuses_a_bad_fault_rate() {
-    let output = Command::new(env!("CARGO_BIN_EXE_entra-connect"))
+    let output = process::binary()
         .args(["sandbox", "serve", "--fault-rate", "1.5"])
         .output()
         .unwrap();

@@ -9,9 +9,15 @@ use std::time::Duration;
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
+/// How long a code lives: long enough that one never expires while a test
+/// sleeps its intervals, however slow the machine.
+const LIFETIME: Duration = Duration::from_secs(60);
+/// The lifetime of a code that a test waits out.
+const SHORT_LIFETIME: Duration = Duration::from_secs(3);
+
 fn quick_device_flow() -> SandboxConfig {
     SandboxConfig {
-        device_code_lifetime: Duration::from_secs(3),
+        device_code_lifetime: LIFETIME,
         device_code_interval: Duration::from_secs(1),
         ..SandboxConfig::default()
     }
@@ -60,7 +66,7 @@ async fn device_code_is_pending_until_approved_then_redeemed_once() {
     let sb = start_with(quick_device_flow()).await;
     let code = device_code(&sb).await;
     assert_eq!(code["interval"], 1);
-    assert_eq!(code["expires_in"], 3);
+    assert_eq!(code["expires_in"], LIFETIME.as_secs());
     assert!(
         code["verification_uri"]
             .as_str()
@@ -117,9 +123,13 @@ async fn polling_faster_than_the_interval_gets_slow_down() {
 
 #[tokio::test]
 async fn device_code_expires() {
-    let sb = start_with(quick_device_flow()).await;
+    let sb = start_with(SandboxConfig {
+        device_code_lifetime: SHORT_LIFETIME,
+        ..quick_device_flow()
+    })
+    .await;
     let code = device_code(&sb).await;
-    tokio::time::sleep(Duration::from_millis(3100)).await;
+    tokio::time::sleep(SHORT_LIFETIME + Duration::from_millis(100)).await;
     let (status, body) = poll(&sb, &code).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "expired_token", "{body}");
@@ -147,8 +157,9 @@ async fn declined_device_code_is_refused() {
 #[tokio::test]
 async fn auto_approve_signs_the_user_in_after_a_short_delay() {
     let mut config = quick_device_flow();
-    config.device_code_lifetime = Duration::from_secs(10);
     config.auto_approve = Some("global.admin@contoso-sandbox.onmicrosoft.com".into());
+    // Long enough that the first poll, right after the code, comes before it.
+    config.auto_approve_delay = Duration::from_secs(3);
     let sb = start_with(config).await;
     let code = device_code(&sb).await;
     let (_, body) = poll(&sb, &code).await;

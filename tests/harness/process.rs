@@ -1,17 +1,53 @@
 //! The binary as a process: run against a temporary state directory, with
 //! its output read back as text or JSON and its progress events searched.
+//! Every run of the binary starts from [`binary`], so none reaches a TPM the
+//! test did not start.
 
 use assert_cmd::Command;
-use std::path::Path;
+use entra_connect::engine::LocalServer;
+use entra_connect::keys::{STANDARD_TCTI_ENV, TCTI_ENV};
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 use std::process::Output;
+
+/// The TCTI of a test that starts no TPM: a device that does not exist, so
+/// `--store auto` falls back to the software store at once, as on a machine
+/// without a TPM, and no test reaches this machine's own (`/dev/tpmrm0`, or
+/// an exported `TPM2TOOLS_TCTI`). Tests that start swtpm set theirs instead.
+pub const NO_TPM: &str = "device:/nonexistent/entra-connect-tests-start-no-tpm";
+
+/// The binary's path.
+pub fn path() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("entra-connect")
+}
+
+/// The binary, with no TPM (see [`NO_TPM`]).
+pub fn binary() -> std::process::Command {
+    without_a_tpm(path())
+}
+
+/// `program` (the binary, or what runs it: a shell, `unshare`) with no TPM
+/// in its environment (see [`NO_TPM`]).
+pub fn without_a_tpm(program: impl AsRef<OsStr>) -> std::process::Command {
+    let mut command = std::process::Command::new(program);
+    command.env(TCTI_ENV, NO_TPM).env_remove(STANDARD_TCTI_ENV);
+    command
+}
 
 /// The binary, with its state in `state`.
 pub fn entra(state: &Path) -> Command {
-    let mut command = Command::cargo_bin("entra-connect").expect("binary built by cargo");
+    let mut command = Command::from_std(binary());
     command
         .env("ENTRA_CONNECT_STATE_DIR", state)
         .env_remove("RUST_LOG");
     command
+}
+
+/// The engine in this process on `state`, with no TPM either.
+pub fn local_server(state: &Path) -> LocalServer {
+    let mut server = LocalServer::open(state).expect("the state directory opens");
+    server.use_tpm_tcti(NO_TPM);
+    server
 }
 
 /// Runs the binary in `state` with `args`, `stdin` and extra environment,

@@ -269,7 +269,7 @@ impl Server {
     /// `entra-connect <args>` started now against this server's state and
     /// tenant: a process the test can kill.
     pub fn spawn(&self, args: &[&str]) -> std::process::Child {
-        std::process::Command::new(assert_cmd::cargo::cargo_bin("entra-connect"))
+        process::binary()
             .env("ENTRA_CONNECT_STATE_DIR", self.state.path())
             .args(args)
             .args(self.connection())

@@ -36,16 +36,26 @@ pub fn quote(value: impl AsRef<str>) -> String {
 
 /// `entra-connect wizard --sandbox --fresh` (a new installation) on
 /// `state_dir`, as a shell command.
-pub fn wizard_command(binary: &Path, state_dir: &Path) -> String {
+pub fn wizard_command(binary: &Command, state_dir: &Path) -> String {
     wizard_with(binary, state_dir, "--sandbox --fresh")
 }
 
-/// `entra-connect wizard ARGS` with its state in `state_dir`.
-pub fn wizard_with(binary: &Path, state_dir: &Path, args: &str) -> String {
+/// `entra-connect wizard ARGS` with its state in `state_dir`, `binary` run
+/// with the environment it sets and removes.
+pub fn wizard_with(binary: &Command, state_dir: &Path, args: &str) -> String {
+    // `env` takes its options (-u) before the first assignment.
+    let (mut removed, mut set) = (String::new(), String::new());
+    for (name, value) in binary.get_envs() {
+        let name = name.to_string_lossy();
+        match value {
+            Some(value) => set.push_str(&format!("{name}={} ", quote(value.to_string_lossy()))),
+            None => removed.push_str(&format!("-u {name} ")),
+        }
+    }
     format!(
-        "env ENTRA_CONNECT_STATE_DIR={} {} wizard {args}",
+        "env {removed}{set}ENTRA_CONNECT_STATE_DIR={} {} wizard {args}",
         quote(state_dir.to_string_lossy()),
-        quote(binary.to_string_lossy())
+        quote(binary.get_program().to_string_lossy())
     )
 }
 

@@ -1,6 +1,7 @@
 //! The Debian package: `scripts/package` builds it (from the debug build the
 //! tests use), it holds the binary, its manual page, the completions and the
-//! examples, and the packaged binary runs from an extracted tree.
+//! examples, and the packaged binary runs from an extracted tree; what it
+//! packages otherwise is a release build, which reads no fault hook.
 
 use std::path::Path;
 use std::process::Command;
@@ -91,4 +92,33 @@ fn the_debian_package_installs_the_tool_its_manual_and_its_examples() {
         modes, "700\n700\n",
         "postinst as root in a private /var/lib"
     );
+}
+
+/// The package holds a release build (`scripts/package` without `--dev`),
+/// and neither the manifest's profiles nor the Cargo configuration turn debug
+/// assertions on for it: the engine reads the fault hooks
+/// (`ENTRA_CONNECT_TEST_ABORT_AFTER`, `ENTRA_CONNECT_TEST_FAIL_AFTER`) only
+/// when `cfg!(debug_assertions)`, and its unit test
+/// `a_release_build_reads_no_hook` shows that without it none is read. (The
+/// release artifact itself would take a release build to check.)
+#[test]
+fn the_package_is_a_release_build_that_reads_no_fault_hook() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |file: &str| {
+        std::fs::read_to_string(root.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
+    };
+    let script = read("scripts/package");
+    assert!(
+        script.contains("profile=release") && script.contains("cargo build --release"),
+        "{script}"
+    );
+    for file in ["Cargo.toml", ".cargo/config.toml"] {
+        let text = read(file);
+        for setting in ["debug-assertions", "debug_assertions", "rustflags"] {
+            assert!(
+                !text.contains(setting),
+                "{file} sets {setting}: the release build might read the fault hooks"
+            );
+        }
+    }
 }

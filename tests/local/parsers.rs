@@ -1,7 +1,12 @@
 //! Property tests of every parser of outside data reachable from the
 //! library's surface: arbitrary input never panics, and what is not valid is
-//! refused with an error. The case counts are bounded so CI stays fast.
+//! refused with an error. The case counts are bounded so CI stays fast, and
+//! every run replays the same cases from one fixed seed. To look for new
+//! failures, opt in to a random seed with `PROPTEST_RANDOM=1`, and to more
+//! cases with `PROPTEST_CASES=N` (proptest reports the smallest failing input):
+//! `PROPTEST_RANDOM=1 PROPTEST_CASES=5000 cargo test --test local parsers::`.
 
+use crate::harness::process;
 use entra_connect::domain::{
     Answers, CertificateHash, ConnectorCredential, ConnectorIdentityType, EventLevel,
     INTERVAL_MINUTES_MAX, INTERVAL_MINUTES_MIN, ManagedBy, StoreKind, format_time, parse_time,
@@ -16,12 +21,24 @@ use std::path::Path;
 use std::sync::LazyLock;
 use time::OffsetDateTime;
 
-/// Bounded, and the same cases on every run, so CI is reproducible.
+/// Bounded, and the same cases on every run, so CI is reproducible; unless
+/// `PROPTEST_RANDOM=1` asks for a random seed, or `PROPTEST_CASES` for
+/// another count (see the module's doc).
 fn config(cases: u32) -> ProptestConfig {
+    let random = std::env::var("PROPTEST_RANDOM").is_ok_and(|v| v == "1");
+    let cases = match std::env::var("PROPTEST_CASES") {
+        Ok(count) => count
+            .parse()
+            .unwrap_or_else(|_| panic!("PROPTEST_CASES={count:?} is not a count")),
+        Err(_) => cases,
+    };
     ProptestConfig {
         cases,
         failure_persistence: None,
-        rng_seed: proptest::test_runner::RngSeed::Fixed(0x45434E54),
+        rng_seed: match random {
+            true => proptest::test_runner::RngSeed::Random,
+            false => proptest::test_runner::RngSeed::Fixed(0x45434E54),
+        },
         ..ProptestConfig::default()
     }
 }
@@ -1018,7 +1035,7 @@ proptest! {
         let Some(stored) = state_with(dir.path(), &target, &garbage) else {
             return Ok(()); // SQLite refused it (NOT NULL): no reader can meet it.
         };
-        let server = LocalServer::open(dir.path()).unwrap();
+        let server = process::local_server(dir.path());
         let read = view(&server, &target);
         match (stored.expected(target.kind), read) {
             (Some(expected), Ok(read)) => {

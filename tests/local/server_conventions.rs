@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 fn binary() -> String {
-    env!("CARGO_BIN_EXE_entra-connect").to_string()
+    process::path().to_string_lossy().into_owned()
 }
 
 /// Fills the event log with `count` long events (directly in the database:
@@ -34,7 +34,7 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
     let state = tempfile::tempdir().unwrap();
     // Far more than a pipe holds, so the writer meets the closed pipe.
     many_events(state.path(), 2000);
-    let output = Command::new("bash")
+    let output = process::without_a_tpm("bash")
         .args([
             "-c",
             "set -o pipefail; \"$0\" --state-dir \"$1\" events | head -n 1",
@@ -91,7 +91,7 @@ fn certificates_fit_a_hundred_columns_with_every_hash_whole() {
 /// `cert new` with `-v` and `env`: its stderr.
 fn diagnostics(extra: &[&str], env: &[(&str, &str)]) -> String {
     let state = tempfile::tempdir().unwrap();
-    let mut command = Command::new(binary());
+    let mut command = process::binary();
     command
         .arg("--state-dir")
         .arg(state.path())
@@ -227,7 +227,7 @@ fn diagnostics_fit_where_they_go() {
 }
 
 fn run_stdout(args: &[&str]) -> String {
-    let output = Command::new(binary()).args(args).output().unwrap();
+    let output = process::binary().args(args).output().unwrap();
     assert!(output.status.success(), "{output:?}");
     String::from_utf8(output.stdout).unwrap()
 }
@@ -270,7 +270,7 @@ fn completions_and_the_manual_page_come_from_the_command_line() {
 /// directory. Root's runs are in a private mount namespace with an empty
 /// tmpfs over /var/lib, so this machine's own state is never touched.
 mod one_state_per_server {
-    use super::binary;
+    use super::{binary, process};
     use serde_json::Value;
     use std::path::Path;
     use std::time::Duration;
@@ -284,7 +284,7 @@ mod one_state_per_server {
             entra_connect::host::running_as_root(),
             "these tests must run as root (here and in CI): they check root's default state"
         );
-        let output = assert_cmd::Command::new("unshare")
+        let output = assert_cmd::Command::from_std(process::without_a_tpm("unshare"))
             .args(["--mount", "--propagation", "private", "sh", "-c"])
             .arg(format!("set -e; mount -t tmpfs tmpfs /var/lib; {script}"))
             .env_remove("ENTRA_CONNECT_STATE_DIR")
@@ -357,7 +357,7 @@ mod one_state_per_server {
     fn a_user_keeps_their_state_in_their_data_directory() {
         let home = tempfile::tempdir().unwrap();
         std::os::unix::fs::chown(home.path(), Some(65534), Some(65534)).unwrap();
-        let output = assert_cmd::Command::new("setpriv")
+        let output = assert_cmd::Command::from_std(process::without_a_tpm("setpriv"))
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(binary())
             .args(["--json", "credential", "show"])

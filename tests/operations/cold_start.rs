@@ -26,7 +26,7 @@ fn doctor_reaches(sb: &SandboxHandle, bundle: &Path, state: &Path) {
     if let Some(ca) = &sb.ca_cert {
         args.extend(["--ca-cert".into(), ca.to_string_lossy().into_owned()]);
     }
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_entra-connect"))
+    let output = process::binary()
         .env("ENTRA_CONNECT_STATE_DIR", state)
         .env("SSL_CERT_FILE", bundle)
         .args(&args)

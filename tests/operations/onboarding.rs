@@ -453,28 +453,35 @@ async fn device_code_sign_in_shows_the_code_and_checks_the_account() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn device_code_expired_and_declined_are_reported() {
-    let config = SandboxConfig {
+    let register = |server: &Server| {
+        let admin = server.sb.user("hybrid.admin").unwrap().upn.clone();
+        let mut args: Vec<String> = vec!["app".into(), "register".into(), "--upn".into(), admin];
+        args.extend(server.connection());
+        args
+    };
+    // Expired: a code that lives 3 s, never approved.
+    let server = Server::with(SandboxConfig {
         device_code_lifetime: Duration::from_secs(3),
         device_code_interval: Duration::from_secs(1),
         ..SandboxConfig::default()
-    };
-    let server = Server::with(config).await;
-    let admin = server.sb.user("hybrid.admin").unwrap().upn.clone();
-    let mut args: Vec<String> = vec![
-        "app".into(),
-        "register".into(),
-        "--upn".into(),
-        admin.clone(),
-    ];
-    args.extend(server.connection());
+    })
+    .await;
     refused(
-        &server.run(args.clone(), String::new(), vec![]).await,
+        &server.run(register(&server), String::new(), vec![]).await,
         &["the sign-in code expired before it was used"],
     );
 
-    // Declined: read the code from stderr as an administrator would, decline it.
+    // Declined: read the code from stderr as an administrator would, decline
+    // it (the code lives as long as a real one, however slow the machine).
+    let server = Server::with(SandboxConfig {
+        device_code_interval: Duration::from_secs(1),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let args = register(&server);
+    let admin = server.sb.user("hybrid.admin").unwrap().upn.clone();
     let state = server.state.path().to_path_buf();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("entra-connect"))
+    let mut child = process::binary()
         .env("ENTRA_CONNECT_STATE_DIR", &state)
         .args(&args)
         .stdin(std::process::Stdio::null())

@@ -560,10 +560,11 @@ async fn remove_key_refuses_the_key_in_use_and_lists_keys_for_an_unknown_id() {
 // `entra-connect`, against a sandbox slow enough (every answer delayed) that
 // the second starts while the first runs.
 
-/// A sandbox whose every answer takes 60 ms: a rotation takes about a second.
+/// A sandbox whose every answer takes 250 ms: a rotation takes seconds, so
+/// a second process started with it starts while it runs even on a busy machine.
 fn slow() -> SandboxConfig {
     SandboxConfig {
-        latency: std::time::Duration::from_millis(60),
+        latency: std::time::Duration::from_millis(250),
         ..SandboxConfig::default()
     }
 }

@@ -13,8 +13,8 @@ use entra_connect::engine::link::{Link, LinkChoice};
 use entra_connect::engine::onboard::Onboard;
 use entra_connect::engine::register::{CertificateSource, Register};
 use entra_connect::engine::{
-    EngineError, EntraRequest, LocalServer, OperationRequest, SchedulerChange, Target,
-    change_scheduler, execute, plan,
+    EngineError, EntraRequest, OperationRequest, SchedulerChange, Target, change_scheduler,
+    execute, plan,
 };
 use entra_connect::entra::Secret;
 use entra_connect::entra::client::{DEFAULT_ADMIN_CLIENT_ID, UserSignIn};
@@ -182,7 +182,7 @@ async fn a_failure_between_two_steps_leaves_the_finished_step_succeeded() {
 /// The plan the wizard's Ready page would get for `request` on this state,
 /// and the Ready page's screen with it.
 fn ready_page(state: &Path, target: Target, request: OperationRequest) -> (Value, String) {
-    let server = LocalServer::open(state).unwrap();
+    let server = process::local_server(state);
     let planned = plan(&server, target, request.clone()).unwrap();
     let context = entra_connect::tui::load_context(&server, None).unwrap();
     let mut model = Model::new(context, WizardData::default(), Theme { color: false });
@@ -512,7 +512,7 @@ async fn malformed_input_exits_2_before_anything_happens() {
 async fn a_confirmed_plan_runs_only_while_it_still_holds() {
     let sb = tenant::start().await;
     let state = tempfile::tempdir().unwrap();
-    let mut server = LocalServer::open(state.path()).unwrap();
+    let mut server = process::local_server(state.path());
     let admin = sb.user("hybrid.admin").unwrap();
     let connection = ConnectionInputs {
         tenant: Some(sb.tenant_id.parse().unwrap()),

@@ -119,7 +119,7 @@ async fn the_maintenance_tick_follows_the_certificates_life() {
     let sb = tenant::start().await;
     let state = tempfile::tempdir().unwrap();
     onboarded(&sb, state.path()).await;
-    let mut server = LocalServer::open(state.path()).unwrap();
+    let mut server = process::local_server(state.path());
     let (hash, not_after) = current_certificate(&server);
     let due = EventId::ROTATION_DUE.0;
     let expired = EventId::CERTIFICATE_EXPIRED.0;
@@ -283,7 +283,7 @@ async fn the_maintenance_tick_follows_the_certificates_life() {
     )
     .unwrap();
     drop(db);
-    let mut server = LocalServer::open(state.path()).unwrap();
+    let mut server = process::local_server(state.path());
     let events = tick(&mut server, &sb, new_not_after - time::Duration::days(150)).await;
     assert!(events.contains(&EventId::CLONE_DETECTED.0), "{events:?}");
     assert!(events.contains(&due), "{events:?}");
@@ -307,7 +307,7 @@ async fn scheduler_run_ticks_and_stops_on_sigterm() {
     let sb = tenant::start().await;
     let state = tempfile::tempdir().unwrap();
     onboarded(&sb, state.path()).await;
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("entra-connect"))
+    let mut child = process::binary()
         .env("ENTRA_CONNECT_STATE_DIR", state.path())
         .args(["scheduler", "run", "--interval-seconds", "1"])
         .stderr(std::process::Stdio::piped())
@@ -323,25 +323,24 @@ async fn scheduler_run_ticks_and_stops_on_sigterm() {
         assert!(Instant::now() < deadline, "no two runs within 30 s");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let stopping = Instant::now();
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(5);
+    // It ends by itself (exit 0, not the signal's death), after at most the
+    // run under way: a bound for a busy machine, not a measure of speed.
+    let deadline = Instant::now() + Duration::from_secs(10);
     let exit = loop {
         if let Some(exit) = child.try_wait().unwrap() {
             break exit;
         }
-        assert!(Instant::now() < deadline, "still running 5 s after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "still running 10 s after SIGTERM"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    assert!(
-        stopping.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        stopping.elapsed()
-    );
     assert_eq!(exit.code(), Some(0));
     let shown = process::run_json(state.path(), &["scheduler", "show"]);
     assert_eq!(shown["last_run"]["sync_cycle_check"]["ok"], true, "{shown}");
@@ -356,7 +355,7 @@ async fn ctrl_c_during_a_run_ends_the_scheduler_after_that_run() {
     let state = tempfile::tempdir().unwrap();
     onboarded(&sb, state.path()).await;
     let before = sb.requests_served();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("entra-connect"))
+    let mut child = process::binary()
         .env("ENTRA_CONNECT_STATE_DIR", state.path())
         .args(["scheduler", "run", "--interval-seconds", "60"])
         .stderr(std::process::Stdio::piped())

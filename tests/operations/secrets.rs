@@ -19,22 +19,31 @@ fn no_private_key_or_password_in_outputs_or_events() {
     let state = tempfile::tempdir().unwrap();
     let files = tempfile::tempdir().unwrap();
     let mut transcript = String::new();
-    let mut run = |args: &[&str], stdin: &str| {
+    // Each command ends as expected, so what it printed is what it prints
+    // when it does its work (a failing command prints little to leak).
+    let mut run = |args: &[&str], stdin: &str, code: i32| {
         let output = entra(state.path())
             .arg("-vv")
             .args(args)
             .write_stdin(stdin)
             .output()
             .unwrap();
-        transcript.push_str(&String::from_utf8_lossy(&output.stdout));
-        transcript.push_str(&String::from_utf8_lossy(&output.stderr));
-        String::from_utf8_lossy(&output.stdout).trim().to_string()
+        let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "{args:?}: {stdout}\n{stderr}"
+        );
+        transcript.push_str(&stdout);
+        transcript.push_str(&stderr);
+        stdout.trim().to_string()
     };
 
-    let created = run(&["cert", "new"], "");
+    let created = run(&["cert", "new"], "", 0);
     let (cert, key) = openssl::certificate(files.path(), "byoc", "rsa:2048", &[]);
     let pem = openssl::combined_pem(files.path(), "byoc", &cert, &key);
-    let imported = run(&["cert", "import", pem.to_str().unwrap()], "");
+    let imported = run(&["cert", "import", pem.to_str().unwrap()], "", 0);
     let pfx = files.path().join("b.pfx");
     let (cert2, key2) = openssl::certificate(files.path(), "pfx", "rsa:2048", &[]);
     openssl::run(&[
@@ -49,13 +58,16 @@ fn no_private_key_or_password_in_outputs_or_events() {
         "-passout",
         "pass:Sup3r-Secret-PFX",
     ]);
+    // The wrong password is refused (exit 1), the right one imports.
     run(
         &["cert", "import", pfx.to_str().unwrap()],
         "Not-The-Password\n",
+        1,
     );
     run(
         &["cert", "import", pfx.to_str().unwrap()],
         "Sup3r-Secret-PFX\n",
+        0,
     );
     for json in [false, true] {
         let mut args: Vec<&str> = if json { vec!["--json"] } else { vec![] };
@@ -69,7 +81,7 @@ fn no_private_key_or_password_in_outputs_or_events() {
         ] {
             let base = args.len();
             args.extend(command);
-            run(&args, "");
+            run(&args, "", 0);
             args.truncate(base);
         }
     }

@@ -519,10 +519,11 @@ fn a_background_probe_answers_for_its_tpm() {
     );
     assert!(waited >= Duration::from_secs(4), "{waited:?}");
 
+    // Asking again would wait the connection timeout (5 s) once more.
     let again = Instant::now();
     assert_eq!(tpm.probe(), Err(unavailable));
     assert!(
-        again.elapsed() < Duration::from_millis(500),
+        again.elapsed() < Duration::from_secs(4),
         "asked the TPM again: {:?}",
         again.elapsed()
     );

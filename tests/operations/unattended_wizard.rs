@@ -186,7 +186,7 @@ async fn ctrl_c_during_onboarding_restores_the_scheduler() {
     let state = tempfile::tempdir().unwrap();
     let files = tempfile::tempdir().unwrap();
     let answers = answers(&sb, files.path(), "");
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("entra-connect"))
+    let mut child = process::binary()
         .env("ENTRA_CONNECT_STATE_DIR", state.path())
         .args(["wizard", "--answers", answers.to_str().unwrap()])
         .stdin(Stdio::piped())
@@ -206,8 +206,10 @@ async fn ctrl_c_during_onboarding_restores_the_scheduler() {
     }
     let pid = child.id();
     let stderr = child.stderr.take().unwrap();
-    let tail = tokio::task::spawn_blocking(move || {
+    // Ctrl-C (SIGINT) once the change is under way: its scheduler step done.
+    let (interrupted, tail) = tokio::task::spawn_blocking(move || {
         let mut seen = Vec::new();
+        let mut interrupted = false;
         let mut lines = std::io::BufReader::new(stderr).lines();
         for line in lines.by_ref().map_while(Result::ok) {
             let disabled = line.starts_with("[ ok ] Disable the sync scheduler");
@@ -218,15 +220,17 @@ async fn ctrl_c_during_onboarding_restores_the_scheduler() {
                     .status()
                     .unwrap();
                 assert!(status.success());
+                interrupted = true;
                 break;
             }
         }
         seen.extend(lines.map_while(Result::ok));
-        seen.join("\n")
+        (interrupted, seen.join("\n"))
     })
     .await
     .unwrap();
     let status = child.wait().unwrap();
+    assert!(interrupted, "the change never started: {tail}");
     assert_eq!(status.code(), Some(1), "{tail}");
     assert!(
         tail.contains("cancelled: the scheduler was restored"),
@@ -274,21 +278,28 @@ fn a_bad_answers_file_is_refused_before_anything() {
 }
 
 /// The dependency chain of a Managed onboarding allows 8 rounds and 10
-/// requests (see the README's performance section); more means a token was
-/// fetched twice or a lookup was made for something this run just created.
+/// requests (see the README's performance section); more requests mean a
+/// token was fetched twice or a lookup was made for something this run just
+/// created, more rounds that requests which could go together went one after
+/// another. Every answer takes 200 ms, so requests made together overlap.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn managed_onboarding_makes_the_minimum_of_requests() {
-    let sb = tenant::start().await;
+    let sb = tenant::start_with(SandboxConfig {
+        latency: Duration::from_millis(200),
+        ..SandboxConfig::default()
+    })
+    .await;
     let state = tempfile::tempdir().unwrap();
     let files = tempfile::tempdir().unwrap();
-    let before = sb.requests_served();
+    let (requests, rounds) = (sb.requests_served(), sb.request_rounds());
     let output = wizard(&sb, state.path(), &answers(&sb, files.path(), ""), None).await;
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert_eq!(sb.requests_served() - before, 10);
+    assert_eq!(sb.requests_served() - requests, 10);
+    assert_eq!(sb.request_rounds() - rounds, 8);
     // The software key was created and used in one operation: one warning 1014.
     assert_eq!(
         json(state.path(), &["events", "--id", "1014"])

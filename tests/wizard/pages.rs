@@ -2,10 +2,14 @@
 //! tests), and every page rendered on ratatui's TestBackend at 80x24 and
 //! 120x40 (insta snapshots in the top-level `snapshots/` folder). Clock, ids
 //! and certificates are fixed here, so snapshots hold no real dates or secrets.
+//! The plans the Ready and Configuring pages show are the engine's, made on a
+//! state directory without a tenant (see [`engine_plan`]).
 
+use crate::harness::process;
 use entra_connect::domain::{
-    ApplicationCredential, CertificateHash, ConnectionInputs, ConnectorIdentityType, ManagedBy,
-    Method, MethodAnswer, SchedulerSettings, SignInAnswer, StoreKind,
+    ApplicationCredential, CertificateHash, ConnectionInputs, ConnectorCredential,
+    ConnectorIdentityType, ManagedBy, Method, MethodAnswer, SchedulerSettings,
+    ServiceAccountCredential, SignInAnswer, StoreKind,
 };
 use entra_connect::engine::doctor::{Finding, Verdict};
 use entra_connect::engine::onboard::Onboard;
@@ -19,10 +23,11 @@ use entra_connect::engine::service_account::{
     AccountUse, RemoveServiceAccount, RollBack, RolledBack, SyncAccount,
 };
 use entra_connect::engine::{
-    ApplicationKey, CertificateSection, ConfigurationReport, EngineError, KeyOrigin,
-    OperationRequest, Outcome, Plan, PlannedStep, Target,
+    self, ApplicationKey, CertificateSection, ConfigurationReport, EngineError, KeyOrigin,
+    OperationRequest, Outcome, Plan, StoreChoice, Target, create_certificate, register,
 };
 use entra_connect::entra::{EntraError, Secret};
+use entra_connect::host;
 use entra_connect::keys::{CertificateInfo, KeyError, StoredCertificate, TpmInfo, TpmUnavailable};
 use entra_connect::tui::app::{self, Model};
 use entra_connect::tui::model::{
@@ -228,79 +233,78 @@ fn title(model: &Model) -> &'static str {
     }
 }
 
-/// One step of a plan the tests make up.
-fn planned(name: &'static str, title: &'static str, detail: &str, changes: bool) -> PlannedStep {
-    PlannedStep {
-        name,
-        title,
-        detail: detail.into(),
-        changes,
-        done_earlier: false,
-    }
+// --- the engine's plans ---------------------------------------------------------------
+
+/// The server a plan is made on, as the pages' contexts describe it.
+#[derive(Clone, Copy)]
+enum Planning {
+    /// A new installation.
+    Fresh,
+    /// A connector on the application `11111111-…` with a Managed certificate
+    /// in the software store, and, with `way_back`, the legacy account
+    /// [`WAY_BACK`] kept with its password.
+    Application { way_back: bool },
 }
 
+/// The plan the engine makes for `request` on a `server` it plans on
+/// without a tenant (no TPM, installation id `0123456789ab`), as the
+/// wizard's Ready page receives it. What differs from machine to machine or
+/// run to run is written as the contexts have it: this machine's host name
+/// as `CONNECT01`, the new certificate's hash as `ABAB…`.
+fn engine_plan(server: Planning, target: Target, request: OperationRequest) -> Plan {
+    let state = tempfile::tempdir().unwrap();
+    let mut local = process::local_server(state.path());
+    let db = rusqlite::Connection::open(state.path().join(host::DATABASE_FILE)).unwrap();
+    host::settings::set(&db, "installation_id", "0123456789ab").unwrap();
+    let application = register::application_name(&local).unwrap();
+    let host_name = application
+        .strip_prefix("ConnectSyncProvisioning_")
+        .and_then(|rest| rest.strip_suffix("_0123456789ab"))
+        .expect("ConnectSyncProvisioning_<HOST>_<installation id>")
+        .to_string();
+    let mut certificate = None;
+    if let Planning::Application { way_back } = server {
+        if way_back {
+            let account = ServiceAccountCredential {
+                user_principal_name: WAY_BACK.into(),
+                configured_at: NOW,
+            };
+            host::credential::save(&db, &ConnectorCredential::ServiceAccount(account)).unwrap();
+            let password = Secret::new("the way back's stored password");
+            host::passwords::save(state.path(), local.tpm(), WAY_BACK, &password).unwrap();
+        }
+        let created = create_certificate(&mut local, StoreChoice::Software, 180).unwrap();
+        let credential = ApplicationCredential {
+            certificate_sha256: created.info.sha256.clone(),
+            ..application_credential()
+        };
+        host::credential::save(&db, &ConnectorCredential::Application(credential)).unwrap();
+        certificate = Some(created.info.sha256.to_string());
+    }
+    let mut plan = engine::plan(&local, target, request).unwrap();
+    for step in &mut plan.steps {
+        step.detail = step
+            .detail
+            .replace(&format!("_{host_name}_"), "_CONNECT01_");
+        if let Some(certificate) = &certificate {
+            step.detail = step.detail.replace(certificate, hash("AB").as_str());
+        }
+    }
+    plan
+}
+
+/// The onboarding's plan on a new installation, signing in as [`ADMIN`].
 fn plan() -> Plan {
-    Plan {
-        request: onboarding(),
-        target: Target {
-            tenant: "contoso.onmicrosoft.com".into(),
-            admin_upn: ADMIN.into(),
-        },
-        steps: vec![
-            planned(
-                "sign-in",
-                "Sign in as Hybrid Identity Administrator",
-                "Sign in as admin@contoso.onmicrosoft.com to tenant contoso.onmicrosoft.com and check the account holds Hybrid Identity Administrator (or Global Administrator)",
-                false,
-            ),
-            planned(
-                "disable-scheduler",
-                "Disable the sync scheduler for the change",
-                "Turn sync cycles off during the change (SyncCycleEnabled is true) and put them back as they were afterwards",
-                true,
-            ),
-            planned(
-                "certificate",
-                "Prepare the certificate",
-                "Create an RSA 2048 key and a self-signed certificate CN=Entra Connect Sync Provisioning, valid 180 days, in the software key store (no TPM)",
-                true,
-            ),
-            planned(
-                "application",
-                "Register this server's application",
-                "Register the application ConnectSyncProvisioning_CONNECT01_0123456789ab in tenant contoso.onmicrosoft.com (this organization only) with the certificate, unless it exists there already with it",
-                true,
-            ),
-            planned(
-                "service-principal",
-                "Create the application's service principal",
-                "Create its service principal, unless it has one",
-                true,
-            ),
-            planned(
-                "app-roles",
-                "Grant the synchronization permissions",
-                "Grant it ADSynchronization.ReadWrite.All (Microsoft Entra AD Synchronization Service)",
-                true,
-            ),
-            planned(
-                "verify-token",
-                "Sign in as the application for the synchronization service",
-                "Acquire a token for the synchronization service with the certificate, waiting for Entra to replicate a new application",
-                false,
-            ),
-            planned(
-                "save-credential",
-                "Switch the connector to application identity",
-                "Switch the connector credential from None to Application",
-                true,
-            ),
-        ],
-    }
+    let target = Target {
+        tenant: "contoso.onmicrosoft.com".into(),
+        admin_upn: ADMIN.into(),
+    };
+    engine_plan(Planning::Fresh, target, onboarding())
 }
 
-fn onboarded() -> Outcome {
-    Outcome::Credential(ApplicationCredential {
+/// The connector's application credential of the contexts (certificate `ABAB…`).
+fn application_credential() -> ApplicationCredential {
+    ApplicationCredential {
         tenant_id: "5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f".into(),
         application_id: "11111111-2222-3333-4444-555555555555".into(),
         service_principal_id: "22222222-3333-4444-5555-666666666666".into(),
@@ -309,7 +313,11 @@ fn onboarded() -> Outcome {
         application_managed_by: ManagedBy::EntraConnect,
         certificate_managed_by: ManagedBy::EntraConnect,
         configured_at: NOW,
-    })
+    }
+}
+
+fn onboarded() -> Outcome {
+    Outcome::Credential(application_credential())
 }
 
 /// Drives a first pass up to the page `until` ("sign-in", "method", "ready", ...).
@@ -1014,37 +1022,14 @@ fn application_server() -> Model {
     )
 }
 
-fn rotation_plan(request: OperationRequest) -> Plan {
-    let step = |name, title, detail: &str| planned(name, title, detail, true);
-    Plan {
-        request,
-        target: Target {
-            tenant: "5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f".into(),
-            admin_upn: String::new(),
-        },
-        steps: vec![
-            step(
-                "disable-scheduler",
-                "Disable the sync scheduler for the change",
-                "Turn sync cycles off during the change and put them back as they were afterwards",
-            ),
-            step(
-                "new-certificate",
-                "Prepare the new certificate",
-                "Create an RSA 2048 key and a self-signed certificate, valid 180 days",
-            ),
-            step(
-                "add-key",
-                "Add the new key to the application (the application itself)",
-                "As the application, add the new certificate to its keys with addKey",
-            ),
-            step(
-                "switch-credential",
-                "Switch the connector to the new certificate",
-                "Switch the connector credential to the new certificate",
-            ),
-        ],
-    }
+/// A plan on the second pass of the application server, with the
+/// administrator `admin` (none: "").
+fn application_plan(admin: &str, request: OperationRequest) -> Plan {
+    let target = Target {
+        tenant: "5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f".into(),
+        admin_upn: admin.into(),
+    };
+    engine_plan(Planning::Application { way_back: true }, target, request)
 }
 
 fn keys() -> Vec<ApplicationKey> {
@@ -1105,7 +1090,7 @@ fn rotating_the_certificate_from_the_second_pass() {
     assert_eq!(title(&model), "ready");
     send(
         &mut model,
-        Message::Planned(Ok(rotation_plan(managed.clone()))),
+        Message::Planned(Ok(application_plan("", managed.clone()))),
     );
     snapshot("ready-rotate", &model);
     // No answers file for a rotation; no first-pass steps in the header.
@@ -1222,7 +1207,7 @@ fn removing_a_key_lists_them_and_refuses_the_one_in_use() {
 
     let mut model = application_server();
     model.page = Page::Configuring(entra_connect::tui::pages::configuring::State::new(
-        rotation_plan(request),
+        application_plan("", request),
     ));
     model.running = Some(OpId(7));
     send(
@@ -1244,11 +1229,14 @@ fn removing_a_key_lists_them_and_refuses_the_one_in_use() {
 fn an_administrators_device_code_shows_while_a_rotation_runs() {
     let mut model = application_server();
     model.page = Page::Configuring(entra_connect::tui::pages::configuring::State::new(
-        rotation_plan(OperationRequest::Rotate(Rotate {
-            certificate: NewCertificate::Managed {
-                days: Default::default(),
-            },
-        })),
+        application_plan(
+            "app.admin@contoso.onmicrosoft.com",
+            OperationRequest::Rotate(Rotate {
+                certificate: NewCertificate::Managed {
+                    days: Default::default(),
+                },
+            }),
+        ),
     ));
     model.running = Some(OpId(3));
     let progress = |p| Message::Engine(OpId(3), EngineEvent::Progress(p));
@@ -1291,65 +1279,15 @@ fn open_task(model: &mut Model, label: &str) -> Option<Command> {
     panic!("no task {label:?} on:\n{}", render(model, 120, 40));
 }
 
-fn rollback_plan(wait: bool) -> Plan {
-    let only_new = "Only for a new account: ";
-    Plan {
-        request: OperationRequest::RollBack(RollBack { wait }),
-        target: Target {
-            tenant: "5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f".into(),
-            admin_upn: ADMIN.into(),
-        },
-        steps: vec![
-            planned(
-                "try-retained-account",
-                "Try the retained connector account",
-                &format!(
-                    "Sign in as {WAY_BACK} with its stored password; if that works nothing changes in the directory, and the steps marked \"only for a new account\" do nothing"
-                ),
-                false,
-            ),
-            planned(
-                "sign-in",
-                "Sign in as an administrator who may create the account",
-                &format!(
-                    "{only_new}Sign in as {ADMIN} to tenant 5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f and check, before any change, that the account holds Global Administrator, or User Administrator and Privileged Role Administrator together"
-                ),
-                false,
-            ),
-            planned(
-                "disable-scheduler",
-                "Disable the sync scheduler for the change",
-                "Turn sync cycles off during the change and put them back as they were afterwards",
-                true,
-            ),
-            planned(
-                "create-account",
-                "Create a directory synchronization account",
-                &format!(
-                    "{only_new}create the cloud user Sync_CONNECT01_0123456789ab@<the tenant's initial domain> with a random 72-character password"
-                ),
-                true,
-            ),
-            planned(
-                "assign-role",
-                "Give it the Directory Synchronization Accounts role",
-                &format!("{only_new}assign it Directory Synchronization Accounts at tenant scope"),
-                true,
-            ),
-            planned(
-                "verify-account",
-                "Sign in as the account for the synchronization service",
-                "Sign in as the account with its password for the synchronization service",
-                false,
-            ),
-            planned(
-                "switch-credential",
-                "Switch the connector to the service account",
-                "Switch the connector credential from Application to ServiceAccount; the application stays in place",
-                true,
-            ),
-        ],
-    }
+/// The rollback's plan, signing in as [`ADMIN`] if a new account is needed;
+/// `way_back`: this server kept its legacy account.
+fn rollback_plan(wait: bool, way_back: bool) -> Plan {
+    let target = Target {
+        tenant: "5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f".into(),
+        admin_upn: ADMIN.into(),
+    };
+    let request = OperationRequest::RollBack(RollBack { wait });
+    engine_plan(Planning::Application { way_back }, target, request)
 }
 
 /// The model on `page` with `plan` running as task 5, as Configuring shows it.
@@ -1411,7 +1349,7 @@ fn rolling_back_explains_the_way_back_and_plans_with_the_choices() {
         send(&mut model, key(KeyCode::Enter)),
         Some(Command::Plan(wait.clone()))
     );
-    send(&mut model, Message::Planned(Ok(rollback_plan(true))));
+    send(&mut model, Message::Planned(Ok(rollback_plan(true, true))));
     let screen = render(&model, 120, 40);
     assert!(screen.contains("Ready to roll back"), "{screen}");
     assert!(!screen.contains("Welcome"), "{screen}");
@@ -1460,7 +1398,7 @@ fn rolling_back_without_a_retained_account_needs_an_administrator() {
     snapshot("rollback-new-account", &model);
 
     // A new account was made; the rollback's warnings show on Done.
-    let mut model = configuring(model, rollback_plan(false));
+    let mut model = configuring(model, rollback_plan(false, false));
     send(
         &mut model,
         Message::Engine(
@@ -1526,33 +1464,11 @@ fn removal(name: &str, forget_rollback: bool) -> OperationRequest {
 }
 
 fn removal_plan(request: OperationRequest) -> Plan {
-    Plan {
-        request,
-        target: Target {
-            tenant: "5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f".into(),
-            admin_upn: "user.admin@contoso.onmicrosoft.com".into(),
-        },
-        steps: vec![
-            planned(
-                "sign-in",
-                "Sign in as an administrator who may delete the account",
-                "Sign in as user.admin@contoso.onmicrosoft.com to tenant 5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f and check, before any change, that the account holds User Administrator, Privileged Authentication Administrator or Global Administrator",
-                false,
-            ),
-            planned(
-                "find-account",
-                "Find the account among the directory synchronization accounts",
-                "Find Sync_CONNECT02_fedcba987654@… among the members of Directory Synchronization Accounts; any other account is refused",
-                false,
-            ),
-            planned(
-                "delete-account",
-                "Delete the account",
-                "Delete the user Sync_CONNECT02_fedcba987654@… (Entra keeps it in deleted users for 30 days)",
-                true,
-            ),
-        ],
-    }
+    let target = Target {
+        tenant: "5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f".into(),
+        admin_upn: USER_ADMIN.into(),
+    };
+    engine_plan(Planning::Application { way_back: true }, target, request)
 }
 
 const USER_ADMIN: &str = "user.admin@contoso.onmicrosoft.com";

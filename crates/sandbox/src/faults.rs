@@ -59,6 +59,7 @@ pub(crate) async fn latency_and_faults(
     next: Next,
 ) -> Response {
     state.requests.fetch_add(1, Ordering::Relaxed);
+    let _answering = Answering::new(&state);
     let path = request.uri().path();
     let control = path.starts_with("/sandbox/") || path.starts_with("/devicelogin");
     let graph = path.starts_with("/v1.0/");
@@ -85,7 +86,11 @@ pub(crate) async fn latency_and_faults(
         return response;
     }
     state.writes.fetch_add(1, Ordering::Relaxed);
-    match post_write_fault(&state) {
+    let fault = post_write_fault(&state);
+    if fault.is_some() {
+        state.post_write_faults.fetch_add(1, Ordering::Relaxed);
+    }
+    match fault {
         None => response,
         Some(PostWriteFault::Status(status)) => post_write_response(status),
         Some(PostWriteFault::DropConnection) => {
@@ -97,6 +102,26 @@ pub(crate) async fn latency_and_faults(
                 post_write_response(StatusCode::GATEWAY_TIMEOUT)
             }
         }
+    }
+}
+
+/// One request being answered, for the count of rounds: the first of a
+/// round finds none in flight. Dropped when the answer is ready (or the
+/// request is abandoned).
+struct Answering<'a>(&'a Shared);
+
+impl<'a> Answering<'a> {
+    fn new(shared: &'a Shared) -> Self {
+        if shared.in_flight.fetch_add(1, Ordering::SeqCst) == 0 {
+            shared.rounds.fetch_add(1, Ordering::SeqCst);
+        }
+        Answering(shared)
+    }
+}
+
+impl Drop for Answering<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -181,6 +181,12 @@ pub(crate) struct Shared {
     requests: std::sync::atomic::AtomicU64,
     /// Graph writes carried out (whatever their answer).
     writes: std::sync::atomic::AtomicU64,
+    /// Committed writes whose answer a post-write fault replaced.
+    post_write_faults: std::sync::atomic::AtomicU64,
+    /// Requests being answered now, and the rounds begun: a round begins
+    /// when a request arrives while none is being answered.
+    in_flight: std::sync::atomic::AtomicU64,
+    rounds: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -247,6 +253,22 @@ impl SandboxHandle {
     /// checks "nothing was changed in the tenant" against.
     pub fn writes_done(&self) -> u64 {
         self.state.writes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many rounds of requests the sandbox has answered so far: requests
+    /// answered at overlapping times are one round, so a client's requests
+    /// made together count once and those made one after another each count.
+    /// (With no latency, requests made together may not overlap.)
+    pub fn request_rounds(&self) -> u64 {
+        self.state.rounds.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// How many committed writes were answered with a post-write fault so
+    /// far: what a test of lost answers checks it met some against.
+    pub fn post_write_faults_injected(&self) -> u64 {
+        self.state
+            .post_write_faults
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -322,6 +344,9 @@ impl Sandbox {
                 config: config.clone(),
                 requests: std::sync::atomic::AtomicU64::new(0),
                 writes: std::sync::atomic::AtomicU64::new(0),
+                post_write_faults: std::sync::atomic::AtomicU64::new(0),
+                in_flight: std::sync::atomic::AtomicU64::new(0),
+                rounds: std::sync::atomic::AtomicU64::new(0),
             },
             port: addr.port(),
         });

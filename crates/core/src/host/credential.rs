@@ -184,7 +184,7 @@ pub(crate) fn raw(conn: &Connection) -> rusqlite::Result<(String, RawApplication
 }
 
 /// Replaces the credential; call inside [`super::StateDb::write`].
-pub(crate) fn save(conn: &Connection, credential: &ConnectorCredential) -> rusqlite::Result<()> {
+pub fn save(conn: &Connection, credential: &ConnectorCredential) -> rusqlite::Result<()> {
     let identity_type = credential.identity_type().as_str();
     match credential {
         ConnectorCredential::None => conn.execute(

@@ -9,7 +9,7 @@ use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::Read;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub const DATABASE_FILE: &str = "entra-connect.db";
 
@@ -159,22 +159,36 @@ impl StateDb {
         StateError::sqlite(path, source)
     }
 
+    /// A read of the file failed: it is not a database, or cannot be read.
+    fn unreadable(&self, source: rusqlite::Error) -> StateError {
+        match source.sqlite_error_code() {
+            Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => {
+                StateError::NotADatabase {
+                    path: self.path.clone(),
+                }
+            }
+            _ => self.classify(&self.path, source),
+        }
+    }
+
     /// Refuses corrupt files and SQLite files that belong to something else.
     fn check_ownership(&self) -> Result<(), StateError> {
         let read = |sql: &str| -> Result<i64, StateError> {
             self.conn
                 .query_row(sql, [], |row| row.get(0))
-                .map_err(|source| match source.sqlite_error_code() {
-                    Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => {
-                        StateError::NotADatabase {
-                            path: self.path.clone(),
-                        }
-                    }
-                    _ => self.classify(&self.path, source),
-                })
+                .map_err(|source| self.unreadable(source))
         };
-        let application_id = read("PRAGMA application_id")?;
-        let objects = read("SELECT count(*) FROM sqlite_master")?;
+        // Both from one snapshot: another process may be migrating a new
+        // state meanwhile, and its commit sets both at once.
+        let (application_id, objects) = self
+            .conn
+            .query_row(
+                "SELECT (SELECT application_id FROM pragma_application_id),
+                        (SELECT count(*) FROM sqlite_master)",
+                [],
+                |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)),
+            )
+            .map_err(|source| self.unreadable(source))?;
         let fresh = application_id == 0 && objects == 0;
         if application_id != APPLICATION_ID && !fresh {
             return Err(StateError::Foreign {
@@ -214,27 +228,33 @@ impl StateDb {
         Ok(())
     }
 
+    /// Write-ahead logging lets readers go on while a writer works. Turning
+    /// it on needs the database to itself, and SQLite answers "busy" at once
+    /// instead of waiting: another process opening the same new state at the
+    /// same moment holds it briefly, so this asks again until [`LOCK_WAIT`].
+    fn use_write_ahead_log(&self) -> Result<(), StateError> {
+        let deadline = Instant::now() + LOCK_WAIT;
+        loop {
+            match self
+                .conn
+                .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            {
+                Err(busy)
+                    if busy.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
+                        && Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                result => return result.map_err(|source| self.classify(&self.path, source)),
+            }
+        }
+    }
+
     fn migrate(&mut self) -> Result<(), StateError> {
         let path = self.path.clone();
-        if self.version(&path)? as usize >= MIGRATIONS.len() {
-            return Ok(());
-        }
-        // One process migrates at a time. Two opening a new state at once
-        // would race on the switch to WAL, and SQLite answers one of them
-        // "database is locked" at once rather than wait where waiting could
-        // deadlock. flock is apart from SQLite's own (fcntl) locks.
-        let unusable = |error| StateError::Directory {
-            path: path.clone(),
-            error,
-        };
-        let migrating = fs::File::open(&path).map_err(unusable)?;
-        migrating.lock().map_err(unusable)?;
         let version = self.version(&path)?;
         if version == 0 {
-            // Write-ahead logging lets readers go on while a writer works.
-            self.conn
-                .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
-                .map_err(|source| self.classify(&path, source))?;
+            self.use_write_ahead_log()?;
         }
         if version as usize >= MIGRATIONS.len() {
             return Ok(());
@@ -283,7 +303,13 @@ fn refuse_lost_database(state_dir: &Path, path: &Path) -> Result<(), StateError>
         .count();
     let passwords = entries(super::passwords::DIRECTORY).len();
     let wal = state_dir.join(format!("{DATABASE_FILE}-wal"));
-    let log = fs::metadata(&wal).is_ok_and(|meta| meta.len() > 0);
+    // A process creating the state right now has its first commit in the
+    // log until a checkpoint, and the database still empty: a log is left
+    // from a lost database only if no process holds it and the database is
+    // still empty once that is known (closing checkpoints before letting go).
+    let log = fs::metadata(&wal).is_ok_and(|meta| meta.len() > 0)
+        && processes_holding(path).is_empty()
+        && !fs::metadata(path).is_ok_and(|meta| meta.len() > 0);
     let mut found = Vec::new();
     if certificates > 0 {
         found.push(format!(

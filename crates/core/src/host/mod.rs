@@ -1,15 +1,15 @@
 //! The local Connect server state: the SQLite store (credential, scheduler,
 //! events, journal, settings) and where it lives.
 
-pub(crate) mod credential;
+pub mod credential;
 mod db;
 pub(crate) mod events;
 pub mod journal;
 mod location;
 pub(crate) mod lock;
-pub(crate) mod passwords;
+pub mod passwords;
 pub(crate) mod scheduler;
-pub(crate) mod settings;
+pub mod settings;
 
 pub use db::{DATABASE_FILE, StateDb, create_private_dir};
 pub use location::{

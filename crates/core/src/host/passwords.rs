@@ -58,12 +58,7 @@ fn remove_if_present(path: &Path) -> Result<(), StateError> {
 
 /// Stores `upn`'s password (replacing an earlier one): sealed to the TPM
 /// when one answers, else in an owner-only file.
-pub(crate) fn save(
-    state_dir: &Path,
-    tpm: &Tpm,
-    upn: &str,
-    password: &Secret,
-) -> Result<(), StateError> {
+pub fn save(state_dir: &Path, tpm: &Tpm, upn: &str, password: &Secret) -> Result<(), StateError> {
     create_private_dir(&directory(state_dir))?;
     let sealed = file(state_dir, upn, SEALED);
     let plain = file(state_dir, upn, PLAIN);

@@ -21,7 +21,7 @@ pub(crate) fn installation_id(conn: &Connection) -> rusqlite::Result<String> {
 }
 
 /// Call inside [`super::StateDb::write`].
-pub(crate) fn set(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+pub fn set(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO settings (key, value) VALUES (?1, ?2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",

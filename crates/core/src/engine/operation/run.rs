@@ -331,12 +331,25 @@ fn retry_progress(
 mod test_hooks {
     use super::{EngineError, StepId};
 
+    /// Only debug builds (the tests') read the hooks: release builds (the
+    /// packaged tool) never do.
+    const READ: bool = cfg!(debug_assertions);
+
     pub(super) fn after(step: StepId) -> Result<(), EngineError> {
-        // Release builds (the packaged tool) never read them.
-        if !cfg!(debug_assertions) {
+        after_in(READ, step, |var| std::env::var(var).ok())
+    }
+
+    /// [`after`] in a build that reads the hooks (`read`) or not, with the
+    /// environment's variables from `var`.
+    fn after_in(
+        read: bool,
+        step: StepId,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), EngineError> {
+        if !read {
             return Ok(());
         }
-        let asked = |var: &str| std::env::var(var).is_ok_and(|s| s == step.name);
+        let asked = |name: &str| var(name).is_some_and(|s| s == step.name);
         if asked("ENTRA_CONNECT_TEST_ABORT_AFTER") {
             eprintln!(
                 "aborting after step {} (ENTRA_CONNECT_TEST_ABORT_AFTER)",
@@ -348,5 +361,38 @@ mod test_hooks {
             return Err(EngineError::InjectedFault(step.name));
         }
         Ok(())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use std::cell::RefCell;
+
+        const STEP: StepId = StepId {
+            name: "certificate",
+            title: "Prepare the certificate",
+        };
+
+        /// A release build reads no variable, so both hooks naming the step
+        /// change nothing (a build that read them would abort here); the
+        /// same environment in a debug build raises the injected fault.
+        #[test]
+        fn a_release_build_reads_no_hook() {
+            let read = RefCell::new(Vec::new());
+            let both = |name: &str| {
+                read.borrow_mut().push(name.to_string());
+                Some(STEP.name.to_string())
+            };
+            assert!(after_in(false, STEP, both).is_ok());
+            assert!(read.borrow().is_empty(), "{:?}", read.borrow());
+
+            let fail_only =
+                |name: &str| (name == "ENTRA_CONNECT_TEST_FAIL_AFTER").then(|| STEP.name.into());
+            assert!(matches!(
+                after_in(true, STEP, fail_only),
+                Err(EngineError::InjectedFault("certificate"))
+            ));
+            assert!(after_in(false, STEP, fail_only).is_ok());
+        }
     }
 }
