@@ -143,7 +143,8 @@ async fn device_code_approved_by_a_hybrid_identity_administrator_ends_with_admin
 /// no rerun (even at a rate of 0.8 none is needed).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn post_write_faults_never_make_a_second_object() {
-    for seed in 3..=12u64 {
+    // Each seed is a server and a tenant of its own: all at once.
+    futures::future::join_all((3..=12u64).map(|seed| async move {
         let server = Server::with(SandboxConfig {
             post_write_fault_rate: 0.35,
             fault_seed: seed,
@@ -203,7 +204,8 @@ async fn post_write_faults_never_make_a_second_object() {
         assert_eq!(grants, 1, "seed {seed}");
         let credential = process::run_json(server.state.path(), &["credential", "show"]);
         assert_eq!(credential["connector_identity_type"], "Application");
-    }
+    }))
+    .await;
 }
 
 /// Right after the grant, tokens come without the role: link waits for it,
