@@ -146,6 +146,18 @@ async fn event_loop(
     }
 }
 
+/// The task that carries one engine task's progress to the app loop.
+struct Relay(tokio::task::JoinHandle<()>);
+
+impl Relay {
+    /// Waits until every progress the task sent has reached the app loop (the
+    /// relay ends when the task's sender is gone), so the task's outcome never
+    /// overtakes its last step. Bounded: a sender kept elsewhere only delays it.
+    async fn flushed(self) {
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.0).await;
+    }
+}
+
 /// Carries out commands. It owns the server state; an operation borrows it in
 /// its task and hands it back when it ends.
 struct Runner {
@@ -164,16 +176,17 @@ impl Runner {
         let _ = self.events.send(message);
     }
 
-    /// An engine progress channel that feeds the app loop, tagged with `op`.
-    fn progress(&self, op: OpId) -> ProgressSender {
+    /// An engine progress channel that feeds the app loop, tagged with `op`,
+    /// and the relay that carries it there.
+    fn progress(&self, op: OpId) -> (ProgressSender, Relay) {
         let (sender, mut receiver) = mpsc::unbounded_channel();
         let events = self.events.clone();
-        tokio::spawn(async move {
+        let relay = tokio::spawn(async move {
             while let Some(progress) = receiver.recv().await {
                 let _ = events.send(Message::Engine(op, EngineEvent::Progress(progress)));
             }
         });
-        sender
+        (sender, Relay(relay))
     }
 
     /// The connection and sign-in for what was entered, through the same
@@ -273,10 +286,11 @@ impl Runner {
             }
         };
         self.request = Some(request.clone());
-        let progress = self.progress(op);
+        let (progress, relay) = self.progress(op);
         let events = self.events.clone();
         tokio::spawn(async move {
             let result = crate::engine::sign_in(&request, progress).await;
+            relay.flushed().await;
             let _ = events.send(Message::Engine(
                 op,
                 EngineEvent::SignedIn(result.map_err(Arc::new)),
@@ -336,7 +350,7 @@ impl Runner {
         };
         let (cancel, cancelled) = oneshot::channel();
         self.cancel = Some((op, cancel));
-        let progress = self.progress(op);
+        let (progress, relay) = self.progress(op);
         self.lend_server(async move |server| {
             let outcome = tokio::select! {
                 result = crate::engine::execute(server, &request, &plan, progress) => result,
@@ -350,6 +364,7 @@ impl Runner {
                 remember(server, &connection)?;
                 Ok(outcome)
             });
+            relay.flushed().await;
             finished(outcome.map_err(Arc::new))
         });
     }
@@ -366,12 +381,13 @@ impl Runner {
         };
         let (cancel, cancelled) = oneshot::channel();
         self.cancel = Some((op, cancel));
-        let progress = self.progress(op);
+        let (progress, relay) = self.progress(op);
         self.lend_server(async move |server| {
             let accounts = tokio::select! {
                 result = sync_accounts(server, &request, progress) => result,
                 _ = cancelled => Err(EngineError::Cancelled),
             };
+            relay.flushed().await;
             listed(accounts.map_err(Arc::new))
         });
     }
@@ -423,11 +439,13 @@ impl Runner {
     ) {
         let data = data.clone();
         let cache = self.cache.clone();
-        let progress = self.progress(OpId(0));
+        let (progress, relay) = self.progress(OpId(0));
         self.lend_server(async move |server| {
             let settings =
                 credential_connection(server, &data, cache).map(|(_, settings)| settings);
-            work(server, settings, progress).await
+            let message = work(server, settings, progress).await;
+            relay.flushed().await;
+            message
         });
     }
 
