@@ -15,10 +15,6 @@ use std::process::Output;
 use std::sync::Mutex;
 use tempfile::TempDir;
 
-/// How long a change waits for the tenant's replication, unless a test says
-/// otherwise: long enough for a slow machine, short enough to fail in time.
-const REPLICATION_TIMEOUT: &str = "30";
-
 /// The Directory Synchronization Accounts role's template id.
 pub const SYNC_ACCOUNTS_ROLE: &str = "d29b2b05-8046-44ba-8758-1e26182fcf32";
 
@@ -96,11 +92,10 @@ impl Server {
 
     /// [`Server::connection`] and the replication timeout, unless `extra` sets one.
     fn connection_for(&self, extra: &[&str]) -> Vec<String> {
-        let mut args = self.connection();
-        if !extra.contains(&"--replication-timeout") {
-            args.extend(["--replication-timeout".into(), REPLICATION_TIMEOUT.into()]);
+        match extra.contains(&"--replication-timeout") {
+            true => self.connection(),
+            false => tenant::connection_waiting(&self.sb),
         }
-        args
     }
 
     /// Runs the binary with `args`, `stdin` and extra environment, off the

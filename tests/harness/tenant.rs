@@ -340,6 +340,17 @@ pub fn connection(sb: &SandboxHandle) -> Vec<String> {
     ]
 }
 
+/// How long a change waits for the tenant's replication, unless a test says
+/// otherwise: long enough for a slow machine, short enough to fail in time.
+pub const REPLICATION_TIMEOUT: &str = "30";
+
+/// [`connection`] and the replication budget.
+pub fn connection_waiting(sb: &SandboxHandle) -> Vec<String> {
+    let mut args = connection(sb);
+    args.extend(["--replication-timeout".into(), REPLICATION_TIMEOUT.into()]);
+    args
+}
+
 /// Every application of this tool in the tenant (all pages), as an administrator reads them.
 pub async fn provisioning_apps(sb: &SandboxHandle) -> Vec<Value> {
     let token = admin_token(sb).await;

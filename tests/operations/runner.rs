@@ -88,10 +88,6 @@ fn journal(state: &Path, kind: &str) -> Vec<(String, Vec<(String, String)>)> {
         .collect()
 }
 
-async fn provisioning_apps(sb: &SandboxHandle) -> usize {
-    tenant::provisioning_apps(sb).await.len()
-}
-
 fn certificates(state: &Path) -> usize {
     process::run_json(state, &["cert", "list"])
         .as_array()
@@ -173,7 +169,11 @@ async fn a_failure_between_two_steps_leaves_the_finished_step_succeeded() {
         1,
         "no second key and certificate"
     );
-    assert_eq!(provisioning_apps(&sb).await, 1, "one application");
+    assert_eq!(
+        tenant::provisioning_apps(&sb).await.len(),
+        1,
+        "one application"
+    );
     let runs = journal(state.path(), "register");
     assert_eq!(runs.len(), 1, "the rerun resumed the same run: {runs:?}");
     assert_eq!(runs[0].0, "Succeeded");

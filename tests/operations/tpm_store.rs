@@ -782,13 +782,6 @@ fn without_a_tpm_store_tpm_fails_and_auto_falls_back_with_event_1014() {
     }
 }
 
-/// The sandbox's connection arguments.
-fn connection_args(sb: &entra_connect::sandbox::SandboxHandle) -> Vec<String> {
-    let mut args = tenant::connection(sb);
-    args.extend(["--replication-timeout".into(), "30".into()]);
-    args
-}
-
 /// Runs the binary with the sandbox's connection and the TPM at `tcti`.
 async fn run_with(
     state: &Path,
@@ -798,7 +791,7 @@ async fn run_with(
     stdin: String,
 ) -> Output {
     let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    all.extend(connection_args(sb));
+    all.extend(tenant::connection_waiting(sb));
     let env = vec![("ENTRA_CONNECT_TPM_TCTI".to_string(), tcti.to_string())];
     process::run_async(state, all, stdin, env).await
 }

@@ -53,10 +53,6 @@ fn json(state: &Path, args: &[&str]) -> Value {
     process::run_json(state, args)
 }
 
-async fn provisioning_apps(sb: &SandboxHandle) -> usize {
-    tenant::provisioning_apps(sb).await.len()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn onboarding_resumes_after_a_crash_at_every_step() {
     let sb = tenant::start().await;
@@ -94,14 +90,17 @@ async fn onboarding_resumes_after_a_crash_at_every_step() {
             "{human}"
         );
         // Never a second application, whatever the step.
-        assert!(provisioning_apps(&sb).await <= 1, "after {step}");
+        assert!(
+            tenant::provisioning_apps(&sb).await.len() <= 1,
+            "after {step}"
+        );
     }
 
     let output = wizard(&sb, state.path(), &answers, None).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("(done in an earlier run)"), "{stderr}");
-    assert_eq!(provisioning_apps(&sb).await, 1);
+    assert_eq!(tenant::provisioning_apps(&sb).await.len(), 1);
     let scheduler = json(state.path(), &["scheduler", "show"]);
     assert_eq!(scheduler["sync_cycle_enabled"], true);
     assert_eq!(scheduler["interrupted_operations"], serde_json::json!([]));
@@ -173,7 +172,7 @@ async fn a_failed_onboarding_restores_the_scheduler_and_says_what_exists() {
     let scheduler = json(state.path(), &["scheduler", "show"]);
     assert_eq!(scheduler["sync_cycle_enabled"], true);
     assert_eq!(scheduler["interrupted_operations"], serde_json::json!([]));
-    assert_eq!(provisioning_apps(&sb).await, 0);
+    assert_eq!(tenant::provisioning_apps(&sb).await.len(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
