@@ -5,6 +5,7 @@
 //! way: page or command -> `engine` -> (`entra`, `keys`, `host`).
 
 pub mod cli;
+pub mod plan_words;
 pub mod tui;
 
 pub use entra_connect_core::{domain, engine, entra, host, keys};

@@ -169,7 +169,7 @@ fn human_rotation(rotation: &Rotation) -> String {
             rotation.new_certificate_sha256.to_string(),
         ),
         ("KeyAddedBy", rotation.path.describe().to_string()),
-        ("Why", rotation.why.clone()),
+        ("Why", rotation.why.to_string()),
         ("OldKey", rotation.old_key.describe()),
         (
             "OldCertificateInStore",

@@ -10,11 +10,11 @@ use crate::engine::connection::{for_credential, remember, remembered, settings};
 use crate::engine::progress::{Progress, ProgressSender, StepStatus};
 use crate::engine::{
     EngineError, EntraRequest, LocalServer, OperationRequest, Outcome, PlannedStep, Target,
-    plan_intro,
 };
 use crate::entra::Secret;
 use crate::entra::client::ConnectionSettings;
 use crate::entra::client::{DEFAULT_ADMIN_CLIENT_ID, UserSignIn};
+use crate::plan_words;
 use anyhow::Context;
 use clap::Args;
 use std::io::IsTerminal;
@@ -273,13 +273,9 @@ fn admin_sign_in(upn: &Upn, how: SignInAnswer, password_stdin: bool) -> anyhow::
 
 /// A plan as the Ready page lists it: numbered steps, each with what it does.
 pub fn human_plan(steps: &[PlannedStep]) -> String {
-    let mut text = format!("{}\n", plan_intro(steps));
-    for (index, step) in steps.iter().enumerate() {
-        text.push_str(&format!(
-            " {}\n    {}\n",
-            step.heading(index + 1),
-            step.detail
-        ));
+    let mut text = format!("{}\n", plan_words::intro(steps));
+    for (heading, detail) in plan_words::numbered(steps) {
+        text.push_str(&format!(" {heading}\n    {detail}\n"));
     }
     text
 }

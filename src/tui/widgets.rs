@@ -5,6 +5,7 @@ use super::theme::Theme;
 use crate::domain::Upn;
 use crate::engine::PlannedStep;
 use crate::engine::progress::StepStatus;
+use crate::plan_words;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Alignment, Constraint, Rect};
@@ -347,13 +348,11 @@ pub fn move_choice(selected: usize, len: usize, key: KeyCode) -> Option<usize> {
 
 /// A plan as the Ready page lists it: numbered steps, each with what it does.
 pub fn plan_lines(steps: &[PlannedStep], theme: &Theme) -> Vec<Line<'static>> {
-    steps
-        .iter()
-        .enumerate()
-        .flat_map(|(index, step)| {
+    plan_words::numbered(steps)
+        .flat_map(|(heading, detail)| {
             [
-                Line::raw(format!(" {}", step.heading(index + 1))),
-                Line::styled(format!("    {}", step.detail), theme.muted()),
+                Line::raw(format!(" {heading}")),
+                Line::styled(format!("    {detail}"), theme.muted()),
             ]
         })
         .collect()

@@ -312,8 +312,12 @@ async fn an_expired_certificate_needs_an_application_administrator() {
     let output = server.app("rotate", "app.admin", &[]).await;
     let rotated = json_of(&output);
     assert_eq!(rotated["path"], "administrator", "{rotated}");
+    assert_eq!(rotated["why"]["reason"], "cannot-sign", "{rotated}");
     assert!(
-        rotated["why"].as_str().unwrap().contains("expired"),
+        rotated["why"]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
         "{rotated}"
     );
     assert_eq!(rotated["old_key"]["result"], "removed", "{rotated}");

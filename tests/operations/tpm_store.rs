@@ -599,18 +599,7 @@ async fn managed_onboarding_keeps_the_key_in_the_tpm() {
         env.clone(),
     )
     .await;
-    let plan: Value = serde_json::from_str(&ok(&plan)).unwrap();
-    let step = plan["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "certificate")
-        .unwrap_or_else(|| panic!("a certificate step in {plan}"));
-    let detail = step["detail"].as_str().unwrap();
-    assert!(
-        detail.contains(&format!("in the TPM at {tcti}")),
-        "{detail}"
-    );
+    assert_key_planned_in(&ok(&plan), "certificate", &tcti);
 
     let password = format!("{}\n", user.password);
     for (command, extra) in [("register", &["--store", "tpm"][..]), ("link", &[][..])] {
@@ -879,8 +868,7 @@ async fn rotation_puts_the_new_key_in_the_tpm_and_destroys_the_old_one() {
         String::new(),
     )
     .await;
-    let plan = ok(&plan);
-    assert!(plan.contains(&format!("in the TPM at {tcti}")), "{plan}");
+    assert_key_planned_in(&ok(&plan), "new-certificate", &tcti);
     let rotated = run_with(
         state.path(),
         &sb,
@@ -1090,4 +1078,19 @@ fn a_key_and_a_secret_of_another_tpm_are_told_apart() {
         original.tpm().unseal(&sealed).unwrap().as_slice(),
         b"a connector password"
     );
+}
+
+/// The `--dry-run --json` plan `printed` makes its new key, at `step`, in
+/// the TPM at `tcti`.
+fn assert_key_planned_in(printed: &str, step: &str, tcti: &str) {
+    let plan: Value = serde_json::from_str(printed).unwrap();
+    let planned = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == step)
+        .unwrap_or_else(|| panic!("a {step} step in {plan}"));
+    let placement = &planned["change"]["placement"];
+    assert_eq!(placement["store"], "tpm", "{planned}");
+    assert_eq!(placement["tcti"], tcti, "{planned}");
 }

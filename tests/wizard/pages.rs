@@ -13,6 +13,7 @@ use entra_connect::domain::{
 };
 use entra_connect::engine::doctor::{Finding, Verdict};
 use entra_connect::engine::onboard::Onboard;
+use entra_connect::engine::operation::PathReason;
 use entra_connect::engine::permissions::{self, Grantee};
 use entra_connect::engine::progress::{Progress, StepStatus};
 use entra_connect::engine::remove_key::{RemoveKey, RemovedKey};
@@ -283,12 +284,14 @@ fn engine_plan(server: Planning, target: Target, request: OperationRequest) -> P
     }
     let mut plan = engine::plan(&local, target, request).unwrap();
     for step in &mut plan.steps {
-        step.detail = step
-            .detail
+        // Through JSON, so every string of the typed change is reached.
+        let mut change = serde_json::to_string(&step.change)
+            .unwrap()
             .replace(&format!("_{host_name}_"), "_CONNECT01_");
         if let Some(certificate) = &certificate {
-            step.detail = step.detail.replace(certificate, hash("AB").as_str());
+            change = change.replace(certificate, hash("AB").as_str());
         }
+        step.change = serde_json::from_str(&change).unwrap();
     }
     plan
 }
@@ -1110,7 +1113,7 @@ fn rotating_the_certificate_from_the_second_pass() {
             old_certificate_sha256: hash("AB"),
             new_certificate_sha256: hash("12"),
             path: RotationPath::Application,
-            why: "the current certificate is valid".into(),
+            why: PathReason::CurrentValid,
             old_key: OldKeyRemoval::NotRemoved {
                 key_id: Some("0aaaaaaa-1111-2222-3333-444444444444".into()),
                 reason: "Graph answered 503".into(),

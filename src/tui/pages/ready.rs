@@ -3,7 +3,8 @@
 //! answers for an unattended rerun.
 
 use super::Transition;
-use crate::engine::{EngineError, OperationRequest, Plan, plan_intro};
+use crate::engine::{EngineError, OperationRequest, Plan};
+use crate::plan_words;
 use crate::tui::model::{Command, Failure, Shared, Task, WizardData};
 use crate::tui::widgets::{FileNameKey, Scroll, TextInput, plan_lines, scrolled, scrolled_prose};
 use ratatui::Frame;
@@ -112,7 +113,7 @@ impl State {
                 lines.push(Line::raw("Press Esc to go back and change your choices."));
             }
             Some(Ok(plan)) => {
-                lines.push(Line::raw(plan_intro(&plan.steps)));
+                lines.push(Line::raw(plan_words::intro(&plan.steps)));
                 lines.push(Line::raw(""));
                 lines.extend(plan_lines(&plan.steps, theme));
             }

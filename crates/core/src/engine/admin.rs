@@ -2,7 +2,7 @@
 //! tenant: signs in for exactly the Graph scopes the operation needs, then
 //! checks the account, its roles and the consented scopes before any change.
 
-use super::operation::{Check, PlannedStep, Run, Target};
+use super::operation::{Change, Check, PlannedStep, Run, Target};
 use super::permissions::{self, Grantee, Needs};
 use super::progress::{Progress, ProgressSender};
 use super::{EngineError, EntraRequest};
@@ -31,15 +31,11 @@ pub(super) fn plan_sign_in(target: &Target, needs: &Needs) -> PlannedStep {
 
 /// The sign-in in a plan, under `check`'s title.
 pub(super) fn plan_sign_in_as(check: Check, target: &Target, needs: &Needs) -> PlannedStep {
-    let who = match target.admin_upn.as_str() {
-        "" => "an administrator (none given yet)",
-        upn => upn,
-    };
-    check.plan(format!(
-        "Sign in as {who} to tenant {} and check, before any change, that the account holds {}",
-        target.tenant,
-        needs.describe()
-    ))
+    check.plan(Change::SignIn {
+        account: Some(target.admin_upn.clone()).filter(|upn| !upn.is_empty()),
+        tenant: target.tenant.clone(),
+        needs: needs.planned(),
+    })
 }
 
 /// Signs the administrator in and checks the account, its roles and the
@@ -116,8 +112,7 @@ pub async fn sign_in(
     progress: ProgressSender,
 ) -> Result<String, EngineError> {
     let needs = &permissions::REGISTER;
-    let plan = [plan_sign_in(&request.target(), needs)];
-    let mut run = Run::untracked("sign-in", &plan, progress);
+    let mut run = Run::untracked("sign-in", &[SIGN_IN.id], progress);
     let client = request.client(&run)?;
     sign_in_checked(&mut run, &client, request, needs).await?;
     Ok(request.target().admin_upn)

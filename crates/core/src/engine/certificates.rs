@@ -1,10 +1,8 @@
 //! Creating, importing and deleting certificates in the local key store.
 
+use super::operation::{CertificateSummary, Change, StepId};
 use super::{EngineError, LocalServer, PlannedStep};
-use crate::domain::{
-    CertificateHash, ConnectorCredential, EventId, EventLevel, MANAGED_CERTIFICATE_SUBJECT,
-    StoreKind,
-};
+use crate::domain::{CertificateHash, ConnectorCredential, EventId, EventLevel, StoreKind};
 use crate::entra::graph::{Application, KeyCredential};
 use crate::host::events;
 use crate::keys::{KeyError, KeyMaterial, KeyStore, StoreChoice, StoredCertificate};
@@ -12,14 +10,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 /// A local change as a one-step plan, for `--dry-run`.
-fn local_change(name: &'static str, title: &'static str, detail: String) -> Vec<PlannedStep> {
-    vec![PlannedStep {
-        name,
-        title,
-        detail,
-        changes: true,
-        done_earlier: false,
-    }]
+fn local_change(name: &'static str, title: &'static str, change: Change) -> Vec<PlannedStep> {
+    vec![StepId { name, title }.planned(change, true)]
 }
 
 /// What creating a key and certificate does (also the certificate step of
@@ -29,16 +21,11 @@ pub(super) fn new_certificate_change(
     server: &LocalServer,
     choice: StoreChoice,
     days: u32,
-) -> Result<String, EngineError> {
-    let placement = server.key_store_for(choice)?.placement()?;
-    let kept = match placement.kind {
-        StoreKind::Tpm => "; the private key is created in the TPM and never leaves it",
-        StoreKind::Software => "",
-    };
-    Ok(format!(
-        "Create an RSA 2048 key and a self-signed certificate {MANAGED_CERTIFICATE_SUBJECT}, valid {days} days, in {}{kept}",
-        placement.why
-    ))
+) -> Result<Change, EngineError> {
+    Ok(Change::NewCertificate {
+        days,
+        placement: server.key_store_for(choice)?.placement()?,
+    })
 }
 
 pub fn plan_create_certificate(
@@ -54,16 +41,12 @@ pub fn plan_create_certificate(
 }
 
 pub fn plan_import_certificate(material: &KeyMaterial) -> Vec<PlannedStep> {
-    let info = &material.certificate;
     local_change(
         "import-certificate",
         "Import a certificate and its key",
-        format!(
-            "Import certificate {} ({}, valid until {}) and its private key into the software key store",
-            info.sha256,
-            info.subject,
-            crate::domain::format_time(info.not_after)
-        ),
+        Change::ImportCertificate {
+            certificate: CertificateSummary::of(&material.certificate),
+        },
     )
 }
 
@@ -82,11 +65,11 @@ pub fn plan_delete_certificate(
     Ok(local_change(
         "delete-certificate",
         "Delete a certificate and its key",
-        format!(
-            "Delete certificate {hash} ({}) and its private key from the {} key store",
-            stored.info.subject,
-            stored.store.as_str()
-        ),
+        Change::DeleteCertificate {
+            sha256: hash.clone(),
+            subject: stored.info.subject,
+            store: stored.store.as_str().to_string(),
+        },
     ))
 }
 

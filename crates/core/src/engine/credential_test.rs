@@ -106,7 +106,7 @@ pub async fn test_credential(
     progress: ProgressSender,
 ) -> Result<CredentialTest, EngineError> {
     let sign_in_client = connection.admin_client_id.clone();
-    let mut run = Run::untracked("credential-test", &[TOKEN.plan("")], progress);
+    let mut run = Run::untracked("credential-test", &[TOKEN.id], progress);
     let client = EntraClient::new(connection, run.retry_observer())?;
     let (connector, token) = run
         .check(TOKEN, async || {

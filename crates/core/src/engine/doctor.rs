@@ -132,7 +132,7 @@ pub async fn doctor(
         }
     };
     findings.extend(endpoint_findings(&connection).await);
-    let mut run = Run::untracked("doctor", &[SIGN_IN.plan("")], progress);
+    let mut run = Run::untracked("doctor", &[SIGN_IN.id], progress);
     let client = match EntraClient::new(connection.clone(), run.retry_observer()) {
         Ok(client) => client,
         Err(error) => {

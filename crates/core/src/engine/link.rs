@@ -5,7 +5,8 @@
 use super::admin::{plan_sign_in, sign_in_checked};
 use super::certificates::{has_certificate, usable_certificate};
 use super::operation::{
-    Check, Done, Journaled, Operation, PlannedStep, Run, Step, Target, plan_scheduler_off,
+    Change, Check, Done, Journaled, Operation, PlannedStep, Replicating, Run, Step, Target,
+    plan_scheduler_off,
 };
 use super::permissions;
 use super::register::{Registration, saved_registration};
@@ -170,13 +171,12 @@ pub(super) async fn check_existing_application(
 /// The linking steps in a plan (shared with onboarding).
 pub(super) fn plan_steps(server: &LocalServer) -> Result<Vec<PlannedStep>, EngineError> {
     Ok(vec![
-        VERIFY_TOKEN.plan(format!(
-            "Acquire a token for the synchronization service with the certificate, waiting for Entra to replicate the application and its grant until the token carries {SYNC_SERVICE_ROLE}"
-        )),
-        SAVE_CREDENTIAL.plan(format!(
-            "Switch the connector credential from {} to Application",
-            server.credential()?.identity_type()
-        )),
+        VERIFY_TOKEN.plan(Change::AcquireSyncToken {
+            waiting_for: Replicating::ApplicationAndGrant,
+        }),
+        SAVE_CREDENTIAL.plan(Change::SwitchToApplication {
+            from: server.credential()?.identity_type(),
+        }),
     ])
 }
 
@@ -333,20 +333,20 @@ impl Operation for Link {
     ) -> Result<Vec<PlannedStep>, EngineError> {
         let mut steps = match situation {
             LinkSituation::Registered(registration) => {
-                vec![CHECK_APPLICATION.plan(format!(
-                    "Use the application {} ({}) registered on this server",
-                    registration.application.display_name, registration.application.app_id
-                ))]
+                vec![CHECK_APPLICATION.plan(Change::UseRegisteredApplication {
+                    name: registration.application.display_name.clone(),
+                    app_id: registration.application.app_id.clone(),
+                })]
             }
             LinkSituation::Existing {
                 app_id,
                 certificate,
             } => vec![
                 plan_sign_in(target, &permissions::CHECK_APPLICATION),
-                CHECK_APPLICATION.plan(format!(
-                    "Check that application {app_id} exists, carries certificate {} and holds {SYNC_SERVICE_ROLE}; nothing is created in Entra",
-                    certificate.info.sha256
-                )),
+                CHECK_APPLICATION.plan(Change::CheckApplication {
+                    app_id: app_id.to_string(),
+                    sha256: certificate.info.sha256.clone(),
+                }),
             ],
         };
         steps.push(plan_scheduler_off(server)?);

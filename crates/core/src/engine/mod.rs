@@ -36,7 +36,7 @@ pub use config::{
     ApplicationKeys, CertificateSection, ConfigurationReport, configuration, with_application_keys,
 };
 pub use credential_test::{CredentialTest, test_credential};
-pub use operation::{PlannedStep, Target, plan_intro};
+pub use operation::{Change, Condition, PlannedStep, Target};
 pub use remove_key::{ApplicationKey, KeyOrigin, application_keys};
 pub use scheduler::{SchedulerChange, change_scheduler, plan_scheduler_change};
 

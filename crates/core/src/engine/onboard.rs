@@ -5,9 +5,11 @@
 use super::admin::{plan_sign_in, sign_in_checked};
 use super::certificates::usable_certificate;
 use super::link::{CHECK_APPLICATION, check_existing_application, link_steps};
-use super::operation::{Journaled, Operation, PlannedStep, Run, Target, plan_scheduler_off};
+use super::operation::{
+    CertificateSummary, Change, Journaled, Operation, PlannedStep, Run, Target, plan_scheduler_off,
+};
 use super::permissions;
-use super::register::{CertificateSource, PlannedCertificate, register_steps, roles_granted};
+use super::register::{CertificateSource, PlannedCertificate, register_steps};
 use super::{EngineError, EntraRequest, LocalServer, ensure_not_application};
 use crate::domain::{AppId, ApplicationCredential, Method};
 use crate::keys::StoredCertificate;
@@ -86,12 +88,11 @@ impl Operation for Onboard {
                 app_id,
                 certificate,
             } => {
-                steps.push(CHECK_APPLICATION.plan(format!(
-                    "Use the existing application {app_id} with certificate {} ({}): nothing is created in Entra; it must carry the certificate and hold {}",
-                    certificate.info.sha256,
-                    certificate.info.subject,
-                    roles_granted(self.password_writeback)
-                )));
+                steps.push(CHECK_APPLICATION.plan(Change::UseExistingApplication {
+                    app_id: app_id.to_string(),
+                    certificate: CertificateSummary::of(&certificate.info),
+                    password_writeback: self.password_writeback,
+                }));
             }
         }
         steps.extend(super::link::plan_steps(server)?);

@@ -11,18 +11,22 @@
 //! [`Run`], reading the same situation, so the two cannot branch apart. Each
 //! planned step runs, or says why it was skipped ([`Skip`]).
 
+mod change;
 mod journaled;
 mod run;
 mod scheduler_guard;
 mod step;
 
 pub use crate::engine::progress::Skip;
+pub use change::{
+    ApplicationLookup, CertificateSummary, Change, KeyWriter, Needs, PathReason, Replicating,
+};
 pub use journaled::Journaled;
 pub use run::{Done, Run};
 pub use scheduler_guard::{
     InterruptedOperation, interrupted, plan_scheduler_off, recover_scheduler,
 };
-pub use step::{Check, PlannedStep, Step, StepId, Target, plan_intro};
+pub use step::{Check, Condition, PlannedStep, Step, StepId, Target};
 
 use super::progress::ProgressSender;
 use super::{EngineError, EntraRequest, LocalServer};

@@ -181,32 +181,19 @@ impl Needs {
         self.scopes.iter().map(|scope| scope.request()).collect()
     }
 
-    fn role_names(&self) -> String {
-        match self.or_together {
-            [] => names(self.roles),
-            together => format!(
-                "{}, or {} together",
-                names(self.roles),
-                together
-                    .iter()
-                    .map(|role| role.name)
-                    .collect::<Vec<_>>()
-                    .join(" and ")
-            ),
-        }
+    /// What the account must hold, as doctor and plans say it.
+    pub fn describe(&self) -> String {
+        self.planned().to_string()
     }
 
-    /// How the plan describes the check.
-    pub fn describe(&self) -> String {
-        format!(
-            "one of the roles {} and consent for {}",
-            self.role_names(),
-            self.scopes
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+    /// What the plan says the sign-in is checked for.
+    pub fn planned(&self) -> super::operation::Needs {
+        let each = |roles: &[Role]| roles.iter().map(|role| role.name.to_string()).collect();
+        super::operation::Needs {
+            roles: each(self.roles),
+            roles_together: each(self.or_together),
+            consent: self.scopes.iter().map(ToString::to_string).collect(),
+        }
     }
 
     /// Compares what the operation needs with what the signed-in user has:
@@ -233,7 +220,7 @@ impl Needs {
             true => Ok(()),
             false => Err(EngineError::RoleMissing {
                 upn: who.upn.clone(),
-                roles: self.role_names(),
+                roles: self.planned().role_names(),
             }),
         }
     }

@@ -6,7 +6,9 @@ use super::admin::{plan_sign_in, sign_in_checked};
 use super::certificates::{
     has_certificate, key_credential, new_certificate_change, usable_certificate,
 };
-use super::operation::{Done, Journaled, Operation, PlannedStep, Run, Step, Target};
+use super::operation::{
+    CertificateSummary, Change, Done, Journaled, Operation, PlannedStep, Run, Step, Target,
+};
 use super::permissions;
 use super::{EngineError, EntraRequest, LocalServer};
 use crate::domain::{
@@ -137,9 +139,7 @@ impl Operation for Register {
             certificate,
             self.password_writeback,
         )?);
-        steps.push(SAVE_REGISTRATION.plan(
-            "Keep the application's ids in this server's state, for `entra-connect app link`",
-        ));
+        steps.push(SAVE_REGISTRATION.plan(Change::SaveRegistration));
         Ok(steps)
     }
 
@@ -182,26 +182,13 @@ pub(super) fn plan_steps(
     let certificate = plan_certificate(server, certificate)?;
     Ok(vec![
         certificate,
-        APPLICATION.plan(format!(
-            "Register the application {} in tenant {} (this organization only) with the certificate, unless it exists there already with it",
-            application_name(server)?,
-            target.tenant
-        )),
-        SERVICE_PRINCIPAL.plan("Create its service principal, unless it has one"),
-        APP_ROLES.plan(format!("Grant it {}", roles_granted(password_writeback))),
+        APPLICATION.plan(Change::RegisterApplication {
+            name: application_name(server)?,
+            tenant: target.tenant.clone(),
+        }),
+        SERVICE_PRINCIPAL.plan(Change::CreateServicePrincipal),
+        APP_ROLES.plan(Change::GrantAppRoles { password_writeback }),
     ])
-}
-
-/// The app roles registration grants, as the plan names them.
-pub(super) fn roles_granted(password_writeback: bool) -> String {
-    let mut roles = format!("{SYNC_SERVICE_ROLE} (Microsoft Entra AD Synchronization Service)");
-    if password_writeback {
-        roles.push_str(&format!(
-            ", {} (Microsoft password reset service, if present)",
-            PASSWORD_WRITEBACK_ROLES.join(", ")
-        ));
-    }
-    roles
 }
 
 /// The certificate step in a plan: the kept one, a new one (Managed), or
@@ -211,23 +198,19 @@ fn plan_certificate(
     certificate: &PlannedCertificate,
 ) -> Result<PlannedStep, EngineError> {
     Ok(CERTIFICATE.plan(match certificate {
-        PlannedCertificate::Kept(kept) => format!(
-            "Reuse certificate {} of this server's application {} (kept when the connector rolled back to a service account); no new key",
-            kept.sha256,
-            application_name(server)?
-        ),
+        PlannedCertificate::Kept(kept) => Change::ReuseCertificate {
+            sha256: kept.sha256.clone(),
+            application: application_name(server)?,
+        },
         PlannedCertificate::New => new_certificate_change(
             server,
             server.store_choice().unwrap_or(StoreChoice::Auto),
             DEFAULT_CERTIFICATE_DAYS,
         )
         .map_err(EngineError::refused_at(CERTIFICATE.id))?,
-        PlannedCertificate::Existing(stored) => format!(
-            "Use certificate {} ({}, valid until {}) from the key store",
-            stored.info.sha256,
-            stored.info.subject,
-            crate::domain::format_time(stored.info.not_after)
-        ),
+        PlannedCertificate::Existing(stored) => Change::UseCertificate {
+            certificate: CertificateSummary::of(&stored.info),
+        },
     }))
 }
 

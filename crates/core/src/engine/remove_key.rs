@@ -4,7 +4,7 @@
 //! read-only list of the application's keys (`app keys`).
 
 use super::certificates::usable_certificate;
-use super::operation::{Check, Done, Journaled, Operation, PlannedStep, Run, Step, Target};
+use super::operation::{Change, Check, Done, Journaled, Operation, PlannedStep, Run, Step, Target};
 use super::own_keys::{app_graph, is_certificate, key_valid_at, own_application, signed_proof};
 use super::progress::ProgressSender;
 use super::{EngineError, EntraRequest, LocalServer};
@@ -202,14 +202,14 @@ impl Operation for RemoveKey {
         _target: &Target,
     ) -> Result<Vec<PlannedStep>, EngineError> {
         Ok(vec![
-            FIND_KEY.plan_lookup(format!(
-                "As application {} (an app-only Graph token with the certificate in use), find key {} among its keys; refuse the key in use and an unknown id",
-                credential.application_id, self.key_id
-            )),
-            REMOVE_KEY.plan(format!(
-                "Remove key {} from the application with removeKey and a proof signed by the key in use (certificate {}); never the last valid key",
-                self.key_id, certificate.info.sha256
-            )),
+            FIND_KEY.plan_lookup(Change::FindKey {
+                app_id: credential.application_id.clone(),
+                key_id: self.key_id.clone(),
+            }),
+            REMOVE_KEY.plan(Change::RemoveKey {
+                key_id: self.key_id.clone(),
+                signed_with: certificate.info.sha256.clone(),
+            }),
         ])
     }
 
@@ -342,8 +342,7 @@ pub async fn application_keys(
     } = in_use(server)?;
     let store = server.key_store()?;
     let ours = this_servers_certificates(server)?;
-    let plan = [LIST_KEYS.plan("")];
-    let mut run = Run::untracked("application-keys", &plan, progress);
+    let mut run = Run::untracked("application-keys", &[LIST_KEYS.id], progress);
     let client = EntraClient::new(connection, run.retry_observer())?;
     run.check(LIST_KEYS, async || {
         let graph = app_graph(&client, &store, &current, &credential.application_id).await?;

@@ -7,12 +7,13 @@
 use super::admin::{plan_sign_in, sign_in_checked};
 use super::certificates::has_certificate;
 use super::link::{LinkTarget, SAVE_CREDENTIAL, Switch, VERIFY_TOKEN, link_steps};
-use super::operation::{Check, Journaled, Operation, PlannedStep, Run, Target, plan_scheduler_off};
+use super::operation::{
+    ApplicationLookup, Change, Check, Journaled, Operation, PlannedStep, Replicating, Run, Target,
+    plan_scheduler_off,
+};
 use super::register::application_name;
 use super::{EngineError, EntraRequest, LocalServer, permissions};
-use crate::domain::{
-    ApplicationCredential, EventId, MANAGED_CERTIFICATE_SUBJECT, ManagedBy, SYNC_SERVICE_ROLE,
-};
+use crate::domain::{ApplicationCredential, MANAGED_CERTIFICATE_SUBJECT, ManagedBy};
 use crate::entra::graph::Application;
 use crate::host::credential::{self, RawApplication};
 use crate::keys::StoredCertificate;
@@ -73,28 +74,28 @@ impl Operation for Repair {
         target: &Target,
     ) -> Result<Vec<PlannedStep>, EngineError> {
         let raw = &damaged.record;
-        let which = match raw.application_id.trim() {
-            "" => format!("{} (this server's unique name)", damaged.name),
-            app_id => format!("{app_id} (the application id the record still holds)"),
+        let by = match raw.application_id.trim() {
+            "" => ApplicationLookup::Name {
+                name: damaged.name.clone(),
+            },
+            app_id => ApplicationLookup::AppId {
+                app_id: app_id.to_string(),
+            },
         };
-        let blank = match raw.blank_fields().len() {
-            4 => "The record holds no application".to_string(),
-            _ => format!("Blank in the record: {}", raw.blank_fields().join(", ")),
-        };
+        let blank = raw.blank_fields();
         Ok(vec![
             plan_sign_in(target, &permissions::CHECK_APPLICATION),
-            FIND_APPLICATION.plan(format!(
-                "{blank}. Read the application {which} in tenant {}, its service principal and its keys, and find the certificate in this server's key store whose key is on it; nothing is changed in Entra",
-                target.tenant
-            )),
+            FIND_APPLICATION.plan(Change::FindApplication {
+                all_blank: blank.len() == 4,
+                blank: blank.iter().map(ToString::to_string).collect(),
+                by,
+                tenant: target.tenant.clone(),
+            }),
             plan_scheduler_off(server)?,
-            VERIFY_TOKEN.plan(format!(
-                "Acquire a token for the synchronization service as that application with that certificate; it must carry {SYNC_SERVICE_ROLE} before anything is saved"
-            )),
-            SAVE_CREDENTIAL.plan(format!(
-                "Write the rebuilt connector credential (tenant, application, service principal, certificate hash, who manages each), as the previous steps show it (event {})",
-                EventId::CREDENTIAL_REPAIRED.0
-            )),
+            VERIFY_TOKEN.plan(Change::AcquireSyncToken {
+                waiting_for: Replicating::Nothing,
+            }),
+            SAVE_CREDENTIAL.plan(Change::WriteRepairedCredential),
         ])
     }
 

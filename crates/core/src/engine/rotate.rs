@@ -13,12 +13,13 @@ mod keys;
 use super::admin::{SIGN_IN_CREDENTIAL_ADMIN, plan_sign_in_as, sign_in_checked_as};
 use super::certificates::{new_certificate_change, usable_certificate};
 use super::operation::{
-    Check, Done, Journaled, Operation, PlannedStep, Run, Step, Target, plan_scheduler_off,
+    CertificateSummary, Change, Check, Done, Journaled, KeyWriter, Operation, PathReason,
+    PlannedStep, Replicating, Run, Step, Target, plan_scheduler_off,
 };
 use super::{EngineError, EntraRequest, LocalServer, permissions};
 use crate::domain::{
     ApplicationCredential, CertificateDays, CertificateHash, ConnectorCredential, EventId,
-    EventLevel, ManagedBy, SYNC_SERVICE_APP_ID, SYNC_SERVICE_ROLE, format_time,
+    EventLevel, ManagedBy, SYNC_SERVICE_APP_ID, SYNC_SERVICE_ROLE,
 };
 use crate::host::{credential, events};
 use crate::keys::{KeyError, KeyStore, StoreChoice};
@@ -90,7 +91,7 @@ impl RotationPath {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PathChoice {
     pub path: RotationPath,
-    pub why: String,
+    pub why: PathReason,
 }
 
 /// A certificate of the rotation, as journaled.
@@ -142,7 +143,7 @@ pub struct Rotation {
     pub old_certificate_sha256: CertificateHash,
     pub new_certificate_sha256: CertificateHash,
     pub path: RotationPath,
-    pub why: String,
+    pub why: PathReason,
     pub old_key: OldKeyRemoval,
     /// Managed: deleted from the store; yours (BYOC/BYOA): kept.
     pub old_certificate_deleted: bool,
@@ -219,34 +220,35 @@ fn choose_path(
     current: &CertificateHash,
     admin: bool,
 ) -> Result<PathChoice, EngineError> {
-    let administrator = |why: String| PathChoice {
+    let administrator = |why: PathReason| PathChoice {
         path: RotationPath::Administrator,
         why,
     };
     let stored = match server.certificate(current) {
         Ok(stored) => stored,
         Err(EngineError::Key(KeyError::NotFound(_))) => {
-            return Ok(administrator(format!(
-                "the current certificate {current} is not in this server's key store, so the application cannot prove it holds its key"
-            )));
+            return Ok(administrator(PathReason::NotInStore {
+                sha256: current.clone(),
+            }));
         }
         Err(other) => return Err(other),
     };
     if !stored.has_private_key {
-        return Ok(administrator(format!(
-            "the private key of the current certificate {current} is missing from the key store"
-        )));
+        return Ok(administrator(PathReason::NoPrivateKey {
+            sha256: current.clone(),
+        }));
     }
     if let Some(problem) = stored.info.problem(server.now()) {
-        return Ok(administrator(format!(
-            "the current certificate {current} cannot sign: {problem}"
-        )));
+        return Ok(administrator(PathReason::CannotSign {
+            sha256: current.clone(),
+            problem: problem.to_string(),
+        }));
     }
     Ok(match admin {
-        true => administrator("an administrator was given with --upn".into()),
+        true => administrator(PathReason::AdministratorGiven),
         false => PathChoice {
             path: RotationPath::Application,
-            why: "the current certificate is valid, so the application proves it holds it; no administrator is needed".into(),
+            why: PathReason::CurrentValid,
         },
     })
 }
@@ -302,7 +304,7 @@ impl Operation for Rotate {
         self.check_new(server, &situation)?;
         if situation.sign_in && !admin {
             return Err(EngineError::RotationNeedsAdministrator {
-                why: situation.choice.why.clone(),
+                why: situation.choice.why.to_string(),
             });
         }
         Ok(situation)
@@ -325,59 +327,47 @@ impl Operation for Rotate {
             ));
         }
         steps.push(plan_scheduler_off(server)?);
-        steps.push(NEW_CERTIFICATE.plan(match (&self.certificate, &situation.new) {
-            (_, Some(new)) => format!("Certificate {} (prepared earlier)", new.sha256),
-            (NewCertificate::Managed { days }, None) => new_certificate_change(
-                server,
-                new_key_store(server, &situation.credential),
-                days.get(),
-            )
-            .map_err(EngineError::refused_at(NEW_CERTIFICATE.id))?,
-            (NewCertificate::Existing(hash), None) => {
-                let stored = server.certificate(hash)?;
-                format!(
-                    "Use certificate {hash} ({}, valid until {}) from the key store, checked as at registration",
-                    stored.info.subject,
-                    format_time(stored.info.not_after)
-                )
-            }
-        }));
-        let key_step = situation.key_step();
-        steps.push(match situation.choice.path {
-            RotationPath::Application => key_step.plan(format!(
-                "As application {app_id} (an app-only Graph token with the current certificate {old}), add the new certificate to its keys with addKey and a proof signed by the current key. Why this path: {}",
-                situation.choice.why
-            )),
-            RotationPath::Administrator => key_step.plan(format!(
-                "As {}, read the application's keys and write them back with the new certificate added (PATCH keyCredentials replaces the whole collection; every other key is kept). Why this path: {}",
-                match target.admin_upn.is_empty() {
-                    true => "the administrator of the earlier run",
-                    false => target.admin_upn.as_str(),
+        steps.push(
+            NEW_CERTIFICATE.plan(match (&self.certificate, &situation.new) {
+                (_, Some(new)) => Change::PreparedCertificate {
+                    sha256: new.sha256.clone(),
                 },
-                situation.choice.why
-            )),
-        });
-        steps.push(VERIFY.plan(format!(
-            "Acquire a token for the synchronization service with the new certificate, waiting for Entra to replicate the key, until it carries {SYNC_SERVICE_ROLE}"
-        )));
-        steps.push(SWITCH.plan(format!(
-            "Switch the connector credential from certificate {old} to the new one (event {})",
-            EventId::ROTATION_DONE.0
-        )));
-        let kept = match situation.old.managed_by {
-            ManagedBy::EntraConnect => "",
-            ManagedBy::Customer => {
-                " The old certificate is yours (Bring Your Own Certificate): it stays in the key store."
-            }
+                (NewCertificate::Managed { days }, None) => new_certificate_change(
+                    server,
+                    new_key_store(server, &situation.credential),
+                    days.get(),
+                )
+                .map_err(EngineError::refused_at(NEW_CERTIFICATE.id))?,
+                (NewCertificate::Existing(hash), None) => Change::UseCertificate {
+                    certificate: CertificateSummary::of(&server.certificate(hash)?.info),
+                },
+            }),
+        );
+        let by = match situation.choice.path {
+            RotationPath::Application => KeyWriter::Application {
+                app_id: app_id.clone(),
+                current: old.clone(),
+            },
+            RotationPath::Administrator => KeyWriter::Administrator {
+                upn: Some(target.admin_upn.clone()).filter(|upn| !upn.is_empty()),
+            },
         };
-        steps.push(REMOVE_OLD_KEY.plan(format!(
-            "Remove the old key (certificate {old}) from the application with removeKey and a proof signed by the new key; never the last valid key. If that fails the rotation stands: error event {} names the key and the command that removes it.{kept}",
-            EventId::OLD_KEY_NOT_REMOVED.0
-        )));
+        steps.push(situation.key_step().plan(Change::AddKey {
+            by,
+            why: situation.choice.why.clone(),
+        }));
+        steps.push(VERIFY.plan(Change::AcquireSyncToken {
+            waiting_for: Replicating::NewKey,
+        }));
+        steps.push(SWITCH.plan(Change::SwitchCertificate { from: old.clone() }));
+        steps.push(REMOVE_OLD_KEY.plan(Change::RemoveOldKey {
+            sha256: old.clone(),
+            yours: situation.old.managed_by == ManagedBy::Customer,
+        }));
         if situation.deletes_old() {
-            steps.push(DELETE_OLD_CERTIFICATE.plan(format!(
-                "Delete the old key and certificate {old} from the key store (managed by EntraConnect)"
-            )));
+            steps.push(DELETE_OLD_CERTIFICATE.plan(Change::DeleteOldCertificate {
+                sha256: old.clone(),
+            }));
         }
         Ok(steps)
     }
@@ -465,7 +455,7 @@ impl Operation for Rotate {
                     // an earlier run: its journal answers, and this does not run.
                     None => {
                         return Err(EngineError::RotationNeedsAdministrator {
-                            why: choice.why.clone(),
+                            why: choice.why.to_string(),
                         });
                     }
                 };

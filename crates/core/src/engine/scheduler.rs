@@ -1,5 +1,6 @@
 //! Set-ADSyncScheduler: change the scheduler settings.
 
+use super::operation::{Change, StepId};
 use super::{EngineError, LocalServer, PlannedStep};
 use crate::domain::{EventId, EventLevel, SchedulerSettings};
 use crate::host::{events, scheduler};
@@ -60,17 +61,14 @@ pub fn plan_scheduler_change(
     change: &SchedulerChange,
 ) -> Result<Vec<PlannedStep>, EngineError> {
     let (_, changed) = change.apply(&server.scheduler()?);
-    let detail = match changed.is_empty() {
-        true => "Nothing: the settings are already so".to_string(),
-        false => format!("Set {}", changed.join(", ")),
-    };
-    Ok(vec![PlannedStep {
+    let changes = !changed.is_empty();
+    let step = StepId {
         name: "set-scheduler",
         title: "Change the scheduler settings",
-        detail,
-        changes: !changed.is_empty(),
-        done_earlier: false,
-    }])
+    };
+    Ok(vec![
+        step.planned(Change::SetScheduler { changed }, changes),
+    ])
 }
 
 /// Applies `change` and records what changed, in one transaction. Returns the

@@ -36,12 +36,24 @@ impl StoreChoice {
     }
 }
 
-/// Where a new key will be created, and why there.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Placement {
-    pub kind: StoreKind,
-    /// For people: "the TPM at device:/dev/tpmrm0" or why the software store.
-    pub why: String,
+/// Where a new private key will be created, and why there.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "store", rename_all = "kebab-case")]
+pub enum Placement {
+    /// In the TPM reached through `tcti`; the key never leaves it.
+    Tpm { tcti: String },
+    /// In the owner-only software store, because it was chosen or because
+    /// no TPM answered.
+    Software { chosen: bool },
+}
+
+impl Placement {
+    pub fn kind(&self) -> StoreKind {
+        match self {
+            Placement::Tpm { .. } => StoreKind::Tpm,
+            Placement::Software { .. } => StoreKind::Software,
+        }
+    }
 }
 
 pub struct KeyDirectory {
@@ -69,22 +81,15 @@ impl KeyDirectory {
     /// seconds) unless the software store was chosen.
     pub fn placement(&self) -> Result<Placement, KeyError> {
         let tpm = self.tpm.tpm();
-        let in_tpm = || Placement {
-            kind: StoreKind::Tpm,
-            why: format!("the TPM at {}", tpm.tcti()),
+        let in_tpm = || Placement::Tpm {
+            tcti: tpm.tcti().to_string(),
         };
         match self.new_keys {
-            StoreChoice::Software => Ok(Placement {
-                kind: StoreKind::Software,
-                why: "the software key store (--store software)".into(),
-            }),
+            StoreChoice::Software => Ok(Placement::Software { chosen: true }),
             StoreChoice::Tpm => tpm.probe().map(|_| in_tpm()).map_err(KeyError::from),
             StoreChoice::Auto => Ok(match tpm.probe() {
                 Ok(_) => in_tpm(),
-                Err(_) => Placement {
-                    kind: StoreKind::Software,
-                    why: "the software key store (no TPM)".into(),
-                },
+                Err(_) => Placement::Software { chosen: false },
             }),
         }
     }
@@ -102,7 +107,7 @@ impl KeyStore for KeyDirectory {
     /// The kind of store new keys go to.
     fn kind(&self) -> StoreKind {
         self.placement()
-            .map_or(StoreKind::Software, |placement| placement.kind)
+            .map_or(StoreKind::Software, |placement| placement.kind())
     }
 
     fn list(&self) -> Result<Vec<StoredCertificate>, KeyError> {
@@ -117,7 +122,7 @@ impl KeyStore for KeyDirectory {
     }
 
     fn create(&self, days: u32) -> Result<StoredCertificate, KeyError> {
-        match self.placement()?.kind {
+        match self.placement()?.kind() {
             StoreKind::Tpm => self.tpm.create(days),
             StoreKind::Software => self.software.create(days),
         }

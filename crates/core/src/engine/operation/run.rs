@@ -90,7 +90,14 @@ impl Run {
             journal::reopen(tx, &id, kind)?;
             Ok((id, done))
         })?;
-        let mut run = Run::untracked(&id, plan, progress);
+        let steps: Vec<StepId> = plan
+            .iter()
+            .map(|step| StepId {
+                name: step.name,
+                title: step.title,
+            })
+            .collect();
+        let mut run = Run::untracked(&id, &steps, progress);
         run.done = Journaled::from_steps(done);
         if !run.done.is_empty() {
             tracing::info!(operation = %id, "resuming an operation that stopped before it finished");
@@ -100,16 +107,10 @@ impl Run {
 
     /// A run that journals nothing, for steps that change nothing (the
     /// wizard's sign-in page), so they report progress like any other.
-    pub fn untracked(id: &str, plan: &[PlannedStep], progress: ProgressSender) -> Run {
+    pub fn untracked(id: &str, steps: &[StepId], progress: ProgressSender) -> Run {
         Run {
             id: id.to_string(),
-            planned: plan
-                .iter()
-                .map(|step| StepId {
-                    name: step.name,
-                    title: step.title,
-                })
-                .collect(),
+            planned: steps.to_vec(),
             accounted: HashSet::new(),
             done: Journaled::default(),
             progress,

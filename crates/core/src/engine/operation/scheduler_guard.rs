@@ -2,6 +2,7 @@
 //! and always go back as the administrator had them, when the run ends
 //! whatever its outcome, or on the next start after a kill.
 
+use super::change::Change;
 use super::journaled::Journaled;
 use super::step::{PlannedStep, Step};
 use crate::domain::{EventId, EventLevel};
@@ -25,9 +26,9 @@ pub(super) struct SchedulerSaved {
 /// The scheduler guard in a plan.
 pub fn plan_scheduler_off(server: &LocalServer) -> Result<PlannedStep, EngineError> {
     let enabled = server.scheduler()?.sync_cycle_enabled;
-    Ok(SCHEDULER_OFF.plan(format!(
-        "Turn sync cycles off during the change (SyncCycleEnabled is {enabled}) and put them back as they were afterwards"
-    )))
+    Ok(SCHEDULER_OFF.plan(Change::SchedulerOff {
+        sync_cycle_enabled: enabled,
+    }))
 }
 
 /// What `run` saved of the scheduler, if it turned it off.

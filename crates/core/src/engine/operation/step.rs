@@ -1,6 +1,8 @@
 //! Typed steps and the plan made from them: what the Ready page and
-//! `--dry-run` show, and what the runner holds a run to.
+//! `--dry-run` show (the binary words them), and what the runner holds a
+//! run to.
 
+use super::change::Change;
 use serde::Serialize;
 use std::marker::PhantomData;
 
@@ -27,23 +29,14 @@ impl<T> Step<T> {
     }
 
     /// This step in a plan, with what it will change.
-    pub fn plan(&self, change: impl Into<String>) -> PlannedStep {
-        PlannedStep {
-            name: self.id.name,
-            title: self.id.title,
-            detail: change.into(),
-            changes: true,
-            done_earlier: false,
-        }
+    pub fn plan(&self, change: Change) -> PlannedStep {
+        self.id.planned(change, true)
     }
 
     /// This step in a plan when it only looks something up: it changes
     /// nothing, and journals what it found for the steps after it.
-    pub fn plan_lookup(&self, detail: impl Into<String>) -> PlannedStep {
-        PlannedStep {
-            changes: false,
-            ..self.plan(detail)
-        }
+    pub fn plan_lookup(&self, looks_at: Change) -> PlannedStep {
+        self.id.planned(looks_at, false)
     }
 }
 
@@ -68,12 +61,21 @@ impl Check {
         }
     }
 
-    pub fn plan(&self, detail: impl Into<String>) -> PlannedStep {
+    pub fn plan(&self, looks_at: Change) -> PlannedStep {
+        self.id.planned(looks_at, false)
+    }
+}
+
+impl StepId {
+    /// A plan line for a step that is no [`Step`] or [`Check`] of an
+    /// operation: a local change run as one step.
+    pub fn planned(self, change: Change, changes: bool) -> PlannedStep {
         PlannedStep {
-            name: self.id.name,
-            title: self.id.title,
-            detail: detail.into(),
-            changes: false,
+            name: self.name,
+            title: self.title,
+            change,
+            changes,
+            only_if: None,
             done_earlier: false,
         }
     }
@@ -86,36 +88,31 @@ pub struct PlannedStep {
     pub title: &'static str,
     /// What the step changes (or, for a check, what it looks at), from the
     /// operation's inputs and the server's current state.
-    pub detail: String,
+    pub change: Change,
     /// False for checks: the step changes nothing.
     pub changes: bool,
+    /// When the step does anything only in some case.
+    pub only_if: Option<Condition>,
     /// Completed by an earlier run of the same change that stopped part way:
     /// running the plan resumes that run and does not repeat this step.
     pub done_earlier: bool,
 }
 
 impl PlannedStep {
-    /// `3. Register this server's application`, marked when it changes nothing:
-    /// how the Ready page and `--dry-run` both list a plan.
-    pub fn heading(&self, number: usize) -> String {
-        let marker = match (self.done_earlier, self.changes) {
-            (true, _) => " (done in an earlier run)",
-            (false, false) => " (no change)",
-            (false, true) => "",
-        };
-        format!("{number}. {}{marker}", self.title)
+    pub fn only_if(self, condition: Condition) -> PlannedStep {
+        PlannedStep {
+            only_if: Some(condition),
+            ..self
+        }
     }
 }
 
-/// The line above a plan: whether running it starts afresh or continues an
-/// earlier run that stopped part way.
-pub fn plan_intro(steps: &[PlannedStep]) -> &'static str {
-    match steps.iter().any(|step| step.done_earlier) {
-        true => {
-            "An earlier run of this change stopped part way. It continues from there; what it completed is kept, not repeated:"
-        }
-        false => "Nothing has changed yet. These steps run, in this order:",
-    }
+/// The case in which a step does anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Condition {
+    /// A rollback whose retained account no longer signs in.
+    NewAccountNeeded,
 }
 
 /// Who an operation acts for and where: shown in its plan.

@@ -4,7 +4,9 @@
 
 use crate::domain::{ConnectorCredential, DIRECTORY_SYNCHRONIZATION_ACCOUNTS, EventId, EventLevel};
 use crate::engine::admin::{plan_sign_in_as, sign_in_checked_as};
-use crate::engine::operation::{Check, Done, Journaled, Operation, PlannedStep, Run, Step, Target};
+use crate::engine::operation::{
+    Change, Check, Done, Journaled, Operation, PlannedStep, Run, Step, Target,
+};
 use crate::engine::progress::ProgressSender;
 use crate::engine::{EngineError, EntraRequest, LocalServer, permissions};
 use crate::entra::EntraError;
@@ -143,8 +145,8 @@ pub async fn sync_accounts(
     entra: &EntraRequest,
     progress: ProgressSender,
 ) -> Result<Vec<SyncAccount>, EngineError> {
-    let plan = [SIGN_IN_REMOVER.plan(""), READ_SYNC_ACCOUNTS.plan("")];
-    let mut run = Run::untracked("sync-accounts", &plan, progress);
+    let steps = [SIGN_IN_REMOVER.id, READ_SYNC_ACCOUNTS.id];
+    let mut run = Run::untracked("sync-accounts", &steps, progress);
     let client = entra.client(&run)?;
     let graph = sign_in_checked_as(
         SIGN_IN_REMOVER,
@@ -220,23 +222,19 @@ impl Operation for RemoveServiceAccount {
         _server: &LocalServer,
         target: &Target,
     ) -> Result<Vec<PlannedStep>, EngineError> {
-        let forget = match &known.account {
-            Some((upn, AccountUse::WayBack)) => format!(
-                "; this server forgets {upn} as its way back (a rollback will then need a new account, which only a Global Administrator, or a User Administrator with Privileged Role Administrator, can create)"
-            ),
-            _ => String::new(),
+        let forgets_way_back = match &known.account {
+            Some((upn, AccountUse::WayBack)) => Some(upn.clone()),
+            _ => None,
         };
         Ok(vec![
             plan_sign_in_as(SIGN_IN_REMOVER, target, &permissions::DELETE_SYNC_ACCOUNT),
-            FIND_SYNC_ACCOUNT.plan(format!(
-                "Find {}@… among the members of Directory Synchronization Accounts; any other account is refused",
-                self.name
-            )),
-            DELETE_ACCOUNT.plan(format!(
-                "Delete the user {}@… (Entra keeps it in deleted users for 30 days){forget} (event {})",
-                self.name,
-                EventId::SERVICE_ACCOUNT_REMOVED.0
-            )),
+            FIND_SYNC_ACCOUNT.plan(Change::FindSyncAccount {
+                name: self.name.to_string(),
+            }),
+            DELETE_ACCOUNT.plan(Change::DeleteSyncAccount {
+                name: self.name.to_string(),
+                forgets_way_back,
+            }),
         ])
     }
 

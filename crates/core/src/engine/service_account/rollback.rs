@@ -9,7 +9,8 @@ use crate::domain::{
 };
 use crate::engine::admin::{plan_sign_in_as, sign_in_checked_as};
 use crate::engine::operation::{
-    Check, Done, Journaled, Operation, PlannedStep, Run, Skip, Step, Target, plan_scheduler_off,
+    Change, Check, Condition, Done, Journaled, Operation, PlannedStep, Run, Skip, Step, Target,
+    plan_scheduler_off,
 };
 use crate::engine::{EngineError, EntraRequest, LocalServer, permissions, register};
 use crate::entra::Secret;
@@ -158,43 +159,29 @@ impl Operation for RollBack {
     ) -> Result<Vec<PlannedStep>, EngineError> {
         let name = &start.name;
         let mut steps = Vec::new();
-        let when_new = match &start.retained {
-            Some((upn, _)) => {
-                steps.push(TRY_RETAINED.plan(format!(
-                    "Sign in as {upn} with its stored password; if that works nothing changes in the directory, and the steps marked \"only for a new account\" do nothing"
-                )));
-                "Only for a new account: "
-            }
-            None => "",
+        // With a retained account, the steps that make a new one do
+        // something only if it no longer signs in.
+        let for_new_account = |step: PlannedStep| match &start.retained {
+            Some(_) => step.only_if(Condition::NewAccountNeeded),
+            None => step,
         };
-        let sign_in = plan_sign_in_as(
+        if let Some((upn, _)) = &start.retained {
+            steps.push(TRY_RETAINED.plan(Change::TryRetainedAccount { upn: upn.clone() }));
+        }
+        steps.push(for_new_account(plan_sign_in_as(
             SIGN_IN_ACCOUNT_ADMIN,
             target,
             &permissions::CREATE_SYNC_ACCOUNT,
-        );
-        steps.push(PlannedStep {
-            detail: format!("{when_new}{}", sign_in.detail),
-            ..sign_in
-        });
+        )));
         steps.push(plan_scheduler_off(server)?);
-        steps.push(CREATE_ACCOUNT.plan(format!(
-            "{when_new}create the cloud user {name}@<the tenant's initial domain> with a random 72-character password that never expires and need not be changed (kept only in an owner-only file on this server; event {})",
-            EventId::SERVICE_ACCOUNT_CREATED.0
-        )));
-        steps.push(ASSIGN_ROLE.plan(format!(
-            "{when_new}assign it Directory Synchronization Accounts at tenant scope (roleManagement/directory/roleAssignments)"
-        )));
-        steps.push(VERIFY_ACCOUNT.plan(match self.wait {
-            true => format!(
-                "Sign in as the account with its password for the synchronization service; a new account can take up to {} minutes to work, and this waits for it",
-                NEW_ACCOUNT_WAIT.as_secs() / 60
-            ),
-            false => "Sign in as the retained account; a new account is not waited for (--no-wait): the connector may fail to sign in for up to 15 minutes, which `doctor` and `scheduler show` report".to_string(),
+        steps.push(for_new_account(
+            CREATE_ACCOUNT.plan(Change::CreateSyncAccount { name: name.clone() }),
+        ));
+        steps.push(for_new_account(ASSIGN_ROLE.plan(Change::AssignSyncRole)));
+        steps.push(VERIFY_ACCOUNT.plan(Change::VerifyAccount {
+            waits_minutes: self.wait.then_some(NEW_ACCOUNT_WAIT.as_secs() / 60),
         }));
-        steps.push(SWITCH_BACK.plan(format!(
-            "Switch the connector credential from Application to ServiceAccount (event {}); the application stays in place, so moving to it again reuses it",
-            EventId::ROLLBACK_DONE.0
-        )));
+        steps.push(SWITCH_BACK.plan(Change::SwitchToServiceAccount));
         Ok(steps)
     }
 

@@ -6,7 +6,9 @@ use crate::domain::{
     ConnectorCredential, DIRECTORY_SYNCHRONIZATION_ACCOUNTS, EventId, EventLevel,
     ServiceAccountCredential, Upn,
 };
-use crate::engine::operation::{Check, Done, Journaled, Operation, PlannedStep, Run, Step, Target};
+use crate::engine::operation::{
+    Change, Check, Done, Journaled, Operation, PlannedStep, Run, Step, Target,
+};
 use crate::engine::{EngineError, EntraRequest, LocalServer};
 use crate::entra::client::UserSignIn;
 use crate::entra::graph::GRAPH_APP_ID;
@@ -54,16 +56,13 @@ impl Operation for UseServiceAccount {
         _target: &Target,
     ) -> Result<Vec<PlannedStep>, EngineError> {
         Ok(vec![
-            CHECK_ACCOUNT.plan(format!(
-                "Sign in as {} with its password (password grant) for the synchronization service, and check that it holds Directory Synchronization Accounts",
-                self.upn
-            )),
-            RECORD_ACCOUNT.plan(format!(
-                "Record {} as the connector's account (ServiceAccount); its password goes to an owner-only file under {}, never to the database (event {})",
-                self.upn,
-                server.state_dir().join("service-accounts").display(),
-                EventId::SERVICE_ACCOUNT_RECORDED.0
-            )),
+            CHECK_ACCOUNT.plan(Change::CheckAccount {
+                upn: self.upn.to_string(),
+            }),
+            RECORD_ACCOUNT.plan(Change::RecordAccount {
+                upn: self.upn.to_string(),
+                password_folder: server.state_dir().join("service-accounts"),
+            }),
         ])
     }
 
