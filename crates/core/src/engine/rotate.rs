@@ -18,7 +18,7 @@ use super::operation::{
 use super::{EngineError, EntraRequest, LocalServer, permissions};
 use crate::domain::{
     ApplicationCredential, CertificateDays, CertificateHash, ConnectorCredential, EventId,
-    EventLevel, ManagedBy, SYNC_SERVICE_APP_ID, SYNC_SERVICE_ROLE, format_time,
+    EventLevel, ManagedBy, NextCommand, SYNC_SERVICE_APP_ID, SYNC_SERVICE_ROLE, format_time,
 };
 use crate::host::{credential, events};
 use crate::keys::{KeyError, KeyStore, StoreChoice};
@@ -243,7 +243,7 @@ fn choose_path(
         )));
     }
     Ok(match admin {
-        true => administrator("an administrator was given with --upn".into()),
+        true => administrator("an administrator was given".into()),
         false => PathChoice {
             path: RotationPath::Application,
             why: "the current certificate is valid, so the application proves it holds it; no administrator is needed".into(),
@@ -563,8 +563,12 @@ impl Operation for Rotate {
         }
         if !delete_old {
             warnings.push(format!(
-                "the old certificate {} is yours (Bring Your Own Certificate) and stays in the key store; delete it with `entra-connect cert delete {}` when you no longer need it",
-                prepared.old.sha256, prepared.old.sha256
+                "the old certificate {} is yours (Bring Your Own Certificate) and stays in the key store; delete it with `{}` when you no longer need it",
+                prepared.old.sha256,
+                NextCommand::DeleteCertificate {
+                    sha256: prepared.old.sha256.clone()
+                }
+                .command_line()
             ));
         }
         Ok(Rotation {
