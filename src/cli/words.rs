@@ -60,7 +60,7 @@ fn give(input: Input) -> String {
         Input::Password => "give it on standard input with --password-stdin".into(),
         Input::AdminClientId => "give that registration with --admin-client-id APPID".into(),
         Input::ApplicationAppId => "give --application-app-id APPID".into(),
-        Input::CertificateHash => "give the certificate with --certificate-sha256 HASH".into(),
+        Input::CertificateHash => "give the new one with --certificate-sha256 HASH (import it first with entra-connect cert import)".into(),
         Input::KeyFile => "give the key's file with --key FILE".into(),
         Input::StateDir => correct(Input::StateDir),
         Input::CaCert => "give the root certificate with --ca-cert PEM".into(),

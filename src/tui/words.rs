@@ -43,7 +43,9 @@ fn give(input: Input) -> String {
         Input::ApplicationAppId => {
             "Esc to Method, choose your own application and give its Application id".into()
         }
-        Input::CertificateHash => "Esc to Certificate and choose one".into(),
+        Input::CertificateHash => {
+            "Esc to Certificate and choose one (imported into the key store first)".into()
+        }
         Input::ForgetWayBack => "confirm that the way back is removed all the same".into(),
         other => on_the_command_line(other),
     }

@@ -259,7 +259,7 @@ async fn refusals_before_any_change() {
     // MFA account with the password grant.
     refused(
         &server.app("register", "mfa.admin", &[]).await,
-        &["sign in with --sign-in device-code"],
+        &["Sign in with --sign-in device-code"],
     );
     // Nothing was created, not even a certificate.
     assert!(server.provisioning_apps().await.is_empty());

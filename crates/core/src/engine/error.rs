@@ -136,7 +136,7 @@ pub enum EngineError {
     )]
     RotationNeedsApplication { identity: String },
     #[error(
-        "the certificate in use is yours (Bring Your Own Certificate or Application), so this server does not make its successor; nothing was changed. Give the new one (imported into the key store first)"
+        "the certificate in use is yours (Bring Your Own Certificate or Application), so this server does not make its successor; nothing was changed"
     )]
     RotationNeedsCertificate,
     #[error("the certificate {0} is the one in use already; nothing was changed. Give another one")]
@@ -242,10 +242,7 @@ impl EngineError {
             | EngineError::AccountInUse { .. } => MOVE_TO_APPLICATION.to_vec(),
             EngineError::ChangedWhileWaiting { .. } => run(Next::ShowCredential),
             EngineError::NoTenant => vec![Remedy::give(Input::Tenant)],
-            EngineError::RotationNeedsCertificate => vec![
-                Remedy::give(Input::CertificateHash),
-                Remedy::run(Next::ImportCertificate),
-            ],
+            EngineError::RotationNeedsCertificate => vec![Remedy::give(Input::CertificateHash)],
             EngineError::SameCertificate(_) => vec![Remedy::correct(Input::CertificateHash)],
             EngineError::RotationNeedsAdministrator { .. }
             | EngineError::SelfRotationRefused(_)
