@@ -2,10 +2,12 @@
 
 use super::connection::{ConnectionArgs, SignInOptions, run_operation};
 use super::output::{Output, table};
+use super::words::any_of;
 use crate::domain::Upn;
 use crate::engine::LocalServer;
 use crate::engine::doctor::{Finding, doctor, healthy};
 use clap::Args;
+use serde::Serialize;
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
@@ -31,7 +33,8 @@ pub fn run(args: DoctorArgs, server: &mut LocalServer, out: &Output) -> anyhow::
     let findings = run_operation(server, out, async |server, progress| {
         Ok(doctor(server, connection, admin, progress).await)
     })?;
-    out.show(&findings, |findings| human(findings))?;
+    let worded: Vec<Worded> = findings.iter().map(Worded::of).collect();
+    out.show(&worded, |findings| human(findings))?;
     let failed = findings
         .iter()
         .filter(|f| f.verdict == crate::engine::doctor::Verdict::Fail)
@@ -43,11 +46,30 @@ pub fn run(args: DoctorArgs, server: &mut LocalServer, out: &Output) -> anyhow::
     Ok(())
 }
 
-fn human(findings: &[Finding]) -> String {
+/// A finding with its remedies said in the command line's words (`fix`),
+/// beside the remedies as data.
+#[derive(Serialize)]
+struct Worded<'a> {
+    #[serde(flatten)]
+    finding: &'a Finding,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fix: Option<String>,
+}
+
+impl<'a> Worded<'a> {
+    fn of(finding: &'a Finding) -> Self {
+        Worded {
+            finding,
+            fix: any_of(&finding.fix),
+        }
+    }
+}
+
+fn human(findings: &[Worded]) -> String {
     table(
         &["Check", "Status", "Detail"],
-        findings.iter().map(|f| {
-            let detail = match &f.fix {
+        findings.iter().map(|Worded { finding: f, fix }| {
+            let detail = match fix {
                 Some(fix) => format!("{}\nfix: {fix}", f.detail),
                 None => f.detail.clone(),
             };

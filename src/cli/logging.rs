@@ -68,7 +68,12 @@ pub fn plain(level: Level, message: &str) -> String {
 
 /// The line that reports the error a command ended with.
 pub fn error_line(error: &anyhow::Error) -> String {
-    plain(Level::ERROR, &format!("error: {error:#}"))
+    let message = format!("error: {error:#}");
+    let remedies = super::words::remedies_of(error);
+    plain(
+        Level::ERROR,
+        &super::words::with_remedies(&message, &remedies),
+    )
 }
 
 fn prefixed(journal: bool, level: Level, message: &str) -> String {

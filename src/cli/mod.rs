@@ -16,6 +16,7 @@ mod scheduler;
 mod service_account;
 mod values;
 mod wizard;
+mod words;
 
 use crate::engine::LocalServer;
 use anyhow::Context;

@@ -8,6 +8,7 @@ pub mod model;
 pub mod pages;
 pub mod theme;
 pub mod widgets;
+pub mod words;
 
 use crate::domain::ConnectionInputs;
 use crate::domain::{SignInAnswer, Upn};

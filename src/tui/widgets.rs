@@ -401,7 +401,12 @@ pub fn checklist_line(
         )),
         StepStatus::Done { detail } if !detail.is_empty() => Some((detail.clone(), theme.muted())),
         StepStatus::AlreadyDone => Some(("done in an earlier run".to_string(), theme.muted())),
-        StepStatus::Failed { error } => Some((error.clone(), theme.error())),
+        StepStatus::Failed {
+            message, remedies, ..
+        } => Some((
+            super::words::with_remedies(message, remedies),
+            theme.error(),
+        )),
         StepStatus::Skipped(skip) => Some((skip.to_string(), theme.muted())),
         _ => None,
     };

@@ -106,9 +106,10 @@ pub fn run_fails(state: &Path, args: &[&str], code: i32) -> String {
 
 /// Whether a `--json` run reported, on stderr, a progress event of the step
 /// titled `title` (any step when `None`) with `status` (`running`,
-/// `retrying`, `already_done`, `done`, `failed`) whose reason, detail or
-/// error contains `text`. A retry counts only when it says how long it waits
-/// (`delay_ms` present and above zero).
+/// `retrying`, `already_done`, `done`, `failed`) whose detail or message
+/// contains `text`, or whose retry reason or error kind is `text`. A retry
+/// counts only when it says how long it waits (`delay_ms` present and above
+/// zero).
 pub fn reported(stderr: &str, title: Option<&str>, status: &str, text: &str) -> bool {
     stderr
         .lines()
@@ -118,7 +119,9 @@ pub fn reported(stderr: &str, title: Option<&str>, status: &str, text: &str) -> 
         .filter(|event| status != "retrying" || event["delay_ms"].as_u64().is_some_and(|ms| ms > 0))
         .any(|event| {
             text.is_empty()
-                || ["why", "detail", "error"]
+                || event["why"]["reason"] == text
+                || event["kind"] == text
+                || ["detail", "message"]
                     .iter()
                     .any(|field| event[field].as_str().is_some_and(|s| s.contains(text)))
         })

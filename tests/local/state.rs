@@ -254,7 +254,9 @@ fn an_empty_database_next_to_certificates_is_refused_and_left_empty() {
             "{args:?}: {err}"
         );
         assert!(
-            err.contains("start afresh with --state-dir on an empty directory"),
+            err.contains(
+                "start afresh on an empty directory. Choose a writable directory with --state-dir"
+            ),
             "{err}"
         );
         assert_eq!(std::fs::metadata(&db).unwrap().len(), 0, "{args:?}");

@@ -293,7 +293,7 @@ async fn an_expired_certificate_needs_an_application_administrator() {
     // Without an administrator: refused in the plan, saying who can.
     refused(
         &server.app_itself("rotate", &[], vec![]).await,
-        &["run again with --upn UPN"],
+        &["Run again with --upn UPN"],
     );
     // A Hybrid Identity Administrator may not update credentials.
     let output = server.app("rotate", "hybrid.admin", &[]).await;

@@ -303,7 +303,7 @@ async fn doctor_checks_everything_and_exits_by_the_worst_finding() {
         "key audit",
         "administrator",
         "app register / wizard (Managed, BYOC)",
-        "app link --application-app-id (BYOA)",
+        "app link (BYOA)",
     ] {
         assert_eq!(verdict(check), "OK", "{check}: {findings:#}");
     }
@@ -311,7 +311,7 @@ async fn doctor_checks_everything_and_exits_by_the_worst_finding() {
     // What a Hybrid Identity Administrator may not do is a warning, with the
     // roles that may.
     for check in [
-        "app rotate --upn (current key expired or missing)",
+        "app rotate with an administrator (current key expired or missing)",
         "service-account add (when a new account is needed)",
         "service-account remove",
     ] {

@@ -162,12 +162,7 @@ async fn a_rollback_without_the_legacy_account_needs_an_administrator_who_may_cr
         .as_user(&["service-account", "add"], "global.admin", &[], vec![])
         .await;
     assert!(
-        process::reported(
-            &stderr(&output),
-            None,
-            "retrying",
-            "a new account can take up to 15 minutes to sign in"
-        ),
+        process::reported(&stderr(&output), None, "retrying", "new-account"),
         "the rerun waited for the new account, saying why: {}",
         stderr(&output)
     );

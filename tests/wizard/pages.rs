@@ -8,7 +8,7 @@
 use crate::harness::process;
 use entra_connect::domain::{
     ApplicationCredential, CertificateHash, ConnectionInputs, ConnectorCredential,
-    ConnectorIdentityType, ManagedBy, Method, MethodAnswer, SchedulerSettings,
+    ConnectorIdentityType, ManagedBy, Method, MethodAnswer, Remedy, SchedulerSettings,
     ServiceAccountCredential, SignInAnswer, StoreKind,
 };
 use entra_connect::engine::doctor::{Finding, Verdict};
@@ -27,7 +27,7 @@ use entra_connect::engine::{
     self, ApplicationKey, CertificateSection, ConfigurationReport, EngineError, KeyOrigin,
     OperationRequest, Outcome, Plan, StoreChoice, Target, create_certificate, register,
 };
-use entra_connect::entra::{EntraError, Secret};
+use entra_connect::entra::{EntraError, RetryReason, Secret};
 use entra_connect::host;
 use entra_connect::keys::{CertificateInfo, KeyError, StoredCertificate, TpmInfo, TpmUnavailable};
 use entra_connect::tui::app::{self, Model};
@@ -918,7 +918,7 @@ fn snapshots_first_pass() {
             "application",
             "Register this server's application",
             StepStatus::Retrying {
-                why: "throttled (HTTP 429)".into(),
+                why: RetryReason::Throttled { http_status: 429 },
                 delay_ms: 1500,
             },
         ),
@@ -930,7 +930,9 @@ fn snapshots_first_pass() {
             "application",
             "Register this server's application",
             StepStatus::Failed {
-                error: graph_403().to_string(),
+                kind: graph_403().kind(),
+                message: graph_403().to_string(),
+                remedies: graph_403().remedies(),
             },
         ),
     );
@@ -1679,7 +1681,7 @@ fn findings() -> Vec<Finding> {
         check: check.into(),
         verdict,
         detail: detail.into(),
-        fix: fix.map(str::to_string),
+        fix: fix.map(Remedy::outside).into_iter().collect(),
         state_dir: None,
     };
     vec![

@@ -8,6 +8,7 @@ use crate::engine::progress::{Progress, StepStatus};
 use crate::engine::{Outcome, Plan};
 use crate::tui::model::{Failure, Shared, Task};
 use crate::tui::widgets::{SPINNER, Scroll, checklist_line, scrolled_prose};
+use crate::tui::words::failure;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -132,7 +133,7 @@ impl State {
                 .any(|s| matches!(s, Some(StepStatus::Failed { .. })));
             let stopped = match failed_step {
                 true => "Stopped at the step marked ✗.".to_string(),
-                false => format!("Stopped: {why}"),
+                false => format!("Stopped: {}", failure(why)),
             };
             lines.push(Line::styled(stopped, theme.error()));
             lines.push(Line::raw(

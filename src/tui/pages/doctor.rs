@@ -64,7 +64,7 @@ impl State {
                         ),
                         style,
                     ));
-                    if let Some(fix) = &finding.fix {
+                    if let Some(fix) = crate::tui::words::any_of(&finding.fix) {
                         lines.push(Line::styled(format!("        fix: {fix}"), theme.muted()));
                     }
                 }

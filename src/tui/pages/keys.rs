@@ -86,7 +86,7 @@ impl State {
                     "The application's keys could not be read:",
                     theme.error(),
                 ));
-                lines.push(Line::styled(why.to_string(), theme.error()));
+                lines.push(Line::styled(crate::tui::words::failure(why), theme.error()));
             }
             Some(Ok(keys)) => {
                 lines.push(Line::raw(

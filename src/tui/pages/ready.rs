@@ -7,6 +7,7 @@ use crate::engine::{EngineError, OperationRequest, Plan};
 use crate::plan_words;
 use crate::tui::model::{Command, Failure, Shared, Task, WizardData};
 use crate::tui::widgets::{FileNameKey, Scroll, TextInput, plan_lines, scrolled, scrolled_prose};
+use crate::tui::words::failure;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -108,7 +109,7 @@ impl State {
             None => lines.push(Line::styled("Working out the changes…", theme.muted())),
             Some(Err(why)) => {
                 lines.push(Line::styled("These changes cannot be made:", theme.error()));
-                lines.push(Line::styled(why.to_string(), theme.error()));
+                lines.push(Line::styled(failure(why), theme.error()));
                 lines.push(Line::raw(""));
                 lines.push(Line::raw("Press Esc to go back and change your choices."));
             }

@@ -155,7 +155,7 @@ impl State {
         match result {
             Ok(_) => Transition::Next,
             Err(why) => {
-                self.error = Some(why.to_string());
+                self.error = Some(crate::tui::words::failure(&why));
                 Transition::Stay
             }
         }

@@ -249,7 +249,7 @@ impl State {
                 "The accounts could not be read:",
                 theme.error(),
             ));
-            lines.push(Line::styled(why.to_string(), theme.error()));
+            lines.push(Line::styled(crate::tui::words::failure(why), theme.error()));
         }
         if let (true, Some(chosen)) = (self.confirming_way_back, self.chosen()) {
             lines.push(Line::raw(""));

@@ -4,11 +4,13 @@ mod answers;
 mod clock;
 mod hash;
 mod inputs;
+mod remedy;
 
 pub use answers::{Answers, ConnectionInputs, Method, MethodAnswer, MethodError, SignInAnswer};
 pub use clock::{Clock, Sleep, SystemClock};
 pub use hash::{CertificateHash, HashParseError};
 pub use inputs::{AppId, CertificateDays, EndpointUrl, InputError, Tenant, Upn};
+pub use remedy::{Input, NextCommand, Remedy, any_of, with_remedies};
 
 use serde::Serialize;
 use time::OffsetDateTime;

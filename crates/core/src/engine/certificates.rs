@@ -2,7 +2,9 @@
 
 use super::operation::{CertificateSummary, Change, StepId};
 use super::{EngineError, LocalServer, PlannedStep};
-use crate::domain::{CertificateHash, ConnectorCredential, EventId, EventLevel, StoreKind};
+use crate::domain::{
+    CertificateHash, ConnectorCredential, EventId, EventLevel, NextCommand, StoreKind,
+};
 use crate::entra::graph::{Application, KeyCredential};
 use crate::host::events;
 use crate::keys::{KeyError, KeyMaterial, KeyStore, StoreChoice, StoredCertificate};
@@ -149,8 +151,9 @@ pub fn delete_certificate(
 pub(super) fn software_key_warning(server: &LocalServer, hash: &CertificateHash) -> String {
     let tpm = match server.tpm().probe() {
         Ok(info) => format!(
-            "A TPM answers at {}: `entra-connect app rotate --store tpm` replaces the connector's key with one inside it.",
-            info.tcti
+            "A TPM answers at {}: `{}` replaces the connector's key with one inside it.",
+            info.tcti,
+            NextCommand::RotateIntoTpm.command_line()
         ),
         Err(unavailable) => format!("{unavailable}."),
     };

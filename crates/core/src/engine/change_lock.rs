@@ -15,6 +15,10 @@ pub const LOCK_WAIT: Duration = Duration::from_secs(30);
 /// How often a waiting change asks again: the kernel keeps no queue for
 /// a lock taken without blocking.
 const LOCK_POLL: Duration = Duration::from_millis(50);
+/// How long a change that does not wait still asks again. A lock given back
+/// a moment ago can stay held while a child process, forked by another
+/// thread just before, holds a copy of its descriptor (until its exec).
+const HANDOVER: Duration = Duration::from_millis(200);
 
 /// Told whom a change waits for, when it starts waiting (again if the holder changes).
 pub type LockNotice = Arc<dyn Fn(&LockHolder) + Send + Sync>;
@@ -107,7 +111,7 @@ impl LocalServer {
     }
 
     /// Takes the lock only if no one holds it: the scheduler's tick, which
-    /// skips a run rather than wait. `Err(holder)` when someone does.
+    /// skips a run rather than wait (beyond [`HANDOVER`]). `Err(holder)` when someone does.
     pub(crate) fn try_take_lock(
         &self,
         change: &str,
@@ -115,10 +119,11 @@ impl LocalServer {
         if self.holds_lock() {
             return Ok(Ok(Self::nested()));
         }
-        Ok(match lock::try_lock(&self.state_dir, change)? {
-            Ok(held) => Ok(self.guard(held, None)),
-            Err(holder) => Err(holder),
-        })
+        match wait_for_lock(&self.state_dir, change, HANDOVER, |_| {}) {
+            Ok((held, _)) => Ok(Ok(self.guard(held, None))),
+            Err(EngineError::ChangeRunning { holder, .. }) => Ok(Err(holder.map(|h| *h))),
+            Err(other) => Err(other),
+        }
     }
 
     /// Whether another process is changing this server now (a read's

@@ -9,9 +9,10 @@ use super::credential_test::{connector_token, may_synchronize};
 use super::operation::{Check, Run};
 use super::permissions::{self, Grantee, Needs};
 use super::progress::{Progress, ProgressSender};
-use super::{EngineError, LocalServer};
+use super::{EngineError, LocalServer, MOVE_TO_APPLICATION};
 use crate::domain::{
-    ConnectorCredential, ROTATION_WARNING_DAYS, SYNC_SERVICE_ROLE, StoreKind, format_time,
+    ConnectorCredential, Input, NextCommand, ROTATION_WARNING_DAYS, Remedy, SYNC_SERVICE_ROLE,
+    StoreKind, format_time,
 };
 use crate::entra::client::{ConnectionSettings, EntraClient, UserSignIn};
 use crate::entra::discovery::Authority;
@@ -46,8 +47,9 @@ pub struct Finding {
     pub check: String,
     pub verdict: Verdict,
     pub detail: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<String>,
+    /// What puts it right when it is not OK; any one will do.
+    #[serde(rename = "remedies", skip_serializing_if = "Vec::is_empty")]
+    pub fix: Vec<Remedy>,
     /// The state directory checked (on the "state directory" finding).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state_dir: Option<PathBuf>,
@@ -59,18 +61,28 @@ impl Finding {
             check: check.into(),
             verdict,
             detail: detail.into(),
-            fix: None,
+            fix: Vec::new(),
             state_dir: None,
         }
     }
 
-    fn fix(mut self, fix: impl Into<String>) -> Self {
-        self.fix = Some(fix.into());
+    fn fix(mut self, fix: impl IntoIterator<Item = Remedy>) -> Self {
+        self.fix.extend(fix);
         self
     }
 
+    /// Advice for something done outside this tool.
+    fn advice(self, advice: impl Into<String>) -> Self {
+        self.fix([Remedy::outside(advice)])
+    }
+
+    fn run(self, command: NextCommand) -> Self {
+        self.fix([Remedy::run(command)])
+    }
+
+    /// The finding of a check that failed with `error`, and its remedies.
     fn failed(check: &str, error: &EngineError) -> Self {
-        Finding::new(check, Verdict::Fail, error.to_string())
+        Finding::new(check, Verdict::Fail, error.to_string()).fix(error.remedies())
     }
 }
 
@@ -88,12 +100,12 @@ const OPERATIONS: [(&str, Needs, Verdict); 5] = [
         Verdict::Fail,
     ),
     (
-        "app link --application-app-id (BYOA)",
+        "app link (BYOA)",
         permissions::CHECK_APPLICATION,
         Verdict::Fail,
     ),
     (
-        "app rotate --upn (current key expired or missing)",
+        "app rotate with an administrator (current key expired or missing)",
         permissions::UPDATE_CREDENTIALS,
         Verdict::Warn,
     ),
@@ -124,10 +136,8 @@ pub async fn doctor(
     let connection = match connection {
         Ok(connection) => connection,
         Err(error) => {
-            findings.push(
-                Finding::failed("endpoints", &error)
-                    .fix("give --tenant ID-OR-DOMAIN (and --cloud or the endpoints)"),
-            );
+            findings
+                .push(Finding::failed("endpoints", &error).fix([Remedy::give(Input::Connection)]));
             return findings;
         }
     };
@@ -165,13 +175,13 @@ fn local_findings(server: &LocalServer, now: OffsetDateTime) -> Vec<Finding> {
             Verdict::Warn,
             "the scheduler is suspended: nothing runs",
         )
-        .fix("entra-connect scheduler set --suspended false"),
+        .run(NextCommand::ResumeScheduler),
         Ok(s) if !s.sync_cycle_enabled => Finding::new(
             "scheduler",
             Verdict::Warn,
             "SyncCycleEnabled is False: synchronization does not run",
         )
-        .fix("entra-connect scheduler set --sync-cycle-enabled true"),
+        .run(NextCommand::EnableSyncCycle),
         Ok(s) => Finding::new(
             "scheduler",
             Verdict::Ok,
@@ -193,7 +203,9 @@ fn local_findings(server: &LocalServer, now: OffsetDateTime) -> Vec<Finding> {
                     op.kind, op.started_at
                 ),
             )
-            .fix("run the same command again to resume it; any operation puts the scheduler back")
+            .advice(
+                "run the same operation again to resume it; any operation puts the scheduler back",
+            )
         })),
         Err(error) => findings.push(Finding::failed("interrupted operation", &error)),
     }
@@ -205,7 +217,7 @@ fn local_findings(server: &LocalServer, now: OffsetDateTime) -> Vec<Finding> {
             Verdict::Warn,
             "the connector has no credential configured",
         )
-        .fix("entra-connect wizard"),
+        .fix(MOVE_TO_APPLICATION),
         Ok(ConnectorCredential::ServiceAccount(account)) => Finding::new(
             "credential",
             Verdict::Warn,
@@ -214,7 +226,7 @@ fn local_findings(server: &LocalServer, now: OffsetDateTime) -> Vec<Finding> {
                 account.user_principal_name
             ),
         )
-        .fix("move it to application identity: entra-connect wizard"),
+        .fix(MOVE_TO_APPLICATION),
         Ok(ConnectorCredential::Application(app)) => {
             findings.push(Finding::new(
                 "credential",
@@ -274,7 +286,7 @@ fn left_behind_finding(server: &LocalServer) -> Option<Finding> {
                 "{old}, root's per-user directory, holds a configured state (ConnectorIdentityType {identity}) that this server's state {dir} lacks: every command and the scheduler service use {dir}, so nothing looks after it"
             ),
         )
-        .fix(format!(
+        .advice(format!(
             "stop the scheduler service if it runs (systemctl stop entra-connect-scheduler), move the unconfigured state aside and the old one in its place: `mv -T {dir} {dir}.unused && mv -T {old} {dir} && chmod 0700 {dir}`, then start the service again"
         )),
     )
@@ -306,7 +318,8 @@ fn tpm_finding(server: &LocalServer) -> Finding {
             Verdict::Warn,
             format!("{unavailable}: new keys go to the software key store"),
         )
-        .fix(crate::keys::HOW_TO_ENABLE),
+        .advice(crate::keys::HOW_TO_ENABLE)
+        .fix(crate::keys::WITHOUT_A_TPM),
     }
 }
 
@@ -342,7 +355,7 @@ fn key_store_finding(server: &LocalServer) -> Finding {
                 info.tcti
             ),
         )
-        .fix("move the key into the TPM: entra-connect app rotate --store tpm"),
+        .run(NextCommand::RotateIntoTpm),
         (None, Ok(info)) => Finding::new(
             "key store",
             Verdict::Ok,
@@ -356,7 +369,7 @@ fn key_store_finding(server: &LocalServer) -> Finding {
                 files.display()
             ),
         )
-        .fix("keep the state directory owner-only and backed up securely"),
+        .advice("keep the state directory owner-only and backed up securely"),
     }
 }
 
@@ -374,7 +387,8 @@ fn clone_finding(server: &LocalServer) -> Option<Finding> {
             Verdict::Fail,
             format!("set up on machine {recorded}, this is {current}: a copied server shares its application with the original"),
         )
-        .fix("give this server its own application (entra-connect wizard on a fresh state), or remove the copy; rotating here would break one of them (AADSTS700027)"),
+        .advice("give this server its own application, or remove the copy; rotating here would break one of them (AADSTS700027)")
+        .run(NextCommand::SetUpAfresh),
     })
 }
 
@@ -387,7 +401,8 @@ fn certificate_finding(
         Ok(stored) => stored,
         Err(error) => {
             return Finding::failed("certificate", &error)
-                .fix("the connector cannot sign in without it: configure the credential again with entra-connect wizard");
+                .advice("the connector cannot sign in without it: configure the credential again")
+                .run(NextCommand::Wizard);
         }
     };
     let not_after = stored.info.not_after;
@@ -398,7 +413,8 @@ fn certificate_finding(
             Verdict::Fail,
             format!("{hash} expired on {}", format_time(not_after)),
         )
-        .fix("replace the certificate: the connector cannot sign in");
+        .advice("replace the certificate: the connector cannot sign in")
+        .run(NextCommand::RotateWithAdministrator);
     }
     if left.whole_days() <= ROTATION_WARNING_DAYS {
         return Finding::new(
@@ -410,7 +426,8 @@ fn certificate_finding(
                 left.whole_days()
             ),
         )
-        .fix("plan its replacement before it expires");
+        .advice("plan its replacement before it expires")
+        .run(NextCommand::Rotate);
     }
     Finding::new(
         "certificate",
@@ -438,9 +455,11 @@ async fn endpoint_findings(connection: &ConnectionSettings) -> Vec<Finding> {
     let endpoints = match authority.endpoints().await {
         Ok(endpoints) => endpoints,
         Err(error) => {
-            return vec![Finding::failed("endpoints", &error.into()).fix(
-                "check --tenant, --cloud and the network path to the identity platform (proxy, firewall)",
-            )];
+            return vec![
+                Finding::failed("endpoints", &error.into())
+                    .fix([Remedy::correct(Input::Connection)])
+                    .advice("check the network path to the identity platform (proxy, firewall)"),
+            ];
         }
     };
     let mut findings = vec![Finding::new(
@@ -472,9 +491,9 @@ fn clock_finding(theirs: SystemTime, ours: SystemTime) -> Finding {
     let detail = format!("{} s from the identity platform's clock", skew.as_secs());
     match skew {
         s if s > SKEW_FAIL => Finding::new("clock", Verdict::Fail, detail)
-            .fix("synchronize this server's clock (NTP): tokens and assertions are refused"),
+            .advice("synchronize this server's clock (NTP): tokens and assertions are refused"),
         s if s > SKEW_WARN => Finding::new("clock", Verdict::Warn, detail)
-            .fix("synchronize this server's clock (NTP)"),
+            .advice("synchronize this server's clock (NTP)"),
         _ => Finding::new("clock", Verdict::Ok, detail),
     }
 }
@@ -497,10 +516,10 @@ async fn key_audit_finding(server: &LocalServer, connection: &ConnectionSettings
                     ids.join(", ")
                 ),
             )
-            .fix(format!(
-                "if they are not yours, revoke them: entra-connect app remove-key --certificate-id {}",
-                ids[0]
-            ))
+            .advice("if they are not yours, revoke them")
+            .run(NextCommand::RemoveKey {
+                key_id: Some(ids[0].to_string()),
+            })
         }
         Err(error) => Finding::failed("key audit", &error),
     }
@@ -519,15 +538,15 @@ async fn token_finding(server: &LocalServer, client: &EntraClient) -> Finding {
             Verdict::Fail,
             format!("the token of {connector} does not carry {SYNC_SERVICE_ROLE}"),
         )
-        .fix(format!(
+        .advice(format!(
             "grant the application {SYNC_SERVICE_ROLE} on the Microsoft Entra AD Synchronization Service (API permissions, admin consent)"
         )),
         Err(error) => {
             let finding = Finding::failed("token", &error);
             match server.credential() {
-                Ok(ConnectorCredential::ServiceAccount(_)) => finding.fix(
-                    "an account created in the last 15 minutes (service-account add --no-wait) may not sign in yet: check again later; otherwise record its current password with `entra-connect service-account use`",
-                ),
+                Ok(ConnectorCredential::ServiceAccount(_)) => finding
+                    .advice("an account created in the last 15 minutes (by a rollback that did not wait for it) may not sign in yet: check again later; otherwise record its current password")
+                    .run(NextCommand::UseServiceAccount),
                 _ => finding,
             }
         }
@@ -576,13 +595,14 @@ async fn admin_findings(
                 format!("{} cannot sign in to this client: {error}", admin.upn()),
             )];
             findings.extend(OPERATIONS.iter().map(|(operation, needs, missing_is)| {
-                let missing = grantee.consent(needs.scopes);
+                let missing = EngineError::ConsentMissing(Box::new(grantee.consent(needs.scopes)));
                 Finding::new(
                     *operation,
                     *missing_is,
                     format!("needs {}", needs.describe()),
                 )
-                .fix(missing.to_string())
+                .advice(missing.to_string())
+                .fix(missing.remedies())
             }));
             return findings;
         }
@@ -610,7 +630,8 @@ async fn admin_findings(
                 *missing_is,
                 format!("needs {}", needs.describe()),
             )
-            .fix(error.to_string()),
+            .advice(error.to_string())
+            .fix(error.remedies()),
         }
     }));
     findings

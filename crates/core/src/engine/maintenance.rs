@@ -9,7 +9,8 @@
 use super::credential_test::{Connector, connector_token, may_synchronize};
 use super::{EngineError, LocalServer};
 use crate::domain::{
-    ConnectorCredential, EventId, EventLevel, ROTATION_WARNING_DAYS, SYNC_SERVICE_ROLE, format_time,
+    ConnectorCredential, EventId, EventLevel, NextCommand, ROTATION_WARNING_DAYS,
+    SYNC_SERVICE_ROLE, format_time,
 };
 use crate::entra::client::{ConnectionSettings, EntraClient};
 use crate::host::{events, settings};
@@ -203,7 +204,8 @@ fn certificate_findings(
             EventLevel::Warning,
             EventId::CLONE_DETECTED,
             format!(
-                "This state was set up on another machine (machine id {recorded}, this one is {current}): a copied server shares its application with the original, and rotating here would break one of them (Microsoft documents this as event 906 / AADSTS700027). Automatic rotation is off here. Give this server its own application (set it up afresh with entra-connect wizard), or remove the copy."
+                "This state was set up on another machine (machine id {recorded}, this one is {current}): a copied server shares its application with the original, and rotating here would break one of them (Microsoft documents this as event 906 / AADSTS700027). Automatic rotation is off here. Give this server its own application (set it up afresh: {}), or remove the copy.",
+                NextCommand::SetUpAfresh.command_line()
             ),
         ));
     }
@@ -230,8 +232,13 @@ async fn audit_and_rotate(
                 EventLevel::Warning,
                 EventId::UNKNOWN_KEY,
                 format!(
-                    "Application {} has a key this server did not add: key id {}, thumbprint {thumbprint}. Whoever holds its private key can sign in as this server's connector; if it is not yours, revoke it: entra-connect app remove-key --certificate-id {}",
-                    app.application_id, key.key_id, key.key_id
+                    "Application {} has a key this server did not add: key id {}, thumbprint {thumbprint}. Whoever holds its private key can sign in as this server's connector; if it is not yours, revoke it: {}",
+                    app.application_id,
+                    key.key_id,
+                    NextCommand::RemoveKey {
+                        key_id: Some(key.key_id.clone())
+                    }
+                    .command_line()
                 ),
             )
         })),
@@ -257,7 +264,9 @@ async fn audit_and_rotate(
             EventLevel::Error,
             EventId::AUTOMATIC_ROTATION_FAILED,
             format!(
-                "Automatic rotation of the connector's certificate failed: {error} Rotate it by hand: entra-connect app rotate (with --upn of an Application Administrator if the certificate has expired)."
+                "Automatic rotation of the connector's certificate failed: {error} Rotate it by hand: {} (or, if the certificate has expired, with an Application Administrator: {}).",
+                NextCommand::Rotate.command_line(),
+                NextCommand::RotateWithAdministrator.command_line()
             ),
         ));
     }

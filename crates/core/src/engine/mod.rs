@@ -11,6 +11,7 @@ mod config;
 pub mod connection;
 mod credential_test;
 pub mod doctor;
+mod error;
 pub mod link;
 pub mod maintenance;
 pub mod onboard;
@@ -36,228 +37,26 @@ pub use config::{
     ApplicationKeys, CertificateSection, ConfigurationReport, configuration, with_application_keys,
 };
 pub use credential_test::{CredentialTest, test_credential};
+pub use error::EngineError;
+use error::MOVE_TO_APPLICATION;
 pub use operation::{Change, Condition, PlannedStep, Target};
 pub use remove_key::{ApplicationKey, KeyOrigin, application_keys};
 pub use scheduler::{SchedulerChange, change_scheduler, plan_scheduler_change};
 
 use crate::domain::{
-    ApplicationCredential, CertificateHash, Clock, ConnectorCredential, Event, SYNC_SERVICE_APP_ID,
-    SchedulerSettings, SystemClock,
+    ApplicationCredential, CertificateHash, Clock, ConnectorCredential, Event, SchedulerSettings,
+    SystemClock,
 };
-use crate::entra::EntraError;
 use crate::entra::client::{ConnectionSettings, EntraClient, UserSignIn};
-use crate::host::{self, StateDb, StateError};
+use crate::host::{self, StateDb};
 use crate::keys::{
-    KeyDirectory, KeyError, KeyStore, StoredCertificate, TctiSetting, Tpm, TpmInfo, TpmUnavailable,
+    KeyDirectory, KeyStore, StoredCertificate, TctiSetting, Tpm, TpmInfo, TpmUnavailable,
 };
 use progress::ProgressSender;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use time::OffsetDateTime;
-
-/// Why an operation did not happen or stopped. One variant per refusal, with
-/// what the administrator needs to put it right.
-#[derive(Debug, thiserror::Error)]
-pub enum EngineError {
-    #[error(transparent)]
-    State(#[from] StateError),
-    #[error(transparent)]
-    Key(#[from] KeyError),
-    #[error(transparent)]
-    Entra(#[from] EntraError),
-    #[error(transparent)]
-    Method(#[from] crate::domain::MethodError),
-    #[error(
-        "the certificate {0} is the connector's current credential; it cannot be deleted while the connector signs in with it"
-    )]
-    CertificateInUse(CertificateHash),
-    #[error("the connector already signs in as application {app_id}; nothing was changed")]
-    AlreadyApplication { app_id: String },
-    #[error(
-        "the account signed in is {actual}, not {expected}; nothing was changed. Sign in with the account given in --upn"
-    )]
-    WrongAccount { expected: String, actual: String },
-    #[error(
-        "the tenant has no service principal for the Microsoft Entra AD Synchronization Service ({}); is directory synchronization enabled for this tenant?",
-        SYNC_SERVICE_APP_ID
-    )]
-    SyncServiceMissing,
-    #[error("{0}")]
-    ConsentMissing(Box<permissions::ConsentMissing>),
-    #[error(
-        "{upn} holds none of the roles this change needs ({roles}); nothing was changed. A Privileged Role Administrator or Global Administrator can assign one (if it is eligible in Privileged Identity Management, activate it first), then run again"
-    )]
-    RoleMissing { upn: String, roles: String },
-    #[error("the service principal {resource} offers no app role {role}")]
-    AppRoleMissing { resource: String, role: String },
-    #[error(
-        "this server's application {name} ({app_id}) already exists with other certificates; nothing was changed. To use it, link it as your own application: `entra-connect app link --application-app-id {app_id} --certificate-sha256 HASH` with a certificate it carries"
-    )]
-    ApplicationHasOtherCertificates { name: String, app_id: String },
-    #[error(
-        "no application was registered on this server yet: run `entra-connect app register` first, or give --application-app-id"
-    )]
-    NothingRegistered,
-    #[error(
-        "the registration `app register` saved on this server cannot be read ({0}); run `entra-connect app register` again (it finds its application in the tenant), or give --application-app-id"
-    )]
-    RegistrationUnreadable(serde_json::Error),
-    #[error(
-        "no application with application id {app_id} in this tenant; check --application-app-id (the application (client) id, not the object id)"
-    )]
-    ApplicationNotFound { app_id: String },
-    #[error(
-        "the application {name} ({app_id}) cannot be used yet; nothing was changed: {}",
-        missing.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
-    )]
-    ApplicationNotReady {
-        name: String,
-        app_id: String,
-        missing: Vec<link::Missing>,
-    },
-    #[error(
-        "the connector has no application credential to test; configure one with `entra-connect wizard` or `entra-connect app register` and `app link`"
-    )]
-    NoApplicationCredential,
-    /// A local precondition of one step failed while planning.
-    #[error("{refusal}; nothing was changed")]
-    StepRefused {
-        step: &'static str,
-        refusal: Box<EngineError>,
-    },
-    #[error(
-        "this server's state changed since the plan was made; nothing was changed. Look at the plan again and confirm it"
-    )]
-    PlanChanged,
-    #[error(
-        "another change is running on this server ({}) and did not finish within {} s; nothing was changed. Run again when it has finished",
-        holder.as_ref().map_or("its name is not known yet".to_string(), |h| h.to_string()),
-        waited.as_secs()
-    )]
-    ChangeRunning {
-        holder: Option<Box<host::lock::LockHolder>>,
-        waited: std::time::Duration,
-    },
-    #[error(
-        "while this change waited, another one ({holder}) changed this server; nothing was changed by this one. Look at the state again (`entra-connect credential show`) and run it again if it is still needed"
-    )]
-    ChangedWhileWaiting { holder: Box<host::lock::LockHolder> },
-    #[error("internal error: waiting for the state lock stopped")]
-    LockWaitFailed,
-    #[error("internal error: the step \"{0}\" is not in the confirmed plan; it was not run")]
-    Unplanned(&'static str),
-    #[error(
-        "internal error: the step \"{0}\" of the confirmed plan neither ran nor said why it was skipped; the run is recorded as failed. Run the same change again to resume it"
-    )]
-    StepUnaccounted(&'static str),
-    #[error("cannot journal the operation's progress: {0}")]
-    Journal(serde_json::Error),
-    #[error(
-        "the journal of an earlier run cannot be read at step \"{step}\" ({error}); nothing was changed by this run"
-    )]
-    JournalUnreadable {
-        step: &'static str,
-        error: serde_json::Error,
-    },
-    #[error(
-        "no tenant given: add --tenant ID-OR-DOMAIN (it is remembered once an operation works)"
-    )]
-    NoTenant,
-    #[error("test fault after step {0} (ENTRA_CONNECT_TEST_FAIL_AFTER)")]
-    InjectedFault(&'static str),
-    #[error(
-        "it needs an administrator (the current certificate cannot prove the application's key)."
-    )]
-    AdministratorNeeded,
-    #[error("sign in first: the operation needs the administrator's sign-in")]
-    NotSignedIn,
-    #[error("cancelled: the scheduler was restored; run the same change again to resume it")]
-    Cancelled,
-    #[error(
-        "the connector signs in with {identity}, not an application; this applies to application identity only: set it up with `entra-connect wizard` or `entra-connect app register` and `app link`"
-    )]
-    RotationNeedsApplication { identity: String },
-    #[error(
-        "the certificate in use is yours (Bring Your Own Certificate or Application), so this server does not make its successor; nothing was changed. Give the new one with --certificate-sha256 HASH (import it first with `entra-connect cert import`)"
-    )]
-    RotationNeedsCertificate,
-    #[error("the certificate {0} is the one in use already; nothing was changed. Give another one")]
-    SameCertificate(CertificateHash),
-    #[error(
-        "the application cannot roll its own key: {why}. Nothing was changed. An administrator who may update application credentials (Application Administrator, Cloud Application Administrator or Global Administrator; not a Hybrid Identity Administrator) replaces the application's keys instead: run again with --upn UPN"
-    )]
-    RotationNeedsAdministrator { why: String },
-    #[error(
-        "the application could not add its new key itself ({0}); the connector still signs in with its current certificate. Run again with --upn UPN of an Application Administrator, Cloud Application Administrator or Global Administrator: the administrator then adds the key (PATCH keyCredentials)"
-    )]
-    SelfRotationRefused(Box<EntraError>),
-    #[error(
-        "key {key_id} is the one the connector signs in with; nothing was changed. Rotate first (`entra-connect app rotate`), then remove the old key"
-    )]
-    KeyInUse { key_id: String },
-    #[error("the application has no key {key_id}; nothing was changed. Its keys: {keys}")]
-    KeyUnknown { key_id: String, keys: String },
-    #[error(
-        "key {key_id} is the application's last valid key; it is not removed (the application could no longer sign in)"
-    )]
-    LastValidKey { key_id: String },
-    #[error(
-        "the password of {upn} is needed: give it on standard input with --password-stdin (it is stored protected, never printed)"
-    )]
-    PasswordNeeded { upn: String },
-    #[error(
-        "{upn} is not in the Directory Synchronization Accounts role, so it is not a connector account; nothing was changed. Give the account the Connect wizard created (Sync_<HOST>_<id>@…)"
-    )]
-    NotASyncAccount { upn: String },
-    #[error(
-        "the connector signs in with {identity}, not an application, so there is nothing to roll back; nothing was changed"
-    )]
-    RollbackNeedsApplication { identity: String },
-    #[error(
-        "the stored password of {upn} is missing from this server's state directory; the account cannot be used. Run `entra-connect service-account add` again after removing that account (`service-account remove`), or record it with `service-account use`"
-    )]
-    PasswordLost { upn: String },
-    #[error(
-        "{upn} is the account the connector signs in with; nothing was changed. Move the connector to an application first (`entra-connect wizard`, or `app register` and `app link`)"
-    )]
-    AccountInUse { upn: String },
-    #[error(
-        "{upn} is this server's way back (the connector returns to it on `service-account add`); nothing was changed. To remove it all the same, give --force-forget-rollback: a later rollback then needs a new account, which only a Global Administrator (or a User Administrator with Privileged Role Administrator) can create"
-    )]
-    AccountIsWayBack { upn: String },
-    #[error(
-        "no directory synchronization account is named {name}; nothing was changed. The accounts in the Directory Synchronization Accounts role: {accounts}"
-    )]
-    SyncAccountNotFound { name: String, accounts: String },
-    #[error(
-        "the connector credential record is complete{}; there is nothing to repair. `entra-connect credential test` checks that it works",
-        if app_id.is_empty() { String::new() } else { format!(" (application {app_id})") }
-    )]
-    RecordComplete { app_id: String },
-    #[error(
-        "tenant {tenant} holds no application {name} for this server; nothing was changed. Check --tenant (the record cannot be rebuilt from another tenant), or set the server up again with `entra-connect wizard`"
-    )]
-    NoApplicationForServer { name: String, tenant: String },
-    #[error(
-        "none of the application {app_id}'s keys ({keys}) belongs to a certificate with a private key in this server's store ({store}); nothing was changed. Import the certificate (`entra-connect cert import`) or rotate from the server that holds it"
-    )]
-    NoCertificateOnApplication {
-        app_id: String,
-        keys: String,
-        store: String,
-    },
-}
-
-impl EngineError {
-    /// Wraps a local precondition of `step` found while planning.
-    fn refused_at(step: operation::StepId) -> impl FnOnce(EngineError) -> EngineError {
-        move |refusal| EngineError::StepRefused {
-            step: step.title,
-            refusal: Box::new(refusal),
-        }
-    }
-}
 
 /// Where Entra is and who signs in, for operations that reach it.
 #[derive(Debug, Clone)]

@@ -281,7 +281,7 @@ impl fmt::Display for ConsentMissing {
             "the sign-in client {} has no admin consent in this tenant for {}; nothing was changed. \
              Tenant-wide consent is granted once, by a {} (a Hybrid Identity Administrator cannot): \
              open {} and accept, or sign in with the device code as one of them, which asks for it. \
-             An organisation may use its own public client registration instead: --admin-client-id APPID",
+             An organisation may sign in with its own public client registration instead",
             self.client_id,
             self.scopes.join(", "),
             names(&CONSENT_GRANTERS).replacen(", ", " or ", CONSENT_GRANTERS.len() - 1),
@@ -338,7 +338,16 @@ mod tests {
             text.contains("Global Administrator or Privileged Role Administrator or Cloud Application Administrator or Application Administrator"),
             "{text}"
         );
-        assert!(text.contains("--admin-client-id"), "{text}");
+        assert!(
+            text.contains("its own public client registration"),
+            "{text}"
+        );
+        assert_eq!(
+            error.remedies(),
+            [crate::domain::Remedy::give(
+                crate::domain::Input::AdminClientId
+            )]
+        );
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! wizard draws them as a checklist. Events carry their data, so the listener
 //! never has to ask.
 
+use crate::domain::Remedy;
+pub use crate::entra::{NewObject, RetryReason};
 use serde::Serialize;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -11,7 +13,7 @@ use tokio::sync::mpsc;
 pub enum StepStatus {
     Running,
     Retrying {
-        why: String,
+        why: RetryReason,
         delay_ms: u64,
     },
     /// Completed in an earlier, interrupted run of the same operation.
@@ -19,8 +21,15 @@ pub enum StepStatus {
     Done {
         detail: String,
     },
+    /// `kind` names the error (see [`EngineError::kind`]), `message` says
+    /// what was wrong; each front end words the remedies.
+    ///
+    /// [`EngineError::kind`]: super::EngineError::kind
     Failed {
-        error: String,
+        kind: &'static str,
+        message: String,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        remedies: Vec<Remedy>,
     },
     /// Planned, and not run: why.
     Skipped(Skip),
@@ -41,7 +50,7 @@ impl std::fmt::Display for Skip {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Skip::NotNeeded { because } => write!(f, "not needed: {because}"),
-            Skip::NotWaitedFor => f.write_str("not waited for (--no-wait)"),
+            Skip::NotWaitedFor => f.write_str("not waited for, as asked"),
         }
     }
 }
@@ -83,7 +92,7 @@ impl Progress {
                 StepStatus::AlreadyDone => format!("[ ok ] {title} (done in an earlier run)"),
                 StepStatus::Done { detail } if detail.is_empty() => format!("[ ok ] {title}"),
                 StepStatus::Done { detail } => format!("[ ok ] {title}: {detail}"),
-                StepStatus::Failed { error } => format!("[FAIL] {title}: {error}"),
+                StepStatus::Failed { message, .. } => format!("[FAIL] {title}: {message}"),
                 StepStatus::Skipped(skip) => format!("[skip] {title}: {skip}"),
             },
             Progress::WaitingForChange { holder } => {

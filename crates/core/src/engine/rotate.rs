@@ -19,7 +19,7 @@ use super::operation::{
 use super::{EngineError, EntraRequest, LocalServer, permissions};
 use crate::domain::{
     ApplicationCredential, CertificateDays, CertificateHash, ConnectorCredential, EventId,
-    EventLevel, ManagedBy, SYNC_SERVICE_APP_ID, SYNC_SERVICE_ROLE,
+    EventLevel, ManagedBy, NextCommand, SYNC_SERVICE_APP_ID, SYNC_SERVICE_ROLE,
 };
 use crate::host::{credential, events};
 use crate::keys::{KeyError, KeyStore, StoreChoice};
@@ -553,8 +553,12 @@ impl Operation for Rotate {
         }
         if !delete_old {
             warnings.push(format!(
-                "the old certificate {} is yours (Bring Your Own Certificate) and stays in the key store; delete it with `entra-connect cert delete {}` when you no longer need it",
-                prepared.old.sha256, prepared.old.sha256
+                "the old certificate {} is yours (Bring Your Own Certificate) and stays in the key store; delete it with `{}` when you no longer need it",
+                prepared.old.sha256,
+                NextCommand::DeleteCertificate {
+                    sha256: prepared.old.sha256.clone()
+                }
+                .command_line()
             ));
         }
         Ok(Rotation {

@@ -4,7 +4,7 @@
 use super::cache::{CacheKey, TokenCache};
 use super::discovery::Authority;
 use super::graph::GraphClient;
-use super::http::{HttpClient, RetryObserver, RetryPolicy};
+use super::http::{HttpClient, RetryObserver, RetryPolicy, RetryReason};
 use super::oauth::{self, AccessToken, DeviceCode};
 use super::{Endpoints, EntraError, Secret, assertion};
 use crate::domain::{SystemClock, Tenant};
@@ -137,12 +137,10 @@ impl EntraClient {
                 .await?
             }
             UserSignIn::DeviceCode { upn } => {
-                let endpoint = endpoints.device_code.as_ref().ok_or_else(|| {
-                    EntraError::Config(
-                        "this authority offers no device code sign-in; use --sign-in password"
-                            .into(),
-                    )
-                })?;
+                let endpoint = endpoints
+                    .device_code
+                    .as_ref()
+                    .ok_or(EntraError::NoDeviceCode)?;
                 let code = oauth::start_device_code(
                     &self.http,
                     endpoint,
@@ -216,7 +214,9 @@ impl EntraClient {
         role: &str,
     ) -> Result<AccessToken, EntraError> {
         let started = std::time::Instant::now();
-        let reason = format!("the token does not carry {role} yet (replication)");
+        let reason = RetryReason::RoleNotInTokenYet {
+            role: role.to_string(),
+        };
         for attempt in 1.. {
             let token = self.app_token(store, certificate, client_id, scope).await?;
             if token.claims().roles.iter().any(|r| r == role) {
@@ -227,7 +227,11 @@ impl EntraClient {
                 client_id: format!("{client_id}:{}", certificate.sha256),
                 scope: scope.to_string(),
             });
-            if !self.http.replication_pause(started, attempt, &reason).await {
+            if !self
+                .http
+                .replication_pause(started, attempt, reason.clone())
+                .await
+            {
                 break;
             }
         }

@@ -46,8 +46,81 @@ impl Default for RetryPolicy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryNotice {
     pub attempt: u32,
-    pub reason: String,
+    pub reason: RetryReason,
     pub delay: Duration,
+}
+
+/// Why a request is asked again.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "reason", rename_all = "kebab-case")]
+pub enum RetryReason {
+    /// No answer came: the connection failed.
+    ConnectionFailed { why: String },
+    /// HTTP 429, or 503 to a request safe to repeat (Retry-After honoured).
+    Throttled { http_status: u16 },
+    /// Another 5xx answer.
+    ServerError { http_status: u16 },
+    /// Something just made is not visible yet where it is asked for.
+    NotVisibleYet { what: NewObject },
+    /// The application's token does not carry a role just granted.
+    RoleNotInTokenYet { role: String },
+    /// Graph says what a write makes exists already; waiting to see it.
+    ExistsNotVisible,
+    /// A write got no clear answer; looking for what it made.
+    AnswerLost,
+    /// A new account signs in only once the directory knows it and its
+    /// password (up to 15 minutes).
+    NewAccount,
+}
+
+/// What Entra has not replicated yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NewObject {
+    /// A new directory object, to Graph.
+    DirectoryObject,
+    /// These three, to sign-in.
+    Application,
+    Certificate,
+    ServicePrincipal,
+}
+
+impl std::fmt::Display for RetryReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RetryReason::ConnectionFailed { why } => write!(f, "connection failed ({why})"),
+            RetryReason::Throttled { http_status } => write!(f, "throttled (HTTP {http_status})"),
+            RetryReason::ServerError { http_status } => {
+                write!(f, "server error (HTTP {http_status})")
+            }
+            RetryReason::NotVisibleYet { what } => f.write_str(match what {
+                NewObject::DirectoryObject => {
+                    "a new directory object is not visible yet (replication)"
+                }
+                NewObject::Application => {
+                    "the application is not visible to sign-in yet (replication)"
+                }
+                NewObject::Certificate => {
+                    "the certificate is not visible to sign-in yet (replication)"
+                }
+                NewObject::ServicePrincipal => {
+                    "the application's service principal is not visible to sign-in yet (replication)"
+                }
+            }),
+            RetryReason::RoleNotInTokenYet { role } => {
+                write!(f, "the token does not carry {role} yet (replication)")
+            }
+            RetryReason::ExistsNotVisible => f.write_str(
+                "Graph says it exists already; waiting for it to be visible (replication)",
+            ),
+            RetryReason::AnswerLost => {
+                f.write_str("the last write got no clear answer; looking for what it made")
+            }
+            RetryReason::NewAccount => {
+                f.write_str("a new account can take up to 15 minutes to sign in")
+            }
+        }
+    }
 }
 
 pub(crate) type RetryObserver = Arc<dyn Fn(RetryNotice) + Send + Sync>;
@@ -112,8 +185,9 @@ impl HttpClient {
             .timeout(Duration::from_secs(60))
             .user_agent(concat!("entra-connect/", env!("CARGO_PKG_VERSION")));
         let extra = match extra_root {
-            Some(path) => super::extra_roots(path).map_err(|e| {
-                EntraError::Config(format!("--ca-cert {}: the file {e}", path.display()))
+            Some(path) => super::extra_roots(path).map_err(|e| EntraError::RootCertificate {
+                path: path.to_path_buf(),
+                why: e.to_string(),
             })?,
             None => Vec::new(),
         };
@@ -140,7 +214,7 @@ impl HttpClient {
     pub async fn send(
         &self,
         make: impl Fn(&reqwest::Client) -> Result<reqwest::RequestBuilder, EntraError>,
-        not_replicated: impl Fn(&Reply) -> Option<String>,
+        not_replicated: impl Fn(&Reply) -> Option<RetryReason>,
     ) -> Result<Reply, EntraError> {
         self.send_with(Repeat::Safe, make, not_replicated).await
     }
@@ -152,7 +226,7 @@ impl HttpClient {
     pub async fn send_write(
         &self,
         make: impl Fn(&reqwest::Client) -> Result<reqwest::RequestBuilder, EntraError>,
-        not_replicated: impl Fn(&Reply) -> Option<String>,
+        not_replicated: impl Fn(&Reply) -> Option<RetryReason>,
     ) -> Result<Reply, EntraError> {
         self.send_with(Repeat::NotAfterAmbiguity, make, not_replicated)
             .await
@@ -162,7 +236,7 @@ impl HttpClient {
         &self,
         repeat: Repeat,
         make: impl Fn(&reqwest::Client) -> Result<reqwest::RequestBuilder, EntraError>,
-        not_replicated: impl Fn(&Reply) -> Option<String>,
+        not_replicated: impl Fn(&Reply) -> Option<RetryReason>,
     ) -> Result<Reply, EntraError> {
         let started = Instant::now();
         let ambiguous = |url: String, why: String| match repeat {
@@ -187,7 +261,7 @@ impl HttpClient {
                     if attempt >= self.policy.max_attempts || is_tls_refusal(&error) {
                         return Err(EntraError::Transport { url, why });
                     }
-                    (format!("connection failed ({why})"), backoff)
+                    (RetryReason::ConnectionFailed { why }, backoff)
                 }
                 Ok(response) => {
                     let reply = match read(response).await {
@@ -203,7 +277,9 @@ impl HttpClient {
                     {
                         // Retry-After as the server gives it, within the overall budget.
                         let delay = reply.retry_after.unwrap_or(backoff);
-                        let reason = format!("throttled (HTTP {})", status.as_u16());
+                        let reason = RetryReason::Throttled {
+                            http_status: status.as_u16(),
+                        };
                         if attempt >= self.policy.max_attempts
                             || started.elapsed().saturating_add(delay)
                                 > self.policy.replication_budget
@@ -219,7 +295,10 @@ impl HttpClient {
                         if attempt >= self.policy.max_attempts {
                             return Ok(reply);
                         }
-                        (format!("server error ({why})"), backoff)
+                        let reason = RetryReason::ServerError {
+                            http_status: status.as_u16(),
+                        };
+                        (reason, backoff)
                     } else if let Some(why) = not_replicated(&reply) {
                         let delay = self.policy.replication_interval;
                         if started.elapsed() + delay > self.policy.replication_budget {
@@ -244,14 +323,19 @@ impl HttpClient {
     /// Waits one replication interval before looking again for something
     /// that should have appeared, announcing why; false (without waiting)
     /// once the replication budget since `started` is spent.
-    pub async fn replication_pause(&self, started: Instant, attempt: u32, reason: &str) -> bool {
+    pub async fn replication_pause(
+        &self,
+        started: Instant,
+        attempt: u32,
+        reason: RetryReason,
+    ) -> bool {
         let delay = self.policy.replication_interval;
         if started.elapsed() + delay > self.policy.replication_budget {
             return false;
         }
         (self.observer)(RetryNotice {
             attempt,
-            reason: reason.to_string(),
+            reason,
             delay,
         });
         tokio::time::sleep(delay).await;

@@ -16,10 +16,11 @@ pub(crate) mod oauth_error;
 pub(crate) mod oauth_http;
 mod tls;
 
+use crate::domain::{Input, Remedy, SignInAnswer};
 use std::fmt;
 
 pub use cloud::Endpoints;
-pub use http::{HttpClient, RetryNotice, RetryPolicy};
+pub use http::{HttpClient, NewObject, RetryNotice, RetryPolicy, RetryReason};
 pub use oauth_error::OAuthErrorCode;
 pub use tls::{CaCertError, extra_roots};
 
@@ -97,6 +98,13 @@ pub enum EntraError {
     InsecureEndpoint(String),
     #[error("{0}")]
     Config(String),
+    #[error("cannot trust {path} as a root certificate: the file {why}")]
+    RootCertificate {
+        path: std::path::PathBuf,
+        why: String,
+    },
+    #[error("this authority offers no device code sign-in")]
+    NoDeviceCode,
     #[error(
         "the application's token still does not carry {role} after waiting for Entra to replicate its grant; the connector was not switched. Check the application is granted {role} on the Microsoft Entra AD Synchronization Service (API permissions, admin consent), then run again"
     )]
@@ -118,6 +126,28 @@ impl EntraError {
         }
     }
 
+    /// What puts it right; any one of them will do.
+    pub fn remedies(&self) -> Vec<Remedy> {
+        match self {
+            EntraError::Token {
+                aadsts: Some(90002),
+                ..
+            } => vec![Remedy::correct(Input::Tenant)],
+            EntraError::Token {
+                aadsts: Some(50076 | 50079),
+                ..
+            } => vec![Remedy::SignInWith {
+                method: SignInAnswer::DeviceCode,
+            }],
+            EntraError::RootCertificate { .. } => vec![Remedy::correct(Input::CaCert)],
+            EntraError::NoDeviceCode => vec![Remedy::SignInWith {
+                method: SignInAnswer::Password,
+            }],
+            EntraError::Key(error) => error.remedies(),
+            _ => Vec::new(),
+        }
+    }
+
     /// What Graph's error code says, for an error Graph answered.
     pub fn graph_code(&self) -> Option<&graph::GraphCode> {
         match self {
@@ -134,11 +164,11 @@ fn describe_token_error(code: &OAuthErrorCode, aadsts: Option<u32>, description:
     let first_line = description.lines().next().unwrap_or(code);
     let hint = match aadsts {
         Some(90002) => {
-            " Check --tenant: use the tenant id or a verified domain such as contoso.onmicrosoft.com."
+            " The tenant is not known by that name: use the tenant id or a verified domain such as contoso.onmicrosoft.com."
         }
         Some(50126) => " Check the user name and password.",
         Some(50076) | Some(50079) => {
-            " This account needs multi-factor authentication: sign in with --sign-in device-code."
+            " This account needs multi-factor authentication, which the device code sign-in offers."
         }
         Some(700016) => {
             " The application does not exist in this tenant (yet): check the application id, or wait a minute for replication."

@@ -5,7 +5,7 @@
 //! ([`OAuthHttp`]), and its errors come back as [`EntraError`]s. This layer
 //! knows nothing of caches or key stores.
 
-use super::http::HttpClient;
+use super::http::{HttpClient, NewObject, RetryReason};
 use super::oauth_error::MicrosoftTokenError;
 use super::oauth_http::OAuthHttp;
 use super::{EntraError, OAuthErrorCode, Secret};
@@ -140,16 +140,14 @@ fn access_token(answer: &TokenResponse, token_endpoint: &Url) -> Result<AccessTo
 
 /// A new application or key is refused until Entra has replicated it
 /// (AADSTS700016, 700027, 7000229): our client retries those within its budget.
-fn app_not_replicated(error: &MicrosoftTokenError) -> Option<String> {
-    match error.aadsts() {
-        Some(700016) => Some("the application is not visible to sign-in yet (replication)".into()),
-        Some(700027) => Some("the certificate is not visible to sign-in yet (replication)".into()),
-        Some(7000229) => Some(
-            "the application's service principal is not visible to sign-in yet (replication)"
-                .into(),
-        ),
-        _ => None,
-    }
+fn app_not_replicated(error: &MicrosoftTokenError) -> Option<RetryReason> {
+    let what = match error.aadsts() {
+        Some(700016) => NewObject::Application,
+        Some(700027) => NewObject::Certificate,
+        Some(7000229) => NewObject::ServicePrincipal,
+        _ => return None,
+    };
+    Some(RetryReason::NotVisibleYet { what })
 }
 
 /// Client credentials with a client assertion that `assertion` signs for each

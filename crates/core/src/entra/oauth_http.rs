@@ -11,7 +11,7 @@
 //! [`OAuthHttp::entra_error`], the one place `oauth2`'s errors become ours,
 //! reports them.
 
-use super::http::{HttpClient, Reply};
+use super::http::{HttpClient, Reply, RetryReason};
 use super::oauth_error::MicrosoftTokenError;
 use super::{EntraError, Secret};
 use oauth2::{AsyncHttpClient, ErrorResponse, HttpRequest, HttpResponse, RequestTokenError};
@@ -71,7 +71,7 @@ impl<F: Fn() -> Result<Secret, EntraError>> Renew for Fresh<F> {
 pub(crate) struct OAuthHttp<'a, R = SameBody> {
     http: &'a HttpClient,
     renew: R,
-    not_replicated: fn(&MicrosoftTokenError) -> Option<String>,
+    not_replicated: fn(&MicrosoftTokenError) -> Option<RetryReason>,
     last: Mutex<Option<Answer>>,
     /// Set by [`stop_on_failure`](Self::stop_on_failure): a request that our
     /// client gave up on is held here instead of being handed to `oauth2`
@@ -117,7 +117,7 @@ impl<R: Renew> OAuthHttp<'_, R> {
     /// retries them within its replication budget, with progress notices.
     pub(crate) fn not_replicated(
         mut self,
-        why: fn(&MicrosoftTokenError) -> Option<String>,
+        why: fn(&MicrosoftTokenError) -> Option<RetryReason>,
     ) -> Self {
         self.not_replicated = why;
         self

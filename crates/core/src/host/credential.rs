@@ -21,16 +21,14 @@ pub(crate) fn load(conn: &Connection) -> rusqlite::Result<ConnectorCredential> {
 /// The credential record, in messages about a value it holds.
 const RECORD: Record = Record {
     name: "the connector credential",
-    fix: None,
+    repairable: false,
 };
 
 /// Its application fields: a blank or unreadable one is what `credential
 /// repair` rebuilds.
 const APPLICATION: Record = Record {
     name: "the connector credential",
-    fix: Some(
-        "The record is incomplete: rebuild it from the tenant with `entra-connect credential repair --upn ADMIN_UPN`",
-    ),
+    repairable: true,
 };
 
 /// What a hash field holds.
@@ -99,7 +97,7 @@ pub(crate) fn remembered_certificates(
         .prepare("SELECT sha256, thumbprint FROM connector_certificates ORDER BY first_used_at")?;
     let record = Record {
         name: "a certificate the connector signed in with",
-        fix: None,
+        repairable: false,
     };
     let rows = statement.query_map([], |row| {
         Ok((record.column(row, 0, HASH, str::parse)?, row.get(1)?))

@@ -36,7 +36,7 @@ pub(crate) fn record(
 /// An event, in messages about a value it holds.
 const RECORD: Record = Record {
     name: "an event",
-    fix: None,
+    repairable: false,
 };
 
 /// Events in the order they were written, optionally from a time on and of one id.

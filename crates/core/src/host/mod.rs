@@ -17,15 +17,14 @@ pub use location::{
     user_state_dir,
 };
 
+use crate::domain::{Input, NextCommand, Remedy};
 use std::path::{Path, PathBuf};
 
 /// Why the state cannot be used. Each message says its cause itself, so no
 /// cause is chained as a source: the final error line states each fact once.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error(
-        "cannot use the state directory {path}: {error}. Choose a writable directory with --state-dir or ENTRA_CONNECT_STATE_DIR"
-    )]
+    #[error("cannot use the state directory {path}: {error}")]
     Directory {
         path: PathBuf,
         error: std::io::Error,
@@ -35,11 +34,11 @@ pub enum StateError {
     )]
     NotADatabase { path: PathBuf },
     #[error(
-        "the state database {path} is missing or empty, but {found}; this is a lost database, not a new installation, and nothing was changed. Restore the database from a backup, or start afresh with --state-dir on an empty directory"
+        "the state database {path} is missing or empty, but {found}; this is a lost database, not a new installation, and nothing was changed. Restore the database from a backup, or start afresh on an empty directory"
     )]
     DatabaseLost { path: PathBuf, found: String },
     #[error(
-        "{path} is a SQLite database that does not belong to entra-connect; it was left untouched. Point --state-dir at another directory"
+        "{path} is a SQLite database that does not belong to entra-connect; it was left untouched"
     )]
     Foreign { path: PathBuf },
     #[error(
@@ -56,7 +55,7 @@ pub enum StateError {
     )]
     Locked { path: PathBuf, holders: Vec<String> },
     #[error(
-        "{path} is readable by other users (mode {mode:03o}); a stored password is not used from it. Fix: chmod 600 {path}, then record the password again (`entra-connect service-account use`) if others may have read it"
+        "{path} is readable by other users (mode {mode:03o}); a stored password is not used from it. Fix: chmod 600 {path}, then record the password again if others may have read it"
     )]
     TooOpen { path: PathBuf, mode: u32 },
     #[error(
@@ -76,6 +75,21 @@ pub enum StateError {
 }
 
 impl StateError {
+    /// What puts it right; any one of them will do.
+    pub fn remedies(&self) -> Vec<Remedy> {
+        match self {
+            StateError::Directory { .. }
+            | StateError::DatabaseLost { .. }
+            | StateError::Foreign { .. } => vec![Remedy::correct(Input::StateDir)],
+            StateError::TooOpen { .. } => vec![Remedy::run(NextCommand::UseServiceAccount)],
+            StateError::Sealed { error, .. } => error.remedies(),
+            StateError::BadValue { value, .. } if value.repairable => {
+                vec![Remedy::run(NextCommand::RepairCredential)]
+            }
+            _ => Vec::new(),
+        }
+    }
+
     fn sqlite(path: &Path, error: rusqlite::Error) -> Self {
         let path = path.to_path_buf();
         match error {
@@ -106,13 +120,13 @@ pub(crate) use crate::domain::{format_time, parse_time};
 /// A stored value a reader refuses, said as the administrator knows it: the
 /// record's field, what it holds and what was expected, and what to do.
 #[derive(Debug, thiserror::Error)]
-#[error("{record}'s {field} {problem}; expected {expected}{}", fix.map(|fix| format!(". {fix}")).unwrap_or_default())]
+#[error("{record}'s {field} {problem}; expected {expected}{}", if *repairable { ". The record is incomplete: it can be rebuilt from the tenant" } else { "" })]
 pub struct BadValue {
     record: &'static str,
     field: String,
     problem: String,
     expected: String,
-    fix: Option<&'static str>,
+    repairable: bool,
 }
 
 /// The rows of one table as messages name them ("the connector credential"),
@@ -120,7 +134,9 @@ pub struct BadValue {
 /// cannot be used.
 pub(crate) struct Record {
     pub name: &'static str,
-    pub fix: Option<&'static str>,
+    /// Whether the record can be rebuilt from the tenant when a field read
+    /// through it cannot be used.
+    pub repairable: bool,
 }
 
 impl Record {
@@ -170,7 +186,7 @@ impl Record {
             field,
             problem,
             expected: expected.to_string(),
-            fix: self.fix,
+            repairable: self.repairable,
         };
         rusqlite::Error::FromSqlConversionFailure(index, kind, Box::new(value))
     }

@@ -144,7 +144,7 @@ mod tests {
         // No TPM: the owner-only file.
         let tpm = Tpm::new(crate::keys::TctiSetting {
             tcti: "device:/nonexistent/tpm".into(),
-            source: "test",
+            source: crate::keys::TctiSource::Given,
         });
         let upn = "Sync_HOST_0123456789ab@contoso.onmicrosoft.com";
         assert!(load(state.path(), &tpm, upn).unwrap().is_none());

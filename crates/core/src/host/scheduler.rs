@@ -7,7 +7,7 @@ use rusqlite::{Connection, params};
 /// The scheduler settings, in messages about a value they hold.
 const RECORD: Record = Record {
     name: "the scheduler",
-    fix: None,
+    repairable: false,
 };
 
 pub(crate) fn load(conn: &Connection) -> rusqlite::Result<SchedulerSettings> {

@@ -156,12 +156,7 @@ fn check(
             problem,
         });
     }
-    let key = key.ok_or_else(|| {
-        KeyError::Unsupported(format!(
-            "no private key came with the certificate {}; give the key in the same PEM file, with --key FILE, or import a .pfx",
-            certificate.sha256
-        ))
-    })?;
+    let key = key.ok_or_else(|| KeyError::NoPrivateKey(certificate.sha256.clone()))?;
     let mismatch = || KeyError::KeyMismatch(certificate.sha256.clone());
     let (pair, private_key_pkcs8) = match key {
         FoundKey::Pkcs8(der) => {

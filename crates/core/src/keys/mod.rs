@@ -16,19 +16,18 @@ pub use import::{KeyMaterial, read_key_material};
 pub(crate) use software::CERTIFICATE_EXTENSION;
 pub use software::SoftwareKeyStore;
 pub use tpm::{
-    BlobPart, DEFAULT_TCTI, HOW_TO_ENABLE, STANDARD_TCTI_ENV, TCTI_ENV, TctiSetting, Tpm,
-    TpmFailure, TpmFailureKind, TpmInfo, TpmKeyStore, TpmOperation, TpmUnavailable, Unexpected,
+    BlobPart, DEFAULT_TCTI, HOW_TO_ENABLE, STANDARD_TCTI_ENV, TCTI_ENV, TctiSetting, TctiSource,
+    Tpm, TpmFailure, TpmFailureKind, TpmInfo, TpmKeyStore, TpmOperation, TpmUnavailable,
+    Unexpected, WITHOUT_A_TPM,
 };
 
-use crate::domain::{CertificateHash, StoreKind};
+use crate::domain::{CertificateHash, Input, NextCommand, Remedy, StoreKind};
 use serde::Serialize;
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error(
-        "no certificate with SHA-256 hash {0} in the key store; `entra-connect cert list` shows the ones there"
-    )]
+    #[error("no certificate with SHA-256 hash {0} in the key store")]
     NotFound(CertificateHash),
     #[error("the certificate {0} is in the key store, but its private key is missing")]
     PrivateKeyMissing(CertificateHash),
@@ -58,13 +57,15 @@ pub enum KeyError {
     WrongPassword,
     #[error("{0}")]
     Unsupported(String),
+    #[error(
+        "no private key came with the certificate {0}; give the key in the same PEM file or a file of its own, or import a .pfx"
+    )]
+    NoPrivateKey(CertificateHash),
     #[error("a cryptographic operation failed: {0}")]
     Crypto(String),
     #[error("no TPM answered at {tcti} ({why}). {}", tpm::HOW_TO_ENABLE)]
     TpmUnavailable { tcti: String, why: String },
-    #[error(
-        "the TPM at {tcti} could not {operation}: {failure}. `entra-connect doctor` checks the TPM"
-    )]
+    #[error("the TPM at {tcti} could not {operation}: {failure}")]
     Tpm {
         tcti: String,
         operation: TpmOperation,
@@ -81,6 +82,18 @@ pub enum KeyError {
 }
 
 impl KeyError {
+    /// What puts it right; any one of them will do.
+    pub fn remedies(&self) -> Vec<Remedy> {
+        match self {
+            KeyError::NotFound(_) => vec![Remedy::run(NextCommand::ListCertificates)],
+            KeyError::NoPrivateKey(_) => vec![Remedy::give(Input::KeyFile)],
+            KeyError::TpmUnavailable { .. } => WITHOUT_A_TPM.to_vec(),
+            KeyError::Tpm { .. } => vec![Remedy::run(NextCommand::Doctor)],
+            KeyError::FromAnotherTpm { operation, .. } => tpm::after_another_tpm(*operation),
+            _ => Vec::new(),
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> KeyError {
         let path = path.into();
         move |error| KeyError::Io { path, error }

@@ -222,7 +222,9 @@ impl Run {
                 self.emit(
                     step,
                     StepStatus::Failed {
-                        error: error.to_string(),
+                        kind: error.kind(),
+                        message: error.to_string(),
+                        remedies: error.remedies(),
                     },
                 );
                 Err(error)

@@ -3,7 +3,7 @@
 //! keyCredentials), each exactly once, and the old key removed afterwards.
 
 use super::{AddedKey, OldKeyRemoval, PathChoice, RotatedCertificate};
-use crate::domain::{EventId, EventLevel};
+use crate::domain::{EventId, EventLevel, NextCommand};
 use crate::engine::EngineError;
 use crate::engine::certificates::key_credential;
 use crate::engine::operation::Done;
@@ -177,10 +177,10 @@ pub(super) fn removal_done(
         }
         Err(error) => {
             let key_id = added.old_key_id.clone();
-            let command = match &key_id {
-                Some(id) => format!("entra-connect app remove-key --certificate-id {id}"),
-                None => "entra-connect app keys, then entra-connect app remove-key --certificate-id KEYID".to_string(),
-            };
+            let command = NextCommand::RemoveKey {
+                key_id: key_id.clone(),
+            }
+            .command_line();
             let reason = error.to_string();
             let message = format!(
                 "The old key {} (certificate {}) of application {app_id} was not removed after the rotation: {reason}. The connector already signs in with the new certificate. Remove the old key with: {command}",

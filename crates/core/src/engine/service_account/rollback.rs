@@ -16,7 +16,7 @@ use crate::engine::{EngineError, EntraRequest, LocalServer, permissions, registe
 use crate::entra::Secret;
 use crate::entra::client::EntraClient;
 use crate::entra::graph::{GraphClient, NewUser, Repeat};
-use crate::entra::http::RetryNotice;
+use crate::entra::http::{RetryNotice, RetryReason};
 use crate::host::{credential, events, journal, passwords};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
@@ -438,7 +438,7 @@ async fn wait_for_sign_in(
             {
                 observer(RetryNotice {
                     attempt,
-                    reason: "a new account can take up to 15 minutes to sign in".into(),
+                    reason: RetryReason::NewAccount,
                     delay: NEW_ACCOUNT_RETRY,
                 });
                 tokio::time::sleep(NEW_ACCOUNT_RETRY).await;

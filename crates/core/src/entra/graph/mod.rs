@@ -15,7 +15,7 @@ pub(crate) use errors::GraphCode;
 pub(crate) use users::NewUser;
 pub(crate) use write_once::{Repeat, WriteOnce, Written};
 
-use super::http::{HttpClient, Reply};
+use super::http::{HttpClient, NewObject, Reply, RetryReason};
 use super::{EntraError, Secret};
 use errors::graph_error;
 use reqwest::{Method, StatusCode};
@@ -216,7 +216,9 @@ impl GraphClient {
         let not_replicated = |reply: &Reply| {
             consistency
                 .unreplicated(reply)
-                .then(|| "a new directory object is not visible yet (replication)".to_string())
+                .then_some(RetryReason::NotVisibleYet {
+                    what: NewObject::DirectoryObject,
+                })
         };
         // A create, by POST or by upsert: after a lost answer, the caller
         // looks before anything is sent again (see [`WriteOnce`]).

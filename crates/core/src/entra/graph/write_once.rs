@@ -11,7 +11,7 @@
 //! twice may not be visible yet. Every other answer is final.
 
 use super::super::EntraError;
-use super::super::http::HttpClient;
+use super::super::http::{HttpClient, RetryReason};
 use super::GraphCode;
 use std::future::Future;
 use std::time::Instant;
@@ -62,7 +62,7 @@ pub trait Replication {
         &self,
         started: Instant,
         attempt: u32,
-        reason: &str,
+        reason: RetryReason,
     ) -> impl Future<Output = bool> + Send;
 }
 
@@ -71,7 +71,7 @@ impl Replication for HttpClient {
         &self,
         started: Instant,
         attempt: u32,
-        reason: &str,
+        reason: RetryReason,
     ) -> impl Future<Output = bool> + Send {
         self.replication_pause(started, attempt, reason)
     }
@@ -79,9 +79,6 @@ impl Replication for HttpClient {
 
 /// Sends of one write at most, counting those after an answer that got lost.
 const SENDS: u32 = 4;
-
-const LOST_ANSWER: &str = "the last write got no clear answer; looking for what it made";
-const EXISTS: &str = "Graph says it exists already; waiting for it to be visible (replication)";
 
 /// One write made exactly once: [`WriteOnce::run`] with a lookup and a write.
 #[derive(Debug, Clone, Copy)]
@@ -141,8 +138,8 @@ impl<'a, R: Replication> WriteOnce<'a, R> {
                     && self.repeat == Repeat::Upsert
                     && code == Some(&GraphCode::AuthorizationRequestDenied);
             let reason = match (&error, exists) {
-                (_, true) => EXISTS,
-                (EntraError::Ambiguous { .. }, false) => LOST_ANSWER,
+                (_, true) => RetryReason::ExistsNotVisible,
+                (EntraError::Ambiguous { .. }, false) => RetryReason::AnswerLost,
                 _ => return Err(error.into()),
             };
             // Polled through replication where another send would not do.
@@ -152,7 +149,12 @@ impl<'a, R: Replication> WriteOnce<'a, R> {
                     return Ok(Written::Found(found));
                 }
                 pauses += 1;
-                if !patient || !self.replication.pause(started, pauses, reason).await {
+                if !patient
+                    || !self
+                        .replication
+                        .pause(started, pauses, reason.clone())
+                        .await
+                {
                     break;
                 }
             }

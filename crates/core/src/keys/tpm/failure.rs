@@ -2,6 +2,7 @@
 //! (a copied server) from a TPM that does not answer, and the words for each
 //! are here, once.
 
+use crate::domain::{NextCommand, Remedy};
 use crate::keys::KeyError;
 use std::fmt;
 use std::time::Duration;
@@ -183,10 +184,23 @@ impl std::error::Error for TpmFailure {}
 pub(in crate::keys) fn from_another_tpm(operation: TpmOperation) -> &'static str {
     match operation {
         TpmOperation::CreateKey | TpmOperation::Sign => {
-            "this server's TPM did not create this key: its blob was not made by this TPM (the state directory was copied from another server, or this TPM was cleared after the key was made), so the key cannot be used here. The fix is a new certificate: on a copied server, give it its own application (`entra-connect wizard` on a fresh state directory); on the server that made the key, rotate with an administrator (`entra-connect app rotate --upn UPN`)"
+            "this server's TPM did not create this key: its blob was not made by this TPM (the state directory was copied from another server, or this TPM was cleared after the key was made), so the key cannot be used here. The fix is a new certificate: on a copied server, give it its own application, set up afresh; on the server that made the key, rotate with an administrator"
         }
         TpmOperation::Seal | TpmOperation::Unseal => {
-            "this server's TPM did not seal this secret: its blob was not made by this TPM (the state directory was copied from another server, or this TPM was cleared after it was sealed), so it cannot be unsealed here. Record the secret again on this server (a connector account's password: `entra-connect service-account use`)"
+            "this server's TPM did not seal this secret: its blob was not made by this TPM (the state directory was copied from another server, or this TPM was cleared after it was sealed), so it cannot be unsealed here. Record the secret again on this server (a connector account's password)"
+        }
+    }
+}
+
+/// The remedies [`from_another_tpm`] names, in its order.
+pub(in crate::keys) fn after_another_tpm(operation: TpmOperation) -> Vec<Remedy> {
+    match operation {
+        TpmOperation::CreateKey | TpmOperation::Sign => vec![
+            Remedy::run(NextCommand::SetUpAfresh),
+            Remedy::run(NextCommand::RotateWithAdministrator),
+        ],
+        TpmOperation::Seal | TpmOperation::Unseal => {
+            vec![Remedy::run(NextCommand::UseServiceAccount)]
         }
     }
 }

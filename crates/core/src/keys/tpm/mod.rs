@@ -35,12 +35,13 @@ mod worker;
 #[cfg(test)]
 mod tests;
 
-pub(super) use failure::from_another_tpm;
 pub use failure::{BlobPart, TpmFailure, TpmFailureKind, TpmOperation, Unexpected};
+pub(super) use failure::{after_another_tpm, from_another_tpm};
 pub use store::TpmKeyStore;
-pub use tcti::{DEFAULT_TCTI, STANDARD_TCTI_ENV, TCTI_ENV, TctiSetting};
+pub use tcti::{DEFAULT_TCTI, STANDARD_TCTI_ENV, TCTI_ENV, TctiSetting, TctiSource};
 
 use super::{KeyError, SigningAlgorithm};
+use crate::domain::{Input, Remedy};
 use blob::WrappedObject;
 use der::RsaPublic;
 use serde::Serialize;
@@ -69,8 +70,20 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// can take tens of seconds.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// What to do to get a TPM, for every message that says none answered.
-pub const HOW_TO_ENABLE: &str = "To keep the key in a TPM, give this server a TPM 2.0: on a Hyper-V Generation 2 VM, Settings > Security > \"Enable Trusted Platform Module\"; on Azure, a VM with Trusted launch and vTPM; on other clouds, the VM's vTPM (e.g. Shielded VM, NitroTPM); on a physical server, TPM 2.0 (fTPM/PTT) in the firmware. The account running entra-connect needs /dev/tpmrm0 (root or the tss group). A TPM reached another way: --tpm-tcti TCTI or ENTRA_CONNECT_TPM_TCTI (e.g. swtpm:host=127.0.0.1,port=2321). Or choose --store software (an owner-only key file; warning event 1014)";
+/// What to do to get a TPM, for every message that says none answered
+/// (with [`WITHOUT_A_TPM`]).
+pub const HOW_TO_ENABLE: &str = "To keep the key in a TPM, give this server a TPM 2.0: on a Hyper-V Generation 2 VM, Settings > Security > \"Enable Trusted Platform Module\"; on Azure, a VM with Trusted launch and vTPM; on other clouds, the VM's vTPM (e.g. Shielded VM, NitroTPM); on a physical server, TPM 2.0 (fTPM/PTT) in the firmware. The account running entra-connect needs /dev/tpmrm0 (root or the tss group)";
+
+/// The other ways out when no TPM answers: one reached another way, or the
+/// software store.
+pub const WITHOUT_A_TPM: [Remedy; 2] = [
+    Remedy::Give {
+        input: Input::TpmTcti,
+    },
+    Remedy::Give {
+        input: Input::SoftwareStore,
+    },
+];
 
 /// Why no TPM can be used.
 #[derive(Debug, Clone, PartialEq, Eq)]

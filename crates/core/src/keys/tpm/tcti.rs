@@ -10,14 +10,20 @@ pub const DEFAULT_TCTI: &str = "device:/dev/tpmrm0";
 pub const TCTI_ENV: &str = "ENTRA_CONNECT_TPM_TCTI";
 /// The variable the tpm2-tools read; honoured after ours.
 pub const STANDARD_TCTI_ENV: &str = "TPM2TOOLS_TCTI";
-/// Where the TCTI came from when `--tpm-tcti` gave it.
-const FLAG: &str = "--tpm-tcti";
+/// Where the TCTI came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TctiSource {
+    /// Given by the front end (the command line's `--tpm-tcti`).
+    Given,
+    /// The environment variable of that name.
+    Variable(&'static str),
+    Default,
+}
 
-/// Where the TCTI came from, for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TctiSetting {
     pub tcti: String,
-    pub source: &'static str,
+    pub source: TctiSource,
 }
 
 impl TctiSetting {
@@ -36,9 +42,9 @@ impl TctiSetting {
         standard: Option<&str>,
     ) -> TctiSetting {
         [
-            (flag, FLAG),
-            (ours, TCTI_ENV),
-            (standard, STANDARD_TCTI_ENV),
+            (flag, TctiSource::Given),
+            (ours, TctiSource::Variable(TCTI_ENV)),
+            (standard, TctiSource::Variable(STANDARD_TCTI_ENV)),
         ]
         .into_iter()
         .find_map(|(value, source)| {
@@ -50,7 +56,7 @@ impl TctiSetting {
         })
         .unwrap_or(TctiSetting {
             tcti: DEFAULT_TCTI.to_string(),
-            source: "default",
+            source: TctiSource::Default,
         })
     }
 }

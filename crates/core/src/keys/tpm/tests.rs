@@ -3,8 +3,9 @@
 
 use super::blob::{SealedSecret, WrappedObject};
 use super::der::{self, RsaPublic};
-use super::tcti::{DEFAULT_TCTI, STANDARD_TCTI_ENV, TCTI_ENV, TctiSetting, precheck};
+use super::tcti::{DEFAULT_TCTI, STANDARD_TCTI_ENV, TCTI_ENV, TctiSetting, TctiSource, precheck};
 use super::{TpmFailure, TpmFailureKind, TpmOperation};
+use crate::domain::{NextCommand, Remedy};
 use crate::keys::KeyError;
 use std::time::Duration;
 
@@ -175,18 +176,22 @@ fn the_tcti_is_the_flag_then_ours_then_the_standard_variable_then_the_default() 
         (setting.tcti, setting.source)
     };
     let (a, b, c) = (Some("device:/dev/a"), Some(" swtpm:port=2 "), Some("mssim"));
-    assert_eq!(chosen(a, b, c), ("device:/dev/a".into(), "--tpm-tcti"));
-    assert_eq!(chosen(None, b, c), ("swtpm:port=2".into(), TCTI_ENV));
-    assert_eq!(chosen(None, None, c), ("mssim".into(), STANDARD_TCTI_ENV));
-    assert_eq!(chosen(None, None, None), (DEFAULT_TCTI.into(), "default"));
-    // A blank value counts as none.
-    assert_eq!(
-        chosen(Some("  "), Some(""), c),
-        ("mssim".into(), STANDARD_TCTI_ENV)
+    let (ours, standard) = (
+        TctiSource::Variable(TCTI_ENV),
+        TctiSource::Variable(STANDARD_TCTI_ENV),
     );
+    assert_eq!(chosen(a, b, c), ("device:/dev/a".into(), TctiSource::Given));
+    assert_eq!(chosen(None, b, c), ("swtpm:port=2".into(), ours));
+    assert_eq!(chosen(None, None, c), ("mssim".into(), standard));
+    assert_eq!(
+        chosen(None, None, None),
+        (DEFAULT_TCTI.into(), TctiSource::Default)
+    );
+    // A blank value counts as none.
+    assert_eq!(chosen(Some("  "), Some(""), c), ("mssim".into(), standard));
     assert_eq!(
         chosen(None, None, Some(" ")),
-        (DEFAULT_TCTI.into(), "default")
+        (DEFAULT_TCTI.into(), TctiSource::Default)
     );
 }
 
@@ -252,16 +257,28 @@ fn a_failure_of_another_tpm_is_its_own_key_error_and_says_what_to_do() {
         "not made by this TPM",
         "copied from another server",
         "new certificate",
-        "entra-connect app rotate --upn UPN",
-        "entra-connect wizard",
+        "set up afresh",
+        "rotate with an administrator",
     ] {
         assert!(message.contains(expected), "{expected} in {message}");
     }
-    let unseal = failure.during(TpmOperation::Unseal, "t").to_string();
+    assert_eq!(
+        error.remedies(),
+        [
+            Remedy::run(NextCommand::SetUpAfresh),
+            Remedy::run(NextCommand::RotateWithAdministrator)
+        ]
+    );
+    let unseal = failure.during(TpmOperation::Unseal, "t");
     assert!(
-        unseal.contains("could not unseal a secret: this server's TPM did not seal this secret")
-            && unseal.contains("entra-connect service-account use"),
+        unseal
+            .to_string()
+            .contains("could not unseal a secret: this server's TPM did not seal this secret"),
         "{unseal}"
+    );
+    assert_eq!(
+        unseal.remedies(),
+        [Remedy::run(NextCommand::UseServiceAccount)]
     );
 }
 
@@ -271,27 +288,28 @@ fn other_failures_say_what_happened_and_point_to_the_doctor() {
         (
             TpmFailureKind::TimedOut(Duration::from_secs(120)),
             TpmOperation::CreateKey,
-            "the TPM at t could not create an RSA 2048 key: the TPM did not answer within 120 s. `entra-connect doctor` checks the TPM",
+            "the TPM at t could not create an RSA 2048 key: the TPM did not answer within 120 s",
         ),
         (
             TpmFailureKind::Disconnected,
             TpmOperation::Seal,
-            "the TPM at t could not seal a secret: the TPM connection stopped. `entra-connect doctor` checks the TPM",
+            "the TPM at t could not seal a secret: the TPM connection stopped",
         ),
         (
             TpmFailureKind::UnexpectedAttributes,
             TpmOperation::Sign,
-            "the TPM at t could not sign: the key blob's attributes are not the ones this tool creates. `entra-connect doctor` checks the TPM",
+            "the TPM at t could not sign: the key blob's attributes are not the ones this tool creates",
         ),
         (
             TpmFailureKind::UnexpectedAnswer(super::Unexpected::KeyBits(1024)),
             TpmOperation::CreateKey,
-            "the TPM at t could not create an RSA 2048 key: the TPM returned a 1024-bit key, not 2048. `entra-connect doctor` checks the TPM",
+            "the TPM at t could not create an RSA 2048 key: the TPM returned a 1024-bit key, not 2048",
         ),
     ] {
         let error = TpmFailure::new(kind).during(operation, "t");
         assert!(matches!(error, KeyError::Tpm { .. }), "{error:?}");
         assert_eq!(error.to_string(), expected);
+        assert_eq!(error.remedies(), [Remedy::run(NextCommand::Doctor)]);
     }
 }
 

@@ -25,7 +25,7 @@ impl Replication for Local<'_> {
         &self,
         _started: Instant,
         _attempt: u32,
-        _reason: &str,
+        _reason: RetryReason,
     ) -> impl Future<Output = bool> + Send {
         let more = self.0.left.get() > 0;
         if more {

@@ -1,0 +1,134 @@
+//! How the wizard says what puts a refusal right: with its pages and fields
+//! ("Esc to Connect and correct Tenant"). What only the command line does is
+//! said as the command to run there.
+
+use crate::domain::{Input, NextCommand, Remedy, SignInAnswer};
+use crate::engine::EngineError;
+
+/// An engine error as a page shows it: what was wrong, then what to do.
+pub fn failure(error: &EngineError) -> String {
+    with_remedies(&error.to_string(), &error.remedies())
+}
+
+/// `message` followed by what puts it right, if anything does.
+pub fn with_remedies(message: &str, remedies: &[Remedy]) -> String {
+    crate::domain::with_remedies(message, remedies, remedy)
+}
+
+/// The remedies as one clause: any one will do.
+pub fn any_of(remedies: &[Remedy]) -> Option<String> {
+    crate::domain::any_of(remedies, remedy)
+}
+
+fn remedy(remedy: &Remedy) -> String {
+    match remedy {
+        Remedy::Give { input } => give(*input),
+        Remedy::Correct { input } => correct(*input),
+        Remedy::Run { command } => run(command),
+        Remedy::SignInWith {
+            method: SignInAnswer::DeviceCode,
+        } => "Esc to Sign in and choose the device code".into(),
+        Remedy::SignInWith {
+            method: SignInAnswer::Password,
+        } => "Esc to Sign in and choose the password".into(),
+        Remedy::Outside { advice } => advice.clone(),
+    }
+}
+
+fn give(input: Input) -> String {
+    match input {
+        Input::Tenant | Input::Connection => "Esc to Connect and give the Tenant".into(),
+        Input::Upn => "sign in as an administrator who may make this change (Sign in page)".into(),
+        Input::Password => "Esc to Sign in and give the Password".into(),
+        Input::ApplicationAppId => {
+            "Esc to Method, choose your own application and give its Application id".into()
+        }
+        Input::CertificateHash => {
+            "Esc to Certificate and choose one (imported into the key store first)".into()
+        }
+        Input::ForgetWayBack => "confirm that the way back is removed all the same".into(),
+        other => on_the_command_line(other),
+    }
+}
+
+fn correct(input: Input) -> String {
+    match input {
+        Input::Tenant => "Esc to Connect and correct Tenant".into(),
+        Input::Connection => "Esc to Connect and correct Tenant and the cloud".into(),
+        Input::Upn => "Esc to Sign in and correct Account (UPN)".into(),
+        Input::ApplicationAppId => {
+            "Esc to Your application and correct Application id (the application (client) id, not the object id)".into()
+        }
+        Input::CertificateHash => "Esc to Certificate and choose another one".into(),
+        other => give(other),
+    }
+}
+
+/// What the wizard does not ask for, as the command line takes it.
+fn on_the_command_line(input: Input) -> String {
+    match input {
+        Input::AdminClientId => "on the command line, give --admin-client-id APPID (the wizard signs in with the default client)".into(),
+        Input::KeyFile => "on the command line, run entra-connect cert import with --key FILE".into(),
+        Input::StateDir => "start the wizard with --state-dir on another directory".into(),
+        Input::CaCert => "check the root certificate given as ca_cert in the answers file".into(),
+        Input::TpmTcti => "for a TPM reached another way, start the wizard with --tpm-tcti TCTI (or ENTRA_CONNECT_TPM_TCTI)".into(),
+        Input::SoftwareStore => "on the command line, choose --store software (an owner-only key file; warning event 1014)".into(),
+        // Asked by the wizard's pages (see `give`).
+        Input::Tenant
+        | Input::Connection
+        | Input::Upn
+        | Input::Password
+        | Input::ApplicationAppId
+        | Input::CertificateHash
+        | Input::ForgetWayBack => give(input),
+    }
+}
+
+fn run(command: &NextCommand) -> String {
+    let task = match command {
+        NextCommand::Wizard | NextCommand::RegisterAndLink => {
+            "Configure application-based authentication"
+        }
+        NextCommand::RegisterApplication => "Configure application-based authentication (Managed)",
+        NextCommand::LinkApplication { app_id } => {
+            return format!(
+                "Esc to Method, choose your own application and give {app_id} with a certificate it carries"
+            );
+        }
+        NextCommand::ShowCredential => {
+            "View or export current configuration, and run it again if it is still needed"
+        }
+        NextCommand::TestCredential => "Check this server, which tests it",
+        NextCommand::Rotate | NextCommand::RotateIntoTpm => "Rotate application certificate",
+        NextCommand::RotateWithAdministrator => {
+            "Rotate application certificate, signed in as an administrator"
+        }
+        NextCommand::RemoveKey { .. } => "Remove an application key",
+        NextCommand::ResumeScheduler | NextCommand::EnableSyncCycle => "Scheduler settings",
+        NextCommand::Doctor => "Check this server",
+        NextCommand::SetUpAfresh
+        | NextCommand::RepairCredential
+        | NextCommand::ImportCertificate
+        | NextCommand::DeleteCertificate { .. }
+        | NextCommand::ListCertificates
+        | NextCommand::UseServiceAccount
+        | NextCommand::ReplaceServiceAccount => {
+            return format!("on the command line, run {}", command.command_line());
+        }
+    };
+    format!("choose {task} (Additional tasks)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wrong_input_sends_to_its_page_and_field() {
+        let message = with_remedies("unknown tenant.", &[Remedy::correct(Input::Tenant)]);
+        assert_eq!(
+            message,
+            "unknown tenant. Esc to Connect and correct Tenant."
+        );
+    }
+}
