@@ -80,12 +80,21 @@ impl LocalServer {
         change: &str,
         notice: impl Fn(&LockHolder) + Send + 'static,
     ) -> Result<ChangeGuard, EngineError> {
+        self.take_lock_within(change, self.lock_wait, notice).await
+    }
+
+    /// Takes the lock for `change`, waiting up to `wait`.
+    async fn take_lock_within(
+        &self,
+        change: &str,
+        wait: Duration,
+        notice: impl Fn(&LockHolder) + Send + 'static,
+    ) -> Result<ChangeGuard, EngineError> {
         if self.holds_lock() {
             return Ok(Self::nested());
         }
         let dir = self.state_dir.clone();
         let change = change.to_string();
-        let wait = self.lock_wait;
         // Waiting sleeps: off the async runtime's threads.
         let (held, waited_for) =
             tokio::task::spawn_blocking(move || wait_for_lock(&dir, &change, wait, notice))
@@ -112,15 +121,12 @@ impl LocalServer {
 
     /// Takes the lock only if no one holds it: the scheduler's tick, which
     /// skips a run rather than wait (beyond [`HANDOVER`]). `Err(holder)` when someone does.
-    pub(crate) fn try_take_lock(
+    pub(crate) async fn try_take_lock(
         &self,
         change: &str,
     ) -> Result<Result<ChangeGuard, Option<LockHolder>>, EngineError> {
-        if self.holds_lock() {
-            return Ok(Ok(Self::nested()));
-        }
-        match wait_for_lock(&self.state_dir, change, HANDOVER, |_| {}) {
-            Ok((held, _)) => Ok(Ok(self.guard(held, None))),
+        match self.take_lock_within(change, HANDOVER, |_| {}).await {
+            Ok(guard) => Ok(Ok(guard)),
             Err(EngineError::ChangeRunning { holder, .. }) => Ok(Err(holder.map(|h| *h))),
             Err(other) => Err(other),
         }

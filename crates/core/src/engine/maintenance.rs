@@ -67,7 +67,7 @@ pub async fn run_once(
 ) -> Result<LastRun, EngineError> {
     // The tick changes this server (a rotation, the events it writes): never
     // while an administrator's change runs, and it does not wait for one.
-    let _guard = match server.try_take_lock("scheduler tick")? {
+    let _guard = match server.try_take_lock("scheduler tick").await? {
         Ok(guard) => guard,
         Err(holder) => return skip_tick(server, holder),
     };
