@@ -13,18 +13,27 @@ use std::time::{Duration, Instant};
 pub struct Swtpm {
     child: Option<Child>,
     port: u16,
+    /// The control channel's listening socket (at `port + 1`, where the TCTI
+    /// looks for it), bound here and handed to each swtpm process: it is
+    /// held for the guard's life, so an answer on it comes from this guard's
+    /// swtpm, never from another test's that took the TPM port first.
+    ctrl: TcpListener,
     state: PathBuf,
     /// The state directory, removed with the guard (None when the caller owns it).
     _owned: Option<tempfile::TempDir>,
 }
 
-/// Two consecutive free loopback ports (the TPM's and its control channel's).
-fn free_port_pair() -> u16 {
+/// Two listening sockets on consecutive loopback ports (the TPM's and its
+/// control channel's: the TCTI reaches the second at the first's port + 1).
+fn port_pair() -> [TcpListener; 2] {
     for _ in 0..50 {
         let first = TcpListener::bind(("127.0.0.1", 0)).expect("bind a loopback port");
         let port = first.local_addr().expect("local address").port();
-        if port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
-            return port;
+        if port == u16::MAX {
+            continue;
+        }
+        if let Ok(second) = TcpListener::bind(("127.0.0.1", port + 1)) {
+            return [first, second];
         }
     }
     panic!("no two consecutive free loopback ports found in 50 tries");
@@ -41,13 +50,23 @@ impl Swtpm {
 
     /// A TPM with its state in `state` (kept across restarts).
     pub fn start_in(state: &Path) -> Swtpm {
-        let (child, port) = spawn(state);
-        Swtpm {
-            child: Some(child),
-            port,
-            state: state.to_path_buf(),
-            _owned: None,
+        for _ in 0..20 {
+            let [server, ctrl] = port_pair();
+            let port = server.local_addr().expect("local address").port();
+            // swtpm binds the TPM port itself: another test may take it
+            // between this drop and that bind, and then this one exits.
+            drop(server);
+            if let Some(child) = try_spawn(state, port, &ctrl) {
+                return Swtpm {
+                    child: Some(child),
+                    port,
+                    ctrl,
+                    state: state.to_path_buf(),
+                    _owned: None,
+                };
+            }
         }
+        panic!("swtpm did not start in 20 tries on free loopback ports");
     }
 
     /// The TCTI that reaches it.
@@ -64,7 +83,7 @@ impl Swtpm {
         self.stop();
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if let Some(child) = try_spawn(&self.state, self.port) {
+            if let Some(child) = try_spawn(&self.state, self.port, &self.ctrl) {
                 self.child = Some(child);
                 return;
             }
@@ -103,28 +122,23 @@ impl Drop for Swtpm {
     }
 }
 
-fn spawn(state: &Path) -> (Child, u16) {
-    for _ in 0..20 {
-        let port = free_port_pair();
-        if let Some(child) = try_spawn(state, port) {
-            return (child, port);
-        }
-    }
-    panic!("swtpm did not start in 20 tries on free loopback ports");
-}
-
-/// Starts swtpm on `port` (and `port + 1`) and waits, at most 5 s, until it
-/// accepts connections; None when it exited (the port was taken meanwhile).
-fn try_spawn(state: &Path, port: u16) -> Option<Child> {
+/// Starts swtpm on the TPM port `port` and the control channel's listening
+/// socket `ctrl` (inherited by the child as its `fd=`), and waits until it
+/// answers there; None when it exited first (the TPM port was taken).
+fn try_spawn(state: &Path, port: u16, ctrl: &TcpListener) -> Option<Child> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
     let state = state.to_str().expect("utf-8 state path");
-    let mut child = Command::new("swtpm")
+    let ctrl_fd = ctrl.as_raw_fd();
+    let mut command = Command::new("swtpm");
+    command
         .args([
             "socket",
             "--tpm2",
             "--server",
             &format!("type=tcp,port={port},bindaddr=127.0.0.1"),
             "--ctrl",
-            &format!("type=tcp,port={},bindaddr=127.0.0.1", port + 1),
+            &format!("type=tcp,fd={ctrl_fd}"),
             "--tpmstate",
             &format!("dir={state}"),
             "--flags",
@@ -132,31 +146,63 @@ fn try_spawn(state: &Path, port: u16) -> Option<Child> {
         ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run swtpm ({e}). The TPM tests need a software TPM: scripts/test installs it (apt-get install swtpm swtpm-tools libtss2-dev)"
-            )
-        });
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = child.try_wait() {
-            return None;
-        }
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            // Still running: the port is swtpm's, not someone else's.
-            std::thread::sleep(Duration::from_millis(50));
-            if let Ok(None) = child.try_wait() {
-                return Some(child);
+        .stderr(Stdio::null());
+    // SAFETY: fcntl is async-signal-safe; it only clears close-on-exec on
+    // the one socket the child is to inherit.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::fcntl(ctrl_fd, libc::F_SETFD, 0) == -1 {
+                return Err(std::io::Error::last_os_error());
             }
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
+            Ok(())
+        });
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
+    let mut child = command.spawn().unwrap_or_else(|e| {
+        panic!(
+            "cannot run swtpm ({e}). The TPM tests need a software TPM: scripts/test installs it (apt-get install swtpm swtpm-tools libtss2-dev)"
+        )
+    });
+    if answers(&mut child, ctrl) {
+        Some(child)
+    } else {
+        let _ = child.wait();
+        None
+    }
+}
+
+/// Whether swtpm answers on its control channel (its capabilities,
+/// command 1) within 10 s. It serves that channel only once it has bound the
+/// TPM port, so an answer means the port is its; false when it exited first.
+fn answers(child: &mut Child, ctrl: &TcpListener) -> bool {
+    use std::io::{ErrorKind, Read, Write};
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut stream = TcpStream::connect(ctrl.local_addr().expect("local address"))
+        .expect("connect to swtpm's control channel");
+    stream
+        .write_all(&1u32.to_be_bytes())
+        .expect("ask swtpm for its capabilities");
+    stream
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .expect("read timeout");
+    let mut answer = [0u8; 8];
+    let mut read = 0;
+    while read < answer.len() {
+        match stream.read(&mut answer[read..]) {
+            Ok(0) => return false,
+            Ok(n) => read += n,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return false;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "swtpm did not answer within 10 s"
+                );
+            }
+            Err(e) => panic!("swtpm's control channel: {e}"),
+        }
+    }
+    true
 }
 
 /// A TPM that never answers, like a wedged TPM or resource manager: a
@@ -170,31 +216,22 @@ pub struct WedgedTpm {
 
 impl WedgedTpm {
     pub fn start() -> WedgedTpm {
-        for _ in 0..50 {
-            let first = TcpListener::bind(("127.0.0.1", 0)).expect("bind a loopback port");
-            let port = first.local_addr().expect("local address").port();
-            if port == u16::MAX {
-                continue;
-            }
-            let Ok(second) = TcpListener::bind(("127.0.0.1", port + 1)) else {
-                continue;
-            };
-            let stop = Arc::new(AtomicBool::new(false));
-            for listener in [first, second] {
-                let stop = Arc::clone(&stop);
-                std::thread::spawn(move || {
-                    let mut held = Vec::new();
-                    for stream in listener.incoming() {
-                        if stop.load(Ordering::SeqCst) {
-                            break;
-                        }
-                        held.extend(stream.ok());
+        let listeners = port_pair();
+        let port = listeners[0].local_addr().expect("local address").port();
+        let stop = Arc::new(AtomicBool::new(false));
+        for listener in listeners {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut held = Vec::new();
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
                     }
-                });
-            }
-            return WedgedTpm { port, stop };
+                    held.extend(stream.ok());
+                }
+            });
         }
-        panic!("no two consecutive free loopback ports found in 50 tries");
+        WedgedTpm { port, stop }
     }
 
     /// The TCTI that reaches it.
