@@ -98,9 +98,15 @@ fn main() {
     for (label, mut times) in rows {
         times.sort();
         let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
+        // The median: the middle time, or the mean of the two middle ones.
+        let middle = times.len() / 2;
+        let median = match times.len() % 2 {
+            1 => times[middle],
+            _ => (times[middle - 1] + times[middle]) / 2,
+        };
         println!(
             "{label:<48} {:>10} {:>10} {:>10}",
-            ms(times[times.len() / 2]),
+            ms(median),
             ms(times[0]),
             ms(times[times.len() - 1])
         );

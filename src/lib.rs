@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod plan_words;
 pub mod tui;
+pub mod wrap;
 
 pub use entra_connect_core::{domain, engine, entra, host, keys};
 #[cfg(feature = "sandbox")]

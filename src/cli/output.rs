@@ -1,6 +1,7 @@
 //! How results reach stdout: JSON with --json, otherwise a list of fields (like
 //! PowerShell's Format-List) or a table.
 
+use crate::wrap::{self, Overlong};
 use comfy_table::{ColumnConstraint, ContentArrangement, LineStyle, Table, Width, presets};
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
@@ -132,7 +133,7 @@ fn records(headers: &[&str], rows: &[Vec<String>], width: usize) -> String {
         .map(|row| {
             let mut block = String::new();
             for (header, value) in headers.iter().zip(row) {
-                let mut lines = wrap(value, room).into_iter();
+                let mut lines = wrap::lines(value, room, "", Overlong::Keep).into_iter();
                 let first = lines.next().unwrap_or_default();
                 block.push_str(&format!("{header:<label$} : {first}\n"));
                 for line in lines {
@@ -143,19 +144,6 @@ fn records(headers: &[&str], rows: &[Vec<String>], width: usize) -> String {
         })
         .collect();
     blocks.join("\n")
-}
-
-/// `text` in lines of at most `width` columns, broken at spaces (textwrap,
-/// as the wizard's pages wrap); a word longer than that (an identifier) has a
-/// line of its own, whole.
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let options = textwrap::Options::new(width)
-        .break_words(false)
-        .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit);
-    textwrap::wrap(text, options)
-        .into_iter()
-        .map(std::borrow::Cow::into_owned)
-        .collect()
 }
 
 /// An optional value as the tables show it.
@@ -244,7 +232,10 @@ mod tests {
         let continued = text.lines().nth(2).unwrap_or_default();
         assert!(continued.starts_with("          word"), "{text}");
         // An identifier longer than the room stays whole.
-        assert_eq!(wrap(&format!("a {HASH} b"), 20), ["a", HASH, "b"]);
+        assert_eq!(
+            wrap::lines(&format!("a {HASH} b"), 20, "", Overlong::Keep),
+            ["a", HASH, "b"]
+        );
     }
 
     #[test]

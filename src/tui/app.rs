@@ -86,6 +86,10 @@ impl Model {
 
 /// Applies `message`; returns what to run.
 pub fn update(model: &mut Model, message: Message) -> Option<Command> {
+    if let Message::Terminated = message {
+        model.quit = true;
+        return model.cancel();
+    }
     if let Message::Key(key) = &message {
         if key.kind != KeyEventKind::Press {
             return None;
@@ -108,10 +112,9 @@ pub fn update(model: &mut Model, message: Message) -> Option<Command> {
             return None;
         }
     }
-    if !matches!(
-        message,
-        Message::Tick | Message::Engine(..) | Message::TpmProbed(_)
-    ) {
+    // A notice stays until the administrator does something: results that
+    // arrive meanwhile do not wipe it.
+    if let Message::Key(_) = message {
         model.notice = None;
     }
     let transition = match message {
@@ -148,6 +151,9 @@ pub fn update(model: &mut Model, message: Message) -> Option<Command> {
             Transition::Stay
         }
         Message::Saved(result) | Message::Exported(result) => {
+            if let Page::ViewConfig(state) = &mut model.page {
+                state.exported();
+            }
             model.notice = Some(match result {
                 Ok(path) => format!("Saved {}", path.display()),
                 Err(why) => format!("Not saved: {why}"),
@@ -167,6 +173,7 @@ pub fn update(model: &mut Model, message: Message) -> Option<Command> {
             model.context.tpm = TpmCheck::from_probe(probe);
             Transition::Stay
         }
+        Message::Terminated => Transition::Quit,
     };
     apply(model, transition)
 }
@@ -270,21 +277,23 @@ pub fn view(model: &Model, frame: &mut Frame) {
         widgets::too_small(frame, area, &model.theme);
         return;
     }
-    let [header, body, status, help] = Layout::vertical([
-        Constraint::Length(3),
-        Constraint::Min(1),
-        Constraint::Length(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    widgets::header(frame, header, &model.page.steps(&model.data), &model.theme);
-    view_page(model, frame, body);
     let status_text = if model.confirm_quit {
         Some(model.page.quit_question().to_string())
     } else {
         model.notice.clone()
     };
-    widgets::status_line(frame, status, status_text.as_deref(), &model.theme);
+    let status_lines = widgets::status_lines(status_text.as_deref(), area.width);
+    let status_height = u16::try_from(status_lines.len().max(1)).unwrap_or(1);
+    let [header, body, status, help] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Min(1),
+        Constraint::Length(status_height),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    widgets::header(frame, header, &model.page.steps(&model.data), &model.theme);
+    view_page(model, frame, body);
+    widgets::status_line(frame, status, status_lines, &model.theme);
     widgets::key_help(frame, help, model.page.key_help(), &model.theme);
 }
 

@@ -32,6 +32,7 @@ use ratatui::crossterm::event::{Event, EventStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, oneshot};
 
 /// How long the wizard's operations wait for Entra to replicate new objects.
@@ -72,8 +73,7 @@ pub async fn run(server: LocalServer, setup: WizardSetup) -> anyhow::Result<()> 
     let (sender, mut receiver) = mpsc::unbounded_channel();
     let mut runner = Runner {
         server: Some(server),
-        returning: None,
-        cancel: None,
+        loan: None,
         request: None,
         cache: Arc::new(TokenCache::default()),
         events: sender,
@@ -105,6 +105,11 @@ async fn event_loop(
     receiver: &mut mpsc::UnboundedReceiver<Message>,
 ) -> anyhow::Result<()> {
     let mut input = EventStream::new();
+    // SIGTERM (a service manager, kill) and SIGHUP (the SSH session gone)
+    // quit as Ctrl-C then y would: a running change cancelled, the scheduler
+    // put back, the terminal restored.
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
     let mut ticker = tokio::time::interval(Duration::from_millis(100));
     // Ticks missed while nothing animated are dropped, not delivered in a burst.
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -128,11 +133,11 @@ async fn event_loop(
             },
             Some(message) = receiver.recv() => message,
             _ = ticker.tick(), if model.wants_ticks() => Message::Tick,
+            _ = terminate.recv() => Message::Terminated,
+            _ = hangup.recv() => Message::Terminated,
         };
-        let finished = message.returns_server();
-        if finished {
-            runner.take_back_server().await;
-        }
+        // A task hands the server back before its last message is sent.
+        let finished = message.returns_server() && runner.server_returned();
         if let Some(command) = app::update(model, message) {
             runner.execute(command, model).await;
         }
@@ -159,17 +164,28 @@ impl Relay {
     }
 }
 
-/// Carries out commands. It owns the server state; an operation borrows it in
-/// its task and hands it back when it ends.
+/// Carries out commands. It owns the server state; a task borrows it and
+/// hands it back when it ends.
 struct Runner {
     server: Option<LocalServer>,
-    returning: Option<oneshot::Receiver<LocalServer>>,
-    /// Cancels the running operation (by its id).
-    cancel: Option<(OpId, oneshot::Sender<()>)>,
+    /// The task the server is lent to, while it is.
+    loan: Option<Loan>,
     /// The signed-in administrator, for the operation that follows.
     request: Option<EntraRequest>,
     cache: Arc<TokenCache>,
     events: mpsc::UnboundedSender<Message>,
+}
+
+/// The server lent to a task on this thread.
+struct Loan {
+    /// The engine task, for a cancel that names it; None for a read.
+    op: Option<OpId>,
+    /// Whether the task changes the server or the tenant: a change is never
+    /// cancelled to make room for another command, a read is.
+    change: bool,
+    /// Asks the task to stop (taken once asked).
+    cancel: Option<oneshot::Sender<()>>,
+    returning: oneshot::Receiver<LocalServer>,
 }
 
 impl Runner {
@@ -217,7 +233,7 @@ impl Runner {
 
     async fn execute(&mut self, command: Command, model: &Model) {
         match command {
-            Command::ProbeTpm => self.start_tpm_probe(),
+            Command::ProbeTpm => self.start_tpm_probe().await,
             Command::Start {
                 op,
                 task: Task::SignIn { upn, password },
@@ -225,23 +241,25 @@ impl Runner {
             Command::Start {
                 op,
                 task: Task::ListSyncAccounts { admin },
-            } => self.start_list_sync_accounts(op, &model.data, &admin),
+            } => self.start_list_sync_accounts(op, &model.data, &admin).await,
             Command::Start {
                 op,
                 task: Task::Run(plan),
-            } => self.start_run(op, plan, &model.data),
+            } => self.start_run(op, plan, &model.data).await,
             Command::Cancel(op) => {
-                if let Some((running, cancel)) = self.cancel.take() {
-                    match running == op {
-                        true => drop(cancel.send(())),
-                        false => self.cancel = Some((running, cancel)),
-                    }
+                if let Some(loan) = &mut self.loan
+                    && loan.op == Some(op)
+                    && let Some(cancel) = loan.cancel.take()
+                {
+                    let _ = cancel.send(());
                 }
             }
-            Command::Doctor => self.start_doctor(&model.data),
-            Command::ListKeys => self.start_list_keys(&model.data),
+            Command::Doctor => self.start_doctor(&model.data).await,
+            Command::ListKeys => self.start_list_keys(&model.data).await,
             Command::Plan(request) => {
-                let Some(server) = &self.server else { return };
+                let Some(server) = self.reclaim().await else {
+                    return;
+                };
                 let mut target = model.data.target();
                 // The second pass's tasks are about the credential's own tenant.
                 if target.tenant.is_empty()
@@ -252,8 +270,9 @@ impl Runner {
                 let result = crate::engine::plan(server, target, request);
                 self.send(Message::Planned(result.map_err(Arc::new)));
             }
-            Command::Export(path) => self.start_export(&model.data, path),
+            Command::Export(path) => self.start_export(&model.data, absolute(path)).await,
             Command::SaveAnswers(path, answers) => {
+                let path = absolute(path);
                 let result = answers
                     .to_toml()
                     .map_err(SaveError::Format)
@@ -264,7 +283,7 @@ impl Runner {
                 sync_cycle_enabled,
                 maintenance_enabled,
             } => {
-                let Some(server) = &mut self.server else {
+                let Some(server) = self.reclaim().await else {
                     return;
                 };
                 let change = SchedulerChange {
@@ -303,8 +322,10 @@ impl Runner {
     /// TPM holds it up to the connection timeout) while the wizard draws and
     /// takes keys; the answer comes back as [`Message::TpmProbed`]. The
     /// connection it opens is the server's own.
-    fn start_tpm_probe(&mut self) {
-        let Some(server) = &self.server else { return };
+    async fn start_tpm_probe(&mut self) {
+        let Some(server) = self.reclaim().await else {
+            return;
+        };
         let probe = server.tpm().background_probe();
         let events = self.events.clone();
         tokio::task::spawn_blocking(move || {
@@ -330,16 +351,19 @@ impl Runner {
         Ok((EntraRequest { connection, admin }, inputs))
     }
 
-    fn start_run(&mut self, op: OpId, plan: Plan, data: &WizardData) {
+    async fn start_run(&mut self, op: OpId, plan: Plan, data: &WizardData) {
         let finished = move |result| Message::Engine(op, EngineEvent::Finished(result));
-        let request = match (&plan.request, &self.server) {
-            (
-                OperationRequest::Rotate(_)
-                | OperationRequest::RemoveKey(_)
-                | OperationRequest::RollBack(_)
-                | OperationRequest::RemoveServiceAccount(_),
-                Some(server),
-            ) => self.own_tenant_request(data, server, data.upn.as_ref()),
+        if self.reclaim().await.is_none() {
+            return;
+        }
+        let Some(server) = &self.server else { return };
+        let request = match &plan.request {
+            OperationRequest::Rotate(_)
+            | OperationRequest::RemoveKey(_)
+            | OperationRequest::RollBack(_)
+            | OperationRequest::RemoveServiceAccount(_) => {
+                self.own_tenant_request(data, server, data.upn.as_ref())
+            }
             _ => match self.request.clone() {
                 Some(request) => Ok((request, data.connection.clone())),
                 None => Err(EngineError::NotSignedIn),
@@ -349,86 +373,111 @@ impl Runner {
             Ok(request) => request,
             Err(error) => return self.send(finished(Err(Arc::new(error)))),
         };
-        let (cancel, cancelled) = oneshot::channel();
-        self.cancel = Some((op, cancel));
         let (progress, relay) = self.progress(op);
-        self.lend_server(async move |server| {
-            let outcome = tokio::select! {
-                result = crate::engine::execute(server, &request, &plan, progress) => result,
-                _ = cancelled => Err(match crate::engine::operation::recover_scheduler(server) {
+        self.lend_server(
+            Some(op),
+            true,
+            async move |server| {
+                let outcome = crate::engine::execute(server, &request, &plan, progress).await;
+                // The connection is remembered once an operation with it worked.
+                let outcome = outcome.and_then(|outcome| {
+                    remember(server, &connection)?;
+                    Ok(outcome)
+                });
+                relay.flushed().await;
+                finished(outcome.map_err(Arc::new))
+            },
+            move |server| {
+                let cancelled = match crate::engine::operation::recover_scheduler(server) {
                     Ok(()) => EngineError::Cancelled,
                     Err(error) => error,
-                }),
-            };
-            // The connection is remembered once an operation with it worked.
-            let outcome = outcome.and_then(|outcome| {
-                remember(server, &connection)?;
-                Ok(outcome)
-            });
-            relay.flushed().await;
-            finished(outcome.map_err(Arc::new))
-        });
+                };
+                Some(finished(Err(Arc::new(cancelled))))
+            },
+        );
     }
 
     /// The tenant's directory synchronization accounts, each with what this
     /// server does with it, read as `admin` (for "Remove a legacy service
     /// account"); cancellable, as the sign-in may wait for a device code.
-    fn start_list_sync_accounts(&mut self, op: OpId, data: &WizardData, admin: &Upn) {
+    async fn start_list_sync_accounts(&mut self, op: OpId, data: &WizardData, admin: &Upn) {
         let listed = move |result| Message::Engine(op, EngineEvent::SyncAccountsListed(result));
+        if self.reclaim().await.is_none() {
+            return;
+        }
         let Some(server) = &self.server else { return };
         let request = match self.own_tenant_request(data, server, Some(admin)) {
             Ok((request, _)) => request,
             Err(error) => return self.send(listed(Err(Arc::new(error)))),
         };
-        let (cancel, cancelled) = oneshot::channel();
-        self.cancel = Some((op, cancel));
         let (progress, relay) = self.progress(op);
-        self.lend_server(async move |server| {
-            let accounts = tokio::select! {
-                result = sync_accounts(server, &request, progress) => result,
-                _ = cancelled => Err(EngineError::Cancelled),
-            };
-            relay.flushed().await;
-            listed(accounts.map_err(Arc::new))
-        });
+        self.lend_server(
+            Some(op),
+            false,
+            async move |server| {
+                let accounts = sync_accounts(server, &request, progress).await;
+                relay.flushed().await;
+                listed(accounts.map_err(Arc::new))
+            },
+            move |_| Some(listed(Err(Arc::new(EngineError::Cancelled)))),
+        );
     }
 
     /// Every check of `doctor`, against the connection entered, remembered,
     /// or of the credential.
-    fn start_doctor(&mut self, data: &WizardData) {
-        self.lend_with_connection(data, async |server, settings, progress| {
-            let findings = crate::engine::doctor::doctor(server, settings, None, progress).await;
-            Message::Doctored(findings)
-        });
+    async fn start_doctor(&mut self, data: &WizardData) {
+        self.lend_with_connection(
+            data,
+            async |server, settings, progress| {
+                let findings =
+                    crate::engine::doctor::doctor(server, settings, None, progress).await;
+                Message::Doctored(findings)
+            },
+            None,
+        )
+        .await;
     }
 
     /// The application's keys with the audit's verdict, for "Remove an application key".
-    fn start_list_keys(&mut self, data: &WizardData) {
-        self.lend_with_connection(data, async |server, settings, progress| {
-            let keys = match settings {
-                Ok(settings) => application_keys(server, settings, progress).await,
-                Err(error) => Err(error),
-            };
-            Message::KeysListed(keys.map_err(Arc::new))
-        });
+    async fn start_list_keys(&mut self, data: &WizardData) {
+        self.lend_with_connection(
+            data,
+            async |server, settings, progress| {
+                let keys = match settings {
+                    Ok(settings) => application_keys(server, settings, progress).await,
+                    Err(error) => Err(error),
+                };
+                Message::KeysListed(keys.map_err(Arc::new))
+            },
+            None,
+        )
+        .await;
     }
 
-    /// The configuration with the application's keys (as `config export`), to `path`.
-    fn start_export(&mut self, data: &WizardData, path: PathBuf) {
-        self.lend_with_connection(data, async move |server, settings, progress| {
-            let result = match with_application_keys(server, settings, progress).await {
-                Ok(report) => serde_json::to_string_pretty(&report)
-                    .map_err(|e| SaveError::Format(e.to_string()))
-                    .and_then(|json| write_file(&path, &(json + "\n"))),
-                Err(error) => Err(error.into()),
-            };
-            Message::Exported(result.map(|_| path).map_err(Arc::new))
-        });
+    /// The configuration with the application's keys (as `config export`),
+    /// to `path`. Cancelled to make room for another command, it says so.
+    async fn start_export(&mut self, data: &WizardData, path: PathBuf) {
+        let cancelled = Message::Exported(Err(Arc::new(SaveError::Cancelled(path.clone()))));
+        self.lend_with_connection(
+            data,
+            async move |server, settings, progress| {
+                let result = match with_application_keys(server, settings, progress).await {
+                    Ok(report) => serde_json::to_string_pretty(&report)
+                        .map_err(|e| SaveError::Format(e.to_string()))
+                        .and_then(|json| write_file(&path, &(json + "\n"))),
+                    Err(error) => Err(error.into()),
+                };
+                Message::Exported(result.map(|_| path).map_err(Arc::new))
+            },
+            Some(cancelled),
+        )
+        .await;
     }
 
     /// [`Self::lend_server`] for a read about the credential, with the
-    /// settings of its connection (or why there are none) and quiet progress.
-    fn lend_with_connection(
+    /// settings of its connection (or why there are none) and quiet
+    /// progress; `cancelled` is what a cancelled read says (if anything).
+    async fn lend_with_connection(
         &mut self,
         data: &WizardData,
         work: impl AsyncFnOnce(
@@ -437,51 +486,106 @@ impl Runner {
             ProgressSender,
         ) -> Message
         + 'static,
+        cancelled: Option<Message>,
     ) {
+        if self.reclaim().await.is_none() {
+            return;
+        }
         let data = data.clone();
         let cache = self.cache.clone();
         let (progress, relay) = self.progress(OpId(0));
-        self.lend_server(async move |server| {
-            let settings =
-                credential_connection(server, &data, cache).map(|(_, settings)| settings);
-            let message = work(server, settings, progress).await;
-            relay.flushed().await;
-            message
-        });
+        self.lend_server(
+            None,
+            false,
+            async move |server| {
+                let settings =
+                    credential_connection(server, &data, cache).map(|(_, settings)| settings);
+                let message = work(server, settings, progress).await;
+                relay.flushed().await;
+                message
+            },
+            move |_| cancelled,
+        );
     }
 
-    /// Lends the server to `work` on this thread (SQLite is single-threaded);
-    /// it comes back, with the message `work` ends with, before that message
-    /// is handled.
-    fn lend_server(&mut self, work: impl AsyncFnOnce(&mut LocalServer) -> Message + 'static) {
+    /// Lends the server to `work` on this thread (SQLite is single-threaded),
+    /// as the task `op` (None: a read). It comes back before the message
+    /// `work` ends with is sent; when the task is cancelled, `work` is
+    /// dropped at its next await and `on_cancel` has the server instead.
+    fn lend_server(
+        &mut self,
+        op: Option<OpId>,
+        change: bool,
+        work: impl AsyncFnOnce(&mut LocalServer) -> Message + 'static,
+        on_cancel: impl FnOnce(&mut LocalServer) -> Option<Message> + 'static,
+    ) {
         let Some(mut server) = self.server.take() else {
             return;
         };
         let (give_back, returning) = oneshot::channel();
-        self.returning = Some(returning);
+        let (cancel, cancelled) = oneshot::channel::<()>();
+        self.loan = Some(Loan {
+            op,
+            change,
+            cancel: Some(cancel),
+            returning,
+        });
         let events = self.events.clone();
         tokio::task::spawn_local(async move {
-            let message = work(&mut server).await;
+            let message = tokio::select! {
+                message = work(&mut server) => Some(message),
+                _ = cancelled => on_cancel(&mut server),
+            };
             let _ = give_back.send(server);
-            let _ = events.send(message);
+            if let Some(message) = message {
+                let _ = events.send(message);
+            }
         });
     }
 
-    async fn take_back_server(&mut self) {
-        if let Some(returning) = self.returning.take()
-            && let Ok(server) = returning.await
+    /// Takes the server back if its task has handed it back (its last
+    /// message is then on its way); whether it is here.
+    fn server_returned(&mut self) -> bool {
+        if let Some(loan) = &mut self.loan
+            && let Ok(server) = loan.returning.try_recv()
         {
             self.server = Some(server);
+            self.loan = None;
         }
-        self.cancel = None;
+        self.server.is_some()
     }
 
-    /// Cancels a running change and waits until it has put the scheduler back.
+    /// The server, for a command that needs it now: a read that holds it is
+    /// cancelled and the server taken back (reads are cheap to repeat, and a
+    /// read of a tenant that does not answer must not hold up the wizard);
+    /// a change that holds it keeps it unless it was asked to stop, and the
+    /// command is not carried out (the pages start none while one runs).
+    async fn reclaim(&mut self) -> Option<&mut LocalServer> {
+        if let Some(mut loan) = self.loan.take() {
+            if loan.change && loan.cancel.is_some() {
+                tracing::warn!("a command needed the server while a change held it");
+                self.loan = Some(loan);
+                return None;
+            }
+            if let Some(cancel) = loan.cancel.take() {
+                let _ = cancel.send(());
+            }
+            if let Ok(server) = loan.returning.await {
+                self.server = Some(server);
+            }
+        }
+        self.server.as_mut()
+    }
+
+    /// Cancels whatever holds the server (a change puts the scheduler back)
+    /// and waits until it is handed back.
     async fn shutdown(&mut self) {
-        if let Some((_, cancel)) = self.cancel.take() {
+        if let Some(loan) = &mut self.loan
+            && let Some(cancel) = loan.cancel.take()
+        {
             let _ = cancel.send(());
         }
-        self.take_back_server().await;
+        let _ = self.reclaim().await;
     }
 }
 
@@ -495,6 +599,12 @@ fn credential_connection(
     let inputs = for_credential(server, data.connection.clone())?;
     let settings = settings(&inputs, DEFAULT_ADMIN_CLIENT_ID, REPLICATION_BUDGET, cache)?;
     Ok((inputs, settings))
+}
+
+/// `path` from the working directory, so that "Saved …" names the file
+/// wherever it is read.
+fn absolute(path: PathBuf) -> PathBuf {
+    std::path::absolute(&path).unwrap_or(path)
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), SaveError> {

@@ -178,6 +178,9 @@ pub enum SaveError {
     },
     #[error("cannot write the file: {0}")]
     Format(String),
+    /// Another task needed the server while the export read the tenant.
+    #[error("the export to {} was cancelled to start the next task; export again", .0.display())]
+    Cancelled(PathBuf),
 }
 
 /// Everything that can happen to the wizard.
@@ -200,6 +203,8 @@ pub enum Message {
     SchedulerChanged(Result<SchedulerSettings, Failure>),
     /// Whether a TPM answered the background probe.
     TpmProbed(Result<TpmInfo, TpmUnavailable>),
+    /// SIGTERM or SIGHUP: quit now, as Ctrl-C then y would.
+    Terminated,
 }
 
 impl Message {

@@ -6,6 +6,7 @@ use crate::domain::Upn;
 use crate::engine::PlannedStep;
 use crate::engine::progress::StepStatus;
 use crate::plan_words;
+use crate::wrap::{self, Overlong};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Alignment, Constraint, Rect};
@@ -61,13 +62,28 @@ pub enum StepState {
     Ahead,
 }
 
-pub fn status_line(frame: &mut Frame, area: Rect, text: Option<&str>, theme: &Theme) {
-    if let Some(text) = text {
-        frame.render_widget(
-            Paragraph::new(Span::styled(format!(" {text}"), theme.warning())),
-            area,
-        );
-    }
+/// The status line's text (a notice or a question) in the lines it takes
+/// at `width`: at most three, identifiers whole.
+pub fn status_lines(text: Option<&str>, width: u16) -> Vec<String> {
+    let Some(text) = text else {
+        return Vec::new();
+    };
+    let mut lines = wrap::lines(
+        text,
+        usize::from(width.saturating_sub(2)),
+        "",
+        Overlong::Cut,
+    );
+    lines.truncate(3);
+    lines
+}
+
+pub fn status_line(frame: &mut Frame, area: Rect, lines: Vec<String>, theme: &Theme) {
+    let lines: Vec<Line> = lines
+        .into_iter()
+        .map(|line| Line::styled(format!(" {line}"), theme.warning()))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), area);
 }
 
 /// `keys`: (key, what it does) pairs, always on the last line.
@@ -177,10 +193,9 @@ fn hanging(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
     })
     .unwrap_or(0);
     let subsequent = " ".repeat(indent + marker);
-    let options = textwrap::Options::new(width).subsequent_indent(&subsequent);
-    textwrap::wrap(text, options)
+    wrap::lines(text, width, &subsequent, Overlong::Cut)
         .into_iter()
-        .map(|part| Line::styled(part.into_owned(), span.style))
+        .map(|part| Line::styled(part, span.style))
         .collect()
 }
 

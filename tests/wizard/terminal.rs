@@ -405,6 +405,114 @@ fn ctrl_c_while_the_change_runs_cancels_it_and_puts_the_scheduler_back() {
     assert_scheduler_untouched(state.path());
 }
 
+/// The wizard on a configured server, in `state` (also its working
+/// directory, where exports go), against a tenant that stops answering
+/// once the server is set up (`SandboxConfig::stall`).
+/// The tenant returned (the sandbox and the runtime serving it) stalls
+/// until it is dropped.
+fn second_pass_against_a_stalled_tenant(
+    label: &str,
+) -> (
+    (tokio::runtime::Runtime, SandboxHandle),
+    tempfile::TempDir,
+    Tmux,
+) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let config = SandboxConfig::default();
+    let stall = config.stall.clone();
+    let sb = runtime.block_on(tenant::start_with(config));
+    let state = tempfile::tempdir().expect("state dir");
+    onboard_with_the_cli(&sb, state.path());
+    stall.store(true, Ordering::SeqCst);
+    let command = format!(
+        "cd {}; {}",
+        quote(state.path().to_string_lossy()),
+        marked(&wizard_with(&binary(), state.path(), ""))
+    );
+    let tmux = Tmux::start(label, 100, 30, &command);
+    tmux.wait_for_page("Additional tasks");
+    ((runtime, sb), state, tmux)
+}
+
+/// A read of a tenant that does not answer holds up nothing: the export
+/// says it is under way, the next task's plan is worked out at once (the
+/// export is cancelled for it, and says so), and Ctrl-C then y quits at
+/// once with the terminal restored. Before, the plan stuck on "Working out
+/// the changes…" and the wizard could not be quit.
+#[test]
+fn a_tenant_that_does_not_answer_freezes_nothing() {
+    let (_tenant, state, tmux) = second_pass_against_a_stalled_tenant("stalled");
+    open_task(&tmux, "View or export current configuration");
+    tmux.wait_for_page("Current configuration");
+    tmux.send_keys(&["e"]);
+    tmux.wait_for("Export to (JSON)");
+    tmux.send_keys(&["Enter"]);
+    tmux.wait_for("Exporting to entra-connect-configuration.json: reading the application's keys");
+    tmux.send_keys(&["Escape"]);
+    open_task(&tmux, "Rotate application certificate");
+    tmux.wait_for_page("Rotate application certificate");
+    tmux.send_keys(&["Enter"]);
+    let ready = tmux.wait_until("the rotation's plan", |screen| {
+        has_line(screen, "Ready to rotate the certificate") && screen.contains(" 1. ")
+    });
+    let words = ready.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("Not saved: the export to")
+            && words.contains("was cancelled to start the next task; export again"),
+        "{ready}"
+    );
+    assert!(
+        !state
+            .path()
+            .join("entra-connect-configuration.json")
+            .exists()
+    );
+
+    // Remove an application key reads the keys from the tenant: still
+    // reading when the administrator quits.
+    tmux.send_keys(&["Escape"]);
+    tmux.wait_for_page("Rotate application certificate");
+    tmux.send_keys(&["Escape"]);
+    open_task(&tmux, "Remove an application key");
+    tmux.wait_for_page("Remove an application key");
+    tmux.send_keys(&["C-c"]);
+    tmux.wait_for("(y/n)");
+    let asked = std::time::Instant::now();
+    tmux.send_keys(&["y"]);
+    let screen = assert_exited_cleanly(&tmux);
+    assert!(
+        asked.elapsed() < std::time::Duration::from_secs(5),
+        "quitting took {:?}",
+        asked.elapsed()
+    );
+    assert_terminal_restored(&tmux, &screen);
+    assert_scheduler_untouched(state.path());
+}
+
+/// SIGTERM (a service manager, `kill`) while a read waits on a tenant that
+/// does not answer: the wizard leaves as Ctrl-C then y would, its screen
+/// gone and the terminal restored.
+#[test]
+fn sigterm_quits_and_restores_the_terminal() {
+    let (_tenant, state, tmux) = second_pass_against_a_stalled_tenant("sigterm");
+    open_task(&tmux, "Remove an application key");
+    tmux.wait_for_page("Remove an application key");
+    let wizard = std::process::Command::new("pgrep")
+        .args(["-P", &tmux.pane_pid().to_string(), "entra-connect"])
+        .output()
+        .expect("pgrep");
+    let wizard = String::from_utf8_lossy(&wizard.stdout).trim().to_string();
+    assert!(!wizard.is_empty(), "no wizard process under the pane");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &wizard])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let screen = assert_exited_cleanly(&tmux);
+    assert_terminal_restored(&tmux, &screen);
+    assert_scheduler_untouched(state.path());
+}
+
 #[test]
 fn below_80x24_asks_for_a_larger_window_and_recovers_on_resize() {
     let state = tempfile::tempdir().expect("state dir");

@@ -2,6 +2,9 @@
 //! a run with the same `--fault-seed` and the same request order fails the same
 //! way. The sandbox's own control endpoints (device approval) are never faulted.
 //!
+//! A test can also stall the tenant (`SandboxConfig::stall`): requests get no
+//! answer while it is set.
+//!
 //! Two kinds of fault:
 //! - before the handler (`--fault-rate`): the request is answered with 429 or
 //!   503 and `Retry-After`, and nothing happens;
@@ -73,6 +76,11 @@ pub(crate) async fn latency_and_faults(
     }
     if control {
         return next.run(request).await;
+    }
+    if state.config.stall.load(Ordering::SeqCst) {
+        // Never answered; the request ends when the client gives up or the
+        // sandbox stops.
+        return std::future::pending().await;
     }
     if let Some(status) = pre_handler_fault(&state) {
         return fault_response(status, graph);

@@ -89,6 +89,10 @@ pub struct SandboxConfig {
     /// removes nothing (a test sets it to make only key removal fail, and
     /// clears it to let the follow-up command work).
     pub refuse_remove_key: Arc<std::sync::atomic::AtomicBool>,
+    /// While set, identity and Graph requests get no answer at all (the
+    /// connection stays open, as with a hung endpoint or a network gone
+    /// quiet): a test of what waits on one sets it after its setup.
+    pub stall: Arc<std::sync::atomic::AtomicBool>,
     /// A user created through Graph fails this many password sign-ins as
     /// not found yet (AADSTS50034, what a sign-in of an account Entra does
     /// not know yet answers) before one works. A new directory
@@ -119,6 +123,7 @@ impl Default for SandboxConfig {
             page_size: 10,
             without_consent: false,
             refuse_remove_key: Arc::default(),
+            stall: Arc::default(),
             new_user_sign_in_refusals: 0,
         }
     }

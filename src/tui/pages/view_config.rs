@@ -9,17 +9,26 @@ use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::text::Line;
+use std::path::PathBuf;
 
 pub const DEFAULT_EXPORT_FILE: &str = "entra-connect-configuration.json";
 
 #[derive(Debug, Clone, Default)]
 pub struct State {
     exporting: Option<TextInput>,
+    /// The file an export is being written to (its keys read from the
+    /// tenant first), until its result comes.
+    writing: Option<PathBuf>,
 }
 
 impl State {
     pub fn exporting(&self) -> bool {
         self.exporting.is_some()
+    }
+
+    /// The export ended (its result is on the status line).
+    pub fn exported(&mut self) {
+        self.writing = None;
     }
 
     pub fn on_key(&mut self, key: KeyEvent) -> Transition {
@@ -29,6 +38,7 @@ impl State {
                 FileNameKey::Cancelled => self.exporting = None,
                 FileNameKey::Chosen(path) => {
                     self.exporting = None;
+                    self.writing = Some(path.clone());
                     return Transition::Do(Command::Export(path));
                 }
             }
@@ -59,6 +69,16 @@ impl State {
         if let Some(input) = &self.exporting {
             lines.push(Line::raw(""));
             lines.push(input.line("Export to (JSON)", true, theme));
+        }
+        if let Some(path) = &self.writing {
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(
+                format!(
+                    "Exporting to {}: reading the application's keys from the tenant…",
+                    path.display()
+                ),
+                theme.muted(),
+            ));
         }
         prose(frame, area, "Current configuration", lines, theme);
     }
