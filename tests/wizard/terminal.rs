@@ -1121,21 +1121,42 @@ fn remove_a_legacy_service_account_from_the_second_pass() {
     let tmux = second_pass("remove-account", state.path(), "ServiceAccount");
     open_task(&tmux, "Remove a legacy service account");
     tmux.wait_for_page("Remove a legacy service account");
+    // Each sign-in waits for the code the page shows, approved as `upn`.
+    let approve_as = |upn: &str| {
+        let waiting = tmux.wait_until("the device code", |screen| device_code_on(screen).is_some());
+        let code = device_code_on(&waiting).expect("a device code");
+        runtime.block_on(async {
+            let response = tenant::http()
+                .post(format!("{}/sandbox/device/approve", sb.authority_host))
+                .json(&serde_json::json!({ "user_code": code, "upn": upn }))
+                .send()
+                .await
+                .expect("approve the device code");
+            assert!(response.status().is_success(), "{response:?}");
+        });
+    };
+    // A Hybrid Identity Administrator may not list them: refused, and Enter
+    // asks again (the tenant is asked again); then another administrator
+    // is entered and signs in.
+    let refused_admin = sb.user("hybrid.admin").expect("seeded user").upn.clone();
+    tmux.send_keys(&["-l", &refused_admin]);
+    tmux.send_keys(&["Enter"]);
+    approve_as(&refused_admin);
+    let refusal = "holds none of the roles this change needs";
+    tmux.wait_for(refusal);
+    let asked = sb.requests_served();
+    tmux.send_keys(&["Enter"]);
+    tmux.wait_until("the list asked for again", |screen| {
+        screen.contains("could not be read (attempt 2)") && sb.requests_served() > asked
+    });
+    for _ in 0..refused_admin.len() {
+        tmux.send_keys(&["BSpace"]);
+    }
     let remover = sb.user("global.admin").expect("seeded user").upn.clone();
     tmux.send_keys(&["-l", &remover]);
     tmux.send_keys(&["Enter"]);
     // The Global Administrator approves the code the page shows.
-    let waiting = tmux.wait_until("the device code", |screen| device_code_on(screen).is_some());
-    let code = device_code_on(&waiting).expect("a device code");
-    runtime.block_on(async {
-        let response = tenant::http()
-            .post(format!("{}/sandbox/device/approve", sb.authority_host))
-            .json(&serde_json::json!({ "user_code": code, "upn": remover }))
-            .send()
-            .await
-            .expect("approve the device code");
-        assert!(response.status().is_success(), "{response:?}");
-    });
+    approve_as(&remover);
     let listed = tmux.wait_until("the directory synchronization accounts", |screen| {
         screen.contains("Enter remove this account")
     });

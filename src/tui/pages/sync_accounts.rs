@@ -23,6 +23,9 @@ pub struct State {
     /// Asking whether to remove this server's way back all the same.
     confirming_way_back: bool,
     error: Option<String>,
+    /// Reads asked for on this page: a refusal asked again is numbered, so
+    /// the same answer twice is seen to be a second answer.
+    attempts: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +58,7 @@ impl State {
             selected: 0,
             confirming_way_back: false,
             error: None,
+            attempts: 0,
         }
     }
 
@@ -164,6 +168,7 @@ impl State {
         };
         data.upn = Some(admin.clone());
         self.error = None;
+        self.attempts += 1;
         self.accounts = Accounts::Reading {
             sign_in_code: None,
             ticks: 0,
@@ -245,10 +250,11 @@ impl State {
         }
         if let Accounts::Read(Err(why)) = &self.accounts {
             lines.push(Line::raw(""));
-            lines.push(Line::styled(
-                "The accounts could not be read:",
-                theme.error(),
-            ));
+            let heading = match self.attempts {
+                0 | 1 => "The accounts could not be read:".to_string(),
+                attempt => format!("The accounts could not be read (attempt {attempt}):"),
+            };
+            lines.push(Line::styled(heading, theme.error()));
             lines.push(Line::styled(crate::tui::words::failure(why), theme.error()));
         }
         if let (true, Some(chosen)) = (self.confirming_way_back, self.chosen()) {
