@@ -292,8 +292,14 @@ pub fn show_outcome(server: &LocalServer, out: &Output, outcome: Outcome) -> any
             fields(&[
                 ("Removed", account.user_principal_name.clone()),
                 (
-                    "UseOnThisServer",
-                    account.use_on_this_server.describe().to_string(),
+                    "WayBack",
+                    match account.way_back_forgotten {
+                        true => {
+                            "forgotten (it was this server's; a rollback now needs a new account)"
+                        }
+                        false => "unchanged (the account was not this server's way back)",
+                    }
+                    .to_string(),
                 ),
             ])
         }),

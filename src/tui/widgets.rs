@@ -170,8 +170,45 @@ pub fn scrolled_prose(
     frame.render_widget(Paragraph::new(line), marker);
 }
 
-/// Wraps a one-span line with a hanging indent; other lines are left to the paragraph.
+/// A `Name  value` row: the value wraps under itself, not under the name.
+pub fn field_line(name: &str, value: String, name_width: usize) -> Line<'static> {
+    Line::from(vec![
+        Span::raw(format!("{name:<name_width$}")),
+        Span::raw(value),
+    ])
+}
+
+/// Wraps a one-span line with a hanging indent, and a two-span line (a
+/// label, then its text) under its text; other lines are left to the
+/// paragraph.
 fn hanging(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
+    if let [label, text] = line.spans.as_slice() {
+        let indent = unicode_width(&label.content);
+        if indent + unicode_width(&text.content) <= width || indent * 2 > width {
+            return vec![line];
+        }
+        let room = width - indent;
+        let widest_word = text.content.split(' ').map(unicode_width).max();
+        if widest_word.is_some_and(|widest| widest > room) {
+            // An identifier that fits the page but not beside the label:
+            // the text goes below the label, at the page's width, whole.
+            let below = wrap::lines(&text.content, width, "", Overlong::Cut);
+            return std::iter::once(Line::from(vec![label.clone()]))
+                .chain(below.into_iter().map(|part| Line::styled(part, text.style)))
+                .collect();
+        }
+        return wrap::lines(&text.content, room, "", Overlong::Cut)
+            .into_iter()
+            .enumerate()
+            .map(|(index, part)| {
+                let lead = match index {
+                    0 => label.clone(),
+                    _ => Span::raw(" ".repeat(indent)),
+                };
+                Line::from(vec![lead, Span::styled(part, text.style)])
+            })
+            .collect();
+    }
     let [span] = line.spans.as_slice() else {
         return vec![line];
     };

@@ -260,7 +260,7 @@ async fn removing_legacy_accounts_spares_the_one_in_use_and_the_way_back() {
     assert!(server.sync_accounts().await.contains(&other));
     let removed = json_of(&remove("Sync_OTHER01_abcdef123456", &[]).await);
     assert_eq!(removed["user_principal_name"], other.as_str());
-    assert_eq!(removed["use_on_this_server"], "none");
+    assert_eq!(removed["way_back_forgotten"], false, "{removed}");
     assert_eq!(server.sync_accounts().await, vec![legacy.clone()]);
 
     // The way back goes only when asked and confirmed (here, with no
@@ -271,7 +271,7 @@ async fn removing_legacy_accounts_spares_the_one_in_use_and_the_way_back() {
     );
     assert!(server.sync_accounts().await.contains(&legacy));
     let removed = json_of(&remove(LEGACY, &["--force-forget-rollback", "--yes"]).await);
-    assert_eq!(removed["use_on_this_server"], "way-back");
+    assert_eq!(removed["way_back_forgotten"], true, "{removed}");
     assert!(server.sync_accounts().await.is_empty());
     assert_eq!(server.credential().await["way_back"], Value::Null);
     assert_eq!(server.events(1163).await.len(), 2);

@@ -21,7 +21,7 @@ use entra_connect::engine::rotate::{
     NewCertificate, OldKeyRemoval, Rotate, Rotation, RotationPath,
 };
 use entra_connect::engine::service_account::{
-    AccountUse, RemoveServiceAccount, RollBack, RolledBack, SyncAccount,
+    AccountUse, RemoveServiceAccount, RemovedAccount, RollBack, RolledBack, SyncAccount,
 };
 use entra_connect::engine::{
     self, ApplicationKey, CertificateSection, ConfigurationReport, EngineError, KeyOrigin,
@@ -1611,13 +1611,56 @@ fn removing_a_legacy_account_signs_in_lists_and_confirms_the_way_back() {
     );
     engine(
         &mut model,
-        EngineEvent::Finished(Ok(Outcome::ServiceAccountRemoved(sync_account(
-            "Sync_CONNECT02_fedcba987654@contoso.onmicrosoft.com",
-            AccountUse::None,
-        )))),
+        EngineEvent::Finished(Ok(Outcome::ServiceAccountRemoved(RemovedAccount {
+            user_principal_name: "Sync_CONNECT02_fedcba987654@contoso.onmicrosoft.com".into(),
+            way_back_forgotten: false,
+        }))),
     );
     assert_eq!(title(&model), "done");
+    let screen = render(&model, 120, 40);
+    assert!(
+        screen.contains("unchanged: the account was not this server's way back"),
+        "{screen}"
+    );
     snapshot("done-account-removed", &model);
+}
+
+/// Done after removing the way back says it is forgotten (it said "kept
+/// by this server as the way back", the account's use before the removal).
+#[test]
+fn removing_the_way_back_says_it_is_forgotten() {
+    let mut model = application_server();
+    open_task(&mut model, "Remove a legacy service account");
+    type_text(&mut model, USER_ADMIN);
+    send(&mut model, key(KeyCode::Enter));
+    engine(
+        &mut model,
+        EngineEvent::SyncAccountsListed(Ok(sync_accounts())),
+    );
+    send(&mut model, key(KeyCode::Up));
+    send(&mut model, key(KeyCode::Enter));
+    let forget = removal("Sync_CONNECT01_0123456789ab", true);
+    assert_eq!(
+        send(&mut model, key(KeyCode::Char('y'))),
+        Some(Command::Plan(forget.clone()))
+    );
+    send(&mut model, Message::Planned(Ok(removal_plan(forget))));
+    send(&mut model, key(KeyCode::Enter));
+    engine(
+        &mut model,
+        EngineEvent::Finished(Ok(Outcome::ServiceAccountRemoved(RemovedAccount {
+            user_principal_name: "Sync_CONNECT01_0123456789ab@contoso.onmicrosoft.com".into(),
+            way_back_forgotten: true,
+        }))),
+    );
+    assert_eq!(title(&model), "done");
+    let screen = render(&model, 120, 40);
+    assert!(
+        screen.contains("forgotten: it was this server's; a rollback now needs a new account"),
+        "{screen}"
+    );
+    assert!(!screen.contains("kept by this server"), "{screen}");
+    snapshot("done-way-back-removed", &model);
 }
 
 #[test]

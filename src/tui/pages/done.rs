@@ -3,7 +3,7 @@
 use super::Transition;
 use crate::engine::Outcome;
 use crate::tui::model::Shared;
-use crate::tui::widgets::prose;
+use crate::tui::widgets::{field_line, prose};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -76,8 +76,12 @@ impl State {
                 vec![
                     ("Removed", account.user_principal_name.clone()),
                     (
-                        "On this server",
-                        account.use_on_this_server.describe().to_string(),
+                        "Way back",
+                        match account.way_back_forgotten {
+                            true => "forgotten: it was this server's; a rollback now needs a new account",
+                            false => "unchanged: the account was not this server's way back",
+                        }
+                        .to_string(),
                     ),
                 ],
             ),
@@ -113,7 +117,7 @@ impl State {
         let mut lines = vec![Line::styled(headline, theme.done()), Line::raw("")];
         lines.extend(
             rows.into_iter()
-                .map(|(name, value)| Line::raw(format!("{name:<24}{value}"))),
+                .map(|(name, value)| field_line(name, value, 24)),
         );
         let warnings = match &self.outcome {
             Outcome::Rotated(rotation) => rotation.warnings.as_slice(),

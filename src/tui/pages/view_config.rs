@@ -4,7 +4,7 @@ use super::Transition;
 use crate::domain::format_time;
 use crate::engine::ConfigurationReport;
 use crate::tui::model::{Command, Shared};
-use crate::tui::widgets::{FileNameKey, TextInput, prose};
+use crate::tui::widgets::{FileNameKey, TextInput, field_line, prose};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -59,7 +59,7 @@ impl State {
         let mut lines: Vec<Line> = match &shared.context.configuration {
             Some(report) => rows(report)
                 .into_iter()
-                .map(|(k, v)| Line::raw(format!("{k:<28}{v}")))
+                .map(|(name, value)| field_line(name, value, 28))
                 .collect(),
             None => vec![Line::styled(
                 "The configuration could not be read.",

@@ -141,7 +141,7 @@ pub enum Outcome {
     KeyRemoved(remove_key::RemovedKey),
     ServiceAccount(crate::domain::ServiceAccountCredential),
     RolledBack(service_account::RolledBack),
-    ServiceAccountRemoved(service_account::SyncAccount),
+    ServiceAccountRemoved(service_account::RemovedAccount),
     Repaired(ApplicationCredential),
 }
 

@@ -13,7 +13,7 @@ mod use_account;
 
 pub use remove::{
     AccountName, AccountUse, DELETE_ACCOUNT, FIND_SYNC_ACCOUNT, RemoveServiceAccount,
-    SIGN_IN_REMOVER, SyncAccount, sync_accounts,
+    RemovedAccount, SIGN_IN_REMOVER, SyncAccount, sync_accounts,
 };
 pub use rollback::{
     ASSIGN_ROLE, CREATE_ACCOUNT, NEW_ACCOUNT_WAIT, NewAccount, RollBack, RolledBack,

@@ -40,6 +40,15 @@ pub struct SyncAccount {
     pub use_on_this_server: AccountUse,
 }
 
+/// A directory synchronization account the removal deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RemovedAccount {
+    pub user_principal_name: String,
+    /// It was this server's way back, which the server has forgotten: a
+    /// rollback now needs a new account.
+    pub way_back_forgotten: bool,
+}
+
 /// What this server does with a directory synchronization account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -191,7 +200,7 @@ pub(crate) struct Known {
 
 impl Operation for RemoveServiceAccount {
     const KIND: &'static str = "service-account-remove";
-    type Output = SyncAccount;
+    type Output = RemovedAccount;
     type Situation = Known;
 
     fn situation(
@@ -244,7 +253,7 @@ impl Operation for RemoveServiceAccount {
         run: &mut Run,
         server: &mut LocalServer,
         entra: &EntraRequest,
-    ) -> Result<SyncAccount, EngineError> {
+    ) -> Result<RemovedAccount, EngineError> {
         let client = entra.client(run)?;
         let graph = sign_in_checked_as(
             SIGN_IN_REMOVER,
@@ -331,9 +340,9 @@ impl Operation for RemoveServiceAccount {
         if usage == AccountUse::WayBack {
             passwords::forget_others(server.state_dir(), None)?;
         }
-        Ok(SyncAccount {
+        Ok(RemovedAccount {
             user_principal_name: upn,
-            use_on_this_server: usage,
+            way_back_forgotten: usage == AccountUse::WayBack,
         })
     }
 }
