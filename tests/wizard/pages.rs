@@ -363,6 +363,19 @@ fn render(model: &Model, width: u16, height: u16) -> String {
     terminal.backend().to_string()
 }
 
+/// The screen's text as one line of words (the rows' quotes and padding
+/// gone), for sentences that wrap.
+fn words(screen: &str) -> String {
+    screen
+        .lines()
+        .map(|line| line.trim_matches('"'))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Snapshots `model` at 80x24 and 120x40 as `<name>@80x24` and `<name>@120x40`.
 fn snapshot(name: &str, model: &Model) {
     let mut settings = insta::Settings::clone_current();
@@ -872,6 +885,15 @@ fn snapshots_first_pass() {
     send(&mut model, key(KeyCode::Enter));
     snapshot("ready-planning", &model);
     send(&mut model, Message::Planned(Ok(plan())));
+    // A certificate of the administrator's own: its renewal is theirs, said
+    // before the change.
+    assert!(
+        words(&render(&model, 120, 40)).contains(
+            "No automatic rotation: this certificate is yours and expires on 2027-06-01. Renewing it is your job"
+        ),
+        "{}",
+        render(&model, 120, 40)
+    );
     snapshot("ready", &model);
     send(&mut model, key(KeyCode::Char('s')));
     snapshot("ready-save-answers", &model);
@@ -954,7 +976,38 @@ fn snapshots_first_pass() {
     send(&mut model, key(KeyCode::Char('r')));
     engine(&mut model, EngineEvent::Finished(Ok(onboarded())));
     assert_eq!(title(&model), "done");
+    // A new installation: no service account was replaced, so none is
+    // offered for removal; the certificate's renewal is said.
+    let fresh = render(&model, 120, 40);
+    assert!(!fresh.contains("Sync_"), "{fresh}");
+    assert!(!fresh.contains("Recommended next step"), "{fresh}");
+    // The app loop reloads the server's configuration after a change: here,
+    // the application Managed onboarding made, with maintenance on.
+    model.context.configuration = context(ConnectorIdentityType::Application).configuration;
+    model
+        .context
+        .configuration
+        .as_mut()
+        .unwrap()
+        .rollback_service_account = None;
+    let screen = render(&model, 120, 40);
+    assert!(
+        screen.contains(
+            "The certificate expires on 2027-06-01 and is rotated automatically before then."
+        ),
+        "{screen}"
+    );
+    assert!(!screen.contains("Sync_"), "{screen}");
     snapshot("done", &model);
+    // On an existing server the service account it used is the way back:
+    // named, and removing it is the administrator's choice.
+    model.context.configuration = context(ConnectorIdentityType::Application).configuration;
+    let screen = render(&model, 120, 40);
+    assert!(
+        words(&screen).contains("The connector no longer signs in with Sync_CONNECT01_0123456789ab@contoso.onmicrosoft.com; this server keeps it as the way back"),
+        "{screen}"
+    );
+    snapshot("done-with-way-back", &model);
 }
 
 #[test]
@@ -1140,7 +1193,31 @@ fn rotating_the_certificate_from_the_second_pass() {
     );
     assert_eq!(title(&model), "done");
     snapshot("done-rotated", &model);
-    assert!(render(&model, 120, 40).contains("NOT removed: run entra-connect app remove-key"));
+    let screen = render(&model, 120, 40);
+    assert!(
+        screen
+            .contains("NOT removed (Graph answered 503): remove it with Remove an application key"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("entra-connect app"),
+        "no command line in the wizard: {screen}"
+    );
+    // A certificate of the administrator's own (BYOC, BYOA) is not rotated
+    // automatically: Done says its renewal is theirs, and by when.
+    let certificate = model
+        .context
+        .configuration
+        .as_mut()
+        .and_then(|configuration| configuration.certificate.as_mut())
+        .expect("the application's certificate");
+    certificate.managed_by = ManagedBy::Customer;
+    certificate.automatic_rotation_enabled = false;
+    let screen = render(&model, 120, 40);
+    assert!(
+        words(&screen).contains("No automatic rotation: this certificate is yours and expires on 2027-06-01. Renewing it is your job"),
+        "{screen}"
+    );
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! Done: what was configured, and what to do next.
 
 use super::Transition;
-use crate::engine::Outcome;
+use crate::domain::ManagedBy;
+use crate::engine::rotate::OldKeyRemoval;
+use crate::engine::{ConfigurationReport, Outcome};
 use crate::tui::model::Shared;
 use crate::tui::widgets::{field_line, prose};
 use ratatui::Frame;
@@ -68,7 +70,7 @@ impl State {
                         ),
                     ),
                     ("Key added by", rotation.path.describe().to_string()),
-                    ("Old key", rotation.old_key.describe()),
+                    ("Old key", old_key(&rotation.old_key)),
                 ],
             ),
             Outcome::ServiceAccountRemoved(account) => (
@@ -128,17 +130,65 @@ impl State {
             lines.push(Line::raw(""));
             lines.push(Line::styled(format!("Warning: {warning}"), theme.warning()));
         }
-        if let Outcome::Credential(_) = &self.outcome {
-            lines.push(Line::raw(""));
-            lines.push(Line::raw(
-                "Recommended next step: once synchronization runs, remove the legacy directory",
-            ));
-            lines.push(Line::raw(
-                "synchronization service account (Sync_<HOST>_…), which is no longer used.",
-            ));
+        if let Some(configuration) = &shared.context.configuration {
+            for step in next_steps(&self.outcome, configuration) {
+                lines.push(Line::raw(""));
+                lines.push(Line::raw(step));
+            }
         }
         prose(frame, area, "Done", lines, theme);
     }
+}
+
+/// What became of a rotation's old key, in the wizard's words.
+fn old_key(removal: &OldKeyRemoval) -> String {
+    match removal {
+        OldKeyRemoval::NotRemoved { reason, .. } => format!(
+            "NOT removed ({reason}): remove it with Remove an application key (Additional tasks)"
+        ),
+        other => other.describe(),
+    }
+}
+
+/// What the administrator has to do next, or to know, from the server as
+/// the change left it: who renews the certificate and when, and what
+/// becomes of the service account the connector used before.
+fn next_steps(outcome: &Outcome, configuration: &ConfigurationReport) -> Vec<String> {
+    let mut steps = Vec::new();
+    if !matches!(
+        outcome,
+        Outcome::Credential(_) | Outcome::Repaired(_) | Outcome::Rotated(_)
+    ) {
+        return steps;
+    }
+    if let Some(certificate) = &configuration.certificate {
+        let expires = certificate.details.as_ref().map_or_else(
+            || {
+                "on a date this server cannot read (the certificate is missing from the key store)"
+                    .to_string()
+            },
+            |info| format!("on {}", info.not_after.date()),
+        );
+        steps.push(match (certificate.automatic_rotation_enabled, certificate.managed_by) {
+            (true, _) => format!(
+                "The certificate expires {expires} and is rotated automatically before then."
+            ),
+            (false, ManagedBy::EntraConnect) => format!(
+                "Automatic rotation is off (maintenance or the scheduler is off): the certificate expires {expires}; turn maintenance on (Scheduler settings) or rotate it before then (Rotate application certificate)."
+            ),
+            (false, ManagedBy::Customer) => format!(
+                "No automatic rotation: this certificate is yours and expires {expires}. Renewing it is your job: bring the new one before then with Rotate application certificate."
+            ),
+        });
+    }
+    if let (Outcome::Credential(_), Some(account)) =
+        (outcome, &configuration.rollback_service_account)
+    {
+        steps.push(format!(
+            "The connector no longer signs in with {account}; this server keeps it as the way back (Roll back to a service account). Once synchronization runs with the application, remove it with Remove a legacy service account only if you no longer want that way back."
+        ));
+    }
+    steps
 }
 
 pub fn on_key(key: KeyEvent) -> Transition {

@@ -3,6 +3,8 @@
 //! answers for an unattended rerun.
 
 use super::Transition;
+use crate::domain::Method;
+use crate::engine::rotate::{NewCertificate, Rotate};
 use crate::engine::{EngineError, OperationRequest, Plan};
 use crate::plan_words;
 use crate::tui::model::{Command, Failure, Shared, Task, WizardData};
@@ -51,6 +53,36 @@ impl State {
 
     pub fn request(&self) -> Option<&OperationRequest> {
         self.request.as_ref()
+    }
+
+    /// For a certificate of the administrator's own (BYOC, BYOA, or one
+    /// brought to a rotation): this tool never rotates it, so its renewal,
+    /// and by when, is said before the change.
+    fn renewal(&self, shared: &Shared) -> Option<String> {
+        let hash = match self.request.as_ref()? {
+            OperationRequest::Onboard(onboard) => match &onboard.method {
+                Method::Byoc(hash)
+                | Method::Byoa {
+                    certificate: hash, ..
+                } => hash,
+                Method::Managed => return None,
+            },
+            OperationRequest::Rotate(Rotate {
+                certificate: NewCertificate::Existing(hash),
+            }) => hash,
+            _ => return None,
+        };
+        let expires = shared
+            .context
+            .certificates
+            .iter()
+            .find(|stored| &stored.info.sha256 == hash)
+            .map_or_else(String::new, |stored| {
+                format!(" and expires on {}", stored.info.not_after.date())
+            });
+        Some(format!(
+            "No automatic rotation: this certificate is yours{expires}. Renewing it is your job: bring the new one before then with Rotate application certificate."
+        ))
     }
 
     /// Onboarding, the one operation an answers file can repeat.
@@ -117,6 +149,10 @@ impl State {
                 lines.push(Line::raw(plan_words::intro(&plan.steps)));
                 lines.push(Line::raw(""));
                 lines.extend(plan_lines(&plan.steps, theme));
+                if let Some(renewal) = self.renewal(shared) {
+                    lines.push(Line::raw(""));
+                    lines.push(Line::styled(renewal, theme.warning()));
+                }
             }
         }
         if let Some(input) = &self.saving {

@@ -37,7 +37,7 @@ pub fn view(shared: &Shared, frame: &mut Frame, area: Rect) {
     };
     let lines = vec![
         Line::raw(
-            "Switch this Entra Connect Sync server from its username/password connector account to application identity: an Entra application that signs in with a certificate whose private key stays on this server.",
+            "Set up how this Entra Connect Sync server's connector signs in to Entra: with application identity, an Entra application that signs in with a certificate whose private key stays on this server. No connector credential is recorded here yet.",
         ),
         Line::raw(""),
         Line::raw("What happens (every change is listed before it is made):"),
