@@ -6,7 +6,7 @@
 use super::model::{
     Command, Context, EngineEvent, Message, OpId, Shared, Task, TpmCheck, WizardData,
 };
-use super::pages::{Page, Transition, done, options, scheduler, welcome};
+use super::pages::{Page, Transition, done, options, welcome};
 use super::theme::Theme;
 use super::widgets;
 use ratatui::Frame;
@@ -237,7 +237,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Transition {
         Page::Tasks(state) => state.on_key(context, key),
         Page::ViewConfig(state) => state.on_key(key),
         Page::Doctor(state) => state.on_key(key),
-        Page::Scheduler(_) => scheduler::on_key(&context.scheduler, key),
+        Page::Scheduler(state) => state.on_key(&context.scheduler, key),
         Page::Rotate(state) => state.on_key(data, context, key),
         Page::Keys(state) => state.on_key(key),
         Page::RollBack(state) => state.on_key(data, key),
@@ -313,7 +313,7 @@ fn view_page(model: &Model, frame: &mut Frame, area: Rect) {
         Page::Tasks(state) => state.view(shared, frame, area),
         Page::ViewConfig(state) => state.view(shared, frame, area),
         Page::Doctor(state) => state.view(shared, frame, area),
-        Page::Scheduler(_) => scheduler::view(shared, frame, area),
+        Page::Scheduler(state) => state.view(shared, frame, area),
         Page::Rotate(state) => state.view(shared, frame, area),
         Page::Keys(state) => state.view(shared, frame, area),
         Page::RollBack(state) => state.view(shared, frame, area),

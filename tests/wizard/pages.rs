@@ -818,11 +818,49 @@ fn second_pass_tasks_follow_the_credential() {
     }
     send(&mut application, key(KeyCode::Enter));
     assert_eq!(title(&application), "scheduler");
+    // Turning sync cycles off is asked first; n keeps them on.
+    assert_eq!(send(&mut application, key(KeyCode::Char('s'))), None);
+    assert!(
+        words(&render(&application, 120, 40)).contains(
+            "Turn sync cycles off? The directory stops synchronizing to Entra until they are turned on again. (y/n)"
+        )
+    );
+    assert_eq!(send(&mut application, key(KeyCode::Char('n'))), None);
+    assert!(!render(&application, 120, 40).contains("(y/n)"));
+    send(&mut application, key(KeyCode::Char('s')));
     assert_eq!(
-        send(&mut application, key(KeyCode::Char('s'))),
+        send(&mut application, key(KeyCode::Char('y'))),
         Some(Command::SetScheduler {
             sync_cycle_enabled: Some(false),
             maintenance_enabled: None
+        })
+    );
+    // Turning maintenance off says what stops: automatic rotation of this
+    // certificate, and the key audit; Esc only cancels the question.
+    assert_eq!(send(&mut application, key(KeyCode::Char('m'))), None);
+    let screen = render(&application, 120, 40);
+    assert!(
+        words(&screen).contains("Turn maintenance off? Automatic rotation stops: the certificate expires on 2027-06-01 and will not be rotated, and the application's keys are no longer audited. (y/n)"),
+        "{screen}"
+    );
+    snapshot("scheduler-maintenance-off", &application);
+    assert_eq!(send(&mut application, key(KeyCode::Esc)), None);
+    assert_eq!(title(&application), "scheduler");
+    send(&mut application, key(KeyCode::Char('m')));
+    assert_eq!(
+        send(&mut application, key(KeyCode::Char('y'))),
+        Some(Command::SetScheduler {
+            sync_cycle_enabled: None,
+            maintenance_enabled: Some(false)
+        })
+    );
+    // Turning it on again is not asked.
+    application.context.scheduler.maintenance_enabled = false;
+    assert_eq!(
+        send(&mut application, key(KeyCode::Char('m'))),
+        Some(Command::SetScheduler {
+            sync_cycle_enabled: None,
+            maintenance_enabled: Some(true)
         })
     );
     send(&mut application, key(KeyCode::Esc));
@@ -1139,9 +1177,14 @@ fn rotating_the_certificate_from_the_second_pass() {
         "{screen}"
     );
     assert!(screen.contains("Remove an application key"), "{screen}");
+    // An administrator known from elsewhere (wizard --sandbox knows one) is
+    // not offered: the application rotates its own key.
+    model.data.upn = Some(ADMIN.parse().unwrap());
     send(&mut model, key(KeyCode::Down));
     send(&mut model, key(KeyCode::Enter));
     assert_eq!(title(&model), "rotate");
+    let screen = render(&model, 100, 30);
+    assert!(!screen.contains(ADMIN), "{screen}");
     snapshot("rotate-managed", &model);
 
     // A malformed administrator is refused on the page; none at all is the usual case.

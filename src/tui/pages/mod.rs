@@ -148,6 +148,7 @@ impl Page {
             Page::Ready(state) => !state.saving(),
             Page::ViewConfig(state) => !state.exporting(),
             Page::SyncAccounts(state) => !state.reading() && !state.confirming_way_back(),
+            Page::Scheduler(state) => !state.confirming(),
             _ => !self.is_running(),
         }
     }
@@ -233,6 +234,9 @@ impl Page {
             }
             Page::ViewConfig(_) => &[("e", "export to a file"), ("Esc", "back"), ("q", "quit")],
             Page::Doctor(_) => &[("↑↓", "scroll"), ("Esc", "back"), ("q", "quit")],
+            Page::Scheduler(state) if state.confirming() => {
+                &[("y", "turn it off"), ("n/Esc", "keep it on")]
+            }
             Page::Scheduler(_) => &[
                 ("s", "sync cycles on/off"),
                 ("m", "maintenance on/off"),
@@ -315,9 +319,7 @@ impl Page {
             }
             Page::Options(_) => Page::Method(method::State::new(data)),
             Page::Ready(state) => match state.request() {
-                Some(OperationRequest::Rotate(_)) => {
-                    Page::Rotate(rotate::State::new(data, context))
-                }
+                Some(OperationRequest::Rotate(_)) => Page::Rotate(rotate::State::new(context)),
                 Some(OperationRequest::RemoveKey(_)) => Page::Keys(keys::State::default()),
                 Some(OperationRequest::RollBack(rollback)) => {
                     Page::RollBack(rollback::State::new(data, rollback.wait))

@@ -51,10 +51,13 @@ fn successors(context: &Context) -> Vec<&StoredCertificate> {
 }
 
 impl State {
-    pub fn new(data: &WizardData, context: &Context) -> State {
+    /// The page with nothing chosen: the administrator's field starts empty,
+    /// as the application rotates its own key while its certificate is
+    /// valid (an administrator entered for another task is not reused).
+    pub fn new(context: &Context) -> State {
         State {
             selected: 0,
-            admin: TextInput::of(data.upn.as_ref()),
+            admin: TextInput::default(),
             admin_focused: managed(context),
             error: None,
         }

@@ -109,11 +109,11 @@ impl State {
     pub fn open(&self, data: &WizardData, context: &Context) -> Page {
         match tasks(context).get(self.selected) {
             Some(Task::ConfigureApplication) => Page::Connect(connect::State::new(data, context)),
-            Some(Task::Rotate) => Page::Rotate(rotate::State::new(data, context)),
+            Some(Task::Rotate) => Page::Rotate(rotate::State::new(context)),
             Some(Task::RemoveKey) => Page::Keys(keys::State::default()),
             Some(Task::RollBack) => Page::RollBack(rollback::State::new(data, true)),
             Some(Task::RemoveServiceAccount) => Page::SyncAccounts(sync_accounts::State::new(data)),
-            Some(Task::Scheduler) => Page::Scheduler(scheduler::State),
+            Some(Task::Scheduler) => Page::Scheduler(scheduler::State::default()),
             Some(Task::Doctor) => Page::Doctor(doctor::State::default()),
             _ => Page::ViewConfig(view_config::State::default()),
         }
