@@ -617,10 +617,9 @@ fn second_pass(shown: &mut Vec<Shown>) {
     let mut server = LocalServer::open(dir.path()).expect("state");
     runtime.block_on(onboard(&sandbox, &mut server));
     let context = load_context(&server, None).expect("context");
-    let data = WizardData {
-        upn: Some(sandbox.admin_upn.parse().expect("upn")),
-        ..WizardData::default()
-    };
+    // Nothing entered: the second pass starts with no administrator (one
+    // given would make the rotation an administrator's).
+    let data = WizardData::default();
     let tasks = Model::new(context.clone(), data.clone(), Theme { color: true });
     keep(shown, "Tasks (second pass)", &tasks, "Tasks");
 
@@ -684,6 +683,9 @@ fn second_pass(shown: &mut Vec<Shown>) {
                 keep(shown, "Ready (roll back)", &model, "Ready");
             }
             "SyncAccounts" => {
+                for typed in sandbox.admin_upn.chars() {
+                    update(&mut model, key(KeyCode::Char(typed)));
+                }
                 keep(shown, "Legacy accounts (administrator)", &model, page);
                 update(&mut model, key(KeyCode::Enter));
                 engine(
@@ -722,9 +724,10 @@ fn second_pass(shown: &mut Vec<Shown>) {
     else {
         panic!("Enter on Ready started no run: {command:?}");
     };
+    // The application adds its own key: no administrator.
     let request = EntraRequest {
         connection: credential_settings(&server).expect("connection"),
-        admin: Some(admin(&sandbox)),
+        admin: None,
     };
     let (sender, receiver) = progress();
     let outcome = runtime.block_on(execute(&mut server, &request, &planned, sender));
@@ -732,6 +735,7 @@ fn second_pass(shown: &mut Vec<Shown>) {
         engine(&mut model, EngineEvent::Progress(progress));
     }
     keep(shown, "Configuring (rotate)", &model, "Configuring");
+    assert!(outcome.is_ok(), "rotation: {outcome:?}");
     engine(&mut model, EngineEvent::Finished(outcome.map_err(Arc::new)));
     keep(shown, "Done (rotate)", &model, "Done");
 }
