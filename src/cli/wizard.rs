@@ -106,17 +106,20 @@ pub fn run(
             );
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-            let result = runtime.block_on(interactive(&args, server));
+            let summary = runtime.block_on(interactive(&args, server));
             // The wizard has put back whatever it changed; a TPM probe still
             // waiting on a TPM that does not answer must not hold up the exit.
             runtime.shutdown_background();
-            result
+            for line in summary? {
+                println!("{line}");
+            }
+            Ok(())
         }
     }
 }
 
 /// The pages, in this terminal; with `--sandbox`, against an in-process sandbox tenant.
-async fn interactive(args: &WizardArgs, server: LocalServer) -> anyhow::Result<()> {
+async fn interactive(args: &WizardArgs, server: LocalServer) -> anyhow::Result<Vec<String>> {
     #[cfg(feature = "sandbox")]
     if let Some(kind) = args.sandbox_server() {
         let (mut server, mut setup) = (server, WizardSetup::default());

@@ -9,6 +9,7 @@ use super::model::{
 use super::pages::{Page, Transition, done, options, welcome};
 use super::theme::Theme;
 use super::widgets;
+use crate::engine::Outcome;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -28,6 +29,9 @@ pub struct Model {
     /// A transient notice on the status line (export done, answers saved...).
     pub notice: Option<String>,
     pub quit: bool,
+    /// What the changes run in this session produced, in order (for the
+    /// summary printed when the wizard closes).
+    pub finished: Vec<Outcome>,
 }
 
 impl Model {
@@ -48,6 +52,7 @@ impl Model {
             confirm_quit: false,
             notice: None,
             quit: false,
+            finished: Vec::new(),
         }
     }
 
@@ -205,6 +210,9 @@ fn on_engine(model: &mut Model, event: EngineEvent) -> Transition {
         }
         EngineEvent::Finished(result) => {
             model.running = None;
+            if let Ok(outcome) = &result {
+                model.finished.push(outcome.clone());
+            }
             match &mut model.page {
                 Page::Configuring(state) => state.finished(result),
                 _ => Transition::Stay,

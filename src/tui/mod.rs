@@ -6,6 +6,7 @@
 pub mod app;
 pub mod model;
 pub mod pages;
+pub mod summary;
 pub mod theme;
 pub mod widgets;
 pub mod words;
@@ -67,7 +68,8 @@ pub fn load_context(
 
 /// Runs the wizard until the administrator quits. The terminal is restored on
 /// every way out (ratatui's init installs a panic hook that restores it too).
-pub async fn run(server: LocalServer, setup: WizardSetup) -> anyhow::Result<()> {
+/// Returns the summary to print once it has closed.
+pub async fn run(server: LocalServer, setup: WizardSetup) -> anyhow::Result<Vec<String>> {
     let context = load_context(&server, setup.sandbox.clone())?;
     let mut model = Model::new(context, setup.data.clone(), theme::Theme::from_env());
     let (sender, mut receiver) = mpsc::unbounded_channel();
@@ -95,7 +97,15 @@ pub async fn run(server: LocalServer, setup: WizardSetup) -> anyhow::Result<()> 
         })
         .await;
     ratatui::try_restore()?;
-    result
+    result?;
+    // How a change cancelled on the way out ended (its last message).
+    let mut cancelled = None;
+    while let Ok(message) = receiver.try_recv() {
+        if let Message::Engine(_, EngineEvent::Finished(result)) = message {
+            cancelled = Some(result);
+        }
+    }
+    Ok(summary::exit_summary(&model, cancelled.as_ref()))
 }
 
 async fn event_loop(

@@ -35,6 +35,7 @@ use entra_connect::tui::model::{
     Command, Context, EngineEvent, Failure, Message, OpId, Task, TpmCheck, WizardData,
 };
 use entra_connect::tui::pages::Page;
+use entra_connect::tui::summary::exit_summary;
 use entra_connect::tui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -985,6 +986,26 @@ fn snapshots_first_pass() {
         send(&mut model, Message::Tick);
     }
     snapshot("configuring-running", &model);
+    // Closed now (Ctrl-C then y), the summary left on the normal screen says
+    // where the change stopped and what was put back; a scheduler that
+    // could not be put back is said as such.
+    let summary = exit_summary(&model, Some(&Err(failure(EngineError::Cancelled)))).join("\n");
+    for said in [
+        "entra-connect: The switch to application identity cancelled at step 4 of 8",
+        "(Register this server's application)",
+        "The scheduler was put back as it was (SyncCycleEnabled restored).",
+        "Done before it stopped, and kept for the rerun: Prepare the certificate.",
+        "Run entra-connect wizard again to resume it.",
+    ] {
+        assert!(summary.contains(said), "{said:?} in {summary}");
+    }
+    let stuck = failure(EngineError::NotSignedIn);
+    let summary = exit_summary(&model, Some(&Err(stuck.clone()))).join("\n");
+    assert!(
+        summary.contains("The scheduler could NOT be put back")
+            && !summary.contains("was put back as it was"),
+        "{summary}"
+    );
     engine(
         &mut model,
         step(

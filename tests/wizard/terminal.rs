@@ -311,6 +311,10 @@ fn ctrl_c_while_waiting_for_approval_then_y_quits_and_restores_the_terminal() {
 
     let screen = assert_exited_cleanly(&tmux);
     assert_terminal_restored(&tmux, &screen);
+    assert!(
+        screen.contains("entra-connect: nothing was changed."),
+        "{screen}"
+    );
     assert_eq!(credential(state.path())["connector_identity_type"], "None");
     assert_scheduler_untouched(state.path());
 }
@@ -374,6 +378,17 @@ fn ctrl_c_while_the_change_runs_cancels_it_and_puts_the_scheduler_back() {
 
     let screen = assert_exited_cleanly(&tmux);
     assert_terminal_restored(&tmux, &screen);
+    // What happened stays on the normal screen: where it stopped, what
+    // was put back, what to do.
+    let summary = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    for said in [
+        "entra-connect: The certificate's rotation cancelled at step",
+        "The scheduler was put back as it was (SyncCycleEnabled restored).",
+        "Done before it stopped, and kept for the rerun: Prepare the new certificate",
+        "Run entra-connect wizard again to resume it.",
+    ] {
+        assert!(summary.contains(said), "{said:?} in {screen}");
+    }
     let credential = credential(state.path());
     assert_eq!(
         credential["application"]["certificate_sha256"], before,
@@ -861,7 +876,11 @@ fn rotate_the_certificate_then_remove_the_old_key_from_the_second_pass() {
         "{done}"
     );
     tmux.send_keys(&["q"]);
-    assert_exited_cleanly(&tmux);
+    let screen = assert_exited_cleanly(&tmux);
+    assert!(
+        screen.contains("entra-connect: The connector's certificate was rotated."),
+        "{screen}"
+    );
     drop(tmux);
     let after = credential(state.path())["application"]["certificate_sha256"]
         .as_str()

@@ -5,7 +5,7 @@
 use super::Transition;
 use super::sign_in::TICKS_PER_SECOND;
 use crate::engine::progress::{Progress, StepStatus};
-use crate::engine::{Outcome, Plan};
+use crate::engine::{Outcome, Plan, PlannedStep};
 use crate::tui::model::{Failure, Shared, Task};
 use crate::tui::widgets::{SPINNER, Scroll, checklist_line, scrolled_prose};
 use crate::tui::words::failure;
@@ -53,6 +53,19 @@ impl State {
 
     pub fn outcome(&self) -> Option<&Outcome> {
         self.result.as_ref()?.as_ref().ok()
+    }
+
+    /// Why the run failed, once it has.
+    pub fn failure(&self) -> Option<&Failure> {
+        self.result.as_ref()?.as_ref().err()
+    }
+
+    /// Each planned step with its last status (`None`: not started).
+    pub fn steps(&self) -> impl Iterator<Item = (&PlannedStep, Option<&StepStatus>)> {
+        self.plan
+            .steps
+            .iter()
+            .zip(self.statuses.iter().map(Option::as_ref))
     }
 
     pub fn tick(&mut self) {

@@ -27,95 +27,7 @@ impl State {
 
     pub fn view(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
         let theme = shared.theme;
-        let (headline, rows) = match &self.outcome {
-            Outcome::Credential(credential) | Outcome::Repaired(credential) => (
-                match &self.outcome {
-                    Outcome::Repaired(_) => "The connector credential record was rebuilt.",
-                    _ => "The connector now signs in with application identity.",
-                },
-                vec![
-                    ("Application id", credential.application_id.clone()),
-                    (
-                        "Certificate SHA-256",
-                        credential.certificate_sha256.to_string(),
-                    ),
-                    ("Tenant", credential.tenant_id.clone()),
-                ],
-            ),
-            Outcome::Registered(registration) => (
-                "This server's application is registered.",
-                vec![
-                    ("Application id", registration.application.app_id.clone()),
-                    (
-                        "Certificate SHA-256",
-                        registration.certificate.sha256.to_string(),
-                    ),
-                    ("Tenant", registration.tenant_id.clone()),
-                ],
-            ),
-            Outcome::Rotated(rotation) => (
-                "The connector's certificate was rotated.",
-                vec![
-                    ("Application id", rotation.app_id.clone()),
-                    ("New certificate", rotation.new_certificate_sha256.short()),
-                    (
-                        "Old certificate",
-                        format!(
-                            "{} ({})",
-                            rotation.old_certificate_sha256.short(),
-                            match rotation.old_certificate_deleted {
-                                true => "deleted from the key store",
-                                false => "yours: it stays in the key store",
-                            }
-                        ),
-                    ),
-                    ("Key added by", rotation.path.describe().to_string()),
-                    ("Old key", old_key(&rotation.old_key)),
-                ],
-            ),
-            Outcome::ServiceAccountRemoved(account) => (
-                "The directory synchronization account was removed.",
-                vec![
-                    ("Removed", account.user_principal_name.clone()),
-                    (
-                        "Way back",
-                        match account.way_back_forgotten {
-                            true => "forgotten: it was this server's; a rollback now needs a new account",
-                            false => "unchanged: the account was not this server's way back",
-                        }
-                        .to_string(),
-                    ),
-                ],
-            ),
-            Outcome::ServiceAccount(account) => (
-                "The connector signs in with its service account.",
-                vec![("Service account", account.user_principal_name.clone())],
-            ),
-            Outcome::RolledBack(rolled_back) => (
-                "Rolled back: the connector signs in with a service account again.",
-                vec![
-                    ("Service account", rolled_back.user_principal_name.clone()),
-                    (
-                        "Account",
-                        match rolled_back.created {
-                            true => "new (the retained one no longer signed in)".to_string(),
-                            false => "the one kept as the way back".to_string(),
-                        },
-                    ),
-                    (
-                        "Application",
-                        "kept: moving to it again reuses it".to_string(),
-                    ),
-                ],
-            ),
-            Outcome::KeyRemoved(removed) => (
-                "The key was removed from the application.",
-                vec![
-                    ("Application id", removed.app_id.clone()),
-                    ("Key id", removed.key_id.clone()),
-                ],
-            ),
-        };
+        let (headline, rows) = described(&self.outcome);
         let mut lines = vec![Line::styled(headline, theme.done()), Line::raw("")];
         lines.extend(
             rows.into_iter()
@@ -137,6 +49,102 @@ impl State {
             }
         }
         prose(frame, area, "Done", lines, theme);
+    }
+}
+
+/// What an operation did: a headline and its facts, as `Name  value` rows
+/// (the Done page, and the summary printed when the wizard closes).
+pub fn described(outcome: &Outcome) -> (&'static str, Vec<(&'static str, String)>) {
+    match outcome {
+        Outcome::Credential(credential) | Outcome::Repaired(credential) => (
+            match outcome {
+                Outcome::Repaired(_) => "The connector credential record was rebuilt.",
+                _ => "The connector now signs in with application identity.",
+            },
+            vec![
+                ("Application id", credential.application_id.clone()),
+                (
+                    "Certificate SHA-256",
+                    credential.certificate_sha256.to_string(),
+                ),
+                ("Tenant", credential.tenant_id.clone()),
+            ],
+        ),
+        Outcome::Registered(registration) => (
+            "This server's application is registered.",
+            vec![
+                ("Application id", registration.application.app_id.clone()),
+                (
+                    "Certificate SHA-256",
+                    registration.certificate.sha256.to_string(),
+                ),
+                ("Tenant", registration.tenant_id.clone()),
+            ],
+        ),
+        Outcome::Rotated(rotation) => (
+            "The connector's certificate was rotated.",
+            vec![
+                ("Application id", rotation.app_id.clone()),
+                ("New certificate", rotation.new_certificate_sha256.short()),
+                (
+                    "Old certificate",
+                    format!(
+                        "{} ({})",
+                        rotation.old_certificate_sha256.short(),
+                        match rotation.old_certificate_deleted {
+                            true => "deleted from the key store",
+                            false => "yours: it stays in the key store",
+                        }
+                    ),
+                ),
+                ("Key added by", rotation.path.describe().to_string()),
+                ("Old key", old_key(&rotation.old_key)),
+            ],
+        ),
+        Outcome::ServiceAccountRemoved(account) => (
+            "The directory synchronization account was removed.",
+            vec![
+                ("Removed", account.user_principal_name.clone()),
+                (
+                    "Way back",
+                    match account.way_back_forgotten {
+                        true => {
+                            "forgotten: it was this server's; a rollback now needs a new account"
+                        }
+                        false => "unchanged: the account was not this server's way back",
+                    }
+                    .to_string(),
+                ),
+            ],
+        ),
+        Outcome::ServiceAccount(account) => (
+            "The connector signs in with its service account.",
+            vec![("Service account", account.user_principal_name.clone())],
+        ),
+        Outcome::RolledBack(rolled_back) => (
+            "Rolled back: the connector signs in with a service account again.",
+            vec![
+                ("Service account", rolled_back.user_principal_name.clone()),
+                (
+                    "Account",
+                    match rolled_back.created {
+                        true => "new (the retained one no longer signed in)".to_string(),
+                        false => "the one kept as the way back".to_string(),
+                    },
+                ),
+                (
+                    "Application",
+                    "kept: moving to it again reuses it".to_string(),
+                ),
+            ],
+        ),
+        Outcome::KeyRemoved(removed) => (
+            "The key was removed from the application.",
+            vec![
+                ("Application id", removed.app_id.clone()),
+                ("Key id", removed.key_id.clone()),
+            ],
+        ),
     }
 }
 
