@@ -447,10 +447,7 @@ pub fn checklist_line(
         Span::raw(title.to_string()),
     ])];
     let detail = match status {
-        StepStatus::Retrying { why, delay_ms } => Some((
-            format!("{why}; retrying in {:.1} s", *delay_ms as f64 / 1000.0),
-            theme.warning(),
-        )),
+        StepStatus::Retrying { .. } => Some((status.retry_line(), theme.warning())),
         StepStatus::Done { detail } if !detail.is_empty() => Some((detail.clone(), theme.muted())),
         StepStatus::AlreadyDone => Some(("done in an earlier run".to_string(), theme.muted())),
         StepStatus::Failed {

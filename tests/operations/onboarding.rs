@@ -9,7 +9,7 @@ use crate::harness::tenant;
 use crate::harness::tenant::{GRAPH_CLI, SYNC_ROLE_ID, admin_token, graph};
 use entra_connect::sandbox::SandboxConfig;
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 use sha2::Digest;
 use std::time::Duration;
 
@@ -348,6 +348,30 @@ async fn register_survives_replication_lag_and_faults_and_says_so() {
         process::reported(&log, None, "retrying", "throttled"),
         "{log}"
     );
+    // Each retry says how much of its allowance is spent: a replication
+    // wait in time, a throttled request in attempts.
+    for event in log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|event| event["status"] == "retrying")
+    {
+        let budget = &event["budget"];
+        match event["why"]["reason"].as_str() {
+            Some("not-visible-yet") => assert!(
+                budget["limit"] == "time"
+                    && budget["waited_ms"].as_u64() <= budget["budget_ms"].as_u64()
+                    && budget["budget_ms"].as_u64() > Some(0),
+                "{event}"
+            ),
+            Some("throttled") => assert!(
+                budget["limit"] == "attempts"
+                    && budget["next"].as_u64() <= budget["of"].as_u64()
+                    && budget["next"].as_u64() >= Some(2),
+                "{event}"
+            ),
+            _ => assert!(budget.is_object(), "{event}"),
+        }
+    }
     server
         .assert_application_credential(
             registered["app_id"].as_str().unwrap(),

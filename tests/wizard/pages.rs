@@ -27,7 +27,7 @@ use entra_connect::engine::{
     self, ApplicationKey, CertificateSection, ConfigurationReport, EngineError, KeyOrigin,
     OperationRequest, Outcome, Plan, StoreChoice, Target, create_certificate, register,
 };
-use entra_connect::entra::{EntraError, RetryReason, Secret};
+use entra_connect::entra::{EntraError, NewObject, RetryBudget, RetryReason, Secret};
 use entra_connect::host;
 use entra_connect::keys::{CertificateInfo, KeyError, StoredCertificate, TpmInfo, TpmUnavailable};
 use entra_connect::tui::app::{self, Model};
@@ -1014,10 +1014,38 @@ fn snapshots_first_pass() {
             StepStatus::Retrying {
                 why: RetryReason::Throttled { http_status: 429 },
                 delay_ms: 1500,
+                budget: RetryBudget::Attempts { next: 2, of: 6 },
             },
         ),
     );
+    // A retry says how much of its allowance is spent.
+    assert!(
+        words(&render(&model, 120, 40))
+            .contains("throttled (HTTP 429); retrying in 1.5 s (attempt 2 of 6)")
+    );
     snapshot("configuring-retrying", &model);
+    engine(
+        &mut model,
+        step(
+            "application",
+            "Register this server's application",
+            StepStatus::Retrying {
+                why: RetryReason::NotVisibleYet {
+                    what: NewObject::DirectoryObject,
+                },
+                delay_ms: 1000,
+                budget: RetryBudget::Time {
+                    waited_ms: 15_400,
+                    budget_ms: 300_000,
+                },
+            },
+        ),
+    );
+    assert!(
+        words(&render(&model, 120, 40)).contains("retrying in 1.0 s (0:15 of 5:00)"),
+        "{}",
+        render(&model, 120, 40)
+    );
     engine(
         &mut model,
         step(

@@ -3,7 +3,7 @@
 //! never has to ask.
 
 use crate::domain::Remedy;
-pub use crate::entra::{NewObject, RetryReason};
+pub use crate::entra::{NewObject, RetryBudget, RetryReason};
 use serde::Serialize;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -15,6 +15,8 @@ pub enum StepStatus {
     Retrying {
         why: RetryReason,
         delay_ms: u64,
+        /// How much of what the request may spend on retries is spent.
+        budget: RetryBudget,
     },
     /// Completed in an earlier, interrupted run of the same operation.
     AlreadyDone,
@@ -33,6 +35,24 @@ pub enum StepStatus {
     },
     /// Planned, and not run: why.
     Skipped(Skip),
+}
+
+impl StepStatus {
+    /// For a retry: why, when, and how much of its allowance is spent
+    /// ("…; retrying in 1.0 s (0:15 of 5:00)"); empty otherwise.
+    pub fn retry_line(&self) -> String {
+        match self {
+            StepStatus::Retrying {
+                why,
+                delay_ms,
+                budget,
+            } => format!(
+                "{why}; retrying in {:.1} s ({budget})",
+                Duration::from_millis(*delay_ms).as_secs_f64()
+            ),
+            _ => String::new(),
+        }
+    }
 }
 
 /// Why a planned step did not run. Every step of a confirmed plan runs, or
@@ -85,10 +105,7 @@ impl Progress {
         match self {
             Progress::Step { title, status, .. } => match status {
                 StepStatus::Running => format!("[ .. ] {title}"),
-                StepStatus::Retrying { why, delay_ms } => format!(
-                    "[ .. ] {title}: {why}; retrying in {:.1} s",
-                    Duration::from_millis(*delay_ms).as_secs_f64()
-                ),
+                StepStatus::Retrying { .. } => format!("[ .. ] {title}: {}", status.retry_line()),
                 StepStatus::AlreadyDone => format!("[ ok ] {title} (done in an earlier run)"),
                 StepStatus::Done { detail } if detail.is_empty() => format!("[ ok ] {title}"),
                 StepStatus::Done { detail } => format!("[ ok ] {title}: {detail}"),

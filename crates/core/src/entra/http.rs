@@ -42,12 +42,52 @@ impl Default for RetryPolicy {
     }
 }
 
-/// A retry about to happen: why, and when.
+/// A retry about to happen: why, when, and how far into what it may spend.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryNotice {
     pub attempt: u32,
     pub reason: RetryReason,
     pub delay: Duration,
+    pub budget: RetryBudget,
+}
+
+/// How much of its allowance a retried request has spent, so a person
+/// waiting knows how long it may still take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "limit", rename_all = "kebab-case")]
+pub enum RetryBudget {
+    /// The retry is attempt `next` of at most `of`.
+    Attempts { next: u32, of: u32 },
+    /// `waited_ms` waited so far, of at most `budget_ms`.
+    Time { waited_ms: u64, budget_ms: u64 },
+}
+
+impl RetryBudget {
+    /// The time waited since `started`, of `budget`.
+    pub fn since(started: Instant, budget: Duration) -> RetryBudget {
+        RetryBudget::Time {
+            waited_ms: millis(started.elapsed()),
+            budget_ms: millis(budget),
+        }
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// "attempt 2 of 6", or "0:15 of 5:00" (minutes and seconds).
+impl std::fmt::Display for RetryBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let clock = |ms: u64| format!("{}:{:02}", ms / 60_000, ms / 1000 % 60);
+        match self {
+            RetryBudget::Attempts { next, of } => write!(f, "attempt {next} of {of}"),
+            RetryBudget::Time {
+                waited_ms,
+                budget_ms,
+            } => write!(f, "{} of {}", clock(*waited_ms), clock(*budget_ms)),
+        }
+    }
 }
 
 /// Why a request is asked again.
@@ -247,7 +287,11 @@ impl HttpClient {
         loop {
             attempt += 1;
             let backoff = self.backoff(attempt);
-            let (reason, delay) = match make(&self.client)?.send().await {
+            let by_attempts = RetryBudget::Attempts {
+                next: attempt + 1,
+                of: self.policy.max_attempts,
+            };
+            let (reason, delay, budget) = match make(&self.client)?.send().await {
                 Err(error) => {
                     let url = error.url().map(|u| u.to_string()).unwrap_or_default();
                     let why = describe_transport(&error);
@@ -261,7 +305,7 @@ impl HttpClient {
                     if attempt >= self.policy.max_attempts || is_tls_refusal(&error) {
                         return Err(EntraError::Transport { url, why });
                     }
-                    (RetryReason::ConnectionFailed { why }, backoff)
+                    (RetryReason::ConnectionFailed { why }, backoff, by_attempts)
                 }
                 Ok(response) => {
                     let reply = match read(response).await {
@@ -286,7 +330,7 @@ impl HttpClient {
                         {
                             return Ok(reply);
                         }
-                        (reason, delay)
+                        (reason, delay, by_attempts)
                     } else if status.is_server_error() {
                         let why = format!("HTTP {}", status.as_u16());
                         if let Some(ambiguous) = ambiguous(reply.url.clone(), why.clone()) {
@@ -298,13 +342,14 @@ impl HttpClient {
                         let reason = RetryReason::ServerError {
                             http_status: status.as_u16(),
                         };
-                        (reason, backoff)
+                        (reason, backoff, by_attempts)
                     } else if let Some(why) = not_replicated(&reply) {
                         let delay = self.policy.replication_interval;
                         if started.elapsed() + delay > self.policy.replication_budget {
                             return Ok(reply);
                         }
-                        (why, delay)
+                        let budget = RetryBudget::since(started, self.policy.replication_budget);
+                        (why, delay, budget)
                     } else {
                         return Ok(reply);
                     }
@@ -315,6 +360,7 @@ impl HttpClient {
                 attempt,
                 reason,
                 delay,
+                budget,
             });
             tokio::time::sleep(delay).await;
         }
@@ -337,6 +383,7 @@ impl HttpClient {
             attempt,
             reason,
             delay,
+            budget: RetryBudget::since(started, self.policy.replication_budget),
         });
         tokio::time::sleep(delay).await;
         true
@@ -391,15 +438,31 @@ async fn read(response: reqwest::Response) -> Result<Reply, EntraError> {
 }
 
 /// reqwest's message with its causes (the root cause says what really failed).
+/// What went wrong with a request that got no answer, in a few words: the
+/// host and the innermost cause (e.g. "cannot connect to
+/// login.microsoftonline.com: Connection refused (os error 111)"), not
+/// reqwest's and hyper's whole chain of wrappers.
 fn describe_transport(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
+    let host = error
+        .url()
+        .and_then(|url| url.host_str())
+        .unwrap_or("the server")
+        .to_string();
+    let mut innermost: &(dyn std::error::Error + 'static) = error;
+    while let Some(cause) = innermost.source() {
+        innermost = cause;
     }
-    text
+    let cause = match std::ptr::addr_eq(innermost, error as &dyn std::error::Error) {
+        true => "no further detail".to_string(),
+        false => innermost.to_string(),
+    };
+    if error.is_timeout() {
+        format!("no answer from {host} in time ({cause})")
+    } else if error.is_connect() {
+        format!("cannot connect to {host}: {cause}")
+    } else {
+        format!("{host}: {cause}")
+    }
 }
 
 /// Whether TLS itself refused the connection (certificate not trusted, wrong
@@ -417,4 +480,40 @@ fn is_tls_refusal(error: &reqwest::Error) -> bool {
         inner.is_some_and(holds_rustls) || error.source().is_some_and(holds_rustls)
     }
     holds_rustls(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{RetryBudget, describe_transport};
+
+    #[test]
+    fn a_retry_budget_reads_as_attempts_or_minutes_and_seconds() {
+        let attempts = RetryBudget::Attempts { next: 2, of: 6 };
+        assert_eq!(attempts.to_string(), "attempt 2 of 6");
+        let time = RetryBudget::Time {
+            waited_ms: 75_900,
+            budget_ms: 300_000,
+        };
+        assert_eq!(time.to_string(), "1:15 of 5:00");
+    }
+
+    /// A refused connection is said in a few words (host and cause), not
+    /// as reqwest's and hyper's chain of wrappers.
+    #[tokio::test]
+    async fn a_refused_connection_names_the_host_and_the_cause() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let port = closed.local_addr().expect("its address").port();
+        drop(closed);
+        let error = reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}/"))
+            .send()
+            .await
+            .expect_err("nothing listens there");
+        let said = describe_transport(&error);
+        assert!(said.starts_with("cannot connect to 127.0.0.1: "), "{said}");
+        assert!(said.to_lowercase().contains("refused"), "{said}");
+        for wrapper in ["error sending request", "client error", "tcp connect error"] {
+            assert!(!said.contains(wrapper), "{said}");
+        }
+    }
 }

@@ -20,7 +20,7 @@ use crate::domain::{Input, Remedy, SignInAnswer};
 use std::fmt;
 
 pub use cloud::Endpoints;
-pub use http::{HttpClient, NewObject, RetryNotice, RetryPolicy, RetryReason};
+pub use http::{HttpClient, NewObject, RetryBudget, RetryNotice, RetryPolicy, RetryReason};
 pub use oauth_error::OAuthErrorCode;
 pub use tls::{CaCertError, extra_roots};
 

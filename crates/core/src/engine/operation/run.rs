@@ -321,6 +321,7 @@ fn retry_progress(
                 status: StepStatus::Retrying {
                     why: notice.reason,
                     delay_ms: notice.delay.as_millis() as u64,
+                    budget: notice.budget,
                 },
             });
         }

@@ -16,7 +16,7 @@ use crate::engine::{EngineError, EntraRequest, LocalServer, permissions, registe
 use crate::entra::Secret;
 use crate::entra::client::EntraClient;
 use crate::entra::graph::{GraphClient, NewUser, Repeat};
-use crate::entra::http::{RetryNotice, RetryReason};
+use crate::entra::http::{RetryBudget, RetryNotice, RetryReason};
 use crate::host::{credential, events, journal, passwords};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
@@ -440,6 +440,7 @@ async fn wait_for_sign_in(
                     attempt,
                     reason: RetryReason::NewAccount,
                     delay: NEW_ACCOUNT_RETRY,
+                    budget: RetryBudget::since(started, NEW_ACCOUNT_WAIT),
                 });
                 tokio::time::sleep(NEW_ACCOUNT_RETRY).await;
             }
