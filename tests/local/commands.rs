@@ -661,3 +661,31 @@ fn an_unusable_credential_field_is_said_once_with_its_fix() {
         }
     }
 }
+
+/// doctor says the scheduler's settings as Get-ADSyncScheduler does (True
+/// and False), both of them, whatever their values (it said
+/// "MaintenanceEnabled false" beside "SyncCycleEnabled True").
+#[test]
+fn doctor_says_the_scheduler_settings_as_get_adsyncscheduler_does() {
+    let dir = state();
+    run_ok(
+        dir.path(),
+        &["scheduler", "set", "--maintenance-enabled", "false"],
+    );
+    // Exit 1: a new state has no credential, which doctor counts as failed.
+    let output = entra(dir.path())
+        .args(["--json", "doctor"])
+        .output()
+        .expect("run entra-connect");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let findings: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("doctor's findings as JSON");
+    let scheduler = findings
+        .as_array()
+        .and_then(|all| all.iter().find(|finding| finding["check"] == "scheduler"))
+        .unwrap_or_else(|| panic!("no scheduler finding: {findings}"));
+    assert_eq!(
+        scheduler["detail"], "SyncCycleEnabled True, MaintenanceEnabled False, every 30 minutes",
+        "{scheduler}"
+    );
+}

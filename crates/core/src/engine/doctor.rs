@@ -185,9 +185,14 @@ fn local_findings(server: &LocalServer, now: OffsetDateTime) -> Vec<Finding> {
         Ok(s) => Finding::new(
             "scheduler",
             Verdict::Ok,
+            // Get-ADSyncScheduler's names and values (True/False).
             format!(
                 "SyncCycleEnabled True, MaintenanceEnabled {}, every {} minutes",
-                s.maintenance_enabled, s.interval_minutes
+                match s.maintenance_enabled {
+                    true => "True",
+                    false => "False",
+                },
+                s.interval_minutes
             ),
         ),
         Err(error) => Finding::failed("scheduler", &error),
