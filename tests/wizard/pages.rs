@@ -922,6 +922,9 @@ fn snapshots_first_pass() {
     send(&mut model, key(KeyCode::Char(' ')));
     snapshot("options", &model);
     send(&mut model, key(KeyCode::Enter));
+    // Nothing to confirm while the plan is worked out: Enter is not offered.
+    let planning = render(&model, 120, 40);
+    assert!(!planning.contains("make these changes"), "{planning}");
     snapshot("ready-planning", &model);
     send(&mut model, Message::Planned(Ok(plan())));
     // A certificate of the administrator's own: its renewal is theirs, said

@@ -213,6 +213,8 @@ impl Page {
             Page::AppId(_) => &[("Enter", "continue"), ("Esc", "back")],
             Page::Options(_) => &[("Space", "toggle"), ("Enter", "continue"), ("Esc", "back")],
             Page::Ready(state) if state.saving() => &[("Enter", "save"), ("Esc", "cancel")],
+            // Still being worked out, or refused: nothing to confirm yet.
+            Page::Ready(state) if state.plan().is_none() => &[("↑↓", "scroll"), ("Esc", "back")],
             Page::Ready(state) if !state.onboarding() => &[
                 ("Enter", "make these changes"),
                 ("↑↓", "scroll"),
