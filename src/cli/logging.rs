@@ -70,10 +70,12 @@ pub fn plain(level: Level, message: &str) -> String {
 pub fn error_line(error: &anyhow::Error) -> String {
     let message = format!("error: {error:#}");
     let remedies = super::words::remedies_of(error);
-    plain(
-        Level::ERROR,
-        &super::words::with_remedies(&message, &remedies),
-    )
+    let mut said = super::words::with_remedies(&message, &remedies);
+    // The ids Microsoft support asks for, on a line of their own.
+    if let Some(ids) = super::words::support_ids_of(error) {
+        said.push_str(&format!("\n  For Microsoft support: {ids}"));
+    }
+    plain(Level::ERROR, &said)
 }
 
 fn prefixed(journal: bool, level: Level, message: &str) -> String {

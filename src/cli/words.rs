@@ -35,6 +35,23 @@ pub fn remedies_of(error: &anyhow::Error) -> Vec<Remedy> {
         .unwrap_or_default()
 }
 
+/// The ids Microsoft support asks for, from the library's error inside
+/// `error`, when Entra gave them.
+pub fn support_ids_of(error: &anyhow::Error) -> Option<String> {
+    error.chain().find_map(|cause| {
+        let engine = cause
+            .downcast_ref::<EngineError>()
+            .and_then(EngineError::support_ids);
+        engine
+            .or_else(|| {
+                cause
+                    .downcast_ref::<EntraError>()
+                    .and_then(EntraError::support_ids)
+            })
+            .map(str::to_string)
+    })
+}
+
 pub fn remedy(remedy: &Remedy) -> String {
     match remedy {
         Remedy::Give { input } => give(*input),

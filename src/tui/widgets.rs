@@ -170,6 +170,15 @@ pub fn scrolled_prose(
     frame.render_widget(Paragraph::new(line), marker);
 }
 
+/// `text`, which may hold line breaks (an error with the ids for support on
+/// a line of their own), as lines in `style`. (`Line::styled` would keep
+/// the parts on one line as spans.)
+pub fn text_lines(text: &str, style: Style) -> Vec<Line<'static>> {
+    text.split('\n')
+        .map(|part| Line::styled(part.to_string(), style))
+        .collect()
+}
+
 /// A `Name  value` row: the value wraps under itself, not under the name.
 pub fn field_line(name: &str, value: String, name_width: usize) -> Line<'static> {
     Line::from(vec![

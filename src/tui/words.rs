@@ -5,9 +5,16 @@
 use crate::domain::{Input, NextCommand, Remedy, SignInAnswer};
 use crate::engine::EngineError;
 
-/// An engine error as a page shows it: what was wrong, then what to do.
+/// An engine error as a page shows it: what was wrong, as a sentence, then
+/// what to do, then, on a line of its own, the ids Microsoft support asks
+/// for when Entra gave them.
 pub fn failure(error: &EngineError) -> String {
-    with_remedies(&error.to_string(), &error.remedies())
+    let mut sentence =
+        crate::domain::capitalised(&with_remedies(&error.to_string(), &error.remedies()));
+    if let Some(ids) = error.support_ids() {
+        sentence.push_str(&format!("\nFor Microsoft support: {ids}"));
+    }
+    sentence
 }
 
 /// `message` followed by what puts it right, if anything does.

@@ -351,3 +351,33 @@ async fn doctor_checks_everything_and_exits_by_the_worst_finding() {
         stderr(&output)
     );
 }
+
+/// A refused sign-in says what was wrong, and keeps the ids Microsoft
+/// support asks for (trace id, correlation id, time) on a line of their
+/// own, labelled, instead of in the middle of the sentence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_sign_in_gives_the_ids_for_support_a_line_of_their_own() {
+    let server = Server::new().await;
+    let output = server.app("register", "mfa.admin", &[]).await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let said = stderr(&output);
+    let error = said
+        .lines()
+        .find(|line| line.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line: {said}"));
+    assert!(
+        error.contains("AADSTS50076") && !error.contains("Trace ID"),
+        "{said}"
+    );
+    let support = said
+        .lines()
+        .find(|line| {
+            line.trim_start()
+                .starts_with("For Microsoft support: Trace ID: ")
+        })
+        .unwrap_or_else(|| panic!("no line for support: {said}"));
+    assert!(
+        support.contains("Correlation ID: ") && support.contains("Timestamp: "),
+        "{support}"
+    );
+}

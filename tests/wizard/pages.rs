@@ -505,7 +505,7 @@ fn sign_in_asks_the_engine_and_sends_a_password_only_when_chosen() {
         status: 400,
         code: "invalid_grant".into(),
         aadsts: Some(50126),
-        description: "AADSTS50126: Error validating credentials.".into(),
+        description: "AADSTS50126: Error validating credentials due to invalid username or password. Trace ID: 0b6c3f1e-2a4d-4c8e-9f10-123456789abc Correlation ID: 7d2e9a41-5b3c-4f6d-8e7a-abcdef012345 Timestamp: 2026-12-07 10:00:00Z".into(),
     };
     engine(
         &mut model,
@@ -513,7 +513,25 @@ fn sign_in_asks_the_engine_and_sends_a_password_only_when_chosen() {
     );
     assert_eq!(title(&model), "sign-in");
     assert!(!model.wants_ticks());
-    assert!(render(&model, 120, 30).contains("AADSTS50126"));
+    // The refusal is a sentence; the ids for Microsoft support have a line
+    // of their own, after what to do.
+    let screen = render(&model, 120, 30);
+    let refusal = screen
+        .lines()
+        .find(|line| line.contains("AADSTS50126"))
+        .unwrap_or_else(|| panic!("{screen}"));
+    assert!(
+        refusal.contains("Sign-in refused (invalid_grant): AADSTS50126")
+            && !refusal.contains("Trace ID"),
+        "{screen}"
+    );
+    assert!(
+        screen.lines().any(|line| line
+            .trim_matches(|c| c == '"' || c == ' ')
+            .starts_with("For Microsoft support: Trace ID: 0b6c3f1e-2a4d-4c8e-9f10-123456789abc Correlation ID:")),
+        "{screen}"
+    );
+    snapshot("sign-in-refused", &model);
 
     // Password: choose the method, type it (masked), Enter.
     send(&mut model, key(KeyCode::BackTab));

@@ -707,12 +707,17 @@ fn back_from_a_failed_run_then_enter_resumes_it_with_the_same_certificate() {
         has_line(screen, "Configuring") && screen.contains("r retry  b/Esc back  q quit")
     });
     assert!(has_line(&failed, "[✓] Prepare the certificate"), "{failed}");
+    // Who renews it, in words (it said "(EntraConnect)").
+    assert!(
+        failed.contains("(made here; this tool renews it)"),
+        "{failed}"
+    );
     assert!(
         has_line(&failed, "[ ] Register this server's application"),
         "{failed}"
     );
     assert!(
-        failed.contains("Stopped: test fault after step certificate"),
+        failed.contains("Stopped. Test fault after step certificate"),
         "{failed}"
     );
     assert!(

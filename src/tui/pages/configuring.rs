@@ -7,7 +7,7 @@ use super::sign_in::TICKS_PER_SECOND;
 use crate::engine::progress::{Progress, StepStatus};
 use crate::engine::{Outcome, Plan, PlannedStep};
 use crate::tui::model::{Failure, Shared, Task};
-use crate::tui::widgets::{SPINNER, Scroll, checklist_line, scrolled_prose};
+use crate::tui::widgets::{SPINNER, Scroll, checklist_line, scrolled_prose, text_lines};
 use crate::tui::words::failure;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -146,9 +146,9 @@ impl State {
                 .any(|s| matches!(s, Some(StepStatus::Failed { .. })));
             let stopped = match failed_step {
                 true => "Stopped at the step marked ✗.".to_string(),
-                false => format!("Stopped: {}", failure(why)),
+                false => format!("Stopped. {}", failure(why)),
             };
-            lines.push(Line::styled(stopped, theme.error()));
+            lines.extend(text_lines(&stopped, theme.error()));
             lines.push(Line::raw(
                 "Sync cycles are back as they were; a retry continues where it stopped.",
             ));

@@ -6,7 +6,7 @@ use super::Transition;
 use crate::engine::remove_key::RemoveKey;
 use crate::engine::{ApplicationKey, KeyOrigin, OperationRequest};
 use crate::tui::model::{Failure, Shared};
-use crate::tui::widgets::{choice_lines, move_choice, prose};
+use crate::tui::widgets::{choice_lines, move_choice, prose, text_lines};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -86,7 +86,7 @@ impl State {
                     "The application's keys could not be read:",
                     theme.error(),
                 ));
-                lines.push(Line::styled(crate::tui::words::failure(why), theme.error()));
+                lines.extend(text_lines(&crate::tui::words::failure(why), theme.error()));
             }
             Some(Ok(keys)) => {
                 lines.push(Line::raw(

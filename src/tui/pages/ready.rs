@@ -8,7 +8,9 @@ use crate::engine::rotate::{NewCertificate, Rotate};
 use crate::engine::{EngineError, OperationRequest, Plan};
 use crate::plan_words;
 use crate::tui::model::{Command, Failure, Shared, Task, WizardData};
-use crate::tui::widgets::{FileNameKey, Scroll, TextInput, plan_lines, scrolled, scrolled_prose};
+use crate::tui::widgets::{
+    FileNameKey, Scroll, TextInput, plan_lines, scrolled, scrolled_prose, text_lines,
+};
 use crate::tui::words::failure;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -141,7 +143,7 @@ impl State {
             None => lines.push(Line::styled("Working out the changes…", theme.muted())),
             Some(Err(why)) => {
                 lines.push(Line::styled("These changes cannot be made:", theme.error()));
-                lines.push(Line::styled(failure(why), theme.error()));
+                lines.extend(text_lines(&failure(why), theme.error()));
                 lines.push(Line::raw(""));
                 lines.push(Line::raw("Press Esc to go back and change your choices."));
             }

@@ -9,6 +9,7 @@ use crate::entra::Secret;
 use crate::tui::model::{Failure, Shared, Task, WizardData};
 use crate::tui::widgets::{
     SPINNER, Scroll, TextInput, choice_lines, move_choice, prose, scrolled, scrolled_prose,
+    text_lines,
 };
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -219,7 +220,7 @@ impl State {
         }
         if let Some(error) = &self.error {
             lines.push(Line::raw(""));
-            lines.push(Line::styled(error.clone(), theme.error()));
+            lines.extend(text_lines(error, theme.error()));
         }
         scrolled_prose(
             frame,

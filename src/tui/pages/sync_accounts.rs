@@ -9,7 +9,7 @@ use crate::engine::OperationRequest;
 use crate::engine::progress::{Progress, StepStatus};
 use crate::engine::service_account::{AccountName, AccountUse, RemoveServiceAccount, SyncAccount};
 use crate::tui::model::{Failure, Shared, Task, WizardData};
-use crate::tui::widgets::{SPINNER, TextInput, choice_lines, move_choice, prose};
+use crate::tui::widgets::{SPINNER, TextInput, choice_lines, move_choice, prose, text_lines};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -255,7 +255,7 @@ impl State {
                 attempt => format!("The accounts could not be read (attempt {attempt}):"),
             };
             lines.push(Line::styled(heading, theme.error()));
-            lines.push(Line::styled(crate::tui::words::failure(why), theme.error()));
+            lines.extend(text_lines(&crate::tui::words::failure(why), theme.error()));
         }
         if let (true, Some(chosen)) = (self.confirming_way_back, self.chosen()) {
             lines.push(Line::raw(""));

@@ -10,7 +10,7 @@ pub use answers::{Answers, ConnectionInputs, Method, MethodAnswer, MethodError, 
 pub use clock::{Clock, Sleep, SystemClock};
 pub use hash::{CertificateHash, HashParseError};
 pub use inputs::{AppId, CertificateDays, EndpointUrl, InputError, Tenant, Upn};
-pub use remedy::{Input, NextCommand, Remedy, any_of, with_remedies};
+pub use remedy::{Input, NextCommand, Remedy, any_of, capitalised, with_remedies};
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -170,6 +170,16 @@ named_enum! {
     pub enum ManagedBy {
         EntraConnect => "EntraConnect",
         Customer => "Customer",
+    }
+}
+
+impl ManagedBy {
+    /// Who renews a certificate so looked after, for a step's summary.
+    pub fn renewed_by(self) -> &'static str {
+        match self {
+            ManagedBy::EntraConnect => "made here; this tool renews it",
+            ManagedBy::Customer => "yours; you renew it",
+        }
     }
 }
 

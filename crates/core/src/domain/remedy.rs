@@ -175,6 +175,26 @@ impl NextCommand {
     }
 }
 
+/// `text` with its first letter upper-case, as a sentence starts, unless
+/// its first word is an identifier (a UPN, a path, a name with digits or
+/// `_`), which is never changed.
+pub fn capitalised(text: &str) -> String {
+    let first_word = text.split(' ').next().unwrap_or_default();
+    let plain_word = first_word
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c == '-' || c == '\'' || c == ',' || c == ':');
+    if !plain_word {
+        return text.to_string();
+    }
+    let mut letters = text.chars();
+    letters
+        .next()
+        .into_iter()
+        .flat_map(char::to_uppercase)
+        .chain(letters)
+        .collect()
+}
+
 /// `message` followed by the remedies as one sentence, each said by `word`
 /// (the front end's words); the message alone when there are none.
 pub fn with_remedies(
@@ -186,13 +206,7 @@ pub fn with_remedies(
     let Some(remedy) = any_of(remedies, word) else {
         return message.to_string();
     };
-    let mut letters = remedy.chars();
-    let sentence: String = letters
-        .next()
-        .into_iter()
-        .flat_map(char::to_uppercase)
-        .chain(letters)
-        .collect();
+    let sentence = capitalised(&remedy);
     match message.ends_with('.') {
         true => format!("{message} {sentence}."),
         false => format!("{message}. {sentence}."),
@@ -209,4 +223,27 @@ pub fn any_of(remedies: &[Remedy], word: impl Fn(&Remedy) -> String) -> Option<S
         }
     }
     (!said.is_empty()).then(|| said.join(", or "))
+}
+
+#[cfg(test)]
+mod capitalised_tests {
+    use super::capitalised;
+
+    #[test]
+    fn a_sentence_starts_upper_case_but_an_identifier_is_never_changed() {
+        assert_eq!(
+            capitalised("the sign-in was declined"),
+            "The sign-in was declined"
+        );
+        assert_eq!(capitalised("sign-in refused (x)"), "Sign-in refused (x)");
+        for identifier in [
+            "admin@contoso.onmicrosoft.com holds none of the roles",
+            "Sync_CONNECT01_1a2b3c4d5e6f is in use",
+            "/var/lib/entra-connect cannot be read",
+            "e96b44e190e7 is not a certificate",
+        ] {
+            assert_eq!(capitalised(identifier), identifier);
+        }
+        assert_eq!(capitalised(""), "");
+    }
 }

@@ -213,6 +213,15 @@ impl EngineError {
         }
     }
 
+    /// The ids Microsoft support asks for, when Entra gave them.
+    pub fn support_ids(&self) -> Option<&str> {
+        match self {
+            EngineError::Entra(error) => error.support_ids(),
+            EngineError::StepRefused { refusal, .. } => refusal.support_ids(),
+            _ => None,
+        }
+    }
+
     /// What puts it right; any one of them will do (none: the message says
     /// all there is, or nothing but waiting or asking someone else helps).
     pub fn remedies(&self) -> Vec<Remedy> {

@@ -243,7 +243,7 @@ async fn prepare_certificate(
                 }
             }
         };
-        let summary = format!("{} ({})", choice.sha256, choice.managed_by.as_str());
+        let summary = format!("{} ({})", choice.sha256, choice.managed_by.renewed_by());
         Ok(Done::new(choice, summary))
     })
     .await

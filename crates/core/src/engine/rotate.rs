@@ -419,7 +419,7 @@ impl Operation for Rotate {
                         }
                     }
                 };
-                let summary = format!("{} ({})", new.sha256, new.managed_by.as_str());
+                let summary = format!("{} ({})", new.sha256, new.managed_by.renewed_by());
                 Ok(Done::new(Prepared { old, new }, summary))
             })
             .await?;

@@ -117,7 +117,29 @@ pub enum EntraError {
     Key(#[from] crate::keys::KeyError),
 }
 
+/// The Microsoft identity platform's description split into what went
+/// wrong and the ids its support asks for ("Trace ID: … Correlation ID: …
+/// Timestamp: …"), which it appends to the sentence.
+fn split_support_ids(description: &str) -> (&str, Option<&str>) {
+    match description.find("Trace ID:") {
+        Some(at) => (description[..at].trim_end(), Some(description[at..].trim())),
+        None => (description, None),
+    }
+}
+
 impl EntraError {
+    /// The ids Microsoft support asks for about a refused sign-in (trace id,
+    /// correlation id, time), kept apart from the message so that front ends
+    /// give them a line of their own.
+    pub fn support_ids(&self) -> Option<&str> {
+        match self {
+            EntraError::Token { description, .. } => {
+                split_support_ids(description.lines().next()?).1
+            }
+            _ => None,
+        }
+    }
+
     /// The AADSTS code of a token error, if any.
     pub fn aadsts(&self) -> Option<u32> {
         match self {
@@ -162,6 +184,7 @@ impl EntraError {
 fn describe_token_error(code: &OAuthErrorCode, aadsts: Option<u32>, description: &str) -> String {
     let code = code.as_str();
     let first_line = description.lines().next().unwrap_or(code);
+    let (first_line, _) = split_support_ids(first_line);
     let hint = match aadsts {
         Some(90002) => {
             " The tenant is not known by that name: use the tenant id or a verified domain such as contoso.onmicrosoft.com."
