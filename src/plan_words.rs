@@ -68,7 +68,10 @@ fn change(change: &Change) -> String {
                 .unwrap_or("an administrator (none given yet)")
         ),
         Change::SchedulerOff { sync_cycle_enabled } => format!(
-            "Turn sync cycles off during the change (SyncCycleEnabled is {sync_cycle_enabled}) and put them back as they were afterwards"
+            "Turn sync cycles off during the change (SyncCycleEnabled is {sync_cycle_enabled}); the last step puts them back"
+        ),
+        Change::SchedulerBack { sync_cycle_enabled } => format!(
+            "Set SyncCycleEnabled back to {sync_cycle_enabled}, as it was, whether the change succeeds or stops"
         ),
         Change::NewCertificate { days, placement } => {
             let (place, kept) = match placement {

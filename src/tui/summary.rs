@@ -76,7 +76,10 @@ pub fn exit_summary(model: &Model, last: Option<&Result<Outcome, Failure>>) -> V
             .iter()
             .filter(|(step, status)| {
                 step.changes
-                    && !matches!(step.change, Change::SchedulerOff { .. })
+                    && !matches!(
+                        step.change,
+                        Change::SchedulerOff { .. } | Change::SchedulerBack { .. }
+                    )
                     && matches!(
                         status,
                         Some(StepStatus::Done { .. } | StepStatus::AlreadyDone)

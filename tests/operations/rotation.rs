@@ -38,7 +38,8 @@ async fn managed_rotation_leaves_exactly_the_new_key() {
             "verify-new-certificate",
             "switch-credential",
             "remove-old-key",
-            "delete-old-certificate"
+            "delete-old-certificate",
+            "restore-scheduler"
         ]
     );
     assert_eq!(server.hashes_in_store().await, std::slice::from_ref(&old));

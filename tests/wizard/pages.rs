@@ -1012,7 +1012,7 @@ fn snapshots_first_pass() {
     // could not be put back is said as such.
     let summary = exit_summary(&model, Some(&Err(failure(EngineError::Cancelled)))).join("\n");
     for said in [
-        "entra-connect: The switch to application identity cancelled at step 4 of 8",
+        "entra-connect: The switch to application identity cancelled at step 4 of 9",
         "(Register this server's application)",
         "The scheduler was put back as it was (SyncCycleEnabled restored).",
         "Done before it stopped, and kept for the rerun: Prepare the certificate.",

@@ -81,7 +81,8 @@ fn survey<O: Operation>(
 ) -> Result<(O::Situation, Vec<PlannedStep>), EngineError> {
     let earlier = Journaled::earlier(server, O::KIND, operation)?;
     let situation = operation.situation(server, target, &earlier)?;
-    let mut steps = operation.plan(&situation, server, target)?;
+    let mut steps =
+        scheduler_guard::with_scheduler_back(operation.plan(&situation, server, target)?);
     for step in &mut steps {
         // The scheduler guard applies anew on every run.
         step.done_earlier = step.name != SCHEDULER_OFF.id.name && earlier.completed(step.name);

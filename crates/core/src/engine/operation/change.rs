@@ -25,6 +25,11 @@ pub enum Change {
     SchedulerOff {
         sync_cycle_enabled: bool,
     },
+    /// The scheduler guard's last step: sync cycles back to how they were
+    /// (`sync_cycle_enabled`), whatever the change's outcome.
+    SchedulerBack {
+        sync_cycle_enabled: bool,
+    },
     /// A new RSA key and self-signed Managed certificate.
     NewCertificate {
         days: u32,

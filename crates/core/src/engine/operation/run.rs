@@ -4,7 +4,7 @@
 //! ran or said why it was skipped.
 
 use super::journaled::{Journaled, inputs_json};
-use super::scheduler_guard::{SCHEDULER_OFF, restore_for, turn_off};
+use super::scheduler_guard::{SCHEDULER_BACK, SCHEDULER_OFF, restore_for, turn_off};
 use super::step::{Check, PlannedStep, Step, StepId};
 use crate::engine::progress::{Progress, ProgressSender, Skip, StepStatus};
 use crate::engine::{EngineError, LocalServer};
@@ -256,6 +256,31 @@ impl Run {
         self.end(step, outcome)
     }
 
+    /// Reports the guard's last step, when planned, by what putting the
+    /// scheduler back did (`restored`: the value restored, or none when this
+    /// run had not turned it off).
+    fn scheduler_back(&mut self, restored: &Result<Option<bool>, EngineError>) {
+        let step = SCHEDULER_BACK.id;
+        if !self.planned.contains(&step) {
+            return;
+        }
+        self.accounted.insert(step.name);
+        let status = match restored {
+            Ok(Some(value)) => StepStatus::Done {
+                detail: format!("SyncCycleEnabled is {value} again"),
+            },
+            Ok(None) => StepStatus::Skipped(Skip::NotNeeded {
+                because: "this run had not turned sync cycles off".to_string(),
+            }),
+            Err(error) => StepStatus::Failed {
+                kind: error.kind(),
+                message: error.to_string(),
+                remedies: error.remedies(),
+            },
+        };
+        self.emit(step, status);
+    }
+
     /// The first planned step that neither ran nor said why it was skipped.
     fn unaccounted(&self) -> Option<StepId> {
         self.planned
@@ -269,15 +294,16 @@ impl Run {
     /// stopped inside a step, which one. A run that left a planned step
     /// unaccounted for did not do what was confirmed: it fails, naming it.
     pub(super) fn conclude<T>(
-        self,
+        mut self,
         server: &mut LocalServer,
         result: Result<T, EngineError>,
     ) -> Result<T, EngineError> {
+        let restored = restore_for(server, &self.id);
+        self.scheduler_back(&restored);
         let result = result.and_then(|value| match self.unaccounted() {
             Some(step) => Err(EngineError::StepUnaccounted(step.title)),
             None => Ok(value),
         });
-        let restored = restore_for(server, &self.id);
         let id = self.id.clone();
         match (result, restored) {
             (Ok(value), Ok(_)) => {

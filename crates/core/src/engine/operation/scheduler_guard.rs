@@ -4,7 +4,7 @@
 
 use super::change::Change;
 use super::journaled::Journaled;
-use super::step::{PlannedStep, Step};
+use super::step::{Check, PlannedStep, Step};
 use crate::domain::{EventId, EventLevel};
 use crate::engine::{EngineError, LocalServer};
 use crate::host::journal::{self, OperationRecord};
@@ -17,18 +17,40 @@ pub(super) const SCHEDULER_OFF: Step<SchedulerSaved> = Step::new(
     "Disable the sync scheduler for the change",
 );
 
+/// The scheduler guard's last step, which the run takes when it ends (not
+/// journaled: the first step's record says whether it is done).
+pub(super) const SCHEDULER_BACK: Check =
+    Check::new("restore-scheduler", "Put the sync scheduler back as it was");
+
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub(super) struct SchedulerSaved {
     pub(super) sync_cycle_enabled_before: bool,
     pub(super) restored: bool,
 }
 
-/// The scheduler guard in a plan.
+/// The scheduler guard in a plan (its first step; [`with_scheduler_back`]
+/// adds the last).
 pub fn plan_scheduler_off(server: &LocalServer) -> Result<PlannedStep, EngineError> {
     let enabled = server.scheduler()?.sync_cycle_enabled;
     Ok(SCHEDULER_OFF.plan(Change::SchedulerOff {
         sync_cycle_enabled: enabled,
     }))
+}
+
+/// `steps` ending with the step that puts the scheduler back, when they
+/// turn it off: every plan says so, last, as it happens.
+pub(super) fn with_scheduler_back(mut steps: Vec<PlannedStep>) -> Vec<PlannedStep> {
+    let was = steps.iter().find_map(|step| match step.change {
+        Change::SchedulerOff { sync_cycle_enabled } => Some(sync_cycle_enabled),
+        _ => None,
+    });
+    if let Some(sync_cycle_enabled) = was {
+        let mut back = SCHEDULER_BACK.plan(Change::SchedulerBack { sync_cycle_enabled });
+        // It changes the scheduler back, so it is a change, not a check.
+        back.changes = true;
+        steps.push(back);
+    }
+    steps
 }
 
 /// What `run` saved of the scheduler, if it turned it off.

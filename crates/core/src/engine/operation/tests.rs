@@ -250,7 +250,9 @@ async fn a_failure_is_recorded_against_its_step_and_the_rerun_resumes_after_the_
     let rerun = Toy::new(Second::Runs);
     let plan = plan_of(&rerun, &server, &entra().target()).unwrap();
     let done: Vec<bool> = plan.iter().map(|step| step.done_earlier).collect();
-    assert_eq!(done, [false, true, false]);
+    // The last step, putting the scheduler back, is taken anew every run.
+    assert_eq!(done, [false, true, false, false]);
+    assert_eq!(plan.last().map(|step| step.name), Some("restore-scheduler"));
 
     let (result, progress) = perform_toy(&mut server, &rerun).await;
     assert_eq!(
@@ -264,6 +266,17 @@ async fn a_failure_is_recorded_against_its_step_and_the_rerun_resumes_after_the_
         "{progress:?}"
     );
     assert!(server.scheduler().unwrap().sync_cycle_enabled, "restored");
+    // The scheduler's return is reported as the plan's last step, last.
+    assert_eq!(
+        progress.last(),
+        Some(&(
+            "restore-scheduler",
+            StepStatus::Done {
+                detail: "SyncCycleEnabled is true again".into()
+            }
+        )),
+        "{progress:?}"
+    );
     let runs = journal(&server);
     assert_eq!(runs.len(), 1, "the rerun resumed the same run");
     assert_eq!(runs[0].0, journal::SUCCEEDED);
