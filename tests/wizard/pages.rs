@@ -1799,20 +1799,30 @@ fn removing_a_legacy_account_signs_in_lists_and_confirms_the_way_back() {
         matches!(&command, Some(Command::Start { task: Task::Run(plan), .. }) if plan.request == other),
         "{command:?}"
     );
-    engine(
+    let screen = removed(
         &mut model,
-        EngineEvent::Finished(Ok(Outcome::ServiceAccountRemoved(RemovedAccount {
-            user_principal_name: "Sync_CONNECT02_fedcba987654@contoso.onmicrosoft.com".into(),
-            way_back_forgotten: false,
-        }))),
+        "Sync_CONNECT02_fedcba987654@contoso.onmicrosoft.com",
+        false,
     );
-    assert_eq!(title(&model), "done");
-    let screen = render(&model, 120, 40);
     assert!(
         screen.contains("unchanged: the account was not this server's way back"),
         "{screen}"
     );
     snapshot("done-account-removed", &model);
+}
+
+/// The removal of `upn` finished (the way back forgotten or not): the Done
+/// page, rendered at 120x40.
+fn removed(model: &mut Model, upn: &str, way_back_forgotten: bool) -> String {
+    engine(
+        model,
+        EngineEvent::Finished(Ok(Outcome::ServiceAccountRemoved(RemovedAccount {
+            user_principal_name: upn.into(),
+            way_back_forgotten,
+        }))),
+    );
+    assert_eq!(title(model), "done");
+    render(model, 120, 40)
 }
 
 /// Done after removing the way back says it is forgotten (it said "kept
@@ -1836,15 +1846,11 @@ fn removing_the_way_back_says_it_is_forgotten() {
     );
     send(&mut model, Message::Planned(Ok(removal_plan(forget))));
     send(&mut model, key(KeyCode::Enter));
-    engine(
+    let screen = removed(
         &mut model,
-        EngineEvent::Finished(Ok(Outcome::ServiceAccountRemoved(RemovedAccount {
-            user_principal_name: "Sync_CONNECT01_0123456789ab@contoso.onmicrosoft.com".into(),
-            way_back_forgotten: true,
-        }))),
+        "Sync_CONNECT01_0123456789ab@contoso.onmicrosoft.com",
+        true,
     );
-    assert_eq!(title(&model), "done");
-    let screen = render(&model, 120, 40);
     assert!(
         screen.contains("forgotten: it was this server's; a rollback now needs a new account"),
         "{screen}"
