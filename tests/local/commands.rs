@@ -371,7 +371,7 @@ fn cert_delete_refuses_the_certificate_in_use() {
 }
 
 #[test]
-fn config_export_to_a_file_in_both_forms() {
+fn config_export_writes_the_wizards_json_document_to_a_file_whatever_its_name() {
     let dir = state();
     let human = run_ok(dir.path(), &["config", "export"]);
     assert!(
@@ -391,7 +391,12 @@ fn config_export_to_a_file_in_both_forms() {
         id.chars()
             .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
     );
+    // The document the wizard's export writes: the report as JSON, as
+    // --json prints it.
+    let document = run_ok(dir.path(), &["--json", "config", "export"]);
 
+    // A name that does not end in .json still gets the JSON document, and
+    // nothing on stdout.
     let text_file = dir.path().join("config.txt");
     let output = entra(dir.path())
         .args(["config", "export", "--output", text_file.to_str().unwrap()])
@@ -400,7 +405,7 @@ fn config_export_to_a_file_in_both_forms() {
     assert!(output.status.success());
     assert!(output.stdout.is_empty());
     assert!(String::from_utf8_lossy(&output.stderr).contains("Configuration exported to"));
-    assert_eq!(std::fs::read_to_string(&text_file).unwrap(), human);
+    assert_eq!(std::fs::read_to_string(&text_file).unwrap(), document);
 
     let json_file = dir.path().join("config.json");
     run_ok(
@@ -413,8 +418,8 @@ fn config_export_to_a_file_in_both_forms() {
             json_file.to_str().unwrap(),
         ],
     );
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json_file).unwrap()).unwrap();
+    assert_eq!(std::fs::read_to_string(&json_file).unwrap(), document);
+    let json: serde_json::Value = serde_json::from_str(&document).unwrap();
     assert_eq!(json["identity_type"], "None");
     assert_eq!(json["installation_id"], id.as_str());
     // The id is generated once.
@@ -422,6 +427,9 @@ fn config_export_to_a_file_in_both_forms() {
         run_json(dir.path(), &["config", "export"])["installation_id"],
         id.as_str()
     );
+    // --help says what the file holds.
+    let help = run_ok(dir.path(), &["config", "export", "--help"]);
+    assert!(help.contains("always JSON"), "{help}");
 }
 
 #[test]
