@@ -243,7 +243,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Transition {
         Page::Configuring(state) => state.on_key(key),
         Page::Done(_) => done::on_key(key),
         Page::Tasks(state) => state.on_key(context, key),
-        Page::ViewConfig(state) => state.on_key(key),
+        Page::ViewConfig(state) => state.on_key(key, context.configuration.as_ref()),
         Page::Doctor(state) => state.on_key(key),
         Page::Scheduler(state) => state.on_key(&context.scheduler, key),
         Page::Rotate(state) => state.on_key(data, context, key),

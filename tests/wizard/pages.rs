@@ -100,8 +100,10 @@ fn context(configured: ConnectorIdentityType) -> Context {
                 .then(|| "5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f".into()),
             application_id: (configured == ConnectorIdentityType::Application)
                 .then(|| "11111111-2222-3333-4444-555555555555".into()),
-            service_principal_id: None,
-            application_managed_by: None,
+            service_principal_id: (configured == ConnectorIdentityType::Application)
+                .then(|| "22222222-3333-4444-5555-666666666666".into()),
+            application_managed_by: (configured == ConnectorIdentityType::Application)
+                .then_some(ManagedBy::EntraConnect),
             certificate: (configured == ConnectorIdentityType::Application).then(|| {
                 CertificateSection {
                     managed_by: ManagedBy::EntraConnect,
@@ -1142,6 +1144,51 @@ fn snapshots_second_pass() {
 }
 
 // --- the credential's life: rotation and key removal ------------------------------------
+
+/// The configuration view shows the facts `config export` prints (the
+/// application's keys are read from the tenant only by the export, and it
+/// says so); on a small window the rest is scrolled to.
+#[test]
+fn the_configuration_view_shows_what_config_export_shows() {
+    let mut model = Model::new(
+        context(ConnectorIdentityType::Application),
+        data(),
+        Theme { color: false },
+    );
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "view-config");
+    let screen = words(&render(&model, 120, 40));
+    for fact in [
+        "Installation id 0123456789ab",
+        "Rollback service account Sync_CONNECT01_0123456789ab@contoso.onmicrosoft.com",
+        "Service principal id 22222222-3333-4444-5555-666666666666",
+        "Application managed by EntraConnect",
+        "Key store Software",
+        "Key algorithm RSA 2048",
+        "Signature algorithm sha256WithRSAEncryption",
+        "Application keys read from the tenant by the export (e), each with the key audit's verdict",
+    ] {
+        assert!(screen.contains(fact), "{fact:?} not in: {screen}");
+    }
+    let small = render(&model, 80, 24);
+    assert!(small.contains("more below"), "{small}");
+    send(&mut model, key(KeyCode::End));
+    let end = words(&render(&model, 80, 24));
+    assert!(
+        end.contains("Application keys read from the tenant"),
+        "{end}"
+    );
+
+    let mut model = Model::new(
+        context(ConnectorIdentityType::ServiceAccount),
+        data(),
+        Theme { color: false },
+    );
+    send(&mut model, key(KeyCode::Enter));
+    let screen = words(&render(&model, 120, 40));
+    assert!(screen.contains("Installation id 0123456789ab"), "{screen}");
+    assert!(!screen.contains("Application keys"), "{screen}");
+}
 
 /// A second pass on a server whose connector signs in with an application.
 fn application_server() -> Model {

@@ -232,7 +232,12 @@ impl Page {
             Page::ViewConfig(state) if state.exporting() => {
                 &[("Enter", "export"), ("Esc", "cancel")]
             }
-            Page::ViewConfig(_) => &[("e", "export to a file"), ("Esc", "back"), ("q", "quit")],
+            Page::ViewConfig(_) => &[
+                ("e", "export to a file"),
+                ("↑↓", "scroll"),
+                ("Esc", "back"),
+                ("q", "quit"),
+            ],
             Page::Doctor(_) => &[("↑↓", "scroll"), ("Esc", "back"), ("q", "quit")],
             Page::Scheduler(state) if state.confirming() => {
                 &[("y", "turn it off"), ("n/Esc", "keep it on")]
