@@ -2,7 +2,7 @@
 //! human and JSON form, with its exit code.
 
 use crate::harness::openssl;
-use crate::harness::process::{entra, run_fails, run_json, run_ok};
+use crate::harness::process::{entra, field, run_fails, run_json, run_ok};
 use tempfile::TempDir;
 
 fn state() -> TempDir {
@@ -68,6 +68,35 @@ fn credential_show_reports_an_application_credential() {
     assert_eq!(export["certificate"]["automatic_rotation_enabled"], false);
     let human = run_ok(dir.path(), &["config", "export", "--offline"]);
     assert!(human.contains("MISSING from the key store"), "{human}");
+}
+
+/// The account the connector signs in with has one name in every human
+/// output: `ServiceAccount`, beside `RollbackServiceAccount` for the way back.
+#[test]
+fn the_service_account_has_one_name_in_every_human_output() {
+    let dir = state();
+    run_ok(dir.path(), &["credential", "show"]); // creates the database
+    let upn = "Sync_CONNECT01_1a2b3c@contoso.onmicrosoft.com";
+    let db = rusqlite::Connection::open(dir.path().join("entra-connect.db")).unwrap();
+    db.execute(
+        "UPDATE connector_credential SET identity_type = 'ServiceAccount',
+            service_account_upn = ?1, configured_at = '2026-11-01T10:00:00Z'",
+        [upn],
+    )
+    .unwrap();
+    drop(db);
+    for args in [
+        &["credential", "show"][..],
+        &["config", "export", "--offline"],
+    ] {
+        let human = run_ok(dir.path(), args);
+        assert_eq!(
+            field(&human, "ServiceAccount"),
+            Some(upn),
+            "{args:?}: {human}"
+        );
+        assert!(!human.contains("UserPrincipalName"), "{args:?}: {human}");
+    }
 }
 
 #[test]
