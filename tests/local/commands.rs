@@ -99,6 +99,23 @@ fn the_service_account_has_one_name_in_every_human_output() {
     }
 }
 
+/// `app -h` says what the group holds: each of its commands, not two of five.
+#[test]
+fn the_app_groups_help_names_everything_it_holds() {
+    let dir = state();
+    let help = run_ok(dir.path(), &["app", "-h"]);
+    let about = help.lines().next().unwrap_or_default();
+    for command in ["register", "link", "rotate", "keys", "remove"] {
+        assert!(about.contains(command), "{command} not in {about:?}");
+    }
+    let overview = run_ok(dir.path(), &["--help"]);
+    let line = overview
+        .lines()
+        .find(|line| line.trim_start().starts_with("app "))
+        .unwrap_or_default();
+    assert!(line.contains(about.trim_end_matches('.')), "{overview}");
+}
+
 #[test]
 fn scheduler_show_has_the_defaults() {
     let dir = state();
