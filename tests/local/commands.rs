@@ -116,6 +116,24 @@ fn the_app_groups_help_names_everything_it_holds() {
     assert!(line.contains(about.trim_end_matches('.')), "{overview}");
 }
 
+/// A dry run changes nothing, and says the steps would run; the plan's
+/// steps are the Ready page's.
+#[test]
+fn a_dry_run_says_the_steps_would_run() {
+    let dir = state();
+    let printed = run_ok(dir.path(), &["cert", "new", "--dry-run"]);
+    assert_eq!(
+        printed.lines().next(),
+        Some("Dry run: nothing was changed. These steps would run, in this order:"),
+        "{printed}"
+    );
+    assert!(printed.contains(" 1. "), "{printed}");
+    assert_eq!(
+        run_json(dir.path(), &["cert", "list"]),
+        serde_json::json!([])
+    );
+}
+
 #[test]
 fn scheduler_show_has_the_defaults() {
     let dir = state();
