@@ -7,11 +7,12 @@
 
 use crate::harness::process;
 use entra_connect::domain::{
-    ApplicationCredential, CertificateHash, ConnectionInputs, ConnectorCredential,
+    AppId, ApplicationCredential, CertificateHash, ConnectionInputs, ConnectorCredential,
     ConnectorIdentityType, ManagedBy, Method, MethodAnswer, Remedy, SchedulerSettings,
     ServiceAccountCredential, SignInAnswer, StoreKind,
 };
 use entra_connect::engine::doctor::{Finding, Verdict};
+use entra_connect::engine::link::{Link, LinkChoice};
 use entra_connect::engine::onboard::Onboard;
 use entra_connect::engine::operation::PathReason;
 use entra_connect::engine::permissions::{self, Grantee};
@@ -297,6 +298,47 @@ fn engine_plan(server: Planning, target: Target, request: OperationRequest) -> P
         step.change = serde_json::from_str(&change).unwrap();
     }
     plan
+}
+
+/// Bring Your Own Application checks the application before any change,
+/// the wizard's onboarding as `app link` does: the same steps in the same
+/// order, the check before sync cycles are turned off.
+#[test]
+fn byoa_checks_the_application_before_turning_sync_cycles_off_as_app_link_does() {
+    let state = tempfile::tempdir().unwrap();
+    let mut local = process::local_server(state.path());
+    let certificate = create_certificate(&mut local, StoreChoice::Software, 180)
+        .unwrap()
+        .info
+        .sha256;
+    let app_id: AppId = "33333333-4444-5555-6666-777777777777".parse().unwrap();
+    let target = Target {
+        tenant: "contoso.onmicrosoft.com".into(),
+        admin_upn: ADMIN.into(),
+    };
+    let steps = |request| -> Vec<&'static str> {
+        let plan = engine::plan(&local, target.clone(), request).unwrap();
+        plan.steps.iter().map(|step| step.name).collect()
+    };
+    let wizard = steps(OperationRequest::Onboard(Onboard {
+        method: Method::Byoa {
+            app_id: app_id.clone(),
+            certificate: certificate.clone(),
+        },
+        password_writeback: false,
+    }));
+    let cli = steps(OperationRequest::Link(Link {
+        choice: LinkChoice::Existing {
+            app_id,
+            certificate,
+        },
+    }));
+    assert_eq!(wizard, cli);
+    let position = |name| wizard.iter().position(|step| *step == name);
+    assert!(
+        position("check-application") < position("disable-scheduler"),
+        "{wizard:?}"
+    );
 }
 
 /// The onboarding's plan on a new installation, signing in as [`ADMIN`].
