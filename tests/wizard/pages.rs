@@ -1101,6 +1101,16 @@ fn snapshots_first_pass() {
         "{screen}"
     );
     assert!(!screen.contains("Sync_"), "{screen}");
+    // The certificate whole, and with the SHA-1 thumbprint the Entra
+    // portal lists it by (Certificates & secrets).
+    assert!(
+        words(&screen).contains(&format!(
+            "Certificate SHA-256 {} Thumbprint (SHA-1) {}",
+            hash("AB"),
+            "AB".repeat(20)
+        )),
+        "{screen}"
+    );
     snapshot("done", &model);
     // On an existing server the service account it used is the way back:
     // named, and removing it is the administrator's choice.
@@ -1342,11 +1352,37 @@ fn rotating_the_certificate_from_the_second_pass() {
             },
             old_certificate_deleted: true,
             warnings: vec!["the old key was not removed from the application".into()],
+            old_certificate_thumbprint: Some("AB".repeat(20)),
+            new_certificate_thumbprint: "12".repeat(20),
         }))),
     );
     assert_eq!(title(&model), "done");
     snapshot("done-rotated", &model);
     let screen = render(&model, 120, 40);
+    // Both certificates whole, each with its SHA-1 thumbprint (as onboarding's Done shows them).
+    for expected in [
+        format!(
+            "New certificate {} New thumbprint (SHA-1) {}",
+            hash("12"),
+            "12".repeat(20)
+        ),
+        format!(
+            "Old certificate {} (deleted from the key store) Old thumbprint (SHA-1) {}",
+            hash("AB"),
+            "AB".repeat(20)
+        ),
+    ] {
+        assert!(
+            words(&screen).contains(&expected),
+            "{expected:?} not in: {screen}"
+        );
+    }
+    // On a small window the rest of the page is scrolled to.
+    let small = render(&model, 80, 24);
+    assert!(small.contains("more below"), "{small}");
+    send(&mut model, key(KeyCode::End));
+    let end = words(&render(&model, 80, 24));
+    assert!(end.contains("rotated automatically before then"), "{end}");
     assert!(
         screen
             .contains("NOT removed (Graph answered 503): remove it with Remove an application key"),
@@ -1470,6 +1506,11 @@ fn removing_a_key_lists_them_and_refuses_the_one_in_use() {
         ),
     );
     assert_eq!(title(&model), "done");
+    let screen = words(&render(&model, 120, 40));
+    assert!(
+        screen.contains(&format!("Thumbprint (SHA-1) {}", "99".repeat(20))),
+        "{screen}"
+    );
     snapshot("done-key-removed", &model);
 }
 

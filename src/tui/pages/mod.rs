@@ -228,7 +228,7 @@ impl Page {
                 &[("r", "retry"), ("b/Esc", "back"), ("q", "quit")]
             }
             Page::Configuring(_) => &[("Ctrl-C", "cancel (the scheduler is put back)")],
-            Page::Done(_) => &[("Enter/q", "quit")],
+            Page::Done(_) => &[("↑↓", "scroll"), ("Enter/q", "quit")],
             Page::ViewConfig(state) if state.exporting() => {
                 &[("Enter", "export"), ("Esc", "cancel")]
             }
