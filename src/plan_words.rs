@@ -9,14 +9,29 @@ use crate::engine::operation::{ApplicationLookup, CertificateSummary, KeyWriter,
 use crate::engine::{Change, Condition, PlannedStep};
 use crate::keys::Placement;
 
+/// Where a plan is shown: on the Ready page, where confirming runs it, or
+/// as a dry run, which runs nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    Ready,
+    DryRun,
+}
+
 /// The line above a plan: whether running it starts afresh or continues an
-/// earlier run that stopped part way.
-pub fn intro(steps: &[PlannedStep]) -> &'static str {
-    match steps.iter().any(|step| step.done_earlier) {
-        true => {
+/// earlier run that stopped part way; for a dry run, what would happen.
+pub fn intro(steps: &[PlannedStep], shown: Shown) -> &'static str {
+    let resumed = steps.iter().any(|step| step.done_earlier);
+    match (shown, resumed) {
+        (Shown::Ready, true) => {
             "An earlier run of this change stopped part way. It continues from there; what it completed is kept, not repeated:"
         }
-        false => "Nothing has changed yet. These steps run, in this order:",
+        (Shown::Ready, false) => "Nothing has changed yet. These steps run, in this order:",
+        (Shown::DryRun, true) => {
+            "Dry run: nothing was changed. An earlier run of this change stopped part way; running it would continue from there, keeping what it completed, not repeating it:"
+        }
+        (Shown::DryRun, false) => {
+            "Dry run: nothing was changed. These steps would run, in this order:"
+        }
     }
 }
 
@@ -324,13 +339,31 @@ mod tests {
     #[test]
     fn a_plan_resumed_says_it_continues() {
         let mut step = STEP.planned(sign_in(), false);
-        assert!(intro(std::slice::from_ref(&step)).starts_with("Nothing has changed yet"));
+        let fresh = std::slice::from_ref(&step);
+        assert!(intro(fresh, Shown::Ready).starts_with("Nothing has changed yet"));
         step.done_earlier = true;
         let steps = [step];
-        assert!(intro(&steps).starts_with("An earlier run of this change stopped"));
+        assert!(intro(&steps, Shown::Ready).starts_with("An earlier run of this change stopped"));
         assert_eq!(
             numbered(&steps).next().unwrap().0,
             "1. Sign in (done in an earlier run)"
+        );
+    }
+
+    #[test]
+    fn a_dry_run_says_what_would_run_and_that_nothing_changed() {
+        let mut step = STEP.planned(sign_in(), false);
+        let fresh = intro(std::slice::from_ref(&step), Shown::DryRun);
+        assert_eq!(
+            fresh,
+            "Dry run: nothing was changed. These steps would run, in this order:"
+        );
+        step.done_earlier = true;
+        let resumed = intro(std::slice::from_ref(&step), Shown::DryRun);
+        assert!(
+            resumed.starts_with("Dry run: nothing was changed. An earlier run")
+                && resumed.contains("running it would continue from there"),
+            "{resumed}"
         );
     }
 }

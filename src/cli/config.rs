@@ -20,7 +20,8 @@ pub enum ConfigCommand {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Write to FILE instead of stdout (JSON with --json, text otherwise).
+    /// Write to FILE instead of stdout: always JSON, whatever FILE is named (the document the
+    /// wizard's export writes; stdout stays a table unless --json).
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Do not ask the tenant for the application's keys (the key audit); the
@@ -47,12 +48,7 @@ pub fn run(command: ConfigCommand, server: &mut LocalServer, out: &Output) -> an
     match args.output {
         None => out.show(&report, human),
         Some(path) => {
-            let text = if out.json {
-                serde_json::to_string_pretty(&report)? + "\n"
-            } else {
-                human(&report)
-            };
-            std::fs::write(&path, text)
+            std::fs::write(&path, report.export_document()?)
                 .with_context(|| format!("cannot write the configuration to {}", path.display()))?;
             eprintln!("Configuration exported to {}.", path.display());
             Ok(())

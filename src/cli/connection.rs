@@ -271,9 +271,10 @@ fn admin_sign_in(upn: &Upn, how: SignInAnswer, password_stdin: bool) -> anyhow::
     })
 }
 
-/// A plan as the Ready page lists it: numbered steps, each with what it does.
+/// A dry run's plan: numbered steps, each with what it does, as the Ready
+/// page lists them, under a line that says nothing was changed.
 pub fn human_plan(steps: &[PlannedStep]) -> String {
-    let mut text = format!("{}\n", plan_words::intro(steps));
+    let mut text = format!("{}\n", plan_words::intro(steps, plan_words::Shown::DryRun));
     for (heading, detail) in plan_words::numbered(steps) {
         text.push_str(&format!(" {heading}\n    {detail}\n"));
     }

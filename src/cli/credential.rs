@@ -101,7 +101,7 @@ pub fn run(
                     view.connector_identity_type.to_string(),
                 )];
                 if let Some(account) = view.service_account {
-                    rows.push(("UserPrincipalName", account.user_principal_name.clone()));
+                    rows.push(("ServiceAccount", account.user_principal_name.clone()));
                     rows.push(("ConfiguredAt", format_time(account.configured_at)));
                 }
                 if let Some(app) = view.application {

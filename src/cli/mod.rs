@@ -73,7 +73,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Application identity in Entra (register, link).
+    /// This server's application in Entra: register it, link the connector to it (or to yours),
+    /// rotate its certificate, list its keys and remove one.
     #[command(subcommand)]
     App(app::AppCommand),
     /// The connector credential (Get-ADSyncEntraConnectorCredential).

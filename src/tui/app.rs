@@ -6,7 +6,7 @@
 use super::model::{
     Command, Context, EngineEvent, Message, OpId, Shared, Task, TpmCheck, WizardData,
 };
-use super::pages::{Page, Transition, done, options, welcome};
+use super::pages::{Page, Transition, options, welcome};
 use super::theme::Theme;
 use super::widgets;
 use crate::engine::Outcome;
@@ -241,9 +241,9 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Transition {
         Page::Options(_) => options::on_key(data, key),
         Page::Ready(state) => state.on_key(key, data),
         Page::Configuring(state) => state.on_key(key),
-        Page::Done(_) => done::on_key(key),
+        Page::Done(state) => state.on_key(key),
         Page::Tasks(state) => state.on_key(context, key),
-        Page::ViewConfig(state) => state.on_key(key),
+        Page::ViewConfig(state) => state.on_key(key, context.configuration.as_ref()),
         Page::Doctor(state) => state.on_key(key),
         Page::Scheduler(state) => state.on_key(&context.scheduler, key),
         Page::Rotate(state) => state.on_key(data, context, key),

@@ -472,9 +472,10 @@ impl Runner {
             data,
             async move |server, settings, progress| {
                 let result = match with_application_keys(server, settings, progress).await {
-                    Ok(report) => serde_json::to_string_pretty(&report)
+                    Ok(report) => report
+                        .export_document()
                         .map_err(|e| SaveError::Format(e.to_string()))
-                        .and_then(|json| write_file(&path, &(json + "\n"))),
+                        .and_then(|json| write_file(&path, &json)),
                     Err(error) => Err(error.into()),
                 };
                 Message::Exported(result.map(|_| path).map_err(Arc::new))

@@ -16,7 +16,7 @@ pub fn exit_summary(model: &Model, last: Option<&Result<Outcome, Failure>>) -> V
     let mut lines = Vec::new();
     let finished_last = last.and_then(|result| result.as_ref().ok());
     for outcome in model.finished.iter().chain(finished_last) {
-        let (headline, rows) = done::described(outcome);
+        let (headline, rows) = done::described(outcome, &model.context.certificates);
         lines.push(format!("entra-connect: {headline}"));
         lines.extend(
             rows.into_iter()

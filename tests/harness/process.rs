@@ -127,6 +127,14 @@ pub fn reported(stderr: &str, title: Option<&str>, status: &str, text: &str) -> 
         })
 }
 
+/// The value of the field `name` in a human `Name : value` list, if it has one.
+pub fn field<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    text.lines().find_map(|line| {
+        let (label, value) = line.split_once(" : ")?;
+        (label.trim_end() == name).then_some(value)
+    })
+}
+
 /// A finished command's stderr as text.
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()

@@ -2,7 +2,7 @@
 //! human and JSON form, with its exit code.
 
 use crate::harness::openssl;
-use crate::harness::process::{entra, run_fails, run_json, run_ok};
+use crate::harness::process::{entra, field, run_fails, run_json, run_ok};
 use tempfile::TempDir;
 
 fn state() -> TempDir {
@@ -68,6 +68,70 @@ fn credential_show_reports_an_application_credential() {
     assert_eq!(export["certificate"]["automatic_rotation_enabled"], false);
     let human = run_ok(dir.path(), &["config", "export", "--offline"]);
     assert!(human.contains("MISSING from the key store"), "{human}");
+}
+
+/// The account the connector signs in with has one name in every human
+/// output: `ServiceAccount`, beside `RollbackServiceAccount` for the way back.
+#[test]
+fn the_service_account_has_one_name_in_every_human_output() {
+    let dir = state();
+    run_ok(dir.path(), &["credential", "show"]); // creates the database
+    let upn = "Sync_CONNECT01_1a2b3c@contoso.onmicrosoft.com";
+    let db = rusqlite::Connection::open(dir.path().join("entra-connect.db")).unwrap();
+    db.execute(
+        "UPDATE connector_credential SET identity_type = 'ServiceAccount',
+            service_account_upn = ?1, configured_at = '2026-11-01T10:00:00Z'",
+        [upn],
+    )
+    .unwrap();
+    drop(db);
+    for args in [
+        &["credential", "show"][..],
+        &["config", "export", "--offline"],
+    ] {
+        let human = run_ok(dir.path(), args);
+        assert_eq!(
+            field(&human, "ServiceAccount"),
+            Some(upn),
+            "{args:?}: {human}"
+        );
+        assert!(!human.contains("UserPrincipalName"), "{args:?}: {human}");
+    }
+}
+
+/// `app -h` says what the group holds: each of its commands, not two of five.
+#[test]
+fn the_app_groups_help_names_everything_it_holds() {
+    let dir = state();
+    let help = run_ok(dir.path(), &["app", "-h"]);
+    let about = help.lines().next().unwrap_or_default();
+    for command in ["register", "link", "rotate", "keys", "remove"] {
+        assert!(about.contains(command), "{command} not in {about:?}");
+    }
+    let overview = run_ok(dir.path(), &["--help"]);
+    let line = overview
+        .lines()
+        .find(|line| line.trim_start().starts_with("app "))
+        .unwrap_or_default();
+    assert!(line.contains(about.trim_end_matches('.')), "{overview}");
+}
+
+/// A dry run changes nothing, and says the steps would run; the plan's
+/// steps are the Ready page's.
+#[test]
+fn a_dry_run_says_the_steps_would_run() {
+    let dir = state();
+    let printed = run_ok(dir.path(), &["cert", "new", "--dry-run"]);
+    assert_eq!(
+        printed.lines().next(),
+        Some("Dry run: nothing was changed. These steps would run, in this order:"),
+        "{printed}"
+    );
+    assert!(printed.contains(" 1. "), "{printed}");
+    assert_eq!(
+        run_json(dir.path(), &["cert", "list"]),
+        serde_json::json!([])
+    );
 }
 
 #[test]
@@ -371,7 +435,7 @@ fn cert_delete_refuses_the_certificate_in_use() {
 }
 
 #[test]
-fn config_export_to_a_file_in_both_forms() {
+fn config_export_writes_the_wizards_json_document_to_a_file_whatever_its_name() {
     let dir = state();
     let human = run_ok(dir.path(), &["config", "export"]);
     assert!(
@@ -391,7 +455,12 @@ fn config_export_to_a_file_in_both_forms() {
         id.chars()
             .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
     );
+    // The document the wizard's export writes: the report as JSON, as
+    // --json prints it.
+    let document = run_ok(dir.path(), &["--json", "config", "export"]);
 
+    // A name that does not end in .json still gets the JSON document, and
+    // nothing on stdout.
     let text_file = dir.path().join("config.txt");
     let output = entra(dir.path())
         .args(["config", "export", "--output", text_file.to_str().unwrap()])
@@ -400,7 +469,7 @@ fn config_export_to_a_file_in_both_forms() {
     assert!(output.status.success());
     assert!(output.stdout.is_empty());
     assert!(String::from_utf8_lossy(&output.stderr).contains("Configuration exported to"));
-    assert_eq!(std::fs::read_to_string(&text_file).unwrap(), human);
+    assert_eq!(std::fs::read_to_string(&text_file).unwrap(), document);
 
     let json_file = dir.path().join("config.json");
     run_ok(
@@ -413,8 +482,8 @@ fn config_export_to_a_file_in_both_forms() {
             json_file.to_str().unwrap(),
         ],
     );
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json_file).unwrap()).unwrap();
+    assert_eq!(std::fs::read_to_string(&json_file).unwrap(), document);
+    let json: serde_json::Value = serde_json::from_str(&document).unwrap();
     assert_eq!(json["identity_type"], "None");
     assert_eq!(json["installation_id"], id.as_str());
     // The id is generated once.
@@ -422,6 +491,9 @@ fn config_export_to_a_file_in_both_forms() {
         run_json(dir.path(), &["config", "export"])["installation_id"],
         id.as_str()
     );
+    // --help says what the file holds.
+    let help = run_ok(dir.path(), &["config", "export", "--help"]);
+    assert!(help.contains("always JSON"), "{help}");
 }
 
 #[test]

@@ -223,9 +223,19 @@ async fn byoa_refusals_name_each_missing_piece() {
             ],
         )
         .await;
+    // Named as the portal lists it too (Certificates & secrets shows the SHA-1 thumbprint).
+    let listed = server.local(&["cert", "list"]).await;
+    let thumbprint = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|certificate| certificate["sha256"] == other.as_str())
+        .and_then(|certificate| certificate["thumbprint"].as_str())
+        .unwrap_or_else(|| panic!("{other} not in {listed}"))
+        .to_string();
     refused(
         &output,
-        &[format!("the certificate {other} is not among the application's certificates").as_str()],
+        &[format!("the certificate {other} (thumbprint {thumbprint}) is not among the application's certificates").as_str()],
     );
     refused(&output, &["is not granted ADSynchronization.ReadWrite.All"]);
     assert_eq!(

@@ -43,6 +43,7 @@ async fn managed_rotation_leaves_exactly_the_new_key() {
         ]
     );
     assert_eq!(server.hashes_in_store().await, std::slice::from_ref(&old));
+    let old_thumbprint = server.local(&["cert", "list"]).await[0]["thumbprint"].clone();
 
     let output = server.app_itself("rotate", &["--days", "90"], vec![]).await;
     let rotated = json_of(&output);
@@ -54,6 +55,17 @@ async fn managed_rotation_leaves_exactly_the_new_key() {
         .unwrap()
         .to_string();
     assert_ne!(new, old);
+    // Each certificate with the SHA-1 thumbprint the portal lists it by.
+    let listed = server.local(&["cert", "list"]).await;
+    assert_eq!(listed[0]["sha256"], new.as_str(), "{listed}");
+    assert_eq!(
+        rotated["new_certificate_thumbprint"], listed[0]["thumbprint"],
+        "{rotated}"
+    );
+    assert_eq!(
+        rotated["old_certificate_thumbprint"], old_thumbprint,
+        "{rotated}"
+    );
 
     // Exactly one key on the application: the new certificate.
     assert_eq!(server.key_hashes(&app_id).await, std::slice::from_ref(&new));

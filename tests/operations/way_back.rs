@@ -5,7 +5,7 @@
 //! credential record.
 
 use crate::harness::process;
-use crate::harness::process::{json_of, stderr};
+use crate::harness::process::{field, json_of, stderr};
 use crate::harness::server::{Server, refused};
 use crate::harness::tenant;
 use crate::harness::tenant::{graph, user_token};
@@ -69,6 +69,30 @@ async fn the_seeds_path_from_the_legacy_account_to_an_application_and_back() {
     let test = server.local(&["credential", "test"]).await;
     assert_eq!(test["user_principal_name"], legacy.as_str(), "{test}");
     assert_eq!(server.events(1160).await.len(), 1);
+    // Recorded again, for people: the account has the name `credential
+    // show` gives it.
+    let (_, password) = server.legacy();
+    let mut args: Vec<String> = [
+        "service-account",
+        "use",
+        "--upn",
+        &legacy,
+        "--password-stdin",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(server.connection());
+    let recorded = server.run(args, format!("{password}\n"), vec![]).await;
+    assert!(recorded.status.success(), "{}", stderr(&recorded));
+    let recorded = String::from_utf8_lossy(&recorded.stdout);
+    let shown = process::run_ok(server.state.path(), &["credential", "show"]);
+    for human in [recorded.as_ref(), shown.as_str()] {
+        assert_eq!(
+            field(human, "ServiceAccount"),
+            Some(legacy.as_str()),
+            "{human}"
+        );
+    }
 
     // Onboarding keeps the legacy account as the way back.
     let app_id = server.onboard().await;

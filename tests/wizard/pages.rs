@@ -7,11 +7,12 @@
 
 use crate::harness::process;
 use entra_connect::domain::{
-    ApplicationCredential, CertificateHash, ConnectionInputs, ConnectorCredential,
+    AppId, ApplicationCredential, CertificateHash, ConnectionInputs, ConnectorCredential,
     ConnectorIdentityType, ManagedBy, Method, MethodAnswer, Remedy, SchedulerSettings,
     ServiceAccountCredential, SignInAnswer, StoreKind,
 };
 use entra_connect::engine::doctor::{Finding, Verdict};
+use entra_connect::engine::link::{Link, LinkChoice};
 use entra_connect::engine::onboard::Onboard;
 use entra_connect::engine::operation::PathReason;
 use entra_connect::engine::permissions::{self, Grantee};
@@ -100,8 +101,10 @@ fn context(configured: ConnectorIdentityType) -> Context {
                 .then(|| "5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f".into()),
             application_id: (configured == ConnectorIdentityType::Application)
                 .then(|| "11111111-2222-3333-4444-555555555555".into()),
-            service_principal_id: None,
-            application_managed_by: None,
+            service_principal_id: (configured == ConnectorIdentityType::Application)
+                .then(|| "22222222-3333-4444-5555-666666666666".into()),
+            application_managed_by: (configured == ConnectorIdentityType::Application)
+                .then_some(ManagedBy::EntraConnect),
             certificate: (configured == ConnectorIdentityType::Application).then(|| {
                 CertificateSection {
                     managed_by: ManagedBy::EntraConnect,
@@ -295,6 +298,47 @@ fn engine_plan(server: Planning, target: Target, request: OperationRequest) -> P
         step.change = serde_json::from_str(&change).unwrap();
     }
     plan
+}
+
+/// Bring Your Own Application checks the application before any change,
+/// the wizard's onboarding as `app link` does: the same steps in the same
+/// order, the check before sync cycles are turned off.
+#[test]
+fn byoa_checks_the_application_before_turning_sync_cycles_off_as_app_link_does() {
+    let state = tempfile::tempdir().unwrap();
+    let mut local = process::local_server(state.path());
+    let certificate = create_certificate(&mut local, StoreChoice::Software, 180)
+        .unwrap()
+        .info
+        .sha256;
+    let app_id: AppId = "33333333-4444-5555-6666-777777777777".parse().unwrap();
+    let target = Target {
+        tenant: "contoso.onmicrosoft.com".into(),
+        admin_upn: ADMIN.into(),
+    };
+    let steps = |request| -> Vec<&'static str> {
+        let plan = engine::plan(&local, target.clone(), request).unwrap();
+        plan.steps.iter().map(|step| step.name).collect()
+    };
+    let wizard = steps(OperationRequest::Onboard(Onboard {
+        method: Method::Byoa {
+            app_id: app_id.clone(),
+            certificate: certificate.clone(),
+        },
+        password_writeback: false,
+    }));
+    let cli = steps(OperationRequest::Link(Link {
+        choice: LinkChoice::Existing {
+            app_id,
+            certificate,
+        },
+    }));
+    assert_eq!(wizard, cli);
+    let position = |name| wizard.iter().position(|step| *step == name);
+    assert!(
+        position("check-application") < position("disable-scheduler"),
+        "{wizard:?}"
+    );
 }
 
 /// The onboarding's plan on a new installation, signing in as [`ADMIN`].
@@ -1106,6 +1150,16 @@ fn snapshots_first_pass() {
         "{screen}"
     );
     assert!(!screen.contains("Sync_"), "{screen}");
+    // The certificate whole, and with the SHA-1 thumbprint the Entra
+    // portal lists it by (Certificates & secrets).
+    assert!(
+        words(&screen).contains(&format!(
+            "Certificate SHA-256 {} Thumbprint (SHA-1) {}",
+            hash("AB"),
+            "AB".repeat(20)
+        )),
+        "{screen}"
+    );
     snapshot("done", &model);
     // On an existing server the service account it used is the way back:
     // named, and removing it is the administrator's choice.
@@ -1191,6 +1245,51 @@ fn snapshots_second_pass() {
 }
 
 // --- the credential's life: rotation and key removal ------------------------------------
+
+/// The configuration view shows the facts `config export` prints (the
+/// application's keys are read from the tenant only by the export, and it
+/// says so); on a small window the rest is scrolled to.
+#[test]
+fn the_configuration_view_shows_what_config_export_shows() {
+    let mut model = Model::new(
+        context(ConnectorIdentityType::Application),
+        data(),
+        Theme { color: false },
+    );
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "view-config");
+    let screen = words(&render(&model, 120, 40));
+    for fact in [
+        "Installation id 0123456789ab",
+        "Rollback service account Sync_CONNECT01_0123456789ab@contoso.onmicrosoft.com",
+        "Service principal id 22222222-3333-4444-5555-666666666666",
+        "Application managed by EntraConnect",
+        "Key store Software",
+        "Key algorithm RSA 2048",
+        "Signature algorithm sha256WithRSAEncryption",
+        "Application keys read from the tenant by the export (e), each with the key audit's verdict",
+    ] {
+        assert!(screen.contains(fact), "{fact:?} not in: {screen}");
+    }
+    let small = render(&model, 80, 24);
+    assert!(small.contains("more below"), "{small}");
+    send(&mut model, key(KeyCode::End));
+    let end = words(&render(&model, 80, 24));
+    assert!(
+        end.contains("Application keys read from the tenant"),
+        "{end}"
+    );
+
+    let mut model = Model::new(
+        context(ConnectorIdentityType::ServiceAccount),
+        data(),
+        Theme { color: false },
+    );
+    send(&mut model, key(KeyCode::Enter));
+    let screen = words(&render(&model, 120, 40));
+    assert!(screen.contains("Installation id 0123456789ab"), "{screen}");
+    assert!(!screen.contains("Application keys"), "{screen}");
+}
 
 /// A second pass on a server whose connector signs in with an application.
 fn application_server() -> Model {
@@ -1302,11 +1401,37 @@ fn rotating_the_certificate_from_the_second_pass() {
             },
             old_certificate_deleted: true,
             warnings: vec!["the old key was not removed from the application".into()],
+            old_certificate_thumbprint: Some("AB".repeat(20)),
+            new_certificate_thumbprint: "12".repeat(20),
         }))),
     );
     assert_eq!(title(&model), "done");
     snapshot("done-rotated", &model);
     let screen = render(&model, 120, 40);
+    // Both certificates whole, each with its SHA-1 thumbprint (as onboarding's Done shows them).
+    for expected in [
+        format!(
+            "New certificate {} New thumbprint (SHA-1) {}",
+            hash("12"),
+            "12".repeat(20)
+        ),
+        format!(
+            "Old certificate {} (deleted from the key store) Old thumbprint (SHA-1) {}",
+            hash("AB"),
+            "AB".repeat(20)
+        ),
+    ] {
+        assert!(
+            words(&screen).contains(&expected),
+            "{expected:?} not in: {screen}"
+        );
+    }
+    // On a small window the rest of the page is scrolled to.
+    let small = render(&model, 80, 24);
+    assert!(small.contains("more below"), "{small}");
+    send(&mut model, key(KeyCode::End));
+    let end = words(&render(&model, 80, 24));
+    assert!(end.contains("rotated automatically before then"), "{end}");
     assert!(
         screen
             .contains("NOT removed (Graph answered 503): remove it with Remove an application key"),
@@ -1430,6 +1555,11 @@ fn removing_a_key_lists_them_and_refuses_the_one_in_use() {
         ),
     );
     assert_eq!(title(&model), "done");
+    let screen = words(&render(&model, 120, 40));
+    assert!(
+        screen.contains(&format!("Thumbprint (SHA-1) {}", "99".repeat(20))),
+        "{screen}"
+    );
     snapshot("done-key-removed", &model);
 }
 

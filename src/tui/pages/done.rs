@@ -1,11 +1,12 @@
 //! Done: what was configured, and what to do next.
 
 use super::Transition;
-use crate::domain::ManagedBy;
+use crate::domain::{CertificateHash, ManagedBy};
 use crate::engine::rotate::OldKeyRemoval;
 use crate::engine::{ConfigurationReport, Outcome};
+use crate::keys::StoredCertificate;
 use crate::tui::model::Shared;
-use crate::tui::widgets::{field_line, prose};
+use crate::tui::widgets::{Scroll, field_line, scrolled, scrolled_prose};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -14,11 +15,26 @@ use ratatui::text::Line;
 #[derive(Debug, Clone)]
 pub struct State {
     outcome: Outcome,
+    /// Lines scrolled down, when what was done is taller than the page.
+    scroll: u16,
 }
 
 impl State {
     pub fn new(outcome: Outcome) -> State {
-        State { outcome }
+        State { outcome, scroll: 0 }
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) -> Transition {
+        match key.code {
+            KeyCode::Enter | KeyCode::Char('q') => Transition::Quit,
+            code => {
+                // The view stops at the end; this bound only keeps Up responsive.
+                let most =
+                    3 * (described(&self.outcome, &[]).1.len() + warnings(&self.outcome).len() + 2);
+                self.scroll = scrolled(self.scroll, code, u16::try_from(most).unwrap_or(0));
+                Transition::Stay
+            }
+        }
     }
 
     pub fn outcome(&self) -> &Outcome {
@@ -27,18 +43,13 @@ impl State {
 
     pub fn view(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
         let theme = shared.theme;
-        let (headline, rows) = described(&self.outcome);
+        let (headline, rows) = described(&self.outcome, &shared.context.certificates);
         let mut lines = vec![Line::styled(headline, theme.done()), Line::raw("")];
         lines.extend(
             rows.into_iter()
                 .map(|(name, value)| field_line(name, value, 24)),
         );
-        let warnings = match &self.outcome {
-            Outcome::Rotated(rotation) => rotation.warnings.as_slice(),
-            Outcome::RolledBack(rolled_back) => rolled_back.warnings.as_slice(),
-            _ => &[],
-        };
-        for warning in warnings {
+        for warning in warnings(&self.outcome) {
             lines.push(Line::raw(""));
             lines.push(Line::styled(format!("Warning: {warning}"), theme.warning()));
         }
@@ -48,59 +59,82 @@ impl State {
                 lines.push(Line::raw(step));
             }
         }
-        prose(frame, area, "Done", lines, theme);
+        let scroll = Scroll::Top(self.scroll);
+        scrolled_prose(frame, area, "Done", lines, theme, scroll);
+    }
+}
+
+/// What the operation warns of, besides what it did.
+fn warnings(outcome: &Outcome) -> &[String] {
+    match outcome {
+        Outcome::Rotated(rotation) => rotation.warnings.as_slice(),
+        Outcome::RolledBack(rolled_back) => rolled_back.warnings.as_slice(),
+        _ => &[],
     }
 }
 
 /// What an operation did: a headline and its facts, as `Name  value` rows
-/// (the Done page, and the summary printed when the wizard closes).
-pub fn described(outcome: &Outcome) -> (&'static str, Vec<(&'static str, String)>) {
+/// (the Done page, and the summary printed when the wizard closes). A
+/// certificate is named by its whole SHA-256 hash with, beside it, the SHA-1
+/// thumbprint the Entra portal lists it by (Certificates & secrets): the
+/// rotation's own, else the key store's (`certificates`, as the change left it).
+pub fn described(
+    outcome: &Outcome,
+    certificates: &[StoredCertificate],
+) -> (&'static str, Vec<(&'static str, String)>) {
+    let in_store = |hash: &CertificateHash| {
+        certificates
+            .iter()
+            .find(|stored| &stored.info.sha256 == hash)
+            .map(|stored| stored.info.thumbprint.clone())
+    };
     match outcome {
-        Outcome::Credential(credential) | Outcome::Repaired(credential) => (
-            match outcome {
+        Outcome::Credential(credential) | Outcome::Repaired(credential) => {
+            let mut rows = vec![("Application id", credential.application_id.clone())];
+            rows.extend(certificate(
+                CURRENT,
+                &credential.certificate_sha256,
+                "",
+                in_store(&credential.certificate_sha256),
+            ));
+            rows.push(("Tenant", credential.tenant_id.clone()));
+            let headline = match outcome {
                 Outcome::Repaired(_) => "The connector credential record was rebuilt.",
                 _ => "The connector now signs in with application identity.",
-            },
-            vec![
-                ("Application id", credential.application_id.clone()),
-                (
-                    "Certificate SHA-256",
-                    credential.certificate_sha256.to_string(),
-                ),
-                ("Tenant", credential.tenant_id.clone()),
-            ],
-        ),
-        Outcome::Registered(registration) => (
-            "This server's application is registered.",
-            vec![
-                ("Application id", registration.application.app_id.clone()),
-                (
-                    "Certificate SHA-256",
-                    registration.certificate.sha256.to_string(),
-                ),
-                ("Tenant", registration.tenant_id.clone()),
-            ],
-        ),
-        Outcome::Rotated(rotation) => (
-            "The connector's certificate was rotated.",
-            vec![
-                ("Application id", rotation.app_id.clone()),
-                ("New certificate", rotation.new_certificate_sha256.short()),
-                (
-                    "Old certificate",
-                    format!(
-                        "{} ({})",
-                        rotation.old_certificate_sha256.short(),
-                        match rotation.old_certificate_deleted {
-                            true => "deleted from the key store",
-                            false => "yours: it stays in the key store",
-                        }
-                    ),
-                ),
+            };
+            (headline, rows)
+        }
+        Outcome::Registered(registration) => {
+            let hash = &registration.certificate.sha256;
+            let mut rows = vec![("Application id", registration.application.app_id.clone())];
+            rows.extend(certificate(CURRENT, hash, "", in_store(hash)));
+            rows.push(("Tenant", registration.tenant_id.clone()));
+            ("This server's application is registered.", rows)
+        }
+        Outcome::Rotated(rotation) => {
+            let mut rows = vec![("Application id", rotation.app_id.clone())];
+            rows.extend(certificate(
+                NEW,
+                &rotation.new_certificate_sha256,
+                "",
+                Some(rotation.new_certificate_thumbprint.clone()),
+            ));
+            let kept = match rotation.old_certificate_deleted {
+                true => " (deleted from the key store)",
+                false => " (yours: it stays in the key store)",
+            };
+            rows.extend(certificate(
+                OLD,
+                &rotation.old_certificate_sha256,
+                kept,
+                rotation.old_certificate_thumbprint.clone(),
+            ));
+            rows.extend([
                 ("Key added by", rotation.path.describe().to_string()),
                 ("Old key", old_key(&rotation.old_key)),
-            ],
-        ),
+            ]);
+            ("The connector's certificate was rotated.", rows)
+        }
         Outcome::ServiceAccountRemoved(account) => (
             "The directory synchronization account was removed.",
             vec![
@@ -138,14 +172,53 @@ pub fn described(outcome: &Outcome) -> (&'static str, Vec<(&'static str, String)
                 ),
             ],
         ),
-        Outcome::KeyRemoved(removed) => (
-            "The key was removed from the application.",
-            vec![
+        Outcome::KeyRemoved(removed) => {
+            let mut rows = vec![
                 ("Application id", removed.app_id.clone()),
                 ("Key id", removed.key_id.clone()),
-            ],
-        ),
+            ];
+            rows.extend(
+                removed
+                    .thumbprint
+                    .clone()
+                    .map(|thumbprint| (CURRENT.thumbprint, thumbprint)),
+            );
+            ("The key was removed from the application.", rows)
+        }
     }
+}
+
+/// What a certificate's two names are labelled with: the certificate in
+/// use, or a rotation's new and old one.
+struct Labels {
+    sha256: &'static str,
+    thumbprint: &'static str,
+}
+
+const CURRENT: Labels = Labels {
+    sha256: "Certificate SHA-256",
+    thumbprint: "Thumbprint (SHA-1)",
+};
+const NEW: Labels = Labels {
+    sha256: "New certificate",
+    thumbprint: "New thumbprint (SHA-1)",
+};
+const OLD: Labels = Labels {
+    sha256: "Old certificate",
+    thumbprint: "Old thumbprint (SHA-1)",
+};
+
+/// A certificate's rows: its whole SHA-256 hash (then `note`), and its SHA-1
+/// thumbprint when it is known.
+fn certificate(
+    labels: Labels,
+    sha256: &CertificateHash,
+    note: &str,
+    thumbprint: Option<String>,
+) -> Vec<(&'static str, String)> {
+    let mut rows = vec![(labels.sha256, format!("{sha256}{note}"))];
+    rows.extend(thumbprint.map(|thumbprint| (labels.thumbprint, thumbprint)));
+    rows
 }
 
 /// What became of a rotation's old key, in the wizard's words.
@@ -197,11 +270,4 @@ fn next_steps(outcome: &Outcome, configuration: &ConfigurationReport) -> Vec<Str
         ));
     }
     steps
-}
-
-pub fn on_key(key: KeyEvent) -> Transition {
-    match key.code {
-        KeyCode::Enter | KeyCode::Char('q') => Transition::Quit,
-        _ => Transition::Stay,
-    }
 }

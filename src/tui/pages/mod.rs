@@ -230,11 +230,16 @@ impl Page {
                 &[("r", "retry"), ("b/Esc", "back"), ("q", "quit")]
             }
             Page::Configuring(_) => &[("Ctrl-C", "cancel (the scheduler is put back)")],
-            Page::Done(_) => &[("Enter/q", "quit")],
+            Page::Done(_) => &[("↑↓", "scroll"), ("Enter/q", "quit")],
             Page::ViewConfig(state) if state.exporting() => {
                 &[("Enter", "export"), ("Esc", "cancel")]
             }
-            Page::ViewConfig(_) => &[("e", "export to a file"), ("Esc", "back"), ("q", "quit")],
+            Page::ViewConfig(_) => &[
+                ("e", "export to a file"),
+                ("↑↓", "scroll"),
+                ("Esc", "back"),
+                ("q", "quit"),
+            ],
             Page::Doctor(_) => &[("↑↓", "scroll"), ("Esc", "back"), ("q", "quit")],
             Page::Scheduler(state) if state.confirming() => {
                 &[("y", "turn it off"), ("n/Esc", "keep it on")]

@@ -148,7 +148,8 @@ impl State {
                 lines.push(Line::raw("Press Esc to go back and change your choices."));
             }
             Some(Ok(plan)) => {
-                lines.push(Line::raw(plan_words::intro(&plan.steps)));
+                let intro = plan_words::intro(&plan.steps, plan_words::Shown::Ready);
+                lines.push(Line::raw(intro));
                 lines.push(Line::raw(""));
                 lines.extend(plan_lines(&plan.steps, theme));
                 if let Some(renewal) = self.renewal(shared) {

@@ -26,6 +26,15 @@ pub struct ConfigurationReport {
     pub application_keys: Option<ApplicationKeys>,
 }
 
+impl ConfigurationReport {
+    /// The exported configuration, one document wherever it is written from
+    /// (`config export --output`, the wizard's export): the report as
+    /// indented JSON, ending with a newline.
+    pub fn export_document(&self) -> Result<String, serde_json::Error> {
+        Ok(serde_json::to_string_pretty(self)? + "\n")
+    }
+}
+
 /// The application's keys as the tenant holds them, or why they were not read.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "result", rename_all = "kebab-case")]

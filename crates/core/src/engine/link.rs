@@ -63,6 +63,8 @@ impl From<&Registration> for LinkTarget {
 pub enum Missing {
     Certificate {
         certificate: CertificateHash,
+        /// Its SHA-1 thumbprint, which Certificates & secrets lists.
+        thumbprint: String,
         application: String,
     },
     ServicePrincipal {
@@ -77,10 +79,11 @@ impl std::fmt::Display for Missing {
         match self {
             Missing::Certificate {
                 certificate,
+                thumbprint,
                 application,
             } => write!(
                 f,
-                "the certificate {certificate} is not among the application's certificates: upload it to {application} (Certificates & secrets)"
+                "the certificate {certificate} (thumbprint {thumbprint}) is not among the application's certificates: upload it to {application} (Certificates & secrets)"
             ),
             Missing::ServicePrincipal { app_id } => write!(
                 f,
@@ -123,6 +126,7 @@ pub(super) async fn check_existing_application(
         if !has_certificate(&application, &stored) {
             missing.push(Missing::Certificate {
                 certificate: certificate.clone(),
+                thumbprint: stored.info.thumbprint.clone(),
                 application: application.display_name.clone(),
             });
         }

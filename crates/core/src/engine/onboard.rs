@@ -1,6 +1,6 @@
 //! The wizard's whole sequence as one operation: with the scheduler off,
-//! register (or check) the application, link it, and put the scheduler back
-//! exactly as it was.
+//! register the application (or, before turning it off, check yours), link
+//! it, and put the scheduler back exactly as it was.
 
 use super::admin::{plan_sign_in, sign_in_checked};
 use super::certificates::usable_certificate;
@@ -73,17 +73,19 @@ impl Operation for Onboard {
     ) -> Result<Vec<PlannedStep>, EngineError> {
         // The wizard signs in before the method is chosen, so every method asks
         // for what registration needs (which covers checking an existing one).
-        let mut steps = vec![
-            plan_sign_in(target, &permissions::REGISTER),
-            plan_scheduler_off(server)?,
-        ];
+        let mut steps = vec![plan_sign_in(target, &permissions::REGISTER)];
         match application {
-            Application::Register(certificate) => steps.extend(super::register::plan_steps(
-                server,
-                target,
-                certificate,
-                self.password_writeback,
-            )?),
+            Application::Register(certificate) => {
+                steps.push(plan_scheduler_off(server)?);
+                steps.extend(super::register::plan_steps(
+                    server,
+                    target,
+                    certificate,
+                    self.password_writeback,
+                )?);
+            }
+            // An existing application is checked before anything changes, as
+            // `app link` checks it: sync cycles go off only once it passed.
             Application::Existing {
                 app_id,
                 certificate,
@@ -93,6 +95,7 @@ impl Operation for Onboard {
                     certificate: CertificateSummary::of(&certificate.info),
                     password_writeback: self.password_writeback,
                 }));
+                steps.push(plan_scheduler_off(server)?);
             }
         }
         steps.extend(super::link::plan_steps(server)?);
@@ -108,24 +111,26 @@ impl Operation for Onboard {
     ) -> Result<ApplicationCredential, EngineError> {
         let client = entra.client(run)?;
         let graph = sign_in_checked(run, &client, entra, &permissions::REGISTER).await?;
-        run.disable_scheduler(server).await?;
         let target = match application {
-            Application::Register(certificate) => (&register_steps(
-                run,
-                server,
-                entra,
-                &client,
-                &graph,
-                &certificate,
-                self.password_writeback,
-            )
-            .await?)
-                .into(),
+            Application::Register(certificate) => {
+                run.disable_scheduler(server).await?;
+                (&register_steps(
+                    run,
+                    server,
+                    entra,
+                    &client,
+                    &graph,
+                    &certificate,
+                    self.password_writeback,
+                )
+                .await?)
+                    .into()
+            }
             Application::Existing {
                 app_id,
                 certificate,
             } => {
-                check_existing_application(
+                let target = check_existing_application(
                     run,
                     server,
                     &client,
@@ -133,7 +138,9 @@ impl Operation for Onboard {
                     app_id.as_str(),
                     &certificate.info.sha256,
                 )
-                .await?
+                .await?;
+                run.disable_scheduler(server).await?;
+                target
             }
         };
         link_steps(run, server, &client, &target, super::link::Switch::Linked).await

@@ -142,6 +142,10 @@ pub struct Rotation {
     pub app_id: String,
     pub old_certificate_sha256: CertificateHash,
     pub new_certificate_sha256: CertificateHash,
+    /// SHA-1 (uppercase hex), as the Entra portal lists a key; the old one's
+    /// only when it was in the store when the rotation began.
+    pub old_certificate_thumbprint: Option<String>,
+    pub new_certificate_thumbprint: String,
     pub path: RotationPath,
     pub why: PathReason,
     pub old_key: OldKeyRemoval,
@@ -565,6 +569,8 @@ impl Operation for Rotate {
             app_id,
             old_certificate_sha256: prepared.old.sha256,
             new_certificate_sha256: prepared.new.sha256,
+            old_certificate_thumbprint: prepared.old.thumbprint,
+            new_certificate_thumbprint: new_stored.info.thumbprint.clone(),
             path: added.choice.path,
             why: added.choice.why,
             old_key: removal,
