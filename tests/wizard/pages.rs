@@ -1000,6 +1000,9 @@ fn snapshots_first_pass() {
     );
     snapshot("ready", &model);
     send(&mut model, key(KeyCode::Char('s')));
+    // The file name is typed below a plan taller than 80x24: it stays in view.
+    let small = render(&model, 80, 24);
+    assert!(small.contains("Save answers to"), "{small}");
     snapshot("ready-save-answers", &model);
     send(&mut model, key(KeyCode::Esc));
     send(&mut model, key(KeyCode::Enter));

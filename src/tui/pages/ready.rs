@@ -173,7 +173,11 @@ impl State {
             Some(OperationRequest::RemoveServiceAccount(_)) => "Ready to remove the account",
             _ => "Ready to configure",
         };
-        let scroll = Scroll::Top(self.scroll);
+        // The file name being typed goes below the plan: keep it in view.
+        let scroll = match self.saving {
+            Some(_) => Scroll::Bottom,
+            None => Scroll::Top(self.scroll),
+        };
         scrolled_prose(frame, area, title, lines, theme, scroll);
     }
 }
