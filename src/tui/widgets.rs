@@ -18,41 +18,72 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
 
-/// The first-pass steps along the top, each done, current or still ahead.
+/// The first-pass steps along the top, each done, current or still ahead,
+/// on one line (see [`breadcrumb`]).
 pub fn header(frame: &mut Frame, area: Rect, steps: &[(&str, StepState)], theme: &Theme) {
     // The steps say where the first pass is; elsewhere, a title.
-    let mut spans = if steps.is_empty() {
-        vec![Span::styled(
-            " Entra Connect: application identity",
+    let mut spans = Vec::new();
+    if steps.is_empty() {
+        spans.push(Span::styled(
+            "Entra Connect: application identity",
             theme.title(),
-        )]
-    } else {
-        vec![Span::raw(" ")]
-    };
-    for (index, (name, state)) in steps.iter().enumerate() {
+        ));
+    }
+    for (index, (label, state)) in breadcrumb(steps, usize::from(area.width))
+        .into_iter()
+        .enumerate()
+    {
         if index > 0 {
-            spans.push(Span::styled(" › ", theme.muted()));
+            spans.push(Span::styled(STEP_SEPARATOR, theme.muted()));
         }
         let style = match state {
             StepState::Done => theme.done(),
             StepState::Current => theme.current(),
             StepState::Ahead => theme.muted(),
         };
-        let mark = match state {
-            StepState::Done => "✓",
-            _ => "",
-        };
-        spans.push(Span::styled(format!("{mark}{name}"), style));
+        spans.push(Span::styled(label, style));
     }
     let block = Block::default()
         .borders(Borders::BOTTOM)
         .border_style(theme.muted());
-    frame.render_widget(
-        Paragraph::new(Line::from(spans))
-            .block(block)
-            .wrap(Wrap { trim: true }),
-        area,
-    );
+    frame.render_widget(Paragraph::new(Line::from(spans)).block(block), area);
+}
+
+const STEP_SEPARATOR: &str = " › ";
+
+/// The steps' labels as they fit `width` columns: every name when they fit;
+/// otherwise the oldest done steps fold into one run of ✓ (`✓✓✓ › ✓Method ›
+/// Certificate …`), and only if that is still too wide do the last steps
+/// ahead give way to "…". The current step keeps its name.
+fn breadcrumb(steps: &[(&str, StepState)], width: usize) -> Vec<(String, StepState)> {
+    let done = steps
+        .iter()
+        .take_while(|(_, state)| *state == StepState::Done)
+        .count();
+    // The first `folded` steps as ✓ marks, names up to `shown`, then "…".
+    let crumbs = |folded: usize, shown: usize| -> Vec<(String, StepState)> {
+        let run = (folded > 0).then(|| ("✓".repeat(folded), StepState::Done));
+        let named = steps[folded..shown].iter().map(|(name, state)| {
+            let mark = if *state == StepState::Done { "✓" } else { "" };
+            (format!("{mark}{name}"), *state)
+        });
+        let rest = (shown < steps.len()).then(|| ("…".to_string(), StepState::Ahead));
+        run.into_iter().chain(named).chain(rest).collect()
+    };
+    let fits = |crumbs: &[(String, StepState)]| {
+        let labels: usize = crumbs.iter().map(|(label, _)| unicode_width(label)).sum();
+        labels + unicode_width(STEP_SEPARATOR) * crumbs.len().saturating_sub(1) <= width
+    };
+    let shortest = crumbs(done, (done + 1).min(steps.len()));
+    (0..=done)
+        .map(|folded| crumbs(folded, steps.len()))
+        .chain(
+            (done + 1..steps.len())
+                .rev()
+                .map(|shown| crumbs(done, shown)),
+        )
+        .find(|candidate| fits(candidate))
+        .unwrap_or(shortest)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -448,6 +448,50 @@ fn the_tpm_answer_arrives_after_the_first_frame() {
     assert_eq!(model.context.tpm, TpmCheck::NotFound(no_tpm()));
 }
 
+/// The steps along the top take one line at 80 columns on every page of the
+/// first pass, BYOA's (every step shown) included: done steps fold into ✓
+/// marks as needed, and the current step is always named.
+#[test]
+fn the_steps_fit_one_line_at_80_columns() {
+    let mut model = first_pass();
+    // Chosen in an answers file: Certificate and App id show from Welcome on.
+    model.data.method = MethodAnswer::Byoa;
+    let header_fits = |model: &Model, current: &str| {
+        let screen = render(model, 80, 24);
+        let rows: Vec<&str> = screen.lines().map(|row| row.trim_matches('"')).collect();
+        assert!(rows[0].contains(current), "{current:?} named in {screen}");
+        assert!(rows[0].contains(" › "), "{screen}");
+        assert_eq!(rows[1].trim(), "", "the steps wrapped: {screen}");
+        assert!(rows[2].starts_with("────"), "{screen}");
+    };
+    header_fits(&model, "Welcome");
+    send(&mut model, key(KeyCode::Enter));
+    header_fits(&model, "Connect");
+    send(&mut model, key(KeyCode::Enter));
+    header_fits(&model, "Sign in");
+    send(&mut model, key(KeyCode::Enter));
+    engine(&mut model, EngineEvent::SignedIn(Ok(ADMIN.into())));
+    header_fits(&model, "Method");
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "certificate");
+    header_fits(&model, "Certificate");
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "app-id");
+    header_fits(&model, "App id");
+    type_text(&mut model, "11111111-2222-3333-4444-555555555555");
+    send(&mut model, key(KeyCode::Enter));
+    header_fits(&model, "Options");
+    send(&mut model, key(KeyCode::Enter));
+    send(&mut model, Message::Planned(Ok(plan())));
+    header_fits(&model, "Ready");
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "configuring");
+    header_fits(&model, "Configure");
+    engine(&mut model, EngineEvent::Finished(Ok(onboarded())));
+    assert_eq!(title(&model), "done");
+    header_fits(&model, "✓Configure");
+}
+
 #[test]
 fn back_navigation_keeps_entered_values() {
     let mut model = first_pass();
