@@ -267,6 +267,29 @@ fn hanging(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
         .collect()
 }
 
+/// `text` in at most `width` columns: whole when it fits, else cut and
+/// ended with "…" so the cut shows.
+pub fn cut(text: &str, width: usize) -> String {
+    if unicode_width(text) <= width {
+        return text.to_string();
+    }
+    let mut kept = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let mut buffer = [0; 4];
+        let wide = unicode_width(c.encode_utf8(&mut buffer));
+        if used + wide + 1 > width {
+            break;
+        }
+        kept.push(c);
+        used += wide;
+    }
+    if width > 0 {
+        kept.push('…');
+    }
+    kept
+}
+
 fn unicode_width(text: &str) -> usize {
     textwrap::core::display_width(text)
 }

@@ -702,6 +702,76 @@ fn byoc_picks_a_usable_certificate_only() {
     );
 }
 
+/// The certificate picker on a first pass (BYOC chosen on Method).
+fn certificate_picker(context: Context) -> Model {
+    let mut model = Model::new(context, data(), Theme { color: false });
+    drive_to(&mut model, "method");
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "certificate");
+    model
+}
+
+/// The table row of the certificate whose subject starts with `subject`.
+fn table_row(screen: &str, subject: &str) -> String {
+    screen
+        .lines()
+        .find(|row| row.trim_matches('"').trim_start().starts_with(subject))
+        .unwrap_or_else(|| panic!("no row of {subject:?} in {screen}"))
+        .to_string()
+}
+
+/// Text cut to its column ends with "…"; statuses show whole, and the hash
+/// shows whole where the page has room for it beside the subject.
+#[test]
+fn the_certificate_table_marks_what_it_cuts_and_shows_the_hash_whole_with_room() {
+    let mut context = context(ConnectorIdentityType::None);
+    let mut sha1 = certificate(
+        "12",
+        "CN=Entra Connect Sync Provisioning",
+        datetime!(2027-06-01 00:00 UTC),
+        true,
+    );
+    sha1.info.signature_algorithm = "sha1WithRSAEncryption".into();
+    context.certificates.push(sha1);
+    let model = certificate_picker(context);
+    let row = table_row(&render(&model, 80, 24), "CN=Entra");
+    assert!(row.contains("CN=Entra Connect Sync"), "{row}");
+    assert!(row.contains("…  "), "the subject is cut with …: {row}");
+    assert!(row.contains(" not SHA-256 "), "{row}");
+    assert!(row.contains(&hash("12").short()), "{row}");
+    let row = table_row(&render(&model, 120, 40), "CN=Entra");
+    assert!(row.contains("CN=Entra Connect Sync Provisioning "), "{row}");
+    assert!(row.contains(&hash("12").short()), "{row}");
+    let row = table_row(&render(&model, 160, 40), "CN=Entra");
+    assert!(row.contains("CN=Entra Connect Sync Provisioning "), "{row}");
+    assert!(row.contains(&hash("12").to_string()), "{row}");
+    snapshot("certificate-cut", &model);
+}
+
+/// The picker starts on the first certificate that can be used, and a
+/// refusal goes once the cursor moves to another certificate.
+#[test]
+fn the_certificate_picker_starts_on_a_usable_one_and_forgets_a_refusal_on_moving() {
+    let mut context = context(ConnectorIdentityType::None);
+    context.certificates.rotate_left(1);
+    assert_eq!(context.certificates[0].info.subject, "CN=Old Sync");
+    let mut model = certificate_picker(context);
+    let screen = render(&model, 120, 40);
+    assert!(screen.contains("Issuer   CN=Contoso Sync"), "{screen}");
+    snapshot("certificate-expired-first", &model);
+    send(&mut model, key(KeyCode::Up));
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "certificate");
+    assert!(render(&model, 120, 40).contains("Choose a usable certificate"));
+    send(&mut model, key(KeyCode::Down));
+    let screen = render(&model, 120, 40);
+    assert!(!screen.contains("Choose a usable certificate"), "{screen}");
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "options");
+    assert_eq!(model.data.certificate, Some(hash("AB")));
+}
+
 #[test]
 fn byoa_asks_for_a_guid_application_id() {
     let mut model = first_pass();
