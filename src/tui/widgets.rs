@@ -156,6 +156,9 @@ pub enum Scroll {
     Top(u16),
     /// The end (a checklist's latest lines).
     Bottom,
+    /// As little down from the top as shows the line at this index of the
+    /// page's lines (counted before wrapping) whole: what has the focus.
+    Showing(usize),
 }
 
 /// [`prose`] that shows one window of a text taller than the page, marking
@@ -169,13 +172,16 @@ pub fn scrolled_prose(
     scroll: Scroll,
 ) {
     let inner = area.inner(ratatui::layout::Margin::new(2, 0));
-    let width = usize::from(inner.width.max(20));
+    let width = prose_width(area);
     let mut all = vec![
         Line::styled(title.to_string(), theme.title()),
         Line::raw(""),
     ];
+    // Where each of the page's lines ends among the wrapped rows.
+    let mut ends = Vec::with_capacity(lines.len());
     for line in lines {
         all.extend(hanging(line, width));
+        ends.push(all.len());
     }
     let total = u16::try_from(all.len()).unwrap_or(u16::MAX);
     if total <= inner.height {
@@ -189,6 +195,11 @@ pub fn scrolled_prose(
     let offset = match scroll {
         Scroll::Top(offset) => offset.min(hidden),
         Scroll::Bottom => hidden,
+        Scroll::Showing(index) => {
+            let end = ends.get(index).copied().unwrap_or(all.len());
+            let end = u16::try_from(end).unwrap_or(u16::MAX);
+            end.saturating_sub(text.height).min(hidden)
+        }
     };
     let paragraph = Paragraph::new(all).wrap(Wrap { trim: false });
     frame.render_widget(paragraph.scroll((offset, 0)), text);
@@ -199,6 +210,11 @@ pub fn scrolled_prose(
     };
     let line = Line::styled(more, theme.current()).alignment(Alignment::Right);
     frame.render_widget(Paragraph::new(line), marker);
+}
+
+/// The columns a page's text takes in `area` (see [`prose`]).
+pub fn prose_width(area: Rect) -> usize {
+    usize::from(area.width.saturating_sub(4).max(20))
 }
 
 /// A `Name  value` row: the value wraps under itself, not under the name.
@@ -407,6 +423,9 @@ impl TextInput {
     }
 }
 
+/// Where a choice's meaning starts, under its name.
+pub const CHOICE_MEANING_INDENT: usize = 7;
+
 /// Choices with one selected; Up/Down move.
 pub fn choice_lines(
     options: &[(impl AsRef<str>, impl AsRef<str>)],
@@ -427,7 +446,10 @@ pub fn choice_lines(
             style,
         )]));
         if !meaning.is_empty() {
-            lines.push(Line::styled(format!("       {meaning}"), theme.muted()));
+            lines.push(Line::styled(
+                format!("{:CHOICE_MEANING_INDENT$}{meaning}", ""),
+                theme.muted(),
+            ));
         }
     }
     lines

@@ -1412,14 +1412,48 @@ fn rotating_to_a_certificate_of_yours_with_an_administrator() {
     let mut model = Model::new(context, WizardData::default(), Theme { color: false });
     send(&mut model, key(KeyCode::Down));
     send(&mut model, key(KeyCode::Enter));
-    // Only usable certificates other than the one in use are offered.
+    // Every certificate of yours but the one in use is listed; those that
+    // cannot be used say why, and the cursor starts on the first usable one.
     let screen = render(&model, 120, 40);
-    assert!(screen.contains("CN=Contoso Sync 2027"), "{screen}");
-    assert!(!screen.contains("CN=Old Sync"), "{screen}");
-    assert!(!screen.contains("CN=Keyless"), "{screen}");
+    assert!(screen.contains("(•) CN=Contoso Sync 2027"), "{screen}");
+    assert!(
+        screen.contains("( ) CN=Old Sync (unusable: expired)"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("( ) CN=Keyless (unusable: no key)"),
+        "{screen}"
+    );
+    assert_eq!(screen.matches("CN=Contoso Sync").count(), 1, "{screen}");
+    // The hash whole where it fits beside its date, shortened where not.
+    assert!(
+        screen.contains(&format!("{}, until 2027-12-01", hash("12"))),
+        "{screen}"
+    );
+    let narrow = render(&model, 80, 24);
+    assert!(
+        narrow.contains(&format!("{}, until 2027-12-01", hash("12").short())),
+        "{narrow}"
+    );
     snapshot("rotate-yours", &model);
+    // An unusable one is refused with its reason, which goes once the cursor moves.
+    send(&mut model, key(KeyCode::Up));
+    assert_eq!(send(&mut model, key(KeyCode::Enter)), None);
+    assert_eq!(title(&model), "rotate");
+    let refusal =
+        "CN=Keyless cannot be used: its private key is missing. Choose a usable certificate.";
+    assert!(words(&render(&model, 120, 40)).contains(refusal));
+    snapshot("rotate-yours-refused", &model);
+    send(&mut model, key(KeyCode::Down));
+    assert!(!words(&render(&model, 120, 40)).contains(refusal));
     send(&mut model, key(KeyCode::Tab));
     type_text(&mut model, "app.admin@contoso.onmicrosoft.com");
+    // At 80x24 the page scrolls to the field being typed in.
+    let narrow = render(&model, 80, 24);
+    assert!(
+        narrow.contains("Administrator     [app.admin@contoso.onmicrosoft.com▏]"),
+        "{narrow}"
+    );
     let command = send(&mut model, key(KeyCode::Enter));
     let request = OperationRequest::Rotate(Rotate {
         certificate: NewCertificate::Existing(hash("12")),
