@@ -40,7 +40,7 @@ impl Model {
             None | Some(crate::domain::ConnectorIdentityType::None) => {
                 Page::Welcome(Default::default())
             }
-            Some(_) => Page::Tasks(Default::default()),
+            Some(_) => Page::Tasks(super::pages::tasks::State::new(&context)),
         };
         Model {
             page,

@@ -979,9 +979,7 @@ fn second_pass_tasks_follow_the_credential() {
         })
     );
     send(&mut application, key(KeyCode::Esc));
-    send(&mut application, key(KeyCode::Up));
-    send(&mut application, key(KeyCode::Up));
-    send(&mut application, key(KeyCode::Enter));
+    open_task(&mut application, "View or export current configuration");
     assert_eq!(title(&application), "view-config");
     send(&mut application, key(KeyCode::Char('e')));
     let command = send(&mut application, key(KeyCode::Enter));
@@ -989,6 +987,62 @@ fn second_pass_tasks_follow_the_credential() {
         command,
         Some(Command::Export("entra-connect-configuration.json".into()))
     );
+}
+
+/// Additional tasks lists only keys that work there (Esc goes nowhere from
+/// the top menu); a server still on its service account opens on the switch
+/// to application identity; and coming back from a task, the menu is on it.
+#[test]
+fn the_task_menu_starts_where_it_matters_and_remembers_where_it_was() {
+    let mut legacy = Model::new(
+        context(ConnectorIdentityType::ServiceAccount),
+        data(),
+        Theme { color: false },
+    );
+    let screen = render(&legacy, 80, 24);
+    assert!(
+        screen.contains("(•) Configure application-based authentication"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("↑↓ choose  Enter continue  q quit"),
+        "{screen}"
+    );
+    assert!(!screen.contains("Esc"), "{screen}");
+    assert_eq!(send(&mut legacy, key(KeyCode::Esc)), None);
+    assert_eq!(title(&legacy), "tasks");
+    send(&mut legacy, key(KeyCode::Enter));
+    assert_eq!(title(&legacy), "connect");
+    send(&mut legacy, key(KeyCode::Esc));
+    assert_eq!(title(&legacy), "tasks");
+    assert!(render(&legacy, 120, 40).contains("(•) Configure application-based authentication"));
+
+    let mut application = application_server();
+    assert!(render(&application, 120, 40).contains("(•) View or export current configuration"));
+    for (label, page) in [
+        ("Check this server", "doctor"),
+        ("Scheduler settings", "scheduler"),
+        ("Roll back to a service account", "rollback"),
+        ("Remove an application key", "keys"),
+        ("Remove a legacy service account", "sync-accounts"),
+        ("Rotate application certificate", "rotate"),
+        ("View or export current configuration", "view-config"),
+    ] {
+        open_task(&mut application, label);
+        assert_eq!(title(&application), page);
+        send(&mut application, key(KeyCode::Esc));
+        assert_eq!(title(&application), "tasks");
+        let screen = render(&application, 120, 40);
+        assert!(screen.contains(&format!("(•) {label}")), "{screen}");
+    }
+    // From a rotation's plan, back twice: on Rotate.
+    open_task(&mut application, "Rotate application certificate");
+    send(&mut application, key(KeyCode::Enter));
+    assert_eq!(title(&application), "ready");
+    send(&mut application, key(KeyCode::Esc));
+    send(&mut application, key(KeyCode::Esc));
+    assert!(render(&application, 120, 40).contains("(•) Rotate application certificate"));
+    snapshot("tasks-back-from-rotate", &application);
 }
 
 // --- snapshots of every page in its states --------------------------------------------
@@ -1221,7 +1275,7 @@ fn snapshots_second_pass() {
         Theme { color: false },
     );
     snapshot("tasks-service-account", &model);
-    send(&mut model, key(KeyCode::Enter));
+    open_task(&mut model, "View or export current configuration");
     snapshot("view-config-service-account", &model);
     let mut model = Model::new(
         context(ConnectorIdentityType::Application),
@@ -1575,8 +1629,12 @@ fn an_administrators_device_code_shows_while_a_rotation_runs() {
 
 const WAY_BACK: &str = "Sync_CONNECT01_0123456789ab@contoso.onmicrosoft.com";
 
-/// Opens the task `label` of Additional tasks: Down until it is chosen, then Enter.
+/// Opens the task `label` of Additional tasks: to the top, Down until it is
+/// chosen, then Enter.
 fn open_task(model: &mut Model, label: &str) -> Option<Command> {
+    for _ in 0..10 {
+        send(model, key(KeyCode::Up));
+    }
     for _ in 0..10 {
         if render(model, 120, 40).contains(&format!("(•) {label}")) {
             return send(model, key(KeyCode::Enter));

@@ -929,20 +929,25 @@ fn rotate_the_certificate_then_remove_the_old_key_from_the_second_pass() {
 /// On Additional tasks, chooses the task `label` and opens it.
 fn open_task(tmux: &Tmux, label: &str) {
     let screen = tmux.wait_for_page("Additional tasks");
-    let tasks: Vec<&str> = screen
+    let tasks: Vec<(bool, &str)> = screen
         .lines()
         .filter_map(|line| {
             let line = line.trim();
             line.strip_prefix("(•) ")
-                .or_else(|| line.strip_prefix("( ) "))
+                .map(|task| (true, task))
+                .or_else(|| line.strip_prefix("( ) ").map(|task| (false, task)))
         })
         .collect();
     let index = tasks
         .iter()
-        .position(|task| *task == label)
+        .position(|(_, task)| *task == label)
         .unwrap_or_else(|| panic!("no task {label:?} on Additional tasks:\n{screen}"));
-    if index > 0 {
-        tmux.send_keys(&vec!["Down"; index]);
+    // The menu is where it was left (or, on a service account, on Configure).
+    let cursor = tasks.iter().position(|(chosen, _)| *chosen).unwrap_or(0);
+    if index > cursor {
+        tmux.send_keys(&vec!["Down"; index - cursor]);
+    } else if index < cursor {
+        tmux.send_keys(&vec!["Up"; cursor - index]);
     }
     tmux.wait_for(&format!("(•) {label}"));
     tmux.send_keys(&["Enter"]);
@@ -995,7 +1000,7 @@ fn wizard_sandbox_opens_on_the_service_account_then_moves_it_to_an_application()
     let screen = tmux.wait_for_page("Additional tasks");
     for expected in [
         "The connector signs in with: ServiceAccount",
-        "( ) Configure application-based authentication",
+        "(•) Configure application-based authentication",
         "( ) Remove a legacy service account",
     ] {
         assert!(screen.contains(expected), "{expected:?} in {screen}");
