@@ -8,7 +8,7 @@ use crate::engine::progress::StepStatus;
 use crate::plan_words;
 use crate::wrap::{self, Overlong};
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Alignment, Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -351,9 +351,18 @@ impl TextInput {
         }
     }
 
-    /// Edits on typing keys; returns whether the key was used.
+    /// Edits on typing keys; returns whether the key was used. Ctrl-U
+    /// clears the field, as in a shell; no other Ctrl or Alt chord is text.
     pub fn handle(&mut self, key: KeyEvent) -> bool {
+        let chord = key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
         match key.code {
+            KeyCode::Char('u') if key.modifiers == KeyModifiers::CONTROL => {
+                self.value.clear();
+                true
+            }
+            KeyCode::Char(_) if chord => false,
             KeyCode::Char(c) if !c.is_control() => {
                 self.value.push(c);
                 true

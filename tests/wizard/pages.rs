@@ -511,6 +511,49 @@ fn back_navigation_keeps_entered_values() {
     assert_eq!(title(&model), "welcome");
 }
 
+fn chord(c: char, modifiers: KeyModifiers) -> Message {
+    Message::Key(KeyEvent::new(KeyCode::Char(c), modifiers))
+}
+
+/// In a text field Ctrl-U clears what was typed, as in a shell, and no
+/// other Ctrl or Alt chord types its letter.
+#[test]
+fn ctrl_u_clears_a_field_and_chords_type_nothing() {
+    let mut model = first_pass();
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "connect");
+    assert!(render(&model, 80, 24).contains("[contoso.onmicrosoft.com▏]"));
+    send(&mut model, chord('u', KeyModifiers::CONTROL));
+    assert!(render(&model, 80, 24).contains("Tenant            [▏]"));
+    type_text(&mut model, "fabrikam.com");
+    for (c, modifiers) in [
+        ('a', KeyModifiers::CONTROL),
+        ('e', KeyModifiers::CONTROL),
+        ('w', KeyModifiers::CONTROL),
+        ('b', KeyModifiers::ALT),
+        ('f', KeyModifiers::ALT),
+        ('u', KeyModifiers::ALT),
+    ] {
+        send(&mut model, chord(c, modifiers));
+    }
+    let screen = render(&model, 80, 24);
+    assert!(
+        screen.contains("Tenant            [fabrikam.com▏]"),
+        "{screen}"
+    );
+    snapshot("connect-chords-typed-nothing", &model);
+    send(&mut model, key(KeyCode::Enter));
+    // The password field too.
+    send(&mut model, key(KeyCode::BackTab));
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Tab));
+    send(&mut model, key(KeyCode::Tab));
+    type_text(&mut model, "Pa55word!");
+    assert!(render(&model, 100, 30).contains("[•••••••••▏]"));
+    send(&mut model, chord('u', KeyModifiers::CONTROL));
+    assert!(render(&model, 100, 30).contains("Password          [▏]"));
+}
+
 #[test]
 fn an_invalid_tenant_is_refused_with_a_message() {
     let mut model = first_pass();
