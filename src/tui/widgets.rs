@@ -9,7 +9,7 @@ use crate::plan_words;
 use crate::wrap::{self, Overlong};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::layout::{Alignment, Constraint, Rect};
+use ratatui::layout::{Alignment, Constraint, Rect, Size};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
@@ -130,17 +130,30 @@ pub fn key_help(frame: &mut Frame, area: Rect, keys: &[(&str, &str)], theme: &Th
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-pub fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
+/// Whether a window of `size` is smaller than the pages need.
+pub fn is_too_small(size: Size) -> bool {
+    size.width < MIN_WIDTH || size.height < MIN_HEIGHT
+}
+
+/// What a window too small for the pages shows: how large it must be, and
+/// on the last line the keys that work there, or the quit question they ask.
+pub fn too_small(frame: &mut Frame, area: Rect, question: Option<&str>, theme: &Theme) {
     let text = format!(
         "Make the window larger: the wizard needs at least {}x{} (now {}x{}).",
         MIN_WIDTH, MIN_HEIGHT, area.width, area.height
     );
+    let [notice, last] =
+        ratatui::layout::Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
     frame.render_widget(
         Paragraph::new(Span::styled(text, theme.warning()))
             .wrap(Wrap { trim: true })
             .alignment(Alignment::Center),
-        area,
+        notice,
     );
+    match question {
+        Some(question) => status_line(frame, last, vec![question.to_string()], theme),
+        None => key_help(frame, last, &[("q", "quit"), ("Ctrl-C", "quit")], theme),
+    }
 }
 
 /// A page's text: a title, then paragraphs. Long lines wrap under their own

@@ -40,6 +40,7 @@ use entra_connect::tui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Size;
 use std::sync::Arc;
 use time::macros::datetime;
 
@@ -867,6 +868,82 @@ fn ctrl_c_asks_first_and_cancels_a_running_change() {
         send(&mut model, key(KeyCode::Char('y'))),
         Some(Command::Cancel(running))
     );
+    assert!(model.quit);
+}
+
+/// q asks the question Ctrl-C asks, on every page that offers it, except on
+/// Done, where both quit at once.
+#[test]
+fn q_asks_as_ctrl_c_does_except_on_done() {
+    let mut model = first_pass();
+    assert_eq!(send(&mut model, key(KeyCode::Char('q'))), None);
+    assert!(model.confirm_quit && !model.quit);
+    let screen = render(&model, 80, 24);
+    assert!(screen.contains("Quit the wizard? (y/n)"), "{screen}");
+    snapshot("welcome-quit-question", &model);
+    send(&mut model, key(KeyCode::Char('n')));
+    assert!(!model.confirm_quit && !model.quit);
+    assert_eq!(title(&model), "welcome");
+    send(&mut model, key(KeyCode::Char('q')));
+    send(&mut model, key(KeyCode::Char('y')));
+    assert!(model.quit);
+
+    let mut tasks = application_server();
+    send(&mut tasks, key(KeyCode::Char('q')));
+    assert!(tasks.confirm_quit && !tasks.quit);
+    assert_eq!(title(&tasks), "tasks");
+
+    // A failed run: q asks too; y quits.
+    let mut model = first_pass();
+    drive_to(&mut model, "configuring");
+    engine(&mut model, EngineEvent::Finished(Err(graph_403())));
+    send(&mut model, key(KeyCode::Char('q')));
+    assert!(model.confirm_quit && !model.quit);
+    send(&mut model, key(KeyCode::Char('y')));
+    assert!(model.quit);
+
+    // Done: q and Ctrl-C quit at once.
+    for quit in [key(KeyCode::Char('q')), ctrl_c()] {
+        let mut model = first_pass();
+        drive_to(&mut model, "configuring");
+        engine(&mut model, EngineEvent::Finished(Ok(onboarded())));
+        assert_eq!(title(&model), "done");
+        send(&mut model, quit);
+        assert!(model.quit && !model.confirm_quit);
+    }
+}
+
+/// A window too small for the pages says which keys work there, and they
+/// do: q and Ctrl-C ask the quit question, shown on that screen; other keys
+/// do nothing to the page it hides (q is not typed into a field).
+#[test]
+fn a_window_too_small_lists_its_keys_and_they_work() {
+    let mut model = first_pass();
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "connect");
+    send(&mut model, Message::Resize(Size::new(60, 20)));
+    let screen = render(&model, 60, 20);
+    assert!(screen.contains("q quit  Ctrl-C quit"), "{screen}");
+    assert_eq!(send(&mut model, key(KeyCode::Char('x'))), None);
+    assert_eq!(send(&mut model, key(KeyCode::Enter)), None);
+    assert_eq!(title(&model), "connect");
+    send(&mut model, key(KeyCode::Char('q')));
+    assert!(model.confirm_quit && !model.quit);
+    let screen = render(&model, 60, 20);
+    assert!(screen.contains("Quit the wizard? (y/n)"), "{screen}");
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../../snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!("too-small-quit-question@60x20", screen));
+    send(&mut model, key(KeyCode::Char('n')));
+    // Larger again: the page as it was, nothing typed into it.
+    send(&mut model, Message::Resize(Size::new(80, 24)));
+    let screen = render(&model, 80, 24);
+    assert!(screen.contains("[contoso.onmicrosoft.com▏]"), "{screen}");
+    send(&mut model, Message::Resize(Size::new(60, 20)));
+    send(&mut model, ctrl_c());
+    assert!(model.confirm_quit);
+    send(&mut model, key(KeyCode::Char('y')));
     assert!(model.quit);
 }
 
