@@ -2,7 +2,8 @@
 //! the status and key-help lines, the checklist and the too-small notice.
 
 use super::theme::Theme;
-use crate::domain::Upn;
+use super::words;
+use crate::domain::{Input, Upn};
 use crate::engine::PlannedStep;
 use crate::engine::progress::StepStatus;
 use crate::plan_words;
@@ -328,6 +329,11 @@ fn unicode_width(text: &str) -> usize {
 pub struct TextInput {
     pub value: String,
     pub masked: bool,
+    /// What the field holds, where that bounds how long it is (a GUID, a
+    /// tenant, an account): see [`TextInput::holding`].
+    holds: Option<Input>,
+    /// Text was refused for running past that; the field says why.
+    refused: bool,
 }
 
 /// A masked field (a password) is not shown in debug output either.
@@ -340,6 +346,8 @@ impl std::fmt::Debug for TextInput {
         f.debug_struct("TextInput")
             .field("value", value)
             .field("masked", &self.masked)
+            .field("holds", &self.holds)
+            .field("refused", &self.refused)
             .finish()
     }
 }
@@ -348,7 +356,7 @@ impl TextInput {
     pub fn new(value: &str) -> TextInput {
         TextInput {
             value: value.to_string(),
-            masked: false,
+            ..TextInput::default()
         }
     }
 
@@ -359,8 +367,18 @@ impl TextInput {
 
     pub fn masked() -> TextInput {
         TextInput {
-            value: String::new(),
             masked: true,
+            ..TextInput::default()
+        }
+    }
+
+    /// The field holds `input`: text past the longest that can be is
+    /// refused as it is typed or pasted (a paste arrives as keys), and the
+    /// field says why (`words::longest`).
+    pub fn holding(self, input: Input) -> TextInput {
+        TextInput {
+            holds: Some(input),
+            ..self
         }
     }
 
@@ -373,15 +391,21 @@ impl TextInput {
         match key.code {
             KeyCode::Char('u') if key.modifiers == KeyModifiers::CONTROL => {
                 self.value.clear();
+                self.refused = false;
                 true
             }
             KeyCode::Char(_) if chord => false,
             KeyCode::Char(c) if !c.is_control() => {
-                self.value.push(c);
+                let longest = self.holds.and_then(words::longest);
+                self.refused = longest.is_some_and(|(most, _)| self.value.chars().count() >= most);
+                if !self.refused {
+                    self.value.push(c);
+                }
                 true
             }
             KeyCode::Backspace => {
                 self.value.pop();
+                self.refused = false;
                 true
             }
             _ => false,
@@ -401,13 +425,19 @@ impl TextInput {
         } else {
             Style::new()
         };
-        Line::from(vec![
+        let mut spans = vec![
             Span::styled(format!("{label:<18}"), style),
             Span::raw("["),
             Span::raw(shown),
             Span::styled(cursor.to_string(), theme.current()),
             Span::raw("]"),
-        ])
+        ];
+        if self.refused
+            && let Some((_, why)) = self.holds.and_then(words::longest)
+        {
+            spans.push(Span::styled(format!("  {why}"), theme.warning()));
+        }
+        Line::from(spans)
     }
 
     /// The administrator typed here: none when left empty, or why the text

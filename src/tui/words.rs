@@ -2,8 +2,37 @@
 //! ("Esc to Connect and correct Tenant"). What only the command line does is
 //! said as the command to run there.
 
-use crate::domain::{Input, NextCommand, Remedy, SignInAnswer};
+use crate::domain::{AppId, Input, NextCommand, Remedy, SignInAnswer, Tenant, Upn};
 use crate::engine::EngineError;
+
+/// The most characters a field for `input` takes, and what the field says
+/// when more is typed or pasted; none for inputs of any length.
+pub fn longest(input: Input) -> Option<(usize, String)> {
+    Some(match input {
+        Input::Tenant => (
+            Tenant::MAX_LEN,
+            format!(
+                "{} characters at most: a tenant id is a GUID, and no domain name is longer",
+                Tenant::MAX_LEN
+            ),
+        ),
+        Input::ApplicationAppId | Input::AdminClientId => (
+            AppId::LEN,
+            format!(
+                "{} characters at most: an application id is a GUID",
+                AppId::LEN
+            ),
+        ),
+        Input::Upn => (
+            Upn::MAX_LEN,
+            format!(
+                "{} characters at most: no user principal name is longer",
+                Upn::MAX_LEN
+            ),
+        ),
+        _ => return None,
+    })
+}
 
 /// An engine error as a page shows it: what was wrong, then what to do.
 pub fn failure(error: &EngineError) -> String {

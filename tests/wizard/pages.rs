@@ -847,6 +847,62 @@ fn byoa_asks_for_a_guid_application_id() {
     );
 }
 
+/// A field that holds a GUID or a tenant takes no more than the longest
+/// of those, as typed or pasted (a paste arrives as keys), and says why.
+#[test]
+fn a_guid_or_tenant_field_refuses_what_runs_past_the_longest() {
+    let pasted = "11111111-2222-3333-4444-555555555555".repeat(8);
+    assert_eq!(pasted.len(), 288);
+    let mut model = first_pass();
+    drive_to(&mut model, "method");
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Enter));
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "app-id");
+    type_text(&mut model, &pasted);
+    let screen = render(&model, 120, 40);
+    assert!(
+        screen.contains("[11111111-2222-3333-4444-555555555555▏]  36 characters at most: an application id is a GUID"),
+        "{screen}"
+    );
+    snapshot("app-id-too-long", &model);
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "options");
+    assert_eq!(
+        model.data.app_id.as_ref().map(|id| id.as_str()),
+        Some("11111111-2222-3333-4444-555555555555")
+    );
+
+    let mut model = first_pass();
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "connect");
+    send(&mut model, chord('u', KeyModifiers::CONTROL));
+    // Five labels of 63 letters: the first 253 characters are a domain name.
+    type_text(&mut model, &format!("{}.", "a".repeat(63)).repeat(5));
+    let screen = words(&render(&model, 120, 40));
+    assert!(
+        screen.contains(
+            "▏] 253 characters at most: a tenant id is a GUID, and no domain name is longer"
+        ),
+        "{screen}"
+    );
+    snapshot("connect-too-long", &model);
+    // Backspace makes room, and the field stops saying why.
+    send(&mut model, key(KeyCode::Backspace));
+    assert!(!render(&model, 120, 40).contains("characters at most"));
+    type_text(&mut model, "aa");
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "sign-in");
+    let tenant = model
+        .data
+        .connection
+        .tenant
+        .as_ref()
+        .map(|t| t.as_str().len());
+    assert_eq!(tenant, Some(253));
+}
+
 #[test]
 fn ctrl_c_asks_first_and_cancels_a_running_change() {
     let mut model = first_pass();

@@ -1,7 +1,7 @@
 //! Connect: which tenant, in which cloud.
 
 use super::Transition;
-use crate::domain::{Cloud, ConnectionInputs, Tenant};
+use crate::domain::{Cloud, ConnectionInputs, Input, Tenant};
 use crate::tui::model::{Context, SandboxEndpoints, Shared, WizardData};
 use crate::tui::widgets::{TextInput, choice_lines, move_choice, prose};
 use ratatui::Frame;
@@ -57,7 +57,7 @@ impl State {
             _ => Choice::Cloud(data.connection.cloud.unwrap_or_default()),
         };
         State {
-            tenant: TextInput::of(data.connection.tenant.as_ref()),
+            tenant: TextInput::of(data.connection.tenant.as_ref()).holding(Input::Tenant),
             choice: choices.iter().position(|c| *c == current).unwrap_or(0),
             choices,
             sandbox: context.sandbox.clone(),

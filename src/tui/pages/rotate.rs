@@ -5,7 +5,7 @@
 
 use super::Transition;
 use super::certificate::{first_usable, status_label, unusable};
-use crate::domain::{CertificateDays, ManagedBy, format_date, format_time};
+use crate::domain::{CertificateDays, Input, ManagedBy, format_date, format_time};
 use crate::engine::OperationRequest;
 use crate::engine::rotate::{NewCertificate, Rotate};
 use crate::keys::StoredCertificate;
@@ -60,7 +60,7 @@ impl State {
     pub fn new(context: &Context) -> State {
         State {
             selected: first_usable(candidates(context), context),
-            admin: TextInput::default(),
+            admin: TextInput::default().holding(Input::Upn),
             admin_focused: managed(context),
             error: None,
         }

@@ -3,7 +3,7 @@
 //! countdown and a spinner while waiting for approval.
 
 use super::Transition;
-use crate::domain::{SignInAnswer, Upn};
+use crate::domain::{Input, SignInAnswer, Upn};
 use crate::engine::progress::Progress;
 use crate::entra::Secret;
 use crate::tui::model::{Failure, Shared, Task, WizardData};
@@ -55,7 +55,7 @@ impl State {
                 SignInAnswer::DeviceCode => 0,
                 SignInAnswer::Password => 1,
             },
-            upn: TextInput::of(data.upn.as_ref()),
+            upn: TextInput::of(data.upn.as_ref()).holding(Input::Upn),
             password: TextInput::masked(),
             focus: 1,
             waiting: None,
