@@ -186,7 +186,10 @@ pub fn scrolled_prose(
     scroll: Scroll,
 ) {
     let inner = area.inner(ratatui::layout::Margin::new(2, 0));
-    let width = prose_width(area);
+    let measure = Measure {
+        text: prose_width(area),
+        page: usize::from(inner.width.max(20)),
+    };
     let mut all = vec![
         Line::styled(title.to_string(), theme.title()),
         Line::raw(""),
@@ -194,7 +197,7 @@ pub fn scrolled_prose(
     // Where each of the page's lines ends among the wrapped rows.
     let mut ends = Vec::with_capacity(lines.len());
     for line in lines {
-        all.extend(hanging(line, width));
+        all.extend(hanging(line, measure));
         ends.push(all.len());
     }
     let total = u16::try_from(all.len()).unwrap_or(u16::MAX);
@@ -223,12 +226,43 @@ pub fn scrolled_prose(
         _ => "↓ more below",
     };
     let line = Line::styled(more, theme.current()).alignment(Alignment::Right);
-    frame.render_widget(Paragraph::new(line), marker);
+    let under_the_text = Rect {
+        width: u16::try_from(measure.text).map_or(marker.width, |text| text.min(marker.width)),
+        ..marker
+    };
+    frame.render_widget(Paragraph::new(line), under_the_text);
 }
 
-/// The columns a page's text takes in `area` (see [`prose`]).
+/// The widest a page's sentences run: wider lines are hard to read.
+const MEASURE: usize = 100;
+
+/// How wide a page's lines go.
+#[derive(Debug, Clone, Copy)]
+struct Measure {
+    /// Where sentences wrap: the page's width, at most [`MEASURE`].
+    text: usize,
+    /// The page's whole width, which a word wider than `text` (a URL, a
+    /// path) may take rather than be cut.
+    page: usize,
+}
+
+/// The columns a page's text takes in `area` (see [`prose`]): its width
+/// inside the margins, at most [`MEASURE`].
 pub fn prose_width(area: Rect) -> usize {
-    usize::from(area.width.saturating_sub(4).max(20))
+    usize::from(area.width.saturating_sub(4).max(20)).min(MEASURE)
+}
+
+/// `text` in lines of at most `measure.text` columns, each after the first
+/// starting with `indent`; a word wider than that (an identifier) keeps a
+/// line of its own, cut only at the page's width.
+fn measured(text: &str, measure: Measure, indent: &str) -> Vec<String> {
+    wrap::lines(text, measure.text, indent, Overlong::Keep)
+        .into_iter()
+        .flat_map(|line| match unicode_width(&line) <= measure.page {
+            true => vec![line],
+            false => wrap::lines(&line, measure.page, indent, Overlong::Cut),
+        })
+        .collect()
 }
 
 /// A `Name  value` row: the value wraps under itself, not under the name.
@@ -242,7 +276,8 @@ pub fn field_line(name: &str, value: String, name_width: usize) -> Line<'static>
 /// Wraps a one-span line with a hanging indent, and a two-span line (a
 /// label, then its text) under its text; other lines are left to the
 /// paragraph.
-fn hanging(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
+fn hanging(line: Line<'static>, measure: Measure) -> Vec<Line<'static>> {
+    let width = measure.text;
     if let [label, text] = line.spans.as_slice() {
         let indent = unicode_width(&label.content);
         if indent + unicode_width(&text.content) <= width || indent * 2 > width {
@@ -251,9 +286,9 @@ fn hanging(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
         let room = width - indent;
         let widest_word = text.content.split(' ').map(unicode_width).max();
         if widest_word.is_some_and(|widest| widest > room) {
-            // An identifier that fits the page but not beside the label:
-            // the text goes below the label, at the page's width, whole.
-            let below = wrap::lines(&text.content, width, "", Overlong::Cut);
+            // An identifier that does not fit beside the label: the text
+            // goes below the label, at the text's width, the identifier whole.
+            let below = measured(&text.content, measure, "");
             return std::iter::once(Line::from(vec![label.clone()]))
                 .chain(below.into_iter().map(|part| Line::styled(part, text.style)))
                 .collect();
@@ -291,7 +326,7 @@ fn hanging(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
     })
     .unwrap_or(0);
     let subsequent = " ".repeat(indent + marker);
-    wrap::lines(text, width, &subsequent, Overlong::Cut)
+    measured(text, measure, &subsequent)
         .into_iter()
         .map(|part| Line::styled(part, span.style))
         .collect()

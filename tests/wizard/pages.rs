@@ -649,7 +649,10 @@ fn missing_consent_is_explained_on_the_sign_in_page() {
         "Privileged Role Administrator",
         "--admin-client-id",
     ] {
-        assert!(screen.contains(expected), "{expected:?} in {screen}");
+        assert!(
+            words(&screen).contains(expected),
+            "{expected:?} in {screen}"
+        );
     }
     // The consent URL, wider than the page, starts a line of its own and
     // runs on over the next lines (cut only because it must be).
@@ -673,6 +676,57 @@ fn missing_consent_is_explained_on_the_sign_in_page() {
     let screen = render(&model, 80, 24);
     assert!(screen.contains("--admin-client-id"), "{screen}");
     snapshot("sign-in-consent-missing-scrolled", &model);
+}
+
+/// The last column with text on each row of `screen` below the header.
+fn text_widths(screen: &str) -> Vec<usize> {
+    screen
+        .lines()
+        .skip(3)
+        .map(|row| row.trim_matches('"').trim_end().chars().count())
+        .collect()
+}
+
+/// On a wide terminal sentences wrap at 100 columns, where they stay
+/// readable; a URL wider than that still takes the page's width, whole.
+#[test]
+fn sentences_wrap_at_100_columns_and_identifiers_keep_the_page_width() {
+    let welcome = first_pass();
+    let widths = text_widths(&render(&welcome, 160, 40));
+    // The text starts after a margin of 2.
+    let widest = widths.iter().max().copied().unwrap_or(0);
+    assert!((90..=102).contains(&widest), "{widths:?}");
+
+    let mut model = first_pass();
+    drive_to(&mut model, "sign-in");
+    send(&mut model, key(KeyCode::Enter));
+    let grantee = Grantee {
+        upn: ADMIN.into(),
+        client_id: "14d82eec-204b-4c2f-b7e8-296a70dab67e".into(),
+        tenant: "contoso.onmicrosoft.com".into(),
+        authority_host: "https://login.microsoftonline.com".into(),
+    };
+    let missing = grantee.consent(permissions::REGISTER.scopes);
+    let refused = failure(EngineError::ConsentMissing(Box::new(missing)));
+    engine(&mut model, EngineEvent::SignedIn(Err(refused)));
+    let screen = render(&model, 160, 40);
+    let url_row = screen
+        .lines()
+        .find(|row| row.contains("https://login.microsoftonline.com/contoso"))
+        .unwrap_or_else(|| panic!("no consent URL in {screen}"));
+    assert_eq!(
+        url_row.trim_matches('"').trim_end().chars().count(),
+        158,
+        "{screen}"
+    );
+    // Every other row with words (the URL's rows have none) wraps at 100.
+    let rows = screen
+        .lines()
+        .skip(3)
+        .map(|row| row.trim_matches('"').trim_end());
+    for row in rows.filter(|row| row.trim().contains(' ')) {
+        assert!(row.chars().count() <= 102, "{row:?} in {screen}");
+    }
 }
 
 #[test]
@@ -1786,7 +1840,10 @@ fn an_administrators_device_code_shows_while_a_rotation_runs() {
         }),
     );
     let screen = render(&model, 120, 40);
-    assert!(screen.contains("enter the code ABCD-EFGH"), "{screen}");
+    assert!(
+        words(&screen).contains("enter the code ABCD-EFGH"),
+        "{screen}"
+    );
     send(
         &mut model,
         progress(Progress::Step {
@@ -1861,7 +1918,10 @@ fn rolling_back_explains_the_way_back_and_plans_with_the_choices() {
         &format!("[{ADMIN}"),
         "[x] Wait for a new account to sign in",
     ] {
-        assert!(screen.contains(expected), "{expected:?} in {screen}");
+        assert!(
+            words(&screen).contains(expected),
+            "{expected:?} in {screen}"
+        );
     }
     snapshot("rollback", &model);
 
@@ -1951,7 +2011,7 @@ fn rolling_back_without_a_retained_account_needs_an_administrator() {
             }),
         ),
     );
-    assert!(render(&model, 120, 40).contains("enter the code WXYZ-1234"));
+    assert!(words(&render(&model, 120, 40)).contains("enter the code WXYZ-1234"));
     send(
         &mut model,
         Message::Engine(
@@ -2049,7 +2109,7 @@ fn removing_a_legacy_account_signs_in_lists_and_confirms_the_way_back() {
             expires_in_seconds: 900,
         }),
     );
-    assert!(render(&model, 120, 40).contains("enter the code ABCD-EFGH"));
+    assert!(words(&render(&model, 120, 40)).contains("enter the code ABCD-EFGH"));
     snapshot("sync-accounts-reading", &model);
     send(&mut model, ctrl_c());
     assert!(
