@@ -5,6 +5,18 @@
 use crate::domain::{AppId, Input, NextCommand, Remedy, SignInAnswer, Tenant, Upn};
 use crate::engine::EngineError;
 
+/// What to check when the administrator's account is not in the tenant's
+/// domain (a warning: other verified domains and guests sign in too); none
+/// when it is, or when the tenant is given by its id.
+pub fn account_outside_tenant(upn: &Upn, tenant: &Tenant) -> Option<String> {
+    upn.outside(tenant).then(|| {
+        format!(
+            "{upn} is not under {tenant}: check that {} is a verified domain of that tenant, or that the account is a guest in it; otherwise the sign-in is refused.",
+            upn.domain()
+        )
+    })
+}
+
 /// The most characters a field for `input` takes, and what the field says
 /// when more is typed or pasted; none for inputs of any length.
 pub fn longest(input: Input) -> Option<(usize, String)> {

@@ -729,6 +729,61 @@ fn sentences_wrap_at_100_columns_and_identifiers_keep_the_page_width() {
     }
 }
 
+/// A tenant given as a domain that the administrator's account is not
+/// under is flagged on Connect and Sign in, with what to check, but not
+/// refused (other verified domains and guests sign in too). A subdomain, or
+/// a tenant given by its id, is not flagged.
+#[test]
+fn an_account_outside_the_tenants_domain_is_flagged_not_refused() {
+    let check = "admin@contoso.onmicrosoft.com is not under fabrikam.com: check that contoso.onmicrosoft.com is a verified domain of that tenant, or that the account is a guest in it; otherwise the sign-in is refused.";
+    let mut model = first_pass();
+    send(&mut model, key(KeyCode::Enter));
+    assert!(!render(&model, 120, 40).contains("is not under"));
+    send(&mut model, chord('u', KeyModifiers::CONTROL));
+    type_text(&mut model, "fabrikam.com");
+    let screen = render(&model, 120, 40);
+    assert!(words(&screen).contains(check), "{screen}");
+    snapshot("connect-account-outside-tenant", &model);
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "sign-in");
+    let screen = render(&model, 120, 40);
+    assert!(words(&screen).contains(check), "{screen}");
+    snapshot("sign-in-account-outside-tenant", &model);
+    for (account, flagged) in [
+        ("admin@eu.fabrikam.com", false),
+        ("admin@FABRIKAM.COM", false),
+        ("admin@notfabrikam.com", true),
+    ] {
+        send(&mut model, chord('u', KeyModifiers::CONTROL));
+        type_text(&mut model, account);
+        let screen = render(&model, 120, 40);
+        assert_eq!(
+            screen.contains("is not under fabrikam.com"),
+            flagged,
+            "{screen}"
+        );
+    }
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert!(
+        matches!(
+            command,
+            Some(Command::Start {
+                task: Task::SignIn { .. },
+                ..
+            })
+        ),
+        "{command:?}"
+    );
+
+    let mut by_id = first_pass();
+    send(&mut by_id, key(KeyCode::Enter));
+    send(&mut by_id, chord('u', KeyModifiers::CONTROL));
+    type_text(&mut by_id, "5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f");
+    send(&mut by_id, key(KeyCode::Enter));
+    assert_eq!(title(&by_id), "sign-in");
+    assert!(!render(&by_id, 120, 40).contains("is not under"));
+}
+
 #[test]
 fn an_account_without_at_sign_is_refused() {
     let mut model = first_pass();
@@ -928,10 +983,14 @@ fn a_guid_or_tenant_field_refuses_what_runs_past_the_longest() {
         Some("11111111-2222-3333-4444-555555555555")
     );
 
-    let mut model = first_pass();
+    // No administrator known yet: the tenant is not checked against one.
+    let mut model = Model::new(
+        context(ConnectorIdentityType::None),
+        WizardData::default(),
+        Theme { color: false },
+    );
     send(&mut model, key(KeyCode::Enter));
     assert_eq!(title(&model), "connect");
-    send(&mut model, chord('u', KeyModifiers::CONTROL));
     // Five labels of 63 letters: the first 253 characters are a domain name.
     type_text(&mut model, &format!("{}.", "a".repeat(63)).repeat(5));
     let screen = words(&render(&model, 120, 40));

@@ -10,6 +10,7 @@ use crate::tui::model::{Failure, Shared, Task, WizardData};
 use crate::tui::widgets::{
     SPINNER, Scroll, TextInput, choice_lines, move_choice, prose, scrolled, scrolled_prose,
 };
+use crate::tui::words;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -214,6 +215,13 @@ impl State {
         lines.extend(choice_lines(&METHODS, self.method, theme));
         lines.push(Line::raw(""));
         lines.push(self.upn.line("Account (UPN)", self.focus == 1, theme));
+        if let (Ok(upn), Some(tenant)) = (
+            self.upn.value.parse::<Upn>(),
+            &shared.data.connection.tenant,
+        ) && let Some(check) = words::account_outside_tenant(&upn, tenant)
+        {
+            lines.push(Line::styled(check, theme.warning()));
+        }
         if self.method == 1 {
             lines.push(self.password.line("Password", self.focus == 2, theme));
         }

@@ -56,6 +56,19 @@ impl Upn {
     pub fn domain(&self) -> &str {
         self.0.split_once('@').map_or("", |(_, domain)| domain)
     }
+
+    /// Whether this account's domain is neither `tenant`'s domain nor under
+    /// it, so that it signs in there only as another verified domain of the
+    /// tenant or as a guest: worth a check, not a refusal. Never for a
+    /// tenant given by its id, whose domains are not known here.
+    pub fn outside(&self, tenant: &Tenant) -> bool {
+        if tenant.is_guid() {
+            return false;
+        }
+        let domain = self.domain().to_ascii_lowercase();
+        let tenant = tenant.as_str();
+        domain != tenant && !domain.ends_with(&format!(".{tenant}"))
+    }
 }
 
 fn is_local_part(local: &str) -> bool {
