@@ -6,7 +6,7 @@
 use super::model::{
     Command, Context, EngineEvent, Message, OpId, Shared, Task, TpmCheck, WizardData,
 };
-use super::pages::{Page, Transition, done, options, welcome};
+use super::pages::{Page, Transition, done, options, tasks, welcome};
 use super::theme::Theme;
 use super::widgets;
 use crate::engine::Outcome;
@@ -42,7 +42,7 @@ impl Model {
             None | Some(crate::domain::ConnectorIdentityType::None) => {
                 Page::Welcome(Default::default())
             }
-            Some(_) => Page::Tasks(super::pages::tasks::State::new(&context)),
+            Some(_) => Page::Tasks(tasks::State::new(&context)),
         };
         Model {
             page,

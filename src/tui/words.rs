@@ -1,6 +1,7 @@
 //! How the wizard says what puts a refusal right: with its pages and fields
 //! ("Esc to Connect and correct Tenant"). What only the command line does is
-//! said as the command to run there.
+//! said as the command to run there. Also what a field says of what it
+//! refuses or of what to check in it.
 
 use crate::domain::{AppId, Input, NextCommand, Remedy, SignInAnswer, Tenant, Upn};
 use crate::engine::EngineError;
@@ -28,7 +29,7 @@ pub fn longest(input: Input) -> Option<(usize, String)> {
                 Tenant::MAX_LEN
             ),
         ),
-        Input::ApplicationAppId | Input::AdminClientId => (
+        Input::ApplicationAppId => (
             AppId::LEN,
             format!(
                 "{} characters at most: an application id is a GUID",

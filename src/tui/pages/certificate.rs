@@ -188,14 +188,8 @@ impl Columns {
         stores: impl Iterator<Item = &'a str>,
         statuses: impl Iterator<Item = &'a str>,
     ) -> Columns {
-        let widest = |header: &'a str, texts: Vec<&'a str>| {
-            let widest = std::iter::once(header)
-                .chain(texts)
-                .map(|text| text.chars().count());
-            u16::try_from(widest.max().unwrap_or(0)).unwrap_or(u16::MAX)
-        };
-        let store = widest("Store", stores.collect());
-        let status = widest("Status", statuses.collect());
+        let store = widest("Store", stores);
+        let status = widest("Status", statuses);
         let fixed = Self::DATE + store + status + 4 * COLUMN_SPACING;
         let left = width.saturating_sub(fixed);
         let whole_hash = left >= Self::WHOLE_HASH + Self::SUBJECT_ROOM;
@@ -209,6 +203,14 @@ impl Columns {
             whole_hash,
         }
     }
+}
+
+/// The columns the widest of a column's `header` and `texts` takes.
+fn widest<'a>(header: &'a str, texts: impl Iterator<Item = &'a str>) -> u16 {
+    let widest = std::iter::once(header)
+        .chain(texts)
+        .map(|text| text.chars().count());
+    u16::try_from(widest.max().unwrap_or(0)).unwrap_or(u16::MAX)
 }
 
 /// Where a picker's cursor starts among `certificates`: on the first that
