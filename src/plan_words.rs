@@ -193,7 +193,7 @@ fn change(change: &Change) -> String {
             }
         ),
         Change::DeleteOldCertificate { sha256 } => format!(
-            "Delete the old key and certificate {sha256} from the key store (managed by EntraConnect)"
+            "Delete the old key and certificate {sha256} from the key store (made here, and not needed once the new one works)"
         ),
         Change::FindKey { app_id, key_id } => format!(
             "As application {app_id} (an app-only Graph token with the certificate in use), find key {key_id} among its keys; refuse the key in use and an unknown id"

@@ -6,13 +6,13 @@
 use super::model::{
     Command, Context, EngineEvent, Message, OpId, Shared, Task, TpmCheck, WizardData,
 };
-use super::pages::{Page, Transition, options, welcome};
+use super::pages::{Page, Transition, options, tasks, welcome};
 use super::theme::Theme;
 use super::widgets;
 use crate::engine::Outcome;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Rect, Size};
 
 /// The wizard's whole state.
 pub struct Model {
@@ -24,8 +24,10 @@ pub struct Model {
     pub running: Option<OpId>,
     /// The id the next task gets.
     next_op: u64,
-    /// Asking "quit?" after Ctrl-C.
+    /// Asking "quit?" after Ctrl-C or q.
     pub confirm_quit: bool,
+    /// The terminal's size as last reported; none before the first report.
+    pub window: Option<Size>,
     /// A transient notice on the status line (export done, answers saved...).
     pub notice: Option<String>,
     pub quit: bool,
@@ -40,7 +42,7 @@ impl Model {
             None | Some(crate::domain::ConnectorIdentityType::None) => {
                 Page::Welcome(Default::default())
             }
-            Some(_) => Page::Tasks(Default::default()),
+            Some(_) => Page::Tasks(tasks::State::new(&context)),
         };
         Model {
             page,
@@ -50,6 +52,7 @@ impl Model {
             running: None,
             next_op: 1,
             confirm_quit: false,
+            window: None,
             notice: None,
             quit: false,
             finished: Vec::new(),
@@ -87,34 +90,54 @@ impl Model {
     fn cancel(&mut self) -> Option<Command> {
         self.running.take().map(Command::Cancel)
     }
+
+    /// Quits now, cancelling what runs.
+    fn quit(&mut self) -> Option<Command> {
+        self.quit = true;
+        self.cancel()
+    }
+
+    /// Ctrl-C or q: quits at once from Done, where nothing is left to
+    /// lose; elsewhere asks first ([`Page::quit_question`]).
+    fn ask_to_quit(&mut self) -> Option<Command> {
+        if matches!(self.page, Page::Done(_)) {
+            return self.quit();
+        }
+        self.confirm_quit = true;
+        None
+    }
+
+    /// Whether the window is too small for the pages: only the notice
+    /// shows, so only its keys work.
+    fn too_small(&self) -> bool {
+        self.window.is_some_and(widgets::is_too_small)
+    }
 }
 
 /// Applies `message`; returns what to run.
 pub fn update(model: &mut Model, message: Message) -> Option<Command> {
-    if let Message::Terminated = message {
-        model.quit = true;
-        return model.cancel();
-    }
     if let Message::Key(key) = &message {
         if key.kind != KeyEventKind::Press {
             return None;
         }
         if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
-            if model.confirm_quit || !model.page.is_running() && matches!(model.page, Page::Done(_))
-            {
-                model.quit = true;
-                return model.cancel();
+            if model.confirm_quit {
+                return model.quit();
             }
-            model.confirm_quit = true;
-            return None;
+            return model.ask_to_quit();
         }
         if model.confirm_quit {
             model.confirm_quit = false;
             if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
-                model.quit = true;
-                return model.cancel();
+                return model.quit();
             }
             return None;
+        }
+        if model.too_small() {
+            return match key.code {
+                KeyCode::Char('q') => model.ask_to_quit(),
+                _ => None,
+            };
         }
     }
     // A notice stays until the administrator does something: results that
@@ -124,7 +147,10 @@ pub fn update(model: &mut Model, message: Message) -> Option<Command> {
     }
     let transition = match message {
         Message::Key(key) => on_key(model, key),
-        Message::Resize => Transition::Stay,
+        Message::Resize(size) => {
+            model.window = Some(size);
+            Transition::Stay
+        }
         Message::Tick => {
             match &mut model.page {
                 Page::SignIn(state) => state.tick(),
@@ -178,7 +204,7 @@ pub fn update(model: &mut Model, message: Message) -> Option<Command> {
             model.context.tpm = TpmCheck::from_probe(probe);
             Transition::Stay
         }
-        Message::Terminated => Transition::Quit,
+        Message::Terminated => return model.quit(),
     };
     apply(model, transition)
 }
@@ -256,10 +282,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Transition {
 fn apply(model: &mut Model, transition: Transition) -> Option<Command> {
     let entered = match transition {
         Transition::Stay => return None,
-        Transition::Quit => {
-            model.quit = true;
-            return None;
-        }
+        Transition::Quit => return model.ask_to_quit(),
         Transition::Do(command) => return Some(command),
         Transition::Start(task) => {
             // Confirming the plan on Ready moves on as the flow says.
@@ -281,15 +304,14 @@ fn apply(model: &mut Model, transition: Transition) -> Option<Command> {
 /// Draws the whole screen: header, page, status and key help.
 pub fn view(model: &Model, frame: &mut Frame) {
     let area = frame.area();
-    if area.width < widgets::MIN_WIDTH || area.height < widgets::MIN_HEIGHT {
-        widgets::too_small(frame, area, &model.theme);
+    let question = model.confirm_quit.then(|| model.page.quit_question());
+    if widgets::is_too_small(area.as_size()) {
+        widgets::too_small(frame, area, question, &model.theme);
         return;
     }
-    let status_text = if model.confirm_quit {
-        Some(model.page.quit_question().to_string())
-    } else {
-        model.notice.clone()
-    };
+    let status_text = question
+        .map(str::to_string)
+        .or_else(|| model.notice.clone());
     let status_lines = widgets::status_lines(status_text.as_deref(), area.width);
     let status_height = u16::try_from(status_lines.len().max(1)).unwrap_or(1);
     let [header, body, status, help] = Layout::vertical([

@@ -30,6 +30,7 @@ use model::{
     WizardData,
 };
 use ratatui::crossterm::event::{Event, EventStream};
+use ratatui::layout::Size;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,6 +82,7 @@ pub async fn run(server: LocalServer, setup: WizardSetup) -> anyhow::Result<Vec<
         events: sender,
     };
     let mut terminal = ratatui::try_init()?;
+    app::update(&mut model, Message::Resize(terminal.size()?));
     // The TPM probe runs beside the first frame, never before it.
     if let Some(command) = model.init() {
         runner.execute(command, &model).await;
@@ -136,7 +138,7 @@ async fn event_loop(
         let message = tokio::select! {
             event = input.next() => match event {
                 Some(Ok(Event::Key(key))) => Message::Key(key),
-                Some(Ok(Event::Resize(_, _))) => Message::Resize,
+                Some(Ok(Event::Resize(width, height))) => Message::Resize(Size::new(width, height)),
                 Some(Ok(_)) => continue,
                 Some(Err(error)) => return Err(error.into()),
                 None => return Ok(()),

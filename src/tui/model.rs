@@ -18,6 +18,7 @@ use crate::engine::{
 use crate::entra::Secret;
 use crate::keys::{StoredCertificate, TpmInfo, TpmUnavailable};
 use ratatui::crossterm::event::KeyEvent;
+use ratatui::layout::Size;
 use std::path::PathBuf;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -187,7 +188,8 @@ pub enum SaveError {
 #[derive(Debug, Clone)]
 pub enum Message {
     Key(KeyEvent),
-    Resize,
+    /// The terminal's size, as the wizard opens and on every change.
+    Resize(Size),
     Tick,
     /// From the engine task `OpId`.
     Engine(OpId, EngineEvent),

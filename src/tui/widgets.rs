@@ -2,14 +2,15 @@
 //! the status and key-help lines, the checklist and the too-small notice.
 
 use super::theme::Theme;
-use crate::domain::Upn;
+use super::words;
+use crate::domain::{Input, Upn};
 use crate::engine::PlannedStep;
 use crate::engine::progress::StepStatus;
 use crate::plan_words;
 use crate::wrap::{self, Overlong};
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
-use ratatui::layout::{Alignment, Constraint, Rect};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::{Alignment, Constraint, Rect, Size};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
@@ -18,41 +19,72 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
 
-/// The first-pass steps along the top, each done, current or still ahead.
+/// The first-pass steps along the top, each done, current or still ahead,
+/// on one line (see [`breadcrumb`]).
 pub fn header(frame: &mut Frame, area: Rect, steps: &[(&str, StepState)], theme: &Theme) {
     // The steps say where the first pass is; elsewhere, a title.
-    let mut spans = if steps.is_empty() {
-        vec![Span::styled(
-            " Entra Connect: application identity",
+    let mut spans = Vec::new();
+    if steps.is_empty() {
+        spans.push(Span::styled(
+            "Entra Connect: application identity",
             theme.title(),
-        )]
-    } else {
-        vec![Span::raw(" ")]
-    };
-    for (index, (name, state)) in steps.iter().enumerate() {
+        ));
+    }
+    for (index, (label, state)) in breadcrumb(steps, usize::from(area.width))
+        .into_iter()
+        .enumerate()
+    {
         if index > 0 {
-            spans.push(Span::styled(" › ", theme.muted()));
+            spans.push(Span::styled(STEP_SEPARATOR, theme.muted()));
         }
         let style = match state {
             StepState::Done => theme.done(),
             StepState::Current => theme.current(),
             StepState::Ahead => theme.muted(),
         };
-        let mark = match state {
-            StepState::Done => "✓",
-            _ => "",
-        };
-        spans.push(Span::styled(format!("{mark}{name}"), style));
+        spans.push(Span::styled(label, style));
     }
     let block = Block::default()
         .borders(Borders::BOTTOM)
         .border_style(theme.muted());
-    frame.render_widget(
-        Paragraph::new(Line::from(spans))
-            .block(block)
-            .wrap(Wrap { trim: true }),
-        area,
-    );
+    frame.render_widget(Paragraph::new(Line::from(spans)).block(block), area);
+}
+
+const STEP_SEPARATOR: &str = " › ";
+
+/// The steps' labels as they fit `width` columns: every name when they fit;
+/// otherwise the oldest done steps fold into one run of ✓ (`✓✓✓ › ✓Method ›
+/// Certificate …`), and only if that is still too wide do the last steps
+/// ahead give way to "…". The current step keeps its name.
+fn breadcrumb(steps: &[(&str, StepState)], width: usize) -> Vec<(String, StepState)> {
+    let done = steps
+        .iter()
+        .take_while(|(_, state)| *state == StepState::Done)
+        .count();
+    // The first `folded` steps as ✓ marks, names up to `shown`, then "…".
+    let crumbs = |folded: usize, shown: usize| -> Vec<(String, StepState)> {
+        let run = (folded > 0).then(|| ("✓".repeat(folded), StepState::Done));
+        let named = steps[folded..shown].iter().map(|(name, state)| {
+            let mark = if *state == StepState::Done { "✓" } else { "" };
+            (format!("{mark}{name}"), *state)
+        });
+        let rest = (shown < steps.len()).then(|| ("…".to_string(), StepState::Ahead));
+        run.into_iter().chain(named).chain(rest).collect()
+    };
+    let fits = |crumbs: &[(String, StepState)]| {
+        let labels: usize = crumbs.iter().map(|(label, _)| unicode_width(label)).sum();
+        labels + unicode_width(STEP_SEPARATOR) * crumbs.len().saturating_sub(1) <= width
+    };
+    let shortest = crumbs(done, (done + 1).min(steps.len()));
+    (0..=done)
+        .map(|folded| crumbs(folded, steps.len()))
+        .chain(
+            (done + 1..steps.len())
+                .rev()
+                .map(|shown| crumbs(done, shown)),
+        )
+        .find(|candidate| fits(candidate))
+        .unwrap_or(shortest)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,17 +131,30 @@ pub fn key_help(frame: &mut Frame, area: Rect, keys: &[(&str, &str)], theme: &Th
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-pub fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
+/// Whether a window of `size` is smaller than the pages need.
+pub fn is_too_small(size: Size) -> bool {
+    size.width < MIN_WIDTH || size.height < MIN_HEIGHT
+}
+
+/// What a window too small for the pages shows: how large it must be, and
+/// on the last line the keys that work there, or the quit question they ask.
+pub fn too_small(frame: &mut Frame, area: Rect, question: Option<&str>, theme: &Theme) {
     let text = format!(
         "Make the window larger: the wizard needs at least {}x{} (now {}x{}).",
         MIN_WIDTH, MIN_HEIGHT, area.width, area.height
     );
+    let [notice, last] =
+        ratatui::layout::Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
     frame.render_widget(
         Paragraph::new(Span::styled(text, theme.warning()))
             .wrap(Wrap { trim: true })
             .alignment(Alignment::Center),
-        area,
+        notice,
     );
+    match question {
+        Some(question) => status_line(frame, last, vec![question.to_string()], theme),
+        None => key_help(frame, last, &[("q", "quit"), ("Ctrl-C", "quit")], theme),
+    }
 }
 
 /// A page's text: a title, then paragraphs. Long lines wrap under their own
@@ -125,6 +170,9 @@ pub enum Scroll {
     Top(u16),
     /// The end (a checklist's latest lines).
     Bottom,
+    /// As little down from the top as shows the line at this index of the
+    /// page's lines (counted before wrapping) whole: what has the focus.
+    Showing(usize),
 }
 
 /// [`prose`] that shows one window of a text taller than the page, marking
@@ -138,13 +186,19 @@ pub fn scrolled_prose(
     scroll: Scroll,
 ) {
     let inner = area.inner(ratatui::layout::Margin::new(2, 0));
-    let width = usize::from(inner.width.max(20));
+    let measure = Measure {
+        text: prose_width(area),
+        page: usize::from(inner.width.max(20)),
+    };
     let mut all = vec![
         Line::styled(title.to_string(), theme.title()),
         Line::raw(""),
     ];
+    // Where each of the page's lines ends among the wrapped rows.
+    let mut ends = Vec::with_capacity(lines.len());
     for line in lines {
-        all.extend(hanging(line, width));
+        all.extend(hanging(line, measure));
+        ends.push(all.len());
     }
     let total = u16::try_from(all.len()).unwrap_or(u16::MAX);
     if total <= inner.height {
@@ -158,6 +212,11 @@ pub fn scrolled_prose(
     let offset = match scroll {
         Scroll::Top(offset) => offset.min(hidden),
         Scroll::Bottom => hidden,
+        Scroll::Showing(index) => {
+            let end = ends.get(index).copied().unwrap_or(all.len());
+            let end = u16::try_from(end).unwrap_or(u16::MAX);
+            end.saturating_sub(text.height).min(hidden)
+        }
     };
     let paragraph = Paragraph::new(all).wrap(Wrap { trim: false });
     frame.render_widget(paragraph.scroll((offset, 0)), text);
@@ -167,7 +226,43 @@ pub fn scrolled_prose(
         _ => "↓ more below",
     };
     let line = Line::styled(more, theme.current()).alignment(Alignment::Right);
-    frame.render_widget(Paragraph::new(line), marker);
+    let under_the_text = Rect {
+        width: u16::try_from(measure.text).map_or(marker.width, |text| text.min(marker.width)),
+        ..marker
+    };
+    frame.render_widget(Paragraph::new(line), under_the_text);
+}
+
+/// The widest a page's sentences run: wider lines are hard to read.
+const MEASURE: usize = 100;
+
+/// How wide a page's lines go.
+#[derive(Debug, Clone, Copy)]
+struct Measure {
+    /// Where sentences wrap: the page's width, at most [`MEASURE`].
+    text: usize,
+    /// The page's whole width, which a word wider than `text` (a URL, a
+    /// path) may take rather than be cut.
+    page: usize,
+}
+
+/// The columns a page's text takes in `area` (see [`prose`]): its width
+/// inside the margins, at most [`MEASURE`].
+pub fn prose_width(area: Rect) -> usize {
+    usize::from(area.width.saturating_sub(4).max(20)).min(MEASURE)
+}
+
+/// `text` in lines of at most `measure.text` columns, each after the first
+/// starting with `indent`; a word wider than that (an identifier) keeps a
+/// line of its own, cut only at the page's width.
+fn measured(text: &str, measure: Measure, indent: &str) -> Vec<String> {
+    wrap::lines(text, measure.text, indent, Overlong::Keep)
+        .into_iter()
+        .flat_map(|line| match unicode_width(&line) <= measure.page {
+            true => vec![line],
+            false => wrap::lines(&line, measure.page, indent, Overlong::Cut),
+        })
+        .collect()
 }
 
 /// `text`, which may hold line breaks (an error with the ids for support on
@@ -190,7 +285,8 @@ pub fn field_line(name: &str, value: String, name_width: usize) -> Line<'static>
 /// Wraps a one-span line with a hanging indent, and a two-span line (a
 /// label, then its text) under its text; other lines are left to the
 /// paragraph.
-fn hanging(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
+fn hanging(line: Line<'static>, measure: Measure) -> Vec<Line<'static>> {
+    let width = measure.text;
     if let [label, text] = line.spans.as_slice() {
         let indent = unicode_width(&label.content);
         if indent + unicode_width(&text.content) <= width || indent * 2 > width {
@@ -199,9 +295,9 @@ fn hanging(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
         let room = width - indent;
         let widest_word = text.content.split(' ').map(unicode_width).max();
         if widest_word.is_some_and(|widest| widest > room) {
-            // An identifier that fits the page but not beside the label:
-            // the text goes below the label, at the page's width, whole.
-            let below = wrap::lines(&text.content, width, "", Overlong::Cut);
+            // An identifier that does not fit beside the label: the text
+            // goes below the label, at the text's width, the identifier whole.
+            let below = measured(&text.content, measure, "");
             return std::iter::once(Line::from(vec![label.clone()]))
                 .chain(below.into_iter().map(|part| Line::styled(part, text.style)))
                 .collect();
@@ -239,10 +335,33 @@ fn hanging(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
     })
     .unwrap_or(0);
     let subsequent = " ".repeat(indent + marker);
-    wrap::lines(text, width, &subsequent, Overlong::Cut)
+    measured(text, measure, &subsequent)
         .into_iter()
         .map(|part| Line::styled(part, span.style))
         .collect()
+}
+
+/// `text` in at most `width` columns: whole when it fits, else cut and
+/// ended with "…" so the cut shows.
+pub fn cut(text: &str, width: usize) -> String {
+    if unicode_width(text) <= width {
+        return text.to_string();
+    }
+    let mut kept = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let mut buffer = [0; 4];
+        let wide = unicode_width(c.encode_utf8(&mut buffer));
+        if used + wide + 1 > width {
+            break;
+        }
+        kept.push(c);
+        used += wide;
+    }
+    if width > 0 {
+        kept.push('…');
+    }
+    kept
 }
 
 fn unicode_width(text: &str) -> usize {
@@ -254,6 +373,11 @@ fn unicode_width(text: &str) -> usize {
 pub struct TextInput {
     pub value: String,
     pub masked: bool,
+    /// What the field holds, where that bounds how long it is (a GUID, a
+    /// tenant, an account): see [`TextInput::holding`].
+    holds: Option<Input>,
+    /// Text was refused for running past that; the field says why.
+    refused: bool,
 }
 
 /// A masked field (a password) is not shown in debug output either.
@@ -266,6 +390,8 @@ impl std::fmt::Debug for TextInput {
         f.debug_struct("TextInput")
             .field("value", value)
             .field("masked", &self.masked)
+            .field("holds", &self.holds)
+            .field("refused", &self.refused)
             .finish()
     }
 }
@@ -274,7 +400,7 @@ impl TextInput {
     pub fn new(value: &str) -> TextInput {
         TextInput {
             value: value.to_string(),
-            masked: false,
+            ..TextInput::default()
         }
     }
 
@@ -285,20 +411,45 @@ impl TextInput {
 
     pub fn masked() -> TextInput {
         TextInput {
-            value: String::new(),
             masked: true,
+            ..TextInput::default()
         }
     }
 
-    /// Edits on typing keys; returns whether the key was used.
+    /// The field holds `input`: text past the longest that can be is
+    /// refused as it is typed or pasted (a paste arrives as keys), and the
+    /// field says why (`words::longest`).
+    pub fn holding(self, input: Input) -> TextInput {
+        TextInput {
+            holds: Some(input),
+            ..self
+        }
+    }
+
+    /// Edits on typing keys; returns whether the key was used. Ctrl-U
+    /// clears the field, as in a shell; no other Ctrl or Alt chord is text.
     pub fn handle(&mut self, key: KeyEvent) -> bool {
+        let chord = key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
         match key.code {
+            KeyCode::Char('u') if key.modifiers == KeyModifiers::CONTROL => {
+                self.value.clear();
+                self.refused = false;
+                true
+            }
+            KeyCode::Char(_) if chord => false,
             KeyCode::Char(c) if !c.is_control() => {
-                self.value.push(c);
+                let longest = self.holds.and_then(words::longest);
+                self.refused = longest.is_some_and(|(most, _)| self.value.chars().count() >= most);
+                if !self.refused {
+                    self.value.push(c);
+                }
                 true
             }
             KeyCode::Backspace => {
                 self.value.pop();
+                self.refused = false;
                 true
             }
             _ => false,
@@ -318,13 +469,19 @@ impl TextInput {
         } else {
             Style::new()
         };
-        Line::from(vec![
+        let mut spans = vec![
             Span::styled(format!("{label:<18}"), style),
             Span::raw("["),
             Span::raw(shown),
             Span::styled(cursor.to_string(), theme.current()),
             Span::raw("]"),
-        ])
+        ];
+        if self.refused
+            && let Some((_, why)) = self.holds.and_then(words::longest)
+        {
+            spans.push(Span::styled(format!("  {why}"), theme.warning()));
+        }
+        Line::from(spans)
     }
 
     /// The administrator typed here: none when left empty, or why the text
@@ -362,6 +519,9 @@ impl TextInput {
     }
 }
 
+/// Where a choice's meaning starts, under its name.
+pub const CHOICE_MEANING_INDENT: usize = 7;
+
 /// Choices with one selected; Up/Down move.
 pub fn choice_lines(
     options: &[(impl AsRef<str>, impl AsRef<str>)],
@@ -382,7 +542,10 @@ pub fn choice_lines(
             style,
         )]));
         if !meaning.is_empty() {
-            lines.push(Line::styled(format!("       {meaning}"), theme.muted()));
+            lines.push(Line::styled(
+                format!("{:CHOICE_MEANING_INDENT$}{meaning}", ""),
+                theme.muted(),
+            ));
         }
     }
     lines

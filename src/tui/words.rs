@@ -1,9 +1,51 @@
 //! How the wizard says what puts a refusal right: with its pages and fields
 //! ("Esc to Connect and correct Tenant"). What only the command line does is
-//! said as the command to run there.
+//! said as the command to run there. Also what a field says of what it
+//! refuses or of what to check in it.
 
-use crate::domain::{Input, NextCommand, Remedy, SignInAnswer};
+use crate::domain::{AppId, Input, NextCommand, Remedy, SignInAnswer, Tenant, Upn};
 use crate::engine::EngineError;
+
+/// What to check when the administrator's account is not in the tenant's
+/// domain (a warning: other verified domains and guests sign in too); none
+/// when it is, or when the tenant is given by its id.
+pub fn account_outside_tenant(upn: &Upn, tenant: &Tenant) -> Option<String> {
+    upn.outside(tenant).then(|| {
+        format!(
+            "{upn} is not under {tenant}: check that {} is a verified domain of that tenant, or that the account is a guest in it; otherwise the sign-in is refused.",
+            upn.domain()
+        )
+    })
+}
+
+/// The most characters a field for `input` takes, and what the field says
+/// when more is typed or pasted; none for inputs of any length.
+pub fn longest(input: Input) -> Option<(usize, String)> {
+    Some(match input {
+        Input::Tenant => (
+            Tenant::MAX_LEN,
+            format!(
+                "{} characters at most: a tenant id is a GUID, and no domain name is longer",
+                Tenant::MAX_LEN
+            ),
+        ),
+        Input::ApplicationAppId => (
+            AppId::LEN,
+            format!(
+                "{} characters at most: an application id is a GUID",
+                AppId::LEN
+            ),
+        ),
+        Input::Upn => (
+            Upn::MAX_LEN,
+            format!(
+                "{} characters at most: no user principal name is longer",
+                Upn::MAX_LEN
+            ),
+        ),
+        _ => return None,
+    })
+}
 
 /// An engine error as a page shows it: what was wrong, as a sentence, then
 /// what to do, then, on a line of its own, the ids Microsoft support asks

@@ -41,6 +41,7 @@ use entra_connect::tui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Size;
 use std::sync::Arc;
 use time::macros::datetime;
 
@@ -492,6 +493,50 @@ fn the_tpm_answer_arrives_after_the_first_frame() {
     assert_eq!(model.context.tpm, TpmCheck::NotFound(no_tpm()));
 }
 
+/// The steps along the top take one line at 80 columns on every page of the
+/// first pass, BYOA's (every step shown) included: done steps fold into ✓
+/// marks as needed, and the current step is always named.
+#[test]
+fn the_steps_fit_one_line_at_80_columns() {
+    let mut model = first_pass();
+    // Chosen in an answers file: Certificate and App id show from Welcome on.
+    model.data.method = MethodAnswer::Byoa;
+    let header_fits = |model: &Model, current: &str| {
+        let screen = render(model, 80, 24);
+        let rows: Vec<&str> = screen.lines().map(|row| row.trim_matches('"')).collect();
+        assert!(rows[0].contains(current), "{current:?} named in {screen}");
+        assert!(rows[0].contains(" › "), "{screen}");
+        assert_eq!(rows[1].trim(), "", "the steps wrapped: {screen}");
+        assert!(rows[2].starts_with("────"), "{screen}");
+    };
+    header_fits(&model, "Welcome");
+    send(&mut model, key(KeyCode::Enter));
+    header_fits(&model, "Connect");
+    send(&mut model, key(KeyCode::Enter));
+    header_fits(&model, "Sign in");
+    send(&mut model, key(KeyCode::Enter));
+    engine(&mut model, EngineEvent::SignedIn(Ok(ADMIN.into())));
+    header_fits(&model, "Method");
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "certificate");
+    header_fits(&model, "Certificate");
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "app-id");
+    header_fits(&model, "App id");
+    type_text(&mut model, "11111111-2222-3333-4444-555555555555");
+    send(&mut model, key(KeyCode::Enter));
+    header_fits(&model, "Options");
+    send(&mut model, key(KeyCode::Enter));
+    send(&mut model, Message::Planned(Ok(plan())));
+    header_fits(&model, "Ready");
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "configuring");
+    header_fits(&model, "Configure");
+    engine(&mut model, EngineEvent::Finished(Ok(onboarded())));
+    assert_eq!(title(&model), "done");
+    header_fits(&model, "✓Configure");
+}
+
 #[test]
 fn back_navigation_keeps_entered_values() {
     let mut model = first_pass();
@@ -509,6 +554,49 @@ fn back_navigation_keeps_entered_values() {
     assert!(render(&model, 80, 24).contains("[fabrikam.onmicrosoft.com"));
     send(&mut model, key(KeyCode::Esc));
     assert_eq!(title(&model), "welcome");
+}
+
+fn chord(c: char, modifiers: KeyModifiers) -> Message {
+    Message::Key(KeyEvent::new(KeyCode::Char(c), modifiers))
+}
+
+/// In a text field Ctrl-U clears what was typed, as in a shell, and no
+/// other Ctrl or Alt chord types its letter.
+#[test]
+fn ctrl_u_clears_a_field_and_chords_type_nothing() {
+    let mut model = first_pass();
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "connect");
+    assert!(render(&model, 80, 24).contains("[contoso.onmicrosoft.com▏]"));
+    send(&mut model, chord('u', KeyModifiers::CONTROL));
+    assert!(render(&model, 80, 24).contains("Tenant            [▏]"));
+    type_text(&mut model, "fabrikam.com");
+    for (c, modifiers) in [
+        ('a', KeyModifiers::CONTROL),
+        ('e', KeyModifiers::CONTROL),
+        ('w', KeyModifiers::CONTROL),
+        ('b', KeyModifiers::ALT),
+        ('f', KeyModifiers::ALT),
+        ('u', KeyModifiers::ALT),
+    ] {
+        send(&mut model, chord(c, modifiers));
+    }
+    let screen = render(&model, 80, 24);
+    assert!(
+        screen.contains("Tenant            [fabrikam.com▏]"),
+        "{screen}"
+    );
+    snapshot("connect-chords-typed-nothing", &model);
+    send(&mut model, key(KeyCode::Enter));
+    // The password field too.
+    send(&mut model, key(KeyCode::BackTab));
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Tab));
+    send(&mut model, key(KeyCode::Tab));
+    type_text(&mut model, "Pa55word!");
+    assert!(render(&model, 100, 30).contains("[•••••••••▏]"));
+    send(&mut model, chord('u', KeyModifiers::CONTROL));
+    assert!(render(&model, 100, 30).contains("Password          [▏]"));
 }
 
 #[test]
@@ -623,7 +711,10 @@ fn missing_consent_is_explained_on_the_sign_in_page() {
         "Privileged Role Administrator",
         "--admin-client-id",
     ] {
-        assert!(screen.contains(expected), "{expected:?} in {screen}");
+        assert!(
+            words(&screen).contains(expected),
+            "{expected:?} in {screen}"
+        );
     }
     // The consent URL, wider than the page, starts a line of its own and
     // runs on over the next lines (cut only because it must be).
@@ -647,6 +738,112 @@ fn missing_consent_is_explained_on_the_sign_in_page() {
     let screen = render(&model, 80, 24);
     assert!(screen.contains("--admin-client-id"), "{screen}");
     snapshot("sign-in-consent-missing-scrolled", &model);
+}
+
+/// The last column with text on each row of `screen` below the header.
+fn text_widths(screen: &str) -> Vec<usize> {
+    screen
+        .lines()
+        .skip(3)
+        .map(|row| row.trim_matches('"').trim_end().chars().count())
+        .collect()
+}
+
+/// On a wide terminal sentences wrap at 100 columns, where they stay
+/// readable; a URL wider than that still takes the page's width, whole.
+#[test]
+fn sentences_wrap_at_100_columns_and_identifiers_keep_the_page_width() {
+    let welcome = first_pass();
+    let widths = text_widths(&render(&welcome, 160, 40));
+    // The text starts after a margin of 2.
+    let widest = widths.iter().max().copied().unwrap_or(0);
+    assert!((90..=102).contains(&widest), "{widths:?}");
+
+    let mut model = first_pass();
+    drive_to(&mut model, "sign-in");
+    send(&mut model, key(KeyCode::Enter));
+    let grantee = Grantee {
+        upn: ADMIN.into(),
+        client_id: "14d82eec-204b-4c2f-b7e8-296a70dab67e".into(),
+        tenant: "contoso.onmicrosoft.com".into(),
+        authority_host: "https://login.microsoftonline.com".into(),
+    };
+    let missing = grantee.consent(permissions::REGISTER.scopes);
+    let refused = failure(EngineError::ConsentMissing(Box::new(missing)));
+    engine(&mut model, EngineEvent::SignedIn(Err(refused)));
+    let screen = render(&model, 160, 40);
+    let url_row = screen
+        .lines()
+        .find(|row| row.contains("https://login.microsoftonline.com/contoso"))
+        .unwrap_or_else(|| panic!("no consent URL in {screen}"));
+    assert_eq!(
+        url_row.trim_matches('"').trim_end().chars().count(),
+        158,
+        "{screen}"
+    );
+    // Every other row with words (the URL's rows have none) wraps at 100.
+    let rows = screen
+        .lines()
+        .skip(3)
+        .map(|row| row.trim_matches('"').trim_end());
+    for row in rows.filter(|row| row.trim().contains(' ')) {
+        assert!(row.chars().count() <= 102, "{row:?} in {screen}");
+    }
+}
+
+/// A tenant given as a domain that the administrator's account is not
+/// under is flagged on Connect and Sign in, with what to check, but not
+/// refused (other verified domains and guests sign in too). A subdomain, or
+/// a tenant given by its id, is not flagged.
+#[test]
+fn an_account_outside_the_tenants_domain_is_flagged_not_refused() {
+    let check = "admin@contoso.onmicrosoft.com is not under fabrikam.com: check that contoso.onmicrosoft.com is a verified domain of that tenant, or that the account is a guest in it; otherwise the sign-in is refused.";
+    let mut model = first_pass();
+    send(&mut model, key(KeyCode::Enter));
+    assert!(!render(&model, 120, 40).contains("is not under"));
+    send(&mut model, chord('u', KeyModifiers::CONTROL));
+    type_text(&mut model, "fabrikam.com");
+    let screen = render(&model, 120, 40);
+    assert!(words(&screen).contains(check), "{screen}");
+    snapshot("connect-account-outside-tenant", &model);
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "sign-in");
+    let screen = render(&model, 120, 40);
+    assert!(words(&screen).contains(check), "{screen}");
+    snapshot("sign-in-account-outside-tenant", &model);
+    for (account, flagged) in [
+        ("admin@eu.fabrikam.com", false),
+        ("admin@FABRIKAM.COM", false),
+        ("admin@notfabrikam.com", true),
+    ] {
+        send(&mut model, chord('u', KeyModifiers::CONTROL));
+        type_text(&mut model, account);
+        let screen = render(&model, 120, 40);
+        assert_eq!(
+            screen.contains("is not under fabrikam.com"),
+            flagged,
+            "{screen}"
+        );
+    }
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert!(
+        matches!(
+            command,
+            Some(Command::Start {
+                task: Task::SignIn { .. },
+                ..
+            })
+        ),
+        "{command:?}"
+    );
+
+    let mut by_id = first_pass();
+    send(&mut by_id, key(KeyCode::Enter));
+    send(&mut by_id, chord('u', KeyModifiers::CONTROL));
+    type_text(&mut by_id, "5b7c1f3e-0000-4e8b-9c6f-0a1b2c3d4e5f");
+    send(&mut by_id, key(KeyCode::Enter));
+    assert_eq!(title(&by_id), "sign-in");
+    assert!(!render(&by_id, 120, 40).contains("is not under"));
 }
 
 #[test]
@@ -720,6 +917,76 @@ fn byoc_picks_a_usable_certificate_only() {
     );
 }
 
+/// The certificate picker on a first pass (BYOC chosen on Method).
+fn certificate_picker(context: Context) -> Model {
+    let mut model = Model::new(context, data(), Theme { color: false });
+    drive_to(&mut model, "method");
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "certificate");
+    model
+}
+
+/// The table row of the certificate whose subject starts with `subject`.
+fn table_row(screen: &str, subject: &str) -> String {
+    screen
+        .lines()
+        .find(|row| row.trim_matches('"').trim_start().starts_with(subject))
+        .unwrap_or_else(|| panic!("no row of {subject:?} in {screen}"))
+        .to_string()
+}
+
+/// Text cut to its column ends with "…"; statuses show whole, and the hash
+/// shows whole where the page has room for it beside the subject.
+#[test]
+fn the_certificate_table_marks_what_it_cuts_and_shows_the_hash_whole_with_room() {
+    let mut context = context(ConnectorIdentityType::None);
+    let mut sha1 = certificate(
+        "12",
+        "CN=Entra Connect Sync Provisioning",
+        datetime!(2027-06-01 00:00 UTC),
+        true,
+    );
+    sha1.info.signature_algorithm = "sha1WithRSAEncryption".into();
+    context.certificates.push(sha1);
+    let model = certificate_picker(context);
+    let row = table_row(&render(&model, 80, 24), "CN=Entra");
+    assert!(row.contains("CN=Entra Connect Sync"), "{row}");
+    assert!(row.contains("…  "), "the subject is cut with …: {row}");
+    assert!(row.contains(" not SHA-256 "), "{row}");
+    assert!(row.contains(&hash("12").short()), "{row}");
+    let row = table_row(&render(&model, 120, 40), "CN=Entra");
+    assert!(row.contains("CN=Entra Connect Sync Provisioning "), "{row}");
+    assert!(row.contains(&hash("12").short()), "{row}");
+    let row = table_row(&render(&model, 160, 40), "CN=Entra");
+    assert!(row.contains("CN=Entra Connect Sync Provisioning "), "{row}");
+    assert!(row.contains(&hash("12").to_string()), "{row}");
+    snapshot("certificate-cut", &model);
+}
+
+/// The picker starts on the first certificate that can be used, and a
+/// refusal goes once the cursor moves to another certificate.
+#[test]
+fn the_certificate_picker_starts_on_a_usable_one_and_forgets_a_refusal_on_moving() {
+    let mut context = context(ConnectorIdentityType::None);
+    context.certificates.rotate_left(1);
+    assert_eq!(context.certificates[0].info.subject, "CN=Old Sync");
+    let mut model = certificate_picker(context);
+    let screen = render(&model, 120, 40);
+    assert!(screen.contains("Issuer   CN=Contoso Sync"), "{screen}");
+    snapshot("certificate-expired-first", &model);
+    send(&mut model, key(KeyCode::Up));
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "certificate");
+    assert!(render(&model, 120, 40).contains("Choose a usable certificate"));
+    send(&mut model, key(KeyCode::Down));
+    let screen = render(&model, 120, 40);
+    assert!(!screen.contains("Choose a usable certificate"), "{screen}");
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "options");
+    assert_eq!(model.data.certificate, Some(hash("AB")));
+}
+
 #[test]
 fn byoa_asks_for_a_guid_application_id() {
     let mut model = first_pass();
@@ -751,6 +1018,66 @@ fn byoa_asks_for_a_guid_application_id() {
     );
 }
 
+/// A field that holds a GUID or a tenant takes no more than the longest
+/// of those, as typed or pasted (a paste arrives as keys), and says why.
+#[test]
+fn a_guid_or_tenant_field_refuses_what_runs_past_the_longest() {
+    let pasted = "11111111-2222-3333-4444-555555555555".repeat(8);
+    assert_eq!(pasted.len(), 288);
+    let mut model = first_pass();
+    drive_to(&mut model, "method");
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Enter));
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "app-id");
+    type_text(&mut model, &pasted);
+    let screen = render(&model, 120, 40);
+    assert!(
+        screen.contains("[11111111-2222-3333-4444-555555555555▏]  36 characters at most: an application id is a GUID"),
+        "{screen}"
+    );
+    snapshot("app-id-too-long", &model);
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "options");
+    assert_eq!(
+        model.data.app_id.as_ref().map(|id| id.as_str()),
+        Some("11111111-2222-3333-4444-555555555555")
+    );
+
+    // No administrator known yet: the tenant is not checked against one.
+    let mut model = Model::new(
+        context(ConnectorIdentityType::None),
+        WizardData::default(),
+        Theme { color: false },
+    );
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "connect");
+    // Five labels of 63 letters: the first 253 characters are a domain name.
+    type_text(&mut model, &format!("{}.", "a".repeat(63)).repeat(5));
+    let screen = words(&render(&model, 120, 40));
+    assert!(
+        screen.contains(
+            "▏] 253 characters at most: a tenant id is a GUID, and no domain name is longer"
+        ),
+        "{screen}"
+    );
+    snapshot("connect-too-long", &model);
+    // Backspace makes room, and the field stops saying why.
+    send(&mut model, key(KeyCode::Backspace));
+    assert!(!render(&model, 120, 40).contains("characters at most"));
+    type_text(&mut model, "aa");
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "sign-in");
+    let tenant = model
+        .data
+        .connection
+        .tenant
+        .as_ref()
+        .map(|t| t.as_str().len());
+    assert_eq!(tenant, Some(253));
+}
+
 #[test]
 fn ctrl_c_asks_first_and_cancels_a_running_change() {
     let mut model = first_pass();
@@ -772,6 +1099,82 @@ fn ctrl_c_asks_first_and_cancels_a_running_change() {
         send(&mut model, key(KeyCode::Char('y'))),
         Some(Command::Cancel(running))
     );
+    assert!(model.quit);
+}
+
+/// q asks the question Ctrl-C asks, on every page that offers it, except on
+/// Done, where both quit at once.
+#[test]
+fn q_asks_as_ctrl_c_does_except_on_done() {
+    let mut model = first_pass();
+    assert_eq!(send(&mut model, key(KeyCode::Char('q'))), None);
+    assert!(model.confirm_quit && !model.quit);
+    let screen = render(&model, 80, 24);
+    assert!(screen.contains("Quit the wizard? (y/n)"), "{screen}");
+    snapshot("welcome-quit-question", &model);
+    send(&mut model, key(KeyCode::Char('n')));
+    assert!(!model.confirm_quit && !model.quit);
+    assert_eq!(title(&model), "welcome");
+    send(&mut model, key(KeyCode::Char('q')));
+    send(&mut model, key(KeyCode::Char('y')));
+    assert!(model.quit);
+
+    let mut tasks = application_server();
+    send(&mut tasks, key(KeyCode::Char('q')));
+    assert!(tasks.confirm_quit && !tasks.quit);
+    assert_eq!(title(&tasks), "tasks");
+
+    // A failed run: q asks too; y quits.
+    let mut model = first_pass();
+    drive_to(&mut model, "configuring");
+    engine(&mut model, EngineEvent::Finished(Err(graph_403())));
+    send(&mut model, key(KeyCode::Char('q')));
+    assert!(model.confirm_quit && !model.quit);
+    send(&mut model, key(KeyCode::Char('y')));
+    assert!(model.quit);
+
+    // Done: q and Ctrl-C quit at once.
+    for quit in [key(KeyCode::Char('q')), ctrl_c()] {
+        let mut model = first_pass();
+        drive_to(&mut model, "configuring");
+        engine(&mut model, EngineEvent::Finished(Ok(onboarded())));
+        assert_eq!(title(&model), "done");
+        send(&mut model, quit);
+        assert!(model.quit && !model.confirm_quit);
+    }
+}
+
+/// A window too small for the pages says which keys work there, and they
+/// do: q and Ctrl-C ask the quit question, shown on that screen; other keys
+/// do nothing to the page it hides (q is not typed into a field).
+#[test]
+fn a_window_too_small_lists_its_keys_and_they_work() {
+    let mut model = first_pass();
+    send(&mut model, key(KeyCode::Enter));
+    assert_eq!(title(&model), "connect");
+    send(&mut model, Message::Resize(Size::new(60, 20)));
+    let screen = render(&model, 60, 20);
+    assert!(screen.contains("q quit  Ctrl-C quit"), "{screen}");
+    assert_eq!(send(&mut model, key(KeyCode::Char('x'))), None);
+    assert_eq!(send(&mut model, key(KeyCode::Enter)), None);
+    assert_eq!(title(&model), "connect");
+    send(&mut model, key(KeyCode::Char('q')));
+    assert!(model.confirm_quit && !model.quit);
+    let screen = render(&model, 60, 20);
+    assert!(screen.contains("Quit the wizard? (y/n)"), "{screen}");
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../../snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!("too-small-quit-question@60x20", screen));
+    send(&mut model, key(KeyCode::Char('n')));
+    // Larger again: the page as it was, nothing typed into it.
+    send(&mut model, Message::Resize(Size::new(80, 24)));
+    let screen = render(&model, 80, 24);
+    assert!(screen.contains("[contoso.onmicrosoft.com▏]"), "{screen}");
+    send(&mut model, Message::Resize(Size::new(60, 20)));
+    send(&mut model, ctrl_c());
+    assert!(model.confirm_quit);
+    send(&mut model, key(KeyCode::Char('y')));
     assert!(model.quit);
 }
 
@@ -927,9 +1330,7 @@ fn second_pass_tasks_follow_the_credential() {
         })
     );
     send(&mut application, key(KeyCode::Esc));
-    send(&mut application, key(KeyCode::Up));
-    send(&mut application, key(KeyCode::Up));
-    send(&mut application, key(KeyCode::Enter));
+    open_task(&mut application, "View or export current configuration");
     assert_eq!(title(&application), "view-config");
     send(&mut application, key(KeyCode::Char('e')));
     let command = send(&mut application, key(KeyCode::Enter));
@@ -937,6 +1338,62 @@ fn second_pass_tasks_follow_the_credential() {
         command,
         Some(Command::Export("entra-connect-configuration.json".into()))
     );
+}
+
+/// Additional tasks lists only keys that work there (Esc goes nowhere from
+/// the top menu); a server still on its service account opens on the switch
+/// to application identity; and coming back from a task, the menu is on it.
+#[test]
+fn the_task_menu_starts_where_it_matters_and_remembers_where_it_was() {
+    let mut legacy = Model::new(
+        context(ConnectorIdentityType::ServiceAccount),
+        data(),
+        Theme { color: false },
+    );
+    let screen = render(&legacy, 80, 24);
+    assert!(
+        screen.contains("(•) Configure application-based authentication"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("↑↓ choose  Enter continue  q quit"),
+        "{screen}"
+    );
+    assert!(!screen.contains("Esc"), "{screen}");
+    assert_eq!(send(&mut legacy, key(KeyCode::Esc)), None);
+    assert_eq!(title(&legacy), "tasks");
+    send(&mut legacy, key(KeyCode::Enter));
+    assert_eq!(title(&legacy), "connect");
+    send(&mut legacy, key(KeyCode::Esc));
+    assert_eq!(title(&legacy), "tasks");
+    assert!(render(&legacy, 120, 40).contains("(•) Configure application-based authentication"));
+
+    let mut application = application_server();
+    assert!(render(&application, 120, 40).contains("(•) View or export current configuration"));
+    for (label, page) in [
+        ("Check this server", "doctor"),
+        ("Scheduler settings", "scheduler"),
+        ("Roll back to a service account", "rollback"),
+        ("Remove an application key", "keys"),
+        ("Remove a legacy service account", "sync-accounts"),
+        ("Rotate application certificate", "rotate"),
+        ("View or export current configuration", "view-config"),
+    ] {
+        open_task(&mut application, label);
+        assert_eq!(title(&application), page);
+        send(&mut application, key(KeyCode::Esc));
+        assert_eq!(title(&application), "tasks");
+        let screen = render(&application, 120, 40);
+        assert!(screen.contains(&format!("(•) {label}")), "{screen}");
+    }
+    // From a rotation's plan, back twice: on Rotate.
+    open_task(&mut application, "Rotate application certificate");
+    send(&mut application, key(KeyCode::Enter));
+    assert_eq!(title(&application), "ready");
+    send(&mut application, key(KeyCode::Esc));
+    send(&mut application, key(KeyCode::Esc));
+    assert!(render(&application, 120, 40).contains("(•) Rotate application certificate"));
+    snapshot("tasks-back-from-rotate", &application);
 }
 
 // --- snapshots of every page in its states --------------------------------------------
@@ -1213,7 +1670,7 @@ fn snapshots_second_pass() {
         Theme { color: false },
     );
     snapshot("tasks-service-account", &model);
-    send(&mut model, key(KeyCode::Enter));
+    open_task(&mut model, "View or export current configuration");
     snapshot("view-config-service-account", &model);
     let mut model = Model::new(
         context(ConnectorIdentityType::Application),
@@ -1288,7 +1745,7 @@ fn the_configuration_view_shows_what_config_export_shows() {
         data(),
         Theme { color: false },
     );
-    send(&mut model, key(KeyCode::Enter));
+    open_task(&mut model, "View or export current configuration");
     let screen = words(&render(&model, 120, 40));
     assert!(screen.contains("Installation id 0123456789ab"), "{screen}");
     assert!(!screen.contains("Application keys"), "{screen}");
@@ -1475,14 +1932,48 @@ fn rotating_to_a_certificate_of_yours_with_an_administrator() {
     let mut model = Model::new(context, WizardData::default(), Theme { color: false });
     send(&mut model, key(KeyCode::Down));
     send(&mut model, key(KeyCode::Enter));
-    // Only usable certificates other than the one in use are offered.
+    // Every certificate of yours but the one in use is listed; those that
+    // cannot be used say why, and the cursor starts on the first usable one.
     let screen = render(&model, 120, 40);
-    assert!(screen.contains("CN=Contoso Sync 2027"), "{screen}");
-    assert!(!screen.contains("CN=Old Sync"), "{screen}");
-    assert!(!screen.contains("CN=Keyless"), "{screen}");
+    assert!(screen.contains("(•) CN=Contoso Sync 2027"), "{screen}");
+    assert!(
+        screen.contains("( ) CN=Old Sync (unusable: expired)"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("( ) CN=Keyless (unusable: no key)"),
+        "{screen}"
+    );
+    assert_eq!(screen.matches("CN=Contoso Sync").count(), 1, "{screen}");
+    // The hash whole where it fits beside its date, shortened where not.
+    assert!(
+        screen.contains(&format!("{}, until 2027-12-01", hash("12"))),
+        "{screen}"
+    );
+    let narrow = render(&model, 80, 24);
+    assert!(
+        narrow.contains(&format!("{}, until 2027-12-01", hash("12").short())),
+        "{narrow}"
+    );
     snapshot("rotate-yours", &model);
+    // An unusable one is refused with its reason, which goes once the cursor moves.
+    send(&mut model, key(KeyCode::Up));
+    assert_eq!(send(&mut model, key(KeyCode::Enter)), None);
+    assert_eq!(title(&model), "rotate");
+    let refusal =
+        "CN=Keyless cannot be used: its private key is missing. Choose a usable certificate.";
+    assert!(words(&render(&model, 120, 40)).contains(refusal));
+    snapshot("rotate-yours-refused", &model);
+    send(&mut model, key(KeyCode::Down));
+    assert!(!words(&render(&model, 120, 40)).contains(refusal));
     send(&mut model, key(KeyCode::Tab));
     type_text(&mut model, "app.admin@contoso.onmicrosoft.com");
+    // At 80x24 the page scrolls to the field being typed in.
+    let narrow = render(&model, 80, 24);
+    assert!(
+        narrow.contains("Administrator     [app.admin@contoso.onmicrosoft.com▏]"),
+        "{narrow}"
+    );
     let command = send(&mut model, key(KeyCode::Enter));
     let request = OperationRequest::Rotate(Rotate {
         certificate: NewCertificate::Existing(hash("12")),
@@ -1590,7 +2081,10 @@ fn an_administrators_device_code_shows_while_a_rotation_runs() {
         }),
     );
     let screen = render(&model, 120, 40);
-    assert!(screen.contains("enter the code ABCD-EFGH"), "{screen}");
+    assert!(
+        words(&screen).contains("enter the code ABCD-EFGH"),
+        "{screen}"
+    );
     send(
         &mut model,
         progress(Progress::Step {
@@ -1609,8 +2103,12 @@ fn an_administrators_device_code_shows_while_a_rotation_runs() {
 
 const WAY_BACK: &str = "Sync_CONNECT01_0123456789ab@contoso.onmicrosoft.com";
 
-/// Opens the task `label` of Additional tasks: Down until it is chosen, then Enter.
+/// Opens the task `label` of Additional tasks: to the top, Down until it is
+/// chosen, then Enter.
 fn open_task(model: &mut Model, label: &str) -> Option<Command> {
+    for _ in 0..10 {
+        send(model, key(KeyCode::Up));
+    }
     for _ in 0..10 {
         if render(model, 120, 40).contains(&format!("(•) {label}")) {
             return send(model, key(KeyCode::Enter));
@@ -1661,7 +2159,10 @@ fn rolling_back_explains_the_way_back_and_plans_with_the_choices() {
         &format!("[{ADMIN}"),
         "[x] Wait for a new account to sign in",
     ] {
-        assert!(screen.contains(expected), "{expected:?} in {screen}");
+        assert!(
+            words(&screen).contains(expected),
+            "{expected:?} in {screen}"
+        );
     }
     snapshot("rollback", &model);
 
@@ -1751,7 +2252,7 @@ fn rolling_back_without_a_retained_account_needs_an_administrator() {
             }),
         ),
     );
-    assert!(render(&model, 120, 40).contains("enter the code WXYZ-1234"));
+    assert!(words(&render(&model, 120, 40)).contains("enter the code WXYZ-1234"));
     send(
         &mut model,
         Message::Engine(
@@ -1849,7 +2350,7 @@ fn removing_a_legacy_account_signs_in_lists_and_confirms_the_way_back() {
             expires_in_seconds: 900,
         }),
     );
-    assert!(render(&model, 120, 40).contains("enter the code ABCD-EFGH"));
+    assert!(words(&render(&model, 120, 40)).contains("enter the code ABCD-EFGH"));
     snapshot("sync-accounts-reading", &model);
     send(&mut model, ctrl_c());
     assert!(

@@ -124,6 +124,13 @@ fn connect_and_sign_in(tmux: &Tmux) {
     );
 }
 
+/// q, which asks first (except on Done), then y.
+fn quit_when_asked(tmux: &Tmux) {
+    tmux.send_keys(&["q"]);
+    tmux.wait_for("Quit the wizard? (y/n)");
+    tmux.send_keys(&["y"]);
+}
+
 /// The Ready page with its list of changes (it first says "Working out the
 /// changes…", and ignores Enter until the plan is there).
 fn wait_for_ready(tmux: &Tmux) -> String {
@@ -334,7 +341,7 @@ fn ctrl_c_then_n_keeps_the_wizard_running() {
     assert!(!screen.contains("EXITED:"), "{screen}");
     // The sign-in carried on in the background and the wizard moves on.
     tmux.wait_for_page("Authentication method");
-    tmux.send_keys(&["q"]);
+    quit_when_asked(&tmux);
     let screen = assert_exited_cleanly(&tmux);
     assert_terminal_restored(&tmux, &screen);
     assert_scheduler_untouched(state.path());
@@ -535,6 +542,12 @@ fn below_80x24_asks_for_a_larger_window_and_recovers_on_resize() {
     let screen = tmux.wait_for("Make the window larger");
     assert!(screen.contains("80x24"), "{screen}");
     assert!(!has_line(&screen, "Welcome"), "{screen}");
+    // Its keys are listed and work there: q asks, n stays.
+    assert!(screen.contains("q quit  Ctrl-C quit"), "{screen}");
+    tmux.send_keys(&["q"]);
+    tmux.wait_for("Quit the wizard? (y/n)");
+    tmux.send_keys(&["n"]);
+    tmux.wait_for("q quit  Ctrl-C quit");
 
     tmux.resize(100, 30);
     let screen = tmux.wait_for_page("Welcome");
@@ -574,7 +587,7 @@ fn a_tpm_that_does_not_answer_holds_up_neither_welcome_nor_the_keys() {
 
     let screen = tmux.wait_for("No TPM answers");
     assert!(!screen.contains("Checking whether"), "{screen}");
-    tmux.send_keys(&["q"]);
+    quit_when_asked(&tmux);
     assert_exited_cleanly(&tmux);
     drop(tmux);
 
@@ -588,7 +601,7 @@ fn a_tpm_that_does_not_answer_holds_up_neither_welcome_nor_the_keys() {
         screen.contains("Checking whether a TPM answers"),
         "{screen}"
     );
-    tmux.send_keys(&["q"]);
+    quit_when_asked(&tmux);
     assert_exited_cleanly(&tmux);
     assert!(
         started.elapsed() < std::time::Duration::from_secs(5),
@@ -938,20 +951,25 @@ fn rotate_the_certificate_then_remove_the_old_key_from_the_second_pass() {
 /// On Additional tasks, chooses the task `label` and opens it.
 fn open_task(tmux: &Tmux, label: &str) {
     let screen = tmux.wait_for_page("Additional tasks");
-    let tasks: Vec<&str> = screen
+    let tasks: Vec<(bool, &str)> = screen
         .lines()
         .filter_map(|line| {
             let line = line.trim();
             line.strip_prefix("(•) ")
-                .or_else(|| line.strip_prefix("( ) "))
+                .map(|task| (true, task))
+                .or_else(|| line.strip_prefix("( ) ").map(|task| (false, task)))
         })
         .collect();
     let index = tasks
         .iter()
-        .position(|task| *task == label)
+        .position(|(_, task)| *task == label)
         .unwrap_or_else(|| panic!("no task {label:?} on Additional tasks:\n{screen}"));
-    if index > 0 {
-        tmux.send_keys(&vec!["Down"; index]);
+    // The menu is where it was left (or, on a service account, on Configure).
+    let cursor = tasks.iter().position(|(chosen, _)| *chosen).unwrap_or(0);
+    if index > cursor {
+        tmux.send_keys(&vec!["Down"; index - cursor]);
+    } else if index < cursor {
+        tmux.send_keys(&vec!["Up"; cursor - index]);
     }
     tmux.wait_for(&format!("(•) {label}"));
     tmux.send_keys(&["Enter"]);
@@ -990,7 +1008,7 @@ fn wizard_sandbox_fresh_opens_on_a_new_installation() {
     let tmux = Tmux::start("fresh", 100, 30, &command);
     let screen = tmux.wait_for_page("Welcome");
     assert!(!screen.contains("Additional tasks"), "{screen}");
-    tmux.send_keys(&["q"]);
+    quit_when_asked(&tmux);
     assert_exited_cleanly(&tmux);
     let recorded = credential(state.path());
     assert_eq!(recorded["connector_identity_type"], "None", "{recorded:#}");
@@ -1004,7 +1022,7 @@ fn wizard_sandbox_opens_on_the_service_account_then_moves_it_to_an_application()
     let screen = tmux.wait_for_page("Additional tasks");
     for expected in [
         "The connector signs in with: ServiceAccount",
-        "( ) Configure application-based authentication",
+        "(•) Configure application-based authentication",
         "( ) Remove a legacy service account",
     ] {
         assert!(screen.contains(expected), "{expected:?} in {screen}");

@@ -1,7 +1,7 @@
 //! Application id (BYOA): the existing application's client id, a GUID.
 
 use super::Transition;
-use crate::domain::AppId;
+use crate::domain::{AppId, Input};
 use crate::tui::model::{Shared, WizardData};
 use crate::tui::widgets::{TextInput, prose};
 use ratatui::Frame;
@@ -18,7 +18,7 @@ pub struct State {
 impl State {
     pub fn new(data: &WizardData) -> State {
         State {
-            input: TextInput::of(data.app_id.as_ref()),
+            input: TextInput::of(data.app_id.as_ref()).holding(Input::ApplicationAppId),
             error: None,
         }
     }

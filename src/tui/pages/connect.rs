@@ -1,9 +1,10 @@
 //! Connect: which tenant, in which cloud.
 
 use super::Transition;
-use crate::domain::{Cloud, ConnectionInputs, Tenant};
+use crate::domain::{Cloud, ConnectionInputs, Input, Tenant};
 use crate::tui::model::{Context, SandboxEndpoints, Shared, WizardData};
 use crate::tui::widgets::{TextInput, choice_lines, move_choice, prose};
+use crate::tui::words;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -57,7 +58,7 @@ impl State {
             _ => Choice::Cloud(data.connection.cloud.unwrap_or_default()),
         };
         State {
-            tenant: TextInput::of(data.connection.tenant.as_ref()),
+            tenant: TextInput::of(data.connection.tenant.as_ref()).holding(Input::Tenant),
             choice: choices.iter().position(|c| *c == current).unwrap_or(0),
             choices,
             sandbox: context.sandbox.clone(),
@@ -117,6 +118,13 @@ impl State {
             ),
             Line::raw(""),
             self.tenant.line("Tenant", self.focus == 0, theme),
+        ];
+        if let (Ok(tenant), Some(upn)) = (self.tenant.value.parse::<Tenant>(), &shared.data.upn)
+            && let Some(check) = words::account_outside_tenant(upn, &tenant)
+        {
+            lines.push(Line::styled(check, theme.warning()));
+        }
+        lines.extend([
             Line::raw(""),
             Line::styled(
                 "Cloud",
@@ -126,7 +134,7 @@ impl State {
                     theme.muted()
                 },
             ),
-        ];
+        ]);
         let options: Vec<(&str, &str)> = self.choices.iter().map(|c| (c.label(), "")).collect();
         lines.extend(choice_lines(&options, self.choice, theme));
         if let Some(error) = &self.error {

@@ -199,7 +199,8 @@ impl Page {
                 ("PgUp/PgDn", "scroll"),
                 ("Esc", "back"),
             ],
-            Page::Method(_) | Page::Tasks(_) => &[
+            Page::Tasks(_) => &[("↑↓", "choose"), ("Enter", "continue"), ("q", "quit")],
+            Page::Method(_) => &[
                 ("↑↓", "choose"),
                 ("Enter", "continue"),
                 ("Esc", "back"),
@@ -312,7 +313,7 @@ impl Page {
     pub fn previous(&self, data: &WizardData, context: &Context) -> Option<Page> {
         let second_pass = !matches!(context.configured, None | Some(ConnectorIdentityType::None));
         Some(match self {
-            Page::Connect(_) if second_pass => Page::Tasks(tasks::State::default()),
+            Page::Connect(_) if second_pass => Page::Tasks(tasks::State::back_from(self, context)),
             Page::Connect(_) => Page::Welcome(welcome::State),
             Page::SignIn(_) => Page::Connect(connect::State::new(data, context)),
             Page::Method(_) => Page::SignIn(sign_in::State::new(data)),
@@ -346,7 +347,7 @@ impl Page {
             | Page::Rotate(_)
             | Page::Keys(_)
             | Page::RollBack(_)
-            | Page::SyncAccounts(_) => Page::Tasks(tasks::State::default()),
+            | Page::SyncAccounts(_) => Page::Tasks(tasks::State::back_from(self, context)),
             _ => return None,
         })
     }

@@ -4,6 +4,7 @@
 //! for such a new account to work.
 
 use super::Transition;
+use crate::domain::Input;
 use crate::engine::OperationRequest;
 use crate::engine::service_account::{NEW_ACCOUNT_WAIT, RollBack};
 use crate::tui::model::{Shared, WizardData};
@@ -27,7 +28,7 @@ impl State {
     /// The page with the administrator entered so far and `wait` as chosen.
     pub fn new(data: &WizardData, wait: bool) -> State {
         State {
-            admin: TextInput::of(data.upn.as_ref()),
+            admin: TextInput::of(data.upn.as_ref()).holding(Input::Upn),
             wait,
             wait_focused: false,
             error: None,

@@ -4,12 +4,16 @@
 //! an administrator who may update application credentials.
 
 use super::Transition;
-use crate::domain::{CertificateDays, ManagedBy, format_date, format_time};
+use super::certificate::{first_usable, status_label, unusable};
+use crate::domain::{CertificateDays, Input, ManagedBy, format_date, format_time};
 use crate::engine::OperationRequest;
 use crate::engine::rotate::{NewCertificate, Rotate};
 use crate::keys::StoredCertificate;
 use crate::tui::model::{Context, Shared, WizardData};
-use crate::tui::widgets::{TextInput, choice_lines, move_choice, prose};
+use crate::tui::widgets::{
+    CHOICE_MEANING_INDENT, Scroll, TextInput, choice_lines, move_choice, prose_width,
+    scrolled_prose,
+};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -17,7 +21,7 @@ use ratatui::text::Line;
 
 #[derive(Debug, Clone)]
 pub struct State {
-    /// Among [`successors`], for a certificate of yours.
+    /// Among [`candidates`], for a certificate of yours.
     selected: usize,
     admin: TextInput,
     /// Typing the administrator rather than choosing a certificate.
@@ -34,9 +38,9 @@ fn managed(context: &Context) -> bool {
         .is_some_and(|certificate| certificate.managed_by == ManagedBy::EntraConnect)
 }
 
-/// The certificates of yours that can follow the current one: usable now,
-/// with their key, and not the one in use.
-fn successors(context: &Context) -> Vec<&StoredCertificate> {
+/// The certificates of yours in the key store but the one in use: those
+/// that cannot follow it are listed with why, and not chosen.
+fn candidates(context: &Context) -> Vec<&StoredCertificate> {
     let current = context
         .configuration
         .as_ref()
@@ -45,7 +49,6 @@ fn successors(context: &Context) -> Vec<&StoredCertificate> {
     context
         .certificates
         .iter()
-        .filter(|c| c.has_private_key && c.info.problem(context.now).is_none())
         .filter(|c| Some(c.info.sha256.to_string().as_str()) != current)
         .collect()
 }
@@ -56,8 +59,8 @@ impl State {
     /// valid (an administrator entered for another task is not reused).
     pub fn new(context: &Context) -> State {
         State {
-            selected: 0,
-            admin: TextInput::default(),
+            selected: first_usable(candidates(context), context),
+            admin: TextInput::default().holding(Input::Upn),
             admin_focused: managed(context),
             error: None,
         }
@@ -69,11 +72,17 @@ impl State {
             true => NewCertificate::Managed {
                 days: CertificateDays::default(),
             },
-            false => NewCertificate::Existing(
-                successors(context).get(self.selected)?.info.sha256.clone(),
-            ),
+            false => NewCertificate::Existing(self.chosen(context)?.info.sha256.clone()),
         };
         Some(OperationRequest::Rotate(Rotate { certificate }))
+    }
+
+    /// The certificate of yours under the cursor, if it can be used.
+    fn chosen<'a>(&self, context: &'a Context) -> Option<&'a StoredCertificate> {
+        candidates(context)
+            .get(self.selected)
+            .copied()
+            .filter(|c| unusable(c, context).is_none())
     }
 
     pub fn on_key(
@@ -92,8 +101,10 @@ impl State {
                 }
             }
             code => {
-                if let Some(next) = move_choice(self.selected, successors(context).len(), code) {
+                if let Some(next) = move_choice(self.selected, candidates(context).len(), code) {
+                    // A refusal was about the certificate the cursor has left.
                     self.selected = next;
+                    self.error = None;
                 }
             }
         }
@@ -102,10 +113,14 @@ impl State {
 
     fn confirm(&mut self, data: &mut WizardData, context: &Context) -> Transition {
         if self.request(context).is_none() {
-            self.error = Some(
-                "No certificate of yours can follow the current one: import one first (entra-connect cert import)."
-                    .into(),
-            );
+            self.error = Some(match candidates(context).get(self.selected) {
+                Some(refused) => format!(
+                    "{} cannot be used: {}. Choose a usable certificate.",
+                    refused.info.subject,
+                    unusable(refused, context).unwrap_or_default()
+                ),
+                None => "No certificate of yours can follow the current one: import one first (entra-connect cert import).".into(),
+            });
             return Transition::Stay;
         }
         match self.admin.administrator() {
@@ -124,6 +139,8 @@ impl State {
         let theme = shared.theme;
         let context = shared.context;
         let mut lines = Vec::new();
+        // The line with the focus, kept in view when the page is too tall.
+        let mut focus = 0;
         if let Some(report) = &context.configuration
             && let Some(certificate) = &report.certificate
         {
@@ -157,37 +174,62 @@ impl State {
             lines.push(Line::raw(
                 "Your certificate follows the current one, which stays in the key store. Choose it:",
             ));
-            let successors = successors(context);
-            if successors.is_empty() {
+            let candidates = candidates(context);
+            if candidates.iter().all(|c| unusable(c, context).is_some()) {
                 lines.push(Line::styled(
                     "  none usable: import one first (entra-connect cert import)",
                     theme.warning(),
                 ));
             }
-            let options: Vec<(String, String)> = successors
+            // The hash whole when it fits beside its date under the subject.
+            let until =
+                |c: &StoredCertificate| format!(", until {}", format_date(c.info.not_after));
+            let whole_hash = candidates.iter().all(|c| {
+                CHOICE_MEANING_INDENT + c.info.sha256.to_string().len() + until(c).len()
+                    <= prose_width(area)
+            });
+            let options: Vec<(String, String)> = candidates
                 .iter()
                 .map(|c| {
-                    (
-                        c.info.subject.clone(),
-                        format!(
-                            "{}, until {}",
-                            c.info.sha256.short(),
-                            format_date(c.info.not_after)
+                    let name = match unusable(c, context) {
+                        Some(_) => format!(
+                            "{} (unusable: {})",
+                            c.info.subject,
+                            status_label(c, context)
                         ),
-                    )
+                        None => c.info.subject.clone(),
+                    };
+                    let hash = match whole_hash {
+                        true => c.info.sha256.to_string(),
+                        false => c.info.sha256.short(),
+                    };
+                    (name, format!("{hash}{}", until(c)))
                 })
                 .collect();
+            // Each choice takes two lines: its name, then its hash and date.
+            focus = lines.len() + 2 * self.selected + 1;
             lines.extend(choice_lines(&options, self.selected, theme));
         }
         lines.push(Line::raw(""));
         lines.push(Line::raw(
             "The application adds its new key itself. Only when it cannot (its certificate expired or is missing) does an Application Administrator, Cloud Application Administrator or Global Administrator do it, signing in with a device code; otherwise leave this empty:",
         ));
+        if self.admin_focused {
+            focus = lines.len();
+        }
         lines.push(self.admin.line("Administrator", self.admin_focused, theme));
         if let Some(error) = &self.error {
             lines.push(Line::raw(""));
+            focus = lines.len();
             lines.push(Line::styled(error.clone(), theme.error()));
         }
-        prose(frame, area, "Rotate application certificate", lines, theme);
+        scrolled_prose(
+            frame,
+            area,
+            "Rotate application certificate",
+            lines,
+            theme,
+            Scroll::Showing(focus),
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! countdown and a spinner while waiting for approval.
 
 use super::Transition;
-use crate::domain::{SignInAnswer, Upn};
+use crate::domain::{Input, SignInAnswer, Upn};
 use crate::engine::progress::Progress;
 use crate::entra::Secret;
 use crate::tui::model::{Failure, Shared, Task, WizardData};
@@ -11,6 +11,7 @@ use crate::tui::widgets::{
     SPINNER, Scroll, TextInput, choice_lines, move_choice, prose, scrolled, scrolled_prose,
     text_lines,
 };
+use crate::tui::words;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -56,7 +57,7 @@ impl State {
                 SignInAnswer::DeviceCode => 0,
                 SignInAnswer::Password => 1,
             },
-            upn: TextInput::of(data.upn.as_ref()),
+            upn: TextInput::of(data.upn.as_ref()).holding(Input::Upn),
             password: TextInput::masked(),
             focus: 1,
             waiting: None,
@@ -215,6 +216,13 @@ impl State {
         lines.extend(choice_lines(&METHODS, self.method, theme));
         lines.push(Line::raw(""));
         lines.push(self.upn.line("Account (UPN)", self.focus == 1, theme));
+        if let (Ok(upn), Some(tenant)) = (
+            self.upn.value.parse::<Upn>(),
+            &shared.data.connection.tenant,
+        ) && let Some(check) = words::account_outside_tenant(&upn, tenant)
+        {
+            lines.push(Line::styled(check, theme.warning()));
+        }
         if self.method == 1 {
             lines.push(self.password.line("Password", self.focus == 2, theme));
         }

@@ -5,6 +5,7 @@
 //! way back only after an explicit confirmation.
 
 use super::Transition;
+use crate::domain::Input;
 use crate::engine::OperationRequest;
 use crate::engine::progress::{Progress, StepStatus};
 use crate::engine::service_account::{AccountName, AccountUse, RemoveServiceAccount, SyncAccount};
@@ -53,7 +54,7 @@ impl State {
     /// The page with the administrator entered so far; nothing read yet.
     pub fn new(data: &WizardData) -> State {
         State {
-            admin: TextInput::of(data.upn.as_ref()),
+            admin: TextInput::of(data.upn.as_ref()).holding(Input::Upn),
             accounts: Accounts::Unread,
             selected: 0,
             confirming_way_back: false,

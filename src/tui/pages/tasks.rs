@@ -63,9 +63,10 @@ impl Task {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+/// The menu, on the task the cursor is on.
+#[derive(Debug, Clone)]
 pub struct State {
-    selected: usize,
+    selected: Task,
 }
 
 /// The tasks that exist for this server.
@@ -93,13 +94,53 @@ fn tasks(context: &Context) -> Vec<Task> {
 }
 
 impl State {
+    /// The menu as the wizard opens on it: a connector still on its service
+    /// account starts on the switch to application identity, which is what
+    /// such a server is here for; others start at the top.
+    pub fn new(context: &Context) -> State {
+        let selected = match context.configured {
+            Some(ConnectorIdentityType::ServiceAccount) => Task::ConfigureApplication,
+            _ => Task::ViewConfiguration,
+        };
+        State { selected }
+    }
+
+    /// The menu coming back from `page`: on the task that page is part of,
+    /// as it was left to open it.
+    pub fn back_from(page: &Page, context: &Context) -> State {
+        let selected = match page {
+            Page::ViewConfig(_) => Task::ViewConfiguration,
+            Page::Connect(_) => Task::ConfigureApplication,
+            Page::Rotate(_) => Task::Rotate,
+            Page::Keys(_) => Task::RemoveKey,
+            Page::RollBack(_) => Task::RollBack,
+            Page::SyncAccounts(_) => Task::RemoveServiceAccount,
+            Page::Doctor(_) => Task::Doctor,
+            Page::Scheduler(_) => Task::Scheduler,
+            _ => return State::new(context),
+        };
+        State { selected }
+    }
+
+    /// Where the cursor is among the tasks offered (the top if its task is
+    /// no longer offered).
+    fn index(&self, tasks: &[Task]) -> usize {
+        tasks
+            .iter()
+            .position(|task| *task == self.selected)
+            .unwrap_or(0)
+    }
+
     pub fn on_key(&mut self, context: &Context, key: KeyEvent) -> Transition {
         match key.code {
             KeyCode::Enter => Transition::Next,
             KeyCode::Char('q') => Transition::Quit,
             code => {
-                if let Some(next) = move_choice(self.selected, tasks(context).len(), code) {
-                    self.selected = next;
+                let tasks = tasks(context);
+                if let Some(next) = move_choice(self.index(&tasks), tasks.len(), code)
+                    && let Some(task) = tasks.get(next)
+                {
+                    self.selected = *task;
                 }
                 Transition::Stay
             }
@@ -107,7 +148,8 @@ impl State {
     }
 
     pub fn open(&self, data: &WizardData, context: &Context) -> Page {
-        match tasks(context).get(self.selected) {
+        let tasks = tasks(context);
+        match tasks.get(self.index(&tasks)) {
             Some(Task::ConfigureApplication) => Page::Connect(connect::State::new(data, context)),
             Some(Task::Rotate) => Page::Rotate(rotate::State::new(context)),
             Some(Task::RemoveKey) => Page::Keys(keys::State::default()),
@@ -130,7 +172,7 @@ impl State {
             Line::raw(format!("The connector signs in with: {configured}")),
             Line::raw(""),
         ];
-        lines.extend(choice_lines(&options, self.selected, shared.theme));
+        lines.extend(choice_lines(&options, self.index(&tasks), shared.theme));
         prose(frame, area, "Additional tasks", lines, shared.theme);
     }
 }

@@ -4,9 +4,15 @@
 use super::{InputError, string_serde};
 use std::str::FromStr;
 
+/// The characters of a GUID written 8-4-4-4-12.
+const GUID_LEN: usize = 36;
+
+/// The most characters a domain name has (RFC 1035, without the trailing dot).
+const DOMAIN_MAX_LEN: usize = 253;
+
 /// 8-4-4-4-12 hexadecimal digits, any case, no braces.
 fn is_guid(text: &str) -> bool {
-    text.len() == 36
+    text.len() == GUID_LEN
         && text.bytes().enumerate().all(|(i, b)| match i {
             8 | 13 | 18 | 23 => b == b'-',
             _ => b.is_ascii_hexdigit(),
@@ -26,7 +32,7 @@ fn is_domain_name(text: &str) -> bool {
             && !label.starts_with('-')
             && !label.ends_with('-')
     };
-    text.len() <= 253
+    text.len() <= DOMAIN_MAX_LEN
         && labels.len() >= 2
         && labels.iter().all(label_ok)
         && labels
@@ -49,6 +55,19 @@ impl Upn {
     /// The part after the `@`.
     pub fn domain(&self) -> &str {
         self.0.split_once('@').map_or("", |(_, domain)| domain)
+    }
+
+    /// Whether this account's domain is neither `tenant`'s domain nor under
+    /// it, so that it signs in there only as another verified domain of the
+    /// tenant or as a guest: worth a check, not a refusal. Never for a
+    /// tenant given by its id, whose domains are not known here.
+    pub fn outside(&self, tenant: &Tenant) -> bool {
+        if tenant.is_guid() {
+            return false;
+        }
+        let domain = self.domain().to_ascii_lowercase();
+        let tenant = tenant.as_str();
+        domain != tenant && !domain.ends_with(&format!(".{tenant}"))
     }
 }
 
@@ -94,6 +113,9 @@ impl Tenant {
     /// Authority aliases that name no single tenant.
     pub const ALIASES: [&'static str; 3] = ["common", "organizations", "consumers"];
 
+    /// The longest tenant: a domain name (a tenant id is a 36-character GUID).
+    pub const MAX_LEN: usize = DOMAIN_MAX_LEN;
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -134,6 +156,9 @@ string_serde!(Tenant);
 pub struct AppId(String);
 
 impl AppId {
+    /// A GUID's characters.
+    pub const LEN: usize = GUID_LEN;
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
