@@ -1001,6 +1001,29 @@ fn record_legacy_account(sb: &SandboxHandle, state: &Path) {
 }
 
 /// `--fresh` plays a new installation: the first pass, nothing recorded.
+/// At 80x24 an identifier is never broken at a hyphen: the legacy
+/// account's UPN (…@contoso-sandbox.onmicrosoft.com) stands whole on one
+/// line of the configuration view, or moves whole to the next.
+#[test]
+fn identifiers_stand_whole_at_80x24() {
+    let state = tempfile::tempdir().expect("state dir");
+    let command = marked(&wizard_with(&binary(), state.path(), "--sandbox"));
+    let tmux = Tmux::start("identifiers", 80, 24, &command);
+    open_task(&tmux, "View or export current configuration");
+    let screen = tmux.wait_for_page("Current configuration");
+    assert!(
+        screen.lines().any(|line| line.contains("Sync_CONNECT01_")
+            && line.contains("@contoso-sandbox.onmicrosoft.com")),
+        "{screen}"
+    );
+    assert!(
+        !screen
+            .lines()
+            .any(|line| line.trim_end().ends_with("@contoso-")),
+        "{screen}"
+    );
+}
+
 #[test]
 fn wizard_sandbox_fresh_opens_on_a_new_installation() {
     let state = tempfile::tempdir().expect("state dir");
