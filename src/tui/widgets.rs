@@ -20,7 +20,7 @@ pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
 
 /// The first-pass steps along the top, each done, current or still ahead,
-/// on one line (see [`breadcrumb`]).
+/// on one line (see `breadcrumb`).
 pub fn header(frame: &mut Frame, area: Rect, steps: &[(&str, StepState)], theme: &Theme) {
     // The steps say where the first pass is; elsewhere, a title.
     let mut spans = Vec::new();
@@ -247,7 +247,7 @@ struct Measure {
 }
 
 /// The columns a page's text takes in `area` (see [`prose`]): its width
-/// inside the margins, at most [`MEASURE`].
+/// inside the margins, at most `MEASURE`.
 pub fn prose_width(area: Rect) -> usize {
     usize::from(area.width.saturating_sub(4).max(20)).min(MEASURE)
 }

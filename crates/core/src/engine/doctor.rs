@@ -188,10 +188,7 @@ fn local_findings(server: &LocalServer, now: OffsetDateTime) -> Vec<Finding> {
             // Get-ADSyncScheduler's names and values (True/False).
             format!(
                 "SyncCycleEnabled True, MaintenanceEnabled {}, every {} minutes",
-                match s.maintenance_enabled {
-                    true => "True",
-                    false => "False",
-                },
+                ["False", "True"][usize::from(s.maintenance_enabled)],
                 s.interval_minutes
             ),
         ),

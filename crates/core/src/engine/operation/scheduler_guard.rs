@@ -28,7 +28,7 @@ pub(super) struct SchedulerSaved {
     pub(super) restored: bool,
 }
 
-/// The scheduler guard in a plan (its first step; [`with_scheduler_back`]
+/// The scheduler guard in a plan (its first step; `with_scheduler_back`
 /// adds the last).
 pub fn plan_scheduler_off(server: &LocalServer) -> Result<PlannedStep, EngineError> {
     let enabled = server.scheduler()?.sync_cycle_enabled;
