@@ -690,8 +690,9 @@ fn sign_in_asks_the_engine_and_sends_a_password_only_when_chosen() {
     assert_eq!(model.data.sign_in, SignInAnswer::Password);
 }
 
-#[test]
-fn missing_consent_is_explained_on_the_sign_in_page() {
+/// The first pass's sign-in, refused because the sign-in client has no
+/// admin consent for what registration needs.
+fn refused_for_consent() -> Model {
     let mut model = first_pass();
     drive_to(&mut model, "sign-in");
     send(&mut model, key(KeyCode::Enter));
@@ -704,6 +705,12 @@ fn missing_consent_is_explained_on_the_sign_in_page() {
     let missing = grantee.consent(permissions::REGISTER.scopes);
     let refused = failure(EngineError::ConsentMissing(Box::new(missing)));
     engine(&mut model, EngineEvent::SignedIn(Err(refused)));
+    model
+}
+
+#[test]
+fn missing_consent_is_explained_on_the_sign_in_page() {
+    let mut model = refused_for_consent();
     assert_eq!(title(&model), "sign-in");
     let screen = render(&model, 120, 40);
     for expected in [
@@ -759,18 +766,7 @@ fn sentences_wrap_at_100_columns_and_identifiers_keep_the_page_width() {
     let widest = widths.iter().max().copied().unwrap_or(0);
     assert!((90..=102).contains(&widest), "{widths:?}");
 
-    let mut model = first_pass();
-    drive_to(&mut model, "sign-in");
-    send(&mut model, key(KeyCode::Enter));
-    let grantee = Grantee {
-        upn: ADMIN.into(),
-        client_id: "14d82eec-204b-4c2f-b7e8-296a70dab67e".into(),
-        tenant: "contoso.onmicrosoft.com".into(),
-        authority_host: "https://login.microsoftonline.com".into(),
-    };
-    let missing = grantee.consent(permissions::REGISTER.scopes);
-    let refused = failure(EngineError::ConsentMissing(Box::new(missing)));
-    engine(&mut model, EngineEvent::SignedIn(Err(refused)));
+    let model = refused_for_consent();
     let screen = render(&model, 160, 40);
     let url_row = screen
         .lines()
