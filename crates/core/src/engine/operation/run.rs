@@ -260,7 +260,7 @@ impl Run {
     /// scheduler back did (`restored`: the value restored, or none when this
     /// run had not turned it off).
     fn scheduler_back(&mut self, restored: &Result<Option<bool>, EngineError>) {
-        let step = SCHEDULER_BACK.id;
+        let step = SCHEDULER_BACK;
         if !self.planned.contains(&step) {
             return;
         }

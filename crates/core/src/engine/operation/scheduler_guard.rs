@@ -4,7 +4,7 @@
 
 use super::change::Change;
 use super::journaled::Journaled;
-use super::step::{Check, PlannedStep, Step};
+use super::step::{PlannedStep, Step, StepId};
 use crate::domain::{EventId, EventLevel};
 use crate::engine::{EngineError, LocalServer};
 use crate::host::journal::{self, OperationRecord};
@@ -17,10 +17,12 @@ pub(super) const SCHEDULER_OFF: Step<SchedulerSaved> = Step::new(
     "Disable the sync scheduler for the change",
 );
 
-/// The scheduler guard's last step, which the run takes when it ends (not
-/// journaled: the first step's record says whether it is done).
-pub(super) const SCHEDULER_BACK: Check =
-    Check::new("restore-scheduler", "Put the sync scheduler back as it was");
+/// The scheduler guard's last step, a change the run makes when it ends
+/// (not journaled: the first step's record says whether it is done).
+pub(super) const SCHEDULER_BACK: StepId = StepId {
+    name: "restore-scheduler",
+    title: "Put the sync scheduler back as it was",
+};
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub(super) struct SchedulerSaved {
@@ -45,10 +47,7 @@ pub(super) fn with_scheduler_back(mut steps: Vec<PlannedStep>) -> Vec<PlannedSte
         _ => None,
     });
     if let Some(sync_cycle_enabled) = was {
-        let mut back = SCHEDULER_BACK.plan(Change::SchedulerBack { sync_cycle_enabled });
-        // It changes the scheduler back, so it is a change, not a check.
-        back.changes = true;
-        steps.push(back);
+        steps.push(SCHEDULER_BACK.planned(Change::SchedulerBack { sync_cycle_enabled }, true));
     }
     steps
 }
