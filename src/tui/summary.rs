@@ -32,12 +32,7 @@ pub fn exit_summary(model: &Model, last: Option<&Result<Outcome, Failure>>) -> V
         let stopped_at = steps
             .iter()
             .position(|(_, status)| {
-                !matches!(
-                    status,
-                    Some(
-                        StepStatus::Done { .. } | StepStatus::AlreadyDone | StepStatus::Skipped(_)
-                    )
-                )
+                !completed(*status) && !matches!(status, Some(StepStatus::Skipped(_)))
             })
             .unwrap_or(steps.len().saturating_sub(1));
         let at = steps.get(stopped_at).map_or_else(String::new, |(step, _)| {
@@ -54,11 +49,7 @@ pub fn exit_summary(model: &Model, last: Option<&Result<Outcome, Failure>>) -> V
         };
         lines.push(format!("entra-connect: {operation} {why}."));
         let scheduler_was_off = steps.iter().any(|(step, status)| {
-            matches!(step.change, Change::SchedulerOff { .. })
-                && matches!(
-                    status,
-                    Some(StepStatus::Done { .. } | StepStatus::AlreadyDone)
-                )
+            matches!(step.change, Change::SchedulerOff { .. }) && completed(*status)
         });
         match last {
             Some(Err(error)) if !matches!(error.as_ref(), EngineError::Cancelled) => {
@@ -80,10 +71,7 @@ pub fn exit_summary(model: &Model, last: Option<&Result<Outcome, Failure>>) -> V
                         step.change,
                         Change::SchedulerOff { .. } | Change::SchedulerBack { .. }
                     )
-                    && matches!(
-                        status,
-                        Some(StepStatus::Done { .. } | StepStatus::AlreadyDone)
-                    )
+                    && completed(*status)
             })
             .map(|(step, _)| step.title)
             .collect();
@@ -100,6 +88,15 @@ pub fn exit_summary(model: &Model, last: Option<&Result<Outcome, Failure>>) -> V
         lines.push("entra-connect: nothing was changed.".to_string());
     }
     lines
+}
+
+/// Whether a step with `status` had done its work (in this run or an
+/// earlier one).
+fn completed(status: Option<&StepStatus>) -> bool {
+    matches!(
+        status,
+        Some(StepStatus::Done { .. } | StepStatus::AlreadyDone)
+    )
 }
 
 /// The operation, as a sentence names it.
