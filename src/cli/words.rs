@@ -19,37 +19,46 @@ pub fn any_of(remedies: &[Remedy]) -> Option<String> {
     crate::domain::any_of(remedies, remedy)
 }
 
+/// The library's error inside `error`: the first of its causes that is one.
+enum LibraryError<'a> {
+    Engine(&'a EngineError),
+    State(&'a StateError),
+    Key(&'a KeyError),
+    Entra(&'a EntraError),
+}
+
+fn library_error(error: &anyhow::Error) -> Option<LibraryError<'_>> {
+    error.chain().find_map(|cause| {
+        let engine = cause
+            .downcast_ref::<EngineError>()
+            .map(LibraryError::Engine);
+        engine
+            .or_else(|| cause.downcast_ref::<StateError>().map(LibraryError::State))
+            .or_else(|| cause.downcast_ref::<KeyError>().map(LibraryError::Key))
+            .or_else(|| cause.downcast_ref::<EntraError>().map(LibraryError::Entra))
+    })
+}
+
 /// The remedies of the library's error inside `error`, if it has any.
 pub fn remedies_of(error: &anyhow::Error) -> Vec<Remedy> {
-    error
-        .chain()
-        .find_map(|cause| {
-            let engine = cause
-                .downcast_ref::<EngineError>()
-                .map(EngineError::remedies);
-            engine
-                .or_else(|| cause.downcast_ref::<StateError>().map(StateError::remedies))
-                .or_else(|| cause.downcast_ref::<KeyError>().map(KeyError::remedies))
-                .or_else(|| cause.downcast_ref::<EntraError>().map(EntraError::remedies))
-        })
-        .unwrap_or_default()
+    match library_error(error) {
+        Some(LibraryError::Engine(error)) => error.remedies(),
+        Some(LibraryError::State(error)) => error.remedies(),
+        Some(LibraryError::Key(error)) => error.remedies(),
+        Some(LibraryError::Entra(error)) => error.remedies(),
+        None => Vec::new(),
+    }
 }
 
 /// The ids Microsoft support asks for, from the library's error inside
 /// `error`, when Entra gave them.
 pub fn support_ids_of(error: &anyhow::Error) -> Option<String> {
-    error.chain().find_map(|cause| {
-        let engine = cause
-            .downcast_ref::<EngineError>()
-            .and_then(EngineError::support_ids);
-        engine
-            .or_else(|| {
-                cause
-                    .downcast_ref::<EntraError>()
-                    .and_then(EntraError::support_ids)
-            })
-            .map(str::to_string)
-    })
+    let ids = match library_error(error)? {
+        LibraryError::Engine(error) => error.support_ids(),
+        LibraryError::Entra(error) => error.support_ids(),
+        LibraryError::State(_) | LibraryError::Key(_) => None,
+    };
+    ids.map(str::to_string)
 }
 
 pub fn remedy(remedy: &Remedy) -> String {
