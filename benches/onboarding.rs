@@ -7,13 +7,16 @@
 #[path = "support/criterion_median.rs"]
 mod criterion_median;
 
+#[path = "support/tenant.rs"]
+mod tenant;
+
 use criterion::{Criterion, criterion_group};
 use entra_connect::domain::{Cloud, Method};
 use entra_connect::engine::onboard::Onboard;
 use entra_connect::engine::{EntraRequest, LocalServer, OperationRequest, execute, plan};
 use entra_connect::entra::client::{ConnectionSettings, DEFAULT_ADMIN_CLIENT_ID, UserSignIn};
 use entra_connect::entra::{Endpoints, RetryPolicy, Secret};
-use entra_connect::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
+use entra_connect::sandbox::SandboxHandle;
 use std::time::SystemTime;
 
 fn request(sandbox: &SandboxHandle) -> EntraRequest {
@@ -60,14 +63,7 @@ async fn onboard_once(sandbox: &SandboxHandle) -> u64 {
 }
 
 fn managed_onboarding(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let sandbox = runtime
-        .block_on(Sandbox::start(SandboxConfig::default()))
-        .expect("sandbox");
+    let (runtime, sandbox) = tenant::start();
     let requests = runtime.block_on(onboard_once(&sandbox));
     println!("managed onboarding: {requests} HTTP requests");
     let mut group = c.benchmark_group("onboarding");

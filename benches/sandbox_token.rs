@@ -7,9 +7,11 @@
 #[path = "support/criterion_median.rs"]
 mod criterion_median;
 
+#[path = "support/tenant.rs"]
+mod tenant;
+
 use base64::Engine;
 use criterion::{BatchSize, Criterion, criterion_group};
-use entra_connect::sandbox::{Sandbox, SandboxConfig};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -22,14 +24,7 @@ fn form(pairs: &[(&str, &str)]) -> String {
 }
 
 fn token_request(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let sandbox = runtime
-        .block_on(Sandbox::start(SandboxConfig::default()))
-        .expect("sandbox");
+    let (runtime, sandbox) = tenant::start();
     let http = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(10))

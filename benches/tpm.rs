@@ -8,6 +8,9 @@
 #[allow(dead_code)]
 mod tpm_support;
 
+#[path = "support/tenant.rs"]
+mod tenant;
+
 use entra_connect::domain::{ConnectionInputs, Method};
 use entra_connect::engine::connection::remember;
 use entra_connect::engine::onboard::Onboard;
@@ -19,7 +22,7 @@ use entra_connect::entra::client::{ConnectionSettings, DEFAULT_ADMIN_CLIENT_ID, 
 use entra_connect::keys::{
     KeyStore, SigningAlgorithm, SoftwareKeyStore, TctiSetting, Tpm, TpmKeyStore,
 };
-use entra_connect::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
+use entra_connect::sandbox::SandboxHandle;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -70,14 +73,7 @@ fn main() {
         rows.push((format!("{name}: first PS256 after opening"), times));
     }
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let sandbox = runtime
-        .block_on(Sandbox::start(SandboxConfig::default()))
-        .expect("sandbox");
+    let (runtime, sandbox) = tenant::start();
     for (name, choice) in [
         ("software", StoreChoice::Software),
         ("TPM", StoreChoice::Tpm),

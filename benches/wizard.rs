@@ -10,6 +10,9 @@
 #[allow(dead_code)]
 mod tmux;
 
+#[path = "support/tenant.rs"]
+mod tenant;
+
 use entra_connect::domain::{ConnectionInputs, Method};
 use entra_connect::engine::connection::{for_credential, remember, settings};
 use entra_connect::engine::onboard::Onboard;
@@ -21,7 +24,7 @@ use entra_connect::engine::{
 };
 use entra_connect::entra::Secret;
 use entra_connect::entra::client::{ConnectionSettings, DEFAULT_ADMIN_CLIENT_ID, UserSignIn};
-use entra_connect::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
+use entra_connect::sandbox::SandboxHandle;
 use entra_connect::tui::app::{Model, update, view};
 use entra_connect::tui::load_context;
 use entra_connect::tui::model::{
@@ -430,14 +433,7 @@ fn first_pass(shown: &mut Vec<Shown>) {
     update(&mut model, key(KeyCode::Enter));
     keep(shown, "Sign in", &model, "SignIn");
     update(&mut model, key(KeyCode::Enter));
-    engine(
-        &mut model,
-        EngineEvent::Progress(Progress::SignInCode {
-            verification_uri: "http://127.0.0.1:41089/devicelogin".into(),
-            user_code: "Z2ZTCQQDC".into(),
-            expires_in_seconds: 900,
-        }),
-    );
+    engine(&mut model, sign_in_code());
     for _ in 0..37 {
         update(&mut model, Message::Tick);
     }
@@ -599,20 +595,22 @@ fn answer_plan(server: &LocalServer, model: &mut Model, command: Option<Command>
     update(model, Message::Planned(planned));
 }
 
+/// The device code a sign-in page shows while it waits for approval.
+fn sign_in_code() -> EngineEvent {
+    EngineEvent::Progress(Progress::SignInCode {
+        verification_uri: "http://127.0.0.1:41089/devicelogin".into(),
+        user_code: "Z2ZTCQQDC".into(),
+        expires_in_seconds: 900,
+    })
+}
+
 /// The second pass on a server onboarded (Managed) against the in-process
 /// sandbox: the task list and every task's page, each with what the engine
 /// answers it (checks, keys, plans, a rotation run for real). The legacy
 /// accounts are made up: the sandbox's seed has no directory synchronization
 /// accounts, and listing them needs a device-code sign-in.
 fn second_pass(shown: &mut Vec<Shown>) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let sandbox = runtime
-        .block_on(Sandbox::start(SandboxConfig::default()))
-        .expect("sandbox");
+    let (runtime, sandbox) = tenant::start();
     let dir = tempfile::tempdir().expect("state dir");
     let mut server = LocalServer::open(dir.path()).expect("state");
     runtime.block_on(onboard(&sandbox, &mut server));
@@ -688,14 +686,7 @@ fn second_pass(shown: &mut Vec<Shown>) {
                 }
                 keep(shown, "Legacy accounts (administrator)", &model, page);
                 update(&mut model, key(KeyCode::Enter));
-                engine(
-                    &mut model,
-                    EngineEvent::Progress(Progress::SignInCode {
-                        verification_uri: "http://127.0.0.1:41089/devicelogin".into(),
-                        user_code: "Z2ZTCQQDC".into(),
-                        expires_in_seconds: 900,
-                    }),
-                );
+                engine(&mut model, sign_in_code());
                 keep(shown, "Legacy accounts (signing in)", &model, page);
                 let domain = sandbox.admin_upn.split_once('@').expect("upn").1;
                 let accounts = ["CONNECT01_0123456789ab", "CONNECT02_89abcdef0123"]
