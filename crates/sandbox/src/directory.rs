@@ -3,6 +3,7 @@
 //! but other reads and the token endpoint do not see it until then.
 
 use crate::certificate::Certificate;
+use crate::sessions::RefreshGrant;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
@@ -35,6 +36,8 @@ pub(crate) struct Directory {
     /// Applications' `uniqueName` (the alternate key of
     /// `/applications(uniqueName='…')`), by application object id.
     pub unique_names: HashMap<String, String>,
+    /// Refresh tokens issued, by value.
+    pub refresh_tokens: HashMap<String, RefreshGrant>,
 }
 
 pub(crate) struct User {
@@ -191,6 +194,7 @@ impl Directory {
             assignments: Vec::new(),
             device_codes: HashMap::new(),
             unique_names: HashMap::new(),
+            refresh_tokens: HashMap::new(),
         }
     }
 

@@ -16,6 +16,7 @@ mod grants;
 mod graph;
 mod identity;
 mod seed;
+mod sessions;
 mod tls;
 mod tokens;
 
@@ -224,6 +225,22 @@ pub(crate) struct SandboxState {
 impl SandboxState {
     fn base_url(&self, headers: &HeaderMap) -> String {
         self.shared.base_url(headers, self.port)
+    }
+
+    /// Whether `identifier` is this sandbox's own origin (its scheme, a
+    /// loopback name, its port): the host of its Graph, which clients name
+    /// as a resource for `.default` (how they derive Graph's scope in any cloud).
+    fn is_own_origin(&self, identifier: &str) -> bool {
+        url::Url::parse(identifier).is_ok_and(|url| {
+            url.scheme() == self.scheme
+                && url.port_or_known_default() == Some(self.port)
+                && matches!(url.path(), "" | "/")
+                && url.host().is_some_and(|host| match host {
+                    url::Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
+                    url::Host::Ipv4(ip) => ip.is_loopback(),
+                    url::Host::Ipv6(ip) => ip.is_loopback(),
+                })
+        })
     }
 }
 

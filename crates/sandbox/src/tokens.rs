@@ -85,7 +85,8 @@ impl TokenSigner {
         serde_json::json!({ "keys": [self.jwk] })
     }
 
-    pub(crate) fn issue(&self, claims: &AccessClaims) -> Result<String, SandboxError> {
+    /// Signs `claims` (an access token's or an ID token's) with the tenant's key.
+    pub(crate) fn issue(&self, claims: &impl Serialize) -> Result<String, SandboxError> {
         let mut header = Header::new(Algorithm::RS256);
         header.typ = Some("JWT".into());
         header.kid = Some(self.kid.clone());

@@ -426,11 +426,20 @@ fn authenticate(
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| GraphError::unauthenticated("Access token is empty."))?;
+    // Graph by any of its names: its URI, its appId, or this sandbox's own
+    // origin when the token was asked for with it.
+    let origin = state.base_url(headers);
     let claims: AccessClaims = state
         .signer
         .validate(
             token,
-            &[GRAPH_URI, "https://graph.microsoft.com/", GRAPH_APP_ID],
+            &[
+                GRAPH_URI,
+                "https://graph.microsoft.com/",
+                GRAPH_APP_ID,
+                &origin,
+                &format!("{origin}/"),
+            ],
         )
         .map_err(GraphError::unauthenticated)?;
     let directory = state.directory();
