@@ -80,20 +80,30 @@ impl HttpsTenant {
     async fn application_with_certificate(&self) -> (App, Vec<(&'static str, String)>) {
         let cert = TestCert::new();
         let app = register_app(&self.sb, &cert).await;
-        let key_path = self.workdir.path().join(format!("{}-key.pem", app.app_id));
-        let cert_path = self.workdir.path().join(format!("{}-cert.pem", app.app_id));
+        let (key_path, cert_path) = self.write_pem(&cert, &app.app_id);
+        let settings = vec![
+            ("SANDBOX_CLIENT_ID", app.app_id.clone()),
+            ("SANDBOX_KEY_PEM", key_path),
+            ("SANDBOX_CERT_PEM", cert_path),
+        ];
+        (app, settings)
+    }
+
+    /// Writes `cert`'s private key and certificate as PEM files named after
+    /// `name`; their paths.
+    fn write_pem(&self, cert: &TestCert, name: &str) -> (String, String) {
+        let key_path = self.workdir.path().join(format!("{name}-key.pem"));
+        let cert_path = self.workdir.path().join(format!("{name}-cert.pem"));
         std::fs::write(&key_path, &cert.key_pem).expect("key file");
         std::fs::write(
             &cert_path,
             pem::encode(&pem::Pem::new("CERTIFICATE", cert.der.clone())),
         )
         .expect("certificate file");
-        let settings = vec![
-            ("SANDBOX_CLIENT_ID", app.app_id.clone()),
-            ("SANDBOX_KEY_PEM", key_path.display().to_string()),
-            ("SANDBOX_CERT_PEM", cert_path.display().to_string()),
-        ];
-        (app, settings)
+        (
+            key_path.display().to_string(),
+            cert_path.display().to_string(),
+        )
     }
 
     /// Runs `script` with `args` and these settings, bounded in time; the JSON
@@ -289,4 +299,78 @@ async fn azure_identity_device_code_credential_authenticates() {
         .run_script("azure_identity_credentials.py", &["device-code"], &settings)
         .await;
     assert_authenticated(&result, &tenant.sb, upn);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msgraph_sdk_registers_rolls_grants_and_reads_as_an_administrator() {
+    let tenant = https_tenant(SandboxConfig {
+        // Three applications make two pages.
+        page_size: 2,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let (first, next) = (TestCert::new(), TestCert::new());
+    let (key_pem, cert_pem) = tenant.write_pem(&first, "first");
+    let (_, next_cert_pem) = tenant.write_pem(&next, "next");
+    let mut settings = user_settings(&tenant.sb, "global.admin");
+    settings.extend([
+        ("SANDBOX_CLIENT_ID", GRAPH_CLI.to_string()),
+        ("SANDBOX_KEY_PEM", key_pem),
+        ("SANDBOX_CERT_PEM", cert_pem),
+        ("SANDBOX_NEXT_CERT_PEM", next_cert_pem),
+        ("SANDBOX_SYNC_APP_ID", SYNC_APP_ID.to_string()),
+        ("SANDBOX_SYNC_ROLE_ID", SYNC_ROLE_ID.to_string()),
+        ("SANDBOX_DOMAIN", tenant.sb.tenant_domain.clone()),
+    ]);
+    let result = tenant
+        .run_script("msgraph_sdk_calls.py", &[], &settings)
+        .await;
+
+    assert_eq!(
+        result["created"]["tags"],
+        json!(["msgraph-sdk"]),
+        "{result}"
+    );
+    assert_eq!(result["listed"]["pages"], 2, "{result}");
+    let listed = result["listed"]["names"].as_array().unwrap();
+    assert_eq!(listed.len(), 3, "{result}");
+    assert_eq!(
+        result["selected_key_ids"].as_array().map(Vec::len),
+        Some(1),
+        "{result}"
+    );
+    assert_eq!(
+        result["remaining_key_ids"],
+        json!([result["added_key_id"]]),
+        "{result}"
+    );
+    let principal = &result["service_principal"];
+    assert_eq!(principal["created"], principal["by_app_id"], "{result}");
+    let assigned = result["granted"]["assigned_to_principals"]
+        .as_array()
+        .unwrap();
+    assert!(assigned.contains(&principal["created"]), "{result}");
+    assert_eq!(
+        result["user"]["created"], result["user"]["read"],
+        "{result}"
+    );
+    assert_eq!(
+        result["memberships"],
+        json!(["#microsoft.graph.directoryRole"]),
+        "{result}"
+    );
+    assert_eq!(result["roles"], json!(["Global Administrator"]), "{result}");
+
+    // What the SDK wrote is what the sandbox holds.
+    let admin = user_token(&tenant.sb, "global.admin").await;
+    let path = format!(
+        "/applications/{}",
+        result["created"]["id"].as_str().unwrap()
+    );
+    let (_, stored) = graph(&tenant.sb, &admin, reqwest::Method::GET, &path, None).await;
+    assert_eq!(stored["tags"], json!(["msgraph-sdk"]), "{stored}");
+    assert_eq!(
+        stored["keyCredentials"][0]["keyId"], result["added_key_id"],
+        "{stored}"
+    );
 }

@@ -315,32 +315,29 @@ async fn organizations_and_common_serve_user_sign_ins_but_not_client_credentials
 async fn the_graph_host_itself_names_graph_as_a_resource() {
     let sb = start().await;
     let user = sb.user("hybrid.admin").unwrap();
-    // How a client derives Graph's scope from the URL it calls, in any cloud.
-    let origin_scope = format!("{}/.default", sb.authority_host);
-    let (status, body) = password_grant(&sb, &user.upn, &user.password, &origin_scope).await;
+    // How a client derives Graph's scope from the URL it calls, in any
+    // cloud: its scheme and host name, without the port.
+    let host = sb.authority_host.rsplit_once(':').unwrap().0.to_string();
+    let (status, body) =
+        password_grant(&sb, &user.upn, &user.password, &format!("{host}/.default")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let token = body["access_token"].as_str().unwrap();
-    assert_eq!(claims(token)["aud"], sb.authority_host.as_str());
+    assert_eq!(claims(token)["aud"], host.as_str());
     let (status, me) = graph(&sb, token, Method::GET, "/me", None).await;
     assert_eq!(
         status,
         StatusCode::OK,
-        "Graph accepts its own host as audience: {me}"
+        "Graph accepts its host as audience: {me}"
     );
     assert_eq!(me["userPrincipalName"], user.upn.as_str());
 
-    // Another port on loopback is not this sandbox.
-    let port = sb
-        .authority_host
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .parse::<u16>()
-        .unwrap();
-    let elsewhere = format!("http://127.0.0.1:{}/.default", port.wrapping_add(1));
-    let (status, body) = password_grant(&sb, &user.upn, &user.password, &elsewhere).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert_eq!(aadsts(&body), 500011);
+    // With a port it names no resource, as in Entra; nor does another host.
+    for other in [sb.authority_host.clone(), "http://192.0.2.1".to_string()] {
+        let scope = format!("{other}/.default");
+        let (status, body) = password_grant(&sb, &user.upn, &user.password, &scope).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{scope}: {body}");
+        assert_eq!(aadsts(&body), 500011);
+    }
 }
 
 #[tokio::test]

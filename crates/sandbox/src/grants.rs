@@ -184,14 +184,14 @@ pub(crate) fn known_client<'d>(
 }
 
 /// The resource `identifier` names (by appId or service principal name;
-/// the sandbox's own origin names its Graph), or AADSTS500011.
+/// the sandbox's host names its Graph), or AADSTS500011.
 pub(crate) fn find_resource<'d>(
     state: &AppState,
     directory: &'d Directory,
     identifier: &str,
     instant: Instant,
 ) -> Result<&'d ServicePrincipal, OAuthError> {
-    let lookup = match state.is_own_origin(identifier) {
+    let lookup = match state.is_graph_host(identifier) {
         true => GRAPH_APP_ID,
         false => identifier,
     };

@@ -227,13 +227,14 @@ impl SandboxState {
         self.shared.base_url(headers, self.port)
     }
 
-    /// Whether `identifier` is this sandbox's own origin (its scheme, a
-    /// loopback name, its port): the host of its Graph, which clients name
-    /// as a resource for `.default` (how they derive Graph's scope in any cloud).
-    fn is_own_origin(&self, identifier: &str) -> bool {
+    /// Whether `identifier` names this sandbox's Graph as a resource: its
+    /// scheme and a loopback host name, without a port, as a client derives
+    /// Graph's scope from the URL it calls in any cloud (`https://HOST/.default`;
+    /// the Graph SDKs drop the port, which Entra refuses in a resource).
+    fn is_graph_host(&self, identifier: &str) -> bool {
         url::Url::parse(identifier).is_ok_and(|url| {
             url.scheme() == self.scheme
-                && url.port_or_known_default() == Some(self.port)
+                && url.port().is_none()
                 && matches!(url.path(), "" | "/")
                 && url.host().is_some_and(|host| match host {
                     url::Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),

@@ -426,21 +426,15 @@ fn authenticate(
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| GraphError::unauthenticated("Access token is empty."))?;
-    // Graph by any of its names: its URI, its appId, or this sandbox's own
-    // origin when the token was asked for with it.
-    let origin = state.base_url(headers);
+    // Graph by any of its names: its URI, its appId, or this sandbox's host
+    // when the token was asked for with it.
+    let audience_ok = |aud: &str| {
+        [GRAPH_URI, "https://graph.microsoft.com/", GRAPH_APP_ID].contains(&aud)
+            || state.is_graph_host(aud)
+    };
     let claims: AccessClaims = state
         .signer
-        .validate(
-            token,
-            &[
-                GRAPH_URI,
-                "https://graph.microsoft.com/",
-                GRAPH_APP_ID,
-                &origin,
-                &format!("{origin}/"),
-            ],
-        )
+        .validate(token, &audience_ok)
         .map_err(GraphError::unauthenticated)?;
     let directory = state.directory();
     if claims.tid != directory.tenant_id {
