@@ -3,7 +3,6 @@
 //! but other reads and the token endpoint do not see it until then.
 
 use crate::certificate::Certificate;
-use crate::sessions::RefreshGrant;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
@@ -145,6 +144,15 @@ pub(crate) struct AppRoleAssignment {
     pub created: OffsetDateTime,
     /// Tokens carry the role only from then on (replication).
     pub visible_from: Instant,
+}
+
+/// A refresh token the tenant issued: whose session it continues, for which
+/// client (`sessions.rs` issues and redeems them).
+#[derive(Debug, Clone)]
+pub(crate) struct RefreshGrant {
+    pub user_id: String,
+    pub client_id: String,
+    pub issued: OffsetDateTime,
 }
 
 pub(crate) enum DeviceCodeState {

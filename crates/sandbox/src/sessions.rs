@@ -11,7 +11,7 @@
 //! - entra/identity-platform/reference-error-codes
 
 use super::AppState;
-use super::directory::{Directory, new_id};
+use super::directory::{Directory, RefreshGrant, User, new_id};
 use super::errors::OAuthError;
 use super::grants::{
     Consent, Form, check_scopes_exist, consent, consent_required, find_resource, parse_scope,
@@ -27,14 +27,6 @@ use time::OffsetDateTime;
 
 /// The default lifetime of a refresh token (refresh-tokens: 90 days).
 const REFRESH_TOKEN_LIFETIME: time::Duration = time::Duration::days(90);
-
-/// A refresh token the tenant issued: whose session it continues, for which client.
-#[derive(Debug, Clone)]
-pub(crate) struct RefreshGrant {
-    pub user_id: String,
-    pub client_id: String,
-    pub issued: OffsetDateTime,
-}
 
 /// What a user's token response carries beside the access token.
 #[derive(Debug, Default, Serialize)]
@@ -184,7 +176,7 @@ fn session_user<'d>(
     directory: &'d Directory,
     grant: &RefreshGrant,
     instant: Instant,
-) -> Result<&'d super::directory::User, OAuthError> {
+) -> Result<&'d User, OAuthError> {
     let user = directory.user(&grant.user_id, instant).ok_or_else(|| {
         OAuthError::bad_request(
             "invalid_grant",
