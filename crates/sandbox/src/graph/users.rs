@@ -1,13 +1,18 @@
-//! `/organization`, `/me`, `/me/transitiveMemberOf/microsoft.graph.directoryRole`
-//! and `/users`.
+//! `/organization`, `/me`, `/users`, and `transitiveMemberOf` of `/me` or
+//! `/users/{id}` (all its directory roles, the sandbox having no groups; with
+//! a type cast, only that type), paged like every list.
 //!
 //! Follows Microsoft Learn (learn.microsoft.com/…):
 //! - graph/api/user-post-users
 //! - graph/api/user-delete
-//! - graph/api/user-list-transitivememberof (User.Read for /me)
+//! - graph/api/user-list-transitivememberof (User.Read for /me; application:
+//!   User.Read.All or higher)
+//! - graph/api/resources/user (the documented properties: `schema`)
 
+use super::applications::{project, selected};
 use super::{
-    Action, Caller, Ctx, created, graph_time, method_not_allowed, no_content, ok, unknown_segment,
+    Action, Caller, Ctx, created, graph_time, method_not_allowed, no_content, ok, schema,
+    unknown_segment,
 };
 use crate::directory::{DirectoryRole, User, new_id};
 use crate::errors::GraphError;
@@ -24,8 +29,13 @@ pub(super) fn route(
     match (method, segments) {
         (&Method::GET, ["organization"]) => organization(ctx),
         (&Method::GET, ["me"]) => me(ctx),
-        (&Method::GET, ["me", "transitiveMemberOf", "microsoft.graph.directoryRole"]) => {
-            my_roles(ctx)
+        (&Method::GET, ["me", "transitiveMemberOf", cast @ ..]) => {
+            let user_id = signed_in_user(ctx)?.to_string();
+            member_of(ctx, &user_id, cast)
+        }
+        (&Method::GET, ["users", id, "transitiveMemberOf", cast @ ..]) => {
+            let user_id = readable_user(ctx, id)?;
+            member_of(ctx, &user_id, cast)
         }
         (&Method::GET, ["users"]) => list(ctx),
         (&Method::POST, ["users"]) => create(ctx),
@@ -40,8 +50,10 @@ pub(super) fn route(
     }
 }
 
+/// A user in Graph's shape: every documented property (the password never),
+/// those the sandbox models from the model, the rest as last written.
 pub(super) fn user_json(user: &User) -> serde_json::Value {
-    serde_json::json!({
+    let modelled = serde_json::json!({
         "@odata.type": "#microsoft.graph.user",
         "id": user.id,
         "userPrincipalName": user.upn,
@@ -49,7 +61,8 @@ pub(super) fn user_json(user: &User) -> serde_json::Value {
         "mailNickname": user.mail_nickname,
         "accountEnabled": user.account_enabled,
         "createdDateTime": graph_time(user.created),
-    })
+    });
+    schema::render(&schema::USER, modelled, &user.extra)
 }
 
 pub(super) fn role_json(role: &DirectoryRole) -> serde_json::Value {
@@ -104,12 +117,33 @@ fn me(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
     Ok(ok(user_json(user)))
 }
 
-fn my_roles(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
-    let user_id = signed_in_user(ctx)?;
+/// The object id of the user `id` (object id or UPN), once the caller may
+/// read it: the signed-in user themselves, or anyone with a read of users.
+fn readable_user(ctx: &Ctx<'_>, id: &str) -> Result<String, GraphError> {
+    let directory = ctx.state.directory();
+    let user = directory.user(id, ctx.instant);
+    if user.is_some_and(|u| ctx.user_id() == Some(u.id.as_str())) {
+        ctx.authorize(Action::ReadSelf)?;
+    } else {
+        ctx.authorize(Action::ReadUsers)?;
+    }
+    user.map(|u| u.id.clone())
+        .ok_or_else(|| GraphError::not_found("user", id))
+}
+
+/// What `user_id` is a member of, directly or not: its directory roles (the
+/// sandbox has no groups); `cast` keeps one type only.
+fn member_of(ctx: &Ctx<'_>, user_id: &str, cast: &[&str]) -> Result<Response, GraphError> {
+    let roles = match cast {
+        [] | ["microsoft.graph.directoryRole"] => true,
+        ["microsoft.graph.group"] => false,
+        [.., last] => return Err(unknown_segment(last)),
+    };
     let items = {
         let directory = ctx.state.directory();
         directory
             .user_roles(user_id)
+            .filter(|_| roles)
             .enumerate()
             .map(|(i, r)| (i as u64 + 1, role_json(r)))
             .collect()
@@ -150,9 +184,12 @@ fn get(ctx: &Ctx<'_>, id: &str) -> Result<Response, GraphError> {
         ctx.authorize(Action::ReadUsers)?;
     }
     let user = user.ok_or_else(|| GraphError::not_found("user", id))?;
-    Ok(ok(user_json(user)))
+    let selected = selected(ctx);
+    schema::check_select(&schema::USER, selected.as_deref())?;
+    Ok(ok(project(user_json(user), selected.as_deref())))
 }
 
+/// The properties of a user the sandbox models (see `schema::USER`).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct NewUser {
@@ -188,7 +225,8 @@ fn complex_enough(password: &str) -> bool {
 
 fn create(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
     ctx.authorize(Action::CreateUser)?;
-    let request: NewUser = ctx.json()?;
+    let body = schema::read_body(ctx.body, &schema::USER)?;
+    let request: NewUser = body.typed()?;
     let mut directory = ctx.state.directory();
     let missing = |property: &str| {
         GraphError::bad_request(format!(
@@ -250,6 +288,7 @@ fn create(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
         account_enabled,
         created: OffsetDateTime::now_utc(),
         visible_from: directory.visible_from_now(),
+        extra: body.kept,
         sign_in_refusals: ctx.state.config.new_user_sign_in_refusals,
     };
     let body = user_json(&user);
