@@ -706,3 +706,204 @@ async fn with_registration_restricted_only_the_roles_that_may_create_application
         "a developer creates another's service principal",
     );
 }
+
+// ------------------------------------------------------------ users change users
+
+#[tokio::test]
+async fn users_change_themselves_and_user_administrators_change_others_but_not_administrators() {
+    let sb = start().await;
+    let plain = user_token(&sb, "plain.user").await;
+    let plain_upn = sb.user("plain.user").unwrap().upn.clone();
+    let hia_upn = sb.user("hybrid.admin").unwrap().upn.clone();
+    let patch = |token: String, who: String, body: Value| {
+        let sb = &sb;
+        async move {
+            graph(
+                sb,
+                &token,
+                Method::PATCH,
+                &format!("/users/{who}"),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let (status, body) = graph(
+        &sb,
+        &plain,
+        Method::PATCH,
+        "/me",
+        Some(json!({ "jobTitle": "Tester" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "oneself: {body}");
+    let (status, body) = patch(plain.clone(), hia_upn.clone(), json!({ "jobTitle": "x" })).await;
+    assert_denied(status, &body, "a user without a role changes someone else");
+
+    let user_admin = user_token(&sb, "user.admin").await;
+    let (status, body) = patch(
+        user_admin.clone(),
+        plain_upn.clone(),
+        json!({ "department": "Sync" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "User Administrator: {body}");
+    let (status, body) = patch(
+        user_admin.clone(),
+        hia_upn.clone(),
+        json!({ "department": "x" }),
+    )
+    .await;
+    assert_denied(status, &body, "User Administrator changes an administrator");
+    let global = user_token(&sb, "global.admin").await;
+    let (status, body) = patch(global, hia_upn.clone(), json!({ "department": "Identity" })).await;
+    assert_eq!(
+        status,
+        StatusCode::NO_CONTENT,
+        "Global Administrator: {body}"
+    );
+
+    // A password needs Directory.AccessAsUser.All as well.
+    let new_password = json!({ "passwordProfile": { "password": "An0ther!Passw0rd-7", "forceChangePasswordNextSignIn": false } });
+    let admin = sb.user("user.admin").unwrap().clone();
+    let (status, body) = password_grant(
+        &sb,
+        &admin.upn,
+        &admin.password,
+        "https://graph.microsoft.com/User.ReadWrite.All",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let without = body["access_token"].as_str().unwrap().to_string();
+    let (status, body) = patch(without, plain_upn.clone(), new_password.clone()).await;
+    assert_denied(
+        status,
+        &body,
+        "a password without Directory.AccessAsUser.All",
+    );
+    let (status, body) = patch(user_admin, plain_upn.clone(), new_password).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = password_grant(&sb, &plain_upn, "An0ther!Passw0rd-7", GRAPH_SCOPE).await;
+    assert_eq!(status, StatusCode::OK, "the new password signs in: {body}");
+}
+
+// ------------------------------------------------------------ the authorization policy
+
+/// The default seed, with Graph Command Line Tools consented for the policy scopes too.
+fn with_policy_consent() -> SandboxConfig {
+    let mut seed = default_seed();
+    let consent = seed["consents"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["resource"] == GRAPH_APP_ID)
+        .expect("Graph's consent");
+    let scopes = consent["scopes"].as_array_mut().unwrap();
+    scopes.push("Policy.Read.All".into());
+    scopes.push("Policy.ReadWrite.Authorization".into());
+    SandboxConfig {
+        seed: Some(seed.to_string()),
+        ..SandboxConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn members_read_the_authorization_policy_and_a_privileged_role_administrator_changes_it() {
+    let sb = start_with(with_policy_consent()).await;
+    let plain = user_token(&sb, "plain.user").await;
+    let policy = get_ok(&sb, &plain, "/policies/authorizationPolicy").await;
+    assert_eq!(policy["id"], "authorizationPolicy");
+    assert_eq!(
+        policy["defaultUserRolePermissions"]["allowedToCreateApps"],
+        true
+    );
+    let off = json!({
+        "@odata.type": "#microsoft.graph.authorizationPolicy",
+        "defaultUserRolePermissions": { "allowedToCreateApps": false },
+    });
+    for name in ["plain.user", "app.admin", "hybrid.admin", "user.admin"] {
+        let token = user_token(&sb, name).await;
+        let (status, body) = graph(
+            &sb,
+            &token,
+            Method::PATCH,
+            "/policies/authorizationPolicy",
+            Some(off.clone()),
+        )
+        .await;
+        assert_denied(status, &body, name);
+    }
+    let role_admin = user_token(&sb, "role.admin").await;
+    let (status, body) = graph(
+        &sb,
+        &role_admin,
+        Method::PATCH,
+        "/policies/authorizationPolicy",
+        Some(off),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let policy = get_ok(&sb, &plain, "/policies/authorizationPolicy").await;
+    assert_eq!(
+        policy["defaultUserRolePermissions"]["allowedToCreateApps"],
+        false
+    );
+    assert_eq!(
+        policy["defaultUserRolePermissions"]["allowedToReadOtherUsers"],
+        true
+    );
+    // It takes effect at once.
+    let (status, body) = post(
+        &sb,
+        &plain,
+        "/applications",
+        json!({ "displayName": "refused" }),
+    )
+    .await;
+    assert_denied(
+        status,
+        &body,
+        "a member once users may not register applications",
+    );
+    let global = user_token(&sb, "global.admin").await;
+    let (status, body) = graph(
+        &sb,
+        &global,
+        Method::PATCH,
+        "/policies/authorizationPolicy",
+        Some(json!({ "defaultUserRolePermissions": { "allowedToCreateApps": true } })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = post(
+        &sb,
+        &plain,
+        "/applications",
+        json!({ "displayName": "allowed" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // Without the scope, no reading it.
+    let (status, body) = graph(
+        &sb,
+        &admin_token_without_policy(&sb).await,
+        Method::GET,
+        "/policies/authorizationPolicy",
+        None,
+    )
+    .await;
+    assert_denied(status, &body, "without Policy.Read.All");
+}
+
+async fn admin_token_without_policy(sb: &SandboxHandle) -> String {
+    let global = sb.user("global.admin").unwrap().clone();
+    let (status, body) = password_grant(
+        sb,
+        &global.upn,
+        &global.password,
+        "https://graph.microsoft.com/User.Read",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["access_token"].as_str().unwrap().to_string()
+}

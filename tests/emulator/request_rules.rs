@@ -266,6 +266,26 @@ async fn every_documented_property_is_stored_and_returned() {
     assert_eq!(read["otherMails"], json!(["d@example.com"]));
     assert_eq!(read["usageLocation"], "NL");
     assert_eq!(read["passwordProfile"], Value::Null, "{read}");
+    let (status, body) = graph(
+        &sb,
+        &admin,
+        Method::PATCH,
+        &format!("/users/{}", user["id"].as_str().unwrap()),
+        Some(
+            json!({ "@odata.type": "#microsoft.graph.user", "jobTitle": "Lead", "city": "Delft" }),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let read = get_ok(
+        &sb,
+        &admin,
+        &format!("/users/{}", user["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(read["jobTitle"], "Lead");
+    assert_eq!(read["city"], "Delft");
+    assert_eq!(read["otherMails"], json!(["d@example.com"]));
 }
 
 #[tokio::test]

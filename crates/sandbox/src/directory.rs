@@ -42,19 +42,25 @@ pub(crate) struct Directory {
     pub authorization_policy: AuthorizationPolicy,
 }
 
-/// The part of the tenant's authorizationPolicy the sandbox enforces
-/// (defaultUserRolePermissions).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The tenant's authorizationPolicy: what the sandbox enforces of it, and
+/// the rest as last written.
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct AuthorizationPolicy {
-    /// `allowedToCreateApps`: member users may register applications
-    /// (Entra's default), and own what they register.
+    /// `defaultUserRolePermissions.allowedToCreateApps`: member users may
+    /// register applications (Entra's default), and own what they register.
     pub allowed_to_create_apps: bool,
+    /// The other properties of the policy, as last written.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+    /// The other properties of `defaultUserRolePermissions`, as last written.
+    pub user_role_extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Default for AuthorizationPolicy {
     fn default() -> Self {
         AuthorizationPolicy {
             allowed_to_create_apps: true,
+            extra: serde_json::Map::new(),
+            user_role_extra: serde_json::Map::new(),
         }
     }
 }
@@ -394,12 +400,17 @@ pub(crate) enum RolePermission {
     CreateUsers,
     /// `users/delete` of users who hold no privileged role.
     DeleteUsers,
-    /// Delete users who hold a privileged administrator role.
-    DeletePrivilegedUsers,
+    /// Change or delete users who hold a privileged administrator role.
+    ManagePrivilegedUsers,
+    /// `users/basic/update` and the like: change users who hold no
+    /// privileged role.
+    UpdateUsers,
     /// `roleAssignments/standard/read`.
     ReadRoleAssignments,
     /// `roleAssignments/allProperties/allTasks`: assign and remove directory roles.
     ManageRoleAssignments,
+    /// `authorizationPolicy/…/update`: change the tenant's authorizationPolicy.
+    UpdateAuthorizationPolicy,
     /// `oAuth2PermissionGrants/allProperties/allTasks`: consent to delegated
     /// permissions on behalf of the organization.
     GrantTenantWideConsent,
@@ -447,10 +458,12 @@ const EVERYTHING: &[RolePermission] = &[
     RolePermission::ManageAppRoleAssignments,
     RolePermission::GrantGraphAppRoles,
     RolePermission::CreateUsers,
+    RolePermission::UpdateUsers,
     RolePermission::DeleteUsers,
-    RolePermission::DeletePrivilegedUsers,
+    RolePermission::ManagePrivilegedUsers,
     RolePermission::ReadRoleAssignments,
     RolePermission::ManageRoleAssignments,
+    RolePermission::UpdateAuthorizationPolicy,
     RolePermission::GrantTenantWideConsent,
 ];
 
@@ -485,6 +498,7 @@ pub(crate) const ROLE_DEFINITIONS: &[RoleDefinition] = &[
             RolePermission::GrantGraphAppRoles,
             RolePermission::ReadRoleAssignments,
             RolePermission::ManageRoleAssignments,
+            RolePermission::UpdateAuthorizationPolicy,
             RolePermission::GrantTenantWideConsent,
         ],
     },
@@ -493,6 +507,7 @@ pub(crate) const ROLE_DEFINITIONS: &[RoleDefinition] = &[
         privileged: true,
         permissions: &[
             RolePermission::CreateUsers,
+            RolePermission::UpdateUsers,
             RolePermission::DeleteUsers,
             RolePermission::ManageAppRoleAssignments,
         ],
@@ -521,8 +536,9 @@ pub(crate) const ROLE_DEFINITIONS: &[RoleDefinition] = &[
         template_id: PRIVILEGED_AUTHENTICATION_ADMINISTRATOR,
         privileged: true,
         permissions: &[
+            RolePermission::UpdateUsers,
             RolePermission::DeleteUsers,
-            RolePermission::DeletePrivilegedUsers,
+            RolePermission::ManagePrivilegedUsers,
         ],
     },
     // Microsoft labels it privileged ("Restricted permissions on Directory

@@ -239,6 +239,7 @@ impl Seed {
         );
         directory.authorization_policy = AuthorizationPolicy {
             allowed_to_create_apps: self.authorization_policy.allowed_to_create_apps,
+            ..AuthorizationPolicy::default()
         };
         // Consented scopes by client appId (lowercase), then resource appId.
         let mut consents: HashMap<String, BTreeMap<String, Vec<String>>> = HashMap::new();

@@ -22,6 +22,7 @@
 mod app_role_assignments;
 mod applications;
 mod directory_roles;
+mod policies;
 mod role_management;
 mod schema;
 mod service_principals;
@@ -88,11 +89,14 @@ pub(crate) enum Caller {
 /// | `DELETE /servicePrincipals/{id}/appRoleAssignments/{id}`, `…/appRoleAssignedTo/{id}` | `RevokeAppRoleAssignment`; `RevokeGraphAppRole` for Microsoft Graph's |
 /// | `GET /users`, `GET /users/{id or UPN}` (someone else) | `ReadUsers` |
 /// | `POST /users` | `CreateUser` |
+/// | `PATCH /users/{id}` | `UpdateSelf` for oneself; else `UpdateUser`, `UpdatePrivilegedUser` for a holder of a privileged role, `ResetPassword` with a `passwordProfile` |
 /// | `DELETE /users/{id}` | `DeleteUser`, and `DeletePrivilegedUser` when the user holds a privileged role |
 /// | `GET /directoryRoles…`, `…/members` | `ReadDirectoryRoles` |
 /// | `POST /directoryRoles…/members/$ref`, `DELETE …/members/{id}/$ref` | `ManageDirectoryRoleMembers` |
 /// | `GET /roleManagement/directory/roleAssignments…` | `ReadRoleAssignments` |
 /// | `POST /roleManagement/directory/roleAssignments`, `DELETE …/{id}` | `ManageRoleAssignments` |
+/// | `GET /policies/authorizationPolicy` | `ReadAuthorizationPolicy` |
+/// | `PATCH /policies/authorizationPolicy` | `UpdateAuthorizationPolicy` |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Action {
     ReadSelf,
@@ -111,12 +115,18 @@ pub(crate) enum Action {
     RevokeGraphAppRole,
     ReadUsers,
     CreateUser,
+    UpdateSelf,
+    UpdateUser,
+    UpdatePrivilegedUser,
+    ResetPassword,
     DeleteUser,
     DeletePrivilegedUser,
     ReadDirectoryRoles,
     ManageDirectoryRoleMembers,
     ReadRoleAssignments,
     ManageRoleAssignments,
+    ReadAuthorizationPolicy,
+    UpdateAuthorizationPolicy,
 }
 
 /// Who besides the roles in a [`Rule`] may act on an object with owners.
@@ -202,6 +212,17 @@ const APP_READ_USERS: &[&str] = &[
     "Directory.ReadWrite.All",
 ];
 const CREATE_USERS: &[&str] = &["User.ReadWrite.All", "Directory.ReadWrite.All"];
+const UPDATE_SELF: &[&str] = &[
+    "User.ReadWrite",
+    "User.ReadWrite.All",
+    "Directory.ReadWrite.All",
+    "Directory.AccessAsUser.All",
+];
+const UPDATE_USERS: &[&str] = &[
+    "User.ReadWrite.All",
+    "Directory.ReadWrite.All",
+    "Directory.AccessAsUser.All",
+];
 /// Graph offers no higher scope for deleting users.
 const DELETE_USERS: &[&str] = &["User.ReadWrite.All"];
 /// Deleting a user who holds a privileged role also needs this one.
@@ -214,6 +235,8 @@ const READ_ROLES: &[&str] = &[
     "Directory.ReadWrite.All",
 ];
 const WRITE_ROLES: &[&str] = &["RoleManagement.ReadWrite.Directory"];
+const READ_POLICY: &[&str] = &["Policy.Read.All", "Policy.ReadWrite.Authorization"];
+const WRITE_POLICY: &[&str] = &["Policy.ReadWrite.Authorization"];
 /// No application permission allows it.
 const NEVER: &[&[&str]] = &[&[]];
 
@@ -325,11 +348,18 @@ impl Action {
                 Action::ReadUsers => (&[READ_USERS], P::ReadDirectory, &[APP_READ_USERS], O::No),
                 // graph/api/user-post-users
                 Action::CreateUser => (&[CREATE_USERS], P::CreateUsers, &[CREATE_USERS], O::No),
+                // graph/api/user-update
+                Action::UpdateSelf => (&[UPDATE_SELF], P::ReadDirectory, NEVER, O::No),
+                Action::UpdateUser => (&[UPDATE_USERS], P::UpdateUsers, &[CREATE_USERS], O::No),
+                Action::UpdatePrivilegedUser => {
+                    (&[UPDATE_USERS], P::ManagePrivilegedUsers, NEVER, O::No)
+                }
+                Action::ResetPassword => (&[ACCESS_AS_USER], P::UpdateUsers, NEVER, O::No),
                 // graph/api/user-delete
                 Action::DeleteUser => (&[DELETE_USERS], P::DeleteUsers, &[DELETE_USERS], O::No),
                 Action::DeletePrivilegedUser => (
                     &[DELETE_USERS, ACCESS_AS_USER],
-                    P::DeletePrivilegedUsers,
+                    P::ManagePrivilegedUsers,
                     NEVER,
                     O::No,
                 ),
@@ -353,6 +383,17 @@ impl Action {
                     &[WRITE_ROLES],
                     P::ManageRoleAssignments,
                     &[WRITE_ROLES],
+                    O::No,
+                ),
+                // graph/api/authorizationpolicy-get: members may read it.
+                Action::ReadAuthorizationPolicy => {
+                    (&[READ_POLICY], P::ReadDirectory, &[READ_POLICY], O::No)
+                }
+                // graph/api/authorizationpolicy-update
+                Action::UpdateAuthorizationPolicy => (
+                    &[WRITE_POLICY],
+                    P::UpdateAuthorizationPolicy,
+                    &[WRITE_POLICY],
                     O::No,
                 ),
             };
@@ -735,6 +776,7 @@ fn route(ctx: &Ctx<'_>, method: &Method, segments: &[&str]) -> Result<Response, 
         "applications" => applications::route(ctx, method, segments),
         "servicePrincipals" => service_principals::route(ctx, method, segments),
         "roleManagement" => role_management::route(ctx, method, segments),
+        "policies" => policies::route(ctx, method, segments),
         _ => Err(unknown_segment(first)),
     }
 }

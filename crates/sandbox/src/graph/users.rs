@@ -14,7 +14,7 @@ use super::{
     Action, Caller, Ctx, created, graph_time, method_not_allowed, no_content, ok, schema,
     unknown_segment,
 };
-use crate::directory::{DirectoryRole, User, new_id};
+use crate::directory::{Directory, DirectoryRole, User, new_id};
 use crate::errors::GraphError;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
@@ -29,6 +29,10 @@ pub(super) fn route(
     match (method, segments) {
         (&Method::GET, ["organization"]) => organization(ctx),
         (&Method::GET, ["me"]) => me(ctx),
+        (&Method::PATCH, ["me"]) => {
+            let user_id = signed_in_user(ctx)?.to_string();
+            update(ctx, &user_id)
+        }
         (&Method::GET, ["me", "transitiveMemberOf", cast @ ..]) => {
             let user_id = signed_in_user(ctx)?.to_string();
             member_of(ctx, &user_id, cast)
@@ -40,6 +44,7 @@ pub(super) fn route(
         (&Method::GET, ["users"]) => list(ctx),
         (&Method::POST, ["users"]) => create(ctx),
         (&Method::GET, ["users", id]) => get(ctx, id),
+        (&Method::PATCH, ["users", id]) => update(ctx, id),
         (&Method::DELETE, ["users", id]) => delete(ctx, id),
         (_, ["organization" | "me" | "users", ..]) if segments.len() <= 2 => {
             Err(method_not_allowed())
@@ -254,27 +259,8 @@ fn create(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
     let password = profile
         .password
         .ok_or_else(|| missing("passwordProfile.password"))?;
-    let domain = upn.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
-    if !domain.eq_ignore_ascii_case(&directory.tenant_domain) {
-        return Err(GraphError::bad_request(
-            "The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.",
-        ));
-    }
-    // Uniqueness holds across replication: count every user, visible or not.
-    if directory
-        .users
-        .iter()
-        .any(|u| u.upn.eq_ignore_ascii_case(&upn))
-    {
-        return Err(GraphError::bad_request(
-            "Another object with the same value for property userPrincipalName already exists.",
-        ));
-    }
-    if !complex_enough(&password) {
-        return Err(GraphError::bad_request(
-            "The specified password does not comply with password complexity requirements. Please provide a different password.",
-        ));
-    }
+    check_upn(&directory, &upn, None)?;
+    check_password(&password)?;
     let seq = directory.next_seq();
     let user = User {
         id: new_id(),
@@ -294,6 +280,107 @@ fn create(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
     let body = user_json(&user);
     directory.users.push(user);
     Ok(created(body))
+}
+
+/// A userPrincipalName in a verified domain of the tenant, held by no other
+/// user than `owner` (replicated or not: uniqueness holds across replication).
+fn check_upn(directory: &Directory, upn: &str, owner: Option<&str>) -> Result<(), GraphError> {
+    let domain = upn.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+    if !domain.eq_ignore_ascii_case(&directory.tenant_domain) {
+        return Err(GraphError::bad_request(
+            "The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.",
+        ));
+    }
+    if directory
+        .users
+        .iter()
+        .any(|u| u.upn.eq_ignore_ascii_case(upn) && Some(u.id.as_str()) != owner)
+    {
+        return Err(GraphError::bad_request(
+            "Another object with the same value for property userPrincipalName already exists.",
+        ));
+    }
+    Ok(())
+}
+
+fn check_password(password: &str) -> Result<(), GraphError> {
+    if complex_enough(password) {
+        Ok(())
+    } else {
+        Err(GraphError::bad_request(
+            "The specified password does not comply with password complexity requirements. Please provide a different password.",
+        ))
+    }
+}
+
+/// `PATCH /users/{id | userPrincipalName}` (graph/api/user-update): the
+/// signed-in user changes themselves (User.ReadWrite); anyone else needs a
+/// role that may update users, a higher one for a holder of a privileged
+/// role, and Directory.AccessAsUser.All to set a password.
+fn update(ctx: &Ctx<'_>, id: &str) -> Result<Response, GraphError> {
+    let body = schema::read_body(ctx.body, &schema::USER)?;
+    let request: NewUser = body.typed()?;
+    let mut directory = ctx.state.directory();
+    let user_id = directory
+        .user(id, ctx.instant)
+        .map(|u| u.id.clone())
+        .ok_or_else(|| GraphError::not_found("user", id))?;
+    if ctx.user_id() == Some(user_id.as_str()) {
+        ctx.authorize(Action::UpdateSelf)?;
+    } else {
+        ctx.authorize(Action::UpdateUser)?;
+        if directory.holds_privileged_role(&user_id) {
+            ctx.authorize(Action::UpdatePrivilegedUser)?;
+        }
+        if request.password_profile.is_some() {
+            ctx.authorize(Action::ResetPassword)?;
+        }
+    }
+    let invalid = |property: &str| {
+        GraphError::bad_request(format!(
+            "Invalid value specified for property '{property}' of resource 'User'."
+        ))
+    };
+    // Validate everything before changing anything.
+    if let Some(upn) = &request.user_principal_name {
+        check_upn(&directory, upn, Some(&user_id))?;
+    }
+    if request.display_name.as_deref().is_some_and(str::is_empty) {
+        return Err(invalid("displayName"));
+    }
+    if request.mail_nickname.as_deref().is_some_and(str::is_empty) {
+        return Err(invalid("mailNickname"));
+    }
+    if let Some(password) = request
+        .password_profile
+        .as_ref()
+        .and_then(|p| p.password.as_deref())
+    {
+        check_password(password)?;
+    }
+    let user = directory
+        .user_mut(&user_id, ctx.instant)
+        .ok_or_else(|| GraphError::not_found("user", id))?;
+    if let Some(upn) = request.user_principal_name {
+        user.upn = upn;
+    }
+    if let Some(name) = request.display_name {
+        user.display_name = name;
+    }
+    if let Some(nickname) = request.mail_nickname {
+        user.mail_nickname = nickname;
+    }
+    if let Some(enabled) = request.account_enabled {
+        user.account_enabled = enabled;
+    }
+    if let Some(profile) = request.password_profile {
+        if let Some(password) = profile.password {
+            user.password = password;
+        }
+        user.force_change_password = profile.force_change_password_next_sign_in;
+    }
+    schema::merge(&mut user.extra, body.kept);
+    Ok(no_content())
 }
 
 fn delete(ctx: &Ctx<'_>, id: &str) -> Result<Response, GraphError> {
