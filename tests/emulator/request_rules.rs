@@ -332,6 +332,14 @@ async fn select_works_over_every_documented_property_and_refuses_others() {
     )
     .await;
     assert_eq!(sp["tags"], json!([]));
+    let users = get_ok(&sb, &admin, "/users?$select=userPrincipalName,jobTitle").await;
+    let first = users["value"][0].as_object().unwrap();
+    let names: BTreeSet<&str> = first.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(["jobTitle", "userPrincipalName"]),
+        "{users}"
+    );
     for path in [
         format!("/applications/{id}?$select=foo"),
         "/servicePrincipals?$select=id,foo".to_string(),

@@ -129,7 +129,7 @@ struct NewAssignment {
 }
 
 /// A visible service principal by object id, as an assignment names it.
-fn principal<'d>(
+fn visible_service_principal<'d>(
     ctx: &Ctx<'_>,
     directory: &'d Directory,
     id: &str,
@@ -156,12 +156,14 @@ pub(super) fn grant(ctx: &Ctx<'_>, target: Target<'_>, side: Side) -> Result<Res
             "The {property} must be the service principal the assignment is posted to."
         )));
     }
-    let resource = principal(ctx, &directory, &body.resource_id)?;
+    let resource = visible_service_principal(ctx, &directory, &body.resource_id)?;
     ctx.authorize_owned(
         grant_action(resource, false),
         &resource_owners(&directory, resource),
     )?;
-    let principal_id = principal(ctx, &directory, &body.principal_id)?.id.clone();
+    let principal_id = visible_service_principal(ctx, &directory, &body.principal_id)?
+        .id
+        .clone();
     if !resource
         .app_roles
         .iter()

@@ -75,7 +75,7 @@ pub(crate) enum Caller {
 /// | `GET /me`, `GET /me/transitiveMemberOf…` | `ReadSelf` |
 /// | `GET /users/{id}/transitiveMemberOf…` (someone else) | `ReadUsers` |
 /// | `GET /organization` | `ReadOrganization` |
-/// | `GET /applications`, `/applications/{id}`, `/applications(appId='…')`, `(uniqueName='…')` | `ReadApplications` |
+/// | `GET /applications`, `/applications/{id}`, `/applications(appId='…')`, `(uniqueName='…')`, `…/owners` | `ReadApplications` |
 /// | `POST /applications` (keyCredentials in the body included) | `CreateApplication` |
 /// | `PATCH /applications/{id}` | `UpdateApplication`; `UpdateApplicationCredentials` when the body carries `keyCredentials` (see [`Action::update_application`]) |
 /// | `PATCH /applications(uniqueName='…')` + `Prefer: create-if-missing` | `CreateApplication` when it creates; as the PATCH above when it updates |

@@ -159,6 +159,8 @@ fn member_of(ctx: &Ctx<'_>, user_id: &str, cast: &[&str]) -> Result<Response, Gr
 fn list(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
     ctx.authorize(Action::ReadUsers)?;
     let filter = ctx.filter("user", &["userPrincipalName", "displayName"])?;
+    let selected = selected(ctx);
+    schema::check_select(&schema::USER, selected.as_deref())?;
     let items = {
         let directory = ctx.state.directory();
         directory
@@ -172,7 +174,7 @@ fn list(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
                 }
                 Some(f) => f.accepts(&u.display_name),
             })
-            .map(|u| (u.seq, user_json(u)))
+            .map(|u| (u.seq, project(user_json(u), selected.as_deref())))
             .collect()
     };
     ctx.page(items)

@@ -1,7 +1,7 @@
 //! `/applications`: create, read (by id, `(appId='…')` or
 //! `(uniqueName='…')`), list with `$filter` and `$select`, PATCH (an upsert on
-//! `(uniqueName='…')` with `Prefer: create-if-missing`), delete, and `addKey` /
-//! `removeKey` with their proof-of-possession JWT.
+//! `(uniqueName='…')` with `Prefer: create-if-missing`), delete, `addKey` /
+//! `removeKey` with their proof-of-possession JWT, and its `owners`.
 //!
 //! As Graph: `keyCredentials[].key` is returned only by a single-object GET
 //! whose `$select` names `keyCredentials` (null everywhere else);
