@@ -222,5 +222,8 @@ pub(super) fn delete(ctx: &Ctx<'_>, target: Target<'_>) -> Result<Response, Grap
     directory
         .assignments
         .retain(|a| !principals.contains(&a.principal_id) && !principals.contains(&a.resource_id));
+    for other in directory.applications.iter_mut() {
+        other.owners.retain(|owner| !principals.contains(owner));
+    }
     Ok(no_content())
 }
