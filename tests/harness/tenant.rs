@@ -17,6 +17,25 @@ pub const SYNC_ROLE_ID: &str = "2f6f2d6a-4f5c-4bd2-9d44-e1f2a8f3c601";
 pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 pub const SYNC_SCOPE: &str = "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016/.default";
 
+/// The default seed tenant, as JSON a test may change before starting a sandbox.
+pub fn default_seed() -> Value {
+    serde_json::from_str(include_str!(
+        "../../crates/sandbox/assets/sandbox-tenant.json"
+    ))
+    .expect("the default seed is JSON")
+}
+
+/// A sandbox whose tenant has turned off "users can register applications"
+/// (authorizationPolicy allowedToCreateApps), so only roles may.
+pub fn without_app_registration_by_users() -> SandboxConfig {
+    let mut seed = default_seed();
+    seed["authorization_policy"]["allowed_to_create_apps"] = false.into();
+    SandboxConfig {
+        seed: Some(seed.to_string()),
+        ..SandboxConfig::default()
+    }
+}
+
 pub async fn start() -> SandboxHandle {
     start_with(SandboxConfig::default()).await
 }
