@@ -172,11 +172,39 @@ async fn a_refresh_token_renews_for_its_own_client_and_rotates() {
     assert_eq!(aadsts(&body), 9002313);
 }
 
+/// Signs `upn` in with `password` as MSAL would; the refresh token.
+async fn refresh_token_of(sb: &SandboxHandle, upn: &str, password: &str) -> String {
+    let (status, signed_in) = token_request(
+        sb,
+        &[
+            ("grant_type", "password"),
+            ("client_id", GRAPH_CLI),
+            ("username", upn),
+            ("password", password),
+            ("scope", OIDC_GRAPH_SCOPE),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    signed_in["refresh_token"].as_str().unwrap().to_string()
+}
+
+/// Asserts that `refresh_token` no longer renews: AADSTS50173.
+async fn assert_revoked(sb: &SandboxHandle, refresh_token: &str, why: &str) {
+    let (status, body) = refresh(sb, GRAPH_CLI, refresh_token).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{why}: {body}");
+    assert_eq!(
+        (body["error"].as_str(), aadsts(&body)),
+        (Some("invalid_grant"), 50173),
+        "{why}"
+    );
+}
+
 #[tokio::test]
-async fn a_deleted_users_refresh_token_is_refused() {
+async fn a_session_ends_with_a_new_password_a_revocation_or_the_user() {
     let sb = start().await;
-    // A user the test creates, so that deleting it touches no seeded account.
-    let admin = user_token(&sb, "global.admin").await;
+    // A user the test creates, so that what it does touches no seeded account.
+    let admin = user_token(&sb, "user.admin").await;
     let upn = format!("leaver@{}", sb.tenant_domain);
     let (status, created) = graph(
         &sb,
@@ -191,35 +219,57 @@ async fn a_deleted_users_refresh_token_is_refused() {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    let (status, signed_in) = token_request(
+    let path = format!("/users/{}", created["id"].as_str().unwrap());
+
+    let first = refresh_token_of(&sb, &upn, "Sandbox-Pass-1").await;
+    let (status, body) = refresh(&sb, GRAPH_CLI, &first).await;
+    assert_eq!(status, StatusCode::OK, "the session stands: {body}");
+    // An administrator sets a new password.
+    let (status, body) = graph(
         &sb,
-        &[
-            ("grant_type", "password"),
-            ("client_id", GRAPH_CLI),
-            ("username", &upn),
-            ("password", "Sandbox-Pass-1"),
-            ("scope", OIDC_GRAPH_SCOPE),
-        ],
+        &admin,
+        Method::PATCH,
+        &path,
+        Some(json!({ "passwordProfile": { "password": "Sandbox-Pass-2", "forceChangePasswordNextSignIn": false } })),
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "{signed_in}");
-    let refresh_token = signed_in["refresh_token"].as_str().unwrap();
-    let (status, _) = refresh(&sb, GRAPH_CLI, refresh_token).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_revoked(&sb, &first, "after a new password").await;
+
+    // The user revokes their own sessions.
+    let second = refresh_token_of(&sb, &upn, "Sandbox-Pass-2").await;
+    let (status, own) = password_grant(&sb, &upn, "Sandbox-Pass-2", GRAPH_SCOPE).await;
+    assert_eq!(status, StatusCode::OK, "{own}");
+    let own = own["access_token"].as_str().unwrap();
+    let (status, body) = graph(&sb, own, Method::POST, "/me/revokeSignInSessions", None).await;
+    assert_eq!(
+        (status, &body["value"]),
+        (StatusCode::OK, &json!(true)),
+        "{body}"
+    );
+    assert_revoked(&sb, &second, "after revokeSignInSessions").await;
+    let (_, user) = graph(&sb, &admin, Method::GET, &path, None).await;
+    assert!(
+        user["signInSessionsValidFromDateTime"].is_string(),
+        "{user}"
+    );
+
+    // Someone else's sessions need a role that may update users.
+    let third = refresh_token_of(&sb, &upn, "Sandbox-Pass-2").await;
+    let plain = user_token(&sb, "plain.user").await;
+    let revoke = format!("{path}/revokeSignInSessions");
+    let (status, body) = graph(&sb, &plain, Method::POST, &revoke, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _) = refresh(&sb, GRAPH_CLI, &third).await;
     assert_eq!(
         status,
         StatusCode::OK,
-        "the session stands while the user does"
+        "a refused revocation revokes nothing"
     );
 
-    let path = format!("/users/{}", created["id"].as_str().unwrap());
     let (status, body) = graph(&sb, &admin, Method::DELETE, &path, None).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    let (status, body) = refresh(&sb, GRAPH_CLI, refresh_token).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert_eq!(
-        (body["error"].as_str(), aadsts(&body)),
-        (Some("invalid_grant"), 50173)
-    );
+    assert_revoked(&sb, &third, "after the user is deleted").await;
 }
 
 #[tokio::test]

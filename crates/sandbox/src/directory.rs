@@ -78,6 +78,9 @@ pub(crate) struct User {
     pub force_change_password: bool,
     pub account_enabled: bool,
     pub created: OffsetDateTime,
+    /// `signInSessionsValidFromDateTime`: refresh tokens issued before it are
+    /// revoked. A new password or `revokeSignInSessions` moves it to now.
+    pub sessions_valid_from: OffsetDateTime,
     pub visible_from: Instant,
     /// The documented properties the sandbox does not model, as last written.
     pub extra: serde_json::Map<String, serde_json::Value>,

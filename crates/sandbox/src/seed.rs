@@ -295,6 +295,7 @@ impl Seed {
                 force_change_password: false,
                 account_enabled: true,
                 created: now,
+                sessions_valid_from: now,
                 visible_from: visible,
                 extra: serde_json::Map::new(),
                 sign_in_refusals: 0,

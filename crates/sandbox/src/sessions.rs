@@ -171,19 +171,24 @@ pub(crate) fn refresh(
 }
 
 /// The user whose session `grant` continues, while that session stands: a
-/// deleted or disabled account ends it.
+/// deleted or disabled account ends it, and so do a new password and
+/// `revokeSignInSessions` (the user's `signInSessionsValidFromDateTime`).
 fn session_user<'d>(
     directory: &'d Directory,
     grant: &RefreshGrant,
     instant: Instant,
 ) -> Result<&'d User, OAuthError> {
-    let user = directory.user(&grant.user_id, instant).ok_or_else(|| {
+    let revoked = || {
         OAuthError::bad_request(
             "invalid_grant",
             50173,
             "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password, or the account was removed.",
         )
-    })?;
+    };
+    let user = directory
+        .user(&grant.user_id, instant)
+        .filter(|user| grant.issued >= user.sessions_valid_from)
+        .ok_or_else(revoked)?;
     if !user.account_enabled {
         return Err(OAuthError::bad_request(
             "invalid_grant",

@@ -119,6 +119,8 @@ pub(crate) enum Action {
     UpdateUser,
     UpdatePrivilegedUser,
     ResetPassword,
+    RevokeOwnSessions,
+    RevokeSessions,
     DeleteUser,
     DeletePrivilegedUser,
     ReadDirectoryRoles,
@@ -222,6 +224,12 @@ const UPDATE_USERS: &[&str] = &[
     "User.ReadWrite.All",
     "Directory.ReadWrite.All",
     "Directory.AccessAsUser.All",
+];
+/// graph/api/user-revokesigninsessions, delegated and application.
+const REVOKE_SESSIONS: &[&str] = &[
+    "User.RevokeSessions.All",
+    "User.ReadWrite.All",
+    "Directory.ReadWrite.All",
 ];
 /// Graph offers no higher scope for deleting users.
 const DELETE_USERS: &[&str] = &["User.ReadWrite.All"];
@@ -355,6 +363,14 @@ impl Action {
                     (&[UPDATE_USERS], P::ManagePrivilegedUsers, NEVER, O::No)
                 }
                 Action::ResetPassword => (&[ACCESS_AS_USER], P::UpdateUsers, NEVER, O::No),
+                // graph/api/user-revokesigninsessions
+                Action::RevokeOwnSessions => (&[REVOKE_SESSIONS], P::ReadDirectory, NEVER, O::No),
+                Action::RevokeSessions => (
+                    &[REVOKE_SESSIONS],
+                    P::UpdateUsers,
+                    &[&["User.RevokeSessions.All"]],
+                    O::No,
+                ),
                 // graph/api/user-delete
                 Action::DeleteUser => (&[DELETE_USERS], P::DeleteUsers, &[DELETE_USERS], O::No),
                 Action::DeletePrivilegedUser => (

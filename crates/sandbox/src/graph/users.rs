@@ -46,6 +46,11 @@ pub(super) fn route(
         (&Method::GET, ["users", id]) => get(ctx, id),
         (&Method::PATCH, ["users", id]) => update(ctx, id),
         (&Method::DELETE, ["users", id]) => delete(ctx, id),
+        (&Method::POST, ["me", "revokeSignInSessions"]) => {
+            let user_id = signed_in_user(ctx)?.to_string();
+            revoke_sessions(ctx, &user_id)
+        }
+        (&Method::POST, ["users", id, "revokeSignInSessions"]) => revoke_sessions(ctx, id),
         (_, ["organization" | "me" | "users", ..]) if segments.len() <= 2 => {
             Err(method_not_allowed())
         }
@@ -66,6 +71,7 @@ pub(super) fn user_json(user: &User) -> serde_json::Value {
         "mailNickname": user.mail_nickname,
         "accountEnabled": user.account_enabled,
         "createdDateTime": graph_time(user.created),
+        "signInSessionsValidFromDateTime": graph_time(user.sessions_valid_from),
     });
     schema::render(&schema::USER, modelled, &user.extra)
 }
@@ -264,6 +270,7 @@ fn create(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
     check_upn(&directory, &upn, None)?;
     check_password(&password)?;
     let seq = directory.next_seq();
+    let now = OffsetDateTime::now_utc();
     let user = User {
         id: new_id(),
         seq,
@@ -274,7 +281,8 @@ fn create(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
         mfa_required: false,
         force_change_password: profile.force_change_password_next_sign_in,
         account_enabled,
-        created: OffsetDateTime::now_utc(),
+        created: now,
+        sessions_valid_from: now,
         visible_from: directory.visible_from_now(),
         extra: body.kept,
         sign_in_refusals: ctx.state.config.new_user_sign_in_refusals,
@@ -378,11 +386,40 @@ fn update(ctx: &Ctx<'_>, id: &str) -> Result<Response, GraphError> {
     if let Some(profile) = request.password_profile {
         if let Some(password) = profile.password {
             user.password = password;
+            // A new password ends the user's sessions (refresh-tokens).
+            user.sessions_valid_from = OffsetDateTime::now_utc();
         }
         user.force_change_password = profile.force_change_password_next_sign_in;
     }
     schema::merge(&mut user.extra, body.kept);
     Ok(no_content())
+}
+
+/// `POST /users/{id}/revokeSignInSessions` (graph/api/user-revokesigninsessions):
+/// every refresh token issued to the user until now stops working. The
+/// signed-in user may revoke their own with the scope; anyone else's needs
+/// a role that may update users (a higher one for a holder of a privileged role).
+fn revoke_sessions(ctx: &Ctx<'_>, id: &str) -> Result<Response, GraphError> {
+    let mut directory = ctx.state.directory();
+    let user_id = directory
+        .user(id, ctx.instant)
+        .map(|u| u.id.clone())
+        .ok_or_else(|| GraphError::not_found("user", id))?;
+    if ctx.user_id() == Some(user_id.as_str()) {
+        ctx.authorize(Action::RevokeOwnSessions)?;
+    } else {
+        ctx.authorize(Action::RevokeSessions)?;
+        if directory.holds_privileged_role(&user_id) {
+            ctx.authorize(Action::UpdatePrivilegedUser)?;
+        }
+    }
+    if let Some(user) = directory.user_mut(&user_id, ctx.instant) {
+        user.sessions_valid_from = OffsetDateTime::now_utc();
+    }
+    Ok(ok(serde_json::json!({
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Edm.Boolean",
+        "value": true,
+    })))
 }
 
 fn delete(ctx: &Ctx<'_>, id: &str) -> Result<Response, GraphError> {
