@@ -66,14 +66,7 @@ async fn openid_scopes_earn_an_id_token_client_info_and_a_refresh_token() {
     assert_ne!(id["sub"], id["oid"]);
 
     // Signed with the tenant's published key, as a client verifies it.
-    let jwks: Value = http()
-        .get(format!("{}/discovery/v2.0/keys", sb.authority()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = get_json(&sb, &format!("{}/discovery/v2.0/keys", sb.authority())).await;
     let key = &jwks["keys"][0];
     let decoding = jsonwebtoken::DecodingKey::from_rsa_components(
         key["n"].as_str().unwrap(),
@@ -301,17 +294,14 @@ async fn organizations_and_common_serve_user_sign_ins_but_not_client_credentials
         .await;
         assert_eq!(status, StatusCode::OK, "{authority}: {code}");
 
-        let discovery: Value = http()
-            .get(format!(
+        let discovery = get_json(
+            &sb,
+            &format!(
                 "{}/{authority}/v2.0/.well-known/openid-configuration",
                 sb.authority_host
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            ),
+        )
+        .await;
         assert_eq!(
             discovery["issuer"],
             format!("{}/{{tenantid}}/v2.0", sb.authority_host)
@@ -393,17 +383,11 @@ async fn the_graph_host_itself_names_graph_as_a_resource() {
 #[tokio::test]
 async fn discovery_lists_what_entra_lists() {
     let sb = start().await;
-    let discovery: Value = http()
-        .get(format!(
-            "{}/v2.0/.well-known/openid-configuration",
-            sb.authority()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let discovery = get_json(
+        &sb,
+        &format!("{}/v2.0/.well-known/openid-configuration", sb.authority()),
+    )
+    .await;
     assert_eq!(
         discovery["token_endpoint_auth_methods_supported"],
         json!([
@@ -420,17 +404,14 @@ async fn discovery_lists_what_entra_lists() {
     );
 
     // Home realm discovery, which MSAL asks before a password grant.
-    let realm: Value = http()
-        .get(format!(
+    let realm = get_json(
+        &sb,
+        &format!(
             "{}/common/userrealm/{}?api-version=1.0",
             sb.authority_host,
             sb.user("hybrid.admin").unwrap().upn
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     assert_eq!(realm["account_type"], "Managed", "{realm}");
 }

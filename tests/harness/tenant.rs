@@ -415,3 +415,10 @@ pub async fn provisioning_apps(sb: &SandboxHandle) -> Vec<Value> {
         }
     }
 }
+
+/// GETs `url` (an identity endpoint of `sb`: discovery, keys, realm) and
+/// returns its JSON body.
+pub async fn get_json(sb: &SandboxHandle, url: &str) -> Value {
+    let response = http_for(sb).get(url).send().await.expect("GET request");
+    response.json().await.expect("JSON body")
+}

@@ -16,8 +16,8 @@ use super::AppState;
 use super::directory::{DeviceCode, DeviceCodeState, RolePermission};
 use super::errors::OAuthError;
 use super::grants::{
-    Consent, Form, admin_consent_required, check_scopes_exist, consent, consent_required,
-    find_resource, grant_consent, parse_scope, public_client, resolve_tenant, user_claims,
+    Consent, Form, admin_consent_required, check_scopes_exist, consent, find_resource,
+    grant_consent, parse_scope, public_client, resolve_tenant, user_claims,
 };
 use super::tokens::AccessClaims;
 use axum::body::Bytes;
@@ -200,19 +200,10 @@ pub(crate) fn redeem(
     let scope = parse_scope(&scope_text)?;
     let client = public_client(&directory, form, instant)?;
     let resource = find_resource(state, &directory, &scope.resource, instant)?;
-    // Granted at approval when the approver could; otherwise nothing to issue.
-    let Consent::Granted(permissions) = consent(client, resource, &scope) else {
-        return Err(consent_required(client));
-    };
     let user = directory.user(&user_id, instant).ok_or_else(invalid)?;
-    let claims = user_claims(
-        &directory,
-        user,
-        client,
-        &scope.resource,
-        &permissions,
-        issuer,
-    );
+    // Consent was granted at approval when the approver could; otherwise
+    // there is nothing to issue.
+    let claims = user_claims(&directory, user, client, resource, &scope, issuer)?;
     Ok((claims, scope_text))
 }
 

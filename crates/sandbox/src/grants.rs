@@ -339,18 +339,23 @@ pub(crate) fn admin_consent_required() -> OAuthError {
     )
 }
 
-/// Claims for a user's delegated token.
+/// Claims for `user`'s delegated token for `client` on `resource`, which
+/// the client must hold consent for: the grants that issue it (password,
+/// device code, refresh) cannot ask the user (AADSTS65001).
 pub(crate) fn user_claims(
     directory: &Directory,
     user: &User,
     client: &Application,
-    resource_identifier: &str,
-    permissions: &[String],
+    resource: &ServicePrincipal,
+    scope: &ScopeRequest,
     issuer: &str,
-) -> AccessClaims {
+) -> Result<AccessClaims, OAuthError> {
+    let Consent::Granted(permissions) = consent(client, resource, scope) else {
+        return Err(consent_required(client));
+    };
     let now = OffsetDateTime::now_utc().unix_timestamp();
-    AccessClaims {
-        aud: resource_identifier.to_string(),
+    Ok(AccessClaims {
+        aud: scope.resource.clone(),
         iss: issuer.to_string(),
         iat: now,
         nbf: now,
@@ -371,7 +376,7 @@ pub(crate) fn user_claims(
             .collect(),
         uti: new_id(),
         ver: "2.0".into(),
-    }
+    })
 }
 
 /// A public client, as the password and device code grants need.

@@ -12,8 +12,8 @@ use super::assertion::{self, AssertionError, Expected};
 use super::directory::new_id;
 use super::errors::OAuthError;
 use super::grants::{
-    Consent, Form, OIDC_SCOPES, check_scopes_exist, consent, consent_required, find_resource,
-    known_client, parse_scope, public_client, resolve_tenant, user_claims,
+    Form, OIDC_SCOPES, check_scopes_exist, find_resource, known_client, parse_scope, public_client,
+    resolve_tenant, user_claims,
 };
 use super::sessions::{self, SessionTokens};
 use super::tokens::{ACCESS_TOKEN_SECONDS, AccessClaims};
@@ -477,17 +477,6 @@ fn password(state: &AppState, form: &Form, issuer: &str) -> Result<AccessClaims,
         )
         .with_suberror("basic_action"));
     }
-    // The user is signed in; the client must hold consent for what it asks,
-    // since this grant has no way to ask the user for it.
-    let Consent::Granted(permissions) = consent(client, resource, &scope) else {
-        return Err(consent_required(client));
-    };
-    Ok(user_claims(
-        &directory,
-        user,
-        client,
-        &scope.resource,
-        &permissions,
-        issuer,
-    ))
+    // The user is signed in; the client must hold consent for what it asks.
+    user_claims(&directory, user, client, resource, &scope, issuer)
 }

@@ -14,8 +14,7 @@ use super::AppState;
 use super::directory::{Directory, RefreshGrant, User, new_id};
 use super::errors::OAuthError;
 use super::grants::{
-    Consent, Form, check_scopes_exist, consent, consent_required, find_resource, parse_scope,
-    public_client, user_claims,
+    Form, check_scopes_exist, find_resource, parse_scope, public_client, user_claims,
 };
 use super::tokens::{ACCESS_TOKEN_SECONDS, AccessClaims};
 use base64::Engine;
@@ -157,17 +156,7 @@ pub(crate) fn refresh(
     let scope = parse_scope(form.require("scope")?)?;
     let resource = find_resource(state, &directory, &scope.resource, instant)?;
     check_scopes_exist(resource, &scope)?;
-    let Consent::Granted(permissions) = consent(client, resource, &scope) else {
-        return Err(consent_required(client));
-    };
-    Ok(user_claims(
-        &directory,
-        user,
-        client,
-        &scope.resource,
-        &permissions,
-        issuer,
-    ))
+    user_claims(&directory, user, client, resource, &scope, issuer)
 }
 
 /// The user whose session `grant` continues, while that session stands: a

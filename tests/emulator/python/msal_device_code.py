@@ -11,16 +11,11 @@ import time
 
 import msal
 
-from sandbox_env import claims, report, setting
+from sandbox_env import claims, public_client, report, setting
 
 
 def main() -> None:
-    app = msal.PublicClientApplication(
-        setting("SANDBOX_CLIENT_ID"),
-        authority=setting("SANDBOX_AUTHORITY"),
-        instance_discovery=False,
-        verify=setting("REQUESTS_CA_BUNDLE"),
-    )
+    app = public_client()
     scopes = setting("SANDBOX_SCOPES").split()
     flow = app.initiate_device_flow(scopes=scopes)
     if "user_code" not in flow:

@@ -5,20 +5,13 @@ Settings: SANDBOX_AUTHORITY, SANDBOX_CLIENT_ID (a public client),
 SANDBOX_SCOPES, SANDBOX_USERNAME, SANDBOX_PASSWORD, REQUESTS_CA_BUNDLE.
 """
 
-import msal
-
 from msal_device_code import silently_again
-from sandbox_env import report, setting, skip_msal_user_realm_probe
+from sandbox_env import public_client, report, setting, skip_msal_user_realm_probe
 
 
 def main() -> None:
     skip_msal_user_realm_probe()
-    app = msal.PublicClientApplication(
-        setting("SANDBOX_CLIENT_ID"),
-        authority=setting("SANDBOX_AUTHORITY"),
-        instance_discovery=False,
-        verify=setting("REQUESTS_CA_BUNDLE"),
-    )
+    app = public_client()
     scopes = setting("SANDBOX_SCOPES").split()
     signed_in = app.acquire_token_by_username_password(
         setting("SANDBOX_USERNAME"), setting("SANDBOX_PASSWORD"), scopes=scopes

@@ -26,6 +26,16 @@ def report(result: dict, succeeded: bool) -> None:
     sys.exit(0 if succeeded else 1)
 
 
+def public_client() -> msal.PublicClientApplication:
+    """MSAL's public client for SANDBOX_CLIENT_ID at SANDBOX_AUTHORITY, trusting the sandbox's CA."""
+    return msal.PublicClientApplication(
+        setting("SANDBOX_CLIENT_ID"),
+        authority=setting("SANDBOX_AUTHORITY"),
+        instance_discovery=False,
+        verify=setting("REQUESTS_CA_BUNDLE"),
+    )
+
+
 def skip_msal_user_realm_probe() -> None:
     # Before a password grant MSAL asks https://<host>/common/userrealm/<user>,
     # building that address from the authority's host name without its port.

@@ -331,20 +331,9 @@ fn update(ctx: &Ctx<'_>, id: &str) -> Result<Response, GraphError> {
     let body = schema::read_body(ctx.body, &schema::USER)?;
     let request: NewUser = body.typed()?;
     let mut directory = ctx.state.directory();
-    let user_id = directory
-        .user(id, ctx.instant)
-        .map(|u| u.id.clone())
-        .ok_or_else(|| GraphError::not_found("user", id))?;
-    if ctx.user_id() == Some(user_id.as_str()) {
-        ctx.authorize(Action::UpdateSelf)?;
-    } else {
-        ctx.authorize(Action::UpdateUser)?;
-        if directory.holds_privileged_role(&user_id) {
-            ctx.authorize(Action::UpdatePrivilegedUser)?;
-        }
-        if request.password_profile.is_some() {
-            ctx.authorize(Action::ResetPassword)?;
-        }
+    let user_id = user_to_change(ctx, &directory, id, Action::UpdateSelf, Action::UpdateUser)?;
+    if request.password_profile.is_some() && ctx.user_id() != Some(user_id.as_str()) {
+        ctx.authorize(Action::ResetPassword)?;
     }
     let invalid = |property: &str| {
         GraphError::bad_request(format!(
@@ -395,24 +384,44 @@ fn update(ctx: &Ctx<'_>, id: &str) -> Result<Response, GraphError> {
     Ok(no_content())
 }
 
+/// The id of the user `id` names, once the caller may change them: the
+/// signed-in user themselves by `own`, anyone else by `others`, and a holder
+/// of a privileged role only by a role that may manage those.
+fn user_to_change(
+    ctx: &Ctx<'_>,
+    directory: &Directory,
+    id: &str,
+    own: Action,
+    others: Action,
+) -> Result<String, GraphError> {
+    let user_id = directory
+        .user(id, ctx.instant)
+        .map(|u| u.id.clone())
+        .ok_or_else(|| GraphError::not_found("user", id))?;
+    if ctx.user_id() == Some(user_id.as_str()) {
+        ctx.authorize(own)?;
+    } else {
+        ctx.authorize(others)?;
+        if directory.holds_privileged_role(&user_id) {
+            ctx.authorize(Action::UpdatePrivilegedUser)?;
+        }
+    }
+    Ok(user_id)
+}
+
 /// `POST /users/{id}/revokeSignInSessions` (graph/api/user-revokesigninsessions):
 /// every refresh token issued to the user until now stops working. The
 /// signed-in user may revoke their own with the scope; anyone else's needs
 /// a role that may update users (a higher one for a holder of a privileged role).
 fn revoke_sessions(ctx: &Ctx<'_>, id: &str) -> Result<Response, GraphError> {
     let mut directory = ctx.state.directory();
-    let user_id = directory
-        .user(id, ctx.instant)
-        .map(|u| u.id.clone())
-        .ok_or_else(|| GraphError::not_found("user", id))?;
-    if ctx.user_id() == Some(user_id.as_str()) {
-        ctx.authorize(Action::RevokeOwnSessions)?;
-    } else {
-        ctx.authorize(Action::RevokeSessions)?;
-        if directory.holds_privileged_role(&user_id) {
-            ctx.authorize(Action::UpdatePrivilegedUser)?;
-        }
-    }
+    let user_id = user_to_change(
+        ctx,
+        &directory,
+        id,
+        Action::RevokeOwnSessions,
+        Action::RevokeSessions,
+    )?;
     if let Some(user) = directory.user_mut(&user_id, ctx.instant) {
         user.sessions_valid_from = OffsetDateTime::now_utc();
     }
