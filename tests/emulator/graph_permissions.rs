@@ -10,7 +10,6 @@ use entra_connect::sandbox::{SandboxConfig, SandboxHandle};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 const USER_ADMINISTRATOR: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
 
 fn assert_denied(status: StatusCode, body: &Value, what: &str) {
@@ -177,9 +176,12 @@ async fn an_application_without_graph_permissions_reads_and_writes_nothing_else(
     }
     let (status, body) = post(&sb, &token, "/applications", json!({ "displayName": "x" })).await;
     assert_denied(status, &body, "POST /applications");
-    // Its own objects it reads without any.
+    // Its own application object it reads without any; not its service
+    // principal, which Graph documents no such read of (issue 21).
     get_ok(&sb, &token, &format!("/applications/{}", app.object_id)).await;
-    get_ok(&sb, &token, &format!("/servicePrincipals/{}", app.sp_id)).await;
+    let path = format!("/servicePrincipals/{}", app.sp_id);
+    let (status, body) = graph(&sb, &token, Method::GET, &path, None).await;
+    assert_denied(status, &body, &path);
 }
 
 #[tokio::test]
@@ -791,20 +793,7 @@ async fn users_change_themselves_and_user_administrators_change_others_but_not_a
 
 /// The default seed, with Graph Command Line Tools consented for the policy scopes too.
 fn with_policy_consent() -> SandboxConfig {
-    let mut seed = default_seed();
-    let consent = seed["consents"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|c| c["resource"] == GRAPH_APP_ID)
-        .expect("Graph's consent");
-    let scopes = consent["scopes"].as_array_mut().unwrap();
-    scopes.push("Policy.Read.All".into());
-    scopes.push("Policy.ReadWrite.Authorization".into());
-    SandboxConfig {
-        seed: Some(seed.to_string()),
-        ..SandboxConfig::default()
-    }
+    with_graph_consent(&["Policy.Read.All", "Policy.ReadWrite.Authorization"])
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use std::time::Duration;
 
 pub const GRAPH_CLI: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
+pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 pub const SYNC_APP_ID: &str = "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016";
 pub const SYNC_ROLE_ID: &str = "2f6f2d6a-4f5c-4bd2-9d44-e1f2a8f3c601";
 pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
@@ -30,6 +31,25 @@ pub fn default_seed() -> Value {
 pub fn without_app_registration_by_users() -> SandboxConfig {
     let mut seed = default_seed();
     seed["authorization_policy"]["allowed_to_create_apps"] = false.into();
+    SandboxConfig {
+        seed: Some(seed.to_string()),
+        ..SandboxConfig::default()
+    }
+}
+
+/// A sandbox whose seed consents `scopes` (Microsoft Graph's) for Graph
+/// Command Line Tools besides the default ones.
+pub fn with_graph_consent(scopes: &[&str]) -> SandboxConfig {
+    let mut seed = default_seed();
+    if let Some(consent) = seed["consents"]
+        .as_array_mut()
+        .expect("consents")
+        .iter_mut()
+        .find(|c| c["client_app_id"] == GRAPH_CLI && c["resource"] == GRAPH_APP_ID)
+    {
+        let granted = consent["scopes"].as_array_mut().expect("scopes");
+        granted.extend(scopes.iter().map(|s| Value::from(*s)));
+    }
     SandboxConfig {
         seed: Some(seed.to_string()),
         ..SandboxConfig::default()
