@@ -25,7 +25,7 @@ pub(super) enum Owned {
 }
 
 impl Owned {
-    fn owners(self, directory: &Directory) -> &[String] {
+    pub(super) fn owners(self, directory: &Directory) -> &[String] {
         match self {
             Owned::Application(i) => &directory.applications[i].owners,
             Owned::ServicePrincipal(i) => &directory.service_principals[i].owners,

@@ -61,8 +61,11 @@ pub(super) fn route(
     match (method, rest) {
         (&Method::GET, []) => get(ctx, target),
         (&Method::PATCH, []) => patch(ctx, target),
-        (&Method::POST, ["addPassword"]) => add_password(ctx, target),
-        (&Method::POST, ["removePassword"]) => remove_password(ctx, target),
+        (&Method::POST, [action @ ("addPassword" | "removePassword")]) => {
+            passwords::change(ctx, action, |directory| {
+                find(directory, target, ctx.instant).map(Owned::ServicePrincipal)
+            })
+        }
         (_, ["owners", rest @ ..]) => owners::route(ctx, method, rest, |directory| {
             find(directory, target, ctx.instant).map(Owned::ServicePrincipal)
         }),
@@ -145,44 +148,6 @@ pub(super) fn sp_json(directory: &Directory, sp: &ServicePrincipal) -> serde_jso
         })).collect::<Vec<_>>(),
     });
     schema::render(&schema::SERVICE_PRINCIPAL, modelled, &sp.extra)
-}
-
-/// The index of the service principal `target` names, once the caller may
-/// change its credentials: the roles that may change application
-/// credentials, a member who owns it, or an owning application holding
-/// OwnedBy (graph/api/serviceprincipal-addpassword). An application may not
-/// add a password to its own service principal without a permission.
-fn find_for_credentials(
-    ctx: &Ctx<'_>,
-    directory: &Directory,
-    target: Target<'_>,
-) -> Result<usize, GraphError> {
-    let index = find(directory, target, ctx.instant)?;
-    ctx.authorize_owned(
-        Action::UpdateServicePrincipalCredentials,
-        &directory.service_principals[index].owners,
-    )?;
-    Ok(index)
-}
-
-fn add_password(ctx: &Ctx<'_>, target: Target<'_>) -> Result<Response, GraphError> {
-    let mut directory = ctx.state.directory();
-    let index = find_for_credentials(ctx, &directory, target)?;
-    let password = passwords::new_password(ctx.body, directory.visible_from_now())?;
-    Ok(passwords::add(
-        &mut directory.service_principals[index].password_credentials,
-        password,
-    ))
-}
-
-fn remove_password(ctx: &Ctx<'_>, target: Target<'_>) -> Result<Response, GraphError> {
-    let mut directory = ctx.state.directory();
-    let index = find_for_credentials(ctx, &directory, target)?;
-    let key_id = passwords::removed_key_id(ctx.body)?;
-    passwords::remove(
-        &mut directory.service_principals[index].password_credentials,
-        &key_id,
-    )
 }
 
 /// The owners of the tenant application `app_id` (who may create and

@@ -66,8 +66,11 @@ pub(super) fn route(
         (&Method::DELETE, []) => delete(ctx, target),
         (&Method::POST, ["addKey"]) => add_key(ctx, target),
         (&Method::POST, ["removeKey"]) => remove_key(ctx, target),
-        (&Method::POST, ["addPassword"]) => add_password(ctx, target),
-        (&Method::POST, ["removePassword"]) => remove_password(ctx, target),
+        (&Method::POST, [action @ ("addPassword" | "removePassword")]) => {
+            passwords::change(ctx, action, |directory| {
+                find(directory, target, ctx.instant).map(Owned::Application)
+            })
+        }
         (_, ["owners", rest @ ..]) => owners::route(ctx, method, rest, |directory| {
             find(directory, target, ctx.instant).map(Owned::Application)
         }),
@@ -247,7 +250,7 @@ fn list(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
 }
 
 /// The index of the application `target` names, once the caller may
-/// change its credentials (passwords, federated identity credentials).
+/// change its credentials (its federated identity credentials).
 fn find_for_credentials(
     ctx: &Ctx<'_>,
     directory: &Directory,
@@ -259,26 +262,6 @@ fn find_for_credentials(
         &directory.applications[index].owners,
     )?;
     Ok(index)
-}
-
-fn add_password(ctx: &Ctx<'_>, target: Target<'_>) -> Result<Response, GraphError> {
-    let mut directory = ctx.state.directory();
-    let index = find_for_credentials(ctx, &directory, target)?;
-    let password = passwords::new_password(ctx.body, directory.visible_from_now())?;
-    Ok(passwords::add(
-        &mut directory.applications[index].password_credentials,
-        password,
-    ))
-}
-
-fn remove_password(ctx: &Ctx<'_>, target: Target<'_>) -> Result<Response, GraphError> {
-    let mut directory = ctx.state.directory();
-    let index = find_for_credentials(ctx, &directory, target)?;
-    let key_id = passwords::removed_key_id(ctx.body)?;
-    passwords::remove(
-        &mut directory.applications[index].password_credentials,
-        &key_id,
-    )
 }
 
 fn get(ctx: &Ctx<'_>, target: Target<'_>) -> Result<Response, GraphError> {
