@@ -180,9 +180,12 @@ async fn an_application_without_graph_permissions_reads_and_writes_nothing_else(
     let (status, body) =
         graph_post(&sb, &token, "/applications", json!({ "displayName": "x" })).await;
     assert_denied(status, &body, "POST /applications");
-    // Its own objects it reads without any.
+    // Its own application object it reads without any; not its service
+    // principal, which Graph documents no such read of (issue 21).
     get_ok(&sb, &token, &format!("/applications/{}", app.object_id)).await;
-    get_ok(&sb, &token, &format!("/servicePrincipals/{}", app.sp_id)).await;
+    let path = format!("/servicePrincipals/{}", app.sp_id);
+    let (status, body) = graph_get(&sb, &token, &path).await;
+    assert_denied(status, &body, &path);
 }
 
 #[tokio::test]
@@ -543,17 +546,7 @@ const AUTHORIZATION_POLICY: &str = "/policies/authorizationPolicy";
 
 /// The default seed, with Graph Command Line Tools consented for the policy scopes too.
 fn with_policy_consent() -> SandboxConfig {
-    let mut seed = default_seed();
-    let consent = seed["consents"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|c| c["resource"] == GRAPH_APP_ID)
-        .expect("Graph's consent");
-    let scopes = consent["scopes"].as_array_mut().unwrap();
-    scopes.push("Policy.Read.All".into());
-    scopes.push("Policy.ReadWrite.Authorization".into());
-    with_seed(&seed)
+    with_graph_consent(&["Policy.Read.All", "Policy.ReadWrite.Authorization"])
 }
 
 #[tokio::test]

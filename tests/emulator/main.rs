@@ -7,6 +7,7 @@
 mod harness;
 
 mod client_credentials;
+mod credentials;
 mod faults;
 mod graph;
 mod graph_permissions;

@@ -56,6 +56,22 @@ pub fn with_seed(seed: &Value) -> SandboxConfig {
     }
 }
 
+/// A sandbox whose seed consents `scopes` (Microsoft Graph's) for Graph
+/// Command Line Tools besides the default ones.
+pub fn with_graph_consent(scopes: &[&str]) -> SandboxConfig {
+    let mut seed = default_seed();
+    if let Some(consent) = seed["consents"]
+        .as_array_mut()
+        .expect("consents")
+        .iter_mut()
+        .find(|c| c["client_app_id"] == GRAPH_CLI && c["resource"] == GRAPH_APP_ID)
+    {
+        let granted = consent["scopes"].as_array_mut().expect("scopes");
+        granted.extend(scopes.iter().map(|s| Value::from(*s)));
+    }
+    with_seed(&seed)
+}
+
 pub async fn start() -> SandboxHandle {
     start_with(SandboxConfig::default()).await
 }

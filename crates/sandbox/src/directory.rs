@@ -121,6 +121,10 @@ pub(crate) struct Application {
     pub home: AppHome,
     pub public_client: bool,
     pub key_credentials: Vec<KeyCredential>,
+    /// Client secrets added with addPassword.
+    pub password_credentials: Vec<PasswordCredential>,
+    /// Trusts in tokens of other issuers (workload identity federation).
+    pub federated_credentials: Vec<FederatedCredential>,
     pub required_resource_access: Vec<serde_json::Value>,
     /// The delegated permissions consented for this client in this tenant, for
     /// every user (what tenant-wide `oauth2PermissionGrants` record), by
@@ -178,6 +182,44 @@ impl KeyCredential {
     }
 }
 
+/// A client secret (graph/api/resources/passwordcredential): the secret
+/// itself is kept to check it at the token endpoint, and Graph returns it
+/// only once, in the addPassword answer.
+#[derive(Clone)]
+pub(crate) struct PasswordCredential {
+    pub key_id: String,
+    pub display_name: Option<String>,
+    pub secret: String,
+    pub start: OffsetDateTime,
+    pub end: OffsetDateTime,
+    pub visible_from: Instant,
+}
+
+impl PasswordCredential {
+    /// Its first three characters, which Graph returns as `hint`.
+    pub(crate) fn hint(&self) -> String {
+        self.secret.chars().take(3).collect()
+    }
+
+    /// Replicated and within its start and end dates.
+    pub(crate) fn is_current(&self, now: OffsetDateTime, instant: Instant) -> bool {
+        instant >= self.visible_from && self.start <= now && now <= self.end
+    }
+}
+
+/// A federatedIdentityCredential of an application
+/// (graph/api/resources/federatedidentitycredential).
+#[derive(Clone)]
+pub(crate) struct FederatedCredential {
+    pub id: String,
+    pub seq: u64,
+    pub name: String,
+    pub issuer: String,
+    pub subject: String,
+    pub audiences: Vec<String>,
+    pub description: Option<String>,
+}
+
 pub(crate) struct ServicePrincipal {
     pub id: String,
     pub seq: u64,
@@ -186,6 +228,11 @@ pub(crate) struct ServicePrincipal {
     pub service_principal_names: Vec<String>,
     pub app_roles: Vec<AppRole>,
     pub delegated_scopes: Vec<String>,
+    /// Client secrets added with addPassword: they authenticate its
+    /// application as well as those on the application object do.
+    pub password_credentials: Vec<PasswordCredential>,
+    /// Object ids of the users and service principals that own it.
+    pub owners: Vec<String>,
     /// The documented properties the sandbox does not model, as last written.
     pub extra: serde_json::Map<String, serde_json::Value>,
     pub created: OffsetDateTime,
@@ -367,6 +414,19 @@ impl Directory {
             .collect()
     }
 
+    /// Removes the deleted objects `ids` from the owners of every
+    /// application and service principal.
+    pub(crate) fn forget_owners(&mut self, ids: &[String]) {
+        let owners = self
+            .applications
+            .iter_mut()
+            .map(|a| &mut a.owners)
+            .chain(self.service_principals.iter_mut().map(|s| &mut s.owners));
+        for owners in owners {
+            owners.retain(|owner| !ids.contains(owner));
+        }
+    }
+
     pub(crate) fn device_code_by_user_code(&mut self, user_code: &str) -> Option<&mut DeviceCode> {
         let wanted = user_code.trim().to_ascii_uppercase();
         self.device_codes
@@ -390,9 +450,16 @@ pub(crate) enum RolePermission {
     /// `applications/basic/update`, `…/audience/update`, `…/permissions/update`
     /// (requiredResourceAccess): everything but the credentials.
     UpdateApplications,
-    /// `applications/credentials/update`: keyCredentials of an existing
-    /// application (PATCH, and addKey/removeKey by a user).
+    /// `applications/credentials/update` and `servicePrincipals/credentials/update`:
+    /// keyCredentials of an existing application (PATCH, and addKey/removeKey
+    /// by a user), passwords of applications and service principals, and
+    /// federated identity credentials.
     UpdateApplicationCredentials,
+    /// `applications/owners/update` and `servicePrincipals/owners/update`:
+    /// add and remove owners (graph/api/application-post-owners and
+    /// serviceprincipal-post-owners support Hybrid Identity, Cloud
+    /// Application and Application Administrators).
+    UpdateOwners,
     /// `applications/delete`.
     DeleteApplications,
     /// `servicePrincipals/create`.
@@ -429,6 +496,12 @@ pub(crate) enum RolePermission {
     /// `oAuth2PermissionGrants/allProperties/allTasks`: consent to delegated
     /// permissions on behalf of the organization.
     GrantTenantWideConsent,
+    /// Read delegated permission grants through Graph: the roles
+    /// graph/api/oauth2permissiongrant-list supports (not every member).
+    ReadPermissionGrants,
+    /// Create and delete delegated permission grants through Graph: the
+    /// roles graph/api/oauth2permissiongrant-post supports.
+    ManagePermissionGrants,
 }
 
 /// A built-in role as the sandbox enforces it.
@@ -445,6 +518,7 @@ pub(crate) struct RoleDefinition {
 const HYBRID_IDENTITY_PERMISSIONS: &[RolePermission] = &[
     RolePermission::CreateApplications,
     RolePermission::UpdateApplications,
+    RolePermission::UpdateOwners,
     RolePermission::DeleteApplications,
     RolePermission::CreateServicePrincipals,
     RolePermission::UpdateServicePrincipals,
@@ -455,6 +529,9 @@ const APPLICATION_ADMIN_PERMISSIONS: &[RolePermission] = &[
     RolePermission::CreateApplications,
     RolePermission::UpdateApplications,
     RolePermission::UpdateApplicationCredentials,
+    RolePermission::UpdateOwners,
+    RolePermission::ReadPermissionGrants,
+    RolePermission::ManagePermissionGrants,
     RolePermission::DeleteApplications,
     RolePermission::CreateServicePrincipals,
     RolePermission::UpdateServicePrincipals,
@@ -467,6 +544,9 @@ const EVERYTHING: &[RolePermission] = &[
     RolePermission::CreateApplications,
     RolePermission::UpdateApplications,
     RolePermission::UpdateApplicationCredentials,
+    RolePermission::UpdateOwners,
+    RolePermission::ReadPermissionGrants,
+    RolePermission::ManagePermissionGrants,
     RolePermission::DeleteApplications,
     RolePermission::CreateServicePrincipals,
     RolePermission::UpdateServicePrincipals,
@@ -515,6 +595,8 @@ pub(crate) const ROLE_DEFINITIONS: &[RoleDefinition] = &[
             RolePermission::ManageRoleAssignments,
             RolePermission::UpdateAuthorizationPolicy,
             RolePermission::GrantTenantWideConsent,
+            RolePermission::ReadPermissionGrants,
+            RolePermission::ManagePermissionGrants,
         ],
     },
     RoleDefinition {
@@ -525,6 +607,8 @@ pub(crate) const ROLE_DEFINITIONS: &[RoleDefinition] = &[
             RolePermission::UpdateUsers,
             RolePermission::DeleteUsers,
             RolePermission::ManageAppRoleAssignments,
+            RolePermission::ReadPermissionGrants,
+            RolePermission::ManagePermissionGrants,
         ],
     },
     // May register applications even when users may not, and owns what it
@@ -535,12 +619,18 @@ pub(crate) const ROLE_DEFINITIONS: &[RoleDefinition] = &[
         permissions: &[
             RolePermission::CreateApplications,
             RolePermission::CreateOwnedServicePrincipals,
+            RolePermission::ReadPermissionGrants,
+            RolePermission::ManagePermissionGrants,
         ],
     },
     RoleDefinition {
         template_id: DIRECTORY_WRITERS,
         privileged: true,
-        permissions: &[RolePermission::ManageAppRoleAssignments],
+        permissions: &[
+            RolePermission::ManageAppRoleAssignments,
+            RolePermission::ReadPermissionGrants,
+            RolePermission::ManagePermissionGrants,
+        ],
     },
     RoleDefinition {
         template_id: IDENTITY_GOVERNANCE_ADMINISTRATOR,

@@ -1,15 +1,18 @@
 //! The identity platform v2.0 endpoints under `/{tenant}/`: discovery, JWKS and
-//! the token endpoint (client credentials with a certificate assertion, password,
+//! the token endpoint (client credentials with a certificate assertion or a
+//! client secret of the application or of its service principal, password,
 //! and the device code grant, whose other half lives in `device.rs`).
 //!
 //! Follows Microsoft Learn (learn.microsoft.com/…):
 //! - entra/identity-platform/v2-oauth2-client-creds-grant-flow
 //! - entra/identity-platform/certificate-credentials (client assertions)
+//! - graph/api/serviceprincipal-addpassword (a secret on the service
+//!   principal authenticates the application too)
 //! - entra/identity-platform/v2-oauth-ropc
 //! - entra/identity-platform/reference-error-codes (AADSTS codes)
 
 use super::assertion::{self, AssertionError, Expected};
-use super::directory::new_id;
+use super::directory::{Application, PasswordCredential, ServicePrincipal, new_id};
 use super::errors::OAuthError;
 use super::grants::{
     Form, OIDC_SCOPES, check_scopes_exist, find_resource, known_client, parse_scope, public_client,
@@ -20,9 +23,11 @@ use super::tokens::{ACCESS_TOKEN_SECONDS, AccessClaims};
 use super::{AppState, device};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 use std::time::Instant;
 use time::OffsetDateTime;
@@ -93,8 +98,7 @@ async fn discovery(
         "device_authorization_endpoint": format!("{authority}/oauth2/v2.0/devicecode"),
         "jwks_uri": format!("{authority}/discovery/v2.0/keys"),
         "end_session_endpoint": format!("{authority}/oauth2/v2.0/logout"),
-        // The methods Entra lists, though the sandbox takes certificates only
-        // (client secrets are refused with AADSTS7000215).
+        // The methods Entra lists, all of which the token endpoint takes.
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
         "response_modes_supported": ["query", "fragment", "form_post"],
         "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
@@ -160,7 +164,10 @@ async fn token(
     let issuer = format!("{base}/{tid}/v2.0");
     // A user's grant also answers the OpenID scopes it asked for.
     let (claims, asked) = match form.require("grant_type")? {
-        "client_credentials" => (client_credentials(&state, &form, &base, &tenant)?, None),
+        "client_credentials" => (
+            client_credentials(&state, &form, &headers, &base, &tenant)?,
+            None,
+        ),
         "password" => (
             password(&state, &form, &issuer)?,
             Some(form.require("scope")?.to_string()),
@@ -237,42 +244,115 @@ fn granted_scope(resource: &str, granted: &str, asked: &str) -> String {
         .join(" ")
 }
 
-fn client_credentials(
-    state: &AppState,
-    form: &Form,
-    base: &str,
-    tenant_segment: &str,
-) -> Result<AccessClaims, OAuthError> {
-    let client_id = form.require("client_id")?;
-    if form.get("client_secret").is_some() {
-        return Err(OAuthError::unauthorized(
-            "invalid_client",
-            7000215,
-            "Invalid client secret provided. The sandbox accepts certificate credentials only.",
-        ));
+/// How a confidential client proves who it is.
+enum ClientProof<'r> {
+    /// A client secret: in the form (client_secret_post) or in HTTP Basic
+    /// authentication (client_secret_basic).
+    Secret(String),
+    /// A client assertion signed with one of its certificates.
+    Assertion(&'r str),
+}
+
+/// The client id and secret of HTTP Basic authentication: RFC 6749
+/// section 2.3.1 form-urlencodes each, then joins them with a colon.
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))?;
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let unescape = |text: &str| {
+        url::form_urlencoded::parse(format!("x={text}").as_bytes())
+            .next()
+            .map(|(_, value)| value.into_owned())
+    };
+    Some((unescape(id)?, unescape(secret)?))
+}
+
+/// The client id and its proof, from the form or the Authorization header.
+fn client_proof<'r>(
+    form: &'r Form,
+    headers: &HeaderMap,
+) -> Result<(String, ClientProof<'r>), OAuthError> {
+    if let Some((client_id, secret)) = basic_credentials(headers) {
+        return Ok((client_id, ClientProof::Secret(secret)));
     }
-    let assertion_jwt = match (
+    let client_id = form.require("client_id")?.to_string();
+    if let Some(secret) = form.get("client_secret") {
+        return Ok((client_id, ClientProof::Secret(secret.to_string())));
+    }
+    match (
         form.get("client_assertion_type"),
         form.get("client_assertion"),
     ) {
-        (Some(CLIENT_ASSERTION_TYPE), Some(jwt)) => jwt,
-        (Some(other), Some(_)) => {
-            return Err(OAuthError::bad_request(
-                "invalid_request",
-                50027,
-                format!(
-                    "The client_assertion_type '{other}' is not supported; use {CLIENT_ASSERTION_TYPE}."
-                ),
-            ));
-        }
-        _ => {
-            return Err(OAuthError::unauthorized(
-                "invalid_client",
-                7000218,
-                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-            ));
-        }
-    };
+        (Some(CLIENT_ASSERTION_TYPE), Some(jwt)) => Ok((client_id, ClientProof::Assertion(jwt))),
+        (Some(other), Some(_)) => Err(OAuthError::bad_request(
+            "invalid_request",
+            50027,
+            format!(
+                "The client_assertion_type '{other}' is not supported; use {CLIENT_ASSERTION_TYPE}."
+            ),
+        )),
+        _ => Err(OAuthError::unauthorized(
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        )),
+    }
+}
+
+/// Checks `secret` against the current password credentials of the
+/// application and of its service principal (either authenticates it):
+/// AADSTS7000222 for one that has expired, AADSTS7000215 for any other
+/// (unknown, removed, not valid yet, or not replicated), as
+/// azure/developer/java/sdk/troubleshooting-authentication-service-principal
+/// lists them.
+fn verify_secret(
+    application: &Application,
+    service_principal: &ServicePrincipal,
+    secret: &str,
+    now: OffsetDateTime,
+    instant: Instant,
+) -> Result<(), OAuthError> {
+    let matching: Vec<&PasswordCredential> = application
+        .password_credentials
+        .iter()
+        .chain(&service_principal.password_credentials)
+        .filter(|p| instant >= p.visible_from && p.secret == secret)
+        .collect();
+    if matching.iter().any(|p| p.is_current(now, instant)) {
+        return Ok(());
+    }
+    if matching.iter().any(|p| p.end < now) {
+        return Err(OAuthError::unauthorized(
+            "invalid_client",
+            7000222,
+            format!(
+                "The provided client secret keys for app '{}' are expired. Create new keys for the app, or use certificate credentials.",
+                application.app_id
+            ),
+        ));
+    }
+    Err(OAuthError::unauthorized(
+        "invalid_client",
+        7000215,
+        format!(
+            "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
+            application.app_id
+        ),
+    ))
+}
+
+fn client_credentials(
+    state: &AppState,
+    form: &Form,
+    headers: &HeaderMap,
+    base: &str,
+    tenant_segment: &str,
+) -> Result<AccessClaims, OAuthError> {
+    let (client_id, proof) = client_proof(form, headers)?;
+    let client_id = client_id.as_str();
     let scope = parse_scope(form.require("scope")?)?;
     if !scope.default {
         return Err(OAuthError::bad_request(
@@ -310,32 +390,33 @@ fn client_credentials(
         })?;
     let resource = find_resource(state, &directory, &scope.resource, instant)?;
 
-    // The assertion must be addressed to this token endpoint, under either name of the tenant.
-    let audiences: Vec<String> = [
-        directory.tenant_id.as_str(),
-        directory.tenant_domain.as_str(),
-        tenant_segment,
-    ]
-    .iter()
-    .map(|t| format!("{base}/{t}/oauth2/v2.0/token"))
-    .collect();
-    let expected = Expected {
-        audiences: &audiences,
-        issuer: client_id,
-        subject: Some(client_id),
-        max_lifetime: None,
-        require_jti: true,
-    };
-    // A jti presented before is not refused: Entra does not, and MSAL reuses
-    // an assertion for as long as it is valid.
-    assertion::verify(
-        assertion_jwt,
-        &application.key_credentials,
-        &expected,
-        now,
-        instant,
-    )
-    .map_err(assertion_error)?;
+    match proof {
+        ClientProof::Secret(secret) => {
+            verify_secret(application, service_principal, &secret, now, instant)?
+        }
+        ClientProof::Assertion(jwt) => {
+            // Addressed to this token endpoint, under either name of the tenant.
+            let audiences: Vec<String> = [
+                directory.tenant_id.as_str(),
+                directory.tenant_domain.as_str(),
+                tenant_segment,
+            ]
+            .iter()
+            .map(|t| format!("{base}/{t}/oauth2/v2.0/token"))
+            .collect();
+            let expected = Expected {
+                audiences: &audiences,
+                issuer: client_id,
+                subject: Some(client_id),
+                max_lifetime: None,
+                require_jti: true,
+            };
+            // A jti presented before is not refused: Entra does not, and MSAL
+            // reuses an assertion for as long as it is valid.
+            assertion::verify(jwt, &application.key_credentials, &expected, now, instant)
+                .map_err(assertion_error)?;
+        }
+    }
     // A role granted moments ago is missing until the grant replicates.
     let roles = directory.assigned_roles(&service_principal.id, resource, instant);
     let claims = AccessClaims {

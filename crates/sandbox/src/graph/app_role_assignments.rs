@@ -109,7 +109,7 @@ pub(super) fn list(ctx: &Ctx<'_>, target: Target<'_>, side: Side) -> Result<Resp
         let directory = ctx.state.directory();
         let index = find(&directory, target, ctx.instant)?;
         let sp = &directory.service_principals[index];
-        super::service_principals::may_read(ctx, sp)?;
+        ctx.authorize(Action::ReadServicePrincipals)?;
         directory
             .assignments
             .iter()

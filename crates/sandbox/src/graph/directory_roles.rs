@@ -2,12 +2,11 @@
 //! `members` and `members/$ref`.
 
 use super::users::{role_json, user_json};
-use super::{Action, Ctx, keyed, method_not_allowed, no_content, unknown_segment};
+use super::{Action, Ctx, keyed, method_not_allowed, no_content, referenced_id, unknown_segment};
 use crate::directory::Directory;
 use crate::errors::GraphError;
 use axum::http::Method;
 use axum::response::Response;
-use serde::Deserialize;
 
 pub(super) fn route(
     ctx: &Ctx<'_>,
@@ -76,24 +75,11 @@ fn members(ctx: &Ctx<'_>, segment: &str) -> Result<Response, GraphError> {
     ctx.page(items)
 }
 
-#[derive(Deserialize)]
-struct Reference {
-    #[serde(rename = "@odata.id")]
-    odata_id: String,
-}
-
 fn add_member(ctx: &Ctx<'_>, segment: &str) -> Result<Response, GraphError> {
     ctx.authorize(Action::ManageDirectoryRoleMembers)?;
-    let reference: Reference = ctx.json()?;
+    let member_id = referenced_id(ctx)?;
     let mut directory = ctx.state.directory();
     let index = find_role(&directory, segment)?;
-    let member_id = reference
-        .odata_id
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .to_string();
     let user_id = directory
         .user(&member_id, ctx.instant)
         .map(|u| u.id.clone())

@@ -22,6 +22,9 @@
 mod app_role_assignments;
 mod applications;
 mod directory_roles;
+mod owners;
+mod passwords;
+mod permission_grants;
 mod policies;
 mod role_management;
 mod schema;
@@ -80,8 +83,15 @@ pub(crate) enum Caller {
 /// | `PATCH /applications/{id}` | `UpdateApplication`; `UpdateApplicationCredentials` when the body carries `keyCredentials` (see [`Action::update_application`]) |
 /// | `PATCH /applications(uniqueName='…')` + `Prefer: create-if-missing` | `CreateApplication` when it creates; as the PATCH above when it updates |
 /// | `POST /applications/{id}/addKey`, `/removeKey` by someone else than the application | `UpdateApplicationCredentials` |
+/// | `POST /applications/{id}/addPassword`, `/removePassword`; `POST`, `DELETE …/federatedIdentityCredentials…` | `UpdateApplicationCredentials` |
+/// | `GET /applications/{id}/federatedIdentityCredentials…` | `ReadApplications` |
+/// | `POST /servicePrincipals/{id}/addPassword`, `/removePassword` | `UpdateServicePrincipalCredentials` |
+/// | `POST /applications/{id}/owners/$ref`, `/servicePrincipals/{id}/owners/$ref` | `AddOwner` |
+/// | `DELETE /applications/{id}/owners/{id}/$ref`, `/servicePrincipals/{id}/owners/{id}/$ref` | `RemoveOwner` |
+/// | `GET /oauth2PermissionGrants`, `/servicePrincipals/{id}/oauth2PermissionGrants` | `ReadPermissionGrants` |
+/// | `POST /oauth2PermissionGrants`, `DELETE /oauth2PermissionGrants/{id}` | `ManagePermissionGrants` |
 /// | `DELETE /applications/{id}` | `DeleteApplication` |
-/// | `GET /servicePrincipals…`, `…/appRoleAssignments`, `…/appRoleAssignedTo` | `ReadServicePrincipals` |
+/// | `GET /servicePrincipals…`, `…/appRoleAssignments`, `…/appRoleAssignedTo`, `…/owners` | `ReadServicePrincipals` |
 /// | `POST /servicePrincipals` | `CreateServicePrincipal` |
 /// | `PATCH /servicePrincipals/{id}` | `UpdateServicePrincipal` |
 /// | `PATCH /servicePrincipals(appId='…')` + `Prefer: create-if-missing` | `CreateServicePrincipal` when it creates, `UpdateServicePrincipal` when it updates |
@@ -105,6 +115,11 @@ pub(crate) enum Action {
     CreateApplication,
     UpdateApplication,
     UpdateApplicationCredentials,
+    UpdateServicePrincipalCredentials,
+    AddOwner,
+    RemoveOwner,
+    ReadPermissionGrants,
+    ManagePermissionGrants,
     DeleteApplication,
     ReadServicePrincipals,
     CreateServicePrincipal,
@@ -199,6 +214,24 @@ const WRITE_APPLICATIONS: &[&str] = &["Application.ReadWrite.All"];
 const APP_CREATE_APPLICATIONS: &[&str] = &[OWNED_BY, "Application.ReadWrite.All"];
 const WRITE_SERVICE_PRINCIPALS: &[&str] = &["Application.ReadWrite.All", "Directory.ReadWrite.All"];
 const WRITE_APP_ROLE_ASSIGNMENTS: &[&str] = &["AppRoleAssignment.ReadWrite.All"];
+/// graph/api/application-post-owners and serviceprincipal-post-owners:
+/// Application.ReadWrite.All and Directory.Read.All, or Directory.ReadWrite.All
+/// alone (which both groups accept).
+const ADD_OWNERS: &[&[&str]] = &[
+    &["Application.ReadWrite.All", "Directory.ReadWrite.All"],
+    &["Directory.Read.All", "Directory.ReadWrite.All"],
+];
+/// graph/api/oauth2permissiongrant-list, -get, serviceprincipal-list-oauth2permissiongrants.
+const READ_GRANTS: &[&str] = &[
+    "Directory.Read.All",
+    "DelegatedPermissionGrant.ReadWrite.All",
+    "Directory.ReadWrite.All",
+];
+/// graph/api/oauth2permissiongrant-post, -delete.
+const WRITE_GRANTS: &[&str] = &[
+    "DelegatedPermissionGrant.ReadWrite.All",
+    "Directory.ReadWrite.All",
+];
 const READ_USERS: &[&str] = &[
     "User.ReadBasic.All",
     "User.Read.All",
@@ -287,11 +320,47 @@ impl Action {
                     &[WRITE_APPLICATIONS],
                     O::UsersAndApplications,
                 ),
+                // graph/api/application-addpassword, -removepassword,
+                // application-post-federatedidentitycredentials: a member
+                // who owns it, or an owning application holding OwnedBy;
+                // nothing says an application may add credentials to
+                // itself without one (addKey's proof is the exception).
                 Action::UpdateApplicationCredentials => (
                     &[WRITE_APPLICATIONS],
                     P::UpdateApplicationCredentials,
                     &[WRITE_APPLICATIONS],
                     O::UsersAndApplications,
+                ),
+                // graph/api/serviceprincipal-addpassword, -removepassword:
+                // the roles of application credentials; a member who owns
+                // it, or an owning application holding OwnedBy.
+                Action::UpdateServicePrincipalCredentials => (
+                    &[WRITE_SERVICE_PRINCIPALS],
+                    P::UpdateApplicationCredentials,
+                    &[WRITE_SERVICE_PRINCIPALS],
+                    O::UsersAndApplications,
+                ),
+                // graph/api/application-post-owners, serviceprincipal-post-owners:
+                // OwnedBy is not enough to add another owner.
+                Action::AddOwner => (ADD_OWNERS, P::UpdateOwners, ADD_OWNERS, O::Users),
+                // graph/api/application-delete-owners, serviceprincipal-delete-owners
+                Action::RemoveOwner => (
+                    &[WRITE_SERVICE_PRINCIPALS],
+                    P::UpdateOwners,
+                    &[WRITE_SERVICE_PRINCIPALS],
+                    O::UsersAndApplications,
+                ),
+                Action::ReadPermissionGrants => (
+                    &[READ_GRANTS],
+                    P::ReadPermissionGrants,
+                    &[READ_GRANTS],
+                    O::No,
+                ),
+                Action::ManagePermissionGrants => (
+                    &[WRITE_GRANTS],
+                    P::ManagePermissionGrants,
+                    &[WRITE_GRANTS],
+                    O::No,
                 ),
                 // graph/api/application-delete
                 Action::DeleteApplication => (
@@ -689,6 +758,25 @@ pub(crate) fn keyed<'s>(segment: &'s str, name: &str, key: &str) -> Option<&'s s
         .strip_suffix("')")
 }
 
+/// The object id an OData reference body names
+/// (`{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/{id}"}`).
+pub(crate) fn referenced_id(ctx: &Ctx<'_>) -> Result<String, GraphError> {
+    #[derive(serde::Deserialize)]
+    struct Reference {
+        #[serde(rename = "@odata.id")]
+        odata_id: String,
+    }
+    let reference: Reference = ctx.json()?;
+    reference
+        .odata_id
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| GraphError::bad_request("The @odata.id does not name a directory object."))
+}
+
 fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
@@ -796,6 +884,7 @@ fn route(ctx: &Ctx<'_>, method: &Method, segments: &[&str]) -> Result<Response, 
         "servicePrincipals" => service_principals::route(ctx, method, segments),
         "roleManagement" => role_management::route(ctx, method, segments),
         "policies" => policies::route(ctx, method, segments),
+        "oauth2PermissionGrants" => permission_grants::route(ctx, method, segments),
         _ => Err(unknown_segment(first)),
     }
 }

@@ -107,7 +107,7 @@ pub(crate) const KEY_CREDENTIAL: ComplexType = nested(
     ],
 );
 
-const PASSWORD_CREDENTIAL: ComplexType = nested(
+pub(crate) const PASSWORD_CREDENTIAL: ComplexType = nested(
     "passwordCredential",
     &[
         kept("customKeyIdentifier", Scalar),
@@ -366,7 +366,8 @@ pub(crate) const SERVICE_PRINCIPAL: ComplexType = ComplexType {
         kept("notes", Scalar),
         kept("notificationEmailAddresses", Scalars),
         computed("oauth2PermissionScopes", Objects(&PERMISSION_SCOPE)),
-        kept("passwordCredentials", Objects(&PASSWORD_CREDENTIAL)),
+        // Added with addPassword only (graph/api/resources/passwordcredential).
+        computed("passwordCredentials", Objects(&PASSWORD_CREDENTIAL)),
         kept("preferredSingleSignOnMode", Scalar),
         kept("preferredTokenSigningKeyThumbprint", Scalar),
         kept("replyUrls", Scalars),

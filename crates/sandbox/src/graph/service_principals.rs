@@ -15,8 +15,10 @@
 
 use super::app_role_assignments::{self as assignments, Side};
 use super::applications::{prefers_create_if_missing, project, selected};
+use super::owners::{self, Owned};
+use super::passwords::{self, password_json};
 use super::{
-    Action, Caller, Ctx, created, graph_time, keyed, method_not_allowed, no_content, ok, schema,
+    Action, Ctx, created, graph_time, keyed, method_not_allowed, no_content, ok, schema,
     unknown_segment,
 };
 use crate::directory::{AppHome, Directory, ServicePrincipal, new_id};
@@ -59,6 +61,17 @@ pub(super) fn route(
     match (method, rest) {
         (&Method::GET, []) => get(ctx, target),
         (&Method::PATCH, []) => patch(ctx, target),
+        (&Method::POST, [action @ ("addPassword" | "removePassword")]) => {
+            passwords::change(ctx, action, |directory| {
+                find(directory, target, ctx.instant).map(Owned::ServicePrincipal)
+            })
+        }
+        (_, ["owners", rest @ ..]) => owners::route(ctx, method, rest, |directory| {
+            find(directory, target, ctx.instant).map(Owned::ServicePrincipal)
+        }),
+        (&Method::GET, ["oauth2PermissionGrants"]) => {
+            super::permission_grants::list_of_client(ctx, target)
+        }
         (_, [name, rest @ ..]) if side(name).is_some() => {
             let side = side(name).unwrap_or(Side::Principal);
             match (method, rest) {
@@ -68,7 +81,9 @@ pub(super) fn route(
                 _ => Err(method_not_allowed()),
             }
         }
-        (_, []) => Err(method_not_allowed()),
+        (_, [] | ["addPassword"] | ["removePassword"] | ["oauth2PermissionGrants"]) => {
+            Err(method_not_allowed())
+        }
         (_, [.., last]) => Err(unknown_segment(last)),
     }
 }
@@ -116,6 +131,7 @@ pub(super) fn sp_json(directory: &Directory, sp: &ServicePrincipal) -> serde_jso
         "accountEnabled": true,
         "appOwnerOrganizationId": if owned_here { directory.tenant_id.as_str() } else { MICROSOFT_TENANT_ID },
         "servicePrincipalNames": sp.service_principal_names,
+        "passwordCredentials": sp.password_credentials.iter().map(|p| password_json(p, false)).collect::<Vec<_>>(),
         "createdDateTime": graph_time(sp.created),
         "appRoles": sp.app_roles.iter().map(|r| serde_json::json!({
             "id": r.id,
@@ -132,15 +148,6 @@ pub(super) fn sp_json(directory: &Directory, sp: &ServicePrincipal) -> serde_jso
         })).collect::<Vec<_>>(),
     });
     schema::render(&schema::SERVICE_PRINCIPAL, modelled, &sp.extra)
-}
-
-/// An application may always read its own service principal; anyone else
-/// as [`Action::ReadServicePrincipals`] allows.
-pub(super) fn may_read(ctx: &Ctx<'_>, sp: &ServicePrincipal) -> Result<(), GraphError> {
-    match &ctx.caller {
-        Caller::App { app_id, .. } if app_id.eq_ignore_ascii_case(&sp.app_id) => Ok(()),
-        _ => ctx.authorize(Action::ReadServicePrincipals),
-    }
 }
 
 /// The owners of the tenant application `app_id` (who may create and
@@ -180,7 +187,9 @@ fn get(ctx: &Ctx<'_>, target: Target<'_>) -> Result<Response, GraphError> {
     let directory = ctx.state.directory();
     let index = find(&directory, target, ctx.instant)?;
     let sp = &directory.service_principals[index];
-    may_read(ctx, sp)?;
+    // Not even its own, for an application without a permission: Graph
+    // documents no such read (issue 21).
+    ctx.authorize(Action::ReadServicePrincipals)?;
     let selected = selected(ctx);
     schema::check_select(&schema::SERVICE_PRINCIPAL, selected.as_deref())?;
     Ok(ok(project(sp_json(&directory, sp), selected.as_deref())))
@@ -272,6 +281,8 @@ fn insert(
         display_name,
         app_roles,
         delegated_scopes: Vec::new(),
+        password_credentials: Vec::new(),
+        owners: Vec::new(),
         extra: body.kept,
         created: OffsetDateTime::now_utc(),
         visible_from: directory.visible_from_now(),

@@ -443,8 +443,6 @@ fn delete(ctx: &Ctx<'_>, id: &str) -> Result<Response, GraphError> {
     for role in directory.roles.iter_mut() {
         role.members.retain(|m| m != &user_id);
     }
-    for app in directory.applications.iter_mut() {
-        app.owners.retain(|owner| owner != &user_id);
-    }
+    directory.forget_owners(&[user_id]);
     Ok(no_content())
 }

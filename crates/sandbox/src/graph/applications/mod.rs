@@ -1,7 +1,8 @@
 //! `/applications`: create, read (by id, `(appId='…')` or
 //! `(uniqueName='…')`), list with `$filter` and `$select`, PATCH (an upsert on
 //! `(uniqueName='…')` with `Prefer: create-if-missing`), delete, `addKey` /
-//! `removeKey` with their proof-of-possession JWT, and its `owners`.
+//! `removeKey` with their proof-of-possession JWT, `addPassword` /
+//! `removePassword`, its `owners` and its `federatedIdentityCredentials`.
 //!
 //! As Graph: `keyCredentials[].key` is returned only by a single-object GET
 //! whose `$select` names `keyCredentials` (null everywhere else);
@@ -15,9 +16,12 @@
 //! - graph/api/resources/keycredential (key returned only with $select)
 
 mod body;
+mod federated;
 mod keys;
 mod writes;
 
+use super::owners::{self, Owned};
+use super::passwords::{self, password_json};
 use super::{
     Action, Caller, Ctx, Filter, graph_time, keyed, method_not_allowed, ok, schema, unknown_segment,
 };
@@ -62,8 +66,20 @@ pub(super) fn route(
         (&Method::DELETE, []) => delete(ctx, target),
         (&Method::POST, ["addKey"]) => add_key(ctx, target),
         (&Method::POST, ["removeKey"]) => remove_key(ctx, target),
-        (&Method::GET, ["owners"]) => owners(ctx, target),
-        (_, [] | ["addKey"] | ["removeKey"] | ["owners"]) => Err(method_not_allowed()),
+        (&Method::POST, [action @ ("addPassword" | "removePassword")]) => {
+            passwords::change(ctx, action, |directory| {
+                find(directory, target, ctx.instant).map(Owned::Application)
+            })
+        }
+        (_, ["owners", rest @ ..]) => owners::route(ctx, method, rest, |directory| {
+            find(directory, target, ctx.instant).map(Owned::Application)
+        }),
+        (_, ["federatedIdentityCredentials", rest @ ..]) => {
+            federated::route(ctx, method, target, rest)
+        }
+        (_, [] | ["addKey"] | ["removeKey"] | ["addPassword"] | ["removePassword"]) => {
+            Err(method_not_allowed())
+        }
         (_, [.., last]) => Err(unknown_segment(last)),
     }
 }
@@ -186,7 +202,7 @@ fn application_json(
         "createdDateTime": graph_time(app.created),
         "isFallbackPublicClient": app.public_client,
         "keyCredentials": app.key_credentials.iter().map(|k| key_json(k, with_keys)).collect::<Vec<_>>(),
-        "passwordCredentials": [],
+        "passwordCredentials": app.password_credentials.iter().map(|p| password_json(p, false)).collect::<Vec<_>>(),
         "requiredResourceAccess": app.required_resource_access,
     });
     schema::render(&schema::APPLICATION, modelled, &app.extra)
@@ -233,29 +249,19 @@ fn list(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
     ctx.page(items)
 }
 
-/// `GET /applications/{id}/owners` (graph/api/application-list-owners): the
-/// users and service principals that own it.
-fn owners(ctx: &Ctx<'_>, target: Target<'_>) -> Result<Response, GraphError> {
-    let items = {
-        let directory = ctx.state.directory();
-        let index = find(&directory, target, ctx.instant)?;
-        let app = &directory.applications[index];
-        may_read(ctx, app)?;
-        app.owners
-            .iter()
-            .filter_map(|owner| {
-                if let Some(user) = directory.users.iter().find(|u| &u.id == owner) {
-                    return Some((user.seq, super::users::user_json(user)));
-                }
-                let sp = directory
-                    .service_principals
-                    .iter()
-                    .find(|s| &s.id == owner)?;
-                Some((sp.seq, super::service_principals::sp_json(&directory, sp)))
-            })
-            .collect()
-    };
-    ctx.page(items)
+/// The index of the application `target` names, once the caller may
+/// change its credentials (its federated identity credentials).
+fn find_for_credentials(
+    ctx: &Ctx<'_>,
+    directory: &Directory,
+    target: Target<'_>,
+) -> Result<usize, GraphError> {
+    let index = find(directory, target, ctx.instant)?;
+    ctx.authorize_owned(
+        Action::UpdateApplicationCredentials,
+        &directory.applications[index].owners,
+    )?;
+    Ok(index)
 }
 
 fn get(ctx: &Ctx<'_>, target: Target<'_>) -> Result<Response, GraphError> {

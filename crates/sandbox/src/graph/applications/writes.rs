@@ -74,6 +74,8 @@ fn insert(
         home: AppHome::Tenant,
         public_client: false,
         key_credentials,
+        password_credentials: Vec::new(),
+        federated_credentials: Vec::new(),
         required_resource_access,
         delegated_permissions: BTreeMap::new(),
         owners: ctx.caller.owner_of_creation().into_iter().collect(),
@@ -222,8 +224,6 @@ pub(super) fn delete(ctx: &Ctx<'_>, target: Target<'_>) -> Result<Response, Grap
     directory
         .assignments
         .retain(|a| !principals.contains(&a.principal_id) && !principals.contains(&a.resource_id));
-    for other in directory.applications.iter_mut() {
-        other.owners.retain(|owner| !principals.contains(owner));
-    }
+    directory.forget_owners(&principals);
     Ok(no_content())
 }
