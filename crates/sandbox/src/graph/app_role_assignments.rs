@@ -18,7 +18,7 @@
 //!   privileged one for Microsoft Graph's app roles; the roles listed are not
 //!   needed by a member who owns the resource application
 
-use super::service_principals::{Target, find};
+use super::objects::{Target, find};
 use super::{Action, Ctx, created, graph_time, no_content, schema};
 use crate::directory::{
     AppHome, AppRoleAssignment, Directory, GRAPH_APP_ID, ServicePrincipal, new_id,

@@ -1,7 +1,7 @@
 //! `/directoryRoles`, addressed by id or by `(roleTemplateId='…')`, with
 //! `members` and `members/$ref`.
 
-use super::users::{role_json, user_json};
+use super::objects::{role_json, user_json};
 use super::{Action, Ctx, keyed, method_not_allowed, no_content, referenced_id, unknown_segment};
 use crate::directory::Directory;
 use crate::errors::GraphError;

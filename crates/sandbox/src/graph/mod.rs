@@ -22,6 +22,7 @@
 mod app_role_assignments;
 mod applications;
 mod directory_roles;
+mod objects;
 mod owners;
 mod passwords;
 mod permission_grants;

@@ -78,13 +78,13 @@ fn list(
             .iter()
             .filter_map(|owner| {
                 if let Some(user) = directory.users.iter().find(|u| &u.id == owner) {
-                    return Some((user.seq, super::users::user_json(user)));
+                    return Some((user.seq, super::objects::user_json(user)));
                 }
                 let sp = directory
                     .service_principals
                     .iter()
                     .find(|s| &s.id == owner)?;
-                Some((sp.seq, super::service_principals::sp_json(&directory, sp)))
+                Some((sp.seq, super::objects::sp_json(&directory, sp)))
             })
             .collect()
     };

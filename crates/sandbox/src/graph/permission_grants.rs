@@ -15,7 +15,7 @@
 //! - graph/api/serviceprincipal-list-oauth2permissiongrants (the grants the
 //!   service principal holds as a client)
 
-use super::service_principals::{Target, find};
+use super::objects::{Target, find};
 use super::{Action, Ctx, created, method_not_allowed, no_content, ok, schema, unknown_segment};
 use crate::directory::{Directory, ServicePrincipal};
 use crate::errors::GraphError;

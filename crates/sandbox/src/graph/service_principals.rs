@@ -14,12 +14,13 @@
 //! - graph/api/resources/serviceprincipal (the documented properties: `schema`)
 
 use super::app_role_assignments::{self as assignments, Side};
-use super::applications::{prefers_create_if_missing, project, selected};
+use super::objects::{
+    Target, find, find_any, prefers_create_if_missing, project, selected, sp_json,
+};
 use super::owners::{self, Owned};
-use super::passwords::{self, password_json};
+use super::passwords;
 use super::{
-    Action, Ctx, created, graph_time, keyed, method_not_allowed, no_content, ok, schema,
-    unknown_segment,
+    Action, Ctx, created, keyed, method_not_allowed, no_content, ok, schema, unknown_segment,
 };
 use crate::directory::{AppHome, Directory, ServicePrincipal, new_id};
 use crate::errors::GraphError;
@@ -27,11 +28,7 @@ use crate::faults;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
-use std::time::Instant;
 use time::OffsetDateTime;
-
-/// Microsoft's own tenant, which owns the first-party applications.
-const MICROSOFT_TENANT_ID: &str = "f8cdef31-a31e-4b4a-93e4-5f571e91255a";
 
 pub(super) fn route(
     ctx: &Ctx<'_>,
@@ -86,68 +83,6 @@ pub(super) fn route(
         }
         (_, [.., last]) => Err(unknown_segment(last)),
     }
-}
-
-/// A service principal as a path names it: `(object id, false)` or `(appId, true)`.
-pub(super) type Target<'a> = (&'a str, bool);
-
-/// The index of the service principal `(value, by_app_id)` names, if visible.
-pub(super) fn find(
-    directory: &Directory,
-    target: Target<'_>,
-    instant: Instant,
-) -> Result<usize, GraphError> {
-    find_any(directory, target)
-        .filter(|&i| instant >= directory.service_principals[i].visible_from)
-        .ok_or_else(|| GraphError::not_found("servicePrincipal", target.0))
-}
-
-/// The index of the service principal named, replicated or not (a write
-/// reaches it even when reads do not see it yet).
-fn find_any(directory: &Directory, (value, by_app_id): (&str, bool)) -> Option<usize> {
-    directory.service_principals.iter().position(|s| {
-        if by_app_id {
-            s.app_id.eq_ignore_ascii_case(value)
-        } else {
-            s.id.eq_ignore_ascii_case(value)
-        }
-    })
-}
-
-/// A service principal in Graph's shape: every documented property, those
-/// the sandbox models from the model, the rest as last written.
-pub(super) fn sp_json(directory: &Directory, sp: &ServicePrincipal) -> serde_json::Value {
-    let owned_here = directory
-        .applications
-        .iter()
-        .any(|a| a.home == AppHome::Tenant && a.app_id == sp.app_id);
-    let modelled = serde_json::json!({
-        "@odata.type": "#microsoft.graph.servicePrincipal",
-        "id": sp.id,
-        "appId": sp.app_id,
-        "displayName": sp.display_name,
-        "appDisplayName": sp.display_name,
-        "servicePrincipalType": "Application",
-        "accountEnabled": true,
-        "appOwnerOrganizationId": if owned_here { directory.tenant_id.as_str() } else { MICROSOFT_TENANT_ID },
-        "servicePrincipalNames": sp.service_principal_names,
-        "passwordCredentials": sp.password_credentials.iter().map(|p| password_json(p, false)).collect::<Vec<_>>(),
-        "createdDateTime": graph_time(sp.created),
-        "appRoles": sp.app_roles.iter().map(|r| serde_json::json!({
-            "id": r.id,
-            "value": r.value,
-            "displayName": r.display_name,
-            "description": r.display_name,
-            "allowedMemberTypes": ["Application"],
-            "isEnabled": true,
-        })).collect::<Vec<_>>(),
-        "oauth2PermissionScopes": sp.delegated_scopes.iter().map(|s| serde_json::json!({
-            "value": s,
-            "type": "Admin",
-            "isEnabled": true,
-        })).collect::<Vec<_>>(),
-    });
-    schema::render(&schema::SERVICE_PRINCIPAL, modelled, &sp.extra)
 }
 
 /// The owners of the tenant application `app_id` (who may create and

@@ -9,12 +9,12 @@
 //!   User.Read.All or higher)
 //! - graph/api/resources/user (the documented properties: `schema`)
 
-use super::applications::{project, selected};
+use super::objects::{project, role_json, selected, user_json};
 use super::{
     Action, Caller, Ctx, created, graph_time, method_not_allowed, no_content, ok, schema,
     unknown_segment,
 };
-use crate::directory::{Directory, DirectoryRole, User, new_id};
+use crate::directory::{Directory, User, new_id};
 use crate::errors::GraphError;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
@@ -58,32 +58,6 @@ pub(super) fn route(
             segments.last().copied().unwrap_or_default(),
         )),
     }
-}
-
-/// A user in Graph's shape: every documented property (the password never),
-/// those the sandbox models from the model, the rest as last written.
-pub(super) fn user_json(user: &User) -> serde_json::Value {
-    let modelled = serde_json::json!({
-        "@odata.type": "#microsoft.graph.user",
-        "id": user.id,
-        "userPrincipalName": user.upn,
-        "displayName": user.display_name,
-        "mailNickname": user.mail_nickname,
-        "accountEnabled": user.account_enabled,
-        "createdDateTime": graph_time(user.created),
-        "signInSessionsValidFromDateTime": graph_time(user.sessions_valid_from),
-    });
-    schema::render(&schema::USER, modelled, &user.extra)
-}
-
-pub(super) fn role_json(role: &DirectoryRole) -> serde_json::Value {
-    serde_json::json!({
-        "@odata.type": "#microsoft.graph.directoryRole",
-        "id": role.id,
-        "displayName": role.display_name,
-        "roleTemplateId": role.template_id,
-        "description": format!("Members of this role are {}s.", role.display_name),
-    })
 }
 
 fn organization(ctx: &Ctx<'_>) -> Result<Response, GraphError> {

@@ -20,14 +20,15 @@ mod federated;
 mod keys;
 mod writes;
 
+use super::objects::{password_json, project, selected};
 use super::owners::{self, Owned};
-use super::passwords::{self, password_json};
+use super::passwords;
 use super::{
     Action, Caller, Ctx, Filter, graph_time, keyed, method_not_allowed, ok, schema, unknown_segment,
 };
 use crate::directory::{AppHome, Application, Directory, KeyCredential};
 use crate::errors::GraphError;
-use axum::http::{HeaderMap, Method, header};
+use axum::http::Method;
 use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -133,40 +134,6 @@ fn unique_name_owner<'d>(directory: &'d Directory, unique_name: &str) -> Option<
         .iter()
         .find(|(_, name)| name.eq_ignore_ascii_case(unique_name))
         .map(|(id, _)| id.as_str())
-}
-
-/// Whether the request carries `Prefer: create-if-missing` (among other
-/// preferences, in any case).
-pub(super) fn prefers_create_if_missing(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::HeaderName::from_static("prefer"))
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(|preference| preference.split(';').next().unwrap_or_default().trim())
-        .any(|preference| preference.eq_ignore_ascii_case("create-if-missing"))
-}
-
-/// The properties `$select` names, if it is given.
-pub(super) fn selected(ctx: &Ctx<'_>) -> Option<Vec<String>> {
-    ctx.query.get("$select").map(|list| {
-        list.split(',')
-            .map(|p| p.trim().to_string())
-            .filter(|p| !p.is_empty())
-            .collect()
-    })
-}
-
-/// `object` reduced to the `$select`ed properties, as Graph answers.
-pub(super) fn project(object: serde_json::Value, selected: Option<&[String]>) -> serde_json::Value {
-    match (object, selected) {
-        (serde_json::Value::Object(map), Some(selected)) => map
-            .into_iter()
-            .filter(|(name, _)| selected.iter().any(|s| s.eq_ignore_ascii_case(name)))
-            .collect::<serde_json::Map<_, _>>()
-            .into(),
-        (object, _) => object,
-    }
 }
 
 /// A keyCredential in Graph's shape; `key` only when `with_key` (a

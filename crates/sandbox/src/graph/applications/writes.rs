@@ -1,11 +1,10 @@
 //! Creating, changing (PATCH, with its upsert) and deleting applications.
 
 use super::body::{ApplicationBody, build_keys, resource_access_json, validate_audience};
-use super::{
-    Target, application_json, find, find_any, prefers_create_if_missing, unique_name_owner,
-};
+use super::{Target, application_json, find, find_any, unique_name_owner};
 use crate::directory::{AppHome, Application, Directory, new_id};
 use crate::errors::GraphError;
+use crate::graph::objects::prefers_create_if_missing;
 use crate::graph::{Action, Ctx, created, no_content, schema};
 use axum::response::Response;
 use std::collections::BTreeMap;
