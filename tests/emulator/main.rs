@@ -11,6 +11,7 @@ mod faults;
 mod graph;
 mod msal;
 mod permissions;
+mod restart;
 mod serve;
 mod sign_in;
 mod writes;

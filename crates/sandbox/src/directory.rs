@@ -1,8 +1,14 @@
 //! The tenant's directory, in memory. Every object carries a `visible_from`
 //! instant: with replication lag, a new object exists (its creator got it back)
 //! but other reads and the token endpoint do not see it until then.
+//!
+//! With a data directory the whole directory is saved (`store`) through these
+//! serde derives. Instants are not saved (an object read back is visible at
+//! once), nor are device codes. A field added later needs `#[serde(default)]`
+//! (or `skip`), so that a tenant saved before it still loads.
 
 use crate::certificate::Certificate;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
@@ -19,24 +25,30 @@ pub(crate) const DIRECTORY_SYNCHRONIZATION_ACCOUNTS: &str = "d29b2b05-8046-44ba-
 pub(crate) const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 pub(crate) const GRAPH_URI: &str = "https://graph.microsoft.com";
 
+#[derive(Serialize, Deserialize)]
 pub(crate) struct Directory {
     pub tenant_id: String,
     pub tenant_domain: String,
     pub display_name: String,
     pub created: OffsetDateTime,
     next_seq: u64,
+    /// The sandbox's setting, not the tenant's: set again at every start.
+    #[serde(skip)]
     lag: Duration,
     pub users: Vec<User>,
     pub roles: Vec<DirectoryRole>,
     pub applications: Vec<Application>,
     pub service_principals: Vec<ServicePrincipal>,
     pub assignments: Vec<AppRoleAssignment>,
+    /// Sign-ins in progress end with the sandbox that started them.
+    #[serde(skip)]
     pub device_codes: HashMap<String, DeviceCode>,
     /// Applications' `uniqueName` (the alternate key of
     /// `/applications(uniqueName='…')`), by application object id.
     pub unique_names: HashMap<String, String>,
 }
 
+#[derive(Serialize, Deserialize)]
 pub(crate) struct User {
     pub id: String,
     pub seq: u64,
@@ -48,6 +60,7 @@ pub(crate) struct User {
     pub force_change_password: bool,
     pub account_enabled: bool,
     pub created: OffsetDateTime,
+    #[serde(skip, default = "Instant::now")]
     pub visible_from: Instant,
     /// Password sign-ins still to refuse as if the user did not exist yet
     /// (a new account that has not reached the sign-in service).
@@ -62,6 +75,7 @@ impl User {
     }
 }
 
+#[derive(Serialize, Deserialize)]
 pub(crate) struct DirectoryRole {
     pub id: String,
     pub template_id: String,
@@ -71,12 +85,13 @@ pub(crate) struct DirectoryRole {
 
 /// Where an application object lives: first-party clients (Graph Command Line
 /// Tools) belong to Microsoft's tenant and are not listed under /applications.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum AppHome {
     Microsoft,
     Tenant,
 }
 
+#[derive(Serialize, Deserialize)]
 pub(crate) struct Application {
     pub id: String,
     pub seq: u64,
@@ -92,10 +107,11 @@ pub(crate) struct Application {
     /// resource appId. Tokens carry only these; see `grants::consent`.
     pub delegated_permissions: BTreeMap<String, Vec<String>>,
     pub created: OffsetDateTime,
+    #[serde(skip, default = "Instant::now")]
     pub visible_from: Instant,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct KeyCredential {
     pub key_id: String,
     pub display_name: Option<String>,
@@ -104,6 +120,7 @@ pub(crate) struct KeyCredential {
     pub certificate: Certificate,
     pub start: OffsetDateTime,
     pub end: OffsetDateTime,
+    #[serde(skip, default = "Instant::now")]
     pub visible_from: Instant,
 }
 
@@ -114,6 +131,7 @@ impl KeyCredential {
     }
 }
 
+#[derive(Serialize, Deserialize)]
 pub(crate) struct ServicePrincipal {
     pub id: String,
     pub seq: u64,
@@ -123,16 +141,18 @@ pub(crate) struct ServicePrincipal {
     pub app_roles: Vec<AppRole>,
     pub delegated_scopes: Vec<String>,
     pub created: OffsetDateTime,
+    #[serde(skip, default = "Instant::now")]
     pub visible_from: Instant,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct AppRole {
     pub id: String,
     pub value: String,
     pub display_name: String,
 }
 
+#[derive(Serialize, Deserialize)]
 pub(crate) struct AppRoleAssignment {
     pub id: String,
     pub seq: u64,
@@ -141,6 +161,7 @@ pub(crate) struct AppRoleAssignment {
     pub app_role_id: String,
     pub created: OffsetDateTime,
     /// Tokens carry the role only from then on (replication).
+    #[serde(skip, default = "Instant::now")]
     pub visible_from: Instant,
 }
 
@@ -198,6 +219,12 @@ impl Directory {
     pub(crate) fn next_seq(&mut self) -> u64 {
         self.next_seq += 1;
         self.next_seq
+    }
+
+    /// How long new objects stay invisible (a directory read back from its
+    /// data directory takes the starting sandbox's setting).
+    pub(crate) fn set_replication_lag(&mut self, lag: Duration) {
+        self.lag = lag;
     }
 
     /// When an object created now becomes visible to everyone else.
