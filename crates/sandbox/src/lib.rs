@@ -31,7 +31,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokens::TokenSigner;
@@ -346,6 +346,13 @@ impl Sandbox {
         seed::Seed::parse(seed.unwrap_or(DEFAULT_SEED))?
             .admin_upn()
             .ok_or_else(|| SandboxError::Seed("no admin user".into()))
+    }
+
+    /// Forgets the tenant kept in `data_dir` (removes the directory), so the
+    /// next start there makes a new one from the seed; refused while a
+    /// sandbox serves it.
+    pub fn discard(data_dir: &Path) -> Result<(), SandboxError> {
+        store::discard(data_dir)
     }
 
     /// Starts a sandbox on the current tokio runtime and returns once it listens.

@@ -227,6 +227,19 @@ impl Store {
     }
 }
 
+/// Forgets the tenant kept in `dir`: the directory and all in it are removed,
+/// unless a sandbox is serving it.
+pub(crate) fn discard(dir: &Path) -> Result<(), SandboxError> {
+    if !dir.exists() {
+        return Ok(());
+    }
+    let _serving = lock(dir)?;
+    std::fs::remove_dir_all(dir).map_err(|error| SandboxError::DataDir {
+        path: dir.to_path_buf(),
+        error,
+    })
+}
+
 /// Saves the tenant after every request that may have changed it (all but
 /// reads), whatever its answer: a write can be committed and then answered
 /// with a fault.
