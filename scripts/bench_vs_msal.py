@@ -1,6 +1,6 @@
 """The driver of scripts/bench-vs-msal: onboards a server, then times cold
 processes of `entra-connect credential test` and of MSAL for Python's
-acquire_token_for_client (tests/emulator/msal_client_credentials.py), alternating."""
+acquire_token_for_client (tests/emulator/python/msal_client_credentials.py), alternating."""
 
 import json
 import os
@@ -50,7 +50,7 @@ def main():
         SANDBOX_SCOPE="6bf85cfa-ac8a-4be5-b5de-425a0d0dc016/.default",
         REQUESTS_CA_BUNDLE=sandbox["ca_cert"],
     )
-    msal = [sys.executable, os.path.join("tests", "emulator", "msal_client_credentials.py")]
+    msal = [sys.executable, os.path.join("tests", "emulator", "python", "msal_client_credentials.py")]
     # Both must work before they are timed.
     run(ours)
     run(msal, env=msal_env)

@@ -85,7 +85,9 @@ async fn role_check_and_organization() {
 
 #[tokio::test]
 async fn writes_by_a_user_without_an_admin_role_are_refused() {
-    let sb = start().await;
+    // With users allowed to register applications (Entra's default), a user
+    // without a role may create one: see graph_permissions.
+    let sb = start_with(without_app_registration_by_users()).await;
     let plain = user_token(&sb, "plain.user").await;
     let (status, body) = graph(
         &sb,

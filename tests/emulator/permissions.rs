@@ -494,7 +494,7 @@ async fn user_administrator_creates_and_deletes_users_but_not_administrators() {
     let lag = Duration::from_secs(3);
     let sb = start_with(SandboxConfig {
         replication_lag: lag,
-        ..SandboxConfig::default()
+        ..without_app_registration_by_users()
     })
     .await;
     let token = user_token(&sb, "user.admin").await;
@@ -566,7 +566,7 @@ async fn user_administrator_creates_and_deletes_users_but_not_administrators() {
 
 #[tokio::test]
 async fn privileged_role_administrator_assigns_roles() {
-    let sb = start().await;
+    let sb = start_with(without_app_registration_by_users()).await;
     let token = user_token(&sb, "role.admin").await;
     let plain = seeded_user_id(&sb, &token, "plain.user").await;
     let (status, body) = assign_role(&sb, &token, &plain, USER_ADMINISTRATOR).await;
@@ -770,7 +770,7 @@ async fn a_token_without_the_scope_is_refused_whatever_the_role() {
 
 #[tokio::test]
 async fn a_user_without_a_role_reads_but_changes_nothing() {
-    let sb = start().await;
+    let sb = start_with(without_app_registration_by_users()).await;
     let token = user_token(&sb, "plain.user").await;
     for path in [
         "/me",

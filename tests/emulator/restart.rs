@@ -1,10 +1,10 @@
 //! A tenant that lasts: with a data directory the sandbox finds again, after
 //! a restart, everything it had (applications, keys, role assignments,
-//! passwords, its signing key), and refuses a data file it cannot read.
+//! passwords, sessions, its signing key), and refuses a data file it cannot read.
 
 use crate::harness::tenant::{
-    GRAPH_SCOPE, SYNC_SCOPE, TestCert, admin_token, client_credentials, graph, http, register_app,
-    start_with,
+    GRAPH_CLI, GRAPH_SCOPE, SYNC_SCOPE, TestCert, admin_token, client_credentials, graph, http,
+    register_app, start_with, token_request,
 };
 use entra_connect::sandbox::{Sandbox, SandboxConfig, SandboxError, SandboxHandle, TENANT_FILE};
 use reqwest::{Method, StatusCode};
@@ -31,6 +31,29 @@ fn passwords(sb: &SandboxHandle) -> Vec<(String, String)> {
         .iter()
         .map(|u| (u.upn.clone(), u.password.clone()))
         .collect()
+}
+
+/// A refresh token of the seeded administrator, as a public client holds one.
+async fn refresh_token(sb: &SandboxHandle) -> String {
+    let (status, body) = token_request(
+        sb,
+        &[
+            ("grant_type", "password"),
+            ("client_id", GRAPH_CLI),
+            ("username", &sb.admin_upn),
+            ("password", &sb.admin_password),
+            (
+                "scope",
+                "https://graph.microsoft.com/User.Read offline_access",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["refresh_token"]
+        .as_str()
+        .expect("a refresh token")
+        .to_string()
 }
 
 fn mode(path: &Path) -> u32 {
@@ -66,6 +89,7 @@ async fn a_restarted_tenant_has_the_application_its_key_and_its_signing_key() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{own_graph}");
+    let session = refresh_token(&first).await;
     let (seeded, signing) = (passwords(&first), jwks(&first).await);
     // One sandbox per directory: a second would lose the first's changes.
     match Sandbox::start(kept_in(&dir)).await {
@@ -128,6 +152,21 @@ async fn a_restarted_tenant_has_the_application_its_key_and_its_signing_key() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{own}");
+    // So does the administrator's session.
+    let (status, renewed) = token_request(
+        &second,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", GRAPH_CLI),
+            ("refresh_token", &session),
+            (
+                "scope",
+                "https://graph.microsoft.com/User.Read offline_access",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{renewed}");
 }
 
 #[tokio::test]

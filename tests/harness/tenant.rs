@@ -17,6 +17,25 @@ pub const SYNC_ROLE_ID: &str = "2f6f2d6a-4f5c-4bd2-9d44-e1f2a8f3c601";
 pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 pub const SYNC_SCOPE: &str = "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016/.default";
 
+/// The default seed tenant, as JSON a test may change before starting a sandbox.
+pub fn default_seed() -> Value {
+    serde_json::from_str(include_str!(
+        "../../crates/sandbox/assets/sandbox-tenant.json"
+    ))
+    .expect("the default seed is JSON")
+}
+
+/// A sandbox whose tenant has turned off "users can register applications"
+/// (authorizationPolicy allowedToCreateApps), so only roles may.
+pub fn without_app_registration_by_users() -> SandboxConfig {
+    let mut seed = default_seed();
+    seed["authorization_policy"]["allowed_to_create_apps"] = false.into();
+    SandboxConfig {
+        seed: Some(seed.to_string()),
+        ..SandboxConfig::default()
+    }
+}
+
 pub async fn start() -> SandboxHandle {
     start_with(SandboxConfig::default()).await
 }
@@ -26,12 +45,26 @@ pub async fn start_with(config: SandboxConfig) -> SandboxHandle {
 }
 
 pub fn http() -> reqwest::Client {
+    client_builder().build().expect("http client")
+}
+
+fn client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(15))
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
+}
+
+/// A client for `sb`: over HTTPS it trusts the sandbox's CA (and only it).
+pub fn http_for(sb: &SandboxHandle) -> reqwest::Client {
+    let Some(ca) = &sb.ca_cert else {
+        return http();
+    };
+    let pem = std::fs::read(ca).expect("the sandbox's CA file");
+    client_builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&pem).expect("a PEM certificate")])
         .build()
-        .expect("http client")
+        .expect("https client")
 }
 
 pub fn now() -> i64 {
@@ -40,14 +73,22 @@ pub fn now() -> i64 {
 
 /// POSTs a form to the token endpoint: (status, JSON body).
 pub async fn token_request(sb: &SandboxHandle, form: &[(&str, &str)]) -> (StatusCode, Value) {
-    post_form(&sb.token_endpoint(), form).await
+    post_form_with(&http_for(sb), &sb.token_endpoint(), form).await
 }
 
 pub async fn post_form(url: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    post_form_with(&http(), url, form).await
+}
+
+async fn post_form_with(
+    client: &reqwest::Client,
+    url: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, Value) {
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form)
         .finish();
-    let response = http()
+    let response = client
         .post(url)
         .header("content-type", "application/x-www-form-urlencoded")
         .body(body)
@@ -113,7 +154,7 @@ pub async fn graph(
     } else {
         format!("{}{path}", sb.graph_url)
     };
-    let mut request = http().request(method, url).bearer_auth(token);
+    let mut request = http_for(sb).request(method, url).bearer_auth(token);
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -132,6 +173,8 @@ pub async fn graph(
 pub struct TestCert {
     pub der: Vec<u8>,
     pub encoding: EncodingKey,
+    /// The private key, PKCS#8 PEM, for clients that sign with it themselves.
+    pub key_pem: String,
 }
 
 impl TestCert {
@@ -140,8 +183,13 @@ impl TestCert {
             rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
                 .expect("RSA key");
         let der = entra_connect::keys::self_signed(&key, 30).expect("certificate");
-        let encoding = EncodingKey::from_rsa_pem(key.serialize_pem().as_bytes()).expect("PKCS#8");
-        TestCert { der, encoding }
+        let key_pem = key.serialize_pem();
+        let encoding = EncodingKey::from_rsa_pem(key_pem.as_bytes()).expect("PKCS#8");
+        TestCert {
+            der,
+            encoding,
+            key_pem,
+        }
     }
 
     pub fn x5t_s256(&self) -> String {
@@ -366,4 +414,11 @@ pub async fn provisioning_apps(sb: &SandboxHandle) -> Vec<Value> {
             None => return apps,
         }
     }
+}
+
+/// GETs `url` (an identity endpoint of `sb`: discovery, keys, realm) and
+/// returns its JSON body.
+pub async fn get_json(sb: &SandboxHandle, url: &str) -> Value {
+    let response = http_for(sb).get(url).send().await.expect("GET request");
+    response.json().await.expect("JSON body")
 }

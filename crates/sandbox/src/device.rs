@@ -16,8 +16,8 @@ use super::AppState;
 use super::directory::{DeviceCode, DeviceCodeState, RolePermission};
 use super::errors::OAuthError;
 use super::grants::{
-    Consent, Form, admin_consent_required, check_scopes_exist, consent, consent_required,
-    find_resource, grant_consent, parse_scope, public_client, resolve_tenant, user_claims,
+    Consent, Form, admin_consent_required, check_scopes_exist, consent, find_resource,
+    grant_consent, parse_scope, public_client, resolve_tenant, user_claims,
 };
 use super::tokens::AccessClaims;
 use axum::body::Bytes;
@@ -56,8 +56,9 @@ pub(crate) async fn device_code(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<DeviceCodeResponse>, OAuthError> {
-    resolve_tenant(&state, &tenant)?;
+    let authority = resolve_tenant(&state, &tenant)?;
     let form = Form(url::form_urlencoded::parse(&body).into_owned().collect());
+    authority.admit(&state, &form)?;
     let instant = Instant::now();
     let scope_text = form.require("scope")?.to_string();
     let (client_id, user_code, device_code, hinted) = {
@@ -68,7 +69,7 @@ pub(crate) async fn device_code(
             .map(str::to_string);
         let client = public_client(&directory, &form, instant)?;
         let scope = parse_scope(&scope_text)?;
-        let resource = find_resource(&directory, &scope.resource, instant)?;
+        let resource = find_resource(&state, &directory, &scope.resource, instant)?;
         // Consent is asked for when the user signs in, not here.
         check_scopes_exist(resource, &scope)?;
         let client_id = client.app_id.clone();
@@ -130,11 +131,12 @@ fn new_user_code() -> String {
 }
 
 /// The device code grant at the token endpoint.
+/// The user's claims, and the scope the code was asked for (OpenID scopes included).
 pub(crate) fn redeem(
     state: &AppState,
     form: &Form,
     issuer: &str,
-) -> Result<AccessClaims, OAuthError> {
+) -> Result<(AccessClaims, String), OAuthError> {
     let instant = Instant::now();
     let mut directory = state.directory();
     let client_id = public_client(&directory, form, instant)?.app_id.clone();
@@ -197,20 +199,12 @@ pub(crate) fn redeem(
     let scope_text = code.scope.clone();
     let scope = parse_scope(&scope_text)?;
     let client = public_client(&directory, form, instant)?;
-    let resource = find_resource(&directory, &scope.resource, instant)?;
-    // Granted at approval when the approver could; otherwise nothing to issue.
-    let Consent::Granted(permissions) = consent(client, resource, &scope) else {
-        return Err(consent_required(client));
-    };
+    let resource = find_resource(state, &directory, &scope.resource, instant)?;
     let user = directory.user(&user_id, instant).ok_or_else(invalid)?;
-    Ok(user_claims(
-        &directory,
-        user,
-        client,
-        &scope.resource,
-        &permissions,
-        issuer,
-    ))
+    // Consent was granted at approval when the approver could; otherwise
+    // there is nothing to issue.
+    let claims = user_claims(&directory, user, client, resource, &scope, issuer)?;
+    Ok((claims, scope_text))
 }
 
 /// What an approval came to.
@@ -302,7 +296,8 @@ fn decide_checked(
         let client = directory
             .application_by_app_id(&client_id, instant)
             .ok_or_else(|| DecideError::Request(format!("the client {client_id} is gone")))?;
-        let resource = find_resource(&directory, &scope.resource, instant).map_err(request)?;
+        let resource =
+            find_resource(state, &directory, &scope.resource, instant).map_err(request)?;
         match consent(client, resource, &scope) {
             Consent::Granted(_) => (resource.app_id.clone(), None),
             Consent::Missing(missing) => (resource.app_id.clone(), Some(missing)),

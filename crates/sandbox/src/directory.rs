@@ -22,6 +22,9 @@ pub(crate) const USER_ADMINISTRATOR: &str = "fe930be7-5e62-47db-91af-98c3a49a38b
 pub(crate) const PRIVILEGED_AUTHENTICATION_ADMINISTRATOR: &str =
     "7be44c8a-adaf-4e2a-84d6-ab2649e08a13";
 pub(crate) const DIRECTORY_SYNCHRONIZATION_ACCOUNTS: &str = "d29b2b05-8046-44ba-8758-1e26182fcf32";
+pub(crate) const APPLICATION_DEVELOPER: &str = "cf1c38e5-3621-4004-a7cb-879624dced7c";
+pub(crate) const DIRECTORY_WRITERS: &str = "9360feb5-f418-4baa-8175-e2a00bac4301";
+pub(crate) const IDENTITY_GOVERNANCE_ADMINISTRATOR: &str = "45d8d3c5-c802-45c6-b32a-1d70b5e1e86e";
 pub(crate) const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 pub(crate) const GRAPH_URI: &str = "https://graph.microsoft.com";
 
@@ -46,6 +49,33 @@ pub(crate) struct Directory {
     /// Applications' `uniqueName` (the alternate key of
     /// `/applications(uniqueName='…')`), by application object id.
     pub unique_names: HashMap<String, String>,
+    /// Refresh tokens issued, by value.
+    pub refresh_tokens: HashMap<String, RefreshGrant>,
+    /// The tenant's authorizationPolicy: what users may do without a role.
+    pub authorization_policy: AuthorizationPolicy,
+}
+
+/// The tenant's authorizationPolicy: what the sandbox enforces of it, and
+/// the rest as last written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct AuthorizationPolicy {
+    /// `defaultUserRolePermissions.allowedToCreateApps`: member users may
+    /// register applications (Entra's default), and own what they register.
+    pub allowed_to_create_apps: bool,
+    /// The other properties of the policy, as last written.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+    /// The other properties of `defaultUserRolePermissions`, as last written.
+    pub user_role_extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Default for AuthorizationPolicy {
+    fn default() -> Self {
+        AuthorizationPolicy {
+            allowed_to_create_apps: true,
+            extra: serde_json::Map::new(),
+            user_role_extra: serde_json::Map::new(),
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -60,8 +90,13 @@ pub(crate) struct User {
     pub force_change_password: bool,
     pub account_enabled: bool,
     pub created: OffsetDateTime,
+    /// `signInSessionsValidFromDateTime`: refresh tokens issued before it are
+    /// revoked. A new password or `revokeSignInSessions` moves it to now.
+    pub sessions_valid_from: OffsetDateTime,
     #[serde(skip, default = "Instant::now")]
     pub visible_from: Instant,
+    /// The documented properties the sandbox does not model, as last written.
+    pub extra: serde_json::Map<String, serde_json::Value>,
     /// Password sign-ins still to refuse as if the user did not exist yet
     /// (a new account that has not reached the sign-in service).
     pub sign_in_refusals: u32,
@@ -106,9 +141,38 @@ pub(crate) struct Application {
     /// every user (what tenant-wide `oauth2PermissionGrants` record), by
     /// resource appId. Tokens carry only these; see `grants::consent`.
     pub delegated_permissions: BTreeMap<String, Vec<String>>,
+    /// Object ids of the users and service principals that own it.
+    pub owners: Vec<String>,
+    /// The documented properties the sandbox does not model, as last written.
+    pub extra: serde_json::Map<String, serde_json::Value>,
     pub created: OffsetDateTime,
     #[serde(skip, default = "Instant::now")]
     pub visible_from: Instant,
+}
+
+impl Application {
+    /// The app roles the application defines (its `appRoles`, as last
+    /// written), which its service principal publishes.
+    pub(crate) fn defined_app_roles(&self) -> Vec<AppRole> {
+        let text = |role: &serde_json::Value, name: &str| {
+            role.get(name)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        };
+        self.extra
+            .get("appRoles")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|role| {
+                Some(AppRole {
+                    id: text(role, "id")?.to_ascii_lowercase(),
+                    value: text(role, "value")?,
+                    display_name: text(role, "displayName").unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -140,6 +204,8 @@ pub(crate) struct ServicePrincipal {
     pub service_principal_names: Vec<String>,
     pub app_roles: Vec<AppRole>,
     pub delegated_scopes: Vec<String>,
+    /// The documented properties the sandbox does not model, as last written.
+    pub extra: serde_json::Map<String, serde_json::Value>,
     pub created: OffsetDateTime,
     #[serde(skip, default = "Instant::now")]
     pub visible_from: Instant,
@@ -163,6 +229,15 @@ pub(crate) struct AppRoleAssignment {
     /// Tokens carry the role only from then on (replication).
     #[serde(skip, default = "Instant::now")]
     pub visible_from: Instant,
+}
+
+/// A refresh token the tenant issued: whose session it continues, for which
+/// client (`sessions.rs` issues and redeems them).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct RefreshGrant {
+    pub user_id: String,
+    pub client_id: String,
+    pub issued: OffsetDateTime,
 }
 
 pub(crate) enum DeviceCodeState {
@@ -212,6 +287,8 @@ impl Directory {
             assignments: Vec::new(),
             device_codes: HashMap::new(),
             unique_names: HashMap::new(),
+            refresh_tokens: HashMap::new(),
+            authorization_policy: AuthorizationPolicy::default(),
         }
     }
 
@@ -251,10 +328,13 @@ impl Directory {
             .filter(move |r| r.members.iter().any(|m| m == user_id))
     }
 
-    /// What `user_id` may do: the default member permissions and those of
-    /// every role the user holds.
+    /// What `user_id` may do: the default member permissions (with the
+    /// tenant's authorizationPolicy) and those of every role the user holds.
     pub(crate) fn user_permissions(&self, user_id: &str) -> BTreeSet<RolePermission> {
         let mut permissions = BTreeSet::from([RolePermission::ReadDirectory]);
+        if self.authorization_policy.allowed_to_create_apps {
+            permissions.insert(RolePermission::CreateApplications);
+        }
         for role in self.user_roles(user_id) {
             if let Some(definition) = role_definition(&role.template_id) {
                 permissions.extend(definition.permissions.iter().copied());
@@ -344,20 +424,35 @@ pub(crate) enum RolePermission {
     DeleteApplications,
     /// `servicePrincipals/create`.
     CreateServicePrincipals,
+    /// Create and update the service principals of applications one owns
+    /// (Application Developer).
+    CreateOwnedServicePrincipals,
     /// `servicePrincipals/basic/update` and the like.
     UpdateServicePrincipals,
-    /// `servicePrincipals/appRoleAssignedTo/update`: grant and revoke app roles.
+    /// `servicePrincipals/appRoleAssignedTo/update`: grant and revoke app
+    /// roles, except those of Microsoft Graph (see `GrantGraphAppRoles`).
     ManageAppRoleAssignments,
+    /// Grant and revoke app roles of Microsoft Graph's own service principal
+    /// (its application permissions): Privileged Role Administrator is the
+    /// least privileged role that may (graph/api/serviceprincipal-post-
+    /// approleassignments); Application and Cloud Application Administrators'
+    /// role descriptions exclude Microsoft Graph's application permissions.
+    GrantGraphAppRoles,
     /// `users/create`.
     CreateUsers,
     /// `users/delete` of users who hold no privileged role.
     DeleteUsers,
-    /// Delete users who hold a privileged administrator role.
-    DeletePrivilegedUsers,
+    /// Change or delete users who hold a privileged administrator role.
+    ManagePrivilegedUsers,
+    /// `users/basic/update` and the like: change users who hold no
+    /// privileged role.
+    UpdateUsers,
     /// `roleAssignments/standard/read`.
     ReadRoleAssignments,
     /// `roleAssignments/allProperties/allTasks`: assign and remove directory roles.
     ManageRoleAssignments,
+    /// `authorizationPolicy/…/update`: change the tenant's authorizationPolicy.
+    UpdateAuthorizationPolicy,
     /// `oAuth2PermissionGrants/allProperties/allTasks`: consent to delegated
     /// permissions on behalf of the organization.
     GrantTenantWideConsent,
@@ -403,11 +498,14 @@ const EVERYTHING: &[RolePermission] = &[
     RolePermission::CreateServicePrincipals,
     RolePermission::UpdateServicePrincipals,
     RolePermission::ManageAppRoleAssignments,
+    RolePermission::GrantGraphAppRoles,
     RolePermission::CreateUsers,
+    RolePermission::UpdateUsers,
     RolePermission::DeleteUsers,
-    RolePermission::DeletePrivilegedUsers,
+    RolePermission::ManagePrivilegedUsers,
     RolePermission::ReadRoleAssignments,
     RolePermission::ManageRoleAssignments,
+    RolePermission::UpdateAuthorizationPolicy,
     RolePermission::GrantTenantWideConsent,
 ];
 
@@ -438,22 +536,51 @@ pub(crate) const ROLE_DEFINITIONS: &[RoleDefinition] = &[
         template_id: PRIVILEGED_ROLE_ADMINISTRATOR,
         privileged: true,
         permissions: &[
+            RolePermission::ManageAppRoleAssignments,
+            RolePermission::GrantGraphAppRoles,
             RolePermission::ReadRoleAssignments,
             RolePermission::ManageRoleAssignments,
+            RolePermission::UpdateAuthorizationPolicy,
             RolePermission::GrantTenantWideConsent,
         ],
     },
     RoleDefinition {
         template_id: USER_ADMINISTRATOR,
         privileged: true,
-        permissions: &[RolePermission::CreateUsers, RolePermission::DeleteUsers],
+        permissions: &[
+            RolePermission::CreateUsers,
+            RolePermission::UpdateUsers,
+            RolePermission::DeleteUsers,
+            RolePermission::ManageAppRoleAssignments,
+        ],
+    },
+    // May register applications even when users may not, and owns what it
+    // registers (graph/api/application-post-applications).
+    RoleDefinition {
+        template_id: APPLICATION_DEVELOPER,
+        privileged: true,
+        permissions: &[
+            RolePermission::CreateApplications,
+            RolePermission::CreateOwnedServicePrincipals,
+        ],
+    },
+    RoleDefinition {
+        template_id: DIRECTORY_WRITERS,
+        privileged: true,
+        permissions: &[RolePermission::ManageAppRoleAssignments],
+    },
+    RoleDefinition {
+        template_id: IDENTITY_GOVERNANCE_ADMINISTRATOR,
+        privileged: false,
+        permissions: &[RolePermission::ManageAppRoleAssignments],
     },
     RoleDefinition {
         template_id: PRIVILEGED_AUTHENTICATION_ADMINISTRATOR,
         privileged: true,
         permissions: &[
+            RolePermission::UpdateUsers,
             RolePermission::DeleteUsers,
-            RolePermission::DeletePrivilegedUsers,
+            RolePermission::ManagePrivilegedUsers,
         ],
     },
     // Microsoft labels it privileged ("Restricted permissions on Directory
@@ -463,10 +590,12 @@ pub(crate) const ROLE_DEFINITIONS: &[RoleDefinition] = &[
     // administrator role only by a more privileged role with
     // Directory.AccessAsUser.All: here a Privileged Authentication
     // Administrator or a Global Administrator.
+    // It may grant app roles, for Entra Connect and Cloud Sync
+    // (graph/api/serviceprincipal-post-approleassignments).
     RoleDefinition {
         template_id: DIRECTORY_SYNCHRONIZATION_ACCOUNTS,
         privileged: true,
-        permissions: &[],
+        permissions: &[RolePermission::ManageAppRoleAssignments],
     },
 ];
 

@@ -10,7 +10,9 @@
 //! - entra/identity-platform/permissions-consent-overview
 
 use super::AppState;
-use super::directory::{Application, Directory, GRAPH_APP_ID, ServicePrincipal, User, new_id};
+use super::directory::{
+    AppHome, Application, Directory, GRAPH_APP_ID, ServicePrincipal, User, new_id,
+};
 use super::errors::OAuthError;
 use super::tokens::{ACCESS_TOKEN_SECONDS, AccessClaims};
 use std::collections::HashMap;
@@ -20,13 +22,62 @@ use time::OffsetDateTime;
 /// Scopes that ask for OpenID Connect tokens, not for a resource.
 pub(crate) const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
-/// The tenant id when `segment` names this tenant (by id or domain).
-pub(crate) fn resolve_tenant(state: &AppState, segment: &str) -> Result<String, OAuthError> {
+/// What a path's `{tenant}` segment names: this tenant, by id or domain, or
+/// one of the authorities a user's sign-in may go through without naming a
+/// tenant (`organizations`, `common`), which Entra resolves to the tenant of
+/// the user who signs in: here always this one.
+pub(crate) struct Authority {
+    pub tenant_id: String,
+    /// `organizations` or `common`.
+    pub multi_tenant: bool,
+}
+
+pub(crate) fn resolve_tenant(state: &AppState, segment: &str) -> Result<Authority, OAuthError> {
     let directory = state.directory();
-    if directory.is_tenant(segment) {
-        Ok(directory.tenant_id.clone())
+    let multi_tenant = ["organizations", "common"]
+        .iter()
+        .any(|name| segment.eq_ignore_ascii_case(name));
+    if multi_tenant || directory.is_tenant(segment) {
+        Ok(Authority {
+            tenant_id: directory.tenant_id.clone(),
+            multi_tenant,
+        })
     } else {
         Err(OAuthError::tenant_not_found(segment))
+    }
+}
+
+impl Authority {
+    /// Refuses a client this authority does not serve: no client
+    /// credentials without a tenant (AADSTS50059), and no application of
+    /// this tenant's own with a single-tenant audience (AADSTS50194).
+    pub(crate) fn admit(&self, state: &AppState, form: &Form) -> Result<(), OAuthError> {
+        if !self.multi_tenant {
+            return Ok(());
+        }
+        if form.get("grant_type") == Some("client_credentials") {
+            return Err(OAuthError::bad_request(
+                "invalid_request",
+                50059,
+                "No tenant-identifying information found in either the request or implied by any provided credentials.",
+            ));
+        }
+        let directory = state.directory();
+        let single_tenant = form
+            .get("client_id")
+            .and_then(|id| directory.application_by_app_id(id, Instant::now()))
+            .filter(|app| app.home == AppHome::Tenant && app.sign_in_audience == "AzureADMyOrg");
+        match single_tenant {
+            Some(app) => Err(OAuthError::bad_request(
+                "invalid_request",
+                50194,
+                format!(
+                    "Application '{}'({}) is not configured as a multi-tenant application. Usage of the /common endpoint is not supported for such applications created after '10/15/2018'. Use a tenant-specific endpoint or configure the application to be multi-tenant.",
+                    app.app_id, app.display_name
+                ),
+            )),
+            None => Ok(()),
+        }
     }
 }
 
@@ -132,12 +183,19 @@ pub(crate) fn known_client<'d>(
         })
 }
 
+/// The resource `identifier` names (by appId or service principal name;
+/// the sandbox's host names its Graph), or AADSTS500011.
 pub(crate) fn find_resource<'d>(
+    state: &AppState,
     directory: &'d Directory,
     identifier: &str,
     instant: Instant,
 ) -> Result<&'d ServicePrincipal, OAuthError> {
-    directory.resource(identifier, instant).ok_or_else(|| {
+    let lookup = match state.is_graph_host(identifier) {
+        true => GRAPH_APP_ID,
+        false => identifier,
+    };
+    directory.resource(lookup, instant).ok_or_else(|| {
         OAuthError::bad_request(
             "invalid_resource",
             500011,
@@ -281,18 +339,23 @@ pub(crate) fn admin_consent_required() -> OAuthError {
     )
 }
 
-/// Claims for a user's delegated token.
+/// Claims for `user`'s delegated token for `client` on `resource`, which
+/// the client must hold consent for: the grants that issue it (password,
+/// device code, refresh) cannot ask the user (AADSTS65001).
 pub(crate) fn user_claims(
     directory: &Directory,
     user: &User,
     client: &Application,
-    resource_identifier: &str,
-    permissions: &[String],
+    resource: &ServicePrincipal,
+    scope: &ScopeRequest,
     issuer: &str,
-) -> AccessClaims {
+) -> Result<AccessClaims, OAuthError> {
+    let Consent::Granted(permissions) = consent(client, resource, scope) else {
+        return Err(consent_required(client));
+    };
     let now = OffsetDateTime::now_utc().unix_timestamp();
-    AccessClaims {
-        aud: resource_identifier.to_string(),
+    Ok(AccessClaims {
+        aud: scope.resource.clone(),
         iss: issuer.to_string(),
         iat: now,
         nbf: now,
@@ -313,7 +376,7 @@ pub(crate) fn user_claims(
             .collect(),
         uti: new_id(),
         ver: "2.0".into(),
-    }
+    })
 }
 
 /// A public client, as the password and device code grants need.

@@ -12,9 +12,10 @@ use super::assertion::{self, AssertionError, Expected};
 use super::directory::new_id;
 use super::errors::OAuthError;
 use super::grants::{
-    Consent, Form, OIDC_SCOPES, check_scopes_exist, consent, consent_required, find_resource,
-    known_client, parse_scope, public_client, resolve_tenant, user_claims,
+    Form, OIDC_SCOPES, check_scopes_exist, find_resource, known_client, parse_scope, public_client,
+    resolve_tenant, user_claims,
 };
+use super::sessions::{self, SessionTokens};
 use super::tokens::{ACCESS_TOKEN_SECONDS, AccessClaims};
 use super::{AppState, device};
 use axum::body::Bytes;
@@ -43,6 +44,29 @@ pub(crate) fn routes() -> Router<AppState> {
             post(device::device_code),
         )
         .route("/{tenant}/oauth2/v2.0/authorize", get(authorize))
+        .route("/common/userrealm/{username}", get(user_realm))
+}
+
+/// Home realm discovery, which MSAL asks before a password grant: the
+/// tenant's own domain is managed (its passwords are checked here), any
+/// other is unknown to this cloud.
+async fn user_realm(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+) -> Json<serde_json::Value> {
+    let directory = state.directory();
+    let domain = username
+        .rsplit_once('@')
+        .map(|(_, d)| d)
+        .unwrap_or_default();
+    let managed = domain.eq_ignore_ascii_case(&directory.tenant_domain);
+    Json(serde_json::json!({
+        "ver": "1.0",
+        "account_type": if managed { "Managed" } else { "Unknown" },
+        "domain_name": domain,
+        "cloud_instance_name": "sandbox",
+        "cloud_audience_urn": "urn:federation:MicrosoftOnline",
+    }))
 }
 
 async fn discovery(
@@ -50,25 +74,38 @@ async fn discovery(
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, OAuthError> {
-    let tid = resolve_tenant(&state, &tenant)?;
+    let resolved = resolve_tenant(&state, &tenant)?;
     let base = state.base_url(&headers);
-    let authority = format!("{base}/{tid}");
+    // Under `organizations` and `common` the endpoints keep the segment,
+    // and the issuer is a template for whichever tenant signs the user in.
+    let (authority, issuer) = if resolved.multi_tenant {
+        let authority = format!("{base}/{tenant}");
+        (authority, format!("{base}/{{tenantid}}/v2.0"))
+    } else {
+        let authority = format!("{base}/{}", resolved.tenant_id);
+        let issuer = format!("{authority}/v2.0");
+        (authority, issuer)
+    };
     Ok(Json(serde_json::json!({
-        "issuer": format!("{authority}/v2.0"),
+        "issuer": issuer,
         "authorization_endpoint": format!("{authority}/oauth2/v2.0/authorize"),
         "token_endpoint": format!("{authority}/oauth2/v2.0/token"),
         "device_authorization_endpoint": format!("{authority}/oauth2/v2.0/devicecode"),
         "jwks_uri": format!("{authority}/discovery/v2.0/keys"),
         "end_session_endpoint": format!("{authority}/oauth2/v2.0/logout"),
-        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
-        "token_endpoint_auth_signing_alg_values_supported": ["PS256", "RS256"],
+        // The methods Entra lists, though the sandbox takes certificates only
+        // (client secrets are refused with AADSTS7000215).
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
         "response_modes_supported": ["query", "fragment", "form_post"],
         "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
-        "grant_types_supported": ["client_credentials", "password", DEVICE_CODE_GRANT],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "scopes_supported": OIDC_SCOPES,
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "tid", "oid", "upn", "name"],
+        "claims_supported": [
+            "sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name",
+            "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username",
+            "name", "tid", "ver", "at_hash", "c_hash", "email",
+        ],
         "request_uri_parameter_supported": false,
         "tenant_region_scope": "NA",
         "cloud_instance_name": "sandbox",
@@ -105,6 +142,8 @@ pub(crate) struct TokenResponse {
     pub expires_in: i64,
     pub ext_expires_in: i64,
     pub access_token: String,
+    #[serde(flatten)]
+    pub session: SessionTokens,
 }
 
 async fn token(
@@ -113,14 +152,27 @@ async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<TokenResponse>, OAuthError> {
-    let tid = resolve_tenant(&state, &tenant)?;
+    let authority = resolve_tenant(&state, &tenant)?;
     let form = Form::parse(&body);
+    authority.admit(&state, &form)?;
+    let tid = authority.tenant_id;
     let base = state.base_url(&headers);
     let issuer = format!("{base}/{tid}/v2.0");
-    let claims = match form.require("grant_type")? {
-        "client_credentials" => client_credentials(&state, &form, &base, &tenant)?,
-        "password" => password(&state, &form, &issuer)?,
-        DEVICE_CODE_GRANT => device::redeem(&state, &form, &issuer)?,
+    // A user's grant also answers the OpenID scopes it asked for.
+    let (claims, asked) = match form.require("grant_type")? {
+        "client_credentials" => (client_credentials(&state, &form, &base, &tenant)?, None),
+        "password" => (
+            password(&state, &form, &issuer)?,
+            Some(form.require("scope")?.to_string()),
+        ),
+        DEVICE_CODE_GRANT => {
+            let (claims, asked) = device::redeem(&state, &form, &issuer)?;
+            (claims, Some(asked))
+        }
+        "refresh_token" => (
+            sessions::refresh(&state, &form, &issuer)?,
+            Some(form.require("scope")?.to_string()),
+        ),
         other => {
             return Err(OAuthError::bad_request(
                 "unsupported_grant_type",
@@ -129,12 +181,10 @@ async fn token(
             ));
         }
     };
-    let scope = claims.scp.as_ref().map(|scp| {
-        scp.split(' ')
-            .map(|s| format!("{}/{s}", claims.aud))
-            .collect::<Vec<_>>()
-            .join(" ")
-    });
+    let scope = claims
+        .scp
+        .as_ref()
+        .map(|scp| granted_scope(&claims.aud, scp, asked.as_deref().unwrap_or_default()));
     let access_token = state.signer.issue(&claims).map_err(|e| {
         OAuthError::new(
             axum::http::StatusCode::INTERNAL_SERVER_ERROR,
@@ -143,13 +193,48 @@ async fn token(
             e.to_string(),
         )
     })?;
+    let session = match asked {
+        Some(asked) => {
+            let refreshing = form.get("grant_type") == Some("refresh_token");
+            sessions::session_tokens(&state, &form, &asked, &claims, refreshing)?
+        }
+        None => SessionTokens::default(),
+    };
     Ok(Json(TokenResponse {
         token_type: "Bearer",
         scope,
         expires_in: ACCESS_TOKEN_SECONDS,
         ext_expires_in: ACCESS_TOKEN_SECONDS,
         access_token,
+        session,
     }))
+}
+
+/// The response's `scope`: the permissions granted, under their resource;
+/// `.default` itself when it was asked, and the OpenID scopes asked that
+/// are scopes of the token (offline_access is not), as Entra lists them.
+/// MSAL caches the token under these and looks it up by what it asked.
+fn granted_scope(resource: &str, granted: &str, asked: &str) -> String {
+    let asked: Vec<&str> = asked.split_whitespace().collect();
+    let default = format!("{}/.default", resource.trim_end_matches('/'));
+    granted
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("{resource}/{s}"))
+        .chain(
+            asked
+                .iter()
+                .find(|a| a.eq_ignore_ascii_case(&default))
+                .map(|_| default.clone()),
+        )
+        .chain(
+            ["openid", "profile", "email"]
+                .into_iter()
+                .filter(|oidc| asked.iter().any(|a| a.eq_ignore_ascii_case(oidc)))
+                .map(str::to_string),
+        )
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn client_credentials(
@@ -223,7 +308,7 @@ fn client_credentials(
                 ),
             )
         })?;
-    let resource = find_resource(&directory, &scope.resource, instant)?;
+    let resource = find_resource(state, &directory, &scope.resource, instant)?;
 
     // The assertion must be addressed to this token endpoint, under either name of the tenant.
     let audiences: Vec<String> = [
@@ -347,7 +432,7 @@ fn password(state: &AppState, form: &Form, issuer: &str) -> Result<AccessClaims,
     let client = public_client(&directory, form, instant)?;
     let password = form.require("password")?;
     let scope = parse_scope(form.require("scope")?)?;
-    let resource = find_resource(&directory, &scope.resource, instant)?;
+    let resource = find_resource(state, &directory, &scope.resource, instant)?;
     check_scopes_exist(resource, &scope)?;
     let not_found = OAuthError::bad_request(
         "invalid_grant",
@@ -392,17 +477,6 @@ fn password(state: &AppState, form: &Form, issuer: &str) -> Result<AccessClaims,
         )
         .with_suberror("basic_action"));
     }
-    // The user is signed in; the client must hold consent for what it asks,
-    // since this grant has no way to ask the user for it.
-    let Consent::Granted(permissions) = consent(client, resource, &scope) else {
-        return Err(consent_required(client));
-    };
-    Ok(user_claims(
-        &directory,
-        user,
-        client,
-        &scope.resource,
-        &permissions,
-        issuer,
-    ))
+    // The user is signed in; the client must hold consent for what it asks.
+    user_claims(&directory, user, client, resource, &scope, issuer)
 }

@@ -16,6 +16,7 @@ mod grants;
 mod graph;
 mod identity;
 mod seed;
+mod sessions;
 mod store;
 mod tls;
 mod tokens;
@@ -264,6 +265,23 @@ pub(crate) struct SandboxState {
 impl SandboxState {
     fn base_url(&self, headers: &HeaderMap) -> String {
         self.shared.base_url(headers, self.port)
+    }
+
+    /// Whether `identifier` names this sandbox's Graph as a resource: its
+    /// scheme and a loopback host name, without a port, as a client derives
+    /// Graph's scope from the URL it calls in any cloud (`https://HOST/.default`;
+    /// the Graph SDKs drop the port, which Entra refuses in a resource).
+    fn is_graph_host(&self, identifier: &str) -> bool {
+        url::Url::parse(identifier).is_ok_and(|url| {
+            url.scheme() == self.scheme
+                && url.port().is_none()
+                && matches!(url.path(), "" | "/")
+                && url.host().is_some_and(|host| match host {
+                    url::Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
+                    url::Host::Ipv4(ip) => ip.is_loopback(),
+                    url::Host::Ipv6(ip) => ip.is_loopback(),
+                })
+        })
     }
 }
 

@@ -8,7 +8,8 @@
 
 use super::SandboxError;
 use super::directory::{
-    AppHome, AppRole, Application, Directory, DirectoryRole, ServicePrincipal, User, new_id,
+    AppHome, AppRole, Application, AuthorizationPolicy, Directory, DirectoryRole, ServicePrincipal,
+    User, new_id,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -30,6 +31,30 @@ pub(crate) struct Seed {
     /// Tenant-wide consent (admin consent, for all users) per public client.
     #[serde(default)]
     pub consents: Vec<SeedConsent>,
+    /// The tenant's authorizationPolicy; Entra's defaults when absent.
+    #[serde(default)]
+    pub authorization_policy: SeedAuthorizationPolicy,
+}
+
+/// `authorizationPolicy.defaultUserRolePermissions`, as far as the sandbox enforces it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SeedAuthorizationPolicy {
+    /// Users can register applications (on in a new tenant).
+    #[serde(default = "entra_default")]
+    pub allowed_to_create_apps: bool,
+}
+
+impl Default for SeedAuthorizationPolicy {
+    fn default() -> Self {
+        SeedAuthorizationPolicy {
+            allowed_to_create_apps: entra_default(),
+        }
+    }
+}
+
+fn entra_default() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]
@@ -212,6 +237,10 @@ impl Seed {
             self.display_name,
             lag,
         );
+        directory.authorization_policy = AuthorizationPolicy {
+            allowed_to_create_apps: self.authorization_policy.allowed_to_create_apps,
+            ..AuthorizationPolicy::default()
+        };
         // Consented scopes by client appId (lowercase), then resource appId.
         let mut consents: HashMap<String, BTreeMap<String, Vec<String>>> = HashMap::new();
         for consent in &self.consents {
@@ -266,7 +295,9 @@ impl Seed {
                 force_change_password: false,
                 account_enabled: true,
                 created: now,
+                sessions_valid_from: now,
                 visible_from: visible,
+                extra: serde_json::Map::new(),
                 sign_in_refusals: 0,
             });
             seeded.push(SeededUser {
@@ -295,6 +326,7 @@ impl Seed {
                     })
                     .collect(),
                 delegated_scopes: sp.delegated_scopes,
+                extra: serde_json::Map::new(),
                 created: now,
                 visible_from: visible,
             });
@@ -313,6 +345,8 @@ impl Seed {
                 key_credentials: Vec::new(),
                 required_resource_access: Vec::new(),
                 delegated_permissions: consented.unwrap_or_default(),
+                owners: Vec::new(),
+                extra: serde_json::Map::new(),
                 created: now,
                 visible_from: visible,
             });
@@ -325,6 +359,7 @@ impl Seed {
                 service_principal_names: vec![client.app_id],
                 app_roles: Vec::new(),
                 delegated_scopes: Vec::new(),
+                extra: serde_json::Map::new(),
                 created: now,
                 visible_from: visible,
             });

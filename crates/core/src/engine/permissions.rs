@@ -108,13 +108,19 @@ impl fmt::Display for Scope {
 pub struct Needs {
     pub scopes: &'static [Scope],
     /// Any one of these, activated, will do; the first is the one to ask for.
+    /// None (and none `or_together`): any member of the tenant will do.
     pub roles: &'static [Role],
     /// Or all of these together (none when empty).
     pub or_together: &'static [Role],
 }
 
 /// Registering this server's application: create it and its service
-/// principal, and grant it the synchronization role.
+/// principal, and grant it the synchronization role. Graph lets more roles
+/// grant that app role (Privileged Role and User Administrators among them)
+/// and lets members register applications when the tenant allows it, but
+/// none of those may create the service principal of an application they do
+/// not own without being an Application Developer
+/// (graph/api/serviceprincipal-post-serviceprincipals): these four may do all three.
 pub const REGISTER: Needs = Needs {
     scopes: &[
         Scope("User.Read"),
@@ -131,9 +137,13 @@ pub const REGISTER: Needs = Needs {
 };
 
 /// Checking an existing application (Bring Your Own Application): reads only.
+/// Reading applications, service principals and their app role assignments
+/// is a default permission of every member of the tenant
+/// (entra/fundamentals/users-default-permissions; graph/api/application-get),
+/// so only the consent matters.
 pub const CHECK_APPLICATION: Needs = Needs {
     scopes: &[Scope("User.Read"), Scope("Application.Read.All")],
-    roles: REGISTER.roles,
+    roles: &[],
     or_together: &[],
 };
 
@@ -177,6 +187,11 @@ pub const DELETE_SYNC_ACCOUNT: Needs = Needs {
 };
 
 impl Needs {
+    /// Whether a member of the tenant needs no directory role for it.
+    fn any_member(&self) -> bool {
+        self.roles.is_empty() && self.or_together.is_empty()
+    }
+
     pub fn request_scopes(&self) -> Vec<String> {
         self.scopes.iter().map(|scope| scope.request()).collect()
     }
@@ -214,7 +229,8 @@ impl Needs {
             return Err(EngineError::ConsentMissing(Box::new(who.consent(&missing))));
         }
         let holds = |role: &Role| roles.iter().any(|r| r.role_template_id == role.template_id);
-        let held = self.roles.iter().any(holds)
+        let held = self.any_member()
+            || self.roles.iter().any(holds)
             || (!self.or_together.is_empty() && self.or_together.iter().all(holds));
         match held {
             true => Ok(()),
@@ -367,6 +383,30 @@ mod tests {
                 "AppRoleAssignment.ReadWrite.All"
             ]
         );
+    }
+
+    #[test]
+    fn checking_an_application_needs_consent_but_no_role() {
+        let consented = granted(&["User.Read", "Application.Read.All"]);
+        assert!(CHECK_APPLICATION.check(&consented, &[], &grantee()).is_ok());
+        let error = CHECK_APPLICATION
+            .check(&granted(&["User.Read"]), &[], &grantee())
+            .unwrap_err();
+        assert!(
+            matches!(&error, EngineError::ConsentMissing(missing) if missing.scopes == ["Application.Read.All"]),
+            "{error}"
+        );
+        assert_eq!(
+            CHECK_APPLICATION.describe(),
+            "consent for User.Read, Application.Read.All (any member of the tenant; no directory role)"
+        );
+        // Registering still needs a role.
+        let all = granted(&[
+            "User.Read",
+            "Application.ReadWrite.All",
+            "AppRoleAssignment.ReadWrite.All",
+        ]);
+        assert!(REGISTER.check(&all, &[], &grantee()).is_err());
     }
 
     #[test]

@@ -1,23 +1,30 @@
 //! The Microsoft Graph v1.0 subset at `/v1.0/...`. Every request carries a
 //! sandbox access token for Graph. A delegated call is allowed when both the
 //! token's `scp` (what was consented for the client) and the signed-in user's
-//! directory roles allow it: [`Action`] is the one table of what each endpoint
-//! needs, checked with [`Ctx::authorize`]. App-only tokens hold no Graph
-//! permissions in the sandbox: they may only read their own application and
-//! service principal and add or remove the application's keys (with a proof).
+//! directory roles allow it; an app-only call (client credentials) when the
+//! token's `roles` hold the Graph application permissions the call's table
+//! lists. [`Action`] is the one table of what each endpoint needs, checked
+//! with [`Ctx::authorize`]. Besides, an application may read its own
+//! application and service principal and roll its own keys (addKey/removeKey
+//! with a proof), and owners may manage what they own.
 //!
 //! Graph addresses objects with OData segments such as
 //! `applications(appId='…')`, which a path router cannot split, so this module
-//! dispatches on the decoded segments itself.
+//! dispatches on the decoded segments itself; a type cast may use Graph's
+//! alias (`graph.directoryRole` for `microsoft.graph.directoryRole`).
 //!
 //! Follows Microsoft Learn (learn.microsoft.com/…):
-//! - graph/api/`<each call>` (the "Permissions" table: least-privileged and higher scopes)
+//! - graph/api/`<each call>` (the "Permissions" table: least-privileged and higher
+//!   permissions, delegated and application; named at each [`Action`])
 //! - entra/identity/role-based-access-control/permissions-reference (what each built-in role may do)
 //! - graph/errors (error body, Authorization_RequestDenied)
 
+mod app_role_assignments;
 mod applications;
 mod directory_roles;
+mod policies;
 mod role_management;
+mod schema;
 mod service_principals;
 mod users;
 
@@ -49,39 +56,47 @@ pub(crate) enum Caller {
         scopes: Vec<String>,
         permissions: BTreeSet<RolePermission>,
     },
+    /// An app-only token: the client's appId, its service principal's object
+    /// id, and the application permissions (app roles) in the token's `roles`.
     App {
         app_id: String,
+        service_principal_id: String,
+        roles: Vec<String>,
     },
 }
 
 /// What a Graph request does, as far as authorization goes. [`Action::rule`]
 /// is the one table of what each needs; handlers call
-/// [`Ctx::authorize`]`(Action::…)` before they change or return anything.
+/// [`Ctx::authorize`]`(Action::…)` (or [`Ctx::authorize_owned`] for an
+/// object with owners) before they change or return anything.
 ///
 /// | endpoint | action |
 /// |---|---|
-/// | `GET /me`, `GET /me/transitiveMemberOf/…` | `ReadSelf` |
+/// | `GET /me`, `GET /me/transitiveMemberOf…` | `ReadSelf` |
+/// | `GET /users/{id}/transitiveMemberOf…` (someone else) | `ReadUsers` |
 /// | `GET /organization` | `ReadOrganization` |
-/// | `GET /applications`, `/applications/{id}`, `/applications(appId='…')`, `(uniqueName='…')` | `ReadApplications` |
+/// | `GET /applications`, `/applications/{id}`, `/applications(appId='…')`, `(uniqueName='…')`, `…/owners` | `ReadApplications` |
 /// | `POST /applications` (keyCredentials in the body included) | `CreateApplication` |
 /// | `PATCH /applications/{id}` | `UpdateApplication`; `UpdateApplicationCredentials` when the body carries `keyCredentials` (see [`Action::update_application`]) |
 /// | `PATCH /applications(uniqueName='…')` + `Prefer: create-if-missing` | `CreateApplication` when it creates; as the PATCH above when it updates |
-/// | `POST /applications/{id}/addKey`, `/removeKey` by a user | `UpdateApplicationCredentials` (an application rolling its own keys needs none) |
+/// | `POST /applications/{id}/addKey`, `/removeKey` by someone else than the application | `UpdateApplicationCredentials` |
 /// | `DELETE /applications/{id}` | `DeleteApplication` |
-/// | `GET /servicePrincipals…` | `ReadServicePrincipals` |
+/// | `GET /servicePrincipals…`, `…/appRoleAssignments`, `…/appRoleAssignedTo` | `ReadServicePrincipals` |
 /// | `POST /servicePrincipals` | `CreateServicePrincipal` |
 /// | `PATCH /servicePrincipals/{id}` | `UpdateServicePrincipal` |
 /// | `PATCH /servicePrincipals(appId='…')` + `Prefer: create-if-missing` | `CreateServicePrincipal` when it creates, `UpdateServicePrincipal` when it updates |
-/// | `GET /servicePrincipals/{id}/appRoleAssignments` | `ReadServicePrincipals` |
-/// | `POST /servicePrincipals/{id}/appRoleAssignments` | `GrantAppRoleAssignment` |
-/// | `DELETE /servicePrincipals/{id}/appRoleAssignments/{id}` | `RevokeAppRoleAssignment` |
+/// | `POST /servicePrincipals/{id}/appRoleAssignments`, `…/appRoleAssignedTo` | `GrantAppRoleAssignment`; `GrantGraphAppRole` for an app role of Microsoft Graph |
+/// | `DELETE /servicePrincipals/{id}/appRoleAssignments/{id}`, `…/appRoleAssignedTo/{id}` | `RevokeAppRoleAssignment`; `RevokeGraphAppRole` for Microsoft Graph's |
 /// | `GET /users`, `GET /users/{id or UPN}` (someone else) | `ReadUsers` |
 /// | `POST /users` | `CreateUser` |
+/// | `PATCH /users/{id}` | `UpdateSelf` for oneself; else `UpdateUser`, `UpdatePrivilegedUser` for a holder of a privileged role, `ResetPassword` with a `passwordProfile` |
 /// | `DELETE /users/{id}` | `DeleteUser`, and `DeletePrivilegedUser` when the user holds a privileged role |
 /// | `GET /directoryRoles…`, `…/members` | `ReadDirectoryRoles` |
 /// | `POST /directoryRoles…/members/$ref`, `DELETE …/members/{id}/$ref` | `ManageDirectoryRoleMembers` |
 /// | `GET /roleManagement/directory/roleAssignments…` | `ReadRoleAssignments` |
 /// | `POST /roleManagement/directory/roleAssignments`, `DELETE …/{id}` | `ManageRoleAssignments` |
+/// | `GET /policies/authorizationPolicy` | `ReadAuthorizationPolicy` |
+/// | `PATCH /policies/authorizationPolicy` | `UpdateAuthorizationPolicy` |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Action {
     ReadSelf,
@@ -95,26 +110,58 @@ pub(crate) enum Action {
     CreateServicePrincipal,
     UpdateServicePrincipal,
     GrantAppRoleAssignment,
+    GrantGraphAppRole,
     RevokeAppRoleAssignment,
+    RevokeGraphAppRole,
     ReadUsers,
     CreateUser,
+    UpdateSelf,
+    UpdateUser,
+    UpdatePrivilegedUser,
+    ResetPassword,
+    RevokeOwnSessions,
+    RevokeSessions,
     DeleteUser,
     DeletePrivilegedUser,
     ReadDirectoryRoles,
     ManageDirectoryRoleMembers,
     ReadRoleAssignments,
     ManageRoleAssignments,
+    ReadAuthorizationPolicy,
+    UpdateAuthorizationPolicy,
 }
 
-/// What an [`Action`] needs of a delegated caller: the token's `scp` must hold
+/// Who besides the roles in a [`Rule`] may act on an object with owners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OwnersMay {
+    /// Owning it changes nothing.
+    No,
+    /// A signed-in owner (a member user; the token's scopes still apply).
+    Users,
+    /// A signed-in owner, or an owning application holding
+    /// Application.ReadWrite.OwnedBy.
+    UsersAndApplications,
+    /// A signed-in owner who is an Application Developer, or an owning
+    /// application holding Application.ReadWrite.OwnedBy.
+    DevelopersAndApplications,
+}
+
+/// What an [`Action`] needs. A delegated caller: the token's `scp` must hold
 /// one scope of EVERY group in `scopes` (each group lists the least
 /// privileged scope first, then the higher ones that also allow it), and the
-/// user's roles must grant `role`.
+/// user's roles must grant `role`. An app-only caller: the token's `roles`
+/// must hold one of every group in `app_roles` (an empty group: never).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Rule {
     pub scopes: &'static [&'static [&'static str]],
     pub role: RolePermission,
+    pub app_roles: &'static [&'static [&'static str]],
+    pub owners: OwnersMay,
 }
+
+/// The application permission that lets an application manage the
+/// applications it owns (and create applications, which it then owns).
+const OWNED_BY: &str = "Application.ReadWrite.OwnedBy";
 
 const READ_SELF: &[&str] = &[
     "User.Read",
@@ -132,6 +179,13 @@ const READ_ORGANIZATION: &[&str] = &[
     "Organization.ReadWrite.All",
     "Directory.ReadWrite.All",
 ];
+/// graph/api/organization-list, application permissions.
+const APP_READ_ORGANIZATION: &[&str] = &[
+    "Organization.Read.All",
+    "Directory.Read.All",
+    "Organization.ReadWrite.All",
+    "Directory.ReadWrite.All",
+];
 const READ_APPLICATIONS: &[&str] = &[
     "Application.Read.All",
     "Application.ReadWrite.All",
@@ -140,6 +194,9 @@ const READ_APPLICATIONS: &[&str] = &[
 ];
 /// Graph offers no higher scope for writing applications.
 const WRITE_APPLICATIONS: &[&str] = &["Application.ReadWrite.All"];
+/// graph/api/application-post-applications, application permissions: an
+/// application holding OwnedBy creates applications it then owns.
+const APP_CREATE_APPLICATIONS: &[&str] = &[OWNED_BY, "Application.ReadWrite.All"];
 const WRITE_SERVICE_PRINCIPALS: &[&str] = &["Application.ReadWrite.All", "Directory.ReadWrite.All"];
 const WRITE_APP_ROLE_ASSIGNMENTS: &[&str] = &["AppRoleAssignment.ReadWrite.All"];
 const READ_USERS: &[&str] = &[
@@ -149,7 +206,31 @@ const READ_USERS: &[&str] = &[
     "Directory.Read.All",
     "Directory.ReadWrite.All",
 ];
+/// graph/api/user-list and user-list-transitivememberof, application permissions.
+const APP_READ_USERS: &[&str] = &[
+    "User.Read.All",
+    "User.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
 const CREATE_USERS: &[&str] = &["User.ReadWrite.All", "Directory.ReadWrite.All"];
+const UPDATE_SELF: &[&str] = &[
+    "User.ReadWrite",
+    "User.ReadWrite.All",
+    "Directory.ReadWrite.All",
+    "Directory.AccessAsUser.All",
+];
+const UPDATE_USERS: &[&str] = &[
+    "User.ReadWrite.All",
+    "Directory.ReadWrite.All",
+    "Directory.AccessAsUser.All",
+];
+/// graph/api/user-revokesigninsessions, delegated and application.
+const REVOKE_SESSIONS: &[&str] = &[
+    "User.RevokeSessions.All",
+    "User.ReadWrite.All",
+    "Directory.ReadWrite.All",
+];
 /// Graph offers no higher scope for deleting users.
 const DELETE_USERS: &[&str] = &["User.ReadWrite.All"];
 /// Deleting a user who holds a privileged role also needs this one.
@@ -162,49 +243,182 @@ const READ_ROLES: &[&str] = &[
     "Directory.ReadWrite.All",
 ];
 const WRITE_ROLES: &[&str] = &["RoleManagement.ReadWrite.Directory"];
+const READ_POLICY: &[&str] = &["Policy.Read.All", "Policy.ReadWrite.Authorization"];
+const WRITE_POLICY: &[&str] = &["Policy.ReadWrite.Authorization"];
+/// No application permission allows it.
+const NEVER: &[&[&str]] = &[&[]];
 
 impl Action {
-    /// The one table: the scopes and the role permission each action needs.
+    /// The one table: the scopes, the role permission and the application
+    /// permissions each action needs.
     pub(crate) const fn rule(self) -> Rule {
+        use OwnersMay as O;
         use RolePermission as P;
-        let (scopes, role): (&'static [&'static [&'static str]], RolePermission) = match self {
-            Action::ReadSelf => (&[READ_SELF], P::ReadDirectory),
-            Action::ReadOrganization => (&[READ_ORGANIZATION], P::ReadDirectory),
-            Action::ReadApplications => (&[READ_APPLICATIONS], P::ReadDirectory),
-            Action::CreateApplication => (&[WRITE_APPLICATIONS], P::CreateApplications),
-            Action::UpdateApplication => (&[WRITE_APPLICATIONS], P::UpdateApplications),
-            Action::UpdateApplicationCredentials => {
-                (&[WRITE_APPLICATIONS], P::UpdateApplicationCredentials)
-            }
-            Action::DeleteApplication => (&[WRITE_APPLICATIONS], P::DeleteApplications),
-            Action::ReadServicePrincipals => (&[READ_APPLICATIONS], P::ReadDirectory),
-            Action::CreateServicePrincipal => {
-                (&[WRITE_SERVICE_PRINCIPALS], P::CreateServicePrincipals)
-            }
-            Action::UpdateServicePrincipal => {
-                (&[WRITE_SERVICE_PRINCIPALS], P::UpdateServicePrincipals)
-            }
-            // Graph documents it as AppRoleAssignment.ReadWrite.All AND a read
-            // of applications (Application.Read.All or higher).
-            Action::GrantAppRoleAssignment => (
-                &[WRITE_APP_ROLE_ASSIGNMENTS, READ_APPLICATIONS],
-                P::ManageAppRoleAssignments,
-            ),
-            Action::RevokeAppRoleAssignment => {
-                (&[WRITE_APP_ROLE_ASSIGNMENTS], P::ManageAppRoleAssignments)
-            }
-            Action::ReadUsers => (&[READ_USERS], P::ReadDirectory),
-            Action::CreateUser => (&[CREATE_USERS], P::CreateUsers),
-            Action::DeleteUser => (&[DELETE_USERS], P::DeleteUsers),
-            Action::DeletePrivilegedUser => {
-                (&[DELETE_USERS, ACCESS_AS_USER], P::DeletePrivilegedUsers)
-            }
-            Action::ReadDirectoryRoles => (&[READ_ROLES], P::ReadDirectory),
-            Action::ManageDirectoryRoleMembers => (&[WRITE_ROLES], P::ManageRoleAssignments),
-            Action::ReadRoleAssignments => (&[READ_ROLES], P::ReadRoleAssignments),
-            Action::ManageRoleAssignments => (&[WRITE_ROLES], P::ManageRoleAssignments),
-        };
-        Rule { scopes, role }
+        type Groups = &'static [&'static [&'static str]];
+        let (scopes, role, app_roles, owners): (Groups, RolePermission, Groups, OwnersMay) =
+            match self {
+                // graph/api/user-get: /me is for a signed-in user only.
+                Action::ReadSelf => (&[READ_SELF], P::ReadDirectory, NEVER, O::No),
+                // graph/api/organization-list
+                Action::ReadOrganization => (
+                    &[READ_ORGANIZATION],
+                    P::ReadDirectory,
+                    &[APP_READ_ORGANIZATION],
+                    O::No,
+                ),
+                // graph/api/application-list, application-get
+                Action::ReadApplications => (
+                    &[READ_APPLICATIONS],
+                    P::ReadDirectory,
+                    &[READ_APPLICATIONS],
+                    O::UsersAndApplications,
+                ),
+                // graph/api/application-post-applications
+                Action::CreateApplication => (
+                    &[WRITE_APPLICATIONS],
+                    P::CreateApplications,
+                    &[APP_CREATE_APPLICATIONS],
+                    O::No,
+                ),
+                // graph/api/application-update
+                Action::UpdateApplication => (
+                    &[WRITE_APPLICATIONS],
+                    P::UpdateApplications,
+                    &[WRITE_APPLICATIONS],
+                    O::UsersAndApplications,
+                ),
+                Action::UpdateApplicationCredentials => (
+                    &[WRITE_APPLICATIONS],
+                    P::UpdateApplicationCredentials,
+                    &[WRITE_APPLICATIONS],
+                    O::UsersAndApplications,
+                ),
+                // graph/api/application-delete
+                Action::DeleteApplication => (
+                    &[WRITE_APPLICATIONS],
+                    P::DeleteApplications,
+                    &[WRITE_APPLICATIONS],
+                    O::UsersAndApplications,
+                ),
+                // graph/api/serviceprincipal-get, -list, -list-approleassignments,
+                // -list-approleassignedto
+                Action::ReadServicePrincipals => (
+                    &[READ_APPLICATIONS],
+                    P::ReadDirectory,
+                    &[READ_APPLICATIONS],
+                    O::No,
+                ),
+                // graph/api/serviceprincipal-post-serviceprincipals: a non-admin
+                // owner of the application needs the Application Developer role.
+                Action::CreateServicePrincipal => (
+                    &[WRITE_SERVICE_PRINCIPALS],
+                    P::CreateServicePrincipals,
+                    &[WRITE_SERVICE_PRINCIPALS],
+                    O::DevelopersAndApplications,
+                ),
+                // graph/api/serviceprincipal-update
+                Action::UpdateServicePrincipal => (
+                    &[WRITE_SERVICE_PRINCIPALS],
+                    P::UpdateServicePrincipals,
+                    &[WRITE_SERVICE_PRINCIPALS],
+                    O::DevelopersAndApplications,
+                ),
+                // graph/api/serviceprincipal-post-approleassignments and
+                // -post-approleassignedto: AppRoleAssignment.ReadWrite.All AND a
+                // read of applications (Application.Read.All or higher); a
+                // member who owns the resource application needs no role.
+                Action::GrantAppRoleAssignment => (
+                    &[WRITE_APP_ROLE_ASSIGNMENTS, READ_APPLICATIONS],
+                    P::ManageAppRoleAssignments,
+                    &[WRITE_APP_ROLE_ASSIGNMENTS, READ_APPLICATIONS],
+                    O::Users,
+                ),
+                Action::GrantGraphAppRole => (
+                    &[WRITE_APP_ROLE_ASSIGNMENTS, READ_APPLICATIONS],
+                    P::GrantGraphAppRoles,
+                    &[WRITE_APP_ROLE_ASSIGNMENTS, READ_APPLICATIONS],
+                    O::No,
+                ),
+                // graph/api/serviceprincipal-delete-approleassignments, -approleassignedto
+                Action::RevokeAppRoleAssignment => (
+                    &[WRITE_APP_ROLE_ASSIGNMENTS],
+                    P::ManageAppRoleAssignments,
+                    &[WRITE_APP_ROLE_ASSIGNMENTS],
+                    O::Users,
+                ),
+                Action::RevokeGraphAppRole => (
+                    &[WRITE_APP_ROLE_ASSIGNMENTS],
+                    P::GrantGraphAppRoles,
+                    &[WRITE_APP_ROLE_ASSIGNMENTS],
+                    O::No,
+                ),
+                // graph/api/user-list, user-get, user-list-transitivememberof
+                Action::ReadUsers => (&[READ_USERS], P::ReadDirectory, &[APP_READ_USERS], O::No),
+                // graph/api/user-post-users
+                Action::CreateUser => (&[CREATE_USERS], P::CreateUsers, &[CREATE_USERS], O::No),
+                // graph/api/user-update
+                Action::UpdateSelf => (&[UPDATE_SELF], P::ReadDirectory, NEVER, O::No),
+                Action::UpdateUser => (&[UPDATE_USERS], P::UpdateUsers, &[CREATE_USERS], O::No),
+                Action::UpdatePrivilegedUser => {
+                    (&[UPDATE_USERS], P::ManagePrivilegedUsers, NEVER, O::No)
+                }
+                Action::ResetPassword => (&[ACCESS_AS_USER], P::UpdateUsers, NEVER, O::No),
+                // graph/api/user-revokesigninsessions
+                Action::RevokeOwnSessions => (&[REVOKE_SESSIONS], P::ReadDirectory, NEVER, O::No),
+                Action::RevokeSessions => (
+                    &[REVOKE_SESSIONS],
+                    P::UpdateUsers,
+                    &[&["User.RevokeSessions.All"]],
+                    O::No,
+                ),
+                // graph/api/user-delete
+                Action::DeleteUser => (&[DELETE_USERS], P::DeleteUsers, &[DELETE_USERS], O::No),
+                Action::DeletePrivilegedUser => (
+                    &[DELETE_USERS, ACCESS_AS_USER],
+                    P::ManagePrivilegedUsers,
+                    NEVER,
+                    O::No,
+                ),
+                // graph/api/directoryrole-list, directoryrole-list-members
+                Action::ReadDirectoryRoles => {
+                    (&[READ_ROLES], P::ReadDirectory, &[READ_ROLES], O::No)
+                }
+                // graph/api/directoryrole-post-members, directoryrole-delete-member
+                Action::ManageDirectoryRoleMembers => (
+                    &[WRITE_ROLES],
+                    P::ManageRoleAssignments,
+                    &[WRITE_ROLES],
+                    O::No,
+                ),
+                // graph/api/rbacapplication-list-roleassignments
+                Action::ReadRoleAssignments => {
+                    (&[READ_ROLES], P::ReadRoleAssignments, &[READ_ROLES], O::No)
+                }
+                // graph/api/rbacapplication-post-roleassignments
+                Action::ManageRoleAssignments => (
+                    &[WRITE_ROLES],
+                    P::ManageRoleAssignments,
+                    &[WRITE_ROLES],
+                    O::No,
+                ),
+                // graph/api/authorizationpolicy-get: members may read it.
+                Action::ReadAuthorizationPolicy => {
+                    (&[READ_POLICY], P::ReadDirectory, &[READ_POLICY], O::No)
+                }
+                // graph/api/authorizationpolicy-update
+                Action::UpdateAuthorizationPolicy => (
+                    &[WRITE_POLICY],
+                    P::UpdateAuthorizationPolicy,
+                    &[WRITE_POLICY],
+                    O::No,
+                ),
+            };
+        Rule {
+            scopes,
+            role,
+            app_roles,
+            owners,
+        }
     }
 
     /// The action of a PATCH of an existing application: changing its
@@ -217,16 +431,74 @@ impl Action {
             Action::UpdateApplication
         }
     }
+}
 
-    /// Whether a delegated caller with these scopes and role permissions may do this.
-    pub(crate) fn allows(self, scopes: &[String], permissions: &BTreeSet<RolePermission>) -> bool {
-        let rule = self.rule();
-        let scoped = rule.scopes.iter().all(|group| {
-            group
-                .iter()
-                .any(|wanted| scopes.iter().any(|s| s.eq_ignore_ascii_case(wanted)))
-        });
-        scoped && permissions.contains(&rule.role)
+/// Whether `held` (a token's `scp` or `roles`) holds one permission of every group.
+fn holds_every(groups: &[&[&str]], held: &[String]) -> bool {
+    groups.iter().all(|group| {
+        group
+            .iter()
+            .any(|wanted| held.iter().any(|h| h.eq_ignore_ascii_case(wanted)))
+    })
+}
+
+impl Caller {
+    /// Whether this caller may do `action` to an object owned by `owners`
+    /// (empty when the object has none, or for a creation).
+    pub(crate) fn may(&self, action: Action, owners: &[String]) -> bool {
+        let rule = action.rule();
+        match self {
+            Caller::User {
+                user_id,
+                scopes,
+                permissions,
+            } => {
+                let as_owner = owners.contains(user_id)
+                    && match rule.owners {
+                        OwnersMay::No => false,
+                        OwnersMay::Users | OwnersMay::UsersAndApplications => true,
+                        OwnersMay::DevelopersAndApplications => {
+                            permissions.contains(&RolePermission::CreateOwnedServicePrincipals)
+                        }
+                    };
+                holds_every(rule.scopes, scopes) && (permissions.contains(&rule.role) || as_owner)
+            }
+            Caller::App {
+                service_principal_id,
+                roles,
+                ..
+            } => {
+                let as_owner = owners.contains(service_principal_id)
+                    && roles.iter().any(|r| r.eq_ignore_ascii_case(OWNED_BY))
+                    && matches!(
+                        rule.owners,
+                        OwnersMay::UsersAndApplications | OwnersMay::DevelopersAndApplications
+                    );
+                holds_every(rule.app_roles, roles) || as_owner
+            }
+        }
+    }
+
+    /// The object id that becomes the owner of what this caller creates, when
+    /// it is allowed only by what owners may do: a user registering
+    /// applications under the tenant's default permissions or as an
+    /// Application Developer, or an application holding OwnedBy.
+    pub(crate) fn owner_of_creation(&self) -> Option<String> {
+        match self {
+            Caller::User {
+                user_id,
+                permissions,
+                ..
+            } if !permissions.contains(&RolePermission::UpdateApplications) => {
+                Some(user_id.clone())
+            }
+            Caller::App {
+                service_principal_id,
+                roles,
+                ..
+            } if !holds_every(&[WRITE_APPLICATIONS], roles) => Some(service_principal_id.clone()),
+            _ => None,
+        }
     }
 }
 
@@ -245,17 +517,23 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Refuses (403 `Authorization_RequestDenied`) unless the caller may do
-    /// `action`: a delegated token whose `scp` and whose user's roles both
-    /// allow it (see [`Action::rule`]). App-only tokens are refused: handlers
-    /// allow an application its own objects before asking this.
+    /// `action` (see [`Action::rule`]). Handlers allow an application its own
+    /// objects before asking this.
     pub(crate) fn authorize(&self, action: Action) -> Result<(), GraphError> {
-        match &self.caller {
-            Caller::User {
-                scopes,
-                permissions,
-                ..
-            } if action.allows(scopes, permissions) => Ok(()),
-            _ => Err(GraphError::denied()),
+        self.authorize_owned(action, &[])
+    }
+
+    /// [`Ctx::authorize`] for an object owned by `owners`, whom the rule
+    /// may allow more (see [`OwnersMay`]).
+    pub(crate) fn authorize_owned(
+        &self,
+        action: Action,
+        owners: &[String],
+    ) -> Result<(), GraphError> {
+        if self.caller.may(action, owners) {
+            Ok(())
+        } else {
+            Err(GraphError::denied())
         }
     }
 
@@ -426,12 +704,15 @@ fn authenticate(
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| GraphError::unauthenticated("Access token is empty."))?;
+    // Graph by any of its names: its URI, its appId, or this sandbox's host
+    // when the token was asked for with it.
+    let audience_ok = |aud: &str| {
+        [GRAPH_URI, "https://graph.microsoft.com/", GRAPH_APP_ID].contains(&aud)
+            || state.is_graph_host(aud)
+    };
     let claims: AccessClaims = state
         .signer
-        .validate(
-            token,
-            &[GRAPH_URI, "https://graph.microsoft.com/", GRAPH_APP_ID],
-        )
+        .validate(token, &audience_ok)
         .map_err(GraphError::unauthenticated)?;
     let directory = state.directory();
     if claims.tid != directory.tenant_id {
@@ -459,6 +740,9 @@ fn authenticate(
         }
         _ => Ok(Caller::App {
             app_id: claims.appid,
+            // The token's subject is the client's service principal.
+            service_principal_id: claims.oid,
+            roles: claims.roles,
         }),
     }
 }
@@ -487,8 +771,19 @@ async fn dispatch(
         headers: &headers,
         instant,
     };
-    let segments: Vec<&str> = path.split('/').collect();
+    let segments: Vec<String> = path.split('/').map(full_type_name).collect();
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     route(&ctx, &method, &segments).unwrap_or_else(IntoResponse::into_response)
+}
+
+/// A type cast segment with Graph's namespace alias (`graph.directoryRole`,
+/// as its $metadata declares `Alias="graph"`) in its full form
+/// (`microsoft.graph.directoryRole`); any other segment as it is.
+fn full_type_name(segment: &str) -> String {
+    match segment.strip_prefix("graph.") {
+        Some(name) => format!("microsoft.graph.{name}"),
+        None => segment.to_string(),
+    }
 }
 
 fn route(ctx: &Ctx<'_>, method: &Method, segments: &[&str]) -> Result<Response, GraphError> {
@@ -500,6 +795,7 @@ fn route(ctx: &Ctx<'_>, method: &Method, segments: &[&str]) -> Result<Response, 
         "applications" => applications::route(ctx, method, segments),
         "servicePrincipals" => service_principals::route(ctx, method, segments),
         "roleManagement" => role_management::route(ctx, method, segments),
+        "policies" => policies::route(ctx, method, segments),
         _ => Err(unknown_segment(first)),
     }
 }

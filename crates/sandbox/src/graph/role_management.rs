@@ -7,7 +7,7 @@
 //! - graph/api/rbacapplication-post-roleassignments
 //! - graph/api/rbacapplication-list-roleassignments
 
-use super::{Action, Ctx, created, method_not_allowed, no_content, ok, unknown_segment};
+use super::{Action, Ctx, created, method_not_allowed, no_content, ok, schema, unknown_segment};
 use crate::directory::{Directory, DirectoryRole};
 use crate::errors::GraphError;
 use axum::http::Method;
@@ -127,12 +127,21 @@ fn get(ctx: &Ctx<'_>, id: &str) -> Result<Response, GraphError> {
     )))
 }
 
+/// graph/api/resources/unifiedroleassignment: the properties a client writes.
+const UNIFIED_ROLE_ASSIGNMENT: schema::ComplexType = schema::ComplexType {
+    name: "unifiedRoleAssignment",
+    properties: &[
+        schema::modelled("appScopeId", schema::Shape::Scalar),
+        schema::modelled("directoryScopeId", schema::Shape::Scalar),
+        schema::computed("id", schema::Shape::Scalar),
+        schema::modelled("principalId", schema::Shape::Scalar),
+        schema::modelled("roleDefinitionId", schema::Shape::Scalar),
+    ],
+};
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct NewAssignment {
-    #[serde(rename = "@odata.type")]
-    #[allow(dead_code)] // accepted as Graph does; it can only be this type
-    odata_type: Option<String>,
     principal_id: Option<String>,
     role_definition_id: Option<String>,
     directory_scope_id: Option<String>,
@@ -141,7 +150,8 @@ struct NewAssignment {
 
 fn create(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
     ctx.authorize(Action::ManageRoleAssignments)?;
-    let body: NewAssignment = ctx.json()?;
+    let body: NewAssignment =
+        schema::read_body(ctx.body, &UNIFIED_ROLE_ASSIGNMENT).and_then(|b| b.typed())?;
     let required = |value: Option<String>, property: &str| {
         value.filter(|v| !v.trim().is_empty()).ok_or_else(|| {
             GraphError::bad_request(format!(

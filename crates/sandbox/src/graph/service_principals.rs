@@ -1,6 +1,7 @@
 //! `/servicePrincipals`: create for an appId, read by id or `(appId='…')`,
 //! list with `$filter`, PATCH (an upsert on `(appId='…')` with
-//! `Prefer: create-if-missing`), and `appRoleAssignments` (list, grant, revoke).
+//! `Prefer: create-if-missing`), and their app role assignments from either
+//! side (`appRoleAssignments`, `appRoleAssignedTo`: see `app_role_assignments`).
 //!
 //! Replication, as Entra shows it: a service principal cannot be created for an
 //! application that has not replicated yet (one of Entra's two answers, picked
@@ -10,14 +11,15 @@
 //! Follows Microsoft Learn (learn.microsoft.com/…):
 //! - graph/api/serviceprincipal-upsert
 //! - graph/api/serviceprincipal-post-serviceprincipals
-//! - graph/api/serviceprincipal-post-approleassignments (a duplicate grant is 400)
+//! - graph/api/resources/serviceprincipal (the documented properties: `schema`)
 
+use super::app_role_assignments::{self as assignments, Side};
 use super::applications::{prefers_create_if_missing, project, selected};
 use super::{
-    Action, Caller, Ctx, created, graph_time, keyed, method_not_allowed, no_content, ok,
+    Action, Caller, Ctx, created, graph_time, keyed, method_not_allowed, no_content, ok, schema,
     unknown_segment,
 };
-use crate::directory::{AppHome, AppRoleAssignment, Directory, ServicePrincipal, new_id};
+use crate::directory::{AppHome, Directory, ServicePrincipal, new_id};
 use crate::errors::GraphError;
 use crate::faults;
 use axum::http::{Method, StatusCode};
@@ -49,21 +51,35 @@ pub(super) fn route(
         },
         [] => return Err(unknown_segment("")),
     };
+    let side = |name: &str| match name {
+        "appRoleAssignments" => Some(Side::Principal),
+        "appRoleAssignedTo" => Some(Side::Resource),
+        _ => None,
+    };
     match (method, rest) {
         (&Method::GET, []) => get(ctx, target),
         (&Method::PATCH, []) => patch(ctx, target),
-        (&Method::GET, ["appRoleAssignments"]) => list_assignments(ctx, target),
-        (&Method::POST, ["appRoleAssignments"]) => assign(ctx, target),
-        (&Method::DELETE, ["appRoleAssignments", id]) => unassign(ctx, target, id),
-        (_, [] | ["appRoleAssignments", ..]) => Err(method_not_allowed()),
+        (_, [name, rest @ ..]) if side(name).is_some() => {
+            let side = side(name).unwrap_or(Side::Principal);
+            match (method, rest) {
+                (&Method::GET, []) => assignments::list(ctx, target, side),
+                (&Method::POST, []) => assignments::grant(ctx, target, side),
+                (&Method::DELETE, [id]) => assignments::revoke(ctx, target, side, id),
+                _ => Err(method_not_allowed()),
+            }
+        }
+        (_, []) => Err(method_not_allowed()),
         (_, [.., last]) => Err(unknown_segment(last)),
     }
 }
 
+/// A service principal as a path names it: `(object id, false)` or `(appId, true)`.
+pub(super) type Target<'a> = (&'a str, bool);
+
 /// The index of the service principal `(value, by_app_id)` names, if visible.
-fn find(
+pub(super) fn find(
     directory: &Directory,
-    target: (&str, bool),
+    target: Target<'_>,
     instant: Instant,
 ) -> Result<usize, GraphError> {
     find_any(directory, target)
@@ -83,12 +99,15 @@ fn find_any(directory: &Directory, (value, by_app_id): (&str, bool)) -> Option<u
     })
 }
 
-fn sp_json(directory: &Directory, sp: &ServicePrincipal) -> serde_json::Value {
+/// A service principal in Graph's shape: every documented property, those
+/// the sandbox models from the model, the rest as last written.
+pub(super) fn sp_json(directory: &Directory, sp: &ServicePrincipal) -> serde_json::Value {
     let owned_here = directory
         .applications
         .iter()
         .any(|a| a.home == AppHome::Tenant && a.app_id == sp.app_id);
-    serde_json::json!({
+    let modelled = serde_json::json!({
+        "@odata.type": "#microsoft.graph.servicePrincipal",
         "id": sp.id,
         "appId": sp.app_id,
         "displayName": sp.display_name,
@@ -111,42 +130,35 @@ fn sp_json(directory: &Directory, sp: &ServicePrincipal) -> serde_json::Value {
             "type": "Admin",
             "isEnabled": true,
         })).collect::<Vec<_>>(),
-    })
+    });
+    schema::render(&schema::SERVICE_PRINCIPAL, modelled, &sp.extra)
 }
 
-fn assignment_json(directory: &Directory, a: &AppRoleAssignment) -> serde_json::Value {
-    let name = |id: &str| {
-        directory
-            .service_principals
-            .iter()
-            .find(|s| s.id == id)
-            .map(|s| s.display_name.clone())
-    };
-    serde_json::json!({
-        "id": a.id,
-        "principalId": a.principal_id,
-        "principalType": "ServicePrincipal",
-        "principalDisplayName": name(&a.principal_id),
-        "resourceId": a.resource_id,
-        "resourceDisplayName": name(&a.resource_id),
-        "appRoleId": a.app_role_id,
-        "createdDateTime": graph_time(a.created),
-    })
-}
-
-/// Applications may read their own service principal; delegated callers any.
-fn may_read(ctx: &Ctx<'_>, sp: &ServicePrincipal) -> Result<(), GraphError> {
+/// An application may always read its own service principal; anyone else
+/// as [`Action::ReadServicePrincipals`] allows.
+pub(super) fn may_read(ctx: &Ctx<'_>, sp: &ServicePrincipal) -> Result<(), GraphError> {
     match &ctx.caller {
-        Caller::User { .. } => ctx.authorize(Action::ReadServicePrincipals),
-        Caller::App { app_id } if app_id.eq_ignore_ascii_case(&sp.app_id) => Ok(()),
-        Caller::App { .. } => Err(GraphError::denied()),
+        Caller::App { app_id, .. } if app_id.eq_ignore_ascii_case(&sp.app_id) => Ok(()),
+        _ => ctx.authorize(Action::ReadServicePrincipals),
     }
+}
+
+/// The owners of the tenant application `app_id` (who may create and
+/// update its service principal as owners).
+fn application_owners(directory: &Directory, app_id: &str) -> Vec<String> {
+    directory
+        .applications
+        .iter()
+        .find(|a| a.home == AppHome::Tenant && a.app_id.eq_ignore_ascii_case(app_id))
+        .map(|a| a.owners.clone())
+        .unwrap_or_default()
 }
 
 fn list(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
     ctx.authorize(Action::ReadServicePrincipals)?;
     let filter = ctx.filter("servicePrincipal", &["appId", "displayName"])?;
     let selected = selected(ctx);
+    schema::check_select(&schema::SERVICE_PRINCIPAL, selected.as_deref())?;
     let items = {
         let directory = ctx.state.directory();
         directory
@@ -164,29 +176,34 @@ fn list(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
     ctx.page(items)
 }
 
-fn get(ctx: &Ctx<'_>, target: (&str, bool)) -> Result<Response, GraphError> {
+fn get(ctx: &Ctx<'_>, target: Target<'_>) -> Result<Response, GraphError> {
     let directory = ctx.state.directory();
     let index = find(&directory, target, ctx.instant)?;
     let sp = &directory.service_principals[index];
     may_read(ctx, sp)?;
-    Ok(ok(project(
-        sp_json(&directory, sp),
-        selected(ctx).as_deref(),
-    )))
+    let selected = selected(ctx);
+    schema::check_select(&schema::SERVICE_PRINCIPAL, selected.as_deref())?;
+    Ok(ok(project(sp_json(&directory, sp), selected.as_deref())))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct NewServicePrincipal {
-    app_id: String,
-}
-
-/// The properties of a servicePrincipal the sandbox models for PATCH.
+/// The properties of a servicePrincipal the sandbox models (see
+/// `schema::SERVICE_PRINCIPAL`), and the other documented ones as sent.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ServicePrincipalBody {
     app_id: Option<String>,
     display_name: Option<String>,
+    #[serde(skip)]
+    kept: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ServicePrincipalBody {
+    fn read(bytes: &[u8]) -> Result<ServicePrincipalBody, GraphError> {
+        let read = schema::read_body(bytes, &schema::SERVICE_PRINCIPAL)?;
+        let mut body: ServicePrincipalBody = read.typed()?;
+        body.kept = read.kept;
+        Ok(body)
+    }
 }
 
 /// Why a service principal cannot be created for `app_id`. An application that
@@ -211,17 +228,23 @@ fn no_application(ctx: &Ctx<'_>, directory: &Directory, app_id: &str) -> GraphEr
 }
 
 fn create(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
-    let body: NewServicePrincipal = ctx.json()?;
+    let body = ServicePrincipalBody::read(ctx.body)?;
+    let app_id = body
+        .app_id
+        .clone()
+        .ok_or_else(|| GraphError::bad_request("Property 'appId' is required."))?;
     let mut directory = ctx.state.directory();
-    ctx.authorize(Action::CreateServicePrincipal)?;
+    ctx.authorize_owned(
+        Action::CreateServicePrincipal,
+        &application_owners(&directory, &app_id),
+    )?;
     // Uniqueness holds across replication.
-    if find_any(&directory, (&body.app_id, true)).is_some() {
+    if find_any(&directory, (&app_id, true)).is_some() {
         return Err(GraphError::conflict(format!(
-            "The service principal cannot be created, updated, or restored because the service principal name {} is already in use.",
-            body.app_id
+            "The service principal cannot be created, updated, or restored because the service principal name {app_id} is already in use."
         )));
     }
-    insert(ctx, &mut directory, &body.app_id, None).map(created)
+    insert(ctx, &mut directory, &app_id, body).map(created)
 }
 
 /// Creates the service principal of the visible application `app_id`.
@@ -229,13 +252,17 @@ fn insert(
     ctx: &Ctx<'_>,
     directory: &mut Directory,
     app_id: &str,
-    display_name: Option<String>,
+    body: ServicePrincipalBody,
 ) -> Result<serde_json::Value, GraphError> {
     let Some(app) = directory.application_by_app_id(app_id, ctx.instant) else {
         return Err(no_application(ctx, directory, app_id));
     };
     let app_id = app.app_id.clone();
-    let display_name = display_name.unwrap_or_else(|| app.display_name.clone());
+    let app_roles = app.defined_app_roles();
+    let display_name = body
+        .display_name
+        .filter(|name| !name.trim().is_empty())
+        .unwrap_or_else(|| app.display_name.clone());
     let seq = directory.next_seq();
     let sp = ServicePrincipal {
         id: new_id(),
@@ -243,8 +270,9 @@ fn insert(
         service_principal_names: vec![app_id.clone()],
         app_id,
         display_name,
-        app_roles: Vec::new(),
+        app_roles,
         delegated_scopes: Vec::new(),
+        extra: body.kept,
         created: OffsetDateTime::now_utc(),
         visible_from: directory.visible_from_now(),
     };
@@ -255,21 +283,21 @@ fn insert(
 
 /// PATCH: an update (204), or with `Prefer: create-if-missing` on
 /// `(appId='…')` the creation of a missing service principal (201).
-fn patch(ctx: &Ctx<'_>, target: (&str, bool)) -> Result<Response, GraphError> {
-    let body: ServicePrincipalBody = ctx.json()?;
+fn patch(ctx: &Ctx<'_>, target: Target<'_>) -> Result<Response, GraphError> {
+    let body = ServicePrincipalBody::read(ctx.body)?;
     let mut directory = ctx.state.directory();
+    let (value, by_app_id) = target;
+    let existing = find_any(&directory, target);
+    let app_id = existing.map_or(value, |i| directory.service_principals[i].app_id.as_str());
     // authorization: as POST /servicePrincipals when it creates, else an update.
-    ctx.authorize(
-        if target.1
-            && prefers_create_if_missing(ctx.headers)
-            && find_any(&directory, target).is_none()
-        {
+    ctx.authorize_owned(
+        if by_app_id && prefers_create_if_missing(ctx.headers) && existing.is_none() {
             Action::CreateServicePrincipal
         } else {
             Action::UpdateServicePrincipal
         },
+        &application_owners(&directory, app_id),
     )?;
-    let (value, by_app_id) = target;
     if let Some(sent) = &body.app_id {
         let current = find_any(&directory, target)
             .map(|i| directory.service_principals[i].app_id.as_str())
@@ -280,114 +308,27 @@ fn patch(ctx: &Ctx<'_>, target: (&str, bool)) -> Result<Response, GraphError> {
             ));
         }
     }
-    let display_name = match body.display_name {
-        Some(name) if name.trim().is_empty() => {
-            return Err(GraphError::bad_request(
-                "Property 'displayName' cannot be empty.",
-            ));
-        }
-        other => other,
-    };
+    if body
+        .display_name
+        .as_deref()
+        .is_some_and(|name| name.trim().is_empty())
+    {
+        return Err(GraphError::bad_request(
+            "Property 'displayName' cannot be empty.",
+        ));
+    }
     let index = if by_app_id && prefers_create_if_missing(ctx.headers) {
-        match find_any(&directory, target) {
+        match existing {
             Some(index) => index,
-            None => return insert(ctx, &mut directory, value, display_name).map(created),
+            None => return insert(ctx, &mut directory, value, body).map(created),
         }
     } else {
         find(&directory, target, ctx.instant)?
     };
-    if let Some(name) = display_name {
-        directory.service_principals[index].display_name = name;
+    let sp = &mut directory.service_principals[index];
+    if let Some(name) = body.display_name {
+        sp.display_name = name;
     }
-    Ok(no_content())
-}
-
-fn list_assignments(ctx: &Ctx<'_>, target: (&str, bool)) -> Result<Response, GraphError> {
-    let items = {
-        let directory = ctx.state.directory();
-        let index = find(&directory, target, ctx.instant)?;
-        let sp = &directory.service_principals[index];
-        may_read(ctx, sp)?;
-        directory
-            .assignments
-            .iter()
-            .filter(|a| a.principal_id == sp.id && ctx.instant >= a.visible_from)
-            .map(|a| (a.seq, assignment_json(&directory, a)))
-            .collect()
-    };
-    ctx.page(items)
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct NewAssignment {
-    principal_id: String,
-    resource_id: String,
-    app_role_id: String,
-}
-
-fn assign(ctx: &Ctx<'_>, target: (&str, bool)) -> Result<Response, GraphError> {
-    let body: NewAssignment = ctx.json()?;
-    let mut directory = ctx.state.directory();
-    ctx.authorize(Action::GrantAppRoleAssignment)?;
-    let index = find(&directory, target, ctx.instant)?;
-    let principal_id = directory.service_principals[index].id.clone();
-    if !body.principal_id.eq_ignore_ascii_case(&principal_id) {
-        return Err(GraphError::bad_request(
-            "The principalId must be the service principal the assignment is posted to.",
-        ));
-    }
-    let resource = directory
-        .service_principals
-        .iter()
-        .find(|s| ctx.instant >= s.visible_from && s.id.eq_ignore_ascii_case(&body.resource_id))
-        .ok_or_else(|| GraphError::not_found("servicePrincipal", &body.resource_id))?;
-    if !resource
-        .app_roles
-        .iter()
-        .any(|r| r.id.eq_ignore_ascii_case(&body.app_role_id))
-    {
-        return Err(GraphError::bad_request(
-            "Permission being assigned was not found on application",
-        ));
-    }
-    let resource_id = resource.id.clone();
-    let app_role_id = body.app_role_id.to_ascii_lowercase();
-    if directory.assignments.iter().any(|a| {
-        a.principal_id == principal_id
-            && a.resource_id == resource_id
-            && a.app_role_id.eq_ignore_ascii_case(&app_role_id)
-    }) {
-        return Err(GraphError::bad_request(
-            "Permission being assigned already exists on the object",
-        ));
-    }
-    let seq = directory.next_seq();
-    let assignment = AppRoleAssignment {
-        id: new_id(),
-        seq,
-        principal_id,
-        resource_id,
-        app_role_id,
-        created: OffsetDateTime::now_utc(),
-        visible_from: directory.visible_from_now(),
-    };
-    let json = assignment_json(&directory, &assignment);
-    directory.assignments.push(assignment);
-    Ok(created(json))
-}
-
-fn unassign(ctx: &Ctx<'_>, target: (&str, bool), id: &str) -> Result<Response, GraphError> {
-    let mut directory = ctx.state.directory();
-    ctx.authorize(Action::RevokeAppRoleAssignment)?;
-    let index = find(&directory, target, ctx.instant)?;
-    let principal_id = directory.service_principals[index].id.clone();
-    let before = directory.assignments.len();
-    directory
-        .assignments
-        .retain(|a| !(a.principal_id == principal_id && a.id.eq_ignore_ascii_case(id)));
-    if directory.assignments.len() == before {
-        return Err(GraphError::not_found("appRoleAssignment", id));
-    }
+    schema::merge(&mut sp.extra, body.kept);
     Ok(no_content())
 }

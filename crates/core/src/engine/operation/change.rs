@@ -165,7 +165,8 @@ pub enum Change {
 }
 
 /// What a sign-in is checked for: any one of `roles` (or all of
-/// `roles_together`) and consent for `consent`.
+/// `roles_together`; no role at all when both are empty) and consent for
+/// `consent`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Needs {
     pub roles: Vec<String>,
@@ -263,12 +264,19 @@ impl Needs {
 /// `one of the roles … and consent for …`, as doctor and plans say it.
 impl std::fmt::Display for Needs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "one of the roles {} and consent for {}",
-            self.role_names(),
-            self.consent.join(", ")
-        )
+        let consent = self.consent.join(", ");
+        if self.roles.is_empty() && self.roles_together.is_empty() {
+            write!(
+                f,
+                "consent for {consent} (any member of the tenant; no directory role)"
+            )
+        } else {
+            write!(
+                f,
+                "one of the roles {} and consent for {consent}",
+                self.role_names()
+            )
+        }
     }
 }
 

@@ -4,12 +4,15 @@
 use crate::certificate::Certificate;
 use crate::directory::{KeyCredential, new_id};
 use crate::errors::GraphError;
+use crate::graph::schema;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use serde::Deserialize;
 use std::time::Instant;
 use time::OffsetDateTime;
 
+/// An application as a client writes it: the properties the sandbox models
+/// (see `schema::APPLICATION`), and the other documented ones as sent.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct ApplicationBody {
@@ -18,6 +21,31 @@ pub(super) struct ApplicationBody {
     pub(super) sign_in_audience: Option<String>,
     pub(super) key_credentials: Option<Vec<KeyCredentialInput>>,
     pub(super) required_resource_access: Option<Vec<RequiredResourceAccess>>,
+    password_credentials: Option<Vec<serde_json::Value>>,
+    #[serde(skip)]
+    pub(super) kept: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ApplicationBody {
+    /// Reads a request body as Graph does (annotations ignored, undeclared
+    /// properties refused).
+    pub(super) fn read(bytes: &[u8]) -> Result<ApplicationBody, GraphError> {
+        let read = schema::read_body(bytes, &schema::APPLICATION)?;
+        let mut body: ApplicationBody = read.typed()?;
+        // Passwords are added with addPassword, never written with the
+        // application (graph/api/application-post-applications, -update).
+        if body
+            .password_credentials
+            .take()
+            .is_some_and(|p| !p.is_empty())
+        {
+            return Err(GraphError::bad_request(
+                "Property 'passwordCredentials' cannot be written with the application: add a password with addPassword. The sandbox supports certificate credentials only.",
+            ));
+        }
+        body.kept = read.kept;
+        Ok(body)
+    }
 }
 
 #[derive(Deserialize)]

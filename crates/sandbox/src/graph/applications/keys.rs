@@ -25,8 +25,8 @@ fn may_manage_keys(
     app: &Application,
 ) -> Result<(), GraphError> {
     match &ctx.caller {
-        Caller::App { app_id } if app_id.eq_ignore_ascii_case(&app.app_id) => Ok(()),
-        _ => ctx.authorize(Action::UpdateApplicationCredentials),
+        Caller::App { app_id, .. } if app_id.eq_ignore_ascii_case(&app.app_id) => Ok(()),
+        _ => ctx.authorize_owned(Action::UpdateApplicationCredentials, &app.owners),
     }
 }
 

@@ -1,7 +1,7 @@
 //! `/applications`: create, read (by id, `(appId='…')` or
 //! `(uniqueName='…')`), list with `$filter` and `$select`, PATCH (an upsert on
-//! `(uniqueName='…')` with `Prefer: create-if-missing`), delete, and `addKey` /
-//! `removeKey` with their proof-of-possession JWT.
+//! `(uniqueName='…')` with `Prefer: create-if-missing`), delete, `addKey` /
+//! `removeKey` with their proof-of-possession JWT, and its `owners`.
 //!
 //! As Graph: `keyCredentials[].key` is returned only by a single-object GET
 //! whose `$select` names `keyCredentials` (null everywhere else);
@@ -19,7 +19,7 @@ mod keys;
 mod writes;
 
 use super::{
-    Action, Caller, Ctx, Filter, graph_time, keyed, method_not_allowed, ok, unknown_segment,
+    Action, Caller, Ctx, Filter, graph_time, keyed, method_not_allowed, ok, schema, unknown_segment,
 };
 use crate::directory::{AppHome, Application, Directory, KeyCredential};
 use crate::errors::GraphError;
@@ -62,7 +62,8 @@ pub(super) fn route(
         (&Method::DELETE, []) => delete(ctx, target),
         (&Method::POST, ["addKey"]) => add_key(ctx, target),
         (&Method::POST, ["removeKey"]) => remove_key(ctx, target),
-        (_, [] | ["addKey"] | ["removeKey"]) => Err(method_not_allowed()),
+        (&Method::GET, ["owners"]) => owners(ctx, target),
+        (_, [] | ["addKey"] | ["removeKey"] | ["owners"]) => Err(method_not_allowed()),
         (_, [.., last]) => Err(unknown_segment(last)),
     }
 }
@@ -168,12 +169,14 @@ fn key_json(key: &KeyCredential, with_key: bool) -> serde_json::Value {
     })
 }
 
+/// An application in Graph's shape: every documented property, those the
+/// sandbox models from the model, the rest as last written.
 fn application_json(
     directory: &Directory,
     app: &Application,
     with_keys: bool,
 ) -> serde_json::Value {
-    serde_json::json!({
+    let modelled = serde_json::json!({
         "id": app.id,
         "appId": app.app_id,
         "uniqueName": directory.unique_names.get(&app.id),
@@ -185,16 +188,16 @@ fn application_json(
         "keyCredentials": app.key_credentials.iter().map(|k| key_json(k, with_keys)).collect::<Vec<_>>(),
         "passwordCredentials": [],
         "requiredResourceAccess": app.required_resource_access,
-        "appRoles": [],
-    })
+    });
+    schema::render(&schema::APPLICATION, modelled, &app.extra)
 }
 
-/// Applications may read only themselves; delegated callers may read any.
+/// An application may always read itself (its own credentials included);
+/// anyone else as [`Action::ReadApplications`] allows.
 fn may_read(ctx: &Ctx<'_>, app: &Application) -> Result<(), GraphError> {
     match &ctx.caller {
-        Caller::User { .. } => ctx.authorize(Action::ReadApplications),
-        Caller::App { app_id } if app_id.eq_ignore_ascii_case(&app.app_id) => Ok(()),
-        Caller::App { .. } => Err(GraphError::denied()),
+        Caller::App { app_id, .. } if app_id.eq_ignore_ascii_case(&app.app_id) => Ok(()),
+        _ => ctx.authorize_owned(Action::ReadApplications, &app.owners),
     }
 }
 
@@ -202,6 +205,7 @@ fn list(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
     ctx.authorize(Action::ReadApplications)?;
     let filter = ctx.filter("application", &["appId", "displayName", "uniqueName"])?;
     let selected = selected(ctx);
+    schema::check_select(&schema::APPLICATION, selected.as_deref())?;
     let items = {
         let directory = ctx.state.directory();
         directory
@@ -229,12 +233,38 @@ fn list(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
     ctx.page(items)
 }
 
+/// `GET /applications/{id}/owners` (graph/api/application-list-owners): the
+/// users and service principals that own it.
+fn owners(ctx: &Ctx<'_>, target: Target<'_>) -> Result<Response, GraphError> {
+    let items = {
+        let directory = ctx.state.directory();
+        let index = find(&directory, target, ctx.instant)?;
+        let app = &directory.applications[index];
+        may_read(ctx, app)?;
+        app.owners
+            .iter()
+            .filter_map(|owner| {
+                if let Some(user) = directory.users.iter().find(|u| &u.id == owner) {
+                    return Some((user.seq, super::users::user_json(user)));
+                }
+                let sp = directory
+                    .service_principals
+                    .iter()
+                    .find(|s| &s.id == owner)?;
+                Some((sp.seq, super::service_principals::sp_json(&directory, sp)))
+            })
+            .collect()
+    };
+    ctx.page(items)
+}
+
 fn get(ctx: &Ctx<'_>, target: Target<'_>) -> Result<Response, GraphError> {
     let directory = ctx.state.directory();
     let index = find(&directory, target, ctx.instant)?;
     let app = &directory.applications[index];
     may_read(ctx, app)?;
     let selected = selected(ctx);
+    schema::check_select(&schema::APPLICATION, selected.as_deref())?;
     let with_keys = selected
         .iter()
         .flatten()

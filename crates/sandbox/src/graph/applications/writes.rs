@@ -6,7 +6,7 @@ use super::{
 };
 use crate::directory::{AppHome, Application, Directory, new_id};
 use crate::errors::GraphError;
-use crate::graph::{Action, Ctx, created, no_content};
+use crate::graph::{Action, Ctx, created, no_content, schema};
 use axum::response::Response;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -24,16 +24,19 @@ fn unique_name_immutable() -> GraphError {
 }
 
 pub(super) fn create(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
-    let body: ApplicationBody = ctx.json()?;
+    let body = ApplicationBody::read(ctx.body)?;
     let mut directory = ctx.state.directory();
     ctx.authorize(Action::CreateApplication)?;
     let unique_name = body.unique_name.clone();
-    insert(&mut directory, body, unique_name).map(created)
+    insert(ctx, &mut directory, body, unique_name).map(created)
 }
 
 /// Creates a tenant application from `body` (validated first; nothing changes
-/// on a refusal) and returns its Graph form.
+/// on a refusal) and returns its Graph form. A creator allowed only as
+/// owners are (a user under the tenant's default permissions, an
+/// Application Developer, an application holding OwnedBy) owns it.
 fn insert(
+    ctx: &Ctx<'_>,
     directory: &mut Directory,
     body: ApplicationBody,
     unique_name: Option<String>,
@@ -73,6 +76,8 @@ fn insert(
         key_credentials,
         required_resource_access,
         delegated_permissions: BTreeMap::new(),
+        owners: ctx.caller.owner_of_creation().into_iter().collect(),
+        extra: body.kept,
         created: OffsetDateTime::now_utc(),
         visible_from,
     };
@@ -87,17 +92,25 @@ fn insert(
 /// PATCH: an update (204), or with `Prefer: create-if-missing` on
 /// `(uniqueName='…')` the creation of a missing application (201).
 pub(super) fn patch(ctx: &Ctx<'_>, target: Target<'_>) -> Result<Response, GraphError> {
-    let body: ApplicationBody = ctx.json()?;
+    let body = ApplicationBody::read(ctx.body)?;
     let mut directory = ctx.state.directory();
     // authorization: as POST /applications when it creates, as PATCH when it updates.
-    ctx.authorize(match target {
+    match target {
         Target::UniqueName(_)
             if prefers_create_if_missing(ctx.headers) && find_any(&directory, target).is_none() =>
         {
-            Action::CreateApplication
+            ctx.authorize(Action::CreateApplication)?;
         }
-        _ => Action::update_application(body.key_credentials.is_some()),
-    })?;
+        _ => {
+            let owners = find_any(&directory, target)
+                .map(|i| directory.applications[i].owners.as_slice())
+                .unwrap_or_default();
+            ctx.authorize_owned(
+                Action::update_application(body.key_credentials.is_some()),
+                owners,
+            )?;
+        }
+    }
     let index = match target {
         Target::UniqueName(_) if prefers_create_if_missing(ctx.headers) => {
             match find_any(&directory, target) {
@@ -111,7 +124,7 @@ pub(super) fn patch(ctx: &Ctx<'_>, target: Target<'_>) -> Result<Response, Graph
                     {
                         return Err(unique_name_immutable());
                     }
-                    return insert(&mut directory, body, Some(name)).map(created);
+                    return insert(ctx, &mut directory, body, Some(name)).map(created);
                 }
             }
         }
@@ -174,12 +187,25 @@ fn update(
     if let Some(name) = body.display_name {
         app.display_name = name;
     }
+    schema::merge(&mut app.extra, body.kept);
+    // Its service principal publishes the app roles it defines.
+    let (app_id, app_roles) = (app.app_id.clone(), app.defined_app_roles());
+    for sp in directory
+        .service_principals
+        .iter_mut()
+        .filter(|s| s.app_id == app_id)
+    {
+        sp.app_roles = app_roles.clone();
+    }
     Ok(())
 }
 
 pub(super) fn delete(ctx: &Ctx<'_>, target: Target<'_>) -> Result<Response, GraphError> {
     let mut directory = ctx.state.directory();
-    ctx.authorize(Action::DeleteApplication)?;
+    let owners = find_any(&directory, target)
+        .map(|i| directory.applications[i].owners.clone())
+        .unwrap_or_default();
+    ctx.authorize_owned(Action::DeleteApplication, &owners)?;
     let index = find(&directory, target, ctx.instant)?;
     let app = directory.applications.remove(index);
     directory.unique_names.remove(&app.id);
@@ -196,5 +222,8 @@ pub(super) fn delete(ctx: &Ctx<'_>, target: Target<'_>) -> Result<Response, Grap
     directory
         .assignments
         .retain(|a| !principals.contains(&a.principal_id) && !principals.contains(&a.resource_id));
+    for other in directory.applications.iter_mut() {
+        other.owners.retain(|owner| !principals.contains(owner));
+    }
     Ok(no_content())
 }

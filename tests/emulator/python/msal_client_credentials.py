@@ -1,6 +1,6 @@
 """Acquire a client-credentials token from the sandbox tenant with MSAL for Python.
 
-Driven by tests/emulator/msal.rs through environment variables: SANDBOX_AUTHORITY,
+Driven by tests/emulator/microsoft_clients.rs through environment variables: SANDBOX_AUTHORITY,
 SANDBOX_CLIENT_ID, SANDBOX_KEY_PEM and SANDBOX_CERT_PEM (file paths),
 SANDBOX_SCOPE, and REQUESTS_CA_BUNDLE (the sandbox's CA). Prints one JSON line
 without the token itself; exits 0 only when a token came back.
