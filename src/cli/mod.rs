@@ -35,7 +35,8 @@ use std::path::PathBuf;
 )]
 pub struct Cli {
     /// The directory holding this server's state (database and software keys);
-    /// default: /var/lib/entra-connect as root, else ~/.local/share/entra-connect.
+    /// default: /var/lib/entra-connect as root, else ~/.local/share/entra-connect
+    /// (for `wizard --sandbox`: ~/.local/share/entra-connect-sandbox).
     #[arg(
         long,
         global = true,

@@ -98,6 +98,30 @@ pub(super) fn start_afresh(state_dir: &Path) -> anyhow::Result<()> {
     if !tenant.is_dir() {
         return Ok(());
     }
+    // The server's own state (reached through ENTRA_CONNECT_STATE_DIR, say)
+    // is never emptied, whatever a sandbox demo left in it.
+    let same = |a: &Path, b: &Path| {
+        std::fs::canonicalize(a)
+            .ok()
+            .zip(std::fs::canonicalize(b).ok())
+            .is_some_and(|(a, b)| a == b)
+    };
+    let servers = [
+        crate::host::default_state_dir(),
+        crate::host::user_state_dir(),
+    ];
+    if servers
+        .iter()
+        .flatten()
+        .any(|server| same(server, state_dir))
+    {
+        anyhow::bail!(
+            "--fresh empties the state directory, and {} is this machine's server state: \
+             give the demo its own with --state-dir DIR, or leave --state-dir and \
+             ENTRA_CONNECT_STATE_DIR unset for the demo's default",
+            state_dir.display()
+        );
+    }
     // Refused while another wizard's sandbox serves it.
     Sandbox::discard(&tenant)?;
     let wiped = |path: &Path| format!("cannot empty the sandbox demo's state: {}", path.display());
