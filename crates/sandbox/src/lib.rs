@@ -238,7 +238,7 @@ impl Shared {
     /// change is made, and the next save may succeed.
     fn save(&self) {
         if let Some(store) = &self.store
-            && let Err(error) = store.save(&self.directory())
+            && let Err(error) = store.save(|| self.directory())
         {
             tracing::error!(%error, "the sandbox tenant was not saved");
         }
@@ -347,7 +347,7 @@ impl Drop for SandboxHandle {
         self.server.shutdown();
         self.task.abort();
         if let Some(store) = &self.state.store
-            && let Err(error) = store.close(&self.state.directory())
+            && let Err(error) = store.close(|| self.state.directory())
         {
             tracing::error!(%error, "the sandbox tenant was not saved");
         }

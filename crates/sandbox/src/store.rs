@@ -19,6 +19,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::Write;
+use std::ops::Deref;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -180,7 +181,7 @@ impl Store {
                 lock: Some(lock),
             }),
         };
-        store.save(&tenant.directory)?;
+        store.save(|| &tenant.directory)?;
         Ok((tenant, store))
     }
 
@@ -190,34 +191,49 @@ impl Store {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Writes `directory` with the keys, unless the file already holds it
-    /// or the sandbox has stopped.
-    pub(crate) fn save(&self, directory: &Directory) -> Result<(), SandboxError> {
-        self.save_with(&mut self.saved(), directory)
+    /// Writes the directory `read` gives with the keys, unless the file
+    /// already holds it or the sandbox has stopped. The directory is held
+    /// only while it is serialized, not while the file is written; saves
+    /// are one at a time, so the file ends with the latest.
+    pub(crate) fn save<D: Deref<Target = Directory>>(
+        &self,
+        read: impl FnOnce() -> D,
+    ) -> Result<(), SandboxError> {
+        self.save_with(&mut self.saved(), read)
     }
 
-    /// Saves `directory` one last time and lets the data directory go.
-    pub(crate) fn close(&self, directory: &Directory) -> Result<(), SandboxError> {
+    /// Saves the directory one last time and lets the data directory go.
+    pub(crate) fn close<D: Deref<Target = Directory>>(
+        &self,
+        read: impl FnOnce() -> D,
+    ) -> Result<(), SandboxError> {
         let mut saved = self.saved();
-        let result = self.save_with(&mut saved, directory);
+        let result = self.save_with(&mut saved, read);
         saved.lock = None;
         result
     }
 
-    fn save_with(&self, saved: &mut Saved, directory: &Directory) -> Result<(), SandboxError> {
+    fn save_with<D: Deref<Target = Directory>>(
+        &self,
+        saved: &mut Saved,
+        read: impl FnOnce() -> D,
+    ) -> Result<(), SandboxError> {
         if saved.lock.is_none() {
             return Ok(());
         }
-        let file = TenantFile {
-            format: FORMAT,
-            keys: &self.keys,
-            directory,
-        };
         let unsaved = |error| SandboxError::DataDir {
             path: self.path.clone(),
             error,
         };
-        let bytes = serde_json::to_vec(&file).map_err(|e| unsaved(std::io::Error::other(e)))?;
+        let bytes = {
+            let directory = read();
+            let file = TenantFile {
+                format: FORMAT,
+                keys: &self.keys,
+                directory: &*directory,
+            };
+            serde_json::to_vec(&file).map_err(|e| unsaved(std::io::Error::other(e)))?
+        };
         if bytes == saved.bytes {
             return Ok(());
         }
@@ -349,7 +365,7 @@ mod tests {
         let upn = tenant.users[0].upn.clone();
         tenant.directory.users[0].visible_from = tenant.directory.visible_from_now();
         assert!(tenant.directory.user(&upn, Instant::now()).is_none());
-        store.close(&tenant.directory).unwrap();
+        store.close(|| &tenant.directory).unwrap();
 
         let (tenant, _store) = Store::open(&dir, &kept_in(&dir)).unwrap();
         assert!(tenant.directory.user(&upn, Instant::now()).is_some());
