@@ -4,7 +4,7 @@
 use crate::harness::tenant::*;
 use entra_connect::sandbox::SandboxConfig;
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::HashSet;
 
 #[tokio::test]
@@ -104,7 +104,7 @@ async fn writes_by_a_user_without_an_admin_role_are_refused() {
         &plain,
         Method::POST,
         "/users",
-        Some(new_user("someone", "Str0ng!Passw0rd")),
+        Some(new_user_with_password("someone", "Str0ng!Passw0rd")),
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
@@ -303,16 +303,6 @@ async fn add_key_needs_a_valid_proof_and_remove_key_revokes() {
     assert_eq!(aadsts(&body), 700027);
 }
 
-fn new_user(name: &str, password: &str) -> Value {
-    json!({
-        "accountEnabled": true,
-        "displayName": name,
-        "mailNickname": name,
-        "userPrincipalName": format!("{name}@contoso-sandbox.onmicrosoft.com"),
-        "passwordProfile": { "password": password, "forceChangePasswordNextSignIn": false },
-    })
-}
-
 #[tokio::test]
 async fn users_and_directory_role_members() {
     let sb = start().await;
@@ -323,11 +313,11 @@ async fn users_and_directory_role_members() {
         &admin,
         Method::POST,
         "/users",
-        Some(new_user("Sync_HOST2_abcdef012345", "weak")),
+        Some(new_user_with_password("Sync_HOST2_abcdef012345", "weak")),
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    let mut elsewhere = new_user("x", "Str0ng!Passw0rd");
+    let mut elsewhere = new_user_with_password("x", "Str0ng!Passw0rd");
     elsewhere["userPrincipalName"] = json!("x@fabrikam.com");
     let (status, _) = graph(&sb, &admin, Method::POST, "/users", Some(elsewhere)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -338,7 +328,7 @@ async fn users_and_directory_role_members() {
         &admin,
         Method::POST,
         "/users",
-        Some(new_user("Sync_HOST2_abcdef012345", password)),
+        Some(new_user_with_password("Sync_HOST2_abcdef012345", password)),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{user}");
@@ -348,7 +338,7 @@ async fn users_and_directory_role_members() {
         &admin,
         Method::POST,
         "/users",
-        Some(new_user("Sync_HOST2_abcdef012345", password)),
+        Some(new_user_with_password("Sync_HOST2_abcdef012345", password)),
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "duplicate UPN");

@@ -7,35 +7,8 @@
 
 use crate::harness::tenant::*;
 use entra_connect::sandbox::{SandboxConfig, SandboxHandle};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
-const USER_ADMINISTRATOR: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
-
-fn assert_denied(status: StatusCode, body: &Value, what: &str) {
-    assert_eq!(status, StatusCode::FORBIDDEN, "{what}: {body}");
-    assert_eq!(
-        body["error"]["code"], "Authorization_RequestDenied",
-        "{what}"
-    );
-}
-
-async fn get_ok(sb: &SandboxHandle, token: &str, path: &str) -> Value {
-    let (status, body) = graph(sb, token, Method::GET, path, None).await;
-    assert_eq!(status, StatusCode::OK, "{path}: {body}");
-    body
-}
-
-/// Microsoft Graph's service principal.
-async fn graph_sp(sb: &SandboxHandle, token: &str) -> Value {
-    get_ok(
-        sb,
-        token,
-        &format!("/servicePrincipals(appId='{GRAPH_APP_ID}')"),
-    )
-    .await
-}
 
 /// The id of Microsoft Graph's app role `value`, looked up by value.
 fn graph_role_id(graph_sp: &Value, value: &str) -> String {
@@ -58,20 +31,13 @@ async fn grant_graph_role(
     value: &str,
 ) -> (StatusCode, Value) {
     let admin = user_token(sb, "global.admin").await;
-    let graph_sp = graph_sp(sb, &admin).await;
-    graph(
+    let graph_sp = service_principal_of(sb, &admin, GRAPH_APP_ID).await;
+    let graph_sp_id = graph_sp["id"].as_str().unwrap();
+    graph_post(
         sb,
         token,
-        Method::POST,
-        &format!(
-            "/servicePrincipals/{}/appRoleAssignedTo",
-            graph_sp["id"].as_str().unwrap()
-        ),
-        Some(json!({
-            "principalId": principal,
-            "resourceId": graph_sp["id"],
-            "appRoleId": graph_role_id(&graph_sp, value),
-        })),
+        &format!("/servicePrincipals/{graph_sp_id}/appRoleAssignedTo"),
+        app_role_assignment(principal, graph_sp_id, graph_role_id(&graph_sp, value)),
     )
     .await
 }
@@ -87,15 +53,7 @@ async fn app_with_graph_roles(sb: &SandboxHandle, roles: &[&str]) -> (App, Strin
         let (status, body) = grant_graph_role(sb, &global, &app.sp_id, role).await;
         assert_eq!(status, StatusCode::CREATED, "{role}: {body}");
     }
-    let (status, body) = client_credentials(
-        sb,
-        &app.app_id,
-        &cert.assertion(sb, &app.app_id),
-        GRAPH_SCOPE,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let token = body["access_token"].as_str().unwrap().to_string();
+    let token = app_token(sb, &app, &cert, GRAPH_SCOPE).await;
     let mut held: Vec<String> = claims(&token)["roles"]
         .as_array()
         .map(|r| r.iter().map(|v| v.as_str().unwrap().to_string()).collect())
@@ -107,18 +65,62 @@ async fn app_with_graph_roles(sb: &SandboxHandle, roles: &[&str]) -> (App, Strin
     (app, token)
 }
 
-fn new_user(name: &str) -> Value {
-    json!({
-        "accountEnabled": true,
-        "displayName": name,
-        "mailNickname": name,
-        "userPrincipalName": format!("{name}@contoso-sandbox.onmicrosoft.com"),
-        "passwordProfile": { "password": "Str0ng!Passw0rd-42", "forceChangePasswordNextSignIn": false },
-    })
+/// Creates an application named `name` (and nothing more) as `token`'s
+/// caller, which must be allowed to: the application created. Who then owns
+/// it depends on the caller, which is what these tests check.
+async fn create_application(sb: &SandboxHandle, token: &str, name: &str) -> Value {
+    post_created(sb, token, "/applications", json!({ "displayName": name })).await
 }
 
-async fn post(sb: &SandboxHandle, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-    graph(sb, token, Method::POST, path, Some(body)).await
+/// The path of an application created as `token`'s caller (by [`create_application`]).
+fn path_of(application: &Value) -> String {
+    format!("/applications/{}", application["id"].as_str().unwrap())
+}
+
+/// The owners of the application at `path`, as `token`'s caller reads them.
+async fn owners_of(sb: &SandboxHandle, token: &str, path: &str) -> Value {
+    get_ok(sb, token, &format!("{path}/owners")).await["value"].clone()
+}
+
+/// Creates the service principal of the application `app_id` as `token`'s
+/// caller: (status, body). Who may is part of what these tests check.
+async fn create_service_principal(sb: &SandboxHandle, token: &str, app_id: &Value) -> GraphReply {
+    graph_post(sb, token, "/servicePrincipals", json!({ "appId": app_id })).await
+}
+
+/// The path of an application an administrator registered: one the callers
+/// these tests try do not own.
+async fn not_owned_application(sb: &SandboxHandle, name: &str) -> String {
+    let admin = admin_token(sb).await;
+    let (object_id, _) = create_app(sb, &admin, name, vec![]).await;
+    format!("/applications/{object_id}")
+}
+
+/// The password reset service's service principal id and its first app role:
+/// an app role any role that grants app roles may grant, unlike Graph's own.
+async fn password_reset_role(sb: &SandboxHandle) -> (String, Value) {
+    let admin = admin_token(sb).await;
+    let reset = service_principal_of(sb, &admin, PASSWORD_RESET_APP_ID).await;
+    (
+        reset["id"].as_str().unwrap().to_string(),
+        reset["appRoles"][0]["id"].clone(),
+    )
+}
+
+/// The answer to a request a caller may or may not make: `success` if it is
+/// `allowed`, Graph's refusal if not. `what` names the attempt.
+fn assert_allowed_or_denied(
+    status: StatusCode,
+    body: &Value,
+    allowed: bool,
+    success: StatusCode,
+    what: &str,
+) {
+    if allowed {
+        assert_eq!(status, success, "{what}: {body}");
+    } else {
+        assert_denied(status, body, what);
+    }
 }
 
 // ------------------------------------------------------------ app-only
@@ -127,7 +129,7 @@ async fn post(sb: &SandboxHandle, token: &str, path: &str, body: Value) -> (Stat
 async fn graph_publishes_its_application_permissions_with_their_real_ids() {
     let sb = start().await;
     let token = admin_token(&sb).await;
-    let graph_sp = graph_sp(&sb, &token).await;
+    let graph_sp = service_principal_of(&sb, &token, GRAPH_APP_ID).await;
     for (value, id) in [
         (
             "Application.Read.All",
@@ -172,10 +174,11 @@ async fn an_application_without_graph_permissions_reads_and_writes_nothing_else(
         "/directoryRoles",
         "/organization",
     ] {
-        let (status, body) = graph(&sb, &token, Method::GET, path, None).await;
+        let (status, body) = graph_get(&sb, &token, path).await;
         assert_denied(status, &body, path);
     }
-    let (status, body) = post(&sb, &token, "/applications", json!({ "displayName": "x" })).await;
+    let (status, body) =
+        graph_post(&sb, &token, "/applications", json!({ "displayName": "x" })).await;
     assert_denied(status, &body, "POST /applications");
     // Its own objects it reads without any.
     get_ok(&sb, &token, &format!("/applications/{}", app.object_id)).await;
@@ -185,226 +188,125 @@ async fn an_application_without_graph_permissions_reads_and_writes_nothing_else(
 #[tokio::test]
 async fn application_permissions_for_applications_are_the_tables() {
     let sb = start().await;
-    let admin = admin_token(&sb).await;
-    let (other, _) = create_app(&sb, &admin, "other", vec![]).await;
+    let other = not_owned_application(&sb, "other").await;
 
     // Application.Read.All and Directory.Read.All read, and write nothing.
     for read in ["Application.Read.All", "Directory.Read.All"] {
         let (_, token) = app_with_graph_roles(&sb, &[read]).await;
-        get_ok(&sb, &token, "/applications").await;
-        get_ok(&sb, &token, &format!("/applications/{other}")).await;
-        get_ok(&sb, &token, "/servicePrincipals").await;
+        for path in ["/applications", other.as_str(), "/servicePrincipals"] {
+            get_ok(&sb, &token, path).await;
+        }
         let (status, body) =
-            post(&sb, &token, "/applications", json!({ "displayName": "x" })).await;
+            graph_post(&sb, &token, "/applications", json!({ "displayName": "x" })).await;
         assert_denied(status, &body, read);
-        let (status, body) = graph(
-            &sb,
-            &token,
-            Method::PATCH,
-            &format!("/applications/{other}"),
-            Some(json!({ "notes": "x" })),
-        )
-        .await;
+        let (status, body) = graph_patch(&sb, &token, &other, json!({ "notes": "x" })).await;
         assert_denied(status, &body, read);
     }
 
     // Application.ReadWrite.All creates, changes and deletes any application.
     let (_, token) = app_with_graph_roles(&sb, &["Application.ReadWrite.All"]).await;
-    let (status, created) = post(
-        &sb,
-        &token,
-        "/applications",
-        json!({ "displayName": "by an app" }),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let owners = get_ok(
-        &sb,
-        &token,
-        &format!("/applications/{}/owners", created["id"].as_str().unwrap()),
-    )
-    .await;
+    let created = create_application(&sb, &token, "by an app").await;
     assert_eq!(
-        owners["value"],
+        owners_of(&sb, &token, &path_of(&created)).await,
         json!([]),
         "Application.ReadWrite.All creates without owning"
     );
-    let (status, body) = graph(
-        &sb,
-        &token,
-        Method::PATCH,
-        &format!("/applications/{other}"),
-        Some(json!({ "notes": "changed by an app" })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    let (status, body) = graph(
-        &sb,
-        &token,
-        Method::DELETE,
-        &format!("/applications/{other}"),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    patch_ok(&sb, &token, &other, json!({ "notes": "changed by an app" })).await;
+    delete_ok(&sb, &token, &other).await;
     // ...but no users.
-    let (status, body) = post(&sb, &token, "/users", new_user("not.by.an.app")).await;
+    let (status, body) = graph_post(&sb, &token, "/users", new_user("not.by.an.app")).await;
     assert_denied(status, &body, "Application.ReadWrite.All POST /users");
 }
 
 #[tokio::test]
 async fn application_readwrite_ownedby_manages_only_what_the_application_owns() {
     let sb = start().await;
-    let admin = admin_token(&sb).await;
-    let (other, _) = create_app(&sb, &admin, "not owned", vec![]).await;
+    let other = not_owned_application(&sb, "not owned").await;
     let (app, token) = app_with_graph_roles(&sb, &["Application.ReadWrite.OwnedBy"]).await;
-    let (status, created) = post(
-        &sb,
-        &token,
-        "/applications",
-        json!({ "displayName": "owned" }),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let id = created["id"].as_str().unwrap();
-    let owners = get_ok(&sb, &token, &format!("/applications/{id}/owners")).await;
-    assert_eq!(owners["value"][0]["id"], app.sp_id.as_str(), "{owners}");
+    let created = create_application(&sb, &token, "owned").await;
+    let own = path_of(&created);
+    let owners = owners_of(&sb, &token, &own).await;
+    assert_eq!(owners[0]["id"], app.sp_id.as_str(), "{owners}");
     assert_eq!(
-        owners["value"][0]["@odata.type"],
+        owners[0]["@odata.type"],
         "#microsoft.graph.servicePrincipal"
     );
-    let (status, body) = graph(
-        &sb,
-        &token,
-        Method::PATCH,
-        &format!("/applications/{id}"),
-        Some(json!({ "notes": "mine" })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    let (status, sp) = post(
-        &sb,
-        &token,
-        "/servicePrincipals",
-        json!({ "appId": created["appId"] }),
-    )
-    .await;
+    patch_ok(&sb, &token, &own, json!({ "notes": "mine" })).await;
+    let (status, sp) = create_service_principal(&sb, &token, &created["appId"]).await;
     assert_eq!(
         status,
         StatusCode::CREATED,
         "its own application's service principal: {sp}"
     );
     // What it does not own stays out of reach, and there is no list of all.
-    let (status, body) = graph(
-        &sb,
-        &token,
-        Method::PATCH,
-        &format!("/applications/{other}"),
-        Some(json!({ "notes": "not mine" })),
-    )
-    .await;
+    let (status, body) = graph_patch(&sb, &token, &other, json!({ "notes": "not mine" })).await;
     assert_denied(status, &body, "OwnedBy PATCH another application");
-    let (status, body) = graph(
-        &sb,
-        &token,
-        Method::DELETE,
-        &format!("/applications/{other}"),
-        None,
-    )
-    .await;
+    let (status, body) = graph_delete(&sb, &token, &other).await;
     assert_denied(status, &body, "OwnedBy DELETE another application");
-    let (status, body) = graph(&sb, &token, Method::GET, "/applications", None).await;
+    let (status, body) = graph_get(&sb, &token, "/applications").await;
     assert_denied(status, &body, "OwnedBy GET /applications");
-    let (status, body) = graph(
-        &sb,
-        &token,
-        Method::DELETE,
-        &format!("/applications/{id}"),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    delete_ok(&sb, &token, &own).await;
 }
 
 #[tokio::test]
 async fn application_permissions_for_users_and_roles_are_the_tables() {
     let sb = start().await;
     let (_, read) = app_with_graph_roles(&sb, &["User.Read.All"]).await;
-    get_ok(&sb, &read, "/users").await;
     let upn = sb.user("plain.user").unwrap().upn.clone();
-    get_ok(&sb, &read, &format!("/users/{upn}")).await;
-    get_ok(&sb, &read, &format!("/users/{upn}/transitiveMemberOf")).await;
-    let (status, body) = post(&sb, &read, "/users", new_user("by.reader")).await;
+    for path in [
+        "/users".to_string(),
+        format!("/users/{upn}"),
+        format!("/users/{upn}/transitiveMemberOf"),
+    ] {
+        get_ok(&sb, &read, &path).await;
+    }
+    let (status, body) = graph_post(&sb, &read, "/users", new_user("by.reader")).await;
     assert_denied(status, &body, "User.Read.All POST /users");
 
     let (_, write) = app_with_graph_roles(&sb, &["User.ReadWrite.All"]).await;
-    let (status, user) = post(&sb, &write, "/users", new_user("by.writer")).await;
-    assert_eq!(status, StatusCode::CREATED, "{user}");
-    let (status, body) = graph(
-        &sb,
-        &write,
-        Method::GET,
-        "/roleManagement/directory/roleAssignments",
-        None,
-    )
-    .await;
+    let user = post_created(&sb, &write, "/users", new_user("by.writer")).await;
+    let assignments = "/roleManagement/directory/roleAssignments";
+    let (status, body) = graph_get(&sb, &write, assignments).await;
     assert_denied(status, &body, "User.ReadWrite.All GET roleAssignments");
     // A holder of a privileged role is out of an application's reach.
     let hia = sb.user("hybrid.admin").unwrap().upn.clone();
-    let (status, body) = graph(&sb, &write, Method::DELETE, &format!("/users/{hia}"), None).await;
+    let (status, body) = graph_delete(&sb, &write, &format!("/users/{hia}")).await;
     assert_denied(status, &body, "User.ReadWrite.All DELETE an administrator");
-    let (status, body) = graph(
+    delete_ok(
         &sb,
         &write,
-        Method::DELETE,
         &format!("/users/{}", user["id"].as_str().unwrap()),
-        None,
     )
     .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
 
     let (_, roles) = app_with_graph_roles(&sb, &["RoleManagement.ReadWrite.Directory"]).await;
-    let plain = get_ok(&sb, &roles, "/directoryRoles").await;
-    assert!(!plain["value"].as_array().unwrap().is_empty());
+    let directory_roles = get_ok(&sb, &roles, "/directoryRoles").await;
+    assert!(
+        !directory_roles["value"].as_array().unwrap().is_empty(),
+        "{directory_roles}"
+    );
     let admin = admin_token(&sb).await;
-    let plain_id = get_ok(&sb, &admin, &format!("/users/{upn}")).await["id"].clone();
-    let (status, body) = post(
-        &sb,
-        &roles,
-        "/roleManagement/directory/roleAssignments",
-        json!({ "principalId": plain_id, "roleDefinitionId": USER_ADMINISTRATOR, "directoryScopeId": "/" }),
-    )
-    .await;
+    let plain_id = seeded_user_id(&sb, &admin, "plain.user").await;
+    let (status, body) = assign_role(&sb, &roles, &plain_id, USER_ADMINISTRATOR).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
 #[tokio::test]
 async fn application_permission_to_assign_app_roles_needs_a_read_of_applications_too() {
     let sb = start().await;
-    let admin = admin_token(&sb).await;
     let target = register_app(&sb, &TestCert::new()).await;
-    let reset = get_ok(
-        &sb,
-        &admin,
-        "/servicePrincipals(appId='93625bc8-bfe2-437a-97e0-3d0060024faa')",
-    )
-    .await;
-    let grant = json!({
-        "principalId": target.sp_id,
-        "resourceId": reset["id"],
-        "appRoleId": reset["appRoles"][0]["id"],
-    });
+    let (reset_id, reset_role) = password_reset_role(&sb).await;
+    let grant = app_role_assignment(&target.sp_id, &reset_id, &reset_role);
     let path = format!("/servicePrincipals/{}/appRoleAssignments", target.sp_id);
     let (_, alone) = app_with_graph_roles(&sb, &["AppRoleAssignment.ReadWrite.All"]).await;
-    let (status, body) = post(&sb, &alone, &path, grant.clone()).await;
+    let (status, body) = graph_post(&sb, &alone, &path, grant.clone()).await;
     assert_denied(status, &body, "AppRoleAssignment.ReadWrite.All alone");
     let (_, both) = app_with_graph_roles(
         &sb,
         &["AppRoleAssignment.ReadWrite.All", "Application.Read.All"],
     )
     .await;
-    let (status, body) = post(&sb, &both, &path, grant).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    post_created(&sb, &both, &path, grant).await;
     // With it an application may grant Microsoft Graph's own roles too.
     let (status, body) = grant_graph_role(&sb, &both, &target.sp_id, "User.Read.All").await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -416,15 +318,8 @@ async fn application_permission_to_assign_app_roles_needs_a_read_of_applications
 async fn every_supported_role_grants_app_roles_but_graph_roles_need_a_privileged_role_administrator()
  {
     let sb = start().await;
-    let admin = admin_token(&sb).await;
-    let reset = get_ok(
-        &sb,
-        &admin,
-        "/servicePrincipals(appId='93625bc8-bfe2-437a-97e0-3d0060024faa')",
-    )
-    .await;
-    let reset_id = reset["id"].as_str().unwrap().to_string();
-    let reset_role = reset["appRoles"][0]["id"].clone();
+    let (reset_id, reset_role) = password_reset_role(&sb).await;
+    let assigned_to = format!("/servicePrincipals/{reset_id}/appRoleAssignedTo");
     for (name, graph_roles_too) in [
         ("hybrid.admin", false),
         ("app.admin", false),
@@ -436,13 +331,8 @@ async fn every_supported_role_grants_app_roles_but_graph_roles_need_a_privileged
     ] {
         let target = register_app(&sb, &TestCert::new()).await;
         let token = user_token(&sb, name).await;
-        let (status, body) = post(
-            &sb,
-            &token,
-            &format!("/servicePrincipals/{reset_id}/appRoleAssignedTo"),
-            json!({ "principalId": target.sp_id, "resourceId": reset_id, "appRoleId": reset_role }),
-        )
-        .await;
+        let grant = app_role_assignment(&target.sp_id, &reset_id, &reset_role);
+        let (status, body) = graph_post(&sb, &token, &assigned_to, grant).await;
         assert_eq!(
             status,
             StatusCode::CREATED,
@@ -450,105 +340,68 @@ async fn every_supported_role_grants_app_roles_but_graph_roles_need_a_privileged
         );
         let (status, body) =
             grant_graph_role(&sb, &token, &target.sp_id, "Application.ReadWrite.All").await;
-        if graph_roles_too {
-            assert_eq!(
-                status,
-                StatusCode::CREATED,
-                "{name} grants a Graph app role: {body}"
-            );
-        } else {
-            assert_denied(status, &body, &format!("{name} grants a Graph app role"));
-        }
+        let what = format!("{name} grants a Graph app role");
+        assert_allowed_or_denied(status, &body, graph_roles_too, StatusCode::CREATED, &what);
     }
     let target = register_app(&sb, &TestCert::new()).await;
+    let assignments = format!("/servicePrincipals/{}/appRoleAssignments", target.sp_id);
+    let grant = app_role_assignment(&target.sp_id, &reset_id, &reset_role);
     let plain = user_token(&sb, "plain.user").await;
-    let (status, body) = post(
-        &sb,
-        &plain,
-        &format!("/servicePrincipals/{}/appRoleAssignments", target.sp_id),
-        json!({ "principalId": target.sp_id, "resourceId": reset_id, "appRoleId": reset_role }),
-    )
-    .await;
+    let (status, body) = graph_post(&sb, &plain, &assignments, grant).await;
     assert_denied(status, &body, "a user without a role grants an app role");
 }
 
 #[tokio::test]
 async fn granting_app_roles_needs_both_scopes_whatever_the_role() {
     let sb = start().await;
-    let admin = admin_token(&sb).await;
     let target = register_app(&sb, &TestCert::new()).await;
-    let reset = get_ok(
-        &sb,
-        &admin,
-        "/servicePrincipals(appId='93625bc8-bfe2-437a-97e0-3d0060024faa')",
-    )
-    .await;
-    let global = sb.user("global.admin").unwrap().clone();
+    let (reset_id, reset_role) = password_reset_role(&sb).await;
+    let path = format!("/servicePrincipals/{}/appRoleAssignments", target.sp_id);
     for scope in [
         "https://graph.microsoft.com/AppRoleAssignment.ReadWrite.All",
         "https://graph.microsoft.com/Application.ReadWrite.All",
     ] {
-        let (status, body) = password_grant(&sb, &global.upn, &global.password, scope).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        let token = body["access_token"].as_str().unwrap();
-        let (status, body) = post(
-            &sb,
-            token,
-            &format!("/servicePrincipals/{}/appRoleAssignments", target.sp_id),
-            json!({ "principalId": target.sp_id, "resourceId": reset["id"], "appRoleId": reset["appRoles"][0]["id"] }),
-        )
-        .await;
+        let token = user_token_with_scope(&sb, "global.admin", scope).await;
+        let grant = app_role_assignment(&target.sp_id, &reset_id, &reset_role);
+        let (status, body) = graph_post(&sb, &token, &path, grant).await;
         assert_denied(status, &body, scope);
     }
 }
 
 #[tokio::test]
 async fn a_member_who_owns_the_resource_application_grants_its_roles_without_a_role() {
+    const THINGS_READ_ALL: &str = "2c7a5a4e-58f2-4c4b-9d6e-0f3d2a1b4c5e";
     let sb = start().await;
     let plain = user_token(&sb, "plain.user").await;
-    let (status, api) = post(
+    let api = post_created(
         &sb,
         &plain,
         "/applications",
         json!({
             "displayName": "an api of its own",
             "appRoles": [{
-                "id": "2c7a5a4e-58f2-4c4b-9d6e-0f3d2a1b4c5e", "value": "Things.Read.All", "displayName": "Read things",
+                "id": THINGS_READ_ALL, "value": "Things.Read.All", "displayName": "Read things",
                 "description": "Read things", "allowedMemberTypes": ["Application"], "isEnabled": true,
             }],
         }),
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED, "{api}");
     let admin = admin_token(&sb).await;
     let resource = create_sp(&sb, &admin, api["appId"].as_str().unwrap()).await;
     let client = register_app(&sb, &TestCert::new()).await;
-    let grant = json!({ "principalId": client.sp_id, "resourceId": resource, "appRoleId": "2c7a5a4e-58f2-4c4b-9d6e-0f3d2a1b4c5e" });
+    let grant = app_role_assignment(&client.sp_id, &resource, THINGS_READ_ALL);
     let path = format!("/servicePrincipals/{resource}/appRoleAssignedTo");
     // A User Administrator (who may grant app roles) is not needed...
-    let (status, body) = post(&sb, &plain, &path, grant.clone()).await;
+    let (status, body) = graph_post(&sb, &plain, &path, grant).await;
     assert_eq!(status, StatusCode::CREATED, "the owner grants: {body}");
     // ...but a member who does not own it may not.
     let user_admin = user_token(&sb, "user.admin").await;
-    let (status, stranger) = post(&sb, &user_admin, "/users", new_user("stranger")).await;
-    assert_eq!(status, StatusCode::CREATED, "{stranger}");
-    let (status, body) = password_grant(
-        &sb,
-        "stranger@contoso-sandbox.onmicrosoft.com",
-        "Str0ng!Passw0rd-42",
-        GRAPH_SCOPE,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let stranger = body["access_token"].as_str().unwrap();
+    let stranger = post_created(&sb, &user_admin, "/users", new_user("stranger")).await;
+    let upn = stranger["userPrincipalName"].as_str().unwrap();
+    let stranger = password_token(&sb, upn, NEW_USER_PASSWORD, GRAPH_SCOPE).await;
     let other = register_app(&sb, &TestCert::new()).await;
-    let (status, body) = post(
-        &sb,
-        stranger,
-        &path,
-        json!({ "principalId": other.sp_id, "resourceId": resource, "appRoleId": "2c7a5a4e-58f2-4c4b-9d6e-0f3d2a1b4c5e" }),
-    )
-    .await;
+    let grant = app_role_assignment(&other.sp_id, &resource, THINGS_READ_ALL);
+    let (status, body) = graph_post(&sb, &stranger, &path, grant).await;
     assert_denied(status, &body, "a member who does not own the resource");
 }
 
@@ -559,75 +412,38 @@ async fn a_member_registers_applications_by_default_and_owns_them() {
     let sb = start().await;
     let plain = user_token(&sb, "plain.user").await;
     let me = get_ok(&sb, &plain, "/me").await;
-    let (status, app) = post(
-        &sb,
-        &plain,
-        "/applications",
-        json!({ "displayName": "mine" }),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{app}");
-    let id = app["id"].as_str().unwrap();
-    let owners = get_ok(&sb, &plain, &format!("/applications/{id}/owners")).await;
-    assert_eq!(owners["value"][0]["id"], me["id"], "{owners}");
+    let app = create_application(&sb, &plain, "mine").await;
+    let own = path_of(&app);
+    let owners = owners_of(&sb, &plain, &own).await;
+    assert_eq!(owners[0]["id"], me["id"], "{owners}");
     // The owner manages it, certificates included...
-    let (status, body) = graph(
-        &sb,
-        &plain,
-        Method::PATCH,
-        &format!("/applications/{id}"),
-        Some(json!({ "notes": "mine", "keyCredentials": [TestCert::new().key_credential()] })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let keys = json!({ "notes": "mine", "keyCredentials": [TestCert::new().key_credential()] });
+    patch_ok(&sb, &plain, &own, keys).await;
     // ...but creates no service principal without the Application Developer role,
-    let (status, body) = post(
-        &sb,
-        &plain,
-        "/servicePrincipals",
-        json!({ "appId": app["appId"] }),
-    )
-    .await;
+    let (status, body) = create_service_principal(&sb, &plain, &app["appId"]).await;
     assert_denied(
         status,
         &body,
         "an owner without a role creates the service principal",
     );
     // and changes no application it does not own.
-    let admin = admin_token(&sb).await;
-    let (other, _) = create_app(&sb, &admin, "an administrator's", vec![]).await;
-    let (status, body) = graph(
-        &sb,
-        &plain,
-        Method::PATCH,
-        &format!("/applications/{other}"),
-        Some(json!({ "notes": "not mine" })),
-    )
-    .await;
+    let other = not_owned_application(&sb, "an administrator's").await;
+    let (status, body) = graph_patch(&sb, &plain, &other, json!({ "notes": "not mine" })).await;
     assert_denied(
         status,
         &body,
         "a member changes an application they do not own",
     );
     // An administrator who creates one does not become its owner.
-    let owners = get_ok(&sb, &admin, &format!("/applications/{other}/owners")).await;
-    assert_eq!(owners["value"], json!([]));
-    let (status, body) = graph(
-        &sb,
-        &plain,
-        Method::DELETE,
-        &format!("/applications/{id}"),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let admin = admin_token(&sb).await;
+    assert_eq!(owners_of(&sb, &admin, &other).await, json!([]));
+    delete_ok(&sb, &plain, &own).await;
 }
 
 /// The default seed, with users not allowed to register applications and
 /// an Application Developer.
 fn restricted_with_a_developer() -> SandboxConfig {
-    let mut seed = default_seed();
-    seed["authorization_policy"]["allowed_to_create_apps"] = false.into();
+    let mut seed = seed_without_app_registration_by_users();
     seed["roles"].as_array_mut().unwrap().push(json!({
         "template_id": "cf1c38e5-3621-4004-a7cb-879624dced7c",
         "display_name": "Application Developer",
@@ -637,10 +453,7 @@ fn restricted_with_a_developer() -> SandboxConfig {
         "display_name": "Application Developer",
         "roles": ["Application Developer"],
     }));
-    SandboxConfig {
-        seed: Some(seed.to_string()),
-        ..SandboxConfig::default()
-    }
+    with_seed(&seed)
 }
 
 #[tokio::test]
@@ -657,49 +470,21 @@ async fn with_registration_restricted_only_the_roles_that_may_create_application
         ("global.admin", true),
     ] {
         let token = user_token(&sb, name).await;
-        let (status, body) =
-            post(&sb, &token, "/applications", json!({ "displayName": name })).await;
-        if may {
-            assert_eq!(status, StatusCode::CREATED, "{name}: {body}");
-        } else {
-            assert_denied(status, &body, name);
-        }
+        let app = json!({ "displayName": name });
+        let (status, body) = graph_post(&sb, &token, "/applications", app).await;
+        assert_allowed_or_denied(status, &body, may, StatusCode::CREATED, name);
     }
     // The developer owns what it registers, and creates its service principal.
     let developer = user_token(&sb, "app.developer").await;
-    let (status, app) = post(
-        &sb,
-        &developer,
-        "/applications",
-        json!({ "displayName": "developed" }),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{app}");
-    let owners = get_ok(
-        &sb,
-        &developer,
-        &format!("/applications/{}/owners", app["id"].as_str().unwrap()),
-    )
-    .await;
-    assert_eq!(owners["value"].as_array().unwrap().len(), 1, "{owners}");
-    let (status, body) = post(
-        &sb,
-        &developer,
-        "/servicePrincipals",
-        json!({ "appId": app["appId"] }),
-    )
-    .await;
+    let app = create_application(&sb, &developer, "developed").await;
+    let owners = owners_of(&sb, &developer, &path_of(&app)).await;
+    assert_eq!(owners.as_array().unwrap().len(), 1, "{owners}");
+    let (status, body) = create_service_principal(&sb, &developer, &app["appId"]).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     // ...but not one for an application it does not own.
     let admin = admin_token(&sb).await;
     let (_, other) = create_app(&sb, &admin, "not the developer's", vec![]).await;
-    let (status, body) = post(
-        &sb,
-        &developer,
-        "/servicePrincipals",
-        json!({ "appId": other }),
-    )
-    .await;
+    let (status, body) = create_service_principal(&sb, &developer, &json!(other)).await;
     assert_denied(
         status,
         &body,
@@ -713,81 +498,48 @@ async fn with_registration_restricted_only_the_roles_that_may_create_application
 async fn users_change_themselves_and_user_administrators_change_others_but_not_administrators() {
     let sb = start().await;
     let plain = user_token(&sb, "plain.user").await;
-    let plain_upn = sb.user("plain.user").unwrap().upn.clone();
-    let hia_upn = sb.user("hybrid.admin").unwrap().upn.clone();
-    let patch = |token: String, who: String, body: Value| {
-        let sb = &sb;
-        async move {
-            graph(
-                sb,
-                &token,
-                Method::PATCH,
-                &format!("/users/{who}"),
-                Some(body),
-            )
-            .await
-        }
-    };
-    let (status, body) = graph(
-        &sb,
-        &plain,
-        Method::PATCH,
-        "/me",
-        Some(json!({ "jobTitle": "Tester" })),
-    )
-    .await;
+    let (status, body) = graph_patch(&sb, &plain, "/me", json!({ "jobTitle": "Tester" })).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "oneself: {body}");
-    let (status, body) = patch(plain.clone(), hia_upn.clone(), json!({ "jobTitle": "x" })).await;
-    assert_denied(status, &body, "a user without a role changes someone else");
-
-    let user_admin = user_token(&sb, "user.admin").await;
-    let (status, body) = patch(
-        user_admin.clone(),
-        plain_upn.clone(),
-        json!({ "department": "Sync" }),
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "User Administrator: {body}");
-    let (status, body) = patch(
-        user_admin.clone(),
-        hia_upn.clone(),
-        json!({ "department": "x" }),
-    )
-    .await;
-    assert_denied(status, &body, "User Administrator changes an administrator");
-    let global = user_token(&sb, "global.admin").await;
-    let (status, body) = patch(global, hia_upn.clone(), json!({ "department": "Identity" })).await;
-    assert_eq!(
-        status,
-        StatusCode::NO_CONTENT,
-        "Global Administrator: {body}"
-    );
+    // Someone else: a User Administrator's, but an administrator only a Global Administrator's.
+    for (caller, target, allowed) in [
+        ("plain.user", "hybrid.admin", false),
+        ("user.admin", "plain.user", true),
+        ("user.admin", "hybrid.admin", false),
+        ("global.admin", "hybrid.admin", true),
+    ] {
+        let token = user_token(&sb, caller).await;
+        let target_user = format!("/users/{}", sb.user(target).unwrap().upn);
+        let change = json!({ "department": format!("changed by {caller}") });
+        let (status, body) = graph_patch(&sb, &token, &target_user, change).await;
+        let what = format!("{caller} changes {target}");
+        assert_allowed_or_denied(status, &body, allowed, StatusCode::NO_CONTENT, &what);
+    }
 
     // A password needs Directory.AccessAsUser.All as well.
     let new_password = json!({ "passwordProfile": { "password": "An0ther!Passw0rd-7", "forceChangePasswordNextSignIn": false } });
-    let admin = sb.user("user.admin").unwrap().clone();
-    let (status, body) = password_grant(
+    let without = user_token_with_scope(
         &sb,
-        &admin.upn,
-        &admin.password,
+        "user.admin",
         "https://graph.microsoft.com/User.ReadWrite.All",
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let without = body["access_token"].as_str().unwrap().to_string();
-    let (status, body) = patch(without, plain_upn.clone(), new_password.clone()).await;
+    let plain_user = format!("/users/{}", sb.user("plain.user").unwrap().upn);
+    let (status, body) = graph_patch(&sb, &without, &plain_user, new_password.clone()).await;
     assert_denied(
         status,
         &body,
         "a password without Directory.AccessAsUser.All",
     );
-    let (status, body) = patch(user_admin, plain_upn.clone(), new_password).await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    let (status, body) = password_grant(&sb, &plain_upn, "An0ther!Passw0rd-7", GRAPH_SCOPE).await;
+    let user_admin = user_token(&sb, "user.admin").await;
+    patch_ok(&sb, &user_admin, &plain_user, new_password).await;
+    let plain_upn = &sb.user("plain.user").unwrap().upn;
+    let (status, body) = password_grant(&sb, plain_upn, "An0ther!Passw0rd-7", GRAPH_SCOPE).await;
     assert_eq!(status, StatusCode::OK, "the new password signs in: {body}");
 }
 
 // ------------------------------------------------------------ the authorization policy
+
+const AUTHORIZATION_POLICY: &str = "/policies/authorizationPolicy";
 
 /// The default seed, with Graph Command Line Tools consented for the policy scopes too.
 fn with_policy_consent() -> SandboxConfig {
@@ -801,17 +553,14 @@ fn with_policy_consent() -> SandboxConfig {
     let scopes = consent["scopes"].as_array_mut().unwrap();
     scopes.push("Policy.Read.All".into());
     scopes.push("Policy.ReadWrite.Authorization".into());
-    SandboxConfig {
-        seed: Some(seed.to_string()),
-        ..SandboxConfig::default()
-    }
+    with_seed(&seed)
 }
 
 #[tokio::test]
 async fn members_read_the_authorization_policy_and_a_privileged_role_administrator_changes_it() {
     let sb = start_with(with_policy_consent()).await;
     let plain = user_token(&sb, "plain.user").await;
-    let policy = get_ok(&sb, &plain, "/policies/authorizationPolicy").await;
+    let policy = get_ok(&sb, &plain, AUTHORIZATION_POLICY).await;
     assert_eq!(policy["id"], "authorizationPolicy");
     assert_eq!(
         policy["defaultUserRolePermissions"]["allowedToCreateApps"],
@@ -823,27 +572,12 @@ async fn members_read_the_authorization_policy_and_a_privileged_role_administrat
     });
     for name in ["plain.user", "app.admin", "hybrid.admin", "user.admin"] {
         let token = user_token(&sb, name).await;
-        let (status, body) = graph(
-            &sb,
-            &token,
-            Method::PATCH,
-            "/policies/authorizationPolicy",
-            Some(off.clone()),
-        )
-        .await;
+        let (status, body) = graph_patch(&sb, &token, AUTHORIZATION_POLICY, off.clone()).await;
         assert_denied(status, &body, name);
     }
     let role_admin = user_token(&sb, "role.admin").await;
-    let (status, body) = graph(
-        &sb,
-        &role_admin,
-        Method::PATCH,
-        "/policies/authorizationPolicy",
-        Some(off),
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    let policy = get_ok(&sb, &plain, "/policies/authorizationPolicy").await;
+    patch_ok(&sb, &role_admin, AUTHORIZATION_POLICY, off).await;
+    let policy = get_ok(&sb, &plain, AUTHORIZATION_POLICY).await;
     assert_eq!(
         policy["defaultUserRolePermissions"]["allowedToCreateApps"],
         false
@@ -853,57 +587,20 @@ async fn members_read_the_authorization_policy_and_a_privileged_role_administrat
         true
     );
     // It takes effect at once.
-    let (status, body) = post(
-        &sb,
-        &plain,
-        "/applications",
-        json!({ "displayName": "refused" }),
-    )
-    .await;
+    let refused = json!({ "displayName": "refused" });
+    let (status, body) = graph_post(&sb, &plain, "/applications", refused).await;
     assert_denied(
         status,
         &body,
         "a member once users may not register applications",
     );
     let global = user_token(&sb, "global.admin").await;
-    let (status, body) = graph(
-        &sb,
-        &global,
-        Method::PATCH,
-        "/policies/authorizationPolicy",
-        Some(json!({ "defaultUserRolePermissions": { "allowedToCreateApps": true } })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    let (status, body) = post(
-        &sb,
-        &plain,
-        "/applications",
-        json!({ "displayName": "allowed" }),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let on = json!({ "defaultUserRolePermissions": { "allowedToCreateApps": true } });
+    patch_ok(&sb, &global, AUTHORIZATION_POLICY, on).await;
+    create_application(&sb, &plain, "allowed").await;
     // Without the scope, no reading it.
-    let (status, body) = graph(
-        &sb,
-        &admin_token_without_policy(&sb).await,
-        Method::GET,
-        "/policies/authorizationPolicy",
-        None,
-    )
-    .await;
+    let user_read =
+        user_token_with_scope(&sb, "global.admin", "https://graph.microsoft.com/User.Read").await;
+    let (status, body) = graph_get(&sb, &user_read, AUTHORIZATION_POLICY).await;
     assert_denied(status, &body, "without Policy.Read.All");
-}
-
-async fn admin_token_without_policy(sb: &SandboxHandle) -> String {
-    let global = sb.user("global.admin").unwrap().clone();
-    let (status, body) = password_grant(
-        sb,
-        &global.upn,
-        &global.password,
-        "https://graph.microsoft.com/User.Read",
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["access_token"].as_str().unwrap().to_string()
 }

@@ -23,7 +23,6 @@ const CONSENTED: [&str; 8] = [
     "RoleManagement.Read.Directory",
     "Directory.AccessAsUser.All",
 ];
-const USER_ADMINISTRATOR: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
 const SYNC_ACCOUNTS_ROLE: &str = "d29b2b05-8046-44ba-8758-1e26182fcf32";
 
 fn without_consent() -> SandboxConfig {
@@ -48,14 +47,6 @@ fn set(scopes: &[&str]) -> BTreeSet<String> {
     scopes.iter().map(|s| s.to_string()).collect()
 }
 
-/// A Graph token for a seeded user with the scope string `scope`.
-async fn token_with(sb: &SandboxHandle, name: &str, scope: &str) -> String {
-    let user = sb.user(name).expect("seeded user").clone();
-    let (status, body) = password_grant(sb, &user.upn, &user.password, scope).await;
-    assert_eq!(status, StatusCode::OK, "{name}: {body}");
-    body["access_token"].as_str().expect("token").to_string()
-}
-
 fn assert_consent_required(status: StatusCode, body: &Value) {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["error"], "invalid_grant", "{body}");
@@ -67,18 +58,6 @@ fn assert_consent_required(status: StatusCode, body: &Value) {
             && description.contains("named 'Microsoft Graph Command Line Tools'")
             && description.contains("Send an interactive authorization request"),
         "{description}"
-    );
-}
-
-fn assert_denied(status: StatusCode, body: &Value, what: &str) {
-    assert_eq!(status, StatusCode::FORBIDDEN, "{what}: {body}");
-    assert_eq!(
-        body["error"]["code"], "Authorization_RequestDenied",
-        "{what}"
-    );
-    assert_eq!(
-        body["error"]["message"], "Insufficient privileges to complete the operation.",
-        "{what}"
     );
 }
 
@@ -326,43 +305,8 @@ async fn patch_keys(
     .await
 }
 
-fn new_user(name: &str) -> Value {
-    json!({
-        "accountEnabled": true,
-        "displayName": name,
-        "mailNickname": name,
-        "userPrincipalName": format!("{name}@contoso-sandbox.onmicrosoft.com"),
-        "passwordProfile": { "password": "Str0ng!Passw0rd-42", "forceChangePasswordNextSignIn": false },
-    })
-}
-
 async fn create_user(sb: &SandboxHandle, token: &str, name: &str) -> (StatusCode, Value) {
     graph(sb, token, Method::POST, "/users", Some(new_user(name))).await
-}
-
-async fn assign_role(
-    sb: &SandboxHandle,
-    token: &str,
-    principal: &str,
-    role: &str,
-) -> (StatusCode, Value) {
-    graph(
-        sb,
-        token,
-        Method::POST,
-        "/roleManagement/directory/roleAssignments",
-        Some(
-            json!({ "principalId": principal, "roleDefinitionId": role, "directoryScopeId": "/" }),
-        ),
-    )
-    .await
-}
-
-async fn seeded_user_id(sb: &SandboxHandle, token: &str, name: &str) -> String {
-    let upn = sb.user(name).unwrap().upn.clone();
-    let (status, body) = graph(sb, token, Method::GET, &format!("/users/{upn}"), None).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["id"].as_str().expect("id").to_string()
 }
 
 #[tokio::test]
@@ -507,12 +451,12 @@ async fn user_administrator_creates_and_deletes_users_but_not_administrators() {
 
     // The new account signs in with its password only once it has
     // replicated: until then Entra does not know it (AADSTS50034).
-    let (status, body) = password_grant(&sb, &upn, "Str0ng!Passw0rd-42", SYNC_SCOPE).await;
+    let (status, body) = password_grant(&sb, &upn, NEW_USER_PASSWORD, SYNC_SCOPE).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(aadsts(&body), 50034, "{body}");
     let deadline = created + lag + Duration::from_secs(30);
     loop {
-        let (status, body) = password_grant(&sb, &upn, "Str0ng!Passw0rd-42", SYNC_SCOPE).await;
+        let (status, body) = password_grant(&sb, &upn, NEW_USER_PASSWORD, SYNC_SCOPE).await;
         if status == StatusCode::OK {
             break;
         }
@@ -666,7 +610,7 @@ async fn global_administrator_does_everything() {
     assert_eq!(body["value"].as_array().unwrap().len(), 2, "{body}");
     // Deleting a holder of a privileged role (an administrator, a directory
     // synchronization account) also needs Directory.AccessAsUser.All.
-    let narrow = token_with(
+    let narrow = user_token_with_scope(
         &sb,
         "global.admin",
         "https://graph.microsoft.com/User.ReadWrite.All",
@@ -689,7 +633,8 @@ async fn global_administrator_does_everything() {
 #[tokio::test]
 async fn a_token_without_the_scope_is_refused_whatever_the_role() {
     let sb = start().await;
-    let only_me = token_with(&sb, "global.admin", "https://graph.microsoft.com/User.Read").await;
+    let only_me =
+        user_token_with_scope(&sb, "global.admin", "https://graph.microsoft.com/User.Read").await;
     let (status, body) = graph(&sb, &only_me, Method::GET, "/me", None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = graph(&sb, &only_me, Method::GET, "/organization", None).await;
@@ -711,7 +656,7 @@ async fn a_token_without_the_scope_is_refused_whatever_the_role() {
     assert_denied(status, &body, "GET another user with User.Read");
 
     // Writing applications without granting app roles.
-    let apps_only = token_with(&sb, "global.admin", "Application.ReadWrite.All").await;
+    let apps_only = user_token_with_scope(&sb, "global.admin", "Application.ReadWrite.All").await;
     let (status, app) = create_app_as(&sb, &apps_only, "ScopeCheck", vec![]).await;
     assert_eq!(status, StatusCode::CREATED, "{app}");
     let sp_id = create_sp(&sb, &apps_only, app["appId"].as_str().unwrap()).await;
@@ -733,14 +678,15 @@ async fn a_token_without_the_scope_is_refused_whatever_the_role() {
         "app role assignment without AppRoleAssignment.ReadWrite.All",
     );
     // Graph wants AppRoleAssignment.ReadWrite.All AND a read of applications.
-    let roles_only = token_with(&sb, "global.admin", "AppRoleAssignment.ReadWrite.All").await;
+    let roles_only =
+        user_token_with_scope(&sb, "global.admin", "AppRoleAssignment.ReadWrite.All").await;
     let (status, body) = graph(&sb, &roles_only, Method::POST, &path, Some(grant.clone())).await;
     assert_denied(
         status,
         &body,
         "app role assignment without Application.Read.All",
     );
-    let both = token_with(
+    let both = user_token_with_scope(
         &sb,
         "global.admin",
         "AppRoleAssignment.ReadWrite.All Application.Read.All",
@@ -750,7 +696,8 @@ async fn a_token_without_the_scope_is_refused_whatever_the_role() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
     // Role assignments with the consented RoleManagement.ReadWrite.Directory only.
-    let roles = token_with(&sb, "global.admin", "RoleManagement.ReadWrite.Directory").await;
+    let roles =
+        user_token_with_scope(&sb, "global.admin", "RoleManagement.ReadWrite.Directory").await;
     let (status, body) = graph(
         &sb,
         &roles,

@@ -6,13 +6,14 @@
 //! `appRoleAssignedTo`, an application's `owners`), paged.
 
 use crate::harness::tenant::*;
-use entra_connect::sandbox::SandboxConfig;
-use reqwest::{Method, StatusCode};
+use entra_connect::sandbox::{SandboxConfig, SandboxHandle};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 const UNDECLARED: &str =
     "Property 'foo' does not exist as a declared property or extension property.";
+const PRIVILEGED_ROLE_ADMINISTRATOR: &str = "e8611ab8-c189-46e8-94e1-60213ab1f814";
 
 fn assert_undeclared(status: StatusCode, body: &Value, what: &str) {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {body}");
@@ -21,17 +22,12 @@ fn assert_undeclared(status: StatusCode, body: &Value, what: &str) {
 }
 
 /// Every page of a list, following `@odata.nextLink`; and how many pages.
-async fn all_pages(
-    sb: &entra_connect::sandbox::SandboxHandle,
-    token: &str,
-    path: &str,
-) -> (Vec<Value>, usize) {
+async fn all_pages(sb: &SandboxHandle, token: &str, path: &str) -> (Vec<Value>, usize) {
     let mut items = Vec::new();
     let mut pages = 0;
     let mut next = path.to_string();
     loop {
-        let (status, page) = graph(sb, token, Method::GET, &next, None).await;
-        assert_eq!(status, StatusCode::OK, "{next}: {page}");
+        let page = get_ok(sb, token, &next).await;
         pages += 1;
         items.extend(page["value"].as_array().expect("a page").iter().cloned());
         match page["@odata.nextLink"].as_str() {
@@ -41,10 +37,21 @@ async fn all_pages(
     }
 }
 
-async fn get_ok(sb: &entra_connect::sandbox::SandboxHandle, token: &str, path: &str) -> Value {
-    let (status, body) = graph(sb, token, Method::GET, path, None).await;
-    assert_eq!(status, StatusCode::OK, "{path}: {body}");
-    body
+/// The string `key` of every item: what a list holds, whatever its order.
+fn set_of<'a>(items: &'a [Value], key: &str) -> BTreeSet<&'a str> {
+    items
+        .iter()
+        .map(|item| item[key].as_str().unwrap())
+        .collect()
+}
+
+/// A sandbox that answers lists one item a page, so that two items make two pages.
+async fn one_item_a_page() -> SandboxHandle {
+    start_with(SandboxConfig {
+        page_size: 1,
+        ..SandboxConfig::default()
+    })
+    .await
 }
 
 #[tokio::test]
@@ -55,12 +62,11 @@ async fn odata_annotations_are_ignored_at_every_level_of_a_body() {
     let mut key = cert.key_credential();
     key["@odata.type"] = "#microsoft.graph.keyCredential".into();
     // What msgraph-sdk for Python writes: a type on every object.
-    let (status, app) = graph(
+    let app = post_created(
         &sb,
         &admin,
-        Method::POST,
         "/applications",
-        Some(json!({
+        json!({
             "@odata.type": "#microsoft.graph.application",
             "displayName": "annotated",
             "keyCredentials@odata.type": "#Collection(microsoft.graph.keyCredential)",
@@ -71,10 +77,9 @@ async fn odata_annotations_are_ignored_at_every_level_of_a_body() {
                 "resourceAccess": [{ "@odata.type": "#microsoft.graph.resourceAccess", "id": SYNC_ROLE_ID, "type": "Role" }],
             }],
             "web": { "@odata.type": "#microsoft.graph.webApplication", "redirectUris": ["https://localhost/a"] },
-        })),
+        }),
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED, "{app}");
     assert_eq!(app["keyCredentials"].as_array().unwrap().len(), 1);
     assert_eq!(
         app["requiredResourceAccess"],
@@ -85,73 +90,56 @@ async fn odata_annotations_are_ignored_at_every_level_of_a_body() {
         json!({ "redirectUris": ["https://localhost/a"] })
     );
     let id = app["id"].as_str().unwrap();
-    let (status, body) = graph(
+    patch_ok(
         &sb,
         &admin,
-        Method::PATCH,
         &format!("/applications/{id}"),
-        Some(json!({ "@odata.type": "#microsoft.graph.application", "notes": "n" })),
+        json!({ "@odata.type": "#microsoft.graph.application", "notes": "n" }),
     )
     .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    let (status, sp) = graph(
+    let sp = post_created(
         &sb,
         &admin,
-        Method::POST,
         "/servicePrincipals",
-        Some(json!({ "@odata.type": "#microsoft.graph.servicePrincipal", "appId": app["appId"] })),
+        json!({ "@odata.type": "#microsoft.graph.servicePrincipal", "appId": app["appId"] }),
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED, "{sp}");
-    let sync = get_ok(
+    let sync = service_principal_of(&sb, &admin, SYNC_APP_ID).await;
+    let sp_id = sp["id"].as_str().unwrap();
+    post_created(
         &sb,
         &admin,
-        &format!("/servicePrincipals(appId='{SYNC_APP_ID}')"),
-    )
-    .await;
-    let (status, body) = graph(
-        &sb,
-        &admin,
-        Method::POST,
-        &format!(
-            "/servicePrincipals/{}/appRoleAssignments",
-            sp["id"].as_str().unwrap()
-        ),
-        Some(json!({
+        &format!("/servicePrincipals/{sp_id}/appRoleAssignments"),
+        json!({
             "@odata.type": "#microsoft.graph.appRoleAssignment",
-            "principalId": sp["id"], "resourceId": sync["id"], "appRoleId": SYNC_ROLE_ID,
-        })),
+            "principalId": sp_id, "resourceId": sync["id"], "appRoleId": SYNC_ROLE_ID,
+        }),
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, body) = graph(
+    let user = post_created(
         &sb,
         &admin,
-        Method::POST,
         "/users",
-        Some(json!({
+        json!({
             "@odata.type": "#microsoft.graph.user",
             "accountEnabled": true,
             "displayName": "Annotated",
             "mailNickname": "annotated",
             "userPrincipalName": "annotated@contoso-sandbox.onmicrosoft.com",
-            "passwordProfile": { "@odata.type": "#microsoft.graph.passwordProfile", "password": "Str0ng!Passw0rd-42" },
-        })),
+            "passwordProfile": { "@odata.type": "#microsoft.graph.passwordProfile", "password": NEW_USER_PASSWORD },
+        }),
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, body) = graph(
+    post_created(
         &sb,
         &admin,
-        Method::POST,
         "/roleManagement/directory/roleAssignments",
-        Some(json!({
+        json!({
             "@odata.type": "#microsoft.graph.unifiedRoleAssignment",
-            "principalId": body["id"], "roleDefinitionId": "fe930be7-5e62-47db-91af-98c3a49a38b1", "directoryScopeId": "/",
-        })),
+            "principalId": user["id"], "roleDefinitionId": USER_ADMINISTRATOR, "directoryScopeId": "/",
+        }),
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
 #[tokio::test]
@@ -182,17 +170,9 @@ async fn every_documented_property_is_stored_and_returned() {
         }],
         "parentalControlSettings": { "countriesBlockedForMinors": [], "legalAgeGroupRule": "Allow" },
     });
-    let (status, app) = graph(
-        &sb,
-        &admin,
-        Method::POST,
-        "/applications",
-        Some(written.clone()),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{app}");
-    let id = app["id"].as_str().unwrap();
-    let read = get_ok(&sb, &admin, &format!("/applications/{id}")).await;
+    let app = post_created(&sb, &admin, "/applications", written.clone()).await;
+    let path = format!("/applications/{}", app["id"].as_str().unwrap());
+    let read = get_ok(&sb, &admin, &path).await;
     for (name, value) in written.as_object().unwrap() {
         assert_eq!(&read[name], value, "{name} as written: {read}");
     }
@@ -200,16 +180,9 @@ async fn every_documented_property_is_stored_and_returned() {
     assert_eq!(read["serviceManagementReference"], Value::Null);
     assert_eq!(read["addIns"], json!([]));
     // A PATCH changes what it names and keeps the rest.
-    let (status, body) = graph(
-        &sb,
-        &admin,
-        Method::PATCH,
-        &format!("/applications/{id}"),
-        Some(json!({ "notes": "changed", "web": { "redirectUris": [] } })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    let read = get_ok(&sb, &admin, &format!("/applications/{id}")).await;
+    let change = json!({ "notes": "changed", "web": { "redirectUris": [] } });
+    patch_ok(&sb, &admin, &path, change).await;
+    let read = get_ok(&sb, &admin, &path).await;
     assert_eq!(read["notes"], "changed");
     assert_eq!(read["web"], json!({ "redirectUris": [] }));
     assert_eq!(read["tags"], written["tags"]);
@@ -217,16 +190,15 @@ async fn every_documented_property_is_stored_and_returned() {
     // A service principal keeps what a PATCH writes, and publishes the
     // application's app roles.
     let sp_id = create_sp(&sb, &admin, app["appId"].as_str().unwrap()).await;
-    let (status, body) = graph(
+    let sp_path = format!("/servicePrincipals/{sp_id}");
+    patch_ok(
         &sb,
         &admin,
-        Method::PATCH,
-        &format!("/servicePrincipals/{sp_id}"),
-        Some(json!({ "tags": ["WindowsAzureActiveDirectoryIntegratedApp"], "notes": "sp notes", "appRoleAssignmentRequired": true })),
+        &sp_path,
+        json!({ "tags": ["WindowsAzureActiveDirectoryIntegratedApp"], "notes": "sp notes", "appRoleAssignmentRequired": true }),
     )
     .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    let sp = get_ok(&sb, &admin, &format!("/servicePrincipals/{sp_id}")).await;
+    let sp = get_ok(&sb, &admin, &sp_path).await;
     assert_eq!(
         sp["tags"],
         json!(["WindowsAzureActiveDirectoryIntegratedApp"])
@@ -236,53 +208,28 @@ async fn every_documented_property_is_stored_and_returned() {
     assert_eq!(sp["appRoles"][0]["value"], "Things.Read", "{sp}");
 
     // A user keeps its documented properties; the password is never returned.
-    let (status, user) = graph(
-        &sb,
-        &admin,
-        Method::POST,
-        "/users",
-        Some(json!({
-            "accountEnabled": true,
-            "displayName": "Documented User",
-            "mailNickname": "documented",
-            "userPrincipalName": "documented@contoso-sandbox.onmicrosoft.com",
-            "passwordProfile": { "password": "Str0ng!Passw0rd-42", "forceChangePasswordNextSignIn": false },
-            "givenName": "Docu",
-            "surname": "Mented",
-            "jobTitle": "Tester",
-            "usageLocation": "NL",
-            "otherMails": ["d@example.com"],
-        })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{user}");
-    let read = get_ok(
-        &sb,
-        &admin,
-        &format!("/users/{}", user["id"].as_str().unwrap()),
-    )
-    .await;
+    let mut documented = new_user("documented");
+    for (name, value) in [
+        ("displayName", json!("Documented User")),
+        ("givenName", json!("Docu")),
+        ("surname", json!("Mented")),
+        ("jobTitle", json!("Tester")),
+        ("usageLocation", json!("NL")),
+        ("otherMails", json!(["d@example.com"])),
+    ] {
+        documented[name] = value;
+    }
+    let user = post_created(&sb, &admin, "/users", documented).await;
+    let user_path = format!("/users/{}", user["id"].as_str().unwrap());
+    let read = get_ok(&sb, &admin, &user_path).await;
     assert_eq!(read["jobTitle"], "Tester");
     assert_eq!(read["otherMails"], json!(["d@example.com"]));
     assert_eq!(read["usageLocation"], "NL");
     assert_eq!(read["passwordProfile"], Value::Null, "{read}");
-    let (status, body) = graph(
-        &sb,
-        &admin,
-        Method::PATCH,
-        &format!("/users/{}", user["id"].as_str().unwrap()),
-        Some(
-            json!({ "@odata.type": "#microsoft.graph.user", "jobTitle": "Lead", "city": "Delft" }),
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    let read = get_ok(
-        &sb,
-        &admin,
-        &format!("/users/{}", user["id"].as_str().unwrap()),
-    )
-    .await;
+    let change =
+        json!({ "@odata.type": "#microsoft.graph.user", "jobTitle": "Lead", "city": "Delft" });
+    patch_ok(&sb, &admin, &user_path, change).await;
+    let read = get_ok(&sb, &admin, &user_path).await;
     assert_eq!(read["jobTitle"], "Lead");
     assert_eq!(read["city"], "Delft");
     assert_eq!(read["otherMails"], json!(["d@example.com"]));
@@ -292,15 +239,8 @@ async fn every_documented_property_is_stored_and_returned() {
 async fn select_works_over_every_documented_property_and_refuses_others() {
     let sb = start().await;
     let admin = user_token(&sb, "global.admin").await;
-    let (status, app) = graph(
-        &sb,
-        &admin,
-        Method::POST,
-        "/applications",
-        Some(json!({ "displayName": "selected", "notes": "n", "tags": ["t"] })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{app}");
+    let selected = json!({ "displayName": "selected", "notes": "n", "tags": ["t"] });
+    let app = post_created(&sb, &admin, "/applications", selected).await;
     let id = app["id"].as_str().unwrap();
     let read = get_ok(
         &sb,
@@ -345,7 +285,7 @@ async fn select_works_over_every_documented_property_and_refuses_others() {
         "/servicePrincipals?$select=id,foo".to_string(),
         format!("/users/{}?$select=foo", sb.admin_upn),
     ] {
-        let (status, body) = graph(&sb, &admin, Method::GET, &path, None).await;
+        let (status, body) = graph_get(&sb, &admin, &path).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
         assert_eq!(body["error"]["code"], "Request_UnsupportedQuery", "{path}");
         assert_eq!(body["error"]["message"], UNDECLARED, "{path}");
@@ -356,73 +296,39 @@ async fn select_works_over_every_documented_property_and_refuses_others() {
 async fn undeclared_properties_are_refused_as_graph_refuses_them() {
     let sb = start().await;
     let admin = user_token(&sb, "global.admin").await;
-    let (status, body) = graph(
-        &sb,
-        &admin,
-        Method::POST,
-        "/applications",
-        Some(json!({ "displayName": "x", "foo": 1 })),
-    )
-    .await;
-    assert_undeclared(status, &body, "POST /applications");
-    let (status, body) = graph(
-        &sb,
-        &admin,
-        Method::POST,
-        "/applications",
-        Some(json!({ "displayName": "x", "web": { "redirectUris": [], "foo": 1 } })),
-    )
-    .await;
-    assert_undeclared(status, &body, "web.foo");
-    let (status, body) = graph(
-        &sb,
-        &admin,
-        Method::POST,
-        "/applications",
-        Some(json!({ "displayName": "x", "requiredResourceAccess": [{ "resourceAppId": SYNC_APP_ID, "resourceAccess": [{ "id": SYNC_ROLE_ID, "type": "Role", "foo": 1 }] }] })),
-    )
-    .await;
-    assert_undeclared(status, &body, "resourceAccess.foo");
+    for (what, app) in [
+        (
+            "POST /applications",
+            json!({ "displayName": "x", "foo": 1 }),
+        ),
+        (
+            "web.foo",
+            json!({ "displayName": "x", "web": { "redirectUris": [], "foo": 1 } }),
+        ),
+        (
+            "resourceAccess.foo",
+            json!({ "displayName": "x", "requiredResourceAccess": [{ "resourceAppId": SYNC_APP_ID, "resourceAccess": [{ "id": SYNC_ROLE_ID, "type": "Role", "foo": 1 }] }] }),
+        ),
+    ] {
+        let (status, body) = graph_post(&sb, &admin, "/applications", app).await;
+        assert_undeclared(status, &body, what);
+    }
     // Nothing was created by the refusals.
     let (apps, _) = all_pages(&sb, &admin, "/applications?$filter=displayName eq 'x'").await;
     assert!(apps.is_empty(), "{apps:?}");
-    let sync = get_ok(
-        &sb,
-        &admin,
-        &format!("/servicePrincipals(appId='{SYNC_APP_ID}')"),
-    )
-    .await;
-    let (status, body) = graph(
-        &sb,
-        &admin,
-        Method::PATCH,
-        &format!("/servicePrincipals/{}", sync["id"].as_str().unwrap()),
-        Some(json!({ "tags": [], "foo": 1 })),
-    )
-    .await;
+    let sync = service_principal_of(&sb, &admin, SYNC_APP_ID).await;
+    let sync = format!("/servicePrincipals/{}", sync["id"].as_str().unwrap());
+    let (status, body) = graph_patch(&sb, &admin, &sync, json!({ "tags": [], "foo": 1 })).await;
     assert_undeclared(status, &body, "PATCH /servicePrincipals");
-    let (status, body) = graph(
-        &sb,
-        &admin,
-        Method::POST,
-        "/users",
-        Some(json!({
-            "accountEnabled": true, "displayName": "F", "mailNickname": "f",
-            "userPrincipalName": "f@contoso-sandbox.onmicrosoft.com",
-            "passwordProfile": { "password": "Str0ng!Passw0rd-42", "foo": 1 },
-        })),
-    )
-    .await;
+    let mut user = new_user("f");
+    user["passwordProfile"]["foo"] = 1.into();
+    let (status, body) = graph_post(&sb, &admin, "/users", user).await;
     assert_undeclared(status, &body, "passwordProfile.foo");
 }
 
 #[tokio::test]
 async fn transitive_member_of_lists_every_type_paged_with_either_cast() {
-    let sb = start_with(SandboxConfig {
-        page_size: 1,
-        ..SandboxConfig::default()
-    })
-    .await;
+    let sb = one_item_a_page().await;
     let global = user_token(&sb, "global.admin").await;
     let plain = user_token(&sb, "plain.user").await;
     let plain_id = get_ok(&sb, &plain, "/me").await["id"]
@@ -430,29 +336,15 @@ async fn transitive_member_of_lists_every_type_paged_with_either_cast() {
         .unwrap()
         .to_string();
     // Two roles for the plain user: two pages of one.
-    for role in [
-        "fe930be7-5e62-47db-91af-98c3a49a38b1",
-        "e8611ab8-c189-46e8-94e1-60213ab1f814",
-    ] {
-        let (status, body) = graph(
-            &sb,
-            &global,
-            Method::POST,
-            "/roleManagement/directory/roleAssignments",
-            Some(json!({ "principalId": plain_id, "roleDefinitionId": role, "directoryScopeId": "/" })),
-        )
-        .await;
+    for role in [USER_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR] {
+        let (status, body) = assign_role(&sb, &global, &plain_id, role).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
     let plain = user_token(&sb, "plain.user").await;
     let (all, pages) = all_pages(&sb, &plain, "/me/transitiveMemberOf").await;
     assert_eq!(pages, 2);
-    let names: BTreeSet<&str> = all
-        .iter()
-        .map(|r| r["displayName"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        names,
+        set_of(&all, "displayName"),
         BTreeSet::from(["User Administrator", "Privileged Role Administrator"])
     );
     assert!(
@@ -473,52 +365,26 @@ async fn transitive_member_of_lists_every_type_paged_with_either_cast() {
             all_pages(&sb, &global, &format!("/users/{who}/transitiveMemberOf")).await;
         assert_eq!(theirs, all, "{who}");
     }
-    let (status, body) = graph(
-        &sb,
-        &global,
-        Method::GET,
-        "/users/nobody@contoso-sandbox.onmicrosoft.com/transitiveMemberOf",
-        None,
-    )
-    .await;
+    let nobody = "/users/nobody@contoso-sandbox.onmicrosoft.com/transitiveMemberOf";
+    let (status, body) = graph_get(&sb, &global, nobody).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    let (status, body) = graph(
-        &sb,
-        &plain,
-        Method::GET,
-        "/me/transitiveMemberOf/graph.nothing",
-        None,
-    )
-    .await;
+    let (status, body) = graph_get(&sb, &plain, "/me/transitiveMemberOf/graph.nothing").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
 
 #[tokio::test]
 async fn app_role_assigned_to_lists_grants_and_takes_new_ones() {
-    let sb = start_with(SandboxConfig {
-        page_size: 1,
-        ..SandboxConfig::default()
-    })
-    .await;
+    let sb = one_item_a_page().await;
     let admin = admin_token(&sb).await;
     let first = register_app(&sb, &TestCert::new()).await;
     let second = register_app(&sb, &TestCert::new()).await;
-    let sync = get_ok(
-        &sb,
-        &admin,
-        &format!("/servicePrincipals(appId='{SYNC_APP_ID}')"),
-    )
-    .await;
+    let sync = service_principal_of(&sb, &admin, SYNC_APP_ID).await;
     let sync_id = sync["id"].as_str().unwrap();
     let path = format!("/servicePrincipals/{sync_id}/appRoleAssignedTo");
     let (granted, pages) = all_pages(&sb, &admin, &path).await;
     assert_eq!(pages, 2, "one grant a page");
-    let principals: BTreeSet<&str> = granted
-        .iter()
-        .map(|a| a["principalId"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        principals,
+        set_of(&granted, "principalId"),
         BTreeSet::from([first.sp_id.as_str(), second.sp_id.as_str()])
     );
     assert!(
@@ -536,36 +402,19 @@ async fn app_role_assigned_to_lists_grants_and_takes_new_ones() {
     assert_eq!(by_app_id, granted);
 
     // A grant through the resource side, and its revocation.
-    let reset = get_ok(
-        &sb,
-        &admin,
-        "/servicePrincipals(appId='93625bc8-bfe2-437a-97e0-3d0060024faa')",
-    )
-    .await;
+    let reset = service_principal_of(&sb, &admin, PASSWORD_RESET_APP_ID).await;
     let reset_id = reset["id"].as_str().unwrap();
     let role = reset["appRoles"][0]["id"].as_str().unwrap();
-    let (status, body) = graph(
-        &sb,
-        &admin,
-        Method::POST,
-        &format!("/servicePrincipals/{reset_id}/appRoleAssignedTo"),
-        Some(json!({ "principalId": first.sp_id, "resourceId": sync_id, "appRoleId": role })),
-    )
-    .await;
+    let assigned_to = format!("/servicePrincipals/{reset_id}/appRoleAssignedTo");
+    let elsewhere = app_role_assignment(&first.sp_id, sync_id, role);
+    let (status, body) = graph_post(&sb, &admin, &assigned_to, elsewhere).await;
     assert_eq!(
         status,
         StatusCode::BAD_REQUEST,
         "the resource must be the one posted to: {body}"
     );
-    let (status, assignment) = graph(
-        &sb,
-        &admin,
-        Method::POST,
-        &format!("/servicePrincipals/{reset_id}/appRoleAssignedTo"),
-        Some(json!({ "principalId": first.sp_id, "resourceId": reset_id, "appRoleId": role })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{assignment}");
+    let grant = app_role_assignment(&first.sp_id, reset_id, role);
+    let assignment = post_created(&sb, &admin, &assigned_to, grant).await;
     let (held, _) = all_pages(
         &sb,
         &admin,
@@ -573,37 +422,14 @@ async fn app_role_assigned_to_lists_grants_and_takes_new_ones() {
     )
     .await;
     assert!(held.iter().any(|a| a["id"] == assignment["id"]), "{held:?}");
-    let (status, body) = graph(
-        &sb,
-        &admin,
-        Method::DELETE,
-        &format!(
-            "/servicePrincipals/{reset_id}/appRoleAssignedTo/{}",
-            assignment["id"].as_str().unwrap()
-        ),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    let (on_reset, _) = all_pages(
-        &sb,
-        &admin,
-        &format!("/servicePrincipals/{reset_id}/appRoleAssignedTo"),
-    )
-    .await;
+    let assignment = assignment["id"].as_str().unwrap();
+    delete_ok(&sb, &admin, &format!("{assigned_to}/{assignment}")).await;
+    let (on_reset, _) = all_pages(&sb, &admin, &assigned_to).await;
     assert!(on_reset.is_empty(), "{on_reset:?}");
 
     // Reading it needs a read of applications, as every list of service principals.
-    let global = sb.user("global.admin").unwrap().clone();
-    let (status, body) = password_grant(
-        &sb,
-        &global.upn,
-        &global.password,
-        "https://graph.microsoft.com/User.Read",
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let user_read_only = body["access_token"].as_str().unwrap();
-    let (status, body) = graph(&sb, user_read_only, Method::GET, &path, None).await;
+    let user_read_only =
+        user_token_with_scope(&sb, "global.admin", "https://graph.microsoft.com/User.Read").await;
+    let (status, body) = graph_get(&sb, &user_read_only, &path).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
 }

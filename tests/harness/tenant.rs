@@ -16,6 +16,15 @@ pub const SYNC_APP_ID: &str = "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016";
 pub const SYNC_ROLE_ID: &str = "2f6f2d6a-4f5c-4bd2-9d44-e1f2a8f3c601";
 pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 pub const SYNC_SCOPE: &str = "6bf85cfa-ac8a-4be5-b5de-425a0d0dc016/.default";
+/// Microsoft Graph's appId, as its service principal in the seed has it.
+pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+/// The seeded password reset service: a resource with app roles of its own,
+/// for grants that are neither the sync service's nor Graph's.
+pub const PASSWORD_RESET_APP_ID: &str = "93625bc8-bfe2-437a-97e0-3d0060024faa";
+/// The User Administrator role's template id (its roleDefinitionId).
+pub const USER_ADMINISTRATOR: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
+/// The password of every user a test creates with [`new_user`].
+pub const NEW_USER_PASSWORD: &str = "Str0ng!Passw0rd-42";
 
 /// The default seed tenant, as JSON a test may change before starting a sandbox.
 pub fn default_seed() -> Value {
@@ -28,8 +37,19 @@ pub fn default_seed() -> Value {
 /// A sandbox whose tenant has turned off "users can register applications"
 /// (authorizationPolicy allowedToCreateApps), so only roles may.
 pub fn without_app_registration_by_users() -> SandboxConfig {
+    with_seed(&seed_without_app_registration_by_users())
+}
+
+/// The default seed with "users can register applications" turned off, for
+/// tests that change more of the tenant than that.
+pub fn seed_without_app_registration_by_users() -> Value {
     let mut seed = default_seed();
     seed["authorization_policy"]["allowed_to_create_apps"] = false.into();
+    seed
+}
+
+/// A sandbox of the tenant `seed` (a changed [`default_seed`]), otherwise the default.
+pub fn with_seed(seed: &Value) -> SandboxConfig {
     SandboxConfig {
         seed: Some(seed.to_string()),
         ..SandboxConfig::default()
@@ -141,6 +161,21 @@ pub async fn admin_token(sb: &SandboxHandle) -> String {
     user_token(sb, "hybrid.admin").await
 }
 
+/// A Graph token for `upn` signed in with `password`, asking for `scope`:
+/// for tokens narrower than [`user_token`]'s `.default`, or for users a test created.
+pub async fn password_token(sb: &SandboxHandle, upn: &str, password: &str, scope: &str) -> String {
+    let (status, body) = password_grant(sb, upn, password, scope).await;
+    assert_eq!(status, StatusCode::OK, "{upn}: {body}");
+    body["access_token"].as_str().expect("token").to_string()
+}
+
+/// A token for a seeded user (by the part before the @) with the scope string
+/// `scope`: what a test needs to see a permission missing from the token.
+pub async fn user_token_with_scope(sb: &SandboxHandle, name: &str, scope: &str) -> String {
+    let user = sb.user(name).expect("seeded user");
+    password_token(sb, &user.upn, &user.password, scope).await
+}
+
 /// A Graph call: (status, JSON body or Null).
 pub async fn graph(
     sb: &SandboxHandle,
@@ -167,6 +202,75 @@ pub async fn graph(
         serde_json::from_str(&text).unwrap_or(Value::String(text))
     };
     (status, value)
+}
+
+// One function per HTTP method: most Graph calls in the tests are one of
+// these, and naming the method keeps a call on one line where `graph` takes five.
+
+/// What Graph answered: (status, JSON body or Null).
+pub type GraphReply = (StatusCode, Value);
+
+/// [`graph`] with GET.
+pub async fn graph_get(sb: &SandboxHandle, token: &str, path: &str) -> GraphReply {
+    graph(sb, token, Method::GET, path, None).await
+}
+
+/// [`graph`] with POST and the JSON `body`.
+pub async fn graph_post(sb: &SandboxHandle, token: &str, path: &str, body: Value) -> GraphReply {
+    graph(sb, token, Method::POST, path, Some(body)).await
+}
+
+/// [`graph`] with PATCH and the JSON `body`.
+pub async fn graph_patch(sb: &SandboxHandle, token: &str, path: &str, body: Value) -> GraphReply {
+    graph(sb, token, Method::PATCH, path, Some(body)).await
+}
+
+/// [`graph`] with DELETE.
+pub async fn graph_delete(sb: &SandboxHandle, token: &str, path: &str) -> GraphReply {
+    graph(sb, token, Method::DELETE, path, None).await
+}
+
+// What a test expects of a call that must succeed, checked where it is made:
+// the failure names the path and prints Graph's answer.
+
+/// A GET that must answer 200: the body.
+pub async fn get_ok(sb: &SandboxHandle, token: &str, path: &str) -> Value {
+    let (status, body) = graph_get(sb, token, path).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    body
+}
+
+/// A POST that must create (201): the object created.
+pub async fn post_created(sb: &SandboxHandle, token: &str, path: &str, body: Value) -> Value {
+    let (status, body) = graph_post(sb, token, path, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{path}: {body}");
+    body
+}
+
+/// A PATCH that must succeed (204).
+pub async fn patch_ok(sb: &SandboxHandle, token: &str, path: &str, body: Value) {
+    let (status, body) = graph_patch(sb, token, path, body).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{path}: {body}");
+}
+
+/// A DELETE that must succeed (204).
+pub async fn delete_ok(sb: &SandboxHandle, token: &str, path: &str) {
+    let (status, body) = graph_delete(sb, token, path).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{path}: {body}");
+}
+
+/// Graph's refusal of a caller without the permission or role: 403
+/// `Authorization_RequestDenied`, with its message. `what` names the attempt.
+pub fn assert_denied(status: StatusCode, body: &Value, what: &str) {
+    assert_eq!(status, StatusCode::FORBIDDEN, "{what}: {body}");
+    assert_eq!(
+        body["error"]["code"], "Authorization_RequestDenied",
+        "{what}: {body}"
+    );
+    assert_eq!(
+        body["error"]["message"], "Insufficient privileges to complete the operation.",
+        "{what}: {body}"
+    );
 }
 
 /// An RSA 2048 key and its self-signed certificate, made by the test.
@@ -301,6 +405,62 @@ pub async fn create_sp(sb: &SandboxHandle, token: &str, app_id: &str) -> String 
     body["id"].as_str().expect("id").to_string()
 }
 
+/// The service principal of the application `app_id`, read by its alternate key.
+pub async fn service_principal_of(sb: &SandboxHandle, token: &str, app_id: &str) -> Value {
+    get_ok(sb, token, &format!("/servicePrincipals(appId='{app_id}')")).await
+}
+
+/// An app role assignment's body: `principal` granted the app role `role` of
+/// the service principal `resource` (ids as strings or JSON values).
+pub fn app_role_assignment(
+    principal: impl serde::Serialize,
+    resource: impl serde::Serialize,
+    role: impl serde::Serialize,
+) -> Value {
+    json!({ "principalId": principal, "resourceId": resource, "appRoleId": role })
+}
+
+/// A user's body for POST /users: `name` in the seeded domain, enabled, with
+/// [`NEW_USER_PASSWORD`] and no change required at the next sign-in.
+pub fn new_user(name: &str) -> Value {
+    new_user_with_password(name, NEW_USER_PASSWORD)
+}
+
+/// [`new_user`] with the password `password`, for tests of the password rules.
+pub fn new_user_with_password(name: &str, password: &str) -> Value {
+    json!({
+        "accountEnabled": true,
+        "displayName": name,
+        "mailNickname": name,
+        "userPrincipalName": format!("{name}@contoso-sandbox.onmicrosoft.com"),
+        "passwordProfile": { "password": password, "forceChangePasswordNextSignIn": false },
+    })
+}
+
+/// The object id of a seeded user (by the part before the @), as `token`'s caller reads it.
+pub async fn seeded_user_id(sb: &SandboxHandle, token: &str, name: &str) -> String {
+    let upn = &sb.user(name).expect("seeded user").upn;
+    let body = get_ok(sb, token, &format!("/users/{upn}")).await;
+    body["id"].as_str().expect("id").to_string()
+}
+
+/// Assigns the directory role `role` (its template id) to `principal`,
+/// tenant-wide, through roleManagement: (status, body).
+pub async fn assign_role(
+    sb: &SandboxHandle,
+    token: &str,
+    principal: &str,
+    role: &str,
+) -> GraphReply {
+    graph_post(
+        sb,
+        token,
+        "/roleManagement/directory/roleAssignments",
+        json!({ "principalId": principal, "roleDefinitionId": role, "directoryScopeId": "/" }),
+    )
+    .await
+}
+
 /// Registers an application with `cert`, its service principal, and the
 /// synchronization service's app role.
 pub async fn register_app(sb: &SandboxHandle, cert: &TestCert) -> App {
@@ -368,6 +528,15 @@ pub async fn client_credentials(
         ],
     )
     .await
+}
+
+/// An app-only token for `app`, with an assertion signed by `cert`: for tests
+/// of what the application may do, not of how it gets the token.
+pub async fn app_token(sb: &SandboxHandle, app: &App, cert: &TestCert, scope: &str) -> String {
+    let assertion = cert.assertion(sb, &app.app_id);
+    let (status, body) = client_credentials(sb, &app.app_id, &assertion, scope).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["access_token"].as_str().expect("token").to_string()
 }
 
 /// The claims of a JWT, unverified (the tests check what the sandbox put there).

@@ -129,7 +129,8 @@ fn me(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
 }
 
 /// The object id of the user `id` (object id or UPN), once the caller may
-/// read it: the signed-in user themselves, or anyone with a read of users.
+/// read it: the signed-in user themselves by id or UPN (User.Read), anyone
+/// else with a read of users (User.ReadBasic.All or more).
 fn readable_user(ctx: &Ctx<'_>, id: &str) -> Result<String, GraphError> {
     let directory = ctx.state.directory();
     let user = directory.user(id, ctx.instant);
@@ -187,18 +188,13 @@ fn list(ctx: &Ctx<'_>) -> Result<Response, GraphError> {
 }
 
 fn get(ctx: &Ctx<'_>, id: &str) -> Result<Response, GraphError> {
-    let directory = ctx.state.directory();
-    let user = directory.user(id, ctx.instant);
-    // The signed-in user may read themselves by id or UPN (User.Read);
-    // anyone else needs User.ReadBasic.All or more.
-    if user.is_some_and(|u| ctx.user_id() == Some(u.id.as_str())) {
-        ctx.authorize(Action::ReadSelf)?;
-    } else {
-        ctx.authorize(Action::ReadUsers)?;
-    }
-    let user = user.ok_or_else(|| GraphError::not_found("user", id))?;
+    let user_id = readable_user(ctx, id)?;
     let selected = selected(ctx);
     schema::check_select(&schema::USER, selected.as_deref())?;
+    let directory = ctx.state.directory();
+    let user = directory
+        .user(&user_id, ctx.instant)
+        .ok_or_else(|| GraphError::not_found("user", id))?;
     Ok(ok(project(user_json(user), selected.as_deref())))
 }
 
