@@ -3,11 +3,11 @@
 //! passwords, sessions, its signing key), and refuses a data file it cannot read.
 
 use crate::harness::tenant::{
-    GRAPH_CLI, GRAPH_SCOPE, SYNC_SCOPE, TestCert, admin_token, client_credentials, graph, http,
-    register_app, start_with, token_request,
+    GRAPH_CLI, GRAPH_SCOPE, SYNC_SCOPE, TestCert, admin_token, client_credentials, get_ok, http,
+    password_grant, register_app, start_with, token_request,
 };
 use entra_connect::sandbox::{Sandbox, SandboxConfig, SandboxError, SandboxHandle, TENANT_FILE};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -33,22 +33,11 @@ fn passwords(sb: &SandboxHandle) -> Vec<(String, String)> {
         .collect()
 }
 
+const SESSION_SCOPE: &str = "https://graph.microsoft.com/User.Read offline_access";
+
 /// A refresh token of the seeded administrator, as a public client holds one.
 async fn refresh_token(sb: &SandboxHandle) -> String {
-    let (status, body) = token_request(
-        sb,
-        &[
-            ("grant_type", "password"),
-            ("client_id", GRAPH_CLI),
-            ("username", &sb.admin_upn),
-            ("password", &sb.admin_password),
-            (
-                "scope",
-                "https://graph.microsoft.com/User.Read offline_access",
-            ),
-        ],
-    )
-    .await;
+    let (status, body) = password_grant(sb, &sb.admin_upn, &sb.admin_password, SESSION_SCOPE).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["refresh_token"]
         .as_str()
@@ -108,18 +97,15 @@ async fn a_restarted_tenant_has_the_application_its_key_and_its_signing_key() {
     assert_eq!(jwks(&second).await, signing, "the signing key changed");
     // A token issued before the restart still works at Graph, and the
     // application is there with its key.
-    let (status, found) = graph(
+    let found = get_ok(
         &second,
         &admin,
-        Method::GET,
         &format!(
             "/applications/{}?$select=id,appId,keyCredentials",
             app.object_id
         ),
-        None,
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "{found}");
     assert_eq!(found["appId"], app.app_id.as_str(), "{found}");
     assert_eq!(
         found["keyCredentials"][0]["key"],
@@ -143,15 +129,7 @@ async fn a_restarted_tenant_has_the_application_its_key_and_its_signing_key() {
     // The application's Graph token from before the restart still works too
     // (an application reads its own object).
     let old = own_graph["access_token"].as_str().expect("a token");
-    let (status, own) = graph(
-        &second,
-        old,
-        Method::GET,
-        &format!("/applications/{}", app.object_id),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{own}");
+    get_ok(&second, old, &format!("/applications/{}", app.object_id)).await;
     // So does the administrator's session.
     let (status, renewed) = token_request(
         &second,
@@ -159,10 +137,7 @@ async fn a_restarted_tenant_has_the_application_its_key_and_its_signing_key() {
             ("grant_type", "refresh_token"),
             ("client_id", GRAPH_CLI),
             ("refresh_token", &session),
-            (
-                "scope",
-                "https://graph.microsoft.com/User.Read offline_access",
-            ),
+            ("scope", SESSION_SCOPE),
         ],
     )
     .await;
