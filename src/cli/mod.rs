@@ -35,7 +35,8 @@ use std::path::PathBuf;
 )]
 pub struct Cli {
     /// The directory holding this server's state (database and software keys);
-    /// default: /var/lib/entra-connect as root, else ~/.local/share/entra-connect.
+    /// default: /var/lib/entra-connect as root, else ~/.local/share/entra-connect
+    /// (for `wizard --sandbox`: ~/.local/share/entra-connect-sandbox).
     #[arg(
         long,
         global = true,
@@ -151,19 +152,20 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Wizard(args) => args.read_answers()?,
         _ => None,
     };
-    // `wizard --sandbox` is a demo: a throwaway state unless one is given.
-    let mut _throwaway = None;
+    // `wizard --sandbox` is a demo: its own state (never a real server's)
+    // unless one is given, kept so that the next run continues it.
     let state_dir = match (cli.state_dir, &command) {
         (Some(dir), _) => dir,
         (None, Command::Wizard(args)) if args.uses_sandbox() => {
-            let dir = tempfile::tempdir().context("cannot create a temporary state directory")?;
-            let path = dir.path().to_path_buf();
-            _throwaway = Some(dir);
-            path
+            crate::host::sandbox_demo_state_dir()
+                .context("no home directory to keep the demo's state in; give --state-dir DIR")?
         }
         (None, _) => crate::host::default_state_dir()
             .context("no home directory to keep state in; give --state-dir DIR")?,
     };
+    if let Command::Wizard(args) = &command {
+        args.prepare_state(&state_dir)?;
+    }
     tracing::debug!(state_dir = %state_dir.display(), "opening state");
     let mut server = LocalServer::open(&state_dir)?;
     server.set_lock_notice(connection::lock_notice(&out));

@@ -48,6 +48,12 @@ pub struct ServeArgs {
     /// AADSTS65001 until an administrator consents (at the device code page).
     #[arg(long)]
     without_consent: bool,
+    /// Keep the tenant in DIR (owner-only): its users and their passwords,
+    /// applications, keys, consents, token-signing key and TLS CA (`ca.pem`),
+    /// found again at the next start. --seed and --without-consent shape a new
+    /// tenant only. Without it the tenant is forgotten when the sandbox stops.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
 }
 
 fn fault_rate(text: &str) -> Result<f64, String> {
@@ -81,6 +87,7 @@ pub fn run(command: SandboxCommand) -> anyhow::Result<()> {
         post_write_fault_rate: args.post_write_fault_rate,
         fault_seed: args.fault_seed,
         without_consent: args.without_consent,
+        data_dir: args.data_dir,
         ..SandboxConfig::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -98,9 +105,15 @@ pub fn run(command: SandboxCommand) -> anyhow::Result<()> {
             "sandbox tenant {} serving at {} (Ctrl-C to stop)",
             handle.tenant_domain, handle.authority_host
         );
-        tokio::signal::ctrl_c()
-            .await
-            .context("cannot wait for Ctrl-C")?;
+        // Stopped by Ctrl-C or SIGTERM, the tenant is saved one last time
+        // (with --data-dir) as the handle drops.
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .context("cannot wait for SIGTERM")?;
+        tokio::select! {
+            stopped = tokio::signal::ctrl_c() => stopped.context("cannot wait for Ctrl-C")?,
+            _ = terminate.recv() => {}
+        }
         drop(handle);
         Ok(())
     })

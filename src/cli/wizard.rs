@@ -21,14 +21,17 @@ pub struct WizardArgs {
     #[arg(long, value_name = "FILE")]
     answers: Option<PathBuf>,
     /// Against the built-in sandbox tenant (started in-process; the administrator's
-    /// device code is approved after about 2 s), with a temporary state directory
-    /// unless one is given. The server is an existing Connect server: its connector
-    /// signs in with the tenant's legacy directory synchronization account, recorded
-    /// first if the state has no credential yet.
+    /// device code is approved after about 2 s). The server is an existing Connect
+    /// server: its connector signs in with the tenant's legacy directory
+    /// synchronization account, recorded first if the state has no credential yet.
+    /// Its state (default: ~/.local/share/entra-connect-sandbox, never a real
+    /// server's) keeps the tenant too, in sandbox/: a second run continues where
+    /// the first stopped.
     #[cfg(feature = "sandbox")]
     #[arg(long)]
     sandbox: bool,
-    /// With --sandbox: a new installation instead (no connector credential yet).
+    /// With --sandbox: a new installation against a new tenant instead (no
+    /// connector credential yet); a state a sandbox demo made is emptied first.
     #[cfg(feature = "sandbox")]
     #[arg(long, requires = "sandbox")]
     fresh: bool,
@@ -41,9 +44,24 @@ pub struct WizardArgs {
 mod sandbox_tenant;
 
 impl WizardArgs {
-    /// With `--sandbox`: a demo whose state is thrown away unless one is given.
+    /// With `--sandbox`: a demo, whose state is its own unless one is given.
     pub fn uses_sandbox(&self) -> bool {
         self.sandbox_server().is_some()
+    }
+
+    /// Makes the state in `state_dir` ready before it is opened: with
+    /// `--sandbox --fresh`, a demo's state and tenant start anew (only when
+    /// the pages will open: never to then refuse for want of a terminal).
+    pub fn prepare_state(&self, state_dir: &std::path::Path) -> anyhow::Result<()> {
+        #[cfg(feature = "sandbox")]
+        if self.answers.is_none()
+            && self.sandbox_server() == Some(sandbox_tenant::SandboxServer::Fresh)
+        {
+            ensure_terminal()?;
+            sandbox_tenant::start_afresh(state_dir)?;
+        }
+        let _ = state_dir;
+        Ok(())
     }
 
     #[cfg(feature = "sandbox")]
@@ -100,10 +118,7 @@ pub fn run(
             out,
         ),
         None => {
-            anyhow::ensure!(
-                std::io::stdin().is_terminal() && std::io::stdout().is_terminal(),
-                "the wizard needs a terminal; to run it unattended give --answers FILE"
-            );
+            ensure_terminal()?;
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             let summary = runtime.block_on(interactive(&args, server));
@@ -116,6 +131,15 @@ pub fn run(
             Ok(())
         }
     }
+}
+
+/// The pages need a terminal.
+fn ensure_terminal() -> anyhow::Result<()> {
+    anyhow::ensure!(
+        std::io::stdin().is_terminal() && std::io::stdout().is_terminal(),
+        "the wizard needs a terminal; to run it unattended give --answers FILE"
+    );
+    Ok(())
 }
 
 /// The pages, in this terminal; with `--sandbox`, against an in-process sandbox tenant.

@@ -14,6 +14,7 @@ mod graph_permissions;
 mod microsoft_clients;
 mod permissions;
 mod request_rules;
+mod restart;
 mod serve;
 mod sessions;
 mod sign_in;

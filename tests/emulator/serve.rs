@@ -4,6 +4,7 @@
 use crate::harness::process;
 use entra_connect::sandbox::StartupInfo;
 use std::io::{BufRead, BufReader};
+use std::os::unix::fs::DirBuilderExt;
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -142,6 +143,76 @@ async fn serve_with_tls_names_its_ca_file() {
         .await
         .expect("HTTPS with the sandbox CA");
     assert_eq!(response.status(), reqwest::StatusCode::OK);
+}
+
+/// With `--data-dir`, a restarted `sandbox serve` has the same CA file (so
+/// a client that trusts it still connects) and the same seeded passwords.
+#[tokio::test]
+async fn serve_with_a_data_dir_keeps_its_ca_and_passwords_across_a_restart() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let dir = work.path().join("tenant");
+    let args = ["--tls", "--data-dir", dir.to_str().expect("a UTF-8 path")];
+    let (child, first) = serve(&args);
+    let ca = first.ca_cert.clone().expect("ca_cert with --tls");
+    assert_eq!(ca, dir.join("ca.pem"));
+    let pem = std::fs::read(&ca).expect("the CA file");
+    drop(child);
+
+    let (_child, second) = serve(&args);
+    assert_eq!(second.ca_cert.as_ref(), Some(&ca));
+    assert_eq!(std::fs::read(&ca).expect("the CA file"), pem);
+    assert_eq!(second.users, first.users, "the seeded users changed");
+    assert_eq!(second.admin_password, first.admin_password);
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
+        .build()
+        .unwrap();
+    let response = client
+        .get(format!(
+            "{}/{}/discovery/v2.0/keys",
+            second.authority_host, second.tenant_domain
+        ))
+        .send()
+        .await
+        .expect("HTTPS with the CA file from before the restart");
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+}
+
+#[test]
+fn serve_refuses_a_data_dir_whose_tenant_file_is_damaged() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let dir = work.path().join("tenant");
+    std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
+    let file = dir.join(entra_connect::sandbox::TENANT_FILE);
+    std::fs::write(&file, "{\"format\": 1, \"keys\": ").unwrap();
+    let mut child = process::binary()
+        .args(["sandbox", "serve", "--port", "0", "--data-dir"])
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn entra-connect");
+    // One that serves instead would never exit: it is given 20 s.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while child.try_wait().expect("wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let output = child.wait_with_output().expect("its output");
+            panic!("it served a damaged tenant file: {output:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().expect("its output");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&file.display().to_string()), "{stderr}");
+    assert!(output.stdout.is_empty(), "it served: {output:?}");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "{\"format\": 1, \"keys\": "
+    );
 }
 
 #[test]

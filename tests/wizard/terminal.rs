@@ -1082,6 +1082,103 @@ fn wizard_sandbox_opens_on_the_service_account_then_moves_it_to_an_application()
     assert_scheduler_untouched(state.path());
 }
 
+/// A tenant that lasts: `wizard --sandbox` moves the server to an
+/// application and quits; a second `wizard --sandbox` on the same state
+/// finds that application in its tenant and rotates its certificate; the
+/// tenant, started again from the state, has only the new key.
+#[test]
+fn a_second_wizard_sandbox_continues_the_first_and_rotates_the_certificate() {
+    let state = tempfile::tempdir().expect("state dir");
+    let command = marked(&wizard_with(&binary(), state.path(), "--sandbox"));
+    let tmux = Tmux::start("lasts-first", 100, 30, &command);
+    open_task(&tmux, "Configure application-based authentication");
+    connect_and_sign_in(&tmux);
+    tmux.send_keys(&["Enter"]);
+    options_ready_configure(&tmux);
+    tmux.send_keys(&["q"]);
+    assert_exited_cleanly(&tmux);
+    drop(tmux);
+    let before = credential(state.path())["application"]["certificate_sha256"]
+        .as_str()
+        .expect("a certificate")
+        .to_string();
+
+    let tmux = Tmux::start("lasts-second", 100, 30, &command);
+    let screen = tmux.wait_for_page("Additional tasks");
+    assert!(
+        screen.contains("The connector signs in with: Application"),
+        "{screen}"
+    );
+    open_task(&tmux, "Rotate application certificate");
+    let screen = tmux.wait_for_page("Rotate application certificate");
+    assert!(screen.contains(&before), "{screen}");
+    tmux.send_keys(&["Enter"]);
+    tmux.wait_until("the rotation's plan", |screen| {
+        has_line(screen, "Ready to rotate the certificate") && screen.contains(" 1. ")
+    });
+    tmux.send_keys(&["Enter"]);
+    let done = tmux.wait_for_page("Done");
+    assert!(
+        done.contains("The connector's certificate was rotated."),
+        "{done}"
+    );
+    let done_words = done.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(!done_words.contains("NOT removed"), "{done}");
+    tmux.send_keys(&["q"]);
+    assert_exited_cleanly(&tmux);
+    drop(tmux);
+    let after = credential(state.path())["application"]["certificate_sha256"]
+        .as_str()
+        .expect("a certificate")
+        .to_string();
+    assert_ne!(after, before);
+    assert_scheduler_untouched(state.path());
+
+    // The rotation was kept too: the tenant has the new key, and only it.
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let sb = runtime.block_on(tenant::start_with(SandboxConfig {
+        data_dir: Some(state.path().join("sandbox")),
+        ..SandboxConfig::default()
+    }));
+    let keys = cli_against(&sb, state.path(), &["app", "keys"], "");
+    let keys = keys.as_array().expect("keys");
+    assert_eq!(keys.len(), 1, "{keys:#?}");
+    assert_eq!(keys[0]["origin"], "in-use", "{keys:#?}");
+}
+
+/// `--fresh` on a state a `wizard --sandbox` made starts both afresh: a new
+/// installation (no credential) against a new tenant.
+#[test]
+fn wizard_sandbox_fresh_starts_a_demo_state_and_its_tenant_anew() {
+    let state = tempfile::tempdir().expect("state dir");
+    let tenant_file = state
+        .path()
+        .join("sandbox")
+        .join(entra_connect::sandbox::TENANT_FILE);
+    let existing = marked(&wizard_with(&binary(), state.path(), "--sandbox"));
+    let tmux = Tmux::start("demo-existing", 100, 30, &existing);
+    tmux.wait_for_page("Additional tasks");
+    quit_when_asked(&tmux);
+    assert_exited_cleanly(&tmux);
+    drop(tmux);
+    assert_eq!(
+        credential(state.path())["connector_identity_type"],
+        "ServiceAccount"
+    );
+    let first_tenant = std::fs::read(&tenant_file).expect("the kept tenant");
+
+    let fresh = marked(&wizard_with(&binary(), state.path(), "--sandbox --fresh"));
+    let tmux = Tmux::start("demo-fresh", 100, 30, &fresh);
+    let screen = tmux.wait_for_page("Welcome");
+    assert!(!screen.contains("Additional tasks"), "{screen}");
+    quit_when_asked(&tmux);
+    assert_exited_cleanly(&tmux);
+    let recorded = credential(state.path());
+    assert_eq!(recorded["connector_identity_type"], "None", "{recorded:#}");
+    let second_tenant = std::fs::read(&tenant_file).expect("the new tenant");
+    assert_ne!(second_tenant, first_tenant, "the tenant was not made anew");
+}
+
 #[test]
 fn roll_back_to_the_retained_service_account_from_the_second_pass() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");

@@ -62,6 +62,28 @@ impl Certificate {
     }
 }
 
+/// Saved as its DER in base64 and read back through [`Certificate::from_der`],
+/// so what the tenant derives from it cannot disagree with the certificate.
+impl serde::Serialize for Certificate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use base64::Engine;
+        serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(&self.der))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Certificate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use base64::Engine;
+        use serde::de::Error;
+        let text = String::deserialize(deserializer)?;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|e| D::Error::custom(format!("a certificate is not base64: {e}")))?;
+        Certificate::from_der(&der)
+            .map_err(|e| D::Error::custom(format!("a certificate cannot be read: {e}")))
+    }
+}
+
 /// A self-signed certificate (DER) for `key`, valid from now for `days`.
 pub(crate) fn self_signed(key: &rcgen::KeyPair, days: i64) -> Result<Vec<u8>, rcgen::Error> {
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;

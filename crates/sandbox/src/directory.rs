@@ -1,8 +1,14 @@
 //! The tenant's directory, in memory. Every object carries a `visible_from`
 //! instant: with replication lag, a new object exists (its creator got it back)
 //! but other reads and the token endpoint do not see it until then.
+//!
+//! With a data directory the whole directory is saved (`store`) through these
+//! serde derives. Instants are not saved (an object read back is visible at
+//! once), nor are device codes. A field added later needs `#[serde(default)]`
+//! (or `skip`), so that a tenant saved before it still loads.
 
 use crate::certificate::Certificate;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
@@ -22,18 +28,23 @@ pub(crate) const IDENTITY_GOVERNANCE_ADMINISTRATOR: &str = "45d8d3c5-c802-45c6-b
 pub(crate) const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 pub(crate) const GRAPH_URI: &str = "https://graph.microsoft.com";
 
+#[derive(Serialize, Deserialize)]
 pub(crate) struct Directory {
     pub tenant_id: String,
     pub tenant_domain: String,
     pub display_name: String,
     pub created: OffsetDateTime,
     next_seq: u64,
+    /// The sandbox's setting, not the tenant's: set again at every start.
+    #[serde(skip)]
     lag: Duration,
     pub users: Vec<User>,
     pub roles: Vec<DirectoryRole>,
     pub applications: Vec<Application>,
     pub service_principals: Vec<ServicePrincipal>,
     pub assignments: Vec<AppRoleAssignment>,
+    /// Sign-ins in progress end with the sandbox that started them.
+    #[serde(skip)]
     pub device_codes: HashMap<String, DeviceCode>,
     /// Applications' `uniqueName` (the alternate key of
     /// `/applications(uniqueName='…')`), by application object id.
@@ -46,7 +57,7 @@ pub(crate) struct Directory {
 
 /// The tenant's authorizationPolicy: what the sandbox enforces of it, and
 /// the rest as last written.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct AuthorizationPolicy {
     /// `defaultUserRolePermissions.allowedToCreateApps`: member users may
     /// register applications (Entra's default), and own what they register.
@@ -67,6 +78,7 @@ impl Default for AuthorizationPolicy {
     }
 }
 
+#[derive(Serialize, Deserialize)]
 pub(crate) struct User {
     pub id: String,
     pub seq: u64,
@@ -81,6 +93,7 @@ pub(crate) struct User {
     /// `signInSessionsValidFromDateTime`: refresh tokens issued before it are
     /// revoked. A new password or `revokeSignInSessions` moves it to now.
     pub sessions_valid_from: OffsetDateTime,
+    #[serde(skip, default = "Instant::now")]
     pub visible_from: Instant,
     /// The documented properties the sandbox does not model, as last written.
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -97,6 +110,7 @@ impl User {
     }
 }
 
+#[derive(Serialize, Deserialize)]
 pub(crate) struct DirectoryRole {
     pub id: String,
     pub template_id: String,
@@ -106,12 +120,13 @@ pub(crate) struct DirectoryRole {
 
 /// Where an application object lives: first-party clients (Graph Command Line
 /// Tools) belong to Microsoft's tenant and are not listed under /applications.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum AppHome {
     Microsoft,
     Tenant,
 }
 
+#[derive(Serialize, Deserialize)]
 pub(crate) struct Application {
     pub id: String,
     pub seq: u64,
@@ -135,6 +150,7 @@ pub(crate) struct Application {
     /// The documented properties the sandbox does not model, as last written.
     pub extra: serde_json::Map<String, serde_json::Value>,
     pub created: OffsetDateTime,
+    #[serde(skip, default = "Instant::now")]
     pub visible_from: Instant,
 }
 
@@ -163,7 +179,7 @@ impl Application {
     }
 }
 
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct KeyCredential {
     pub key_id: String,
     pub display_name: Option<String>,
@@ -172,6 +188,7 @@ pub(crate) struct KeyCredential {
     pub certificate: Certificate,
     pub start: OffsetDateTime,
     pub end: OffsetDateTime,
+    #[serde(skip, default = "Instant::now")]
     pub visible_from: Instant,
 }
 
@@ -185,13 +202,14 @@ impl KeyCredential {
 /// A client secret (graph/api/resources/passwordcredential): the secret
 /// itself is kept to check it at the token endpoint, and Graph returns it
 /// only once, in the addPassword answer.
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct PasswordCredential {
     pub key_id: String,
     pub display_name: Option<String>,
     pub secret: String,
     pub start: OffsetDateTime,
     pub end: OffsetDateTime,
+    #[serde(skip, default = "Instant::now")]
     pub visible_from: Instant,
 }
 
@@ -209,7 +227,7 @@ impl PasswordCredential {
 
 /// A federatedIdentityCredential of an application
 /// (graph/api/resources/federatedidentitycredential).
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct FederatedCredential {
     pub id: String,
     pub seq: u64,
@@ -220,6 +238,7 @@ pub(crate) struct FederatedCredential {
     pub description: Option<String>,
 }
 
+#[derive(Serialize, Deserialize)]
 pub(crate) struct ServicePrincipal {
     pub id: String,
     pub seq: u64,
@@ -236,16 +255,18 @@ pub(crate) struct ServicePrincipal {
     /// The documented properties the sandbox does not model, as last written.
     pub extra: serde_json::Map<String, serde_json::Value>,
     pub created: OffsetDateTime,
+    #[serde(skip, default = "Instant::now")]
     pub visible_from: Instant,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct AppRole {
     pub id: String,
     pub value: String,
     pub display_name: String,
 }
 
+#[derive(Serialize, Deserialize)]
 pub(crate) struct AppRoleAssignment {
     pub id: String,
     pub seq: u64,
@@ -254,12 +275,13 @@ pub(crate) struct AppRoleAssignment {
     pub app_role_id: String,
     pub created: OffsetDateTime,
     /// Tokens carry the role only from then on (replication).
+    #[serde(skip, default = "Instant::now")]
     pub visible_from: Instant,
 }
 
 /// A refresh token the tenant issued: whose session it continues, for which
 /// client (`sessions.rs` issues and redeems them).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct RefreshGrant {
     pub user_id: String,
     pub client_id: String,
@@ -322,6 +344,12 @@ impl Directory {
     pub(crate) fn next_seq(&mut self) -> u64 {
         self.next_seq += 1;
         self.next_seq
+    }
+
+    /// How long new objects stay invisible (a directory read back from its
+    /// data directory takes the starting sandbox's setting).
+    pub(crate) fn set_replication_lag(&mut self, lag: Duration) {
+        self.lag = lag;
     }
 
     /// When an object created now becomes visible to everyone else.

@@ -17,11 +17,13 @@ mod graph;
 mod identity;
 mod seed;
 mod sessions;
+mod store;
 mod tls;
 mod tokens;
 
 use seed::DEFAULT_SEED;
 pub use seed::SeededUser;
+pub use store::TENANT_FILE;
 
 use axum::Router;
 use axum::http::HeaderMap;
@@ -30,7 +32,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokens::TokenSigner;
@@ -48,6 +50,25 @@ pub enum SandboxError {
     },
     #[error("{0}")]
     Crypto(String),
+    #[error(
+        "the sandbox tenant in {path} cannot be read ({why}); it was left as it is: \
+         restore it, or move it away to start a new tenant there"
+    )]
+    TenantFile { path: PathBuf, why: String },
+    #[error("cannot keep the sandbox tenant in {path}: {error}")]
+    DataDir {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error(
+        "{path} is open to other users (mode {mode:03o}) and the sandbox keeps private keys \
+         and passwords there: `chmod 700` it, or choose another directory"
+    )]
+    DataDirOpen { path: PathBuf, mode: u32 },
+    #[error(
+        "another sandbox is serving the tenant in {path}: stop it first, or choose another directory"
+    )]
+    DataDirInUse { path: PathBuf },
 }
 
 /// How a sandbox behaves. `Default` is what `sandbox serve` uses without options.
@@ -57,8 +78,14 @@ pub struct SandboxConfig {
     pub port: u16,
     /// Serve HTTPS with a generated CA and server certificate.
     pub tls: bool,
-    /// Where the CA PEM goes with `tls`; default: a file in the temporary directory.
+    /// Where the CA PEM goes with `tls`; default: `ca.pem` in `data_dir`,
+    /// else a file in the temporary directory.
     pub ca_cert_path: Option<PathBuf>,
+    /// Keep the whole tenant here (directory, signing key, TLS CA) and find
+    /// it again at the next start; the seed (and `without_consent`) make a
+    /// tenant only where there is none yet. Without it the tenant lives in
+    /// memory only.
+    pub data_dir: Option<PathBuf>,
     /// The seed tenant as JSON text; default: `assets/sandbox-tenant.json`.
     pub seed: Option<String>,
     /// Approve every device code for this user after `auto_approve_delay`.
@@ -110,6 +137,7 @@ impl Default for SandboxConfig {
             port: 0,
             tls: false,
             ca_cert_path: None,
+            data_dir: None,
             seed: None,
             auto_approve: None,
             auto_approve_delay: Duration::from_millis(1500),
@@ -177,6 +205,8 @@ impl StartupInfo {
 /// State shared by every request handler.
 pub(crate) struct Shared {
     directory: Mutex<Directory>,
+    /// Where the tenant is kept, with a data directory.
+    store: Option<store::Store>,
     signer: TokenSigner,
     config: SandboxConfig,
     scheme: &'static str,
@@ -202,6 +232,16 @@ impl Shared {
         self.directory
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Saves the tenant, with a data directory. A failure is logged: the
+    /// change is made, and the next save may succeed.
+    fn save(&self) {
+        if let Some(store) = &self.store
+            && let Err(error) = store.save(|| self.directory())
+        {
+            tracing::error!(%error, "the sandbox tenant was not saved");
+        }
     }
 
     /// This server's base URL as the client addressed it.
@@ -306,6 +346,11 @@ impl Drop for SandboxHandle {
     fn drop(&mut self) {
         self.server.shutdown();
         self.task.abort();
+        if let Some(store) = &self.state.store
+            && let Err(error) = store.close(|| self.state.directory())
+        {
+            tracing::error!(%error, "the sandbox tenant was not saved");
+        }
         if let Some(path) = &self.own_ca_file {
             let _ = std::fs::remove_file(path);
         }
@@ -321,13 +366,27 @@ impl Sandbox {
             .ok_or_else(|| SandboxError::Seed("no admin user".into()))
     }
 
+    /// Forgets the tenant kept in `data_dir` (removes the directory), so the
+    /// next start there makes a new one from the seed; refused while a
+    /// sandbox serves it.
+    pub fn discard(data_dir: &Path) -> Result<(), SandboxError> {
+        store::discard(data_dir)
+    }
+
     /// Starts a sandbox on the current tokio runtime and returns once it listens.
     pub async fn start(config: SandboxConfig) -> Result<SandboxHandle, SandboxError> {
-        let mut seed = seed::Seed::parse(config.seed.as_deref().unwrap_or(DEFAULT_SEED))?;
-        if config.without_consent {
-            seed.revoke_consents();
-        }
-        let (directory, users) = seed.into_directory(config.replication_lag);
+        let (tenant, store) = match &config.data_dir {
+            Some(dir) => {
+                let (tenant, store) = store::Store::open(dir, &config)?;
+                (tenant, Some(store))
+            }
+            None => (store::Tenant::new(&config)?, None),
+        };
+        let store::Tenant {
+            directory,
+            users,
+            keys,
+        } = tenant;
         let listener =
             std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).map_err(|error| {
                 SandboxError::Bind {
@@ -339,7 +398,7 @@ impl Sandbox {
             port: config.port,
             error,
         })?;
-        let signer = TokenSigner::generate()?;
+        let signer = TokenSigner::new(&keys.signing)?;
         let scheme = if config.tls { "https" } else { "http" };
         let authority_host = format!("{scheme}://127.0.0.1:{}", addr.port());
         let admin = users
@@ -360,6 +419,7 @@ impl Sandbox {
         let state = Arc::new(SandboxState {
             shared: Shared {
                 directory: Mutex::new(directory),
+                store,
                 signer,
                 faults: Mutex::new(ChaCha8Rng::seed_from_u64(config.fault_seed)),
                 connections: faults::Connections::default(),
@@ -375,8 +435,9 @@ impl Sandbox {
         });
         let app = router(state.clone());
         let server = axum_server::Handle::new();
-        let task = if config.tls {
-            let (rustls, ca_path) = tls::server_config(&config, addr.port()).await?;
+        let task = if let Some(ca) = keys.tls_ca.as_ref().filter(|_| config.tls) {
+            let ca_path = ca_cert_path(&config, addr.port());
+            let rustls = tls::server_config(ca, &ca_path).await?;
             info.ca_cert = Some(ca_path);
             let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(rustls)
                 .acceptor(faults::ConnectionAcceptor::new(&state.connections));
@@ -413,9 +474,9 @@ impl Sandbox {
             })
         };
         tracing::info!(%addr, "sandbox listening");
-        let own_ca_file = match config.ca_cert_path {
-            None => info.ca_cert.clone(),
-            Some(_) => None,
+        let own_ca_file = match (&config.ca_cert_path, &config.data_dir) {
+            (None, None) => info.ca_cert.clone(),
+            _ => None,
         };
         Ok(SandboxHandle {
             info,
@@ -427,11 +488,29 @@ impl Sandbox {
     }
 }
 
+/// Where the CA PEM goes: where asked, else in the data directory, else a
+/// file of this process in the temporary directory.
+fn ca_cert_path(config: &SandboxConfig, port: u16) -> PathBuf {
+    match (&config.ca_cert_path, &config.data_dir) {
+        (Some(path), _) => path.clone(),
+        (None, Some(dir)) => dir.join(store::CA_FILE),
+        (None, None) => std::env::temp_dir().join(format!(
+            "entra-connect-sandbox-{}-{port}-ca.pem",
+            std::process::id()
+        )),
+    }
+}
+
 fn router(state: AppState) -> Router {
     Router::new()
         .merge(identity::routes())
         .merge(device::routes())
         .merge(graph::routes())
+        // Inside the faults: a committed write is saved whatever it is answered with.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            store::save_after_changes,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             faults::latency_and_faults,

@@ -49,17 +49,41 @@ pub(crate) struct AccessClaims {
     pub ver: String,
 }
 
-impl TokenSigner {
-    /// A fresh RSA 2048 key, published in JWKS with a self-signed certificate.
+/// The signing key and its certificate, as a tenant with a data directory
+/// keeps them, so that tokens it issued stay valid and its JWKS the same
+/// across restarts.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct SigningKeys {
+    /// PKCS#8 PEM.
+    key: String,
+    /// The self-signed certificate published in JWKS, DER in base64.
+    certificate: String,
+}
+
+impl SigningKeys {
+    /// A fresh RSA 2048 key with a self-signed certificate.
     pub(crate) fn generate() -> Result<Self, SandboxError> {
         let key =
             rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
                 .map_err(|e| SandboxError::Crypto(format!("RSA key generation: {e}")))?;
         let certificate = crate::certificate::self_signed(&key, 365)
             .map_err(|e| SandboxError::Crypto(e.to_string()))?;
+        Ok(SigningKeys {
+            key: key.serialize_pem(),
+            certificate: base64::engine::general_purpose::STANDARD.encode(certificate),
+        })
+    }
+}
+
+impl TokenSigner {
+    /// The signer of `keys`, published in JWKS with their certificate.
+    pub(crate) fn new(keys: &SigningKeys) -> Result<Self, SandboxError> {
+        let certificate = base64::engine::general_purpose::STANDARD
+            .decode(&keys.certificate)
+            .map_err(|e| SandboxError::Crypto(format!("signing certificate: {e}")))?;
         let (modulus, exponent) = rsa_components(&certificate)?;
         let kid = URL_SAFE_NO_PAD.encode(Sha256::digest(&certificate));
-        let encoding = EncodingKey::from_rsa_pem(key.serialize_pem().as_bytes())
+        let encoding = EncodingKey::from_rsa_pem(keys.key.as_bytes())
             .map_err(|e| SandboxError::Crypto(format!("signing key: {e}")))?;
         let decoding = DecodingKey::from_rsa_components(&modulus, &exponent)
             .map_err(|e| SandboxError::Crypto(format!("verification key: {e}")))?;

@@ -1,6 +1,8 @@
 //! `wizard --sandbox`: the wizard against an in-process sandbox tenant, as an
 //! existing Connect server (its legacy account recorded first) or, with
-//! `--fresh`, a new installation.
+//! `--fresh`, a new installation. The tenant is kept in the server's state
+//! directory ([`TENANT_DIR`]), so a second run continues where the first
+//! stopped; `--fresh` starts both afresh.
 
 use super::super::connection::progress_printer;
 use super::super::output::Output;
@@ -14,6 +16,10 @@ use crate::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use crate::tui::model::{SandboxEndpoints, WizardData};
 use crate::tui::{REPLICATION_BUDGET, WizardSetup};
 use anyhow::Context;
+use std::path::{Path, PathBuf};
+
+/// The sandbox tenant's directory inside the server's state directory.
+const TENANT_DIR: &str = "sandbox";
 
 /// What server `wizard --sandbox` plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +34,9 @@ pub(super) enum SandboxServer {
 /// `admin`, or the account it was asked for), and asked for again every
 /// second rather than Entra's 5, so the wizard moves on about 2 s after
 /// the code appears, as `wizard --help` says.
-fn demo_tenant(admin: String) -> SandboxConfig {
+fn demo_tenant(admin: String, data_dir: PathBuf) -> SandboxConfig {
     SandboxConfig {
+        data_dir: Some(data_dir),
         auto_approve: Some(admin),
         auto_approve_delay: std::time::Duration::from_secs(2),
         auto_approve_as_hinted: true,
@@ -47,7 +54,9 @@ pub(super) async fn start(
     setup: &mut WizardSetup,
 ) -> anyhow::Result<SandboxHandle> {
     let admin = Sandbox::seeded_admin(None)?;
-    let handle = Sandbox::start(demo_tenant(admin)).await?;
+    let data_dir = server.state_dir().join(TENANT_DIR);
+    let new_tenant = !data_dir.join(crate::sandbox::TENANT_FILE).exists();
+    let handle = Sandbox::start(demo_tenant(admin, data_dir)).await?;
     let sandbox = SandboxEndpoints {
         authority_host: handle.authority_host.parse()?,
         graph_url: handle.graph_url.parse()?,
@@ -68,7 +77,63 @@ pub(super) async fn start(
     if kind == SandboxServer::Existing && unconfigured {
         record_legacy_account(server, &handle, &setup.data.connection).await?;
     }
+    if new_tenant && !unconfigured {
+        // Shown once the pages close: a state from before the tenant was kept.
+        eprintln!(
+            "note: the sandbox tenant in {} is new, but this server is already configured \
+             against another one: its credential will not work here. \
+             `entra-connect wizard --sandbox --fresh` starts both afresh.",
+            server.state_dir().join(TENANT_DIR).display()
+        );
+    }
     Ok(handle)
+}
+
+/// `--fresh`, before the state is opened: a state that holds a sandbox
+/// tenant (one `wizard --sandbox` made) is emptied, tenant and all, so the
+/// server and its tenant start anew. Any other state is left as it is:
+/// nothing here wipes a real server's state, or what a test prepared.
+pub(super) fn start_afresh(state_dir: &Path) -> anyhow::Result<()> {
+    let tenant = state_dir.join(TENANT_DIR);
+    if !tenant.is_dir() {
+        return Ok(());
+    }
+    // The server's own state (reached through ENTRA_CONNECT_STATE_DIR, say)
+    // is never emptied, whatever a sandbox demo left in it.
+    let same = |a: &Path, b: &Path| {
+        std::fs::canonicalize(a)
+            .ok()
+            .zip(std::fs::canonicalize(b).ok())
+            .is_some_and(|(a, b)| a == b)
+    };
+    let servers = [
+        crate::host::default_state_dir(),
+        crate::host::user_state_dir(),
+    ];
+    if servers
+        .iter()
+        .flatten()
+        .any(|server| same(server, state_dir))
+    {
+        anyhow::bail!(
+            "--fresh empties the state directory, and {} is this machine's server state: \
+             give the demo its own with --state-dir DIR, or leave --state-dir and \
+             ENTRA_CONNECT_STATE_DIR unset for the demo's default",
+            state_dir.display()
+        );
+    }
+    // Refused while another wizard's sandbox serves it.
+    Sandbox::discard(&tenant)?;
+    let wiped = |path: &Path| format!("cannot empty the sandbox demo's state: {}", path.display());
+    for entry in std::fs::read_dir(state_dir).with_context(|| wiped(state_dir))? {
+        let path = entry.with_context(|| wiped(state_dir))?.path();
+        let removed = match path.is_dir() && !path.is_symlink() {
+            true => std::fs::remove_dir_all(&path),
+            false => std::fs::remove_file(&path),
+        };
+        removed.with_context(|| wiped(&path))?;
+    }
+    Ok(())
 }
 
 /// The role the sandbox's seeded legacy connector account holds.
@@ -125,7 +190,7 @@ mod tests {
     /// interval the wizard waited 5 s).
     #[test]
     fn the_demo_approves_a_device_code_within_three_seconds() {
-        let tenant = demo_tenant("admin@contoso.onmicrosoft.com".into());
+        let tenant = demo_tenant("admin@contoso.onmicrosoft.com".into(), "sandbox".into());
         assert!(tenant.auto_approve.is_some() && tenant.auto_approve_as_hinted);
         assert!(
             tenant.auto_approve_delay + tenant.device_code_interval <= Duration::from_secs(3),

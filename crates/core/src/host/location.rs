@@ -37,6 +37,15 @@ pub fn user_state_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "entra-connect").map(|dirs| dirs.data_dir().into())
 }
 
+/// Where `wizard --sandbox` keeps its demo server (and, inside it, its
+/// sandbox tenant) when no state directory is given: the user's data
+/// directory for the demo (`~/.local/share/entra-connect-sandbox`), apart
+/// from any real server's state, so that a second run continues the first.
+pub fn sandbox_demo_state_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "entra-connect-sandbox")
+        .map(|dirs| dirs.data_dir().into())
+}
+
 /// Whether this process runs with root's effective user id.
 pub fn running_as_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.

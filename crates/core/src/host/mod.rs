@@ -14,7 +14,7 @@ pub mod settings;
 pub use db::{DATABASE_FILE, StateDb, create_private_dir};
 pub use location::{
     SYSTEM_STATE_DIR, configured_identity, default_state_dir, is_system_state, running_as_root,
-    user_state_dir,
+    sandbox_demo_state_dir, user_state_dir,
 };
 
 use crate::domain::{Input, NextCommand, Remedy};
