@@ -279,6 +279,8 @@ impl EventId {
     pub const CLONE_DETECTED: EventId = EventId(1143);
     pub const KEY_AUDIT_FAILED: EventId = EventId(1144);
     pub const TICK_SKIPPED: EventId = EventId(1145);
+    /// A client secret on the application (this tool never adds one).
+    pub const UNKNOWN_CLIENT_SECRET: EventId = EventId(1146);
     pub const SYNC_CHECK_OK: EventId = EventId(1150);
     pub const SYNC_CHECK_FAILED: EventId = EventId(1151);
     pub const SERVICE_ACCOUNT_RECORDED: EventId = EventId(1160);

@@ -109,8 +109,31 @@ pub struct Application {
     pub display_name: String,
     #[serde(default)]
     pub key_credentials: Vec<KeyCredential>,
+    /// Client secrets, as Graph shows them after they were added: a `hint`,
+    /// never the secret.
+    #[serde(default)]
+    pub password_credentials: Vec<PasswordCredential>,
     #[serde(default)]
     pub required_resource_access: Vec<RequiredResourceAccess>,
+}
+
+/// A client secret on an application or a service principal. Graph returns
+/// `secretText` once, when it is added; this tool never adds one and reads
+/// none, so the type has no field for it.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordCredential {
+    #[serde(default)]
+    pub key_id: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// The secret's first characters.
+    #[serde(default)]
+    pub hint: Option<String>,
+    #[serde(default)]
+    pub start_date_time: Option<String>,
+    #[serde(default)]
+    pub end_date_time: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
