@@ -5,18 +5,32 @@
 //! secrets: Graph serves that without a permission); the scheduler tick,
 //! `doctor` and `app audit` all use this one list.
 
+use super::admin::sign_in_checked_as;
 use super::operation::{Check, Run};
+use super::permissions;
 use super::progress::ProgressSender;
 use super::remove_key::{ApplicationKey, KeyOrigin, read_own_application};
-use super::{EngineError, LocalServer};
-use crate::domain::{EventId, NextCommand};
-use crate::entra::client::{ConnectionSettings, EntraClient};
-use crate::entra::graph::{Application, PasswordCredential};
+use super::{EngineError, EntraRequest, LocalServer};
+use crate::domain::{
+    ConnectorCredential, EventId, NextCommand, PASSWORD_RESET_APP_ID, PASSWORD_RESET_APP_ID_USGOV,
+    PASSWORD_WRITEBACK_ROLES, SYNC_SERVICE_APP_ID, SYNC_SERVICE_ROLE,
+};
+use crate::entra::EntraError;
+use crate::entra::client::EntraClient;
+use crate::entra::graph::{Application, DirectoryObject, GraphClient, PasswordCredential};
 use serde::{Serialize, Serializer};
 
 const READ_OWN: Check = Check::new(
     "read-own-application",
     "Read the application's keys and secrets",
+);
+const SIGN_IN_AUDITOR: Check = Check::new(
+    "sign-in",
+    "Sign in as an administrator who may read the application",
+);
+const READ_ADMIN: Check = Check::new(
+    "read-as-administrator",
+    "Read the service principal, federated credentials, owners and grants",
 );
 
 /// What kind of way in an audit item is.
@@ -27,6 +41,21 @@ pub enum AuditKind {
     CertificateKey,
     /// A password credential (client secret) on the application.
     ClientSecret,
+    /// A client secret on the service principal: it signs in as the application too.
+    ServicePrincipalSecret,
+    /// A federated identity credential: another issuer's token is exchanged
+    /// for the connector's.
+    FederatedCredential,
+    /// An owner of the application: may add any credential at any time.
+    ApplicationOwner,
+    /// An owner of the service principal: may add secrets to it.
+    ServicePrincipalOwner,
+    /// An app role (application permission) granted to the service principal.
+    AppRole,
+    /// A delegated permission granted to the application.
+    DelegatedGrant,
+    /// The service principal is disabled: the connector cannot sign in.
+    DisabledServicePrincipal,
 }
 
 impl AuditKind {
@@ -35,6 +64,13 @@ impl AuditKind {
         match self {
             AuditKind::CertificateKey => "certificate key",
             AuditKind::ClientSecret => "client secret",
+            AuditKind::ServicePrincipalSecret => "client secret on the service principal",
+            AuditKind::FederatedCredential => "federated identity credential",
+            AuditKind::ApplicationOwner => "owner of the application",
+            AuditKind::ServicePrincipalOwner => "owner of the service principal",
+            AuditKind::AppRole => "app role assignment",
+            AuditKind::DelegatedGrant => "delegated permission grant",
+            AuditKind::DisabledServicePrincipal => "disabled service principal",
         }
     }
 
@@ -43,6 +79,14 @@ impl AuditKind {
         match self {
             AuditKind::CertificateKey => EventId::UNKNOWN_KEY,
             AuditKind::ClientSecret => EventId::UNKNOWN_CLIENT_SECRET,
+            AuditKind::ServicePrincipalSecret => EventId::UNKNOWN_SERVICE_PRINCIPAL_SECRET,
+            AuditKind::FederatedCredential => EventId::UNKNOWN_FEDERATED_CREDENTIAL,
+            AuditKind::ApplicationOwner | AuditKind::ServicePrincipalOwner => {
+                EventId::UNKNOWN_OWNER
+            }
+            AuditKind::AppRole => EventId::UNEXPECTED_APP_ROLE,
+            AuditKind::DelegatedGrant => EventId::UNKNOWN_DELEGATED_GRANT,
+            AuditKind::DisabledServicePrincipal => EventId::SERVICE_PRINCIPAL_DISABLED,
         }
     }
 
@@ -50,7 +94,19 @@ impl AuditKind {
     fn who_can_use_it(self) -> &'static str {
         match self {
             AuditKind::CertificateKey => "whoever holds its private key",
-            AuditKind::ClientSecret => "whoever knows the secret",
+            AuditKind::ClientSecret | AuditKind::ServicePrincipalSecret => {
+                "whoever knows the secret"
+            }
+            AuditKind::FederatedCredential => {
+                "whoever gets a token from its issuer for its subject"
+            }
+            AuditKind::ApplicationOwner | AuditKind::ServicePrincipalOwner => {
+                "this owner (by adding a credential)"
+            }
+            AuditKind::AppRole | AuditKind::DelegatedGrant => {
+                "whoever signs in as the connector, with more than it needs,"
+            }
+            AuditKind::DisabledServicePrincipal => "nobody",
         }
     }
 }
@@ -159,7 +215,8 @@ impl AuditItem {
 pub struct Audit {
     pub app_id: String,
     pub items: Vec<AuditItem>,
-    /// Kinds that need an administrator's read (`--upn`), not audited here.
+    /// What was not audited: without an administrator (`--upn`) all of
+    /// [`ADMINISTRATOR_CHECKS`]; with one, what their roles may not read.
     pub needs_administrator: Vec<&'static str>,
 }
 
@@ -213,10 +270,10 @@ fn secret_item(app: &Application, secret: &PasswordCredential) -> AuditItem {
     let id = secret.key_id.clone().unwrap_or_default();
     AuditItem {
         kind: AuditKind::ClientSecret,
-        revoke: Some(Revocation::GraphPowerShell(format!(
+        revoke: graph_powershell(format!(
             "Remove-MgApplicationPassword -ApplicationId {} -KeyId {id}",
             app.id
-        ))),
+        )),
         id,
         display_name: secret.display_name.clone(),
         detail: secret.hint.as_ref().map(|hint| format!("hint {hint}")),
@@ -226,24 +283,75 @@ fn secret_item(app: &Application, secret: &PasswordCredential) -> AuditItem {
     }
 }
 
-/// The unattended audit: what the application reads of itself with the
-/// certificate in use (its keys and client secrets).
-pub async fn own_audit(
-    server: &LocalServer,
-    connection: ConnectionSettings,
-    progress: ProgressSender,
-) -> Result<Audit, EngineError> {
-    let mut run = Run::untracked("audit", &[READ_OWN.id], progress);
-    let client = EntraClient::new(connection, run.retry_observer())?;
-    run.check(READ_OWN, async || {
-        let audit = read_own(server, &client).await?;
-        let summary = format!("{} item(s)", audit.items.len());
-        Ok((audit, summary))
-    })
-    .await
+fn graph_powershell(cmdlet: String) -> Option<Revocation> {
+    Some(Revocation::GraphPowerShell(cmdlet))
 }
 
-async fn read_own(server: &LocalServer, client: &EntraClient) -> Result<Audit, EngineError> {
+/// Something only an administrator's read finds; never added by this tool.
+fn unknown(kind: AuditKind, id: &str, revoke: String) -> AuditItem {
+    AuditItem {
+        kind,
+        id: id.to_string(),
+        display_name: None,
+        detail: None,
+        start: None,
+        end: None,
+        verdict: AuditVerdict::Unknown,
+        revoke: graph_powershell(revoke),
+    }
+}
+
+/// The audit: the application's own read of its keys and secrets, and with
+/// an administrator (`entra.admin`) the rest of [`ADMINISTRATOR_CHECKS`].
+pub async fn audit(
+    server: &LocalServer,
+    entra: &EntraRequest,
+    progress: ProgressSender,
+) -> Result<Audit, EngineError> {
+    let mut checks = vec![READ_OWN.id];
+    if entra.admin.is_some() {
+        checks.extend([SIGN_IN_AUDITOR.id, READ_ADMIN.id]);
+    }
+    let mut run = Run::untracked("audit", &checks, progress);
+    let client = entra.client(&run)?;
+    let (app, mut audit) = run
+        .check(READ_OWN, async || {
+            let read = read_own(server, &client).await?;
+            let summary = format!("{} item(s)", read.1.items.len());
+            Ok((read, summary))
+        })
+        .await?;
+    if entra.admin.is_none() {
+        return Ok(audit);
+    }
+    let graph = sign_in_checked_as(
+        SIGN_IN_AUDITOR,
+        &mut run,
+        &client,
+        entra,
+        &permissions::AUDIT,
+    )
+    .await?;
+    let service_principal_id = match server.credential()? {
+        ConnectorCredential::Application(credential) => credential.service_principal_id,
+        _ => return Err(EngineError::AdministratorNeeded),
+    };
+    let more = run
+        .check(READ_ADMIN, async || {
+            let read = read_with_administrator(&graph, &app, &service_principal_id).await?;
+            let summary = format!("{} item(s)", read.0.len());
+            Ok((read, summary))
+        })
+        .await?;
+    audit.items.extend(more.0);
+    audit.needs_administrator = more.1;
+    Ok(audit)
+}
+
+async fn read_own(
+    server: &LocalServer,
+    client: &EntraClient,
+) -> Result<(Application, Audit), EngineError> {
     let (app, keys) = read_own_application(server, client).await?;
     let mut items: Vec<AuditItem> = keys.into_iter().map(key_item).collect();
     items.extend(
@@ -251,9 +359,198 @@ async fn read_own(server: &LocalServer, client: &EntraClient) -> Result<Audit, E
             .iter()
             .map(|secret| secret_item(&app, secret)),
     );
-    Ok(Audit {
-        app_id: app.app_id,
+    let audit = Audit {
+        app_id: app.app_id.clone(),
         items,
         needs_administrator: ADMINISTRATOR_CHECKS.to_vec(),
-    })
+    };
+    Ok((app, audit))
+}
+
+/// What the administrator reads: the service principal (secrets, enabled),
+/// federated credentials, owners of both, app roles and delegated grants;
+/// and what it was not allowed to read.
+async fn read_with_administrator(
+    graph: &GraphClient,
+    app: &Application,
+    service_principal_id: &str,
+) -> Result<(Vec<AuditItem>, Vec<&'static str>), EngineError> {
+    let mut not_read = Vec::new();
+    let app_object = format!("/applications/{}", app.id);
+    let sp_object = format!("/servicePrincipals/{service_principal_id}");
+    let (principal, federated, app_owners, sp_owners, roles, grants, registered) = tokio::join!(
+        graph.service_principal(service_principal_id),
+        graph.federated_identity_credentials(&app.id),
+        graph.owners(&app_object),
+        graph.owners(&sp_object),
+        graph.app_role_assignments(service_principal_id),
+        graph.permission_grants_of(service_principal_id),
+        graph.application_by_app_id(&app.app_id),
+    );
+    let principal = principal?;
+    let mut items = Vec::new();
+    items.extend(principal.password_credentials.iter().map(|secret| {
+        let id = secret.key_id.clone().unwrap_or_default();
+        AuditItem {
+            display_name: secret.display_name.clone(),
+            detail: secret.hint.as_ref().map(|hint| format!("hint {hint}")),
+            start: secret.start_date_time.clone(),
+            end: secret.end_date_time.clone(),
+            ..unknown(
+                AuditKind::ServicePrincipalSecret,
+                &id,
+                format!(
+                    "Remove-MgServicePrincipalPassword -ServicePrincipalId {service_principal_id} -KeyId {id}"
+                ),
+            )
+        }
+    }));
+    items.extend(federated?.into_iter().map(|credential| AuditItem {
+        display_name: Some(credential.name.clone()),
+        detail: Some(format!(
+            "issuer {}, subject {}",
+            credential.issuer.as_deref().unwrap_or("-"),
+            credential.subject.as_deref().unwrap_or("-")
+        )),
+        ..unknown(
+            AuditKind::FederatedCredential,
+            &credential.id,
+            format!(
+                "Remove-MgApplicationFederatedIdentityCredential -ApplicationId {} -FederatedIdentityCredentialId {}",
+                app.id, credential.id
+            ),
+        )
+    }));
+    let owner = |kind: AuditKind, owner: DirectoryObject, revoke: String| AuditItem {
+        display_name: owner.display_name.clone(),
+        detail: owner.user_principal_name.clone(),
+        ..unknown(kind, &owner.id, revoke)
+    };
+    items.extend(app_owners?.into_iter().map(|o| {
+        let revoke = format!(
+            "Remove-MgApplicationOwnerByRef -ApplicationId {} -DirectoryObjectId {}",
+            app.id, o.id
+        );
+        owner(AuditKind::ApplicationOwner, o, revoke)
+    }));
+    items.extend(sp_owners?.into_iter().map(|o| {
+        let revoke = format!(
+            "Remove-MgServicePrincipalOwnerByRef -ServicePrincipalId {service_principal_id} -DirectoryObjectId {}",
+            o.id
+        );
+        owner(AuditKind::ServicePrincipalOwner, o, revoke)
+    }));
+    // The writeback roles are expected while the application asks for them
+    // (registered with password writeback); this server records no more.
+    let registered = registered?.unwrap_or_else(|| app.clone());
+    let writeback = registered.required_resource_access.iter().any(|access| {
+        [PASSWORD_RESET_APP_ID, PASSWORD_RESET_APP_ID_USGOV]
+            .iter()
+            .any(|id| access.resource_app_id.eq_ignore_ascii_case(id))
+    });
+    for assignment in roles? {
+        let resource = graph.service_principal(&assignment.resource_id).await?;
+        let role = resource
+            .app_roles
+            .iter()
+            .find(|role| role.id.eq_ignore_ascii_case(&assignment.app_role_id))
+            .and_then(|role| role.value.clone())
+            .unwrap_or_else(|| assignment.app_role_id.clone());
+        let expected = is_expected_role(&resource.app_id, &role, writeback);
+        items.push(AuditItem {
+            display_name: Some(role.clone()),
+            detail: Some(format!(
+                "on {}",
+                resource.display_name.as_deref().unwrap_or(&resource.app_id)
+            )),
+            verdict: match expected {
+                true => AuditVerdict::Expected,
+                false => AuditVerdict::Unknown,
+            },
+            ..unknown(
+                AuditKind::AppRole,
+                &assignment.id,
+                format!(
+                    "Remove-MgServicePrincipalAppRoleAssignment -ServicePrincipalId {service_principal_id} -AppRoleAssignmentId {}",
+                    assignment.id
+                ),
+            )
+        });
+    }
+    // A Hybrid Identity Administrator may read the rest but not the grants
+    // (Graph's oauth2permissiongrant-list): said, not failed.
+    let grants = match grants {
+        Err(EntraError::Graph { status: 403, .. }) => {
+            not_read.push(GRANTS_NEED);
+            Vec::new()
+        }
+        other => other?,
+    };
+    items.extend(grants.into_iter().map(|grant| AuditItem {
+        display_name: grant.scope.clone(),
+        detail: Some(format!(
+            "{} on {}",
+            grant.consent_type.as_deref().unwrap_or("-"),
+            grant.resource_id
+        )),
+        ..unknown(
+            AuditKind::DelegatedGrant,
+            &grant.id,
+            format!(
+                "Remove-MgOauth2PermissionGrant -OAuth2PermissionGrantId {}",
+                grant.id
+            ),
+        )
+    }));
+    if principal.account_enabled == Some(false) {
+        items.push(AuditItem {
+            display_name: principal.display_name.clone(),
+            detail: Some("accountEnabled false: the connector cannot sign in".into()),
+            ..unknown(
+                AuditKind::DisabledServicePrincipal,
+                service_principal_id,
+                format!(
+                    "Update-MgServicePrincipal -ServicePrincipalId {service_principal_id} -AccountEnabled:$true"
+                ),
+            )
+        });
+    }
+    Ok((items, not_read))
+}
+
+/// What a delegated grant read refused says is needed.
+const GRANTS_NEED: &str = "delegated permission grants to it (an Application Administrator, Cloud Application Administrator, Privileged Role Administrator or Global Administrator may read them)";
+
+/// The roles the connector needs: the synchronization role, and the password
+/// writeback roles while writeback is on.
+fn is_expected_role(resource_app_id: &str, role: &str, writeback: bool) -> bool {
+    let sync =
+        resource_app_id.eq_ignore_ascii_case(SYNC_SERVICE_APP_ID) && role == SYNC_SERVICE_ROLE;
+    let password_reset = [PASSWORD_RESET_APP_ID, PASSWORD_RESET_APP_ID_USGOV]
+        .iter()
+        .any(|id| resource_app_id.eq_ignore_ascii_case(id));
+    sync || (writeback && password_reset && PASSWORD_WRITEBACK_ROLES.contains(&role))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_sync_role_and_while_writeback_is_on_its_roles_are_expected() {
+        assert!(is_expected_role(
+            SYNC_SERVICE_APP_ID,
+            SYNC_SERVICE_ROLE,
+            false
+        ));
+        assert!(!is_expected_role(SYNC_SERVICE_APP_ID, "Other.All", true));
+        let writeback = PASSWORD_WRITEBACK_ROLES[0];
+        assert!(is_expected_role(PASSWORD_RESET_APP_ID, writeback, true));
+        assert!(!is_expected_role(PASSWORD_RESET_APP_ID, writeback, false));
+        assert!(!is_expected_role(
+            "00000003-0000-0000-c000-000000000000",
+            SYNC_SERVICE_ROLE,
+            true
+        ));
+    }
 }

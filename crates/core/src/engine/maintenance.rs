@@ -272,7 +272,12 @@ pub async fn unattended_audit(
     connection: &ConnectionSettings,
 ) -> Result<super::audit::Audit, EngineError> {
     let (quiet, _) = tokio::sync::mpsc::unbounded_channel();
-    super::audit::own_audit(server, connection.clone(), quiet).await
+    let entra = super::EntraRequest {
+        connection: connection.clone(),
+        // The application reads itself: nobody signs in.
+        admin: None,
+    };
+    super::audit::audit(server, &entra, quiet).await
 }
 
 /// A Managed rotation by the application itself, as `app rotate` runs it
