@@ -16,9 +16,12 @@ fn main() -> ExitCode {
         Err(error) if cli::reader_went_away(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("{}", cli::error_line(&error));
-            match error.downcast_ref::<cli::UsageError>() {
-                Some(_) => ExitCode::from(2),
-                None => ExitCode::FAILURE,
+            if error.downcast_ref::<cli::UsageError>().is_some() {
+                ExitCode::from(2)
+            } else if error.downcast_ref::<cli::AuditFoundUnknown>().is_some() {
+                ExitCode::from(3)
+            } else {
+                ExitCode::FAILURE
             }
         }
     }

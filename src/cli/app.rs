@@ -1,7 +1,7 @@
 //! `app register` and `app link` (Add-EntraApplicationRegistration,
 //! Add-ADSyncApplicationRegistration), `app rotate`
 //! (Invoke-ADSyncApplicationCredentialRotation), `app remove-key`
-//! (Remove-EntraApplicationKey) and `app keys`.
+//! (Remove-EntraApplicationKey), `app keys` and `app audit`.
 
 use super::connection::{
     CertificateArg, ConnectionArgs, DryRunArg, Invocation, SignInArgs, SignInOptions, run_operation,
@@ -9,13 +9,15 @@ use super::connection::{
 use super::output::{Output, fields, or_dash, table, yes_no};
 use super::values::one_of;
 use crate::domain::{AppId, ApplicationCredential, CertificateDays, Upn};
+use crate::engine::audit::Audit;
 use crate::engine::connection::{for_credential, remember};
 use crate::engine::link::{Link, LinkChoice};
 use crate::engine::register::{CertificateSource, Register, Registration};
 use crate::engine::remove_key::{RemoveKey, RemovedKey};
 use crate::engine::rotate::{NewCertificate, Rotate, Rotation};
 use crate::engine::{
-    ApplicationKey, LocalServer, OperationRequest, Outcome, StoreChoice, application_keys,
+    ApplicationKey, EntraRequest, LocalServer, OperationRequest, Outcome, StoreChoice,
+    application_keys,
 };
 use crate::entra::client::DEFAULT_ADMIN_CLIENT_ID;
 use clap::{Args, Subcommand};
@@ -33,6 +35,22 @@ pub enum AppCommand {
     RemoveKey(Box<RemoveKeyArgs>),
     /// List the application's keys: keyId, thumbprint, validity, whether in use.
     Keys(Box<ConnectionArgs>),
+    /// Everything that can sign in as the connector, each with its verdict and what revokes it;
+    /// exit 3 when something is unknown.
+    Audit(Box<AuditArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// An administrator who may read the application (Hybrid Identity Administrator or higher):
+    /// also audits the service principal, federated credentials, owners and grants. Without it,
+    /// the application reads only its own keys and secrets.
+    #[arg(long, value_name = "UPN")]
+    upn: Option<Upn>,
+    #[command(flatten)]
+    how: SignInOptions,
+    #[command(flatten)]
+    connection: ConnectionArgs,
 }
 
 #[derive(Debug, Args)]
@@ -203,6 +221,66 @@ fn keys(connection: ConnectionArgs, server: &mut LocalServer, out: &Output) -> a
     out.show(&keys, |keys| keys_table(keys))
 }
 
+fn audit(args: AuditArgs, server: &mut LocalServer, out: &Output) -> anyhow::Result<()> {
+    let (inputs, connection) = args
+        .connection
+        .for_credential(server, &args.how.admin_client_id())?;
+    let admin = args.how.sign_in_if(args.upn.as_ref())?;
+    let entra = EntraRequest {
+        connection: connection?,
+        admin,
+    };
+    let audit = run_operation(server, out, async |server, progress| {
+        crate::engine::audit::audit(server, &entra, progress).await
+    })?;
+    remember(server, &inputs)?;
+    out.show(&audit, audit_table)?;
+    let unknown = audit.unknown().count();
+    match unknown {
+        0 => Ok(()),
+        _ => Err(super::AuditFoundUnknown { unknown }.into()),
+    }
+}
+
+/// The audit, one row per item, and what was not checked without an administrator.
+fn audit_table(audit: &Audit) -> String {
+    let rows = audit.items.iter().map(|item| {
+        vec![
+            item.kind.describe().to_string(),
+            item.id.clone(),
+            or_dash(item.display_name.as_ref()),
+            or_dash(item.detail.as_ref()),
+            or_dash(item.end.as_ref()),
+            item.verdict.describe().to_string(),
+            or_dash(
+                item.revoke
+                    .as_ref()
+                    .map(|revoke| revoke.command_line())
+                    .as_ref(),
+            ),
+        ]
+    });
+    let mut text = table(
+        &[
+            "Kind",
+            "Id",
+            "Name",
+            "Detail",
+            "End",
+            "Verdict",
+            "Revoke with",
+        ],
+        rows,
+    );
+    if !audit.needs_administrator.is_empty() {
+        text.push_str(&format!(
+            "Not checked without an administrator (--upn UPN): {}.\n",
+            audit.needs_administrator.join("; ")
+        ));
+    }
+    text
+}
+
 /// The application's keys with the audit's verdict, one row each.
 pub fn keys_table(keys: &[ApplicationKey]) -> String {
     let rows = keys.iter().map(|key| {
@@ -220,6 +298,7 @@ pub fn keys_table(keys: &[ApplicationKey]) -> String {
 pub fn run(command: AppCommand, server: &mut LocalServer, out: &Output) -> anyhow::Result<()> {
     let (invocation, request, dry_run) = match command {
         AppCommand::Keys(connection) => return keys(*connection, server, out),
+        AppCommand::Audit(args) => return audit(*args, server, out),
         AppCommand::Rotate(args) => {
             let certificate = match args.certificate.certificate_sha256 {
                 Some(hash) => NewCertificate::Existing(hash),

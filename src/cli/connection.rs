@@ -258,6 +258,11 @@ impl SignInOptions {
     pub fn sign_in(&self, upn: &Upn) -> anyhow::Result<UserSignIn> {
         admin_sign_in(upn, self.sign_in, self.password_stdin)
     }
+
+    /// The administrator's sign-in when a command was given `--upn`.
+    pub fn sign_in_if(&self, upn: Option<&Upn>) -> anyhow::Result<Option<UserSignIn>> {
+        upn.map(|upn| self.sign_in(upn)).transpose()
+    }
 }
 
 fn admin_sign_in(upn: &Upn, how: SignInAnswer, password_stdin: bool) -> anyhow::Result<UserSignIn> {

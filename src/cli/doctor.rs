@@ -25,11 +25,7 @@ pub fn run(args: DoctorArgs, server: &mut LocalServer, out: &Output) -> anyhow::
     let (_, connection) = args
         .connection
         .for_credential(server, &args.how.admin_client_id())?;
-    let admin = args
-        .upn
-        .as_ref()
-        .map(|upn| args.how.sign_in(upn))
-        .transpose()?;
+    let admin = args.how.sign_in_if(args.upn.as_ref())?;
     let findings = run_operation(server, out, async |server, progress| {
         Ok(doctor(server, connection, admin, progress).await)
     })?;

@@ -212,6 +212,16 @@ fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `app audit` found something unknown: the process exits with code 3, so a
+/// script tells it from a failure (1) and a usage error (2).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{unknown} item(s) can sign in as the connector that this server did not put there; each row says what revokes it"
+)]
+pub struct AuditFoundUnknown {
+    pub unknown: usize,
+}
+
 /// Input that is malformed or missing: the process exits with code 2, like
 /// clap's own usage errors, and nothing was changed.
 #[derive(Debug, thiserror::Error)]

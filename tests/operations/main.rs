@@ -5,6 +5,7 @@
 #[path = "../harness/mod.rs"]
 mod harness;
 
+mod audit;
 mod client_assertion;
 mod cold_start;
 mod onboarding;

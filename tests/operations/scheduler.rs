@@ -10,7 +10,7 @@ use entra_connect::domain::{
     SchedulerSettings,
 };
 use entra_connect::engine::connection::settings;
-use entra_connect::engine::doctor::{Verdict, doctor};
+use entra_connect::engine::doctor::{Finding, Verdict, doctor};
 use entra_connect::engine::maintenance::{Clock, run_once};
 use entra_connect::engine::{
     ApplicationKeys, KeyOrigin, LocalServer, SchedulerChange, change_scheduler,
@@ -33,7 +33,7 @@ impl Clock for At {
 }
 
 /// A server onboarded (Managed) against `sb`.
-async fn onboarded(sb: &SandboxHandle, state: &Path) {
+pub(crate) async fn onboarded(sb: &SandboxHandle, state: &Path) {
     let user = sb.user("hybrid.admin").unwrap().clone();
     for command in ["register", "link"] {
         let args: Vec<String> = [
@@ -69,7 +69,7 @@ fn new_events(server: &LocalServer, before: usize) -> Vec<u32> {
     all[before..].iter().map(|e| e.id).collect()
 }
 
-fn connection(sb: &SandboxHandle) -> ConnectionSettings {
+pub(crate) fn connection(sb: &SandboxHandle) -> ConnectionSettings {
     let inputs = ConnectionInputs {
         tenant: Some(sb.tenant_id.parse().unwrap()),
         authority_host: Some(sb.authority_host.parse().unwrap()),
@@ -85,14 +85,18 @@ fn connection(sb: &SandboxHandle) -> ConnectionSettings {
     .unwrap()
 }
 
-async fn tick(server: &mut LocalServer, sb: &SandboxHandle, now: OffsetDateTime) -> Vec<u32> {
+pub(crate) async fn tick(
+    server: &mut LocalServer,
+    sb: &SandboxHandle,
+    now: OffsetDateTime,
+) -> Vec<u32> {
     let before = server.events(None, None).unwrap().len();
     server.set_clock(std::sync::Arc::new(At(now)));
     run_once(server, Ok(connection(sb))).await.unwrap();
     new_events(server, before)
 }
 
-fn current_certificate(server: &LocalServer) -> (CertificateHash, OffsetDateTime) {
+pub(crate) fn current_certificate(server: &LocalServer) -> (CertificateHash, OffsetDateTime) {
     match server.credential().unwrap() {
         ConnectorCredential::Application(app) => {
             let not_after = server
@@ -106,7 +110,17 @@ fn current_certificate(server: &LocalServer) -> (CertificateHash, OffsetDateTime
     }
 }
 
-fn set(server: &mut LocalServer, maintenance: bool, suspended: bool) {
+/// `doctor`'s key audit finding (doctor without an administrator).
+pub(crate) async fn key_audit_finding(server: &LocalServer, sb: &SandboxHandle) -> Finding {
+    let (progress, _events) = tokio::sync::mpsc::unbounded_channel();
+    let findings = doctor(server, Ok(connection(sb)), None, progress).await;
+    findings
+        .into_iter()
+        .find(|f| f.check == "key audit")
+        .expect("a key audit finding")
+}
+
+pub(crate) fn set(server: &mut LocalServer, maintenance: bool, suspended: bool) {
     let change = SchedulerChange {
         maintenance_enabled: Some(maintenance),
         scheduler_suspended: Some(suspended),
@@ -230,12 +244,7 @@ async fn the_maintenance_tick_follows_the_certificates_life() {
         assert!(warning.contains(named), "{named} in {warning}");
     }
     // doctor says the same.
-    let (progress, _events) = tokio::sync::mpsc::unbounded_channel();
-    let findings = doctor(&server, Ok(connection(&sb)), None, progress).await;
-    let audit = findings
-        .iter()
-        .find(|f| f.check == "key audit")
-        .expect("a key audit finding");
+    let audit = key_audit_finding(&server, &sb).await;
     assert_eq!(audit.verdict, Verdict::Warn, "{audit:?}");
     assert!(
         audit.fix.iter().any(|remedy| matches!(

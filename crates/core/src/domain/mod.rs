@@ -279,6 +279,16 @@ impl EventId {
     pub const CLONE_DETECTED: EventId = EventId(1143);
     pub const KEY_AUDIT_FAILED: EventId = EventId(1144);
     pub const TICK_SKIPPED: EventId = EventId(1145);
+    /// A client secret on the application (this tool never adds one).
+    pub const UNKNOWN_CLIENT_SECRET: EventId = EventId(1146);
+    // Reserved for what only an administrator's read finds (`app audit
+    // --upn`); the tick cannot read these with the application's own token.
+    pub const UNKNOWN_SERVICE_PRINCIPAL_SECRET: EventId = EventId(1147);
+    pub const UNKNOWN_FEDERATED_CREDENTIAL: EventId = EventId(1148);
+    pub const UNKNOWN_OWNER: EventId = EventId(1149);
+    pub const UNEXPECTED_APP_ROLE: EventId = EventId(1152);
+    pub const UNKNOWN_DELEGATED_GRANT: EventId = EventId(1153);
+    pub const SERVICE_PRINCIPAL_DISABLED: EventId = EventId(1154);
     pub const SYNC_CHECK_OK: EventId = EventId(1150);
     pub const SYNC_CHECK_FAILED: EventId = EventId(1151);
     pub const SERVICE_ACCOUNT_RECORDED: EventId = EventId(1160);

@@ -5,6 +5,7 @@
 //! them. One finding per check, with the fix when it is not OK.
 
 use super::admin::consent_required;
+use super::audit::{AuditItem, Revocation};
 use super::credential_test::{connector_token, may_synchronize};
 use super::operation::{Check, Run};
 use super::permissions::{self, Grantee, Needs};
@@ -500,31 +501,41 @@ fn clock_finding(theirs: SystemTime, ours: SystemTime) -> Finding {
     }
 }
 
-/// The key audit: keys on the application this server did not add.
+/// The key audit: keys and secrets on the application this server did not
+/// add (the unattended audit's list).
 async fn key_audit_finding(server: &LocalServer, connection: &ConnectionSettings) -> Finding {
-    match super::maintenance::unknown_keys(server, connection).await {
-        Ok(unknown) if unknown.is_empty() => Finding::new(
+    let audit = match super::maintenance::unattended_audit(server, connection).await {
+        Ok(audit) => audit,
+        Err(error) => return Finding::failed("key audit", &error),
+    };
+    let unknown: Vec<&AuditItem> = audit.unknown().collect();
+    if unknown.is_empty() {
+        return Finding::new(
             "key audit",
             Verdict::Ok,
-            "every key on the application is this server's",
-        ),
-        Ok(unknown) => {
-            let ids: Vec<&str> = unknown.iter().map(|key| key.key_id.as_str()).collect();
-            Finding::new(
-                "key audit",
-                Verdict::Warn,
-                format!(
-                    "the application has key(s) this server did not add: {}; whoever holds their private key can sign in as this connector",
-                    ids.join(", ")
-                ),
-            )
-            .advice("if they are not yours, revoke them")
-            .run(NextCommand::RemoveKey {
-                key_id: Some(ids[0].to_string()),
-            })
-        }
-        Err(error) => Finding::failed("key audit", &error),
+            "every key on the application is this server's, and it has no client secret",
+        );
     }
+    let named: Vec<String> = unknown
+        .iter()
+        .map(|item| format!("{} {}", item.kind.describe(), item.id))
+        .collect();
+    let finding = Finding::new(
+        "key audit",
+        Verdict::Warn,
+        format!(
+            "the application has what this server did not add: {}; whoever holds them can sign in as this connector",
+            named.join(", ")
+        ),
+    )
+    .advice("if they are not yours, revoke them");
+    let revocations = unknown.iter().filter_map(|item| item.revoke.as_ref());
+    finding.fix(revocations.map(|revoke| match revoke {
+        Revocation::Run(command) => Remedy::run(command.clone()),
+        Revocation::GraphPowerShell(cmdlet) => {
+            Remedy::outside(format!("with Microsoft Graph PowerShell: {cmdlet}"))
+        }
+    }))
 }
 
 /// A token with the current credential that lets the connector synchronize.

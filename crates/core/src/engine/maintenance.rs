@@ -212,8 +212,8 @@ fn certificate_findings(
     Ok(found)
 }
 
-/// With maintenance enabled: keys on the application this server did not
-/// add, and the automatic rotation of a Managed certificate that is due (not
+/// With maintenance enabled: keys and secrets on the application this
+/// server did not add, and the automatic rotation of a Managed certificate that is due (not
 /// on a copied server, whose rotation would break the original).
 async fn audit_and_rotate(
     server: &mut LocalServer,
@@ -225,27 +225,19 @@ async fn audit_and_rotate(
     };
     let (quiet, _) = tokio::sync::mpsc::unbounded_channel();
     let mut written = Vec::new();
-    match unknown_keys(server, connection).await {
-        Ok(keys) => written.extend(keys.into_iter().map(|key| {
-            let thumbprint = key.thumbprint.as_deref().unwrap_or("unknown");
+    match unattended_audit(server, connection).await {
+        // One event per unknown item, its kind's id, naming it and what revokes it.
+        Ok(audit) => written.extend(audit.unknown().map(|item| {
             (
                 EventLevel::Warning,
-                EventId::UNKNOWN_KEY,
-                format!(
-                    "Application {} has a key this server did not add: key id {}, thumbprint {thumbprint}. Whoever holds its private key can sign in as this server's connector; if it is not yours, revoke it: {}",
-                    app.application_id,
-                    key.key_id,
-                    NextCommand::RemoveKey {
-                        key_id: Some(key.key_id.clone())
-                    }
-                    .command_line()
-                ),
+                item.kind.unknown_event(),
+                item.warning(&app.application_id),
             )
         })),
         Err(error) => written.push((
             EventLevel::Warning,
             EventId::KEY_AUDIT_FAILED,
-            format!("The application's keys could not be audited: {error}"),
+            format!("The application's keys and secrets could not be audited: {error}"),
         )),
     }
     let due = found
@@ -273,18 +265,19 @@ async fn audit_and_rotate(
     Ok(written)
 }
 
-/// The key audit: keys on the application that match no certificate in this
-/// server's store (someone else added them).
-pub async fn unknown_keys(
+/// The unattended audit (the application's own read of its keys and
+/// secrets), as the tick and `doctor` run it: quietly.
+pub async fn unattended_audit(
     server: &LocalServer,
     connection: &ConnectionSettings,
-) -> Result<Vec<super::remove_key::ApplicationKey>, EngineError> {
+) -> Result<super::audit::Audit, EngineError> {
     let (quiet, _) = tokio::sync::mpsc::unbounded_channel();
-    let keys = super::application_keys(server, connection.clone(), quiet).await?;
-    Ok(keys
-        .into_iter()
-        .filter(|key| key.origin == super::remove_key::KeyOrigin::Unknown)
-        .collect())
+    let entra = super::EntraRequest {
+        connection: connection.clone(),
+        // The application reads itself: nobody signs in.
+        admin: None,
+    };
+    super::audit::audit(server, &entra, quiet).await
 }
 
 /// A Managed rotation by the application itself, as `app rotate` runs it

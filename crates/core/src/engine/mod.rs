@@ -5,6 +5,7 @@
 //! functions that write their change with its events in one transaction.
 
 mod admin;
+pub mod audit;
 mod certificates;
 mod change_lock;
 mod config;

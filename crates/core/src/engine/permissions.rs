@@ -74,6 +74,7 @@ impl Scope {
                 "Directory.Read.All",
                 "Directory.ReadWrite.All",
             ],
+            "Directory.Read.All" => &["Directory.ReadWrite.All"],
             // Graph lists no higher scope for writing applications.
             "User.ReadWrite.All" => &["Directory.ReadWrite.All"],
             "RoleManagement.Read.Directory" => &[
@@ -144,6 +145,26 @@ pub const REGISTER: Needs = Needs {
 pub const CHECK_APPLICATION: Needs = Needs {
     scopes: &[Scope("User.Read"), Scope("Application.Read.All")],
     roles: &[],
+    or_together: &[],
+};
+
+/// The audit's administrator read: the application's owners and federated
+/// credentials, its service principal (secrets, app roles, owners) with
+/// Application.Read.All; owners and delegated grants need Directory.Read.All
+/// too, and reading grants a role that may (Graph's oauth2permissiongrant-list).
+pub const AUDIT: Needs = Needs {
+    scopes: &[
+        Scope("User.Read"),
+        Scope("Application.Read.All"),
+        Scope("Directory.Read.All"),
+    ],
+    roles: &[
+        HYBRID_IDENTITY_ADMIN,
+        GLOBAL_ADMIN,
+        APPLICATION_ADMIN,
+        CLOUD_APPLICATION_ADMIN,
+        PRIVILEGED_ROLE_ADMIN,
+    ],
     or_together: &[],
 };
 

@@ -336,20 +336,32 @@ pub async fn application_keys(
     connection: ConnectionSettings,
     progress: ProgressSender,
 ) -> Result<Vec<ApplicationKey>, EngineError> {
+    // Refused before any request: no application credential, no usable certificate.
+    in_use(server)?;
+    let mut run = Run::untracked("application-keys", &[LIST_KEYS.id], progress);
+    let client = EntraClient::new(connection, run.retry_observer())?;
+    run.check(LIST_KEYS, async || {
+        let (_, keys) = read_own_application(server, &client).await?;
+        let summary = format!("{} key(s)", keys.len());
+        Ok((keys, summary))
+    })
+    .await
+}
+
+/// The application as it reads itself with the certificate in use (its
+/// keys and client secrets), and its keys with the audit's verdict.
+pub(super) async fn read_own_application(
+    server: &LocalServer,
+    client: &EntraClient,
+) -> Result<(Application, Vec<ApplicationKey>), EngineError> {
     let Current {
         credential,
         certificate: current,
     } = in_use(server)?;
     let store = server.key_store()?;
     let ours = this_servers_certificates(server)?;
-    let mut run = Run::untracked("application-keys", &[LIST_KEYS.id], progress);
-    let client = EntraClient::new(connection, run.retry_observer())?;
-    run.check(LIST_KEYS, async || {
-        let graph = app_graph(&client, &store, &current, &credential.application_id).await?;
-        let app = own_application(&graph, &credential.application_id).await?;
-        let keys = keys_of(&app, &current, &ours);
-        let summary = format!("{} key(s)", keys.len());
-        Ok((keys, summary))
-    })
-    .await
+    let graph = app_graph(client, &store, &current, &credential.application_id).await?;
+    let app = own_application(&graph, &credential.application_id).await?;
+    let keys = keys_of(&app, &current, &ours);
+    Ok((app, keys))
 }

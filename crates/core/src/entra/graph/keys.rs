@@ -12,12 +12,12 @@ use reqwest::Method;
 /// application itself with a proof of possession, and an administrator's
 /// PATCH of the whole collection.
 impl GraphClient {
-    /// The application with application id `app_id` and its keys, each with
+    /// The application with application id `app_id`, its keys, each with
     /// `key` (Graph returns it only on a single GET whose `$select` names
-    /// `keyCredentials`).
+    /// `keyCredentials`), and its client secrets (their hints).
     pub async fn application_keys(&self, app_id: &str) -> Result<Option<Application>, EntraError> {
         self.find(&format!(
-            "/applications(appId='{}')?$select=id,appId,displayName,keyCredentials",
+            "/applications(appId='{}')?$select=id,appId,displayName,keyCredentials,passwordCredentials",
             odata_literal(app_id)
         ))
         .await

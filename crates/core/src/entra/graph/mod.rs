@@ -6,6 +6,7 @@
 //! ([`WriteOnce`]).
 
 mod applications;
+mod credentials;
 mod errors;
 mod keys;
 mod users;
@@ -62,6 +63,48 @@ pub struct ServicePrincipal {
     pub display_name: Option<String>,
     #[serde(default)]
     pub app_roles: Vec<AppRole>,
+    /// False: nobody signs in as the application (the connector stops).
+    #[serde(default)]
+    pub account_enabled: Option<bool>,
+    /// Client secrets on the service principal; they sign in as the application too.
+    #[serde(default)]
+    pub password_credentials: Vec<PasswordCredential>,
+}
+
+/// A user, group or service principal as a list of owners shows it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryObject {
+    pub id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub user_principal_name: Option<String>,
+}
+
+/// A token from another issuer that the application accepts as itself.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FederatedIdentityCredential {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub subject: Option<String>,
+}
+
+/// A delegated permission grant (`oauth2PermissionGrant`): the client may
+/// call the resource as signed-in users with `scope`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionGrant {
+    pub id: String,
+    pub resource_id: String,
+    #[serde(default)]
+    pub consent_type: Option<String>,
+    #[serde(default)]
+    pub scope: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -109,8 +152,31 @@ pub struct Application {
     pub display_name: String,
     #[serde(default)]
     pub key_credentials: Vec<KeyCredential>,
+    /// Client secrets, as Graph shows them after they were added: a `hint`,
+    /// never the secret.
+    #[serde(default)]
+    pub password_credentials: Vec<PasswordCredential>,
     #[serde(default)]
     pub required_resource_access: Vec<RequiredResourceAccess>,
+}
+
+/// A client secret on an application or a service principal. Graph returns
+/// `secretText` once, when it is added; this tool never adds one and reads
+/// none, so the type has no field for it.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordCredential {
+    #[serde(default)]
+    pub key_id: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// The secret's first characters.
+    #[serde(default)]
+    pub hint: Option<String>,
+    #[serde(default)]
+    pub start_date_time: Option<String>,
+    #[serde(default)]
+    pub end_date_time: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

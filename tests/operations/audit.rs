@@ -1,0 +1,321 @@
+//! The audit of everything that can sign in as the connector (issue 21),
+//! against the in-process sandbox: what an administrator plants on the
+//! onboarded application through Graph is found by the scheduler's tick
+//! (one event per item, its kind's id), by `doctor`, and by `app audit`.
+
+use super::scheduler::{current_certificate, key_audit_finding, onboarded, set, tick};
+use crate::harness::{process, tenant};
+use entra_connect::domain::{ConnectorCredential, EventId};
+use entra_connect::engine::LocalServer;
+use entra_connect::engine::doctor::Verdict;
+use entra_connect::sandbox::SandboxHandle;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+fn app_id(server: &LocalServer) -> String {
+    match server.credential().unwrap() {
+        ConnectorCredential::Application(app) => app.application_id,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A client secret an Application Administrator adds to the connector's
+/// application (addPassword): the answer, with `secretText`, once.
+async fn plant_secret(sb: &SandboxHandle, app_id: &str) -> Value {
+    let admin = tenant::user_token(sb, "app.admin").await;
+    let application = tenant::get_ok(sb, &admin, &format!("/applications(appId='{app_id}')")).await;
+    let object = application["id"].as_str().unwrap();
+    let (status, added) = tenant::graph(
+        sb,
+        &admin,
+        Method::POST,
+        &format!("/applications/{object}/addPassword"),
+        Some(json!({ "passwordCredential": { "displayName": "planted" } })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    added
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_secret_planted_on_the_application_is_reported_by_the_tick_and_doctor() {
+    let sb = tenant::start().await;
+    let state = tempfile::tempdir().unwrap();
+    onboarded(&sb, state.path()).await;
+    let mut server = process::local_server(state.path());
+    set(&mut server, true, false);
+    let (_, not_after) = current_certificate(&server);
+    let quiet = not_after - time::Duration::days(151);
+    let events = tick(&mut server, &sb, quiet).await;
+    assert_eq!(events, [EventId::SYNC_CHECK_OK.0], "nothing unknown yet");
+
+    let app_id = app_id(&server);
+    let added = plant_secret(&sb, &app_id).await;
+    let key_id = added["keyId"].as_str().unwrap();
+    let secret = added["secretText"].as_str().unwrap();
+
+    // Why it matters: the secret signs in as the connector, with its role.
+    let (status, body) = tenant::token_request(
+        &sb,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &app_id),
+            ("client_secret", secret),
+            ("scope", tenant::SYNC_SCOPE),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let claims = tenant::claims(body["access_token"].as_str().unwrap());
+    assert_eq!(claims["appid"], app_id.as_str());
+    assert_eq!(claims["roles"], json!(["ADSynchronization.ReadWrite.All"]));
+
+    // The tick writes one event for it, under the client secrets' id,
+    // naming its keyId and what removes it, and never the secret.
+    let events = tick(&mut server, &sb, quiet).await;
+    assert_eq!(
+        events,
+        [EventId::UNKNOWN_CLIENT_SECRET.0, EventId::SYNC_CHECK_OK.0]
+    );
+    let warning = &server
+        .events(None, Some(EventId::UNKNOWN_CLIENT_SECRET.0))
+        .unwrap()[0];
+    assert_eq!(warning.level.as_str(), "Warning");
+    for named in [
+        key_id,
+        app_id.as_str(),
+        "client secret",
+        "Remove-MgApplicationPassword",
+    ] {
+        assert!(
+            warning.message.contains(named),
+            "{named} in {}",
+            warning.message
+        );
+    }
+    assert!(!warning.message.contains(secret), "{}", warning.message);
+
+    // doctor's key audit says the same.
+    let audit = key_audit_finding(&server, &sb).await;
+    assert_eq!(audit.verdict, Verdict::Warn, "{audit:?}");
+    assert!(audit.detail.contains(key_id), "{audit:?}");
+    let everything = serde_json::to_string(&audit).unwrap();
+    assert!(!everything.contains(secret), "{everything}");
+}
+
+/// `entra-connect --json app audit` (as an Application Administrator with `--upn`):
+/// the exit code and the items.
+async fn app_audit(sb: &SandboxHandle, state: &std::path::Path, upn: bool) -> (i32, Value) {
+    let admin = sb.user("app.admin").unwrap().clone();
+    let mut args = vec!["--json".to_string(), "app".into(), "audit".into()];
+    let mut stdin = String::new();
+    if upn {
+        args.extend(
+            [
+                "--upn",
+                &admin.upn,
+                "--sign-in",
+                "password",
+                "--password-stdin",
+            ]
+            .map(String::from),
+        );
+        stdin = format!("{}\n", admin.password);
+    }
+    args.extend(tenant::connection(sb));
+    let output = process::run_async(state, args, stdin, vec![]).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let audit: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| {
+        panic!(
+            "JSON from app audit: {stdout} {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output.status.code().unwrap_or(-1), audit)
+}
+
+/// The unknown items of an audit, as (kind, id).
+fn unknown_items(audit: &Value) -> Vec<(String, String)> {
+    audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| item["verdict"] == "unknown")
+        .map(|item| {
+            (
+                item["kind"].as_str().unwrap().to_string(),
+                item["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_audit_finds_every_way_in_an_administrator_planted() {
+    let sb = tenant::start_with(tenant::with_graph_consent(&[
+        "Directory.Read.All",
+        "DelegatedPermissionGrant.ReadWrite.All",
+    ]))
+    .await;
+    let state = tempfile::tempdir().unwrap();
+    onboarded(&sb, state.path()).await;
+    let server = process::local_server(state.path());
+    let app_id = app_id(&server);
+    drop(server);
+
+    // Freshly onboarded: nothing unknown, with or without an administrator.
+    let (code, audit) = app_audit(&sb, state.path(), false).await;
+    assert_eq!(code, 0, "{audit}");
+    assert!(!audit["needs_administrator"].as_array().unwrap().is_empty());
+    let (code, audit) = app_audit(&sb, state.path(), true).await;
+    assert_eq!(code, 0, "{audit}");
+    assert!(audit["needs_administrator"].as_array().unwrap().is_empty());
+    let expected: Vec<&Value> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| item["verdict"] == "expected")
+        .collect();
+    assert_eq!(expected.len(), 1, "the sync role only: {audit}");
+    assert_eq!(
+        expected[0]["display_name"],
+        "ADSynchronization.ReadWrite.All"
+    );
+
+    // An Application Administrator / Global Administrator plants one of each.
+    let added = plant_secret(&sb, &app_id).await;
+    let secret = added["secretText"].as_str().unwrap().to_string();
+    let global = tenant::user_token(&sb, "global.admin").await;
+    let application =
+        tenant::get_ok(&sb, &global, &format!("/applications(appId='{app_id}')")).await;
+    let object = application["id"].as_str().unwrap().to_string();
+    let sp = tenant::get_ok(
+        &sb,
+        &global,
+        &format!("/servicePrincipals(appId='{app_id}')"),
+    )
+    .await;
+    let sp_id = sp["id"].as_str().unwrap().to_string();
+    let (status, sp_secret) = tenant::graph(
+        &sb,
+        &global,
+        Method::POST,
+        &format!("/servicePrincipals/{sp_id}/addPassword"),
+        Some(json!({ "passwordCredential": { "displayName": "sp" } })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{sp_secret}");
+    let federated = tenant::post_created(
+        &sb,
+        &global,
+        &format!("/applications/{object}/federatedIdentityCredentials"),
+        json!({
+            "name": "ci", "issuer": "https://token.actions.githubusercontent.com",
+            "subject": "repo:x:ref:main", "audiences": ["api://AzureADTokenExchange"],
+        }),
+    )
+    .await;
+    let plain_id = tenant::seeded_user_id(&sb, &global, "plain.user").await;
+    let reference = json!({
+        "@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{plain_id}")
+    });
+    for owned in [
+        format!("/applications/{object}"),
+        format!("/servicePrincipals/{sp_id}"),
+    ] {
+        let (status, body) = tenant::graph(
+            &sb,
+            &global,
+            Method::POST,
+            &format!("{owned}/owners/$ref"),
+            Some(reference.clone()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{owned}: {body}");
+    }
+    let graph_sp = tenant::get_ok(
+        &sb,
+        &global,
+        &format!("/servicePrincipals(appId='{}')", tenant::GRAPH_APP_ID),
+    )
+    .await;
+    let role_id = graph_sp["appRoles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["value"] == "Application.Read.All")
+        .map(|r| r["id"].clone())
+        .expect("Graph publishes the role");
+    let role = tenant::post_created(
+        &sb,
+        &global,
+        &format!("/servicePrincipals/{sp_id}/appRoleAssignments"),
+        json!({ "principalId": sp_id, "resourceId": graph_sp["id"], "appRoleId": role_id }),
+    )
+    .await;
+    let grant = tenant::post_created(
+        &sb,
+        &global,
+        "/oauth2PermissionGrants",
+        json!({
+            "clientId": sp_id, "consentType": "AllPrincipals", "principalId": null,
+            "resourceId": graph_sp["id"], "scope": "User.Read",
+        }),
+    )
+    .await;
+
+    // Without an administrator: the application's own secret only.
+    let (code, audit) = app_audit(&sb, state.path(), false).await;
+    assert_eq!(code, 3, "{audit}");
+    let key_id = added["keyId"].as_str().unwrap().to_string();
+    assert_eq!(
+        unknown_items(&audit),
+        [("client-secret".to_string(), key_id.clone())]
+    );
+
+    // With one: every kind, each by its id, and never a secret.
+    let (code, audit) = app_audit(&sb, state.path(), true).await;
+    assert_eq!(code, 3, "{audit}");
+    let found = unknown_items(&audit);
+    for (kind, id) in [
+        ("client-secret", key_id.as_str()),
+        (
+            "service-principal-secret",
+            sp_secret["keyId"].as_str().unwrap(),
+        ),
+        ("federated-credential", federated["id"].as_str().unwrap()),
+        ("application-owner", plain_id.as_str()),
+        ("service-principal-owner", plain_id.as_str()),
+        ("app-role", role["id"].as_str().unwrap()),
+        ("delegated-grant", grant["id"].as_str().unwrap()),
+    ] {
+        assert!(
+            found.contains(&(kind.to_string(), id.to_string())),
+            "{kind} {id} in {found:?}"
+        );
+    }
+    assert_eq!(found.len(), 7, "{found:?}");
+    let text = audit.to_string();
+    for never in [secret.as_str(), sp_secret["secretText"].as_str().unwrap()] {
+        assert!(!text.contains(never), "no secret in {text}");
+    }
+    assert!(
+        text.contains("Remove-MgServicePrincipalAppRoleAssignment"),
+        "{text}"
+    );
+
+    // A disabled service principal is reported too.
+    tenant::patch_ok(
+        &sb,
+        &global,
+        &format!("/servicePrincipals/{sp_id}"),
+        json!({ "accountEnabled": false }),
+    )
+    .await;
+    let (code, audit) = app_audit(&sb, state.path(), true).await;
+    assert_eq!(code, 3, "{audit}");
+    assert!(
+        unknown_items(&audit).contains(&("disabled-service-principal".to_string(), sp_id.clone())),
+        "{audit}"
+    );
+}
