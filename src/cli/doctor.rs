@@ -12,7 +12,9 @@ use serde::Serialize;
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
     /// Also sign in as this administrator and check, for each operation, their
-    /// roles and the scopes consented for the sign-in client.
+    /// roles and the scopes consented for the sign-in client; the key audit is
+    /// then the full one `app audit --upn` runs (service principal, federated
+    /// credentials, owners, grants), when their roles and consent allow it.
     #[arg(long, value_name = "UPN")]
     upn: Option<Upn>,
     #[command(flatten)]

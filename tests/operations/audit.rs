@@ -1,7 +1,8 @@
 //! The audit of everything that can sign in as the connector (issue 21),
 //! against the in-process sandbox: what an administrator plants on the
 //! onboarded application through Graph is found by the scheduler's tick
-//! (one event per item, its kind's id), by `doctor`, and by `app audit`.
+//! (one event per item, its kind's id), by `doctor` (all of it with
+//! `--upn`), and by `app audit`.
 
 use super::scheduler::{current_certificate, key_audit_finding, onboarded, set, tick};
 use crate::harness::{process, tenant};
@@ -35,6 +36,39 @@ async fn plant_secret(sb: &SandboxHandle, app_id: &str) -> Value {
     .await;
     assert_eq!(status, StatusCode::OK, "{added}");
     added
+}
+
+/// A federated identity credential a Global Administrator adds to the
+/// application (object id `object`): GitHub's tokens for a branch sign in as
+/// the connector.
+async fn plant_federated_credential(sb: &SandboxHandle, global: &str, object: &str) -> Value {
+    tenant::post_created(
+        sb,
+        global,
+        &format!("/applications/{object}/federatedIdentityCredentials"),
+        json!({
+            "name": "ci", "issuer": "https://token.actions.githubusercontent.com",
+            "subject": "repo:x:ref:main", "audiences": ["api://AzureADTokenExchange"],
+        }),
+    )
+    .await
+}
+
+/// The user `user_id` made an owner of `owned` (`/applications/{id}` or
+/// `/servicePrincipals/{id}`) by a Global Administrator.
+async fn plant_owner(sb: &SandboxHandle, global: &str, owned: &str, user_id: &str) {
+    let reference = json!({
+        "@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{user_id}")
+    });
+    let (status, body) = tenant::graph(
+        sb,
+        global,
+        Method::POST,
+        &format!("{owned}/owners/$ref"),
+        Some(reference),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{owned}: {body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -106,8 +140,28 @@ async fn a_client_secret_planted_on_the_application_is_reported_by_the_tick_and_
 /// `entra-connect --json app audit` (as an Application Administrator with `--upn`):
 /// the exit code and the items.
 async fn app_audit(sb: &SandboxHandle, state: &std::path::Path, upn: bool) -> (i32, Value) {
+    let output = as_app_admin(sb, state, &["app", "audit"], upn).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let audit: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| {
+        panic!(
+            "JSON from app audit: {stdout} {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output.status.code().unwrap_or(-1), audit)
+}
+
+/// `entra-connect --json COMMAND`, with `--upn` the Application
+/// Administrator's (signing in with a password).
+async fn as_app_admin(
+    sb: &SandboxHandle,
+    state: &std::path::Path,
+    command: &[&str],
+    upn: bool,
+) -> std::process::Output {
     let admin = sb.user("app.admin").unwrap().clone();
-    let mut args = vec!["--json".to_string(), "app".into(), "audit".into()];
+    let mut args = vec!["--json".to_string()];
+    args.extend(command.iter().map(|word| word.to_string()));
     let mut stdin = String::new();
     if upn {
         args.extend(
@@ -123,15 +177,26 @@ async fn app_audit(sb: &SandboxHandle, state: &std::path::Path, upn: bool) -> (i
         stdin = format!("{}\n", admin.password);
     }
     args.extend(tenant::connection(sb));
-    let output = process::run_async(state, args, stdin, vec![]).await;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let audit: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| {
+    process::run_async(state, args, stdin, vec![]).await
+}
+
+/// `doctor`'s key audit finding, as `--json doctor [--upn]` prints it.
+async fn doctor_key_audit(sb: &SandboxHandle, state: &std::path::Path, upn: bool) -> Value {
+    let output = as_app_admin(sb, state, &["doctor"], upn).await;
+    let findings: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
         panic!(
-            "JSON from app audit: {stdout} {}",
+            "JSON from doctor: {} {}",
+            String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         )
     });
-    (output.status.code().unwrap_or(-1), audit)
+    findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|finding| finding["check"] == "key audit")
+        .unwrap_or_else(|| panic!("a key audit finding in {findings:#}"))
+        .clone()
 }
 
 /// The unknown items of an audit, as (kind, id).
@@ -150,8 +215,11 @@ fn unknown_items(audit: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn app_audit_finds_every_way_in_an_administrator_planted() {
+/// An onboarded server in a tenant whose sign-in client has the consent
+/// the administrator's read needs: the sandbox, the state directory and the
+/// application id.
+async fn onboarded_where_an_administrator_may_audit() -> (SandboxHandle, tempfile::TempDir, String)
+{
     let sb = tenant::start_with(tenant::with_graph_consent(&[
         "Directory.Read.All",
         "DelegatedPermissionGrant.ReadWrite.All",
@@ -161,7 +229,12 @@ async fn app_audit_finds_every_way_in_an_administrator_planted() {
     onboarded(&sb, state.path()).await;
     let server = process::local_server(state.path());
     let app_id = app_id(&server);
-    drop(server);
+    (sb, state, app_id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_audit_finds_every_way_in_an_administrator_planted() {
+    let (sb, state, app_id) = onboarded_where_an_administrator_may_audit().await;
 
     // Freshly onboarded: nothing unknown, with or without an administrator.
     let (code, audit) = app_audit(&sb, state.path(), false).await;
@@ -205,33 +278,13 @@ async fn app_audit_finds_every_way_in_an_administrator_planted() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{sp_secret}");
-    let federated = tenant::post_created(
-        &sb,
-        &global,
-        &format!("/applications/{object}/federatedIdentityCredentials"),
-        json!({
-            "name": "ci", "issuer": "https://token.actions.githubusercontent.com",
-            "subject": "repo:x:ref:main", "audiences": ["api://AzureADTokenExchange"],
-        }),
-    )
-    .await;
+    let federated = plant_federated_credential(&sb, &global, &object).await;
     let plain_id = tenant::seeded_user_id(&sb, &global, "plain.user").await;
-    let reference = json!({
-        "@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{plain_id}")
-    });
     for owned in [
         format!("/applications/{object}"),
         format!("/servicePrincipals/{sp_id}"),
     ] {
-        let (status, body) = tenant::graph(
-            &sb,
-            &global,
-            Method::POST,
-            &format!("{owned}/owners/$ref"),
-            Some(reference.clone()),
-        )
-        .await;
-        assert_eq!(status, StatusCode::NO_CONTENT, "{owned}: {body}");
+        plant_owner(&sb, &global, &owned, &plain_id).await;
     }
     let graph_sp = tenant::get_ok(
         &sb,
@@ -318,4 +371,57 @@ async fn app_audit_finds_every_way_in_an_administrator_planted() {
         unknown_items(&audit).contains(&("disabled-service-principal".to_string(), sp_id.clone())),
         "{audit}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_with_an_administrator_finds_what_only_an_administrator_can_read() {
+    let (sb, state, app_id) = onboarded_where_an_administrator_may_audit().await;
+    let doctor = doctor_key_audit(&sb, state.path(), true).await;
+    assert_eq!(doctor["verdict"], "OK", "freshly onboarded: {doctor:#}");
+
+    let global = tenant::user_token(&sb, "global.admin").await;
+    let application =
+        tenant::get_ok(&sb, &global, &format!("/applications(appId='{app_id}')")).await;
+    let object = application["id"].as_str().unwrap().to_string();
+    let federated = plant_federated_credential(&sb, &global, &object).await;
+    let federated_id = federated["id"].as_str().unwrap();
+    let plain_id = tenant::seeded_user_id(&sb, &global, "plain.user").await;
+    plant_owner(&sb, &global, &format!("/applications/{object}"), &plain_id).await;
+
+    // Unattended, doctor cannot see them, and says an administrator could.
+    let doctor = doctor_key_audit(&sb, state.path(), false).await;
+    assert_eq!(doctor["verdict"], "OK", "{doctor:#}");
+    let detail = doctor["detail"].as_str().unwrap();
+    for said in [
+        "need an administrator",
+        "federated identity credentials",
+        "owners",
+    ] {
+        assert!(detail.contains(said), "{said} in {detail}");
+    }
+    for unseen in [federated_id, plain_id.as_str()] {
+        assert!(!detail.contains(unseen), "{unseen} in {detail}");
+    }
+
+    // With one, doctor names what `app audit --upn` finds unknown, and what
+    // revokes each.
+    let doctor = doctor_key_audit(&sb, state.path(), true).await;
+    assert_eq!(doctor["verdict"], "WARN", "{doctor:#}");
+    let (_, audit) = app_audit(&sb, state.path(), true).await;
+    let unknown = unknown_items(&audit);
+    assert_eq!(unknown.len(), 2, "{audit:#}");
+    let detail = doctor["detail"].as_str().unwrap();
+    for (kind, id) in &unknown {
+        assert!(detail.contains(id.as_str()), "{kind} {id} in {detail}");
+    }
+    assert!(detail.contains(federated_id), "{detail}");
+    assert!(detail.contains(&plain_id), "{detail}");
+    assert!(!detail.contains("need an administrator"), "{detail}");
+    let fix = doctor["fix"].as_str().unwrap();
+    for revoke in [
+        "Remove-MgApplicationFederatedIdentityCredential",
+        "Remove-MgApplicationOwnerByRef",
+    ] {
+        assert!(fix.contains(revoke), "{revoke} in {fix}");
+    }
 }

@@ -231,6 +231,19 @@ impl Audit {
     pub fn clean(&self) -> bool {
         self.unknown().next().is_none()
     }
+
+    /// The administrator's read added: its items, and only what it could not
+    /// read left to need an administrator.
+    fn add(&mut self, read: AdministratorsRead) {
+        self.items.extend(read.items);
+        self.needs_administrator = read.not_read;
+    }
+}
+
+/// What an administrator's read found, and what their roles may not read.
+struct AdministratorsRead {
+    items: Vec<AuditItem>,
+    not_read: Vec<&'static str>,
 }
 
 /// What the application's own token cannot read (Graph serves an application
@@ -332,19 +345,27 @@ pub async fn audit(
         &permissions::AUDIT,
     )
     .await?;
-    let service_principal_id = match server.credential()? {
-        ConnectorCredential::Application(credential) => credential.service_principal_id,
-        _ => return Err(EngineError::AdministratorNeeded),
-    };
     let more = run
         .check(READ_ADMIN, async || {
-            let read = read_with_administrator(&graph, &app, &service_principal_id).await?;
-            let summary = format!("{} item(s)", read.0.len());
+            let read = read_with_administrator(server, &graph, &app).await?;
+            let summary = format!("{} item(s)", read.items.len());
             Ok((read, summary))
         })
         .await?;
-    audit.items.extend(more.0);
-    audit.needs_administrator = more.1;
+    audit.add(more);
+    Ok(audit)
+}
+
+/// [`audit`] by an administrator already signed in (`graph`, whose token
+/// [`permissions::AUDIT`] allows): `doctor --upn`, which signs in once for
+/// all its checks, audits what `app audit --upn` does.
+pub async fn audit_by_signed_in_administrator(
+    server: &LocalServer,
+    client: &EntraClient,
+    graph: &GraphClient,
+) -> Result<Audit, EngineError> {
+    let (app, mut audit) = read_own(server, client).await?;
+    audit.add(read_with_administrator(server, graph, &app).await?);
     Ok(audit)
 }
 
@@ -371,10 +392,14 @@ async fn read_own(
 /// federated credentials, owners of both, app roles and delegated grants;
 /// and what it was not allowed to read.
 async fn read_with_administrator(
+    server: &LocalServer,
     graph: &GraphClient,
     app: &Application,
-    service_principal_id: &str,
-) -> Result<(Vec<AuditItem>, Vec<&'static str>), EngineError> {
+) -> Result<AdministratorsRead, EngineError> {
+    let service_principal_id = &match server.credential()? {
+        ConnectorCredential::Application(credential) => credential.service_principal_id,
+        _ => return Err(EngineError::AdministratorNeeded),
+    };
     let mut not_read = Vec::new();
     let app_object = format!("/applications/{}", app.id);
     let sp_object = format!("/servicePrincipals/{service_principal_id}");
@@ -515,7 +540,7 @@ async fn read_with_administrator(
             )
         });
     }
-    Ok((items, not_read))
+    Ok(AdministratorsRead { items, not_read })
 }
 
 /// What a delegated grant read refused says is needed.

@@ -5,7 +5,7 @@
 //! them. One finding per check, with the fix when it is not OK.
 
 use super::admin::consent_required;
-use super::audit::{AuditItem, Revocation};
+use super::audit::{Audit, AuditItem, Revocation, audit_by_signed_in_administrator};
 use super::credential_test::{connector_token, may_synchronize};
 use super::operation::{Check, Run};
 use super::permissions::{self, Grantee, Needs};
@@ -17,9 +17,10 @@ use crate::domain::{
 };
 use crate::entra::client::{ConnectionSettings, EntraClient, UserSignIn};
 use crate::entra::discovery::Authority;
-use crate::entra::graph::GRAPH_APP_ID;
+use crate::entra::graph::{DirectoryRole, GRAPH_APP_ID, GraphClient};
 use crate::entra::http::HttpClient;
 use serde::Serialize;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 use time::OffsetDateTime;
@@ -151,6 +152,11 @@ pub async fn doctor(
             return findings;
         }
     };
+    // One sign-in for every check that needs the administrator.
+    let administrator = match &admin {
+        Some(admin) => Some(sign_in_administrator(&mut run, &client, &connection, admin).await),
+        None => None,
+    };
     match server.credential().unwrap_or(ConnectorCredential::None) {
         ConnectorCredential::None => {}
         ConnectorCredential::ServiceAccount(_) => {
@@ -158,11 +164,12 @@ pub async fn doctor(
         }
         ConnectorCredential::Application(_) => {
             findings.push(token_finding(server, &client).await);
-            findings.push(key_audit_finding(server, &connection).await);
+            let audit = key_audit(server, &connection, &client, administrator.as_ref()).await;
+            findings.push(audit);
         }
     }
-    if let Some(admin) = admin {
-        findings.extend(admin_findings(&mut run, &client, &connection, &admin).await);
+    if let (Some(admin), Some(administrator)) = (&admin, &administrator) {
+        findings.extend(admin_findings(&connection, admin, administrator));
     }
     findings
 }
@@ -501,20 +508,107 @@ fn clock_finding(theirs: SystemTime, ours: SystemTime) -> Finding {
     }
 }
 
-/// The key audit: keys and secrets on the application this server did not
-/// add (the unattended audit's list).
-async fn key_audit_finding(server: &LocalServer, connection: &ConnectionSettings) -> Finding {
-    let audit = match super::maintenance::unattended_audit(server, connection).await {
-        Ok(audit) => audit,
-        Err(error) => return Finding::failed("key audit", &error),
+/// The key audit: everything that can sign in as the connector that this
+/// server did not add. Without an administrator the unattended audit (the
+/// application's keys and secrets), saying what it cannot check; with one
+/// whose roles and consent allow [`permissions::AUDIT`], the audit `app audit
+/// --upn` runs, read with doctor's sign-in.
+async fn key_audit(
+    server: &LocalServer,
+    connection: &ConnectionSettings,
+    client: &EntraClient,
+    administrator: Option<&Result<SignedInAdministrator, EngineError>>,
+) -> Finding {
+    let (audit, refused) = match administrator {
+        None => (
+            super::maintenance::unattended_audit(server, connection).await,
+            None,
+        ),
+        Some(Ok(signed_in)) => match signed_in.may(&permissions::AUDIT) {
+            Ok(()) => {
+                let graph = &signed_in.graph;
+                let audit = audit_by_signed_in_administrator(server, client, graph).await;
+                (audit, None)
+            }
+            Err(refused) => (
+                super::maintenance::unattended_audit(server, connection).await,
+                Some(AuditRefused {
+                    why: refused.to_string(),
+                    fix: refused.remedies(),
+                }),
+            ),
+        },
+        // The administrator finding says why and what to do.
+        Some(Err(error)) => (
+            super::maintenance::unattended_audit(server, connection).await,
+            Some(AuditRefused {
+                why: format!("the administrator did not sign in: {error}"),
+                fix: Vec::new(),
+            }),
+        ),
     };
+    match audit {
+        Ok(audit) => key_audit_finding(&audit, admin_upn(administrator), refused),
+        Err(error) => Finding::failed("key audit", &error),
+    }
+}
+
+/// Why the administrator's part of the audit was not read, and what allows it.
+struct AuditRefused {
+    why: String,
+    fix: Vec<Remedy>,
+}
+
+fn admin_upn(administrator: Option<&Result<SignedInAdministrator, EngineError>>) -> Option<&str> {
+    match administrator {
+        Some(Ok(signed_in)) => Some(&signed_in.grantee.upn),
+        _ => None,
+    }
+}
+
+/// The key audit's finding: WARN naming each unknown item (kind and id) with
+/// what revokes it, or when the administrator's read was refused; and what
+/// was not checked, and why.
+fn key_audit_finding(audit: &Audit, upn: Option<&str>, refused: Option<AuditRefused>) -> Finding {
     let unknown: Vec<&AuditItem> = audit.unknown().collect();
+    let not_checked = match (&refused, audit.needs_administrator.is_empty()) {
+        (_, true) => String::new(),
+        (Some(_), false) => format!(
+            "; not checked, the administrator's read was refused: {}",
+            audit.needs_administrator.join("; ")
+        ),
+        (None, false) => match upn {
+            Some(upn) => format!(
+                "; not checked, {upn} may not read them: {}",
+                audit.needs_administrator.join("; ")
+            ),
+            None => format!(
+                "; not checked, these need an administrator (doctor --upn UPN): {}",
+                audit.needs_administrator.join("; ")
+            ),
+        },
+    };
+    let checked = match upn.is_some() && refused.is_none() {
+        true => "the application, its service principal, owners and grants",
+        false => "the application's keys and client secrets",
+    };
     if unknown.is_empty() {
-        return Finding::new(
+        let verdict = match refused {
+            Some(_) => Verdict::Warn,
+            None => Verdict::Ok,
+        };
+        let finding = Finding::new(
             "key audit",
-            Verdict::Ok,
-            "every key on the application is this server's, and it has no client secret",
+            verdict,
+            format!(
+                "{checked}: nothing this server did not add ({} item(s)){not_checked}",
+                audit.items.len()
+            ),
         );
+        return match refused {
+            Some(refused) => finding.advice(refused.why).fix(refused.fix),
+            None => finding,
+        };
     }
     let named: Vec<String> = unknown
         .iter()
@@ -524,18 +618,22 @@ async fn key_audit_finding(server: &LocalServer, connection: &ConnectionSettings
         "key audit",
         Verdict::Warn,
         format!(
-            "the application has what this server did not add: {}; whoever holds them can sign in as this connector",
+            "{checked}: what this server did not add: {}; whoever holds them can sign in as this connector{not_checked}",
             named.join(", ")
         ),
     )
     .advice("if they are not yours, revoke them");
     let revocations = unknown.iter().filter_map(|item| item.revoke.as_ref());
-    finding.fix(revocations.map(|revoke| match revoke {
+    let finding = finding.fix(revocations.map(|revoke| match revoke {
         Revocation::Run(command) => Remedy::run(command.clone()),
         Revocation::GraphPowerShell(cmdlet) => {
             Remedy::outside(format!("with Microsoft Graph PowerShell: {cmdlet}"))
         }
-    }))
+    }));
+    match refused {
+        Some(refused) => finding.advice(refused.why).fix(refused.fix),
+        None => finding,
+    }
 }
 
 /// A token with the current credential that lets the connector synchronize.
@@ -566,18 +664,42 @@ async fn token_finding(server: &LocalServer, client: &EntraClient) -> Finding {
     }
 }
 
-/// Signs the administrator in (with every consented scope) and says, for each
-/// operation, whether their roles and the client's consent allow it.
-async fn admin_findings(
+/// The administrator as doctor signs them in: with every consented scope,
+/// their directory roles, and who they are for a refusal's wording.
+struct SignedInAdministrator {
+    graph: GraphClient,
+    scopes: HashSet<String>,
+    roles: Vec<DirectoryRole>,
+    grantee: Grantee,
+}
+
+impl SignedInAdministrator {
+    /// Whether their roles and the client's consent allow what `needs` lists.
+    fn may(&self, needs: &Needs) -> Result<(), EngineError> {
+        needs.check(&self.scopes, &self.roles, &self.grantee)
+    }
+}
+
+fn grantee(connection: &ConnectionSettings, admin: &UserSignIn) -> Grantee {
+    Grantee {
+        upn: admin.upn().to_string(),
+        client_id: connection.admin_client_id.clone(),
+        tenant: connection.tenant.to_string(),
+        authority_host: connection.endpoints.authority_host.to_string(),
+    }
+}
+
+/// Signs the administrator in, with every consented scope (to say what each
+/// operation would get), and reads their roles.
+async fn sign_in_administrator(
     run: &mut Run,
     client: &EntraClient,
     connection: &ConnectionSettings,
     admin: &UserSignIn,
-) -> Vec<Finding> {
+) -> Result<SignedInAdministrator, EngineError> {
     let progress = run.progress().clone();
-    let signed_in = run
+    let (graph, scopes, roles) = run
         .check(SIGN_IN, async || {
-            // Every consented scope, to say what each operation would get.
             let everything = [format!("{GRAPH_APP_ID}/.default")];
             let graph = client
                 .sign_in_user(admin, &everything, |code| {
@@ -589,26 +711,38 @@ async fn admin_findings(
                 })
                 .await?;
             let roles = graph.my_directory_roles().await?;
-            Ok(((graph.token_scopes(), roles), String::new()))
+            let scopes = graph.token_scopes();
+            Ok(((graph, scopes, roles), String::new()))
         })
-        .await;
-    let grantee = Grantee {
-        upn: admin.upn().to_string(),
-        client_id: connection.admin_client_id.clone(),
-        tenant: connection.tenant.to_string(),
-        authority_host: connection.endpoints.authority_host.to_string(),
-    };
-    let (scopes, roles) = match signed_in {
+        .await?;
+    Ok(SignedInAdministrator {
+        graph,
+        scopes,
+        roles,
+        grantee: grantee(connection, admin),
+    })
+}
+
+/// Says, for each operation, whether the administrator's roles and the
+/// client's consent allow it.
+fn admin_findings(
+    connection: &ConnectionSettings,
+    admin: &UserSignIn,
+    signed_in: &Result<SignedInAdministrator, EngineError>,
+) -> Vec<Finding> {
+    let signed_in = match signed_in {
         Ok(signed_in) => signed_in,
         // Nothing consented at all: every operation lacks all it asks for.
         Err(EngineError::Entra(error)) if error.aadsts().is_some_and(consent_required) => {
+            let refused_to = grantee(connection, admin);
             let mut findings = vec![Finding::new(
                 "administrator",
                 Verdict::Fail,
                 format!("{} cannot sign in to this client: {error}", admin.upn()),
             )];
             findings.extend(OPERATIONS.iter().map(|(operation, needs, missing_is)| {
-                let missing = EngineError::ConsentMissing(Box::new(grantee.consent(needs.scopes)));
+                let missing =
+                    EngineError::ConsentMissing(Box::new(refused_to.consent(needs.scopes)));
                 Finding::new(
                     *operation,
                     *missing_is,
@@ -619,7 +753,7 @@ async fn admin_findings(
             }));
             return findings;
         }
-        Err(error) => return vec![Finding::failed("administrator", &error)],
+        Err(error) => return vec![Finding::failed("administrator", error)],
     };
     let mut findings = vec![Finding::new(
         "administrator",
@@ -627,12 +761,12 @@ async fn admin_findings(
         format!(
             "{} holds {}; consented scopes: {}",
             admin.upn(),
-            role_list(&roles),
-            sorted(&scopes)
+            role_list(&signed_in.roles),
+            sorted(&signed_in.scopes)
         ),
     )];
     findings.extend(OPERATIONS.iter().map(|(operation, needs, missing_is)| {
-        match needs.check(&scopes, &roles, &grantee) {
+        match signed_in.may(needs) {
             Ok(()) => Finding::new(
                 *operation,
                 Verdict::Ok,
@@ -650,7 +784,7 @@ async fn admin_findings(
     findings
 }
 
-fn role_list(roles: &[crate::entra::graph::DirectoryRole]) -> String {
+fn role_list(roles: &[DirectoryRole]) -> String {
     match roles.is_empty() {
         true => "no directory role".into(),
         false => roles
@@ -665,7 +799,7 @@ fn role_list(roles: &[crate::entra::graph::DirectoryRole]) -> String {
     }
 }
 
-fn sorted(scopes: &std::collections::HashSet<String>) -> String {
+fn sorted(scopes: &HashSet<String>) -> String {
     let mut scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
     scopes.sort_unstable();
     match scopes.is_empty() {
