@@ -243,7 +243,7 @@ fn audit(args: AuditArgs, server: &mut LocalServer, out: &Output) -> anyhow::Res
 }
 
 /// The audit, one row per item, and what was not checked without an administrator.
-fn audit_table(audit: &Audit) -> String {
+pub fn audit_table(audit: &Audit) -> String {
     let rows = audit.items.iter().map(|item| {
         vec![
             item.kind.describe().to_string(),
@@ -274,7 +274,7 @@ fn audit_table(audit: &Audit) -> String {
     );
     if !audit.needs_administrator.is_empty() {
         text.push_str(&format!(
-            "Not checked without an administrator (--upn UPN): {}.\n",
+            "Not checked without an administrator (app audit --upn UPN): {}.\n",
             audit.needs_administrator.join("; ")
         ));
     }

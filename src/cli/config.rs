@@ -1,11 +1,11 @@
 //! `config export`: the wizard's "View or export current configuration".
 
-use super::app::keys_table;
+use super::app::audit_table;
 use super::cert::certificate_rows;
 use super::connection::{ConnectionArgs, run_operation};
 use super::output::{Output, fields, or_dash, yes_no};
 use crate::engine::{
-    ApplicationKeys, ConfigurationReport, LocalServer, configuration, with_application_keys,
+    ApplicationAudit, ConfigurationReport, LocalServer, configuration, with_application_audit,
 };
 use crate::entra::client::DEFAULT_ADMIN_CLIENT_ID;
 use anyhow::Context;
@@ -24,8 +24,8 @@ pub struct ExportArgs {
     /// wizard's export writes; stdout stays a table unless --json).
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Do not ask the tenant for the application's keys (the key audit); the
-    /// local configuration only.
+    /// Do not ask the tenant for the application's keys and client secrets
+    /// (the audit); the local configuration only.
     #[arg(long)]
     offline: bool,
     #[command(flatten)]
@@ -41,7 +41,7 @@ pub fn run(command: ConfigCommand, server: &mut LocalServer, out: &Output) -> an
                 .connection
                 .for_credential(server, DEFAULT_ADMIN_CLIENT_ID)?;
             run_operation(server, out, async |server, progress| {
-                with_application_keys(server, settings, progress).await
+                with_application_audit(server, settings, progress).await
             })?
         }
     };
@@ -105,14 +105,16 @@ fn human(report: &ConfigurationReport) -> String {
         }
     }
     let mut text = fields(&rows);
-    match &report.application_keys {
+    match &report.application_audit {
         None => {}
-        Some(ApplicationKeys::Read { keys }) => {
-            text.push_str("\nApplication keys (read from the tenant; key audit):\n");
-            text.push_str(&keys_table(keys));
+        Some(ApplicationAudit::Read { audit }) => {
+            text.push_str("\nApplication keys and client secrets (read from the tenant; audit):\n");
+            text.push_str(&audit_table(audit));
         }
-        Some(ApplicationKeys::NotRead { why }) => {
-            text.push_str(&format!("\nApplication keys: not read ({why})\n"));
+        Some(ApplicationAudit::NotRead { why }) => {
+            text.push_str(&format!(
+                "\nApplication keys and client secrets: not read ({why})\n"
+            ));
         }
     }
     text

@@ -18,7 +18,7 @@ use crate::engine::progress::ProgressSender;
 use crate::engine::service_account::sync_accounts;
 use crate::engine::{
     EngineError, EntraRequest, LocalServer, OperationRequest, Plan, SchedulerChange,
-    application_keys, change_scheduler, configuration, with_application_keys,
+    application_keys, change_scheduler, configuration, with_application_audit,
 };
 use crate::entra::Secret;
 use crate::entra::cache::TokenCache;
@@ -466,14 +466,14 @@ impl Runner {
         .await;
     }
 
-    /// The configuration with the application's keys (as `config export`),
+    /// The configuration with the application's keys and client secrets (as `config export`),
     /// to `path`. Cancelled to make room for another command, it says so.
     async fn start_export(&mut self, data: &WizardData, path: PathBuf) {
         let cancelled = Message::Exported(Err(Arc::new(SaveError::Cancelled(path.clone()))));
         self.lend_with_connection(
             data,
             async move |server, settings, progress| {
-                let result = match with_application_keys(server, settings, progress).await {
+                let result = match with_application_audit(server, settings, progress).await {
                     Ok(report) => report
                         .export_document()
                         .map_err(|e| SaveError::Format(e.to_string()))

@@ -425,3 +425,85 @@ async fn doctor_with_an_administrator_finds_what_only_an_administrator_can_read(
         assert!(fix.contains(revoke), "{revoke} in {fix}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_export_lists_a_planted_client_secret_by_its_hint_never_its_value() {
+    let sb = tenant::start().await;
+    let state = tempfile::tempdir().unwrap();
+    onboarded(&sb, state.path()).await;
+    let server = process::local_server(state.path());
+    let app_id = app_id(&server);
+    drop(server);
+    let added = plant_secret(&sb, &app_id).await;
+    let key_id = added["keyId"].as_str().unwrap();
+    let hint = added["hint"].as_str().unwrap();
+    let secret = added["secretText"].as_str().unwrap();
+    assert!(secret.starts_with(hint), "{added}");
+
+    // As JSON: the audit's items, the secret among them, unknown.
+    let output = as_app_admin(&sb, state.path(), &["config", "export"], false).await;
+    assert!(output.status.success(), "{output:?}");
+    let json = String::from_utf8_lossy(&output.stdout);
+    let report: Value = serde_json::from_str(&json).unwrap_or_else(|_| panic!("{json}"));
+    let audit = &report["application_audit"]["audit"];
+    let items = audit["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{report:#}"));
+    let kinds: Vec<&str> = items.iter().map(|i| i["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["certificate-key", "client-secret"], "{report:#}");
+    assert_eq!(items[0]["verdict"], "in-use", "{report:#}");
+    let planted = &items[1];
+    assert_eq!(planted["id"], key_id);
+    assert_eq!(planted["detail"], format!("hint {hint}"));
+    assert_eq!(planted["verdict"], "unknown");
+    assert!(
+        planted["revoke"]
+            .as_str()
+            .unwrap()
+            .contains("Remove-MgApplicationPassword -ApplicationId "),
+        "{planted}"
+    );
+
+    // As the table: the secret's row by its keyId and hint.
+    let mut args: Vec<String> = ["config", "export"].map(String::from).to_vec();
+    args.extend(tenant::connection(&sb));
+    let output = process::run_async(state.path(), args, String::new(), vec![]).await;
+    assert!(output.status.success(), "{output:?}");
+    let table = String::from_utf8_lossy(&output.stdout);
+    for shown in [
+        "Application keys and client secrets (read from the tenant; audit):",
+        key_id,
+        &format!("hint {hint}"),
+        "client secret",
+        "UNKNOWN",
+    ] {
+        assert!(table.contains(shown), "{shown} in:\n{table}");
+    }
+
+    // The secret's value is nowhere: not on stdout, stderr nor in a file.
+    let file = state.path().join("exported.json");
+    let file_arg = file.display().to_string();
+    let written = as_app_admin(
+        &sb,
+        state.path(),
+        &["config", "export", "--output", &file_arg],
+        false,
+    )
+    .await;
+    assert!(written.status.success(), "{written:?}");
+    let document = std::fs::read_to_string(&file).unwrap();
+    assert!(document.contains(key_id), "{document}");
+    for text in [
+        json.to_string(),
+        String::from_utf8_lossy(&output.stderr).to_string(),
+        table.to_string(),
+        document,
+    ] {
+        assert!(!text.contains(secret), "the secret in {text}");
+    }
+
+    // --offline asks the tenant nothing: no audit.
+    let offline = as_app_admin(&sb, state.path(), &["config", "export", "--offline"], false).await;
+    let report: Value = serde_json::from_slice(&offline.stdout).unwrap();
+    assert!(report.get("application_audit").is_none(), "{report:#}");
+}

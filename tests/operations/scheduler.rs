@@ -9,12 +9,12 @@ use entra_connect::domain::{
     CertificateHash, ConnectionInputs, ConnectorCredential, EventId, NextCommand, Remedy,
     SchedulerSettings,
 };
+use entra_connect::engine::audit::{AuditKind, AuditVerdict};
 use entra_connect::engine::connection::settings;
 use entra_connect::engine::doctor::{Finding, Verdict, doctor};
 use entra_connect::engine::maintenance::{Clock, run_once};
 use entra_connect::engine::{
-    ApplicationKeys, KeyOrigin, LocalServer, SchedulerChange, change_scheduler,
-    with_application_keys,
+    ApplicationAudit, LocalServer, SchedulerChange, change_scheduler, with_application_audit,
 };
 use entra_connect::entra::client::ConnectionSettings;
 use entra_connect::entra::client::DEFAULT_ADMIN_CLIENT_ID;
@@ -257,16 +257,28 @@ async fn the_maintenance_tick_follows_the_certificates_life() {
     );
     // And config export lists every key with the audit's verdict.
     let (progress, _events) = tokio::sync::mpsc::unbounded_channel();
-    let report = with_application_keys(&server, Ok(connection(&sb)), progress)
+    let report = with_application_audit(&server, Ok(connection(&sb)), progress)
         .await
         .unwrap();
-    let Some(ApplicationKeys::Read { keys }) = report.application_keys else {
-        panic!("keys not read: {:?}", report.application_keys);
+    let Some(ApplicationAudit::Read { audit }) = report.application_audit else {
+        panic!("keys not read: {:?}", report.application_audit);
     };
-    let origins: Vec<KeyOrigin> = keys.iter().map(|key| key.origin).collect();
-    assert_eq!(origins.len(), 2, "{keys:?}");
-    assert!(origins.contains(&KeyOrigin::InUse), "{keys:?}");
-    assert!(origins.contains(&KeyOrigin::Unknown), "{keys:?}");
+    let verdicts: Vec<(AuditKind, AuditVerdict)> = audit
+        .items
+        .iter()
+        .map(|item| (item.kind, item.verdict))
+        .collect();
+    assert_eq!(
+        verdicts.len(),
+        2,
+        "the two keys and no client secret: {audit:?}"
+    );
+    for verdict in [AuditVerdict::InUse, AuditVerdict::Unknown] {
+        assert!(
+            verdicts.contains(&(AuditKind::CertificateKey, verdict)),
+            "{audit:?}"
+        );
+    }
     let unknown = server.events(None, Some(EventId::UNKNOWN_KEY.0)).unwrap();
     assert!(
         unknown[0]

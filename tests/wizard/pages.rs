@@ -123,7 +123,7 @@ fn context(configured: ConnectorIdentityType) -> Context {
                     ),
                 }
             }),
-            application_keys: None,
+            application_audit: None,
         }),
         scheduler: SchedulerSettings::default(),
         sandbox: None,
@@ -1723,7 +1723,7 @@ fn the_configuration_view_shows_what_config_export_shows() {
         "Key store Software",
         "Key algorithm RSA 2048",
         "Signature algorithm sha256WithRSAEncryption",
-        "Application keys read from the tenant by the export (e), each with the key audit's verdict",
+        "Keys and secrets read from the tenant by the export (e), each with the audit's verdict",
     ] {
         assert!(screen.contains(fact), "{fact:?} not in: {screen}");
     }
@@ -1732,7 +1732,7 @@ fn the_configuration_view_shows_what_config_export_shows() {
     send(&mut model, key(KeyCode::End));
     let end = words(&render(&model, 80, 24));
     assert!(
-        end.contains("Application keys read from the tenant"),
+        end.contains("Keys and secrets read from the tenant"),
         "{end}"
     );
 
@@ -1744,7 +1744,7 @@ fn the_configuration_view_shows_what_config_export_shows() {
     open_task(&mut model, "View or export current configuration");
     let screen = words(&render(&model, 120, 40));
     assert!(screen.contains("Installation id 0123456789ab"), "{screen}");
-    assert!(!screen.contains("Application keys"), "{screen}");
+    assert!(!screen.contains("Keys and secrets"), "{screen}");
 }
 
 /// A second pass on a server whose connector signs in with an application.

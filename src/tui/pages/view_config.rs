@@ -85,7 +85,7 @@ impl State {
             lines.push(Line::raw(""));
             lines.push(Line::styled(
                 format!(
-                    "Exporting to {}: reading the application's keys from the tenant…",
+                    "Exporting to {}: reading the application's keys and secrets from the tenant…",
                     path.display()
                 ),
                 theme.muted(),
@@ -166,13 +166,12 @@ fn rows(report: &ConfigurationReport) -> Vec<(&'static str, String)> {
             ),
         }
     }
-    // The keys are the tenant's: this page reads nothing, the export does.
+    // The keys and secrets are the tenant's: this page reads nothing, the export does.
     if report.application_id.is_some() {
         push(
-            "Application keys",
+            "Keys and secrets",
             Some(
-                "read from the tenant by the export (e), each with the key audit's verdict"
-                    .to_string(),
+                "read from the tenant by the export (e), each with the audit's verdict".to_string(),
             ),
         );
     }

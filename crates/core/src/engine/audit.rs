@@ -16,7 +16,7 @@ use crate::domain::{
     PASSWORD_WRITEBACK_ROLES, SYNC_SERVICE_APP_ID, SYNC_SERVICE_ROLE,
 };
 use crate::entra::EntraError;
-use crate::entra::client::EntraClient;
+use crate::entra::client::{ConnectionSettings, EntraClient};
 use crate::entra::graph::{Application, DirectoryObject, GraphClient, PasswordCredential};
 use serde::{Serialize, Serializer};
 
@@ -354,6 +354,21 @@ pub async fn audit(
         .await?;
     audit.add(more);
     Ok(audit)
+}
+
+/// The unattended audit: the application's own read of its keys and client
+/// secrets (nobody signs in), as the scheduler's tick, `doctor` without an
+/// administrator and `config export` run it.
+pub async fn unattended(
+    server: &LocalServer,
+    connection: &ConnectionSettings,
+    progress: ProgressSender,
+) -> Result<Audit, EngineError> {
+    let entra = EntraRequest {
+        connection: connection.clone(),
+        admin: None,
+    };
+    audit(server, &entra, progress).await
 }
 
 /// [`audit`] by an administrator already signed in (`graph`, whose token

@@ -1,7 +1,7 @@
 //! "View or export current configuration": what the connector signs in with.
 
+use super::audit::{Audit, unattended};
 use super::progress::ProgressSender;
-use super::remove_key::{ApplicationKey, application_keys};
 use super::{EngineError, LocalServer};
 use crate::domain::{ConnectorCredential, ConnectorIdentityType, ManagedBy, StoreKind};
 use crate::entra::client::ConnectionSettings;
@@ -20,10 +20,11 @@ pub struct ConfigurationReport {
     pub service_principal_id: Option<String>,
     pub application_managed_by: Option<ManagedBy>,
     pub certificate: Option<CertificateSection>,
-    /// The application's keys with the key audit's verdict; only when the
-    /// tenant was asked ([`with_application_keys`]).
+    /// The unattended audit: the application's keys and client secrets,
+    /// each with its verdict (a secret by its hint, never its value); only
+    /// when the tenant was asked ([`with_application_audit`]).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub application_keys: Option<ApplicationKeys>,
+    pub application_audit: Option<ApplicationAudit>,
 }
 
 impl ConfigurationReport {
@@ -35,11 +36,12 @@ impl ConfigurationReport {
     }
 }
 
-/// The application's keys as the tenant holds them, or why they were not read.
+/// The application's keys and client secrets as the tenant holds them, with
+/// the audit's verdicts, or why they were not read.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "result", rename_all = "kebab-case")]
-pub enum ApplicationKeys {
-    Read { keys: Vec<ApplicationKey> },
+pub enum ApplicationAudit {
+    Read { audit: Audit },
     NotRead { why: String },
 }
 
@@ -66,7 +68,7 @@ pub fn configuration(server: &LocalServer) -> Result<ConfigurationReport, Engine
         service_principal_id: None,
         application_managed_by: None,
         certificate: None,
-        application_keys: None,
+        application_audit: None,
     };
     match credential {
         ConnectorCredential::None => {}
@@ -98,23 +100,24 @@ pub fn configuration(server: &LocalServer) -> Result<ConfigurationReport, Engine
     Ok(report)
 }
 
-/// [`configuration`] with the application's keys and the audit's verdict on
-/// each, read by the application itself; a failure to read them is reported
-/// in the section, not as an error (the local configuration still shows).
-pub async fn with_application_keys(
+/// [`configuration`] with the unattended audit (the application's own read
+/// of its keys and client secrets, as the scheduler's tick runs it); a
+/// failure to read them is reported in the section, not as an error (the
+/// local configuration still shows).
+pub async fn with_application_audit(
     server: &LocalServer,
     connection: Result<ConnectionSettings, EngineError>,
     progress: ProgressSender,
 ) -> Result<ConfigurationReport, EngineError> {
     let mut report = configuration(server)?;
     if report.application_id.is_some() {
-        let keys = match connection {
-            Ok(connection) => application_keys(server, connection, progress).await,
+        let read = match connection {
+            Ok(connection) => unattended(server, &connection, progress).await,
             Err(error) => Err(error),
         };
-        report.application_keys = Some(match keys {
-            Ok(keys) => ApplicationKeys::Read { keys },
-            Err(error) => ApplicationKeys::NotRead {
+        report.application_audit = Some(match read {
+            Ok(audit) => ApplicationAudit::Read { audit },
+            Err(error) => ApplicationAudit::NotRead {
                 why: error.to_string(),
             },
         });

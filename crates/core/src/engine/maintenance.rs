@@ -272,12 +272,7 @@ pub async fn unattended_audit(
     connection: &ConnectionSettings,
 ) -> Result<super::audit::Audit, EngineError> {
     let (quiet, _) = tokio::sync::mpsc::unbounded_channel();
-    let entra = super::EntraRequest {
-        connection: connection.clone(),
-        // The application reads itself: nobody signs in.
-        admin: None,
-    };
-    super::audit::audit(server, &entra, quiet).await
+    super::audit::unattended(server, connection, quiet).await
 }
 
 /// A Managed rotation by the application itself, as `app rotate` runs it

@@ -35,7 +35,8 @@ pub use certificates::{
 };
 pub use change_lock::{LOCK_WAIT, LockNotice};
 pub use config::{
-    ApplicationKeys, CertificateSection, ConfigurationReport, configuration, with_application_keys,
+    ApplicationAudit, CertificateSection, ConfigurationReport, configuration,
+    with_application_audit,
 };
 pub use credential_test::{CredentialTest, test_credential};
 pub use error::EngineError;
