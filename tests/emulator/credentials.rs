@@ -7,32 +7,14 @@
 
 use crate::harness::tenant::*;
 use entra_connect::sandbox::SandboxHandle;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const AZURE_CLI: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 
-fn assert_denied(status: StatusCode, body: &Value, what: &str) {
-    assert_eq!(status, StatusCode::FORBIDDEN, "{what}: {body}");
-    assert_eq!(
-        body["error"]["code"], "Authorization_RequestDenied",
-        "{what}"
-    );
-}
-
-async fn post(sb: &SandboxHandle, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-    graph(sb, token, Method::POST, path, Some(body)).await
-}
-
-async fn get_ok(sb: &SandboxHandle, token: &str, path: &str) -> Value {
-    let (status, body) = graph(sb, token, Method::GET, path, None).await;
-    assert_eq!(status, StatusCode::OK, "{path}: {body}");
-    body
-}
-
 /// addPassword on `object` (`/applications/{id}` or `/servicePrincipals/{id}`).
 async fn add_password(sb: &SandboxHandle, token: &str, object: &str) -> (StatusCode, Value) {
-    post(
+    graph_post(
         sb,
         token,
         &format!("{object}/addPassword"),
@@ -88,46 +70,6 @@ fn refused_secret(status: StatusCode, body: &Value, code: u64) {
     assert_eq!(aadsts(body), code);
 }
 
-/// An app-only token for a new registered application holding Graph's
-/// application permissions `roles` (granted by a Global Administrator).
-async fn app_token(sb: &SandboxHandle, roles: &[&str]) -> (App, String) {
-    let cert = TestCert::new();
-    let app = register_app(sb, &cert).await;
-    let global = user_token(sb, "global.admin").await;
-    let graph_sp = get_ok(
-        sb,
-        &global,
-        &format!("/servicePrincipals(appId='{GRAPH_APP_ID}')"),
-    )
-    .await;
-    for role in roles {
-        let id = graph_sp["appRoles"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["value"] == *role)
-            .map(|r| r["id"].clone())
-            .expect("Graph publishes the role");
-        let (status, body) = post(
-            sb,
-            &global,
-            &format!("/servicePrincipals/{}/appRoleAssignments", app.sp_id),
-            json!({ "principalId": app.sp_id, "resourceId": graph_sp["id"], "appRoleId": id }),
-        )
-        .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-    }
-    let (status, body) = client_credentials(
-        sb,
-        &app.app_id,
-        &cert.assertion(sb, &app.app_id),
-        GRAPH_SCOPE,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    (app, body["access_token"].as_str().unwrap().to_string())
-}
-
 // ------------------------------------------------------------ passwords
 
 #[tokio::test]
@@ -155,7 +97,7 @@ async fn who_may_add_a_password_to_an_application_is_who_may_change_its_credenti
 #[tokio::test]
 async fn an_application_adds_no_password_to_itself_without_a_permission() {
     let sb = start().await;
-    let (app, token) = app_token(&sb, &[]).await;
+    let (app, token) = app_with_graph_roles(&sb, &[]).await;
     for object in [
         format!("/applications/{}", app.object_id),
         format!("/servicePrincipals/{}", app.sp_id),
@@ -164,7 +106,7 @@ async fn an_application_adds_no_password_to_itself_without_a_permission() {
         assert_denied(status, &body, &object);
     }
     // OwnedBy reaches only what it owns: not itself, but what it created.
-    let (app, token) = app_token(&sb, &["Application.ReadWrite.OwnedBy"]).await;
+    let (app, token) = app_with_graph_roles(&sb, &["Application.ReadWrite.OwnedBy"]).await;
     let (status, body) =
         add_password(&sb, &token, &format!("/applications/{}", app.object_id)).await;
     assert_denied(status, &body, "OwnedBy on itself");
@@ -172,7 +114,7 @@ async fn an_application_adds_no_password_to_itself_without_a_permission() {
     let (status, body) = add_password(&sb, &token, &format!("/applications/{owned}")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // Application.ReadWrite.All reaches every application, itself included.
-    let (app, token) = app_token(&sb, &["Application.ReadWrite.All"]).await;
+    let (app, token) = app_with_graph_roles(&sb, &["Application.ReadWrite.All"]).await;
     let (status, body) =
         add_password(&sb, &token, &format!("/applications/{}", app.object_id)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -233,7 +175,7 @@ async fn a_secret_on_the_application_signs_in_as_it_until_it_is_removed() {
     let (status, body) = secret_grant(&sb, &app.app_id, &format!("{secret}x")).await;
     refused_secret(status, &body, 7000215);
 
-    let (status, body) = post(
+    let (status, body) = graph_post(
         &sb,
         &admin,
         &format!("{object}/removePassword"),
@@ -243,7 +185,7 @@ async fn a_secret_on_the_application_signs_in_as_it_until_it_is_removed() {
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     let (status, body) = secret_grant(&sb, &app.app_id, secret).await;
     refused_secret(status, &body, 7000215);
-    let (status, body) = post(
+    let (status, body) = graph_post(
         &sb,
         &admin,
         &format!("{object}/removePassword"),
@@ -271,7 +213,7 @@ async fn a_secret_on_the_service_principal_signs_in_as_the_application_too() {
 
     let (status, body) = secret_grant(&sb, &app.app_id, secret).await;
     signed_in_as(status, &body, &app);
-    let (status, body) = post(
+    let (status, body) = graph_post(
         &sb,
         &admin,
         &format!("{object}/removePassword"),
@@ -288,7 +230,7 @@ async fn an_expired_secret_is_refused_as_expired() {
     let sb = start().await;
     let app = register_app(&sb, &TestCert::new()).await;
     let admin = user_token(&sb, "app.admin").await;
-    let (status, added) = post(
+    let (status, added) = graph_post(
         &sb,
         &admin,
         &format!("/applications/{}/addPassword", app.object_id),
@@ -307,16 +249,18 @@ async fn an_expired_secret_is_refused_as_expired() {
 /// Owner changes need Directory.Read.All besides Application.ReadWrite.All.
 const OWNER_SCOPES: &[&str] = &["Directory.Read.All"];
 
-async fn user_id(sb: &SandboxHandle, token: &str, name: &str) -> String {
-    let user = sb.user(name).expect("seeded user");
-    get_ok(sb, token, &format!("/users/{}", user.upn)).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
+/// `POST {object}/owners/$ref`: makes the directory object `owner_id` an
+/// owner of `object` (`/applications/{id}` or `/servicePrincipals/{id}`).
+async fn add_owner(sb: &SandboxHandle, token: &str, object: &str, owner_id: &str) -> GraphReply {
+    let reference = json!({
+        "@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{owner_id}")
+    });
+    graph_post(sb, token, &format!("{object}/owners/$ref"), reference).await
 }
 
-fn reference(id: &str) -> Value {
-    json!({ "@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{id}") })
+/// `DELETE {object}/owners/{id}/$ref`.
+async fn remove_owner(sb: &SandboxHandle, token: &str, object: &str, owner_id: &str) -> GraphReply {
+    graph_delete(sb, token, &format!("{object}/owners/{owner_id}/$ref")).await
 }
 
 #[tokio::test]
@@ -326,34 +270,16 @@ async fn owners_of_an_application_are_added_listed_and_removed() {
     let object = format!("/applications/{}", app.object_id);
     let hybrid = user_token(&sb, "hybrid.admin").await;
     let plain = user_token(&sb, "plain.user").await;
-    let plain_id = user_id(&sb, &hybrid, "plain.user").await;
+    let plain_id = seeded_user_id(&sb, &hybrid, "plain.user").await;
 
     for name in ["user.admin", "role.admin", "plain.user"] {
         let token = user_token(&sb, name).await;
-        let (status, body) = post(
-            &sb,
-            &token,
-            &format!("{object}/owners/$ref"),
-            reference(&plain_id),
-        )
-        .await;
+        let (status, body) = add_owner(&sb, &token, &object, &plain_id).await;
         assert_denied(status, &body, name);
     }
-    let (status, body) = post(
-        &sb,
-        &hybrid,
-        &format!("{object}/owners/$ref"),
-        reference(&plain_id),
-    )
-    .await;
+    let (status, body) = add_owner(&sb, &hybrid, &object, &plain_id).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    let (status, body) = post(
-        &sb,
-        &hybrid,
-        &format!("{object}/owners/$ref"),
-        reference(&plain_id),
-    )
-    .await;
+    let (status, body) = add_owner(&sb, &hybrid, &object, &plain_id).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "added twice: {body}");
     let owners = get_ok(&sb, &hybrid, &format!("{object}/owners")).await;
     assert_eq!(owners["value"][0]["id"], plain_id.as_str(), "{owners}");
@@ -362,25 +288,11 @@ async fn owners_of_an_application_are_added_listed_and_removed() {
     let (status, body) = add_password(&sb, &plain, &object).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
-    let (status, body) = graph(
-        &sb,
-        &hybrid,
-        Method::DELETE,
-        &format!("{object}/owners/{plain_id}/$ref"),
-        None,
-    )
-    .await;
+    let (status, body) = remove_owner(&sb, &hybrid, &object, &plain_id).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     let owners = get_ok(&sb, &hybrid, &format!("{object}/owners")).await;
     assert_eq!(owners["value"], json!([]));
-    let (status, _) = graph(
-        &sb,
-        &hybrid,
-        Method::DELETE,
-        &format!("{object}/owners/{plain_id}/$ref"),
-        None,
-    )
-    .await;
+    let (status, _) = remove_owner(&sb, &hybrid, &object, &plain_id).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, body) = add_password(&sb, &plain, &object).await;
     assert_denied(status, &body, "a former owner");
@@ -391,12 +303,12 @@ async fn adding_an_owner_needs_directory_read_all_consented() {
     let sb = start().await;
     let app = register_app(&sb, &TestCert::new()).await;
     let admin = user_token(&sb, "global.admin").await;
-    let plain_id = user_id(&sb, &admin, "plain.user").await;
-    let (status, body) = post(
+    let plain_id = seeded_user_id(&sb, &admin, "plain.user").await;
+    let (status, body) = add_owner(
         &sb,
         &admin,
-        &format!("/applications/{}/owners/$ref", app.object_id),
-        reference(&plain_id),
+        &format!("/applications/{}", app.object_id),
+        &plain_id,
     )
     .await;
     assert_denied(status, &body, "Application.ReadWrite.All alone");
@@ -409,29 +321,16 @@ async fn owners_of_a_service_principal_may_add_passwords_to_it() {
     let object = format!("/servicePrincipals/{}", app.sp_id);
     let admin = user_token(&sb, "app.admin").await;
     let plain = user_token(&sb, "plain.user").await;
-    let plain_id = user_id(&sb, &admin, "plain.user").await;
+    let plain_id = seeded_user_id(&sb, &admin, "plain.user").await;
     let (status, body) = add_password(&sb, &plain, &object).await;
     assert_denied(status, &body, "not an owner yet");
-    let (status, body) = post(
-        &sb,
-        &admin,
-        &format!("{object}/owners/$ref"),
-        reference(&plain_id),
-    )
-    .await;
+    let (status, body) = add_owner(&sb, &admin, &object, &plain_id).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     let owners = get_ok(&sb, &admin, &format!("{object}/owners")).await;
     assert_eq!(owners["value"][0]["id"], plain_id.as_str(), "{owners}");
     let (status, body) = add_password(&sb, &plain, &object).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = graph(
-        &sb,
-        &admin,
-        Method::DELETE,
-        &format!("{object}/owners/{plain_id}/$ref"),
-        None,
-    )
-    .await;
+    let (status, body) = remove_owner(&sb, &admin, &object, &plain_id).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
 }
 
@@ -440,7 +339,7 @@ async fn owners_of_a_service_principal_may_add_passwords_to_it() {
 #[tokio::test]
 async fn an_application_reads_its_own_object_and_nothing_more_about_itself() {
     let sb = start().await;
-    let (app, token) = app_token(&sb, &[]).await;
+    let (app, token) = app_with_graph_roles(&sb, &[]).await;
     let own = get_ok(&sb, &token, &format!("/applications/{}", app.object_id)).await;
     assert!(own["passwordCredentials"].is_array(), "{own}");
     for path in [
@@ -454,11 +353,11 @@ async fn an_application_reads_its_own_object_and_nothing_more_about_itself() {
         format!("/servicePrincipals/{}/appRoleAssignments", app.sp_id),
         format!("/servicePrincipals/{}/oauth2PermissionGrants", app.sp_id),
     ] {
-        let (status, body) = graph(&sb, &token, Method::GET, &path, None).await;
+        let (status, body) = graph_get(&sb, &token, &path).await;
         assert_denied(status, &body, &path);
     }
     // Application.Read.All reads the rest.
-    let (app, token) = app_token(&sb, &["Application.Read.All"]).await;
+    let (app, token) = app_with_graph_roles(&sb, &["Application.Read.All"]).await;
     for path in [
         format!("/applications/{}/owners", app.object_id),
         format!(
@@ -493,11 +392,11 @@ async fn federated_identity_credentials_are_created_listed_read_and_deleted() {
         app.object_id
     );
     let hybrid = user_token(&sb, "hybrid.admin").await;
-    let (status, body) = post(&sb, &hybrid, &path, federated("ci", "repo:x:ref:main")).await;
+    let (status, body) = graph_post(&sb, &hybrid, &path, federated("ci", "repo:x:ref:main")).await;
     assert_denied(status, &body, "Hybrid Identity Administrator");
 
     let admin = user_token(&sb, "app.admin").await;
-    let (status, made) = post(&sb, &admin, &path, federated("ci", "repo:x:ref:main")).await;
+    let (status, made) = graph_post(&sb, &admin, &path, federated("ci", "repo:x:ref:main")).await;
     assert_eq!(status, StatusCode::CREATED, "{made}");
     assert_eq!(made["name"], "ci");
     assert_eq!(made["audiences"], json!(["api://AzureADTokenExchange"]));
@@ -517,9 +416,9 @@ async fn federated_identity_credentials_are_created_listed_read_and_deleted() {
         made
     );
 
-    let (status, body) = post(&sb, &admin, &path, federated("ci", "other")).await;
+    let (status, body) = graph_post(&sb, &admin, &path, federated("ci", "other")).await;
     assert_eq!(status, StatusCode::CONFLICT, "the name is unique: {body}");
-    let (status, body) = post(&sb, &admin, &path, federated("ci2", "repo:x:ref:main")).await;
+    let (status, body) = graph_post(&sb, &admin, &path, federated("ci2", "repo:x:ref:main")).await;
     assert_eq!(
         status,
         StatusCode::CONFLICT,
@@ -545,13 +444,13 @@ async fn federated_identity_credentials_are_created_listed_read_and_deleted() {
             federated("long", &"s".repeat(601)),
         ),
     ] {
-        let (status, answer) = post(&sb, &admin, &path, body).await;
+        let (status, answer) = graph_post(&sb, &admin, &path, body).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {answer}");
     }
 
-    let (status, body) = graph(&sb, &admin, Method::DELETE, &format!("{path}/{id}"), None).await;
+    let (status, body) = graph_delete(&sb, &admin, &format!("{path}/{id}")).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    let (status, _) = graph(&sb, &admin, Method::GET, &format!("{path}/{id}"), None).await;
+    let (status, _) = graph_get(&sb, &admin, &format!("{path}/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -565,7 +464,7 @@ async fn an_application_holds_at_most_twenty_federated_identity_credentials() {
     );
     let admin = user_token(&sb, "app.admin").await;
     for n in 0..20 {
-        let (status, body) = post(
+        let (status, body) = graph_post(
             &sb,
             &admin,
             &path,
@@ -574,7 +473,7 @@ async fn an_application_holds_at_most_twenty_federated_identity_credentials() {
         .await;
         assert_eq!(status, StatusCode::CREATED, "{n}: {body}");
     }
-    let (status, body) = post(&sb, &admin, &path, federated("c20", "s20")).await;
+    let (status, body) = graph_post(&sb, &admin, &path, federated("c20", "s20")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
 
@@ -648,39 +547,19 @@ async fn permission_grants_list_the_consent_tokens_carry_and_deleting_one_revoke
     );
     for name in ["hybrid.admin", "plain.user"] {
         let token = user_token(&sb, name).await;
-        let (status, body) = graph(&sb, &token, Method::GET, "/oauth2PermissionGrants", None).await;
+        let (status, body) = graph_get(&sb, &token, "/oauth2PermissionGrants").await;
         assert_denied(status, &body, name);
-        let (status, body) = graph(
-            &sb,
-            &token,
-            Method::DELETE,
-            &format!("/oauth2PermissionGrants/{id}"),
-            None,
-        )
-        .await;
+        let (status, body) =
+            graph_delete(&sb, &token, &format!("/oauth2PermissionGrants/{id}")).await;
         assert_denied(status, &body, name);
     }
 
-    let (status, body) = graph(
-        &sb,
-        &admin,
-        Method::DELETE,
-        &format!("/oauth2PermissionGrants/{id}"),
-        None,
-    )
-    .await;
+    let (status, body) = graph_delete(&sb, &admin, &format!("/oauth2PermissionGrants/{id}")).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     let (status, body) = azure_cli_sign_in(&sb).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(aadsts(&body), 65001, "the consent is gone from tokens");
-    let (status, _) = graph(
-        &sb,
-        &admin,
-        Method::GET,
-        &format!("/oauth2PermissionGrants/{id}"),
-        None,
-    )
-    .await;
+    let (status, _) = graph_get(&sb, &admin, &format!("/oauth2PermissionGrants/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // Granted again through Graph, the client signs users in with exactly that.
@@ -688,7 +567,8 @@ async fn permission_grants_list_the_consent_tokens_carry_and_deleting_one_revoke
         "clientId": cli["id"], "consentType": "AllPrincipals", "principalId": null,
         "resourceId": graph_sp["id"], "scope": "User.Read",
     });
-    let (status, made) = post(&sb, &admin, "/oauth2PermissionGrants", new_grant.clone()).await;
+    let (status, made) =
+        graph_post(&sb, &admin, "/oauth2PermissionGrants", new_grant.clone()).await;
     assert_eq!(status, StatusCode::CREATED, "{made}");
     assert_eq!(made["scope"], "User.Read");
     let (status, token) = azure_cli_sign_in(&sb).await;
@@ -697,14 +577,15 @@ async fn permission_grants_list_the_consent_tokens_carry_and_deleting_one_revoke
         claims(token["access_token"].as_str().unwrap())["scp"],
         "User.Read"
     );
-    let (status, body) = post(&sb, &admin, "/oauth2PermissionGrants", new_grant.clone()).await;
+    let (status, body) =
+        graph_post(&sb, &admin, "/oauth2PermissionGrants", new_grant.clone()).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     let mut unknown = new_grant.clone();
     unknown["scope"] = "No.Such.Permission".into();
     let mut per_user = new_grant;
     per_user["consentType"] = "Principal".into();
     for body in [unknown, per_user] {
-        let (status, answer) = post(&sb, &admin, "/oauth2PermissionGrants", body).await;
+        let (status, answer) = graph_post(&sb, &admin, "/oauth2PermissionGrants", body).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
     }
 }

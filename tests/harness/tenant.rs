@@ -607,3 +607,58 @@ pub async fn get_json(sb: &SandboxHandle, url: &str) -> Value {
     let response = http_for(sb).get(url).send().await.expect("GET request");
     response.json().await.expect("JSON body")
 }
+
+/// The id of Microsoft Graph's app role `value`, looked up by value.
+pub fn graph_role_id(graph_sp: &Value, value: &str) -> String {
+    graph_sp["appRoles"]
+        .as_array()
+        .expect("appRoles")
+        .iter()
+        .find(|r| r["value"] == value)
+        .and_then(|r| r["id"].as_str())
+        .unwrap_or_else(|| panic!("Graph publishes {value}"))
+        .to_string()
+}
+
+/// Grants `principal` Microsoft Graph's app role `value` as `token`'s user,
+/// through Graph's `appRoleAssignedTo`: (status, body).
+pub async fn grant_graph_role(
+    sb: &SandboxHandle,
+    token: &str,
+    principal: &str,
+    value: &str,
+) -> GraphReply {
+    let admin = user_token(sb, "global.admin").await;
+    let graph_sp = service_principal_of(sb, &admin, GRAPH_APP_ID).await;
+    let graph_sp_id = graph_sp["id"].as_str().unwrap();
+    graph_post(
+        sb,
+        token,
+        &format!("/servicePrincipals/{graph_sp_id}/appRoleAssignedTo"),
+        app_role_assignment(principal, graph_sp_id, graph_role_id(&graph_sp, value)),
+    )
+    .await
+}
+
+/// A registered application granted Microsoft Graph's application
+/// permissions `roles` (by a Global Administrator), and its app-only token,
+/// whose `roles` are checked to carry exactly those.
+pub async fn app_with_graph_roles(sb: &SandboxHandle, roles: &[&str]) -> (App, String) {
+    let cert = TestCert::new();
+    let app = register_app(sb, &cert).await;
+    let global = user_token(sb, "global.admin").await;
+    for role in roles {
+        let (status, body) = grant_graph_role(sb, &global, &app.sp_id, role).await;
+        assert_eq!(status, StatusCode::CREATED, "{role}: {body}");
+    }
+    let token = app_token(sb, &app, &cert, GRAPH_SCOPE).await;
+    let mut held: Vec<String> = claims(&token)["roles"]
+        .as_array()
+        .map(|r| r.iter().map(|v| v.as_str().unwrap().to_string()).collect())
+        .unwrap_or_default();
+    held.sort();
+    let mut wanted: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+    wanted.sort();
+    assert_eq!(held, wanted, "the token carries the roles granted");
+    (app, token)
+}
