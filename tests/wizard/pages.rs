@@ -159,12 +159,14 @@ fn data() -> WizardData {
 
 const ADMIN: &str = "admin@contoso.onmicrosoft.com";
 
+/// The wizard on a server whose connector signs in as `configured`, with
+/// the usual data, in monochrome (as the snapshots are taken).
+fn model_on(configured: ConnectorIdentityType) -> Model {
+    Model::new(context(configured), data(), Theme { color: false })
+}
+
 fn first_pass() -> Model {
-    Model::new(
-        context(ConnectorIdentityType::None),
-        data(),
-        Theme { color: false },
-    )
+    model_on(ConnectorIdentityType::None)
 }
 
 fn key(code: KeyCode) -> Message {
@@ -442,7 +444,7 @@ fn first_pass_starts_at_welcome_and_second_pass_at_tasks() {
         ConnectorIdentityType::ServiceAccount,
         ConnectorIdentityType::Application,
     ] {
-        let model = Model::new(context(configured), data(), Theme { color: false });
+        let model = model_on(configured);
         assert_eq!(title(&model), "tasks");
     }
 }
@@ -1244,19 +1246,11 @@ fn a_result_of_a_cancelled_or_replaced_task_is_dropped() {
 
 #[test]
 fn second_pass_tasks_follow_the_credential() {
-    let service_account = Model::new(
-        context(ConnectorIdentityType::ServiceAccount),
-        data(),
-        Theme { color: false },
-    );
+    let service_account = model_on(ConnectorIdentityType::ServiceAccount);
     assert!(
         render(&service_account, 100, 30).contains("Configure application-based authentication")
     );
-    let mut application = Model::new(
-        context(ConnectorIdentityType::Application),
-        data(),
-        Theme { color: false },
-    );
+    let mut application = model_on(ConnectorIdentityType::Application);
     assert!(!render(&application, 100, 30).contains("Configure application-based authentication"));
     // Check this server: the checks are asked for on entering, and shown.
     for _ in 0..5 {
@@ -1341,11 +1335,7 @@ fn second_pass_tasks_follow_the_credential() {
 /// to application identity; and coming back from a task, the menu is on it.
 #[test]
 fn the_task_menu_starts_where_it_matters_and_remembers_where_it_was() {
-    let mut legacy = Model::new(
-        context(ConnectorIdentityType::ServiceAccount),
-        data(),
-        Theme { color: false },
-    );
+    let mut legacy = model_on(ConnectorIdentityType::ServiceAccount);
     let screen = render(&legacy, 80, 24);
     assert!(
         screen.contains("(•) Configure application-based authentication"),
@@ -1660,19 +1650,11 @@ fn snapshots_plan_refused_and_empty_store() {
 
 #[test]
 fn snapshots_second_pass() {
-    let mut model = Model::new(
-        context(ConnectorIdentityType::ServiceAccount),
-        data(),
-        Theme { color: false },
-    );
+    let mut model = model_on(ConnectorIdentityType::ServiceAccount);
     snapshot("tasks-service-account", &model);
     open_task(&mut model, "View or export current configuration");
     snapshot("view-config-service-account", &model);
-    let mut model = Model::new(
-        context(ConnectorIdentityType::Application),
-        data(),
-        Theme { color: false },
-    );
+    let mut model = model_on(ConnectorIdentityType::Application);
     snapshot("tasks-application", &model);
     send(&mut model, key(KeyCode::Enter));
     snapshot("view-config-application", &model);
@@ -1707,11 +1689,7 @@ fn snapshots_second_pass() {
 /// says so); on a small window the rest is scrolled to.
 #[test]
 fn the_configuration_view_shows_what_config_export_shows() {
-    let mut model = Model::new(
-        context(ConnectorIdentityType::Application),
-        data(),
-        Theme { color: false },
-    );
+    let mut model = model_on(ConnectorIdentityType::Application);
     send(&mut model, key(KeyCode::Enter));
     assert_eq!(title(&model), "view-config");
     let screen = words(&render(&model, 120, 40));
@@ -1736,11 +1714,7 @@ fn the_configuration_view_shows_what_config_export_shows() {
         "{end}"
     );
 
-    let mut model = Model::new(
-        context(ConnectorIdentityType::ServiceAccount),
-        data(),
-        Theme { color: false },
-    );
+    let mut model = model_on(ConnectorIdentityType::ServiceAccount);
     open_task(&mut model, "View or export current configuration");
     let screen = words(&render(&model, 120, 40));
     assert!(screen.contains("Installation id 0123456789ab"), "{screen}");
@@ -2134,11 +2108,7 @@ fn configuring(mut model: Model, plan: Plan) -> Model {
 
 #[test]
 fn rolling_back_explains_the_way_back_and_plans_with_the_choices() {
-    let mut model = Model::new(
-        context(ConnectorIdentityType::Application),
-        data(),
-        Theme { color: false },
-    );
+    let mut model = model_on(ConnectorIdentityType::Application);
     let screen = render(&model, 100, 30);
     assert!(
         screen.contains("Roll back to a service account"),
@@ -2491,11 +2461,7 @@ fn removing_the_way_back_says_it_is_forgotten() {
 
 #[test]
 fn the_account_in_use_cannot_be_removed_and_a_refusal_can_be_retried() {
-    let mut model = Model::new(
-        context(ConnectorIdentityType::ServiceAccount),
-        data(),
-        Theme { color: false },
-    );
+    let mut model = model_on(ConnectorIdentityType::ServiceAccount);
     let screen = render(&model, 100, 30);
     assert!(
         screen.contains("Remove a legacy service account"),
