@@ -1024,17 +1024,24 @@ fn identifiers_stand_whole_at_80x24() {
     );
 }
 
-#[test]
-fn wizard_sandbox_fresh_opens_on_a_new_installation() {
-    let state = tempfile::tempdir().expect("state dir");
-    let command = marked(&wizard_with(&binary(), state.path(), "--sandbox --fresh"));
-    let tmux = Tmux::start("fresh", 100, 30, &command);
+/// Runs `wizard --sandbox --fresh` on `state` (in the tmux session `name`)
+/// and quits on its first page, which must be a new installation's, as the
+/// recorded credential says too.
+fn open_fresh_and_quit(state: &Path, name: &str) {
+    let command = marked(&wizard_with(&binary(), state, "--sandbox --fresh"));
+    let tmux = Tmux::start(name, 100, 30, &command);
     let screen = tmux.wait_for_page("Welcome");
     assert!(!screen.contains("Additional tasks"), "{screen}");
     quit_when_asked(&tmux);
     assert_exited_cleanly(&tmux);
-    let recorded = credential(state.path());
+    let recorded = credential(state);
     assert_eq!(recorded["connector_identity_type"], "None", "{recorded:#}");
+}
+
+#[test]
+fn wizard_sandbox_fresh_opens_on_a_new_installation() {
+    let state = tempfile::tempdir().expect("state dir");
+    open_fresh_and_quit(state.path(), "fresh");
 }
 
 #[test]
@@ -1167,14 +1174,7 @@ fn wizard_sandbox_fresh_starts_a_demo_state_and_its_tenant_anew() {
     );
     let first_tenant = std::fs::read(&tenant_file).expect("the kept tenant");
 
-    let fresh = marked(&wizard_with(&binary(), state.path(), "--sandbox --fresh"));
-    let tmux = Tmux::start("demo-fresh", 100, 30, &fresh);
-    let screen = tmux.wait_for_page("Welcome");
-    assert!(!screen.contains("Additional tasks"), "{screen}");
-    quit_when_asked(&tmux);
-    assert_exited_cleanly(&tmux);
-    let recorded = credential(state.path());
-    assert_eq!(recorded["connector_identity_type"], "None", "{recorded:#}");
+    open_fresh_and_quit(state.path(), "demo-fresh");
     let second_tenant = std::fs::read(&tenant_file).expect("the new tenant");
     assert_ne!(second_tenant, first_tenant, "the tenant was not made anew");
 }
