@@ -67,6 +67,19 @@ impl OAuthError {
     }
 }
 
+/// The sandbox failing itself (signing a token): a server error, as Entra
+/// answers one.
+impl From<crate::SandboxError> for OAuthError {
+    fn from(error: crate::SandboxError) -> Self {
+        OAuthError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            50000,
+            error.to_string(),
+        )
+    }
+}
+
 #[derive(Serialize)]
 struct OAuthErrorBody<'a> {
     error: &'a str,

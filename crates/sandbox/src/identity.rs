@@ -163,7 +163,8 @@ async fn token(
     let base = state.base_url(&headers);
     let issuer = format!("{base}/{tid}/v2.0");
     // A user's grant also answers the OpenID scopes it asked for.
-    let (claims, asked) = match form.require("grant_type")? {
+    let grant_type = form.require("grant_type")?;
+    let (claims, asked) = match grant_type {
         "client_credentials" => (
             client_credentials(&state, &form, &headers, &base, &tenant)?,
             None,
@@ -192,17 +193,10 @@ async fn token(
         .scp
         .as_ref()
         .map(|scp| granted_scope(&claims.aud, scp, asked.as_deref().unwrap_or_default()));
-    let access_token = state.signer.issue(&claims).map_err(|e| {
-        OAuthError::new(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            50000,
-            e.to_string(),
-        )
-    })?;
+    let access_token = state.signer.issue(&claims)?;
     let session = match asked {
         Some(asked) => {
-            let refreshing = form.get("grant_type") == Some("refresh_token");
+            let refreshing = grant_type == "refresh_token";
             sessions::session_tokens(&state, &form, &asked, &claims, refreshing)?
         }
         None => SessionTokens::default(),

@@ -94,14 +94,7 @@ pub(crate) fn session_tokens(
             uti: new_id(),
             ver: "2.0",
         };
-        tokens.id_token = Some(state.signer.issue(&id_claims).map_err(|e| {
-            OAuthError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                50000,
-                e.to_string(),
-            )
-        })?);
+        tokens.id_token = Some(state.signer.issue(&id_claims)?);
     }
     if form.get("client_info") == Some("1") {
         let info = serde_json::json!({ "uid": claims.oid, "utid": claims.tid });

@@ -9,9 +9,7 @@ The sandbox approves the code by itself.
 
 import time
 
-import msal
-
-from sandbox_env import claims, public_client, report, setting
+from sandbox_env import public_client, report, setting, silently_again
 
 
 def main() -> None:
@@ -24,29 +22,6 @@ def main() -> None:
     flow["expires_at"] = min(flow.get("expires_at", 0), time.time() + 60)
     signed_in = app.acquire_token_by_device_flow(flow)
     report(silently_again(app, scopes, signed_in), "access_token" in signed_in)
-
-
-def silently_again(app: msal.ClientApplication, scopes: list, signed_in: dict) -> dict:
-    """What a sign-in gave, and what MSAL's cache and refresh token give after it."""
-    result = {
-        "error": signed_in.get("error"),
-        "error_description": signed_in.get("error_description"),
-    }
-    if "access_token" not in signed_in:
-        return result
-    accounts = app.get_accounts()
-    result["claims"] = claims(signed_in["access_token"])
-    result["id_token_claims"] = signed_in.get("id_token_claims")
-    result["accounts"] = [account["username"] for account in accounts]
-    if accounts:
-        cached = app.acquire_token_silent(scopes, account=accounts[0]) or {}
-        result["cached_source"] = cached.get("token_source")
-        renewed = app.acquire_token_silent(scopes, account=accounts[0], force_refresh=True) or {}
-        result["renewed_source"] = renewed.get("token_source")
-        result["renewed_error"] = renewed.get("error_description")
-        if "access_token" in renewed:
-            result["renewed_claims"] = claims(renewed["access_token"])
-    return result
 
 
 if __name__ == "__main__":

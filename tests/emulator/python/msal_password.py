@@ -5,8 +5,7 @@ Settings: SANDBOX_AUTHORITY, SANDBOX_CLIENT_ID (a public client),
 SANDBOX_SCOPES, SANDBOX_USERNAME, SANDBOX_PASSWORD, REQUESTS_CA_BUNDLE.
 """
 
-from msal_device_code import silently_again
-from sandbox_env import public_client, report, setting, skip_msal_user_realm_probe
+from sandbox_env import public_client, report, setting, silently_again, skip_msal_user_realm_probe
 
 
 def main() -> None:

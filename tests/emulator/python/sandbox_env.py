@@ -44,3 +44,26 @@ def skip_msal_user_realm_probe() -> None:
     # setting there is (the tenant's domain is managed, so the answer would
     # change nothing).
     msal.authority.Authority._domains_without_user_realm_discovery.add("127.0.0.1")
+
+
+def silently_again(app: msal.ClientApplication, scopes: list, signed_in: dict) -> dict:
+    """What a sign-in gave, and what MSAL's cache and refresh token give after it."""
+    result = {
+        "error": signed_in.get("error"),
+        "error_description": signed_in.get("error_description"),
+    }
+    if "access_token" not in signed_in:
+        return result
+    accounts = app.get_accounts()
+    result["claims"] = claims(signed_in["access_token"])
+    result["id_token_claims"] = signed_in.get("id_token_claims")
+    result["accounts"] = [account["username"] for account in accounts]
+    if accounts:
+        cached = app.acquire_token_silent(scopes, account=accounts[0]) or {}
+        result["cached_source"] = cached.get("token_source")
+        renewed = app.acquire_token_silent(scopes, account=accounts[0], force_refresh=True) or {}
+        result["renewed_source"] = renewed.get("token_source")
+        result["renewed_error"] = renewed.get("error_description")
+        if "access_token" in renewed:
+            result["renewed_claims"] = claims(renewed["access_token"])
+    return result
