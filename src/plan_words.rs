@@ -3,7 +3,8 @@
 //! one place that says it in a sentence.
 
 use crate::domain::{
-    EventId, MANAGED_CERTIFICATE_SUBJECT, PASSWORD_WRITEBACK_ROLES, SYNC_SERVICE_ROLE, format_time,
+    AuditKind, EventId, MANAGED_CERTIFICATE_SUBJECT, PASSWORD_WRITEBACK_ROLES, SYNC_SERVICE_ROLE,
+    format_time,
 };
 use crate::engine::operation::{ApplicationLookup, CertificateSummary, KeyWriter, Replicating};
 use crate::engine::{Change, Condition, PlannedStep};
@@ -204,6 +205,30 @@ fn change(change: &Change) -> String {
         } => format!(
             "Remove key {key_id} from the application with removeKey and a proof signed by the key in use (certificate {signed_with}); never the last valid key"
         ),
+        Change::MayRevoke { each } => format!(
+            "Check, before any removal, that the account may make each: {}",
+            each.iter()
+                .map(|group| format!(
+                    "{} needs one of the roles {}",
+                    group.removals.join(", "),
+                    group.needs.role_names()
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        Change::Revoke { removals } => {
+            let named: Vec<String> = removals.iter().map(|removal| removal.describe()).collect();
+            let how = match removals.first().map(|removal| removal.kind) {
+                Some(AuditKind::CertificateKey) => {
+                    " as the application itself (removeKey, with a proof signed by the key in use)"
+                }
+                _ => "",
+            };
+            format!(
+                "Remove {}{how}; what is gone already counts as removed",
+                named.join(", ")
+            )
+        }
         Change::FindApplication {
             by,
             blank,

@@ -1,10 +1,11 @@
 //! `app register` and `app link` (Add-EntraApplicationRegistration,
 //! Add-ADSyncApplicationRegistration), `app rotate`
 //! (Invoke-ADSyncApplicationCredentialRotation), `app remove-key`
-//! (Remove-EntraApplicationKey), `app keys` and `app audit`.
+//! (Remove-EntraApplicationKey), `app keys`, `app audit` and `app revoke`.
 
 use super::connection::{
-    CertificateArg, ConnectionArgs, DryRunArg, Invocation, SignInArgs, SignInOptions, run_operation,
+    CertificateArg, ConnectionArgs, DryRunArg, Invocation, SignInArgs, SignInOptions, human_plan,
+    run_operation,
 };
 use super::output::{Output, fields, or_dash, table, yes_no};
 use super::values::one_of;
@@ -14,6 +15,7 @@ use crate::engine::connection::{for_credential, remember};
 use crate::engine::link::{Link, LinkChoice};
 use crate::engine::register::{CertificateSource, Register, Registration};
 use crate::engine::remove_key::{RemoveKey, RemovedKey};
+use crate::engine::revoke::{self, Revoked, Selection};
 use crate::engine::rotate::{NewCertificate, Rotate, Rotation};
 use crate::engine::{
     ApplicationKey, EntraRequest, LocalServer, OperationRequest, Outcome, StoreChoice,
@@ -38,6 +40,36 @@ pub enum AppCommand {
     /// Everything that can sign in as the connector, each with its verdict and what revokes it;
     /// exit 3 when something is unknown.
     Audit(Box<AuditArgs>),
+    /// Remove what can sign in as the connector and this server did not put there (client
+    /// secrets, federated credentials, owners, extra app roles and grants, unknown keys), by
+    /// the ids `app audit --upn` lists or every unknown one; shows the plan first.
+    Revoke(Box<RevokeArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The administrator who reviews and removes: an Application Administrator or Cloud
+    /// Application Administrator for credentials and owners, a Privileged Role Administrator or
+    /// Global Administrator for app roles of Microsoft Graph (the plan says which each needs).
+    #[arg(long, value_name = "UPN")]
+    upn: Upn,
+    /// The id of an item `app audit --upn` lists (repeatable); an id two items share (a user
+    /// owning both the application and its service principal) removes both.
+    #[arg(
+        long = "id",
+        value_name = "ID",
+        required_unless_present = "all_unknown"
+    )]
+    ids: Vec<String>,
+    /// Every item the audit finds unknown (not a disabled service principal: enable it again).
+    #[arg(long, conflicts_with = "ids")]
+    all_unknown: bool,
+    #[command(flatten)]
+    how: SignInOptions,
+    #[command(flatten)]
+    connection: ConnectionArgs,
+    #[command(flatten)]
+    dry_run: DryRunArg,
 }
 
 #[derive(Debug, Args)]
@@ -242,6 +274,63 @@ fn audit(args: AuditArgs, server: &mut LocalServer, out: &Output) -> anyhow::Res
     }
 }
 
+/// `app revoke`: the administrator signs in once; the audit they read is the
+/// review the removals are chosen from; the plan lists each removal (all a
+/// dry run does); the run makes them.
+fn revoke(args: RevokeArgs, server: &mut LocalServer, out: &Output) -> anyhow::Result<()> {
+    let (inputs, connection) = args
+        .connection
+        .for_credential(server, &args.how.admin_client_id())?;
+    let entra = EntraRequest {
+        connection: connection?,
+        admin: Some(args.how.sign_in(&args.upn)?),
+    };
+    let selection = match args.all_unknown {
+        true => Selection::AllUnknown,
+        false => Selection::Ids(args.ids),
+    };
+    let audit = run_operation(server, out, async |server, progress| {
+        revoke::review(server, &entra, progress).await
+    })?;
+    let chosen = revoke::choose(server, &audit, &selection)?;
+    if chosen.removals.is_empty() {
+        let nothing = Revoked {
+            app_id: audit.app_id,
+            removed: Vec::new(),
+        };
+        return out.show(&nothing, revoked_table);
+    }
+    let plan = crate::engine::plan(server, entra.target(), OperationRequest::Revoke(chosen))?;
+    if args.dry_run.dry_run {
+        return out.show(&plan, |plan| human_plan(&plan.steps));
+    }
+    let outcome = run_operation(server, out, async |server, progress| {
+        crate::engine::execute(server, &entra, &plan, progress).await
+    })?;
+    remember(server, &inputs)?;
+    show_outcome(server, out, outcome)
+}
+
+/// What `app revoke` removed, one row each.
+fn revoked_table(revoked: &Revoked) -> String {
+    if revoked.removed.is_empty() {
+        return format!(
+            "Nothing this server did not put there can sign in as application {}: nothing to revoke.\n",
+            revoked.app_id
+        );
+    }
+    let rows = revoked.removed.iter().map(|removal| {
+        vec![
+            removal.kind.describe().to_string(),
+            removal.id.clone(),
+            removal.label.clone(),
+        ]
+    });
+    let mut text = format!("Removed from application {}:\n", revoked.app_id);
+    text.push_str(&table(&["Kind", "Id", "What"], rows));
+    text
+}
+
 /// The audit, one row per item, and what was not checked without an administrator.
 pub fn audit_table(audit: &Audit) -> String {
     let rows = audit.items.iter().map(|item| {
@@ -299,6 +388,7 @@ pub fn run(command: AppCommand, server: &mut LocalServer, out: &Output) -> anyho
     let (invocation, request, dry_run) = match command {
         AppCommand::Keys(connection) => return keys(*connection, server, out),
         AppCommand::Audit(args) => return audit(*args, server, out),
+        AppCommand::Revoke(args) => return revoke(*args, server, out),
         AppCommand::Rotate(args) => {
             let certificate = match args.certificate.certificate_sha256 {
                 Some(hash) => NewCertificate::Existing(hash),
@@ -389,6 +479,7 @@ pub fn show_outcome(server: &LocalServer, out: &Output, outcome: Outcome) -> any
             out.show(&rotation, human_rotation)
         }
         Outcome::KeyRemoved(removed) => out.show(&removed, human_removed),
+        Outcome::Revoked(revoked) => out.show(&revoked, revoked_table),
         Outcome::ServiceAccount(account) => out.show(&account, |account| {
             fields(&[
                 ("ConnectorIdentityType", "ServiceAccount".to_string()),

@@ -111,5 +111,6 @@ fn operation(request: &OperationRequest) -> &'static str {
         OperationRequest::RollBack(_) => "The rollback",
         OperationRequest::RemoveServiceAccount(_) => "The account's removal",
         OperationRequest::Repair(_) => "The credential's repair",
+        OperationRequest::Revoke(_) => "The revocation",
     }
 }

@@ -161,7 +161,9 @@ fn run(command: &NextCommand) -> String {
         | NextCommand::DeleteCertificate { .. }
         | NextCommand::ListCertificates
         | NextCommand::UseServiceAccount
-        | NextCommand::ReplaceServiceAccount => {
+        | NextCommand::ReplaceServiceAccount
+        | NextCommand::Revoke { .. }
+        | NextCommand::AuditWithAdministrator => {
             return format!("on the command line, run {}", command.command_line());
         }
     };

@@ -13,7 +13,7 @@ use entra_connect::sandbox::SandboxHandle;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-fn app_id(server: &LocalServer) -> String {
+pub(super) fn app_id(server: &LocalServer) -> String {
     match server.credential().unwrap() {
         ConnectorCredential::Application(app) => app.application_id,
         other => panic!("{other:?}"),
@@ -22,7 +22,7 @@ fn app_id(server: &LocalServer) -> String {
 
 /// A client secret an Application Administrator adds to the connector's
 /// application (addPassword): the answer, with `secretText`, once.
-async fn plant_secret(sb: &SandboxHandle, app_id: &str) -> Value {
+pub(super) async fn plant_secret(sb: &SandboxHandle, app_id: &str) -> Value {
     let admin = tenant::user_token(sb, "app.admin").await;
     let application = tenant::get_ok(sb, &admin, &format!("/applications(appId='{app_id}')")).await;
     let object = application["id"].as_str().unwrap();
@@ -69,6 +69,97 @@ async fn plant_owner(sb: &SandboxHandle, global: &str, owned: &str, user_id: &st
     )
     .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{owned}: {body}");
+}
+
+/// One of each way in, planted on the connector's application (object
+/// `object`) and its service principal (`sp_id`): what the audit must find
+/// and `app revoke` remove.
+pub(super) struct Planted {
+    /// addPassword's answer, as an Application Administrator got it (with `secretText`).
+    pub secret: Value,
+    pub sp_secret: Value,
+    pub federated: Value,
+    /// The plain user made owner of both.
+    pub owner: String,
+    /// An app role of Microsoft Graph (Application.Read.All).
+    pub role: Value,
+    pub grant: Value,
+    pub sp_id: String,
+}
+
+/// An Application Administrator adds a client secret; a Global
+/// Administrator the rest: a secret on the service principal, a federated
+/// credential, the plain user as owner of both, an app role of Microsoft
+/// Graph and a delegated grant.
+pub(super) async fn plant_every_kind(sb: &SandboxHandle, app_id: &str) -> Planted {
+    let secret = plant_secret(sb, app_id).await;
+    let global = tenant::user_token(sb, "global.admin").await;
+    let application =
+        tenant::get_ok(sb, &global, &format!("/applications(appId='{app_id}')")).await;
+    let object = application["id"].as_str().unwrap().to_string();
+    let sp = tenant::get_ok(
+        sb,
+        &global,
+        &format!("/servicePrincipals(appId='{app_id}')"),
+    )
+    .await;
+    let sp_id = sp["id"].as_str().unwrap().to_string();
+    let (status, sp_secret) = tenant::graph(
+        sb,
+        &global,
+        Method::POST,
+        &format!("/servicePrincipals/{sp_id}/addPassword"),
+        Some(json!({ "passwordCredential": { "displayName": "sp" } })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{sp_secret}");
+    let federated = plant_federated_credential(sb, &global, &object).await;
+    let owner = tenant::seeded_user_id(sb, &global, "plain.user").await;
+    for owned in [
+        format!("/applications/{object}"),
+        format!("/servicePrincipals/{sp_id}"),
+    ] {
+        plant_owner(sb, &global, &owned, &owner).await;
+    }
+    let graph_sp = tenant::get_ok(
+        sb,
+        &global,
+        &format!("/servicePrincipals(appId='{}')", tenant::GRAPH_APP_ID),
+    )
+    .await;
+    let role_id = graph_sp["appRoles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["value"] == "Application.Read.All")
+        .map(|r| r["id"].clone())
+        .expect("Graph publishes the role");
+    let role = tenant::post_created(
+        sb,
+        &global,
+        &format!("/servicePrincipals/{sp_id}/appRoleAssignments"),
+        json!({ "principalId": sp_id, "resourceId": graph_sp["id"], "appRoleId": role_id }),
+    )
+    .await;
+    let grant = tenant::post_created(
+        sb,
+        &global,
+        "/oauth2PermissionGrants",
+        json!({
+            "clientId": sp_id, "consentType": "AllPrincipals", "principalId": null,
+            "resourceId": graph_sp["id"], "scope": "User.Read",
+        }),
+    )
+    .await;
+    Planted {
+        secret,
+        sp_secret,
+        federated,
+        owner,
+        role,
+        grant,
+        sp_id,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,7 +210,7 @@ async fn a_client_secret_planted_on_the_application_is_reported_by_the_tick_and_
         key_id,
         app_id.as_str(),
         "client secret",
-        "Remove-MgApplicationPassword",
+        "app revoke --upn ADMIN_UPN --id",
     ] {
         assert!(
             warning.message.contains(named),
@@ -129,7 +220,7 @@ async fn a_client_secret_planted_on_the_application_is_reported_by_the_tick_and_
     }
     assert!(!warning.message.contains(secret), "{}", warning.message);
 
-    // doctor's key audit says the same.
+    // doctor's application audit says the same.
     let audit = key_audit_finding(&server, &sb).await;
     assert_eq!(audit.verdict, Verdict::Warn, "{audit:?}");
     assert!(audit.detail.contains(key_id), "{audit:?}");
@@ -139,7 +230,11 @@ async fn a_client_secret_planted_on_the_application_is_reported_by_the_tick_and_
 
 /// `entra-connect --json app audit` (as an Application Administrator with `--upn`):
 /// the exit code and the items.
-async fn app_audit(sb: &SandboxHandle, state: &std::path::Path, upn: bool) -> (i32, Value) {
+pub(super) async fn app_audit(
+    sb: &SandboxHandle,
+    state: &std::path::Path,
+    upn: bool,
+) -> (i32, Value) {
     let output = as_app_admin(sb, state, &["app", "audit"], upn).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let audit: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| {
@@ -153,34 +248,46 @@ async fn app_audit(sb: &SandboxHandle, state: &std::path::Path, upn: bool) -> (i
 
 /// `entra-connect --json COMMAND`, with `--upn` the Application
 /// Administrator's (signing in with a password).
-async fn as_app_admin(
+pub(super) async fn as_app_admin(
     sb: &SandboxHandle,
     state: &std::path::Path,
     command: &[&str],
     upn: bool,
 ) -> std::process::Output {
-    let admin = sb.user("app.admin").unwrap().clone();
+    as_user(sb, state, upn.then_some("app.admin"), command, vec![]).await
+}
+
+/// `entra-connect --json COMMAND` with `env`, and with `--upn` the seeded
+/// `user`'s (signing in with a password) when one is named.
+pub(super) async fn as_user(
+    sb: &SandboxHandle,
+    state: &std::path::Path,
+    user: Option<&str>,
+    command: &[&str],
+    env: Vec<(String, String)>,
+) -> std::process::Output {
     let mut args = vec!["--json".to_string()];
     args.extend(command.iter().map(|word| word.to_string()));
     let mut stdin = String::new();
-    if upn {
+    if let Some(name) = user {
+        let user = sb.user(name).unwrap().clone();
         args.extend(
             [
                 "--upn",
-                &admin.upn,
+                &user.upn,
                 "--sign-in",
                 "password",
                 "--password-stdin",
             ]
             .map(String::from),
         );
-        stdin = format!("{}\n", admin.password);
+        stdin = format!("{}\n", user.password);
     }
     args.extend(tenant::connection(sb));
-    process::run_async(state, args, stdin, vec![]).await
+    process::run_async(state, args, stdin, env).await
 }
 
-/// `doctor`'s key audit finding, as `--json doctor [--upn]` prints it.
+/// `doctor`'s application audit finding, as `--json doctor [--upn]` prints it.
 async fn doctor_key_audit(sb: &SandboxHandle, state: &std::path::Path, upn: bool) -> Value {
     let output = as_app_admin(sb, state, &["doctor"], upn).await;
     let findings: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
@@ -194,13 +301,13 @@ async fn doctor_key_audit(sb: &SandboxHandle, state: &std::path::Path, upn: bool
         .as_array()
         .unwrap()
         .iter()
-        .find(|finding| finding["check"] == "key audit")
-        .unwrap_or_else(|| panic!("a key audit finding in {findings:#}"))
+        .find(|finding| finding["check"] == "application audit")
+        .unwrap_or_else(|| panic!("an application audit finding in {findings:#}"))
         .clone()
 }
 
 /// The unknown items of an audit, as (kind, id).
-fn unknown_items(audit: &Value) -> Vec<(String, String)> {
+pub(super) fn unknown_items(audit: &Value) -> Vec<(String, String)> {
     audit["items"]
         .as_array()
         .unwrap()
@@ -218,8 +325,8 @@ fn unknown_items(audit: &Value) -> Vec<(String, String)> {
 /// An onboarded server in a tenant whose sign-in client has the consent
 /// the administrator's read needs: the sandbox, the state directory and the
 /// application id.
-async fn onboarded_where_an_administrator_may_audit() -> (SandboxHandle, tempfile::TempDir, String)
-{
+pub(super) async fn onboarded_where_an_administrator_may_audit()
+-> (SandboxHandle, tempfile::TempDir, String) {
     let sb = tenant::start_with(tenant::with_graph_consent(&[
         "Directory.Read.All",
         "DelegatedPermissionGrant.ReadWrite.All",
@@ -255,67 +362,19 @@ async fn app_audit_finds_every_way_in_an_administrator_planted() {
         "ADSynchronization.ReadWrite.All"
     );
 
-    // An Application Administrator / Global Administrator plants one of each.
-    let added = plant_secret(&sb, &app_id).await;
+    let planted = plant_every_kind(&sb, &app_id).await;
+    let Planted {
+        secret: added,
+        sp_secret,
+        federated,
+        owner: plain_id,
+        role,
+        grant,
+        sp_id,
+        ..
+    } = &planted;
     let secret = added["secretText"].as_str().unwrap().to_string();
     let global = tenant::user_token(&sb, "global.admin").await;
-    let application =
-        tenant::get_ok(&sb, &global, &format!("/applications(appId='{app_id}')")).await;
-    let object = application["id"].as_str().unwrap().to_string();
-    let sp = tenant::get_ok(
-        &sb,
-        &global,
-        &format!("/servicePrincipals(appId='{app_id}')"),
-    )
-    .await;
-    let sp_id = sp["id"].as_str().unwrap().to_string();
-    let (status, sp_secret) = tenant::graph(
-        &sb,
-        &global,
-        Method::POST,
-        &format!("/servicePrincipals/{sp_id}/addPassword"),
-        Some(json!({ "passwordCredential": { "displayName": "sp" } })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{sp_secret}");
-    let federated = plant_federated_credential(&sb, &global, &object).await;
-    let plain_id = tenant::seeded_user_id(&sb, &global, "plain.user").await;
-    for owned in [
-        format!("/applications/{object}"),
-        format!("/servicePrincipals/{sp_id}"),
-    ] {
-        plant_owner(&sb, &global, &owned, &plain_id).await;
-    }
-    let graph_sp = tenant::get_ok(
-        &sb,
-        &global,
-        &format!("/servicePrincipals(appId='{}')", tenant::GRAPH_APP_ID),
-    )
-    .await;
-    let role_id = graph_sp["appRoles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["value"] == "Application.Read.All")
-        .map(|r| r["id"].clone())
-        .expect("Graph publishes the role");
-    let role = tenant::post_created(
-        &sb,
-        &global,
-        &format!("/servicePrincipals/{sp_id}/appRoleAssignments"),
-        json!({ "principalId": sp_id, "resourceId": graph_sp["id"], "appRoleId": role_id }),
-    )
-    .await;
-    let grant = tenant::post_created(
-        &sb,
-        &global,
-        "/oauth2PermissionGrants",
-        json!({
-            "clientId": sp_id, "consentType": "AllPrincipals", "principalId": null,
-            "resourceId": graph_sp["id"], "scope": "User.Read",
-        }),
-    )
-    .await;
 
     // Without an administrator: the application's own secret only.
     let (code, audit) = app_audit(&sb, state.path(), false).await;
@@ -353,7 +412,10 @@ async fn app_audit_finds_every_way_in_an_administrator_planted() {
         assert!(!text.contains(never), "no secret in {text}");
     }
     assert!(
-        text.contains("Remove-MgServicePrincipalAppRoleAssignment"),
+        text.contains(&format!(
+            "app revoke --upn ADMIN_UPN --id {}",
+            role["id"].as_str().unwrap()
+        )),
         "{text}"
     );
 
@@ -418,11 +480,9 @@ async fn doctor_with_an_administrator_finds_what_only_an_administrator_can_read(
     assert!(detail.contains(&plain_id), "{detail}");
     assert!(!detail.contains("need an administrator"), "{detail}");
     let fix = doctor["fix"].as_str().unwrap();
-    for revoke in [
-        "Remove-MgApplicationFederatedIdentityCredential",
-        "Remove-MgApplicationOwnerByRef",
-    ] {
-        assert!(fix.contains(revoke), "{revoke} in {fix}");
+    for id in [federated_id, plain_id.as_str()] {
+        let revoke = format!("app revoke --upn ADMIN_UPN --id {id}");
+        assert!(fix.contains(&revoke), "{revoke} in {fix}");
     }
 }
 
@@ -460,7 +520,7 @@ async fn config_export_lists_a_planted_client_secret_by_its_hint_never_its_value
         planted["revoke"]
             .as_str()
             .unwrap()
-            .contains("Remove-MgApplicationPassword -ApplicationId "),
+            .contains(&format!("app revoke --upn ADMIN_UPN --id {key_id}")),
         "{planted}"
     );
 

@@ -110,14 +110,14 @@ pub(crate) fn current_certificate(server: &LocalServer) -> (CertificateHash, Off
     }
 }
 
-/// `doctor`'s key audit finding (doctor without an administrator).
+/// `doctor`'s application audit finding (doctor without an administrator).
 pub(crate) async fn key_audit_finding(server: &LocalServer, sb: &SandboxHandle) -> Finding {
     let (progress, _events) = tokio::sync::mpsc::unbounded_channel();
     let findings = doctor(server, Ok(connection(sb)), None, progress).await;
     findings
         .into_iter()
-        .find(|f| f.check == "key audit")
-        .expect("a key audit finding")
+        .find(|f| f.check == "application audit")
+        .expect("an application audit finding")
 }
 
 pub(crate) fn set(server: &mut LocalServer, maintenance: bool, suspended: bool) {

@@ -307,9 +307,9 @@ async fn doctor_checks_everything_and_exits_by_the_worst_finding() {
         assert_eq!(verdict(check), "OK", "{check}: {findings:#}");
     }
     assert_eq!(verdict("key store"), "WARN");
-    // The full key audit needs Directory.Read.All, not consented here: the
+    // The full application audit needs Directory.Read.All, not consented here: the
     // application's own read is clean, the administrator's was refused.
-    assert_eq!(verdict("key audit"), "WARN");
+    assert_eq!(verdict("application audit"), "WARN");
     // What a Hybrid Identity Administrator may not do is a warning, with the
     // roles that may.
     for check in [

@@ -172,6 +172,17 @@ pub fn described(
                 ),
             ],
         ),
+        Outcome::Revoked(revoked) => (
+            "What this server did not put there can no longer sign in as its connector.",
+            std::iter::once(("Application id", revoked.app_id.clone()))
+                .chain(
+                    revoked
+                        .removed
+                        .iter()
+                        .map(|removal| ("Removed", removal.describe())),
+                )
+                .collect(),
+        ),
         Outcome::KeyRemoved(removed) => {
             let mut rows = vec![
                 ("Application id", removed.app_id.clone()),

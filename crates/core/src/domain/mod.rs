@@ -1,11 +1,13 @@
 //! Plain types shared by every layer. No I/O here.
 
+mod access;
 mod answers;
 mod clock;
 mod hash;
 mod inputs;
 mod remedy;
 
+pub use access::{AuditKind, Removal};
 pub use answers::{Answers, ConnectionInputs, Method, MethodAnswer, MethodError, SignInAnswer};
 pub use clock::{Clock, Sleep, SystemClock};
 pub use hash::{CertificateHash, HashParseError};
@@ -272,6 +274,8 @@ impl EventId {
     pub const ROTATION_DONE: EventId = EventId(1130);
     pub const OLD_KEY_NOT_REMOVED: EventId = EventId(1131);
     pub const APPLICATION_KEY_REMOVED: EventId = EventId(1132);
+    /// What `app revoke` removed from the application or its service principal.
+    pub const ACCESS_REVOKED: EventId = EventId(1133);
     pub const SCHEDULER_CHANGED: EventId = EventId(1200);
     pub const OPERATION_INTERRUPTED: EventId = EventId(1300);
     pub const AUTOMATIC_ROTATION_FAILED: EventId = EventId(1141);

@@ -109,6 +109,13 @@ pub enum NextCommand {
     RemoveKey {
         key_id: Option<String>,
     },
+    /// Remove something else that can sign in as the connector, by its id,
+    /// as an administrator.
+    Revoke {
+        id: String,
+    },
+    /// Everything that can sign in as the connector, read by an administrator.
+    AuditWithAdministrator,
     ImportCertificate,
     DeleteCertificate {
         sha256: CertificateHash,
@@ -159,6 +166,8 @@ impl NextCommand {
             NextCommand::RemoveKey { key_id: None } => {
                 format!("{TOOL} app keys, then {TOOL} app remove-key --certificate-id KEYID")
             }
+            NextCommand::Revoke { id } => format!("{TOOL} app revoke --upn ADMIN_UPN --id {id}"),
+            NextCommand::AuditWithAdministrator => format!("{TOOL} app audit --upn ADMIN_UPN"),
             NextCommand::ImportCertificate => format!("{TOOL} cert import"),
             NextCommand::DeleteCertificate { sha256 } => format!("{TOOL} cert delete {sha256}"),
             NextCommand::ListCertificates => format!("{TOOL} cert list"),

@@ -11,13 +11,16 @@ use super::permissions;
 use super::progress::ProgressSender;
 use super::remove_key::{ApplicationKey, KeyOrigin, read_own_application};
 use super::{EngineError, EntraRequest, LocalServer};
+pub use crate::domain::AuditKind;
 use crate::domain::{
-    ConnectorCredential, EventId, NextCommand, PASSWORD_RESET_APP_ID, PASSWORD_RESET_APP_ID_USGOV,
-    PASSWORD_WRITEBACK_ROLES, SYNC_SERVICE_APP_ID, SYNC_SERVICE_ROLE,
+    ConnectorCredential, NextCommand, PASSWORD_RESET_APP_ID, PASSWORD_RESET_APP_ID_USGOV,
+    PASSWORD_WRITEBACK_ROLES, Removal, SYNC_SERVICE_APP_ID, SYNC_SERVICE_ROLE,
 };
 use crate::entra::EntraError;
 use crate::entra::client::{ConnectionSettings, EntraClient};
-use crate::entra::graph::{Application, DirectoryObject, GraphClient, PasswordCredential};
+use crate::entra::graph::{
+    Application, DirectoryObject, GRAPH_APP_ID, GraphClient, PasswordCredential,
+};
 use serde::{Serialize, Serializer};
 
 const READ_OWN: Check = Check::new(
@@ -32,84 +35,6 @@ const READ_ADMIN: Check = Check::new(
     "read-as-administrator",
     "Read the service principal, federated credentials, owners and grants",
 );
-
-/// What kind of way in an audit item is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AuditKind {
-    /// A certificate in the application's `keyCredentials`.
-    CertificateKey,
-    /// A password credential (client secret) on the application.
-    ClientSecret,
-    /// A client secret on the service principal: it signs in as the application too.
-    ServicePrincipalSecret,
-    /// A federated identity credential: another issuer's token is exchanged
-    /// for the connector's.
-    FederatedCredential,
-    /// An owner of the application: may add any credential at any time.
-    ApplicationOwner,
-    /// An owner of the service principal: may add secrets to it.
-    ServicePrincipalOwner,
-    /// An app role (application permission) granted to the service principal.
-    AppRole,
-    /// A delegated permission granted to the application.
-    DelegatedGrant,
-    /// The service principal is disabled: the connector cannot sign in.
-    DisabledServicePrincipal,
-}
-
-impl AuditKind {
-    /// What it is, in a sentence ("a certificate key").
-    pub fn describe(self) -> &'static str {
-        match self {
-            AuditKind::CertificateKey => "certificate key",
-            AuditKind::ClientSecret => "client secret",
-            AuditKind::ServicePrincipalSecret => "client secret on the service principal",
-            AuditKind::FederatedCredential => "federated identity credential",
-            AuditKind::ApplicationOwner => "owner of the application",
-            AuditKind::ServicePrincipalOwner => "owner of the service principal",
-            AuditKind::AppRole => "app role assignment",
-            AuditKind::DelegatedGrant => "delegated permission grant",
-            AuditKind::DisabledServicePrincipal => "disabled service principal",
-        }
-    }
-
-    /// The warning event the scheduler writes for an unknown item of this kind.
-    pub fn unknown_event(self) -> EventId {
-        match self {
-            AuditKind::CertificateKey => EventId::UNKNOWN_KEY,
-            AuditKind::ClientSecret => EventId::UNKNOWN_CLIENT_SECRET,
-            AuditKind::ServicePrincipalSecret => EventId::UNKNOWN_SERVICE_PRINCIPAL_SECRET,
-            AuditKind::FederatedCredential => EventId::UNKNOWN_FEDERATED_CREDENTIAL,
-            AuditKind::ApplicationOwner | AuditKind::ServicePrincipalOwner => {
-                EventId::UNKNOWN_OWNER
-            }
-            AuditKind::AppRole => EventId::UNEXPECTED_APP_ROLE,
-            AuditKind::DelegatedGrant => EventId::UNKNOWN_DELEGATED_GRANT,
-            AuditKind::DisabledServicePrincipal => EventId::SERVICE_PRINCIPAL_DISABLED,
-        }
-    }
-
-    /// Who can act as the connector through an item of this kind.
-    fn who_can_use_it(self) -> &'static str {
-        match self {
-            AuditKind::CertificateKey => "whoever holds its private key",
-            AuditKind::ClientSecret | AuditKind::ServicePrincipalSecret => {
-                "whoever knows the secret"
-            }
-            AuditKind::FederatedCredential => {
-                "whoever gets a token from its issuer for its subject"
-            }
-            AuditKind::ApplicationOwner | AuditKind::ServicePrincipalOwner => {
-                "this owner (by adding a credential)"
-            }
-            AuditKind::AppRole | AuditKind::DelegatedGrant => {
-                "whoever signs in as the connector, with more than it needs,"
-            }
-            AuditKind::DisabledServicePrincipal => "nobody",
-        }
-    }
-}
 
 /// The audit's verdict on one item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -146,8 +71,9 @@ impl From<KeyOrigin> for AuditVerdict {
     }
 }
 
-/// What removes an item. This tool's own command where it has one; until
-/// `app revoke` exists, the Microsoft Graph PowerShell cmdlet that does it.
+/// What removes an item: this tool's own command; for a disabled service
+/// principal, which nothing removes, the Microsoft Graph PowerShell cmdlet
+/// that enables it again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Revocation {
     Run(NextCommand),
@@ -183,8 +109,11 @@ pub struct AuditItem {
     pub start: Option<String>,
     pub end: Option<String>,
     pub verdict: AuditVerdict,
-    /// What removes it (none for the key in use).
+    /// What removes it (none for the key in use and what is expected).
     pub revoke: Option<Revocation>,
+    /// What `app revoke` removes for it (none when it may not be removed).
+    #[serde(skip)]
+    pub removal: Option<Removal>,
 }
 
 impl AuditItem {
@@ -257,60 +186,84 @@ pub const ADMINISTRATOR_CHECKS: [&str; 6] = [
     "whether the service principal is enabled",
 ];
 
-fn key_item(key: ApplicationKey) -> AuditItem {
+impl AuditItem {
+    /// Something this server did not add, on the object `on`: `app revoke`
+    /// removes it.
+    fn revocable(kind: AuditKind, id: &str, on: &str) -> AuditItem {
+        AuditItem {
+            kind,
+            id: id.to_string(),
+            display_name: None,
+            detail: None,
+            start: None,
+            end: None,
+            verdict: AuditVerdict::Unknown,
+            revoke: Some(Revocation::Run(NextCommand::Revoke { id: id.to_string() })),
+            removal: Some(Removal {
+                kind,
+                id: id.to_string(),
+                on: on.to_string(),
+                label: String::new(),
+                graph_app_role: false,
+            }),
+        }
+    }
+
+    /// Its name and what tells it apart, which the removal's plan line names too.
+    fn named(mut self, display_name: Option<String>, detail: Option<String>) -> AuditItem {
+        if let Some(removal) = &mut self.removal {
+            removal.label = [display_name.as_deref(), detail.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", ");
+        }
+        self.display_name = display_name;
+        self.detail = detail;
+        self
+    }
+
+    fn dated(mut self, start: Option<String>, end: Option<String>) -> AuditItem {
+        self.start = start;
+        self.end = end;
+        self
+    }
+
+    fn secret(kind: AuditKind, on: &str, secret: &PasswordCredential) -> AuditItem {
+        let id = secret.key_id.clone().unwrap_or_default();
+        AuditItem::revocable(kind, &id, on)
+            .named(
+                secret.display_name.clone(),
+                secret.hint.as_ref().map(|hint| format!("hint {hint}")),
+            )
+            .dated(secret.start_date_time.clone(), secret.end_date_time.clone())
+    }
+}
+
+/// A certificate key on the application (object id `app_object_id`): the one
+/// in use stays; the others go the way `app remove-key` removes them.
+fn key_item(key: ApplicationKey, app_object_id: &str) -> AuditItem {
     let verdict = AuditVerdict::from(key.origin);
-    let revoke = (verdict != AuditVerdict::InUse).then(|| {
-        Revocation::Run(NextCommand::RemoveKey {
-            key_id: Some(key.key_id.clone()),
-        })
-    });
-    AuditItem {
-        kind: AuditKind::CertificateKey,
-        id: key.key_id,
-        display_name: None,
-        detail: key
-            .thumbprint
-            .map(|thumbprint| format!("thumbprint {thumbprint}")),
-        start: key.start,
-        end: key.end,
-        verdict,
-        revoke,
-    }
-}
-
-/// A client secret on the application: always unknown, this tool never adds one.
-fn secret_item(app: &Application, secret: &PasswordCredential) -> AuditItem {
-    let id = secret.key_id.clone().unwrap_or_default();
-    AuditItem {
-        kind: AuditKind::ClientSecret,
-        revoke: graph_powershell(format!(
-            "Remove-MgApplicationPassword -ApplicationId {} -KeyId {id}",
-            app.id
-        )),
-        id,
-        display_name: secret.display_name.clone(),
-        detail: secret.hint.as_ref().map(|hint| format!("hint {hint}")),
-        start: secret.start_date_time.clone(),
-        end: secret.end_date_time.clone(),
-        verdict: AuditVerdict::Unknown,
-    }
-}
-
-fn graph_powershell(cmdlet: String) -> Option<Revocation> {
-    Some(Revocation::GraphPowerShell(cmdlet))
-}
-
-/// Something only an administrator's read finds; never added by this tool.
-fn unknown(kind: AuditKind, id: &str, revoke: String) -> AuditItem {
-    AuditItem {
-        kind,
-        id: id.to_string(),
-        display_name: None,
-        detail: None,
-        start: None,
-        end: None,
-        verdict: AuditVerdict::Unknown,
-        revoke: graph_powershell(revoke),
+    let thumbprint = key
+        .thumbprint
+        .map(|thumbprint| format!("thumbprint {thumbprint}"));
+    let item = AuditItem::revocable(AuditKind::CertificateKey, &key.key_id, app_object_id)
+        .named(None, thumbprint)
+        .dated(key.start, key.end);
+    match verdict {
+        AuditVerdict::InUse => AuditItem {
+            verdict,
+            revoke: None,
+            removal: None,
+            ..item
+        },
+        _ => AuditItem {
+            verdict,
+            revoke: Some(Revocation::Run(NextCommand::RemoveKey {
+                key_id: Some(key.key_id),
+            })),
+            ..item
+        },
     }
 }
 
@@ -319,6 +272,17 @@ fn unknown(kind: AuditKind, id: &str, revoke: String) -> AuditItem {
 pub async fn audit(
     server: &LocalServer,
     entra: &EntraRequest,
+    progress: ProgressSender,
+) -> Result<Audit, EngineError> {
+    audit_signing_in_for(server, entra, &permissions::AUDIT, progress).await
+}
+
+/// [`audit`], the administrator signing in for `needs` (which include the
+/// audit's read): `app revoke` signs in once for its review and its removals.
+pub(super) async fn audit_signing_in_for(
+    server: &LocalServer,
+    entra: &EntraRequest,
+    needs: &permissions::Needs,
     progress: ProgressSender,
 ) -> Result<Audit, EngineError> {
     let mut checks = vec![READ_OWN.id];
@@ -337,14 +301,7 @@ pub async fn audit(
     if entra.admin.is_none() {
         return Ok(audit);
     }
-    let graph = sign_in_checked_as(
-        SIGN_IN_AUDITOR,
-        &mut run,
-        &client,
-        entra,
-        &permissions::AUDIT,
-    )
-    .await?;
+    let graph = sign_in_checked_as(SIGN_IN_AUDITOR, &mut run, &client, entra, needs).await?;
     let more = run
         .check(READ_ADMIN, async || {
             let read = read_with_administrator(server, &graph, &app).await?;
@@ -389,11 +346,11 @@ async fn read_own(
     client: &EntraClient,
 ) -> Result<(Application, Audit), EngineError> {
     let (app, keys) = read_own_application(server, client).await?;
-    let mut items: Vec<AuditItem> = keys.into_iter().map(key_item).collect();
+    let mut items: Vec<AuditItem> = keys.into_iter().map(|key| key_item(key, &app.id)).collect();
     items.extend(
         app.password_credentials
             .iter()
-            .map(|secret| secret_item(&app, secret)),
+            .map(|secret| AuditItem::secret(AuditKind::ClientSecret, &app.id, secret)),
     );
     let audit = Audit {
         app_id: app.app_id.clone(),
@@ -430,56 +387,35 @@ async fn read_with_administrator(
     let principal = principal?;
     let mut items = Vec::new();
     items.extend(principal.password_credentials.iter().map(|secret| {
-        let id = secret.key_id.clone().unwrap_or_default();
-        AuditItem {
-            display_name: secret.display_name.clone(),
-            detail: secret.hint.as_ref().map(|hint| format!("hint {hint}")),
-            start: secret.start_date_time.clone(),
-            end: secret.end_date_time.clone(),
-            ..unknown(
-                AuditKind::ServicePrincipalSecret,
-                &id,
-                format!(
-                    "Remove-MgServicePrincipalPassword -ServicePrincipalId {service_principal_id} -KeyId {id}"
-                ),
-            )
-        }
+        AuditItem::secret(
+            AuditKind::ServicePrincipalSecret,
+            service_principal_id,
+            secret,
+        )
     }));
-    items.extend(federated?.into_iter().map(|credential| AuditItem {
-        display_name: Some(credential.name.clone()),
-        detail: Some(format!(
+    items.extend(federated?.into_iter().map(|credential| {
+        let detail = format!(
             "issuer {}, subject {}",
             credential.issuer.as_deref().unwrap_or("-"),
             credential.subject.as_deref().unwrap_or("-")
-        )),
-        ..unknown(
-            AuditKind::FederatedCredential,
-            &credential.id,
-            format!(
-                "Remove-MgApplicationFederatedIdentityCredential -ApplicationId {} -FederatedIdentityCredentialId {}",
-                app.id, credential.id
-            ),
-        )
+        );
+        AuditItem::revocable(AuditKind::FederatedCredential, &credential.id, &app.id)
+            .named(Some(credential.name), Some(detail))
     }));
-    let owner = |kind: AuditKind, owner: DirectoryObject, revoke: String| AuditItem {
-        display_name: owner.display_name.clone(),
-        detail: owner.user_principal_name.clone(),
-        ..unknown(kind, &owner.id, revoke)
+    let owner = |kind: AuditKind, on: &str, owner: DirectoryObject| {
+        AuditItem::revocable(kind, &owner.id, on)
+            .named(owner.display_name, owner.user_principal_name)
     };
-    items.extend(app_owners?.into_iter().map(|o| {
-        let revoke = format!(
-            "Remove-MgApplicationOwnerByRef -ApplicationId {} -DirectoryObjectId {}",
-            app.id, o.id
-        );
-        owner(AuditKind::ApplicationOwner, o, revoke)
-    }));
-    items.extend(sp_owners?.into_iter().map(|o| {
-        let revoke = format!(
-            "Remove-MgServicePrincipalOwnerByRef -ServicePrincipalId {service_principal_id} -DirectoryObjectId {}",
-            o.id
-        );
-        owner(AuditKind::ServicePrincipalOwner, o, revoke)
-    }));
+    items.extend(
+        app_owners?
+            .into_iter()
+            .map(|o| owner(AuditKind::ApplicationOwner, &app.id, o)),
+    );
+    items.extend(
+        sp_owners?
+            .into_iter()
+            .map(|o| owner(AuditKind::ServicePrincipalOwner, service_principal_id, o)),
+    );
     // The writeback roles are expected while the application asks for them
     // (registered with password writeback); this server records no more.
     let registered = registered?.unwrap_or_else(|| app.clone());
@@ -496,26 +432,24 @@ async fn read_with_administrator(
             .find(|role| role.id.eq_ignore_ascii_case(&assignment.app_role_id))
             .and_then(|role| role.value.clone())
             .unwrap_or_else(|| assignment.app_role_id.clone());
-        let expected = is_expected_role(&resource.app_id, &role, writeback);
-        items.push(AuditItem {
-            display_name: Some(role.clone()),
-            detail: Some(format!(
-                "on {}",
-                resource.display_name.as_deref().unwrap_or(&resource.app_id)
-            )),
-            verdict: match expected {
-                true => AuditVerdict::Expected,
-                false => AuditVerdict::Unknown,
-            },
-            ..unknown(
-                AuditKind::AppRole,
-                &assignment.id,
-                format!(
-                    "Remove-MgServicePrincipalAppRoleAssignment -ServicePrincipalId {service_principal_id} -AppRoleAssignmentId {}",
-                    assignment.id
-                ),
-            )
-        });
+        let detail = format!(
+            "on {}",
+            resource.display_name.as_deref().unwrap_or(&resource.app_id)
+        );
+        let mut item =
+            AuditItem::revocable(AuditKind::AppRole, &assignment.id, service_principal_id)
+                .named(Some(role.clone()), Some(detail));
+        if is_expected_role(&resource.app_id, &role, writeback) {
+            item = AuditItem {
+                verdict: AuditVerdict::Expected,
+                revoke: None,
+                removal: None,
+                ..item
+            };
+        } else if let Some(removal) = &mut item.removal {
+            removal.graph_app_role = resource.app_id.eq_ignore_ascii_case(GRAPH_APP_ID);
+        }
+        items.push(item);
     }
     // A Hybrid Identity Administrator may read the rest but not the grants
     // (Graph's oauth2permissiongrant-list): said, not failed.
@@ -526,32 +460,31 @@ async fn read_with_administrator(
         }
         other => other?,
     };
-    items.extend(grants.into_iter().map(|grant| AuditItem {
-        display_name: grant.scope.clone(),
-        detail: Some(format!(
+    items.extend(grants.into_iter().map(|grant| {
+        let detail = format!(
             "{} on {}",
             grant.consent_type.as_deref().unwrap_or("-"),
             grant.resource_id
-        )),
-        ..unknown(
-            AuditKind::DelegatedGrant,
-            &grant.id,
-            format!(
-                "Remove-MgOauth2PermissionGrant -OAuth2PermissionGrantId {}",
-                grant.id
-            ),
-        )
+        );
+        AuditItem::revocable(AuditKind::DelegatedGrant, &grant.id, service_principal_id)
+            .named(grant.scope, Some(detail))
     }));
     if principal.account_enabled == Some(false) {
+        // Nothing to remove: enabling it again is the administrator's call.
+        let enable = format!(
+            "Update-MgServicePrincipal -ServicePrincipalId {service_principal_id} -AccountEnabled:$true"
+        );
         items.push(AuditItem {
-            display_name: principal.display_name.clone(),
-            detail: Some("accountEnabled false: the connector cannot sign in".into()),
-            ..unknown(
+            revoke: Some(Revocation::GraphPowerShell(enable)),
+            removal: None,
+            ..AuditItem::revocable(
                 AuditKind::DisabledServicePrincipal,
                 service_principal_id,
-                format!(
-                    "Update-MgServicePrincipal -ServicePrincipalId {service_principal_id} -AccountEnabled:$true"
-                ),
+                service_principal_id,
+            )
+            .named(
+                principal.display_name.clone(),
+                Some("accountEnabled false: the connector cannot sign in".into()),
             )
         });
     }

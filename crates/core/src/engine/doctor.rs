@@ -508,7 +508,7 @@ fn clock_finding(theirs: SystemTime, ours: SystemTime) -> Finding {
     }
 }
 
-/// The key audit: everything that can sign in as the connector that this
+/// The application audit: everything that can sign in as the connector that this
 /// server did not add. Without an administrator the unattended audit (the
 /// application's keys and secrets), saying what it cannot check; with one
 /// whose roles and consent allow [`permissions::AUDIT`], the audit `app audit
@@ -549,7 +549,7 @@ async fn key_audit(
     };
     match audit {
         Ok(audit) => key_audit_finding(&audit, admin_upn(administrator), refused),
-        Err(error) => Finding::failed("key audit", &error),
+        Err(error) => Finding::failed("application audit", &error),
     }
 }
 
@@ -566,7 +566,7 @@ fn admin_upn(administrator: Option<&Result<SignedInAdministrator, EngineError>>)
     }
 }
 
-/// The key audit's finding: WARN naming each unknown item (kind and id) with
+/// The application audit's finding: WARN naming each unknown item (kind and id) with
 /// what revokes it, or when the administrator's read was refused; and what
 /// was not checked, and why.
 fn key_audit_finding(audit: &Audit, upn: Option<&str>, refused: Option<AuditRefused>) -> Finding {
@@ -598,7 +598,7 @@ fn key_audit_finding(audit: &Audit, upn: Option<&str>, refused: Option<AuditRefu
             None => Verdict::Ok,
         };
         let finding = Finding::new(
-            "key audit",
+            "application audit",
             verdict,
             format!(
                 "{checked}: nothing this server did not add ({} item(s)){not_checked}",
@@ -615,7 +615,7 @@ fn key_audit_finding(audit: &Audit, upn: Option<&str>, refused: Option<AuditRefu
         .map(|item| format!("{} {}", item.kind.describe(), item.id))
         .collect();
     let finding = Finding::new(
-        "key audit",
+        "application audit",
         Verdict::Warn,
         format!(
             "{checked}: what this server did not add: {}; whoever holds them can sign in as this connector{not_checked}",

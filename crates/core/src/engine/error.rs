@@ -156,6 +156,20 @@ pub enum EngineError {
     #[error("the application has no key {key_id}; nothing was changed. Its keys: {keys}")]
     KeyUnknown { key_id: String, keys: String },
     #[error(
+        "nothing with the id {id} can sign in as this server's connector; nothing was changed. What can: {items}"
+    )]
+    NothingWithId { id: String, items: String },
+    #[error("{what} is not revoked: {why}; nothing was changed")]
+    NotRevocable { what: String, why: &'static str },
+    #[error(
+        "{upn} may not remove {what}: that needs one of the roles {roles}; nothing was changed. Sign in as one of them, or have a Privileged Role Administrator or Global Administrator assign one (activate it first if it is eligible in Privileged Identity Management)"
+    )]
+    RevokeNotAllowed {
+        upn: String,
+        what: String,
+        roles: String,
+    },
+    #[error(
         "key {key_id} is the application's last valid key; it is not removed (the application could no longer sign in)"
     )]
     LastValidKey { key_id: String },
@@ -257,6 +271,8 @@ impl EngineError {
             | EngineError::SelfRotationRefused(_)
             | EngineError::AdministratorNeeded => vec![Remedy::give(Input::Upn)],
             EngineError::KeyInUse { .. } => run(Next::Rotate),
+            EngineError::NothingWithId { .. } => run(Next::AuditWithAdministrator),
+            EngineError::RevokeNotAllowed { .. } => vec![Remedy::correct(Input::Upn)],
             EngineError::PasswordNeeded { .. } => vec![Remedy::give(Input::Password)],
             EngineError::PasswordLost { .. } => vec![
                 Remedy::run(Next::ReplaceServiceAccount),
@@ -315,6 +331,9 @@ impl EngineError {
             EngineError::SelfRotationRefused(_) => "self-rotation-refused",
             EngineError::KeyInUse { .. } => "key-in-use",
             EngineError::KeyUnknown { .. } => "key-unknown",
+            EngineError::NothingWithId { .. } => "nothing-with-id",
+            EngineError::NotRevocable { .. } => "not-revocable",
+            EngineError::RevokeNotAllowed { .. } => "revoke-not-allowed",
             EngineError::LastValidKey { .. } => "last-valid-key",
             EngineError::PasswordNeeded { .. } => "password-needed",
             EngineError::NotASyncAccount { .. } => "not-a-sync-account",

@@ -23,6 +23,7 @@ pub mod progress;
 pub mod register;
 pub mod remove_key;
 pub mod repair;
+pub mod revoke;
 pub mod rotate;
 mod scheduler;
 pub mod service_account;
@@ -110,6 +111,7 @@ pub enum OperationRequest {
     RollBack(service_account::RollBack),
     RemoveServiceAccount(service_account::RemoveServiceAccount),
     Repair(repair::Repair),
+    Revoke(revoke::Revoke),
 }
 
 impl OperationRequest {
@@ -128,6 +130,7 @@ impl OperationRequest {
                 service_account::RemoveServiceAccount::KIND
             }
             OperationRequest::Repair(_) => repair::Repair::KIND,
+            OperationRequest::Revoke(_) => revoke::Revoke::KIND,
         }
     }
 }
@@ -145,6 +148,7 @@ pub enum Outcome {
     RolledBack(service_account::RolledBack),
     ServiceAccountRemoved(service_account::RemovedAccount),
     Repaired(ApplicationCredential),
+    Revoked(revoke::Revoked),
 }
 
 /// An operation as it will run: its inputs and every step with what it
@@ -175,6 +179,7 @@ pub fn plan(
         OperationRequest::RollBack(op) => plan_of(op, server, &target)?,
         OperationRequest::RemoveServiceAccount(op) => plan_of(op, server, &target)?,
         OperationRequest::Repair(op) => plan_of(op, server, &target)?,
+        OperationRequest::Revoke(op) => plan_of(op, server, &target)?,
     };
     Ok(Plan {
         request,
@@ -249,6 +254,9 @@ async fn run_plan(
         }
         OperationRequest::Repair(op) => {
             Outcome::Repaired(perform(server, entra, op, steps, progress).await?)
+        }
+        OperationRequest::Revoke(op) => {
+            Outcome::Revoked(perform(server, entra, op, steps, progress).await?)
         }
     })
 }

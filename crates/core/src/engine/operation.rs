@@ -19,7 +19,8 @@ mod step;
 
 pub use crate::engine::progress::Skip;
 pub use change::{
-    ApplicationLookup, CertificateSummary, Change, KeyWriter, Needs, PathReason, Replicating,
+    ApplicationLookup, CertificateSummary, Change, KeyWriter, Needs, PathReason, RemovalNeeds,
+    Replicating,
 };
 pub use journaled::Journaled;
 pub use run::{Done, Run};

@@ -5,7 +5,7 @@
 //! allows it. A refusal names what is missing, who can grant it, and how.
 
 use super::EngineError;
-use crate::domain::{GLOBAL_ADMINISTRATOR, HYBRID_IDENTITY_ADMINISTRATOR};
+use crate::domain::{AuditKind, GLOBAL_ADMINISTRATOR, HYBRID_IDENTITY_ADMINISTRATOR, Removal};
 use crate::entra::graph::{DirectoryRole, GRAPH_APP_ID};
 use std::collections::HashSet;
 use std::fmt;
@@ -168,6 +168,92 @@ pub const AUDIT: Needs = Needs {
     or_together: &[],
 };
 
+/// `app revoke`'s sign-in: the audit's read and every removal's scope, asked
+/// at once so the review and the removals share one sign-in; any role that
+/// may remove something. [`revoking`] says which each removal needs.
+pub const REVOKE: Needs = Needs {
+    scopes: &[
+        Scope("User.Read"),
+        Scope("Application.ReadWrite.All"),
+        Scope("Directory.Read.All"),
+        Scope("AppRoleAssignment.ReadWrite.All"),
+        Scope("DelegatedPermissionGrant.ReadWrite.All"),
+    ],
+    roles: AUDIT.roles,
+    or_together: &[],
+};
+
+/// Removing a client secret or a federated identity credential
+/// (application-removepassword, serviceprincipal-removepassword,
+/// federatedidentitycredential-delete): a credential update, which a Hybrid
+/// Identity Administrator may not make.
+const REVOKE_CREDENTIALS: Needs = Needs {
+    scopes: &[Scope("Application.ReadWrite.All")],
+    roles: &[APPLICATION_ADMIN, CLOUD_APPLICATION_ADMIN, GLOBAL_ADMIN],
+    or_together: &[],
+};
+
+/// Removing an owner (application-delete-owners, serviceprincipal-delete-owners).
+const REVOKE_OWNERS: Needs = Needs {
+    scopes: &[Scope("Application.ReadWrite.All")],
+    roles: &[
+        APPLICATION_ADMIN,
+        CLOUD_APPLICATION_ADMIN,
+        HYBRID_IDENTITY_ADMIN,
+        GLOBAL_ADMIN,
+    ],
+    or_together: &[],
+};
+
+/// Removing an app role assignment of another resource
+/// (serviceprincipal-delete-approleassignments).
+const REVOKE_APP_ROLES: Needs = Needs {
+    scopes: &[Scope("AppRoleAssignment.ReadWrite.All")],
+    roles: &[
+        APPLICATION_ADMIN,
+        CLOUD_APPLICATION_ADMIN,
+        HYBRID_IDENTITY_ADMIN,
+        PRIVILEGED_ROLE_ADMIN,
+        GLOBAL_ADMIN,
+    ],
+    or_together: &[],
+};
+
+/// Removing an app role of Microsoft Graph: application permissions to Graph
+/// are privileged, granted and removed only by these two.
+const REVOKE_GRAPH_APP_ROLES: Needs = Needs {
+    scopes: &[Scope("AppRoleAssignment.ReadWrite.All")],
+    roles: &[PRIVILEGED_ROLE_ADMIN, GLOBAL_ADMIN],
+    or_together: &[],
+};
+
+/// Removing a delegated permission grant (oauth2permissiongrant-delete).
+const REVOKE_GRANTS: Needs = Needs {
+    scopes: &[Scope("DelegatedPermissionGrant.ReadWrite.All")],
+    roles: &[
+        APPLICATION_ADMIN,
+        CLOUD_APPLICATION_ADMIN,
+        PRIVILEGED_ROLE_ADMIN,
+        GLOBAL_ADMIN,
+    ],
+    or_together: &[],
+};
+
+/// What removing `removal` needs of the administrator; none for a
+/// certificate key, which the application removes itself (removeKey).
+pub fn revoking(removal: &Removal) -> Option<&'static Needs> {
+    match removal.kind {
+        AuditKind::CertificateKey | AuditKind::DisabledServicePrincipal => None,
+        AuditKind::ClientSecret
+        | AuditKind::ServicePrincipalSecret
+        | AuditKind::FederatedCredential => Some(&REVOKE_CREDENTIALS),
+        AuditKind::ApplicationOwner | AuditKind::ServicePrincipalOwner => Some(&REVOKE_OWNERS),
+        AuditKind::AppRole if removal.graph_app_role => Some(&REVOKE_GRAPH_APP_ROLES),
+        AuditKind::AppRole => Some(&REVOKE_APP_ROLES),
+        AuditKind::DelegatedGrant => Some(&REVOKE_GRANTS),
+    }
+}
+
 /// Replacing an application's certificates as an administrator (rotation
 /// when the application cannot roll its own key): a credential update, which
 /// a Hybrid Identity Administrator may not make.
@@ -213,6 +299,14 @@ impl Needs {
         self.roles.is_empty() && self.or_together.is_empty()
     }
 
+    /// Whether a user holding `roles` (activated) has a role this needs.
+    pub fn held_by(&self, roles: &[DirectoryRole]) -> bool {
+        let holds = |role: &Role| roles.iter().any(|r| r.role_template_id == role.template_id);
+        self.any_member()
+            || self.roles.iter().any(holds)
+            || (!self.or_together.is_empty() && self.or_together.iter().all(holds))
+    }
+
     pub fn request_scopes(&self) -> Vec<String> {
         self.scopes.iter().map(|scope| scope.request()).collect()
     }
@@ -249,11 +343,7 @@ impl Needs {
         if !missing.is_empty() {
             return Err(EngineError::ConsentMissing(Box::new(who.consent(&missing))));
         }
-        let holds = |role: &Role| roles.iter().any(|r| r.role_template_id == role.template_id);
-        let held = self.any_member()
-            || self.roles.iter().any(holds)
-            || (!self.or_together.is_empty() && self.or_together.iter().all(holds));
-        match held {
+        match self.held_by(roles) {
             true => Ok(()),
             false => Err(EngineError::RoleMissing {
                 upn: who.upn.clone(),

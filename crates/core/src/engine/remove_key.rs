@@ -13,9 +13,9 @@ use crate::domain::{
 };
 use crate::entra::EntraError;
 use crate::entra::client::{ConnectionSettings, EntraClient};
-use crate::entra::graph::{Application, KeyCredential};
+use crate::entra::graph::{Application, GraphClient, KeyCredential};
 use crate::host::{credential, events};
-use crate::keys::StoredCertificate;
+use crate::keys::{KeyStore, StoredCertificate};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
@@ -85,11 +85,11 @@ impl KeyOrigin {
 /// The connector's application credential and the certificate in use, which
 /// must be able to sign (it proves the application holds a current key).
 pub(crate) struct Current {
-    credential: ApplicationCredential,
-    certificate: StoredCertificate,
+    pub(super) credential: ApplicationCredential,
+    pub(super) certificate: StoredCertificate,
 }
 
-fn in_use(server: &LocalServer) -> Result<Current, EngineError> {
+pub(super) fn in_use(server: &LocalServer) -> Result<Current, EngineError> {
     let credential = match server.credential()? {
         ConnectorCredential::Application(app) => app,
         other => {
@@ -283,27 +283,15 @@ impl Operation for RemoveKey {
                 });
             }
             let graph = app_graph(&client, &store, &current, &app_id).await?;
-            let object_id = &found.app_object_id;
-            let proof = signed_proof(&store, &current, object_id)?;
-            match graph.remove_key(object_id, &removed_id, &proof).await {
-                Ok(()) => {}
-                // Gone already: an earlier run's removal went through, and
-                // its answer was lost or the process stopped before it was
-                // journaled.
-                Err(EntraError::Graph { status: 404, .. }) => {}
-                Err(error @ EntraError::Ambiguous { .. }) => {
-                    let again = own_application(&graph, &app_id).await?;
-                    let still = again.key_credentials.iter().any(|k| {
-                        k.key_id
-                            .as_deref()
-                            .is_some_and(|id| id.eq_ignore_ascii_case(&removed_id))
-                    });
-                    if still {
-                        return Err(error.into());
-                    }
-                }
-                Err(other) => return Err(other.into()),
-            }
+            remove_own_key(
+                &graph,
+                &store,
+                &current,
+                &app_id,
+                &found.app_object_id,
+                &removed_id,
+            )
+            .await?;
             let message = format!(
                 "Key {removed_id} (thumbprint {}) was removed from application {app_id}.",
                 found.key.thumbprint.as_deref().unwrap_or("unknown")
@@ -326,6 +314,38 @@ impl Operation for RemoveKey {
             key_id: found.key.key_id,
             thumbprint: found.key.thumbprint,
         })
+    }
+}
+
+/// Removes the key `key_id` from the application (object `object_id`), the
+/// application proving with `current` (the certificate in use) that it holds
+/// a key. A key already gone is removed: an earlier run's removal went
+/// through, and its answer was lost or the process stopped before it was
+/// journaled.
+pub(super) async fn remove_own_key(
+    graph: &GraphClient,
+    store: &dyn KeyStore,
+    current: &StoredCertificate,
+    app_id: &str,
+    object_id: &str,
+    key_id: &str,
+) -> Result<(), EngineError> {
+    let proof = signed_proof(store, current, object_id)?;
+    match graph.remove_key(object_id, key_id, &proof).await {
+        Ok(()) | Err(EntraError::Graph { status: 404, .. }) => Ok(()),
+        Err(error @ EntraError::Ambiguous { .. }) => {
+            let again = own_application(graph, app_id).await?;
+            let still = again.key_credentials.iter().any(|k| {
+                k.key_id
+                    .as_deref()
+                    .is_some_and(|id| id.eq_ignore_ascii_case(key_id))
+            });
+            match still {
+                true => Err(error.into()),
+                false => Ok(()),
+            }
+        }
+        Err(other) => Err(other.into()),
     }
 }
 

@@ -3,7 +3,7 @@
 //! prints it as it is. A confirmed plan is held to these values, so a rerun
 //! that would do anything else is refused before it starts.
 
-use crate::domain::{CertificateHash, ConnectorIdentityType};
+use crate::domain::{CertificateHash, ConnectorIdentityType, Removal};
 use crate::keys::Placement;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -158,6 +158,14 @@ pub enum Change {
         waits_minutes: Option<u64>,
     },
     SwitchToServiceAccount,
+    /// `app revoke`: the administrator's roles allow each group of removals.
+    MayRevoke {
+        each: Vec<RemovalNeeds>,
+    },
+    /// `app revoke`: removals of one kind.
+    Revoke {
+        removals: Vec<Removal>,
+    },
     /// Local scheduler settings, each `name before -> after`.
     SetScheduler {
         changed: Vec<String>,
@@ -172,6 +180,13 @@ pub struct Needs {
     pub roles: Vec<String>,
     pub roles_together: Vec<String>,
     pub consent: Vec<String>,
+}
+
+/// Removals (as they are described) and the roles one of which removing them needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovalNeeds {
+    pub removals: Vec<String>,
+    pub needs: Needs,
 }
 
 /// A certificate as a plan names it.

@@ -1,11 +1,13 @@
 //! What else can act as an application, read by an administrator for the
 //! audit: its service principal (secrets, whether enabled), its federated
-//! identity credentials, the owners of both, and the delegated grants to it.
+//! identity credentials, the owners of both, and the delegated grants to it;
+//! and their removal (`app revoke`).
 
 use super::{
     Consistency, DirectoryObject, EntraError, FederatedIdentityCredential, GraphClient,
-    PermissionGrant, ServicePrincipal,
+    PermissionGrant, Request, ServicePrincipal,
 };
+use reqwest::Method;
 
 impl GraphClient {
     /// The service principal by object id, with its app roles, client
@@ -41,5 +43,22 @@ impl GraphClient {
             "/servicePrincipals/{service_principal_id}/oauth2PermissionGrants"
         ));
         self.list(url, Consistency::Settled).await
+    }
+
+    /// `POST {object}/removePassword`: removes the client secret `key_id`
+    /// from `/applications/{id}` or `/servicePrincipals/{id}` (`object`).
+    pub async fn remove_password(&self, object: &str, key_id: &str) -> Result<(), EntraError> {
+        let body = serde_json::json!({ "keyId": key_id });
+        self.action(&format!("{object}/removePassword"), &body)
+            .await
+    }
+
+    /// `DELETE path`: a federated credential, an owner's `$ref`, an app role
+    /// assignment or a grant. Safe to repeat: what is gone answers 404.
+    pub async fn delete(&self, path: &str) -> Result<(), EntraError> {
+        let url = self.url(path);
+        self.call(Request::new(Method::DELETE, &url), Consistency::Settled)
+            .await
+            .map(|_| ())
     }
 }

@@ -54,12 +54,8 @@ impl GraphClient {
         proof: &Secret,
     ) -> Result<(), EntraError> {
         let body = serde_json::json!({ "keyId": key_id, "proof": proof.expose() });
-        let url = self.url(&format!("/applications/{object_id}/removeKey"));
-        let request = Request {
-            body: Some(&body),
-            ..Request::new(Method::POST, &url)
-        };
-        self.call(request, Consistency::Settled).await.map(|_| ())
+        self.action(&format!("/applications/{object_id}/removeKey"), &body)
+            .await
     }
 
     /// `PATCH /applications/{id}` with `keyCredentials`: replaces the whole

@@ -355,6 +355,17 @@ impl GraphClient {
         self.call(request, consistency).await?.json()
     }
 
+    /// A POST of an action that answers nothing (204), such as
+    /// `removeKey` and `removePassword`.
+    async fn action(&self, path: &str, body: &serde_json::Value) -> Result<(), EntraError> {
+        let url = self.url(path);
+        let request = Request {
+            body: Some(body),
+            ..Request::new(Method::POST, &url)
+        };
+        self.call(request, Consistency::Settled).await.map(|_| ())
+    }
+
     /// Graph's upsert: PATCH with `Prefer: create-if-missing` creates the
     /// object at `path` (201, with it) or updates it (204, then read back).
     /// The key in `path` makes a second object impossible, but a repeat

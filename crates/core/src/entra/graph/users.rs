@@ -1,9 +1,8 @@
 //! Users and directory roles: the legacy connector account (a directory
 //! synchronization account) and the roles that make it one.
 
-use super::{Consistency, EntraError, GraphClient, Request, User, odata_literal};
+use super::{Consistency, EntraError, GraphClient, User, odata_literal};
 use crate::entra::Secret;
-use reqwest::Method;
 use serde::Deserialize;
 
 /// A directory role assignment at tenant scope (`unifiedRoleAssignment`).
@@ -75,10 +74,7 @@ impl GraphClient {
     }
 
     pub async fn delete_user(&self, id: &str) -> Result<(), EntraError> {
-        let url = self.url(&format!("/users/{id}"));
-        self.call(Request::new(Method::DELETE, &url), Consistency::Settled)
-            .await
-            .map(|_| ())
+        self.delete(&format!("/users/{id}")).await
     }
 
     /// The tenant-wide assignments of directory roles to `principal_id`
