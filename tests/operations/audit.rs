@@ -4,7 +4,9 @@
 //! (one event per item, its kind's id), by `doctor` (all of it with
 //! `--upn`), and by `app audit`.
 
-use super::scheduler::{current_certificate, key_audit_finding, onboarded, set, tick};
+use super::scheduler::{
+    current_certificate, key_audit_finding, onboarded, onboarded_with, set, tick,
+};
 use crate::harness::{process, tenant};
 use entra_connect::domain::{ConnectorCredential, EventId};
 use entra_connect::engine::LocalServer;
@@ -332,11 +334,21 @@ pub(super) async fn onboarded_where_an_administrator_may_audit()
         "DelegatedPermissionGrant.ReadWrite.All",
     ]))
     .await;
+    let (state, app_id) = another_server(&sb, &[]).await;
+    (sb, state, app_id)
+}
+
+/// A server onboarded in `sb` (`app register` given `register_options`):
+/// its state directory and its application id.
+async fn another_server(
+    sb: &SandboxHandle,
+    register_options: &[&str],
+) -> (tempfile::TempDir, String) {
     let state = tempfile::tempdir().unwrap();
-    onboarded(&sb, state.path()).await;
+    onboarded_with(sb, state.path(), register_options).await;
     let server = process::local_server(state.path());
     let app_id = app_id(&server);
-    (sb, state, app_id)
+    (state, app_id)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -566,4 +578,99 @@ async fn config_export_lists_a_planted_client_secret_by_its_hint_never_its_value
     let offline = as_app_admin(&sb, state.path(), &["config", "export", "--offline"], false).await;
     let report: Value = serde_json::from_slice(&offline.stdout).unwrap();
     assert!(report.get("application_audit").is_none(), "{report:#}");
+}
+
+/// The app roles the audit expects, by value.
+fn expected_roles(audit: &Value) -> Vec<&str> {
+    let mut roles: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| item["verdict"] == "expected")
+        .map(|item| item["display_name"].as_str().unwrap())
+        .collect();
+    roles.sort();
+    roles
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_writeback_roles_are_expected_only_where_this_server_registered_with_writeback() {
+    let (sb, state, app_id) = onboarded_where_an_administrator_may_audit().await;
+    // Registered without writeback: the synchronization role, and nothing else.
+    let (code, audit) = app_audit(&sb, state.path(), true).await;
+    assert_eq!(code, 0, "{audit}");
+    assert_eq!(expected_roles(&audit), ["ADSynchronization.ReadWrite.All"]);
+
+    // With writeback: its three roles too, each expected.
+    let (with_writeback, _) = another_server(&sb, &["--password-writeback"]).await;
+    let (code, audit) = app_audit(&sb, with_writeback.path(), true).await;
+    assert_eq!(code, 0, "{audit}");
+    assert_eq!(
+        expected_roles(&audit),
+        [
+            "ADSynchronization.ReadWrite.All",
+            "PasswordWriteback.OffboardClient.All",
+            "PasswordWriteback.RefreshClient.All",
+            "PasswordWriteback.RegisterClientVersion.All",
+        ]
+    );
+
+    // A writeback role left on the application this server registered
+    // without writeback is unknown, though the application still asks for it.
+    let global = tenant::user_token(&sb, "global.admin").await;
+    let application =
+        tenant::get_ok(&sb, &global, &format!("/applications(appId='{app_id}')")).await;
+    let reset = tenant::get_ok(
+        &sb,
+        &global,
+        "/servicePrincipals(appId='93625bc8-bfe2-437a-97e0-3d0060024faa')",
+    )
+    .await;
+    let role = reset["appRoles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|role| role["value"] == "PasswordWriteback.RefreshClient.All")
+        .map(|role| role["id"].clone())
+        .unwrap();
+    let mut asked = application["requiredResourceAccess"]
+        .as_array()
+        .unwrap()
+        .clone();
+    asked.push(json!({
+        "resourceAppId": reset["appId"],
+        "resourceAccess": [{ "id": role, "type": "Role" }],
+    }));
+    tenant::patch_ok(
+        &sb,
+        &global,
+        &format!("/applications/{}", application["id"].as_str().unwrap()),
+        json!({ "requiredResourceAccess": asked }),
+    )
+    .await;
+    let sp = tenant::get_ok(
+        &sb,
+        &global,
+        &format!("/servicePrincipals(appId='{app_id}')"),
+    )
+    .await;
+    let assignment = tenant::post_created(
+        &sb,
+        &global,
+        &format!(
+            "/servicePrincipals/{}/appRoleAssignments",
+            sp["id"].as_str().unwrap()
+        ),
+        json!({ "principalId": sp["id"], "resourceId": reset["id"], "appRoleId": role }),
+    )
+    .await;
+    let (code, audit) = app_audit(&sb, state.path(), true).await;
+    assert_eq!(code, 3, "{audit}");
+    assert_eq!(
+        unknown_items(&audit),
+        [(
+            "app-role".to_string(),
+            assignment["id"].as_str().unwrap().to_string()
+        )]
+    );
 }

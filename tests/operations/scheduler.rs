@@ -34,8 +34,17 @@ impl Clock for At {
 
 /// A server onboarded (Managed) against `sb`.
 pub(crate) async fn onboarded(sb: &SandboxHandle, state: &Path) {
+    onboarded_with(sb, state, &[]).await
+}
+
+/// A server onboarded (Managed) against `sb`, `app register` given `register_options`.
+pub(crate) async fn onboarded_with(sb: &SandboxHandle, state: &Path, register_options: &[&str]) {
     let user = sb.user("hybrid.admin").unwrap().clone();
     for command in ["register", "link"] {
+        let options = match command {
+            "register" => register_options,
+            _ => &[],
+        };
         let args: Vec<String> = [
             "app",
             command,
@@ -52,6 +61,7 @@ pub(crate) async fn onboarded(sb: &SandboxHandle, state: &Path) {
             &sb.graph_url,
         ]
         .iter()
+        .chain(options)
         .map(|s| s.to_string())
         .collect();
         let output = process::run_async(state, args, format!("{}\n", user.password), vec![]).await;

@@ -9,6 +9,7 @@ use super::admin::sign_in_checked_as;
 use super::operation::{Check, Run};
 use super::permissions;
 use super::progress::ProgressSender;
+use super::register::registered_with_writeback;
 use super::remove_key::{ApplicationKey, KeyOrigin, read_own_application};
 use super::{EngineError, EntraRequest, LocalServer};
 pub use crate::domain::AuditKind;
@@ -416,14 +417,18 @@ async fn read_with_administrator(
             .into_iter()
             .map(|o| owner(AuditKind::ServicePrincipalOwner, service_principal_id, o)),
     );
-    // The writeback roles are expected while the application asks for them
-    // (registered with password writeback); this server records no more.
+    // The writeback roles are expected when this server registered the
+    // application with password writeback; for an application it did not
+    // register, while the application asks for them.
     let registered = registered?.unwrap_or_else(|| app.clone());
-    let writeback = registered.required_resource_access.iter().any(|access| {
-        [PASSWORD_RESET_APP_ID, PASSWORD_RESET_APP_ID_USGOV]
-            .iter()
-            .any(|id| access.resource_app_id.eq_ignore_ascii_case(id))
-    });
+    let writeback = match registered_with_writeback(server, &app.app_id)? {
+        Some(recorded) => recorded,
+        None => registered.required_resource_access.iter().any(|access| {
+            [PASSWORD_RESET_APP_ID, PASSWORD_RESET_APP_ID_USGOV]
+                .iter()
+                .any(|id| access.resource_app_id.eq_ignore_ascii_case(id))
+        }),
+    };
     for assignment in roles? {
         let resource = graph.service_principal(&assignment.resource_id).await?;
         let role = resource

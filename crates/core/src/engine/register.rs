@@ -469,7 +469,11 @@ pub(super) async fn register_steps(
             }
         }
         let summary = format!("{} role assignment(s) made", assigned.len());
-        Ok(Done::new(assigned, summary))
+        let choice = WritebackChoice {
+            app_id: application.app_id.clone(),
+            password_writeback,
+        };
+        Ok(Done::new(assigned, summary).with_local(move |tx| choice.record(tx)))
     })
     .await?;
 
@@ -480,6 +484,39 @@ pub(super) async fn register_steps(
         certificate,
         duplicates: state.duplicates,
     })
+}
+
+/// Whether this server registered its application with password writeback:
+/// the audit expects the writeback roles on that application only then, so
+/// ones left from an earlier registration with it are found.
+#[derive(Debug, Serialize, Deserialize)]
+struct WritebackChoice {
+    app_id: String,
+    password_writeback: bool,
+}
+
+const WRITEBACK_SETTING: &str = "password_writeback";
+
+impl WritebackChoice {
+    fn record(&self, tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
+        let json = serde_json::to_string(self)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        settings::set(tx, WRITEBACK_SETTING, &json)
+    }
+}
+
+/// Whether this server registered the application `app_id` with password
+/// writeback; none when it did not register it (an application of the
+/// administrator's own), or registered it before this was recorded.
+pub(super) fn registered_with_writeback(
+    server: &LocalServer,
+    app_id: &str,
+) -> Result<Option<bool>, EngineError> {
+    let saved = server.read(|conn| settings::get(conn, WRITEBACK_SETTING))?;
+    Ok(saved
+        .and_then(|json| serde_json::from_str::<WritebackChoice>(&json).ok())
+        .filter(|choice| choice.app_id.eq_ignore_ascii_case(app_id))
+        .map(|choice| choice.password_writeback))
 }
 
 /// Where `app register` leaves its result for `app link`.
