@@ -8,3 +8,4 @@ pub mod server;
 pub mod swtpm;
 pub mod tenant;
 pub mod terminal;
+pub mod tinyproxy;

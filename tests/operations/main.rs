@@ -9,6 +9,7 @@ mod audit;
 mod client_assertion;
 mod cold_start;
 mod onboarding;
+mod proxy;
 mod revoke;
 mod rotation;
 mod runner;

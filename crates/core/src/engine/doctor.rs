@@ -19,6 +19,7 @@ use crate::entra::client::{ConnectionSettings, EntraClient, UserSignIn};
 use crate::entra::discovery::Authority;
 use crate::entra::graph::{DirectoryRole, GRAPH_APP_ID, GraphClient};
 use crate::entra::http::HttpClient;
+use crate::entra::proxy::{ProxySettings, Route};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -143,6 +144,7 @@ pub async fn doctor(
             return findings;
         }
     };
+    findings.push(proxy_finding(&connection));
     findings.extend(endpoint_findings(&connection).await);
     let mut run = Run::untracked("doctor", &[SIGN_IN.id], progress);
     let client = match EntraClient::new(connection.clone(), run.retry_observer()) {
@@ -444,6 +446,30 @@ fn certificate_finding(
         Verdict::Ok,
         format!("{hash} valid until {}", format_time(not_after)),
     )
+}
+
+/// The way each endpoint is reached: through the environment's proxy (named
+/// without its password) or directly.
+fn proxy_finding(connection: &ConnectionSettings) -> Finding {
+    let proxies = match ProxySettings::from_env() {
+        Ok(proxies) => proxies,
+        Err(error) => {
+            return Finding::failed("proxy", &error.into())
+                .advice("https_proxy, HTTPS_PROXY, all_proxy and ALL_PROXY take http://[user:password@]host:port");
+        }
+    };
+    let endpoints = &connection.endpoints;
+    let routes: Vec<String> = [&endpoints.authority_host, &endpoints.graph_url]
+        .into_iter()
+        .map(|url| {
+            let route = match proxies.route(url) {
+                Route::Direct => "direct".to_string(),
+                Route::Through(proxy) => format!("through {proxy}"),
+            };
+            format!("{} {route}", url.origin().ascii_serialization())
+        })
+        .collect();
+    Finding::new("proxy", Verdict::Ok, routes.join("; "))
 }
 
 /// Discovery, and the clock against the authority's.

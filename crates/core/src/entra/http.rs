@@ -11,6 +11,7 @@
 //! engine turns into progress.
 
 use super::EntraError;
+use super::proxy::{ProxySettings, Route};
 use reqwest::StatusCode;
 use std::path::Path;
 use std::sync::Arc;
@@ -210,6 +211,8 @@ pub struct HttpClient {
     client: reqwest::Client,
     policy: RetryPolicy,
     observer: RetryObserver,
+    /// The environment's proxies, which the client goes through.
+    proxies: Arc<ProxySettings>,
 }
 
 impl HttpClient {
@@ -235,6 +238,8 @@ impl HttpClient {
         let tls = super::tls::client_config(extra)
             .map_err(|e| EntraError::Config(format!("cannot set up HTTPS: {e}")))?;
         builder = builder.tls_backend_preconfigured(tls);
+        let proxies = ProxySettings::from_env()?;
+        builder = proxies.apply(builder)?;
         let client = builder
             .build()
             .map_err(|e| EntraError::Config(format!("cannot set up HTTPS: {e}")))?;
@@ -242,6 +247,7 @@ impl HttpClient {
             client,
             policy,
             observer,
+            proxies: Arc::new(proxies),
         })
     }
 
@@ -293,8 +299,17 @@ impl HttpClient {
             };
             let (reason, delay, budget) = match make(&self.client)?.send().await {
                 Err(error) => {
+                    let route = match error.url() {
+                        Some(url) => self.proxies.route(url),
+                        None => Route::Direct,
+                    };
                     let url = error.url().map(|u| u.to_string()).unwrap_or_default();
-                    let why = describe_transport(&error);
+                    let why = describe_transport(&error, &route);
+                    if let Route::Through(proxy) = route
+                        && refused_by_proxy(&error)
+                    {
+                        return Err(EntraError::ProxyRefused { proxy, url, why });
+                    }
                     // A request that reached the server may have been carried out.
                     if !error.is_connect()
                         && let Some(ambiguous) = ambiguous(url.clone(), why.clone())
@@ -425,7 +440,8 @@ async fn read(response: reqwest::Response) -> Result<Reply, EntraError> {
         .await
         .map_err(|e| EntraError::Transport {
             url: url.clone(),
-            why: describe_transport(&e),
+            // The answer began: the tunnel, if any, is not the problem.
+            why: describe_transport(&e, &Route::Direct),
         })?
         .to_vec();
     Ok(Reply {
@@ -442,12 +458,15 @@ async fn read(response: reqwest::Response) -> Result<Reply, EntraError> {
 /// host and the innermost cause (e.g. "cannot connect to
 /// login.microsoftonline.com: Connection refused (os error 111)"), not
 /// reqwest's and hyper's whole chain of wrappers.
-fn describe_transport(error: &reqwest::Error) -> String {
+fn describe_transport(error: &reqwest::Error, route: &Route) -> String {
     let host = error
         .url()
         .and_then(|url| url.host_str())
-        .unwrap_or("the server")
-        .to_string();
+        .unwrap_or("the server");
+    let host = match route {
+        Route::Direct => host.to_string(),
+        Route::Through(proxy) => format!("{host} through the proxy {proxy}"),
+    };
     let mut innermost: &(dyn std::error::Error + 'static) = error;
     while let Some(cause) = innermost.source() {
         innermost = cause;
@@ -463,6 +482,20 @@ fn describe_transport(error: &reqwest::Error) -> String {
     } else {
         format!("{host}: {cause}")
     }
+}
+
+/// Whether a proxy answered and refused the tunnel (bad credentials, a
+/// destination it does not allow): a connect error whose innermost cause is
+/// the proxy's own answer, not an I/O error (a proxy that cannot be reached
+/// fails with one, and may come back).
+fn refused_by_proxy(error: &reqwest::Error) -> bool {
+    let mut innermost: &(dyn std::error::Error + 'static) = error;
+    while let Some(cause) = innermost.source() {
+        innermost = cause;
+    }
+    error.is_connect()
+        && innermost.downcast_ref::<std::io::Error>().is_none()
+        && !is_tls_refusal(error)
 }
 
 /// Whether TLS itself refused the connection (certificate not trusted, wrong
@@ -484,7 +517,7 @@ fn is_tls_refusal(error: &reqwest::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{RetryBudget, describe_transport};
+    use super::{RetryBudget, Route, describe_transport};
 
     #[test]
     fn a_retry_budget_reads_as_attempts_or_minutes_and_seconds() {
@@ -509,7 +542,7 @@ mod tests {
             .send()
             .await
             .expect_err("nothing listens there");
-        let said = describe_transport(&error);
+        let said = describe_transport(&error, &Route::Direct);
         assert!(said.starts_with("cannot connect to 127.0.0.1: "), "{said}");
         assert!(said.to_lowercase().contains("refused"), "{said}");
         for wrapper in ["error sending request", "client error", "tcp connect error"] {

@@ -1,6 +1,6 @@
 //! The Microsoft identity platform and Microsoft Graph, in layers like MSAL's:
 //! where Entra is (`cloud`, `discovery`), how a request travels (`http`,
-//! one retry policy), the OAuth grants (`oauth`, [`assertion`]), where tokens
+//! one retry policy; [`proxy`], the environment's proxies), the OAuth grants (`oauth`, [`assertion`]), where tokens
 //! are kept ([`cache`]), and Graph (`graph`); [`client`] is what the engine
 //! holds of them all.
 
@@ -14,6 +14,7 @@ pub(crate) mod http;
 pub(crate) mod oauth;
 pub(crate) mod oauth_error;
 pub(crate) mod oauth_http;
+pub mod proxy;
 mod tls;
 
 use crate::domain::{Input, Remedy, SignInAnswer};
@@ -86,6 +87,16 @@ pub enum EntraError {
     },
     #[error("cannot reach {url}: {why}")]
     Transport { url: String, why: String },
+    /// The proxy answered, and would not open the tunnel: waiting will not
+    /// change that.
+    #[error(
+        "the proxy {proxy} refused the connection to {url} ({why}): check the user name and password in https_proxy (or all_proxy) and that the proxy allows this host, or name the host in no_proxy to reach it directly"
+    )]
+    ProxyRefused {
+        proxy: String,
+        url: String,
+        why: String,
+    },
     /// A write whose answer was lost (a 5xx, a timeout, a dropped connection):
     /// it may or may not have been carried out. Look before repeating it.
     #[error("no clear answer from {url} ({why}); the change may or may not have been made")]
