@@ -15,6 +15,7 @@ mod rotation;
 mod runner;
 mod scheduler;
 mod secrets;
+mod session;
 mod strict_tenant;
 mod tpm_store;
 mod unattended_wizard;

@@ -1,6 +1,10 @@
 //! Tokens kept in memory for the run, per (authority, client, scope), and
-//! reused until five minutes before they expire. Never written anywhere.
+//! reused until five minutes before they expire; and a user's refresh token
+//! per (authority, client and user), which renews the sign-in for other
+//! scopes without a prompt: a wizard session signs its administrator in
+//! once. Never written anywhere; dropped with the cache.
 
+use super::Secret;
 use super::oauth::AccessToken;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -18,6 +22,8 @@ pub struct CacheKey {
 #[derive(Default)]
 pub struct TokenCache {
     tokens: Mutex<HashMap<CacheKey, AccessToken>>,
+    /// By (authority, client id: for a user, the client and the user).
+    refresh_tokens: Mutex<HashMap<(String, String), Secret>>,
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -47,12 +53,42 @@ impl TokenCache {
         tokens.remove(key);
     }
 
-    pub fn put(&self, key: CacheKey, token: AccessToken) {
+    /// Keeps `token` for `key`, and its refresh token (if one came) for
+    /// `key`'s authority and client.
+    pub fn put(&self, key: CacheKey, mut token: AccessToken) {
+        if let Some(refresh) = token.refresh.take() {
+            let mut refresh_tokens = self
+                .refresh_tokens
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            refresh_tokens.insert((key.authority.clone(), key.client_id.clone()), refresh);
+        }
         let mut tokens = self
             .tokens
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         tokens.insert(key, token);
+    }
+
+    /// The refresh token of `key`'s authority and client, if one was kept.
+    pub fn refresh_token(&self, key: &CacheKey) -> Option<Secret> {
+        let refresh_tokens = self
+            .refresh_tokens
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        refresh_tokens
+            .get(&(key.authority.clone(), key.client_id.clone()))
+            .cloned()
+    }
+
+    /// Drops the refresh token of `key`'s authority and client (refused:
+    /// revoked, expired, or not enough for what is asked now).
+    pub fn forget_refresh_token(&self, key: &CacheKey) {
+        let mut refresh_tokens = self
+            .refresh_tokens
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        refresh_tokens.remove(&(key.authority.clone(), key.client_id.clone()));
     }
 }
 
@@ -74,6 +110,7 @@ mod tests {
             secret: Secret::new("tok"),
             expires_at: Instant::now() + lifetime,
             lifetime,
+            refresh: None,
         }
     }
 

@@ -54,6 +54,18 @@ pub struct EntraClient {
     settings: ConnectionSettings,
 }
 
+/// The OpenID scope that asks for a refresh token.
+const OFFLINE_ACCESS: &str = "offline_access";
+
+/// `scopes` and `offline_access`, once.
+fn with_offline_access(scopes: &[String]) -> Vec<String> {
+    let mut asked = scopes.to_vec();
+    if !asked.iter().any(|scope| scope == OFFLINE_ACCESS) {
+        asked.push(OFFLINE_ACCESS.to_string());
+    }
+    asked
+}
+
 /// The cache's name for a set of scopes: the same whatever their order.
 fn scope_key(scopes: &[String]) -> String {
     let mut sorted: Vec<&str> = scopes.iter().map(String::as_str).collect();
@@ -124,6 +136,20 @@ impl EntraClient {
         }
         let endpoints = self.authority.endpoints().await?;
         let client_id = &self.settings.admin_client_id;
+        // A refresh token makes the sign-in last: asked for with every scope set.
+        let scopes = &with_offline_access(scopes);
+        if let Some(refresh) = self.settings.cache.refresh_token(&key) {
+            match oauth::refresh(&self.http, &endpoints.token, client_id, scopes, &refresh).await {
+                Ok(token) => {
+                    self.settings.cache.put(key.clone(), token.clone());
+                    return Ok(token);
+                }
+                // Refused (revoked, expired, consent or a policy that wants
+                // the user again): the user signs in as if it never was.
+                Err(EntraError::Token { .. }) => self.settings.cache.forget_refresh_token(&key),
+                Err(other) => return Err(other),
+            }
+        }
         let token = match sign_in {
             UserSignIn::Password { upn, password } => {
                 oauth::password(

@@ -1,6 +1,7 @@
 //! The OAuth 2.0 grants the tool uses, as the specs and the Microsoft identity
 //! platform define them: device authorization (RFC 8628), client credentials
-//! with a JWT assertion (RFC 7523), and resource owner password. The `oauth2`
+//! with a JWT assertion (RFC 7523), resource owner password, and the refresh
+//! token grant that renews a user's sign-in for other scopes. The `oauth2`
 //! crate speaks the protocol; every request goes through our [`HttpClient`]
 //! ([`OAuthHttp`]), and its errors come back as [`EntraError`]s. This layer
 //! knows nothing of caches or key stores.
@@ -16,9 +17,9 @@ use oauth2::basic::{
 };
 use oauth2::{
     AuthType, ClientId, DeviceAuthorizationResponse, DeviceAuthorizationUrl, EmptyExtraTokenFields,
-    EndpointNotSet, EndpointSet, ExtraDeviceAuthorizationFields, ResourceOwnerPassword,
-    ResourceOwnerUsername, Scope, StandardRevocableToken, StandardTokenResponse,
-    TokenResponse as _, TokenUrl,
+    EndpointNotSet, EndpointSet, ExtraDeviceAuthorizationFields, RefreshToken,
+    ResourceOwnerPassword, ResourceOwnerUsername, Scope, StandardRevocableToken,
+    StandardTokenResponse, TokenResponse as _, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -37,6 +38,8 @@ pub struct AccessToken {
     pub expires_at: Instant,
     /// Seconds of lifetime the server granted.
     pub lifetime: Duration,
+    /// A user's refresh token (asked with `offline_access`), if one came.
+    pub refresh: Option<Secret>,
 }
 
 /// What an access token says about itself, read (not verified: it came
@@ -135,6 +138,9 @@ fn access_token(answer: &TokenResponse, token_endpoint: &Url) -> Result<AccessTo
         secret: Secret::new(answer.access_token().secret().as_str()),
         expires_at: Instant::now() + lifetime,
         lifetime,
+        refresh: answer
+            .refresh_token()
+            .map(|refresh| Secret::new(refresh.secret().as_str())),
     })
 }
 
@@ -192,6 +198,28 @@ pub(crate) async fn password(
     let http = OAuthHttp::new(http);
     let answer = client
         .exchange_password(&username, &password)
+        .add_scopes(scopes(scope))
+        .request_async(&http)
+        .await
+        .map_err(|error| http.entra_error(error))?;
+    access_token(&answer, token_endpoint)
+}
+
+/// The refresh token grant: a user's earlier sign-in renewed for `scope`
+/// (any the client holds consent for: Entra's refresh tokens are not bound to
+/// one resource), with no prompt. Entra answers with a new refresh token.
+pub(crate) async fn refresh(
+    http: &HttpClient,
+    token_endpoint: &Url,
+    client_id: &str,
+    scope: &[String],
+    refresh_token: &Secret,
+) -> Result<AccessToken, EntraError> {
+    let client = token_client(client_id, token_endpoint);
+    let refresh_token = RefreshToken::new(refresh_token.expose().to_string());
+    let http = OAuthHttp::new(http);
+    let answer = client
+        .exchange_refresh_token(&refresh_token)
         .add_scopes(scopes(scope))
         .request_async(&http)
         .await
