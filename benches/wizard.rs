@@ -14,6 +14,7 @@ mod tmux;
 mod tenant;
 
 use entra_connect::domain::{ConnectionInputs, Method};
+use entra_connect::engine::audit::unattended;
 use entra_connect::engine::connection::{for_credential, remember, settings};
 use entra_connect::engine::onboard::Onboard;
 use entra_connect::engine::progress::{Progress, ProgressSender, StepStatus};
@@ -354,10 +355,11 @@ fn variant(page: &Page) -> &'static str {
         Page::Keys(_) => "Keys",
         Page::RollBack(_) => "RollBack",
         Page::SyncAccounts(_) => "SyncAccounts",
+        Page::Review(_) => "Review",
     }
 }
 
-const EVERY_PAGE: [&str; 18] = [
+const EVERY_PAGE: [&str; 19] = [
     "Welcome",
     "Connect",
     "SignIn",
@@ -376,6 +378,7 @@ const EVERY_PAGE: [&str; 18] = [
     "Keys",
     "RollBack",
     "SyncAccounts",
+    "Review",
 ];
 
 /// A page as the wizard showed it, with what it draws from.
@@ -604,6 +607,20 @@ fn sign_in_code() -> EngineEvent {
     })
 }
 
+/// The sandbox's administrator typed on the page `model` is on, then
+/// signing in there (Enter, and the device code it shows): both kept, as
+/// `name (administrator)` and `name (signing in)`.
+fn signing_in(shown: &mut Vec<Shown>, model: &mut Model, sandbox: &SandboxHandle, name: &str) {
+    let page = variant(&model.page);
+    for typed in sandbox.admin_upn.chars() {
+        update(model, key(KeyCode::Char(typed)));
+    }
+    keep(shown, &format!("{name} (administrator)"), model, page);
+    update(model, key(KeyCode::Enter));
+    engine(model, sign_in_code());
+    keep(shown, &format!("{name} (signing in)"), model, page);
+}
+
 /// The second pass on a server onboarded (Managed) against the in-process
 /// sandbox: the task list and every task's page, each with what the engine
 /// answers it (checks, keys, plans, a rotation run for real). The legacy
@@ -681,13 +698,7 @@ fn second_pass(shown: &mut Vec<Shown>) {
                 keep(shown, "Ready (roll back)", &model, "Ready");
             }
             "SyncAccounts" => {
-                for typed in sandbox.admin_upn.chars() {
-                    update(&mut model, key(KeyCode::Char(typed)));
-                }
-                keep(shown, "Legacy accounts (administrator)", &model, page);
-                update(&mut model, key(KeyCode::Enter));
-                engine(&mut model, sign_in_code());
-                keep(shown, "Legacy accounts (signing in)", &model, page);
+                signing_in(shown, &mut model, &sandbox, "Legacy accounts");
                 let domain = sandbox.admin_upn.split_once('@').expect("upn").1;
                 let accounts = ["CONNECT01_0123456789ab", "CONNECT02_89abcdef0123"]
                     .map(|name| SyncAccount {
@@ -700,6 +711,20 @@ fn second_pass(shown: &mut Vec<Shown>) {
                 let command = update(&mut model, key(KeyCode::Enter));
                 answer_plan(&server, &mut model, command);
                 keep(shown, "Ready (remove account)", &model, "Ready");
+            }
+            // Review who can sign in as this connector: its sign-in, then
+            // the review. What the application reads of itself stands for
+            // the administrator's read, which the sandbox's seed does not
+            // consent.
+            "SignIn" => {
+                signing_in(shown, &mut model, &sandbox, "Review");
+                let (sender, receiver) = progress();
+                let settings = credential_settings(&server).expect("connection");
+                let audit = runtime.block_on(unattended(&server, &settings, sender));
+                drop(receiver);
+                assert!(audit.is_ok(), "audit: {audit:?}");
+                engine(&mut model, EngineEvent::Reviewed(audit.map_err(Arc::new)));
+                keep(shown, "Review", &model, "Review");
             }
             _ => keep(shown, page, &model, page),
         }

@@ -175,6 +175,10 @@ pub fn update(model: &mut Model, message: Message) -> Option<Command> {
             }
             Transition::Stay
         }
+        Message::Chosen(result) => match &mut model.page {
+            Page::Review(state) => state.chosen(result),
+            _ => Transition::Stay,
+        },
         Message::Planned(result) => {
             if let Page::Ready(state) = &mut model.page {
                 state.planned(result);
@@ -227,6 +231,13 @@ fn on_engine(model: &mut Model, event: EngineEvent) -> Transition {
                 _ => Transition::Stay,
             }
         }
+        EngineEvent::Reviewed(result) => {
+            model.running = None;
+            match &mut model.page {
+                Page::SignIn(state) => state.reviewed(result),
+                _ => Transition::Stay,
+            }
+        }
         EngineEvent::SyncAccountsListed(result) => {
             model.running = None;
             if let Page::SyncAccounts(state) = &mut model.page {
@@ -276,6 +287,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Transition {
         Page::Keys(state) => state.on_key(key),
         Page::RollBack(state) => state.on_key(data, key),
         Page::SyncAccounts(state) => state.on_key(data, key),
+        Page::Review(state) => state.on_key(key),
     }
 }
 
@@ -348,5 +360,6 @@ fn view_page(model: &Model, frame: &mut Frame, area: Rect) {
         Page::Keys(state) => state.view(shared, frame, area),
         Page::RollBack(state) => state.view(shared, frame, area),
         Page::SyncAccounts(state) => state.view(shared, frame, area),
+        Page::Review(state) => state.view(shared, frame, area),
     }
 }

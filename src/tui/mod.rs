@@ -15,6 +15,7 @@ use crate::domain::ConnectionInputs;
 use crate::domain::{SignInAnswer, Upn};
 use crate::engine::connection::{for_credential, remember, settings};
 use crate::engine::progress::ProgressSender;
+use crate::engine::revoke;
 use crate::engine::service_account::sync_accounts;
 use crate::engine::{
     EngineError, EntraRequest, LocalServer, OperationRequest, Plan, SchedulerChange,
@@ -182,8 +183,9 @@ struct Runner {
     server: Option<LocalServer>,
     /// The task the server is lent to, while it is.
     loan: Option<Loan>,
-    /// The signed-in administrator, for the operation that follows.
-    request: Option<EntraRequest>,
+    /// The signed-in administrator, for the operation that follows, with
+    /// the connection's inputs (remembered once the operation worked).
+    request: Option<(EntraRequest, ConnectionInputs)>,
     cache: Arc<TokenCache>,
     events: mpsc::UnboundedSender<Message>,
 }
@@ -232,14 +234,9 @@ impl Runner {
             REPLICATION_BUDGET,
             self.cache.clone(),
         )?;
-        let upn = upn.to_string();
-        let sign_in = match (data.sign_in, password) {
-            (SignInAnswer::Password, Some(password)) => UserSignIn::Password { upn, password },
-            _ => UserSignIn::DeviceCode { upn },
-        };
         Ok(EntraRequest {
             connection,
-            admin: Some(sign_in),
+            admin: Some(user_sign_in(data, upn, password)),
         })
     }
 
@@ -254,6 +251,10 @@ impl Runner {
                 op,
                 task: Task::ListSyncAccounts { admin },
             } => self.start_list_sync_accounts(op, &model.data, &admin).await,
+            Command::Start {
+                op,
+                task: Task::Review { upn, password },
+            } => self.start_review(op, &model.data, &upn, password).await,
             Command::Start {
                 op,
                 task: Task::Run(plan),
@@ -281,6 +282,13 @@ impl Runner {
                 }
                 let result = crate::engine::plan(server, target, request);
                 self.send(Message::Planned(result.map_err(Arc::new)));
+            }
+            Command::Choose { audit, selection } => {
+                let Some(server) = self.reclaim().await else {
+                    return;
+                };
+                let chosen = revoke::choose(server, &audit, &selection);
+                self.send(Message::Chosen(chosen.map_err(Arc::new)));
             }
             Command::Export(path) => self.start_export(&model.data, absolute(path)).await,
             Command::SaveAnswers(path, answers) => {
@@ -317,7 +325,7 @@ impl Runner {
                 return self.send(Message::Engine(op, failed));
             }
         };
-        self.request = Some(request.clone());
+        self.request = Some((request.clone(), data.connection.clone()));
         let (progress, relay) = self.progress(op);
         let events = self.events.clone();
         tokio::spawn(async move {
@@ -346,20 +354,17 @@ impl Runner {
     }
 
     /// The request for a second-pass task in this server's own tenant
-    /// (rotation, key removal, rollback, the legacy accounts): the
-    /// credential's connection, and `admin`, entered on the task's page for
-    /// what needs an administrator, who signs in with a device code. With the
-    /// connection's inputs, to remember once it worked.
+    /// (rotation, key removal, rollback, the legacy accounts, the review):
+    /// the credential's connection, and `admin`, entered on the task's page
+    /// for what needs an administrator. With the connection's inputs, to
+    /// remember once it worked.
     fn own_tenant_request(
         &self,
         data: &WizardData,
         server: &LocalServer,
-        admin: Option<&Upn>,
+        admin: Option<UserSignIn>,
     ) -> Result<(EntraRequest, ConnectionInputs), EngineError> {
         let (inputs, connection) = credential_connection(server, data, self.cache.clone())?;
-        let admin = admin.map(|upn| UserSignIn::DeviceCode {
-            upn: upn.to_string(),
-        });
         Ok((EntraRequest { connection, admin }, inputs))
     }
 
@@ -374,12 +379,10 @@ impl Runner {
             | OperationRequest::RemoveKey(_)
             | OperationRequest::RollBack(_)
             | OperationRequest::RemoveServiceAccount(_) => {
-                self.own_tenant_request(data, server, data.upn.as_ref())
+                self.own_tenant_request(data, server, data.upn.as_ref().map(device_code))
             }
-            _ => match self.request.clone() {
-                Some(request) => Ok((request, data.connection.clone())),
-                None => Err(EngineError::NotSignedIn),
-            },
+            // Onboarding and the revocation: as the administrator who signed in for them.
+            _ => self.request.clone().ok_or(EngineError::NotSignedIn),
         };
         let (request, connection) = match request {
             Ok(request) => request,
@@ -418,7 +421,7 @@ impl Runner {
             return;
         }
         let Some(server) = &self.server else { return };
-        let request = match self.own_tenant_request(data, server, Some(admin)) {
+        let request = match self.own_tenant_request(data, server, Some(device_code(admin))) {
             Ok((request, _)) => request,
             Err(error) => return self.send(listed(Err(Arc::new(error)))),
         };
@@ -432,6 +435,42 @@ impl Runner {
                 listed(accounts.map_err(Arc::new))
             },
             move |_| Some(listed(Err(Arc::new(EngineError::Cancelled)))),
+        );
+    }
+
+    /// Signs the administrator in as the sign-in page chose, for the review
+    /// and the removals that may follow it (kept for them), and reads the
+    /// review (for "Review who can sign in as this connector"); cancellable,
+    /// as the sign-in may wait for a device code.
+    async fn start_review(
+        &mut self,
+        op: OpId,
+        data: &WizardData,
+        upn: &Upn,
+        password: Option<Secret>,
+    ) {
+        let reviewed = move |result| Message::Engine(op, EngineEvent::Reviewed(result));
+        if self.reclaim().await.is_none() {
+            return;
+        }
+        let Some(server) = &self.server else { return };
+        let admin = user_sign_in(data, upn, password);
+        let request = match self.own_tenant_request(data, server, Some(admin)) {
+            Ok(request) => request,
+            Err(error) => return self.send(reviewed(Err(Arc::new(error)))),
+        };
+        self.request = Some(request.clone());
+        let (request, _) = request;
+        let (progress, relay) = self.progress(op);
+        self.lend_server(
+            Some(op),
+            false,
+            async move |server| {
+                let audit = revoke::review(server, &request, progress).await;
+                relay.flushed().await;
+                reviewed(audit.map_err(Arc::new))
+            },
+            move |_| Some(reviewed(Err(Arc::new(EngineError::Cancelled)))),
         );
     }
 
@@ -612,6 +651,24 @@ fn credential_connection(
     let inputs = for_credential(server, data.connection.clone())?;
     let settings = settings(&inputs, DEFAULT_ADMIN_CLIENT_ID, REPLICATION_BUDGET, cache)?;
     Ok((inputs, settings))
+}
+
+/// How `upn` signs in, as the sign-in page chose: with the password typed
+/// there, or a device code.
+fn user_sign_in(data: &WizardData, upn: &Upn, password: Option<Secret>) -> UserSignIn {
+    let upn = upn.to_string();
+    match (data.sign_in, password) {
+        (SignInAnswer::Password, Some(password)) => UserSignIn::Password { upn, password },
+        _ => UserSignIn::DeviceCode { upn },
+    }
+}
+
+/// `upn` signing in with a device code (an administrator entered on a
+/// task's own page).
+fn device_code(upn: &Upn) -> UserSignIn {
+    UserSignIn::DeviceCode {
+        upn: upn.to_string(),
+    }
 }
 
 /// `path` from the working directory, so that "Saved …" names the file

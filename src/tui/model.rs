@@ -8,8 +8,10 @@ use crate::domain::{
     Answers, AppId, CertificateHash, ConnectionInputs, EndpointUrl, Method, MethodAnswer,
     SchedulerSettings, SignInAnswer, Upn,
 };
+use crate::engine::audit::Audit;
 use crate::engine::doctor::Finding;
 use crate::engine::progress::Progress;
+use crate::engine::revoke::{Revoke, Selection};
 use crate::engine::service_account::SyncAccount;
 use crate::engine::{
     ApplicationKey, ConfigurationReport, EngineError, OperationRequest, Outcome, Plan, Target,
@@ -155,6 +157,13 @@ pub enum Task {
     ListSyncAccounts {
         admin: Upn,
     },
+    /// Sign `upn` in as the sign-in page chose, for the removals too, and
+    /// read everything that can sign in as this connector (the review of
+    /// "Review who can sign in as this connector").
+    Review {
+        upn: Upn,
+        password: Option<Secret>,
+    },
     Run(Plan),
 }
 
@@ -164,6 +173,7 @@ pub enum EngineEvent {
     Progress(Progress),
     SignedIn(Result<String, Failure>),
     SyncAccountsListed(Result<Vec<SyncAccount>, Failure>),
+    Reviewed(Result<Audit, Failure>),
     Finished(Result<Outcome, Failure>),
 }
 
@@ -194,6 +204,8 @@ pub enum Message {
     /// From the engine task `OpId`.
     Engine(OpId, EngineEvent),
     Planned(Result<Plan, Failure>),
+    /// The revocation of the items chosen from the review, as the engine made it.
+    Chosen(Result<Revoke, Failure>),
     /// The checks of "Check this server".
     Doctored(Vec<Finding>),
     /// The application's keys, read by the application itself.
@@ -216,7 +228,9 @@ impl Message {
             self,
             Message::Engine(
                 _,
-                EngineEvent::Finished(_) | EngineEvent::SyncAccountsListed(_)
+                EngineEvent::Finished(_)
+                    | EngineEvent::SyncAccountsListed(_)
+                    | EngineEvent::Reviewed(_)
             ) | Message::Doctored(_)
                 | Message::KeysListed(_)
                 | Message::Exported(_)
@@ -237,6 +251,12 @@ pub enum Command {
     Cancel(OpId),
     /// Work out the plan of an operation for the Ready page.
     Plan(OperationRequest),
+    /// Make the revocation of what `selection` chooses from the review's
+    /// `audit` (answered by [`Message::Chosen`]).
+    Choose {
+        audit: Box<Audit>,
+        selection: Selection,
+    },
     /// Run every check of `doctor` (no change).
     Doctor,
     /// Read the application's keys with the key audit's verdict (no change).

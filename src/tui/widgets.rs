@@ -542,13 +542,18 @@ pub fn choice_lines(
             style,
         )]));
         if !meaning.is_empty() {
-            lines.push(Line::styled(
-                format!("{:CHOICE_MEANING_INDENT$}{meaning}", ""),
-                theme.muted(),
-            ));
+            lines.push(meaning_line(meaning, theme));
         }
     }
     lines
+}
+
+/// What a choice or a listed item means, on the line under its name.
+pub fn meaning_line(meaning: &str, theme: &Theme) -> Line<'static> {
+    Line::styled(
+        format!("{:CHOICE_MEANING_INDENT$}{meaning}", ""),
+        theme.muted(),
+    )
 }
 
 /// An option that is on or off: `[x] label` or `[ ] label`.
@@ -560,6 +565,13 @@ pub fn checkbox_line(label: &str, checked: bool, focused: bool, theme: &Theme) -
         Style::new()
     };
     Line::styled(format!(" {mark} {label}"), style)
+}
+
+/// The date of an ISO 8601 date-time as the tenant gave it (a key's or a
+/// secret's start or end), "-" when it gave none.
+pub fn day(when: Option<&str>) -> &str {
+    let when = when.unwrap_or("-");
+    when.get(..10).unwrap_or(when)
 }
 
 pub fn move_choice(selected: usize, len: usize, key: KeyCode) -> Option<usize> {

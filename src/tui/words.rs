@@ -155,15 +155,16 @@ fn run(command: &NextCommand) -> String {
         NextCommand::RemoveKey { .. } => "Remove an application key",
         NextCommand::ResumeScheduler | NextCommand::EnableSyncCycle => "Scheduler settings",
         NextCommand::Doctor => "Check this server",
+        NextCommand::Revoke { .. } | NextCommand::AuditWithAdministrator => {
+            "Review who can sign in as this connector"
+        }
         NextCommand::SetUpAfresh
         | NextCommand::RepairCredential
         | NextCommand::ImportCertificate
         | NextCommand::DeleteCertificate { .. }
         | NextCommand::ListCertificates
         | NextCommand::UseServiceAccount
-        | NextCommand::ReplaceServiceAccount
-        | NextCommand::Revoke { .. }
-        | NextCommand::AuditWithAdministrator => {
+        | NextCommand::ReplaceServiceAccount => {
             return format!("on the command line, run {}", command.command_line());
         }
     };

@@ -555,6 +555,50 @@ pub async fn app_token(sb: &SandboxHandle, app: &App, cert: &TestCert, scope: &s
     body["access_token"].as_str().expect("token").to_string()
 }
 
+/// A client secret an Application Administrator adds to the connector's
+/// application `app_id` (addPassword): the answer, with `secretText`, once.
+pub async fn plant_secret(sb: &SandboxHandle, app_id: &str) -> Value {
+    let admin = user_token(sb, "app.admin").await;
+    let application = get_ok(sb, &admin, &format!("/applications(appId='{app_id}')")).await;
+    let object = application["id"].as_str().unwrap();
+    add_password(sb, &admin, &format!("/applications/{object}"), "planted").await
+}
+
+/// A client secret named `name` added with `token` to `object`
+/// (`/applications/{id}` or `/servicePrincipals/{id}`): Graph's answer, with
+/// `secretText`, once.
+pub async fn add_password(sb: &SandboxHandle, token: &str, object: &str, name: &str) -> Value {
+    let (status, added) = graph(
+        sb,
+        token,
+        Method::POST,
+        &format!("{object}/addPassword"),
+        Some(json!({ "passwordCredential": { "displayName": name } })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    added
+}
+
+/// The application `app_id`'s token with a client secret, as whoever holds
+/// the secret would ask: the status and the body.
+pub async fn token_with_secret(
+    sb: &SandboxHandle,
+    app_id: &str,
+    secret: &str,
+) -> (StatusCode, Value) {
+    token_request(
+        sb,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", app_id),
+            ("client_secret", secret),
+            ("scope", SYNC_SCOPE),
+        ],
+    )
+    .await
+}
+
 /// The claims of a JWT, unverified (the tests check what the sandbox put there).
 pub fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).expect("JWT payload");

@@ -22,24 +22,6 @@ pub(super) fn app_id(server: &LocalServer) -> String {
     }
 }
 
-/// A client secret an Application Administrator adds to the connector's
-/// application (addPassword): the answer, with `secretText`, once.
-pub(super) async fn plant_secret(sb: &SandboxHandle, app_id: &str) -> Value {
-    let admin = tenant::user_token(sb, "app.admin").await;
-    let application = tenant::get_ok(sb, &admin, &format!("/applications(appId='{app_id}')")).await;
-    let object = application["id"].as_str().unwrap();
-    let (status, added) = tenant::graph(
-        sb,
-        &admin,
-        Method::POST,
-        &format!("/applications/{object}/addPassword"),
-        Some(json!({ "passwordCredential": { "displayName": "planted" } })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{added}");
-    added
-}
-
 /// A federated identity credential a Global Administrator adds to the
 /// application (object id `object`): GitHub's tokens for a branch sign in as
 /// the connector.
@@ -94,7 +76,7 @@ pub(super) struct Planted {
 /// credential, the plain user as owner of both, an app role of Microsoft
 /// Graph and a delegated grant.
 pub(super) async fn plant_every_kind(sb: &SandboxHandle, app_id: &str) -> Planted {
-    let secret = plant_secret(sb, app_id).await;
+    let secret = tenant::plant_secret(sb, app_id).await;
     let global = tenant::user_token(sb, "global.admin").await;
     let application =
         tenant::get_ok(sb, &global, &format!("/applications(appId='{app_id}')")).await;
@@ -106,15 +88,8 @@ pub(super) async fn plant_every_kind(sb: &SandboxHandle, app_id: &str) -> Plante
     )
     .await;
     let sp_id = sp["id"].as_str().unwrap().to_string();
-    let (status, sp_secret) = tenant::graph(
-        sb,
-        &global,
-        Method::POST,
-        &format!("/servicePrincipals/{sp_id}/addPassword"),
-        Some(json!({ "passwordCredential": { "displayName": "sp" } })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{sp_secret}");
+    let sp_secret =
+        tenant::add_password(sb, &global, &format!("/servicePrincipals/{sp_id}"), "sp").await;
     let federated = plant_federated_credential(sb, &global, &object).await;
     let owner = tenant::seeded_user_id(sb, &global, "plain.user").await;
     for owned in [
@@ -177,7 +152,7 @@ async fn a_client_secret_planted_on_the_application_is_reported_by_the_tick_and_
     assert_eq!(events, [EventId::SYNC_CHECK_OK.0], "nothing unknown yet");
 
     let app_id = app_id(&server);
-    let added = plant_secret(&sb, &app_id).await;
+    let added = tenant::plant_secret(&sb, &app_id).await;
     let key_id = added["keyId"].as_str().unwrap();
     let secret = added["secretText"].as_str().unwrap();
 
@@ -506,7 +481,7 @@ async fn config_export_lists_a_planted_client_secret_by_its_hint_never_its_value
     let server = process::local_server(state.path());
     let app_id = app_id(&server);
     drop(server);
-    let added = plant_secret(&sb, &app_id).await;
+    let added = tenant::plant_secret(&sb, &app_id).await;
     let key_id = added["keyId"].as_str().unwrap();
     let hint = added["hint"].as_str().unwrap();
     let secret = added["secretText"].as_str().unwrap();

@@ -7,7 +7,7 @@
 
 use super::audit::{
     Planted, app_audit, as_user, onboarded_where_an_administrator_may_audit, plant_every_kind,
-    plant_secret, unknown_items,
+    unknown_items,
 };
 use crate::harness::{process, tenant};
 use entra_connect::domain::EventId;
@@ -15,21 +15,6 @@ use entra_connect::sandbox::SandboxHandle;
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::path::Path;
-
-/// The application's token for Graph with a client secret, as whoever holds
-/// the secret would ask: the status and the body.
-async fn token_with_secret(sb: &SandboxHandle, app_id: &str, secret: &str) -> (StatusCode, Value) {
-    tenant::token_request(
-        sb,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", app_id),
-            ("client_secret", secret),
-            ("scope", tenant::SYNC_SCOPE),
-        ],
-    )
-    .await
-}
 
 /// `entra-connect --json app revoke ARGS` as the seeded `user` (with `env`):
 /// exit code, stdout, stderr.
@@ -113,7 +98,7 @@ async fn one_reviewed_plan_removes_every_way_in_and_the_planted_secret_stops_sig
     let expected = planted_items(&planted);
 
     // The planted secret signs in as the connector.
-    let (status, body) = token_with_secret(&sb, &app_id, &secret).await;
+    let (status, body) = tenant::token_with_secret(&sb, &app_id, &secret).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
     // The dry run lists every removal, and changes nothing.
@@ -179,7 +164,7 @@ async fn one_reviewed_plan_removes_every_way_in_and_the_planted_secret_stops_sig
     // Nothing unknown is left; the secret is refused; the connector signs in.
     let (code, audit) = app_audit(&sb, state.path(), true).await;
     assert_eq!(code, 0, "{audit}");
-    let (status, body) = token_with_secret(&sb, &app_id, &secret).await;
+    let (status, body) = tenant::token_with_secret(&sb, &app_id, &secret).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(tenant::aadsts(&body), 7000215, "{body}");
     connector_signs_in(&sb, state.path()).await;
@@ -246,7 +231,7 @@ async fn a_revoke_killed_part_way_resumes_and_removes_each_item_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoke_is_refused_before_any_change_when_a_role_or_an_id_is_wrong() {
     let (sb, state, app_id) = onboarded_where_an_administrator_may_audit().await;
-    let added = plant_secret(&sb, &app_id).await;
+    let added = tenant::plant_secret(&sb, &app_id).await;
     let secret_id = added["keyId"].as_str().unwrap();
 
     // A Hybrid Identity Administrator may not remove a credential.

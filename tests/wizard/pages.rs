@@ -7,10 +7,11 @@
 
 use crate::harness::process;
 use entra_connect::domain::{
-    AppId, ApplicationCredential, CertificateHash, ConnectionInputs, ConnectorCredential,
-    ConnectorIdentityType, ManagedBy, Method, MethodAnswer, Remedy, SchedulerSettings,
-    ServiceAccountCredential, SignInAnswer, StoreKind,
+    AppId, ApplicationCredential, AuditKind, CertificateHash, ConnectionInputs,
+    ConnectorCredential, ConnectorIdentityType, ManagedBy, Method, MethodAnswer, NextCommand,
+    Remedy, Removal, SchedulerSettings, ServiceAccountCredential, SignInAnswer, StoreKind,
 };
+use entra_connect::engine::audit::{Audit, AuditItem, AuditVerdict, Revocation};
 use entra_connect::engine::doctor::{Finding, Verdict};
 use entra_connect::engine::link::{Link, LinkChoice};
 use entra_connect::engine::onboard::Onboard;
@@ -18,6 +19,7 @@ use entra_connect::engine::operation::PathReason;
 use entra_connect::engine::permissions::{self, Grantee};
 use entra_connect::engine::progress::{Progress, StepStatus};
 use entra_connect::engine::remove_key::{RemoveKey, RemovedKey};
+use entra_connect::engine::revoke::{Revoke, Revoked, Selection};
 use entra_connect::engine::rotate::{
     NewCertificate, OldKeyRemoval, Rotate, Rotation, RotationPath,
 };
@@ -238,6 +240,7 @@ fn title(model: &Model) -> &'static str {
         Page::Keys(_) => "keys",
         Page::RollBack(_) => "rollback",
         Page::SyncAccounts(_) => "sync-accounts",
+        Page::Review(_) => "review",
     }
 }
 
@@ -1253,10 +1256,7 @@ fn second_pass_tasks_follow_the_credential() {
     let mut application = model_on(ConnectorIdentityType::Application);
     assert!(!render(&application, 100, 30).contains("Configure application-based authentication"));
     // Check this server: the checks are asked for on entering, and shown.
-    for _ in 0..5 {
-        send(&mut application, key(KeyCode::Down));
-    }
-    let command = send(&mut application, key(KeyCode::Enter));
+    let command = open_task(&mut application, "Check this server");
     assert_eq!(title(&application), "doctor");
     assert_eq!(command, Some(Command::Doctor));
     assert!(render(&application, 100, 30).contains("Checking: endpoints"));
@@ -1269,10 +1269,7 @@ fn second_pass_tasks_follow_the_credential() {
     );
     send(&mut application, key(KeyCode::Esc));
     assert_eq!(title(&application), "tasks");
-    for _ in 0..6 {
-        send(&mut application, key(KeyCode::Down));
-    }
-    send(&mut application, key(KeyCode::Enter));
+    open_task(&mut application, "Scheduler settings");
     assert_eq!(title(&application), "scheduler");
     // Turning sync cycles off is asked first; n keeps them on.
     assert_eq!(send(&mut application, key(KeyCode::Char('s'))), None);
@@ -1361,6 +1358,7 @@ fn the_task_menu_starts_where_it_matters_and_remembers_where_it_was() {
         ("Scheduler settings", "scheduler"),
         ("Roll back to a service account", "rollback"),
         ("Remove an application key", "keys"),
+        ("Review who can sign in as this connector", "sign-in"),
         ("Remove a legacy service account", "sync-accounts"),
         ("Rotate application certificate", "rotate"),
         ("View or export current configuration", "view-config"),
@@ -1372,6 +1370,13 @@ fn the_task_menu_starts_where_it_matters_and_remembers_where_it_was() {
         let screen = render(&application, 120, 40);
         assert!(screen.contains(&format!("(•) {label}")), "{screen}");
     }
+    // On 80x24 the menu is taller than the page: it follows the cursor.
+    for _ in 0..10 {
+        send(&mut application, key(KeyCode::Down));
+    }
+    let screen = render(&application, 80, 24);
+    assert!(screen.contains("(•) Scheduler settings"), "{screen}");
+    assert!(screen.contains("more above"), "{screen}");
     // From a rotation's plan, back twice: on Rotate.
     open_task(&mut application, "Rotate application certificate");
     send(&mut application, key(KeyCode::Enter));
@@ -1667,18 +1672,12 @@ fn snapshots_second_pass() {
     );
     snapshot("view-config-exported", &model);
     send(&mut model, key(KeyCode::Esc));
-    for _ in 0..5 {
-        send(&mut model, key(KeyCode::Down));
-    }
-    send(&mut model, key(KeyCode::Enter));
+    open_task(&mut model, "Check this server");
     snapshot("doctor-checking", &model);
     send(&mut model, Message::Doctored(findings()));
     snapshot("doctor", &model);
     send(&mut model, key(KeyCode::Esc));
-    for _ in 0..6 {
-        send(&mut model, key(KeyCode::Down));
-    }
-    send(&mut model, key(KeyCode::Enter));
+    open_task(&mut model, "Scheduler settings");
     snapshot("scheduler", &model);
 }
 
@@ -2521,6 +2520,374 @@ fn the_account_in_use_cannot_be_removed_and_a_refusal_can_be_retried() {
     snapshot("sync-accounts-in-use", &model);
     send(&mut model, key(KeyCode::Esc));
     assert_eq!(title(&model), "tasks");
+}
+
+// --- Review who can sign in as this connector ------------------------------------------
+
+const APP_ADMIN: &str = "app.admin@contoso.onmicrosoft.com";
+const PLANTED_SECRET: &str = "0ddddddd-1111-2222-3333-444444444444";
+const APPLICATION_OBJECT: &str = "33333333-4444-5555-6666-777777777777";
+const SERVICE_PRINCIPAL: &str = "22222222-3333-4444-5555-666666666666";
+
+/// An item of the audit; `removable`: `app revoke` may remove it.
+fn audit_item(
+    kind: AuditKind,
+    id: &str,
+    name: Option<&str>,
+    detail: &str,
+    verdict: AuditVerdict,
+    removable: bool,
+) -> AuditItem {
+    let on = match kind {
+        AuditKind::CertificateKey | AuditKind::ClientSecret => APPLICATION_OBJECT,
+        _ => SERVICE_PRINCIPAL,
+    };
+    let label = [name, Some(detail)].into_iter().flatten();
+    AuditItem {
+        kind,
+        id: id.into(),
+        display_name: name.map(Into::into),
+        detail: Some(detail.into()),
+        start: Some("2026-06-01T00:00:00Z".into()),
+        end: (kind != AuditKind::AppRole).then(|| "2027-06-01T00:00:00Z".into()),
+        verdict,
+        revoke: removable.then(|| Revocation::Run(NextCommand::Revoke { id: id.into() })),
+        removal: removable.then(|| Removal {
+            kind,
+            id: id.into(),
+            on: on.into(),
+            label: label.collect::<Vec<_>>().join(", "),
+            graph_app_role: false,
+        }),
+    }
+}
+
+/// What an Application Administrator reads of the connector of
+/// [`application_server`]: the key in use, a key this server added, the
+/// sync role, and, with `planted`, a client secret someone else added.
+fn audit(planted: bool) -> Audit {
+    let mut items = vec![
+        audit_item(
+            AuditKind::CertificateKey,
+            "0aaaaaaa-1111-2222-3333-444444444444",
+            None,
+            &format!("thumbprint {}", "AB".repeat(20)),
+            AuditVerdict::InUse,
+            false,
+        ),
+        audit_item(
+            AuditKind::CertificateKey,
+            "0bbbbbbb-1111-2222-3333-444444444444",
+            None,
+            &format!("thumbprint {}", "CD".repeat(20)),
+            AuditVerdict::ThisServer,
+            true,
+        ),
+        audit_item(
+            AuditKind::AppRole,
+            "3eeeeeee-1111-2222-3333-444444444444",
+            Some("ADSynchronization.ReadWrite.All"),
+            "on Microsoft Entra AD Synchronization Service",
+            AuditVerdict::Expected,
+            false,
+        ),
+    ];
+    if planted {
+        items.insert(
+            2,
+            audit_item(
+                AuditKind::ClientSecret,
+                PLANTED_SECRET,
+                Some("planted"),
+                "hint Zx9",
+                AuditVerdict::Unknown,
+                true,
+            ),
+        );
+    }
+    Audit {
+        app_id: "11111111-2222-3333-4444-555555555555".into(),
+        items,
+        needs_administrator: Vec::new(),
+    }
+}
+
+/// The revocation of the planted secret, as `revoke::choose` makes it.
+fn revocation() -> Revoke {
+    let secret = audit(true).items.remove(2);
+    Revoke {
+        removals: secret.removal.into_iter().collect(),
+    }
+}
+
+/// Opens the review on [`application_server`] and signs in as [`APP_ADMIN`]
+/// with a password; the task it starts.
+fn review_signed_in_with_a_password(model: &mut Model) -> Option<Command> {
+    assert_eq!(
+        open_task(model, "Review who can sign in as this connector"),
+        None
+    );
+    assert_eq!(title(model), "sign-in");
+    // Back to the method, the password, then the account and the password.
+    send(model, key(KeyCode::BackTab));
+    send(model, key(KeyCode::Down));
+    send(model, key(KeyCode::Tab));
+    type_text(model, APP_ADMIN);
+    send(model, key(KeyCode::Tab));
+    type_text(model, "the administrator's password");
+    send(model, key(KeyCode::Enter))
+}
+
+#[test]
+fn reviewing_who_can_sign_in_marks_the_unknown_and_plans_their_revocation() {
+    let mut model = application_server();
+    // The review signs in on the sign-in page, with the roles it needs said,
+    // outside the first pass's steps.
+    open_task(&mut model, "Review who can sign in as this connector");
+    let screen = words(&render(&model, 120, 40));
+    assert!(
+        screen.contains("an Application Administrator, Cloud Application Administrator or Global Administrator removes credentials and owners"),
+        "{screen}"
+    );
+    assert!(!screen.contains("Welcome"), "{screen}");
+    snapshot("sign-in-review", &model);
+    send(&mut model, key(KeyCode::Esc));
+    assert_eq!(title(&model), "tasks");
+    assert!(render(&model, 120, 40).contains("(•) Review who can sign in as this connector"));
+
+    let command = review_signed_in_with_a_password(&mut model);
+    assert!(
+        matches!(
+            &command,
+            Some(Command::Start { task: Task::Review { upn, password: Some(_) }, .. })
+                if upn.to_string() == APP_ADMIN
+        ),
+        "{command:?}"
+    );
+    assert_eq!(title(&model), "sign-in");
+    assert!(words(&render(&model, 120, 40)).contains(&format!(
+        "Signing in as {APP_ADMIN} and reading who can sign in as this connector"
+    )));
+    engine(&mut model, EngineEvent::Reviewed(Ok(audit(true))));
+    assert_eq!(title(&model), "review");
+    // Every item with its verdict; the unknown secret marked, the key this
+    // server added not; the key in use and the sync role not markable, with why.
+    let screen = render(&model, 120, 40);
+    for expected in [
+        "[x] client secret \"planted\": UNKNOWN: not added by this server",
+        "[ ] certificate key: added by this server",
+        "     certificate key: in use",
+        "     app role assignment \"ADSynchronization.ReadWrite.All\": expected",
+    ] {
+        assert!(screen.contains(expected), "{expected:?} in {screen}");
+    }
+    let text = words(&screen);
+    for expected in [
+        &format!("id {PLANTED_SECRET}; hint Zx9; ends 2027-06-01"),
+        "the connector signs in with it (Rotate application certificate replaces it)",
+        "; the connector needs it",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in {text}");
+    }
+    snapshot("review", &model);
+
+    // Space unmarks the secret under the cursor; Enter with nothing marked
+    // says so and stays.
+    send(&mut model, key(KeyCode::Char(' ')));
+    assert!(render(&model, 120, 40).contains("[ ] client secret \"planted\""));
+    assert_eq!(send(&mut model, key(KeyCode::Enter)), None);
+    assert_eq!(title(&model), "review");
+    assert!(words(&render(&model, 120, 40)).contains(
+        "Nothing is marked: Space marks the item under the cursor, a every unknown one."
+    ));
+    snapshot("review-nothing-marked", &model);
+    // Up: the key this server added, which may be marked; Up again: the key
+    // in use, which may not, and Space says why.
+    send(&mut model, key(KeyCode::Up));
+    send(&mut model, key(KeyCode::Char(' ')));
+    assert!(render(&model, 120, 40).contains("[x] certificate key: added by this server"));
+    send(&mut model, key(KeyCode::Char(' ')));
+    send(&mut model, key(KeyCode::Up));
+    assert_eq!(send(&mut model, key(KeyCode::Char(' '))), None);
+    let screen = words(&render(&model, 120, 40));
+    assert!(
+        screen.contains("This certificate key cannot be removed: the connector signs in with it"),
+        "{screen}"
+    );
+    assert!(!screen.contains("[x]"), "{screen}");
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Down));
+    // `a` marks every unknown one; Enter asks the engine for their revocation.
+    send(&mut model, key(KeyCode::Char('a')));
+    assert!(render(&model, 120, 40).contains("[ ] certificate key: added by this server"));
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert_eq!(
+        command,
+        Some(Command::Choose {
+            audit: Box::new(audit(true)),
+            selection: Selection::Ids(vec![PLANTED_SECRET.into()]),
+        })
+    );
+    // What the engine refuses is said on the page.
+    send(
+        &mut model,
+        Message::Chosen(Err(failure(EngineError::NotRevocable {
+            what: format!("client secret {PLANTED_SECRET}"),
+            why: "the connector needs it",
+        }))),
+    );
+    assert_eq!(title(&model), "review");
+    assert!(words(&render(&model, 120, 40)).contains("the connector needs it"));
+
+    // The engine's revocation: its own plan on Ready.
+    let request = OperationRequest::Revoke(revocation());
+    let command = send(&mut model, Message::Chosen(Ok(revocation())));
+    assert_eq!(command, Some(Command::Plan(request.clone())));
+    assert_eq!(title(&model), "ready");
+    send(
+        &mut model,
+        Message::Planned(Ok(application_plan(APP_ADMIN, request.clone()))),
+    );
+    let screen = words(&render(&model, 120, 40));
+    assert!(screen.contains("Ready to revoke"), "{screen}");
+    assert!(
+        screen.contains(&format!(
+            "3. Remove the client secrets Remove client secret {PLANTED_SECRET} (planted, hint Zx9)"
+        )),
+        "{screen}"
+    );
+    snapshot("ready-revoke", &model);
+    // Back reads the review again, signing in anew.
+    assert_eq!(send(&mut model, key(KeyCode::Esc)), None);
+    assert_eq!(title(&model), "sign-in");
+    send(&mut model, key(KeyCode::Esc));
+    assert_eq!(title(&model), "tasks");
+
+    // Confirmed, it runs and reaches Done.
+    let mut model = configuring(application_server(), application_plan(APP_ADMIN, request));
+    send(
+        &mut model,
+        Message::Engine(
+            OpId(5),
+            EngineEvent::Finished(Ok(Outcome::Revoked(Revoked {
+                app_id: "11111111-2222-3333-4444-555555555555".into(),
+                removed: revocation().removals,
+            }))),
+        ),
+    );
+    assert_eq!(title(&model), "done");
+    let screen = words(&render(&model, 120, 40));
+    assert!(
+        screen.contains(&format!(
+            "Removed client secret {PLANTED_SECRET} (planted, hint Zx9)"
+        )),
+        "{screen}"
+    );
+    snapshot("done-revoked", &model);
+}
+
+#[test]
+fn a_clean_review_says_so_and_offers_only_going_back() {
+    let mut model = application_server();
+    review_signed_in_with_a_password(&mut model);
+    engine(&mut model, EngineEvent::Reviewed(Ok(audit(false))));
+    assert_eq!(title(&model), "review");
+    let screen = render(&model, 120, 40);
+    assert!(
+        words(&screen).contains("Nothing this server did not put there can sign in as application 11111111-2222-3333-4444-555555555555, as app.admin@contoso.onmicrosoft.com read it: nothing to revoke."),
+        "{screen}"
+    );
+    assert!(!screen.contains('['), "nothing to mark: {screen}");
+    assert!(screen.contains("↑↓ scroll  Esc back  q quit"), "{screen}");
+    snapshot("review-clean", &model);
+    for code in [
+        KeyCode::Char(' '),
+        KeyCode::Char('a'),
+        KeyCode::Enter,
+        KeyCode::Down,
+    ] {
+        assert_eq!(send(&mut model, key(code)), None);
+        assert_eq!(title(&model), "review");
+    }
+    send(&mut model, key(KeyCode::Esc));
+    assert_eq!(title(&model), "tasks");
+}
+
+#[test]
+fn what_the_review_cannot_read_or_remove_is_said_and_a_refused_sign_in_stays() {
+    let mut model = application_server();
+    review_signed_in_with_a_password(&mut model);
+    // A refusal stays on the sign-in page, in the wizard's words.
+    engine(
+        &mut model,
+        EngineEvent::Reviewed(Err(failure(EngineError::NotSignedIn))),
+    );
+    assert_eq!(title(&model), "sign-in");
+    assert!(words(&render(&model, 120, 40)).contains("Sign in first: the operation needs"));
+    // The password, typed again (the field the refusal left the cursor in).
+    type_text(&mut model, "the administrator's password");
+    send(&mut model, key(KeyCode::Enter));
+    // A disabled service principal is unknown but enabled again, not
+    // removed; what the roles did not allow reading is named.
+    let mut read = audit(false);
+    read.items.push(AuditItem {
+        revoke: Some(Revocation::GraphPowerShell(format!(
+            "Update-MgServicePrincipal -ServicePrincipalId {SERVICE_PRINCIPAL} -AccountEnabled:$true"
+        ))),
+        ..audit_item(
+            AuditKind::DisabledServicePrincipal,
+            SERVICE_PRINCIPAL,
+            Some("ConnectSyncProvisioning_CONNECT01_0123456789ab"),
+            "accountEnabled false: the connector cannot sign in",
+            AuditVerdict::Unknown,
+            false,
+        )
+    });
+    read.needs_administrator = vec!["delegated permission grants to it"];
+    engine(&mut model, EngineEvent::Reviewed(Ok(read)));
+    assert_eq!(title(&model), "review");
+    let screen = words(&render(&model, 120, 40));
+    assert!(
+        screen.contains(&format!(
+            "nothing to remove: enable the service principal again: Update-MgServicePrincipal -ServicePrincipalId {SERVICE_PRINCIPAL} -AccountEnabled:$true"
+        )),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Not read with app.admin@contoso.onmicrosoft.com's roles: delegated permission grants to it."),
+        "{screen}"
+    );
+    // Nothing unknown may be removed: nothing starts marked, and the
+    // disabled service principal cannot be.
+    assert_eq!(send(&mut model, key(KeyCode::Enter)), None);
+    assert!(words(&render(&model, 120, 40)).contains("Nothing is marked"));
+    for _ in 0..5 {
+        send(&mut model, key(KeyCode::Down));
+    }
+    send(&mut model, key(KeyCode::Char(' ')));
+    assert!(
+        words(&render(&model, 120, 40))
+            .contains("This disabled service principal cannot be removed: nothing to remove")
+    );
+    assert_eq!(send(&mut model, key(KeyCode::Enter)), None);
+}
+
+/// The remedies that name `app revoke` and `app audit --upn` send to the
+/// review, as the other task-backed commands send to their tasks.
+#[test]
+fn revoking_and_the_administrators_audit_are_the_review_task() {
+    for command in [
+        NextCommand::Revoke {
+            id: PLANTED_SECRET.into(),
+        },
+        NextCommand::AuditWithAdministrator,
+    ] {
+        let said = entra_connect::tui::words::with_remedies("Unknown.", &[Remedy::run(command)]);
+        assert_eq!(
+            said,
+            "Unknown. Choose Review who can sign in as this connector (Additional tasks)."
+        );
+    }
 }
 
 /// What "Check this server" shows, one finding of each verdict.

@@ -49,6 +49,15 @@ fn credential(state: &Path) -> Value {
     cli_json(state, &["--json", "credential", "show"])
 }
 
+/// The recorded application credential's `field` (`application_id`,
+/// `certificate_sha256`).
+fn application(state: &Path, field: &str) -> String {
+    credential(state)["application"][field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no application {field} recorded"))
+        .to_string()
+}
+
 fn scheduler(state: &Path) -> Value {
     cli_json(state, &["scheduler", "show", "--json"])
 }
@@ -163,6 +172,17 @@ fn options_ready_configure(tmux: &Tmux) -> String {
     );
     assert!(screen.contains("Enter/q quit"), "{screen}");
     screen
+}
+
+/// Enter on a task's page, then, once Ready (titled `title`) lists the
+/// plan's steps, Enter again: the Ready screen and the Done screen.
+fn confirm_the_plan(tmux: &Tmux, title: &str) -> (String, String) {
+    tmux.send_keys(&["Enter"]);
+    let ready = tmux.wait_until(&format!("the plan on {title:?}"), |screen| {
+        has_line(screen, title) && screen.contains(" 1. ")
+    });
+    tmux.send_keys(&["Enter"]);
+    (ready, tmux.wait_for_page("Done"))
 }
 
 /// Waits for the process to have exited with status 0.
@@ -861,10 +881,7 @@ fn rotate_the_certificate_then_remove_the_old_key_from_the_second_pass() {
     let sb = runtime.block_on(tenant::start_with(config));
     let state = tempfile::tempdir().expect("state dir");
     onboard_with_the_cli(&sb, state.path());
-    let before = credential(state.path())["application"]["certificate_sha256"]
-        .as_str()
-        .expect("a certificate")
-        .to_string();
+    let before = application(state.path(), "certificate_sha256");
 
     // Rotate application certificate; Entra refuses the old key's removal.
     refuse_removal.store(true, Ordering::SeqCst);
@@ -876,16 +893,11 @@ fn rotate_the_certificate_then_remove_the_old_key_from_the_second_pass() {
         screen.contains("A new key and certificate, valid 180 days"),
         "{screen}"
     );
-    tmux.send_keys(&["Enter"]);
-    let ready = tmux.wait_until("the rotation's plan", |screen| {
-        has_line(screen, "Ready to rotate the certificate") && screen.contains(" 1. ")
-    });
+    let (ready, done) = confirm_the_plan(&tmux, "Ready to rotate the certificate");
     assert!(
         ready.contains("Add the new key to the application (the application itself)"),
         "{ready}"
     );
-    tmux.send_keys(&["Enter"]);
-    let done = tmux.wait_for_page("Done");
     assert!(
         done.contains("The connector's certificate was rotated."),
         "{done}"
@@ -904,10 +916,7 @@ fn rotate_the_certificate_then_remove_the_old_key_from_the_second_pass() {
         "{screen}"
     );
     drop(tmux);
-    let after = credential(state.path())["application"]["certificate_sha256"]
-        .as_str()
-        .expect("a certificate")
-        .to_string();
+    let after = application(state.path(), "certificate_sha256");
     assert_ne!(after, before);
     assert_scheduler_untouched(state.path());
 
@@ -922,16 +931,11 @@ fn rotate_the_certificate_then_remove_the_old_key_from_the_second_pass() {
     assert_eq!(keys.matches("in use; valid").count(), 1, "{keys}");
     assert!(!keys.contains("UNKNOWN"), "{keys}");
     assert_eq!(keys.matches("added by this server").count(), 1, "{keys}");
-    tmux.send_keys(&["Enter"]);
-    let ready = tmux.wait_until("the removal's plan", |screen| {
-        has_line(screen, "Ready to remove the key") && screen.contains(" 1. ")
-    });
+    let (ready, done) = confirm_the_plan(&tmux, "Ready to remove the key");
     assert!(
         ready.contains("Remove the key from the application"),
         "{ready}"
     );
-    tmux.send_keys(&["Enter"]);
-    let done = tmux.wait_for_page("Done");
     assert!(
         done.contains("The key was removed from the application."),
         "{done}"
@@ -1105,10 +1109,7 @@ fn a_second_wizard_sandbox_continues_the_first_and_rotates_the_certificate() {
     tmux.send_keys(&["q"]);
     assert_exited_cleanly(&tmux);
     drop(tmux);
-    let before = credential(state.path())["application"]["certificate_sha256"]
-        .as_str()
-        .expect("a certificate")
-        .to_string();
+    let before = application(state.path(), "certificate_sha256");
 
     let tmux = Tmux::start("lasts-second", 100, 30, &command);
     let screen = tmux.wait_for_page("Additional tasks");
@@ -1119,12 +1120,7 @@ fn a_second_wizard_sandbox_continues_the_first_and_rotates_the_certificate() {
     open_task(&tmux, "Rotate application certificate");
     let screen = tmux.wait_for_page("Rotate application certificate");
     assert!(screen.contains(&before), "{screen}");
-    tmux.send_keys(&["Enter"]);
-    tmux.wait_until("the rotation's plan", |screen| {
-        has_line(screen, "Ready to rotate the certificate") && screen.contains(" 1. ")
-    });
-    tmux.send_keys(&["Enter"]);
-    let done = tmux.wait_for_page("Done");
+    let (_, done) = confirm_the_plan(&tmux, "Ready to rotate the certificate");
     assert!(
         done.contains("The connector's certificate was rotated."),
         "{done}"
@@ -1134,10 +1130,7 @@ fn a_second_wizard_sandbox_continues_the_first_and_rotates_the_certificate() {
     tmux.send_keys(&["q"]);
     assert_exited_cleanly(&tmux);
     drop(tmux);
-    let after = credential(state.path())["application"]["certificate_sha256"]
-        .as_str()
-        .expect("a certificate")
-        .to_string();
+    let after = application(state.path(), "certificate_sha256");
     assert_ne!(after, before);
     assert_scheduler_untouched(state.path());
 
@@ -1198,16 +1191,11 @@ fn roll_back_to_the_retained_service_account_from_the_second_pass() {
         "{screen}"
     );
     // No administrator: the retained account still signs in.
-    tmux.send_keys(&["Enter"]);
-    let ready = tmux.wait_until("the rollback's plan", |screen| {
-        has_line(screen, "Ready to roll back") && screen.contains(" 1. ")
-    });
+    let (ready, done) = confirm_the_plan(&tmux, "Ready to roll back");
     assert!(
         ready.contains("1. Try the retained connector account (no change)"),
         "{ready}"
     );
-    tmux.send_keys(&["Enter"]);
-    let done = tmux.wait_for_page("Done");
     assert!(
         done.contains("Rolled back: the connector signs in with a service account again."),
         "{done}"
@@ -1336,13 +1324,8 @@ fn remove_a_legacy_service_account_from_the_second_pass() {
     );
     assert!(listed.contains(&format!("(•) {leftover}")), "{listed}");
     assert!(listed.contains("not used by this server"), "{listed}");
-    tmux.send_keys(&["Enter"]);
-    let ready = tmux.wait_until("the removal's plan", |screen| {
-        has_line(screen, "Ready to remove the account") && screen.contains(" 1. ")
-    });
+    let (ready, done) = confirm_the_plan(&tmux, "Ready to remove the account");
     assert!(ready.contains("Sync_OLDSYNC_00aa11bb22cc@"), "{ready}");
-    tmux.send_keys(&["Enter"]);
-    let done = tmux.wait_for_page("Done");
     assert!(
         done.contains("The directory synchronization account was removed."),
         "{done}"
@@ -1364,6 +1347,97 @@ fn remove_a_legacy_service_account_from_the_second_pass() {
         credential["service_account"]["user_principal_name"],
         sync_upn.as_str(),
         "{credential:#}"
+    );
+    assert_scheduler_untouched(state.path());
+}
+
+// --- who can sign in as this connector ---------------------------------------------------
+
+/// An Application Administrator plants a client secret on the connector's
+/// application, and it signs in as the connector. In the wizard another
+/// Application Administrator opens "Review who can sign in as this
+/// connector", signs in with a password, sees the secret listed as unknown
+/// and marked, and revokes it through its plan: the tenant no longer has it,
+/// it no longer signs in, and the connector's certificate still does.
+#[test]
+fn review_who_can_sign_in_and_revoke_a_planted_secret() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    // The sign-in client's consent for the administrator's read and removals.
+    let sb = runtime.block_on(tenant::start_with(tenant::with_graph_consent(&[
+        "Directory.Read.All",
+        "DelegatedPermissionGrant.ReadWrite.All",
+    ])));
+    let state = tempfile::tempdir().expect("state dir");
+    onboard_with_the_cli(&sb, state.path());
+    let app_id = application(state.path(), "application_id");
+    let planted = runtime.block_on(tenant::plant_secret(&sb, &app_id));
+    let secret_id = planted["keyId"].as_str().expect("keyId").to_string();
+    let secret = planted["secretText"]
+        .as_str()
+        .expect("secretText")
+        .to_string();
+    let (status, body) = runtime.block_on(tenant::token_with_secret(&sb, &app_id, &secret));
+    assert_eq!(
+        status,
+        reqwest::StatusCode::OK,
+        "the planted secret: {body}"
+    );
+
+    let tmux = second_pass("review", state.path(), "Application");
+    open_task(&tmux, "Review who can sign in as this connector");
+    let screen = tmux.wait_for_page("Sign in");
+    assert!(screen.contains("Application Administrator"), "{screen}");
+    // The method (Tab from the account), the password, then the account and the password.
+    let admin = sb.user("app.admin").expect("seeded user").clone();
+    tmux.send_keys(&["Tab", "Down", "Tab", "C-u"]);
+    tmux.send_keys(&["-l", &admin.upn]);
+    tmux.send_keys(&["Tab"]);
+    tmux.send_keys(&["-l", &admin.password]);
+    tmux.wait_for("Password          [•");
+    tmux.send_keys(&["Enter"]);
+
+    let review = tmux.wait_until("the review", |screen| {
+        has_line(screen, "Review who can sign in as this connector") && screen.contains("[x]")
+    });
+    assert!(
+        review.contains("[x] client secret \"planted\": UNKNOWN: not added by this server"),
+        "{review}"
+    );
+    assert!(review.contains(&format!("id {secret_id}")), "{review}");
+    assert!(review.contains("certificate key: in use"), "{review}");
+    assert!(!review.contains(&secret), "the secret's value: {review}");
+    let (ready, done) = confirm_the_plan(&tmux, "Ready to revoke");
+    assert!(ready.contains("Remove the client secrets"), "{ready}");
+    assert!(
+        done.contains("What this server did not put there can no longer sign in as its connector."),
+        "{done}"
+    );
+    assert!(done.contains(&secret_id), "{done}");
+    tmux.send_keys(&["q"]);
+    assert_exited_cleanly(&tmux);
+
+    // Gone from the application, as Graph serves it, and refused as a credential.
+    let application = runtime.block_on(async {
+        let token = tenant::user_token(&sb, "app.admin").await;
+        tenant::get_ok(&sb, &token, &format!("/applications(appId='{app_id}')")).await
+    });
+    let secrets = application["passwordCredentials"]
+        .as_array()
+        .expect("passwordCredentials");
+    assert!(
+        !secrets.iter().any(|s| s["keyId"] == secret_id.as_str()),
+        "{application:#}"
+    );
+    let (status, body) = runtime.block_on(tenant::token_with_secret(&sb, &app_id, &secret));
+    assert_ne!(status, reqwest::StatusCode::OK, "{body}");
+    assert_eq!(tenant::aadsts(&body), 7000215, "{body}");
+    // The connector's own certificate still gets its token.
+    let tested = cli_against(&sb, state.path(), &["credential", "test"], "");
+    assert_eq!(tested["client_id"], app_id.as_str(), "{tested:#}");
+    assert_eq!(
+        tested["roles"],
+        serde_json::json!(["ADSynchronization.ReadWrite.All"]),
+        "{tested:#}"
     );
     assert_scheduler_untouched(state.path());
 }

@@ -6,7 +6,7 @@ use super::Transition;
 use crate::engine::remove_key::RemoveKey;
 use crate::engine::{ApplicationKey, KeyOrigin, OperationRequest};
 use crate::tui::model::{Failure, Shared};
-use crate::tui::widgets::{choice_lines, move_choice, prose, text_lines};
+use crate::tui::widgets::{choice_lines, day, move_choice, prose, text_lines};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -117,11 +117,4 @@ impl State {
         }
         prose(frame, area, "Remove an application key", lines, theme);
     }
-}
-
-/// The date of a key's start or end as the tenant gave it (an ISO 8601
-/// date-time), "-" when it gave none.
-fn day(when: Option<&str>) -> &str {
-    let when = when.unwrap_or("-");
-    when.get(..10).unwrap_or(when)
 }

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod method;
 pub mod options;
 pub mod ready;
+pub mod review;
 pub mod rollback;
 pub mod rotate;
 pub mod scheduler;
@@ -59,6 +60,7 @@ pub enum Page {
     Keys(keys::State),
     RollBack(rollback::State),
     SyncAccounts(sync_accounts::State),
+    Review(review::State),
 }
 
 /// The first-pass steps shown in the header, in order.
@@ -84,6 +86,7 @@ impl Page {
                 matches!(state.plan().request, OperationRequest::Onboard(_))
             }
             Page::Done(state) => matches!(state.outcome(), Outcome::Credential(_)),
+            Page::SignIn(state) => !state.reviewing(),
             _ => true,
         };
         if !onboarding {
@@ -280,6 +283,16 @@ impl Page {
                 ("q", "quit"),
             ],
             Page::SyncAccounts(_) => &[("Enter", "sign in and list the accounts"), ("Esc", "back")],
+            Page::Review(state) if state.clean() => {
+                &[("↑↓", "scroll"), ("Esc", "back"), ("q", "quit")]
+            }
+            Page::Review(_) => &[
+                ("↑↓", "choose"),
+                ("Space", "mark"),
+                ("a", "mark every unknown"),
+                ("Enter", "revoke the marked"),
+                ("Esc", "back"),
+            ],
         }
     }
 
@@ -288,6 +301,9 @@ impl Page {
         Some(match self {
             Page::Welcome(_) => Page::Connect(connect::State::new(data, context)),
             Page::Connect(_) => Page::SignIn(sign_in::State::new(data)),
+            Page::SignIn(state) if state.reviewing() => {
+                Page::Review(review::State::new(state.audit()?.clone()))
+            }
             Page::SignIn(_) => Page::Method(method::State::new(data)),
             Page::Method(_) if data.method == MethodAnswer::Managed => {
                 Page::Options(options::State)
@@ -305,6 +321,7 @@ impl Page {
             Page::Keys(state) => Page::Ready(ready::State::new(Ok(state.request()?))),
             Page::RollBack(state) => Page::Ready(ready::State::new(Ok(state.request()))),
             Page::SyncAccounts(state) => Page::Ready(ready::State::new(Ok(state.request()?))),
+            Page::Review(state) => Page::Ready(ready::State::new(Ok(state.request()?))),
             _ => return None,
         })
     }
@@ -315,6 +332,9 @@ impl Page {
         Some(match self {
             Page::Connect(_) if second_pass => Page::Tasks(tasks::State::back_from(self, context)),
             Page::Connect(_) => Page::Welcome(welcome::State),
+            Page::SignIn(state) if state.reviewing() => {
+                Page::Tasks(tasks::State::back_from(self, context))
+            }
             Page::SignIn(_) => Page::Connect(connect::State::new(data, context)),
             Page::Method(_) => Page::SignIn(sign_in::State::new(data)),
             Page::Certificate(_) => Page::Method(method::State::new(data)),
@@ -335,6 +355,8 @@ impl Page {
                 Some(OperationRequest::RemoveServiceAccount(_)) => {
                     Page::SyncAccounts(sync_accounts::State::new(data))
                 }
+                // The review is read again: the tenant may have changed meanwhile.
+                Some(OperationRequest::Revoke(_)) => Page::SignIn(sign_in::State::for_review(data)),
                 _ => Page::Options(options::State),
             },
             // A failed run goes back to its plan, worked out again from the server as it now is.
@@ -347,7 +369,8 @@ impl Page {
             | Page::Rotate(_)
             | Page::Keys(_)
             | Page::RollBack(_)
-            | Page::SyncAccounts(_) => Page::Tasks(tasks::State::back_from(self, context)),
+            | Page::SyncAccounts(_)
+            | Page::Review(_) => Page::Tasks(tasks::State::back_from(self, context)),
             _ => return None,
         })
     }

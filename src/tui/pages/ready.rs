@@ -171,6 +171,7 @@ impl State {
             Some(OperationRequest::RemoveKey(_)) => "Ready to remove the key",
             Some(OperationRequest::RollBack(_)) => "Ready to roll back",
             Some(OperationRequest::RemoveServiceAccount(_)) => "Ready to remove the account",
+            Some(OperationRequest::Revoke(_)) => "Ready to revoke",
             _ => "Ready to configure",
         };
         // The file name being typed goes below the plan: keep it in view.

@@ -1,9 +1,12 @@
 //! Sign in: device code (the default on a console without a browser), or a
 //! user name and password for accounts without MFA. Shows the code, a
-//! countdown and a spinner while waiting for approval.
+//! countdown and a spinner while waiting for approval. The first pass signs
+//! in here for onboarding; "Review who can sign in as this connector" signs
+//! in here too, and its sign-in reads the review.
 
 use super::Transition;
 use crate::domain::{Input, SignInAnswer, Upn};
+use crate::engine::audit::Audit;
 use crate::engine::progress::Progress;
 use crate::entra::Secret;
 use crate::tui::model::{Failure, Shared, Task, WizardData};
@@ -31,6 +34,17 @@ pub struct State {
     error: Option<String>,
     /// Lines scrolled down (PgUp/PgDn), when an explanation overflows the page.
     scroll: u16,
+    purpose: Purpose,
+}
+
+/// What the administrator signs in for.
+#[derive(Debug, Clone)]
+enum Purpose {
+    /// The first pass: onboarding, planned once the method is chosen.
+    Onboarding,
+    /// The review of who can sign in as this connector, and its removals:
+    /// the audit once the administrator read it.
+    Review(Option<Audit>),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -63,6 +77,29 @@ impl State {
             waiting: None,
             error: None,
             scroll: 0,
+            purpose: Purpose::Onboarding,
+        }
+    }
+
+    /// The sign-in of "Review who can sign in as this connector": the
+    /// administrator who reads the review and makes the removals.
+    pub fn for_review(data: &WizardData) -> State {
+        State {
+            purpose: Purpose::Review(None),
+            ..State::new(data)
+        }
+    }
+
+    /// Whether this sign-in is the review's (not the first pass's).
+    pub fn reviewing(&self) -> bool {
+        matches!(self.purpose, Purpose::Review(_))
+    }
+
+    /// What the review's sign-in read, once it did.
+    pub fn audit(&self) -> Option<&Audit> {
+        match &self.purpose {
+            Purpose::Review(audit) => audit.as_ref(),
+            Purpose::Onboarding => None,
         }
     }
 
@@ -109,7 +146,10 @@ impl State {
                 self.waiting = Some(Waiting::default());
                 let password = (self.method == 1)
                     .then(|| Secret::new(std::mem::take(&mut self.password.value)));
-                return Transition::Start(Task::SignIn { upn, password });
+                return Transition::Start(match self.purpose {
+                    Purpose::Onboarding => Task::SignIn { upn, password },
+                    Purpose::Review(_) => Task::Review { upn, password },
+                });
             }
             code if self.focus == 0 => {
                 if let Some(next) = move_choice(self.method, METHODS.len(), code) {
@@ -152,10 +192,25 @@ impl State {
     }
 
     pub fn signed_in(&mut self, result: Result<String, Failure>) -> Transition {
+        self.answered(result.map(|_| ()))
+    }
+
+    /// The review's sign-in and read ended: on to the review with what it
+    /// read, or why not, here.
+    pub fn reviewed(&mut self, result: Result<Audit, Failure>) -> Transition {
+        let result = result.map(|audit| {
+            if let Purpose::Review(read) = &mut self.purpose {
+                *read = Some(audit);
+            }
+        });
+        self.answered(result)
+    }
+
+    fn answered(&mut self, result: Result<(), Failure>) -> Transition {
         self.waiting = None;
         self.scroll = 0;
         match result {
-            Ok(_) => Transition::Next,
+            Ok(()) => Transition::Next,
             Err(why) => {
                 self.error = Some(crate::tui::words::failure(&why));
                 Transition::Stay
@@ -193,17 +248,31 @@ impl State {
                         ),
                     ]);
                 }
-                None => lines.push(Line::styled(
-                    format!("{spinner} Signing in as {}…", self.upn.value.trim()),
-                    theme.muted(),
-                )),
+                None => {
+                    let reading = match self.purpose {
+                        Purpose::Onboarding => "",
+                        Purpose::Review(_) => " and reading who can sign in as this connector",
+                    };
+                    lines.push(Line::styled(
+                        format!(
+                            "{spinner} Signing in as {}{reading}…",
+                            self.upn.value.trim()
+                        ),
+                        theme.muted(),
+                    ));
+                }
             }
             prose(frame, area, "Sign in", lines, theme);
             return;
         }
-        lines.push(Line::raw(
-            "Sign in as a Hybrid Identity Administrator (or Global Administrator) of the tenant.",
-        ));
+        lines.push(Line::raw(match self.purpose {
+            Purpose::Onboarding => {
+                "Sign in as a Hybrid Identity Administrator (or Global Administrator) of the tenant."
+            }
+            Purpose::Review(_) => {
+                "Sign in as an administrator who may read the connector's application and revoke what was added to it: an Application Administrator, Cloud Application Administrator or Global Administrator removes credentials and owners; Microsoft Graph's app roles only a Privileged Role Administrator or Global Administrator removes."
+            }
+        }));
         lines.push(Line::raw(""));
         lines.push(Line::styled(
             "Method",

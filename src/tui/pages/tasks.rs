@@ -1,12 +1,12 @@
 //! Additional tasks (second pass): what can be done on a configured server.
 
 use super::{
-    Page, Transition, connect, doctor, keys, rollback, rotate, scheduler, sync_accounts,
+    Page, Transition, connect, doctor, keys, rollback, rotate, scheduler, sign_in, sync_accounts,
     view_config,
 };
 use crate::domain::ConnectorIdentityType;
 use crate::tui::model::{Context, Shared, WizardData};
-use crate::tui::widgets::{choice_lines, move_choice, prose};
+use crate::tui::widgets::{Scroll, choice_lines, move_choice, scrolled_prose};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -18,6 +18,7 @@ enum Task {
     ConfigureApplication,
     Rotate,
     RemoveKey,
+    Review,
     RollBack,
     RemoveServiceAccount,
     Doctor,
@@ -42,6 +43,10 @@ impl Task {
             Task::RemoveKey => (
                 "Remove an application key",
                 "the application's keys (in use, this server's, unknown); revoke one",
+            ),
+            Task::Review => (
+                "Review who can sign in as this connector",
+                "credentials, owners and grants; revoke what this server did not add",
             ),
             Task::RollBack => (
                 "Roll back to a service account",
@@ -75,7 +80,7 @@ fn tasks(context: &Context) -> Vec<Task> {
     match context.configured {
         Some(ConnectorIdentityType::ServiceAccount) => tasks.push(Task::ConfigureApplication),
         Some(ConnectorIdentityType::Application) => {
-            tasks.extend([Task::Rotate, Task::RemoveKey, Task::RollBack]);
+            tasks.extend([Task::Rotate, Task::RemoveKey, Task::Review, Task::RollBack]);
         }
         _ => {}
     }
@@ -113,6 +118,8 @@ impl State {
             Page::Connect(_) => Task::ConfigureApplication,
             Page::Rotate(_) => Task::Rotate,
             Page::Keys(_) => Task::RemoveKey,
+            Page::SignIn(state) if state.reviewing() => Task::Review,
+            Page::Review(_) => Task::Review,
             Page::RollBack(_) => Task::RollBack,
             Page::SyncAccounts(_) => Task::RemoveServiceAccount,
             Page::Doctor(_) => Task::Doctor,
@@ -153,6 +160,7 @@ impl State {
             Some(Task::ConfigureApplication) => Page::Connect(connect::State::new(data, context)),
             Some(Task::Rotate) => Page::Rotate(rotate::State::new(context)),
             Some(Task::RemoveKey) => Page::Keys(keys::State::default()),
+            Some(Task::Review) => Page::SignIn(sign_in::State::for_review(data)),
             Some(Task::RollBack) => Page::RollBack(rollback::State::new(data, true)),
             Some(Task::RemoveServiceAccount) => Page::SyncAccounts(sync_accounts::State::new(data)),
             Some(Task::Scheduler) => Page::Scheduler(scheduler::State::default()),
@@ -172,7 +180,17 @@ impl State {
             Line::raw(format!("The connector signs in with: {configured}")),
             Line::raw(""),
         ];
+        // Each task takes two lines, its name then its meaning: on a small
+        // window the menu follows the cursor.
+        let focus = lines.len() + 2 * self.index(&tasks) + 1;
         lines.extend(choice_lines(&options, self.index(&tasks), shared.theme));
-        prose(frame, area, "Additional tasks", lines, shared.theme);
+        scrolled_prose(
+            frame,
+            area,
+            "Additional tasks",
+            lines,
+            shared.theme,
+            Scroll::Showing(focus),
+        );
     }
 }
