@@ -126,11 +126,11 @@ async fn authorize(
     };
     let flow = random_token();
     let hint = request.login_hint.clone().unwrap_or_default();
-    state
-        .directory()
-        .sign_ins
-        .requests
-        .insert(flow.clone(), request);
+    {
+        let requests = &mut state.directory().sign_ins.requests;
+        requests.retain(|_, r| instant < r.expires_at);
+        requests.insert(flow.clone(), request);
+    }
     sign_in_page(
         &tenant,
         &flow,
@@ -146,7 +146,10 @@ fn authorization_request(
     tenant: &str,
     form: &Form,
 ) -> Result<AuthorizationRequest, Refusal> {
-    resolve_tenant(state, tenant).map_err(Refusal::Page)?;
+    // Under `organizations` and `common`, not a single-tenant client (AADSTS50194).
+    resolve_tenant(state, tenant)
+        .and_then(|authority| authority.admit(state, form))
+        .map_err(Refusal::Page)?;
     let instant = Instant::now();
     let directory = state.directory();
     let client_id = form.require("client_id").map_err(Refusal::Page)?;
