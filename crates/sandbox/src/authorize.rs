@@ -25,7 +25,9 @@ use super::grants::{
     Form, check_scopes_exist, find_resource, known_client, parse_scope, public_client,
     resolve_tenant, user_claims,
 };
-use super::login::{self, Decision, Step, random_token};
+use super::login::{self, Decision, Step};
+use super::pages;
+use super::sign_ins::{AuthorizationCode, AuthorizationRequest, random_token};
 use super::tokens::AccessClaims;
 use axum::Router;
 use axum::body::Bytes;
@@ -48,31 +50,6 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/authorize", get(authorize))
         .route("/{tenant}/login", post(login_submit))
-}
-
-/// An authorization request whose client and redirect URI are known.
-pub(crate) struct AuthorizationRequest {
-    client_id: String,
-    redirect_uri: String,
-    scope: String,
-    state: Option<String>,
-    nonce: Option<String>,
-    /// The S256 challenge; public clients always send one.
-    code_challenge: Option<String>,
-    login_hint: Option<String>,
-    expires_at: Instant,
-}
-
-/// A code issued to a client for a user, from one authorization request.
-pub(crate) struct AuthorizationCode {
-    client_id: String,
-    user_id: String,
-    redirect_uri: String,
-    scope: String,
-    nonce: Option<String>,
-    code_challenge: Option<String>,
-    expires_at: Instant,
-    redeemed: bool,
 }
 
 /// Where a refusal of an authorization request goes.
@@ -322,11 +299,11 @@ fn sign_in_page(tenant: &str, flow: &str, login_hint: &str, message: &str) -> Re
          <p><label>User <input name=\"upn\" type=\"email\" value=\"{}\" required></label></p>\n\
          <p><label>Password <input name=\"password\" type=\"password\" required></label></p>\n\
          <p><button name=\"action\" value=\"approve\">Sign in</button></p>\n</form>",
-        login::escape(tenant),
-        login::hidden(&[("flow", flow)]),
-        login::escape(login_hint),
+        pages::escape(tenant),
+        pages::hidden(&[("flow", flow)]),
+        pages::escape(login_hint),
     );
-    login::page("Sign in to the sandbox tenant", message, &form).into_response()
+    pages::page("Sign in to the sandbox tenant", message, &form).into_response()
 }
 
 /// The sign-in page's form: the password, then the second factor where
@@ -429,9 +406,9 @@ fn complete(state: &AppState, request: AuthorizationRequest, user: &str) -> Resp
                 .unwrap_or_default();
             let form = format!(
                 "<p><a id=\"back\" href=\"{}\">Back to the application</a></p>",
-                login::escape(&link)
+                pages::escape(&link)
             );
-            login::page("Need admin approval", login::NEED_ADMIN_APPROVAL, &form).into_response()
+            pages::page("Need admin approval", login::NEED_ADMIN_APPROVAL, &form).into_response()
         }
         Ok(_) => {
             let code = random_token();

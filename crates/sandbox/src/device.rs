@@ -294,7 +294,7 @@ const FORM: &str = r#"<form method="post" action="/devicelogin">
 </form>"#;
 
 fn page(message: &str) -> Html<String> {
-    login::page("Sign in to the sandbox tenant", message, FORM)
+    super::pages::page("Sign in to the sandbox tenant", message, FORM)
 }
 
 async fn login_page() -> Html<String> {

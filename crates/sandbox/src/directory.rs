@@ -47,7 +47,7 @@ pub(crate) struct Directory {
     #[serde(skip)]
     pub device_codes: HashMap<String, DeviceCode>,
     #[serde(skip)]
-    pub sign_ins: crate::login::SignIns,
+    pub sign_ins: crate::sign_ins::SignIns,
     /// Applications' `uniqueName` (the alternate key of
     /// `/applications(uniqueName='…')`), by application object id.
     pub unique_names: HashMap<String, String>,
@@ -336,7 +336,7 @@ impl Directory {
             service_principals: Vec::new(),
             assignments: Vec::new(),
             device_codes: HashMap::new(),
-            sign_ins: crate::login::SignIns::default(),
+            sign_ins: crate::sign_ins::SignIns::default(),
             unique_names: HashMap::new(),
             refresh_tokens: HashMap::new(),
             authorization_policy: AuthorizationPolicy::default(),

@@ -150,7 +150,7 @@ impl OAuthError {
     /// The refusal as the sign-in page shows it, where there is no client
     /// to send it to (an unknown client or redirect URI): never a redirect.
     pub(crate) fn into_page(self) -> Response {
-        let description = crate::login::escape(&self.describe(&Diagnostics::new()));
+        let description = crate::pages::escape(&self.describe(&Diagnostics::new()));
         let html = format!(
             "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Sign in</title></head>\n\
              <body style=\"font-family: sans-serif; max-width: 40em; margin: 3em auto\">\n\

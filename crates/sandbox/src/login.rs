@@ -14,71 +14,14 @@
 //! - entra/identity/authentication/concept-mfa-howitworks (a second factor after the password)
 
 use super::AppState;
-use super::authorize::{AuthorizationCode, AuthorizationRequest};
 use super::directory::{Directory, RolePermission, User};
 use super::errors::OAuthError;
 use super::grants::{
     Consent, Form, consent, find_resource, grant_consent, known_client, parse_scope,
 };
+use super::pages::{hidden, page};
 use axum::response::Html;
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
-
-/// How long a second-factor step waits for its answer.
-const MFA_LIFETIME: Duration = Duration::from_secs(300);
-
-/// Sign-ins in progress; they end with the sandbox that started them.
-#[derive(Default)]
-pub(crate) struct SignIns {
-    /// Browser sign-ins waiting at the sign-in page, by their flow id.
-    pub requests: HashMap<String, AuthorizationRequest>,
-    /// Authorization codes issued, by value (kept a while after they
-    /// expire or are redeemed, so that a late or second use is named as such).
-    pub codes: HashMap<String, AuthorizationCode>,
-    /// Second-factor steps waiting for an answer, by their token.
-    challenges: HashMap<String, MfaChallenge>,
-}
-
-/// A password accepted, waiting for the user's second factor.
-struct MfaChallenge {
-    user_id: String,
-    /// The sign-in it belongs to (a device code's user code, a browser
-    /// sign-in's flow id): the answer counts for that one only.
-    flow: String,
-    expires_at: Instant,
-}
-
-impl SignIns {
-    /// Starts the second-factor step of `user_id`'s sign-in to `flow`: the
-    /// token the step's form carries.
-    fn challenge(&mut self, user_id: &str, flow: &str, instant: Instant) -> String {
-        self.challenges.retain(|_, c| c.expires_at > instant);
-        let token = random_token();
-        self.challenges.insert(
-            token.clone(),
-            MfaChallenge {
-                user_id: user_id.to_string(),
-                flow: flow.to_string(),
-                expires_at: instant + MFA_LIFETIME,
-            },
-        );
-        token
-    }
-
-    /// The user whose step `token` is, for `flow`; the step is over either way.
-    fn answer(&mut self, token: &str, flow: &str, instant: Instant) -> Result<String, SignInError> {
-        match self.challenges.remove(token) {
-            Some(c) if c.flow == flow && instant < c.expires_at => Ok(c.user_id),
-            _ => Err(SignInError::SecondFactorExpired),
-        }
-    }
-}
-
-/// A hard-to-guess value for a flow id, a second-factor step or a code.
-pub(crate) fn random_token() -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
-}
+use std::time::Instant;
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SignInError {
@@ -109,7 +52,10 @@ pub(crate) fn submit(state: &AppState, form: &Form, flow: &str) -> Result<Step, 
     let declined = form.get("action") == Some("decline");
     let mut directory = state.directory();
     if let Some(token) = form.get("mfa") {
-        let user_id = directory.sign_ins.answer(token, flow, instant)?;
+        let user_id = directory
+            .sign_ins
+            .answer(token, flow, instant)
+            .ok_or(SignInError::SecondFactorExpired)?;
         return Ok(match declined {
             true => Step::Declined(user_id),
             false => Step::SignedIn(user_id),
@@ -218,38 +164,6 @@ pub(crate) fn consent_prompt(
 /// What the pages say when the client asks for what only an administrator may grant.
 pub(crate) const NEED_ADMIN_APPROVAL: &str = "Need admin approval: the application asks for permissions only an administrator can consent to for your organization.";
 
-pub(crate) fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// A sign-in page: `message` (text) above `form` (HTML the caller built).
-pub(crate) fn page(title: &str, message: &str, form: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head>\n\
-         <body style=\"font-family: sans-serif; max-width: 32em; margin: 3em auto\">\n\
-         <h1>{title}</h1>\n<p id=\"message\">{}</p>\n{form}\n</body></html>",
-        escape(message),
-        title = escape(title),
-    ))
-}
-
-/// Hidden inputs carrying `fields` through a form.
-pub(crate) fn hidden(fields: &[(&str, &str)]) -> String {
-    fields
-        .iter()
-        .map(|(name, value)| {
-            format!(
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
-                escape(name),
-                escape(value)
-            )
-        })
-        .collect()
-}
-
 /// The second-factor step, posting to `action` with `fields` (what names
 /// the sign-in) and the step's `token`.
 pub(crate) fn mfa_page(action: &str, fields: &[(&str, &str)], token: &str) -> Html<String> {
@@ -257,7 +171,7 @@ pub(crate) fn mfa_page(action: &str, fields: &[(&str, &str)], token: &str) -> Ht
         "<form method=\"post\" action=\"{}\">\n{}{}\
          <p><button name=\"action\" value=\"approve\">Approve</button>\n\
          <button name=\"action\" value=\"decline\">Deny</button></p>\n</form>",
-        escape(action),
+        crate::pages::escape(action),
         hidden(fields),
         hidden(&[("mfa", token)]),
     );
