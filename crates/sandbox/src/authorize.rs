@@ -7,8 +7,9 @@
 //! A request is checked as Entra checks it: until its client and redirect URI
 //! are known, a refusal is an error page and never a redirect; after, it goes
 //! back to the redirect URI as `error` and `error_description`. Public clients
-//! must send a PKCE challenge, and only S256 is taken (stricter than Entra,
-//! which also takes `plain`: a client that passes here passes there). A code
+//! must send a PKCE challenge, and only S256 is taken: stricter than Entra,
+//! which documents PKCE as recommended and takes `plain` too, so a client that
+//! passes here passes there. A code
 //! lives `authorization_code_lifetime` (Entra: about 10 minutes) and is
 //! redeemed once, by the client it was issued to, with the redirect URI of
 //! its request and the verifier of its challenge.
