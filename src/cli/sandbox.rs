@@ -1,6 +1,6 @@
 //! `sandbox serve`: run the sandbox tenant until killed. Needs no state directory.
 
-use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::sandbox::{ConditionalAccess, Sandbox, SandboxConfig};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use std::io::Write;
@@ -25,7 +25,8 @@ pub struct ServeArgs {
     /// A seed tenant file replacing the built-in one.
     #[arg(long, value_name = "FILE")]
     seed: Option<PathBuf>,
-    /// Approve every device code for this user after about 1.5 s.
+    /// Approve every device code for this user after about 1.5 s, and every
+    /// browser sign-in (the authorization code flow) at once.
     #[arg(long, value_name = "UPN")]
     auto_approve: Option<String>,
     /// Delay every response by this many milliseconds.
@@ -48,6 +49,12 @@ pub struct ServeArgs {
     /// AADSTS65001 until an administrator consents (at the device code page).
     #[arg(long)]
     without_consent: bool,
+    /// A Conditional Access policy for every user (repeatable):
+    /// block-device-code (device codes are refused with AADSTS53003) or
+    /// require-mfa (the password grant gets AADSTS50076; the sign-in pages ask
+    /// for the second factor).
+    #[arg(long, value_name = "POLICY", value_parser = conditional_access)]
+    conditional_access: Vec<ConditionalAccess>,
     /// Keep the tenant in DIR (owner-only): its users and their passwords,
     /// applications, keys, consents, token-signing key and TLS CA (`ca.pem`),
     /// found again at the next start. --seed and --without-consent shape a new
@@ -65,6 +72,11 @@ fn fault_rate(text: &str) -> Result<f64, String> {
     } else {
         Err(format!("{rate} is not between 0 and 1"))
     }
+}
+
+fn conditional_access(text: &str) -> Result<ConditionalAccess, String> {
+    text.parse()
+        .map_err(|error: crate::sandbox::UnknownPolicy| error.to_string())
 }
 
 pub fn run(command: SandboxCommand) -> anyhow::Result<()> {
@@ -87,6 +99,7 @@ pub fn run(command: SandboxCommand) -> anyhow::Result<()> {
         post_write_fault_rate: args.post_write_fault_rate,
         fault_seed: args.fault_seed,
         without_consent: args.without_consent,
+        conditional_access: args.conditional_access,
         data_dir: args.data_dir,
         ..SandboxConfig::default()
     };

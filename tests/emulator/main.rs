@@ -6,6 +6,7 @@
 #[path = "../harness/mod.rs"]
 mod harness;
 
+mod authorization_code;
 mod client_credentials;
 mod credentials;
 mod faults;

@@ -153,7 +153,8 @@ fn user_settings(sb: &SandboxHandle, name: &str) -> Vec<(&'static str, String)> 
     ]
 }
 
-/// A device flow the sandbox approves by itself for `upn`, polled each second.
+/// A sandbox that approves sign-ins by itself for `upn`: a browser sign-in at
+/// once, a device flow polled each second shortly after.
 fn approving(upn: &str) -> SandboxConfig {
     SandboxConfig {
         auto_approve: Some(upn.into()),
@@ -214,6 +215,26 @@ async fn msal_signs_in_with_the_device_code_then_silently_from_cache_and_refresh
         .run_script("msal_device_code.py", &[], &settings)
         .await;
     assert_signed_in_then_silent(&result, upn);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msal_signs_in_with_the_authorization_code_flow_then_silently() {
+    let upn = "hybrid.admin@contoso-sandbox.onmicrosoft.com";
+    let tenant = https_tenant(approving(upn)).await;
+    let redirect_uri = "http://localhost:43817";
+    let settings = [
+        ("SANDBOX_CLIENT_ID", GRAPH_CLI.to_string()),
+        ("SANDBOX_SCOPES", USER_SCOPES.to_string()),
+        ("SANDBOX_REDIRECT_URI", redirect_uri.to_string()),
+    ];
+    let result = tenant.run_script("msal_auth_code.py", &[], &settings).await;
+    assert_signed_in_then_silent(&result, upn);
+    assert_eq!(
+        result["redirected_to"],
+        format!("{redirect_uri}/"),
+        "{result}"
+    );
+    assert_eq!(result["code_challenge_method"], "S256", "{result}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

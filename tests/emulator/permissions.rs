@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const GRAPH_BY_APP_ID: &str = "00000003-0000-0000-c000-000000000000/.default";
 /// What the default seed consents for Microsoft Graph Command Line Tools.
 const CONSENTED: [&str; 8] = [
@@ -140,16 +139,6 @@ async fn explicit_scopes_yield_those_requested_when_all_are_consented() {
     assert_consent_required(status, &body);
 }
 
-async fn device_code(sb: &SandboxHandle, scope: &str) -> Value {
-    let (status, body) = post_form(
-        &format!("{}/oauth2/v2.0/devicecode", sb.authority()),
-        &[("client_id", GRAPH_CLI), ("scope", scope)],
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
-}
-
 /// Approves a device code as `name` through the test hook; the hook's status.
 async fn approve(sb: &SandboxHandle, code: &Value, name: &str) -> String {
     let upn = sb.user(name).expect("seeded user").upn.clone();
@@ -168,15 +157,7 @@ async fn approve(sb: &SandboxHandle, code: &Value, name: &str) -> String {
 async fn poll_until_done(sb: &SandboxHandle, code: &Value) -> (StatusCode, Value) {
     for _ in 0..6 {
         tokio::time::sleep(Duration::from_millis(1050)).await;
-        let (status, body) = token_request(
-            sb,
-            &[
-                ("grant_type", DEVICE_GRANT),
-                ("client_id", GRAPH_CLI),
-                ("device_code", code["device_code"].as_str().unwrap()),
-            ],
-        )
-        .await;
+        let (status, body) = poll_device_code(sb, code).await;
         if body["error"] != "authorization_pending" && body["error"] != "slow_down" {
             return (status, body);
         }
@@ -244,15 +225,7 @@ async fn device_code_approved_by_a_hybrid_identity_administrator_needs_admin_con
     );
     // The flow is over, and nothing was consented.
     tokio::time::sleep(Duration::from_millis(1050)).await;
-    let (_, again) = token_request(
-        &sb,
-        &[
-            ("grant_type", DEVICE_GRANT),
-            ("client_id", GRAPH_CLI),
-            ("device_code", code["device_code"].as_str().unwrap()),
-        ],
-    )
-    .await;
+    let (_, again) = poll_device_code(&sb, &code).await;
     assert_eq!(aadsts(&again), 90094);
     let (status, body) = password_grant(&sb, &sb.admin_upn, &sb.admin_password, scope).await;
     assert_consent_required(status, &body);

@@ -216,3 +216,42 @@ fn serve_refuses_a_bad_fault_rate() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
 }
+
+/// `--conditional-access` reaches the tenant: each policy named is enforced.
+#[tokio::test]
+async fn serve_with_conditional_access_enforces_each_policy_named() {
+    use crate::harness::tenant::*;
+    let (_child, info) = serve(&[
+        "--conditional-access",
+        "block-device-code",
+        "--conditional-access",
+        "require-mfa",
+    ]);
+    let admin = info.user("hybrid.admin").expect("the admin");
+    let (_, body) = password_grant(&info, &admin.upn, &admin.password, GRAPH_SCOPE).await;
+    assert_eq!(aadsts(&body), 50076, "{body}");
+
+    let code = device_code(&info, GRAPH_SCOPE).await;
+    let approve = format!("{}/sandbox/device/approve", info.authority_host);
+    let body = serde_json::json!({ "user_code": code["user_code"], "upn": admin.upn });
+    let approved = http().post(approve).json(&body).send().await.unwrap();
+    assert!(approved.status().is_success());
+    let (_, body) = poll_device_code(&info, &code).await;
+    assert_eq!(aadsts(&body), 53003, "{body}");
+}
+
+#[test]
+fn serve_refuses_an_unknown_conditional_access_policy() {
+    let output = process::binary()
+        .args([
+            "sandbox",
+            "serve",
+            "--conditional-access",
+            "block-everything",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("block-device-code"), "{stderr}");
+}

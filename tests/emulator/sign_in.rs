@@ -7,8 +7,6 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
-
 /// How long a code lives: long enough that one never expires while a test
 /// sleeps its intervals, however slow the machine.
 const LIFETIME: Duration = Duration::from_secs(60);
@@ -23,33 +21,8 @@ fn quick_device_flow() -> SandboxConfig {
     }
 }
 
-async fn device_code(sb: &SandboxHandle) -> Value {
-    let (status, body) = post_form(
-        &format!("{}/oauth2/v2.0/devicecode", sb.authority()),
-        &[
-            ("client_id", GRAPH_CLI),
-            (
-                "scope",
-                "https://graph.microsoft.com/.default offline_access",
-            ),
-        ],
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
-}
-
-async fn poll(sb: &SandboxHandle, code: &Value) -> (StatusCode, Value) {
-    token_request(
-        sb,
-        &[
-            ("grant_type", DEVICE_GRANT),
-            ("client_id", GRAPH_CLI),
-            ("device_code", code["device_code"].as_str().unwrap()),
-        ],
-    )
-    .await
-}
+/// What the tests' device codes ask for.
+const DEVICE_SCOPE: &str = "https://graph.microsoft.com/.default offline_access";
 
 async fn decide(sb: &SandboxHandle, code: &Value, upn: &str, decline: bool) -> StatusCode {
     http()
@@ -64,7 +37,7 @@ async fn decide(sb: &SandboxHandle, code: &Value, upn: &str, decline: bool) -> S
 #[tokio::test]
 async fn device_code_is_pending_until_approved_then_redeemed_once() {
     let sb = start_with(quick_device_flow()).await;
-    let code = device_code(&sb).await;
+    let code = device_code(&sb, DEVICE_SCOPE).await;
     assert_eq!(code["interval"], 1);
     assert_eq!(code["expires_in"], LIFETIME.as_secs());
     assert!(
@@ -74,7 +47,7 @@ async fn device_code_is_pending_until_approved_then_redeemed_once() {
             .starts_with(&sb.authority_host),
         "{code}"
     );
-    let (status, body) = poll(&sb, &code).await;
+    let (status, body) = poll_device_code(&sb, &code).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "authorization_pending", "{body}");
 
@@ -83,7 +56,7 @@ async fn device_code_is_pending_until_approved_then_redeemed_once() {
         StatusCode::OK
     );
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let (status, body) = poll(&sb, &code).await;
+    let (status, body) = poll_device_code(&sb, &code).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let claims = claims(body["access_token"].as_str().unwrap());
     assert_eq!(claims["upn"], sb.admin_upn.as_str());
@@ -102,7 +75,7 @@ async fn device_code_is_pending_until_approved_then_redeemed_once() {
     );
 
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let (status, body) = poll(&sb, &code).await;
+    let (status, body) = poll_device_code(&sb, &code).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_grant", "{body}");
 }
@@ -110,14 +83,14 @@ async fn device_code_is_pending_until_approved_then_redeemed_once() {
 #[tokio::test]
 async fn polling_faster_than_the_interval_gets_slow_down() {
     let sb = start_with(quick_device_flow()).await;
-    let code = device_code(&sb).await;
-    let (_, first) = poll(&sb, &code).await;
+    let code = device_code(&sb, DEVICE_SCOPE).await;
+    let (_, first) = poll_device_code(&sb, &code).await;
     assert_eq!(first["error"], "authorization_pending", "{first}");
-    let (status, second) = poll(&sb, &code).await;
+    let (status, second) = poll_device_code(&sb, &code).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(second["error"], "slow_down", "{second}");
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let (_, third) = poll(&sb, &code).await;
+    let (_, third) = poll_device_code(&sb, &code).await;
     assert_eq!(third["error"], "authorization_pending", "{third}");
 }
 
@@ -128,9 +101,9 @@ async fn device_code_expires() {
         ..quick_device_flow()
     })
     .await;
-    let code = device_code(&sb).await;
+    let code = device_code(&sb, DEVICE_SCOPE).await;
     tokio::time::sleep(SHORT_LIFETIME + Duration::from_millis(100)).await;
-    let (status, body) = poll(&sb, &code).await;
+    let (status, body) = poll_device_code(&sb, &code).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "expired_token", "{body}");
     assert_eq!(aadsts(&body), 70020);
@@ -144,12 +117,12 @@ async fn device_code_expires() {
 #[tokio::test]
 async fn declined_device_code_is_refused() {
     let sb = start_with(quick_device_flow()).await;
-    let code = device_code(&sb).await;
+    let code = device_code(&sb, DEVICE_SCOPE).await;
     assert_eq!(
         decide(&sb, &code, &sb.admin_upn, true).await,
         StatusCode::OK
     );
-    let (status, body) = poll(&sb, &code).await;
+    let (status, body) = poll_device_code(&sb, &code).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "authorization_declined", "{body}");
 }
@@ -161,13 +134,13 @@ async fn auto_approve_signs_the_user_in_after_a_short_delay() {
     // Long enough that the first poll, right after the code, comes before it.
     config.auto_approve_delay = Duration::from_secs(3);
     let sb = start_with(config).await;
-    let code = device_code(&sb).await;
-    let (_, body) = poll(&sb, &code).await;
+    let code = device_code(&sb, DEVICE_SCOPE).await;
+    let (_, body) = poll_device_code(&sb, &code).await;
     assert_eq!(body["error"], "authorization_pending", "{body}");
     let mut token = None;
     for _ in 0..8 {
         tokio::time::sleep(Duration::from_millis(1050)).await;
-        let (status, body) = poll(&sb, &code).await;
+        let (status, body) = poll_device_code(&sb, &code).await;
         if status == StatusCode::OK {
             token = Some(body["access_token"].as_str().unwrap().to_string());
             break;
@@ -191,7 +164,7 @@ async fn approval_page_checks_the_password() {
         .unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.text().await.unwrap().contains("<form"));
-    let code = device_code(&sb).await;
+    let code = device_code(&sb, DEVICE_SCOPE).await;
     let submit = |password: String| {
         let user_code = code["user_code"].as_str().unwrap().to_string();
         let url = format!("{}/devicelogin", sb.authority_host);
@@ -212,7 +185,7 @@ async fn approval_page_checks_the_password() {
     };
     assert_eq!(submit("wrong".into()).await, StatusCode::BAD_REQUEST);
     assert_eq!(submit(sb.admin_password.clone()).await, StatusCode::OK);
-    let (status, body) = poll(&sb, &code).await;
+    let (status, body) = poll_device_code(&sb, &code).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 

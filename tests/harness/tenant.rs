@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use entra_connect::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
+use entra_connect::sandbox::{Sandbox, SandboxConfig, SandboxHandle, StartupInfo};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -91,8 +91,9 @@ fn client_builder() -> reqwest::ClientBuilder {
         .redirect(reqwest::redirect::Policy::none())
 }
 
-/// A client for `sb`: over HTTPS it trusts the sandbox's CA (and only it).
-pub fn http_for(sb: &SandboxHandle) -> reqwest::Client {
+/// A client for `sb` (in-process, or a `sandbox serve`'s startup line): over
+/// HTTPS it trusts the sandbox's CA (and only it).
+pub fn http_for(sb: &StartupInfo) -> reqwest::Client {
     let Some(ca) = &sb.ca_cert else {
         return http();
     };
@@ -108,7 +109,7 @@ pub fn now() -> i64 {
 }
 
 /// POSTs a form to the token endpoint: (status, JSON body).
-pub async fn token_request(sb: &SandboxHandle, form: &[(&str, &str)]) -> (StatusCode, Value) {
+pub async fn token_request(sb: &StartupInfo, form: &[(&str, &str)]) -> (StatusCode, Value) {
     post_form_with(&http_for(sb), &sb.token_endpoint(), form).await
 }
 
@@ -146,8 +147,41 @@ pub fn aadsts(body: &Value) -> u64 {
     code
 }
 
+/// The device code grant's `grant_type`.
+pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// A device code for Graph Command Line Tools asking for `scope`: the
+/// devicecode endpoint's answer.
+pub async fn device_code(sb: &StartupInfo, scope: &str) -> Value {
+    let (status, body) = post_form_with(
+        &http_for(sb),
+        &format!("{}/oauth2/v2.0/devicecode", sb.authority()),
+        &[("client_id", GRAPH_CLI), ("scope", scope)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+/// One poll of the token endpoint for the device code `code` (the
+/// devicecode endpoint's answer).
+pub async fn poll_device_code(sb: &StartupInfo, code: &Value) -> (StatusCode, Value) {
+    token_request(
+        sb,
+        &[
+            ("grant_type", DEVICE_GRANT),
+            ("client_id", GRAPH_CLI),
+            (
+                "device_code",
+                code["device_code"].as_str().expect("a device code"),
+            ),
+        ],
+    )
+    .await
+}
+
 pub async fn password_grant(
-    sb: &SandboxHandle,
+    sb: &StartupInfo,
     upn: &str,
     password: &str,
     scope: &str,

@@ -2,23 +2,25 @@
 //! endpoint, and the sandbox's stand-in for <https://microsoft.com/devicelogin>
 //! (an HTML page, a JSON endpoint for tests, and `--auto-approve`).
 //!
-//! Approving is where consent is given, as at the platform's consent prompt:
-//! when the client lacks consent for what the code asks, a user who may
-//! consent for the organization (Global, Privileged Role, Application or Cloud
-//! Application Administrator) adds it to the tenant's consent for the client;
-//! anyone else's approval ends the flow with AADSTS90094 at the next poll.
+//! Approving is where consent is given, as at the platform's consent prompt
+//! (`login.rs`, shared with the browser sign-in): anyone whose approval could
+//! not consent ends the flow with AADSTS90094 at the next poll. A user who
+//! must use MFA passes the second-factor step first; a Conditional Access
+//! policy blocking the device code flow answers the approved code with
+//! AADSTS53003.
 //!
 //! Follows Microsoft Learn (learn.microsoft.com/…):
 //! - entra/identity-platform/v2-oauth2-device-code (authorization_pending, slow_down, expired_token)
 //! - entra/identity-platform/v2-admin-consent (who may consent for the organization)
 
 use super::AppState;
-use super::directory::{DeviceCode, DeviceCodeState, RolePermission};
+use super::directory::{DeviceCode, DeviceCodeState};
 use super::errors::OAuthError;
 use super::grants::{
-    Consent, Form, admin_consent_required, check_scopes_exist, consent, find_resource,
-    grant_consent, parse_scope, public_client, resolve_tenant, user_claims,
+    Form, admin_consent_required, check_scopes_exist, find_resource, parse_scope, public_client,
+    resolve_tenant, user_claims,
 };
+use super::login::{self, Decision, SignInError, Step};
 use super::tokens::AccessClaims;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -57,16 +59,13 @@ pub(crate) async fn device_code(
     body: Bytes,
 ) -> Result<Json<DeviceCodeResponse>, OAuthError> {
     let authority = resolve_tenant(&state, &tenant)?;
-    let form = Form(url::form_urlencoded::parse(&body).into_owned().collect());
+    let form = Form::parse(&body);
     authority.admit(&state, &form)?;
     let instant = Instant::now();
     let scope_text = form.require("scope")?.to_string();
-    let (client_id, user_code, device_code, hinted) = {
+    let (client_id, user_code, device_code, approver) = {
         let mut directory = state.directory();
-        let hinted = form
-            .get("login_hint")
-            .filter(|hint| directory.user(hint, instant).is_some())
-            .map(str::to_string);
+        let approver = login::auto_approver(&state, &directory, form.get("login_hint"), instant);
         let client = public_client(&directory, &form, instant)?;
         let scope = parse_scope(&scope_text)?;
         let resource = find_resource(&state, &directory, &scope.resource, instant)?;
@@ -91,13 +90,9 @@ pub(crate) async fn device_code(
                 state: DeviceCodeState::Pending,
             },
         );
-        (client_id, user_code, device_code, hinted)
+        (client_id, user_code, device_code, approver)
     };
     tracing::debug!(client_id, "device code issued");
-    let approver = match (&state.config.auto_approve, hinted) {
-        (Some(_), Some(hinted)) if state.config.auto_approve_as_hinted => Some(hinted),
-        (configured, _) => configured.clone(),
-    };
     if let Some(upn) = approver {
         let state = state.clone();
         let user_code = user_code.clone();
@@ -195,6 +190,8 @@ pub(crate) fn redeem(
         }
         DeviceCodeState::Approved { user_id } => user_id.clone(),
     };
+    // The user signed in; the tenant's policy refuses the token all the same.
+    state.config.admit_device_code()?;
     code.state = DeviceCodeState::Redeemed;
     let scope_text = code.scope.clone();
     let scope = parse_scope(&scope_text)?;
@@ -207,76 +204,33 @@ pub(crate) fn redeem(
     Ok((claims, scope_text))
 }
 
-/// What an approval came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Decision {
-    /// Signed in; the client already held the consent asked for (or, for a
-    /// `/.default` request it holds nothing for, there was nothing to consent
-    /// to: redeeming the code then answers AADSTS65001).
-    Approved,
-    /// Signed in, and consented for the organization to what the client lacked.
-    ApprovedWithConsent,
-    /// Signed in, but the client lacks consent the user may not grant.
-    AdminConsentRequired,
-    Declined,
-}
-
-impl Decision {
-    fn status(self) -> &'static str {
-        match self {
-            Decision::Approved => "approved",
-            Decision::ApprovedWithConsent => "consented",
-            Decision::AdminConsentRequired => "admin_consent_required",
-            Decision::Declined => "declined",
-        }
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 enum DecideError {
     #[error("no pending sign-in has the code {0}")]
     UnknownCode(String),
     #[error("the sign-in with this code is no longer pending")]
     NotPending,
-    #[error("the user {0} does not exist")]
-    UnknownUser(String),
-    #[error("the password is wrong")]
-    WrongPassword,
+    #[error(transparent)]
+    SignIn(#[from] SignInError),
     #[error("the sign-in request is not valid: {0}")]
     Request(String),
 }
 
-/// Approves or declines the pending code `user_code` for the user `upn`.
+/// Approves or declines the pending code `user_code` for `user` (an id or
+/// UPN), who has signed in.
 fn decide(
     state: &AppState,
     user_code: &str,
-    upn: &str,
-    approve: bool,
-) -> Result<Decision, DecideError> {
-    decide_checked(state, user_code, upn, None, approve)
-}
-
-fn decide_checked(
-    state: &AppState,
-    user_code: &str,
-    upn: &str,
-    password: Option<&str>,
+    user: &str,
     approve: bool,
 ) -> Result<Decision, DecideError> {
     let instant = Instant::now();
     let mut directory = state.directory();
-    let user = directory
-        .user(upn, instant)
-        .ok_or_else(|| DecideError::UnknownUser(upn.to_string()))?;
-    if let Some(password) = password
-        && user.password != password
-    {
-        return Err(DecideError::WrongPassword);
-    }
-    let user_id = user.id.clone();
-    let may_consent = directory
-        .user_permissions(&user_id)
-        .contains(&RolePermission::GrantTenantWideConsent);
+    let user_id = directory
+        .user(user, instant)
+        .ok_or_else(|| SignInError::UnknownUser(user.to_string()))?
+        .id
+        .clone();
     let code = directory
         .device_code_by_user_code(user_code)
         .filter(|c| instant < c.expires_at)
@@ -289,30 +243,15 @@ fn decide_checked(
         return Ok(Decision::Declined);
     }
     let (client_id, scope_text) = (code.client_id.clone(), code.scope.clone());
-    // What the consent prompt would show: the permissions the client lacks.
-    let (resource_app_id, missing) = {
-        let request = |e: OAuthError| DecideError::Request(e.message);
-        let scope = parse_scope(&scope_text).map_err(request)?;
-        let client = directory
-            .application_by_app_id(&client_id, instant)
-            .ok_or_else(|| DecideError::Request(format!("the client {client_id} is gone")))?;
-        let resource =
-            find_resource(state, &directory, &scope.resource, instant).map_err(request)?;
-        match consent(client, resource, &scope) {
-            Consent::Granted(_) => (resource.app_id.clone(), None),
-            Consent::Missing(missing) => (resource.app_id.clone(), Some(missing)),
-        }
-    };
-    let decision = match missing {
-        None => Decision::Approved,
-        // "Consent on behalf of your organization".
-        Some(missing) if may_consent && !missing.is_empty() => {
-            grant_consent(&mut directory, &client_id, &resource_app_id, &missing);
-            Decision::ApprovedWithConsent
-        }
-        Some(_) if may_consent => Decision::Approved,
-        Some(_) => Decision::AdminConsentRequired,
-    };
+    let decision = login::consent_prompt(
+        state,
+        &mut directory,
+        &user_id,
+        &client_id,
+        &scope_text,
+        instant,
+    )
+    .map_err(|e| DecideError::Request(e.message))?;
     let code = directory
         .device_code_by_user_code(user_code)
         .ok_or_else(|| DecideError::UnknownCode(user_code.to_string()))?;
@@ -346,28 +285,16 @@ async fn approve_json(
     }
 }
 
-const PAGE: &str = r#"<!doctype html>
-<html><head><meta charset="utf-8"><title>Sandbox device sign-in</title></head>
-<body style="font-family: sans-serif; max-width: 32em; margin: 3em auto">
-<h1>Sign in to the sandbox tenant</h1>
-<p>{message}</p>
-<form method="post" action="/devicelogin">
+const FORM: &str = r#"<form method="post" action="/devicelogin">
 <p><label>Code <input name="user_code" autocomplete="off" required></label></p>
 <p><label>User <input name="upn" type="email" required></label></p>
 <p><label>Password <input name="password" type="password" required></label></p>
 <p><button name="action" value="approve">Approve</button>
 <button name="action" value="decline">Decline</button></p>
-</form></body></html>"#;
+</form>"#;
 
 fn page(message: &str) -> Html<String> {
-    Html(PAGE.replace("{message}", &escape(message)))
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    super::pages::page("Sign in to the sandbox tenant", message, FORM)
 }
 
 async fn login_page() -> Html<String> {
@@ -375,16 +302,18 @@ async fn login_page() -> Html<String> {
 }
 
 async fn login_submit(State(state): State<AppState>, body: Bytes) -> Response {
-    let form = Form(url::form_urlencoded::parse(&body).into_owned().collect());
-    let field = |name: &str| form.get(name).unwrap_or_default().to_string();
-    let approve = field("action") != "decline";
-    match decide_checked(
-        &state,
-        &field("user_code"),
-        &field("upn"),
-        Some(&field("password")),
-        approve,
-    ) {
+    let form = Form::parse(&body);
+    let user_code = form.get("user_code").unwrap_or_default().to_string();
+    let decided = match login::submit(&state, &form, &user_code) {
+        Ok(Step::SecondFactor(token)) => {
+            return login::mfa_page("/devicelogin", &[("user_code", &user_code)], &token)
+                .into_response();
+        }
+        Ok(Step::SignedIn(user_id)) => decide(&state, &user_code, &user_id, true),
+        Ok(Step::Declined(user_id)) => decide(&state, &user_code, &user_id, false),
+        Err(error) => Err(error.into()),
+    };
+    match decided {
         Ok(Decision::Approved) => {
             page("Approved. You can close this window and return to the application.")
                 .into_response()
@@ -393,10 +322,9 @@ async fn login_submit(State(state): State<AppState>, body: Bytes) -> Response {
             "Approved, and consented on behalf of your organization to the permissions the application asked for. You can close this window.",
         )
         .into_response(),
-        Ok(Decision::AdminConsentRequired) => page(
-            "Need admin approval: the application asks for permissions only an administrator can consent to for your organization. The sign-in ends here.",
-        )
-        .into_response(),
+        Ok(Decision::AdminConsentRequired) => {
+            page(&format!("{} The sign-in ends here.", login::NEED_ADMIN_APPROVAL)).into_response()
+        }
         Ok(Decision::Declined) => {
             page("Declined. The application will not be signed in.").into_response()
         }

@@ -46,6 +46,8 @@ pub(crate) struct Directory {
     /// Sign-ins in progress end with the sandbox that started them.
     #[serde(skip)]
     pub device_codes: HashMap<String, DeviceCode>,
+    #[serde(skip)]
+    pub sign_ins: crate::sign_ins::SignIns,
     /// Applications' `uniqueName` (the alternate key of
     /// `/applications(uniqueName='…')`), by application object id.
     pub unique_names: HashMap<String, String>,
@@ -334,6 +336,7 @@ impl Directory {
             service_principals: Vec::new(),
             assignments: Vec::new(),
             device_codes: HashMap::new(),
+            sign_ins: crate::sign_ins::SignIns::default(),
             unique_names: HashMap::new(),
             refresh_tokens: HashMap::new(),
             authorization_policy: AuthorizationPolicy::default(),

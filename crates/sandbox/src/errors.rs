@@ -93,26 +93,84 @@ struct OAuthErrorBody<'a> {
     suberror: Option<&'a str>,
 }
 
+/// What ties one refusal to the sign-in logs: each refusal gets its own.
+struct Diagnostics {
+    timestamp: String,
+    trace_id: String,
+    correlation_id: String,
+}
+
+impl Diagnostics {
+    fn new() -> Self {
+        Diagnostics {
+            timestamp: time::OffsetDateTime::now_utc()
+                .format(time::macros::format_description!(
+                    "[year]-[month]-[day] [hour]:[minute]:[second]Z"
+                ))
+                .unwrap_or_default(),
+            trace_id: uuid::Uuid::new_v4().to_string(),
+            correlation_id: uuid::Uuid::new_v4().to_string(),
+        }
+    }
+}
+
+impl OAuthError {
+    /// `error_description` as Entra writes it: the code, the message, then
+    /// the ids an administrator looks the sign-in up by.
+    fn describe(&self, diagnostics: &Diagnostics) -> String {
+        format!(
+            "AADSTS{}: {} Trace ID: {} Correlation ID: {} Timestamp: {}",
+            self.code,
+            self.message,
+            diagnostics.trace_id,
+            diagnostics.correlation_id,
+            diagnostics.timestamp
+        )
+    }
+
+    fn error_uri(&self) -> String {
+        format!("https://login.microsoftonline.com/error?code={}", self.code)
+    }
+
+    /// The refusal as the query parameters of a redirect to the client
+    /// (an authorization request refused after its redirect URI was trusted).
+    pub(crate) fn redirect_parameters(&self) -> Vec<(&'static str, String)> {
+        let diagnostics = Diagnostics::new();
+        let mut parameters = vec![
+            ("error", self.error.to_string()),
+            ("error_description", self.describe(&diagnostics)),
+            ("error_uri", self.error_uri()),
+        ];
+        if let Some(suberror) = self.suberror {
+            parameters.push(("error_subcode", suberror.to_string()));
+        }
+        parameters
+    }
+
+    /// The refusal as the sign-in page shows it, where there is no client
+    /// to send it to (an unknown client or redirect URI): never a redirect.
+    pub(crate) fn into_page(self) -> Response {
+        let description = crate::pages::escape(&self.describe(&Diagnostics::new()));
+        let html = format!(
+            "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Sign in</title></head>\n\
+             <body style=\"font-family: sans-serif; max-width: 40em; margin: 3em auto\">\n\
+             <h1>We couldn't sign you in</h1>\n<p id=\"error\">{description}</p>\n</body></html>"
+        );
+        (self.status, axum::response::Html(html)).into_response()
+    }
+}
+
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let timestamp = time::OffsetDateTime::now_utc()
-            .format(time::macros::format_description!(
-                "[year]-[month]-[day] [hour]:[minute]:[second]Z"
-            ))
-            .unwrap_or_default();
-        let trace_id = uuid::Uuid::new_v4().to_string();
-        let correlation_id = uuid::Uuid::new_v4().to_string();
+        let diagnostics = Diagnostics::new();
         let body = OAuthErrorBody {
             error: self.error,
-            error_description: format!(
-                "AADSTS{}: {} Trace ID: {trace_id} Correlation ID: {correlation_id} Timestamp: {timestamp}",
-                self.code, self.message
-            ),
+            error_description: self.describe(&diagnostics),
             error_codes: vec![self.code],
-            error_uri: format!("https://login.microsoftonline.com/error?code={}", self.code),
-            timestamp,
-            trace_id,
-            correlation_id,
+            error_uri: self.error_uri(),
+            timestamp: diagnostics.timestamp,
+            trace_id: diagnostics.trace_id,
+            correlation_id: diagnostics.correlation_id,
             suberror: self.suberror,
         };
         (self.status, Json(body)).into_response()

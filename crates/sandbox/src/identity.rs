@@ -20,7 +20,7 @@ use super::grants::{
 };
 use super::sessions::{self, SessionTokens};
 use super::tokens::{ACCESS_TOKEN_SECONDS, AccessClaims};
-use super::{AppState, device};
+use super::{AppState, authorize, conditional_access, device};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
@@ -48,7 +48,6 @@ pub(crate) fn routes() -> Router<AppState> {
             "/{tenant}/oauth2/v2.0/devicecode",
             post(device::device_code),
         )
-        .route("/{tenant}/oauth2/v2.0/authorize", get(authorize))
         .route("/common/userrealm/{username}", get(user_realm))
 }
 
@@ -125,19 +124,6 @@ async fn jwks(
     Ok(Json(state.signer.jwks()))
 }
 
-/// Interactive sign-in is out of scope; the device code flow serves consoles.
-async fn authorize(
-    State(state): State<AppState>,
-    Path(tenant): Path<String>,
-) -> Result<(), OAuthError> {
-    resolve_tenant(&state, &tenant)?;
-    Err(OAuthError::bad_request(
-        "unsupported_response_type",
-        70000,
-        "The sandbox does not offer the authorization code flow; use the device code flow.",
-    ))
-}
-
 #[derive(Debug, Serialize)]
 pub(crate) struct TokenResponse {
     pub token_type: &'static str,
@@ -162,24 +148,32 @@ async fn token(
     let tid = authority.tenant_id;
     let base = state.base_url(&headers);
     let issuer = format!("{base}/{tid}/v2.0");
-    // A user's grant also answers the OpenID scopes it asked for.
+    // A user's grant also answers the OpenID scopes it asked for, and an
+    // authorization code the nonce of its request.
     let grant_type = form.require("grant_type")?;
-    let (claims, asked) = match grant_type {
+    let (claims, asked, nonce) = match grant_type {
         "client_credentials" => (
             client_credentials(&state, &form, &headers, &base, &tenant)?,
+            None,
             None,
         ),
         "password" => (
             password(&state, &form, &issuer)?,
             Some(form.require("scope")?.to_string()),
+            None,
         ),
         DEVICE_CODE_GRANT => {
             let (claims, asked) = device::redeem(&state, &form, &issuer)?;
-            (claims, Some(asked))
+            (claims, Some(asked), None)
+        }
+        "authorization_code" => {
+            let redeemed = authorize::redeem(&state, &form, &issuer)?;
+            (redeemed.claims, Some(redeemed.asked), redeemed.nonce)
         }
         "refresh_token" => (
             sessions::refresh(&state, &form, &issuer)?,
             Some(form.require("scope")?.to_string()),
+            None,
         ),
         other => {
             return Err(OAuthError::bad_request(
@@ -197,7 +191,7 @@ async fn token(
     let session = match asked {
         Some(asked) => {
             let refreshing = grant_type == "refresh_token";
-            sessions::session_tokens(&state, &form, &asked, &claims, refreshing)?
+            sessions::session_tokens(&state, &form, &asked, &claims, refreshing, nonce)?
         }
         None => SessionTokens::default(),
     };
@@ -541,16 +535,8 @@ fn password(state: &AppState, form: &Form, issuer: &str) -> Result<AccessClaims,
                 .with_suberror("user_password_expired"),
         );
     }
-    if user.mfa_required {
-        return Err(OAuthError::bad_request(
-            "invalid_grant",
-            50076,
-            format!(
-                "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '{}'.",
-                resource.app_id
-            ),
-        )
-        .with_suberror("basic_action"));
+    if state.config.needs_mfa(user) {
+        return Err(conditional_access::mfa_required(&resource.app_id));
     }
     // The user is signed in; the client must hold consent for what it asks.
     user_claims(&directory, user, client, resource, &scope, issuer)

@@ -7,7 +7,9 @@
 #![warn(unreachable_pub)]
 
 mod assertion;
+mod authorize;
 mod certificate;
+mod conditional_access;
 mod device;
 mod directory;
 mod errors;
@@ -15,12 +17,16 @@ mod faults;
 mod grants;
 mod graph;
 mod identity;
+mod login;
+mod pages;
 mod seed;
 mod sessions;
+mod sign_ins;
 mod store;
 mod tls;
 mod tokens;
 
+pub use conditional_access::{ConditionalAccess, UnknownPolicy};
 use seed::DEFAULT_SEED;
 pub use seed::SeededUser;
 pub use store::TENANT_FILE;
@@ -88,7 +94,8 @@ pub struct SandboxConfig {
     pub data_dir: Option<PathBuf>,
     /// The seed tenant as JSON text; default: `assets/sandbox-tenant.json`.
     pub seed: Option<String>,
-    /// Approve every device code for this user after `auto_approve_delay`.
+    /// Approve every device code for this user after `auto_approve_delay`,
+    /// and every browser sign-in (`/authorize`) at once.
     pub auto_approve: Option<String>,
     pub auto_approve_delay: Duration,
     /// With `auto_approve`: approve as the request's `login_hint` instead
@@ -108,6 +115,10 @@ pub struct SandboxConfig {
     pub fault_seed: u64,
     pub device_code_lifetime: Duration,
     pub device_code_interval: Duration,
+    /// How long an authorization code may be redeemed (Entra: about 10 minutes).
+    pub authorization_code_lifetime: Duration,
+    /// The tenant's Conditional Access policies (`--conditional-access`).
+    pub conditional_access: Vec<ConditionalAccess>,
     /// Items per Graph list page.
     pub page_size: usize,
     /// Start with no consent for any client (`--without-consent`): delegated
@@ -149,6 +160,8 @@ impl Default for SandboxConfig {
             fault_seed: 0,
             device_code_lifetime: Duration::from_secs(900),
             device_code_interval: Duration::from_secs(5),
+            authorization_code_lifetime: Duration::from_secs(600),
+            conditional_access: Vec::new(),
             page_size: 10,
             without_consent: false,
             refuse_remove_key: Arc::default(),
@@ -504,6 +517,7 @@ fn ca_cert_path(config: &SandboxConfig, port: u16) -> PathBuf {
 fn router(state: AppState) -> Router {
     Router::new()
         .merge(identity::routes())
+        .merge(authorize::routes())
         .merge(device::routes())
         .merge(graph::routes())
         // Inside the faults: a committed write is saved whatever it is answered with.

@@ -124,6 +124,10 @@ pub(crate) struct SeedAppRole {
 pub(crate) struct SeedPublicClient {
     pub app_id: String,
     pub display_name: String,
+    /// Its registered mobile and desktop redirect URIs
+    /// (`publicClient.redirectUris`), where `/authorize` may send a code.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
 }
 
 /// Like an `oauth2PermissionGrant` with consentType `AllPrincipals`: the
@@ -350,7 +354,10 @@ impl Seed {
                 required_resource_access: Vec::new(),
                 delegated_permissions: consented.unwrap_or_default(),
                 owners: Vec::new(),
-                extra: serde_json::Map::new(),
+                extra: serde_json::Map::from_iter([(
+                    "publicClient".to_string(),
+                    serde_json::json!({ "redirectUris": client.redirect_uris }),
+                )]),
                 created: now,
                 visible_from: visible,
             });

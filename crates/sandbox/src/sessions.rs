@@ -54,6 +54,9 @@ struct IdClaims<'a> {
     preferred_username: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<&'a str>,
+    /// The authorization request's, for the client to check (replay).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<String>,
     uti: String,
     ver: &'static str,
 }
@@ -67,13 +70,15 @@ fn asks(scope: &str, wanted: &str) -> bool {
 
 /// The ID token, `client_info` and refresh token the user's grant earns:
 /// `asked` is the scope it asked for (OpenID scopes included); a refresh
-/// token always comes with a refresh (Entra rotates them).
+/// token always comes with a refresh (Entra rotates them); the ID token
+/// carries `nonce` where the grant had one.
 pub(crate) fn session_tokens(
     state: &AppState,
     form: &Form,
     asked: &str,
     claims: &AccessClaims,
     refreshing: bool,
+    nonce: Option<String>,
 ) -> Result<SessionTokens, OAuthError> {
     let mut tokens = SessionTokens::default();
     if asks(asked, "openid") {
@@ -91,6 +96,7 @@ pub(crate) fn session_tokens(
             sub: URL_SAFE_NO_PAD.encode(Sha256::digest(format!("{}:{}", claims.oid, claims.azp))),
             preferred_username: claims.upn.as_deref().filter(|_| profile),
             name: claims.name.as_deref().filter(|_| profile),
+            nonce,
             uti: new_id(),
             ver: "2.0",
         };
