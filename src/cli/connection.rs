@@ -13,7 +13,9 @@ use crate::engine::{
 };
 use crate::entra::Secret;
 use crate::entra::client::ConnectionSettings;
-use crate::entra::client::{DEFAULT_ADMIN_CLIENT_ID, UserSignIn};
+use crate::entra::client::{
+    DEFAULT_ADMIN_CLIENT_ID, PastedRedirects, UserSignIn, pasted_redirects,
+};
 use crate::plan_words;
 use anyhow::Context;
 use clap::Args;
@@ -273,7 +275,48 @@ fn admin_sign_in(upn: &Upn, how: SignInAnswer, password_stdin: bool) -> anyhow::
             let password = read_password(password_stdin, &upn)?;
             UserSignIn::Password { upn, password }
         }
+        SignInAnswer::Browser => UserSignIn::Browser {
+            upn,
+            pasted: pasted_from_stdin(),
+        },
     })
+}
+
+/// Standard input's lines, as redirect addresses pasted back (a terminal's
+/// or a pipe's): read on a thread of their own until the input ends or the
+/// sign-in no longer listens.
+fn pasted_from_stdin() -> PastedRedirects {
+    let (sender, pasted) = pasted_redirects();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            let Ok(line) = line else { break };
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    pasted
+}
+
+/// Opens `url` in a browser where one can be opened here: `$BROWSER`, or
+/// `xdg-open` on a graphical session (`$DISPLAY`, `$WAYLAND_DISPLAY`).
+/// Nothing otherwise: the address is printed either way.
+fn open_browser(url: &str) {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|value| !value.is_empty());
+    let opener = match std::env::var("BROWSER") {
+        Ok(browser) if !browser.trim().is_empty() => browser,
+        _ if set("DISPLAY") || set("WAYLAND_DISPLAY") => "xdg-open".to_string(),
+        _ => return,
+    };
+    let started = std::process::Command::new(&opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    if let Err(error) = started {
+        tracing::debug!(%error, opener, "no browser could be opened; the address is printed");
+    }
 }
 
 /// A dry run's plan: numbered steps, each with what it does, as the Ready
@@ -333,6 +376,9 @@ pub fn lock_notice(out: &Output) -> crate::engine::LockNotice {
 /// One progress event on stderr: a JSON line, or a line for a person (on a
 /// terminal, a running step's line is replaced by the next).
 fn print_progress(progress: &Progress, json: bool, live: bool) {
+    if let Progress::SignInBrowser { url } = progress {
+        open_browser(url);
+    }
     if json {
         match serde_json::to_string(progress) {
             Ok(line) => eprintln!("{line}"),

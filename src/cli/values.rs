@@ -28,6 +28,9 @@ impl Choice for SignInAnswer {
             SignInAnswer::Password => {
                 Some("The password is read from standard input, never from the file")
             }
+            SignInAnswer::Browser => Some(
+                "In a browser (authorization code with PKCE), for tenants that block the device code: the redirect comes back to 127.0.0.1, or paste the address the browser ended on",
+            ),
         }
     }
 }

@@ -80,6 +80,10 @@ fn remedy(remedy: &Remedy) -> String {
         Remedy::SignInWith {
             method: SignInAnswer::Password,
         } => "Esc to Sign in and choose the password".into(),
+        Remedy::SignInWith {
+            method: SignInAnswer::Browser,
+        } => "sign in with a browser: on the command line, the same task with --sign-in browser"
+            .into(),
         Remedy::Outside { advice } => advice.clone(),
     }
 }

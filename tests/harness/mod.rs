@@ -2,6 +2,7 @@
 //! so unused items are expected.
 #![allow(dead_code)]
 
+pub mod chromium;
 pub mod openssl;
 pub mod process;
 pub mod server;

@@ -152,3 +152,115 @@ pub fn json_of(output: &Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
 }
+
+/// The binary running in the background with piped standard streams: a
+/// test reads its progress events as they come and types on its input (a
+/// browser sign-in's pasted redirect). Every wait is bounded; the process is
+/// killed if the test ends first.
+pub struct Running {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    stderr_lines: std::sync::mpsc::Receiver<String>,
+    stderr: String,
+}
+
+impl Running {
+    /// `entra-connect ARGS` in `state`, with no browser to open (`BROWSER`
+    /// and `DISPLAY` unset) and `env`.
+    pub fn start(state: &Path, args: &[String], env: &[(String, String)]) -> Running {
+        use std::io::BufRead;
+        use std::process::Stdio;
+        let mut child = binary()
+            .env("ENTRA_CONNECT_STATE_DIR", state)
+            .env_remove("RUST_LOG")
+            .env_remove("BROWSER")
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start entra-connect");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (sender, stderr_lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running {
+            stdin: child.stdin.take(),
+            child,
+            stderr_lines,
+            stderr: String::new(),
+        }
+    }
+
+    /// The first `--json` progress event named `event` (e.g.
+    /// `sign_in_browser`), within 60 seconds.
+    pub fn event(&mut self, event: &str) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = self.stderr_lines.recv_timeout(left).unwrap_or_else(|_| {
+                panic!("no {event} event in 60 s; stderr so far: {}", self.stderr)
+            });
+            self.stderr.push_str(&line);
+            self.stderr.push('\n');
+            if let Ok(value) = serde_json::from_str::<serde_json::Value>(&line)
+                && value["event"] == event
+            {
+                return value;
+            }
+        }
+    }
+
+    /// Types `line` and Enter on its standard input.
+    pub fn type_line(&mut self, line: &str) {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().expect("stdin still open");
+        writeln!(stdin, "{line}").expect("write to entra-connect");
+        stdin.flush().expect("flush");
+    }
+
+    /// Waits (at most two minutes) for it to end: its exit code, stdout and stderr.
+    pub fn finish(mut self) -> (Option<i32>, String, String) {
+        use std::io::Read;
+        drop(self.stdin.take());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait for entra-connect") {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("entra-connect did not end in 2 minutes: {}", self.stderr);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let mut stdout = String::new();
+        if let Some(mut out) = self.child.stdout.take() {
+            let _ = out.read_to_string(&mut stdout);
+        }
+        while let Ok(line) = self
+            .stderr_lines
+            .recv_timeout(std::time::Duration::from_secs(5))
+        {
+            self.stderr.push_str(&line);
+            self.stderr.push('\n');
+        }
+        (status.code(), stdout, std::mem::take(&mut self.stderr))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -482,7 +482,7 @@ pub fn new_user_with_password(name: &str, password: &str) -> Value {
         "accountEnabled": true,
         "displayName": name,
         "mailNickname": name,
-        "userPrincipalName": format!("{name}@contoso-sandbox.onmicrosoft.com"),
+        "userPrincipalName": seeded_upn(name),
         "passwordProfile": { "password": password, "forceChangePasswordNextSignIn": false },
     })
 }
@@ -739,4 +739,12 @@ pub async fn app_with_graph_roles(sb: &SandboxHandle, roles: &[&str]) -> (App, S
     wanted.sort();
     assert_eq!(held, wanted, "the token carries the roles granted");
     (app, token)
+}
+
+/// The seed tenant's domain, which its users' UPNs end with.
+pub const SEED_DOMAIN: &str = "contoso-sandbox.onmicrosoft.com";
+
+/// The UPN of the seeded (or a new) user `name`.
+pub fn seeded_upn(name: &str) -> String {
+    format!("{name}@{SEED_DOMAIN}")
 }

@@ -6,6 +6,7 @@
 mod harness;
 
 mod audit;
+mod browser;
 mod client_assertion;
 mod cold_start;
 mod onboarding;

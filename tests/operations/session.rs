@@ -23,7 +23,7 @@ fn graph_scopes(names: &[&'static str]) -> Vec<String> {
 async fn one_device_code_serves_the_sessions_later_sign_ins_until_entra_refuses_it() {
     let admin = "hybrid.admin";
     let sb = tenant::start_with(SandboxConfig {
-        auto_approve: Some(format!("{admin}@contoso-sandbox.onmicrosoft.com")),
+        auto_approve: Some(tenant::seeded_upn(admin)),
         auto_approve_delay: Duration::from_millis(200),
         device_code_interval: Duration::from_secs(1),
         ..SandboxConfig::default()

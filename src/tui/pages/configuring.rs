@@ -74,7 +74,9 @@ impl State {
 
     pub fn progress(&mut self, progress: Progress) {
         match progress {
-            Progress::SignInCode { .. } => self.sign_in_code = Some(progress.line()),
+            Progress::SignInCode { .. } | Progress::SignInBrowser { .. } => {
+                self.sign_in_code = Some(progress.line())
+            }
             Progress::WaitingForChange { .. } => self.waiting_for = Some(progress.line()),
             Progress::Step { step, status, .. } => {
                 // Steps run once the change waited for is over.

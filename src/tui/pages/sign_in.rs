@@ -67,8 +67,10 @@ const METHODS: [(&str, &str); 2] = [
 impl State {
     pub fn new(data: &WizardData) -> State {
         State {
+            // The wizard does not offer the browser sign-in yet: an answers
+            // file that asks for it starts from the device code.
             method: match data.sign_in {
-                SignInAnswer::DeviceCode => 0,
+                SignInAnswer::DeviceCode | SignInAnswer::Browser => 0,
                 SignInAnswer::Password => 1,
             },
             upn: TextInput::of(data.upn.as_ref()).holding(Input::Upn),

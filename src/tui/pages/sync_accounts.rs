@@ -87,7 +87,9 @@ impl State {
             return;
         };
         match &progress {
-            Progress::SignInCode { .. } => *sign_in_code = Some(progress.line()),
+            Progress::SignInCode { .. } | Progress::SignInBrowser { .. } => {
+                *sign_in_code = Some(progress.line())
+            }
             // Reading the accounts changes nothing, so it never waits for a change.
             Progress::WaitingForChange { .. } => {}
             // The code is used once the sign-in is over.

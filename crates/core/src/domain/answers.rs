@@ -68,6 +68,9 @@ named_enum! {
         DeviceCode => "device-code",
         /// The password is read from standard input, never from the file.
         Password => "password",
+        /// The authorization code flow in a browser, for tenants that block
+        /// the device code flow.
+        Browser => "browser",
     }
 }
 

@@ -69,12 +69,8 @@ pub(super) async fn sign_in_checked_as(
     run.check(check, async || {
         let scopes = needs.request_scopes();
         let signed_in = client
-            .sign_in_user(admin, &scopes, |code| {
-                let _ = progress.send(Progress::SignInCode {
-                    verification_uri: code.verification_uri.clone(),
-                    user_code: code.user_code.clone(),
-                    expires_in_seconds: code.expires_in,
-                });
+            .sign_in_user(admin, &scopes, |prompt| {
+                let _ = progress.send(Progress::from(prompt));
             })
             .await;
         let graph = match signed_in {

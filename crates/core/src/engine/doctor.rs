@@ -728,12 +728,8 @@ async fn sign_in_administrator(
         .check(SIGN_IN, async || {
             let everything = [format!("{GRAPH_APP_ID}/.default")];
             let graph = client
-                .sign_in_user(admin, &everything, |code| {
-                    let _ = progress.send(Progress::SignInCode {
-                        verification_uri: code.verification_uri.clone(),
-                        user_code: code.user_code.clone(),
-                        expires_in_seconds: code.expires_in,
-                    });
+                .sign_in_user(admin, &everything, |prompt| {
+                    let _ = progress.send(Progress::from(prompt));
                 })
                 .await?;
             let roles = graph.my_directory_roles().await?;

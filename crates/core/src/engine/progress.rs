@@ -3,6 +3,7 @@
 //! never has to ask.
 
 use crate::domain::Remedy;
+use crate::entra::client::SignInPrompt;
 pub use crate::entra::{NewObject, RetryBudget, RetryReason};
 use serde::Serialize;
 use std::time::Duration;
@@ -95,6 +96,24 @@ pub enum Progress {
         user_code: String,
         expires_in_seconds: u64,
     },
+    /// The administrator must open `url` in a browser and sign in; where the
+    /// browser runs on another machine, paste back the address it ends on.
+    SignInBrowser { url: String },
+}
+
+impl From<SignInPrompt<'_>> for Progress {
+    fn from(prompt: SignInPrompt<'_>) -> Progress {
+        match prompt {
+            SignInPrompt::DeviceCode(code) => Progress::SignInCode {
+                verification_uri: code.verification_uri.clone(),
+                user_code: code.user_code.clone(),
+                expires_in_seconds: code.expires_in,
+            },
+            SignInPrompt::Browser { url } => Progress::SignInBrowser {
+                url: url.to_string(),
+            },
+        }
+    }
 }
 
 pub type ProgressSender = mpsc::UnboundedSender<Progress>;
@@ -122,6 +141,9 @@ impl Progress {
             } => format!(
                 "To sign in, open {verification_uri} in a browser on any device and enter the code {user_code} (valid {} minutes).",
                 expires_in_seconds / 60
+            ),
+            Progress::SignInBrowser { url } => format!(
+                "To sign in, open this address in a browser: {url}\nA browser on this machine finishes by itself. One on another machine ends on an address starting http://localhost that does not load there: paste that address here and press Enter."
             ),
         }
     }

@@ -5,6 +5,8 @@ use super::cache::{CacheKey, TokenCache};
 use super::discovery::Authority;
 use super::graph::GraphClient;
 use super::http::{HttpClient, RetryObserver, RetryPolicy, RetryReason};
+use super::oauth::browser;
+pub use super::oauth::browser::{PastedRedirects, pasted_redirects};
 use super::oauth::{self, AccessToken, DeviceCode};
 use super::{Endpoints, EntraError, Secret, assertion};
 use crate::domain::{SystemClock, Tenant};
@@ -36,6 +38,13 @@ pub struct ConnectionSettings {
 pub enum UserSignIn {
     /// Device code flow; the signed-in account must be `upn`.
     DeviceCode { upn: String },
+    /// The authorization code flow in a browser (for tenants that block the
+    /// device code flow); the redirect arrives at a loopback listener or is
+    /// pasted back through `pasted`.
+    Browser {
+        upn: String,
+        pasted: PastedRedirects,
+    },
     /// Password grant, for accounts without MFA.
     Password { upn: String, password: Secret },
 }
@@ -43,9 +52,21 @@ pub enum UserSignIn {
 impl UserSignIn {
     pub fn upn(&self) -> &str {
         match self {
-            UserSignIn::DeviceCode { upn } | UserSignIn::Password { upn, .. } => upn,
+            UserSignIn::DeviceCode { upn }
+            | UserSignIn::Password { upn, .. }
+            | UserSignIn::Browser { upn, .. } => upn,
         }
     }
+}
+
+/// What the administrator is asked to do to sign in.
+#[derive(Debug, Clone, Copy)]
+pub enum SignInPrompt<'a> {
+    /// Enter the code at the verification page.
+    DeviceCode(&'a DeviceCode),
+    /// Open the address in a browser (and, where it runs on another
+    /// machine, paste back the address it ends on).
+    Browser { url: &'a str },
 }
 
 pub struct EntraClient {
@@ -99,16 +120,16 @@ impl EntraClient {
     }
 
     /// Signs the administrator in for Graph with `scopes` (full scope strings,
-    /// `https://graph.microsoft.com/Application.ReadWrite.All`). `show_code`
-    /// is called with the code to enter at the verification page (device code
-    /// flow only).
+    /// `https://graph.microsoft.com/Application.ReadWrite.All`). `prompt` is
+    /// called with what the administrator must do (enter a code, open an
+    /// address), unless the password or an earlier sign-in serves.
     pub async fn sign_in_user(
         &self,
         sign_in: &UserSignIn,
         scopes: &[String],
-        show_code: impl FnOnce(&DeviceCode),
+        prompt: impl FnOnce(SignInPrompt<'_>),
     ) -> Result<GraphClient, EntraError> {
-        let token = self.user_token(sign_in, scopes, show_code).await?;
+        let token = self.user_token(sign_in, scopes, prompt).await?;
         Ok(self.graph(token.secret))
     }
 
@@ -119,7 +140,7 @@ impl EntraClient {
         &self,
         sign_in: &UserSignIn,
         scopes: &[String],
-        show_code: impl FnOnce(&DeviceCode),
+        prompt: impl FnOnce(SignInPrompt<'_>),
     ) -> Result<AccessToken, EntraError> {
         if scopes.is_empty() {
             return Err(EntraError::Config(
@@ -176,13 +197,25 @@ impl EntraClient {
                     &SystemClock,
                 )
                 .await?;
-                show_code(&code);
+                prompt(SignInPrompt::DeviceCode(&code));
                 oauth::poll_device_code(
                     &self.http,
                     &endpoints.token,
                     client_id,
                     &code,
                     &SystemClock,
+                )
+                .await?
+            }
+            UserSignIn::Browser { upn, pasted } => {
+                browser::sign_in(
+                    &self.http,
+                    endpoints,
+                    client_id,
+                    scopes,
+                    upn,
+                    pasted,
+                    |url| prompt(SignInPrompt::Browser { url }),
                 )
                 .await?
             }

@@ -5,7 +5,7 @@
 use super::EntraError;
 use super::cloud::checked_url;
 use super::http::HttpClient;
-use super::oauth::token_error;
+use super::oauth_error::token_error;
 use crate::domain::Tenant;
 use serde::Deserialize;
 use tokio::sync::OnceCell;
@@ -16,6 +16,8 @@ pub(crate) struct OpenIdConfiguration {
     pub issuer: String,
     pub token_endpoint: String,
     pub device_authorization_endpoint: Option<String>,
+    #[serde(default)]
+    pub authorization_endpoint: Option<String>,
 }
 
 /// The endpoints of one tenant, checked to be https (or loopback http).
@@ -25,6 +27,8 @@ pub(crate) struct TenantEndpoints {
     pub tenant_id: String,
     pub token: Url,
     pub device_code: Option<Url>,
+    /// Where a browser signs in (the authorization code flow).
+    pub authorize: Option<Url>,
     /// The authority's clock when it answered, and ours at that moment.
     pub clocks: Option<(std::time::SystemTime, std::time::SystemTime)>,
 }
@@ -83,6 +87,11 @@ impl Authority {
             token: checked_url(&document.token_endpoint)?,
             device_code: document
                 .device_authorization_endpoint
+                .as_deref()
+                .map(checked_url)
+                .transpose()?,
+            authorize: document
+                .authorization_endpoint
                 .as_deref()
                 .map(checked_url)
                 .transpose()?,

@@ -122,6 +122,16 @@ pub enum EntraError {
     RoleMissingFromToken { role: String },
     #[error("the sign-in code expired before it was used; start the sign-in again")]
     DeviceCodeExpired,
+    #[error("no browser sign-in arrived within {minutes} minutes; start the sign-in again")]
+    BrowserSignInTimedOut { minutes: u64 },
+    #[error(
+        "the address given back does not belong to this sign-in (its state differs); nothing was redeemed. Paste the address the browser ended on for the sign-in shown last"
+    )]
+    BrowserStateMismatch,
+    #[error(
+        "the identity platform offers no browser sign-in (authorization endpoint) for this tenant"
+    )]
+    NoAuthorizationEndpoint,
     #[error("the sign-in was declined at the verification page")]
     DeviceCodeDeclined,
     #[error(transparent)]
@@ -167,10 +177,21 @@ impl EntraError {
                 ..
             } => vec![Remedy::correct(Input::Tenant)],
             EntraError::Token {
-                aadsts: Some(50076 | 50079),
+                aadsts: Some(50074 | 50076 | 50079 | 50158),
+                ..
+            } => vec![
+                Remedy::SignInWith {
+                    method: SignInAnswer::DeviceCode,
+                },
+                Remedy::SignInWith {
+                    method: SignInAnswer::Browser,
+                },
+            ],
+            EntraError::Token {
+                aadsts: Some(53003),
                 ..
             } => vec![Remedy::SignInWith {
-                method: SignInAnswer::DeviceCode,
+                method: SignInAnswer::Browser,
             }],
             EntraError::RootCertificate { .. } => vec![Remedy::correct(Input::CaCert)],
             EntraError::NoDeviceCode => vec![Remedy::SignInWith {
@@ -201,8 +222,28 @@ fn describe_token_error(code: &OAuthErrorCode, aadsts: Option<u32>, description:
             " The tenant is not known by that name: use the tenant id or a verified domain such as contoso.onmicrosoft.com."
         }
         Some(50126) => " Check the user name and password.",
-        Some(50076) | Some(50079) => {
-            " This account needs multi-factor authentication, which the device code sign-in offers."
+        // The sign-in interruptions Microsoft lists (reference-error-codes):
+        // what happened, and what to do, before anything changed.
+        Some(50074) | Some(50076) => {
+            " This account must use multi-factor authentication, which a password sign-in cannot: sign in with the device code or in a browser."
+        }
+        Some(50079) => {
+            " This account must register for multi-factor authentication first (https://aka.ms/mfasetup), then sign in with the device code or in a browser."
+        }
+        Some(50158) => {
+            " An external security challenge (a third-party MFA provider or a Conditional Access custom control) must be completed: sign in with the device code or in a browser."
+        }
+        Some(53003) => {
+            " A Conditional Access policy of this tenant blocked this sign-in. If it blocks the device code flow (as Microsoft recommends), sign in in a browser; otherwise whoever manages Conditional Access finds the policy in the tenant's sign-in logs by the correlation id."
+        }
+        Some(53000) | Some(53001) | Some(50097) => {
+            " A Conditional Access policy requires a compliant, registered or hybrid-joined device: approve the sign-in (device code or browser) on a device the policy accepts, or ask whoever manages Conditional Access, with the correlation id."
+        }
+        Some(53002) => {
+            " A Conditional Access policy requires an approved client application: sign in with a client it allows, or ask whoever manages Conditional Access, with the correlation id."
+        }
+        Some(53004) => {
+            " The account must complete its multi-factor registration in a browser before it may sign in here (a risk policy requires it)."
         }
         Some(700016) => {
             " The application does not exist in this tenant (yet): check the application id, or wait a minute for replication."
@@ -213,4 +254,61 @@ fn describe_token_error(code: &OAuthErrorCode, aadsts: Option<u32>, description:
         _ => "",
     };
     format!("sign-in refused ({code}): {first_line}{hint}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(aadsts: u32) -> EntraError {
+        EntraError::Token {
+            status: 400,
+            code: OAuthErrorCode::from("interaction_required"),
+            aadsts: Some(aadsts),
+            description: format!(
+                "AADSTS{aadsts}: refused.\r\nTrace ID: 0a1b\r\nCorrelation ID: 2c3d\r\nTimestamp: 2026-12-07 21:00:00Z"
+            ),
+        }
+    }
+
+    /// Each sign-in interruption says what happened and what to do; the
+    /// ones another sign-in method gets past name it as a remedy.
+    #[test]
+    fn conditional_access_and_mfa_refusals_say_what_to_do() {
+        let blocked = refused(53003);
+        assert!(
+            blocked.to_string().contains("Conditional Access policy"),
+            "{blocked}"
+        );
+        assert!(blocked.to_string().contains("correlation id"), "{blocked}");
+        assert_eq!(
+            blocked.remedies(),
+            [Remedy::SignInWith {
+                method: SignInAnswer::Browser
+            }]
+        );
+        let mfa = refused(50076);
+        assert!(mfa.to_string().contains("multi-factor"), "{mfa}");
+        assert_eq!(
+            mfa.remedies(),
+            [
+                Remedy::SignInWith {
+                    method: SignInAnswer::DeviceCode
+                },
+                Remedy::SignInWith {
+                    method: SignInAnswer::Browser
+                }
+            ]
+        );
+        assert!(refused(50079).to_string().contains("register"));
+        assert!(refused(53000).to_string().contains("device"));
+        assert!(
+            refused(50158)
+                .to_string()
+                .contains("external security challenge")
+        );
+        // The support ids are kept apart from the sentence, for the sign-in logs.
+        assert!(!blocked.to_string().contains("Trace ID"), "{blocked}");
+        assert_eq!(refused(90002).remedies(), [Remedy::correct(Input::Tenant)]);
+    }
 }

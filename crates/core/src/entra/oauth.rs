@@ -16,10 +16,10 @@ use oauth2::basic::{
     BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
 };
 use oauth2::{
-    AuthType, ClientId, DeviceAuthorizationResponse, DeviceAuthorizationUrl, EmptyExtraTokenFields,
-    EndpointNotSet, EndpointSet, ExtraDeviceAuthorizationFields, RefreshToken,
-    ResourceOwnerPassword, ResourceOwnerUsername, Scope, StandardRevocableToken,
-    StandardTokenResponse, TokenResponse as _, TokenUrl,
+    AuthType, ClientId, DeviceAuthorizationResponse, DeviceAuthorizationUrl, EndpointNotSet,
+    EndpointSet, ExtraDeviceAuthorizationFields, RefreshToken, ResourceOwnerPassword,
+    ResourceOwnerUsername, Scope, StandardRevocableToken, StandardTokenResponse,
+    TokenResponse as _, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use url::Url;
 
-pub(crate) use super::oauth_error::token_error;
+pub(crate) mod browser;
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -90,7 +90,17 @@ impl AccessToken {
     }
 }
 
-type TokenResponse = StandardTokenResponse<EmptyExtraTokenFields, BasicTokenType>;
+type TokenResponse = StandardTokenResponse<MicrosoftTokenFields, BasicTokenType>;
+
+/// What the Microsoft identity platform adds to a token answer that the
+/// tool reads: the ID token of a sign-in that asked for `openid`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct MicrosoftTokenFields {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+impl oauth2::ExtraTokenFields for MicrosoftTokenFields {}
 
 /// The `oauth2` client for one application at one authority, with Microsoft's
 /// error answers as its error type.
