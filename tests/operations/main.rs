@@ -17,6 +17,7 @@ mod runner;
 mod scheduler;
 mod secrets;
 mod session;
+mod ssh_console;
 mod strict_tenant;
 mod tpm_store;
 mod unattended_wizard;

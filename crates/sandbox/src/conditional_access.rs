@@ -8,7 +8,7 @@
 //! - entra/identity-platform/reference-error-codes (AADSTS53003, AADSTS50076)
 
 use super::SandboxConfig;
-use super::directory::User;
+use super::directory::{DIRECTORY_SYNCHRONIZATION_ACCOUNTS, Directory, User};
 use super::errors::OAuthError;
 
 /// A Conditional Access policy for every user and every application.
@@ -64,9 +64,15 @@ impl SandboxConfig {
     }
 
     /// Whether `user` must pass a second factor to sign in: per-user MFA,
-    /// or a policy that requires it of everyone.
-    pub(crate) fn needs_mfa(&self, user: &User) -> bool {
-        user.mfa_required || self.enforces(ConditionalAccess::RequireMfa)
+    /// or a policy that requires it of every user but the directory
+    /// synchronization accounts (Connect cannot do MFA, and the baselines,
+    /// Maester's Test-MtCaExclusionForDirectorySyncAccount among them, check
+    /// that such policies exclude them).
+    pub(crate) fn needs_mfa(&self, directory: &Directory, user: &User) -> bool {
+        let sync_account = directory
+            .user_roles(&user.id)
+            .any(|role| role.template_id == DIRECTORY_SYNCHRONIZATION_ACCOUNTS);
+        user.mfa_required || (self.enforces(ConditionalAccess::RequireMfa) && !sync_account)
     }
 
     /// AADSTS53003 when a policy blocks the device code flow.

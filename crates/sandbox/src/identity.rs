@@ -535,7 +535,7 @@ fn password(state: &AppState, form: &Form, issuer: &str) -> Result<AccessClaims,
                 .with_suberror("user_password_expired"),
         );
     }
-    if state.config.needs_mfa(user) {
+    if state.config.needs_mfa(&directory, user) {
         return Err(conditional_access::mfa_required(&resource.app_id));
     }
     // The user is signed in; the client must hold consent for what it asks.

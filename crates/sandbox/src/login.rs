@@ -76,7 +76,7 @@ pub(crate) fn submit(state: &AppState, form: &Form, flow: &str) -> Result<Step, 
     if declined {
         return Ok(Step::Declined(user_id));
     }
-    match state.config.needs_mfa(user) {
+    match state.config.needs_mfa(&directory, user) {
         true => Ok(Step::SecondFactor(
             directory.sign_ins.challenge(&user_id, flow, instant),
         )),
