@@ -23,22 +23,21 @@ async fn approving_sandbox() -> SandboxHandle {
     .await
 }
 
+/// `--json app register --upn <hybrid.admin> --sign-in HOW…` against `sb`.
+fn register_args(sb: &SandboxHandle, how: &[&str]) -> Vec<String> {
+    let upn = sb.user("hybrid.admin").unwrap().upn.clone();
+    let mut args: Vec<String> = ["--json", "app", "register", "--upn", &upn, "--sign-in"]
+        .into_iter()
+        .chain(how.iter().copied())
+        .map(String::from)
+        .collect();
+    args.extend(tenant::connection_waiting(sb));
+    args
+}
+
 /// `entra-connect --json app register --upn <hybrid.admin> --sign-in browser`.
 fn register_in_browser(sb: &SandboxHandle, state: &std::path::Path) -> Running {
-    let upn = sb.user("hybrid.admin").unwrap().upn.clone();
-    let mut args: Vec<String> = [
-        "--json",
-        "app",
-        "register",
-        "--upn",
-        &upn,
-        "--sign-in",
-        "browser",
-    ]
-    .map(String::from)
-    .to_vec();
-    args.extend(tenant::connection_waiting(sb));
-    Running::start(state, &args, &[])
+    Running::start(state, &register_args(sb, &["browser"]), &[])
 }
 
 /// The address the sign-in printed, after checking it asks for PKCE (S256),
@@ -178,18 +177,7 @@ async fn a_real_browser_signs_in_where_conditional_access_blocks_the_device_code
     let browser = Chromium::start().await;
 
     // The device code, approved in the browser with the second factor: refused by the policy.
-    let mut args: Vec<String> = [
-        "--json",
-        "app",
-        "register",
-        "--upn",
-        &admin.upn,
-        "--sign-in",
-        "device-code",
-    ]
-    .map(String::from)
-    .to_vec();
-    args.extend(tenant::connection_waiting(&sb));
+    let args = register_args(&sb, &["device-code"]);
     let mut running = Running::start(state.path(), &args, &[]);
     let code = running.event("sign_in_code");
     browser
@@ -212,19 +200,7 @@ async fn a_real_browser_signs_in_where_conditional_access_blocks_the_device_code
     );
 
     // The password: refused for MFA, saying what to do.
-    let mut args: Vec<String> = [
-        "--json",
-        "app",
-        "register",
-        "--upn",
-        &admin.upn,
-        "--sign-in",
-        "password",
-        "--password-stdin",
-    ]
-    .map(String::from)
-    .to_vec();
-    args.extend(tenant::connection_waiting(&sb));
+    let args = register_args(&sb, &["password", "--password-stdin"]);
     let refused = crate::harness::process::run_async(
         state.path(),
         args,
