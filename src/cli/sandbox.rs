@@ -74,7 +74,8 @@ fn fault_rate(text: &str) -> Result<f64, String> {
     }
 }
 
-fn conditional_access(text: &str) -> Result<ConditionalAccess, String> {
+/// `--conditional-access POLICY`, here and on `wizard --sandbox`.
+pub(super) fn conditional_access(text: &str) -> Result<ConditionalAccess, String> {
     text.parse()
         .map_err(|error: crate::sandbox::UnknownPolicy| error.to_string())
 }

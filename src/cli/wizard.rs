@@ -21,9 +21,10 @@ pub struct WizardArgs {
     #[arg(long, value_name = "FILE")]
     answers: Option<PathBuf>,
     /// Against the built-in sandbox tenant (started in-process; the administrator's
-    /// device code is approved after about 2 s). The server is an existing Connect
-    /// server: its connector signs in with the tenant's legacy directory
-    /// synchronization account, recorded first if the state has no credential yet.
+    /// device code is approved after about 2 s, a browser sign-in at once). The
+    /// server is an existing Connect server: its connector signs in with the
+    /// tenant's legacy directory synchronization account, recorded first if the
+    /// state has no credential yet.
     /// Its state (default: ~/.local/share/entra-connect-sandbox, never a real
     /// server's) keeps the tenant too, in sandbox/: a second run continues where
     /// the first stopped.
@@ -35,6 +36,18 @@ pub struct WizardArgs {
     #[cfg(feature = "sandbox")]
     #[arg(long, requires = "sandbox")]
     fresh: bool,
+    /// With --sandbox: a Conditional Access policy of the sandbox tenant
+    /// (repeatable), as `sandbox serve` takes it: block-device-code (a
+    /// device code is refused with AADSTS53003: sign in with the browser) or
+    /// require-mfa (a password sign-in is refused with AADSTS50076).
+    #[cfg(feature = "sandbox")]
+    #[arg(
+        long,
+        value_name = "POLICY",
+        requires = "sandbox",
+        value_parser = super::sandbox::conditional_access
+    )]
+    conditional_access: Vec<crate::sandbox::ConditionalAccess>,
     /// With --answers: print the plan and change nothing.
     #[arg(long, requires = "answers")]
     dry_run: bool,
@@ -147,7 +160,8 @@ async fn interactive(args: &WizardArgs, server: LocalServer) -> anyhow::Result<V
     #[cfg(feature = "sandbox")]
     if let Some(kind) = args.sandbox_server() {
         let (mut server, mut setup) = (server, WizardSetup::default());
-        let _tenant = sandbox_tenant::start(kind, &mut server, &mut setup).await?;
+        let policies = args.conditional_access.clone();
+        let _tenant = sandbox_tenant::start(kind, policies, &mut server, &mut setup).await?;
         return crate::tui::run(server, setup).await;
     }
     let _ = args;

@@ -295,6 +295,7 @@ fn apply(model: &mut Model, transition: Transition) -> Option<Command> {
     let entered = match transition {
         Transition::Stay => return None,
         Transition::Quit => return model.ask_to_quit(),
+        Transition::Cancel => return model.cancel(),
         Transition::Do(command) => return Some(command),
         Transition::Start(task) => {
             // Confirming the plan on Ready moves on as the flow says.

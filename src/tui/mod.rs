@@ -23,7 +23,9 @@ use crate::engine::{
 };
 use crate::entra::Secret;
 use crate::entra::cache::TokenCache;
-use crate::entra::client::{ConnectionSettings, DEFAULT_ADMIN_CLIENT_ID, UserSignIn};
+use crate::entra::client::{
+    ConnectionSettings, DEFAULT_ADMIN_CLIENT_ID, UserSignIn, pasted_redirects,
+};
 use app::Model;
 use futures::StreamExt;
 use model::{
@@ -79,6 +81,8 @@ pub async fn run(server: LocalServer, setup: WizardSetup) -> anyhow::Result<Vec<
         server: Some(server),
         loan: None,
         request: None,
+        sign_in: None,
+        pasted: None,
         cache: Arc::new(TokenCache::default()),
         events: sender,
     };
@@ -186,6 +190,12 @@ struct Runner {
     /// The signed-in administrator, for the operation that follows, with
     /// the connection's inputs (remembered once the operation worked).
     request: Option<(EntraRequest, ConnectionInputs)>,
+    /// The first pass's sign-in while it runs, stopped when it is cancelled
+    /// (a device code polled no longer, a browser's listener closed).
+    sign_in: Option<(OpId, tokio::task::AbortHandle)>,
+    /// Where an address pasted on the Sign in page goes: the latest browser
+    /// sign-in, which takes it as the redirect.
+    pasted: Option<mpsc::UnboundedSender<String>>,
     cache: Arc<TokenCache>,
     events: mpsc::UnboundedSender<Message>,
 }
@@ -223,7 +233,7 @@ impl Runner {
     /// The connection and sign-in for what was entered, through the same
     /// path as the command line's.
     fn request(
-        &self,
+        &mut self,
         data: &WizardData,
         upn: &Upn,
         password: Option<Secret>,
@@ -236,8 +246,29 @@ impl Runner {
         )?;
         Ok(EntraRequest {
             connection,
-            admin: Some(user_sign_in(data, upn, password)),
+            admin: Some(self.user_sign_in(data, upn, password)),
         })
+    }
+
+    /// How `upn` signs in, as the sign-in page chose: with the password
+    /// typed there, in a browser (what is pasted on the page goes to this
+    /// sign-in from now on), or with a device code.
+    fn user_sign_in(
+        &mut self,
+        data: &WizardData,
+        upn: &Upn,
+        password: Option<Secret>,
+    ) -> UserSignIn {
+        let upn = upn.to_string();
+        match (data.sign_in, password) {
+            (SignInAnswer::Password, Some(password)) => UserSignIn::Password { upn, password },
+            (SignInAnswer::Browser, _) => {
+                let (sender, pasted) = pasted_redirects();
+                self.pasted = Some(sender);
+                UserSignIn::Browser { upn, pasted }
+            }
+            _ => UserSignIn::DeviceCode { upn },
+        }
     }
 
     async fn execute(&mut self, command: Command, model: &Model) {
@@ -265,6 +296,18 @@ impl Runner {
                     && let Some(cancel) = loan.cancel.take()
                 {
                     let _ = cancel.send(());
+                }
+                if let Some((signing_in, task)) = &self.sign_in
+                    && *signing_in == op
+                {
+                    task.abort();
+                    self.sign_in = None;
+                }
+            }
+            Command::PasteRedirect(address) => {
+                // A sign-in that is over no longer listens: nothing to do.
+                if let Some(sign_in) = &self.pasted {
+                    let _ = sign_in.send(address.expose().to_string());
                 }
             }
             Command::Doctor => self.start_doctor(&model.data).await,
@@ -328,7 +371,7 @@ impl Runner {
         self.request = Some((request.clone(), data.connection.clone()));
         let (progress, relay) = self.progress(op);
         let events = self.events.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let result = crate::engine::sign_in(&request, progress).await;
             relay.flushed().await;
             let _ = events.send(Message::Engine(
@@ -336,6 +379,10 @@ impl Runner {
                 EngineEvent::SignedIn(result.map_err(Arc::new)),
             ));
         });
+        // One sign-in at a time: one still running was given up.
+        if let Some((_, earlier)) = self.sign_in.replace((op, task.abort_handle())) {
+            earlier.abort();
+        }
     }
 
     /// Whether a TPM answers, asked on a blocking thread (a slow or wedged
@@ -453,8 +500,8 @@ impl Runner {
         if self.reclaim().await.is_none() {
             return;
         }
+        let admin = self.user_sign_in(data, upn, password);
         let Some(server) = &self.server else { return };
-        let admin = user_sign_in(data, upn, password);
         let request = match self.own_tenant_request(data, server, Some(admin)) {
             Ok(request) => request,
             Err(error) => return self.send(reviewed(Err(Arc::new(error)))),
@@ -651,16 +698,6 @@ fn credential_connection(
     let inputs = for_credential(server, data.connection.clone())?;
     let settings = settings(&inputs, DEFAULT_ADMIN_CLIENT_ID, REPLICATION_BUDGET, cache)?;
     Ok((inputs, settings))
-}
-
-/// How `upn` signs in, as the sign-in page chose: with the password typed
-/// there, or a device code.
-fn user_sign_in(data: &WizardData, upn: &Upn, password: Option<Secret>) -> UserSignIn {
-    let upn = upn.to_string();
-    match (data.sign_in, password) {
-        (SignInAnswer::Password, Some(password)) => UserSignIn::Password { upn, password },
-        _ => UserSignIn::DeviceCode { upn },
-    }
 }
 
 /// `upn` signing in with a device code (an administrator entered on a

@@ -249,6 +249,9 @@ pub enum Command {
         task: Task,
     },
     Cancel(OpId),
+    /// An address pasted on the Sign in page, for the browser sign-in
+    /// waiting for the redirect (it holds the authorization code).
+    PasteRedirect(Secret),
     /// Work out the plan of an operation for the Ready page.
     Plan(OperationRequest),
     /// Make the revocation of what `selection` chooses from the review's

@@ -368,11 +368,11 @@ fn unicode_width(text: &str) -> usize {
     textwrap::core::display_width(text)
 }
 
-/// A one-line text field; `masked` shows bullets instead of the text.
+/// A one-line text field, showing its text as `shown` says.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct TextInput {
     pub value: String,
-    pub masked: bool,
+    shown: Shown,
     /// What the field holds, where that bounds how long it is (a GUID, a
     /// tenant, an account): see [`TextInput::holding`].
     holds: Option<Input>,
@@ -380,16 +380,29 @@ pub struct TextInput {
     refused: bool,
 }
 
-/// A masked field (a password) is not shown in debug output either.
+/// How a field shows what it holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Shown {
+    #[default]
+    Whole,
+    /// Bullets instead of the text (a password).
+    Masked,
+    /// An address up to its query, which holds a secret (the redirect of a
+    /// browser sign-in, with its authorization code): see [`without_query`].
+    WithoutQuery,
+}
+
+/// A field that hides its text (a password, an address with a code) does
+/// not show it in debug output either.
 impl std::fmt::Debug for TextInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let value: &dyn std::fmt::Debug = match self.masked {
-            true => &"<masked>",
-            false => &self.value,
+        let value: &dyn std::fmt::Debug = match self.shown {
+            Shown::Whole => &self.value,
+            Shown::Masked | Shown::WithoutQuery => &"<hidden>",
         };
         f.debug_struct("TextInput")
             .field("value", value)
-            .field("masked", &self.masked)
+            .field("shown", &self.shown)
             .field("holds", &self.holds)
             .field("refused", &self.refused)
             .finish()
@@ -411,7 +424,16 @@ impl TextInput {
 
     pub fn masked() -> TextInput {
         TextInput {
-            masked: true,
+            shown: Shown::Masked,
+            ..TextInput::default()
+        }
+    }
+
+    /// A field for an address whose query is a secret: shown up to the
+    /// query, never the query itself ([`without_query`]).
+    pub fn address_without_query() -> TextInput {
+        TextInput {
+            shown: Shown::WithoutQuery,
             ..TextInput::default()
         }
     }
@@ -458,10 +480,10 @@ impl TextInput {
 
     /// `label: [value_]`, with a cursor when focused.
     pub fn line(&self, label: &str, focused: bool, theme: &Theme) -> Line<'static> {
-        let shown = if self.masked {
-            "•".repeat(self.value.chars().count())
-        } else {
-            self.value.clone()
+        let shown = match self.shown {
+            Shown::Whole => self.value.clone(),
+            Shown::Masked => "•".repeat(self.value.chars().count()),
+            Shown::WithoutQuery => without_query(&self.value),
         };
         let cursor = if focused { "▏" } else { "" };
         let style = if focused {
@@ -495,6 +517,18 @@ impl TextInput {
                 .map(Some)
                 .map_err(|why| format!("Administrator: {why}.")),
         }
+    }
+}
+
+/// `address` up to its query, then how long the query is that is not
+/// shown: `http://localhost:43123/?… (412 characters hidden)`. Text without
+/// a query is shown as it is.
+pub fn without_query(address: &str) -> String {
+    match address.split_once('?') {
+        Some((before, query)) => {
+            format!("{before}?… ({} characters hidden)", query.chars().count())
+        }
+        None => address.to_string(),
     }
 }
 

@@ -82,8 +82,7 @@ fn remedy(remedy: &Remedy) -> String {
         } => "Esc to Sign in and choose the password".into(),
         Remedy::SignInWith {
             method: SignInAnswer::Browser,
-        } => "sign in with a browser: on the command line, the same task with --sign-in browser"
-            .into(),
+        } => "Esc to Sign in and choose the browser".into(),
         Remedy::Outside { advice } => advice.clone(),
     }
 }

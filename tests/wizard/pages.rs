@@ -561,6 +561,16 @@ fn back_navigation_keeps_entered_values() {
     assert_eq!(title(&model), "welcome");
 }
 
+/// On Sign in (focus on the account): the password method, and `password`
+/// typed in its field.
+fn type_a_password(model: &mut Model, password: &str) {
+    send(model, key(KeyCode::BackTab));
+    send(model, key(KeyCode::Down));
+    send(model, key(KeyCode::Tab));
+    send(model, key(KeyCode::Tab));
+    type_text(model, password);
+}
+
 fn chord(c: char, modifiers: KeyModifiers) -> Message {
     Message::Key(KeyEvent::new(KeyCode::Char(c), modifiers))
 }
@@ -594,11 +604,7 @@ fn ctrl_u_clears_a_field_and_chords_type_nothing() {
     snapshot("connect-chords-typed-nothing", &model);
     send(&mut model, key(KeyCode::Enter));
     // The password field too.
-    send(&mut model, key(KeyCode::BackTab));
-    send(&mut model, key(KeyCode::Down));
-    send(&mut model, key(KeyCode::Tab));
-    send(&mut model, key(KeyCode::Tab));
-    type_text(&mut model, "Pa55word!");
+    type_a_password(&mut model, "Pa55word!");
     assert!(render(&model, 100, 30).contains("[•••••••••▏]"));
     send(&mut model, chord('u', KeyModifiers::CONTROL));
     assert!(render(&model, 100, 30).contains("Password          [▏]"));
@@ -671,11 +677,7 @@ fn sign_in_asks_the_engine_and_sends_a_password_only_when_chosen() {
     snapshot("sign-in-refused", &model);
 
     // Password: choose the method, type it (masked), Enter.
-    send(&mut model, key(KeyCode::BackTab));
-    send(&mut model, key(KeyCode::Down));
-    send(&mut model, key(KeyCode::Tab));
-    send(&mut model, key(KeyCode::Tab));
-    type_text(&mut model, "Pa55word!");
+    type_a_password(&mut model, "Pa55word!");
     let screen = render(&model, 100, 30);
     assert!(
         screen.contains("•••••••••") && !screen.contains("Pa55word!"),
@@ -693,6 +695,230 @@ fn sign_in_asks_the_engine_and_sends_a_password_only_when_chosen() {
         })
     );
     assert_eq!(model.data.sign_in, SignInAnswer::Password);
+}
+
+/// What a browser sign-in asks the administrator to open (the sign-in
+/// reports it; its state, challenge and nonce are made up here).
+const BROWSER_ADDRESS: &str = "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize?response_type=code&client_id=14d82eec-204b-4c2f-b7e8-296a70dab67e&state=Zm9vYmFyYmF6cXV4cXV1eA&code_challenge=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU&code_challenge_method=S256&redirect_uri=http%3A%2F%2Flocalhost%3A43123&scope=https%3A%2F%2Fgraph.microsoft.com%2FUser.Read+https%3A%2F%2Fgraph.microsoft.com%2FApplication.ReadWrite.All+https%3A%2F%2Fgraph.microsoft.com%2FAppRoleAssignment.ReadWrite.All+offline_access+openid&nonce=bm9uY2Vub25jZW5vbmNl&login_hint=admin%40contoso.onmicrosoft.com";
+
+/// The address a browser on another machine ends on: its query holds the code.
+const REDIRECT: &str = "http://localhost:43123/?code=0.AXoA-the-authorization-code&state=Zm9vYmFyYmF6cXV4cXV1eA&session_state=1b2c3d4e";
+
+/// Sign in with the browser chosen among its methods.
+fn assert_browser_chosen(model: &Model) {
+    let screen = render(model, 120, 40);
+    assert!(
+        screen.contains("(•) Browser (when the device code is blocked)"),
+        "{screen}"
+    );
+}
+
+/// The screen's rows from the one that starts with `start` while they hold
+/// no space, joined: an identifier wider than the page, as it was cut.
+fn identifier_on(screen: &str, start: &str) -> String {
+    screen
+        .lines()
+        .map(|row| row.trim_matches(|c| c == '"' || c == ' '))
+        .skip_while(|row| !row.starts_with(start))
+        .take_while(|row| !row.is_empty() && !row.contains(' '))
+        .collect()
+}
+
+/// The third method: the page shows the address to open, whole, and what
+/// to do from a browser elsewhere; the address pasted back goes to the
+/// sign-in on Enter and is never shown with its query (the code), nor
+/// kept in debug output. Esc gives the sign-in up and stays, on the browser.
+#[test]
+fn the_browser_sign_in_shows_the_address_and_sends_the_pasted_redirect_unshown() {
+    let mut model = first_pass();
+    drive_to(&mut model, "sign-in");
+    // From the account back to the methods, then down to the third.
+    send(&mut model, key(KeyCode::BackTab));
+    send(&mut model, key(KeyCode::Down));
+    send(&mut model, key(KeyCode::Down));
+    assert_browser_chosen(&model);
+    assert!(!render(&model, 120, 40).contains("Password"));
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert_eq!(
+        command,
+        Some(Command::Start {
+            op: OpId(1),
+            task: Task::SignIn {
+                upn: ADMIN.parse().unwrap(),
+                password: None
+            }
+        })
+    );
+    assert_eq!(model.data.sign_in, SignInAnswer::Browser);
+    engine(
+        &mut model,
+        EngineEvent::Progress(Progress::SignInBrowser {
+            url: BROWSER_ADDRESS.into(),
+        }),
+    );
+    for (width, height) in [(80, 24), (120, 40)] {
+        let screen = render(&model, width, height);
+        assert_eq!(
+            identifier_on(&screen, "https://"),
+            BROWSER_ADDRESS,
+            "{screen}"
+        );
+        assert!(
+            words(&screen).contains(
+                "A browser on this machine finishes by itself. A browser on another machine ends on an address starting http://localhost that does not load there: paste that address here, then Enter."
+            ),
+            "{screen}"
+        );
+        assert!(screen.contains("Address           [▏]"), "{screen}");
+        assert!(
+            screen.contains("Enter send the pasted address  Esc cancel the sign-in"),
+            "{screen}"
+        );
+    }
+    snapshot("sign-in-browser-waiting", &model);
+
+    // Pasted (a paste arrives as keys): the query is never on the screen.
+    type_text(&mut model, REDIRECT);
+    let hidden = "[http://localhost:43123/?… (86 characters hidden)▏]";
+    let screen = render(&model, 120, 40);
+    assert!(screen.contains(hidden), "{screen}");
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert_eq!(command, Some(Command::PasteRedirect(Secret::new(REDIRECT))));
+    let screen = render(&model, 80, 24);
+    assert!(screen.contains(hidden), "{screen}");
+    assert!(
+        screen.contains("Sent: waiting for the sign-in to finish"),
+        "{screen}"
+    );
+    for shown in [
+        screen,
+        render(&model, 120, 40),
+        format!("{:?}", model.page),
+        format!("{command:?}"),
+    ] {
+        assert!(!shown.contains("the-authorization-code"), "{shown}");
+    }
+    snapshot("sign-in-browser-pasted", &model);
+    // Sent once; it stays until something is typed, which starts another address.
+    assert_eq!(send(&mut model, key(KeyCode::Enter)), None);
+    send(&mut model, key(KeyCode::Down));
+    assert!(render(&model, 120, 40).contains(hidden));
+    type_text(&mut model, "h");
+    assert!(render(&model, 120, 40).contains("Address           [h▏]"));
+
+    // Esc gives the sign-in up: its task is cancelled, and what it still
+    // reports is dropped; the choice stays on the browser.
+    let op = model.running.expect("the sign-in runs");
+    assert_eq!(
+        send(&mut model, key(KeyCode::Esc)),
+        Some(Command::Cancel(op))
+    );
+    assert_eq!(model.running, None);
+    assert!(!model.wants_ticks());
+    send(
+        &mut model,
+        Message::Engine(op, EngineEvent::SignedIn(Ok(ADMIN.into()))),
+    );
+    assert_eq!(title(&model), "sign-in");
+    assert_browser_chosen(&model);
+    // Esc again goes back, as on the form it always did.
+    send(&mut model, key(KeyCode::Esc));
+    assert_eq!(title(&model), "connect");
+}
+
+/// A waiting device code is given up with Esc, as the browser is. Entra's
+/// refusal of a device code that Conditional Access blocks (AADSTS53003):
+/// the page says to use the browser and has chosen it, so Enter signs in
+/// with it. A password refused for MFA moves to the device code.
+#[test]
+fn a_blocked_device_code_moves_the_choice_to_the_browser() {
+    let mut model = first_pass();
+    drive_to(&mut model, "sign-in");
+    send(&mut model, key(KeyCode::Enter));
+    let op = model.running.expect("the sign-in runs");
+    assert_eq!(
+        send(&mut model, key(KeyCode::Esc)),
+        Some(Command::Cancel(op))
+    );
+    assert_eq!(title(&model), "sign-in");
+    assert!(!model.wants_ticks());
+    assert!(render(&model, 120, 40).contains("(•) Device code"));
+    send(&mut model, key(KeyCode::Enter));
+    let blocked = EntraError::Token {
+        status: 400,
+        code: "invalid_grant".into(),
+        aadsts: Some(53003),
+        description: "AADSTS53003: Access has been blocked by Conditional Access policies. The access policy does not allow token issuance. Trace ID: 0b6c3f1e-2a4d-4c8e-9f10-123456789abc Correlation ID: 7d2e9a41-5b3c-4f6d-8e7a-abcdef012345 Timestamp: 2026-12-07 10:00:00Z".into(),
+    };
+    engine(
+        &mut model,
+        EngineEvent::SignedIn(Err(failure(blocked.into()))),
+    );
+    let screen = render(&model, 120, 40);
+    assert!(
+        words(&screen).contains("Conditional Access")
+            && words(&screen).contains("Esc to Sign in and choose the browser."),
+        "{screen}"
+    );
+    assert_browser_chosen(&model);
+    snapshot("sign-in-device-code-blocked", &model);
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert!(
+        matches!(
+            command,
+            Some(Command::Start {
+                task: Task::SignIn { password: None, .. },
+                ..
+            })
+        ),
+        "{command:?}"
+    );
+    assert_eq!(model.data.sign_in, SignInAnswer::Browser);
+
+    let mut model = first_pass();
+    drive_to(&mut model, "sign-in");
+    type_a_password(&mut model, "Pa55word!");
+    send(&mut model, key(KeyCode::Enter));
+    let mfa = EntraError::Token {
+        status: 400,
+        code: "invalid_grant".into(),
+        aadsts: Some(50076),
+        description: "AADSTS50076: Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication.".into(),
+    };
+    engine(&mut model, EngineEvent::SignedIn(Err(failure(mfa.into()))));
+    let screen = render(&model, 120, 40);
+    assert!(screen.contains("(•) Device code"), "{screen}");
+    assert!(!screen.contains("Password          ["), "{screen}");
+}
+
+/// An answers file's `sign_in = "browser"` opens Sign in on the browser,
+/// and the answers the wizard saves keep it.
+#[test]
+fn an_answers_file_that_signs_in_with_the_browser_opens_sign_in_on_it() {
+    let mut model = first_pass();
+    model.data.sign_in = SignInAnswer::Browser;
+    drive_to(&mut model, "sign-in");
+    assert_browser_chosen(&model);
+    drive_to_ready_from_sign_in(&mut model);
+    send(&mut model, key(KeyCode::Char('s')));
+    let Some(Command::SaveAnswers(_, answers)) = send(&mut model, key(KeyCode::Enter)) else {
+        panic!("no answers saved");
+    };
+    let toml = answers.to_toml().unwrap();
+    assert!(toml.contains("sign_in = \"browser\""), "{toml}");
+    let read = entra_connect::domain::Answers::parse(&toml).unwrap();
+    assert_eq!(read.sign_in, SignInAnswer::Browser);
+}
+
+/// From Sign in (signed in at once) to Ready with the plan, Managed.
+fn drive_to_ready_from_sign_in(model: &mut Model) {
+    send(model, key(KeyCode::Enter));
+    engine(model, EngineEvent::SignedIn(Ok(ADMIN.into())));
+    assert_eq!(title(model), "method");
+    send(model, key(KeyCode::Enter));
+    send(model, key(KeyCode::Enter));
+    send(model, Message::Planned(Ok(plan())));
+    assert_eq!(title(model), "ready");
 }
 
 /// The first pass's sign-in, refused because the sign-in client has no
@@ -730,17 +956,10 @@ fn missing_consent_is_explained_on_the_sign_in_page() {
     }
     // The consent URL, wider than the page, starts a line of its own and
     // runs on over the next lines (cut only because it must be).
-    let url_lines: Vec<&str> = screen
-        .lines()
-        .map(|line| line.trim_matches(|c| c == '"' || c == ' '))
-        .skip_while(|line| !line.starts_with("https://login.microsoftonline.com/"))
-        .take_while(|line| !line.contains(' '))
-        .collect();
+    let url = identifier_on(&screen, "https://login.microsoftonline.com/");
     assert!(
-        url_lines
-            .concat()
-            .contains("/adminconsent?client_id=14d82eec-204b-4c2f-b7e8-296a70dab67e&scope="),
-        "{url_lines:#?} in {screen}"
+        url.contains("/adminconsent?client_id=14d82eec-204b-4c2f-b7e8-296a70dab67e&scope="),
+        "{url} in {screen}"
     );
     snapshot("sign-in-consent-missing", &model);
     // At 80x24 the explanation runs past the page: PgDn shows the rest.

@@ -1441,3 +1441,183 @@ fn review_who_can_sign_in_and_revoke_a_planted_secret() {
     );
     assert_scheduler_untouched(state.path());
 }
+
+// --- sign in the way the tenant allows, once a session ------------------------------------
+
+/// The screen as one line of words, for sentences that wrap.
+fn words(screen: &str) -> String {
+    screen.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The address the Sign in page asks to open in a browser: its rows (it is
+/// cut at the page's width), from the one it starts on, joined.
+fn browser_address_on(screen: &str) -> Option<String> {
+    let address: String = screen
+        .lines()
+        .map(str::trim)
+        .skip_while(|row| !row.starts_with("http://127.0.0.1:"))
+        .take_while(|row| !row.is_empty() && !row.contains(' '))
+        .collect();
+    (!address.is_empty()).then_some(address)
+}
+
+/// A tenant whose Conditional Access blocks the device code flow (the
+/// demo's tenant with `--conditional-access block-device-code`, approving
+/// the administrator's sign-ins at once): the device code, approved, is
+/// refused by the policy and the Sign in page moves to the browser. The
+/// browser runs elsewhere (a plain HTTP client follows the address on the
+/// screen to the sandbox's redirect, which would not load there); the
+/// address it ends on is pasted into the page, never shown with its code,
+/// and the onboarding runs to Done on that one sign-in.
+#[test]
+fn the_browser_signs_in_where_conditional_access_blocks_the_device_code() {
+    let state = tempfile::tempdir().expect("state dir");
+    let args = "--sandbox --fresh --conditional-access block-device-code";
+    let command = marked(&wizard_with(&binary(), state.path(), args));
+    let tmux = Tmux::start("browser", 120, 40, &command);
+    tmux.wait_for_page("Welcome");
+    tmux.send_keys(&["Enter"]);
+    tmux.wait_for_page("Connect to Microsoft Entra ID");
+    tmux.send_keys(&["Enter"]);
+    let screen = tmux.wait_for_page("Sign in");
+    assert!(screen.contains("(•) Device code"), "{screen}");
+    assert!(
+        screen.contains("( ) Browser (when the device code is blocked)"),
+        "{screen}"
+    );
+
+    tmux.send_keys(&["Enter"]);
+    let refused = tmux.wait_until("the device code refused by the policy", |screen| {
+        words(screen).contains("Esc to Sign in and choose the browser.")
+    });
+    assert!(words(&refused).contains("AADSTS53003"), "{refused}");
+    assert!(
+        words(&refused).contains("A Conditional Access policy of this tenant blocked this sign-in"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains("(•) Browser (when the device code is blocked)"),
+        "{refused}"
+    );
+
+    tmux.send_keys(&["Enter"]);
+    let waiting = tmux.wait_until("the address to open in a browser", |screen| {
+        browser_address_on(screen).is_some() && screen.contains("Address           [")
+    });
+    assert!(
+        words(&waiting).contains(
+            "A browser on another machine ends on an address starting http://localhost that does not load there"
+        ),
+        "{waiting}"
+    );
+    let address = browser_address_on(&waiting).expect("the address");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let redirect = runtime.block_on(async {
+        let answer = tenant::http()
+            .get(&address)
+            .send()
+            .await
+            .expect("the sandbox's sign-in");
+        assert_eq!(answer.status(), reqwest::StatusCode::FOUND, "{address}");
+        answer.headers()["location"]
+            .to_str()
+            .expect("a Location")
+            .to_string()
+    });
+    let redirect_url = url::Url::parse(&redirect).expect("the redirect");
+    assert_eq!(redirect_url.host_str(), Some("localhost"), "{redirect}");
+    let code = redirect_url
+        .query_pairs()
+        .find(|(name, _)| name == "code")
+        .map(|(_, code)| code.into_owned())
+        .expect("the redirect's code");
+
+    // Pasted: the field shows the address without its query.
+    tmux.send_keys(&["-l", &redirect]);
+    let pasted = tmux.wait_for("characters hidden)");
+    assert!(pasted.contains("[http://localhost:"), "{pasted}");
+    assert!(
+        !pasted.contains(&code),
+        "the code is on the screen:\n{pasted}"
+    );
+    tmux.send_keys(&["Enter"]);
+    tmux.wait_for_page("Authentication method");
+    tmux.send_keys(&["Enter"]);
+    options_ready_configure(&tmux);
+    tmux.send_keys(&["q"]);
+    let screen = assert_exited_cleanly(&tmux);
+    assert!(!screen.contains(&code), "{screen}");
+
+    // The sign-in's listener closed with it.
+    let port = redirect_url.port().expect("the loopback port");
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+    let credential = credential(state.path());
+    assert_eq!(
+        credential["connector_identity_type"], "Application",
+        "{credential:#}"
+    );
+    assert_scheduler_untouched(state.path());
+}
+
+/// One wizard session, two tasks that sign an administrator in: "Review who
+/// can sign in as this connector" approves a device code; "Remove a legacy
+/// service account" then lists the accounts and removes one as the same
+/// administrator with no device code shown: the sandbox issued one.
+#[test]
+fn two_tasks_in_one_session_sign_in_once() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let admin = tenant::seeded_upn("global.admin");
+    let sb = runtime.block_on(tenant::start_with(SandboxConfig {
+        auto_approve: Some(admin.clone()),
+        device_code_interval: std::time::Duration::from_secs(1),
+        ..tenant::with_graph_consent(&[
+            "Directory.Read.All",
+            "DelegatedPermissionGrant.ReadWrite.All",
+        ])
+    }));
+    let state = tempfile::tempdir().expect("state dir");
+    onboard_with_the_cli(&sb, state.path());
+    assert_eq!(
+        sb.device_codes_issued(),
+        0,
+        "the CLI signed in with a password"
+    );
+
+    let tmux = second_pass("sign-in-once", state.path(), "Application");
+    open_task(&tmux, "Review who can sign in as this connector");
+    tmux.wait_for_page("Sign in");
+    tmux.send_keys(&["C-u"]);
+    tmux.send_keys(&["-l", &admin]);
+    tmux.send_keys(&["Enter"]);
+    tmux.wait_for("and enter the code:");
+    tmux.wait_for_page("Review who can sign in as this connector");
+    assert_eq!(sb.device_codes_issued(), 1);
+
+    tmux.send_keys(&["Escape"]);
+    open_task(&tmux, "Remove a legacy service account");
+    let screen = tmux.wait_for_page("Remove a legacy service account");
+    assert!(screen.contains(&admin), "the administrator kept: {screen}");
+    tmux.send_keys(&["Enter"]);
+    let shown_code = std::cell::Cell::new(false);
+    let listed = tmux.wait_until("the directory synchronization accounts", |screen| {
+        shown_code.set(shown_code.get() || device_code_on(screen).is_some());
+        screen.contains("Enter remove this account")
+    });
+    assert!(!shown_code.get(), "a device code was shown");
+    let sync_upn = seeded_sync_account(&sb).upn;
+    assert!(listed.contains(&format!("(•) {sync_upn}")), "{listed}");
+    assert!(listed.contains("not used by this server"), "{listed}");
+    let (_, done) = confirm_the_plan(&tmux, "Ready to remove the account");
+    assert!(
+        done.contains("The directory synchronization account was removed."),
+        "{done}"
+    );
+    tmux.send_keys(&["q"]);
+    assert_exited_cleanly(&tmux);
+    assert_eq!(
+        sb.device_codes_issued(),
+        1,
+        "the second task (its list and its removal) signed in again"
+    );
+    assert_scheduler_untouched(state.path());
+}

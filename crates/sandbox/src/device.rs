@@ -92,6 +92,9 @@ pub(crate) async fn device_code(
         );
         (client_id, user_code, device_code, approver)
     };
+    state
+        .device_codes
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     tracing::debug!(client_id, "device code issued");
     if let Some(upn) = approver {
         let state = state.clone();

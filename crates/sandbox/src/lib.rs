@@ -236,6 +236,8 @@ pub(crate) struct Shared {
     /// when a request arrives while none is being answered.
     in_flight: std::sync::atomic::AtomicU64,
     rounds: std::sync::atomic::AtomicU64,
+    /// Device codes issued (whatever became of them).
+    device_codes: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -337,6 +339,14 @@ impl SandboxHandle {
     /// (With no latency, requests made together may not overlap.)
     pub fn request_rounds(&self) -> u64 {
         self.state.rounds.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// How many device codes the sandbox has issued so far: what a test of
+    /// "signed in once" counts the administrator's prompts by.
+    pub fn device_codes_issued(&self) -> u64 {
+        self.state
+            .device_codes
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// How many committed writes were answered with a post-write fault so
@@ -443,6 +453,7 @@ impl Sandbox {
                 post_write_faults: std::sync::atomic::AtomicU64::new(0),
                 in_flight: std::sync::atomic::AtomicU64::new(0),
                 rounds: std::sync::atomic::AtomicU64::new(0),
+                device_codes: std::sync::atomic::AtomicU64::new(0),
             },
             port: addr.port(),
         });

@@ -12,7 +12,7 @@ use crate::engine::service_account::UseServiceAccount;
 use crate::engine::{EntraRequest, LocalServer, OperationRequest, Target};
 use crate::entra::Secret;
 use crate::entra::client::{DEFAULT_ADMIN_CLIENT_ID, UserSignIn};
-use crate::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
+use crate::sandbox::{ConditionalAccess, Sandbox, SandboxConfig, SandboxHandle};
 use crate::tui::model::{SandboxEndpoints, WizardData};
 use crate::tui::{REPLICATION_BUDGET, WizardSetup};
 use anyhow::Context;
@@ -33,10 +33,16 @@ pub(super) enum SandboxServer {
 /// The demo's tenant: every device code approved 2 s after it is shown (as
 /// `admin`, or the account it was asked for), and asked for again every
 /// second rather than Entra's 5, so the wizard moves on about 2 s after
-/// the code appears, as `wizard --help` says.
-fn demo_tenant(admin: String, data_dir: PathBuf) -> SandboxConfig {
+/// the code appears, as `wizard --help` says; every browser sign-in
+/// approved at once; with `policies` turned on.
+fn demo_tenant(
+    admin: String,
+    data_dir: PathBuf,
+    policies: Vec<ConditionalAccess>,
+) -> SandboxConfig {
     SandboxConfig {
         data_dir: Some(data_dir),
+        conditional_access: policies,
         auto_approve: Some(admin),
         auto_approve_delay: std::time::Duration::from_secs(2),
         auto_approve_as_hinted: true,
@@ -50,13 +56,14 @@ fn demo_tenant(admin: String, data_dir: PathBuf) -> SandboxConfig {
 /// server its legacy account recorded. The tenant lives as long as the handle.
 pub(super) async fn start(
     kind: SandboxServer,
+    policies: Vec<ConditionalAccess>,
     server: &mut LocalServer,
     setup: &mut WizardSetup,
 ) -> anyhow::Result<SandboxHandle> {
     let admin = Sandbox::seeded_admin(None)?;
     let data_dir = server.state_dir().join(TENANT_DIR);
     let new_tenant = !data_dir.join(crate::sandbox::TENANT_FILE).exists();
-    let handle = Sandbox::start(demo_tenant(admin, data_dir)).await?;
+    let handle = Sandbox::start(demo_tenant(admin, data_dir, policies)).await?;
     let sandbox = SandboxEndpoints {
         authority_host: handle.authority_host.parse()?,
         graph_url: handle.graph_url.parse()?,
@@ -190,7 +197,11 @@ mod tests {
     /// interval the wizard waited 5 s).
     #[test]
     fn the_demo_approves_a_device_code_within_three_seconds() {
-        let tenant = demo_tenant("admin@contoso.onmicrosoft.com".into(), "sandbox".into());
+        let tenant = demo_tenant(
+            "admin@contoso.onmicrosoft.com".into(),
+            "sandbox".into(),
+            Vec::new(),
+        );
         assert!(tenant.auto_approve.is_some() && tenant.auto_approve_as_hinted);
         assert!(
             tenant.auto_approve_delay + tenant.device_code_interval <= Duration::from_secs(3),

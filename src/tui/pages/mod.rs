@@ -37,6 +37,8 @@ pub enum Transition {
     Quit,
     /// Start an engine task (the app gives it its id).
     Start(Task),
+    /// Stop the running engine task (a sign-in given up on) and stay.
+    Cancel,
     Do(Command),
 }
 
@@ -194,7 +196,14 @@ impl Page {
                 ("Enter", "continue"),
                 ("Esc", "back"),
             ],
-            Page::SignIn(state) if state.waiting() => &[("Ctrl-C", "cancel")],
+            Page::SignIn(state) if state.waiting_for_browser() => &[
+                ("Enter", "send the pasted address"),
+                ("Esc", "cancel the sign-in"),
+                ("Ctrl-C", "quit"),
+            ],
+            Page::SignIn(state) if state.waiting() => {
+                &[("Esc", "cancel the sign-in"), ("Ctrl-C", "quit")]
+            }
             Page::SignIn(_) => &[
                 ("Tab", "next field"),
                 ("↑↓", "method"),

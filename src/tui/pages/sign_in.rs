@@ -1,15 +1,19 @@
-//! Sign in: device code (the default on a console without a browser), or a
-//! user name and password for accounts without MFA. Shows the code, a
-//! countdown and a spinner while waiting for approval. The first pass signs
-//! in here for onboarding; "Review who can sign in as this connector" signs
-//! in here too, and its sign-in reads the review.
+//! Sign in: device code (the default on a console without a browser), a
+//! user name and password for accounts without MFA, or a browser (for
+//! tenants whose Conditional Access blocks the device code). Shows the code,
+//! a countdown and a spinner while waiting for approval; for the browser, the
+//! address to open and a field for the address a browser on another machine
+//! ends on, pasted back. Esc gives up the waiting sign-in. The first pass
+//! signs in here for onboarding; "Review who can sign in as this connector"
+//! signs in here too, and its sign-in reads the review.
 
 use super::Transition;
-use crate::domain::{Input, SignInAnswer, Upn};
+use crate::domain::{Input, Remedy, SignInAnswer, Upn};
 use crate::engine::audit::Audit;
 use crate::engine::progress::Progress;
 use crate::entra::Secret;
-use crate::tui::model::{Failure, Shared, Task, WizardData};
+use crate::tui::model::{Command, Failure, Shared, Task, WizardData};
+use crate::tui::theme::Theme;
 use crate::tui::widgets::{
     SPINNER, Scroll, TextInput, choice_lines, move_choice, prose, scrolled, scrolled_prose,
     text_lines,
@@ -25,6 +29,7 @@ pub const TICKS_PER_SECOND: u32 = 10;
 
 #[derive(Debug, Clone)]
 pub struct State {
+    /// Which of [`METHODS`].
     method: usize,
     upn: TextInput,
     password: TextInput,
@@ -49,30 +54,95 @@ enum Purpose {
 
 #[derive(Debug, Clone, Default)]
 struct Waiting {
-    code: Option<(String, String, u64)>,
+    /// What the administrator is asked to do, once the sign-in says.
+    prompt: Option<Prompt>,
     ticks: u32,
 }
 
-const METHODS: [(&str, &str); 2] = [
+/// What a waiting sign-in asks of the administrator.
+#[derive(Debug, Clone)]
+enum Prompt {
+    /// Enter `user_code` at `verification_uri` before it expires.
+    Code {
+        verification_uri: String,
+        user_code: String,
+        expires_in_seconds: u64,
+    },
+    /// Open `url` in a browser; from a browser on another machine, paste
+    /// back the address it ends on.
+    Browser {
+        url: String,
+        /// The address pasted back, shown without its query.
+        pasted: TextInput,
+        /// Whether what the field holds was sent to the sign-in.
+        sent: bool,
+    },
+}
+
+impl Waiting {
+    /// A key while the sign-in waits: typed into the field for the address
+    /// the browser ended on, which Enter sends to the sign-in. The field
+    /// never shows the address's query (it holds the authorization code);
+    /// typing after a send starts a new address.
+    fn on_key(&mut self, key: KeyEvent) -> Transition {
+        let Some(Prompt::Browser { pasted, sent, .. }) = &mut self.prompt else {
+            return Transition::Stay;
+        };
+        let address = pasted.value.trim();
+        match key.code {
+            KeyCode::Enter if !*sent && !address.is_empty() => {
+                *sent = true;
+                Transition::Do(Command::PasteRedirect(Secret::new(address)))
+            }
+            KeyCode::Enter => Transition::Stay,
+            // What was sent stays until something is typed.
+            _ if *sent => {
+                let mut another = TextInput::address_without_query();
+                if another.handle(key) {
+                    *pasted = another;
+                    *sent = false;
+                }
+                Transition::Stay
+            }
+            _ => {
+                pasted.handle(key);
+                Transition::Stay
+            }
+        }
+    }
+}
+
+/// The methods offered, in order: how each is answered, named and explained.
+const METHODS: [(SignInAnswer, &str, &str); 3] = [
     (
+        SignInAnswer::DeviceCode,
         "Device code (recommended)",
         "open a URL on any device with a browser and enter a code",
     ),
     (
+        SignInAnswer::Password,
         "User name and password",
         "only for accounts without multi-factor authentication",
     ),
+    (
+        SignInAnswer::Browser,
+        "Browser (when the device code is blocked)",
+        "in a browser; from another machine, paste back where it ends",
+    ),
 ];
+
+/// Where `answer` is among [`METHODS`].
+fn method_of(answer: SignInAnswer) -> usize {
+    METHODS
+        .iter()
+        .position(|(method, ..)| *method == answer)
+        .unwrap_or(0)
+}
 
 impl State {
     pub fn new(data: &WizardData) -> State {
         State {
-            // The wizard does not offer the browser sign-in yet: an answers
-            // file that asks for it starts from the device code.
-            method: match data.sign_in {
-                SignInAnswer::DeviceCode | SignInAnswer::Browser => 0,
-                SignInAnswer::Password => 1,
-            },
+            method: method_of(data.sign_in),
             upn: TextInput::of(data.upn.as_ref()).holding(Input::Upn),
             password: TextInput::masked(),
             focus: 1,
@@ -109,13 +179,37 @@ impl State {
         self.waiting.is_some()
     }
 
+    /// Whether the sign-in waits for the browser, with the field for the
+    /// address it ends on.
+    pub fn waiting_for_browser(&self) -> bool {
+        matches!(
+            self.waiting,
+            Some(Waiting {
+                prompt: Some(Prompt::Browser { .. }),
+                ..
+            })
+        )
+    }
+
+    fn answer(&self) -> SignInAnswer {
+        METHODS[self.method].0
+    }
+
     fn fields(&self) -> usize {
-        if self.method == 1 { 3 } else { 2 }
+        if self.answer() == SignInAnswer::Password {
+            3
+        } else {
+            2
+        }
     }
 
     pub fn on_key(&mut self, data: &mut WizardData, key: KeyEvent) -> Transition {
-        if self.waiting() {
-            return Transition::Stay;
+        if let Some(waiting) = &mut self.waiting {
+            if key.code == KeyCode::Esc {
+                self.waiting = None;
+                return Transition::Cancel;
+            }
+            return waiting.on_key(key);
         }
         match key.code {
             KeyCode::PageUp | KeyCode::PageDown => {
@@ -133,21 +227,18 @@ impl State {
                         return Transition::Stay;
                     }
                 };
-                if self.method == 1 && self.password.value.is_empty() {
+                let password = self.answer() == SignInAnswer::Password;
+                if password && self.password.value.is_empty() {
                     self.error = Some("Enter the password, or use the device code.".into());
                     self.focus = 2;
                     return Transition::Stay;
                 }
                 data.upn = Some(upn.clone());
-                data.sign_in = if self.method == 0 {
-                    SignInAnswer::DeviceCode
-                } else {
-                    SignInAnswer::Password
-                };
+                data.sign_in = self.answer();
                 self.error = None;
                 self.waiting = Some(Waiting::default());
-                let password = (self.method == 1)
-                    .then(|| Secret::new(std::mem::take(&mut self.password.value)));
+                let password =
+                    password.then(|| Secret::new(std::mem::take(&mut self.password.value)));
                 return Transition::Start(match self.purpose {
                     Purpose::Onboarding => Task::SignIn { upn, password },
                     Purpose::Review(_) => Task::Review { upn, password },
@@ -179,18 +270,27 @@ impl State {
     }
 
     pub fn progress(&mut self, progress: Progress) {
-        if let (
-            Some(waiting),
+        let Some(waiting) = &mut self.waiting else {
+            return;
+        };
+        waiting.prompt = match progress {
             Progress::SignInCode {
                 verification_uri,
                 user_code,
                 expires_in_seconds,
-            },
-        ) = (&mut self.waiting, progress)
-        {
-            waiting.code = Some((verification_uri, user_code, expires_in_seconds));
-            waiting.ticks = 0;
-        }
+            } => Some(Prompt::Code {
+                verification_uri,
+                user_code,
+                expires_in_seconds,
+            }),
+            Progress::SignInBrowser { url } => Some(Prompt::Browser {
+                url,
+                pasted: TextInput::address_without_query(),
+                sent: false,
+            }),
+            _ => return,
+        };
+        waiting.ticks = 0;
     }
 
     pub fn signed_in(&mut self, result: Result<String, Failure>) -> Transition {
@@ -215,8 +315,25 @@ impl State {
             Ok(()) => Transition::Next,
             Err(why) => {
                 self.error = Some(crate::tui::words::failure(&why));
+                self.offer_another_method(&why.remedies());
                 Transition::Stay
             }
+        }
+    }
+
+    /// A refusal another method gets past (the device code blocked by
+    /// Conditional Access: the browser; a password where MFA is required:
+    /// the device code) moves the choice to the first such method, so that
+    /// Enter tries it.
+    fn offer_another_method(&mut self, remedies: &[Remedy]) {
+        let tried = self.answer();
+        let other = remedies.iter().find_map(|remedy| match remedy {
+            Remedy::SignInWith { method } if *method != tried => Some(*method),
+            _ => None,
+        });
+        if let Some(method) = other {
+            self.method = method_of(method);
+            self.focus = 1;
         }
     }
 
@@ -224,47 +341,7 @@ impl State {
         let theme = shared.theme;
         let mut lines = Vec::new();
         if let Some(waiting) = &self.waiting {
-            let spinner = SPINNER[(waiting.ticks as usize) % SPINNER.len()];
-            match &waiting.code {
-                Some((uri, code, expires)) => {
-                    let left = expires.saturating_sub(u64::from(waiting.ticks / TICKS_PER_SECOND));
-                    lines.extend([
-                        Line::raw("On any device with a browser, open:"),
-                        Line::raw(""),
-                        Line::styled(format!("    {uri}"), theme.current()),
-                        Line::raw(""),
-                        Line::from(vec![
-                            Span::raw("and enter the code:  "),
-                            Span::styled(code.clone(), theme.title()),
-                        ]),
-                        Line::raw(""),
-                        Line::raw(format!("then sign in as {}.", self.upn.value.trim())),
-                        Line::raw(""),
-                        Line::styled(
-                            format!(
-                                "{spinner} Waiting for approval… the code expires in {}:{:02}",
-                                left / 60,
-                                left % 60
-                            ),
-                            theme.muted(),
-                        ),
-                    ]);
-                }
-                None => {
-                    let reading = match self.purpose {
-                        Purpose::Onboarding => "",
-                        Purpose::Review(_) => " and reading who can sign in as this connector",
-                    };
-                    lines.push(Line::styled(
-                        format!(
-                            "{spinner} Signing in as {}{reading}…",
-                            self.upn.value.trim()
-                        ),
-                        theme.muted(),
-                    ));
-                }
-            }
-            prose(frame, area, "Sign in", lines, theme);
+            self.view_waiting(waiting, theme, frame, area);
             return;
         }
         lines.push(Line::raw(match self.purpose {
@@ -284,7 +361,8 @@ impl State {
                 theme.muted()
             },
         ));
-        lines.extend(choice_lines(&METHODS, self.method, theme));
+        let methods = METHODS.map(|(_, name, meaning)| (name, meaning));
+        lines.extend(choice_lines(&methods, self.method, theme));
         lines.push(Line::raw(""));
         lines.push(self.upn.line("Account (UPN)", self.focus == 1, theme));
         if let (Ok(upn), Some(tenant)) = (
@@ -294,7 +372,7 @@ impl State {
         {
             lines.push(Line::styled(check, theme.warning()));
         }
-        if self.method == 1 {
+        if self.answer() == SignInAnswer::Password {
             lines.push(self.password.line("Password", self.focus == 2, theme));
         }
         if let Some(error) = &self.error {
@@ -309,5 +387,78 @@ impl State {
             theme,
             Scroll::Top(self.scroll),
         );
+    }
+
+    /// The page while the sign-in waits: what the administrator is asked to
+    /// do, once the sign-in says, and a spinner.
+    fn view_waiting(&self, waiting: &Waiting, theme: &Theme, frame: &mut Frame, area: Rect) {
+        let spinner = SPINNER[(waiting.ticks as usize) % SPINNER.len()];
+        let upn = self.upn.value.trim();
+        let mut lines = Vec::new();
+        match &waiting.prompt {
+            Some(Prompt::Code {
+                verification_uri,
+                user_code,
+                expires_in_seconds,
+            }) => {
+                let left =
+                    expires_in_seconds.saturating_sub(u64::from(waiting.ticks / TICKS_PER_SECOND));
+                lines.extend([
+                    Line::raw("On any device with a browser, open:"),
+                    Line::raw(""),
+                    Line::styled(format!("    {verification_uri}"), theme.current()),
+                    Line::raw(""),
+                    Line::from(vec![
+                        Span::raw("and enter the code:  "),
+                        Span::styled(user_code.clone(), theme.title()),
+                    ]),
+                    Line::raw(""),
+                    Line::raw(format!("then sign in as {upn}.")),
+                    Line::raw(""),
+                    Line::styled(
+                        format!(
+                            "{spinner} Waiting for approval… the code expires in {}:{:02}",
+                            left / 60,
+                            left % 60
+                        ),
+                        theme.muted(),
+                    ),
+                ]);
+            }
+            Some(Prompt::Browser { url, pasted, sent }) => {
+                lines.extend([
+                    Line::raw(format!("Sign in as {upn} in a browser, at this address:")),
+                    Line::raw(""),
+                    // On lines of its own, unindented: copied whole.
+                    Line::styled(url.clone(), theme.current()),
+                    Line::raw(""),
+                    Line::raw(
+                        "A browser on this machine finishes by itself. A browser on another machine ends on an address starting http://localhost that does not load there: paste that address here, then Enter.",
+                    ),
+                    Line::raw(""),
+                    pasted.line("Address", true, theme),
+                ]);
+                let status = match sent {
+                    true => "Sent: waiting for the sign-in to finish…",
+                    false => "Waiting for the browser…",
+                };
+                lines.push(Line::styled(format!("{spinner} {status}"), theme.muted()));
+                // The field stays in view on a small window.
+                let field = lines.len() - 2;
+                scrolled_prose(frame, area, "Sign in", lines, theme, Scroll::Showing(field));
+                return;
+            }
+            None => {
+                let reading = match self.purpose {
+                    Purpose::Onboarding => "",
+                    Purpose::Review(_) => " and reading who can sign in as this connector",
+                };
+                lines.push(Line::styled(
+                    format!("{spinner} Signing in as {upn}{reading}…"),
+                    theme.muted(),
+                ));
+            }
+        }
+        prose(frame, area, "Sign in", lines, theme);
     }
 }
