@@ -826,6 +826,16 @@ fn the_browser_sign_in_shows_the_address_and_sends_the_pasted_redirect_unshown()
     assert_eq!(title(&model), "connect");
 }
 
+/// Entra's refusal of a device code that Conditional Access blocks (AADSTS53003).
+fn blocked_device_code() -> Failure {
+    failure(EntraError::Token {
+        status: 400,
+        code: "invalid_grant".into(),
+        aadsts: Some(53003),
+        description: "AADSTS53003: Access has been blocked by Conditional Access policies. The access policy does not allow token issuance. Trace ID: 0b6c3f1e-2a4d-4c8e-9f10-123456789abc Correlation ID: 7d2e9a41-5b3c-4f6d-8e7a-abcdef012345 Timestamp: 2026-12-07 10:00:00Z".into(),
+    }.into())
+}
+
 /// A waiting device code is given up with Esc, as the browser is. Entra's
 /// refusal of a device code that Conditional Access blocks (AADSTS53003):
 /// the page says to use the browser and has chosen it, so Enter signs in
@@ -844,15 +854,9 @@ fn a_blocked_device_code_moves_the_choice_to_the_browser() {
     assert!(!model.wants_ticks());
     assert!(render(&model, 120, 40).contains("(•) Device code"));
     send(&mut model, key(KeyCode::Enter));
-    let blocked = EntraError::Token {
-        status: 400,
-        code: "invalid_grant".into(),
-        aadsts: Some(53003),
-        description: "AADSTS53003: Access has been blocked by Conditional Access policies. The access policy does not allow token issuance. Trace ID: 0b6c3f1e-2a4d-4c8e-9f10-123456789abc Correlation ID: 7d2e9a41-5b3c-4f6d-8e7a-abcdef012345 Timestamp: 2026-12-07 10:00:00Z".into(),
-    };
     engine(
         &mut model,
-        EngineEvent::SignedIn(Err(failure(blocked.into()))),
+        EngineEvent::SignedIn(Err(blocked_device_code())),
     );
     let screen = render(&model, 120, 40);
     assert!(
@@ -3166,4 +3170,158 @@ fn below_80x24_asks_for_a_larger_window() {
     settings.set_snapshot_path("../../snapshots");
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| insta::assert_snapshot!("too-small@60x20", render(&model, 60, 20)));
+}
+
+// --- a task's administrator signs in as the session does ------------------------------------
+
+/// What a browser sign-in shows on a task's page: the address whole, the
+/// field for the address it ends on (the key help says Enter sends it); the
+/// redirect pasted goes to the sign-in on Enter, its query never shown.
+fn assert_the_browser_waits_and_takes_the_pasted_redirect(model: &mut Model) {
+    for (width, height) in [(80, 24), (120, 40)] {
+        let screen = render(model, width, height);
+        assert_eq!(
+            identifier_on(&screen, "https://"),
+            BROWSER_ADDRESS,
+            "{screen}"
+        );
+        assert!(screen.contains("Address           [▏]"), "{screen}");
+        assert!(screen.contains("Enter send the pasted address"), "{screen}");
+    }
+    type_text(model, REDIRECT);
+    let hidden = "[http://localhost:43123/?… (86 characters hidden)▏]";
+    assert!(render(model, 120, 40).contains(hidden));
+    let command = send(model, key(KeyCode::Enter));
+    assert_eq!(command, Some(Command::PasteRedirect(Secret::new(REDIRECT))));
+    let screen = render(model, 120, 40);
+    assert!(
+        screen.contains("Sent: waiting for the sign-in to finish"),
+        "{screen}"
+    );
+    assert!(!screen.contains("the-authorization-code"), "{screen}");
+}
+
+/// The session chose the browser: "Remove a legacy service account" says
+/// its administrator signs in with it, and while the accounts are read the
+/// page shows the address and the field for the redirect, as Sign in does.
+#[test]
+fn the_legacy_accounts_page_signs_in_with_the_browser_the_session_chose() {
+    let mut model = application_server();
+    model.data.sign_in = SignInAnswer::Browser;
+    open_task(&mut model, "Remove a legacy service account");
+    assert!(
+        words(&render(&model, 120, 40)).contains("Global Administrator (the role is privileged, so a User Administrator may not), who signs in with the browser."),
+        "{}",
+        render(&model, 120, 40)
+    );
+    type_text(&mut model, USER_ADMIN);
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert!(
+        matches!(
+            command,
+            Some(Command::Start {
+                task: Task::ListSyncAccounts { .. },
+                ..
+            })
+        ),
+        "{command:?}"
+    );
+    engine(
+        &mut model,
+        EngineEvent::Progress(Progress::SignInBrowser {
+            url: BROWSER_ADDRESS.into(),
+        }),
+    );
+    snapshot("sync-accounts-browser", &model);
+    assert_the_browser_waits_and_takes_the_pasted_redirect(&mut model);
+    engine(
+        &mut model,
+        EngineEvent::SyncAccountsListed(Ok(sync_accounts())),
+    );
+    let screen = render(&model, 120, 40);
+    assert!(screen.contains("Enter remove this account"), "{screen}");
+    assert!(!screen.contains("Address"), "{screen}");
+}
+
+/// A device code that Conditional Access blocks, on the legacy accounts'
+/// page: the refusal says Enter signs in again with the browser, and it
+/// does (for the rest of the session).
+#[test]
+fn a_blocked_device_code_on_a_task_page_says_enter_signs_in_with_the_browser() {
+    let mut model = application_server();
+    open_task(&mut model, "Remove a legacy service account");
+    type_text(&mut model, USER_ADMIN);
+    send(&mut model, key(KeyCode::Enter));
+    engine(
+        &mut model,
+        EngineEvent::SyncAccountsListed(Err(blocked_device_code())),
+    );
+    let screen = render(&model, 120, 40);
+    assert!(
+        words(&screen).contains("Press Enter to sign in again with the browser."),
+        "{screen}"
+    );
+    assert!(!words(&screen).contains("Esc to Sign in"), "{screen}");
+    assert_eq!(model.data.sign_in, SignInAnswer::DeviceCode);
+    let command = send(&mut model, key(KeyCode::Enter));
+    assert!(
+        matches!(
+            command,
+            Some(Command::Start {
+                task: Task::ListSyncAccounts { .. },
+                ..
+            })
+        ),
+        "{command:?}"
+    );
+    assert_eq!(model.data.sign_in, SignInAnswer::Browser);
+}
+
+/// A rollback whose administrator signs in with the browser the session
+/// chose: Configuring shows the address and the field while the sign-in
+/// step runs. Refused where the device code is blocked, r retries with
+/// the browser.
+#[test]
+fn configuring_waits_on_the_browser_with_the_paste_field() {
+    let mut model = model_on(ConnectorIdentityType::Application);
+    model.data.sign_in = SignInAnswer::Browser;
+    let mut model = configuring(model, rollback_plan(false, false));
+    assert!(!render(&model, 120, 40).contains("Enter send the pasted address"));
+    send(
+        &mut model,
+        Message::Engine(
+            OpId(5),
+            EngineEvent::Progress(Progress::SignInBrowser {
+                url: BROWSER_ADDRESS.into(),
+            }),
+        ),
+    );
+    snapshot("configuring-browser", &model);
+    assert_the_browser_waits_and_takes_the_pasted_redirect(&mut model);
+
+    let mut model = configuring(
+        model_on(ConnectorIdentityType::Application),
+        rollback_plan(false, false),
+    );
+    send(
+        &mut model,
+        Message::Engine(OpId(5), EngineEvent::Finished(Err(blocked_device_code()))),
+    );
+    let screen = render(&model, 120, 40);
+    assert!(
+        words(&screen).contains("Press r to retry, signing in with the browser."),
+        "{screen}"
+    );
+    let command = send(&mut model, key(KeyCode::Char('r')));
+    assert!(
+        matches!(
+            command,
+            Some(Command::Start {
+                task: Task::Run(_),
+                ..
+            })
+        ),
+        "{command:?}"
+    );
+    assert_eq!(model.data.sign_in, SignInAnswer::Browser);
 }
