@@ -585,8 +585,8 @@ impl BrowserPrompt {
     }
 
     /// What the administrator (`upn`) is asked to do, ending with the field
-    /// and the status under it; with where the field is among the lines (to
-    /// keep it in view on a small window).
+    /// and the status under it; with the index of that last line (which
+    /// keeps both in view on a small window).
     pub fn lines(&self, upn: &str, spinner: char, theme: &Theme) -> (Vec<Line<'static>>, usize) {
         let mut lines = vec![
             Line::raw(format!("Sign in as {upn} in a browser, at this address:")),
@@ -599,14 +599,14 @@ impl BrowserPrompt {
             ),
             Line::raw(""),
         ];
-        let field = lines.len();
         lines.push(self.pasted.line("Address", true, theme));
         let status = match self.sent {
             true => "Sent: waiting for the sign-in to finish…",
             false => "Waiting for the browser…",
         };
         lines.push(Line::styled(format!("{spinner} {status}"), theme.muted()));
-        (lines, field)
+        let last = lines.len() - 1;
+        (lines, last)
     }
 }
 
@@ -616,7 +616,8 @@ impl BrowserPrompt {
 #[derive(Debug, Clone)]
 pub enum TaskSignIn {
     Code(String),
-    Browser(BrowserPrompt),
+    /// Boxed: a page's state stays small while nothing waits.
+    Browser(Box<BrowserPrompt>),
 }
 
 impl TaskSignIn {
@@ -626,7 +627,9 @@ impl TaskSignIn {
         match progress {
             Progress::SignInCode { .. } => *shown = Some(TaskSignIn::Code(progress.line())),
             Progress::SignInBrowser { url } => {
-                *shown = Some(TaskSignIn::Browser(BrowserPrompt::new(url.clone())))
+                *shown = Some(TaskSignIn::Browser(Box::new(BrowserPrompt::new(
+                    url.clone(),
+                ))))
             }
             Progress::Step { status, .. }
                 if !matches!(status, StepStatus::Running | StepStatus::Retrying { .. }) =>
@@ -658,10 +661,10 @@ impl TaskSignIn {
                 1,
             ),
             TaskSignIn::Browser(prompt) => {
-                let (lines, field) = prompt.lines(upn, spinner, theme);
+                let (lines, shown) = prompt.lines(upn, spinner, theme);
                 (
                     std::iter::once(Line::raw("")).chain(lines).collect(),
-                    field + 1,
+                    shown + 1,
                 )
             }
         }

@@ -1461,6 +1461,14 @@ fn browser_address_on(screen: &str) -> Option<String> {
     (!address.is_empty()).then_some(address)
 }
 
+/// `wizard --sandbox ARGS` on `state` whose tenant's Conditional Access
+/// blocks the device code, marked, in a 120x40 window named `label`.
+fn blocking_device_codes(label: &str, state: &Path, args: &str) -> Tmux {
+    let args = format!("--sandbox {args} --conditional-access block-device-code");
+    let command = marked(&wizard_with(&binary(), state, &args));
+    Tmux::start(label, 120, 40, &command)
+}
+
 /// A browser on another machine: it follows the address on `screen` to the
 /// sandbox's sign-in (approved at once) and ends on the redirect to
 /// `localhost`, which would not load there. The redirect and its code.
@@ -1518,9 +1526,7 @@ fn sign_in_in_a_browser_elsewhere(tmux: &Tmux) -> (String, String) {
 #[test]
 fn the_browser_signs_in_where_conditional_access_blocks_the_device_code() {
     let state = tempfile::tempdir().expect("state dir");
-    let args = "--sandbox --fresh --conditional-access block-device-code";
-    let command = marked(&wizard_with(&binary(), state.path(), args));
-    let tmux = Tmux::start("browser", 120, 40, &command);
+    let tmux = blocking_device_codes("browser", state.path(), "--fresh");
     tmux.wait_for_page("Welcome");
     tmux.send_keys(&["Enter"]);
     tmux.wait_for_page("Connect to Microsoft Entra ID");
@@ -1658,9 +1664,7 @@ fn two_tasks_in_one_session_sign_in_once() {
 #[test]
 fn a_task_page_signs_in_with_the_browser_where_conditional_access_blocks_the_device_code() {
     let state = tempfile::tempdir().expect("state dir");
-    let args = "--sandbox --conditional-access block-device-code";
-    let command = marked(&wizard_with(&binary(), state.path(), args));
-    let tmux = Tmux::start("task-browser", 120, 40, &command);
+    let tmux = blocking_device_codes("task-browser", state.path(), "");
     open_task(&tmux, "Configure application-based authentication");
     tmux.wait_for_page("Connect to Microsoft Entra ID");
     tmux.send_keys(&["Enter"]);
@@ -1674,11 +1678,10 @@ fn a_task_page_signs_in_with_the_browser_where_conditional_access_blocks_the_dev
 
     // Back through Sign in (still on the browser) and Connect to the tasks.
     tmux.send_keys(&["Escape"]);
-    let screen = tmux.wait_for_page("Sign in");
-    assert!(
-        screen.contains("(•) Browser (when the device code is blocked)"),
-        "{screen}"
-    );
+    tmux.wait_until("Sign in, still on the browser", |screen| {
+        has_line(screen, "Sign in")
+            && screen.contains("(•) Browser (when the device code is blocked)")
+    });
     tmux.send_keys(&["Escape"]);
     tmux.wait_for_page("Connect to Microsoft Entra ID");
     tmux.send_keys(&["Escape"]);

@@ -173,17 +173,17 @@ impl State {
             lines.push(Line::styled(notice.clone(), theme.current()));
         }
         // The latest lines matter most: what runs now, or why it stopped;
-        // while the browser's field waits, it stays in view.
+        // while the browser waits, its field and status stay in view.
         let mut scroll = Scroll::Bottom;
         if let Some(sign_in) = &self.sign_in {
             let upn = shared.data.upn.as_ref().map(ToString::to_string);
-            let (prompt, field) = sign_in.lines(
+            let (prompt, shown) = sign_in.lines(
                 upn.as_deref().unwrap_or("the administrator"),
                 spinner,
                 theme,
             );
             if self.waiting_for_browser() {
-                scroll = Scroll::Showing(lines.len() + field);
+                scroll = Scroll::Showing(lines.len() + shown);
             }
             lines.extend(prompt);
         }

@@ -390,9 +390,9 @@ impl State {
                 ]);
             }
             Some(Prompt::Browser(prompt)) => {
-                let (lines, field) = prompt.lines(upn, spinner, theme);
-                // The field stays in view on a small window.
-                scrolled_prose(frame, area, "Sign in", lines, theme, Scroll::Showing(field));
+                let (lines, shown) = prompt.lines(upn, spinner, theme);
+                // The field and the status under it stay in view on a small window.
+                scrolled_prose(frame, area, "Sign in", lines, theme, Scroll::Showing(shown));
                 return;
             }
             None => {
