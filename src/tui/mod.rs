@@ -423,17 +423,18 @@ impl Runner {
         if self.reclaim().await.is_none() {
             return;
         }
-        // The administrator entered on the task's page, signing in as the session does.
-        let admin = (data.upn.as_ref()).map(|upn| self.user_sign_in(data, upn, None));
-        let Some(server) = &self.server else { return };
         let request = match &plan.request {
             OperationRequest::Rotate(_)
             | OperationRequest::RemoveKey(_)
             | OperationRequest::RollBack(_)
             | OperationRequest::RemoveServiceAccount(_) => {
+                // The administrator entered on the task's page, signing in as the session does.
+                let admin = (data.upn.as_ref()).map(|upn| self.user_sign_in(data, upn, None));
+                let Some(server) = &self.server else { return };
                 self.own_tenant_request(data, server, admin)
             }
-            // Onboarding and the revocation: as the administrator who signed in for them.
+            // Onboarding and the revocation: as the administrator who signed
+            // in for them (what is pasted still goes to that sign-in).
             _ => self.request.clone().ok_or(EngineError::NotSignedIn),
         };
         let (request, connection) = match request {
