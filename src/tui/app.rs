@@ -277,7 +277,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Transition {
         Page::AppId(state) => state.on_key(data, key),
         Page::Options(_) => options::on_key(data, key),
         Page::Ready(state) => state.on_key(key, data),
-        Page::Configuring(state) => state.on_key(key),
+        Page::Configuring(state) => state.on_key(data, key),
         Page::Done(state) => state.on_key(key),
         Page::Tasks(state) => state.on_key(context, key),
         Page::ViewConfig(state) => state.on_key(key, context.configuration.as_ref()),

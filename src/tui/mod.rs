@@ -250,9 +250,12 @@ impl Runner {
         })
     }
 
-    /// How `upn` signs in, as the sign-in page chose: with the password
-    /// typed there, in a browser (what is pasted on the page goes to this
-    /// sign-in from now on), or with a device code.
+    /// How `upn` signs in, as the session chose (on the Sign in page or in
+    /// the answers file): with the password typed there, in a browser (what
+    /// is pasted on a page goes to this sign-in from now on), or with a
+    /// device code. A task's own page has no password field: its
+    /// administrator (no `password`) signs in with a device code where the
+    /// session chose the password.
     fn user_sign_in(
         &mut self,
         data: &WizardData,
@@ -420,15 +423,18 @@ impl Runner {
         if self.reclaim().await.is_none() {
             return;
         }
-        let Some(server) = &self.server else { return };
         let request = match &plan.request {
             OperationRequest::Rotate(_)
             | OperationRequest::RemoveKey(_)
             | OperationRequest::RollBack(_)
             | OperationRequest::RemoveServiceAccount(_) => {
-                self.own_tenant_request(data, server, data.upn.as_ref().map(device_code))
+                // The administrator entered on the task's page, signing in as the session does.
+                let admin = (data.upn.as_ref()).map(|upn| self.user_sign_in(data, upn, None));
+                let Some(server) = &self.server else { return };
+                self.own_tenant_request(data, server, admin)
             }
-            // Onboarding and the revocation: as the administrator who signed in for them.
+            // Onboarding and the revocation: as the administrator who signed
+            // in for them (what is pasted still goes to that sign-in).
             _ => self.request.clone().ok_or(EngineError::NotSignedIn),
         };
         let (request, connection) = match request {
@@ -460,15 +466,17 @@ impl Runner {
     }
 
     /// The tenant's directory synchronization accounts, each with what this
-    /// server does with it, read as `admin` (for "Remove a legacy service
-    /// account"); cancellable, as the sign-in may wait for a device code.
+    /// server does with it, read as `admin`, signing in as the session does
+    /// (for "Remove a legacy service account"); cancellable, as the sign-in
+    /// may wait for a device code or a browser.
     async fn start_list_sync_accounts(&mut self, op: OpId, data: &WizardData, admin: &Upn) {
         let listed = move |result| Message::Engine(op, EngineEvent::SyncAccountsListed(result));
         if self.reclaim().await.is_none() {
             return;
         }
+        let admin = self.user_sign_in(data, admin, None);
         let Some(server) = &self.server else { return };
-        let request = match self.own_tenant_request(data, server, Some(device_code(admin))) {
+        let request = match self.own_tenant_request(data, server, Some(admin)) {
             Ok((request, _)) => request,
             Err(error) => return self.send(listed(Err(Arc::new(error)))),
         };
@@ -698,14 +706,6 @@ fn credential_connection(
     let inputs = for_credential(server, data.connection.clone())?;
     let settings = settings(&inputs, DEFAULT_ADMIN_CLIENT_ID, REPLICATION_BUDGET, cache)?;
     Ok((inputs, settings))
-}
-
-/// `upn` signing in with a device code (an administrator entered on a
-/// task's own page).
-fn device_code(upn: &Upn) -> UserSignIn {
-    UserSignIn::DeviceCode {
-        upn: upn.to_string(),
-    }
 }
 
 /// `path` from the working directory, so that "Saved …" names the file

@@ -1,11 +1,14 @@
 //! Widgets every page shares: the step header, text inputs, choice lists,
-//! the status and key-help lines, the checklist and the too-small notice.
+//! the status and key-help lines, the checklist, a waiting sign-in's prompt
+//! and the too-small notice.
 
+use super::model::Command;
 use super::theme::Theme;
-use super::words;
+use super::words::{self, Asked};
 use crate::domain::{Input, Upn};
 use crate::engine::PlannedStep;
-use crate::engine::progress::StepStatus;
+use crate::engine::progress::{Progress, StepStatus};
+use crate::entra::Secret;
 use crate::plan_words;
 use crate::wrap::{self, Overlong};
 use ratatui::Frame;
@@ -532,6 +535,142 @@ pub fn without_query(address: &str) -> String {
     }
 }
 
+/// A browser sign-in waiting: the address to open, and the field for the
+/// address a browser on another machine ends on, pasted back. The Sign in
+/// page and the tasks' pages that sign an administrator in show the same.
+#[derive(Debug, Clone)]
+pub struct BrowserPrompt {
+    url: String,
+    /// The address pasted back, shown without its query.
+    pasted: TextInput,
+    /// Whether what the field holds was sent to the sign-in.
+    sent: bool,
+}
+
+impl BrowserPrompt {
+    pub fn new(url: String) -> BrowserPrompt {
+        BrowserPrompt {
+            url,
+            pasted: TextInput::address_without_query(),
+            sent: false,
+        }
+    }
+
+    /// A key while the sign-in waits: typed into the field for the address
+    /// the browser ended on, which Enter sends to the sign-in. The field
+    /// never shows the address's query (it holds the authorization code);
+    /// typing after a send starts a new address.
+    pub fn on_key(&mut self, key: KeyEvent) -> Option<Command> {
+        let address = self.pasted.value.trim();
+        match key.code {
+            KeyCode::Enter if !self.sent && !address.is_empty() => {
+                self.sent = true;
+                Some(Command::PasteRedirect(Secret::new(address)))
+            }
+            KeyCode::Enter => None,
+            // What was sent stays until something is typed.
+            _ if self.sent => {
+                let mut another = TextInput::address_without_query();
+                if another.handle(key) {
+                    self.pasted = another;
+                    self.sent = false;
+                }
+                None
+            }
+            _ => {
+                self.pasted.handle(key);
+                None
+            }
+        }
+    }
+
+    /// What the administrator (`upn`) is asked to do, ending with the field
+    /// and the status under it; with the index of that last line (which
+    /// keeps both in view on a small window).
+    pub fn lines(&self, upn: &str, spinner: char, theme: &Theme) -> (Vec<Line<'static>>, usize) {
+        let mut lines = vec![
+            Line::raw(format!("Sign in as {upn} in a browser, at this address:")),
+            Line::raw(""),
+            // On lines of its own, unindented: copied whole.
+            Line::styled(self.url.clone(), theme.current()),
+            Line::raw(""),
+            Line::raw(
+                "A browser on this machine finishes by itself. A browser on another machine ends on an address starting http://localhost that does not load there: paste that address here, then Enter.",
+            ),
+            Line::raw(""),
+        ];
+        lines.push(self.pasted.line("Address", true, theme));
+        let status = match self.sent {
+            true => "Sent: waiting for the sign-in to finish…",
+            false => "Waiting for the browser…",
+        };
+        lines.push(Line::styled(format!("{spinner} {status}"), theme.muted()));
+        let last = lines.len() - 1;
+        (lines, last)
+    }
+}
+
+/// What an administrator's sign-in on a task's page asks while it waits
+/// (the task signs in with the session's method): the device code's line,
+/// or the browser's address and field.
+#[derive(Debug, Clone)]
+pub enum TaskSignIn {
+    Code(String),
+    /// Boxed: a page's state stays small while nothing waits.
+    Browser(Box<BrowserPrompt>),
+}
+
+impl TaskSignIn {
+    /// Follows a task's progress: a sign-in's prompt is shown until the
+    /// step that signs in is over.
+    pub fn follow(shown: &mut Option<TaskSignIn>, progress: &Progress) {
+        match progress {
+            Progress::SignInCode { .. } => *shown = Some(TaskSignIn::Code(progress.line())),
+            Progress::SignInBrowser { url } => {
+                *shown = Some(TaskSignIn::Browser(Box::new(BrowserPrompt::new(
+                    url.clone(),
+                ))))
+            }
+            Progress::Step { status, .. }
+                if !matches!(status, StepStatus::Running | StepStatus::Retrying { .. }) =>
+            {
+                *shown = None
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether it waits for the browser, with the field for the address.
+    pub fn browser(shown: Option<&TaskSignIn>) -> bool {
+        matches!(shown, Some(TaskSignIn::Browser(_)))
+    }
+
+    /// A key while it waits: the browser's field takes it.
+    pub fn on_key(&mut self, key: KeyEvent) -> Option<Command> {
+        match self {
+            TaskSignIn::Browser(prompt) => prompt.on_key(key),
+            TaskSignIn::Code(_) => None,
+        }
+    }
+
+    /// Its lines after a blank one, for `upn`; with the line to keep in view.
+    pub fn lines(&self, upn: &str, spinner: char, theme: &Theme) -> (Vec<Line<'static>>, usize) {
+        match self {
+            TaskSignIn::Code(code) => (
+                vec![Line::raw(""), Line::styled(code.clone(), theme.current())],
+                1,
+            ),
+            TaskSignIn::Browser(prompt) => {
+                let (lines, shown) = prompt.lines(upn, spinner, theme);
+                (
+                    std::iter::once(Line::raw("")).chain(lines).collect(),
+                    shown + 1,
+                )
+            }
+        }
+    }
+}
+
 /// What a key did to a file name being typed for a save.
 pub enum FileNameKey {
     Editing,
@@ -642,11 +781,13 @@ pub fn scrolled(offset: u16, key: KeyCode, most: u16) -> u16 {
     }
 }
 
-/// One checklist line for a step's status (`None`: not started yet).
+/// One checklist line for a step's status (`None`: not started yet), its
+/// remedies said as where the run's sign-in is `asked`.
 pub fn checklist_line(
     title: &str,
     status: Option<&StepStatus>,
     spinner: char,
+    asked: Asked,
     theme: &Theme,
 ) -> Vec<Line<'static>> {
     let Some(status) = status else {
@@ -671,7 +812,7 @@ pub fn checklist_line(
         StepStatus::Failed {
             message, remedies, ..
         } => Some((
-            super::words::with_remedies(message, remedies),
+            words::with_remedies_asked(message, remedies, asked),
             theme.error(),
         )),
         StepStatus::Skipped(skip) => Some((skip.to_string(), theme.muted())),

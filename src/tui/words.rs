@@ -51,38 +51,87 @@ pub fn longest(input: Input) -> Option<(usize, String)> {
 /// what to do, then, on a line of its own, the ids Microsoft support asks
 /// for when Entra gave them.
 pub fn failure(error: &EngineError) -> String {
-    let mut sentence =
-        crate::domain::capitalised(&with_remedies(&error.to_string(), &error.remedies()));
+    failure_asked(error, Asked::OnSignIn)
+}
+
+/// [`failure`] as a page where the sign-in is `asked` shows it.
+pub fn failure_asked(error: &EngineError, asked: Asked) -> String {
+    let mut sentence = crate::domain::capitalised(&with_remedies_asked(
+        &error.to_string(),
+        &error.remedies(),
+        asked,
+    ));
     if let Some(ids) = error.support_ids() {
         sentence.push_str(&format!("\nFor Microsoft support: {ids}"));
     }
     sentence
 }
 
+/// Where the administrator's sign-in is asked for, which decides how a
+/// remedy that names another sign-in method is said: on the Sign in page,
+/// the method is chosen there; a task's own page (no method to choose, no
+/// password field) signs in with the session's method, and asking again
+/// there moves the session to the device code or the browser a remedy names
+/// (see `pages::method_past`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asked {
+    /// On the Sign in page (Esc leads back to it).
+    OnSignIn,
+    /// On a task's page, where Enter asks again.
+    Enter,
+    /// On Configuring, where r retries the run.
+    Retry,
+}
+
 /// `message` followed by what puts it right, if anything does.
 pub fn with_remedies(message: &str, remedies: &[Remedy]) -> String {
-    crate::domain::with_remedies(message, remedies, remedy)
+    with_remedies_asked(message, remedies, Asked::OnSignIn)
+}
+
+/// [`with_remedies`] as a page where the sign-in is `asked` says them.
+pub fn with_remedies_asked(message: &str, remedies: &[Remedy], asked: Asked) -> String {
+    crate::domain::with_remedies(message, remedies, |r| remedy(r, asked))
 }
 
 /// The remedies as one clause: any one will do.
 pub fn any_of(remedies: &[Remedy]) -> Option<String> {
-    crate::domain::any_of(remedies, remedy)
+    crate::domain::any_of(remedies, |r| remedy(r, Asked::OnSignIn))
 }
 
-fn remedy(remedy: &Remedy) -> String {
+/// What a task's page says of how its administrator signs in: with the
+/// session's method, a password only where a page has a field for it (none
+/// does but Sign in), so the device code in its place.
+pub fn signing_in_with(method: SignInAnswer) -> &'static str {
+    match method {
+        SignInAnswer::Browser => "the browser",
+        SignInAnswer::DeviceCode | SignInAnswer::Password => "a device code",
+    }
+}
+
+fn method_name(method: SignInAnswer) -> &'static str {
+    match method {
+        SignInAnswer::DeviceCode => "device code",
+        SignInAnswer::Password => "password",
+        SignInAnswer::Browser => "browser",
+    }
+}
+
+fn remedy(remedy: &Remedy, asked: Asked) -> String {
     match remedy {
         Remedy::Give { input } => give(*input),
         Remedy::Correct { input } => correct(*input),
         Remedy::Run { command } => run(command),
-        Remedy::SignInWith {
-            method: SignInAnswer::DeviceCode,
-        } => "Esc to Sign in and choose the device code".into(),
-        Remedy::SignInWith {
-            method: SignInAnswer::Password,
-        } => "Esc to Sign in and choose the password".into(),
-        Remedy::SignInWith {
-            method: SignInAnswer::Browser,
-        } => "Esc to Sign in and choose the browser".into(),
+        Remedy::SignInWith { method } => {
+            let name = method_name(*method);
+            match (asked, method) {
+                // No task's page has a password field: the Sign in page does.
+                (Asked::OnSignIn, _) | (_, SignInAnswer::Password) => {
+                    format!("Esc to Sign in and choose the {name}")
+                }
+                (Asked::Enter, _) => format!("press Enter to sign in again with the {name}"),
+                (Asked::Retry, _) => format!("press r to retry, signing in with the {name}"),
+            }
+        }
         Remedy::Outside { advice } => advice.clone(),
     }
 }

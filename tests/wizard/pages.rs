@@ -704,6 +704,9 @@ const BROWSER_ADDRESS: &str = "https://login.microsoftonline.com/contoso.onmicro
 /// The address a browser on another machine ends on: its query holds the code.
 const REDIRECT: &str = "http://localhost:43123/?code=0.AXoA-the-authorization-code&state=Zm9vYmFyYmF6cXV4cXV1eA&session_state=1b2c3d4e";
 
+/// The field holding [`REDIRECT`], focused: its query is not shown.
+const REDIRECT_SHOWN: &str = "[http://localhost:43123/?… (86 characters hidden)▏]";
+
 /// Sign in with the browser chosen among its methods.
 fn assert_browser_chosen(model: &Model) {
     let screen = render(model, 120, 40);
@@ -756,53 +759,17 @@ fn the_browser_sign_in_shows_the_address_and_sends_the_pasted_redirect_unshown()
             url: BROWSER_ADDRESS.into(),
         }),
     );
-    for (width, height) in [(80, 24), (120, 40)] {
-        let screen = render(&model, width, height);
-        assert_eq!(
-            identifier_on(&screen, "https://"),
-            BROWSER_ADDRESS,
-            "{screen}"
-        );
-        assert!(
-            words(&screen).contains(
-                "A browser on this machine finishes by itself. A browser on another machine ends on an address starting http://localhost that does not load there: paste that address here, then Enter."
-            ),
-            "{screen}"
-        );
-        assert!(screen.contains("Address           [▏]"), "{screen}");
-        assert!(
-            screen.contains("Enter send the pasted address  Esc cancel the sign-in"),
-            "{screen}"
-        );
-    }
-    snapshot("sign-in-browser-waiting", &model);
-
-    // Pasted (a paste arrives as keys): the query is never on the screen.
-    type_text(&mut model, REDIRECT);
-    let hidden = "[http://localhost:43123/?… (86 characters hidden)▏]";
-    let screen = render(&model, 120, 40);
-    assert!(screen.contains(hidden), "{screen}");
-    let command = send(&mut model, key(KeyCode::Enter));
-    assert_eq!(command, Some(Command::PasteRedirect(Secret::new(REDIRECT))));
-    let screen = render(&model, 80, 24);
-    assert!(screen.contains(hidden), "{screen}");
+    assert_the_browser_waits(&model);
     assert!(
-        screen.contains("Sent: waiting for the sign-in to finish"),
-        "{screen}"
+        render(&model, 80, 24).contains("Enter send the pasted address  Esc cancel the sign-in")
     );
-    for shown in [
-        screen,
-        render(&model, 120, 40),
-        format!("{:?}", model.page),
-        format!("{command:?}"),
-    ] {
-        assert!(!shown.contains("the-authorization-code"), "{shown}");
-    }
+    snapshot("sign-in-browser-waiting", &model);
+    paste_the_redirect(&mut model);
     snapshot("sign-in-browser-pasted", &model);
     // Sent once; it stays until something is typed, which starts another address.
     assert_eq!(send(&mut model, key(KeyCode::Enter)), None);
     send(&mut model, key(KeyCode::Down));
-    assert!(render(&model, 120, 40).contains(hidden));
+    assert!(render(&model, 120, 40).contains(REDIRECT_SHOWN));
     type_text(&mut model, "h");
     assert!(render(&model, 120, 40).contains("Address           [h▏]"));
 
@@ -826,6 +793,16 @@ fn the_browser_sign_in_shows_the_address_and_sends_the_pasted_redirect_unshown()
     assert_eq!(title(&model), "connect");
 }
 
+/// Entra's refusal of a device code that Conditional Access blocks (AADSTS53003).
+fn blocked_device_code() -> Failure {
+    failure(EntraError::Token {
+        status: 400,
+        code: "invalid_grant".into(),
+        aadsts: Some(53003),
+        description: "AADSTS53003: Access has been blocked by Conditional Access policies. The access policy does not allow token issuance. Trace ID: 0b6c3f1e-2a4d-4c8e-9f10-123456789abc Correlation ID: 7d2e9a41-5b3c-4f6d-8e7a-abcdef012345 Timestamp: 2026-12-07 10:00:00Z".into(),
+    }.into())
+}
+
 /// A waiting device code is given up with Esc, as the browser is. Entra's
 /// refusal of a device code that Conditional Access blocks (AADSTS53003):
 /// the page says to use the browser and has chosen it, so Enter signs in
@@ -844,15 +821,9 @@ fn a_blocked_device_code_moves_the_choice_to_the_browser() {
     assert!(!model.wants_ticks());
     assert!(render(&model, 120, 40).contains("(•) Device code"));
     send(&mut model, key(KeyCode::Enter));
-    let blocked = EntraError::Token {
-        status: 400,
-        code: "invalid_grant".into(),
-        aadsts: Some(53003),
-        description: "AADSTS53003: Access has been blocked by Conditional Access policies. The access policy does not allow token issuance. Trace ID: 0b6c3f1e-2a4d-4c8e-9f10-123456789abc Correlation ID: 7d2e9a41-5b3c-4f6d-8e7a-abcdef012345 Timestamp: 2026-12-07 10:00:00Z".into(),
-    };
     engine(
         &mut model,
-        EngineEvent::SignedIn(Err(failure(blocked.into()))),
+        EngineEvent::SignedIn(Err(blocked_device_code())),
     );
     let screen = render(&model, 120, 40);
     assert!(
@@ -1046,16 +1017,8 @@ fn an_account_outside_the_tenants_domain_is_flagged_not_refused() {
         );
     }
     let command = send(&mut model, key(KeyCode::Enter));
-    assert!(
-        matches!(
-            command,
-            Some(Command::Start {
-                task: Task::SignIn { .. },
-                ..
-            })
-        ),
-        "{command:?}"
-    );
+    let signs_in = matches!(started(&command), Some(Task::SignIn { .. }));
+    assert!(signs_in, "{command:?}");
 
     let mut by_id = first_pass();
     send(&mut by_id, key(KeyCode::Enter));
@@ -2499,6 +2462,20 @@ fn removal_plan(request: OperationRequest) -> Plan {
 
 const USER_ADMIN: &str = "user.admin@contoso.onmicrosoft.com";
 
+/// The engine task `command` starts, if it starts one.
+fn started(command: &Option<Command>) -> Option<&Task> {
+    match command {
+        Some(Command::Start { task, .. }) => Some(task),
+        _ => None,
+    }
+}
+
+/// `command` starts the sign-in and read of the legacy accounts.
+fn assert_lists_the_accounts(command: Option<Command>) {
+    let lists = matches!(started(&command), Some(Task::ListSyncAccounts { .. }));
+    assert!(lists, "{command:?}");
+}
+
 #[test]
 fn removing_a_legacy_account_signs_in_lists_and_confirms_the_way_back() {
     let mut model = application_server();
@@ -2589,13 +2566,7 @@ fn removing_a_legacy_account_signs_in_lists_and_confirms_the_way_back() {
     send(&mut model, key(KeyCode::Esc));
     assert_eq!(title(&model), "sync-accounts");
     assert!(render(&model, 120, 40).contains(&format!("[{USER_ADMIN}")));
-    assert!(matches!(
-        send(&mut model, key(KeyCode::Enter)),
-        Some(Command::Start {
-            task: Task::ListSyncAccounts { .. },
-            ..
-        })
-    ));
+    assert_lists_the_accounts(send(&mut model, key(KeyCode::Enter)));
     engine(
         &mut model,
         EngineEvent::SyncAccountsListed(Ok(sync_accounts())),
@@ -2643,18 +2614,22 @@ fn removed(model: &mut Model, upn: &str, way_back_forgotten: bool) -> String {
     render(model, 120, 40)
 }
 
-/// Done after removing the way back says it is forgotten (it said "kept
-/// by this server as the way back", the account's use before the removal).
-#[test]
-fn removing_the_way_back_says_it_is_forgotten() {
+/// "Remove a legacy service account" on an application server, read as
+/// [`USER_ADMIN`]: `listed`, as the tenant answered.
+fn legacy_accounts_read(listed: Result<Vec<SyncAccount>, Failure>) -> Model {
     let mut model = application_server();
     open_task(&mut model, "Remove a legacy service account");
     type_text(&mut model, USER_ADMIN);
     send(&mut model, key(KeyCode::Enter));
-    engine(
-        &mut model,
-        EngineEvent::SyncAccountsListed(Ok(sync_accounts())),
-    );
+    engine(&mut model, EngineEvent::SyncAccountsListed(listed));
+    model
+}
+
+/// Done after removing the way back says it is forgotten (it said "kept
+/// by this server as the way back", the account's use before the removal).
+#[test]
+fn removing_the_way_back_says_it_is_forgotten() {
+    let mut model = legacy_accounts_read(Ok(sync_accounts()));
     send(&mut model, key(KeyCode::Up));
     send(&mut model, key(KeyCode::Enter));
     let forget = removal("Sync_CONNECT01_0123456789ab", true);
@@ -2709,13 +2684,7 @@ fn the_account_in_use_cannot_be_removed_and_a_refusal_can_be_retried() {
     // Another administrator, and Enter reads again.
     clear(&mut model, 60);
     type_text(&mut model, USER_ADMIN);
-    assert!(matches!(
-        send(&mut model, key(KeyCode::Enter)),
-        Some(Command::Start {
-            task: Task::ListSyncAccounts { .. },
-            ..
-        })
-    ));
+    assert_lists_the_accounts(send(&mut model, key(KeyCode::Enter)));
     engine(
         &mut model,
         EngineEvent::SyncAccountsListed(Ok(vec![
@@ -3166,4 +3135,152 @@ fn below_80x24_asks_for_a_larger_window() {
     settings.set_snapshot_path("../../snapshots");
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| insta::assert_snapshot!("too-small@60x20", render(&model, 60, 20)));
+}
+
+// --- a task's administrator signs in as the session does ------------------------------------
+
+/// What a waiting browser sign-in shows, on Sign in as on a task's page:
+/// the address whole, what to do from a browser elsewhere, the field for
+/// the address it ends on, and the key help says Enter sends it.
+fn assert_the_browser_waits(model: &Model) {
+    for (width, height) in [(80, 24), (120, 40)] {
+        let screen = render(model, width, height);
+        assert_eq!(
+            identifier_on(&screen, "https://"),
+            BROWSER_ADDRESS,
+            "{screen}"
+        );
+        assert!(
+            words(&screen).contains(
+                "A browser on this machine finishes by itself. A browser on another machine ends on an address starting http://localhost that does not load there: paste that address here, then Enter."
+            ),
+            "{screen}"
+        );
+        assert!(screen.contains("Address           [▏]"), "{screen}");
+        assert!(screen.contains("Enter send the pasted address"), "{screen}");
+    }
+}
+
+/// The redirect pasted (a paste arrives as keys) and sent with Enter: the
+/// sign-in gets it whole; its query (the code) is never on the screen, in
+/// the page's debug output or in the command's.
+fn paste_the_redirect(model: &mut Model) {
+    type_text(model, REDIRECT);
+    let screen = render(model, 120, 40);
+    assert!(screen.contains(REDIRECT_SHOWN), "{screen}");
+    let command = send(model, key(KeyCode::Enter));
+    assert_eq!(command, Some(Command::PasteRedirect(Secret::new(REDIRECT))));
+    let screen = render(model, 80, 24);
+    assert!(screen.contains(REDIRECT_SHOWN), "{screen}");
+    assert!(
+        screen.contains("Sent: waiting for the sign-in to finish"),
+        "{screen}"
+    );
+    for shown in [
+        screen,
+        render(model, 120, 40),
+        format!("{:?}", model.page),
+        format!("{command:?}"),
+    ] {
+        assert!(!shown.contains("the-authorization-code"), "{shown}");
+    }
+}
+
+/// The session chose the browser: "Remove a legacy service account" says
+/// its administrator signs in with it, and while the accounts are read the
+/// page shows the address and the field for the redirect, as Sign in does.
+#[test]
+fn the_legacy_accounts_page_signs_in_with_the_browser_the_session_chose() {
+    let browser = WizardData {
+        sign_in: SignInAnswer::Browser,
+        ..WizardData::default()
+    };
+    let application = context(ConnectorIdentityType::Application);
+    let mut model = Model::new(application, browser, Theme { color: false });
+    open_task(&mut model, "Remove a legacy service account");
+    assert!(
+        words(&render(&model, 120, 40)).contains("Global Administrator (the role is privileged, so a User Administrator may not), who signs in with the browser."),
+        "{}",
+        render(&model, 120, 40)
+    );
+    type_text(&mut model, USER_ADMIN);
+    assert_lists_the_accounts(send(&mut model, key(KeyCode::Enter)));
+    engine(
+        &mut model,
+        EngineEvent::Progress(Progress::SignInBrowser {
+            url: BROWSER_ADDRESS.into(),
+        }),
+    );
+    assert_the_browser_waits(&model);
+    snapshot("sync-accounts-browser", &model);
+    paste_the_redirect(&mut model);
+    engine(
+        &mut model,
+        EngineEvent::SyncAccountsListed(Ok(sync_accounts())),
+    );
+    let listed = render(&model, 120, 40);
+    let field_gone = !listed.contains("Address");
+    assert!(
+        listed.contains("Enter remove this account") && field_gone,
+        "{listed}"
+    );
+}
+
+/// A device code that Conditional Access blocks, on the legacy accounts'
+/// page: the refusal says Enter signs in again with the browser, and it
+/// does (for the rest of the session).
+#[test]
+fn a_blocked_device_code_on_a_task_page_says_enter_signs_in_with_the_browser() {
+    let mut model = legacy_accounts_read(Err(blocked_device_code()));
+    let screen = render(&model, 120, 40);
+    assert!(
+        words(&screen).contains("Press Enter to sign in again with the browser."),
+        "{screen}"
+    );
+    assert!(!words(&screen).contains("Esc to Sign in"), "{screen}");
+    assert_eq!(model.data.sign_in, SignInAnswer::DeviceCode);
+    assert_lists_the_accounts(send(&mut model, key(KeyCode::Enter)));
+    assert_eq!(model.data.sign_in, SignInAnswer::Browser);
+}
+
+/// A rollback whose administrator signs in with the browser the session
+/// chose: Configuring shows the address and the field while the sign-in
+/// step runs. Refused where the device code is blocked, r retries with
+/// the browser.
+#[test]
+fn configuring_waits_on_the_browser_with_the_paste_field() {
+    let mut model = model_on(ConnectorIdentityType::Application);
+    model.data.sign_in = SignInAnswer::Browser;
+    let mut model = configuring(model, rollback_plan(false, false));
+    assert!(!render(&model, 120, 40).contains("Enter send the pasted address"));
+    send(
+        &mut model,
+        Message::Engine(
+            OpId(5),
+            EngineEvent::Progress(Progress::SignInBrowser {
+                url: BROWSER_ADDRESS.into(),
+            }),
+        ),
+    );
+    assert_the_browser_waits(&model);
+    snapshot("configuring-browser", &model);
+    paste_the_redirect(&mut model);
+
+    let mut model = configuring(
+        model_on(ConnectorIdentityType::Application),
+        rollback_plan(false, false),
+    );
+    send(
+        &mut model,
+        Message::Engine(OpId(5), EngineEvent::Finished(Err(blocked_device_code()))),
+    );
+    let screen = render(&model, 120, 40);
+    assert!(
+        words(&screen).contains("Press r to retry, signing in with the browser."),
+        "{screen}"
+    );
+    let command = send(&mut model, key(KeyCode::Char('r')));
+    let runs = matches!(started(&command), Some(Task::Run(_)));
+    assert!(runs, "{command:?}");
+    assert_eq!(model.data.sign_in, SignInAnswer::Browser);
 }

@@ -1461,6 +1461,60 @@ fn browser_address_on(screen: &str) -> Option<String> {
     (!address.is_empty()).then_some(address)
 }
 
+/// `wizard --sandbox ARGS` on `state` whose tenant's Conditional Access
+/// blocks the device code, marked, in a 120x40 window named `label`.
+fn blocking_device_codes(label: &str, state: &Path, args: &str) -> Tmux {
+    let args = format!("--sandbox {args} --conditional-access block-device-code");
+    let command = marked(&wizard_with(&binary(), state, &args));
+    Tmux::start(label, 120, 40, &command)
+}
+
+/// A browser on another machine: it follows the address on `screen` to the
+/// sandbox's sign-in (approved at once) and ends on the redirect to
+/// `localhost`, which would not load there. The redirect and its code.
+fn browser_elsewhere(screen: &str) -> (String, String) {
+    let address = browser_address_on(screen).expect("the address to open");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let redirect = runtime.block_on(async {
+        let answer = tenant::http()
+            .get(&address)
+            .send()
+            .await
+            .expect("the sandbox's sign-in");
+        assert_eq!(answer.status(), reqwest::StatusCode::FOUND, "{address}");
+        answer.headers()["location"]
+            .to_str()
+            .expect("a Location")
+            .to_string()
+    });
+    let redirect_url = url::Url::parse(&redirect).expect("the redirect");
+    assert_eq!(redirect_url.host_str(), Some("localhost"), "{redirect}");
+    let code = redirect_url
+        .query_pairs()
+        .find(|(name, _)| name == "code")
+        .map(|(_, code)| code.into_owned())
+        .expect("the redirect's code");
+    (redirect, code)
+}
+
+/// Waits for the address a browser sign-in asks to open (with the field
+/// for the redirect), signs in elsewhere, pastes the redirect and sends it;
+/// the screen that asked, and the code it held, which the screen never shows.
+fn sign_in_in_a_browser_elsewhere(tmux: &Tmux) -> (String, String) {
+    let waiting = tmux.wait_until("the address to open in a browser", |screen| {
+        browser_address_on(screen).is_some() && screen.contains("Address           [")
+    });
+    let (redirect, code) = browser_elsewhere(&waiting);
+    tmux.send_keys(&["-l", &redirect]);
+    let pasted = tmux.wait_for("characters hidden)");
+    assert!(
+        !pasted.contains(&code),
+        "the code is on the screen:\n{pasted}"
+    );
+    tmux.send_keys(&["Enter"]);
+    (waiting, code)
+}
+
 /// A tenant whose Conditional Access blocks the device code flow (the
 /// demo's tenant with `--conditional-access block-device-code`, approving
 /// the administrator's sign-ins at once): the device code, approved, is
@@ -1472,9 +1526,7 @@ fn browser_address_on(screen: &str) -> Option<String> {
 #[test]
 fn the_browser_signs_in_where_conditional_access_blocks_the_device_code() {
     let state = tempfile::tempdir().expect("state dir");
-    let args = "--sandbox --fresh --conditional-access block-device-code";
-    let command = marked(&wizard_with(&binary(), state.path(), args));
-    let tmux = Tmux::start("browser", 120, 40, &command);
+    let tmux = blocking_device_codes("browser", state.path(), "--fresh");
     tmux.wait_for_page("Welcome");
     tmux.send_keys(&["Enter"]);
     tmux.wait_for_page("Connect to Microsoft Entra ID");
@@ -1510,27 +1562,8 @@ fn the_browser_signs_in_where_conditional_access_blocks_the_device_code() {
         ),
         "{waiting}"
     );
-    let address = browser_address_on(&waiting).expect("the address");
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let redirect = runtime.block_on(async {
-        let answer = tenant::http()
-            .get(&address)
-            .send()
-            .await
-            .expect("the sandbox's sign-in");
-        assert_eq!(answer.status(), reqwest::StatusCode::FOUND, "{address}");
-        answer.headers()["location"]
-            .to_str()
-            .expect("a Location")
-            .to_string()
-    });
+    let (redirect, code) = browser_elsewhere(&waiting);
     let redirect_url = url::Url::parse(&redirect).expect("the redirect");
-    assert_eq!(redirect_url.host_str(), Some("localhost"), "{redirect}");
-    let code = redirect_url
-        .query_pairs()
-        .find(|(name, _)| name == "code")
-        .map(|(_, code)| code.into_owned())
-        .expect("the redirect's code");
 
     // Pasted: the field shows the address without its query.
     tmux.send_keys(&["-l", &redirect]);
@@ -1618,6 +1651,78 @@ fn two_tasks_in_one_session_sign_in_once() {
         sb.device_codes_issued(),
         1,
         "the second task (its list and its removal) signed in again"
+    );
+    assert_scheduler_untouched(state.path());
+}
+
+/// Where Conditional Access blocks the device code, the session's browser
+/// serves a task's own page too: the first pass (on the demo's existing
+/// server) signs its administrator in with the browser; back on Additional
+/// tasks, "Remove a legacy service account", as a Global Administrator (a
+/// sign-in of its own), shows the address and the field on that page, takes
+/// the redirect pasted back, and lists the accounts.
+#[test]
+fn a_task_page_signs_in_with_the_browser_where_conditional_access_blocks_the_device_code() {
+    let state = tempfile::tempdir().expect("state dir");
+    let tmux = blocking_device_codes("task-browser", state.path(), "");
+    open_task(&tmux, "Configure application-based authentication");
+    tmux.wait_for_page("Connect to Microsoft Entra ID");
+    tmux.send_keys(&["Enter"]);
+    tmux.wait_for_page("Sign in");
+    // From the account up to the methods, then down to the browser.
+    tmux.send_keys(&["Tab", "Down", "Down"]);
+    tmux.wait_for("(•) Browser (when the device code is blocked)");
+    tmux.send_keys(&["Enter"]);
+    sign_in_in_a_browser_elsewhere(&tmux);
+    tmux.wait_for_page("Authentication method");
+
+    // Back through Sign in (still on the browser) and Connect to the tasks.
+    tmux.send_keys(&["Escape"]);
+    tmux.wait_until("Sign in, still on the browser", |screen| {
+        has_line(screen, "Sign in")
+            && screen.contains("(•) Browser (when the device code is blocked)")
+    });
+    tmux.send_keys(&["Escape"]);
+    tmux.wait_for_page("Connect to Microsoft Entra ID");
+    tmux.send_keys(&["Escape"]);
+    open_task(&tmux, "Remove a legacy service account");
+    let screen = tmux.wait_for_page("Remove a legacy service account");
+    assert!(
+        words(&screen).contains("who signs in with the browser."),
+        "{screen}"
+    );
+    let remover = tenant::seeded_upn("global.admin");
+    tmux.send_keys(&["C-u"]);
+    tmux.send_keys(&["-l", &remover]);
+    tmux.send_keys(&["Enter"]);
+    let (asked, code) = sign_in_in_a_browser_elsewhere(&tmux);
+    assert!(
+        has_line(&asked, "Remove a legacy service account"),
+        "{asked}"
+    );
+    assert!(
+        asked.contains(&format!("Sign in as {remover} in a browser")),
+        "{asked}"
+    );
+    let listed = tmux.wait_until("the directory synchronization accounts", |screen| {
+        screen.contains("Enter remove this account")
+    });
+    assert!(
+        words(&listed).contains(&format!("as {remover} reads them")),
+        "{listed}"
+    );
+    assert!(listed.contains("Sync_CONNECT01_"), "{listed}");
+    assert!(
+        listed.contains("in use by this server's connector"),
+        "{listed}"
+    );
+    assert!(!listed.contains(&code), "{listed}");
+    quit_when_asked(&tmux);
+    assert_exited_cleanly(&tmux);
+    let recorded = credential(state.path());
+    assert_eq!(
+        recorded["connector_identity_type"], "ServiceAccount",
+        "nothing changed: {recorded:#}"
     );
     assert_scheduler_untouched(state.path());
 }

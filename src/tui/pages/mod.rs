@@ -25,7 +25,7 @@ pub mod welcome;
 
 use super::model::{Command, Context, Task, WizardData};
 use super::widgets::StepState;
-use crate::domain::{ConnectorIdentityType, MethodAnswer};
+use crate::domain::{ConnectorIdentityType, MethodAnswer, Remedy, SignInAnswer};
 use crate::engine::{OperationRequest, Outcome};
 
 /// What a page asks for after a key or a result.
@@ -40,6 +40,25 @@ pub enum Transition {
     /// Stop the running engine task (a sign-in given up on) and stay.
     Cancel,
     Do(Command),
+}
+
+/// The sign-in method a refusal's remedies move to (the device code
+/// blocked by Conditional Access: the browser; a password where MFA is
+/// required: the device code): the first other than `tried`, and not the
+/// password where the page has no field for it (a task's own page).
+pub fn method_past(
+    remedies: &[Remedy],
+    tried: SignInAnswer,
+    password_field: bool,
+) -> Option<SignInAnswer> {
+    remedies.iter().find_map(|remedy| match remedy {
+        Remedy::SignInWith { method }
+            if *method != tried && (password_field || *method != SignInAnswer::Password) =>
+        {
+            Some(*method)
+        }
+        _ => None,
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -242,6 +261,10 @@ impl Page {
             Page::Configuring(state) if state.failed() => {
                 &[("r", "retry"), ("b/Esc", "back"), ("q", "quit")]
             }
+            Page::Configuring(state) if state.waiting_for_browser() => &[
+                ("Enter", "send the pasted address"),
+                ("Ctrl-C", "cancel (the scheduler is put back)"),
+            ],
             Page::Configuring(_) => &[("Ctrl-C", "cancel (the scheduler is put back)")],
             Page::Done(_) => &[("↑↓", "scroll"), ("Enter/q", "quit")],
             Page::ViewConfig(state) if state.exporting() => {
@@ -280,6 +303,9 @@ impl Page {
                 ("Enter", "continue"),
                 ("Esc", "back"),
             ],
+            Page::SyncAccounts(state) if state.waiting_for_browser() => {
+                &[("Enter", "send the pasted address"), ("Ctrl-C", "cancel")]
+            }
             Page::SyncAccounts(state) if state.reading() => &[("Ctrl-C", "cancel")],
             Page::SyncAccounts(state) if state.confirming_way_back() => &[
                 ("y", "remove it and forget the way back"),

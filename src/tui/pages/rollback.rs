@@ -9,6 +9,7 @@ use crate::engine::OperationRequest;
 use crate::engine::service_account::{NEW_ACCOUNT_WAIT, RollBack};
 use crate::tui::model::{Shared, WizardData};
 use crate::tui::widgets::{TextInput, checkbox_line, prose};
+use crate::tui::words;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -87,7 +88,8 @@ impl State {
             ),
             Line::raw(""),
             Line::raw(format!(
-                "A new account is created by a Global Administrator, or a User Administrator who is also Privileged Role Administrator (not a Hybrid Identity Administrator), signing in with a device code; it can take up to {minutes} minutes to work."
+                "A new account is created by a Global Administrator, or a User Administrator who is also Privileged Role Administrator (not a Hybrid Identity Administrator), signing in with {}; it can take up to {minutes} minutes to work.",
+                words::signing_in_with(shared.data.sign_in)
             )),
             self.admin.line("Administrator", !self.wait_focused, theme),
             Line::raw(""),

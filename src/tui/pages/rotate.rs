@@ -14,6 +14,7 @@ use crate::tui::widgets::{
     CHOICE_MEANING_INDENT, Scroll, TextInput, choice_lines, move_choice, prose_width,
     scrolled_prose,
 };
+use crate::tui::words;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -211,9 +212,10 @@ impl State {
             lines.extend(choice_lines(&options, self.selected, theme));
         }
         lines.push(Line::raw(""));
-        lines.push(Line::raw(
-            "The application adds its new key itself. Only when it cannot (its certificate expired or is missing) does an Application Administrator, Cloud Application Administrator or Global Administrator do it, signing in with a device code; otherwise leave this empty:",
-        ));
+        lines.push(Line::raw(format!(
+            "The application adds its new key itself. Only when it cannot (its certificate expired or is missing) does an Application Administrator, Cloud Application Administrator or Global Administrator do it, signing in with {}; otherwise leave this empty:",
+            words::signing_in_with(shared.data.sign_in)
+        )));
         if self.admin_focused {
             focus = lines.len();
         }

@@ -12,11 +12,11 @@ use crate::domain::{Input, Remedy, SignInAnswer, Upn};
 use crate::engine::audit::Audit;
 use crate::engine::progress::Progress;
 use crate::entra::Secret;
-use crate::tui::model::{Command, Failure, Shared, Task, WizardData};
+use crate::tui::model::{Failure, Shared, Task, WizardData};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{
-    SPINNER, Scroll, TextInput, choice_lines, move_choice, prose, scrolled, scrolled_prose,
-    text_lines,
+    BrowserPrompt, SPINNER, Scroll, TextInput, choice_lines, move_choice, prose, scrolled,
+    scrolled_prose, text_lines,
 };
 use crate::tui::words;
 use ratatui::Frame;
@@ -68,46 +68,19 @@ enum Prompt {
         user_code: String,
         expires_in_seconds: u64,
     },
-    /// Open `url` in a browser; from a browser on another machine, paste
-    /// back the address it ends on.
-    Browser {
-        url: String,
-        /// The address pasted back, shown without its query.
-        pasted: TextInput,
-        /// Whether what the field holds was sent to the sign-in.
-        sent: bool,
-    },
+    /// Open the address in a browser; from a browser on another machine,
+    /// paste back the address it ends on.
+    Browser(BrowserPrompt),
 }
 
 impl Waiting {
-    /// A key while the sign-in waits: typed into the field for the address
-    /// the browser ended on, which Enter sends to the sign-in. The field
-    /// never shows the address's query (it holds the authorization code);
-    /// typing after a send starts a new address.
+    /// A key while the sign-in waits: the browser's field takes it.
     fn on_key(&mut self, key: KeyEvent) -> Transition {
-        let Some(Prompt::Browser { pasted, sent, .. }) = &mut self.prompt else {
-            return Transition::Stay;
-        };
-        let address = pasted.value.trim();
-        match key.code {
-            KeyCode::Enter if !*sent && !address.is_empty() => {
-                *sent = true;
-                Transition::Do(Command::PasteRedirect(Secret::new(address)))
+        match &mut self.prompt {
+            Some(Prompt::Browser(prompt)) => {
+                prompt.on_key(key).map_or(Transition::Stay, Transition::Do)
             }
-            KeyCode::Enter => Transition::Stay,
-            // What was sent stays until something is typed.
-            _ if *sent => {
-                let mut another = TextInput::address_without_query();
-                if another.handle(key) {
-                    *pasted = another;
-                    *sent = false;
-                }
-                Transition::Stay
-            }
-            _ => {
-                pasted.handle(key);
-                Transition::Stay
-            }
+            _ => Transition::Stay,
         }
     }
 }
@@ -185,7 +158,7 @@ impl State {
         matches!(
             self.waiting,
             Some(Waiting {
-                prompt: Some(Prompt::Browser { .. }),
+                prompt: Some(Prompt::Browser(_)),
                 ..
             })
         )
@@ -283,11 +256,7 @@ impl State {
                 user_code,
                 expires_in_seconds,
             }),
-            Progress::SignInBrowser { url } => Some(Prompt::Browser {
-                url,
-                pasted: TextInput::address_without_query(),
-                sent: false,
-            }),
+            Progress::SignInBrowser { url } => Some(Prompt::Browser(BrowserPrompt::new(url))),
             _ => return,
         };
         waiting.ticks = 0;
@@ -326,12 +295,7 @@ impl State {
     /// the device code) moves the choice to the first such method, so that
     /// Enter tries it.
     fn offer_another_method(&mut self, remedies: &[Remedy]) {
-        let tried = self.answer();
-        let other = remedies.iter().find_map(|remedy| match remedy {
-            Remedy::SignInWith { method } if *method != tried => Some(*method),
-            _ => None,
-        });
-        if let Some(method) = other {
+        if let Some(method) = super::method_past(remedies, self.answer(), true) {
             self.method = method_of(method);
             self.focus = 1;
         }
@@ -425,27 +389,10 @@ impl State {
                     ),
                 ]);
             }
-            Some(Prompt::Browser { url, pasted, sent }) => {
-                lines.extend([
-                    Line::raw(format!("Sign in as {upn} in a browser, at this address:")),
-                    Line::raw(""),
-                    // On lines of its own, unindented: copied whole.
-                    Line::styled(url.clone(), theme.current()),
-                    Line::raw(""),
-                    Line::raw(
-                        "A browser on this machine finishes by itself. A browser on another machine ends on an address starting http://localhost that does not load there: paste that address here, then Enter.",
-                    ),
-                    Line::raw(""),
-                    pasted.line("Address", true, theme),
-                ]);
-                let status = match sent {
-                    true => "Sent: waiting for the sign-in to finish…",
-                    false => "Waiting for the browser…",
-                };
-                lines.push(Line::styled(format!("{spinner} {status}"), theme.muted()));
-                // The field stays in view on a small window.
-                let field = lines.len() - 2;
-                scrolled_prose(frame, area, "Sign in", lines, theme, Scroll::Showing(field));
+            Some(Prompt::Browser(prompt)) => {
+                let (lines, shown) = prompt.lines(upn, spinner, theme);
+                // The field and the status under it stay in view on a small window.
+                scrolled_prose(frame, area, "Sign in", lines, theme, Scroll::Showing(shown));
                 return;
             }
             None => {

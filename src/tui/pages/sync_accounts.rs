@@ -7,10 +7,13 @@
 use super::Transition;
 use crate::domain::Input;
 use crate::engine::OperationRequest;
-use crate::engine::progress::{Progress, StepStatus};
+use crate::engine::progress::Progress;
 use crate::engine::service_account::{AccountName, AccountUse, RemoveServiceAccount, SyncAccount};
 use crate::tui::model::{Failure, Shared, Task, WizardData};
-use crate::tui::widgets::{SPINNER, TextInput, choice_lines, move_choice, prose, text_lines};
+use crate::tui::widgets::{
+    SPINNER, Scroll, TaskSignIn, TextInput, choice_lines, move_choice, scrolled_prose, text_lines,
+};
+use crate::tui::words::{self, Asked};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -35,8 +38,8 @@ enum Accounts {
     Unread,
     /// The administrator signs in and the accounts are read.
     Reading {
-        /// What the administrator's device-code sign-in asks, while it waits.
-        sign_in_code: Option<String>,
+        /// What the administrator's sign-in asks, while it waits.
+        sign_in: Option<TaskSignIn>,
         ticks: u32,
     },
     Read(Result<Vec<SyncAccount>, Failure>),
@@ -67,6 +70,12 @@ impl State {
         matches!(self.accounts, Accounts::Reading { .. })
     }
 
+    /// Whether the sign-in waits for the browser, with the field for the
+    /// address it ends on.
+    pub fn waiting_for_browser(&self) -> bool {
+        matches!(&self.accounts, Accounts::Reading { sign_in, .. } if TaskSignIn::browser(sign_in.as_ref()))
+    }
+
     pub fn confirming_way_back(&self) -> bool {
         self.confirming_way_back
     }
@@ -83,21 +92,9 @@ impl State {
     }
 
     pub fn progress(&mut self, progress: Progress) {
-        let Accounts::Reading { sign_in_code, .. } = &mut self.accounts else {
-            return;
-        };
-        match &progress {
-            Progress::SignInCode { .. } | Progress::SignInBrowser { .. } => {
-                *sign_in_code = Some(progress.line())
-            }
-            // Reading the accounts changes nothing, so it never waits for a change.
-            Progress::WaitingForChange { .. } => {}
-            // The code is used once the sign-in is over.
-            Progress::Step { status, .. } => {
-                if !matches!(status, StepStatus::Running | StepStatus::Retrying { .. }) {
-                    *sign_in_code = None;
-                }
-            }
+        // Reading the accounts changes nothing, so it never waits for a change.
+        if let Accounts::Reading { sign_in, .. } = &mut self.accounts {
+            TaskSignIn::follow(sign_in, &progress);
         }
     }
 
@@ -138,6 +135,11 @@ impl State {
                 _ => Transition::Stay,
             };
         }
+        if let Accounts::Reading { sign_in, .. } = &mut self.accounts {
+            return (sign_in.as_mut())
+                .and_then(|sign_in| sign_in.on_key(key))
+                .map_or(Transition::Stay, Transition::Do);
+        }
         match &self.accounts {
             Accounts::Reading { .. } => Transition::Stay,
             Accounts::Read(Ok(accounts)) => {
@@ -170,10 +172,16 @@ impl State {
             }
         };
         data.upn = Some(admin.clone());
+        // Refused for the method (the device code blocked): the one the refusal names.
+        if let Accounts::Read(Err(why)) = &self.accounts
+            && let Some(method) = super::method_past(&why.remedies(), data.sign_in, false)
+        {
+            data.sign_in = method;
+        }
         self.error = None;
         self.attempts += 1;
         self.accounts = Accounts::Reading {
-            sign_in_code: None,
+            sign_in: None,
             ticks: 0,
         };
         Transition::Start(Task::ListSyncAccounts { admin })
@@ -207,18 +215,18 @@ impl State {
         let theme = shared.theme;
         let admin = self.admin.value.trim();
         let mut lines = Vec::new();
+        // The line kept in view on a small window: a waiting browser's field.
+        let mut focus = 0;
         match &self.accounts {
             Accounts::Unread | Accounts::Read(Err(_)) => {
-                lines.push(Line::raw(
-                    "A directory synchronization account (Sync_<HOST>_…) that no server signs in with any more can be deleted. Listing and deleting them needs a Privileged Authentication Administrator or a Global Administrator (the role is privileged, so a User Administrator may not), who signs in with a device code.",
-                ));
+                lines.push(Line::raw(format!(
+                    "A directory synchronization account (Sync_<HOST>_…) that no server signs in with any more can be deleted. Listing and deleting them needs a Privileged Authentication Administrator or a Global Administrator (the role is privileged, so a User Administrator may not), who signs in with {}.",
+                    words::signing_in_with(shared.data.sign_in)
+                )));
                 lines.push(Line::raw(""));
                 lines.push(self.admin.line("Administrator", true, theme));
             }
-            Accounts::Reading {
-                sign_in_code,
-                ticks,
-            } => {
+            Accounts::Reading { sign_in, ticks } => {
                 let spinner = SPINNER[(*ticks as usize) % SPINNER.len()];
                 lines.push(Line::styled(
                     format!(
@@ -226,9 +234,10 @@ impl State {
                     ),
                     theme.muted(),
                 ));
-                if let Some(code) = sign_in_code {
-                    lines.push(Line::raw(""));
-                    lines.push(Line::styled(code.clone(), theme.current()));
+                if let Some(sign_in) = sign_in {
+                    let (prompt, shown) = sign_in.lines(admin, spinner, theme);
+                    focus = lines.len() + shown;
+                    lines.extend(prompt);
                 }
             }
             Accounts::Read(Ok(accounts)) => {
@@ -258,7 +267,8 @@ impl State {
                 attempt => format!("The accounts could not be read (attempt {attempt}):"),
             };
             lines.push(Line::styled(heading, theme.error()));
-            lines.extend(text_lines(&crate::tui::words::failure(why), theme.error()));
+            let why = words::failure_asked(why, Asked::Enter);
+            lines.extend(text_lines(&why, theme.error()));
         }
         if let (true, Some(chosen)) = (self.confirming_way_back, self.chosen()) {
             lines.push(Line::raw(""));
@@ -274,6 +284,13 @@ impl State {
             lines.push(Line::raw(""));
             lines.push(Line::styled(error.clone(), theme.error()));
         }
-        prose(frame, area, "Remove a legacy service account", lines, theme);
+        scrolled_prose(
+            frame,
+            area,
+            "Remove a legacy service account",
+            lines,
+            theme,
+            Scroll::Showing(focus),
+        );
     }
 }
