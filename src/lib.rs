@@ -4,6 +4,7 @@
 //! (`entra-connect-core`) and the sandbox tenant (`entra-sandbox`). Flow is one
 //! way: page or command -> `engine` -> (`entra`, `keys`, `host`).
 
+pub mod browser;
 pub mod cli;
 pub mod plan_words;
 pub mod tui;

@@ -298,27 +298,6 @@ fn pasted_from_stdin() -> PastedRedirects {
     pasted
 }
 
-/// Opens `url` in a browser where one can be opened here: `$BROWSER`, or
-/// `xdg-open` on a graphical session (`$DISPLAY`, `$WAYLAND_DISPLAY`).
-/// Nothing otherwise: the address is printed either way.
-fn open_browser(url: &str) {
-    let set = |name: &str| std::env::var_os(name).is_some_and(|value| !value.is_empty());
-    let opener = match std::env::var("BROWSER") {
-        Ok(browser) if !browser.trim().is_empty() => browser,
-        _ if set("DISPLAY") || set("WAYLAND_DISPLAY") => "xdg-open".to_string(),
-        _ => return,
-    };
-    let started = std::process::Command::new(&opener)
-        .arg(url)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn();
-    if let Err(error) = started {
-        tracing::debug!(%error, opener, "no browser could be opened; the address is printed");
-    }
-}
-
 /// A dry run's plan: numbered steps, each with what it does, as the Ready
 /// page lists them, under a line that says nothing was changed.
 pub fn human_plan(steps: &[PlannedStep]) -> String {
@@ -377,7 +356,7 @@ pub fn lock_notice(out: &Output) -> crate::engine::LockNotice {
 /// terminal, a running step's line is replaced by the next).
 fn print_progress(progress: &Progress, json: bool, live: bool) {
     if let Progress::SignInBrowser { url } = progress {
-        open_browser(url);
+        crate::browser::open(url);
     }
     if json {
         match serde_json::to_string(progress) {

@@ -14,7 +14,7 @@ pub mod words;
 use crate::domain::ConnectionInputs;
 use crate::domain::{SignInAnswer, Upn};
 use crate::engine::connection::{for_credential, remember, settings};
-use crate::engine::progress::ProgressSender;
+use crate::engine::progress::{Progress, ProgressSender};
 use crate::engine::revoke;
 use crate::engine::service_account::sync_accounts;
 use crate::engine::{
@@ -224,6 +224,10 @@ impl Runner {
         let events = self.events.clone();
         let relay = tokio::spawn(async move {
             while let Some(progress) = receiver.recv().await {
+                // Where a browser can be opened here, the address opens in it.
+                if let Progress::SignInBrowser { url } = &progress {
+                    crate::browser::open(url);
+                }
                 let _ = events.send(Message::Engine(op, EngineEvent::Progress(progress)));
             }
         });

@@ -43,8 +43,12 @@ pub fn wizard_command(binary: &Command, state_dir: &Path) -> String {
 /// `entra-connect wizard ARGS` with its state in `state_dir`, `binary` run
 /// with the environment it sets and removes.
 pub fn wizard_with(binary: &Command, state_dir: &Path, args: &str) -> String {
-    // `env` takes its options (-u) before the first assignment.
-    let (mut removed, mut set) = (String::new(), String::new());
+    // `env` takes its options (-u) before the first assignment. No test
+    // opens a browser on the machine running it.
+    let (mut removed, mut set) = (
+        "-u BROWSER -u DISPLAY -u WAYLAND_DISPLAY ".to_string(),
+        String::new(),
+    );
     for (name, value) in binary.get_envs() {
         let name = name.to_string_lossy();
         match value {
