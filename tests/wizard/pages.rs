@@ -2500,9 +2500,8 @@ fn removing_a_legacy_account_signs_in_lists_and_confirms_the_way_back() {
         })
     );
     assert!(model.wants_ticks(), "the spinner animates while reading");
-    // Esc does not leave while the sign-in waits; Ctrl-C says what quitting abandons.
-    assert_eq!(send(&mut model, key(KeyCode::Esc)), None);
-    assert_eq!(title(&model), "sync-accounts");
+    // (Esc gives the sign-in up: esc_gives_up_the_legacy_accounts_sign_in.)
+    // Ctrl-C says what quitting abandons.
     engine(
         &mut model,
         EngineEvent::Progress(Progress::SignInCode {
@@ -3283,4 +3282,43 @@ fn configuring_waits_on_the_browser_with_the_paste_field() {
     let runs = matches!(started(&command), Some(Task::Run(_)));
     assert!(runs, "{command:?}");
     assert_eq!(model.data.sign_in, SignInAnswer::Browser);
+}
+
+/// Esc on the legacy accounts page while its administrator signs in gives
+/// the sign-in (and the read) up, as on the Sign in page: the task is
+/// cancelled, what it still reports is dropped, and the page asks for the
+/// administrator again.
+#[test]
+fn esc_gives_up_the_legacy_accounts_sign_in() {
+    let mut model = application_server();
+    open_task(&mut model, "Remove a legacy service account");
+    type_text(&mut model, USER_ADMIN);
+    assert_lists_the_accounts(send(&mut model, key(KeyCode::Enter)));
+    engine(
+        &mut model,
+        EngineEvent::Progress(Progress::SignInBrowser {
+            url: BROWSER_ADDRESS.into(),
+        }),
+    );
+    assert!(
+        render(&model, 120, 40).contains("Esc cancel the sign-in"),
+        "{}",
+        render(&model, 120, 40)
+    );
+    let op = model.running.expect("the sign-in runs");
+    assert_eq!(
+        send(&mut model, key(KeyCode::Esc)),
+        Some(Command::Cancel(op))
+    );
+    assert_eq!(model.running, None);
+    send(
+        &mut model,
+        Message::Engine(op, EngineEvent::SyncAccountsListed(Ok(sync_accounts()))),
+    );
+    let screen = render(&model, 120, 40);
+    assert!(
+        screen.contains("Enter sign in and list the accounts"),
+        "{screen}"
+    );
+    assert_eq!(title(&model), "sync-accounts");
 }

@@ -303,10 +303,14 @@ impl Page {
                 ("Enter", "continue"),
                 ("Esc", "back"),
             ],
-            Page::SyncAccounts(state) if state.waiting_for_browser() => {
-                &[("Enter", "send the pasted address"), ("Ctrl-C", "cancel")]
+            Page::SyncAccounts(state) if state.waiting_for_browser() => &[
+                ("Enter", "send the pasted address"),
+                ("Esc", "cancel the sign-in"),
+                ("Ctrl-C", "quit"),
+            ],
+            Page::SyncAccounts(state) if state.reading() => {
+                &[("Esc", "cancel the sign-in"), ("Ctrl-C", "quit")]
             }
-            Page::SyncAccounts(state) if state.reading() => &[("Ctrl-C", "cancel")],
             Page::SyncAccounts(state) if state.confirming_way_back() => &[
                 ("y", "remove it and forget the way back"),
                 ("n/Esc", "choose again"),

@@ -136,6 +136,11 @@ impl State {
             };
         }
         if let Accounts::Reading { sign_in, .. } = &mut self.accounts {
+            // Esc gives up the sign-in (and the read), as on the Sign in page.
+            if key.code == KeyCode::Esc {
+                self.accounts = Accounts::Unread;
+                return Transition::Cancel;
+            }
             return (sign_in.as_mut())
                 .and_then(|sign_in| sign_in.on_key(key))
                 .map_or(Transition::Stay, Transition::Do);
