@@ -467,10 +467,7 @@ fn describe_transport(error: &reqwest::Error, route: &Route) -> String {
         Route::Direct => host.to_string(),
         Route::Through(proxy) => format!("{host} through the proxy {proxy}"),
     };
-    let mut innermost: &(dyn std::error::Error + 'static) = error;
-    while let Some(cause) = innermost.source() {
-        innermost = cause;
-    }
+    let innermost = innermost_cause(error);
     let cause = match std::ptr::addr_eq(innermost, error as &dyn std::error::Error) {
         true => "no further detail".to_string(),
         false => innermost.to_string(),
@@ -484,17 +481,24 @@ fn describe_transport(error: &reqwest::Error, route: &Route) -> String {
     }
 }
 
+/// The last error of `error`'s chain of causes (`error` itself when it has none).
+fn innermost_cause(error: &reqwest::Error) -> &(dyn std::error::Error + 'static) {
+    let mut innermost: &(dyn std::error::Error + 'static) = error;
+    while let Some(cause) = innermost.source() {
+        innermost = cause;
+    }
+    innermost
+}
+
 /// Whether a proxy answered and refused the tunnel (bad credentials, a
 /// destination it does not allow): a connect error whose innermost cause is
 /// the proxy's own answer, not an I/O error (a proxy that cannot be reached
 /// fails with one, and may come back).
 fn refused_by_proxy(error: &reqwest::Error) -> bool {
-    let mut innermost: &(dyn std::error::Error + 'static) = error;
-    while let Some(cause) = innermost.source() {
-        innermost = cause;
-    }
     error.is_connect()
-        && innermost.downcast_ref::<std::io::Error>().is_none()
+        && innermost_cause(error)
+            .downcast_ref::<std::io::Error>()
+            .is_none()
         && !is_tls_refusal(error)
 }
 
