@@ -32,13 +32,18 @@ impl std::fmt::Debug for TokenCache {
     }
 }
 
+/// The map behind `mutex`; a panic elsewhere while it was held leaves it
+/// usable (it holds only tokens, each whole).
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl TokenCache {
     /// A cached token with more than five minutes left, if any.
     pub fn get(&self, key: &CacheKey) -> Option<AccessToken> {
-        let tokens = self
-            .tokens
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let tokens = locked(&self.tokens);
         tokens
             .get(key)
             .filter(|token| token.expires_at > Instant::now() + REFRESH_MARGIN)
@@ -46,10 +51,7 @@ impl TokenCache {
     }
 
     pub fn forget(&self, key: &CacheKey) {
-        let mut tokens = self
-            .tokens
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut tokens = locked(&self.tokens);
         tokens.remove(key);
     }
 
@@ -57,25 +59,16 @@ impl TokenCache {
     /// `key`'s authority and client.
     pub fn put(&self, key: CacheKey, mut token: AccessToken) {
         if let Some(refresh) = token.refresh.take() {
-            let mut refresh_tokens = self
-                .refresh_tokens
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut refresh_tokens = locked(&self.refresh_tokens);
             refresh_tokens.insert((key.authority.clone(), key.client_id.clone()), refresh);
         }
-        let mut tokens = self
-            .tokens
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut tokens = locked(&self.tokens);
         tokens.insert(key, token);
     }
 
     /// The refresh token of `key`'s authority and client, if one was kept.
     pub fn refresh_token(&self, key: &CacheKey) -> Option<Secret> {
-        let refresh_tokens = self
-            .refresh_tokens
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let refresh_tokens = locked(&self.refresh_tokens);
         refresh_tokens
             .get(&(key.authority.clone(), key.client_id.clone()))
             .cloned()
@@ -84,10 +77,7 @@ impl TokenCache {
     /// Drops the refresh token of `key`'s authority and client (refused:
     /// revoked, expired, or not enough for what is asked now).
     pub fn forget_refresh_token(&self, key: &CacheKey) {
-        let mut refresh_tokens = self
-            .refresh_tokens
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut refresh_tokens = locked(&self.refresh_tokens);
         refresh_tokens.remove(&(key.authority.clone(), key.client_id.clone()));
     }
 }
