@@ -234,7 +234,7 @@ fn by_needs(removals: &[Removal]) -> Vec<(&'static permissions::Needs, Vec<&Remo
         let Some(needs) = revoking(removal) else {
             continue;
         };
-        match groups.iter_mut().find(|(n, _)| std::ptr::eq(*n, needs)) {
+        match groups.iter_mut().find(|(n, _)| **n == *needs) {
             Some((_, group)) => group.push(removal),
             None => groups.push((needs, vec![removal])),
         }
