@@ -376,6 +376,9 @@ async fn read_with_administrator(
     let mut not_read = Vec::new();
     let app_object = format!("/applications/{}", app.id);
     let sp_object = format!("/servicePrincipals/{service_principal_id}");
+    // What the application asks for is read only where this server kept no
+    // record of registering it with or without writeback.
+    let recorded_writeback = registered_with_writeback(server, &app.app_id)?;
     let (principal, federated, app_owners, sp_owners, roles, grants, registered) = tokio::join!(
         graph.service_principal(service_principal_id),
         graph.federated_identity_credentials(&app.id),
@@ -383,7 +386,12 @@ async fn read_with_administrator(
         graph.owners(&sp_object),
         graph.app_role_assignments(service_principal_id),
         graph.permission_grants_of(service_principal_id),
-        graph.application_by_app_id(&app.app_id),
+        async {
+            match recorded_writeback {
+                Some(_) => Ok(None),
+                None => graph.application_by_app_id(&app.app_id).await,
+            }
+        },
     );
     let principal = principal?;
     let mut items = Vec::new();
@@ -420,14 +428,19 @@ async fn read_with_administrator(
     // The writeback roles are expected when this server registered the
     // application with password writeback; for an application it did not
     // register, while the application asks for them.
-    let registered = registered?.unwrap_or_else(|| app.clone());
-    let writeback = match registered_with_writeback(server, &app.app_id)? {
+    let registered = registered?;
+    let writeback = match recorded_writeback {
         Some(recorded) => recorded,
-        None => registered.required_resource_access.iter().any(|access| {
-            [PASSWORD_RESET_APP_ID, PASSWORD_RESET_APP_ID_USGOV]
-                .iter()
-                .any(|id| access.resource_app_id.eq_ignore_ascii_case(id))
-        }),
+        None => registered
+            .as_ref()
+            .unwrap_or(app)
+            .required_resource_access
+            .iter()
+            .any(|access| {
+                [PASSWORD_RESET_APP_ID, PASSWORD_RESET_APP_ID_USGOV]
+                    .iter()
+                    .any(|id| access.resource_app_id.eq_ignore_ascii_case(id))
+            }),
     };
     for assignment in roles? {
         let resource = graph.service_principal(&assignment.resource_id).await?;
