@@ -80,6 +80,23 @@ impl Tinyproxy {
     }
 }
 
+/// The environment of a command that goes through the proxy at `proxy_url`
+/// except to the hosts `no_proxy` names; every other proxy variable of the
+/// test's own environment emptied, so only these count.
+pub fn through(proxy_url: &str, no_proxy: &str) -> Vec<(String, String)> {
+    [
+        ("https_proxy", proxy_url),
+        ("HTTPS_PROXY", ""),
+        ("all_proxy", ""),
+        ("ALL_PROXY", ""),
+        ("no_proxy", no_proxy),
+        ("NO_PROXY", ""),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_string(), value.to_string()))
+    .collect()
+}
+
 /// Whether `child` accepts connections on `port` within five seconds; false
 /// once it exited.
 fn ready(child: &mut Child, port: u16) -> bool {

@@ -42,7 +42,7 @@ fn register_in_browser(sb: &SandboxHandle, state: &std::path::Path) -> Running {
 
 /// The address the sign-in printed, after checking it asks for PKCE (S256),
 /// a state, a nonce and the loopback redirect.
-fn sign_in_address(running: &mut Running) -> Url {
+pub(super) fn sign_in_address(running: &mut Running) -> Url {
     let event = running.event("sign_in_browser");
     let url = Url::parse(event["url"].as_str().unwrap()).unwrap();
     let field = |name: &str| {
@@ -67,9 +67,14 @@ fn sign_in_address(running: &mut Running) -> Url {
     url
 }
 
-/// What the sandbox's sign-in answers: the redirect, with the code and state.
-async fn redirect_of(address: &Url) -> Url {
-    let answer = tenant::http().get(address.clone()).send().await.unwrap();
+/// What the sandbox's sign-in answers a browser that follows `address`
+/// (trusting its CA, when it has one): the redirect, with the code and state.
+pub(super) async fn redirect_of(sb: &SandboxHandle, address: &Url) -> Url {
+    let answer = tenant::http_for(sb)
+        .get(address.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(answer.status(), StatusCode::FOUND, "{address}");
     let location = answer.headers()["location"].to_str().unwrap();
     Url::parse(location).unwrap()
@@ -87,7 +92,7 @@ async fn the_redirect_reaches_the_loopback_listener_which_then_closes() {
     let state = tempfile::tempdir().unwrap();
     let mut running = register_in_browser(&sb, state.path());
     let address = sign_in_address(&mut running);
-    let redirect = redirect_of(&address).await;
+    let redirect = redirect_of(&sb, &address).await;
     let code = redirect
         .query_pairs()
         .find(|(k, _)| k == "code")
@@ -124,7 +129,7 @@ async fn a_pasted_redirect_signs_in_and_one_of_another_sign_in_is_refused() {
     // Another sign-in's redirect (its state differs): refused, nothing redeemed.
     let mut running = register_in_browser(&sb, state.path());
     let address = sign_in_address(&mut running);
-    let mut forged = redirect_of(&address).await;
+    let mut forged = redirect_of(&sb, &address).await;
     let pairs: Vec<(String, String)> = forged
         .query_pairs()
         .map(|(k, v)| match k.as_ref() {
@@ -145,7 +150,7 @@ async fn a_pasted_redirect_signs_in_and_one_of_another_sign_in_is_refused() {
     // The address the browser ended on, pasted: signed in.
     let mut running = register_in_browser(&sb, state.path());
     let address = sign_in_address(&mut running);
-    let redirect = redirect_of(&address).await;
+    let redirect = redirect_of(&sb, &address).await;
     running.type_line(redirect.as_str());
     let (exit, stdout, stderr) = running.finish();
     assert_eq!(exit, Some(0), "{stderr}");

@@ -7,25 +7,9 @@
 
 use crate::harness::process::{json_of, stderr};
 use crate::harness::server::Server;
-use crate::harness::tinyproxy::Tinyproxy;
+use crate::harness::tinyproxy::{Tinyproxy, through};
 use entra_connect::sandbox::SandboxConfig;
 use serde_json::Value;
-
-/// The environment of a command run through `proxy_url` (every other proxy
-/// variable of the test's own environment emptied, so only this one counts).
-fn through(proxy_url: &str, no_proxy: &str) -> Vec<(String, String)> {
-    [
-        ("https_proxy", proxy_url),
-        ("HTTPS_PROXY", ""),
-        ("all_proxy", ""),
-        ("ALL_PROXY", ""),
-        ("no_proxy", no_proxy),
-        ("NO_PROXY", ""),
-    ]
-    .into_iter()
-    .map(|(name, value)| (name.to_string(), value.to_string()))
-    .collect()
-}
 
 /// `--json -vv credential test` with `env`.
 async fn credential_test(server: &Server, env: Vec<(String, String)>) -> std::process::Output {

@@ -7,27 +7,12 @@
 //! load there, is pasted back on the tool's standard input. Every request
 //! of the tool goes through the proxy.
 
+use super::browser::{redirect_of, sign_in_address};
 use crate::harness::process::Running;
 use crate::harness::tenant;
-use crate::harness::tinyproxy::Tinyproxy;
+use crate::harness::tinyproxy::{Tinyproxy, through};
 use entra_connect::sandbox::{ConditionalAccess, SandboxConfig, SandboxHandle};
-use reqwest::StatusCode;
 use serde_json::Value;
-
-/// The console's environment: the proxy, and nothing reached directly.
-fn through(proxy: &Tinyproxy) -> Vec<(String, String)> {
-    [
-        ("https_proxy", proxy.url()),
-        ("HTTPS_PROXY", String::new()),
-        ("all_proxy", String::new()),
-        ("ALL_PROXY", String::new()),
-        ("no_proxy", String::new()),
-        ("NO_PROXY", String::new()),
-    ]
-    .into_iter()
-    .map(|(name, value)| (name.to_string(), value))
-    .collect()
-}
 
 /// `entra-connect --json ARGS` on the console: a browser sign-in whose
 /// address the administrator opens on their own machine, pasting back where
@@ -45,15 +30,9 @@ async fn signed_in_over_ssh(
         .collect();
     all.extend(["--sign-in".into(), "browser".into()]);
     let mut console = Running::start(state, &all, env);
-    let address = console.event("sign_in_browser")["url"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let laptop = tenant::http_for(sb);
-    let answer = laptop.get(&address).send().await.unwrap();
-    assert_eq!(answer.status(), StatusCode::FOUND, "{address}");
-    let redirect = answer.headers()["location"].to_str().unwrap().to_string();
-    console.type_line(&redirect);
+    let address = sign_in_address(&mut console);
+    let redirect = redirect_of(sb, &address).await;
+    console.type_line(redirect.as_str());
     let (exit, stdout, stderr) = console.finish();
     assert_eq!(exit, Some(0), "{args:?}: {stderr}");
     serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{args:?}: {stdout}"))
@@ -95,7 +74,8 @@ async fn a_server_is_onboarded_rotated_and_rolled_back_over_ssh_through_a_proxy_
     let ca = ca.to_str().unwrap();
     let sandbox = sb.authority_host.trim_start_matches("https://").to_string();
     let state = tempfile::tempdir().unwrap();
-    let env = through(&proxy);
+    // The console's environment: the proxy, and nothing reached directly.
+    let env = through(&proxy.url(), "");
     let admin = sb.user("hybrid.admin").unwrap().upn.clone();
     let legacy = sb.user("Sync_CONNECT01_1a2b3c4d5e6f").unwrap().clone();
     let mut connection = tenant::connection_waiting(&sb);
