@@ -4,7 +4,7 @@
 //! and `chromium-driver`. The driver and the browser stop with the guard.
 
 use serde_json::{Value, json};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,10 +22,7 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 impl Chromium {
     /// A headless browser, ready for commands.
     pub async fn start() -> Chromium {
-        let port = {
-            let free = TcpListener::bind(("127.0.0.1", 0)).expect("bind a loopback port");
-            free.local_addr().expect("local address").port()
-        };
+        let port = super::free_port();
         // A process group of its own: the browsers it starts are in it too,
         // and go with it (a test that fails never leaves one running).
         let driver = Command::new("chromedriver")

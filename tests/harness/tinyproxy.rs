@@ -3,7 +3,7 @@
 //! stopped when the guard is dropped. A machine without tinyproxy fails the
 //! test loudly: `scripts/test` installs it.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,10 +22,7 @@ impl Tinyproxy {
         let password = format!("pw-{}", uuid::Uuid::new_v4().simple());
         let config = dir.path().join("tinyproxy.conf");
         for _ in 0..20 {
-            let port = {
-                let free = TcpListener::bind(("127.0.0.1", 0)).expect("bind a loopback port");
-                free.local_addr().expect("local address").port()
-            };
+            let port = super::free_port();
             std::fs::write(
                 &config,
                 format!(

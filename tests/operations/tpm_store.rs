@@ -679,11 +679,7 @@ async fn managed_onboarding_keeps_the_key_in_the_tpm() {
 #[test]
 fn without_a_tpm_store_tpm_fails_and_auto_falls_back_with_event_1014() {
     // A TPM that is not there: a loopback port nobody listens on.
-    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::harness::free_port();
     let tcti = format!("swtpm:host=127.0.0.1,port={port}");
     let state = tempfile::tempdir().unwrap();
 
